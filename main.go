@@ -1,0 +1,91 @@
+// Command smscast sends bulk SMS over SMPP 3.4: it reads a recipients CSV and a templates
+// CSV, paces submit_sm under a rate limit and a window, collects delivery receipts and writes
+// a receipt report. main only wires flags to the packages and maps errors to exit statuses.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+
+	"github.com/urfave/cli/v2"
+)
+
+// version is set at build time with -ldflags "-X main.version=..."; "dev" otherwise.
+var version = "dev"
+
+// Exit statuses shared by every command; README.md documents them.
+const (
+	exitOK         = 0
+	exitUsage      = 1 // usage or input error, nothing sent
+	exitConnect    = 2 // could not connect or bind, nothing sent
+	exitIncomplete = 3 // finished, but some rows were rejected, invalid, not sent or still pending
+)
+
+// commands is filled by each command's file (sim.go, plan.go, send.go, ...) so that only
+// commands that exist are registered.
+var commands []*cli.Command
+
+func register(c *cli.Command) { commands = append(commands, c) }
+
+// exitError attaches an exit status to an error.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
+func (e *exitError) ExitCode() int { return e.code }
+
+// withExit wraps err (nil stays nil) so that main exits with code.
+func withExit(code int, err error) error {
+	if err == nil {
+		return nil
+	}
+	return &exitError{code: code, err: err}
+}
+
+func newApp(stdout, stderr io.Writer) *cli.App {
+	sort.Slice(commands, func(i, j int) bool { return commands[i].Name < commands[j].Name })
+	return &cli.App{
+		Name:    "smscast",
+		Usage:   "send bulk SMS over SMPP 3.4 with pacing, delivery receipts and a report",
+		Version: version,
+		Description: "Exit status: 0 success; 1 usage or input error (nothing sent); 2 could not\n" +
+			"connect or bind (nothing sent); 3 finished but some rows were rejected, invalid,\n" +
+			"not sent or still pending; 130/143 stopped by SIGINT/SIGTERM.",
+		Commands:             commands,
+		Writer:               stdout,
+		ErrWriter:            stderr,
+		EnableBashCompletion: true,
+		// Errors are printed once, by main, with their exit status.
+		ExitErrHandler: func(*cli.Context, error) {},
+	}
+}
+
+// exitCode maps an error returned by a command to the process exit status.
+func exitCode(err error) int {
+	if err == nil {
+		return exitOK
+	}
+	// Only our own exitError decides: urfave/cli's own errors (an unknown command, a bad
+	// flag) carry codes of their own that would collide with ours.
+	var ee *exitError
+	if errors.As(err, &ee) {
+		return ee.code
+	}
+	return exitUsage
+}
+
+func main() {
+	err := newApp(os.Stdout, os.Stderr).RunContext(context.Background(), os.Args)
+	code := exitCode(err)
+	if err != nil && err.Error() != "" {
+		fmt.Fprintln(os.Stderr, "smscast:", err)
+	}
+	os.Exit(code)
+}
