@@ -4,6 +4,11 @@
 // in the sub-package smpp/coding.
 package smpp
 
+import (
+	"fmt"
+	"strings"
+)
+
 // CommandID identifies an operation; a response is its request's id with bit 31 set.
 type CommandID uint32
 
@@ -167,4 +172,87 @@ type DataSM struct {
 type DataSMResp struct {
 	MessageID string // C(65)
 	TLVs      TLVs
+}
+
+var commandNames = map[CommandID]string{
+	GenericNackID:         "generic_nack",
+	BindReceiverID:        "bind_receiver",
+	BindReceiverRespID:    "bind_receiver_resp",
+	BindTransmitterID:     "bind_transmitter",
+	BindTransmitterRespID: "bind_transmitter_resp",
+	QuerySMID:             "query_sm",
+	QuerySMRespID:         "query_sm_resp",
+	SubmitSMID:            "submit_sm",
+	SubmitSMRespID:        "submit_sm_resp",
+	DeliverSMID:           "deliver_sm",
+	DeliverSMRespID:       "deliver_sm_resp",
+	UnbindID:              "unbind",
+	UnbindRespID:          "unbind_resp",
+	ReplaceSMID:           "replace_sm",
+	ReplaceSMRespID:       "replace_sm_resp",
+	CancelSMID:            "cancel_sm",
+	CancelSMRespID:        "cancel_sm_resp",
+	BindTransceiverID:     "bind_transceiver",
+	BindTransceiverRespID: "bind_transceiver_resp",
+	OutbindID:             "outbind",
+	EnquireLinkID:         "enquire_link",
+	EnquireLinkRespID:     "enquire_link_resp",
+	SubmitMultiID:         "submit_multi",
+	SubmitMultiRespID:     "submit_multi_resp",
+	AlertNotificationID:   "alert_notification",
+	DataSMID:              "data_sm",
+	DataSMRespID:          "data_sm_resp",
+}
+
+// String returns the spec's name, e.g. "submit_sm_resp", or "command_id 0x00000123".
+func (id CommandID) String() string {
+	if name, ok := commandNames[id]; ok {
+		return name
+	}
+	return fmt.Sprintf("command_id 0x%08X", uint32(id))
+}
+
+// IsResponse reports whether id is a response (bit 31 set; generic_nack included).
+func (id CommandID) IsResponse() bool { return id&0x80000000 != 0 }
+
+// Response returns the id of the response to request id.
+func (id CommandID) Response() CommandID { return id | 0x80000000 }
+
+// requestID returns the bind operation for m, or 0 for a mode out of range.
+func (m BindMode) requestID() CommandID {
+	switch m {
+	case BindTransceiver:
+		return BindTransceiverID
+	case BindTransmitter:
+		return BindTransmitterID
+	case BindReceiver:
+		return BindReceiverID
+	}
+	return 0
+}
+
+// String returns "trx", "tx" or "rx", the names ParseBindMode accepts.
+func (m BindMode) String() string {
+	switch m {
+	case BindTransceiver:
+		return "trx"
+	case BindTransmitter:
+		return "tx"
+	case BindReceiver:
+		return "rx"
+	}
+	return fmt.Sprintf("BindMode(%d)", uint8(m))
+}
+
+// ParseBindMode accepts "trx"/"transceiver", "tx"/"transmitter" and "rx"/"receiver".
+func ParseBindMode(s string) (BindMode, error) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "trx", "transceiver":
+		return BindTransceiver, nil
+	case "tx", "transmitter":
+		return BindTransmitter, nil
+	case "rx", "receiver":
+		return BindReceiver, nil
+	}
+	return 0, fmt.Errorf("bind mode %q: use trx, tx or rx", s)
 }
