@@ -1,0 +1,730 @@
+package smpp
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"sync"
+	"time"
+)
+
+// Errors a Session reports. Test them with errors.Is: the errors returned wrap them with
+// details.
+var (
+	// ErrNotSent: the request was never written (the context ended while it waited for a
+	// window slot or for the writer, or the session was closing or had ended). Sending it
+	// again cannot duplicate it.
+	ErrNotSent = errors.New("smpp: request not sent")
+	// ErrResponseTimeout: the request was written but no response came within
+	// Options.RespTimeout. The SMSC may or may not have accepted it; see *TimeoutError.
+	ErrResponseTimeout = errors.New("smpp: no response within the response timeout")
+	// ErrConnectionLost: the connection ended while the request was in flight, so its outcome
+	// is unknown (resending may duplicate it, not resending may lose it). Session.Err wraps
+	// it with the cause when the session ended that way.
+	ErrConnectionLost = errors.New("smpp: connection lost")
+	// ErrUnboundByPeer: the SMSC sent unbind; the session answered and ended. Reconnect with
+	// a back-off.
+	ErrUnboundByPeer = errors.New("smpp: the SMSC unbound the session")
+	// ErrDeadPeer: the SMSC did not answer an enquire_link within Options.RespTimeout, so
+	// the session closed the connection. Reconnect with a back-off.
+	ErrDeadPeer = errors.New("smpp: the SMSC stopped answering enquire_link")
+)
+
+// errClosed is the reason a request is refused once Close has been called.
+var errClosed = errors.New("smpp: session closed by Close")
+
+// TimeoutError reports a request that was written but not answered within
+// Options.RespTimeout. errors.Is(err, ErrResponseTimeout) holds. A response that arrives later
+// goes to Options.OnLateResponse with this sequence number.
+type TimeoutError struct {
+	Seq uint32 // sequence_number of the unanswered request
+}
+
+func (e *TimeoutError) Error() string {
+	return fmt.Sprintf("smpp: no response to sequence_number %d within the response timeout: "+
+		"the SMSC may still have accepted it, so check its receipts before resending", e.Seq)
+}
+
+// Is makes errors.Is(err, ErrResponseTimeout) true.
+func (e *TimeoutError) Is(target error) bool { return target == ErrResponseTimeout }
+
+// Session defaults and limits.
+const (
+	defaultWindow  = 10
+	defaultTimeout = 30 * time.Second
+	maxSequence    = 0x7FFFFFFF
+
+	// maxHandlers caps the handler goroutines running at once. The SMSC's own window
+	// normally keeps far fewer deliver_sm in flight; beyond the cap the session answers
+	// ESME_RX_T_APPN at once (the SMSC redelivers later) rather than stall the reader.
+	maxHandlers = 1024
+	// maxControlQueue caps responses waiting for the writer. A peer that keeps sending
+	// requests while never reading our answers would otherwise grow it without bound.
+	maxControlQueue = 4096
+	// maxBatch caps the PDUs the writer buffers before it flushes, so a steady stream still
+	// reaches the network and each batch's write deadline stays meaningful.
+	maxBatch = 256
+)
+
+// Options configure a Session. The zero value of each field selects the default noted on it.
+type Options struct {
+	// Bind holds the credentials and the bind mode (zero Mode = bind_transceiver). A zero
+	// InterfaceVersion is sent as 0x34 (SMPP 3.4).
+	Bind Bind
+	// TLS, when not nil, makes Dial connect with TLS (see TLSConfig). nil = plain TCP.
+	TLS *tls.Config
+	// Window is the most requests awaiting a response at once; 0 = 10. Callers beyond it
+	// wait for a slot (honouring their context).
+	Window int
+	// BindTimeout bounds connecting (Dial) and binding; 0 = 30s.
+	BindTimeout time.Duration
+	// RespTimeout bounds the wait for each response, for the enquire_link probe (a missing
+	// answer ends the session with ErrDeadPeer), for each step of Close, and for a blocked
+	// network write; 0 = 30s.
+	RespTimeout time.Duration
+	// EnquireLinkInterval is how long the session may write nothing before it probes the
+	// link with enquire_link; 0 = 30s.
+	EnquireLinkInterval time.Duration
+	// MaxPDULen caps command_length in both directions, in octets; 0 = DefaultMaxPDULen.
+	MaxPDULen int
+	// Handler receives each deliver_sm (*DeliverSM) and data_sm (*DataSM) the SMSC sends,
+	// on its own goroutine so that a slow handler never delays responses to submits. The
+	// session answers with the returned status once Handler returns: return StatusOK only
+	// after the PDU is safe (for example a receipt written durably), or StatusXTAppn to
+	// have the SMSC deliver it again later. ctx ends when the session ends; the answer is
+	// then lost and the SMSC redelivers. nil = every deliver_sm/data_sm is answered
+	// ESME_RX_T_APPN, so none is acknowledged without being handled.
+	Handler func(ctx context.Context, p PDU) Status
+	// OnLateResponse receives every response that matches no waiting request: normally
+	// one whose request already failed with *TimeoutError (seq = its Seq), else a stray
+	// (for example a generic_nack with sequence_number 0). It runs on the reader goroutine,
+	// so it must return quickly. nil = such responses are discarded.
+	OnLateResponse func(seq uint32, h Header, p PDU)
+
+	// lastSeq is a test hook: the session's sequence numbers continue after it (the bind
+	// takes lastSeq+1). 0 = start at 1.
+	lastSeq uint32
+}
+
+// withDefaults returns o with every zero field replaced by its default.
+func (o Options) withDefaults() Options {
+	if o.Window <= 0 {
+		o.Window = defaultWindow
+	}
+	if o.BindTimeout <= 0 {
+		o.BindTimeout = defaultTimeout
+	}
+	if o.RespTimeout <= 0 {
+		o.RespTimeout = defaultTimeout
+	}
+	if o.EnquireLinkInterval <= 0 {
+		o.EnquireLinkInterval = defaultTimeout
+	}
+	if o.MaxPDULen <= 0 {
+		o.MaxPDULen = DefaultMaxPDULen
+	}
+	if o.Bind.InterfaceVersion == 0 {
+		o.Bind.InterfaceVersion = 0x34
+	}
+	return o
+}
+
+// TLSConfig builds the TLS settings for Options.TLS. caFile ("" = the system roots) is a
+// PEM file of the certificate authorities to trust; serverName ("" = the host part of the
+// address given to Dial) is the name the SMSC's certificate must carry; insecure skips
+// certificate verification, for test SMSCs only.
+func TLSConfig(caFile, serverName string, insecure bool) (*tls.Config, error) {
+	cfg := &tls.Config{
+		ServerName:         serverName,
+		InsecureSkipVerify: insecure, //nolint:gosec // the user asked for it explicitly
+		MinVersion:         tls.VersionTLS12,
+	}
+	if caFile != "" {
+		pem, err := os.ReadFile(caFile)
+		if err != nil {
+			return nil, fmt.Errorf("smpp: read TLS CA file: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("smpp: TLS CA file %s holds no PEM certificate: "+
+				"give a file with one or more BEGIN CERTIFICATE blocks", caFile)
+		}
+		cfg.RootCAs = pool
+	}
+	return cfg, nil
+}
+
+// Session is a bound SMPP connection to an SMSC. It is safe for concurrent use: any number
+// of goroutines may call Submit and Request; at most Options.Window requests are in flight.
+//
+// One writer goroutine owns the connection's writes (it numbers requests, registers them and
+// probes an idle link with enquire_link); one reader goroutine routes responses by
+// sequence_number and answers the SMSC's requests. A Session ends when Close is called, the
+// connection drops, the SMSC unbinds or stops answering enquire_link; it is not reconnected:
+// dial a new one (with a back-off) and resend what failed with ErrNotSent or, knowing the
+// risk of duplicates, ErrConnectionLost and ErrResponseTimeout.
+type Session struct {
+	conn     net.Conn
+	opt      Options
+	systemID string
+
+	window chan struct{} // a slot per request awaiting a response
+	reqs   chan *request // requests handed to the writer
+
+	mu          sync.Mutex
+	pending     map[uint32]*request // written, awaiting a response, by sequence_number
+	outstanding int                 // pending requests of callers (not probes or unbind)
+	handlers    int                 // Handler calls running
+	closing     bool                // Close was called: write no new requests
+	unbinding   bool                // our unbind is under way: call no new handlers
+	ended       bool                // the connection is closed or closing
+	err         error               // why the session ended; nil if by Close
+	drained     chan struct{}       // closed when outstanding+handlers reaches 0 during Close
+
+	stopping     chan struct{} // closed by Close or when the session ends: no new slots
+	stopOnce     sync.Once
+	quit         chan struct{} // closed when the session ends
+	stopHandlers context.CancelFunc
+	handlerCtx   context.Context
+	wg           sync.WaitGroup // reader, writer and handler goroutines
+
+	ctl controlQueue
+
+	// Owned by the writer goroutine (by NewSession before it starts).
+	bw   *bufio.Writer
+	seq  uint32 // last sequence_number assigned
+	wbuf []byte // scratch for encoding responses
+	// Empty bodies for deliver_sm_resp and data_sm_resp, kept here so that encoding them
+	// through the PDU interface allocates nothing.
+	deliverSMResp DeliverSMResp
+	dataSMResp    DataSMResp
+
+	// Owned by the reader goroutine (by NewSession before it starts).
+	br   *bufio.Reader
+	rbuf []byte
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// Dial connects to addr ("host:port") over TCP, or TLS when opt.TLS is set, and binds.
+// Options.BindTimeout bounds connecting and binding together. A refused bind returns an error
+// that errors.As to the Status the SMSC answered.
+func Dial(ctx context.Context, addr string, opt Options) (*Session, error) {
+	opt = opt.withDefaults()
+	ctx, cancel := context.WithTimeout(ctx, opt.BindTimeout)
+	defer cancel()
+	var conn net.Conn
+	var err error
+	if opt.TLS != nil {
+		d := tls.Dialer{Config: opt.TLS}
+		conn, err = d.DialContext(ctx, "tcp", addr)
+	} else {
+		var d net.Dialer
+		conn, err = d.DialContext(ctx, "tcp", addr)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("smpp: connect to %s: %w (check the address, the port and "+
+			"whether the SMSC expects TLS)", addr, err)
+	}
+	return NewSession(ctx, conn, opt)
+}
+
+// NewSession binds over conn and starts the session. The session owns conn from then on:
+// it is closed when the session ends, and also when binding fails. ctx and
+// Options.BindTimeout bound the bind. A refused bind returns an error that errors.As to the
+// Status the SMSC answered.
+func NewSession(ctx context.Context, conn net.Conn, opt Options) (*Session, error) {
+	opt = opt.withDefaults()
+	s := &Session{
+		conn:     conn,
+		opt:      opt,
+		window:   make(chan struct{}, opt.Window),
+		reqs:     make(chan *request, opt.Window+1), // +1: Close's unbind
+		pending:  make(map[uint32]*request, opt.Window+2),
+		stopping: make(chan struct{}),
+		quit:     make(chan struct{}),
+		bw:       bufio.NewWriterSize(conn, opt.MaxPDULen),
+		br:       bufio.NewReaderSize(conn, 64<<10),
+		seq:      opt.lastSeq,
+	}
+	s.ctl.signal = make(chan struct{}, 1)
+	if err := s.bind(ctx); err != nil {
+		conn.Close()
+		return nil, err
+	}
+	s.handlerCtx, s.stopHandlers = context.WithCancel(context.Background())
+	s.wg.Add(2)
+	go s.writeLoop()
+	go s.readLoop()
+	return s, nil
+}
+
+// bind performs the bind exchange before the reader and writer start, so a failed bind
+// leaves no goroutine behind.
+func (s *Session) bind(ctx context.Context) error {
+	b := s.opt.Bind
+	op := b.CommandID().String()
+	deadline := time.Now().Add(s.opt.BindTimeout)
+	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+		deadline = d
+	}
+	// Cancelling ctx must interrupt a blocked read or write: a deadline in the past does.
+	stop := context.AfterFunc(ctx, func() { s.conn.SetDeadline(time.Unix(1, 0)) })
+	defer stop()
+	s.conn.SetDeadline(deadline)
+
+	err := s.bindExchange(&b, op)
+	if err != nil && ctx.Err() != nil {
+		return fmt.Errorf("smpp: %s: %w", op, ctx.Err())
+	}
+	if err != nil && errors.Is(err, os.ErrDeadlineExceeded) {
+		return fmt.Errorf("smpp: %s: no response within %v: %w (is this an SMPP port, and "+
+			"does it expect TLS?)", op, s.opt.BindTimeout, err)
+	}
+	if err != nil {
+		return err
+	}
+	if !stop() { // ctx ended just now and the AfterFunc broke the deadline
+		return fmt.Errorf("smpp: %s: %w", op, ctx.Err())
+	}
+	return s.conn.SetDeadline(time.Time{})
+}
+
+// bindExchange writes the bind and reads until its response, answering enquire_link on the
+// way. The connection's deadline bounds it.
+func (s *Session) bindExchange(b *Bind, op string) error {
+	seq := s.nextSeq()
+	pdu, err := AppendPDU(nil, seq, StatusOK, b)
+	if err != nil {
+		return fmt.Errorf("smpp: encode %s: %w", op, err)
+	}
+	if _, err := s.conn.Write(pdu); err != nil {
+		return fmt.Errorf("smpp: send %s: %w", op, err)
+	}
+	want := b.CommandID().Response()
+	// A conforming SMSC sends nothing but the response (or an enquire_link); bound the loop
+	// so a chatty peer cannot hold the bind open until the deadline.
+	for range 16 {
+		s.rbuf, err = ReadPDU(s.br, s.rbuf, s.opt.MaxPDULen)
+		if err != nil {
+			return fmt.Errorf("smpp: read %s response: %w", op, err)
+		}
+		h, p, err := Decode(s.rbuf)
+		switch {
+		case err == nil && h.ID == EnquireLinkID:
+			resp, _ := AppendPDU(s.wbuf[:0], h.Sequence, StatusOK, &EnquireLinkResp{})
+			if _, err := s.conn.Write(resp); err != nil {
+				return fmt.Errorf("smpp: answer enquire_link during %s: %w", op, err)
+			}
+			continue
+		case h.Sequence != seq || (h.ID != want && h.ID != GenericNackID):
+			if err == nil {
+				err = fmt.Errorf("unexpected %v with sequence_number %d", h.ID, h.Sequence)
+			}
+			return fmt.Errorf("smpp: %s: the SMSC answered with something else than a bind "+
+				"response: %w", op, err)
+		case h.Status != StatusOK:
+			return fmt.Errorf("smpp: %s as %q refused by the SMSC: %w (check system_id, "+
+				"password, system_type and that your IP address is allowed)", op, b.SystemID, h.Status)
+		case h.ID == GenericNackID:
+			return fmt.Errorf("smpp: %s: the SMSC answered generic_nack without a status: %w",
+				op, StatusUnknownErr)
+		case err != nil:
+			return fmt.Errorf("smpp: decode %s response: %w", op, err)
+		}
+		if r, ok := p.(*BindResp); ok {
+			s.systemID = r.SystemID
+		}
+		return nil
+	}
+	return fmt.Errorf("smpp: %s: no response among the first 16 PDUs the SMSC sent", op)
+}
+
+// SystemID is the system_id the SMSC gave in its bind response.
+func (s *Session) SystemID() string { return s.systemID }
+
+// Done is closed when the session has ended (Close, connection loss, the SMSC's unbind, or a
+// dead link). Call Close afterwards to wait for running handlers.
+func (s *Session) Done() <-chan struct{} { return s.quit }
+
+// Err says why the session ended: an error wrapping ErrConnectionLost, ErrUnboundByPeer or
+// ErrDeadPeer; nil while it runs and when it was ended by Close.
+func (s *Session) Err() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.err
+}
+
+// Outstanding is the number of requests written and awaiting their response.
+func (s *Session) Outstanding() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.outstanding
+}
+
+// Submit sends a submit_sm and waits for its submit_sm_resp. See Request for ctx and the
+// errors; with a Status error the response body, when the SMSC sent one, is returned too.
+func (s *Session) Submit(ctx context.Context, p *SubmitSM) (*SubmitSMResp, error) {
+	_, body, err := s.Request(ctx, p)
+	resp, _ := body.(*SubmitSMResp)
+	return resp, err
+}
+
+// Request sends any request the session does not manage itself (not bind, unbind or a
+// response) and waits for its response.
+//
+// ctx governs only waiting for a window slot and for the write: once written, the call waits
+// for the response, Options.RespTimeout or the end of the connection regardless of ctx.
+// Errors: a non-zero command_status (also in a generic_nack) is a Status; not written
+// because ctx ended or the session is closing or ended wraps ErrNotSent; no response in
+// time is a *TimeoutError (ErrResponseTimeout); the connection ending while in flight wraps
+// ErrConnectionLost (outcome unknown). A PDU the codec cannot encode or longer than
+// Options.MaxPDULen is refused before anything is sent, without ErrNotSent: resending it
+// cannot help.
+func (s *Session) Request(ctx context.Context, p PDU) (Header, PDU, error) {
+	id := p.CommandID()
+	if !requestAllowed(id) {
+		return Header{}, nil, fmt.Errorf("smpp: Request cannot send %v: the session sends "+
+			"binds, unbind and responses itself", id)
+	}
+	r := getRequest()
+	r.id = id
+	var err error
+	r.buf, err = AppendPDU(r.buf[:0], 0, StatusOK, p)
+	if err == nil && len(r.buf) > s.opt.MaxPDULen {
+		err = fmt.Errorf("PDU of %d octets exceeds the %d-octet limit (Options.MaxPDULen)",
+			len(r.buf), s.opt.MaxPDULen)
+	}
+	if err != nil {
+		putRequest(r)
+		return Header{}, nil, fmt.Errorf("smpp: encode %v: %w", id, err)
+	}
+	res := s.roundTrip(ctx, r)
+	return res.h, res.p, res.err
+}
+
+// requestAllowed reports whether callers may send id through Request.
+func requestAllowed(id CommandID) bool {
+	switch id {
+	case BindReceiverID, BindTransmitterID, BindTransceiverID, UnbindID, OutbindID:
+		return false
+	}
+	return !id.IsResponse()
+}
+
+// roundTrip takes a window slot, hands r to the writer and waits for the outcome.
+func (s *Session) roundTrip(ctx context.Context, r *request) result {
+	select {
+	case s.window <- struct{}{}:
+	default:
+		select {
+		case s.window <- struct{}{}:
+		case <-ctx.Done():
+			putRequest(r)
+			return result{err: notSent(ctx.Err())}
+		case <-s.stopping:
+			putRequest(r)
+			return result{err: notSent(s.stopReason())}
+		}
+	}
+	defer func() { <-s.window }()
+	// With a slot held the hand-off cannot block: reqs has room for every slot.
+	select {
+	case s.reqs <- r:
+	case <-s.stopping:
+		putRequest(r)
+		return result{err: notSent(s.stopReason())}
+	}
+	res := s.await(ctx, r, s.opt.RespTimeout)
+	if res.reuse {
+		putRequest(r)
+	}
+	return res
+}
+
+// await waits for the outcome of r, which has been handed to the writer. Until the writer
+// takes r, ctx, the timeout and the end of the session withdraw it unsent; once written,
+// only the response, the timeout or the end of the connection finish the wait.
+func (s *Session) await(ctx context.Context, r *request, timeout time.Duration) result {
+	if r.timer == nil {
+		r.timer = time.NewTimer(timeout)
+	} else {
+		r.timer.Reset(timeout)
+	}
+	defer r.timer.Stop()
+	ctxDone, quit := ctx.Done(), s.quit
+	for {
+		select {
+		case res := <-r.done:
+			return res
+		case <-ctxDone:
+			ctxDone = nil
+			if s.withdraw(r) {
+				return result{err: notSent(ctx.Err())}
+			}
+		case <-quit:
+			quit = nil
+			if s.withdraw(r) {
+				return result{err: notSent(s.stopReason())}
+			}
+		case <-r.timer.C:
+			s.mu.Lock()
+			switch r.state {
+			case stateQueued:
+				r.state = stateWithdrawn
+				s.mu.Unlock()
+				return result{err: notSent(fmt.Errorf("the writer did not take it within %v", timeout))}
+			case statePending:
+				delete(s.pending, r.seq)
+				s.requestDoneLocked(r)
+				r.state = stateWithdrawn
+				s.mu.Unlock()
+				return result{err: &TimeoutError{Seq: r.seq}}
+			}
+			s.mu.Unlock()
+			return <-r.done // already answered: the result is on its way
+		}
+	}
+}
+
+// withdraw takes r back if the writer has not taken it yet.
+func (s *Session) withdraw(r *request) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if r.state != stateQueued {
+		return false
+	}
+	r.state = stateWithdrawn
+	return true
+}
+
+// stopReason says why no new request is accepted.
+func (s *Session) stopReason() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.stopReasonLocked()
+}
+
+func (s *Session) stopReasonLocked() error {
+	if s.ended && s.err != nil {
+		return s.err
+	}
+	return errClosed
+}
+
+func notSent(reason error) error { return fmt.Errorf("%w: %w", ErrNotSent, reason) }
+
+// requestDoneLocked accounts for r leaving the pending set. s.mu must be held.
+func (s *Session) requestDoneLocked(r *request) {
+	if !r.internal {
+		s.outstanding--
+		s.checkDrainedLocked()
+	}
+}
+
+// checkDrainedLocked wakes Close once no request and no handler is left. s.mu must be held.
+func (s *Session) checkDrainedLocked() {
+	if s.drained != nil && s.outstanding+s.handlers == 0 {
+		close(s.drained)
+		s.drained = nil
+	}
+}
+
+// Close ends the session gracefully: it refuses new requests, waits up to
+// Options.RespTimeout for the outstanding responses and running handlers, sends unbind and
+// waits up to Options.RespTimeout for unbind_resp, closes the connection and waits for every
+// goroutine of the session (including handlers, which it cannot interrupt). Requests still
+// unanswered fail with ErrConnectionLost. The error reports an unbind that was not answered;
+// the session is closed either way. Close may be called more than once and after the session
+// ended on its own; later calls return the first call's result.
+func (s *Session) Close() error {
+	s.closeOnce.Do(func() { s.closeErr = s.shutdown() })
+	return s.closeErr
+}
+
+func (s *Session) shutdown() error {
+	s.mu.Lock()
+	s.closing = true
+	if s.ended {
+		s.mu.Unlock()
+		s.wg.Wait()
+		return nil
+	}
+	var drained chan struct{}
+	if s.outstanding+s.handlers > 0 {
+		drained = make(chan struct{})
+		s.drained = drained
+	}
+	s.mu.Unlock()
+	s.stopOnce.Do(func() { close(s.stopping) })
+
+	if drained != nil {
+		t := time.NewTimer(s.opt.RespTimeout)
+		select {
+		case <-drained:
+		case <-t.C:
+		case <-s.quit:
+		}
+		t.Stop()
+	}
+	err := s.unbind()
+	s.end(errClosed)
+	s.wg.Wait()
+	return err
+}
+
+// unbind sends unbind through the writer and waits for unbind_resp.
+func (s *Session) unbind() error {
+	s.mu.Lock()
+	s.unbinding = true
+	s.mu.Unlock()
+	r := &request{id: UnbindID, internal: true, done: make(chan result, 1)}
+	r.buf, _ = AppendPDU(nil, 0, StatusOK, &Unbind{})
+	select {
+	case s.reqs <- r:
+	case <-s.quit:
+		return nil
+	}
+	res := s.await(context.Background(), r, s.opt.RespTimeout)
+	switch {
+	case errors.Is(res.err, ErrResponseTimeout):
+		return fmt.Errorf("smpp: unbind: no unbind_resp within %v; closed the connection anyway",
+			s.opt.RespTimeout)
+	case errors.Is(res.err, ErrNotSent), errors.Is(res.err, ErrConnectionLost):
+		return nil // the connection ended first: nothing left to unbind
+	case res.err != nil:
+		return fmt.Errorf("smpp: unbind: %w; closed the connection anyway", res.err)
+	}
+	return nil
+}
+
+// end closes the connection once, records why and fails every request in flight at once.
+// cause is errClosed when Close ends the session.
+func (s *Session) end(cause error) {
+	s.mu.Lock()
+	if s.ended {
+		s.mu.Unlock()
+		return
+	}
+	s.ended = true
+	if !s.closing {
+		s.err = cause
+	}
+	pending := s.pending
+	s.pending = nil
+	for _, r := range pending {
+		r.state = stateDone
+	}
+	s.outstanding = 0
+	s.checkDrainedLocked()
+	s.mu.Unlock()
+
+	s.stopOnce.Do(func() { close(s.stopping) })
+	close(s.quit)
+	s.stopHandlers()
+	s.conn.Close()
+	lost := connLost(cause)
+	if errors.Is(cause, ErrConnectionLost) {
+		lost = cause
+	}
+	for _, r := range pending {
+		r.done <- result{err: lost}
+	}
+}
+
+func connLost(cause error) error { return fmt.Errorf("%w: %w", ErrConnectionLost, cause) }
+
+// request is one PDU on its way through the writer, and its outcome.
+type request struct {
+	buf      []byte // the encoded PDU with sequence_number 0; the writer copies it out
+	id       CommandID
+	internal bool        // enquire_link probe or unbind: outside the window and the count
+	done     chan result // capacity 1: whoever completes the request never blocks
+	timer    *time.Timer // response timeout, reused with the request
+
+	seq   uint32   // guarded by Session.mu
+	state reqState // guarded by Session.mu
+}
+
+type reqState uint8
+
+const (
+	stateQueued    reqState = iota // handed to the writer, not written
+	statePending                   // written; in Session.pending
+	stateDone                      // completed: the result is (being) sent on done
+	stateWithdrawn                 // the caller gave up on it; nothing will be sent on done
+)
+
+// result is the outcome of a request.
+type result struct {
+	h   Header
+	p   PDU
+	err error
+	// reuse: no goroutine but the caller refers to the request any more, so it may go back
+	// to the pool. A response proves the writer finished with it; a connection loss does not.
+	reuse bool
+}
+
+// requestPool recycles requests, with their buffers, channels and timers, so that a
+// round trip allocates nothing but the decoded response.
+var requestPool = sync.Pool{New: func() any { return &request{done: make(chan result, 1)} }}
+
+func getRequest() *request {
+	r := requestPool.Get().(*request)
+	r.state = stateQueued
+	r.internal = false
+	return r
+}
+
+func putRequest(r *request) { requestPool.Put(r) }
+
+// controlQueue carries the responses the reader and the handlers produce to the writer.
+// It never blocks its producers: a reader that waited for a writer stuck on a full socket
+// could deadlock against a peer that does the same.
+type controlQueue struct {
+	mu     sync.Mutex
+	items  []control
+	spare  []control
+	signal chan struct{} // capacity 1: there are items
+}
+
+// control is one response (or generic_nack) to write; then, if set, ends the session once
+// it is flushed.
+type control struct {
+	id     CommandID
+	status Status
+	seq    uint32
+	then   error
+}
+
+// push queues c and reports false if the queue is full.
+func (q *controlQueue) push(c control) bool {
+	q.mu.Lock()
+	if len(q.items) >= maxControlQueue {
+		q.mu.Unlock()
+		return false
+	}
+	q.items = append(q.items, c)
+	q.mu.Unlock()
+	select {
+	case q.signal <- struct{}{}:
+	default:
+	}
+	return true
+}
+
+// take returns the queued items; they stay valid until the next take.
+func (q *controlQueue) take() []control {
+	q.mu.Lock()
+	items := q.items
+	q.items = q.spare[:0]
+	q.spare = items
+	q.mu.Unlock()
+	return items
+}

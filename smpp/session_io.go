@@ -1,0 +1,350 @@
+package smpp
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// This file holds the session's two connection goroutines: the writer, the only one that
+// writes once the session runs, and the reader, the only one that reads.
+
+// writeLoop numbers, registers and writes the callers' requests and the responses queued by
+// the reader and the handlers, batching them into one flush while more are ready, and
+// probes the link with enquire_link after EnquireLinkInterval without a write.
+func (s *Session) writeLoop() {
+	defer s.wg.Done()
+	interval := s.opt.EnquireLinkInterval
+	idle := time.NewTimer(interval)
+	defer idle.Stop()
+	lastWrite := time.Now()
+
+	probe := &request{id: EnquireLinkID, internal: true, done: make(chan result, 1)}
+	probe.buf, _ = AppendPDU(nil, 0, StatusOK, &EnquireLink{})
+	probeTimer := time.NewTimer(s.opt.RespTimeout)
+	probeTimer.Stop()
+	defer probeTimer.Stop()
+	var probeDone <-chan result      // set while a probe awaits its answer
+	var probeExpiry <-chan time.Time // likewise
+
+	for {
+		var n int      // PDUs in this batch
+		var then error // end the session with this once the batch is flushed
+		var err error
+		select {
+		case <-s.quit:
+			return
+		case r := <-s.reqs:
+			s.beginBatch()
+			n, err = s.writeRequest(r)
+		case <-s.ctl.signal:
+			s.beginBatch()
+			n, then, err = s.writeControls()
+		case <-probeDone:
+			probeDone, probeExpiry = nil, nil
+			probeTimer.Stop()
+			continue // any answer, even an error status, proves the peer alive
+		case <-probeExpiry:
+			s.end(fmt.Errorf("%w: no enquire_link_resp within %v", ErrDeadPeer, s.opt.RespTimeout))
+			return
+		case <-idle.C:
+			if quiet := time.Since(lastWrite); probeDone != nil || quiet < interval {
+				idle.Reset(interval - min(quiet, interval) + time.Millisecond)
+				continue
+			}
+			idle.Reset(interval)
+			s.beginBatch()
+			probe.state = stateQueued // the reader is done with it: its answer came
+			n, err = s.writeRequest(probe)
+			if n == 1 {
+				probeDone, probeExpiry = probe.done, probeTimer.C
+				probeTimer.Reset(s.opt.RespTimeout)
+			}
+		}
+		// Take whatever else is ready before flushing, so that a busy window costs one
+		// system call per batch rather than per PDU.
+	batch:
+		for err == nil && then == nil && n < maxBatch {
+			var k int
+			select {
+			case r := <-s.reqs:
+				k, err = s.writeRequest(r)
+			case <-s.ctl.signal:
+				k, then, err = s.writeControls()
+			default:
+				break batch
+			}
+			n += k
+		}
+		if err == nil && s.bw.Buffered() > 0 {
+			err = s.bw.Flush()
+			lastWrite = time.Now()
+		}
+		if err != nil {
+			s.end(connLost(fmt.Errorf("write: %w", err)))
+			return
+		}
+		if then != nil {
+			s.end(then)
+			return
+		}
+	}
+}
+
+// beginBatch bounds the writes of one batch: a peer that stops reading cannot block the
+// writer (and with it every caller) for longer than RespTimeout.
+func (s *Session) beginBatch() {
+	s.conn.SetWriteDeadline(time.Now().Add(s.opt.RespTimeout))
+}
+
+// writeRequest registers r under the next sequence number and buffers it. It returns the
+// number of PDUs buffered: 0 when r was withdrawn or refused.
+func (s *Session) writeRequest(r *request) (int, error) {
+	if r.id == UnbindID {
+		// Responses to the SMSC's requests (deliver_sm_resp of finished handlers) go
+		// before the unbind; nothing may follow it.
+		if _, _, err := s.writeControls(); err != nil {
+			return 0, err
+		}
+	}
+	seq, ok := s.register(r)
+	if !ok {
+		return 0, nil
+	}
+	return 1, s.writePDU(r.buf, seq)
+}
+
+// register gives r its sequence number and enters it in the pending set before it is
+// written, so that even an instant response finds it. It reports false, completing r
+// itself when a caller waits, if r must not be written.
+func (s *Session) register(r *request) (uint32, bool) {
+	s.mu.Lock()
+	switch {
+	case r.state == stateWithdrawn:
+		s.mu.Unlock()
+		return 0, false
+	case s.ended || (s.closing && !r.internal):
+		reason := s.stopReasonLocked()
+		r.state = stateDone
+		s.mu.Unlock()
+		r.done <- result{err: notSent(reason), reuse: true}
+		return 0, false
+	}
+	seq := s.nextSeq()
+	for s.pending[seq] != nil { // only after a wrap past a very old request
+		seq = s.nextSeq()
+	}
+	r.seq, r.state = seq, statePending
+	s.pending[seq] = r
+	if !r.internal {
+		s.outstanding++
+	}
+	s.mu.Unlock()
+	return seq, true
+}
+
+// nextSeq returns the next sequence_number: 1..0x7FFFFFFF, then 1 again. Only the writer
+// (and the bind, before the writer starts) calls it.
+func (s *Session) nextSeq() uint32 {
+	s.seq++
+	if s.seq == 0 || s.seq > maxSequence {
+		s.seq = 1
+	}
+	return s.seq
+}
+
+// writePDU copies the encoded pdu into the write buffer with sequence_number seq. The
+// request's own buffer is never written to, nor read once this returns.
+func (s *Session) writePDU(pdu []byte, seq uint32) error {
+	if s.bw.Available() < len(pdu) {
+		if err := s.bw.Flush(); err != nil {
+			return err
+		}
+	}
+	b := append(s.bw.AvailableBuffer(), pdu...) // fits: the buffer holds MaxPDULen octets
+	binary.BigEndian.PutUint32(b[12:16], seq)
+	_, err := s.bw.Write(b)
+	return err
+}
+
+// writeControls buffers the queued responses. A response with then set is the last one
+// written: the session ends once it is flushed.
+func (s *Session) writeControls() (n int, then error, err error) {
+	for _, c := range s.ctl.take() {
+		var body PDU
+		switch c.id {
+		case DeliverSMRespID:
+			body = &s.deliverSMResp
+		case DataSMRespID:
+			body = &s.dataSMResp
+		case EnquireLinkRespID:
+			body = &EnquireLinkResp{}
+		case UnbindRespID:
+			body = &UnbindResp{}
+		default:
+			body = &GenericNack{}
+		}
+		s.wbuf, err = AppendPDU(s.wbuf[:0], c.seq, c.status, body)
+		if err == nil {
+			err = s.writePDU(s.wbuf, c.seq)
+		}
+		if err != nil {
+			return n, nil, err
+		}
+		n++
+		if c.then != nil {
+			return n, c.then, nil
+		}
+	}
+	return n, nil, nil
+}
+
+// readLoop reads PDUs until the connection ends: it routes responses to their requests,
+// answers enquire_link and unbind, hands deliver_sm and data_sm to the handler and answers
+// anything else with generic_nack.
+func (s *Session) readLoop() {
+	defer s.wg.Done()
+	for {
+		pdu, err := ReadPDU(s.br, s.rbuf, s.opt.MaxPDULen)
+		if err != nil {
+			s.readFailed(err)
+			return
+		}
+		s.rbuf = pdu
+		s.handlePDU(pdu)
+	}
+}
+
+// readFailed ends the session after a read error. A PDU whose command_length cannot be
+// trusted leaves the stream without framing: the session says why with a generic_nack
+// (sequence_number 0: the header could not be trusted) and ends once that is written.
+func (s *Session) readFailed(err error) {
+	var pe *ProtocolError
+	if errors.As(err, &pe) {
+		cause := connLost(fmt.Errorf("the SMSC sent an invalid PDU: %w", err))
+		if !s.ctl.push(control{id: GenericNackID, status: pe.Status, then: cause}) {
+			s.end(cause)
+		}
+		return
+	}
+	s.end(connLost(fmt.Errorf("read: %w", err)))
+}
+
+// handlePDU acts on one PDU the SMSC sent.
+func (s *Session) handlePDU(pdu []byte) {
+	h, err := DecodeHeader(pdu)
+	if err != nil {
+		s.reply(control{id: GenericNackID, status: nackStatus(err)})
+		return
+	}
+	if h.ID.IsResponse() {
+		_, p, err := Decode(pdu)
+		s.route(h, p, err)
+		return
+	}
+	switch h.ID {
+	case EnquireLinkID:
+		s.reply(control{id: EnquireLinkRespID, seq: h.Sequence})
+	case UnbindID:
+		s.mu.Lock()
+		s.unbinding = true
+		s.mu.Unlock()
+		s.reply(control{id: UnbindRespID, seq: h.Sequence, then: ErrUnboundByPeer})
+	case DeliverSMID, DataSMID:
+		_, p, err := Decode(pdu)
+		if err != nil {
+			s.reply(control{id: GenericNackID, status: nackStatus(err), seq: h.Sequence})
+			return
+		}
+		s.dispatch(h, p)
+	case AlertNotificationID, OutbindID:
+		// Never answered (SMPP 3.4 §4.12.1; outbind asks for a bind, which we have).
+	default:
+		s.reply(control{id: GenericNackID, status: StatusInvCmdID, seq: h.Sequence})
+	}
+}
+
+// reply queues c for the writer; a peer that floods us with requests while it reads none of
+// our answers ends the session.
+func (s *Session) reply(c control) {
+	if !s.ctl.push(c) {
+		s.end(connLost(fmt.Errorf("the SMSC sent %d requests without reading our responses",
+			maxControlQueue)))
+	}
+}
+
+// nackStatus is the command_status a generic_nack carries for a PDU that failed to decode.
+func nackStatus(err error) Status {
+	var pe *ProtocolError
+	if errors.As(err, &pe) && pe.Status != StatusOK {
+		return pe.Status
+	}
+	var st Status
+	if errors.As(err, &st) && st != StatusOK {
+		return st
+	}
+	return StatusSysErr
+}
+
+// route completes the request a response answers, or hands it to OnLateResponse.
+func (s *Session) route(h Header, p PDU, decodeErr error) {
+	s.mu.Lock()
+	r := s.pending[h.Sequence]
+	if r != nil {
+		delete(s.pending, h.Sequence)
+		r.state = stateDone
+		s.requestDoneLocked(r)
+	}
+	s.mu.Unlock()
+	if r == nil {
+		if s.opt.OnLateResponse != nil {
+			s.opt.OnLateResponse(h.Sequence, h, p)
+		}
+		return
+	}
+	err := responseError(r.id, h)
+	if err == nil && decodeErr != nil {
+		err = fmt.Errorf("smpp: decode the response to sequence_number %d: %w", h.Sequence, decodeErr)
+	}
+	r.done <- result{h: h, p: p, err: err, reuse: true}
+}
+
+// responseError is the error a request answered with h gets, nil for success.
+func responseError(id CommandID, h Header) error {
+	switch {
+	case h.Status != StatusOK:
+		return h.Status
+	case h.ID == GenericNackID:
+		return fmt.Errorf("smpp: the SMSC answered generic_nack with status 0: %w", StatusUnknownErr)
+	case h.ID != id.Response():
+		return fmt.Errorf("smpp: the SMSC answered %v to %v (sequence_number %d)", h.ID, id, h.Sequence)
+	}
+	return nil
+}
+
+// dispatch runs the handler for a deliver_sm or data_sm on its own goroutine and queues the
+// response with the status it returns.
+func (s *Session) dispatch(h Header, p PDU) {
+	c := control{id: h.ID.Response(), seq: h.Sequence, status: StatusXTAppn}
+	s.mu.Lock()
+	run := s.opt.Handler != nil && !s.unbinding && !s.ended && s.handlers < maxHandlers
+	if run {
+		s.handlers++
+		s.wg.Add(1) // the reader holds a count, so this never races Close's Wait
+	}
+	s.mu.Unlock()
+	if !run {
+		s.reply(c)
+		return
+	}
+	go func() {
+		defer s.wg.Done()
+		c.status = s.opt.Handler(s.handlerCtx, p)
+		s.reply(c) // before the count drops, so Close's unbind follows it
+		s.mu.Lock()
+		s.handlers--
+		s.checkDrainedLocked()
+		s.mu.Unlock()
+	}()
+}
