@@ -65,7 +65,7 @@ var statStates = map[string]MessageState{
 	"EXPIRED": StateExpired,
 	"DELETED": StateDeleted,
 	"UNDELIV": StateUndeliverable, "UNDELIVERABLE": StateUndeliverable, "UNDELIVERED": StateUndeliverable,
-	"FAILED": StateUndeliverable,
+	"FAILED":  StateUndeliverable,
 	"ACCEPTD": StateAccepted, "ACCEPTED": StateAccepted,
 	"UNKNOWN": StateUnknown,
 	"REJECTD": StateRejected, "REJECTED": StateRejected,

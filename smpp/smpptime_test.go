@@ -22,7 +22,7 @@ func TestParseTime_SheetTable(t *testing.T) {
 		{"000002060000000R", now.Add(54 * time.Hour)},
 		{"020610233429000R", time.Date(2027, 9, 24, 23+12, 34, 29, 0, time.UTC)},
 		{"250314153000500+", instant.Add(500 * time.Millisecond)},
-		{"250314153000", instant},                                          // SMSC short form
+		{"250314153000", instant},                                         // SMSC short form
 		{"380101000000000+", time.Date(1938, 1, 1, 0, 0, 0, 0, time.UTC)}, // century pivot
 		{"371231235959000+", time.Date(2037, 12, 31, 23, 59, 59, 0, time.UTC)},
 		{"240229000000000+", time.Date(2024, 2, 29, 0, 0, 0, 0, time.UTC)},
