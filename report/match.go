@@ -1,0 +1,387 @@
+package report
+
+import (
+	"fmt"
+	"hash/maphash"
+	"slices"
+	"strings"
+	"time"
+
+	"smscast/smpp"
+)
+
+// Receipts are matched to ids through the lookup keys of smpp.MessageIDKeys (exact id first,
+// then looser interpretations: case-insensitive, hex or decimal value). The index is keyed by
+// a 64-bit hash of each key rather than the key itself, which keeps it pointer-free and small;
+// every hash hit is verified against the stored id, so a hash collision can never match the
+// wrong row.
+
+// idIndex maps key hashes to id indexes (in Book.ids).
+type idIndex struct {
+	m      map[uint64]uint32 // hash → id index, or sharedBit|i to list several in shared[i]
+	shared [][]uint32
+}
+
+// sharedBit marks an idIndex value that refers to a list in idIndex.shared.
+const sharedBit = 1 << 31
+
+// add indexes id under each hash.
+func (x *idIndex) add(hashes []uint64, id uint32) {
+	if x.m == nil {
+		x.m = make(map[uint64]uint32)
+	}
+	for i, h := range hashes {
+		if slices.Contains(hashes[:i], h) {
+			continue // two keys of one id with the same hash (or the same key twice)
+		}
+		v, ok := x.m[h]
+		switch {
+		case !ok:
+			x.m[h] = id
+		case v&sharedBit == 0:
+			x.shared = append(x.shared, []uint32{v, id})
+			x.m[h] = sharedBit | uint32(len(x.shared)-1)
+		default:
+			x.shared[v&^sharedBit] = append(x.shared[v&^sharedBit], id)
+		}
+	}
+}
+
+// appendIDs appends the ids indexed under h to dst.
+func (x *idIndex) appendIDs(dst []uint32, h uint64) []uint32 {
+	v, ok := x.m[h]
+	switch {
+	case !ok:
+		return dst
+	case v&sharedBit == 0:
+		return append(dst, v)
+	default:
+		return append(dst, x.shared[v&^sharedBit]...)
+	}
+}
+
+// keyHashes hashes each key, in order. It needs no lock: the seed never changes.
+func (b *Book) keyHashes(keys []string) []uint64 {
+	hs := make([]uint64, len(keys))
+	for i, k := range keys {
+		hs[i] = maphash.String(b.seed, k)
+	}
+	return hs
+}
+
+// heldReceipt is a receipt that matched no id when it arrived. It is retried whenever an id
+// with a common key is accepted (the receipt overtook its submit_sm_resp), and is reported as
+// unmatched if none ever matches.
+type heldReceipt struct {
+	r       smpp.Receipt
+	at      time.Time
+	keys    []string
+	hashes  []uint64
+	reason  string // why it did not match (last attempt)
+	matched bool
+}
+
+// heldReceipts holds unmatched receipts in arrival order, indexed by key hash.
+type heldReceipts struct {
+	list  []heldReceipt
+	byKey map[uint64][]int32 // hash → indexes in list (may include matched ones, skipped)
+	open  int                // receipts in list not matched yet
+}
+
+// Receipt records a delivery receipt received at time at and reports whether it matched a
+// message of this book. A receipt that matches nothing yet is kept: it is applied when a
+// matching id is accepted later (a receipt may overtake its submit_sm_resp), and reported as
+// unmatched otherwise (Unmatched, and <report>.unmatched.jsonl). A duplicate receipt changes
+// nothing: the first final state of an id wins.
+func (b *Book) Receipt(r smpp.Receipt, at time.Time) bool {
+	keys := smpp.MessageIDKeys(r.ID, b.opt.IDFormat)
+	hashes := b.keyHashes(keys)
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	id, reason := b.match(r.ID, keys, hashes)
+	if id >= 0 {
+		b.applyReceipt(id, r, at)
+		return true
+	}
+	h := &b.held
+	if h.byKey == nil {
+		h.byKey = make(map[uint64][]int32)
+	}
+	h.list = append(h.list, heldReceipt{r: r, at: at, keys: keys, hashes: hashes, reason: reason})
+	h.open++
+	for i, k := range hashes {
+		if !slices.Contains(hashes[:i], k) {
+			h.byKey[k] = append(h.byKey[k], int32(len(h.list)-1))
+		}
+	}
+	return false
+}
+
+// Reasons given for an unmatched receipt.
+const (
+	reasonNoID    = "receipt has no message id"
+	reasonUnknown = "no message of this campaign has this id"
+)
+
+// match finds the id that receipt id rid refers to. Keys are tried from the most specific
+// (the exact id) to the loosest; the first key that finds anything decides. If that key finds
+// ids of more than one row part, the receipt is ambiguous and matches nothing: guessing could
+// mark the wrong customer's message delivered. It returns the id index, or -1 and the reason.
+// Called with b.mu held.
+func (b *Book) match(rid string, keys []string, hashes []uint64) (int, string) {
+	if rid == "" {
+		return -1, reasonNoID
+	}
+	var cands [8]uint32
+	for i, key := range keys {
+		found := -1
+		var clash []int // row numbers of the other candidates, for the reason
+		for _, c := range b.index.appendIDs(cands[:0], hashes[i]) {
+			rec := b.ids.at(int(c))
+			if !b.hasKey(rec, rid, key) {
+				continue // a hash collision
+			}
+			switch {
+			case found < 0:
+				found = int(c)
+			case !samePart(rec, b.ids.at(found)):
+				clash = append(clash, int(b.rows.at(int(rec.row)).row))
+			}
+		}
+		if found < 0 {
+			continue
+		}
+		if clash != nil {
+			return -1, b.ambiguous(found, clash)
+		}
+		return found, ""
+	}
+	return -1, reasonUnknown
+}
+
+// hasKey reports whether the stored id of rec has key among its lookup keys. An id equal to
+// the receipt's id rid has all of its keys.
+func (b *Book) hasKey(rec *idRec, rid, key string) bool {
+	stored := b.strs.bytes(rec.id)
+	if string(stored) == rid {
+		return true
+	}
+	return slices.Contains(smpp.MessageIDKeys(string(stored), b.opt.IDFormat), key)
+}
+
+// samePart reports whether two ids belong to the same part of the same row (a part accepted
+// twice after a resend).
+func samePart(a, b *idRec) bool { return a.row == b.row && a.part == b.part }
+
+// ambiguous describes a receipt whose id fits messages of several row parts.
+func (b *Book) ambiguous(found int, clash []int) string {
+	rows := append([]int{int(b.rows.at(int(b.ids.at(found).row)).row)}, clash...)
+	slices.Sort(rows)
+	rows = slices.Compact(rows)
+	names := make([]string, 0, min(len(rows), 5))
+	for _, r := range rows[:min(len(rows), 5)] {
+		names = append(names, fmt.Sprint(r))
+	}
+	more := ""
+	if len(rows) > 5 {
+		more = fmt.Sprintf(" and %d more", len(rows)-5)
+	}
+	if len(rows) == 1 {
+		return fmt.Sprintf("ambiguous: the id fits several parts of row %s", names[0])
+	}
+	return fmt.Sprintf("ambiguous: the id fits messages of rows %s%s", strings.Join(names, ", "), more)
+}
+
+// retryHeld re-matches, in arrival order, the held receipts that share a key hash with a
+// newly accepted id. Called with b.mu held.
+func (b *Book) retryHeld(hashes []uint64) {
+	h := &b.held
+	if h.open == 0 {
+		return
+	}
+	var todo []int32
+	for _, k := range hashes {
+		todo = append(todo, h.byKey[k]...)
+	}
+	if todo == nil {
+		return
+	}
+	slices.Sort(todo)
+	todo = slices.Compact(todo)
+	for _, i := range todo {
+		hr := &h.list[i]
+		if hr.matched {
+			continue
+		}
+		id, reason := b.match(hr.r.ID, hr.keys, hr.hashes)
+		if id < 0 {
+			hr.reason = reason
+			continue
+		}
+		b.applyReceipt(id, hr.r, hr.at)
+		hr.matched = true
+		h.open--
+	}
+	for _, k := range hashes {
+		list := slices.DeleteFunc(h.byKey[k], func(i int32) bool { return h.list[i].matched })
+		if len(list) == 0 {
+			delete(h.byKey, k)
+		} else {
+			h.byKey[k] = list
+		}
+	}
+}
+
+// applyReceipt sets the receipt state of id. Once an id has a final state, later receipts
+// for it (duplicates, or a late intermediate one) change nothing. Called with b.mu held.
+func (b *Book) applyReceipt(id int, r smpp.Receipt, at time.Time) {
+	rec := b.ids.at(id)
+	if rec.state != 0 && smpp.MessageState(rec.state-1).Final() {
+		return
+	}
+	rec.state = uint8(r.State) + 1
+	rec.at = unixNano(at)
+	rec.err = span{}
+	if r.State.Final() && r.State != smpp.StateDelivered {
+		rec.err = b.strs.add(receiptError(r))
+	}
+	b.update(int(rec.row), func(*rowRec) {})
+}
+
+// receiptError is the receipt_error cell: the receipt's err field as sent, then the
+// network_error_code TLV in hex when present, e.g. "001 network:03000B".
+func receiptError(r smpp.Receipt) string {
+	e := strings.TrimSpace(r.Err)
+	if len(r.NetworkError) > 0 {
+		if e != "" {
+			e += " "
+		}
+		e += fmt.Sprintf("network:%X", r.NetworkError)
+	}
+	return e
+}
+
+// severity orders final states from best (DELIVRD) to worst, to pick the state of a multipart
+// row whose parts ended differently.
+func severity(s smpp.MessageState) int {
+	switch s {
+	case smpp.StateDelivered:
+		return 0
+	case smpp.StateUnknown:
+		return 1
+	case smpp.StateDeleted:
+		return 2
+	case smpp.StateExpired:
+		return 3
+	case smpp.StateUndeliverable, smpp.StateSkipped:
+		return 4
+	case smpp.StateRejected:
+		return 5
+	}
+	return 1 // a final state this code does not know: as bad as UNKNOWN
+}
+
+// settle derives the row's receipt state from the states of its ids under the PartReceipts
+// rule. Every part counts, except that a row whose sending ended without all parts accepted
+// (a multipart message rejected half way) is judged on the parts that were. Called with b.mu
+// held.
+func (b *Book) settle(r *rowRec) {
+	r.flags &^= flagFinal
+	r.rstate, r.done, r.rerr = 0, 0, span{}
+	if r.firstID == 0 {
+		return
+	}
+	// Parts without an id leave the row incomplete, unless no more parts will be sent.
+	excused := r.status != stToSend && r.status != stAccepted && r.status != stResubmitted
+	parts := int(max(r.parts, 1))
+	// best[p] is the index+1 of the id that speaks for part p (see better).
+	for next := r.firstID; next != 0; next = b.ids.at(int(next) - 1).next {
+		parts = max(parts, int(b.ids.at(int(next)-1).part)+1)
+	}
+	if cap(b.scratch) < parts {
+		b.scratch = make([]int32, parts)
+	}
+	best := b.scratch[:parts]
+	clear(best)
+	for next := r.firstID; next != 0; next = b.ids.at(int(next) - 1).next {
+		p := b.ids.at(int(next) - 1).part
+		if best[p] == 0 || b.better(next-1, best[p]-1) {
+			best[p] = next
+		}
+	}
+
+	decider := int32(-1)
+	var done int64
+	switch b.opt.PartReceipts {
+	case PartsAll:
+		complete := true
+		for _, x := range best {
+			if x == 0 {
+				complete = complete && excused
+				continue
+			}
+			rec := b.ids.at(int(x) - 1)
+			if !rec.final() {
+				complete = false
+				continue
+			}
+			done = max(done, rec.at)
+			if decider < 0 || rec.severity() > b.ids.at(int(decider)).severity() {
+				decider = x - 1
+			}
+		}
+		if !complete {
+			decider = -1
+		}
+	case PartsAny:
+		for _, x := range best {
+			if x == 0 {
+				continue
+			}
+			if rec := b.ids.at(int(x) - 1); rec.final() && (decider < 0 || rec.at < b.ids.at(int(decider)).at) {
+				decider = x - 1
+			}
+		}
+		if decider >= 0 {
+			done = b.ids.at(int(decider)).at
+		}
+	case PartsLast:
+		if x := best[parts-1]; x != 0 && b.ids.at(int(x)-1).final() {
+			decider = x - 1
+			done = b.ids.at(int(decider)).at
+		}
+	}
+	if decider < 0 {
+		return
+	}
+	rec := b.ids.at(int(decider))
+	r.flags |= flagFinal
+	r.rstate, r.done, r.rerr = rec.state, done, rec.err
+}
+
+// final reports whether the id has a final receipt state.
+func (rec *idRec) final() bool { return rec.state != 0 && smpp.MessageState(rec.state-1).Final() }
+
+// severity is the severity of the id's final state.
+func (rec *idRec) severity() int { return severity(smpp.MessageState(rec.state - 1)) }
+
+// better reports whether id a speaks for its part rather than id b (two ids of one part after
+// a resend): a final state beats none or an intermediate one; between final states the best
+// wins (the customer got the message if either copy was delivered), then the earlier; between
+// intermediate states the later wins.
+func (b *Book) better(a, c int32) bool {
+	x, y := b.ids.at(int(a)), b.ids.at(int(c))
+	switch {
+	case x.final() != y.final():
+		return x.final()
+	case x.final():
+		if x.severity() != y.severity() {
+			return x.severity() < y.severity()
+		}
+		return x.at < y.at
+	case x.state == 0 || y.state == 0:
+		return y.state == 0 && x.state != 0
+	default:
+		return x.at > y.at
+	}
+}

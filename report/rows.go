@@ -1,0 +1,156 @@
+package report
+
+import (
+	"iter"
+	"time"
+
+	"smscast/smpp"
+)
+
+// PartID is one message id of a row: the part (0-based) it was returned for.
+type PartID struct {
+	Part int
+	ID   string // exactly as the SMSC sent it
+}
+
+// Row is a snapshot of one row of the ledger: one line of the report.
+type Row struct {
+	Row      int
+	MSISDN   string
+	Template string
+	Encoding string
+	Parts    int
+	// IDs are the message ids, ordered by part, then by arrival (a part resent after an
+	// unknown outcome may have two).
+	IDs          []PartID
+	SubmitStatus SubmitStatus // never "": a row with no outcome is SubmitNotSent
+	SubmitError  string       // reject error, skip reason or SetStatus reason
+	PlannedAt    time.Time    // zero when never planned
+	SubmittedAt  time.Time    // when all parts were accepted, or the row was rejected; zero if neither
+	// ReceiptStatus is the row's delivery state: DELIVRD, UNDELIV, EXPIRED, REJECTD, DELETED,
+	// UNKNOWN (final states, as smpp.MessageState.Stat spells them), PENDING (accepted, no
+	// final receipt yet), or "" for a row with no accepted part.
+	ReceiptStatus string
+	ReceiptError  string    // err of the receipt that decided the row (and network error), when not DELIVRD
+	DoneAt        time.Time // when the receipt that made the state final was received; zero if not final
+	Resubmitted   bool      // sent again after an unknown outcome: the SMSC may have it twice
+}
+
+// ReceiptPending is the ReceiptStatus of an accepted row still waiting for a final receipt.
+const ReceiptPending = "PENDING"
+
+// MessageIDs returns the row's message ids in report order.
+func (r Row) MessageIDs() []string {
+	ids := make([]string, len(r.IDs))
+	for i, p := range r.IDs {
+		ids[i] = p.ID
+	}
+	return ids
+}
+
+// Final reports whether the row needs nothing more: it was not sent, or it has a final
+// receipt state.
+func (r Row) Final() bool { return r.ReceiptStatus != ReceiptPending }
+
+// Row returns a snapshot of row number n, or false if it was never added.
+func (b *Book) Row(n int) (Row, bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	ri, ok := b.find(n)
+	if !ok {
+		return Row{}, false
+	}
+	return b.view(ri), true
+}
+
+// rowsBatch is how many rows Rows copies per lock hold, so that events keep flowing while a
+// report of millions of rows is written.
+const rowsBatch = 1024
+
+// Rows returns an iterator over snapshots of every row in row order, e.g. for the engine to
+// find what --resume must still send. It does not hold the lock while the loop body runs, so
+// the body may call the Book; each row is consistent, rows added during the loop are included.
+func (b *Book) Rows() iter.Seq[Row] {
+	return func(yield func(Row) bool) {
+		batch := make([]Row, 0, rowsBatch)
+		for i := 0; ; {
+			batch = batch[:0]
+			b.mu.Lock()
+			for ; i < b.rows.len() && len(batch) < rowsBatch; i++ {
+				batch = append(batch, b.view(i))
+			}
+			b.mu.Unlock()
+			if len(batch) == 0 {
+				return
+			}
+			for _, r := range batch {
+				if !yield(r) {
+					return
+				}
+			}
+		}
+	}
+}
+
+// view builds the snapshot of row index ri. Called with b.mu held.
+func (b *Book) view(ri int) Row {
+	r := b.rows.at(ri)
+	v := Row{
+		Row:          int(r.row),
+		MSISDN:       b.strs.string(r.msisdn),
+		Template:     b.names.string(r.template),
+		Encoding:     b.names.string(r.encoding),
+		Parts:        int(r.parts),
+		SubmitStatus: submitStatuses[r.status],
+		SubmitError:  b.strs.string(r.reason),
+		PlannedAt:    fromUnixNano(r.planned),
+		SubmittedAt:  fromUnixNano(r.submitted),
+		Resubmitted:  r.flags&flagResubmitted != 0,
+	}
+	if r.status == stToSend {
+		v.SubmitStatus = SubmitNotSent
+	}
+	for next := r.firstID; next != 0; {
+		rec := b.ids.at(int(next) - 1)
+		v.IDs = append(v.IDs, PartID{Part: int(rec.part), ID: b.strs.string(rec.id)})
+		next = rec.next
+	}
+	switch {
+	case r.flags&flagFinal != 0:
+		v.ReceiptStatus = smpp.MessageState(r.rstate - 1).Stat()
+		v.ReceiptError = b.strs.string(r.rerr)
+		v.DoneAt = fromUnixNano(r.done)
+	case b.isPending(r):
+		v.ReceiptStatus = ReceiptPending
+	}
+	return v
+}
+
+// fromUnixNano is the inverse of unixNano, in UTC.
+func fromUnixNano(ns int64) time.Time {
+	if ns == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, ns).UTC()
+}
+
+// Unmatched is a receipt that matched no message of the book.
+type Unmatched struct {
+	Receipt    smpp.Receipt
+	ReceivedAt time.Time
+	Reason     string // e.g. "no message of this campaign has this id", or "ambiguous: ..."
+}
+
+// Unmatched returns the receipts that have matched no message so far, in arrival order. A
+// receipt still counts as matched later if its id is accepted afterwards.
+func (b *Book) Unmatched() []Unmatched {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	out := make([]Unmatched, 0, b.held.open)
+	for _, h := range b.held.list {
+		if !h.matched {
+			out = append(out, Unmatched{Receipt: h.r, ReceivedAt: h.at, Reason: h.reason})
+		}
+	}
+	return out
+}

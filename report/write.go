@@ -1,0 +1,264 @@
+package report
+
+import (
+	"bufio"
+	"encoding/csv"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Columns are the report's CSV header and JSON keys, in order.
+var Columns = []string{"row", "msisdn", "template", "encoding", "parts", "message_ids",
+	"submit_status", "submit_error", "submitted_at", "receipt_status", "receipt_error", "done_at"}
+
+// timeLayout is RFC 3339 in UTC with milliseconds, fixed width so that the column sorts as text.
+const timeLayout = "2006-01-02T15:04:05.000Z07:00"
+
+// formatTime formats t for the report; the zero time is "".
+func formatTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(timeLayout)
+}
+
+// UnmatchedPath returns where WriteReport puts the receipts that matched no row:
+// "<report>.unmatched.jsonl".
+func UnmatchedPath(report string) string { return report + ".unmatched.jsonl" }
+
+// WriteReport writes the report of every row to path in format f, atomically (a temporary file
+// in the same directory, synced, then renamed), so that a reader never sees half a report. The
+// receipts that matched no row go to UnmatchedPath(path), written the same way first; a stale
+// one is removed when there are none. Without force an existing report (or unmatched file) is
+// left untouched and the error says to use --force; it wraps fs.ErrExist.
+func (b *Book) WriteReport(path string, f Format, force bool) error {
+	if f != FormatCSV && f != FormatJSONL {
+		return fmt.Errorf("write report %s: unknown format %v", path, f)
+	}
+	upath := UnmatchedPath(path)
+	if !force {
+		for _, p := range []string{path, upath} {
+			if _, err := os.Lstat(p); err == nil {
+				return existsError(p)
+			}
+		}
+	}
+	unmatched := b.Unmatched()
+	if len(unmatched) > 0 {
+		err := writeAtomic(upath, force, func(w io.Writer) error { return writeUnmatched(w, unmatched) })
+		if err != nil {
+			return err
+		}
+	} else if force {
+		if err := os.Remove(upath); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("remove stale %s: %w", upath, err)
+		}
+	}
+	return writeAtomic(path, force, func(w io.Writer) error {
+		if f == FormatJSONL {
+			return b.writeJSONL(w)
+		}
+		return b.writeCSV(w)
+	})
+}
+
+// existsError is the error for a report that would overwrite a file without --force.
+func existsError(path string) error {
+	return fmt.Errorf("%s already exists: use --force to overwrite it, or choose another --report (%w)", path, fs.ErrExist)
+}
+
+// writeCSV writes the header and every row as CSV, neutralising cells a spreadsheet would run.
+func (b *Book) writeCSV(w io.Writer) error {
+	cw := csv.NewWriter(w)
+	if err := cw.Write(Columns); err != nil {
+		return err
+	}
+	rec := make([]string, len(Columns))
+	for r := range b.Rows() {
+		rec[0] = strconv.Itoa(r.Row)
+		rec[1] = SafeCell(r.MSISDN)
+		rec[2] = SafeCell(r.Template)
+		rec[3] = SafeCell(r.Encoding)
+		rec[4] = strconv.Itoa(r.Parts)
+		rec[5] = SafeCell(strings.Join(r.MessageIDs(), " "))
+		rec[6] = string(r.SubmitStatus)
+		rec[7] = SafeCell(r.SubmitError)
+		rec[8] = formatTime(r.SubmittedAt)
+		rec[9] = r.ReceiptStatus
+		rec[10] = SafeCell(r.ReceiptError)
+		rec[11] = formatTime(r.DoneAt)
+		if err := cw.Write(rec); err != nil {
+			return err
+		}
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+// jsonRow is one JSON Lines record; field order is the column order.
+type jsonRow struct {
+	Row           int      `json:"row"`
+	MSISDN        string   `json:"msisdn"`
+	Template      string   `json:"template"`
+	Encoding      string   `json:"encoding"`
+	Parts         int      `json:"parts"`
+	MessageIDs    []string `json:"message_ids"`
+	SubmitStatus  string   `json:"submit_status"`
+	SubmitError   string   `json:"submit_error"`
+	SubmittedAt   string   `json:"submitted_at"`
+	ReceiptStatus string   `json:"receipt_status"`
+	ReceiptError  string   `json:"receipt_error"`
+	DoneAt        string   `json:"done_at"`
+}
+
+// writeJSONL writes every row as one JSON object per line, values exactly as stored.
+func (b *Book) writeJSONL(w io.Writer) error {
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	for r := range b.Rows() {
+		err := enc.Encode(jsonRow{
+			Row: r.Row, MSISDN: r.MSISDN, Template: r.Template, Encoding: r.Encoding,
+			Parts: r.Parts, MessageIDs: r.MessageIDs(), SubmitStatus: string(r.SubmitStatus),
+			SubmitError: r.SubmitError, SubmittedAt: formatTime(r.SubmittedAt),
+			ReceiptStatus: r.ReceiptStatus, ReceiptError: r.ReceiptError, DoneAt: formatTime(r.DoneAt),
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// jsonUnmatched is one line of <report>.unmatched.jsonl: the receipt as parsed.
+type jsonUnmatched struct {
+	ReceivedAt   string `json:"received_at"`
+	ID           string `json:"id"`
+	Stat         string `json:"stat"`
+	Err          string `json:"err"`
+	NetworkError string `json:"network_error"` // network_error_code TLV in hex, "" if absent
+	Sub          string `json:"sub"`
+	Dlvrd        string `json:"dlvrd"`
+	SubmitDate   string `json:"submit_date"`
+	DoneDate     string `json:"done_date"`
+	Text         string `json:"text"`
+	Reason       string `json:"reason"`
+}
+
+// writeUnmatched writes the unmatched receipts as JSON Lines.
+func writeUnmatched(w io.Writer, list []Unmatched) error {
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	for _, u := range list {
+		r := u.Receipt
+		err := enc.Encode(jsonUnmatched{
+			ReceivedAt: formatTime(u.ReceivedAt), ID: r.ID, Stat: r.Stat, Err: r.Err,
+			NetworkError: strings.ToUpper(hex.EncodeToString(r.NetworkError)),
+			Sub:          r.Sub, Dlvrd: r.Dlvrd, SubmitDate: formatTime(r.SubmitDate),
+			DoneDate: formatTime(r.DoneDate), Text: r.Text, Reason: u.Reason,
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// SafeCell returns s in a form a spreadsheet shows as text instead of running it as a
+// formula: a cell that starts with = + - @ TAB or CR gets a leading apostrophe. A cell that
+// is a plain number ("+447700900123", "-12", "-1.5") is left alone, because a spreadsheet
+// reads it as a number and nothing runs; so phone numbers in international form keep their
+// "+". Only the CSV report (and the inbox) is neutralised; JSON Lines keeps exact values.
+func SafeCell(s string) string {
+	if s == "" {
+		return s
+	}
+	switch s[0] {
+	case '=', '+', '-', '@', '\t', '\r':
+		if !plainNumber(s) {
+			return "'" + s
+		}
+	}
+	return s
+}
+
+// plainNumber reports whether s is an optionally signed decimal number: [+-]digits[.digits].
+func plainNumber(s string) bool {
+	if s[0] == '+' || s[0] == '-' {
+		s = s[1:]
+	}
+	intPart, frac, dot := strings.Cut(s, ".")
+	return allDigits(intPart) && (!dot || allDigits(frac))
+}
+
+// allDigits reports whether s is one or more ASCII digits.
+func allDigits(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// writeAtomic writes path through fill, so that path is either untouched or completely
+// written: fill writes a temporary file in the same directory (same file system, so the
+// rename is atomic), which is flushed, fsynced and renamed over path; the directory is then
+// synced so the rename survives a crash. On any failure the temporary file is removed and path
+// is untouched. Without replace an existing path is an error (checked atomically with a hard
+// link where the file system allows). A new file gets the mode os.Create would give; a
+// replaced file keeps its mode.
+func writeAtomic(path string, replace bool, fill func(io.Writer) error) (err error) {
+	mode := fs.FileMode(0o666)
+	if fi, statErr := os.Stat(path); statErr == nil {
+		if !replace {
+			return existsError(path)
+		}
+		mode = fi.Mode().Perm()
+	}
+	tmp, f, err := createTemp(path)
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(tmp)
+			if !errors.Is(err, fs.ErrExist) {
+				err = fmt.Errorf("write %s: %w", path, err)
+			}
+		}
+	}()
+	bw := bufio.NewWriterSize(f, 256<<10)
+	if err := fill(bw); err != nil {
+		return err
+	}
+	if err := bw.Flush(); err != nil {
+		return err
+	}
+	if mode != 0o666 {
+		if err := f.Chmod(mode); err != nil {
+			return err
+		}
+	}
+	if err := f.Sync(); err != nil {
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if err := commit(tmp, path, replace); err != nil {
+		return err
+	}
+	return syncDir(path)
+}
