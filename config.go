@@ -1,0 +1,192 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+	"gopkg.in/yaml.v3"
+)
+
+// envPrefix starts the environment variable of every flag: --max-attempts is
+// SMSCAST_MAX_ATTEMPTS.
+const envPrefix = "SMSCAST_"
+
+// envVar is the environment variable that sets the flag called name.
+func envVar(name string) string {
+	return envPrefix + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))
+}
+
+// maxConfigSize caps a --config file; a config file is a handful of lines.
+const maxConfigSize = 1 << 20
+
+// configFlag is --config FILE: YAML whose keys are flag names, so that a cron entry stays
+// short and secrets stay off the command line.
+var configFlag = &cli.StringFlag{
+	Name:    "config",
+	Usage:   "read flag values from this YAML `FILE` (keys are flag names, e.g. \"rate: 50\"); the command line wins over the environment, which wins over the file",
+	EnvVars: []string{envVar("config")},
+}
+
+// withEnv gives every flag that has none its SMSCAST_ environment variable, which --help
+// then shows, and returns flags.
+func withEnv(flags []cli.Flag) []cli.Flag {
+	for _, f := range flags {
+		env := envVar(f.Names()[0])
+		switch f := f.(type) {
+		case *cli.StringFlag:
+			f.EnvVars = orEnv(f.EnvVars, env)
+		case *cli.StringSliceFlag:
+			f.EnvVars = orEnv(f.EnvVars, env)
+		case *cli.PathFlag:
+			f.EnvVars = orEnv(f.EnvVars, env)
+		case *cli.BoolFlag:
+			f.EnvVars = orEnv(f.EnvVars, env)
+		case *cli.IntFlag:
+			f.EnvVars = orEnv(f.EnvVars, env)
+		case *cli.Int64Flag:
+			f.EnvVars = orEnv(f.EnvVars, env)
+		case *cli.UintFlag:
+			f.EnvVars = orEnv(f.EnvVars, env)
+		case *cli.Uint64Flag:
+			f.EnvVars = orEnv(f.EnvVars, env)
+		case *cli.Float64Flag:
+			f.EnvVars = orEnv(f.EnvVars, env)
+		case *cli.DurationFlag:
+			f.EnvVars = orEnv(f.EnvVars, env)
+		case *cli.GenericFlag:
+			f.EnvVars = orEnv(f.EnvVars, env)
+		}
+	}
+	return flags
+}
+
+func orEnv(have []string, env string) []string {
+	if len(have) > 0 {
+		return have
+	}
+	return []string{env}
+}
+
+// applyConfigFile fills every flag that neither the command line nor the environment set from
+// the YAML file named by --config (no file: nothing to do). Values go through the flag's own
+// parser, so "rate: 50", "rate: '50'" and "--rate 50" mean the same; a list (for repeatable
+// flags) sets the flag once per item. A key that names no flag is an error, because a typo
+// would otherwise silently send with the default.
+func applyConfigFile(c *cli.Context) error {
+	path := c.String(configFlag.Name)
+	if path == "" {
+		return nil
+	}
+	values, err := readConfigFile(path)
+	if err != nil {
+		return err
+	}
+	known := map[string]bool{}
+	for _, f := range c.Command.Flags {
+		for _, n := range f.Names() {
+			known[n] = true
+		}
+	}
+	keys := make([]string, 0, len(values))
+	for k := range values {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, key := range keys {
+		if !known[key] || key == configFlag.Name {
+			return fmt.Errorf("config %s: %q is not a flag of %q; keys are flag names without the dashes (see --help)",
+				path, key, c.Command.Name)
+		}
+		if c.IsSet(key) {
+			continue // the command line or the environment wins
+		}
+		items, err := configStrings(values[key])
+		if err != nil {
+			return fmt.Errorf("config %s: %s: %w", path, key, err)
+		}
+		for _, v := range items {
+			if err := c.Set(key, v); err != nil {
+				return fmt.Errorf("config %s: %s: %q: %w", path, key, v, err)
+			}
+		}
+	}
+	return nil
+}
+
+// readConfigFile reads a YAML mapping of flag names to values.
+func readConfigFile(path string) (map[string]any, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxConfigSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
+	if len(b) > maxConfigSize {
+		return nil, fmt.Errorf("config %s: larger than %d bytes; is this the right file?", path, maxConfigSize)
+	}
+	values := map[string]any{}
+	if err := yaml.Unmarshal(b, &values); err != nil {
+		return nil, fmt.Errorf("config %s: not a YAML mapping of flag names to values: %w", path, err)
+	}
+	return values, nil
+}
+
+// configStrings turns a YAML value into the strings to give the flag: one for a scalar, one
+// per item for a list.
+func configStrings(v any) ([]string, error) {
+	switch v := v.(type) {
+	case nil:
+		return nil, errors.New("no value; remove the key or give a value")
+	case []any:
+		out := make([]string, 0, len(v))
+		for _, item := range v {
+			s, err := configStrings(item)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, s...)
+		}
+		return out, nil
+	case map[string]any:
+		return nil, errors.New("a mapping is not a flag value")
+	default:
+		return []string{fmt.Sprint(v)}, nil
+	}
+}
+
+// readPassword returns the bind password: from --password-file (first line, without the line
+// end), or from --password / SMSCAST_PASSWORD / the config file. It warns when the password
+// was typed on the command line (onCommandLine, see passwordOnCommandLine), where other users
+// can read it in the process list. The password itself is never printed.
+func readPassword(c *cli.Context, onCommandLine bool, warn func(string)) (string, error) {
+	file, inline := c.String("password-file"), c.String("password")
+	switch {
+	case file != "" && inline != "":
+		return "", errors.New("give the password once: --password-file or SMSCAST_PASSWORD (or --password), not both")
+	case file != "":
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return "", fmt.Errorf("password file: %w", err)
+		}
+		line, _, _ := strings.Cut(string(b), "\n")
+		return strings.TrimRight(line, "\r"), nil
+	}
+	if inline != "" && onCommandLine {
+		warn("warning: --password on the command line can be read by other users of this machine (ps); use SMSCAST_PASSWORD or --password-file")
+	}
+	return inline, nil
+}
+
+// passwordOnCommandLine reports whether --password came from the command line rather than
+// the environment; ask it before applyConfigFile, which would make the flag look set too.
+func passwordOnCommandLine(c *cli.Context) bool {
+	return c.IsSet("password") && c.String("password") != os.Getenv(envVar("password"))
+}

@@ -1,0 +1,258 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+
+	"smscast/send"
+)
+
+// progressMode is how a running campaign shows itself on stderr.
+type progressMode uint8
+
+const (
+	progressBar   progressMode = iota // a terminal: a live bar, events printed above it
+	progressLines                     // cron or a pipe: a plain line every interval
+	progressQuiet                     // --quiet: only warnings (the summary is printed by send)
+)
+
+// progressOptions configures a progress reporter.
+type progressOptions struct {
+	Mode     progressMode
+	JSON     bool          // lines (progressLines) and events as JSON objects, for log shippers
+	Interval time.Duration // between lines in progressLines mode; 0 means 10s
+}
+
+// progress turns the engine's events and snapshots into output. It never sees the password:
+// nothing the engine reports contains it.
+type progress struct {
+	out  io.Writer
+	opt  progressOptions
+	snap func() send.Snapshot
+
+	mu   sync.Mutex // serialises writes to out and the bar
+	bar  *progressbar.ProgressBar
+	last send.Snapshot // previous snapshot, for the message rate
+
+	stop chan struct{}
+	done chan struct{}
+}
+
+// barRefresh is how often the bar is redrawn.
+const barRefresh = 200 * time.Millisecond
+
+// newProgress returns a reporter writing to out that polls snap; call Start, then Close.
+func newProgress(out io.Writer, opt progressOptions, snap func() send.Snapshot) *progress {
+	if opt.Interval <= 0 {
+		opt.Interval = 10 * time.Second
+	}
+	return &progress{out: out, opt: opt, snap: snap, stop: make(chan struct{}), done: make(chan struct{})}
+}
+
+// Start begins periodic output in a goroutine that Close ends.
+func (p *progress) Start() {
+	p.last = p.snap()
+	if p.opt.Mode == progressBar {
+		max := int64(p.last.Total)
+		if max <= 0 {
+			max = -1 // unknown: a spinner
+		}
+		p.bar = progressbar.NewOptions64(max,
+			progressbar.OptionSetWriter(p.out),
+			progressbar.OptionSetWidth(20),
+			progressbar.OptionShowCount(),
+			progressbar.OptionSetPredictTime(true),
+			progressbar.OptionSetElapsedTime(true),
+			progressbar.OptionThrottle(barRefresh),
+			progressbar.OptionShowDescriptionAtLineEnd(),
+			progressbar.OptionSetRenderBlankState(true),
+		)
+	}
+	go p.loop()
+}
+
+func (p *progress) loop() {
+	defer close(p.done)
+	every := p.opt.Interval
+	if p.opt.Mode == progressBar {
+		every = barRefresh
+	}
+	if p.opt.Mode == progressQuiet {
+		<-p.stop
+		return
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-p.stop:
+			return
+		case <-t.C:
+			p.tick(p.snap())
+		}
+	}
+}
+
+// Close stops periodic output; in line mode it writes a last progress line, and it removes
+// the bar so that the summary starts on a clean line.
+func (p *progress) Close() {
+	close(p.stop)
+	<-p.done
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	switch p.opt.Mode {
+	case progressBar:
+		s := p.snap()
+		p.bar.Describe(describe(s, p.last))
+		_ = p.bar.Set(s.Done)
+		_ = p.bar.Exit()
+		fmt.Fprintln(p.out)
+	case progressLines:
+		p.writeLine(p.snap())
+	}
+}
+
+func (p *progress) tick(s send.Snapshot) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.opt.Mode == progressBar {
+		if s.Total > 0 && int64(s.Total) != p.bar.GetMax64() {
+			p.bar.ChangeMax(s.Total)
+		}
+		p.bar.Describe(describe(s, p.last))
+		_ = p.bar.Set(s.Done)
+		p.last = s
+		return
+	}
+	p.writeLine(s)
+}
+
+// Event is the engine's Config.OnEvent: one line per event (above the bar on a terminal).
+// In quiet mode only warnings are shown.
+func (p *progress) Event(e send.Event) {
+	if p.opt.Mode == progressQuiet && e.Kind != send.EventWarning {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.bar != nil {
+		_ = p.bar.Clear()
+	}
+	if p.opt.JSON {
+		rec := map[string]any{"time": e.Time.UTC().Format(time.RFC3339Nano), "event": e.Kind.String(), "message": e.String()}
+		if e.Bind > 0 {
+			rec["bind"] = e.Bind
+		}
+		if e.Row > 0 {
+			rec["row"] = e.Row
+		}
+		if e.Kind == send.EventRate {
+			rec["rate"] = jsonRate(e.Rate)
+		}
+		if e.Err != nil {
+			rec["error"] = e.Err.Error()
+		}
+		writeJSON(p.out, rec)
+		return
+	}
+	fmt.Fprintf(p.out, "%s %s\n", e.Time.Format(time.RFC3339), e)
+}
+
+// writeLine writes one progress line and remembers s for the next rate.
+func (p *progress) writeLine(s send.Snapshot) {
+	rate := msgRate(s, p.last)
+	p.last = s
+	if p.opt.JSON {
+		rec := map[string]any{
+			"time": s.Time.UTC().Format(time.RFC3339Nano), "event": "progress",
+			"rows_done": s.Done, "rows_read": s.Rows, "accepted": s.Accepted, "failed": s.Failed,
+			"skipped": s.Skipped, "resubmitted": s.Resubmitted, "pdus": s.PDUs,
+			"receipts": s.Receipts, "in_flight": s.InFlight, "binds": s.Bound,
+			"msg_per_s": math.Round(rate*10) / 10, "rate": jsonRate(s.Rate), "paused": s.Paused,
+		}
+		if s.Total > 0 {
+			rec["rows_total"] = s.Total
+		}
+		if eta, ok := etaOf(s); ok {
+			rec["eta_s"] = math.Round(eta.Seconds())
+		}
+		writeJSON(p.out, rec)
+		return
+	}
+	fmt.Fprintf(p.out, "%s progress %s\n", s.Time.Format(time.RFC3339), summaryLine(s, rate))
+}
+
+// summaryLine is the text of a progress line without the time.
+func summaryLine(s send.Snapshot, rate float64) string {
+	var b strings.Builder
+	if s.Total > 0 {
+		fmt.Fprintf(&b, "rows %d/%d (%.0f%%)", s.Done, s.Total, 100*float64(s.Done)/float64(s.Total))
+	} else {
+		fmt.Fprintf(&b, "rows %d", s.Done)
+	}
+	fmt.Fprintf(&b, " accepted %d failed %d receipts %d in_flight %d msg/s %.1f rate %s",
+		s.Accepted, s.Failed, s.Receipts, s.InFlight, rate, send.FormatRate(s.Rate))
+	if s.Resubmitted > 0 {
+		fmt.Fprintf(&b, " resubmitted %d", s.Resubmitted)
+	}
+	if s.Paused {
+		b.WriteString(" paused")
+	}
+	if eta, ok := etaOf(s); ok {
+		fmt.Fprintf(&b, " eta %s", eta.Round(time.Second))
+	}
+	return b.String()
+}
+
+// describe is the text after the bar.
+func describe(s send.Snapshot, prev send.Snapshot) string {
+	d := fmt.Sprintf("%.0f msg/s · accepted %d · failed %d · receipts %d · rate %s",
+		msgRate(s, prev), s.Accepted, s.Failed, s.Receipts, send.FormatRate(s.Rate))
+	if s.Paused {
+		d += " · paused"
+	}
+	return d
+}
+
+// msgRate is the submit_sm PDUs per second between two snapshots.
+func msgRate(s, prev send.Snapshot) float64 {
+	dt := s.Time.Sub(prev.Time).Seconds()
+	if dt <= 0 {
+		return 0
+	}
+	return float64(s.PDUs-prev.PDUs) / dt
+}
+
+// etaOf estimates the time left from the average row rate since the start.
+func etaOf(s send.Snapshot) (time.Duration, bool) {
+	elapsed := s.Time.Sub(s.Started)
+	if s.Total <= 0 || s.Done <= 0 || s.Done >= s.Total || elapsed <= 0 {
+		return 0, false
+	}
+	perRow := elapsed / time.Duration(s.Done)
+	return perRow * time.Duration(s.Total-s.Done), true
+}
+
+// jsonRate is a rate as JSON: a number, or null for unlimited (JSON has no infinity).
+func jsonRate(r float64) any {
+	if math.IsInf(r, 1) || r <= 0 {
+		return nil
+	}
+	return math.Round(r*10) / 10
+}
+
+func writeJSON(w io.Writer, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		fmt.Fprintf(w, "{\"event\":\"error\",\"message\":%q}\n", err.Error())
+		return
+	}
+	w.Write(append(b, '\n'))
+}

@@ -1,0 +1,508 @@
+// Package send is the campaign engine of smscast: it takes rendered rows, paces their
+// submit_sm PDUs over one or more SMPP sessions under a shared rate limit and a per-session
+// window, retries what can be retried, survives throttling, drops and unbinds, collects
+// delivery receipts, and records every row's outcome in a report.Book. It never prints; it
+// reports through events (Config.OnEvent) and snapshots (Campaign.Snapshot).
+package send
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"smscast/csvin"
+	"smscast/report"
+	"smscast/smpp"
+)
+
+// Source yields a campaign's rows in input order and io.EOF after the last; *csvin.Reader
+// satisfies it.
+type Source interface {
+	Next() (csvin.Row, error)
+}
+
+// Config is one campaign's settings. Addr, Book and Session.Bind are required; every other
+// zero value has the default its comment gives.
+type Config struct {
+	Addr string // host:port of the SMSC
+	// Session is the template of every session: Bind, TLS, Window (default 10, also the
+	// number of messages a bind works on at once), RespTimeout (default 30s), BindTimeout,
+	// EnquireLinkInterval, MaxPDULen. Handler and OnLateResponse are the engine's own and
+	// are overwritten.
+	Session smpp.Options
+	Binds   int // sessions sharing the campaign; 0 means 1
+
+	Rate  float64 // submit_sm PDUs per second over all binds; 0 = unlimited
+	Burst int     // PDUs that may leave back to back; 0 means 1 (evenly spaced)
+
+	MaxAttempts int           // tries per PDU for transient errors, timeouts and drops; 0 means 5
+	GiveUpAfter time.Duration // how long an unreachable SMSC, or one PDU throttled without end, is retried; 0 means 2m
+	Retry       Backoff       // between tries of one PDU
+	Reconnect   Backoff       // between connection or bind attempts
+
+	Schedule, Validity TimeSpec // schedule_delivery_time and validity_period; zero = not set
+	Hours              Hours    // when sending is allowed; zero = any time
+	// PartReceipts decides which parts ask for a receipt (registered_delivery 1): all parts,
+	// or with report.PartsLast the last part only.
+	PartReceipts report.PartReceipts
+	// Wait is how long to stay bound after the last submit until every accepted row has a
+	// final receipt; 0 = do not wait.
+	Wait time.Duration
+
+	Total   int          // rows expected, for progress (Snapshot.Total); 0 = unknown
+	Book    *report.Book // the ledger every outcome goes to
+	Journal Journal      // durable record of the campaign; nil = none
+	Resume  Resume       // rows already done by an earlier run; nil = send every row
+	// OnMO receives mobile-originated messages. It runs before the deliver_sm is answered;
+	// an error makes the SMSC deliver the message again later. nil acknowledges and drops them.
+	OnMO func(MO) error
+	// OnEvent receives events from many goroutines; it must be quick and must not call back
+	// into the campaign. nil drops them.
+	OnEvent func(Event)
+}
+
+// Defaults for zero Config fields.
+const (
+	defaultWindow      = 10
+	defaultMaxAttempts = 5
+	defaultGiveUp      = 2 * time.Minute
+	defaultRespTimeout = 30 * time.Second
+	// abortGrace bounds how long Run waits for its goroutines once ctx is cancelled.
+	abortGrace = 2 * time.Second
+	// receiptPoll bounds how long the --wait phase goes without looking at Book.Pending.
+	receiptPoll = time.Second
+)
+
+// BindError is a bind the SMSC refused for its credentials before anything was sent; retrying
+// would not help.
+type BindError struct {
+	Addr   string
+	Status smpp.Status
+}
+
+func (e *BindError) Error() string {
+	return fmt.Sprintf("SMSC %s refused the bind: %v; check --system-id, the password and --system-type", e.Addr, e.Status)
+}
+
+func (e *BindError) Unwrap() error { return e.Status }
+
+// ConnectError means the SMSC could not be reached or bound for Config.GiveUpAfter.
+type ConnectError struct {
+	Addr  string
+	After time.Duration
+	Err   error // the last attempt's error
+}
+
+func (e *ConnectError) Error() string {
+	return fmt.Sprintf("gave up on SMSC %s after %v without a bind: %v; check --smsc, the network and the SMSC (or raise --give-up-after)",
+		e.Addr, e.After, e.Err)
+}
+
+func (e *ConnectError) Unwrap() error { return e.Err }
+
+// Result is how a run ended.
+type Result struct {
+	Snapshot
+	Sent    bool // at least one submit_sm was written, so the report must be written
+	Stopped bool // Stop was called before the input ended
+	Aborted bool // ctx was cancelled
+}
+
+// Campaign is one run of the engine. Create it with New, then call Run once; Stop and
+// Snapshot may be called from other goroutines meanwhile.
+type Campaign struct {
+	cfg   Config
+	pacer *Pacer
+	book  *report.Book
+
+	stopOnce sync.Once
+	stopped  chan struct{} // closed by Stop: take no new rows
+	// halt cancels the work context: at Stop + RespTimeout, on a fatal error, or on abort.
+	halt context.CancelCauseFunc
+
+	receiptPing chan struct{} // a receipt arrived (capacity 1, never blocks)
+	binds       []*bind
+
+	planMu sync.Mutex
+	plan   schedule
+
+	started   time.Time
+	rows      atomic.Int64
+	done      atomic.Int64
+	accepted  atomic.Int64
+	failed    atomic.Int64
+	skipped   atomic.Int64
+	resubmits atomic.Int64
+	pdus      atomic.Int64
+	receipts  atomic.Int64
+	throttles atomic.Int64
+	inFlight  atomic.Int64
+	paused    atomic.Bool
+	waiting   atomic.Bool // every row has an outcome; only receipts are awaited
+
+	failMu  sync.Mutex
+	failErr error // the first fatal error
+}
+
+// New checks cfg, fills in its defaults and returns a campaign ready to Run.
+func New(cfg Config) (*Campaign, error) {
+	if cfg.Addr == "" {
+		return nil, errors.New("send: no SMSC address; give --smsc host:port")
+	}
+	if cfg.Book == nil {
+		return nil, errors.New("send: Config.Book is nil")
+	}
+	if cfg.Rate < 0 || cfg.Burst < 0 || cfg.Binds < 0 || cfg.MaxAttempts < 0 || cfg.Wait < 0 || cfg.GiveUpAfter < 0 {
+		return nil, errors.New("send: --rate, --burst, --binds, --max-attempts, --wait and --give-up-after must not be negative")
+	}
+	if cfg.Binds == 0 {
+		cfg.Binds = 1
+	}
+	if cfg.Burst == 0 {
+		cfg.Burst = 1
+	}
+	if cfg.MaxAttempts == 0 {
+		cfg.MaxAttempts = defaultMaxAttempts
+	}
+	if cfg.GiveUpAfter == 0 {
+		cfg.GiveUpAfter = defaultGiveUp
+	}
+	if cfg.Session.Window <= 0 {
+		cfg.Session.Window = defaultWindow
+	}
+	if cfg.Session.RespTimeout <= 0 {
+		cfg.Session.RespTimeout = defaultRespTimeout
+	}
+	c := &Campaign{
+		cfg:         cfg,
+		pacer:       NewPacer(cfg.Rate, cfg.Burst),
+		book:        cfg.Book,
+		stopped:     make(chan struct{}),
+		receiptPing: make(chan struct{}, 1),
+		plan:        schedule{rate: cfg.Rate},
+	}
+	for i := range cfg.Binds {
+		c.binds = append(c.binds, newBind(c, i+1))
+	}
+	return c, nil
+}
+
+// Stop asks the campaign to stop taking rows: rows not started are reported not_sent, rows
+// in flight get their responses (bounded by the response timeout), then the sessions
+// unbind and Run returns. It reports whether this call was the one that stopped it.
+func (c *Campaign) Stop() bool {
+	first := false
+	c.stopOnce.Do(func() {
+		first = true
+		close(c.stopped)
+		c.event(Event{Kind: EventStopping})
+	})
+	return first
+}
+
+func (c *Campaign) stopping() bool {
+	select {
+	case <-c.stopped:
+		return true
+	default:
+		return false
+	}
+}
+
+// Snapshot returns the campaign's progress now.
+func (c *Campaign) Snapshot() Snapshot {
+	bound := 0
+	for _, b := range c.binds {
+		if b.bound() {
+			bound++
+		}
+	}
+	return Snapshot{
+		Time:        time.Now(),
+		Started:     c.started,
+		Total:       c.cfg.Total,
+		Rows:        int(c.rows.Load()),
+		Done:        int(c.done.Load()),
+		Accepted:    int(c.accepted.Load()),
+		Failed:      int(c.failed.Load()),
+		Skipped:     int(c.skipped.Load()),
+		Resubmitted: int(c.resubmits.Load()),
+		PDUs:        c.pdus.Load(),
+		Receipts:    c.receipts.Load(),
+		Throttled:   c.throttles.Load(),
+		InFlight:    int(c.inFlight.Load()),
+		Bound:       bound,
+		Rate:        c.pacer.Rate(),
+		Paused:      c.paused.Load(),
+	}
+}
+
+// event stamps e and hands it to Config.OnEvent.
+func (c *Campaign) event(e Event) {
+	if c.cfg.OnEvent == nil {
+		return
+	}
+	if e.Time.IsZero() {
+		e.Time = time.Now()
+	}
+	c.cfg.OnEvent(e)
+}
+
+// warn reports a problem that does not stop the campaign.
+func (c *Campaign) warn(err error) { c.event(Event{Kind: EventWarning, Err: err}) }
+
+// fail records the first fatal error and halts the work. Once every row has an outcome
+// (the --wait phase) nothing is fatal any more: the error only ends the wait.
+func (c *Campaign) fail(err error) {
+	if c.waiting.Load() {
+		c.warn(err)
+		c.halt(err)
+		return
+	}
+	c.failMu.Lock()
+	if c.failErr == nil {
+		c.failErr = err
+	}
+	c.failMu.Unlock()
+	c.halt(err)
+}
+
+func (c *Campaign) fatal() error {
+	c.failMu.Lock()
+	defer c.failMu.Unlock()
+	return c.failErr
+}
+
+// Run sends every row of src and returns when the campaign is over: the input is exhausted
+// and every row has an outcome (and, with Config.Wait, receipts are in or the wait is over),
+// Stop was called, a fatal error happened, or ctx was cancelled (an abort: Run returns
+// within a couple of seconds, rows in flight without an outcome stay not_sent in the Book).
+// The Book holds every row read; rows never read are not in it.
+//
+// Errors: *BindError (credentials refused before anything was sent), *ConnectError (the
+// SMSC unreachable for GiveUpAfter), an error from src (wrapped), ctx's error on abort.
+func (c *Campaign) Run(ctx context.Context, src Source) (Result, error) {
+	c.started = time.Now()
+	c.planMu.Lock()
+	c.plan.restart(c.started)
+	c.planMu.Unlock()
+
+	workCtx, halt := context.WithCancelCause(ctx)
+	defer halt(nil)
+	c.halt = halt
+	// After Stop, the responses in flight have RespTimeout before the work is halted.
+	runDone := make(chan struct{})
+	var watcher sync.WaitGroup
+	watcher.Add(1)
+	go func() {
+		defer watcher.Done()
+		select {
+		case <-c.stopped:
+		case <-runDone:
+			return
+		}
+		t := time.NewTimer(c.cfg.Session.RespTimeout)
+		defer t.Stop()
+		select {
+		case <-t.C:
+			halt(errStopped)
+		case <-runDone:
+		}
+	}()
+	defer watcher.Wait()
+	defer close(runDone)
+
+	// Sessions live until the end of the receipt wait; an abort closes them at once.
+	linkCtx, closeLinks := context.WithCancel(ctx)
+	defer closeLinks()
+	var links sync.WaitGroup
+	for _, b := range c.binds {
+		links.Add(1)
+		go func() {
+			defer links.Done()
+			b.run(linkCtx)
+		}()
+	}
+
+	jobs := make(chan *job, c.cfg.Session.Window*c.cfg.Binds)
+	var workers sync.WaitGroup
+	for _, b := range c.binds {
+		for range c.cfg.Session.Window {
+			workers.Add(1)
+			go func() {
+				defer workers.Done()
+				for j := range jobs {
+					c.sendRow(workCtx, b, j)
+				}
+			}()
+		}
+	}
+	inputErr := c.produce(workCtx, src, jobs)
+
+	// Wait for the rows in flight; on abort give them a short grace only.
+	workersDone := make(chan struct{})
+	go func() { workers.Wait(); close(workersDone) }()
+	select {
+	case <-workersDone:
+	case <-ctx.Done():
+		waitOrTimeout(workersDone, abortGrace)
+	}
+
+	c.waiting.Store(true)
+	if workCtx.Err() == nil && !c.stopping() && c.cfg.Wait > 0 && c.pdus.Load() > 0 {
+		c.awaitReceipts(workCtx)
+	}
+	closeLinks()
+	linksDone := make(chan struct{})
+	go func() { links.Wait(); close(linksDone) }()
+	if ctx.Err() != nil {
+		waitOrTimeout(linksDone, abortGrace)
+	} else {
+		<-linksDone
+	}
+	if j := c.cfg.Journal; j != nil {
+		if err := j.Close(); err != nil {
+			c.warn(fmt.Errorf("close journal: %w", err))
+		}
+	}
+
+	res := Result{Snapshot: c.Snapshot(), Sent: c.pdus.Load() > 0, Stopped: c.stopping(), Aborted: ctx.Err() != nil}
+	switch {
+	case c.fatal() != nil:
+		return res, c.fatal()
+	case inputErr != nil:
+		return res, fmt.Errorf("read input: %w", inputErr)
+	case ctx.Err() != nil:
+		return res, ctx.Err()
+	}
+	return res, nil
+}
+
+// errStopped is the cause of the work context's end after Stop.
+var errStopped = errors.New("stopped")
+
+func waitOrTimeout(ch <-chan struct{}, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ch:
+	case <-t.C:
+	}
+}
+
+// job is one row on its way to the SMSC.
+type job struct {
+	row    csvin.Row
+	resend bool // Resume: an earlier run wrote it and recorded no response
+	// written is set once any part was written in this run; from then on the rest of the
+	// message is sent even while stopping, so nobody receives half a message.
+	written     bool
+	resubmitted bool // Book.Resubmitted was called
+}
+
+// produce reads rows in order, records each in the Book and hands the ones to send to the
+// workers. After Stop or an abort it keeps reading, so that every row of the input is in the
+// report (as not_sent). It closes jobs and returns the input's error, if any.
+func (c *Campaign) produce(ctx context.Context, src Source, jobs chan<- *job) error {
+	defer close(jobs)
+	sending := true
+	for {
+		row, err := src.Next()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			c.Stop()
+			return err
+		}
+		c.rows.Add(1)
+		c.book.Add(entryOf(row))
+		if row.Status != csvin.StatusOK {
+			c.skipped.Add(1)
+			c.done.Add(1)
+			continue
+		}
+		resend := false
+		if c.cfg.Resume != nil {
+			var skip bool
+			if skip, resend = c.cfg.Resume(row.Num); skip {
+				c.skipped.Add(1)
+				c.done.Add(1)
+				continue
+			}
+		}
+		if sending && ctx.Err() == nil && !c.stopping() {
+			select {
+			case jobs <- &job{row: row, resend: resend}:
+				continue
+			case <-c.stopped:
+			case <-ctx.Done():
+			}
+		}
+		sending = false
+		c.notSent(row.Num, notSentReason(ctx, c.stopped))
+	}
+}
+
+// entryOf is the Book's view of a row.
+func entryOf(r csvin.Row) report.Entry {
+	e := report.Entry{Row: r.Num, MSISDN: r.MSISDN, Template: r.Template, Parts: len(r.Message.Parts), Reason: r.Reason}
+	switch r.Status {
+	case csvin.StatusOK:
+		e.Encoding = r.Message.Encoding.String()
+	case csvin.StatusInvalid:
+		e.Status = report.SubmitInvalid
+	case csvin.StatusDuplicate:
+		e.Status = report.SubmitDuplicate
+	case csvin.StatusExcluded:
+		e.Status = report.SubmitExcluded
+	}
+	return e
+}
+
+// notSent ends a row that was not (completely) sent.
+func (c *Campaign) notSent(row int, reason string) {
+	c.book.SetStatus(row, report.SubmitNotSent, reason)
+	c.done.Add(1)
+}
+
+// notSentReason says why rows stop being sent.
+func notSentReason(ctx context.Context, stopped <-chan struct{}) string {
+	if cause := context.Cause(ctx); cause != nil && !errors.Is(cause, errStopped) && !errors.Is(cause, context.Canceled) {
+		return "not sent: " + cause.Error()
+	}
+	select {
+	case <-stopped:
+		return "not sent: the run was stopped"
+	default:
+	}
+	if ctx.Err() != nil {
+		return "not sent: the run was aborted"
+	}
+	return "not sent"
+}
+
+// awaitReceipts stays bound until every accepted row has a final receipt state, Config.Wait
+// has passed, Stop is called or ctx ends.
+func (c *Campaign) awaitReceipts(ctx context.Context) {
+	deadline := time.NewTimer(c.cfg.Wait)
+	defer deadline.Stop()
+	poll := time.NewTicker(receiptPoll)
+	defer poll.Stop()
+	for c.book.Pending() > 0 {
+		select {
+		case <-c.receiptPing:
+		case <-poll.C:
+		case <-deadline.C:
+			return
+		case <-c.stopped:
+			return
+		case <-ctx.Done():
+			return
+		}
+	}
+}

@@ -1,0 +1,118 @@
+package send
+
+import (
+	"fmt"
+	"math"
+	"time"
+)
+
+// EventKind says what happened in an Event.
+type EventKind uint8
+
+// The events a campaign reports while it runs. The engine never prints: progress output and
+// logs are made from these and from Snapshot.
+const (
+	EventBound          EventKind = iota + 1 // a session is bound (Bind, Detail = the SMSC's system_id)
+	EventBindFailed                          // connecting or binding failed; retried at Until (Bind, Err)
+	EventConnectionLost                      // a session ended; requests in flight are resent (Bind, Err)
+	EventRate                                // the pacing rate changed (Rate; Err = the throttling status on a cut)
+	EventPaused                              // outside --send-between: sending pauses until Until
+	EventResumed                             // inside --send-between again
+	EventStopping                            // Stop was called: no new rows are taken
+	EventLateResponse                        // a submit_sm_resp arrived after its timeout (Row, Detail = message id)
+	EventWarning                             // something failed that does not stop the campaign (Err)
+)
+
+var eventNames = [...]string{
+	EventBound:          "bound",
+	EventBindFailed:     "bind_failed",
+	EventConnectionLost: "connection_lost",
+	EventRate:           "rate",
+	EventPaused:         "paused",
+	EventResumed:        "resumed",
+	EventStopping:       "stopping",
+	EventLateResponse:   "late_response",
+	EventWarning:        "warning",
+}
+
+// String is the event's name in logs, such as "connection_lost".
+func (k EventKind) String() string {
+	if int(k) < len(eventNames) && eventNames[k] != "" {
+		return eventNames[k]
+	}
+	return fmt.Sprintf("event(%d)", uint8(k))
+}
+
+// Event is one notable thing that happened during a campaign.
+type Event struct {
+	Time   time.Time
+	Kind   EventKind
+	Bind   int       // 1-based bind number; 0 when the event is not about one bind
+	Row    int       // data-row number; 0 when the event is not about one row
+	Rate   float64   // EventRate: PDUs per second now in force; +Inf = unlimited
+	Until  time.Time // EventPaused: when sending resumes; EventBindFailed: the next attempt
+	Detail string
+	Err    error
+}
+
+// String is the event as one line of text for a log, without the time.
+func (e Event) String() string {
+	switch e.Kind {
+	case EventBound:
+		return fmt.Sprintf("bind %d: bound to %q", e.Bind, e.Detail)
+	case EventBindFailed:
+		return fmt.Sprintf("bind %d: %v; retrying at %s", e.Bind, e.Err, e.Until.Format("15:04:05"))
+	case EventConnectionLost:
+		return fmt.Sprintf("bind %d: connection lost (%v); rebinding, requests in flight will be resent", e.Bind, e.Err)
+	case EventRate:
+		if e.Err != nil {
+			return fmt.Sprintf("SMSC answered %v: rate lowered to %s", e.Err, FormatRate(e.Rate))
+		}
+		return "rate raised to " + FormatRate(e.Rate)
+	case EventPaused:
+		return "outside the sending hours: paused until " + e.Until.Format("2006-01-02 15:04 MST")
+	case EventResumed:
+		return "inside the sending hours: resumed"
+	case EventStopping:
+		return "stopping: no new rows; waiting for responses in flight"
+	case EventLateResponse:
+		return fmt.Sprintf("row %d: submit_sm_resp arrived after its timeout (message id %s)", e.Row, e.Detail)
+	case EventWarning:
+		return fmt.Sprintf("warning: %v", e.Err)
+	}
+	return e.Kind.String()
+}
+
+// FormatRate is a pacing rate for people: "250/s", or "unlimited".
+func FormatRate(perSecond float64) string {
+	if math.IsInf(perSecond, 1) || perSecond <= 0 {
+		return "unlimited"
+	}
+	if perSecond < 10 {
+		return fmt.Sprintf("%.1f/s", perSecond)
+	}
+	return fmt.Sprintf("%.0f/s", perSecond)
+}
+
+// Snapshot is the campaign's progress at one moment; Campaign.Snapshot takes one.
+type Snapshot struct {
+	Time    time.Time // when the snapshot was taken
+	Started time.Time // when Run started
+
+	Total       int // rows expected in all (Config.Total); 0 = unknown
+	Rows        int // rows read from the input so far
+	Done        int // rows with an outcome: accepted, rejected, skipped or not sent
+	Accepted    int // rows whose every part the SMSC accepted (resubmitted ones included)
+	Failed      int // rows rejected by the SMSC or given up
+	Skipped     int // rows not sent on purpose: invalid, duplicate, excluded, or done in an earlier run
+	Resubmitted int // rows sent again after an unknown outcome
+
+	PDUs      int64 // submit_sm written, every part and every attempt
+	Receipts  int64 // delivery receipts received
+	Throttled int64 // ESME_RTHROTTLED and ESME_RMSGQFUL answers
+	InFlight  int   // submit_sm awaiting a response, all binds
+	Bound     int   // sessions bound now
+
+	Rate   float64 // pacing rate in force, PDUs per second; +Inf = unlimited
+	Paused bool    // outside --send-between
+}

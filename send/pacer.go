@@ -1,0 +1,203 @@
+package send
+
+import (
+	"context"
+	"math"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/time/rate"
+)
+
+// Limiter paces PDUs: Wait blocks until one more PDU may be written, or ctx ends.
+// *rate.Limiter satisfies it; so does *Pacer.
+type Limiter interface {
+	Wait(ctx context.Context) error
+}
+
+// Pacer is the campaign's one limiter, shared by every bind: one token per submit_sm PDU
+// (each part of a long message counts, because carriers count PDUs). When the SMSC answers
+// ESME_RTHROTTLED or ESME_RMSGQFUL the engine calls Throttled, which lowers the rate
+// multiplicatively; Wait raises it again step by step towards the configured rate.
+type Pacer struct {
+	lim     *rate.Limiter
+	reduced atomic.Bool  // the rate is below its target: Wait checks for a recovery step
+	sent    atomic.Int64 // PDUs let through, to measure the rate when it is unlimited
+
+	mu       sync.Mutex
+	ctl      rateControl
+	markTime time.Time // start of the current measuring second
+	markSent int64     // sent at markTime
+	observed float64   // PDUs/s over the last full measuring second
+}
+
+// NewPacer returns a pacer for perSecond PDUs per second (0 = unlimited) with the given burst
+// (at most burst PDUs leave back to back; values below 1 mean 1, which spaces PDUs evenly so
+// that no one-second bucket at the SMSC sees more than the rate).
+func NewPacer(perSecond float64, burst int) *Pacer {
+	if burst < 1 {
+		burst = 1
+	}
+	target := math.Inf(1)
+	if perSecond > 0 {
+		target = perSecond
+	}
+	return &Pacer{
+		lim: rate.NewLimiter(limitOf(target), burst),
+		ctl: newRateControl(target),
+	}
+}
+
+func limitOf(perSecond float64) rate.Limit {
+	if math.IsInf(perSecond, 1) {
+		return rate.Inf
+	}
+	return rate.Limit(perSecond)
+}
+
+// Wait blocks until one more PDU may be written or ctx ends.
+func (p *Pacer) Wait(ctx context.Context) error {
+	if p.reduced.Load() {
+		p.adjust(time.Now(), false)
+	}
+	if err := p.lim.Wait(ctx); err != nil {
+		return err
+	}
+	p.sent.Add(1)
+	return nil
+}
+
+// Throttled tells the pacer that the SMSC refused a PDU for going too fast; it lowers the
+// shared rate unless it was lowered less than a second ago (the answers to PDUs already in
+// flight at the old rate must not cut it again).
+func (p *Pacer) Throttled() { p.adjust(time.Now(), true) }
+
+// Rate is the effective rate in PDUs per second; +Inf when unlimited.
+func (p *Pacer) Rate() float64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.ctl.current
+}
+
+func (p *Pacer) adjust(now time.Time, throttled bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.measure(now)
+	var r float64
+	var changed bool
+	if throttled {
+		r, changed = p.ctl.throttled(now, p.observed)
+	} else {
+		r, changed = p.ctl.recover(now)
+	}
+	if changed {
+		p.lim.SetLimitAt(now, limitOf(r))
+	}
+	p.reduced.Store(p.ctl.current < p.ctl.target)
+}
+
+// measure keeps p.observed at the PDU rate of the last full second; an unlimited pacer needs
+// it to know what "half the rate" means.
+func (p *Pacer) measure(now time.Time) {
+	n := p.sent.Load()
+	if p.markTime.IsZero() {
+		p.markTime, p.markSent = now, n
+		return
+	}
+	if d := now.Sub(p.markTime); d >= time.Second {
+		p.observed = float64(n-p.markSent) / d.Seconds()
+		p.markTime, p.markSent = now, n
+	}
+}
+
+// rateControl is the pacing decision without clocks or locks, so it can be tested as a table:
+// cut the rate by rateDecrease on throttling (at most once per cooldown), and after each
+// cooldown without throttling raise it by a tenth of the target until it is back at the target.
+type rateControl struct {
+	target   float64 // PDUs/s the user asked for; +Inf = unlimited
+	current  float64 // PDUs/s in force; +Inf = unlimited
+	floor    float64 // the rate is never cut below this (PDUs/s)
+	cooldown time.Duration
+	cut      time.Time // last cut; zero = never
+	stepped  time.Time // last throttling answer or recovery step
+	ceiling  float64   // unlimited target only: rate above which it becomes unlimited again
+}
+
+const (
+	rateDecrease = 0.5         // multiplicative cut on throttling
+	rateFloor    = 1.0         // PDUs/s
+	rateCooldown = time.Second // between two cuts, and between two recovery steps
+	rateSteps    = 10          // recovery steps from a cut back to the target
+	// fallbackRate is what an unlimited pacer is cut to when it has no measurement yet.
+	fallbackRate = 100.0
+)
+
+func newRateControl(target float64) rateControl {
+	return rateControl{target: target, current: target, floor: rateFloor, cooldown: rateCooldown}
+}
+
+// throttled returns the rate after a throttling answer at now; observed is the measured PDU
+// rate (0 when unknown), used when the current rate is unlimited.
+func (c *rateControl) throttled(now time.Time, observed float64) (float64, bool) {
+	c.stepped = now // any throttling postpones the next recovery step
+	if !c.cut.IsZero() && now.Sub(c.cut) < c.cooldown {
+		return c.current, false
+	}
+	base := c.current
+	if math.IsInf(base, 1) {
+		base = observed
+		if base <= 0 {
+			base = fallbackRate
+		}
+		c.ceiling = base
+	}
+	next := math.Max(c.floor, base*rateDecrease)
+	if next >= c.current {
+		return c.current, false
+	}
+	c.current, c.cut = next, now
+	return next, true
+}
+
+// recover returns the rate after one recovery step at now, if one is due.
+func (c *rateControl) recover(now time.Time) (float64, bool) {
+	if c.current >= c.target || now.Sub(c.stepped) < c.cooldown {
+		return c.current, false
+	}
+	next := c.current + c.target/rateSteps
+	if math.IsInf(c.target, 1) {
+		// No target to step towards: climb back to the rate that was throttled, then let go.
+		next = c.current + c.ceiling/rateSteps
+		if next > c.ceiling {
+			next = math.Inf(1)
+		}
+	} else if next > c.target {
+		next = c.target
+	}
+	c.current, c.stepped = next, now
+	return next, true
+}
+
+// schedule gives each row the time at which the pacer, running at the configured rate,
+// should send its first part: rows follow each other by their number of parts divided by the
+// rate. Latency measured from these times includes time lost to a stalled window or a slow
+// SMSC, instead of hiding it (coordinated omission). The schedule restarts at the start and
+// after each pause of --send-between.
+type schedule struct {
+	rate float64   // PDUs per second; 0 = unlimited (every row is planned when it is taken)
+	next time.Time // planned time of the next row
+}
+
+// restart makes the next row due at now.
+func (s *schedule) restart(now time.Time) { s.next = now }
+
+// planned returns the planned time of a row of parts PDUs taken at now.
+func (s *schedule) planned(parts int, now time.Time) time.Time {
+	if s.rate <= 0 {
+		return now
+	}
+	t := s.next
+	s.next = t.Add(time.Duration(float64(parts) / s.rate * float64(time.Second)))
+	return t
+}

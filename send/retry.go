@@ -1,0 +1,73 @@
+package send
+
+import (
+	"context"
+	"errors"
+
+	"smscast/smpp"
+)
+
+// verdict is what the engine does with the outcome of one submit_sm.
+type verdict uint8
+
+const (
+	vAccepted  verdict = iota // status 0: the part is done
+	vRejected                 // a permanent status or a PDU that cannot be built: the row is rejected
+	vRetry                    // a transient status: retry after a backoff; counts an attempt
+	vThrottled                // ESME_RTHROTTLED / ESME_RMSGQFUL: slow down and retry; no attempt counted
+	vTimeout                  // no response in time: outcome unknown; a late response may still settle it
+	vLost                     // connection lost while in flight: outcome unknown; resend on the next session
+	vNotSent                  // never written (session closing, window wait ended): try again
+)
+
+var verdictNames = [...]string{"accepted", "rejected", "retry", "throttled", "timeout", "lost", "not_sent"}
+
+func (v verdict) String() string { return verdictNames[v] }
+
+// judge classifies the error of Session.Submit (nil = accepted). The status classes come from
+// package smpp: transient statuses are retried; session-state statuses (such as
+// ESME_RINVBNDSTS from an SMSC that is unbinding) are retried too, because the next session
+// fixes them; bind-class statuses cannot answer a submit_sm and are treated the same way;
+// every other status is permanent for this message.
+func judge(err error) verdict {
+	if err == nil {
+		return vAccepted
+	}
+	var st smpp.Status
+	switch {
+	case errors.As(err, &st):
+		switch {
+		case st == smpp.StatusOK:
+			return vAccepted
+		case st == smpp.StatusThrottled || st == smpp.StatusMsgQFul:
+			return vThrottled
+		case st.Temporary(), st.Class() == smpp.ClassSession, st.Class() == smpp.ClassBind:
+			return vRetry
+		}
+		return vRejected
+	case errors.Is(err, smpp.ErrResponseTimeout):
+		return vTimeout
+	case errors.Is(err, smpp.ErrConnectionLost):
+		return vLost
+	case errors.Is(err, smpp.ErrNotSent), errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return vNotSent
+	}
+	// Anything else (a field too long for its PDU, say) will fail the same way every time.
+	return vRejected
+}
+
+// credentialsRefused reports whether a bind error means the SMSC will not take these
+// credentials, so retrying before anything was sent only hammers it: ESME_RINVPASWD,
+// ESME_RINVSYSID, ESME_RBINDFAIL and ESME_RINVSYSTYP. After a drop the same ESME_RBINDFAIL
+// usually means the SMSC still holds the old bind, and is retried.
+func credentialsRefused(err error) (smpp.Status, bool) {
+	var st smpp.Status
+	if !errors.As(err, &st) {
+		return 0, false
+	}
+	switch st {
+	case smpp.StatusInvPaswd, smpp.StatusInvSysID, smpp.StatusBindFail, smpp.StatusInvSysTyp:
+		return st, true
+	}
+	return st, false
+}

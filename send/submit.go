@@ -1,0 +1,315 @@
+package send
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"smscast/csvin"
+	"smscast/report"
+	"smscast/smpp"
+	"smscast/smpp/coding"
+)
+
+// Destination type of number and numbering plan: csvin normalises every destination to
+// international digits.
+const (
+	destTON = 0x01
+	destNPI = 0x01
+)
+
+// partResult is how one part of a row ended.
+type partResult struct {
+	status report.SubmitStatus // SubmitAccepted, SubmitRejected, SubmitNotSent or SubmitUncertain
+	reason string              // the error for the report; "" when accepted
+}
+
+// sendRow sends the parts of one row in order on bind b and records the row's outcome.
+func (c *Campaign) sendRow(ctx context.Context, b *bind, j *job) {
+	row := j.row.Num
+	if c.stopping() || ctx.Err() != nil {
+		c.notSent(row, notSentReason(ctx, c.stopped))
+		return
+	}
+	if err := c.awaitHours(ctx); err != nil {
+		c.notSent(row, notSentReason(ctx, c.stopped))
+		return
+	}
+	c.planMu.Lock()
+	planned := c.plan.planned(len(j.row.Message.Parts), time.Now())
+	c.planMu.Unlock()
+	c.book.Planned(row, planned)
+	if j.resend {
+		c.markResubmitted(j)
+	}
+	for part := range j.row.Message.Parts {
+		res := c.sendPart(ctx, b, j, part)
+		switch res.status {
+		case report.SubmitAccepted:
+			continue
+		case report.SubmitRejected:
+			now := time.Now()
+			c.book.Rejected(row, res.reason, now)
+			c.journalRejected(row, res.reason, now)
+			c.failed.Add(1)
+		default:
+			c.book.SetStatus(row, res.status, res.reason)
+			if res.status == report.SubmitUncertain {
+				c.journalRejected(row, res.reason, time.Now())
+				c.failed.Add(1)
+			}
+		}
+		c.done.Add(1)
+		return
+	}
+	c.accepted.Add(1)
+	c.done.Add(1)
+}
+
+func (c *Campaign) journalRejected(row int, reason string, at time.Time) {
+	if jr := c.cfg.Journal; jr != nil {
+		if err := jr.Rejected(row, reason, at); err != nil {
+			c.warn(fmt.Errorf("journal: %w", err))
+		}
+	}
+}
+
+func (c *Campaign) markResubmitted(j *job) {
+	if j.resubmitted {
+		return
+	}
+	j.resubmitted = true
+	c.book.Resubmitted(j.row.Num)
+	c.resubmits.Add(1)
+}
+
+// sendPart sends part (0-based) of a row until it is accepted or cannot be: transient
+// statuses, timeouts and drops are retried with backoff up to MaxAttempts tries; throttling
+// is retried without counting a try (the pacer slows down instead) for up to GiveUpAfter.
+func (c *Campaign) sendPart(ctx context.Context, b *bind, j *job, part int) partResult {
+	row := j.row.Num
+	pdu := c.submitSM(&j.row, part)
+	attempts := 0
+	var throttledSince time.Time
+	var last error // the last failure, for the report when the row ends without acceptance
+	// unknown is set while the last try's outcome is unknown (timeout or drop): ending the
+	// row then makes it uncertain, not "not sent".
+	unknown := false
+	for {
+		// While stopping, a message already under way is finished; nothing new starts and
+		// nothing is retried.
+		if ctx.Err() != nil || (c.stopping() && (!j.written || last != nil)) {
+			return c.unsent(ctx, last, unknown)
+		}
+		s, late, err := b.session(ctx)
+		if err != nil {
+			return c.unsent(ctx, firstErr(last, err), unknown)
+		}
+		if err := c.pacer.Wait(ctx); err != nil {
+			return c.unsent(ctx, last, unknown)
+		}
+		if jr := c.cfg.Journal; jr != nil {
+			if err := jr.Attempt(row, part, time.Now()); err != nil {
+				c.warn(fmt.Errorf("journal: %w", err))
+				return partResult{report.SubmitNotSent, fmt.Sprintf("not sent: journal: %v", err)}
+			}
+		}
+		if unknown {
+			c.markResubmitted(j) // sending again what the SMSC may already have
+		}
+		c.pdus.Add(1)
+		c.inFlight.Add(1)
+		j.written = true
+		resp, err := s.Submit(ctx, pdu)
+		c.inFlight.Add(-1)
+
+		v := judge(err)
+		if v == vTimeout {
+			attempts++
+			last, unknown = err, true
+			a, settled := c.awaitLate(ctx, late, err, row, part, c.cfg.Retry.Delay(attempts, jitter()))
+			if !settled {
+				if attempts >= c.cfg.MaxAttempts {
+					return c.uncertain(attempts, last)
+				}
+				continue // the backoff is over: send again
+			}
+			resp, err = a.resp, a.err
+			v = judge(err)
+			unknown = false
+		}
+		switch v {
+		case vAccepted:
+			now := time.Now()
+			c.book.Accepted(row, part, resp.MessageID, now)
+			if jr := c.cfg.Journal; jr != nil {
+				if err := jr.Accepted(row, part, resp.MessageID, now); err != nil {
+					c.warn(fmt.Errorf("journal: %w", err))
+				}
+			}
+			return partResult{status: report.SubmitAccepted}
+		case vRejected:
+			return partResult{report.SubmitRejected, err.Error()}
+		case vThrottled:
+			c.throttles.Add(1)
+			last, unknown = err, false
+			before := c.pacer.Rate()
+			c.pacer.Throttled()
+			if r := c.pacer.Rate(); r != before {
+				c.event(Event{Kind: EventRate, Rate: r, Err: err})
+			}
+			now := time.Now()
+			if throttledSince.IsZero() {
+				throttledSince = now
+			} else if now.Sub(throttledSince) >= c.cfg.GiveUpAfter {
+				return partResult{report.SubmitRejected, fmt.Sprintf("%v for %v; lower --rate", err, c.cfg.GiveUpAfter)}
+			}
+			c.throttleWait(ctx)
+			continue
+		case vNotSent:
+			// Never written: the session is going away. Wait for the next one; no try counted.
+			if last == nil {
+				last = err
+			}
+			continue
+		case vLost:
+			attempts++
+			last, unknown = err, true
+			if attempts >= c.cfg.MaxAttempts {
+				return c.uncertain(attempts, last)
+			}
+			continue // the next session comes after the bind's own backoff
+		case vRetry:
+			attempts++
+			last, unknown = err, false
+			throttledSince = time.Time{}
+			if attempts >= c.cfg.MaxAttempts {
+				return partResult{report.SubmitRejected, fmt.Sprintf("%v (after %d tries)", last, attempts)}
+			}
+			sleep(ctx, c.cfg.Retry.Delay(attempts, jitter()), c.stopped)
+		}
+	}
+}
+
+// throttleWait is the pause before retrying a throttled PDU: about one PDU interval at the
+// new rate, with jitter, at least a millisecond and at most a second. The pacer does the rest.
+func (c *Campaign) throttleWait(ctx context.Context) {
+	d := time.Second
+	if r := c.pacer.Rate(); r > 1 {
+		d = time.Duration(float64(time.Second) / r * (1 + jitter()))
+	}
+	sleep(ctx, min(max(d, time.Millisecond), time.Second), c.stopped)
+}
+
+// awaitLate waits up to d (the backoff before resending) for the late response to the
+// submit that timed out with err. It reports false when none came: the worker resends, and
+// answers arriving later are recorded directly (see lateTable.arrive).
+func (c *Campaign) awaitLate(ctx context.Context, t *lateTable, err error, row, part int, d time.Duration) (lateAnswer, bool) {
+	var te *smpp.TimeoutError
+	if t == nil || !errors.As(err, &te) {
+		sleep(ctx, d, c.stopped)
+		return lateAnswer{}, false
+	}
+	w := t.expect(te.Seq, row, part)
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case a := <-w.ch:
+		return a, true
+	case <-timer.C:
+	case <-ctx.Done():
+	case <-c.stopped:
+	}
+	return t.moveOn(w)
+}
+
+// unsent ends a part that is not going to be sent (again): not_sent if no try has an unknown
+// outcome, uncertain if the SMSC may have it.
+func (c *Campaign) unsent(ctx context.Context, last error, unknown bool) partResult {
+	reason := notSentReason(ctx, c.stopped)
+	if last != nil {
+		reason += "; last error: " + last.Error()
+	}
+	if unknown {
+		return partResult{report.SubmitUncertain, "outcome unknown: " + reason}
+	}
+	return partResult{report.SubmitNotSent, reason}
+}
+
+// uncertain ends a part whose tries all had an unknown outcome.
+func (c *Campaign) uncertain(attempts int, last error) partResult {
+	return partResult{report.SubmitUncertain,
+		fmt.Sprintf("outcome unknown after %d tries (%v); the SMSC may have accepted it", attempts, last)}
+}
+
+func firstErr(a, b error) error {
+	if a != nil {
+		return a
+	}
+	return b
+}
+
+// submitSM builds the submit_sm for part of row.
+func (c *Campaign) submitSM(r *csvin.Row, part int) *smpp.SubmitSM {
+	p := &smpp.SubmitSM{
+		SourceAddrTON:        r.SourceTON,
+		SourceAddrNPI:        r.SourceNPI,
+		SourceAddr:           r.From,
+		DestAddrTON:          destTON,
+		DestAddrNPI:          destNPI,
+		DestinationAddr:      r.MSISDN,
+		ScheduleDeliveryTime: c.cfg.Schedule.SMPP(),
+		ValidityPeriod:       c.cfg.Validity.SMPP(),
+		DataCoding:           r.Message.DataCoding,
+	}
+	if c.cfg.PartReceipts.WantsReceipt(part, len(r.Message.Parts)) {
+		p.RegisteredDelivery = 1
+	}
+	applyPart(p, &r.Message.Parts[part])
+	return p
+}
+
+// applyPart puts one part of a split message into a submit_sm: short_message, the UDHI bit,
+// and the message_payload or sar_* TLVs. (The contract's coding.Part.Apply does the same; it
+// is not in package coding yet.)
+func applyPart(p *smpp.SubmitSM, part *coding.Part) {
+	p.ShortMessage = part.ShortMessage
+	p.ESMClass |= part.ESMClass
+	if part.Payload != nil {
+		p.TLVs.Set(smpp.TagMessagePayload, part.Payload)
+	}
+	if part.SARTotal > 0 {
+		p.TLVs.SetUint16(smpp.TagSarMsgRefNum, part.SARRef)
+		p.TLVs.SetUint8(smpp.TagSarTotalSegments, part.SARTotal)
+		p.TLVs.SetUint8(smpp.TagSarSegmentSeqnum, part.SARSeq)
+	}
+}
+
+// awaitHours returns at once inside the sending hours; outside them it pauses (sessions stay
+// bound, enquire_link keeps them alive) until they open, Stop, or ctx ends.
+func (c *Campaign) awaitHours(ctx context.Context) error {
+	h := c.cfg.Hours
+	if h.IsZero() {
+		return nil
+	}
+	for {
+		open, next := h.State(time.Now())
+		if open {
+			if c.paused.CompareAndSwap(true, false) {
+				c.planMu.Lock()
+				c.plan.restart(time.Now())
+				c.planMu.Unlock()
+				c.event(Event{Kind: EventResumed})
+			}
+			return nil
+		}
+		if c.paused.CompareAndSwap(false, true) {
+			c.event(Event{Kind: EventPaused, Until: next})
+		}
+		// Wake at least every minute: a long timer does not follow changes of the wall clock.
+		if !sleep(ctx, min(time.Until(next), time.Minute), c.stopped) {
+			return errors.New("stopped while paused")
+		}
+	}
+}

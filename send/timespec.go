@@ -1,0 +1,104 @@
+package send
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"smscast/smpp"
+)
+
+// TimeSpec is a --schedule or --validity value: either an instant (At) or an offset from the
+// moment each message is submitted (After). The zero TimeSpec means "not set".
+type TimeSpec struct {
+	At    time.Time
+	After time.Duration
+}
+
+// timestampLayouts are the accepted instants, tried in order; those without a zone are read
+// in the --tz location.
+var timestampLayouts = []string{
+	time.RFC3339,
+	"2006-01-02T15:04",
+	"2006-01-02 15:04:05",
+	"2006-01-02 15:04",
+}
+
+// ParseTimeSpec parses a duration ("90m", "2h30m", "1d12h": d means 24h) or a timestamp
+// (RFC 3339, or "2006-01-02 15:04[:05]" in loc). A timestamp must lie after now and a duration
+// must be positive, since the SMSC would refuse anything else (ESME_RINVSCHED/RINVEXPIRY).
+func ParseTimeSpec(s string, loc *time.Location, now time.Time) (TimeSpec, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return TimeSpec{}, nil
+	}
+	if d, err := parseDays(s); err == nil {
+		if d <= 0 {
+			return TimeSpec{}, fmt.Errorf("%q: the duration must be positive", s)
+		}
+		return TimeSpec{After: d}, nil
+	}
+	if loc == nil {
+		loc = time.Local
+	}
+	for _, layout := range timestampLayouts {
+		t, err := time.ParseInLocation(layout, s, loc)
+		if err != nil {
+			continue
+		}
+		if !t.After(now) {
+			return TimeSpec{}, fmt.Errorf("%q is in the past (now is %s); give a later time or a duration such as 2h",
+				s, now.In(loc).Format("2006-01-02 15:04:05 MST"))
+		}
+		return TimeSpec{At: t}, nil
+	}
+	return TimeSpec{}, fmt.Errorf("%q is neither a duration (90m, 2h30m, 1d12h) nor a time (2006-01-02 15:04 or RFC 3339)", s)
+}
+
+// parseDays is time.ParseDuration with a leading "<n>d" for days.
+func parseDays(s string) (time.Duration, error) {
+	days, rest, ok := strings.Cut(s, "d")
+	if !ok {
+		return time.ParseDuration(s)
+	}
+	n, err := strconv.Atoi(days)
+	if err != nil || n < 0 || n > 3650 {
+		return 0, fmt.Errorf("bad day count %q", days)
+	}
+	d := time.Duration(n) * 24 * time.Hour
+	if rest == "" {
+		return d, nil
+	}
+	r, err := time.ParseDuration(rest)
+	if err != nil {
+		return 0, err
+	}
+	return d + r, nil
+}
+
+// IsZero reports whether the spec is unset.
+func (t TimeSpec) IsZero() bool { return t.At.IsZero() && t.After == 0 }
+
+// SMPP is the 16-character SMPP time for schedule_delivery_time or validity_period: absolute
+// (in UTC) for an instant, relative ("…R") for a duration; "" when unset.
+func (t TimeSpec) SMPP() string {
+	switch {
+	case !t.At.IsZero():
+		return smpp.FormatAbsoluteTime(t.At)
+	case t.After > 0:
+		return smpp.FormatRelativeTime(t.After)
+	}
+	return ""
+}
+
+// String is the spec as a person would write it.
+func (t TimeSpec) String() string {
+	switch {
+	case !t.At.IsZero():
+		return t.At.Format(time.RFC3339)
+	case t.After > 0:
+		return t.After.String()
+	}
+	return ""
+}

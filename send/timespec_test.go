@@ -1,0 +1,58 @@
+package send
+
+import (
+	"testing"
+	"time"
+)
+
+func TestParseTimeSpec(t *testing.T) {
+	now := time.Date(2025, 3, 14, 15, 0, 0, 0, time.UTC)
+	cet := time.FixedZone("CET", 3600)
+	tests := []struct {
+		in   string
+		want TimeSpec
+	}{
+		{"", TimeSpec{}},
+		{"90m", TimeSpec{After: 90 * time.Minute}},
+		{"2h30m", TimeSpec{After: 150 * time.Minute}},
+		{"1d", TimeSpec{After: 24 * time.Hour}},
+		{"1d12h", TimeSpec{After: 36 * time.Hour}},
+		{"2025-03-14T16:30:00Z", TimeSpec{At: time.Date(2025, 3, 14, 16, 30, 0, 0, time.UTC)}},
+		{"2025-03-14 17:30", TimeSpec{At: time.Date(2025, 3, 14, 16, 30, 0, 0, time.UTC)}},
+		{"2025-03-14 17:30:15", TimeSpec{At: time.Date(2025, 3, 14, 16, 30, 15, 0, time.UTC)}},
+		{"2025-03-14T17:30", TimeSpec{At: time.Date(2025, 3, 14, 16, 30, 0, 0, time.UTC)}},
+	}
+	for _, tt := range tests {
+		got, err := ParseTimeSpec(tt.in, cet, now)
+		if err != nil {
+			t.Errorf("ParseTimeSpec(%q): %v", tt.in, err)
+			continue
+		}
+		if !got.At.Equal(tt.want.At) || got.After != tt.want.After {
+			t.Errorf("ParseTimeSpec(%q) = %+v, want %+v", tt.in, got, tt.want)
+		}
+	}
+	for _, in := range []string{"0s", "-5m", "tomorrow", "2025-03-14 15:59", "2025-03-14T14:00:00Z", "xd", "1dzz"} {
+		if _, err := ParseTimeSpec(in, cet, now); err == nil {
+			t.Errorf("ParseTimeSpec(%q) accepted a bad value", in)
+		}
+	}
+}
+
+func TestTimeSpec_SMPP(t *testing.T) {
+	tests := []struct {
+		spec TimeSpec
+		want string
+	}{
+		{TimeSpec{}, ""},
+		{TimeSpec{At: time.Date(2025, 3, 14, 15, 30, 0, 0, time.UTC)}, "250314153000000+"},
+		{TimeSpec{At: time.Date(2025, 3, 14, 16, 30, 0, 0, time.FixedZone("CET", 3600))}, "250314153000000+"},
+		{TimeSpec{After: time.Hour}, "000000010000000R"},
+		{TimeSpec{After: 54 * time.Hour}, "000002060000000R"},
+	}
+	for _, tt := range tests {
+		if got := tt.spec.SMPP(); got != tt.want {
+			t.Errorf("%+v.SMPP() = %q, want %q", tt.spec, got, tt.want)
+		}
+	}
+}
