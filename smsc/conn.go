@@ -1,0 +1,291 @@
+package smsc
+
+import (
+	"bufio"
+	"crypto/subtle"
+	"encoding/binary"
+	"errors"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"smscast/smpp"
+)
+
+// simSystemID is the system_id the simulator gives in bind responses.
+const simSystemID = "smscast"
+
+// readBufSize is the reader's buffer: big enough that a pipelined window of submit_sm
+// arrives in one read.
+const readBufSize = 64 << 10
+
+// conn is one client connection: a reader goroutine (serve) that handles requests in order,
+// and a writer goroutine (outbox.writeLoop) that owns writes to nc.
+type conn struct {
+	srv *Server
+	nc  net.Conn
+	out *outbox
+
+	// Session state, owned by the reader goroutine.
+	bound     bool
+	mode      smpp.BindMode
+	systemID  string
+	unbinding bool // the simulator sent unbind, or the client did: no more submits
+	maxOut    int64
+
+	outstanding atomic.Int64  // submit_sm/data_sm received minus their responses written
+	seq         atomic.Uint32 // sequence numbers of PDUs the simulator originates
+
+	// inflight maps the sequence number of each receipt sent on this connection and not
+	// yet answered to the receipt; guarded by srv.receipts.mu.
+	inflight map[uint32]*receipt
+
+	// Reused response bodies: encoding from a field does not allocate.
+	submitResp smpp.SubmitSMResp
+	dataResp   smpp.DataSMResp
+
+	unbindTimer *time.Timer // set by startUnbind; reader-owned
+	closeOnce   sync.Once
+	done        chan struct{} // closed by close
+}
+
+func newConn(s *Server, nc net.Conn) *conn {
+	return &conn{srv: s, nc: nc, out: newOutbox(s.cfg.RespDelay), done: make(chan struct{})}
+}
+
+// close tears the connection down at once, like a crash: no unbind, queued PDUs dropped.
+func (c *conn) close() {
+	c.closeOnce.Do(func() {
+		close(c.done)
+		c.nc.Close()
+	})
+}
+
+// nextSeq returns the next sequence number for a PDU the simulator originates: 1 up to
+// 0x7FFFFFFF, then 1 again.
+func (c *conn) nextSeq() uint32 {
+	for {
+		old := c.seq.Load()
+		next := old + 1
+		if next > 0x7FFFFFFF {
+			next = 1
+		}
+		if c.seq.CompareAndSwap(old, next) {
+			return next
+		}
+	}
+}
+
+// serve runs the connection to its end: it starts the writer, reads and handles requests
+// until the client leaves or something closes the connection, then releases the session.
+func (c *conn) serve() {
+	var writer sync.WaitGroup
+	writer.Add(1)
+	go func() {
+		defer writer.Done()
+		defer c.close() // a write error or the final flush ends the reader too
+		c.out.writeLoop(c.nc, c.done, func(n int64) { c.outstanding.Add(-n) })
+	}()
+	c.readLoop()
+	c.out.finish()
+	writer.Wait()
+	c.close()
+	if c.unbindTimer != nil {
+		c.unbindTimer.Stop()
+	}
+	c.srv.receipts.connGone(c)
+	c.srv.untrack(c)
+}
+
+// readLoop reads and handles PDUs until the stream ends, breaks, or the session is over.
+func (c *conn) readLoop() {
+	br := bufio.NewReaderSize(c.nc, readBufSize)
+	var buf []byte
+	for {
+		pdu, err := smpp.ReadPDU(br, buf, c.srv.cfg.MaxPDULen)
+		if err != nil {
+			var pe *smpp.ProtocolError
+			if errors.As(err, &pe) {
+				// A bad command_length: the stream is out of step, nothing after it can be
+				// trusted. Say why, then close.
+				c.nack(0, pe.Status)
+			}
+			return
+		}
+		buf = pdu
+		if !c.handle(pdu) {
+			return
+		}
+		if !completePDUBuffered(br) || c.out.queued() >= flushThreshold {
+			c.out.kick()
+		}
+		if !c.waitForRoom() {
+			return
+		}
+	}
+}
+
+// completePDUBuffered reports whether br already holds a whole PDU, so that handling it
+// will not block; until then responses can accumulate into one write.
+func completePDUBuffered(br *bufio.Reader) bool {
+	n := br.Buffered()
+	if n < smpp.HeaderLen {
+		return false
+	}
+	b, err := br.Peek(4)
+	return err == nil && uint64(binary.BigEndian.Uint32(b)) <= uint64(n)
+}
+
+// waitForRoom blocks while the client leaves too many responses unread, so a client that
+// writes without reading cannot grow the simulator's memory. It reports false when the
+// connection is closing.
+func (c *conn) waitForRoom() bool {
+	for c.out.queued() >= maxQueued {
+		c.out.kick()
+		select {
+		case <-c.out.drained:
+		case <-c.done:
+			return false
+		}
+	}
+	return true
+}
+
+// handle answers one PDU. It reports false when the reader should stop: the session is
+// over or the connection was dropped.
+func (c *conn) handle(pdu []byte) bool {
+	h, p, err := smpp.Decode(pdu)
+	if err != nil {
+		if h.ID.IsResponse() {
+			return true // never answer a response, even a broken one
+		}
+		status := smpp.StatusSysErr
+		var pe *smpp.ProtocolError
+		if errors.As(err, &pe) {
+			status = pe.Status
+		}
+		c.nack(h.Sequence, status)
+		return true
+	}
+	switch p := p.(type) {
+	case *smpp.Bind:
+		return c.bind(h, p)
+	case *smpp.SubmitSM:
+		return c.submit(h, submission{
+			cmd: smpp.SubmitSMID,
+			src: Address{TON: p.SourceAddrTON, NPI: p.SourceAddrNPI, Addr: p.SourceAddr},
+			dst: Address{TON: p.DestAddrTON, NPI: p.DestAddrNPI, Addr: p.DestinationAddr},
+			esm: p.ESMClass, regDelivery: p.RegisteredDelivery, dataCoding: p.DataCoding,
+			shortMessage: p.ShortMessage, tlvs: p.TLVs,
+		})
+	case *smpp.DataSM:
+		return c.submit(h, submission{
+			cmd: smpp.DataSMID,
+			src: Address{TON: p.SourceAddrTON, NPI: p.SourceAddrNPI, Addr: p.SourceAddr},
+			dst: Address{TON: p.DestAddrTON, NPI: p.DestAddrNPI, Addr: p.DestinationAddr},
+			esm: p.ESMClass, regDelivery: p.RegisteredDelivery, dataCoding: p.DataCoding,
+			tlvs: p.TLVs,
+		})
+	case *smpp.EnquireLink:
+		if !c.srv.cfg.NoEnquireResp {
+			c.respond(h.Sequence, smpp.StatusOK, &smpp.EnquireLinkResp{}, false)
+		}
+	case *smpp.Unbind:
+		c.respond(h.Sequence, smpp.StatusOK, &smpp.UnbindResp{}, false)
+		c.leaveReceipts()
+		return false
+	case *smpp.UnbindResp:
+		if c.unbinding {
+			return false // the answer to our unbind: the session is over
+		}
+	case *smpp.DeliverSMResp:
+		c.srv.receipts.answered(c, h.Sequence, h.Status, true)
+	case *smpp.GenericNack:
+		// A client's generic_nack for one of our receipts refuses it.
+		c.srv.receipts.answered(c, h.Sequence, h.Status, false)
+	default:
+		if !h.ID.IsResponse() {
+			// deliver_sm, outbind and the like: not something a client sends an SMSC.
+			c.nack(h.Sequence, smpp.StatusInvCmdID)
+		}
+		// Other responses (enquire_link_resp, ...) need nothing.
+	}
+	return true
+}
+
+// respond queues a response; a body that cannot be encoded (a bug, not the client's fault)
+// becomes a generic_nack ESME_RSYSERR so that the client still gets an answer.
+func (c *conn) respond(seq uint32, status smpp.Status, p smpp.PDU, counted bool) {
+	if err := c.out.respond(seq, status, p, counted); err != nil {
+		c.out.respond(seq, smpp.StatusSysErr, nil, counted)
+	}
+}
+
+// nack answers an unhandled or malformed request with generic_nack.
+func (c *conn) nack(seq uint32, status smpp.Status) {
+	c.srv.genericNacks.Add(1)
+	c.respond(seq, status, nil, false)
+}
+
+// bind handles bind_transmitter, bind_receiver and bind_transceiver. A refused bind is
+// answered and the connection closed, as many SMSCs do, so a client cannot try passwords
+// on one connection.
+func (c *conn) bind(h smpp.Header, b *smpp.Bind) bool {
+	resp := &smpp.BindResp{Mode: b.Mode}
+	if c.bound {
+		c.srv.bindFailures.Add(1)
+		c.respond(h.Sequence, smpp.StatusAlyBnd, resp, false)
+		return true
+	}
+	if !c.srv.credentialsMatch(b.SystemID, b.Password) {
+		c.srv.bindFailures.Add(1)
+		c.respond(h.Sequence, smpp.StatusBindFail, resp, false)
+		return false
+	}
+	c.bound, c.mode, c.systemID = true, b.Mode, b.SystemID
+	c.srv.sessions.Add(1)
+	resp.SystemID = simSystemID
+	resp.TLVs.SetUint8(smpp.TagSCInterfaceVersion, 0x34)
+	c.respond(h.Sequence, smpp.StatusOK, resp, false)
+	if b.Mode != smpp.BindTransmitter {
+		c.srv.receipts.addReceiver(c)
+	}
+	return true
+}
+
+// credentialsMatch checks a bind against Config.SystemID and Config.Password, in constant
+// time for the password.
+func (s *Server) credentialsMatch(systemID, password string) bool {
+	idOK := s.cfg.SystemID == "" || systemID == s.cfg.SystemID
+	pwOK := s.cfg.Password == "" ||
+		subtle.ConstantTimeCompare([]byte(password), []byte(s.cfg.Password)) == 1
+	return idOK && pwOK
+}
+
+// leaveReceipts stops routing receipts to this session; the ones in flight are sent again
+// elsewhere once the connection is gone.
+func (c *conn) leaveReceipts() {
+	c.unbinding = true
+	if c.bound && c.mode != smpp.BindTransmitter {
+		c.srv.receipts.removeReceiver(c)
+	}
+}
+
+// startUnbind sends unbind (Config.UnbindAfter). Submits that follow are refused; the
+// connection closes when unbind_resp arrives or after unbindTimeout.
+func (c *conn) startUnbind() {
+	c.leaveReceipts()
+	c.srv.unbinds.Add(1)
+	if ok, _ := c.out.request(c.nextSeq(), &smpp.Unbind{}); ok {
+		c.unbindTimer = time.AfterFunc(unbindTimeout, c.close)
+	}
+}
+
+// noteRequest counts a submit_sm or data_sm as outstanding until its response is written.
+func (c *conn) noteRequest() {
+	if n := c.outstanding.Add(1); n > c.maxOut {
+		c.maxOut = n
+		c.srv.noteOutstanding(n)
+	}
+}

@@ -1,0 +1,384 @@
+package smsc
+
+import (
+	"container/heap"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"smscast/smpp"
+)
+
+// receipt is one delivery receipt (one per accepted part) on its way to the client.
+type receipt struct {
+	systemID   string
+	id         string  // the message id, in Config.ReceiptIDFormat
+	src, dst   Address // of the submitted message; the receipt travels from dst to src
+	fate       smpp.MessageState
+	submitted  time.Time
+	due        time.Time // when to send it (next)
+	done       time.Time // the receipt's done date: when it was first sent
+	part       recordPart
+	dataCoding uint8
+	attempts   int    // times sent so far
+	order      uint64 // tie-break for equal due times: first scheduled, first sent
+}
+
+// networkErrors gives err: and network_error_code (GSM, then a 2-octet MAP error) per
+// fate: 1 unknown subscriber for UNDELIV, 27 absent subscriber for EXPIRED.
+var networkErrors = map[smpp.MessageState]uint16{smpp.StateUndeliverable: 1, smpp.StateExpired: 27}
+
+// deliverSM builds the receipt PDU: the App. B text and the receipted_message_id,
+// message_state and network_error_code TLVs.
+func (r *receipt) deliverSM(packed bool) *smpp.DeliverSM {
+	code := networkErrors[r.fate]
+	text := smpp.FormatReceiptText(smpp.Receipt{
+		ID:         r.id,
+		SubmitDate: r.submitted,
+		DoneDate:   r.done,
+		State:      r.fate,
+		Err:        fmt.Sprintf("%03d", code),
+		Text:       receiptExcerpt(r.part, r.dataCoding, packed),
+	})
+	p := &smpp.DeliverSM{
+		SourceAddrTON: r.dst.TON, SourceAddrNPI: r.dst.NPI, SourceAddr: r.dst.Addr,
+		DestAddrTON: r.src.TON, DestAddrNPI: r.src.NPI, DestinationAddr: r.src.Addr,
+		ESMClass:     0x04, // SMSC delivery receipt
+		ShortMessage: []byte(text),
+	}
+	p.TLVs.SetCString(smpp.TagReceiptedMessageID, r.id)
+	p.TLVs.SetUint8(smpp.TagMessageState, uint8(r.fate))
+	p.TLVs.Set(smpp.TagNetworkErrorCode, []byte{3, byte(code >> 8), byte(code)})
+	return p
+}
+
+// receiptExcerpt is the start of the part's text for the receipt's text: field, limited to
+// characters that GSM 7-bit and ASCII encode alike: the receipt goes out with data_coding 0,
+// and parsers read it either way. Others become '?'.
+func receiptExcerpt(p recordPart, dataCoding uint8, packed bool) string {
+	text, err := decodeParts([]recordPart{p}, dataCoding, packed)
+	if err != nil {
+		return ""
+	}
+	var b strings.Builder
+	n := 0
+	for _, r := range text {
+		if n == 20 {
+			break
+		}
+		n++
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9',
+			r == ' ', r == '!', r == '"', r == '#', r >= '%' && r <= '/', r >= ':' && r <= '?':
+			b.WriteRune(r)
+		case r == '\n' || r == '\r':
+			b.WriteByte(' ')
+		default:
+			b.WriteByte('?')
+		}
+	}
+	return b.String()
+}
+
+// receiptHeap orders receipts by due time.
+type receiptHeap []*receipt
+
+func (h receiptHeap) Len() int { return len(h) }
+func (h receiptHeap) Less(i, j int) bool {
+	if c := h[i].due.Compare(h[j].due); c != 0 {
+		return c < 0
+	}
+	return h[i].order < h[j].order
+}
+func (h receiptHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
+func (h *receiptHeap) Push(x any)   { *h = append(*h, x.(*receipt)) }
+func (h *receiptHeap) Pop() any {
+	old := *h
+	r := old[len(old)-1]
+	old[len(old)-1] = nil
+	*h = old[:len(old)-1]
+	return r
+}
+
+// ackWait is a receipt sent on c with sequence number seq, awaiting deliver_sm_resp until
+// deadline.
+type ackWait struct {
+	deadline time.Time
+	r        *receipt
+	c        *conn
+	seq      uint32
+}
+
+// route is the receiver and transceiver sessions of one system_id, served round-robin.
+type route struct {
+	conns []*conn
+	next  int
+}
+
+// receiptQueue schedules receipts, routes them to a session of the submitter's system_id,
+// waits for their deliver_sm_resp and sends them again when it does not come. Its goroutine
+// (run) does the sending; the rest only queue.
+type receiptQueue struct {
+	retry    time.Duration
+	attempts int
+	packed   bool
+
+	mu      sync.Mutex
+	due     receiptHeap
+	acks    []ackWait             // in deadline order: every wait is as long
+	waiting map[string][]*receipt // ready, but no receiver of that system_id is bound
+	routes  map[string]*route
+	order   uint64
+	pending int // scheduled, waiting or in flight
+
+	sent, resent, acked, abandoned, deliverSMResp int64
+
+	wake chan struct{} // capacity 1
+}
+
+// batchSize bounds the receipts handled in one hold of the lock, so that submits (which
+// schedule receipts) are not stalled behind a burst of due receipts.
+const batchSize = 1024
+
+func (q *receiptQueue) init(cfg Config) {
+	q.retry, q.attempts, q.packed = cfg.ReceiptRetry, cfg.ReceiptAttempts, cfg.GSM7Packed
+	q.waiting = make(map[string][]*receipt)
+	q.routes = make(map[string]*route)
+	q.wake = make(chan struct{}, 1)
+}
+
+func (q *receiptQueue) kick() {
+	select {
+	case q.wake <- struct{}{}:
+	default:
+	}
+}
+
+// schedule queues a new receipt for r.due.
+func (q *receiptQueue) schedule(r *receipt) {
+	q.mu.Lock()
+	q.pending++
+	top := q.pushLocked(r)
+	q.mu.Unlock()
+	if top {
+		q.kick()
+	}
+}
+
+// pushLocked adds r to the heap and reports whether it became the earliest.
+func (q *receiptQueue) pushLocked(r *receipt) bool {
+	q.order++
+	r.order = q.order
+	heap.Push(&q.due, r)
+	return q.due[0] == r
+}
+
+// run sends receipts as they fall due and resends unanswered ones, until done closes.
+func (q *receiptQueue) run(done <-chan struct{}) {
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	defer timer.Stop()
+	for {
+		next, more := q.process(time.Now())
+		if !more {
+			if !next.IsZero() {
+				timer.Reset(time.Until(next))
+			}
+			select {
+			case <-q.wake:
+			case <-timer.C:
+			case <-done:
+				return
+			}
+			timer.Stop()
+		} else {
+			select {
+			case <-done:
+				return
+			default:
+			}
+		}
+	}
+}
+
+// process sends up to batchSize due receipts and expires overdue waits. It returns when
+// the next one falls due (zero if nothing is scheduled), and whether more are due already.
+func (q *receiptQueue) process(now time.Time) (next time.Time, more bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	n := 0
+	for ; n < batchSize && len(q.acks) > 0 && !q.acks[0].deadline.After(now); n++ {
+		w := q.acks[0]
+		q.acks[0] = ackWait{}
+		q.acks = q.acks[1:]
+		if w.c.inflight[w.seq] == w.r {
+			// No deliver_sm_resp within ReceiptRetry: the client lost it or is stuck.
+			delete(w.c.inflight, w.seq)
+			q.retryLocked(w.r, now)
+		}
+	}
+	for ; n < batchSize && len(q.due) > 0 && !q.due[0].due.After(now); n++ {
+		q.dispatchLocked(heap.Pop(&q.due).(*receipt), now)
+	}
+	if n == batchSize {
+		return time.Time{}, true
+	}
+	if len(q.due) > 0 {
+		next = q.due[0].due
+	}
+	if len(q.acks) > 0 && (next.IsZero() || q.acks[0].deadline.Before(next)) {
+		next = q.acks[0].deadline
+	}
+	return next, false
+}
+
+// dispatchLocked sends r on the next session of its system_id that takes it, or parks it
+// until one binds.
+func (q *receiptQueue) dispatchLocked(r *receipt, now time.Time) {
+	rt := q.routes[r.systemID]
+	if rt == nil || len(rt.conns) == 0 {
+		q.waiting[r.systemID] = append(q.waiting[r.systemID], r)
+		return
+	}
+	if r.attempts == 0 {
+		r.done = now
+	}
+	pdu := r.deliverSM(q.packed)
+	for range len(rt.conns) {
+		c := rt.conns[rt.next%len(rt.conns)]
+		rt.next = (rt.next + 1) % len(rt.conns)
+		seq := c.nextSeq()
+		ok, err := c.out.request(seq, pdu)
+		if err != nil {
+			// The receipt cannot be encoded (a data_sm source address longer than
+			// deliver_sm's 20 characters): no session will take it.
+			q.pending--
+			q.abandoned++
+			return
+		}
+		if !ok {
+			continue // that session is closing
+		}
+		r.attempts++
+		q.sent++
+		if r.attempts > 1 {
+			q.resent++
+		}
+		if c.inflight == nil {
+			c.inflight = make(map[uint32]*receipt)
+		}
+		c.inflight[seq] = r
+		q.acks = append(q.acks, ackWait{deadline: now.Add(q.retry), r: r, c: c, seq: seq})
+		return
+	}
+	q.waiting[r.systemID] = append(q.waiting[r.systemID], r)
+}
+
+// retryLocked schedules r for at, unless it has had its attempts.
+func (q *receiptQueue) retryLocked(r *receipt, at time.Time) {
+	if r.attempts >= q.attempts {
+		q.pending--
+		q.abandoned++
+		return
+	}
+	r.due = at
+	if q.pushLocked(r) {
+		q.kick()
+	}
+}
+
+// answered handles a deliver_sm_resp (isResp) or generic_nack from c. Status 0 settles the
+// receipt; anything else asks for it again after ReceiptRetry.
+func (q *receiptQueue) answered(c *conn, seq uint32, status smpp.Status, isResp bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if isResp {
+		q.deliverSMResp++
+	}
+	r := c.inflight[seq]
+	if r == nil {
+		return // a late answer to a receipt already resent, or to nothing we sent
+	}
+	delete(c.inflight, seq)
+	if status == smpp.StatusOK {
+		q.pending--
+		q.acked++
+		return
+	}
+	q.retryLocked(r, time.Now().Add(q.retry))
+}
+
+// addReceiver routes receipts of c's system_id to c too, and hands it the ones waiting.
+func (q *receiptQueue) addReceiver(c *conn) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	rt := q.routes[c.systemID]
+	if rt == nil {
+		rt = &route{}
+		q.routes[c.systemID] = rt
+	}
+	rt.conns = append(rt.conns, c)
+	waiting := q.waiting[c.systemID]
+	delete(q.waiting, c.systemID)
+	now := time.Now()
+	for _, r := range waiting {
+		r.due = now
+		q.pushLocked(r)
+	}
+	if len(waiting) > 0 {
+		q.kick()
+	}
+}
+
+// removeReceiver stops routing receipts to c.
+func (q *receiptQueue) removeReceiver(c *conn) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.removeLocked(c)
+}
+
+func (q *receiptQueue) removeLocked(c *conn) {
+	rt := q.routes[c.systemID]
+	if rt == nil {
+		return
+	}
+	for i, rc := range rt.conns {
+		if rc == c {
+			rt.conns = append(rt.conns[:i], rt.conns[i+1:]...)
+			break
+		}
+	}
+	if len(rt.conns) == 0 {
+		delete(q.routes, c.systemID)
+	}
+}
+
+// connGone sends the receipts c never acknowledged again elsewhere: SMSCs redeliver what
+// a lost session did not confirm.
+func (q *receiptQueue) connGone(c *conn) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.removeLocked(c)
+	if len(c.inflight) == 0 {
+		return
+	}
+	now := time.Now()
+	for seq, r := range c.inflight {
+		delete(c.inflight, seq)
+		q.retryLocked(r, now)
+	}
+	q.kick()
+}
+
+// snapshot fills the receipt counters of st.
+func (q *receiptQueue) snapshot(st *Stats) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	st.ReceiptsSent = int(q.sent)
+	st.ReceiptsResent = int(q.resent)
+	st.ReceiptsAcked = int(q.acked)
+	st.ReceiptsAbandoned = int(q.abandoned)
+	st.ReceiptsPending = int(q.pending)
+	st.DeliverSMResp = int(q.deliverSMResp)
+}

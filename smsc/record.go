@@ -1,0 +1,288 @@
+package smsc
+
+import (
+	"cmp"
+	"slices"
+	"sync"
+	"time"
+
+	"smscast/smpp"
+	"smscast/smpp/coding"
+)
+
+// Address is an SMPP address with its type of number and numbering plan indicator.
+type Address struct {
+	TON  uint8  `json:"ton"`
+	NPI  uint8  `json:"npi"`
+	Addr string `json:"addr"`
+}
+
+// Message is one accepted message as the simulator recorded it; the parts of a concatenated
+// message (UDH or SAR TLVs) are reassembled into one Message.
+type Message struct {
+	Command     string   `json:"command"`   // "submit_sm" or "data_sm"
+	SystemID    string   `json:"system_id"` // of the session that sent the first part received
+	IDs         []string `json:"ids"`       // message ids as sent in the responses, in part order
+	Source      Address  `json:"source"`
+	Destination Address  `json:"destination"`
+	DataCoding  uint8    `json:"data_coding"`
+	ESMClass    uint8    `json:"esm_class"` // of the first part received; 0x40 (UDHI) with a UDH
+	// RegisteredDelivery is the client's receipt request (SMPP.md §6.2).
+	RegisteredDelivery uint8 `json:"registered_delivery"`
+	Parts              int   `json:"parts"`       // parts received
+	TotalParts         int   `json:"total_parts"` // parts announced (1 for a single message)
+	// Text is the decoded text, parts in order; "" with TextError when the octets do not
+	// decode in their data_coding (or parts are missing in the middle of GSM septets).
+	Text      string `json:"text"`
+	TextError string `json:"text_error,omitempty"`
+	// Data is the user data of every part received, in part order, UDHs removed, as sent.
+	Data []byte `json:"-"`
+	// State is the fate the receipts report: DELIVRD, UNDELIV or EXPIRED.
+	State    string    `json:"state"`
+	Accepted time.Time `json:"accepted"` // when the first part received was accepted
+}
+
+// Complete reports whether every announced part arrived.
+func (m Message) Complete() bool { return m.Parts == m.TotalParts }
+
+// recordPart is one accepted PDU of a message.
+type recordPart struct {
+	seq    uint8 // position in the message, 1 for a single message
+	udhLen int   // octets of UDH that preceded data (for packed septets' fill bits)
+	id     string
+	data   []byte // user data after the UDH; shares the decoded PDU's copy
+}
+
+// record is a message as stored: cheap to create on the submit path, decoded only when
+// Messages or the log asks for it.
+type record struct {
+	cmd         smpp.CommandID
+	systemID    string
+	src, dst    Address
+	esm         uint8
+	dataCoding  uint8
+	regDelivery uint8
+	fate        smpp.MessageState
+	accepted    time.Time
+	total       int
+	first       recordPart
+	more        []recordPart // parts 2.. in arrival order
+	closed      bool         // complete, or superseded: no part joins any more
+}
+
+func (r *record) parts() int { return 1 + len(r.more) }
+
+func (r *record) hasPart(seq uint8) bool {
+	return r.first.seq == seq || slices.ContainsFunc(r.more, func(p recordPart) bool { return p.seq == seq })
+}
+
+// groupKey identifies the parts of one concatenated message: same account, same addresses,
+// same reference and total.
+type groupKey struct {
+	systemID, src, dst string
+	ref                uint16
+	total              uint8
+}
+
+// recordChunk is how many records one allocation holds: records never move, so an open
+// multipart message can be updated in place, and the garbage collector sees few objects.
+const recordChunk = 1024
+
+// recorder keeps the accepted messages and reassembles multipart ones.
+type recorder struct {
+	discard bool
+	packed  bool
+	log     *messageLog
+
+	mu     sync.Mutex
+	chunks [][]record
+	open   map[groupKey]*record
+}
+
+func (rc *recorder) init(discard, packed bool, log *messageLog) {
+	rc.discard, rc.packed, rc.log = discard, packed, log
+	rc.open = make(map[groupKey]*record)
+}
+
+// newRecord stores h and returns a stable pointer to it. Called with mu held.
+func (rc *recorder) newRecord(h *record) *record {
+	if rc.discard {
+		r := *h
+		return &r
+	}
+	if len(rc.chunks) == 0 || len(rc.chunks[len(rc.chunks)-1]) == recordChunk {
+		rc.chunks = append(rc.chunks, make([]record, 0, recordChunk))
+	}
+	last := &rc.chunks[len(rc.chunks)-1]
+	*last = append(*last, *h)
+	return &(*last)[len(*last)-1]
+}
+
+// add records one accepted part. h carries the message fields (total 1 for a single
+// message); concatenated parts are grouped by ref. A part whose position the open group
+// already holds (a client resending after a lost response) closes that group as incomplete
+// and starts a new one, so a message sent twice is recorded twice.
+func (rc *recorder) add(h *record, p recordPart, ref uint16) {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	if h.total <= 1 {
+		h.first, h.closed = p, true
+		rc.finished(rc.newRecord(h))
+		return
+	}
+	key := groupKey{systemID: h.systemID, src: h.src.Addr, dst: h.dst.Addr, ref: ref, total: uint8(h.total)}
+	r := rc.open[key]
+	if r != nil && r.hasPart(p.seq) {
+		rc.closeGroup(key, r)
+		r = nil
+	}
+	if r == nil {
+		h.first = p
+		r = rc.newRecord(h)
+		rc.open[key] = r
+	} else {
+		r.more = append(r.more, p)
+	}
+	if r.parts() == r.total {
+		rc.closeGroup(key, r)
+	}
+}
+
+func (rc *recorder) closeGroup(key groupKey, r *record) {
+	r.closed = true
+	delete(rc.open, key)
+	rc.finished(r)
+}
+
+// finished hands a closed record to the log. Called with mu held.
+func (rc *recorder) finished(r *record) {
+	if rc.log != nil {
+		rc.log.push(r)
+	}
+}
+
+// closeOpenGroups closes every multipart message still waiting for parts (at Close).
+func (rc *recorder) closeOpenGroups() {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	open := make([]*record, 0, len(rc.open))
+	for _, r := range rc.open {
+		open = append(open, r)
+	}
+	slices.SortFunc(open, func(a, b *record) int { return a.accepted.Compare(b.accepted) })
+	for _, r := range open {
+		r.closed = true
+		rc.finished(r)
+	}
+	clear(rc.open)
+}
+
+// Messages returns every accepted message in the order its first part was accepted,
+// multipart messages still waiting for parts included (Complete reports false). With
+// Config.DiscardMessages only the latter are kept.
+func (s *Server) Messages() []Message {
+	rc := &s.rec
+	rc.mu.Lock()
+	var snap []record
+	if rc.discard {
+		for _, r := range rc.open {
+			snap = append(snap, r.snapshot())
+		}
+		slices.SortFunc(snap, func(a, b record) int { return a.accepted.Compare(b.accepted) })
+	} else {
+		n := 0
+		for _, c := range rc.chunks {
+			n += len(c)
+		}
+		snap = make([]record, 0, n)
+		for _, c := range rc.chunks {
+			for i := range c {
+				snap = append(snap, c[i].snapshot())
+			}
+		}
+	}
+	rc.mu.Unlock()
+	msgs := make([]Message, len(snap))
+	for i := range snap {
+		msgs[i] = snap[i].message(rc.packed)
+	}
+	return msgs
+}
+
+// snapshot copies r so that it can be read without the lock while parts may still join r.
+func (r *record) snapshot() record {
+	c := *r
+	c.more = slices.Clone(r.more)
+	return c
+}
+
+// message decodes a record that no goroutine modifies any more.
+func (r *record) message(packed bool) Message {
+	parts := make([]recordPart, 0, r.parts())
+	parts = append(parts, r.first)
+	parts = append(parts, r.more...)
+	slices.SortStableFunc(parts, func(a, b recordPart) int { return cmp.Compare(a.seq, b.seq) })
+	m := Message{
+		Command:            "submit_sm",
+		SystemID:           r.systemID,
+		IDs:                make([]string, len(parts)),
+		Source:             r.src,
+		Destination:        r.dst,
+		DataCoding:         r.dataCoding,
+		ESMClass:           r.esm,
+		RegisteredDelivery: r.regDelivery,
+		Parts:              len(parts),
+		TotalParts:         max(r.total, 1),
+		State:              r.fate.Stat(),
+		Accepted:           r.accepted,
+	}
+	if r.cmd == smpp.DataSMID {
+		m.Command = "data_sm"
+	}
+	for i, p := range parts {
+		m.IDs[i] = p.id
+		m.Data = append(m.Data, p.data...)
+	}
+	text, err := decodeParts(parts, r.dataCoding, packed)
+	if err != nil {
+		m.TextError = err.Error()
+	} else {
+		m.Text = text
+	}
+	return m
+}
+
+// decodeParts decodes the user data of parts (in order) as one text. GSM 7-bit parts are
+// joined as septets first, since an escape pair can straddle a part boundary in sloppy
+// clients; with packed, data_coding 0 octets are packed septets after each part's UDH.
+func decodeParts(parts []recordPart, dataCoding uint8, packed bool) (string, error) {
+	if dataCoding == 0 && packed {
+		var septets []byte
+		for _, p := range parts {
+			septets = append(septets, unpack(p.data, p.udhLen)...)
+		}
+		return coding.DecodeGSM7(septets)
+	}
+	if len(parts) == 1 {
+		return coding.Decode(parts[0].data, dataCoding)
+	}
+	var data []byte
+	for _, p := range parts {
+		data = append(data, p.data...)
+	}
+	return coding.Decode(data, dataCoding)
+}
+
+// unpack reads the packed septets that follow a UDH of udhLen octets (0 = no UDH). When the
+// last octet ends with seven spare bits they hold a padding CR (23.038 §6.1.2.3.1), dropped.
+func unpack(data []byte, udhLen int) []byte {
+	fill := 0
+	if udhLen > 0 {
+		fill = (7 - (8*udhLen)%7) % 7
+	}
+	septets := coding.UnpackSeptets(data, fill, -1)
+	if n := len(septets); n > 0 && (8*len(data)-fill)%7 == 0 && septets[n-1] == 0x0D {
+		septets = septets[:n-1]
+	}
+	return septets
+}

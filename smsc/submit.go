@@ -1,0 +1,274 @@
+package smsc
+
+import (
+	"encoding/binary"
+	"hash/fnv"
+	"math/rand/v2"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"smscast/smpp"
+	"smscast/smpp/coding"
+)
+
+// idGenerator hands out message ids: a random base plus a counter, so ids are unique within
+// a server and, in practice, across simulator runs (a receipt from an earlier run must not
+// match a message of the next one).
+type idGenerator struct {
+	base uint64
+	n    atomic.Uint64
+}
+
+func newIDGenerator() idGenerator {
+	// Between 2^36 and 2^40: ten hex digits, twelve or thirteen decimal ones.
+	return idGenerator{base: 1<<36 + rand.Uint64N(1<<40-1<<36-1<<32)}
+}
+
+func (g *idGenerator) next() uint64 { return g.base + g.n.Add(1) }
+
+func formatID(n uint64, f IDFormat) string {
+	if f == IDDec {
+		return strconv.FormatUint(n, 10)
+	}
+	return strconv.FormatUint(n, 16)
+}
+
+// outcome applies the destination rules of Config: the status to answer a submit with
+// (StatusOK to accept) and the final state its receipts will report.
+func (s *Server) outcome(dest string) (smpp.Status, smpp.MessageState) {
+	if dest == "" || hasAnyPrefix(dest, s.cfg.RejectPrefixes) {
+		return smpp.StatusInvDstAdr, smpp.StateRejected
+	}
+	if hasAnyPrefix(dest, s.cfg.UndelivPrefixes) {
+		return smpp.StatusOK, smpp.StateUndeliverable
+	}
+	if hasAnyPrefix(dest, s.cfg.ExpirePrefixes) {
+		return smpp.StatusOK, smpp.StateExpired
+	}
+	if s.cfg.UndelivRatio > 0 && destinationFraction(s.cfg.Seed, dest) < s.cfg.UndelivRatio {
+		return smpp.StatusOK, smpp.StateUndeliverable
+	}
+	return smpp.StatusOK, smpp.StateDelivered
+}
+
+func hasAnyPrefix(s string, prefixes []string) bool {
+	for _, p := range prefixes {
+		if p != "" && strings.HasPrefix(s, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// destinationFraction maps (seed, destination) to a number in [0, 1) that is the same on
+// every run, so that --undeliv-ratio picks the same destinations whatever the order of
+// submits.
+func destinationFraction(seed int64, dest string) float64 {
+	h := fnv.New64a()
+	var b [8]byte
+	binary.BigEndian.PutUint64(b[:], uint64(seed))
+	h.Write(b[:])
+	h.Write([]byte(dest))
+	return float64(h.Sum64()>>11) / (1 << 53)
+}
+
+// admission counts submit_sm and data_sm per wall-clock second and applies the throttle and
+// queue-full limits. One mutex guards it all: the decision and the counts must agree.
+type admission struct {
+	throttleTPS, queueFullAfter int
+
+	mu                          sync.Mutex
+	curSec                      int64  // Unix second of cur; 0 before the first submit
+	cur                         Bucket // the current second
+	past                        []Bucket
+	submits, accepted, rejected int64
+	throttled, queueFull        int64
+}
+
+// admit decides a submit_sm or data_sm received at now. state is the status the session
+// state imposes (StatusOK when bound to submit) and rule the one the destination rules gave.
+// It returns the status to answer and, when that is StatusOK, the message's position in the
+// server-wide count of accepted messages (1 for the first).
+func (a *admission) admit(now time.Time, state, rule smpp.Status) (smpp.Status, int64) {
+	sec := now.Unix()
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if sec != a.curSec {
+		if a.curSec != 0 {
+			a.past = append(a.past, a.cur)
+		}
+		a.curSec, a.cur = sec, Bucket{Second: time.Unix(sec, 0)}
+	}
+	a.submits++
+	a.cur.Submits++
+	var status smpp.Status
+	switch {
+	case state != smpp.StatusOK:
+		status = state
+		a.rejected++
+	case a.throttleTPS > 0 && a.cur.Submits > a.throttleTPS:
+		status = smpp.StatusThrottled
+		a.throttled++
+	case a.queueFullAfter > 0 && a.cur.Accepted >= a.queueFullAfter:
+		status = smpp.StatusMsgQFul
+		a.queueFull++
+	case rule != smpp.StatusOK:
+		status = rule
+		a.rejected++
+	default:
+		a.accepted++
+		a.cur.Accepted++
+		return smpp.StatusOK, a.accepted
+	}
+	return status, 0
+}
+
+// snapshot fills the admission counters of st.
+func (a *admission) snapshot(st *Stats) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	st.Submits = int(a.submits)
+	st.Accepted = int(a.accepted)
+	st.Rejected = int(a.rejected)
+	st.Throttled = int(a.throttled)
+	st.QueueFull = int(a.queueFull)
+	st.Buckets = make([]Bucket, len(a.past), len(a.past)+1)
+	copy(st.Buckets, a.past)
+	if a.curSec != 0 {
+		st.Buckets = append(st.Buckets, a.cur)
+	}
+}
+
+// submission is what the simulator needs of a submit_sm or data_sm.
+type submission struct {
+	cmd                          smpp.CommandID
+	src, dst                     Address
+	esm, regDelivery, dataCoding uint8
+	shortMessage                 []byte // nil for data_sm
+	tlvs                         smpp.TLVs
+}
+
+// esmUDHI is the esm_class bit saying user data starts with a UDH.
+const esmUDHI = 0x40
+
+// concatenation locates one PDU's user data and its place in a concatenated message: a UDH
+// (IEI 0x00 or 0x08) or the sar_* TLVs. total is 1 for a single message.
+func (s *submission) concatenation() (part recordPart, ref uint16, total int) {
+	data := s.shortMessage
+	if len(data) == 0 {
+		if payload, ok := s.tlvs.Get(smpp.TagMessagePayload); ok {
+			data = payload
+		}
+	}
+	part = recordPart{seq: 1, data: data}
+	if s.esm&esmUDHI != 0 && len(data) > 0 {
+		udhLen := 1 + int(data[0])
+		if udhLen > len(data) {
+			return part, 0, 1 // UDHI set but no room for the UDH it announces: keep it all
+		}
+		part.data, part.udhLen = data[udhLen:], udhLen
+		if r, t, seq, _, ok := coding.ParseUDH(data); ok {
+			part.seq = seq
+			return part, r, int(t)
+		}
+		return part, 0, 1 // a UDH without concatenation (ports, ...)
+	}
+	r, ok1 := s.tlvs.Uint16(smpp.TagSarMsgRefNum)
+	t, ok2 := s.tlvs.Uint8(smpp.TagSarTotalSegments)
+	seq, ok3 := s.tlvs.Uint8(smpp.TagSarSegmentSeqnum)
+	if ok1 && ok2 && ok3 && t > 0 && seq > 0 && seq <= t {
+		part.seq = seq
+		return part, r, int(t)
+	}
+	return part, 0, 1
+}
+
+// wantsReceipt applies registered_delivery bits 1–0 (SMPP.md §6.2): 1 always, 2 on failure
+// only, 3 (reserved in 3.4) on success only as in v5.0.
+func wantsReceipt(registeredDelivery uint8, fate smpp.MessageState) bool {
+	switch registeredDelivery & 0x03 {
+	case 1:
+		return true
+	case 2:
+		return fate != smpp.StateDelivered
+	case 3:
+		return fate == smpp.StateDelivered
+	}
+	return false
+}
+
+// submit handles submit_sm and data_sm: admission, record, receipt, response, and the
+// drop and unbind faults. It reports false when the connection was dropped.
+func (c *conn) submit(h smpp.Header, sub submission) bool {
+	c.noteRequest()
+	state := smpp.StatusOK
+	// SMPP.md §11.1: a receiver may send data_sm but not submit_sm.
+	if !c.bound || c.unbinding || (c.mode == smpp.BindReceiver && sub.cmd == smpp.SubmitSMID) {
+		state = smpp.StatusInvBndSts
+	}
+	srv := c.srv
+	now := time.Now()
+	rule, fate := srv.outcome(sub.dst.Addr)
+	status, n := srv.adm.admit(now, state, rule)
+	if status != smpp.StatusOK {
+		c.respondMessage(h.Sequence, sub.cmd, status, "")
+		return true
+	}
+	num := srv.ids.next()
+	id := formatID(num, srv.cfg.IDFormat)
+	part, ref, total := sub.concatenation()
+	part.id = id
+	rec := record{
+		cmd: sub.cmd, systemID: c.systemID, src: sub.src, dst: sub.dst,
+		esm: sub.esm, dataCoding: sub.dataCoding, regDelivery: sub.regDelivery,
+		fate: fate, accepted: now, total: total,
+	}
+	srv.rec.add(&rec, part, ref)
+	if wantsReceipt(sub.regDelivery, fate) {
+		srv.receipts.schedule(&receipt{
+			systemID:   c.systemID,
+			id:         formatID(num, srv.cfg.ReceiptIDFormat),
+			src:        sub.src,
+			dst:        sub.dst,
+			fate:       fate,
+			submitted:  now,
+			due:        now.Add(srv.receiptDelay()),
+			part:       part,
+			dataCoding: sub.dataCoding,
+		})
+	}
+	if len(srv.dropAt) > 0 && srv.dropAt[n] {
+		srv.drops.Add(1)
+		c.close()
+		return false
+	}
+	c.respondMessage(h.Sequence, sub.cmd, smpp.StatusOK, id)
+	if len(srv.unbindAt) > 0 && srv.unbindAt[n] {
+		c.startUnbind()
+	}
+	return true
+}
+
+// respondMessage answers a submit_sm or data_sm; id is "" when status is not 0, and the
+// response is then header only.
+func (c *conn) respondMessage(seq uint32, cmd smpp.CommandID, status smpp.Status, id string) {
+	if cmd == smpp.DataSMID {
+		c.dataResp.MessageID = id
+		c.respond(seq, status, &c.dataResp, true)
+		return
+	}
+	c.submitResp.MessageID = id
+	c.respond(seq, status, &c.submitResp, true)
+}
+
+// receiptDelay is Config.ReceiptDelay plus a random share of Config.ReceiptJitter.
+func (s *Server) receiptDelay() time.Duration {
+	d := s.cfg.ReceiptDelay
+	if s.cfg.ReceiptJitter > 0 {
+		d += rand.N(s.cfg.ReceiptJitter)
+	}
+	return d
+}
