@@ -235,17 +235,21 @@ type partWriter struct {
 func (w *partWriter) write(text string, segCap int) {
 	seq, fill := 0, 0
 	w.begin(seq)
+	buf := w.buf // a local, not w.buf, in the hot loop: no write barrier per character
 	for _, r := range text {
 		c := unitsOf(w.enc, r)
 		if fill+c > segCap {
+			w.buf = buf
 			w.end(seq)
 			seq++
 			fill = 0
 			w.begin(seq)
+			buf = w.buf
 		}
-		w.buf = appendUnits(w.buf, w.enc, r)
+		buf = appendUnits(buf, w.enc, r)
 		fill += c
 	}
+	w.buf = buf
 	w.end(seq)
 }
 
