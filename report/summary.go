@@ -146,10 +146,18 @@ func (s Summary) WriteText(w io.Writer) error {
 	line("submit latency", "%s", s.SubmitLatency)
 	line("delivery latency", "%s", s.DeliveryLatency)
 	if s.Unmatched > 0 {
-		line("unmatched", "%d receipts matched no row (see the report's .unmatched.jsonl)", s.Unmatched)
+		line("unmatched", "%s matched no row (see the report's .unmatched.jsonl)", plural(s.Unmatched, "receipt"))
 	}
 	_, err := io.WriteString(w, sb.String())
 	return err
+}
+
+// plural formats n and noun, adding an "s" unless n is 1.
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
 
 // listSuffix formats counts as ": a, b, c" (nothing when empty).

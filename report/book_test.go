@@ -1,0 +1,554 @@
+package report
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"smscast/smpp"
+)
+
+var t0 = time.Date(2025, 3, 14, 9, 0, 0, 0, time.UTC)
+
+// at returns t0 plus ms milliseconds.
+func at(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) }
+
+// rcpt builds a receipt for id in state s.
+func rcpt(id string, s smpp.MessageState) smpp.Receipt {
+	return smpp.Receipt{ID: id, Stat: s.Stat(), State: s}
+}
+
+// mustRow returns row n of b or fails the test.
+func mustRow(t *testing.T, b *Book, n int) Row {
+	t.Helper()
+	r, ok := b.Row(n)
+	if !ok {
+		t.Fatalf("row %d not in the book", n)
+	}
+	return r
+}
+
+// addSent adds rows 1..n, each to be sent in one part, planned at t0.
+func addSent(b *Book, n int) {
+	for i := 1; i <= n; i++ {
+		b.Add(Entry{Row: i, MSISDN: fmt.Sprint(491710000000 + i), Template: "t", Encoding: "gsm7", Parts: 1})
+		b.Planned(i, t0)
+	}
+}
+
+func TestBook_ReceiptIDMatching(t *testing.T) {
+	tests := []struct {
+		name     string
+		format   smpp.IDFormat
+		sent, rx string // id in submit_sm_resp, id in the receipt
+		want     bool
+	}{
+		{"same id", smpp.IDAuto, "5f1e0b7a", "5f1e0b7a", true},
+		{"case differs", smpp.IDAuto, "3f3a6fac-1b2c", "3F3A6FAC-1B2C", true},
+		{"case differs exact", smpp.IDExact, "3f3a6fac-1b2c", "3F3A6FAC-1B2C", false},
+		{"hex resp, decimal receipt", smpp.IDAuto, "1A2B", "6699", true},
+		{"decimal resp, hex receipt", smpp.IDAuto, "6699", "1a2b", true},
+		{"hex without letters needs hex", smpp.IDAuto, "1234", "4660", false},
+		{"hex without letters, hex format", smpp.IDHex, "1234", "4660", true},
+		{"hex never read with dec", smpp.IDDec, "1A2B", "6699", false},
+		{"leading zeros", smpp.IDAuto, "0000029095", "29095", true},
+		{"leading zeros dec", smpp.IDDec, "29095", "0000029095", true},
+		{"leading zeros exact", smpp.IDExact, "0000029095", "29095", false},
+		{"hex zero padded", smpp.IDAuto, "00a1", "A1", true},
+		{"32-hex id, case", smpp.IDAuto, "a29f6845555647139e5c8f3b817f2c9a", "A29F6845555647139E5C8F3B817F2C9A", true},
+		{"different id", smpp.IDAuto, "123", "124", false},
+		{"empty receipt id", smpp.IDAuto, "123", "", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b := NewBook(Options{IDFormat: tt.format})
+			addSent(b, 1)
+			b.Accepted(1, 0, tt.sent, at(10))
+			got := b.Receipt(rcpt(tt.rx, smpp.StateDelivered), at(500))
+			if got != tt.want {
+				t.Fatalf("Receipt(%q) after Accepted(%q) = %v, want %v", tt.rx, tt.sent, got, tt.want)
+			}
+			if same := smpp.SameMessageID(tt.sent, tt.rx, tt.format); same != tt.want {
+				t.Errorf("smpp.SameMessageID = %v disagrees with the table", same)
+			}
+			r := mustRow(t, b, 1)
+			wantStatus, wantUnmatched := "DELIVRD", 0
+			if !tt.want {
+				wantStatus, wantUnmatched = ReceiptPending, 1
+			}
+			if r.ReceiptStatus != wantStatus || len(b.Unmatched()) != wantUnmatched {
+				t.Errorf("receipt status %q, %d unmatched; want %q, %d", r.ReceiptStatus, len(b.Unmatched()), wantStatus, wantUnmatched)
+			}
+			if ids := r.MessageIDs(); !slices.Equal(ids, []string{tt.sent}) {
+				t.Errorf("stored ids %q, want exactly %q as sent", ids, tt.sent)
+			}
+		})
+	}
+}
+
+func TestBook_AmbiguousIDs(t *testing.T) {
+	type sent struct {
+		row, part int
+		id        string
+	}
+	tests := []struct {
+		name    string
+		format  smpp.IDFormat
+		sent    []sent
+		rx      string
+		wantRow int    // 0 = no match
+		reason  string // part of the unmatched reason
+	}{
+		{"exact beats zero padding", smpp.IDAuto, []sent{{1, 0, "0012"}, {2, 0, "12"}}, "12", 2, ""},
+		{"exact beats zero padding, other row", smpp.IDAuto, []sent{{1, 0, "0012"}, {2, 0, "12"}}, "0012", 1, ""},
+		{"only the number fits, two rows", smpp.IDAuto, []sent{{1, 0, "0012"}, {2, 0, "12"}}, "012", 0, "ambiguous: the id fits messages of rows 1, 2"},
+		{"exact beats hex value", smpp.IDAuto, []sent{{1, 0, "26"}, {2, 0, "1A"}}, "26", 1, ""},
+		{"case-folded beats hex value", smpp.IDAuto, []sent{{1, 0, "26"}, {2, 0, "1A"}}, "1a", 2, ""},
+		{"only the value fits, dec and hex rows", smpp.IDAuto, []sent{{1, 0, "26"}, {2, 0, "1A"}}, "001A", 0, "ambiguous"},
+		{"id reused by the SMSC", smpp.IDAuto, []sent{{1, 0, "77"}, {2, 0, "77"}}, "77", 0, "rows 1, 2"},
+		{"two parts of one row", smpp.IDAuto, []sent{{1, 0, "0012"}, {1, 1, "12"}}, "012", 0, "several parts of row 1"},
+		{"one part resent: still one part", smpp.IDAuto, []sent{{1, 0, "0a1"}, {1, 0, "A1"}}, "00A1", 1, ""},
+		{"exact format: no loose key", smpp.IDExact, []sent{{1, 0, "0012"}, {2, 0, "12"}}, "012", 0, reasonUnknown},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b := NewBook(Options{IDFormat: tt.format})
+			for i := 1; i <= 2; i++ {
+				b.Add(Entry{Row: i, MSISDN: fmt.Sprint(i), Parts: 2})
+			}
+			for _, s := range tt.sent {
+				b.Accepted(s.row, s.part, s.id, at(10))
+			}
+			matched := b.Receipt(rcpt(tt.rx, smpp.StateUndeliverable), at(20))
+			if matched != (tt.wantRow != 0) {
+				t.Fatalf("Receipt(%q) matched = %v, want row %d", tt.rx, matched, tt.wantRow)
+			}
+			var got []int // rows with an id that took the receipt
+			for i := range b.ids.len() {
+				if rec := b.ids.at(i); rec.state != 0 {
+					got = append(got, int(b.rows.at(int(rec.row)).row))
+				}
+			}
+			if want := []int{tt.wantRow}; tt.wantRow != 0 && !slices.Equal(got, want) || tt.wantRow == 0 && got != nil {
+				t.Errorf("receipt applied to rows %v, want row %d", got, tt.wantRow)
+			}
+			if tt.wantRow == 0 {
+				u := b.Unmatched()
+				if len(u) != 1 || !strings.Contains(u[0].Reason, tt.reason) {
+					t.Fatalf("unmatched = %+v, want one with reason containing %q", u, tt.reason)
+				}
+			}
+		})
+	}
+}
+
+// TestBook_AmbiguousResolvedLater checks that a held ambiguous receipt is matched once an id
+// that fits it more specifically is accepted.
+func TestBook_AmbiguousResolvedLater(t *testing.T) {
+	b := NewBook(Options{})
+	addSent(b, 3)
+	b.Accepted(1, 0, "0012", at(1))
+	b.Accepted(2, 0, "12", at(2))
+	if b.Receipt(rcpt("012", smpp.StateDelivered), at(3)) {
+		t.Fatal("ambiguous receipt matched")
+	}
+	b.Accepted(3, 0, "012", at(4))
+	if u := b.Unmatched(); len(u) != 0 {
+		t.Fatalf("still unmatched: %+v", u)
+	}
+	for n, want := range map[int]string{1: ReceiptPending, 2: ReceiptPending, 3: "DELIVRD"} {
+		if got := mustRow(t, b, n).ReceiptStatus; got != want {
+			t.Errorf("row %d receipt %q, want %q", n, got, want)
+		}
+	}
+}
+
+func TestBook_MultipartAggregation(t *testing.T) {
+	type rx struct {
+		part  int
+		state smpp.MessageState
+	}
+	const (
+		D = smpp.StateDelivered
+		U = smpp.StateUndeliverable
+		E = smpp.StateExpired
+		R = smpp.StateRejected
+		N = smpp.StateEnroute
+		A = smpp.StateAccepted
+	)
+	tests := []struct {
+		name     string
+		mode     PartReceipts
+		receipts []rx
+		want     string
+		doneIdx  int // index in receipts of the receipt whose time is done_at; -1 = none
+	}{
+		{"all: every part delivered", PartsAll, []rx{{0, D}, {2, D}, {1, D}}, "DELIVRD", 2},
+		{"all: one undelivered", PartsAll, []rx{{0, D}, {1, U}, {2, D}}, "UNDELIV", 2},
+		{"all: worst state wins", PartsAll, []rx{{0, E}, {1, U}, {2, D}}, "UNDELIV", 2},
+		{"all: rejected is worst", PartsAll, []rx{{0, R}, {1, U}, {2, E}}, "REJECTD", 2},
+		{"all: a part missing", PartsAll, []rx{{0, D}, {1, D}}, ReceiptPending, -1},
+		{"all: a failed part still waits for the rest", PartsAll, []rx{{0, U}}, ReceiptPending, -1},
+		{"all: intermediate only", PartsAll, []rx{{0, N}, {1, A}, {2, N}}, ReceiptPending, -1},
+		{"all: intermediate then final", PartsAll, []rx{{0, N}, {1, D}, {2, A}, {0, D}, {2, D}}, "DELIVRD", 4},
+		{"any: first final decides", PartsAny, []rx{{0, N}, {1, U}, {2, D}}, "UNDELIV", 1},
+		{"any: last part first", PartsAny, []rx{{2, D}, {0, U}}, "DELIVRD", 0},
+		{"any: intermediate only", PartsAny, []rx{{0, A}}, ReceiptPending, -1},
+		{"last: only the last part counts", PartsLast, []rx{{0, U}, {2, D}}, "DELIVRD", 1},
+		{"last: other parts ignored", PartsLast, []rx{{0, D}, {1, D}}, ReceiptPending, -1},
+		{"last: expired", PartsLast, []rx{{2, E}}, "EXPIRED", 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b := NewBook(Options{PartReceipts: tt.mode})
+			b.Add(Entry{Row: 1, MSISDN: "491711234567", Parts: 3})
+			b.Planned(1, t0)
+			for p := range 3 {
+				b.Accepted(1, p, fmt.Sprintf("id-%d", p), at(10+p))
+			}
+			for i, x := range tt.receipts {
+				if !b.Receipt(rcpt(fmt.Sprintf("id-%d", x.part), x.state), at(1000*(i+1))) {
+					t.Fatalf("receipt %d not matched", i)
+				}
+			}
+			r := mustRow(t, b, 1)
+			if r.ReceiptStatus != tt.want {
+				t.Errorf("receipt status %q, want %q", r.ReceiptStatus, tt.want)
+			}
+			var wantDone time.Time
+			if tt.doneIdx >= 0 {
+				wantDone = at(1000 * (tt.doneIdx + 1))
+			}
+			if !r.DoneAt.Equal(wantDone) {
+				t.Errorf("done at %v, want %v", r.DoneAt, wantDone)
+			}
+			wantPending := 0
+			if tt.want == ReceiptPending {
+				wantPending = 1
+			}
+			if got := b.Pending(); got != wantPending {
+				t.Errorf("Pending() = %d, want %d", got, wantPending)
+			}
+		})
+	}
+}
+
+func TestPartReceipts_WantsReceipt(t *testing.T) {
+	for _, tt := range []struct {
+		mode        PartReceipts
+		part, parts int
+		want        bool
+	}{
+		{PartsAll, 0, 3, true}, {PartsAny, 1, 3, true}, {PartsLast, 0, 3, false},
+		{PartsLast, 2, 3, true}, {PartsLast, 0, 1, true},
+	} {
+		if got := tt.mode.WantsReceipt(tt.part, tt.parts); got != tt.want {
+			t.Errorf("%v.WantsReceipt(%d, %d) = %v, want %v", tt.mode, tt.part, tt.parts, got, tt.want)
+		}
+	}
+}
+
+func TestBook_ReceiptBeforeResponse(t *testing.T) {
+	b := NewBook(Options{})
+	addSent(b, 2)
+	// The SMSC's receipts overtake the submit_sm_resp: ENROUTE, then DELIVRD, for row 1; the
+	// id differs in case as well.
+	if b.Receipt(rcpt("ABC1", smpp.StateEnroute), at(5)) || b.Receipt(rcpt("ABC1", smpp.StateDelivered), at(6)) {
+		t.Fatal("receipt matched before its id was known")
+	}
+	if n := len(b.Unmatched()); n != 2 {
+		t.Fatalf("%d receipts held, want 2", n)
+	}
+	b.Accepted(2, 0, "ffff", at(7)) // unrelated id: the held receipts stay held
+	if n := len(b.Unmatched()); n != 2 {
+		t.Fatalf("%d receipts held after an unrelated id, want 2", n)
+	}
+	b.Accepted(1, 0, "abc1", at(8))
+	if u := b.Unmatched(); len(u) != 0 {
+		t.Fatalf("still unmatched after the response: %+v", u)
+	}
+	r := mustRow(t, b, 1)
+	if r.ReceiptStatus != "DELIVRD" || !r.DoneAt.Equal(at(6)) || r.SubmitStatus != SubmitAccepted {
+		t.Errorf("row 1 = %s/%s done %v, want accepted/DELIVRD done %v", r.SubmitStatus, r.ReceiptStatus, r.DoneAt, at(6))
+	}
+	if got := b.Pending(); got != 1 {
+		t.Errorf("Pending() = %d, want 1 (row 2)", got)
+	}
+}
+
+func TestBook_DuplicateReceipts(t *testing.T) {
+	b := NewBook(Options{})
+	addSent(b, 1)
+	b.Accepted(1, 0, "42", at(10))
+	steps := []struct {
+		r    smpp.Receipt
+		when time.Time
+	}{
+		{rcpt("42", smpp.StateEnroute), at(100)},
+		{rcpt("42", smpp.StateDelivered), at(200)},
+		{rcpt("42", smpp.StateDelivered), at(300)},     // resent by the SMSC
+		{rcpt("0042", smpp.StateUndeliverable), at(400)}, // contradicting, after final
+		{rcpt("42", smpp.StateEnroute), at(500)},        // late intermediate
+	}
+	for i, s := range steps {
+		if !b.Receipt(s.r, s.when) {
+			t.Fatalf("step %d: receipt not matched", i)
+		}
+	}
+	r := mustRow(t, b, 1)
+	if r.ReceiptStatus != "DELIVRD" || !r.DoneAt.Equal(at(200)) {
+		t.Errorf("row = %s done %v, want DELIVRD done %v", r.ReceiptStatus, r.DoneAt, at(200))
+	}
+	s := b.Summary(t0, at(1000))
+	if s.Receipts["DELIVRD"] != 1 || s.Receipts["UNDELIV"] != 0 || s.Receipts[ReceiptPending] != 0 || b.Pending() != 0 {
+		t.Errorf("receipt counts %v, pending %d; want 1 DELIVRD only", s.Receipts, b.Pending())
+	}
+}
+
+func TestBook_SubmitStatuses(t *testing.T) {
+	b := NewBook(Options{})
+	b.Add(Entry{Row: 1, MSISDN: "1", Parts: 1})
+	b.Add(Entry{Row: 2, MSISDN: "2", Parts: 1})
+	b.Add(Entry{Row: 3, MSISDN: "3", Parts: 2})
+	b.Add(Entry{Row: 4, MSISDN: "4", Parts: 1})
+	b.Add(Entry{Row: 5, MSISDN: "5", Parts: 1})
+	b.Add(Entry{Row: 6, MSISDN: "x", Status: SubmitInvalid, Reason: "not a phone number"})
+	b.Add(Entry{Row: 7, MSISDN: "7", Parts: 1})
+
+	b.Rejected(2, "0x0000000B ESME_RINVDSTADR", at(20))
+	b.Accepted(3, 0, "p0", at(30))
+	if got := mustRow(t, b, 3).SubmitStatus; got != SubmitNotSent {
+		t.Errorf("half-accepted row 3 is %q, want %q until every part is accepted", got, SubmitNotSent)
+	}
+	b.Rejected(3, "0x00000045 ESME_RSUBMITFAIL", at(31))
+	b.Accepted(4, 0, "first", at(40))
+	b.Resubmitted(4)
+	b.Accepted(4, 0, "second", at(41)) // the late response of the first send, then the resend's
+	b.Accepted(4, 0, "second", at(42)) // replayed: changes nothing
+	b.Resubmitted(5)
+	b.Accepted(5, 0, "r5", at(50))
+	b.SetStatus(7, SubmitUncertain, "in flight when the run stopped")
+
+	tests := []struct {
+		row     int
+		status  SubmitStatus
+		err     string
+		ids     []string
+		receipt string
+	}{
+		{1, SubmitNotSent, "", nil, ""},
+		{2, SubmitRejected, "0x0000000B ESME_RINVDSTADR", nil, ""},
+		{3, SubmitRejected, "0x00000045 ESME_RSUBMITFAIL", []string{"p0"}, ""},
+		{4, SubmitResubmitted, "", []string{"first", "second"}, ReceiptPending},
+		{5, SubmitResubmitted, "", []string{"r5"}, ReceiptPending},
+		{6, SubmitInvalid, "not a phone number", nil, ""},
+		{7, SubmitUncertain, "in flight when the run stopped", nil, ""},
+	}
+	for _, tt := range tests {
+		r := mustRow(t, b, tt.row)
+		if r.SubmitStatus != tt.status || r.SubmitError != tt.err || !slices.Equal(r.MessageIDs(), tt.ids) || r.ReceiptStatus != tt.receipt {
+			t.Errorf("row %d = %s %q %q %q, want %s %q %q %q", tt.row, r.SubmitStatus, r.SubmitError, r.MessageIDs(), r.ReceiptStatus,
+				tt.status, tt.err, tt.ids, tt.receipt)
+		}
+	}
+	if got := b.Pending(); got != 2 {
+		t.Errorf("Pending() = %d, want 2", got)
+	}
+	// A receipt for the part of row 3 that was accepted still shows: the customer may get it.
+	b.Receipt(rcpt("p0", smpp.StateDelivered), at(60))
+	// Either copy of row 4 delivered: the row is delivered.
+	b.Receipt(rcpt("first", smpp.StateUndeliverable), at(61))
+	b.Receipt(rcpt("second", smpp.StateDelivered), at(62))
+	if r := mustRow(t, b, 3); r.ReceiptStatus != "DELIVRD" {
+		t.Errorf("row 3 receipt %q, want DELIVRD", r.ReceiptStatus)
+	}
+	if r := mustRow(t, b, 4); r.ReceiptStatus != "DELIVRD" || !r.DoneAt.Equal(at(62)) {
+		t.Errorf("row 4 receipt %q done %v, want DELIVRD at %v", r.ReceiptStatus, r.DoneAt, at(62))
+	}
+	if got := b.Pending(); got != 1 {
+		t.Errorf("Pending() = %d, want 1", got)
+	}
+}
+
+func TestBook_UnmatchedReceipts(t *testing.T) {
+	b := NewBook(Options{})
+	addSent(b, 1)
+	b.Accepted(1, 0, "1", at(1))
+	b.Receipt(rcpt("2", smpp.StateDelivered), at(2))
+	b.Receipt(rcpt("", smpp.StateDelivered), at(3))
+	u := b.Unmatched()
+	if len(u) != 2 || u[0].Receipt.ID != "2" || u[0].Reason != reasonUnknown || u[1].Reason != reasonNoID || !u[1].ReceivedAt.Equal(at(3)) {
+		t.Fatalf("unmatched = %+v", u)
+	}
+	if s := b.Summary(t0, at(10)); s.Unmatched != 2 {
+		t.Errorf("summary counts %d unmatched, want 2", s.Unmatched)
+	}
+}
+
+func TestBook_AddAgainKeepsEvents(t *testing.T) {
+	b := NewBook(Options{})
+	addSent(b, 2)
+	b.Accepted(1, 0, "a", at(1))
+	b.Add(Entry{Row: 1, MSISDN: "491711234567", Template: "t2", Encoding: "ucs2", Parts: 1})
+	r := mustRow(t, b, 1)
+	if r.SubmitStatus != SubmitAccepted || r.Template != "t2" || !slices.Equal(r.MessageIDs(), []string{"a"}) {
+		t.Errorf("row after re-Add = %+v", r)
+	}
+	if s := b.Summary(t0, at(1)); s.Rows != 2 || s.Submit[SubmitAccepted] != 1 || s.Submit[SubmitNotSent] != 1 {
+		t.Errorf("summary after re-Add: %d rows, %v", s.Rows, s.Submit)
+	}
+}
+
+func TestBook_Panics(t *testing.T) {
+	tests := map[string]func(b *Book){
+		"event before Add":   func(b *Book) { b.Accepted(9, 0, "x", t0) },
+		"rows out of order":  func(b *Book) { b.Add(Entry{Row: 1}) },
+		"row 0":              func(b *Book) { b.Add(Entry{Row: 0}) },
+		"Add as accepted":    func(b *Book) { b.Add(Entry{Row: 5, Status: SubmitAccepted}) },
+		"unknown SetStatus":  func(b *Book) { b.SetStatus(2, "gone", "") },
+		"negative part":      func(b *Book) { b.Accepted(2, -1, "x", t0) },
+		"Planned before Add": func(b *Book) { b.Planned(3, t0) },
+	}
+	for name, f := range tests {
+		t.Run(name, func(t *testing.T) {
+			b := NewBook(Options{})
+			b.Add(Entry{Row: 2})
+			defer func() {
+				if recover() == nil {
+					t.Error("no panic")
+				}
+			}()
+			f(b)
+		})
+	}
+}
+
+// TestBook_Find checks row lookups with the row numbers --shard leaves (every k-th) and with
+// irregular gaps.
+func TestBook_Find(t *testing.T) {
+	for name, rows := range map[string][]int{
+		"contiguous": {1, 2, 3, 4, 5, 6, 7, 8, 9, 10},
+		"shard 3/4":  {3, 7, 11, 15, 19, 23, 27},
+		"irregular":  {2, 3, 5, 8, 13, 21, 34, 55, 89, 144, 233},
+		"single":     {17},
+	} {
+		t.Run(name, func(t *testing.T) {
+			b := NewBook(Options{})
+			for _, n := range rows {
+				b.Add(Entry{Row: n, MSISDN: fmt.Sprint(n)})
+			}
+			for n := 0; n <= rows[len(rows)-1]+2; n++ {
+				r, ok := b.Row(n)
+				if want := slices.Contains(rows, n); ok != want || ok && (r.Row != n || r.MSISDN != fmt.Sprint(n)) {
+					t.Errorf("Row(%d) = %d %q %v, want present=%v", n, r.Row, r.MSISDN, ok, want)
+				}
+			}
+			var got []int
+			for r := range b.Rows() {
+				got = append(got, r.Row)
+			}
+			if !slices.Equal(got, rows) {
+				t.Errorf("Rows() = %v, want %v", got, rows)
+			}
+		})
+	}
+}
+
+// TestBook_RowsAcrossBatches iterates more rows than one batch holds, calling the Book from
+// the loop body (which must not deadlock), and stops early.
+func TestBook_RowsAcrossBatches(t *testing.T) {
+	b := NewBook(Options{})
+	const n = 2*rowsBatch + 7
+	addSent(b, n)
+	count := 0
+	for r := range b.Rows() {
+		count++
+		if r.Row != count {
+			t.Fatalf("row %d at position %d", r.Row, count)
+		}
+		b.Accepted(r.Row, 0, fmt.Sprint(r.Row), at(1))
+	}
+	if count != n || b.Pending() != n {
+		t.Fatalf("iterated %d rows, %d pending; want %d", count, b.Pending(), n)
+	}
+	for r := range b.Rows() {
+		if r.Row == 3 {
+			break
+		}
+	}
+}
+
+// TestBook_Concurrent feeds a book from several goroutines, receipts (in decimal, for hex
+// ids) racing their responses.
+func TestBook_Concurrent(t *testing.T) {
+	const workers, perWorker = 4, 500
+	b := NewBook(Options{PartReceipts: PartsAll})
+	for i := 1; i <= workers*perWorker; i++ {
+		b.Add(Entry{Row: i, MSISDN: fmt.Sprint(i), Parts: 2})
+	}
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(2)
+		first, last := w*perWorker+1, (w+1)*perWorker
+		go func() { // the sender
+			defer wg.Done()
+			for i := first; i <= last; i++ {
+				b.Planned(i, t0)
+				b.Accepted(i, 0, fmt.Sprintf("%x", 0xa0000000+2*i), at(i))
+				b.Accepted(i, 1, fmt.Sprintf("%x", 0xa0000000+2*i+1), at(i))
+			}
+		}()
+		go func() { // the receipts, in decimal, often ahead of the responses
+			defer wg.Done()
+			for i := first; i <= last; i++ {
+				b.Receipt(rcpt(fmt.Sprint(0xa0000000+2*i+1), smpp.StateDelivered), at(i+1000))
+				b.Receipt(rcpt(fmt.Sprint(0xa0000000+2*i), smpp.StateDelivered), at(i+1000))
+				_ = b.Pending()
+			}
+		}()
+	}
+	wg.Wait()
+	if u := b.Unmatched(); len(u) != 0 {
+		t.Fatalf("%d unmatched receipts, first %+v", len(u), u[0])
+	}
+	s := b.Summary(t0, at(5000))
+	if b.Pending() != 0 || s.Receipts["DELIVRD"] != workers*perWorker || s.PartsAccepted != 2*workers*perWorker {
+		t.Fatalf("pending %d, receipts %v, parts accepted %d", b.Pending(), s.Receipts, s.PartsAccepted)
+	}
+}
+
+func TestParseFlags(t *testing.T) {
+	for s, want := range map[string]PartReceipts{"all": PartsAll, "ANY": PartsAny, "last": PartsLast} {
+		if got, err := ParsePartReceipts(s); err != nil || got != want {
+			t.Errorf("ParsePartReceipts(%q) = %v, %v", s, got, err)
+		}
+	}
+	for s, want := range map[string]Format{"csv": FormatCSV, "JSONL": FormatJSONL} {
+		if got, err := ParseFormat(s); err != nil || got != want {
+			t.Errorf("ParseFormat(%q) = %v, %v", s, got, err)
+		}
+	}
+	if _, err := ParsePartReceipts("first"); err == nil || !strings.Contains(err.Error(), "all, any or last") {
+		t.Errorf("ParsePartReceipts(first) error = %v", err)
+	}
+	if _, err := ParseFormat("json"); err == nil || !strings.Contains(err.Error(), "csv or jsonl") {
+		t.Errorf("ParseFormat(json) error = %v", err)
+	}
+}
+
+func TestArena_LongString(t *testing.T) {
+	var a arena
+	short := a.add("4917")
+	long := strings.Repeat("é", maxSpan) // 2 bytes each: far too long
+	sp := a.add(long)
+	got := a.string(sp)
+	if len(got) > maxSpan || !strings.HasSuffix(got, truncMark) || !strings.HasPrefix(long, strings.TrimSuffix(got, truncMark)) {
+		t.Errorf("long string stored as %d bytes ending %q", len(got), got[len(got)-8:])
+	}
+	if a.string(short) != "4917" || a.string(span{}) != "" {
+		t.Errorf("short strings corrupted")
+	}
+}
