@@ -1,0 +1,250 @@
+package journal
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"time"
+
+	"smscast/smpp"
+)
+
+// RowStatus is what a journal knows about one row, which is what --resume needs to decide
+// whether to send it again.
+type RowStatus uint8
+
+const (
+	// NotSent: nothing is recorded and no run could have submitted the row: send it.
+	NotSent RowStatus = iota
+	// MaybeSent: nothing is recorded, but a run that crashed may have submitted the row
+	// without its attempt record reaching the disk (it lies within that run's horizon).
+	// Treat it like InFlight.
+	MaybeSent
+	// InFlight: submitted, but not every part has an accepted response and the row was not
+	// rejected. The SMSC may have it: resend and mark it resubmitted, or mark it uncertain.
+	InFlight
+	// Accepted: every part has an accepted response: do not send it again.
+	Accepted
+	// Rejected: the row ended without being accepted (Row.Err says why).
+	Rejected
+)
+
+var rowStatusNames = [...]string{NotSent: "not sent", MaybeSent: "maybe sent", InFlight: "in flight",
+	Accepted: "accepted", Rejected: "rejected"}
+
+func (s RowStatus) String() string {
+	if int(s) < len(rowStatusNames) {
+		return rowStatusNames[s]
+	}
+	return fmt.Sprintf("RowStatus(%d)", uint8(s))
+}
+
+// State is what a journal records about its campaign, rebuilt by Load: the identity, each row
+// that any run touched, the receipts, and how the last run ended.
+type State struct {
+	Path     string
+	Identity Identity // from the first run's start record; empty when no run is recorded
+	Runs     int      // start records: the first send, each resume and each receipts run
+	Clean    bool     // the last run closed the journal cleanly (nothing it did was lost)
+	// Horizon is the highest row that a run which crashed may have submitted: rows up to it
+	// without a record are MaybeSent. 0 when no run crashed.
+	Horizon  int
+	Rows     map[int]*Row // by data-row number; rows never attempted are absent
+	Receipts []ReceiptRecord
+	Size     int64     // bytes of intact records: where the next run appends
+	Torn     *TornTail // the torn tail that Open cuts, nil if the file ended cleanly
+
+	runHorizon int  // highest horizon of the run being replayed
+	runClean   bool // the run being replayed has ended cleanly
+}
+
+// Row is the journal's record of one row, accumulated over every run.
+type Row struct {
+	Num   int
+	Parts []Part // by 0-based part index, up to the highest part recorded
+	// Rejected is set when the row ended without being accepted, with Err (the text the
+	// report shows) and RejectedAt; a later attempt (a retry in a resumed run) clears it.
+	Rejected   bool
+	Err        string
+	RejectedAt time.Time
+	// Resubmitted is set when the row was sent again after an attempt whose outcome was
+	// unknown, in the same run or after a crash: the recipient may get it twice.
+	Resubmitted bool
+
+	unresolved bool // in flight or maybe sent when a run crashed; resent → Resubmitted
+}
+
+// Part is the record of one part of a row.
+type Part struct {
+	Attempts     int       // submit attempts recorded
+	FirstAttempt time.Time // zero if never attempted
+	// MessageIDs are the ids of the accepted responses, as the SMSC sent them, in the order
+	// they arrived. More than one means a resend was accepted too.
+	MessageIDs []string
+	AcceptedAt time.Time // when the first accepted response arrived; zero if none
+}
+
+// Accepted reports whether each of the parts (a message's part count; less than 1 counts as
+// 1) has an accepted response.
+func (r *Row) Accepted(parts int) bool {
+	parts = max(parts, 1)
+	if len(r.Parts) < parts {
+		return false
+	}
+	for _, p := range r.Parts[:parts] {
+		if len(p.MessageIDs) == 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// MessageIDs lists every accepted message id of the row, in part order.
+func (r *Row) MessageIDs() []string {
+	var ids []string
+	for _, p := range r.Parts {
+		ids = append(ids, p.MessageIDs...)
+	}
+	return ids
+}
+
+// ReceiptRecord is a receipt as the journal recorded it.
+type ReceiptRecord struct {
+	Receipt smpp.Receipt
+	At      time.Time // when it was received
+}
+
+// Status says what to do with row, a message of parts parts, on resume.
+func (st *State) Status(row, parts int) RowStatus {
+	r := st.Rows[row]
+	switch {
+	case r == nil && row >= 1 && row <= st.Horizon:
+		return MaybeSent
+	case r == nil:
+		return NotSent
+	case r.Rejected:
+		return Rejected
+	case r.Accepted(parts):
+		return Accepted
+	default:
+		return InFlight
+	}
+}
+
+// Load reads the journal at path and rebuilds its state without changing the file. A torn
+// tail is reported in State.Torn; damage before the end is a *CorruptError.
+func Load(path string) (*State, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("read journal: %w", err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("read journal: %w", err)
+	}
+	return load(f, fi.Size(), path)
+}
+
+func load(ra io.ReaderAt, size int64, path string) (*State, error) {
+	st := &State{Path: path, Rows: make(map[int]*Row)}
+	torn, err := replay(ra, size, path, func(rec Record) error {
+		st.apply(&rec)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	st.Torn = torn
+	st.Size = size
+	if torn != nil {
+		st.Size = torn.Offset
+	}
+	if st.Runs > 0 && !st.runClean {
+		st.endCrashedRun()
+	}
+	st.Clean = st.Runs > 0 && st.runClean
+	return st, nil
+}
+
+// apply folds one record into the state.
+func (st *State) apply(rec *Record) {
+	switch rec.Kind {
+	case KindStart:
+		if st.Runs > 0 && !st.runClean {
+			st.endCrashedRun()
+		}
+		if st.Runs == 0 {
+			st.Identity = *rec.Identity
+		}
+		st.Runs++
+		st.runHorizon, st.runClean = 0, false
+	case KindHorizon:
+		st.runHorizon = max(st.runHorizon, rec.Row)
+	case KindAttempt:
+		r := st.row(rec.Row)
+		if r.unresolved {
+			r.Resubmitted, r.unresolved = true, false
+		}
+		r.Rejected = false
+		p := r.part(rec.Part)
+		if p.Attempts == 0 {
+			p.FirstAttempt = rec.At
+		}
+		p.Attempts++
+	case KindAccepted:
+		p := st.row(rec.Row).part(rec.Part)
+		if !slices.Contains(p.MessageIDs, rec.MessageID) {
+			p.MessageIDs = append(p.MessageIDs, rec.MessageID)
+		}
+		if p.AcceptedAt.IsZero() {
+			p.AcceptedAt = rec.At
+		}
+	case KindRejected:
+		r := st.row(rec.Row)
+		r.Rejected, r.Err, r.RejectedAt = true, rec.Err, rec.At
+	case KindResubmitted:
+		st.row(rec.Row).Resubmitted = true
+	case KindReceipt:
+		st.Receipts = append(st.Receipts, ReceiptRecord{Receipt: rec.Receipt, At: rec.At})
+	case KindEnd:
+		st.runClean = true
+	}
+}
+
+// row returns the entry for n, creating it. A row first seen in this run that lies within a
+// crashed run's horizon was MaybeSent, so sending it now may duplicate it.
+func (st *State) row(n int) *Row {
+	r := st.Rows[n]
+	if r == nil {
+		r = &Row{Num: n, unresolved: n <= st.Horizon}
+		st.Rows[n] = r
+	}
+	return r
+}
+
+func (r *Row) part(i int) *Part {
+	if i >= len(r.Parts) {
+		r.Parts = append(r.Parts, make([]Part, i+1-len(r.Parts))...)
+	}
+	return &r.Parts[i]
+}
+
+// endCrashedRun accounts for a run that ended without its end marker: its horizon becomes
+// a bound on what it may have sent, and its rows still waiting for a response are
+// unresolved, so that sending them again marks them resubmitted.
+func (st *State) endCrashedRun() {
+	st.Horizon = max(st.Horizon, st.runHorizon)
+	for _, r := range st.Rows {
+		if r.Rejected {
+			continue
+		}
+		for _, p := range r.Parts {
+			if p.Attempts > 0 && len(p.MessageIDs) == 0 {
+				r.unresolved = true
+				break
+			}
+		}
+	}
+}

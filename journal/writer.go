@@ -1,0 +1,501 @@
+package journal
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"smscast/smpp"
+)
+
+// Errors returned by a Writer.
+var (
+	// ErrClosed is returned by calls made after Close.
+	ErrClosed = errors.New("journal is closed")
+	// ErrLocked means another process (a send or a receipts run still going) has the journal
+	// open for writing.
+	ErrLocked = errors.New("journal is in use by another smscast process: wait for it to finish")
+)
+
+// Options tune a Writer. The zero value gives the defaults.
+type Options struct {
+	// SyncInterval is how long a record that nobody waits for may stay in memory before its
+	// batch is written and fsynced. 0 means 2ms.
+	SyncInterval time.Duration
+	// BatchBytes starts a write and fsync at once when this many bytes are buffered.
+	// 0 means 256 KiB.
+	BatchBytes int
+	// MaxBuffered makes callers wait while this many bytes are buffered and the disk catches
+	// up, bounding memory. 0 means 8 MiB.
+	MaxBuffered int
+}
+
+func (o Options) withDefaults() Options {
+	if o.SyncInterval <= 0 {
+		o.SyncInterval = 2 * time.Millisecond
+	}
+	if o.BatchBytes <= 0 {
+		o.BatchBytes = 256 << 10
+	}
+	if o.MaxBuffered <= 0 {
+		o.MaxBuffered = 8 << 20
+	}
+	if o.MaxBuffered < o.BatchBytes {
+		o.MaxBuffered = o.BatchBytes
+	}
+	return o
+}
+
+// Horizon lead bounds, in rows; see Writer.Attempt.
+const (
+	minLead = 16
+	maxLead = 16384
+)
+
+// Writer appends records to a journal with group commit: one goroutine owns the file and
+// writes and fsyncs buffered records in batches, every SyncInterval, as soon as a caller waits
+// for durability, when BatchBytes are buffered, and at Close. It is safe for concurrent use.
+//
+// Attempt, Accepted, Rejected and Resubmitted return once the record is buffered, without
+// waiting for the disk; Receipt and Sync return once it is durable. A crash therefore loses at
+// most the records of the batches not yet fsynced, never a receipt that was acknowledged; see
+// Attempt for why a lost attempt record still cannot hide a submitted row.
+//
+// If a write or fsync fails, every later call returns that error: after a failed fsync the
+// kernel may have dropped the data, so continuing would record outcomes that are not there.
+type Writer struct {
+	path string
+	f    *os.File
+	opt  Options
+
+	kick   chan struct{} // buffer went from empty to non-empty
+	urgent chan struct{} // someone waits for durability, or the buffer is large
+	stop   chan struct{} // closed by Close
+	wg     sync.WaitGroup
+
+	mu      sync.Mutex
+	space   *sync.Cond // signalled when the buffer is handed to the disk goroutine
+	buf     []byte     // encoded records not yet taken by the disk goroutine
+	batch   *batch     // the batch buf will become
+	writing *batch     // the batch being written, nil when idle
+	err     error      // sticky write failure
+	closed  bool
+	closeCh chan struct{} // closed when Close has finished
+	closeEr error
+
+	// Horizon: rows this run may submit without a record of their own surviving a crash.
+	durable      int    // highest row covered by a durable horizon record
+	asked        int    // highest row covered by a buffered horizon record
+	askedIn      *batch // the batch holding that record
+	lead         int    // rows the horizon runs ahead of the highest attempt
+	attemptsSeen int    // attempts in the batch being filled, to adapt lead
+
+	durableSize int64 // bytes of the file known to be fsynced: what a crash keeps at least
+}
+
+// batch is one write+fsync; done is closed after it, with err set if it failed.
+type batch struct {
+	done    chan struct{}
+	err     error
+	horizon int // highest horizon record in the batch, 0 if none
+}
+
+func newBatch() *batch { return &batch{done: make(chan struct{})} }
+
+// Create starts a new journal at path for the campaign id and returns once the file, its
+// header and a start record are durable. It fails if path exists (an earlier campaign's
+// journal must be resumed with Open or removed deliberately, never overwritten).
+func Create(path string, id Identity, opt Options) (*Writer, error) {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL|os.O_APPEND, 0o600)
+	if err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return nil, fmt.Errorf("create journal: %s already exists (an earlier campaign's): resume that campaign, or remove the file to start a new one: %w", path, err)
+		}
+		return nil, fmt.Errorf("create journal: %w", err)
+	}
+	if err := lockFile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("create journal %s: %w", path, err)
+	}
+	start := appendHeader(nil)
+	start = appendRecord(start, &Record{Kind: KindStart, At: time.Now().UTC(), Identity: &id})
+	if err := writeSync(f, start); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("create journal %s: %w", path, err)
+	}
+	// The new file's name must survive a crash too.
+	if err := syncDir(filepath.Dir(path)); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("create journal %s: %w", path, err)
+	}
+	return newWriter(path, f, int64(len(start)), 0, opt), nil
+}
+
+// Open continues the journal at path: it reads it (see Load), cuts a torn tail, appends a
+// start record and returns the writer with the journal's state before this run. When id is
+// not nil it must be the same campaign as the journal's (else *MismatchError, and the file is
+// left untouched); a nil id continues under the journal's own identity, as collecting late
+// receipts does.
+func Open(path string, id *Identity, opt Options) (*Writer, *State, error) {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_APPEND, 0)
+	if err != nil {
+		return nil, nil, fmt.Errorf("open journal: %w", err)
+	}
+	w, st, err := openFile(path, f, id, opt)
+	if err != nil {
+		f.Close()
+		return nil, nil, err
+	}
+	return w, st, nil
+}
+
+func openFile(path string, f *os.File, id *Identity, opt Options) (*Writer, *State, error) {
+	if err := lockFile(f); err != nil {
+		return nil, nil, fmt.Errorf("open journal %s: %w", path, err)
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, nil, fmt.Errorf("open journal: %w", err)
+	}
+	st, err := load(f, fi.Size(), path)
+	if err != nil {
+		return nil, nil, err
+	}
+	runID := st.Identity
+	if id != nil {
+		if st.Runs > 0 {
+			if err := st.Identity.Compare(*id); err != nil {
+				return nil, nil, fmt.Errorf("resume from journal %s: %w", path, err)
+			}
+		}
+		runID = *id
+	}
+	var start []byte
+	if st.Size < int64(headerLen) {
+		start = appendHeader(nil) // the header itself was torn: nothing was recorded
+	}
+	if st.Torn != nil {
+		if err := f.Truncate(st.Size); err != nil {
+			return nil, nil, fmt.Errorf("cut torn tail of journal %s: %w", path, err)
+		}
+	}
+	start = appendRecord(start, &Record{Kind: KindStart, At: time.Now().UTC(), Identity: &runID})
+	if err := writeSync(f, start); err != nil {
+		return nil, nil, fmt.Errorf("append to journal %s: %w", path, err)
+	}
+	return newWriter(path, f, st.Size+int64(len(start)), st.Horizon, opt), st, nil
+}
+
+func writeSync(f *os.File, b []byte) error {
+	if _, err := f.Write(b); err != nil {
+		return err
+	}
+	return f.Sync()
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil && !errors.Is(err, fs.ErrInvalid) {
+		return err // some platforms cannot fsync a directory; there is nothing more to do there
+	}
+	return nil
+}
+
+// newWriter starts the disk goroutine for f, which holds size durable bytes and continues a
+// campaign whose crashed runs may have submitted rows up to horizon.
+func newWriter(path string, f *os.File, size int64, horizon int, opt Options) *Writer {
+	w := &Writer{
+		path:        path,
+		f:           f,
+		opt:         opt.withDefaults(),
+		kick:        make(chan struct{}, 1),
+		urgent:      make(chan struct{}, 1),
+		stop:        make(chan struct{}),
+		closeCh:     make(chan struct{}),
+		batch:       newBatch(),
+		durable:     horizon,
+		durableSize: size,
+		asked:       horizon,
+		lead:        minLead,
+	}
+	w.space = sync.NewCond(&w.mu)
+	w.wg.Add(1)
+	go w.run()
+	return w
+}
+
+// Path is the journal's file name.
+func (w *Writer) Path() string { return w.path }
+
+// Attempt records that part (0-based) of row is about to be submitted. Call it before writing
+// the submit_sm, and do not write it if Attempt fails.
+//
+// Attempt does not wait for the disk, so a crash can lose the record of a submit that went
+// out. To keep that from hiding the row, the journal also records a horizon: a durable promise
+// that this run submits no row above some number. A row above the durable horizon waits for a
+// new horizon record to reach the disk; the horizon is extended ahead of time, by a lead that
+// adapts to the send rate (16 to 16384 rows), so in steady state nothing waits. After a crash,
+// rows up to the horizon with no record are MaybeSent. This assumes rows are attempted in
+// roughly ascending order, as a campaign sends them; otherwise it is only slower.
+func (w *Writer) Attempt(row, part int, at time.Time) error {
+	if err := checkRowPart(row, part); err != nil {
+		return fmt.Errorf("journal attempt: %w", err)
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for {
+		if err := w.waitSpace(); err != nil {
+			return err
+		}
+		if row > w.asked-w.lead/2 {
+			w.asked = min(row+w.lead, maxRow)
+			w.askedIn = w.batch
+			w.batch.horizon = w.asked
+			w.appendLocked(&Record{Kind: KindHorizon, At: at, Row: w.asked})
+			w.signal(w.urgent)
+		}
+		if row <= w.durable {
+			break
+		}
+		w.lead = min(w.lead*2, maxLead) // we had to wait: look further ahead next time
+		b := w.askedIn
+		w.mu.Unlock()
+		<-b.done
+		w.mu.Lock()
+	}
+	w.attemptsSeen++
+	w.appendLocked(&Record{Kind: KindAttempt, At: at, Row: row, Part: part})
+	return nil
+}
+
+// Accepted records a submit_sm_resp with status 0 for part of row, with its message id as the
+// SMSC sent it. A late response for a part that was already accepted adds a second id.
+func (w *Writer) Accepted(row, part int, messageID string, at time.Time) error {
+	if err := checkRowPart(row, part); err != nil {
+		return fmt.Errorf("journal accepted: %w", err)
+	}
+	return w.add(&Record{Kind: KindAccepted, At: at, Row: row, Part: part, MessageID: messageID})
+}
+
+// Rejected records that row ended without being accepted; errText is what the report shows.
+func (w *Writer) Rejected(row int, errText string, at time.Time) error {
+	if err := checkRowPart(row, 0); err != nil {
+		return fmt.Errorf("journal rejected: %w", err)
+	}
+	return w.add(&Record{Kind: KindRejected, At: at, Row: row, Err: errText})
+}
+
+// Resubmitted records that part of row is being sent again after an attempt whose outcome is
+// unknown (connection lost or response timed out), so the report can mark the row
+// resubmitted even after a resume. Call it before the new Attempt.
+func (w *Writer) Resubmitted(row, part int, at time.Time) error {
+	if err := checkRowPart(row, part); err != nil {
+		return fmt.Errorf("journal resubmitted: %w", err)
+	}
+	return w.add(&Record{Kind: KindResubmitted, At: at, Row: row, Part: part})
+}
+
+// Receipt records a delivery receipt and returns only once it is durable, so that the caller
+// can then acknowledge it (deliver_sm_resp): the SMSC resends a receipt that a crash kept us
+// from acknowledging, and forgets one we did.
+func (w *Writer) Receipt(r smpp.Receipt, at time.Time) error {
+	w.mu.Lock()
+	if err := w.addLocked(&Record{Kind: KindReceipt, At: at, Receipt: r}); err != nil {
+		w.mu.Unlock()
+		return err
+	}
+	b := w.batch
+	w.signal(w.urgent)
+	w.mu.Unlock()
+	<-b.done
+	return b.err
+}
+
+// Sync returns once every record added before it is durable.
+func (w *Writer) Sync() error {
+	w.mu.Lock()
+	if err := w.usable(); err != nil {
+		w.mu.Unlock()
+		return err
+	}
+	b := w.writing
+	if len(w.buf) > 0 {
+		b = w.batch
+		w.signal(w.urgent)
+	}
+	w.mu.Unlock()
+	if b == nil {
+		return nil
+	}
+	<-b.done
+	return b.err
+}
+
+// Close writes a clean-end marker, waits until everything is durable, stops the disk goroutine
+// and closes the file. It returns the first write error, if any. Calls after the first return
+// the same result.
+func (w *Writer) Close() error {
+	w.mu.Lock()
+	if w.closed {
+		w.mu.Unlock()
+		<-w.closeCh
+		return w.closeEr
+	}
+	if w.err == nil {
+		// No horizon may outlive a clean end: the marker says every attempt before it is on
+		// disk, so rows without a record were not sent by this run.
+		w.appendLocked(&Record{Kind: KindEnd, At: time.Now().UTC()})
+	}
+	w.closed = true
+	w.space.Broadcast()
+	w.mu.Unlock()
+
+	close(w.stop)
+	w.wg.Wait()
+	err := w.err
+	if cerr := w.f.Close(); err == nil && cerr != nil {
+		err = fmt.Errorf("close journal %s: %w", w.path, cerr)
+	}
+	w.closeEr = err
+	close(w.closeCh)
+	return err
+}
+
+// add buffers one record.
+func (w *Writer) add(r *Record) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.addLocked(r)
+}
+
+// addLocked buffers r. w.mu is held.
+func (w *Writer) addLocked(r *Record) error {
+	if err := w.waitSpace(); err != nil {
+		return err
+	}
+	w.appendLocked(r)
+	return nil
+}
+
+// waitSpace waits while the buffer is full, and reports a closed or failed writer. w.mu is
+// held (and released while waiting).
+func (w *Writer) waitSpace() error {
+	for {
+		if err := w.usable(); err != nil {
+			return err
+		}
+		if len(w.buf) < w.opt.MaxBuffered {
+			return nil
+		}
+		w.signal(w.urgent)
+		w.space.Wait()
+	}
+}
+
+// appendLocked encodes r into the buffer and wakes the disk goroutine. w.mu is held.
+func (w *Writer) appendLocked(r *Record) {
+	if len(w.buf) == 0 {
+		w.signal(w.kick)
+	}
+	w.buf = appendRecord(w.buf, r)
+	if len(w.buf) >= w.opt.BatchBytes {
+		w.signal(w.urgent)
+	}
+}
+
+func (w *Writer) usable() error {
+	if w.err != nil {
+		return w.err
+	}
+	if w.closed {
+		return fmt.Errorf("journal %s: %w", w.path, ErrClosed)
+	}
+	return nil
+}
+
+func (w *Writer) signal(ch chan struct{}) {
+	select {
+	case ch <- struct{}{}:
+	default:
+	}
+}
+
+// run is the disk goroutine: it alone writes and fsyncs the file.
+func (w *Writer) run() {
+	defer w.wg.Done()
+	var out []byte
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	for {
+		select {
+		case <-w.kick:
+		case <-w.stop:
+			w.flush(&out)
+			return
+		}
+		select {
+		case <-w.urgent:
+		default:
+			// Nobody waits yet: let more records join the batch.
+			timer.Reset(w.opt.SyncInterval)
+			select {
+			case <-w.urgent:
+			case <-timer.C:
+			case <-w.stop:
+			}
+			timer.Stop()
+		}
+		w.flush(&out)
+	}
+}
+
+// flush takes the buffer, writes and fsyncs it, and releases the batch's waiters. out is the
+// disk goroutine's spare buffer, swapped with w.buf so neither is reallocated.
+func (w *Writer) flush(out *[]byte) {
+	w.mu.Lock()
+	if len(w.buf) == 0 {
+		w.mu.Unlock()
+		return
+	}
+	b := w.batch
+	*out, w.buf = w.buf, (*out)[:0]
+	w.batch = newBatch()
+	w.writing = b
+	// Adapt the horizon lead to what one batch holds: a few batches ahead is enough for the
+	// next horizon record to become durable before any sender reaches it.
+	w.lead = min(max(w.lead/2, 4*w.attemptsSeen, minLead), maxLead)
+	w.attemptsSeen = 0
+	failed := w.err
+	w.space.Broadcast()
+	w.mu.Unlock()
+
+	err := failed
+	if err == nil {
+		if _, werr := w.f.Write(*out); werr != nil {
+			err = fmt.Errorf("journal %s: write: %w (the campaign must stop: outcomes can no longer be recorded)", w.path, werr)
+		} else if serr := w.f.Sync(); serr != nil {
+			err = fmt.Errorf("journal %s: fsync: %w (the campaign must stop: outcomes can no longer be recorded)", w.path, serr)
+		}
+	}
+
+	w.mu.Lock()
+	if err != nil && w.err == nil {
+		w.err = err
+	}
+	if err == nil {
+		w.durableSize += int64(len(*out))
+		w.durable = max(w.durable, b.horizon)
+	}
+	w.writing = nil
+	w.mu.Unlock()
+	b.err = err
+	close(b.done)
+}

@@ -1,0 +1,356 @@
+package journal
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"reflect"
+	"sync"
+	"testing"
+	"time"
+)
+
+func createTemp(t *testing.T, opt Options) (*Writer, string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "campaign.journal")
+	w, err := Create(path, testIdentity(), opt)
+	if err != nil {
+		t.Fatalf("Create: %v", err)
+	}
+	return w, path
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestWriter_EveryMethodRoundTrips(t *testing.T) {
+	w, path := createTemp(t, Options{})
+	must(t, w.Attempt(1, 0, t0))
+	must(t, w.Accepted(1, 0, "msg-1", t0.Add(time.Millisecond)))
+	must(t, w.Attempt(2, 0, t0))
+	must(t, w.Rejected(2, "0x0000000B ESME_RINVDSTADR", t0))
+	must(t, w.Resubmitted(3, 1, t0))
+	must(t, w.Receipt(testReceipt("msg-1"), t0.Add(time.Second)))
+	must(t, w.Close())
+
+	recs, torn := readRecords(t, path)
+	if torn != nil {
+		t.Fatalf("torn tail after Close: %v", torn)
+	}
+	want := []Kind{KindStart, KindHorizon, KindAttempt, KindAccepted, KindAttempt, KindRejected,
+		KindResubmitted, KindReceipt, KindEnd}
+	if got := kinds(recs); !reflect.DeepEqual(got, want) {
+		t.Fatalf("kinds = %v, want %v", got, want)
+	}
+	if id := testIdentity(); recs[0].Identity.Sum() != id.Sum() {
+		t.Errorf("start record identity = %v, want %v", recs[0].Identity, id)
+	}
+	if r := recs[3]; r.Row != 1 || r.Part != 0 || r.MessageID != "msg-1" || !r.At.Equal(t0.Add(time.Millisecond)) {
+		t.Errorf("accepted record = %+v", r)
+	}
+	if r := recs[5]; r.Row != 2 || r.Err != "0x0000000B ESME_RINVDSTADR" {
+		t.Errorf("rejected record = %+v", r)
+	}
+	if r := recs[6]; r.Row != 3 || r.Part != 1 {
+		t.Errorf("resubmitted record = %+v", r)
+	}
+	if r := recs[7]; !reflect.DeepEqual(r.Receipt, testReceipt("msg-1")) {
+		t.Errorf("receipt = %+v, want %+v", r.Receipt, testReceipt("msg-1"))
+	}
+	if recs[1].Row < 2 {
+		t.Errorf("horizon %d does not cover the attempted rows", recs[1].Row)
+	}
+}
+
+func TestWriter_ConcurrentCallsAllRecorded(t *testing.T) {
+	// A short batch size forces many batches while the goroutines race.
+	w, path := createTemp(t, Options{BatchBytes: 512, MaxBuffered: 2048})
+	const goroutines, perG = 8, 250
+	var wg sync.WaitGroup
+	errs := make(chan error, goroutines)
+	for g := range goroutines {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range perG {
+				row := 1 + i*goroutines + g
+				if err := w.Attempt(row, 0, t0); err != nil {
+					errs <- err
+					return
+				}
+				if err := w.Accepted(row, 0, fmt.Sprintf("id-%d", row), t0); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	must(t, w.Close())
+
+	st, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !st.Clean || st.Torn != nil {
+		t.Errorf("Clean = %v, Torn = %v; want a clean journal", st.Clean, st.Torn)
+	}
+	if len(st.Rows) != goroutines*perG {
+		t.Fatalf("%d rows recorded, want %d", len(st.Rows), goroutines*perG)
+	}
+	for row := 1; row <= goroutines*perG; row++ {
+		r := st.Rows[row]
+		if st.Status(row, 1) != Accepted || r.Parts[0].Attempts != 1 || r.Parts[0].MessageIDs[0] != fmt.Sprintf("id-%d", row) {
+			t.Fatalf("row %d: status %v, record %+v", row, st.Status(row, 1), r)
+		}
+	}
+}
+
+// TestWriter_ReceiptDurableOnReturn shows both halves of group commit: with a sync interval
+// far beyond the test's life, attempts stay buffered (they do not wait for the disk), and a
+// receipt does not return before it, and everything buffered before it, is in the file as
+// another reader sees it.
+func TestWriter_ReceiptDurableOnReturn(t *testing.T) {
+	w, path := createTemp(t, Options{SyncInterval: time.Hour})
+	defer w.Close()
+	must(t, w.Attempt(1, 0, t0)) // the first attempt waits for its horizon record only
+	must(t, w.Attempt(2, 0, t0))
+	must(t, w.Accepted(2, 0, "id-2", t0))
+	recs, _ := readRecords(t, path)
+	if got := kinds(recs); !reflect.DeepEqual(got, []Kind{KindStart, KindHorizon}) {
+		t.Fatalf("before the receipt the file holds %v; want only the start and horizon records", got)
+	}
+
+	must(t, w.Receipt(testReceipt("id-2"), t0))
+	recs, torn := readRecords(t, path)
+	want := []Kind{KindStart, KindHorizon, KindAttempt, KindAttempt, KindAccepted, KindReceipt}
+	if got := kinds(recs); !reflect.DeepEqual(got, want) || torn != nil {
+		t.Fatalf("after Receipt returned the file holds %v (torn %v), want %v", got, torn, want)
+	}
+
+	must(t, w.Attempt(3, 0, t0))
+	must(t, w.Sync())
+	if recs, _ := readRecords(t, path); recs[len(recs)-1].Kind != KindAttempt || recs[len(recs)-1].Row != 3 {
+		t.Fatalf("after Sync the last record is %+v, want the attempt of row 3", recs[len(recs)-1])
+	}
+}
+
+func TestWriter_ConcurrentReceiptsAreDurable(t *testing.T) {
+	w, path := createTemp(t, Options{SyncInterval: time.Hour})
+	defer w.Close()
+	const n = 50
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := w.Receipt(testReceipt(fmt.Sprintf("id-%d", i)), t0); err != nil {
+				errs <- err
+				return
+			}
+			// Read the file from another handle: the receipt must be there.
+			found := false
+			_, err := Replay(path, func(r Record) error {
+				found = found || r.Kind == KindReceipt && r.Receipt.ID == fmt.Sprintf("id-%d", i)
+				return nil
+			})
+			if err != nil || !found {
+				errs <- fmt.Errorf("receipt %d not in the file after Receipt returned (err %v)", i, err)
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+}
+
+func TestWriter_CallsAfterClose(t *testing.T) {
+	w, _ := createTemp(t, Options{})
+	must(t, w.Close())
+	if err := w.Close(); err != nil {
+		t.Errorf("second Close = %v, want nil", err)
+	}
+	for name, err := range map[string]error{
+		"Attempt":  w.Attempt(1, 0, t0),
+		"Accepted": w.Accepted(1, 0, "x", t0),
+		"Receipt":  w.Receipt(testReceipt("x"), t0),
+		"Sync":     w.Sync(),
+	} {
+		if !errors.Is(err, ErrClosed) {
+			t.Errorf("%s after Close = %v, want ErrClosed", name, err)
+		}
+	}
+}
+
+func TestWriter_RejectsOutOfRange(t *testing.T) {
+	w, _ := createTemp(t, Options{})
+	defer w.Close()
+	if err := w.Attempt(-1, 0, t0); !errors.Is(err, errRange) {
+		t.Errorf("Attempt(-1, 0) = %v, want out of range", err)
+	}
+	if err := w.Accepted(1, 255, "x", t0); !errors.Is(err, errRange) {
+		t.Errorf("Accepted(1, 255) = %v, want out of range", err)
+	}
+}
+
+func TestCreate_RefusesExistingFile(t *testing.T) {
+	w, path := createTemp(t, Options{})
+	must(t, w.Close())
+	if _, err := Create(path, testIdentity(), Options{}); !errors.Is(err, fs.ErrExist) {
+		t.Errorf("Create over an existing journal = %v, want fs.ErrExist", err)
+	}
+}
+
+func TestOpen_LockedWhileWriterOpen(t *testing.T) {
+	w, path := createTemp(t, Options{})
+	defer w.Close()
+	if _, _, err := Open(path, nil, Options{}); !errors.Is(err, ErrLocked) {
+		t.Errorf("Open while a writer has the journal = %v, want ErrLocked", err)
+	}
+}
+
+func TestOpen_ContinuesCampaign(t *testing.T) {
+	w, path := createTemp(t, Options{})
+	must(t, w.Attempt(1, 0, t0))
+	must(t, w.Accepted(1, 0, "id-1", t0))
+	must(t, w.Attempt(2, 0, t0))
+	must(t, w.Close())
+
+	id := testIdentity()
+	w2, st, err := Open(path, &id, Options{})
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	if st.Status(1, 1) != Accepted || st.Status(2, 1) != InFlight || st.Status(3, 1) != NotSent || st.Runs != 1 || !st.Clean {
+		t.Errorf("state: row1 %v row2 %v row3 %v, runs %d, clean %v", st.Status(1, 1), st.Status(2, 1), st.Status(3, 1), st.Runs, st.Clean)
+	}
+	must(t, w2.Attempt(2, 0, t0))
+	must(t, w2.Accepted(2, 0, "id-2", t0))
+	must(t, w2.Close())
+
+	st, err = Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Runs != 2 || st.Status(2, 1) != Accepted {
+		t.Errorf("after the second run: runs %d, row 2 %v", st.Runs, st.Status(2, 1))
+	}
+}
+
+func TestOpen_RefusesChangedCampaign(t *testing.T) {
+	w, path := createTemp(t, Options{})
+	must(t, w.Attempt(1, 0, t0))
+	must(t, w.Close())
+	before, err := os.ReadFile(path)
+	must(t, err)
+
+	changed := testIdentity()
+	changed.SetOption("from", "ACME2")
+	_, _, err = Open(path, &changed, Options{})
+	var me *MismatchError
+	if !errors.As(err, &me) || len(me.Changes) != 1 {
+		t.Fatalf("Open with a changed option = %v, want a *MismatchError with one change", err)
+	}
+	after, err := os.ReadFile(path)
+	must(t, err)
+	if string(before) != string(after) {
+		t.Error("a refused Open changed the journal")
+	}
+
+	// Collecting late receipts continues under the journal's own identity.
+	w2, _, err := Open(path, nil, Options{})
+	if err != nil {
+		t.Fatalf("Open(nil identity): %v", err)
+	}
+	must(t, w2.Close())
+}
+
+// TestWriter_CrashNeverHidesASubmittedRow is the guarantee --resume relies on. After each
+// Attempt returns (the moment the row could go out), a crash keeps at least the bytes fsynced
+// so far. For such crash images taken throughout a run, every row attempted so far must be
+// something resume will not treat as unsent.
+func TestWriter_CrashNeverHidesASubmittedRow(t *testing.T) {
+	for _, workers := range []int{1, 4} {
+		t.Run(fmt.Sprintf("workers=%d", workers), func(t *testing.T) {
+			w, path := createTemp(t, Options{SyncInterval: 200 * time.Microsecond})
+			const rows = 1200
+			type snapshot struct{ row, durable int64 }
+			var (
+				mu     sync.Mutex
+				snaps  []snapshot
+				next   = 1
+				failed error
+				wg     sync.WaitGroup
+			)
+			for range workers {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for {
+						mu.Lock()
+						row := next
+						next++
+						mu.Unlock()
+						if row > rows {
+							return
+						}
+						if err := w.Attempt(row, 0, t0); err != nil {
+							mu.Lock()
+							failed = err
+							mu.Unlock()
+							return
+						}
+						w.mu.Lock()
+						durable := w.durableSize
+						w.mu.Unlock()
+						mu.Lock()
+						snaps = append(snaps, snapshot{int64(row), durable})
+						mu.Unlock()
+						if row%3 == 0 {
+							w.Accepted(row, 0, "id", t0)
+						}
+					}
+				}()
+			}
+			wg.Wait()
+			must(t, failed)
+			must(t, w.Close())
+			data, err := os.ReadFile(path)
+			must(t, err)
+
+			// Crash images are bounded in number: every 40th attempt.
+			for i := 0; i < len(snaps); i += 40 {
+				s := snaps[i]
+				st, err := load(bytes.NewReader(data[:s.durable]), s.durable, "crash image")
+				if err != nil {
+					t.Fatalf("crash image of %d bytes: %v", s.durable, err)
+				}
+				// Every row whose Attempt returned while at most s.durable bytes were durable
+				// had its horizon within those bytes.
+				for _, prior := range snaps {
+					if prior.durable > s.durable {
+						continue
+					}
+					if got := st.Status(int(prior.row), 1); got == NotSent {
+						t.Fatalf("crash image of %d durable bytes: row %d, attempted when %d bytes were durable, is %v; resume would send it as new",
+							s.durable, prior.row, prior.durable, got)
+					}
+				}
+			}
+		})
+	}
+}
