@@ -280,14 +280,15 @@ func (s *Session) bind(ctx context.Context) error {
 	s.conn.SetDeadline(deadline)
 
 	err := s.bindExchange(&b, op)
-	if err != nil && ctx.Err() != nil {
+	switch {
+	case err == nil:
+	case errors.Is(ctx.Err(), context.Canceled):
 		return fmt.Errorf("smpp: %s: %w", op, ctx.Err())
-	}
-	if err != nil && errors.Is(err, os.ErrDeadlineExceeded) {
-		return fmt.Errorf("smpp: %s: no response within %v: %w (is this an SMPP port, and "+
-			"does it expect TLS?)", op, s.opt.BindTimeout, err)
-	}
-	if err != nil {
+	case ctx.Err() != nil || errors.Is(err, os.ErrDeadlineExceeded):
+		// Whichever of the two deadlines fired first, the SMSC did not answer in time.
+		return fmt.Errorf("smpp: %s: no response before the deadline (BindTimeout %v): %w "+
+			"(is this an SMPP port, and does it expect TLS?)", op, s.opt.BindTimeout, context.DeadlineExceeded)
+	default:
 		return err
 	}
 	if !stop() { // ctx ended just now and the AfterFunc broke the deadline

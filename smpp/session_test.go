@@ -1,0 +1,941 @@
+package smpp
+
+import (
+	"bufio"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/binary"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"io"
+	"math/big"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+)
+
+// waitLimit bounds every wait in these tests. Reaching it fails the test; it is never a
+// measurement, so a slow machine only makes the tests slower.
+const waitLimit = 10 * time.Second
+
+// leakCheck verifies, after the test and all its cleanups, that no goroutine is left.
+func leakCheck(t *testing.T) {
+	t.Helper()
+	t.Cleanup(func() { goleak.VerifyNone(t) })
+}
+
+// recv waits for one value from ch, failing the test after waitLimit.
+func recv[T any](t *testing.T, ch <-chan T, what string) T {
+	t.Helper()
+	timer := time.NewTimer(waitLimit)
+	defer timer.Stop()
+	select {
+	case v := <-ch:
+		return v
+	case <-timer.C:
+		t.Fatalf("gave up waiting for %s after %v", what, waitLimit)
+		panic("unreachable")
+	}
+}
+
+// fakeSMSC is the SMSC end of one connection. A test script drives it on its own
+// goroutine, reporting problems with t.Errorf.
+type fakeSMSC struct {
+	t    *testing.T
+	conn net.Conn
+	br   *bufio.Reader
+	rbuf []byte
+}
+
+// read returns the next PDU the session sent.
+func (f *fakeSMSC) read() (Header, PDU, error) {
+	f.conn.SetReadDeadline(time.Now().Add(waitLimit))
+	pdu, err := ReadPDU(f.br, f.rbuf, 0)
+	if err != nil {
+		return Header{}, nil, err
+	}
+	f.rbuf = pdu
+	return Decode(pdu)
+}
+
+// expect reads the next PDU and reports whether it is a valid id.
+func (f *fakeSMSC) expect(id CommandID) (Header, PDU, bool) {
+	f.t.Helper()
+	h, p, err := f.read()
+	switch {
+	case err != nil:
+		f.t.Errorf("fake SMSC: waiting for %v: %v", id, err)
+		return h, p, false
+	case h.ID != id:
+		f.t.Errorf("fake SMSC: got %v (sequence_number %d), want %v", h.ID, h.Sequence, id)
+		return h, p, false
+	}
+	return h, p, true
+}
+
+// send writes one PDU to the session.
+func (f *fakeSMSC) send(seq uint32, st Status, p PDU) bool {
+	f.t.Helper()
+	b, err := AppendPDU(nil, seq, st, p)
+	if err != nil {
+		f.t.Errorf("fake SMSC: encode %v: %v", p.CommandID(), err)
+		return false
+	}
+	return f.sendRaw(b)
+}
+
+// sendRaw writes b as it is, for malformed PDUs.
+func (f *fakeSMSC) sendRaw(b []byte) bool {
+	f.t.Helper()
+	f.conn.SetWriteDeadline(time.Now().Add(waitLimit))
+	if _, err := f.conn.Write(b); err != nil {
+		f.t.Errorf("fake SMSC: write: %v", err)
+		return false
+	}
+	return true
+}
+
+// acceptBind answers the session's bind with system_id "fake".
+func (f *fakeSMSC) acceptBind() bool {
+	f.t.Helper()
+	h, p, err := f.read()
+	b, ok := p.(*Bind)
+	if err != nil || !ok {
+		f.t.Errorf("fake SMSC: want a bind, got %v, %T, %v", h.ID, p, err)
+		return false
+	}
+	return f.send(h.Sequence, StatusOK, &BindResp{Mode: b.Mode, SystemID: "fake"})
+}
+
+// finish expects the session's unbind and nothing else, answers it, and waits for the
+// session to close the connection.
+func (f *fakeSMSC) finish() {
+	f.t.Helper()
+	h, _, ok := f.expect(UnbindID)
+	if !ok || !f.send(h.Sequence, StatusOK, &UnbindResp{}) {
+		return
+	}
+	f.expectEOF()
+}
+
+// expectEOF waits for the session to close the connection without sending anything more.
+func (f *fakeSMSC) expectEOF() {
+	f.t.Helper()
+	if h, _, err := f.read(); !errors.Is(err, io.EOF) {
+		f.t.Errorf("fake SMSC: want the connection closed, got %v (sequence_number %d), %v",
+			h.ID, h.Sequence, err)
+	}
+}
+
+// runPeer runs script over conn on a new goroutine; the channel closes when it is done.
+func runPeer(t *testing.T, conn net.Conn, script func(f *fakeSMSC)) <-chan struct{} {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		defer conn.Close()
+		script(&fakeSMSC{t: t, conn: conn, br: bufio.NewReader(conn)})
+	}()
+	return done
+}
+
+// dialFake dials a fake SMSC on 127.0.0.1 that runs script (bind included). Cleanup closes
+// the session and waits for the script.
+func dialFake(t *testing.T, opt Options, script func(f *fakeSMSC)) (*Session, error) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dialListener(t, ln, opt, script)
+}
+
+func dialListener(t *testing.T, ln net.Listener, opt Options, script func(f *fakeSMSC)) (*Session, error) {
+	t.Helper()
+	accepted := make(chan (<-chan struct{}), 1)
+	go func() {
+		conn, err := ln.Accept()
+		ln.Close()
+		if err != nil {
+			close(accepted)
+			return
+		}
+		accepted <- runPeer(t, conn, script)
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
+	defer cancel()
+	s, err := Dial(ctx, ln.Addr().String(), opt)
+	ln.Close() // unblocks Accept if Dial never connected
+	peerDone := recv(t, accepted, "the fake SMSC to accept")
+	t.Cleanup(func() {
+		if s != nil {
+			s.Close()
+		}
+		if peerDone != nil {
+			recv(t, peerDone, "the fake SMSC script to finish")
+		}
+	})
+	return s, err
+}
+
+// startSession dials a fake SMSC that accepts the bind and then runs script.
+func startSession(t *testing.T, opt Options, script func(f *fakeSMSC)) *Session {
+	t.Helper()
+	s, err := dialFake(t, opt, func(f *fakeSMSC) {
+		if f.acceptBind() {
+			script(f)
+		}
+	})
+	if err != nil {
+		t.Fatalf("Dial: %v", err)
+	}
+	return s
+}
+
+// submitAsync runs Submit on its own goroutine; the channel delivers its outcome.
+func submitAsync(s *Session, ctx context.Context, p *SubmitSM) <-chan submitResult {
+	ch := make(chan submitResult, 1)
+	go func() {
+		resp, err := s.Submit(ctx, p)
+		ch <- submitResult{resp, err}
+	}()
+	return ch
+}
+
+type submitResult struct {
+	resp *SubmitSMResp
+	err  error
+}
+
+func testSubmit(dest string) *SubmitSM {
+	return &SubmitSM{SourceAddr: "Shop", DestAddrTON: 1, DestAddrNPI: 1, DestinationAddr: dest,
+		ShortMessage: []byte("Hello @ 12:00")}
+}
+
+func TestSession_WindowNeverExceeded(t *testing.T) {
+	leakCheck(t)
+	const window, total = 4, 40
+	most := make(chan int, 1)
+	s := startSession(t, Options{Window: window}, func(f *fakeSMSC) {
+		type held struct {
+			seq  uint32
+			dest string
+		}
+		var outstanding []held
+		peak := 0
+		for n := 0; n < total; {
+			h, p, ok := f.expect(SubmitSMID)
+			if !ok {
+				return
+			}
+			n++
+			outstanding = append(outstanding, held{h.Sequence, p.(*SubmitSM).DestinationAddr})
+			peak = max(peak, len(outstanding))
+			if len(outstanding) < window && n < total {
+				continue // hold the answers until the window is full
+			}
+			for i := len(outstanding) - 1; i >= 0; i-- { // out of order on purpose
+				r := outstanding[i]
+				if !f.send(r.seq, StatusOK, &SubmitSMResp{MessageID: "id-" + r.dest}) {
+					return
+				}
+			}
+			outstanding = outstanding[:0]
+		}
+		most <- peak
+		f.finish()
+	})
+
+	results := make(chan error, total)
+	for i := range total {
+		go func() {
+			dest := fmt.Sprint(447700900000 + i)
+			resp, err := s.Submit(context.Background(), testSubmit(dest))
+			if err == nil && resp.MessageID != "id-"+dest {
+				err = fmt.Errorf("destination %s got message_id %q: responses crossed", dest, resp.MessageID)
+			}
+			results <- err
+		}()
+	}
+	for range total {
+		if err := recv(t, results, "a submit to finish"); err != nil {
+			t.Error(err)
+		}
+	}
+	if peak := recv(t, most, "the fake SMSC's count"); peak != window {
+		t.Errorf("the SMSC saw at most %d requests outstanding, want exactly the window %d", peak, window)
+	}
+	if n := s.Outstanding(); n != 0 {
+		t.Errorf("Outstanding() = %d after every response, want 0", n)
+	}
+}
+
+func TestSession_ResponseTimeoutThenLateResponse(t *testing.T) {
+	leakCheck(t)
+	timedOut := make(chan uint32, 1)
+	late := make(chan uint32, 1)
+	opt := Options{
+		RespTimeout: 200 * time.Millisecond,
+		OnLateResponse: func(seq uint32, h Header, p PDU) {
+			if r, ok := p.(*SubmitSMResp); ok && r.MessageID == "late" && h.Sequence == seq {
+				late <- seq
+			}
+		},
+	}
+	s := startSession(t, opt, func(f *fakeSMSC) {
+		h, _, ok := f.expect(SubmitSMID)
+		if !ok {
+			return
+		}
+		if seq := recv(t, timedOut, "the submit to time out"); seq != h.Sequence {
+			t.Errorf("TimeoutError.Seq = %d, the SMSC received sequence_number %d", seq, h.Sequence)
+		}
+		f.send(h.Sequence, StatusOK, &SubmitSMResp{MessageID: "late"})
+		if h, _, ok = f.expect(SubmitSMID); ok && f.send(h.Sequence, StatusOK, &SubmitSMResp{MessageID: "prompt"}) {
+			f.finish()
+		}
+	})
+
+	_, err := s.Submit(context.Background(), testSubmit("447700900001"))
+	var te *TimeoutError
+	if !errors.As(err, &te) || !errors.Is(err, ErrResponseTimeout) {
+		t.Fatalf("Submit = %v, want a *TimeoutError", err)
+	}
+	if errors.Is(err, ErrNotSent) || errors.Is(err, ErrConnectionLost) {
+		t.Errorf("a written request that timed out must not claim %v", err)
+	}
+	timedOut <- te.Seq
+	if seq := recv(t, late, "the late response"); seq != te.Seq {
+		t.Errorf("OnLateResponse got sequence_number %d, want %d", seq, te.Seq)
+	}
+	resp, err := s.Submit(context.Background(), testSubmit("447700900002"))
+	if err != nil || resp.MessageID != "prompt" {
+		t.Errorf("Submit after a timeout = %+v, %v; want message_id prompt", resp, err)
+	}
+}
+
+func TestSession_PeerDropsMidWindow(t *testing.T) {
+	leakCheck(t)
+	const window = 5
+	// RespTimeout is far beyond waitLimit: only the connection loss can end the calls in time.
+	s := startSession(t, Options{Window: window, RespTimeout: time.Hour}, func(f *fakeSMSC) {
+		for range window {
+			if _, _, ok := f.expect(SubmitSMID); !ok {
+				return
+			}
+		}
+		// Returning closes the connection with every submit unanswered.
+	})
+	results := make([]<-chan submitResult, window)
+	for i := range results {
+		results[i] = submitAsync(s, context.Background(), testSubmit(fmt.Sprint(447700900000+i)))
+	}
+	for _, ch := range results {
+		r := recv(t, ch, "a submit to fail")
+		if !errors.Is(r.err, ErrConnectionLost) || errors.Is(r.err, ErrNotSent) {
+			t.Errorf("in-flight Submit = %v, want ErrConnectionLost", r.err)
+		}
+	}
+	recv(t, s.Done(), "the session to end")
+	if err := s.Err(); !errors.Is(err, ErrConnectionLost) {
+		t.Errorf("Err() = %v, want ErrConnectionLost", err)
+	}
+	if _, err := s.Submit(context.Background(), testSubmit("447700900009")); !errors.Is(err, ErrNotSent) {
+		t.Errorf("Submit after the loss = %v, want ErrNotSent", err)
+	}
+	if err := s.Close(); err != nil {
+		t.Errorf("Close after the loss = %v", err)
+	}
+}
+
+func TestSession_AnswersEnquireLink(t *testing.T) {
+	leakCheck(t)
+	answered := make(chan struct{})
+	startSession(t, Options{}, func(f *fakeSMSC) {
+		if !f.send(77, StatusOK, &EnquireLink{}) {
+			return
+		}
+		h, _, ok := f.expect(EnquireLinkRespID)
+		if ok && (h.Sequence != 77 || h.Status != StatusOK) {
+			t.Errorf("enquire_link_resp has sequence_number %d, status %v; want 77, 0", h.Sequence, h.Status)
+		}
+		close(answered)
+		f.finish()
+	})
+	recv(t, answered, "the enquire_link_resp")
+}
+
+func TestSession_ProbesIdleLink(t *testing.T) {
+	leakCheck(t)
+	const probes = 3
+	probed := make(chan struct{})
+	s := startSession(t, Options{EnquireLinkInterval: 20 * time.Millisecond}, func(f *fakeSMSC) {
+		for range probes {
+			h, _, ok := f.expect(EnquireLinkID)
+			if !ok || !f.send(h.Sequence, StatusOK, &EnquireLinkResp{}) {
+				return
+			}
+		}
+		close(probed)
+		// More probes may come before Close's unbind; answer them too.
+		for {
+			h, _, err := f.read()
+			switch {
+			case err != nil:
+				t.Errorf("fake SMSC: waiting for unbind: %v", err)
+				return
+			case h.ID == EnquireLinkID:
+				f.send(h.Sequence, StatusOK, &EnquireLinkResp{})
+			case h.ID == UnbindID:
+				f.send(h.Sequence, StatusOK, &UnbindResp{})
+				f.expectEOF()
+				return
+			default:
+				t.Errorf("fake SMSC: unexpected %v", h.ID)
+				return
+			}
+		}
+	})
+	recv(t, probed, "three answered probes")
+	if err := s.Close(); err != nil {
+		t.Errorf("Close = %v", err)
+	}
+	if err := s.Err(); err != nil {
+		t.Errorf("Err() after Close = %v, want nil", err)
+	}
+}
+
+func TestSession_DeadPeer(t *testing.T) {
+	leakCheck(t)
+	opt := Options{EnquireLinkInterval: 20 * time.Millisecond, RespTimeout: 100 * time.Millisecond}
+	s := startSession(t, opt, func(f *fakeSMSC) {
+		if _, _, ok := f.expect(EnquireLinkID); ok { // and never answer it
+			f.expectEOF()
+		}
+	})
+	recv(t, s.Done(), "the session to give up on the silent SMSC")
+	if err := s.Err(); !errors.Is(err, ErrDeadPeer) {
+		t.Errorf("Err() = %v, want ErrDeadPeer", err)
+	}
+}
+
+func TestSession_PeerUnbinds(t *testing.T) {
+	leakCheck(t)
+	s := startSession(t, Options{RespTimeout: time.Hour}, func(f *fakeSMSC) {
+		if _, _, ok := f.expect(SubmitSMID); !ok { // left unanswered: in flight at the unbind
+			return
+		}
+		if !f.send(9, StatusOK, &Unbind{}) {
+			return
+		}
+		if h, _, ok := f.expect(UnbindRespID); ok && (h.Sequence != 9 || h.Status != StatusOK) {
+			t.Errorf("unbind_resp has sequence_number %d, status %v; want 9, 0", h.Sequence, h.Status)
+		}
+		f.expectEOF()
+	})
+	r := recv(t, submitAsync(s, context.Background(), testSubmit("447700900001")), "the submit")
+	if !errors.Is(r.err, ErrConnectionLost) || !errors.Is(r.err, ErrUnboundByPeer) {
+		t.Errorf("in-flight Submit = %v, want ErrConnectionLost and ErrUnboundByPeer", r.err)
+	}
+	recv(t, s.Done(), "the session to end")
+	if err := s.Err(); !errors.Is(err, ErrUnboundByPeer) {
+		t.Errorf("Err() = %v, want ErrUnboundByPeer", err)
+	}
+}
+
+func TestSession_ReceiptBeforeSubmitResp(t *testing.T) {
+	leakCheck(t)
+	release := make(chan struct{})
+	handled := make(chan *DeliverSM, 1)
+	respStatus := make(chan Status, 1)
+	opt := Options{
+		RespTimeout: time.Hour,
+		Handler: func(ctx context.Context, p PDU) Status {
+			if d, ok := p.(*DeliverSM); ok {
+				handled <- d
+			}
+			select { // a slow handler: busy until the test has seen the submit complete
+			case <-release:
+			case <-ctx.Done():
+			}
+			return StatusOK
+		},
+	}
+	s := startSession(t, opt, func(f *fakeSMSC) {
+		h, _, ok := f.expect(SubmitSMID)
+		if !ok {
+			return
+		}
+		receipt := &DeliverSM{ESMClass: 0x04,
+			ShortMessage: []byte("id:42 sub:001 dlvrd:001 submit date:2501011200 done date:2501011201 stat:DELIVRD err:000 text:Hello")}
+		receipt.TLVs.SetCString(TagReceiptedMessageID, "42")
+		if !f.send(100, StatusOK, receipt) || !f.send(h.Sequence, StatusOK, &SubmitSMResp{MessageID: "42"}) {
+			return
+		}
+		if dh, _, ok := f.expect(DeliverSMRespID); ok {
+			if dh.Sequence != 100 {
+				t.Errorf("deliver_sm_resp has sequence_number %d, want 100", dh.Sequence)
+			}
+			respStatus <- dh.Status
+		}
+		f.finish()
+	})
+	submitted := submitAsync(s, context.Background(), testSubmit("447700900001"))
+	d := recv(t, handled, "the handler to receive the receipt")
+	if id, _ := d.TLVs.CString(TagReceiptedMessageID); id != "42" {
+		t.Errorf("handler got receipted_message_id %q, want 42", id)
+	}
+	// The handler is still busy: the submit_sm_resp behind the receipt must get through.
+	if r := recv(t, submitted, "the submit while the handler is busy"); r.err != nil || r.resp.MessageID != "42" {
+		t.Errorf("Submit = %+v, %v; want message_id 42", r.resp, r.err)
+	}
+	close(release)
+	if st := recv(t, respStatus, "the deliver_sm_resp"); st != StatusOK {
+		t.Errorf("deliver_sm_resp status %v, want 0", st)
+	}
+}
+
+func TestSession_HandlerStatusIsAnswered(t *testing.T) {
+	payload := func() TLVs {
+		var ts TLVs
+		ts.Set(TagMessagePayload, []byte("id:7 stat:UNDELIV"))
+		return ts
+	}
+	cases := []struct {
+		name   string
+		pdu    PDU
+		status Status
+		resp   CommandID
+	}{
+		{"deliver_sm accepted", &DeliverSM{ShortMessage: []byte("hi")}, StatusOK, DeliverSMRespID},
+		{"deliver_sm redeliver later", &DeliverSM{ShortMessage: []byte("hi")}, StatusXTAppn, DeliverSMRespID},
+		{"data_sm accepted", &DataSM{TLVs: payload()}, StatusOK, DataSMRespID},
+		{"data_sm refused", &DataSM{TLVs: payload()}, StatusXPAppn, DataSMRespID},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			leakCheck(t)
+			got := make(chan PDU, 1)
+			opt := Options{Handler: func(ctx context.Context, p PDU) Status {
+				got <- p
+				return tc.status
+			}}
+			// Over net.Pipe: NewSession works on any net.Conn.
+			client, server := net.Pipe()
+			peerDone := runPeer(t, server, func(f *fakeSMSC) {
+				if !f.acceptBind() || !f.send(31, StatusOK, tc.pdu) {
+					return
+				}
+				if h, _, ok := f.expect(tc.resp); ok && (h.Sequence != 31 || h.Status != tc.status) {
+					t.Errorf("%v has sequence_number %d, status %v; want 31, %v", tc.resp, h.Sequence, h.Status, tc.status)
+				}
+				f.finish()
+			})
+			ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
+			defer cancel()
+			s, err := NewSession(ctx, client, opt)
+			if err != nil {
+				t.Fatalf("NewSession: %v", err)
+			}
+			if p := recv(t, got, "the handler call"); p.CommandID() != tc.pdu.CommandID() {
+				t.Errorf("handler got %v, want %v", p.CommandID(), tc.pdu.CommandID())
+			}
+			if err := s.Close(); err != nil {
+				t.Errorf("Close = %v", err)
+			}
+			recv(t, peerDone, "the fake SMSC script to finish")
+		})
+	}
+}
+
+func TestSession_WithoutHandlerAsksForRedelivery(t *testing.T) {
+	leakCheck(t)
+	answered := make(chan Status, 1)
+	startSession(t, Options{}, func(f *fakeSMSC) {
+		if !f.send(5, StatusOK, &DeliverSM{ShortMessage: []byte("x")}) {
+			return
+		}
+		if h, _, ok := f.expect(DeliverSMRespID); ok {
+			answered <- h.Status
+		}
+		f.finish()
+	})
+	if st := recv(t, answered, "the deliver_sm_resp"); st != StatusXTAppn {
+		t.Errorf("without a Handler deliver_sm_resp has status %v, want %v", st, StatusXTAppn)
+	}
+}
+
+func TestSession_GenericNackForBadRequests(t *testing.T) {
+	header := func(length uint32, id CommandID, seq uint32) []byte {
+		b := binary.BigEndian.AppendUint32(nil, length)
+		b = binary.BigEndian.AppendUint32(b, uint32(id))
+		b = binary.BigEndian.AppendUint32(b, 0)
+		return binary.BigEndian.AppendUint32(b, seq)
+	}
+	truncated := append(header(19, DeliverSMID, 6), 'C', 'M', 'T') // service_type without NUL
+	_, _, truncErr := Decode(truncated)
+	cases := []struct {
+		name   string
+		pdu    []byte
+		seq    uint32
+		status Status
+	}{
+		{"unknown command_id", header(16, 0x00000222, 5), 5, StatusInvCmdID},
+		{"undecodable deliver_sm", truncated, 6, nackStatus(truncErr)},
+		{"request an ESME does not serve", header(16, QuerySMID, 7), 7, StatusInvCmdID},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			leakCheck(t)
+			handled := make(chan struct{}, 1)
+			opt := Options{Handler: func(context.Context, PDU) Status { handled <- struct{}{}; return StatusOK }}
+			finished := make(chan struct{})
+			startSession(t, opt, func(f *fakeSMSC) {
+				if !f.sendRaw(tc.pdu) {
+					return
+				}
+				h, _, ok := f.expect(GenericNackID)
+				if ok && (h.Sequence != tc.seq || h.Status != tc.status) {
+					t.Errorf("generic_nack has sequence_number %d, status %v; want %d, %v", h.Sequence, h.Status, tc.seq, tc.status)
+				}
+				// The session carries on.
+				if f.send(8, StatusOK, &EnquireLink{}) {
+					f.expect(EnquireLinkRespID)
+				}
+				close(finished)
+				f.finish()
+			})
+			recv(t, finished, "the session to answer")
+			if len(handled) != 0 {
+				t.Error("the handler saw a PDU that failed to decode")
+			}
+		})
+	}
+}
+
+func TestSession_InvalidCommandLengthEndsSession(t *testing.T) {
+	leakCheck(t)
+	s := startSession(t, Options{}, func(f *fakeSMSC) {
+		bad := []byte{0, 0, 0, 8, 0, 0, 0, 0x15, 0, 0, 0, 0, 0, 0, 0, 1} // command_length 8
+		if !f.sendRaw(bad) {
+			return
+		}
+		if h, _, ok := f.expect(GenericNackID); ok && (h.Sequence != 0 || h.Status != StatusInvCmdLen) {
+			t.Errorf("generic_nack has sequence_number %d, status %v; want 0, %v", h.Sequence, h.Status, StatusInvCmdLen)
+		}
+		f.expectEOF()
+	})
+	recv(t, s.Done(), "the session to end")
+	if err := s.Err(); !errors.Is(err, ErrConnectionLost) || !strings.Contains(err.Error(), "command_length") {
+		t.Errorf("Err() = %v, want ErrConnectionLost naming command_length", err)
+	}
+}
+
+func TestSession_SequenceNumbersWrap(t *testing.T) {
+	leakCheck(t)
+	seqs := make(chan uint32, 3)
+	opt := Options{lastSeq: maxSequence - 2} // the bind takes 0x7FFFFFFE
+	s := startSession(t, opt, func(f *fakeSMSC) {
+		for range 3 {
+			h, _, ok := f.expect(SubmitSMID)
+			if !ok || !f.send(h.Sequence, StatusOK, &SubmitSMResp{MessageID: fmt.Sprint(h.Sequence)}) {
+				return
+			}
+			seqs <- h.Sequence
+		}
+		f.finish()
+	})
+	for _, want := range []uint32{0x7FFFFFFF, 1, 2} {
+		resp, err := s.Submit(context.Background(), testSubmit("447700900001"))
+		if err != nil {
+			t.Fatalf("Submit: %v", err)
+		}
+		if got := recv(t, seqs, "a sequence number"); got != want || resp.MessageID != fmt.Sprint(want) {
+			t.Errorf("sequence_number %d (answer %s), want %d", got, resp.MessageID, want)
+		}
+	}
+}
+
+func TestSession_SubmitRefusedByStatus(t *testing.T) {
+	cases := []struct {
+		name   string
+		answer PDU
+		status Status
+	}{
+		{"submit_sm_resp throttled", &SubmitSMResp{}, StatusThrottled},
+		{"submit_sm_resp bad destination", &SubmitSMResp{}, StatusInvDstAdr},
+		{"generic_nack", &GenericNack{}, StatusInvCmdLen},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			leakCheck(t)
+			s := startSession(t, Options{}, func(f *fakeSMSC) {
+				if h, _, ok := f.expect(SubmitSMID); ok && f.send(h.Sequence, tc.status, tc.answer) {
+					f.finish()
+				}
+			})
+			_, err := s.Submit(context.Background(), testSubmit("447700900001"))
+			var st Status
+			if !errors.As(err, &st) || st != tc.status {
+				t.Errorf("Submit = %v, want status %v", err, tc.status)
+			}
+			if errors.Is(err, ErrNotSent) || errors.Is(err, ErrConnectionLost) {
+				t.Errorf("an answered submit must not claim %v", err)
+			}
+		})
+	}
+}
+
+func TestSession_ContextEndsWhileWaitingForSlot(t *testing.T) {
+	leakCheck(t)
+	holding := make(chan struct{})
+	release := make(chan struct{})
+	s := startSession(t, Options{Window: 1}, func(f *fakeSMSC) {
+		h, _, ok := f.expect(SubmitSMID)
+		if !ok {
+			return
+		}
+		close(holding)
+		recv(t, release, "the test to release the window")
+		if f.send(h.Sequence, StatusOK, &SubmitSMResp{MessageID: "first"}) {
+			f.finish() // a second submit_sm here would fail the test
+		}
+	})
+	first := submitAsync(s, context.Background(), testSubmit("447700900001"))
+	recv(t, holding, "the first submit to fill the window")
+
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := s.Submit(ctx, testSubmit("447700900002")); !errors.Is(err, ErrNotSent) || !errors.Is(err, context.Canceled) {
+		t.Errorf("Submit with an ended context = %v, want ErrNotSent and context.Canceled", err)
+	}
+	ctx, cancel = context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	if _, err := s.Submit(ctx, testSubmit("447700900003")); !errors.Is(err, ErrNotSent) || !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("Submit whose context expires in the queue = %v, want ErrNotSent and DeadlineExceeded", err)
+	}
+	close(release)
+	if r := recv(t, first, "the first submit"); r.err != nil || r.resp.MessageID != "first" {
+		t.Errorf("first Submit = %+v, %v", r.resp, r.err)
+	}
+}
+
+func TestSession_RequestRefusesSessionPDUs(t *testing.T) {
+	leakCheck(t)
+	s := startSession(t, Options{MaxPDULen: 1024}, func(f *fakeSMSC) { f.finish() })
+	var big SubmitSM
+	big.TLVs.Set(TagMessagePayload, make([]byte, 2000))
+	for _, p := range []PDU{&Bind{}, &Unbind{}, &SubmitSMResp{}, &Outbind{}, &big} {
+		if _, _, err := s.Request(context.Background(), p); err == nil || errors.Is(err, ErrNotSent) {
+			t.Errorf("Request(%v) = %v, want an error that is not ErrNotSent (resending cannot help)", p.CommandID(), err)
+		}
+	}
+}
+
+func TestSession_CloseUnbindsAfterOutstandingWork(t *testing.T) {
+	leakCheck(t)
+	closing := make(chan struct{})
+	opt := Options{Handler: func(ctx context.Context, p PDU) Status {
+		<-closing // still running when Close starts
+		return StatusOK
+	}}
+	written := make(chan struct{})
+	s := startSession(t, opt, func(f *fakeSMSC) {
+		h, _, ok := f.expect(SubmitSMID)
+		if !ok || !f.send(3, StatusOK, &DeliverSM{ShortMessage: []byte("mo")}) {
+			return
+		}
+		close(written)
+		recv(t, closing, "Close to start")
+		if !f.send(h.Sequence, StatusOK, &SubmitSMResp{MessageID: "last"}) {
+			return
+		}
+		// The handler finished after Close started: its answer must precede the unbind.
+		if h, _, ok := f.expect(DeliverSMRespID); !ok || h.Sequence != 3 {
+			return
+		}
+		f.finish()
+	})
+	submitted := submitAsync(s, context.Background(), testSubmit("447700900001"))
+	recv(t, written, "the SMSC to hold the submit and send a deliver_sm")
+	closed := make(chan error, 1)
+	go func() { closed <- s.Close() }()
+	recv(t, s.stopping, "Close to refuse new requests")
+	if _, err := s.Submit(context.Background(), testSubmit("447700900002")); !errors.Is(err, ErrNotSent) {
+		t.Errorf("Submit during Close = %v, want ErrNotSent", err)
+	}
+	close(closing)
+	if r := recv(t, submitted, "the outstanding submit"); r.err != nil || r.resp.MessageID != "last" {
+		t.Errorf("outstanding Submit during Close = %+v, %v; want message_id last", r.resp, r.err)
+	}
+	if err := recv(t, closed, "Close to return"); err != nil {
+		t.Errorf("Close = %v", err)
+	}
+	if err := s.Err(); err != nil {
+		t.Errorf("Err() after Close = %v, want nil", err)
+	}
+	if err := s.Close(); err != nil {
+		t.Errorf("second Close = %v", err)
+	}
+}
+
+func TestDial_Bind(t *testing.T) {
+	cases := []struct {
+		name   string
+		mode   BindMode
+		want   CommandID
+		status Status
+	}{
+		{"transceiver", BindTransceiver, BindTransceiverID, StatusOK},
+		{"transmitter", BindTransmitter, BindTransmitterID, StatusOK},
+		{"receiver", BindReceiver, BindReceiverID, StatusOK},
+		{"wrong password", BindTransceiver, BindTransceiverID, StatusInvPaswd},
+		{"bind failed", BindTransmitter, BindTransmitterID, StatusBindFail},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			leakCheck(t)
+			opt := Options{Bind: Bind{Mode: tc.mode, SystemID: "user1", Password: "s3cret", SystemType: "bulk"}}
+			s, err := dialFake(t, opt, func(f *fakeSMSC) {
+				h, p, ok := f.expect(tc.want)
+				if !ok {
+					return
+				}
+				b := p.(*Bind)
+				if b.SystemID != "user1" || b.Password != "s3cret" || b.SystemType != "bulk" || b.InterfaceVersion != 0x34 {
+					t.Errorf("bind body %+v", b)
+				}
+				resp := &BindResp{Mode: tc.mode}
+				if tc.status == StatusOK {
+					resp.SystemID = "SMSC"
+				}
+				if f.send(h.Sequence, tc.status, resp) && tc.status == StatusOK {
+					f.finish()
+				}
+			})
+			if tc.status == StatusOK {
+				if err != nil {
+					t.Fatalf("Dial: %v", err)
+				}
+				if s.SystemID() != "SMSC" {
+					t.Errorf("SystemID() = %q, want SMSC", s.SystemID())
+				}
+				return
+			}
+			var st Status
+			if !errors.As(err, &st) || st != tc.status {
+				t.Fatalf("Dial = %v, want an error with status %v", err, tc.status)
+			}
+			if msg := err.Error(); !strings.Contains(msg, tc.status.Name()) || strings.Contains(msg, "s3cret") {
+				t.Errorf("error %q must name %s and never show the password", msg, tc.status.Name())
+			}
+		})
+	}
+}
+
+func TestDial_NoBindResponse(t *testing.T) {
+	leakCheck(t)
+	_, err := dialFake(t, Options{BindTimeout: 100 * time.Millisecond}, func(f *fakeSMSC) {
+		if _, _, ok := f.expect(BindTransceiverID); ok { // and stay silent
+			f.expectEOF()
+		}
+	})
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("Dial against a silent peer = %v, want a deadline error", err)
+	}
+}
+
+func TestDial_TLS(t *testing.T) {
+	cert, caFile := selfSignedCert(t)
+	cases := []struct {
+		name     string
+		caFile   string
+		insecure bool
+		ok       bool
+	}{
+		{"trusted CA", caFile, false, true},
+		{"insecure", "", true, true},
+		{"unknown authority", "", false, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			leakCheck(t)
+			ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{cert}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			cfg, err := TLSConfig(tc.caFile, "", tc.insecure)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s, err := dialListener(t, ln, Options{TLS: cfg}, func(f *fakeSMSC) {
+				if !tc.ok {
+					f.read() // the handshake fails: nothing to serve
+					return
+				}
+				if f.acceptBind() {
+					f.finish()
+				}
+			})
+			if tc.ok && (err != nil || s.SystemID() != "fake") {
+				t.Errorf("Dial over TLS = %v", err)
+			}
+			if !tc.ok && err == nil {
+				t.Error("Dial trusted a certificate from an unknown authority")
+			}
+		})
+	}
+}
+
+func TestTLSConfig_Errors(t *testing.T) {
+	dir := t.TempDir()
+	notPEM := filepath.Join(dir, "ca.txt")
+	if err := os.WriteFile(notPEM, []byte("not a certificate"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, file := range []string{filepath.Join(dir, "missing.pem"), notPEM} {
+		if _, err := TLSConfig(file, "", false); err == nil || !strings.Contains(err.Error(), filepath.Base(file)) {
+			t.Errorf("TLSConfig(%s) = %v, want an error naming the file", file, err)
+		}
+	}
+}
+
+// selfSignedCert makes a throwaway certificate for 127.0.0.1 and writes it, as its own
+// certificate authority, to a PEM file.
+func selfSignedCert(t *testing.T) (tls.Certificate, string) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(1),
+		Subject:               pkix.Name{CommonName: "smscast test SMSC"},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(time.Hour),
+		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1)},
+		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	caFile := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, caFile
+}
