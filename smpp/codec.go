@@ -108,12 +108,12 @@ func Decode(pdu []byte) (Header, PDU, error) {
 	}
 	if int64(h.Length) != int64(len(pdu)) {
 		return h, nil, &ProtocolError{Command: h.ID, Field: "command_length", Status: StatusInvCmdLen,
-			Err: fmt.Errorf("command_length %d but the PDU has %d octets", h.Length, len(pdu))}
+			Err: fmt.Errorf("%d but the PDU has %d octets", h.Length, len(pdu))}
 	}
 	p := newBody(h.ID)
 	if p == nil {
-		return h, nil, &ProtocolError{Command: h.ID, Field: "command_id", Status: StatusInvCmdID,
-			Err: errors.New("unknown or unsupported command")}
+		return h, nil, &ProtocolError{Field: "command_id", Status: StatusInvCmdID,
+			Err: fmt.Errorf("0x%08X is unknown or not supported", uint32(h.ID))}
 	}
 	body := pdu[HeaderLen:]
 	if len(body) == 0 && h.ID.IsResponse() {
