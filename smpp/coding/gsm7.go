@@ -70,7 +70,7 @@ func buildGSMExtensionDecode() (t [128]rune) {
 
 // gsmCodeOf returns r's GSM code, zero when r has none.
 func gsmCodeOf(r rune) gsmCode {
-	if r >= 0 && int(r) < len(gsmEncodeTable) {
+	if uint32(r) < uint32(len(gsmEncodeTable)) {
 		return gsmEncodeTable[r]
 	}
 	if r == '€' {
@@ -80,12 +80,7 @@ func gsmCodeOf(r rune) gsmCode {
 }
 
 // septets returns how many septets c occupies: 2 for an extension character, else 1.
-func (c gsmCode) septets() int {
-	if c&gsmExtended != 0 {
-		return 2
-	}
-	return 1
-}
+func (c gsmCode) septets() int { return 1 + int(c>>7&1) }
 
 // appendGSM appends c as unpacked septets.
 func appendGSM(dst []byte, c gsmCode) []byte {
