@@ -3,6 +3,7 @@ package smpp
 import (
 	"fmt"
 	"math/big"
+	"strconv"
 	"strings"
 )
 
@@ -86,8 +87,7 @@ func MessageIDKeys(id string, f IDFormat) []string {
 		keys = append(keys, numericKeyPrefix+trimZeros(folded))
 	}
 	if hexDigits && (f == IDHex && digits || f != IDDec && !digits) {
-		n, _ := new(big.Int).SetString(folded, 16)
-		if k := numericKeyPrefix + n.String(); k != keys[len(keys)-1] {
+		if k := numericKeyPrefix + hexToDecimal(folded); k != keys[len(keys)-1] {
 			keys = append(keys, k)
 		}
 	}
@@ -128,6 +128,15 @@ func numberKind(s string) (digits, hexDigits bool) {
 		}
 	}
 	return digits, hexDigits
+}
+
+// hexToDecimal converts checked lower-case hex digits of any length to decimal.
+func hexToDecimal(h string) string {
+	if v, err := strconv.ParseUint(h, 16, 64); err == nil {
+		return strconv.FormatUint(v, 10)
+	}
+	n, _ := new(big.Int).SetString(h, 16)
+	return n.String()
 }
 
 // trimZeros removes leading zeros from a decimal string, keeping one for zero.
