@@ -126,8 +126,7 @@ func DecodeGSM7(septets []byte) (string, error) {
 	for i := 0; i < len(septets); i++ {
 		s := septets[i]
 		if s > 0x7F {
-			return "", fmt.Errorf("%w: octet 0x%02X at offset %d is not a GSM 7-bit septet; the data may be packed or in another data_coding",
-				ErrMalformed, s, i)
+			return "", notSeptet(s, i)
 		}
 		if s != gsmEscape {
 			out = utf8.AppendRune(out, gsmBasic[s])
@@ -141,8 +140,7 @@ func DecodeGSM7(septets []byte) (string, error) {
 		next := septets[i]
 		switch {
 		case next > 0x7F:
-			return "", fmt.Errorf("%w: octet 0x%02X at offset %d is not a GSM 7-bit septet; the data may be packed or in another data_coding",
-				ErrMalformed, next, i)
+			return "", notSeptet(next, i)
 		case next == gsmEscape:
 			out = append(out, ' ')
 		case gsmExtensionDecode[next] != 0:
@@ -152,6 +150,11 @@ func DecodeGSM7(septets []byte) (string, error) {
 		}
 	}
 	return string(out), nil
+}
+
+func notSeptet(c byte, offset int) error {
+	return fmt.Errorf("%w: octet 0x%02X at offset %d is not a GSM 7-bit septet; the data may be packed or in another data_coding",
+		ErrMalformed, c, offset)
 }
 
 // PackSeptets packs septets (one per octet, high bit ignored) into the 7-bit bit stream of

@@ -185,20 +185,14 @@ func SplitText(text string, opt Options) (Message, error) {
 	msg := Message{Encoding: enc, DataCoding: enc.DataCoding(), Units: units}
 	packed := opt.Packed && enc == GSM7
 	switch {
-	case opt.Split == SplitPayload:
-		buf := make([]byte, 0, units*octetsPerUnit(enc))
-		for _, r := range text {
-			buf = appendUnits(buf, enc, r)
-		}
-		if packed {
-			buf = appendPacked(buf[:0], buf, 0) // in place, see partWriter.end
-		}
-		msg.Parts = []Part{{Payload: buf[:len(buf):len(buf)]}}
-	case need == 1:
+	case need == 1 || opt.Split == SplitPayload:
 		msg.Parts = make([]Part, 1)
 		w := partWriter{enc: enc, packed: packed, parts: msg.Parts,
 			buf: make([]byte, 0, units*octetsPerUnit(enc))}
-		w.write(text, capa.single)
+		w.write(text, maxUnits)
+		if opt.Split == SplitPayload {
+			msg.Parts[0] = Part{Payload: msg.Parts[0].ShortMessage}
+		}
 	default:
 		msg.Parts = make([]Part, need)
 		w := partWriter{enc: enc, packed: packed, parts: msg.Parts, split: opt.Split, ref: opt.Ref,
