@@ -61,6 +61,15 @@ func (p *Bind) DecodeBody(body []byte) error {
 	return d.end()
 }
 
+// String describes the bind without its password, so that logging a Bind never leaks it.
+func (p Bind) String() string {
+	return fmt.Sprintf("%v system_id=%q system_type=%q interface_version=0x%02X addr_ton=%d addr_npi=%d address_range=%q password=<%d characters, hidden>",
+		p.Mode.requestID(), p.SystemID, p.SystemType, p.InterfaceVersion, p.AddrTON, p.AddrNPI, p.AddressRange, len(p.Password))
+}
+
+// GoString is String, so that %#v hides the password too.
+func (p Bind) GoString() string { return p.String() }
+
 // CommandID returns the bind_*_resp id for Mode; 0 for a Mode out of range.
 func (p *BindResp) CommandID() CommandID {
 	if id := p.Mode.requestID(); id != 0 {
@@ -79,7 +88,12 @@ func (p *BindResp) AppendBody(dst []byte) ([]byte, error) {
 }
 
 // DecodeBody decodes a bind_*_resp body; Mode is kept, since it comes from the command id.
+// An empty body (the usual form of a refused bind) leaves SystemID empty.
 func (p *BindResp) DecodeBody(body []byte) error {
+	if len(body) == 0 {
+		*p = BindResp{Mode: p.Mode}
+		return nil
+	}
 	d := decoder{b: body}
 	*p = BindResp{Mode: p.Mode, SystemID: d.cstring("system_id", maxSystemID, StatusInvSysID), TLVs: d.tlvs()}
 	return d.end()
@@ -100,6 +114,14 @@ func (p *Outbind) AppendBody(dst []byte) ([]byte, error) {
 	}
 	return dst, nil
 }
+
+// String describes the outbind without its password.
+func (p Outbind) String() string {
+	return fmt.Sprintf("outbind system_id=%q password=<%d characters, hidden>", p.SystemID, len(p.Password))
+}
+
+// GoString is String, so that %#v hides the password too.
+func (p Outbind) GoString() string { return p.String() }
 
 // DecodeBody decodes an outbind body.
 func (p *Outbind) DecodeBody(body []byte) error {
@@ -303,7 +325,12 @@ func appendMessageIDResp(dst []byte, id string, max int, tlvs TLVs) ([]byte, err
 	return appendTLVs(dst, tlvs)
 }
 
+// decodeMessageIDResp decodes message_id and TLVs; an empty body (the usual form of a
+// failed response) is an empty id.
 func decodeMessageIDResp(body []byte, max int) (string, TLVs, error) {
+	if len(body) == 0 {
+		return "", nil, nil
+	}
 	d := decoder{b: body}
 	id := d.cstring("message_id", max, StatusInvMsgID)
 	tlvs := d.tlvs()

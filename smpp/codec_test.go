@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"reflect"
@@ -474,5 +475,26 @@ func TestReadPDU_BadLength(t *testing.T) {
 	}
 	if grew := after.TotalAlloc - before.TotalAlloc; grew > 1<<20 {
 		t.Errorf("rejecting a 2 GiB command_length allocated %d octets", grew)
+	}
+}
+
+func TestBind_StringHidesPassword(t *testing.T) {
+	b := &Bind{Mode: BindTransmitter, SystemID: "acme", Password: "s3cretpw"}
+	o := Outbind{SystemID: "smsc", Password: "s3cretpw"}
+	for _, s := range []string{fmt.Sprint(b), fmt.Sprintf("%+v", *b), fmt.Sprintf("%#v", b), fmt.Sprintf("%v", o), fmt.Sprintf("%#v", &o)} {
+		if strings.Contains(s, "s3cretpw") || !strings.Contains(s, "hidden") {
+			t.Errorf("printed %q", s)
+		}
+	}
+}
+
+func TestDecodeBody_EmptyResponses(t *testing.T) {
+	for _, p := range []PDU{&SubmitSMResp{MessageID: "old"}, &DataSMResp{MessageID: "old"}, &DeliverSMResp{MessageID: "x"}, &BindResp{Mode: BindReceiver, SystemID: "old"}} {
+		if err := p.DecodeBody(nil); err != nil {
+			t.Errorf("%T: %v", p, err)
+		}
+		if !reflect.DeepEqual(p, newBody(p.CommandID())) {
+			t.Errorf("%T: %#v, want the zero body", p, p)
+		}
 	}
 }
