@@ -1,0 +1,180 @@
+package csvin
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"strings"
+	"unicode/utf8"
+
+	"golang.org/x/text/encoding"
+	"golang.org/x/text/encoding/charmap"
+	"golang.org/x/text/encoding/unicode"
+)
+
+// Charsets --charset accepts, by every name it accepts.
+var charsets = map[string]encoding.Encoding{
+	"windows-1252": charmap.Windows1252,
+	"cp1252":       charmap.Windows1252,
+	"iso-8859-1":   charmap.ISO8859_1,
+	"latin1":       charmap.ISO8859_1,
+	"latin-1":      charmap.ISO8859_1,
+	// A byte order mark, when there is one, wins over the default byte order.
+	"utf-16":   unicode.UTF16(unicode.LittleEndian, unicode.UseBOM),
+	"utf-16le": unicode.UTF16(unicode.LittleEndian, unicode.UseBOM),
+	"utf-16be": unicode.UTF16(unicode.BigEndian, unicode.UseBOM),
+}
+
+// CheckCharset reports whether --charset names a character set Open can read.
+func CheckCharset(name string) error {
+	_, err := charsetFor(name)
+	return err
+}
+
+// charsetFor returns the decoder for a --charset value; nil means UTF-8.
+func charsetFor(name string) (encoding.Encoding, error) {
+	n := strings.ToLower(strings.TrimSpace(name))
+	if n == "" || n == "utf-8" || n == "utf8" {
+		return nil, nil
+	}
+	if e, ok := charsets[n]; ok {
+		return e, nil
+	}
+	return nil, fmt.Errorf("unknown --charset %q: use utf-8, windows-1252, iso-8859-1 or utf-16", name)
+}
+
+// decodeInput returns the text of a file as UTF-8 without a byte order mark. For UTF-8
+// input, invalid bytes end the text with a *RowError naming their line and byte.
+func decodeInput(r io.Reader, file string, enc encoding.Encoding) io.Reader {
+	if enc != nil {
+		return &bomSkipper{r: enc.NewDecoder().Reader(r)}
+	}
+	return &utf8Checker{r: r, file: file, line: 1}
+}
+
+// bomSkipper drops a UTF-8 byte order mark at the start (decoders for the other charsets
+// may leave U+FEFF there).
+type bomSkipper struct {
+	r       io.Reader
+	checked bool
+	head    []byte
+}
+
+func (b *bomSkipper) Read(p []byte) (int, error) {
+	for !b.checked {
+		var buf [3]byte
+		n, err := io.ReadFull(b.r, buf[:])
+		b.head = buf[:n]
+		b.head = bytes.TrimPrefix(b.head, []byte("\uFEFF"))
+		b.checked = true
+		if err == io.ErrUnexpectedEOF || (err == io.EOF && n == 0) {
+			err = nil
+		}
+		if err != nil {
+			return 0, err
+		}
+	}
+	if len(b.head) > 0 {
+		n := copy(p, b.head)
+		b.head = b.head[n:]
+		return n, nil
+	}
+	return b.r.Read(p)
+}
+
+// utf8Checker passes valid UTF-8 through, drops a leading byte order mark, and stops with a
+// *RowError at the first invalid byte. It hands out the valid bytes before the error first,
+// so that the rows before it are read normally.
+type utf8Checker struct {
+	r      io.Reader
+	file   string
+	line   int    // line of the next byte, from 1
+	col    int    // bytes of the current line before the next byte
+	offset int64  // bytes of the file before the next byte
+	carry  []byte // the start of a character split across reads
+	err    error  // returned once the bytes before it are consumed
+	start  []byte // the first bytes of the file, to recognise UTF-16
+}
+
+func (c *utf8Checker) Read(p []byte) (int, error) {
+	if c.err != nil {
+		return 0, c.err
+	}
+	if len(p) < utf8.UTFMax {
+		// bufio and encoding/csv never ask for less; refusing keeps the carry logic simple.
+		return 0, io.ErrShortBuffer
+	}
+	n := copy(p, c.carry)
+	c.carry = c.carry[:0]
+	m, err := c.r.Read(p[n:])
+	n += m
+	if c.offset == 0 && c.start == nil {
+		c.start = append([]byte{}, p[:min(n, 4)]...)
+		if bytes.HasPrefix(p[:n], []byte("\uFEFF")) {
+			copy(p, p[3:n])
+			n -= 3
+			c.offset = 3
+			c.col = 0
+		}
+	}
+	valid := n
+	// A character cut off by the end of this read waits for the next one.
+	if err == nil {
+		for i := n - 1; i >= 0 && i >= n-utf8.UTFMax+1; i-- {
+			if utf8.RuneStart(p[i]) {
+				if !utf8.FullRune(p[i:n]) {
+					valid = i
+				}
+				break
+			}
+		}
+		c.carry = append(c.carry, p[valid:n]...)
+	}
+	if utf8.Valid(p[:valid]) {
+		c.advance(p[:valid])
+	} else {
+		bad := firstInvalid(p[:valid])
+		c.advance(p[:bad])
+		c.err = c.invalidByte(p[bad])
+		valid = bad
+		err = nil
+	}
+	if valid == 0 && c.err != nil {
+		return 0, c.err
+	}
+	return valid, err
+}
+
+// advance moves the position past b.
+func (c *utf8Checker) advance(b []byte) {
+	c.offset += int64(len(b))
+	if nl := bytes.Count(b, []byte{'\n'}); nl > 0 {
+		c.line += nl
+		c.col = len(b) - bytes.LastIndexByte(b, '\n') - 1
+	} else {
+		c.col += len(b)
+	}
+}
+
+func firstInvalid(b []byte) int {
+	for i := 0; i < len(b); {
+		r, size := utf8.DecodeRune(b[i:])
+		if r == utf8.RuneError && size <= 1 {
+			return i
+		}
+		i += size
+	}
+	return len(b)
+}
+
+func (c *utf8Checker) invalidByte(b byte) error {
+	var hint string
+	switch {
+	case bytes.HasPrefix(c.start, []byte{0xFF, 0xFE}), bytes.HasPrefix(c.start, []byte{0xFE, 0xFF}):
+		hint = "the file starts with a UTF-16 byte order mark: use --charset utf-16"
+	default:
+		hint = "the file is not UTF-8; if a spreadsheet on Windows saved it, use --charset windows-1252 (or iso-8859-1, utf-16), or save it as \"CSV UTF-8\""
+	}
+	return &RowError{File: c.file, Line: c.line, Column: c.col + 1,
+		Err: fmt.Errorf("byte 0x%02X (file offset %d) is not valid UTF-8; %s", b, c.offset, hint)}
+}

@@ -1,0 +1,197 @@
+package csvin
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"unicode"
+
+	"github.com/nyaruka/phonenumbers"
+)
+
+// numbers normalises destination numbers to international digits and validates them with
+// libphonenumber's metadata. It is not safe for concurrent use (its automata grow as numbers
+// arrive).
+//
+// How a cell is read:
+//   - "+…" and "00…" are international;
+//   - without a default region, other digits are international too, and a leading 0 (a
+//     national number) is an error;
+//   - with a default region, digits starting with its national prefix (0 in most of Europe,
+//     8 in Russia, 1 in North America) are national, digits starting with its calling code are
+//     international, and any other digits are whichever of the two is a valid number; when
+//     both are, the row is invalid as ambiguous rather than sent to a guess.
+type numbers struct {
+	region         string // default region for national numbers; "" = none
+	callingCode    string // of region
+	nationalPrefix string // of region, digits only; "" = none
+	home           *regionParse
+	fast           *fastNumbers
+}
+
+func newNumbers(region string) (*numbers, error) {
+	n := &numbers{region: strings.ToUpper(strings.TrimSpace(region)), fast: newFastNumbers()}
+	if n.region == "" {
+		return n, nil
+	}
+	cc := phonenumbers.GetCountryCodeForRegion(n.region)
+	if cc == 0 {
+		return nil, fmt.Errorf("unknown --default-region %q: use a two-letter ISO 3166 code such as DE, GB or US", region)
+	}
+	n.callingCode = strconv.Itoa(cc)
+	n.nationalPrefix = phonenumbers.GetNddPrefixForRegion(n.region, true)
+	n.home = n.fast.region(n.region)
+	return n, nil
+}
+
+// normalize returns the number in international digits without "+" ("491711234567").
+// The error says what is wrong with the cell and what to do; it wraps ErrInvalidNumber.
+func (n *numbers) normalize(cell string) (string, error) {
+	digits, plus, err := cleanNumber(cell)
+	if err != nil {
+		return "", err
+	}
+	switch {
+	case plus:
+		return n.international(cell, digits)
+	case strings.HasPrefix(digits, "00"):
+		return n.international(cell, digits[2:])
+	case n.region == "":
+		if digits[0] == '0' {
+			return "", problem(ErrInvalidNumber, "number %q has no country code; write it as +<country code><number> or use --default-region (e.g. DE)", cell)
+		}
+		return n.international(cell, digits)
+	case n.nationalPrefix != "" && strings.HasPrefix(digits, n.nationalPrefix):
+		return n.national(cell, digits)
+	case strings.HasPrefix(digits, n.callingCode):
+		return n.international(cell, digits)
+	}
+	intl, intlOK := n.checkInternational(digits)
+	nat, natOK := n.checkNational(digits)
+	switch {
+	case intlOK && natOK && intl != nat:
+		return "", problem(ErrInvalidNumber, "number %q is ambiguous: +%s or, in %s, +%s; write it with + and the country code", cell, intl, n.region, nat)
+	case intlOK:
+		return intl, nil
+	case natOK:
+		return nat, nil
+	}
+	return "", n.invalid(cell, digits, n.region)
+}
+
+func (n *numbers) international(cell, digits string) (string, error) {
+	if out, ok := n.checkInternational(digits); ok {
+		return out, nil
+	}
+	return "", n.invalid(cell, "+"+digits, "ZZ")
+}
+
+func (n *numbers) national(cell, digits string) (string, error) {
+	if out, ok := n.checkNational(digits); ok {
+		return out, nil
+	}
+	return "", n.invalid(cell, digits, n.region)
+}
+
+// checkInternational returns the normalised form of "+"+digits and whether it is valid.
+func (n *numbers) checkInternational(digits string) (string, bool) {
+	if out, valid, ok := n.fast.international(digits); ok {
+		return out, valid
+	}
+	return libraryCheck("+"+digits, "ZZ")
+}
+
+// checkNational returns the normalised form of digits read as a national number of the
+// default region and whether it is valid.
+func (n *numbers) checkNational(digits string) (string, bool) {
+	if out, valid, ok := n.fast.national(n.home, digits); ok {
+		return out, valid
+	}
+	return libraryCheck(digits, n.region)
+}
+
+// libraryCheck is the reference the fast path mirrors.
+func libraryCheck(number, region string) (string, bool) {
+	pn, err := phonenumbers.Parse(number, region)
+	if err != nil || !phonenumbers.IsValidNumber(pn) {
+		return "", false
+	}
+	return strings.TrimPrefix(phonenumbers.Format(pn, phonenumbers.E164), "+"), true
+}
+
+// invalid asks libphonenumber why number is not valid; it is only called for invalid numbers,
+// so its cost does not matter.
+func (n *numbers) invalid(cell, number, region string) error {
+	pn, err := phonenumbers.Parse(number, region)
+	var why string
+	switch {
+	case errors.Is(err, phonenumbers.ErrInvalidCountryCode):
+		why = "unknown country code; check the first digits"
+	case errors.Is(err, phonenumbers.ErrTooShortNSN), errors.Is(err, phonenumbers.ErrTooShortAfterIDD):
+		why = "too short; check the digits"
+	case errors.Is(err, phonenumbers.ErrNumTooLong):
+		why = "too long; check the digits"
+	case err != nil:
+		why = "not a phone number; check the digits"
+	default:
+		cc := int(pn.GetCountryCode())
+		where := fmt.Sprintf("%s (+%d)", phonenumbers.GetRegionCodeForCountryCode(cc), cc)
+		switch phonenumbers.IsPossibleNumberWithReason(pn) {
+		case phonenumbers.TOO_SHORT:
+			why = "too short for " + where
+		case phonenumbers.TOO_LONG:
+			why = "too long for " + where
+		case phonenumbers.INVALID_LENGTH:
+			why = "wrong length for " + where
+		default:
+			why = "not a valid number for " + where
+		}
+		why += "; check the digits and the country code"
+	}
+	return problem(ErrInvalidNumber, "invalid number %q: %s", cell, why)
+}
+
+// cleanNumber keeps the digits of a cell and whether it starts with "+", allowing the
+// separators people type (spaces, - . ( ) /). Anything else is an error.
+func cleanNumber(cell string) (digits string, plus bool, err error) {
+	s := strings.TrimSpace(cell)
+	if s == "" {
+		return "", false, problem(ErrInvalidNumber, "the number is empty; fill it in or delete the row")
+	}
+	if isScientific(s) {
+		return "", false, problem(ErrInvalidNumber, "number %q is in scientific notation (a spreadsheet turned it into a number); format the column as text and export again", cell)
+	}
+	var b strings.Builder
+	b.Grow(len(s))
+	for i, r := range s {
+		switch {
+		case r >= '0' && r <= '9':
+			b.WriteRune(r)
+		case r == '+' && i == 0:
+			plus = true
+		case unicode.IsSpace(r), strings.ContainsRune("-.()/\u2010\u2011\u2012\u2013\u2014\u2015", r):
+		default:
+			return "", false, problem(ErrInvalidNumber, "number %q contains %q; a number may hold only digits, spaces and + - ( ) . /", cell, r)
+		}
+	}
+	if b.Len() == 0 {
+		return "", false, problem(ErrInvalidNumber, "%q has no digits; fill in the number", cell)
+	}
+	return b.String(), plus, nil
+}
+
+// isScientific reports whether s looks like a spreadsheet's rendering of a long number,
+// such as "4.91711E+11": the digits are lost and cannot be recovered.
+func isScientific(s string) bool {
+	mantissa, exponent, ok := strings.Cut(strings.ToUpper(s), "E+")
+	return ok && mantissa != "" && exponent != "" &&
+		strings.Trim(mantissa, "0123456789.,") == "" && strings.Trim(exponent, "0123456789") == ""
+}
+
+// numberKey is the duplicate-check key of a normalised number: E.164 numbers have at most 15
+// digits and never start with 0, so the digits read as an integer identify the number.
+func numberKey(digits string) (uint64, bool) {
+	k, err := strconv.ParseUint(digits, 10, 64)
+	return k, err == nil
+}

@@ -1,0 +1,84 @@
+package csvin
+
+import (
+	"errors"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+func TestNumbers_normalize(t *testing.T) {
+	tests := []struct {
+		region, cell, want, err string
+	}{
+		{"", "+49 171 1234567", "491711234567", ""},
+		{"", "0049 171 1234567", "491711234567", ""},
+		{"", "491711234567", "491711234567", ""},
+		{"", "+49 (0) 171 123-4567", "491711234567", ""},
+		{"", " +44 7911 123456 ", "447911123456", ""},
+		{"", "+1 (202) 555-0123", "12025550123", ""},
+		{"", "+39 06 1234 5678", "390612345678", ""}, // Italian leading zero is kept
+		{"DE", "0171 1234567", "491711234567", ""},
+		{"DE", "491711234567", "491711234567", ""}, // bare digits are international even with a region
+		{"GB", "07911 123456", "447911123456", ""},
+		{"", "0171 1234567", "", `number "0171 1234567" has no country code; write it as +<country code><number> or use --default-region (e.g. DE)`},
+		{"", "", "", "the number is empty; fill it in or delete the row"},
+		{"", "+49 171 12", "", `invalid number "+49 171 12": not a valid number for DE (+49); check the digits and the country code`},
+		{"", "4.91711E+11", "", `number "4.91711E+11" is in scientific notation (a spreadsheet turned it into a number); format the column as text and export again`},
+		{"", "+49 171 1234567 ext. 5", "", `number "+49 171 1234567 ext. 5" contains 'e'; a number may hold only digits, spaces and + - ( ) . /`},
+		{"", "+999 1234567", "", `invalid number "+999 1234567": unknown country code; check the first digits`},
+		{"", "1", "", `invalid number "1": not a phone number; check the digits`},
+		{"", "+49 1", "", `invalid number "+49 1": too short; check the digits`},
+		{"", "+49 171 1234567890123456", "", `invalid number "+49 171 1234567890123456": too long; check the digits`},
+		{"", "--", "", `"--" has no digits; fill in the number`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.region+"/"+tt.cell, func(t *testing.T) {
+			n, err := newNumbers(tt.region)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := n.normalize(tt.cell)
+			if tt.err != "" {
+				if err == nil || err.Error() != tt.err || !errors.Is(err, ErrInvalidNumber) {
+					t.Fatalf("normalize(%q) = %q, %v; want error %q", tt.cell, got, err, tt.err)
+				}
+				return
+			}
+			if err != nil || got != tt.want {
+				t.Fatalf("normalize(%q) = %q, %v; want %q", tt.cell, got, err, tt.want)
+			}
+		})
+	}
+}
+
+func TestNewNumbers_unknownRegion(t *testing.T) {
+	_, err := newNumbers("XX")
+	if err == nil || !strings.Contains(err.Error(), "--default-region") {
+		t.Fatalf("newNumbers(XX) = %v; want an error naming --default-region", err)
+	}
+}
+
+func BenchmarkNumbers_normalize(b *testing.B) {
+	for _, bench := range []struct{ name, format string }{
+		{"fast", "+49171%07d"},
+		{"national", "0171%07d"},
+	} {
+		b.Run(bench.name, func(b *testing.B) {
+			n, err := newNumbers("DE")
+			if err != nil {
+				b.Fatal(err)
+			}
+			cells := make([]string, 1000)
+			for i := range cells {
+				cells[i] = strings.Replace(bench.format, "%07d", strconv.Itoa(1000000+i*7919), 1)
+			}
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if _, err := n.normalize(cells[i%len(cells)]); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

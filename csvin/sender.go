@@ -1,0 +1,89 @@
+package csvin
+
+import (
+	"fmt"
+	"strings"
+
+	"smscast/smpp/coding"
+)
+
+// Type of number and numbering plan values for source_addr_ton and source_addr_npi.
+const (
+	tonInternational   = 1
+	tonNetworkSpecific = 3
+	tonAlphanumeric    = 5
+	npiUnknown         = 0
+	npiISDN            = 1
+)
+
+// maxAlphanumericSender is the longest alphanumeric sender in septets: GSM 03.40 carries it
+// as at most 11 characters of the default alphabet.
+const maxAlphanumericSender = 11
+
+// sender is a source address ready for submit_sm.
+type sender struct {
+	addr     string
+	ton, npi uint8
+}
+
+// parseSender chooses TON/NPI from the sender's form:
+//   - "" (no sender): 0/0, the SMSC fills it in;
+//   - 3 to 8 digits: a short code, 3/0 (network specific);
+//   - "+" and digits, "00" and digits, or 9 to 15 digits: an international number, 1/1,
+//     sent as digits without "+" or "00";
+//   - anything else: alphanumeric, 5/0, at most 11 GSM characters (an extension character
+//     such as € counts twice).
+//
+// The error says what is wrong and what to do.
+func parseSender(s string) (sender, error) {
+	s = strings.TrimSpace(s)
+	switch {
+	case s == "":
+		return sender{}, nil
+	case strings.HasPrefix(s, "+"):
+		if !allDigits(s[1:]) {
+			return sender{}, fmt.Errorf("sender %q starts with + but is not all digits; write an international number as +<digits>, or use a name", s)
+		}
+		return internationalSender(s, s[1:])
+	case allDigits(s) && strings.HasPrefix(s, "00"):
+		return internationalSender(s, s[2:])
+	case allDigits(s) && len(s) < 3:
+		return sender{}, fmt.Errorf("sender %q is too short for a short code (3 to 8 digits); use a name or a number with its country code", s)
+	case allDigits(s) && len(s) <= 8:
+		return sender{addr: s, ton: tonNetworkSpecific, npi: npiUnknown}, nil
+	case allDigits(s) && s[0] == '0':
+		return sender{}, fmt.Errorf("sender %q looks like a national number; write it with its country code (+49…)", s)
+	case allDigits(s):
+		return internationalSender(s, s)
+	}
+	septets, ok := coding.GSM7Len(s)
+	if !ok {
+		return sender{}, fmt.Errorf("sender %q has characters outside the GSM alphabet; use letters, digits and common punctuation", s)
+	}
+	if septets > maxAlphanumericSender {
+		return sender{}, fmt.Errorf("sender %q is %d GSM characters long, but an alphanumeric sender has at most %d; shorten it", s, septets, maxAlphanumericSender)
+	}
+	return sender{addr: s, ton: tonAlphanumeric, npi: npiUnknown}, nil
+}
+
+// internationalSender checks the digits of an international sender number.
+func internationalSender(s, digits string) (sender, error) {
+	switch {
+	case digits == "" || digits[0] == '0':
+		return sender{}, fmt.Errorf("sender %q has no country code after + or 00; write it as +<country code><number>", s)
+	case len(digits) < 7:
+		return sender{}, fmt.Errorf("sender %q is too short for an international number; check it", s)
+	case len(digits) > 15:
+		return sender{}, fmt.Errorf("sender %q has %d digits, but an international number has at most 15; check it", s, len(digits))
+	}
+	return sender{addr: digits, ton: tonInternational, npi: npiISDN}, nil
+}
+
+func allDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return s != ""
+}

@@ -1,0 +1,175 @@
+package csvin
+
+import (
+	"fmt"
+	"io"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Summary counts the rows of a plan, or of `send --dry-run`, for a summary a person can read
+// at a glance. The zero value is an empty summary; Add every row, then Write.
+type Summary struct {
+	Rows      int `json:"rows"`
+	OK        int `json:"ok"`
+	Invalid   int `json:"invalid"`
+	Duplicate int `json:"duplicate"`
+	Excluded  int `json:"excluded"`
+	// InvalidBy counts invalid rows by kind ("invalid number", "empty value", ...: the
+	// messages of the Err variables).
+	InvalidBy map[string]int `json:"invalid_by,omitempty"`
+	// Encodings counts valid rows by encoding name (gsm7, ucs2, latin1).
+	Encodings map[string]int `json:"encodings,omitempty"`
+	// PartsPerMessage counts valid rows by their number of parts.
+	PartsPerMessage map[int]int `json:"parts_per_message,omitempty"`
+	// Parts is the submit_sm PDUs of all valid rows: what the carrier bills.
+	Parts int `json:"parts"`
+	// Transliterated counts valid rows whose text --transliterate changed, and SavedParts the
+	// parts that saved.
+	Transliterated int `json:"transliterated"`
+	SavedParts     int `json:"saved_parts"`
+}
+
+// Add counts one row.
+func (s *Summary) Add(r Row) {
+	s.Rows++
+	switch r.Status {
+	case StatusOK:
+		s.OK++
+		if s.Encodings == nil {
+			s.Encodings = make(map[string]int)
+			s.PartsPerMessage = make(map[int]int)
+		}
+		s.Encodings[r.Message.Encoding.String()]++
+		s.PartsPerMessage[len(r.Message.Parts)]++
+		s.Parts += len(r.Message.Parts)
+		if r.Transliterated {
+			s.Transliterated++
+			s.SavedParts += r.SavedParts
+		}
+	case StatusInvalid:
+		s.Invalid++
+		if s.InvalidBy == nil {
+			s.InvalidBy = make(map[string]int)
+		}
+		kind := "other"
+		if k := Kind(r.Err); k != nil {
+			kind = k.Error()
+		}
+		s.InvalidBy[kind]++
+	case StatusDuplicate:
+		s.Duplicate++
+	case StatusExcluded:
+		s.Excluded++
+	}
+}
+
+// Estimate says how Write estimates cost and duration.
+type Estimate struct {
+	// PricePerPart is the price of one part (submit_sm) in any currency; 0 leaves out the cost.
+	PricePerPart float64
+	// Rate is parts per second (what --rate paces); 0 leaves out the duration.
+	Rate float64
+}
+
+// histogramWidth is the longest bar of the parts histogram, in characters.
+const histogramWidth = 40
+
+// Write prints the summary, one fact per line, numbers aligned.
+func (s *Summary) Write(w io.Writer, e Estimate) error {
+	var b strings.Builder
+	line := func(label, value, note string) {
+		fmt.Fprintf(&b, "%-20s %12s", label, value)
+		if note != "" {
+			b.WriteString("  " + note)
+		}
+		b.WriteByte('\n')
+	}
+	line("rows", group(s.Rows), "")
+	line("  ok", group(s.OK), "will be sent")
+	line("  invalid", group(s.Invalid), invalidNote(s.Invalid))
+	for _, k := range sortedKeys(s.InvalidBy, func(a, b string) bool { return s.InvalidBy[a] > s.InvalidBy[b] }) {
+		line("    "+k, group(s.InvalidBy[k]), "")
+	}
+	line("  duplicate", group(s.Duplicate), "skipped: same number as an earlier row")
+	line("  excluded", group(s.Excluded), "skipped: on the opt-out list")
+	if s.OK > 0 {
+		b.WriteString("encodings\n")
+		for _, name := range sortedKeys(s.Encodings, func(a, b string) bool { return s.Encodings[a] > s.Encodings[b] }) {
+			line("  "+name, group(s.Encodings[name]), "")
+		}
+		b.WriteString("parts per message\n")
+		most := 0
+		for _, n := range s.PartsPerMessage {
+			most = max(most, n)
+		}
+		for _, parts := range sortedKeys(s.PartsPerMessage, func(a, b int) bool { return a < b }) {
+			n := s.PartsPerMessage[parts]
+			bar := strings.Repeat("#", max(1, n*histogramWidth/most))
+			fmt.Fprintf(&b, "  %3d %-*s %12s\n", parts, histogramWidth, bar, group(n))
+		}
+	}
+	line("total parts", group(s.Parts), "submit_sm PDUs: what the carrier bills")
+	if s.Transliterated > 0 {
+		line("transliterated", group(s.Transliterated), fmt.Sprintf("rows made GSM 7-bit, saving %s parts", group(s.SavedParts)))
+	}
+	if e.PricePerPart > 0 {
+		cost := float64(s.Parts) * e.PricePerPart
+		line("estimated cost", strconv.FormatFloat(cost, 'f', 2, 64),
+			fmt.Sprintf("%s parts × %s (--price-per-part)", group(s.Parts), strconv.FormatFloat(e.PricePerPart, 'f', -1, 64)))
+	}
+	if e.Rate > 0 {
+		d := time.Duration(float64(s.Parts) / e.Rate * float64(time.Second))
+		if d >= time.Second {
+			d = d.Round(time.Second)
+		} else {
+			d = d.Round(time.Millisecond)
+		}
+		line("estimated time", d.String(), fmt.Sprintf("at %s parts/s (--rate), without retries", strconv.FormatFloat(e.Rate, 'f', -1, 64)))
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func invalidNote(n int) string {
+	if n == 0 {
+		return ""
+	}
+	return "not sent: see the reasons above and in the plan"
+}
+
+// sortedKeys returns the keys of m in the order less gives, ties by key.
+func sortedKeys[K int | string, V any](m map[K]V, less func(a, b K) bool) []K {
+	keys := make([]K, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b K) int {
+		switch {
+		case less(a, b):
+			return -1
+		case less(b, a):
+			return 1
+		case a < b:
+			return -1
+		case a > b:
+			return 1
+		}
+		return 0
+	})
+	return keys
+}
+
+// group writes n with thousands separators: 1,234,567.
+func group(n int) string {
+	s := strconv.Itoa(n)
+	if n < 0 {
+		return "-" + group(-n)
+	}
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
+}

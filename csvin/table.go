@@ -1,0 +1,183 @@
+package csvin
+
+import (
+	"bufio"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"golang.org/x/text/encoding"
+)
+
+// table reads one CSV file with a header row: the delimiter detected from the header unless
+// given, positions for error messages, and header names matched without regard to case.
+type table struct {
+	file   string
+	csv    *csv.Reader
+	header []string // as written, trimmed
+	fields int      // len(header)
+}
+
+// errEmptyFile is the problem of a file with not even a header.
+var errEmptyFile = errors.New("the file is empty; it needs a header row (for example msisdn,name) and data rows")
+
+// readBufferSize is the read buffer; the delimiter is detected within the header's first
+// readBufferSize bytes.
+const readBufferSize = 64 << 10
+
+// openTable reads the header of r; what is the file name in messages. delimiter 0 detects it.
+func openTable(r io.Reader, file string, enc encoding.Encoding, delimiter rune) (*table, error) {
+	br := bufio.NewReaderSize(decodeInput(r, file, enc), readBufferSize)
+	if delimiter == 0 {
+		var err error
+		if delimiter, err = detectDelimiter(br); err != nil {
+			return nil, err
+		}
+	}
+	c := csv.NewReader(br)
+	c.Comma = delimiter
+	c.FieldsPerRecord = -1 // a ragged row is a row error, reported by the caller
+	c.ReuseRecord = true
+	// ", " after each delimiter is common in hand-written files; a tab-separated file must
+	// keep its empty cells, which leading-space trimming would swallow.
+	c.TrimLeadingSpace = delimiter != '\t'
+	t := &table{file: file, csv: c}
+	header, err := c.Read()
+	if errors.Is(err, io.EOF) {
+		return nil, &RowError{File: file, Err: errEmptyFile}
+	}
+	if err != nil {
+		return nil, t.wrap(err)
+	}
+	t.header = make([]string, len(header))
+	for i, h := range header {
+		t.header[i] = strings.TrimSpace(strings.TrimPrefix(h, "\uFEFF"))
+		if strings.ContainsRune(h, 0) {
+			return nil, &RowError{File: file, Line: 1, Err: errors.New("the header contains NUL bytes, so the file looks like UTF-16; use --charset utf-16")}
+		}
+	}
+	t.fields = len(header)
+	for i, h := range t.header {
+		if h == "" {
+			continue
+		}
+		for j := range i {
+			if strings.EqualFold(t.header[j], h) {
+				line, col := c.FieldPos(i)
+				return nil, &RowError{File: file, Line: line, Column: col,
+					Err: fmt.Errorf("column %q appears twice (columns %d and %d); rename or delete one", h, j+1, i+1)}
+			}
+		}
+	}
+	return t, nil
+}
+
+// detectDelimiter picks the most frequent of comma, semicolon and tab outside quotes in the
+// first line (comma when none occurs: a one-column file).
+func detectDelimiter(br *bufio.Reader) (rune, error) {
+	head, err := br.Peek(readBufferSize)
+	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, bufio.ErrBufferFull) {
+		return 0, err
+	}
+	counts := map[byte]int{}
+	quoted := false
+	for _, b := range head {
+		if b == '"' {
+			quoted = !quoted
+		}
+		if !quoted && (b == '\n' || b == '\r') {
+			break
+		}
+		if !quoted {
+			counts[b]++
+		}
+	}
+	best := ','
+	for _, d := range []byte{';', '\t'} {
+		if counts[d] > counts[byte(best)] {
+			best = rune(d)
+		}
+	}
+	return best, nil
+}
+
+// column returns the index of the header column named name (any case), or -1.
+func (t *table) column(name string) int {
+	for i, h := range t.header {
+		if strings.EqualFold(h, name) {
+			return i
+		}
+	}
+	return -1
+}
+
+// columnList is the header for messages: "msisdn, name, city".
+func (t *table) columnList() string {
+	var names []string
+	for _, h := range t.header {
+		if h != "" {
+			names = append(names, h)
+		}
+	}
+	if len(names) == 0 {
+		return "(none)"
+	}
+	return strings.Join(names, ", ")
+}
+
+// next returns the next record, skipping records whose cells are all empty (the ";;;" rows
+// spreadsheets leave behind). The slice is reused by the following call. Errors are
+// *RowError, or io.EOF.
+func (t *table) next() ([]string, error) {
+	for {
+		rec, err := t.csv.Read()
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				return nil, io.EOF
+			}
+			return nil, t.wrap(err)
+		}
+		for _, f := range rec {
+			if strings.TrimSpace(f) != "" {
+				return rec, nil
+			}
+		}
+	}
+}
+
+// pos returns the line and column where field i of the last record starts; for a missing
+// field, the end of the record's first line.
+func (t *table) pos(field int, rec []string) (line, col int) {
+	if field < len(rec) {
+		return t.csv.FieldPos(field)
+	}
+	line, col = t.csv.FieldPos(len(rec) - 1)
+	return line, col + len(rec[len(rec)-1])
+}
+
+// wrap turns an encoding/csv error into a *RowError that says what to do.
+func (t *table) wrap(err error) error {
+	var re *RowError
+	if errors.As(err, &re) {
+		return re // from utf8Checker
+	}
+	var pe *csv.ParseError
+	if !errors.As(err, &pe) {
+		return &RowError{File: t.file, Err: fmt.Errorf("read: %w", err)}
+	}
+	e := &RowError{File: t.file, Line: pe.Line, Column: pe.Column}
+	switch {
+	case errors.Is(pe.Err, csv.ErrBareQuote):
+		e.Err = errors.New(`a quote (") inside a field that does not start with one; put the whole field in quotes and double the quotes inside it ("5"" screen")`)
+	case errors.Is(pe.Err, csv.ErrQuote) && pe.StartLine != pe.Line:
+		e.Line, e.Column = pe.StartLine, 0
+		e.Err = fmt.Errorf(`the quoted field starting on this line is not closed before line %d; close it with " (and double quotes inside fields: "")`, pe.Line)
+	case errors.Is(pe.Err, csv.ErrQuote):
+		e.Err = errors.New(`unexpected text after a closing quote, or a quote that is not closed; double quotes inside quoted fields ("")`)
+	default:
+		e.Err = fmt.Errorf("%w; check the CSV syntax on this line", pe.Err)
+	}
+	return e
+}

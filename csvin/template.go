@@ -1,0 +1,182 @@
+package csvin
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"unicode/utf8"
+)
+
+// template is a message text with placeholders, {{column}} or {{column|fallback}}, bound to
+// the recipients' columns.
+type template struct {
+	id     string
+	from   string // "" = no sender of its own
+	file   string // where it was defined, for messages
+	line   int
+	column int
+	pieces []piece
+}
+
+// piece is a literal text, or a placeholder when name is set.
+type piece struct {
+	text        string // literal text, or the fallback
+	name        string // placeholder column name as written
+	hasFallback bool
+	field       int // column index, set by bind
+}
+
+// parseTemplate splits text into literal pieces and placeholders. Names and fallbacks are
+// trimmed; a fallback may be empty ({{name|}}) and extends to the closing braces. Text
+// outside {{ }} is kept as written, single braces included.
+func parseTemplate(text string) ([]piece, error) {
+	var pieces []piece
+	rest := text
+	for {
+		open := strings.Index(rest, "{{")
+		if open < 0 {
+			break
+		}
+		if open > 0 {
+			pieces = append(pieces, piece{text: rest[:open]})
+		}
+		at := utf8.RuneCountInString(text[:len(text)-len(rest)+open]) + 1
+		inner, after, ok := strings.Cut(rest[open+2:], "}}")
+		if !ok {
+			return nil, fmt.Errorf("the {{ at character %d is not closed; close it with }}", at)
+		}
+		name, fallback, hasFallback := strings.Cut(inner, "|")
+		name = strings.TrimSpace(name)
+		switch {
+		case name == "":
+			return nil, fmt.Errorf("the placeholder at character %d has no column name; write {{column}} or {{column|fallback}}", at)
+		case strings.ContainsAny(name, "{}"):
+			return nil, fmt.Errorf("the placeholder at character %d, {{%s}}, contains a brace; close each placeholder with }} before the next {{", at, inner)
+		}
+		pieces = append(pieces, piece{name: name, text: strings.TrimSpace(fallback), hasFallback: hasFallback})
+		rest = after
+	}
+	if rest != "" {
+		pieces = append(pieces, piece{text: rest})
+	}
+	return pieces, nil
+}
+
+// bind resolves every placeholder to a column of t; the error names the template, the
+// placeholder and the columns that exist.
+func (tp *template) bind(t *table) error {
+	for i := range tp.pieces {
+		p := &tp.pieces[i]
+		if p.name == "" {
+			continue
+		}
+		p.field = t.column(p.name)
+		if p.field < 0 {
+			return &RowError{File: tp.file, Line: tp.line, Column: tp.column,
+				Err: fmt.Errorf("template %q uses {{%s}}, but %s has no column %q (it has: %s); fix the placeholder or add the column",
+					tp.id, p.name, t.file, p.name, t.columnList())}
+		}
+	}
+	return nil
+}
+
+// errEmptyCell is what render returns for an empty cell without a fallback.
+type errEmptyCell struct{ field int }
+
+func (errEmptyCell) Error() string { return "empty cell" }
+
+// render fills the placeholders from rec. An empty (or blank) cell takes the fallback; without
+// one it is an errEmptyCell unless allowEmpty. Cells are inserted trimmed and are never
+// expanded again, so a cell containing "{{x}}" stays as written.
+func (tp *template) render(rec []string, allowEmpty bool, b *strings.Builder) error {
+	b.Reset()
+	for _, p := range tp.pieces {
+		if p.name == "" {
+			b.WriteString(p.text)
+			continue
+		}
+		var v string
+		if p.field < len(rec) {
+			v = strings.TrimSpace(rec[p.field])
+		}
+		switch {
+		case v != "":
+			b.WriteString(v)
+		case p.hasFallback:
+			b.WriteString(p.text)
+		case !allowEmpty:
+			return errEmptyCell{field: p.field}
+		}
+	}
+	return nil
+}
+
+// templates is the set of templates of a campaign.
+type templates struct {
+	byID  map[string]*template // by id as written
+	order []string             // ids in file order, for messages
+	file  string
+}
+
+// errNoTemplateText is the problem of a template without text.
+var errNoTemplateText = errors.New("the template text is empty; write the message in the text column")
+
+// loadTemplates reads a templates CSV: columns id and text, optional from.
+func loadTemplates(t *table) (*templates, error) {
+	idCol, textCol, fromCol := t.column("id"), t.column("text"), t.column("from")
+	if idCol < 0 || textCol < 0 {
+		return nil, &RowError{File: t.file, Line: 1,
+			Err: fmt.Errorf("a templates file needs the columns id and text (and optionally from), but it has: %s; rename the header", t.columnList())}
+	}
+	ts := &templates{byID: make(map[string]*template), file: t.file}
+	for {
+		rec, err := t.next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+		if len(rec) != t.fields {
+			line, _ := t.pos(0, rec)
+			return nil, &RowError{File: t.file, Line: line,
+				Err: fmt.Errorf("%d fields, but the header has %d; quote fields that contain the delimiter", len(rec), t.fields)}
+		}
+		line, col := t.pos(textCol, rec)
+		idLine, idColumn := t.pos(idCol, rec)
+		tp := &template{id: strings.TrimSpace(rec[idCol]), file: t.file, line: line, column: col}
+		if tp.id == "" {
+			return nil, &RowError{File: t.file, Line: idLine, Column: idColumn, Err: errors.New("the template id is empty; give every template an id")}
+		}
+		if prev, ok := ts.byID[tp.id]; ok {
+			return nil, &RowError{File: t.file, Line: idLine, Column: idColumn,
+				Err: fmt.Errorf("template id %q is already used on line %d; ids must be unique", tp.id, prev.line)}
+		}
+		text := rec[textCol]
+		if strings.TrimSpace(text) == "" {
+			return nil, &RowError{File: t.file, Line: line, Column: col, Err: fmt.Errorf("template %q: %w", tp.id, errNoTemplateText)}
+		}
+		if tp.pieces, err = parseTemplate(text); err != nil {
+			return nil, &RowError{File: t.file, Line: line, Column: col, Err: fmt.Errorf("template %q: %w", tp.id, err)}
+		}
+		if fromCol >= 0 {
+			tp.from = strings.TrimSpace(rec[fromCol])
+		}
+		ts.byID[tp.id] = tp
+		ts.order = append(ts.order, tp.id)
+	}
+	if len(ts.order) == 0 {
+		return nil, &RowError{File: t.file, Line: 1, Err: errors.New("the templates file has a header but no templates; add rows with an id and a text")}
+	}
+	return ts, nil
+}
+
+// idList is the template ids for messages, shortened when there are many.
+func (ts *templates) idList() string {
+	const show = 8
+	if len(ts.order) <= show {
+		return strings.Join(ts.order, ", ")
+	}
+	return strings.Join(ts.order[:show], ", ") + fmt.Sprintf(", … (%d in all)", len(ts.order))
+}
