@@ -90,6 +90,18 @@ func (in *inbox) wait(t *testing.T, n int) []*smpp.DeliverSM {
 	}
 }
 
+// waitReceipt returns the receipt for message id once it arrived.
+func (in *inbox) waitReceipt(t *testing.T, id string) *smpp.DeliverSM {
+	t.Helper()
+	for n := 1; ; n++ {
+		for _, d := range in.wait(t, n) {
+			if rc, err := smpp.ReceiptFromDeliverSM(d); err == nil && rc.ID == id {
+				return d
+			}
+		}
+	}
+}
+
 func (in *inbox) count() int {
 	in.mu.Lock()
 	defer in.mu.Unlock()

@@ -47,9 +47,15 @@ func (r *receipt) deliverSM(packed bool) *smpp.DeliverSM {
 		ESMClass:     0x04, // SMSC delivery receipt
 		ShortMessage: []byte(text),
 	}
-	p.TLVs.SetCString(smpp.TagReceiptedMessageID, r.id)
-	p.TLVs.SetUint8(smpp.TagMessageState, uint8(r.fate))
-	p.TLVs.Set(smpp.TagNetworkErrorCode, []byte{3, byte(code >> 8), byte(code)})
+	// One allocation for the three values: receipts are sent at submit rates.
+	v := make([]byte, 0, len(r.id)+1+1+3)
+	v = append(append(v, r.id...), 0, byte(r.fate), 3, byte(code>>8), byte(code))
+	n := len(r.id) + 1
+	p.TLVs = smpp.TLVs{
+		{Tag: smpp.TagReceiptedMessageID, Value: v[:n:n]},
+		{Tag: smpp.TagMessageState, Value: v[n : n+1 : n+1]},
+		{Tag: smpp.TagNetworkErrorCode, Value: v[n+1:]},
+	}
 	return p
 }
 
@@ -62,6 +68,7 @@ func receiptExcerpt(p recordPart, dataCoding uint8, packed bool) string {
 		return ""
 	}
 	var b strings.Builder
+	b.Grow(20)
 	n := 0
 	for _, r := range text {
 		if n == 20 {
@@ -110,6 +117,32 @@ type ackWait struct {
 	seq      uint32
 }
 
+// ackQueue is a FIFO of ackWait that reuses its array: receipts flow through it at submit
+// rates, and a slice popped at the front would reallocate all the time.
+type ackQueue struct {
+	items []ackWait
+	head  int
+}
+
+func (a *ackQueue) len() int        { return len(a.items) - a.head }
+func (a *ackQueue) front() *ackWait { return &a.items[a.head] }
+
+func (a *ackQueue) push(w ackWait) {
+	if a.head > 0 && a.head >= len(a.items)/2 {
+		n := copy(a.items, a.items[a.head:])
+		clear(a.items[n:])
+		a.items, a.head = a.items[:n], 0
+	}
+	a.items = append(a.items, w)
+}
+
+func (a *ackQueue) pop() ackWait {
+	w := a.items[a.head]
+	a.items[a.head] = ackWait{}
+	a.head++
+	return w
+}
+
 // route is the receiver and transceiver sessions of one system_id, served round-robin.
 type route struct {
 	conns []*conn
@@ -126,7 +159,7 @@ type receiptQueue struct {
 
 	mu      sync.Mutex
 	due     receiptHeap
-	acks    []ackWait             // in deadline order: every wait is as long
+	acks    ackQueue              // in deadline order: every wait is as long
 	waiting map[string][]*receipt // ready, but no receiver of that system_id is bound
 	routes  map[string]*route
 	order   uint64
@@ -208,10 +241,8 @@ func (q *receiptQueue) process(now time.Time) (next time.Time, more bool) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	n := 0
-	for ; n < batchSize && len(q.acks) > 0 && !q.acks[0].deadline.After(now); n++ {
-		w := q.acks[0]
-		q.acks[0] = ackWait{}
-		q.acks = q.acks[1:]
+	for ; n < batchSize && q.acks.len() > 0 && !q.acks.front().deadline.After(now); n++ {
+		w := q.acks.pop()
 		if w.c.inflight[w.seq] == w.r {
 			// No deliver_sm_resp within ReceiptRetry: the client lost it or is stuck.
 			delete(w.c.inflight, w.seq)
@@ -227,8 +258,8 @@ func (q *receiptQueue) process(now time.Time) (next time.Time, more bool) {
 	if len(q.due) > 0 {
 		next = q.due[0].due
 	}
-	if len(q.acks) > 0 && (next.IsZero() || q.acks[0].deadline.Before(next)) {
-		next = q.acks[0].deadline
+	if q.acks.len() > 0 && (next.IsZero() || q.acks.front().deadline.Before(next)) {
+		next = q.acks.front().deadline
 	}
 	return next, false
 }
@@ -269,7 +300,7 @@ func (q *receiptQueue) dispatchLocked(r *receipt, now time.Time) {
 			c.inflight = make(map[uint32]*receipt)
 		}
 		c.inflight[seq] = r
-		q.acks = append(q.acks, ackWait{deadline: now.Add(q.retry), r: r, c: c, seq: seq})
+		q.acks.push(ackWait{deadline: now.Add(q.retry), r: r, c: c, seq: seq})
 		return
 	}
 	q.waiting[r.systemID] = append(q.waiting[r.systemID], r)

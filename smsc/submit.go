@@ -72,7 +72,13 @@ func destinationFraction(seed int64, dest string) float64 {
 	binary.BigEndian.PutUint64(b[:], uint64(seed))
 	h.Write(b[:])
 	h.Write([]byte(dest))
-	return float64(h.Sum64()>>11) / (1 << 53)
+	// FNV alone barely moves its top bits for destinations that differ in the last digits;
+	// the splitmix64 finaliser spreads every input bit over the whole word.
+	x := h.Sum64()
+	x = (x ^ x>>30) * 0xbf58476d1ce4e5b9
+	x = (x ^ x>>27) * 0x94d049bb133111eb
+	x ^= x >> 31
+	return float64(x>>11) / (1 << 53)
 }
 
 // admission counts submit_sm and data_sm per wall-clock second and applies the throttle and
