@@ -81,7 +81,7 @@ func (b *bind) run(ctx context.Context) {
 	since := time.Now() // start of the current outage: the campaign's start, or the last drop
 	failures := 0
 	for ctx.Err() == nil {
-		late := newLateTable(c)
+		late := newLateTable()
 		opt := c.cfg.Session
 		opt.Handler = c.handle
 		opt.OnLateResponse = late.arrive
@@ -135,99 +135,126 @@ func sessionErr(s *smpp.Session) error {
 	return smpp.ErrConnectionLost
 }
 
-// lateTable remembers, for one session, the submits whose response timed out, so that a
-// response arriving later (Options.OnLateResponse) is not thrown away: if the worker has not
-// resent the PDU yet, the response settles it; if it has, the row keeps this message id too
-// (it is already marked resubmitted).
+// lateTable maps, for one session, the sequence numbers of submits whose response timed out
+// to the part they carried, so that a response arriving later (Options.OnLateResponse) is not
+// thrown away. Only acceptances matter: a late refusal is about a try already counted as
+// failed, and the resend decides.
 type lateTable struct {
-	c     *Campaign
 	mu    sync.Mutex
 	m     map[uint32]*lateWait
-	early map[uint32]lateAnswer // answers that beat the worker's expect (it had just timed out)
+	early map[uint32]string // acceptances that beat the worker's expect (it had just timed out)
 }
 
-// lateWait is one timed-out submit.
-type lateWait struct {
-	row, part int
-	ch        chan lateAnswer // capacity 1: the answer, for the worker while it has not resent
-	resent    bool            // the worker moved on: record answers directly
+func newLateTable() *lateTable {
+	return &lateTable{m: make(map[uint32]*lateWait), early: make(map[uint32]string)}
 }
 
-// lateAnswer is a response that arrived after its timeout, in Submit's terms.
-type lateAnswer struct {
-	resp *smpp.SubmitSMResp
-	err  error
-}
-
-func newLateTable(c *Campaign) *lateTable {
-	return &lateTable{c: c, m: make(map[uint32]*lateWait), early: make(map[uint32]lateAnswer)}
-}
-
-// expect registers the timed-out submit seq of row and part.
-func (t *lateTable) expect(seq uint32, row, part int) *lateWait {
-	w := &lateWait{row: row, part: part, ch: make(chan lateAnswer, 1)}
+// expect registers the timed-out submit seq as a try of w.
+func (t *lateTable) expect(seq uint32, w *lateWait) {
 	t.mu.Lock()
-	defer t.mu.Unlock()
-	if a, ok := t.early[seq]; ok {
+	id, early := t.early[seq]
+	if early {
 		delete(t.early, seq)
-		w.ch <- a
-		return w
+	} else {
+		t.m[seq] = w
 	}
-	t.m[seq] = w
-	return w
-}
-
-// moveOn tells the table that the worker no longer waits for w (it resends, or it stops). It
-// returns the late answer instead if one has already arrived.
-func (t *lateTable) moveOn(w *lateWait) (lateAnswer, bool) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	select {
-	case a := <-w.ch:
-		return a, true
-	default:
-		w.resent = true
-		return lateAnswer{}, false
+	t.mu.Unlock()
+	if early {
+		w.deliver(id)
 	}
 }
 
 // arrive is the session's OnLateResponse.
 func (t *lateTable) arrive(seq uint32, h smpp.Header, p smpp.PDU) {
-	a := lateAnswer{}
-	if h.Status != smpp.StatusOK {
-		a.err = h.Status
-	} else if r, ok := p.(*smpp.SubmitSMResp); ok {
-		a.resp = r
-	} else {
-		a.resp = &smpp.SubmitSMResp{}
+	r, ok := p.(*smpp.SubmitSMResp)
+	if h.Status != smpp.StatusOK || !ok {
+		return
 	}
 	t.mu.Lock()
 	w, ok := t.m[seq]
-	delete(t.m, seq)
-	switch {
-	case !ok:
-		// The worker has not registered the timeout yet; expect will find it.
-		if h.ID == smpp.SubmitSMRespID || h.ID == smpp.GenericNackID {
-			t.early[seq] = a
-		}
-		t.mu.Unlock()
-		return
-	case !w.resent:
-		w.ch <- a
-		t.mu.Unlock()
-		return
+	if ok {
+		delete(t.m, seq)
+	} else {
+		t.early[seq] = r.MessageID // the worker has not registered the timeout yet
 	}
 	t.mu.Unlock()
-	if a.err != nil {
-		return // a late refusal of a PDU that was sent again anyway
+	if ok {
+		w.deliver(r.MessageID)
 	}
-	c := t.c
-	now := time.Now()
-	c.book.Accepted(w.row, w.part, a.resp.MessageID, now)
-	if j := c.cfg.Journal; j != nil {
-		if err := j.Accepted(w.row, w.part, a.resp.MessageID, now); err != nil {
-			c.warn(err)
+}
+
+// lateWait is one part of a row with at least one try whose response timed out. Late
+// acceptances go to the worker while it is still sending the part (it stops resending), and
+// straight to the Book and journal once it has finished (the row keeps both ids).
+type lateWait struct {
+	c         *Campaign
+	row, part int
+	mu        sync.Mutex
+	ids       chan string // late message ids for the worker; capacity MaxAttempts, one per try
+	done      bool        // the worker finished the part
+}
+
+func newLateWait(c *Campaign, row, part int) *lateWait {
+	return &lateWait{c: c, row: row, part: part, ids: make(chan string, c.cfg.MaxAttempts)}
+}
+
+func (w *lateWait) deliver(id string) {
+	w.mu.Lock()
+	if !w.done {
+		select {
+		case w.ids <- id:
+			w.mu.Unlock()
+			return
+		default: // cannot happen (one slot per try); record it rather than block
 		}
 	}
-	c.event(Event{Kind: EventLateResponse, Row: w.row, Detail: a.resp.MessageID})
+	w.mu.Unlock()
+	w.c.accepted1(w.row, w.part, id, true)
+}
+
+// take returns a late message id if one is waiting.
+func (w *lateWait) take() (string, bool) {
+	if w == nil {
+		return "", false
+	}
+	select {
+	case id := <-w.ids:
+		return id, true
+	default:
+		return "", false
+	}
+}
+
+// await waits up to d for a late message id.
+func (w *lateWait) await(ctx context.Context, d time.Duration, stop <-chan struct{}) (string, bool) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case id := <-w.ids:
+		return id, true
+	case <-t.C:
+	case <-ctx.Done():
+	case <-stop:
+	}
+	return w.take()
+}
+
+// finish marks the part finished and returns the late ids that arrived meanwhile; later
+// ones are recorded directly.
+func (w *lateWait) finish() []string {
+	if w == nil {
+		return nil
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.done = true
+	var ids []string
+	for {
+		select {
+		case id := <-w.ids:
+			ids = append(ids, id)
+		default:
+			return ids
+		}
+	}
 }

@@ -59,7 +59,7 @@ type Config struct {
 	Resume  Resume       // rows already done by an earlier run; nil = send every row
 	// OnMO receives mobile-originated messages. It runs before the deliver_sm is answered;
 	// an error makes the SMSC deliver the message again later. nil acknowledges and drops them.
-	OnMO func(MO) error
+	OnMO func(report.MO) error
 	// OnEvent receives events from many goroutines; it must be quick and must not call back
 	// into the campaign. nil drops them.
 	OnEvent func(Event)
@@ -130,7 +130,7 @@ type Campaign struct {
 	planMu sync.Mutex
 	plan   schedule
 
-	started   time.Time
+	started   atomic.Pointer[time.Time] // set by Run
 	rows      atomic.Int64
 	done      atomic.Int64
 	accepted  atomic.Int64
@@ -223,7 +223,7 @@ func (c *Campaign) Snapshot() Snapshot {
 	}
 	return Snapshot{
 		Time:        time.Now(),
-		Started:     c.started,
+		Started:     c.startTime(),
 		Total:       c.cfg.Total,
 		Rows:        int(c.rows.Load()),
 		Done:        int(c.done.Load()),
@@ -239,6 +239,14 @@ func (c *Campaign) Snapshot() Snapshot {
 		Rate:        c.pacer.Rate(),
 		Paused:      c.paused.Load(),
 	}
+}
+
+// startTime is when Run started; zero before.
+func (c *Campaign) startTime() time.Time {
+	if t := c.started.Load(); t != nil {
+		return *t
+	}
+	return time.Time{}
 }
 
 // event stamps e and hands it to Config.OnEvent.
@@ -286,9 +294,10 @@ func (c *Campaign) fatal() error {
 // Errors: *BindError (credentials refused before anything was sent), *ConnectError (the
 // SMSC unreachable for GiveUpAfter), an error from src (wrapped), ctx's error on abort.
 func (c *Campaign) Run(ctx context.Context, src Source) (Result, error) {
-	c.started = time.Now()
+	start := time.Now()
+	c.started.Store(&start)
 	c.planMu.Lock()
-	c.plan.restart(c.started)
+	c.plan.restart(start)
 	c.planMu.Unlock()
 
 	workCtx, halt := context.WithCancelCause(ctx)

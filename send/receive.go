@@ -6,19 +6,10 @@ import (
 	"fmt"
 	"time"
 
+	"smscast/report"
 	"smscast/smpp"
 	"smscast/smpp/coding"
 )
-
-// MO is a mobile-originated message: a deliver_sm or data_sm from the SMSC that is not a
-// delivery receipt (a reply such as "STOP").
-type MO struct {
-	Time     time.Time
-	From, To string // source_addr and destination_addr as sent
-	// Text is the decoded message (a user data header removed); when data_coding is not a
-	// text encoding smscast reads, it is the octets in hex, prefixed with "0x".
-	Text string
-}
 
 // handle is the sessions' Handler: every deliver_sm and data_sm comes here, on its own
 // goroutine. The returned status is sent in deliver_sm_resp (data_sm_resp) after handle
@@ -36,14 +27,14 @@ func (c *Campaign) handle(_ context.Context, p smpp.PDU) smpp.Status {
 		if len(sm) == 0 {
 			sm, _ = p.TLVs.Get(smpp.TagMessagePayload)
 		}
-		return c.mo(MO{Time: now, From: p.SourceAddr, To: p.DestinationAddr, Text: moText(sm, p.ESMClass, p.DataCoding)})
+		return c.mo(report.MO{Time: now, From: p.SourceAddr, To: p.DestinationAddr, Text: moText(sm, p.ESMClass, p.DataCoding)})
 	case *smpp.DataSM:
 		if smpp.IsReceipt(p.ESMClass) {
 			r, err := smpp.ReceiptFromDataSM(p)
 			return c.receipt(r, err, now)
 		}
 		payload, _ := p.TLVs.Get(smpp.TagMessagePayload)
-		return c.mo(MO{Time: now, From: p.SourceAddr, To: p.DestinationAddr, Text: moText(payload, p.ESMClass, p.DataCoding)})
+		return c.mo(report.MO{Time: now, From: p.SourceAddr, To: p.DestinationAddr, Text: moText(payload, p.ESMClass, p.DataCoding)})
 	}
 	return smpp.StatusOK
 }
@@ -71,7 +62,7 @@ func (c *Campaign) receipt(r smpp.Receipt, parseErr error, now time.Time) smpp.S
 }
 
 // mo hands a mobile-originated message to Config.OnMO.
-func (c *Campaign) mo(m MO) smpp.Status {
+func (c *Campaign) mo(m report.MO) smpp.Status {
 	if c.cfg.OnMO == nil {
 		return smpp.StatusOK
 	}
@@ -85,7 +76,9 @@ func (c *Campaign) mo(m MO) smpp.Status {
 // esmUDHI is the esm_class bit saying the message starts with a user data header.
 const esmUDHI = 0x40
 
-// moText decodes an incoming message's octets.
+// moText decodes an incoming message's octets, without its user data header; when
+// data_coding is not a text encoding smscast reads, it returns the octets in hex, prefixed
+// with "0x".
 func moText(data []byte, esmClass, dataCoding uint8) string {
 	if esmClass&esmUDHI != 0 && len(data) > 0 && int(data[0])+1 <= len(data) {
 		data = data[1+int(data[0]):]

@@ -87,32 +87,54 @@ func (c *Campaign) markResubmitted(j *job) {
 // sendPart sends part (0-based) of a row until it is accepted or cannot be: transient
 // statuses, timeouts and drops are retried with backoff up to MaxAttempts tries; throttling
 // is retried without counting a try (the pacer slows down instead) for up to GiveUpAfter.
+// A response that arrives after its timeout settles the part if it comes before the resend;
+// one that comes later adds its message id to the row (see lateWait).
 func (c *Campaign) sendPart(ctx context.Context, b *bind, j *job, part int) partResult {
+	var late *lateWait // set at the first timeout
+	res := c.tryPart(ctx, b, j, part, &late)
+	ids := late.finish()
+	for _, id := range ids {
+		c.accepted1(j.row.Num, part, id, true)
+	}
+	if len(ids) > 0 && res.status != report.SubmitRejected {
+		// A try that had timed out was accepted after all.
+		return partResult{status: report.SubmitAccepted}
+	}
+	return res
+}
+
+func (c *Campaign) tryPart(ctx context.Context, b *bind, j *job, part int, late **lateWait) partResult {
 	row := j.row.Num
 	pdu := c.submitSM(&j.row, part)
 	attempts := 0
-	var throttledSince time.Time
-	var last error // the last failure, for the report when the row ends without acceptance
+	var throttledSince, notSentSince time.Time
+	var last error // the last failure, for the report when the part ends unaccepted
 	// unknown is set while the last try's outcome is unknown (timeout or drop): ending the
-	// row then makes it uncertain, not "not sent".
+	// part then makes the row uncertain rather than not sent, and sending again marks the
+	// row resubmitted.
 	unknown := false
 	for {
+		if id, ok := (*late).take(); ok {
+			c.accepted1(row, part, id, false)
+			return partResult{status: report.SubmitAccepted}
+		}
 		// While stopping, a message already under way is finished; nothing new starts and
 		// nothing is retried.
 		if ctx.Err() != nil || (c.stopping() && (!j.written || last != nil)) {
 			return c.unsent(ctx, last, unknown)
 		}
-		s, late, err := b.session(ctx)
-		if err != nil {
-			return c.unsent(ctx, firstErr(last, err), unknown)
-		}
+		// The token first: a session fetched before a long pacing wait may have died meanwhile.
 		if err := c.pacer.Wait(ctx); err != nil {
 			return c.unsent(ctx, last, unknown)
+		}
+		s, lt, err := b.session(ctx)
+		if err != nil {
+			return c.unsent(ctx, firstErr(last, err), unknown)
 		}
 		if jr := c.cfg.Journal; jr != nil {
 			if err := jr.Attempt(row, part, time.Now()); err != nil {
 				c.warn(fmt.Errorf("journal: %w", err))
-				return partResult{report.SubmitNotSent, fmt.Sprintf("not sent: journal: %v", err)}
+				return c.unsent(ctx, fmt.Errorf("journal: %w", err), unknown)
 			}
 		}
 		if unknown {
@@ -124,30 +146,9 @@ func (c *Campaign) sendPart(ctx context.Context, b *bind, j *job, part int) part
 		resp, err := s.Submit(ctx, pdu)
 		c.inFlight.Add(-1)
 
-		v := judge(err)
-		if v == vTimeout {
-			attempts++
-			last, unknown = err, true
-			a, settled := c.awaitLate(ctx, late, err, row, part, c.cfg.Retry.Delay(attempts, jitter()))
-			if !settled {
-				if attempts >= c.cfg.MaxAttempts {
-					return c.uncertain(attempts, last)
-				}
-				continue // the backoff is over: send again
-			}
-			resp, err = a.resp, a.err
-			v = judge(err)
-			unknown = false
-		}
-		switch v {
+		switch judge(err) {
 		case vAccepted:
-			now := time.Now()
-			c.book.Accepted(row, part, resp.MessageID, now)
-			if jr := c.cfg.Journal; jr != nil {
-				if err := jr.Accepted(row, part, resp.MessageID, now); err != nil {
-					c.warn(fmt.Errorf("journal: %w", err))
-				}
-			}
+			c.accepted1(row, part, resp.MessageID, false)
 			return partResult{status: report.SubmitAccepted}
 		case vRejected:
 			return partResult{report.SubmitRejected, err.Error()}
@@ -166,20 +167,44 @@ func (c *Campaign) sendPart(ctx context.Context, b *bind, j *job, part int) part
 				return partResult{report.SubmitRejected, fmt.Sprintf("%v for %v; lower --rate", err, c.cfg.GiveUpAfter)}
 			}
 			c.throttleWait(ctx)
-			continue
 		case vNotSent:
-			// Never written: the session is going away. Wait for the next one; no try counted.
-			if last == nil {
-				last = err
+			// Never written: the session is going away. Wait for the next one; no try
+			// counted, but a session that never takes it is given up on like an outage.
+			last = firstErr(last, err)
+			if notSentSince.IsZero() {
+				notSentSince = time.Now()
+			} else if time.Since(notSentSince) >= c.cfg.GiveUpAfter {
+				return c.unsent(ctx, last, unknown)
 			}
-			continue
+			waitDone(ctx, s, notSentPause)
 		case vLost:
+			// The next session comes after the bind's own backoff.
 			attempts++
 			last, unknown = err, true
 			if attempts >= c.cfg.MaxAttempts {
 				return c.uncertain(attempts, last)
 			}
-			continue // the next session comes after the bind's own backoff
+		case vTimeout:
+			attempts++
+			last, unknown = err, true
+			var te *smpp.TimeoutError
+			d := c.cfg.Retry.Delay(attempts, jitter())
+			if !errors.As(err, &te) {
+				sleep(ctx, d, c.stopped)
+			} else {
+				if *late == nil {
+					*late = newLateWait(c, row, part)
+				}
+				lt.expect(te.Seq, *late)
+				// Wait out the backoff, unless the late response settles the part first.
+				if id, ok := (*late).await(ctx, d, c.stopped); ok {
+					c.accepted1(row, part, id, false)
+					return partResult{status: report.SubmitAccepted}
+				}
+			}
+			if attempts >= c.cfg.MaxAttempts {
+				return c.uncertain(attempts, last)
+			}
 		case vRetry:
 			attempts++
 			last, unknown = err, false
@@ -192,6 +217,35 @@ func (c *Campaign) sendPart(ctx context.Context, b *bind, j *job, part int) part
 	}
 }
 
+// notSentPause bounds the wait for a session that refused a request to finish ending.
+const notSentPause = 10 * time.Millisecond
+
+// waitDone waits until s has ended, ctx ends or d passes.
+func waitDone(ctx context.Context, s *smpp.Session, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-s.Done():
+	case <-ctx.Done():
+	case <-t.C:
+	}
+}
+
+// accepted1 records one message id for part of row, in the Book and the journal; late says
+// it came after its timeout and after the part was settled otherwise.
+func (c *Campaign) accepted1(row, part int, id string, late bool) {
+	now := time.Now()
+	c.book.Accepted(row, part, id, now)
+	if jr := c.cfg.Journal; jr != nil {
+		if err := jr.Accepted(row, part, id, now); err != nil {
+			c.warn(fmt.Errorf("journal: %w", err))
+		}
+	}
+	if late {
+		c.event(Event{Kind: EventLateResponse, Row: row, Detail: id})
+	}
+}
+
 // throttleWait is the pause before retrying a throttled PDU: about one PDU interval at the
 // new rate, with jitter, at least a millisecond and at most a second. The pacer does the rest.
 func (c *Campaign) throttleWait(ctx context.Context) {
@@ -200,28 +254,6 @@ func (c *Campaign) throttleWait(ctx context.Context) {
 		d = time.Duration(float64(time.Second) / r * (1 + jitter()))
 	}
 	sleep(ctx, min(max(d, time.Millisecond), time.Second), c.stopped)
-}
-
-// awaitLate waits up to d (the backoff before resending) for the late response to the
-// submit that timed out with err. It reports false when none came: the worker resends, and
-// answers arriving later are recorded directly (see lateTable.arrive).
-func (c *Campaign) awaitLate(ctx context.Context, t *lateTable, err error, row, part int, d time.Duration) (lateAnswer, bool) {
-	var te *smpp.TimeoutError
-	if t == nil || !errors.As(err, &te) {
-		sleep(ctx, d, c.stopped)
-		return lateAnswer{}, false
-	}
-	w := t.expect(te.Seq, row, part)
-	timer := time.NewTimer(d)
-	defer timer.Stop()
-	select {
-	case a := <-w.ch:
-		return a, true
-	case <-timer.C:
-	case <-ctx.Done():
-	case <-c.stopped:
-	}
-	return t.moveOn(w)
 }
 
 // unsent ends a part that is not going to be sent (again): not_sent if no try has an unknown

@@ -1,0 +1,268 @@
+package send
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"smscast/csvin"
+	"smscast/report"
+	"smscast/smpp"
+	"smscast/smpp/coding"
+	"smscast/smsc"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// rowSource is a Source over rows made in the test.
+type rowSource struct {
+	rows []csvin.Row
+	next int
+}
+
+func (s *rowSource) Next() (csvin.Row, error) {
+	if s.next >= len(s.rows) {
+		return csvin.Row{}, io.EOF
+	}
+	s.next++
+	return s.rows[s.next-1], nil
+}
+
+// testRows returns n rows to numbers 4917100000001, 4917100000002, ... with text (a %d in it
+// is replaced by the row number), split as send would get them from csvin.
+func testRows(t testing.TB, n int, text string) []csvin.Row {
+	t.Helper()
+	rows := make([]csvin.Row, n)
+	for i := range rows {
+		num := i + 1
+		msg := text
+		if containsVerb(text) {
+			msg = fmt.Sprintf(text, num)
+		}
+		m, err := coding.SplitText(msg, coding.Options{Ref: uint16(num)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rows[i] = csvin.Row{
+			Num: num, Line: num + 1, MSISDN: fmt.Sprintf("49171%08d", num), Template: "t",
+			From: "smscast", SourceTON: 5, SourceNPI: 0, Text: msg, Message: m,
+		}
+	}
+	return rows
+}
+
+func containsVerb(s string) bool {
+	for i := 0; i+1 < len(s); i++ {
+		if s[i] == '%' && s[i+1] == 'd' {
+			return true
+		}
+	}
+	return false
+}
+
+// newSim starts a simulator and closes it when the test ends.
+func newSim(t testing.TB, cfg smsc.Config) *smsc.Server {
+	t.Helper()
+	srv, err := smsc.NewServer(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	return srv
+}
+
+// testConfig is a campaign config for srv with fast timers.
+func testConfig(srv *smsc.Server) Config {
+	return Config{
+		Addr: srv.Addr(),
+		Session: smpp.Options{
+			Bind:        smpp.Bind{SystemID: "test", Password: "secret"},
+			Window:      5,
+			RespTimeout: 2 * time.Second,
+		},
+		Retry:       Backoff{Initial: 10 * time.Millisecond, Max: 100 * time.Millisecond},
+		Reconnect:   Backoff{Initial: 10 * time.Millisecond, Max: 100 * time.Millisecond},
+		GiveUpAfter: 5 * time.Second,
+		Book:        report.NewBook(report.Options{}),
+	}
+}
+
+// eventLog collects events for assertions.
+type eventLog struct {
+	mu     sync.Mutex
+	events []Event
+}
+
+func (l *eventLog) add(e Event) {
+	l.mu.Lock()
+	l.events = append(l.events, e)
+	l.mu.Unlock()
+}
+
+func (l *eventLog) count(k EventKind) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := 0
+	for _, e := range l.events {
+		if e.Kind == k {
+			n++
+		}
+	}
+	return n
+}
+
+// run runs a campaign over rows with a time limit, failing the test if it does not end.
+func run(t testing.TB, cfg Config, rows []csvin.Row) (Result, error) {
+	t.Helper()
+	c, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	res, err := c.Run(ctx, &rowSource{rows: rows})
+	if ctx.Err() != nil {
+		t.Fatal("campaign did not finish within 60s")
+	}
+	return res, err
+}
+
+// bookRows returns every row of the book by number.
+func bookRows(b *report.Book) map[int]report.Row {
+	m := map[int]report.Row{}
+	for r := range b.Rows() {
+		m[r.Row] = r
+	}
+	return m
+}
+
+// sentCount counts the messages the simulator accepted per destination.
+func sentCount(srv *smsc.Server) map[string]int {
+	m := map[string]int{}
+	for _, msg := range srv.Messages() {
+		m[msg.Destination.Addr]++
+	}
+	return m
+}
+
+// checkAllAccepted fails unless every row is accepted (or resubmitted) and the simulator has
+// each destination at least once.
+func checkAllAccepted(t testing.TB, book *report.Book, srv *smsc.Server, rows []csvin.Row) {
+	t.Helper()
+	got := bookRows(book)
+	sent := sentCount(srv)
+	for _, r := range rows {
+		br := got[r.Num]
+		if br.SubmitStatus != report.SubmitAccepted && br.SubmitStatus != report.SubmitResubmitted {
+			t.Errorf("row %d: %s %q, want accepted", r.Num, br.SubmitStatus, br.SubmitError)
+		}
+		if sent[r.MSISDN] == 0 {
+			t.Errorf("row %d (%s) never reached the SMSC", r.Num, r.MSISDN)
+		}
+	}
+}
+
+// windowProxy sits between the engine and the simulator and measures, per connection, the
+// largest number of submit_sm sent and not yet answered. It counts a response before passing
+// it on, so the client cannot have sent its next submit before the count went down: the
+// figure is exact, where a server can only see a lower bound.
+type windowProxy struct {
+	ln     net.Listener
+	target string
+	mu     sync.Mutex
+	max    int
+	conns  []net.Conn
+	wg     sync.WaitGroup
+}
+
+func newWindowProxy(t testing.TB, target string) *windowProxy {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &windowProxy{ln: ln, target: target}
+	p.wg.Add(1)
+	go p.accept()
+	t.Cleanup(p.close)
+	return p
+}
+
+func (p *windowProxy) Addr() string { return p.ln.Addr().String() }
+
+func (p *windowProxy) Max() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.max
+}
+
+func (p *windowProxy) accept() {
+	defer p.wg.Done()
+	for {
+		client, err := p.ln.Accept()
+		if err != nil {
+			return
+		}
+		server, err := net.Dial("tcp", p.target)
+		if err != nil {
+			client.Close()
+			continue
+		}
+		p.mu.Lock()
+		p.conns = append(p.conns, client, server)
+		p.mu.Unlock()
+		var outstanding atomic.Int64
+		p.wg.Add(2)
+		go p.pipe(client, server, func(h smpp.Header) {
+			if h.ID == smpp.SubmitSMID {
+				n := int(outstanding.Add(1))
+				p.mu.Lock()
+				p.max = max(p.max, n)
+				p.mu.Unlock()
+			}
+		})
+		go p.pipe(server, client, func(h smpp.Header) {
+			if h.ID == smpp.SubmitSMRespID || h.ID == smpp.GenericNackID {
+				outstanding.Add(-1)
+			}
+		})
+	}
+}
+
+// pipe copies PDUs from src to dst, calling see before forwarding each one.
+func (p *windowProxy) pipe(src, dst net.Conn, see func(smpp.Header)) {
+	defer p.wg.Done()
+	defer dst.Close()
+	defer src.Close()
+	var buf []byte
+	for {
+		pdu, err := smpp.ReadPDU(src, buf, 0)
+		if err != nil {
+			return
+		}
+		buf = pdu[:0]
+		if h, err := smpp.DecodeHeader(pdu); err == nil {
+			see(h)
+		}
+		if _, err := dst.Write(pdu); err != nil {
+			return
+		}
+	}
+}
+
+func (p *windowProxy) close() {
+	p.ln.Close()
+	p.mu.Lock()
+	for _, c := range p.conns {
+		c.Close()
+	}
+	p.mu.Unlock()
+	p.wg.Wait()
+}
