@@ -196,9 +196,11 @@ type Session struct {
 	ctl controlQueue
 
 	// Owned by the writer goroutine (by NewSession before it starts).
-	bw   *bufio.Writer
-	seq  uint32 // last sequence_number assigned
-	wbuf []byte // scratch for encoding responses
+	bw         *bufio.Writer
+	seq        uint32     // last sequence_number assigned
+	wbuf       []byte     // scratch for encoding responses
+	batchStart time.Time  // when the current batch of writes began
+	expired    []*request // scratch for expire
 	// Empty bodies for deliver_sm_resp and data_sm_resp, kept here so that encoding them
 	// through the PDU interface allocates nothing.
 	deliverSMResp DeliverSMResp
@@ -442,7 +444,7 @@ func (s *Session) roundTrip(ctx context.Context, r *request) result {
 		putRequest(r)
 		return result{err: notSent(s.stopReason())}
 	}
-	res := s.await(ctx, r, s.opt.RespTimeout)
+	res := s.await(ctx, r)
 	if res.reuse {
 		putRequest(r)
 	}
@@ -450,15 +452,10 @@ func (s *Session) roundTrip(ctx context.Context, r *request) result {
 }
 
 // await waits for the outcome of r, which has been handed to the writer. Until the writer
-// takes r, ctx, the timeout and the end of the session withdraw it unsent; once written,
-// only the response, the timeout or the end of the connection finish the wait.
-func (s *Session) await(ctx context.Context, r *request, timeout time.Duration) result {
-	if r.timer == nil {
-		r.timer = time.NewTimer(timeout)
-	} else {
-		r.timer.Reset(timeout)
-	}
-	defer r.timer.Stop()
+// takes r, the end of ctx or of the session withdraws it unsent; once written, only the
+// response, the writer expiring it after RespTimeout, or the end of the connection finish
+// the wait.
+func (s *Session) await(ctx context.Context, r *request) result {
 	ctxDone, quit := ctx.Done(), s.quit
 	for {
 		select {
@@ -474,22 +471,6 @@ func (s *Session) await(ctx context.Context, r *request, timeout time.Duration) 
 			if s.withdraw(r) {
 				return result{err: notSent(s.stopReason())}
 			}
-		case <-r.timer.C:
-			s.mu.Lock()
-			switch r.state {
-			case stateQueued:
-				r.state = stateWithdrawn
-				s.mu.Unlock()
-				return result{err: notSent(fmt.Errorf("the writer did not take it within %v", timeout))}
-			case statePending:
-				delete(s.pending, r.seq)
-				s.requestDoneLocked(r)
-				r.state = stateWithdrawn
-				s.mu.Unlock()
-				return result{err: &TimeoutError{Seq: r.seq}}
-			}
-			s.mu.Unlock()
-			return <-r.done // already answered: the result is on its way
 		}
 	}
 }
@@ -592,11 +573,18 @@ func (s *Session) unbind() error {
 	case <-s.quit:
 		return nil
 	}
-	res := s.await(context.Background(), r, s.opt.RespTimeout)
-	switch {
-	case errors.Is(res.err, ErrResponseTimeout):
+	t := time.NewTimer(s.opt.RespTimeout)
+	defer t.Stop()
+	var res result
+	select {
+	case res = <-r.done:
+	case <-s.quit:
+		return nil // the connection ended first: nothing left to unbind
+	case <-t.C:
 		return fmt.Errorf("smpp: unbind: no unbind_resp within %v; closed the connection anyway",
 			s.opt.RespTimeout)
+	}
+	switch {
 	case errors.Is(res.err, ErrNotSent), errors.Is(res.err, ErrConnectionLost):
 		return nil // the connection ended first: nothing left to unbind
 	case res.err != nil:
@@ -647,10 +635,10 @@ type request struct {
 	id       CommandID
 	internal bool        // enquire_link probe or unbind: outside the window and the count
 	done     chan result // capacity 1: whoever completes the request never blocks
-	timer    *time.Timer // response timeout, reused with the request
 
-	seq   uint32   // guarded by Session.mu
-	state reqState // guarded by Session.mu
+	seq      uint32    // guarded by Session.mu
+	state    reqState  // guarded by Session.mu
+	deadline time.Time // when the writer expires it unanswered; guarded by Session.mu
 }
 
 type reqState uint8
@@ -672,8 +660,8 @@ type result struct {
 	reuse bool
 }
 
-// requestPool recycles requests, with their buffers, channels and timers, so that a
-// round trip allocates nothing but the decoded response.
+// requestPool recycles requests, with their buffers and channels, so that a round trip
+// allocates nothing but the decoded response.
 var requestPool = sync.Pool{New: func() any { return &request{done: make(chan result, 1)} }}
 
 func getRequest() *request {

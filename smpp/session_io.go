@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"runtime"
 	"time"
 )
 
@@ -28,6 +29,12 @@ func (s *Session) writeLoop() {
 	var probeDone <-chan result      // set while a probe awaits its answer
 	var probeExpiry <-chan time.Time // likewise
 
+	// All requests share one RespTimeout, so a coarse periodic sweep of the pending set
+	// (at most Window entries) replaces a timer per request: a request fails no earlier
+	// than RespTimeout after it was written and at most one sweep later.
+	sweep := time.NewTicker(min(max(s.opt.RespTimeout/8, time.Millisecond), time.Second))
+	defer sweep.Stop()
+
 	for {
 		var n int      // PDUs in this batch
 		var then error // end the session with this once the batch is flushed
@@ -45,6 +52,9 @@ func (s *Session) writeLoop() {
 			probeDone, probeExpiry = nil, nil
 			probeTimer.Stop()
 			continue // any answer, even an error status, proves the peer alive
+		case now := <-sweep.C:
+			s.expire(now)
+			continue
 		case <-probeExpiry:
 			s.end(fmt.Errorf("%w: no enquire_link_resp within %v", ErrDeadPeer, s.opt.RespTimeout))
 			return
@@ -63,7 +73,10 @@ func (s *Session) writeLoop() {
 			}
 		}
 		// Take whatever else is ready before flushing, so that a busy window costs one
-		// system call per batch rather than per PDU.
+		// system call per batch rather than per PDU. When nothing is ready, yield once:
+		// callers woken by the last responses are usually runnable but have not had a CPU
+		// yet, and letting them enqueue first makes the batch far larger.
+		yielded := false
 	batch:
 		for err == nil && then == nil && n < maxBatch {
 			var k int
@@ -73,7 +86,11 @@ func (s *Session) writeLoop() {
 			case <-s.ctl.signal:
 				k, then, err = s.writeControls()
 			default:
-				break batch
+				if yielded {
+					break batch
+				}
+				yielded = true
+				runtime.Gosched()
 			}
 			n += k
 		}
@@ -95,7 +112,30 @@ func (s *Session) writeLoop() {
 // beginBatch bounds the writes of one batch: a peer that stops reading cannot block the
 // writer (and with it every caller) for longer than RespTimeout.
 func (s *Session) beginBatch() {
-	s.conn.SetWriteDeadline(time.Now().Add(s.opt.RespTimeout))
+	s.batchStart = time.Now()
+	s.conn.SetWriteDeadline(s.batchStart.Add(s.opt.RespTimeout))
+}
+
+// expire fails every caller's request written more than RespTimeout before now with a
+// *TimeoutError. Its response, should it come, goes to OnLateResponse.
+func (s *Session) expire(now time.Time) {
+	s.mu.Lock()
+	for seq, r := range s.pending {
+		if !r.internal && now.After(r.deadline) {
+			delete(s.pending, seq)
+			r.state = stateDone
+			s.requestDoneLocked(r)
+			s.expired = append(s.expired, r)
+		}
+	}
+	s.mu.Unlock()
+	for i, r := range s.expired {
+		// The writer is done with r (it is running this) and the reader can no longer
+		// find it, so the caller may recycle it.
+		r.done <- result{err: &TimeoutError{Seq: r.seq}, reuse: true}
+		s.expired[i] = nil
+	}
+	s.expired = s.expired[:0]
 }
 
 // writeRequest registers r under the next sequence number and buffers it. It returns the
@@ -136,6 +176,7 @@ func (s *Session) register(r *request) (uint32, bool) {
 		seq = s.nextSeq()
 	}
 	r.seq, r.state = seq, statePending
+	r.deadline = s.batchStart.Add(s.opt.RespTimeout)
 	s.pending[seq] = r
 	if !r.internal {
 		s.outstanding++
