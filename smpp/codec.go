@@ -130,9 +130,9 @@ func Decode(pdu []byte) (Header, PDU, error) {
 }
 
 // AppendPDU appends a whole PDU (header, then p's body) to dst and patches command_length.
-// p nil means a generic_nack (header only). A response whose status is not 0 and whose body
-// is empty (no id, no TLVs) is sent header only, as SMPP 3.4 prescribes for failed
-// bind/submit responses. On error dst is returned unchanged.
+// p nil means a generic_nack (header only). A bind_*_resp or submit_sm_resp whose status is
+// not 0 and whose body is empty (no id, no TLVs) is sent header only, as SMPP 3.4 prescribes.
+// On error dst is returned unchanged.
 func AppendPDU(dst []byte, seq uint32, status Status, p PDU) ([]byte, error) {
 	start := len(dst)
 	id := GenericNackID
@@ -165,19 +165,17 @@ func AppendPDU(dst []byte, seq uint32, status Status, p PDU) ([]byte, error) {
 	return dst, nil
 }
 
-// emptyResponse reports whether a response body carries nothing worth sending.
+// emptyResponse reports whether p is a bind or submit_sm response with nothing to carry:
+// SMPP 3.4 (§4.1.2, §4.4.2) sends those header only when the status is not 0. deliver_sm_resp
+// and data_sm_resp keep their body (an empty message_id), which strict peers expect.
 func emptyResponse(p PDU) bool {
 	switch r := p.(type) {
 	case *BindResp:
 		return r.SystemID == "" && len(r.TLVs) == 0
 	case *SubmitSMResp:
 		return r.MessageID == "" && len(r.TLVs) == 0
-	case *DeliverSMResp:
-		return r.MessageID == "" && len(r.TLVs) == 0
-	case *DataSMResp:
-		return r.MessageID == "" && len(r.TLVs) == 0
 	}
-	return true
+	return false
 }
 
 // ReadPDU reads one PDU, header included, into buf (grown if its capacity is too small) and

@@ -191,13 +191,22 @@ func TestRoundTrip(t *testing.T) {
 }
 
 func TestAppendPDU_FailedResponseIsHeaderOnly(t *testing.T) {
-	for _, p := range []PDU{&SubmitSMResp{}, &BindResp{Mode: BindReceiver}, &DataSMResp{}, &DeliverSMResp{}} {
-		wire, err := AppendPDU(nil, 9, StatusThrottled, p)
+	tests := []struct {
+		p    PDU
+		want int
+	}{
+		{&SubmitSMResp{}, HeaderLen},
+		{&BindResp{Mode: BindReceiver}, HeaderLen},
+		{&DeliverSMResp{}, HeaderLen + 1}, // message_id NUL kept: strict SMSCs expect it
+		{&DataSMResp{}, HeaderLen + 1},
+	}
+	for _, tt := range tests {
+		wire, err := AppendPDU(nil, 9, StatusXTAppn, tt.p)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(wire) != HeaderLen {
-			t.Errorf("%T: %d octets, want a bare header", p, len(wire))
+		if len(wire) != tt.want {
+			t.Errorf("%T: %d octets, want %d", tt.p, len(wire), tt.want)
 		}
 	}
 }
