@@ -12,13 +12,15 @@ const (
 	// flushThreshold is how many encoded octets the reader lets pile up before it wakes
 	// the writer even though more requests are already buffered.
 	flushThreshold = 64 << 10
-	// maxQueued is how many encoded octets may wait for a client that does not read its
-	// responses before the reader stops reading its requests (TCP-like backpressure).
-	maxQueued = 4 << 20
 	// finalWriteTimeout bounds the last flush of a connection that is being closed, so a
 	// client that stopped reading cannot hold it open.
 	finalWriteTimeout = 10 * time.Second
 )
+
+// maxQueued is how many encoded octets may wait for a client that does not read its
+// responses before the reader stops reading its requests (TCP-like backpressure). A
+// variable so that a test can reach it quickly.
+var maxQueued = 4 << 20
 
 // outbox is what one connection's writer goroutine writes: encoded PDUs ready now, and
 // responses held back by Config.RespDelay. Other goroutines only append; the writer alone
@@ -162,8 +164,10 @@ func (o *outbox) stop() {
 
 // writeLoop is the connection's writer goroutine: the only one that writes to nc. It
 // returns when the outbox is finished and flushed, on a write error, or when done closes.
-// Each written batch closes `counted` outstanding requests, via onWritten.
-func (o *outbox) writeLoop(nc net.Conn, done <-chan struct{}, onWritten func(counted int64)) {
+// Each batch closes `counted` outstanding requests, reported to onAnswered before the
+// batch is written: once the client can read a response it may send the next request, and
+// that one must not find the answered one still counted.
+func (o *outbox) writeLoop(nc net.Conn, done <-chan struct{}, onAnswered func(counted int64)) {
 	defer o.stop()
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
@@ -177,10 +181,10 @@ func (o *outbox) writeLoop(nc net.Conn, done <-chan struct{}, onWritten func(cou
 			deadlineSet = true
 		}
 		if len(batch) > 0 {
+			onAnswered(counted)
 			if _, err := nc.Write(batch); err != nil {
 				return
 			}
-			onWritten(counted)
 			select {
 			case o.drained <- struct{}{}:
 			default:
