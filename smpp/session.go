@@ -364,7 +364,8 @@ func (s *Session) Err() error {
 	return s.err
 }
 
-// Outstanding is the number of requests written and awaiting their response.
+// Outstanding is the number of the callers' requests written and awaiting their response
+// (enquire_link probes and unbind excluded).
 func (s *Session) Outstanding() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -437,9 +438,13 @@ func (s *Session) roundTrip(ctx context.Context, r *request) result {
 		}
 	}
 	defer func() { <-s.window }()
-	// With a slot held the hand-off cannot block: reqs has room for every slot.
+	// reqs has room for every slot, but withdrawn requests keep theirs until the writer
+	// discards them, so while the writer is stuck on a slow write this may wait too.
 	select {
 	case s.reqs <- r:
+	case <-ctx.Done():
+		putRequest(r)
+		return result{err: notSent(ctx.Err())}
 	case <-s.stopping:
 		putRequest(r)
 		return result{err: notSent(s.stopReason())}
@@ -524,7 +529,8 @@ func (s *Session) checkDrainedLocked() {
 // goroutine of the session (including handlers, which it cannot interrupt). Requests still
 // unanswered fail with ErrConnectionLost. The error reports an unbind that was not answered;
 // the session is closed either way. Close may be called more than once and after the session
-// ended on its own; later calls return the first call's result.
+// ended on its own; later calls return the first call's result. Never call it from a
+// Handler: it waits for the handlers to return.
 func (s *Session) Close() error {
 	s.closeOnce.Do(func() { s.closeErr = s.shutdown() })
 	return s.closeErr
