@@ -350,7 +350,8 @@ func (b *Book) Accepted(row, part int, messageID string, at time.Time) {
 	if part < 0 || part >= 1<<16 {
 		panic(fmt.Sprintf("report: Accepted row %d part %d: parts are numbered from 0", row, part))
 	}
-	hashes := b.keyHashes(smpp.MessageIDKeys(messageID, b.opt.IDFormat))
+	var buf [6]uint64
+	hashes := b.appendKeyHashes(buf[:0], smpp.MessageIDKeys(messageID, b.opt.IDFormat))
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	ri := b.mustFind("Accepted", row)

@@ -289,9 +289,9 @@ func TestBook_DuplicateReceipts(t *testing.T) {
 	}{
 		{rcpt("42", smpp.StateEnroute), at(100)},
 		{rcpt("42", smpp.StateDelivered), at(200)},
-		{rcpt("42", smpp.StateDelivered), at(300)},     // resent by the SMSC
+		{rcpt("42", smpp.StateDelivered), at(300)},       // resent by the SMSC
 		{rcpt("0042", smpp.StateUndeliverable), at(400)}, // contradicting, after final
-		{rcpt("42", smpp.StateEnroute), at(500)},        // late intermediate
+		{rcpt("42", smpp.StateEnroute), at(500)},         // late intermediate
 	}
 	for i, s := range steps {
 		if !b.Receipt(s.r, s.when) {

@@ -16,57 +16,92 @@ import (
 // every hash hit is verified against the stored id, so a hash collision can never match the
 // wrong row.
 
-// idIndex maps key hashes to id indexes (in Book.ids).
+// idIndex maps key hashes to id indexes (in Book.ids). It is an open-addressing table with
+// linear probing: the keys are already uniform hashes, so the slot is the hash itself, and a
+// lookup costs about one cache miss (a Go map would hash them again and probe slower).
 type idIndex struct {
-	m      map[uint64]uint32 // hash → id index, or sharedBit|i to list several in shared[i]
+	slots  []indexSlot
+	n      int // used slots
 	shared [][]uint32
+}
+
+// indexSlot is one entry of idIndex: hash and value side by side, in one cache line.
+type indexSlot struct {
+	hash uint64 // 0 = empty; a hash of 0 is stored as 1 (every hit is verified)
+	val  uint32 // id index, or sharedBit|i to list several in idIndex.shared[i]
 }
 
 // sharedBit marks an idIndex value that refers to a list in idIndex.shared.
 const sharedBit = 1 << 31
 
+// slot returns the slot of h: the one holding h, or the empty one where h belongs.
+func (x *idIndex) slot(h uint64) *indexSlot {
+	mask := len(x.slots) - 1
+	i := int(h) & mask
+	for x.slots[i].hash != 0 && x.slots[i].hash != h {
+		i = (i + 1) & mask
+	}
+	return &x.slots[i]
+}
+
 // add indexes id under each hash.
 func (x *idIndex) add(hashes []uint64, id uint32) {
-	if x.m == nil {
-		x.m = make(map[uint64]uint32)
-	}
 	for i, h := range hashes {
+		h = max(h, 1)
 		if slices.Contains(hashes[:i], h) {
 			continue // two keys of one id with the same hash (or the same key twice)
 		}
-		v, ok := x.m[h]
+		if (x.n+1)*4 > len(x.slots)*3 {
+			x.grow()
+		}
+		s := x.slot(h)
 		switch {
-		case !ok:
-			x.m[h] = id
-		case v&sharedBit == 0:
-			x.shared = append(x.shared, []uint32{v, id})
-			x.m[h] = sharedBit | uint32(len(x.shared)-1)
+		case s.hash == 0:
+			*s = indexSlot{hash: h, val: id}
+			x.n++
+		case s.val&sharedBit == 0:
+			x.shared = append(x.shared, []uint32{s.val, id})
+			s.val = sharedBit | uint32(len(x.shared)-1)
 		default:
-			x.shared[v&^sharedBit] = append(x.shared[v&^sharedBit], id)
+			x.shared[s.val&^sharedBit] = append(x.shared[s.val&^sharedBit], id)
+		}
+	}
+}
+
+// grow doubles the table (starting at 1024 slots) and re-inserts every entry.
+func (x *idIndex) grow() {
+	old := x.slots
+	x.slots = make([]indexSlot, max(2*len(old), 1024))
+	for _, e := range old {
+		if e.hash != 0 {
+			*x.slot(e.hash) = e
 		}
 	}
 }
 
 // appendIDs appends the ids indexed under h to dst.
 func (x *idIndex) appendIDs(dst []uint32, h uint64) []uint32 {
-	v, ok := x.m[h]
-	switch {
-	case !ok:
+	if x.n == 0 {
 		return dst
-	case v&sharedBit == 0:
-		return append(dst, v)
+	}
+	s := x.slot(max(h, 1))
+	switch {
+	case s.hash == 0:
+		return dst
+	case s.val&sharedBit == 0:
+		return append(dst, s.val)
 	default:
-		return append(dst, x.shared[v&^sharedBit]...)
+		return append(dst, x.shared[s.val&^sharedBit]...)
 	}
 }
 
-// keyHashes hashes each key, in order. It needs no lock: the seed never changes.
-func (b *Book) keyHashes(keys []string) []uint64 {
-	hs := make([]uint64, len(keys))
-	for i, k := range keys {
-		hs[i] = maphash.String(b.seed, k)
+// appendKeyHashes appends the hash of each key, in order. It needs no lock: the seed never
+// changes.
+func (b *Book) appendKeyHashes(dst []uint64, keys []string) []uint64 {
+	for _, k := range keys {
+		dst = append(dst, maphash.String(b.seed, k))
 	}
-	return hs
+	return dst
 }
 
 // heldReceipt is a receipt that matched no id when it arrived. It is retried whenever an id
@@ -94,8 +129,11 @@ type heldReceipts struct {
 // unmatched otherwise (Unmatched, and <report>.unmatched.jsonl). A duplicate receipt changes
 // nothing: the first final state of an id wins.
 func (b *Book) Receipt(r smpp.Receipt, at time.Time) bool {
+	if r.ID != "" && b.receiptExact(r, at) {
+		return true
+	}
 	keys := smpp.MessageIDKeys(r.ID, b.opt.IDFormat)
-	hashes := b.keyHashes(keys)
+	hashes := b.appendKeyHashes(nil, keys)
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	id, reason := b.match(r.ID, keys, hashes)
@@ -115,6 +153,34 @@ func (b *Book) Receipt(r smpp.Receipt, at time.Time) bool {
 		}
 	}
 	return false
+}
+
+// receiptExact is the fast path of Receipt, for the usual receipt whose id is byte-identical
+// to exactly one accepted id: the most specific match there is, found without computing the
+// looser keys. It reports whether it applied r; if not, Receipt does the full match.
+func (b *Book) receiptExact(r smpp.Receipt, at time.Time) bool {
+	h := maphash.String(b.seed, r.ID)
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var cands [8]uint32
+	found := -1
+	for _, c := range b.index.appendIDs(cands[:0], h) {
+		rec := b.ids.at(int(c))
+		if string(b.strs.bytes(rec.id)) != r.ID {
+			continue
+		}
+		if found >= 0 && !samePart(rec, b.ids.at(found)) {
+			return false // ambiguous: the full match explains why
+		}
+		if found < 0 {
+			found = int(c)
+		}
+	}
+	if found < 0 {
+		return false
+	}
+	b.applyReceipt(found, r, at)
+	return true
 }
 
 // Reasons given for an unmatched receipt.

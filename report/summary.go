@@ -181,13 +181,14 @@ func (s Summary) receiptOrder() []string {
 	return append(slices.Clone(receiptStatuses[:len(receiptStatuses)-1]), append(extra, ReceiptPending)...)
 }
 
-// String formats the percentiles for WriteText: "p50 12ms, p95 40ms, p99 90ms, max 1.2s (6 rows)".
+// String formats the percentiles for WriteText: "p50 12ms, p95 40ms, p99 90ms, max 1.2s (6 rows)";
+// "-" when there is no sample.
 func (l Latency) String() string {
 	if l.Count == 0 {
 		return "-"
 	}
-	return fmt.Sprintf("p50 %s, p95 %s, p99 %s, max %s (%d rows)", roundDuration(l.P50),
-		roundDuration(l.P95), roundDuration(l.P99), roundDuration(l.Max), l.Count)
+	return fmt.Sprintf("p50 %s, p95 %s, p99 %s, max %s (%s)", roundDuration(l.P50),
+		roundDuration(l.P95), roundDuration(l.P99), roundDuration(l.Max), plural(l.Count, "row"))
 }
 
 // roundDuration keeps three significant figures or so: 1.234ms, 12.3ms, 1.23s, 2m3s.
