@@ -29,16 +29,17 @@ func (e *VersionError) Error() string {
 }
 
 // CorruptError reports damage before the end of a journal: a record that fails its checksum
-// or cannot be decoded, with intact records after it. A crash cannot cause that (it only ever
-// tears the end of the file), so the journal is refused rather than silently cut.
+// with an intact record after it, or a record that cannot be decoded although its checksum
+// holds. A crash cannot cause either (it only ever tears the end of the file), so the journal
+// is refused rather than silently cut.
 type CorruptError struct {
 	Path   string
-	Offset int64 // byte offset of the damaged record
-	Reason string
+	Offset int64  // byte offset of the damaged record
+	Reason string // what is wrong there, and why it is not a torn tail
 }
 
 func (e *CorruptError) Error() string {
-	return fmt.Sprintf("journal %s is damaged at byte %d (%s) and intact records follow, so this is not a write cut short by a crash. "+
+	return fmt.Sprintf("journal %s is damaged at byte %d: %s. "+
 		"Restore the file from a backup, or keep only the records before the damage with `truncate -s %d %s` "+
 		"(rows recorded after that point may then be sent again)", e.Path, e.Offset, e.Reason, e.Offset, e.Path)
 }
@@ -134,12 +135,15 @@ func replay(ra io.ReaderAt, size int64, path string, fn func(Record) error) (*To
 		}
 		if bad != "" {
 			next, found, err := findRecord(ra, off+1, size)
-			if err != nil {
-				return nil, fmt.Errorf("read journal %s after byte %d: %w", path, off, err)
-			}
-			if found {
+			switch {
+			case errors.Is(err, errScanBudget):
 				return nil, &CorruptError{Path: path, Offset: off,
-					Reason: fmt.Sprintf("%s; an intact record follows at byte %d", bad, next)}
+					Reason: fmt.Sprintf("%s, followed by %d bytes too costly to check for intact records", bad, size-off)}
+			case err != nil:
+				return nil, fmt.Errorf("read journal %s after byte %d: %w", path, off, err)
+			case found:
+				return nil, &CorruptError{Path: path, Offset: off,
+					Reason: fmt.Sprintf("%s, and an intact record follows at byte %d, so this is not a write cut short by a crash", bad, next)}
 			}
 			return &TornTail{Path: path, Offset: off, Size: size - off, Reason: bad}, nil
 		}
@@ -147,7 +151,8 @@ func replay(ra io.ReaderAt, size int64, path string, fn func(Record) error) (*To
 		if err := decodeBody(body, &rec); err != nil {
 			// The checksum holds, so these are the bytes that were written: a bug or a newer
 			// writer, never a torn write.
-			return nil, &CorruptError{Path: path, Offset: off, Reason: err.Error()}
+			return nil, &CorruptError{Path: path, Offset: off,
+				Reason: err.Error() + " although its checksum holds (written by a newer or faulty smscast)"}
 		}
 		if err := fn(rec); err != nil {
 			return nil, err
@@ -161,6 +166,13 @@ func crcOf(lengthBytes, body []byte) uint32 {
 	return crc32.Update(crc32.Update(0, castagnoli, lengthBytes), castagnoli, body)
 }
 
+// errScanBudget stops findRecord before its checksums cost more than scanBudget bytes.
+var errScanBudget = errors.New("scan budget exceeded")
+
+// scanBudget bounds the bytes findRecord checksums, so that a crafted file full of plausible
+// lengths cannot make reading it take hours. Ordinary damage and torn tails stay far below.
+const scanBudget = 256 << 20
+
 // findRecord looks for an intact record (plausible length, known kind, matching checksum)
 // starting anywhere in [from, size). It tells a torn tail, after which nothing intact can
 // follow, from damage in the middle. The probe is cheap where the length or kind is
@@ -170,6 +182,7 @@ func findRecord(ra io.ReaderAt, from, size int64) (int64, bool, error) {
 	buf := make([]byte, window)
 	var body []byte
 	bufStart, bufLen := int64(0), 0 // buf holds the file's bytes [bufStart, bufStart+bufLen)
+	budget := int64(scanBudget)
 	for p := from; p+frameHeaderLen < size; p++ {
 		if p+frameHeaderLen+1 > bufStart+int64(bufLen) {
 			n, err := ra.ReadAt(buf, p)
@@ -185,6 +198,9 @@ func findRecord(ra io.ReaderAt, from, size int64) (int64, bool, error) {
 		}
 		if k := Kind(h[frameHeaderLen]); k == 0 || k >= kindLimit {
 			continue
+		}
+		if budget -= length; budget < 0 {
+			return 0, false, errScanBudget
 		}
 		if int64(cap(body)) < length {
 			body = make([]byte, length)

@@ -203,3 +203,15 @@ func TestReplay_StopsOnCallbackError(t *testing.T) {
 		t.Errorf("Replay = %v after %d records, want the callback's error after 2", err, n)
 	}
 }
+
+// TestReplay_CraftedTailIsBounded: bytes crafted so that every other offset looks like the
+// start of a half-megabyte record would make the search for intact records after damage
+// checksum terabytes; it gives up after scanBudget and refuses the file instead.
+func TestReplay_CraftedTailIsBounded(t *testing.T) {
+	data := append(appendHeader(nil), bytes.Repeat([]byte{byte(KindEnd), 0}, 1<<20)...)
+	_, err := Replay(writeTemp(t, data), func(Record) error { return nil })
+	var ce *CorruptError
+	if !errors.As(err, &ce) || ce.Offset != headerLen || !strings.Contains(err.Error(), "too costly to check") {
+		t.Errorf("Replay = %v, want a *CorruptError at byte %d that gave up checking", err, headerLen)
+	}
+}

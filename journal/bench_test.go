@@ -1,0 +1,129 @@
+//go:build unix
+
+package journal
+
+import (
+	"syscall"
+	"path/filepath"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// The journal's budget is 30% of end-to-end throughput at ~100,000 messages per second, that
+// is each message's Attempt + Accepted (+ its share of receipts) may cost the sending side
+// well under 3 µs of one core. Run on the machine's own disk (t.TempDir) with:
+//
+//	go test -run '^$' -bench . -benchtime 2s ./journal
+
+// processCPU is the user+system CPU time the process has used so far: on a shared machine it
+// measures the journal's cost better than wall time.
+func processCPU(b *testing.B) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+func benchWriter(b *testing.B) *Writer {
+	b.Helper()
+	w, err := Create(filepath.Join(b.TempDir(), "bench.journal"), testIdentity(), Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return w
+}
+
+// BenchmarkWriter_AttemptAccepted: many senders (as a window of 100 would have) each record
+// an attempt and its accepted response, with group commit doing the fsyncs.
+func BenchmarkWriter_AttemptAccepted(b *testing.B) {
+	w := benchWriter(b)
+	var next atomic.Int64
+	const id = "0123456789abcdef01234567" // a 24-character id, typical of SMSCs that use UUID-ish ids
+	b.SetParallelism(50)
+	start, cpu := time.Now(), processCPU(b)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			row := int(next.Add(1))
+			if err := w.Attempt(row, 0, start); err != nil {
+				b.Error(err)
+				return
+			}
+			if err := w.Accepted(row, 0, id, start); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	if err := w.Close(); err != nil { // the last batch's fsync is part of the cost
+		b.Fatal(err)
+	}
+	b.StopTimer()
+	elapsed := time.Since(start).Seconds()
+	b.ReportMetric(float64(processCPU(b)-cpu)/float64(b.N), "cpu-ns/message")
+	b.ReportMetric(float64(b.N)/elapsed, "messages/s")
+	b.ReportMetric(float64(2*b.N)/elapsed, "records/s")
+}
+
+// BenchmarkWriter_Receipt: one receipt at a time; ns/op is the latency from Receipt to
+// durable, which is how long a deliver_sm_resp waits.
+func BenchmarkWriter_Receipt(b *testing.B) {
+	w := benchWriter(b)
+	defer w.Close()
+	r := testReceipt("0123456789abcdef01234567")
+	now := time.Now()
+	b.ResetTimer()
+	for b.Loop() {
+		if err := w.Receipt(r, now); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N), "µs/receipt")
+}
+
+// BenchmarkWriter_ReceiptConcurrent: receipts arriving on many sessions at once share fsyncs.
+func BenchmarkWriter_ReceiptConcurrent(b *testing.B) {
+	w := benchWriter(b)
+	defer w.Close()
+	r := testReceipt("0123456789abcdef01234567")
+	now := time.Now()
+	b.SetParallelism(32)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if err := w.Receipt(r, now); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "receipts/s")
+}
+
+// BenchmarkLoad: how fast --resume rebuilds the state of a 100,000-message campaign.
+func BenchmarkLoad(b *testing.B) {
+	w := benchWriter(b)
+	at := time.Now()
+	const rows = 100_000
+	for row := 1; row <= rows; row++ {
+		if err := w.Attempt(row, 0, at); err != nil {
+			b.Fatal(err)
+		}
+		if err := w.Accepted(row, 0, "0123456789abcdef01234567", at); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		st, err := Load(w.Path())
+		if err != nil || len(st.Rows) != rows {
+			b.Fatalf("Load: %v, %d rows", err, len(st.Rows))
+		}
+	}
+	b.ReportMetric(float64(b.N*rows)/b.Elapsed().Seconds(), "messages/s")
+}
