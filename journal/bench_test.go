@@ -3,9 +3,9 @@
 package journal
 
 import (
-	"syscall"
 	"path/filepath"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 )

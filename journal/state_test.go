@@ -52,8 +52,8 @@ func TestLoad_RowStatus(t *testing.T) {
 				{4, 1, NotSent, false}, {41, 1, NotSent, false}},
 		},
 		{
-			name: "crashed run: rows within its horizon without a record may have been sent",
-			recs: []Record{start(), horizon(20), attempt(1, 0), accepted(1, 0, "a1"), attempt(2, 0)},
+			name:    "crashed run: rows within its horizon without a record may have been sent",
+			recs:    []Record{start(), horizon(20), attempt(1, 0), accepted(1, 0, "a1"), attempt(2, 0)},
 			horizon: 20,
 			checks: []check{{1, 1, Accepted, false}, {2, 1, InFlight, false}, {3, 1, MaybeSent, false},
 				{20, 1, MaybeSent, false}, {21, 1, NotSent, false}},
