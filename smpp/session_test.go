@@ -35,17 +35,29 @@ func leakCheck(t *testing.T) {
 	t.Cleanup(func() { goleak.VerifyNone(t) })
 }
 
-// recv waits for one value from ch, failing the test after waitLimit.
+// recv waits for one value from ch, failing the test after waitLimit. Only the test
+// goroutine may call it; fake SMSC scripts use tryRecv.
 func recv[T any](t *testing.T, ch <-chan T, what string) T {
+	t.Helper()
+	v, ok := tryRecv(t, ch, what)
+	if !ok {
+		t.FailNow()
+	}
+	return v
+}
+
+// tryRecv waits for one value from ch; after waitLimit it reports an error and false.
+func tryRecv[T any](t *testing.T, ch <-chan T, what string) (T, bool) {
 	t.Helper()
 	timer := time.NewTimer(waitLimit)
 	defer timer.Stop()
 	select {
 	case v := <-ch:
-		return v
+		return v, true
 	case <-timer.C:
-		t.Fatalf("gave up waiting for %s after %v", what, waitLimit)
-		panic("unreachable")
+		t.Errorf("gave up waiting for %s after %v", what, waitLimit)
+		var zero T
+		return zero, false
 	}
 }
 
@@ -297,7 +309,11 @@ func TestSession_ResponseTimeoutThenLateResponse(t *testing.T) {
 		if !ok {
 			return
 		}
-		if seq := recv(t, timedOut, "the submit to time out"); seq != h.Sequence {
+		seq, ok := tryRecv(t, timedOut, "the submit to time out")
+		if !ok {
+			return
+		}
+		if seq != h.Sequence {
 			t.Errorf("TimeoutError.Seq = %d, the SMSC received sequence_number %d", seq, h.Sequence)
 		}
 		f.send(h.Sequence, StatusOK, &SubmitSMResp{MessageID: "late"})
@@ -624,20 +640,90 @@ func TestSession_GenericNackForBadRequests(t *testing.T) {
 }
 
 func TestSession_InvalidCommandLengthEndsSession(t *testing.T) {
+	const maxLen = 1024
+	cases := []struct {
+		name   string
+		length uint32
+	}{
+		{"shorter than a header", 8},
+		{"over MaxPDULen", maxLen + 1},
+		{"absurd", 0xFFFFFFFF},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			leakCheck(t)
+			s := startSession(t, Options{MaxPDULen: maxLen}, func(f *fakeSMSC) {
+				bad := binary.BigEndian.AppendUint32(nil, tc.length)
+				bad = append(bad, 0, 0, 0, 0x15, 0, 0, 0, 0, 0, 0, 0, 1)
+				if !f.sendRaw(bad) {
+					return
+				}
+				if h, _, ok := f.expect(GenericNackID); ok && (h.Sequence != 0 || h.Status != StatusInvCmdLen) {
+					t.Errorf("generic_nack has sequence_number %d, status %v; want 0, %v", h.Sequence, h.Status, StatusInvCmdLen)
+				}
+				f.expectEOF()
+			})
+			recv(t, s.Done(), "the session to end")
+			if err := s.Err(); !errors.Is(err, ErrConnectionLost) || !strings.Contains(err.Error(), "command_length") {
+				t.Errorf("Err() = %v, want ErrConnectionLost naming command_length", err)
+			}
+		})
+	}
+}
+
+func TestSession_PeerStopsReading(t *testing.T) {
 	leakCheck(t)
-	s := startSession(t, Options{}, func(f *fakeSMSC) {
-		bad := []byte{0, 0, 0, 8, 0, 0, 0, 0x15, 0, 0, 0, 0, 0, 0, 0, 1} // command_length 8
-		if !f.sendRaw(bad) {
-			return
+	// net.Pipe has no buffer: once the SMSC stops reading, every write blocks, and only the
+	// write deadline (RespTimeout) can free the writer.
+	client, server := net.Pipe()
+	stopped := make(chan struct{})
+	release := make(chan struct{})
+	peerDone := runPeer(t, server, func(f *fakeSMSC) {
+		if f.acceptBind() {
+			close(stopped)
+			tryRecv(t, release, "the test to finish") // reading nothing meanwhile
 		}
-		if h, _, ok := f.expect(GenericNackID); ok && (h.Sequence != 0 || h.Status != StatusInvCmdLen) {
-			t.Errorf("generic_nack has sequence_number %d, status %v; want 0, %v", h.Sequence, h.Status, StatusInvCmdLen)
-		}
-		f.expectEOF()
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
+	defer cancel()
+	s, err := NewSession(ctx, client, Options{RespTimeout: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatalf("NewSession: %v", err)
+	}
+	recv(t, stopped, "the bind")
+	if _, err := s.Submit(context.Background(), testSubmit("447700900001")); !errors.Is(err, ErrConnectionLost) {
+		t.Errorf("Submit to a peer that stopped reading = %v, want ErrConnectionLost", err)
+	}
+	recv(t, s.Done(), "the session to end")
+	if err := s.Err(); !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Errorf("Err() = %v, want the write deadline", err)
+	}
+	s.Close()
+	close(release)
+	recv(t, peerDone, "the fake SMSC script to finish")
+}
+
+func TestSession_HandlerContextEndsWithConnection(t *testing.T) {
+	leakCheck(t)
+	started := make(chan struct{})
+	ended := make(chan error, 1)
+	opt := Options{Handler: func(ctx context.Context, p PDU) Status {
+		close(started)
+		<-ctx.Done() // a handler stuck on something that honours ctx
+		ended <- ctx.Err()
+		return StatusOK
+	}}
+	s := startSession(t, opt, func(f *fakeSMSC) {
+		if f.send(4, StatusOK, &DeliverSM{ShortMessage: []byte("mo")}) {
+			tryRecv(t, started, "the handler to start")
+		} // returning drops the connection
 	})
 	recv(t, s.Done(), "the session to end")
-	if err := s.Err(); !errors.Is(err, ErrConnectionLost) || !strings.Contains(err.Error(), "command_length") {
-		t.Errorf("Err() = %v, want ErrConnectionLost naming command_length", err)
+	if err := recv(t, ended, "the handler to see its context end"); !errors.Is(err, context.Canceled) {
+		t.Errorf("handler context ended with %v, want context.Canceled", err)
+	}
+	if err := s.Close(); err != nil {
+		t.Errorf("Close = %v", err)
 	}
 }
 
@@ -706,8 +792,7 @@ func TestSession_ContextEndsWhileWaitingForSlot(t *testing.T) {
 			return
 		}
 		close(holding)
-		recv(t, release, "the test to release the window")
-		if f.send(h.Sequence, StatusOK, &SubmitSMResp{MessageID: "first"}) {
+		if _, ok := tryRecv(t, release, "the test to release the window"); ok && f.send(h.Sequence, StatusOK, &SubmitSMResp{MessageID: "first"}) {
 			f.finish() // a second submit_sm here would fail the test
 		}
 	})
@@ -756,8 +841,7 @@ func TestSession_CloseUnbindsAfterOutstandingWork(t *testing.T) {
 			return
 		}
 		close(written)
-		recv(t, closing, "Close to start")
-		if !f.send(h.Sequence, StatusOK, &SubmitSMResp{MessageID: "last"}) {
+		if _, ok := tryRecv(t, closing, "Close to start"); !ok || !f.send(h.Sequence, StatusOK, &SubmitSMResp{MessageID: "last"}) {
 			return
 		}
 		// The handler finished after Close started: its answer must precede the unbind.
