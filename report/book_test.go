@@ -552,3 +552,11 @@ func TestArena_LongString(t *testing.T) {
 		t.Errorf("short strings corrupted")
 	}
 }
+
+func TestBook_Counts(t *testing.T) {
+	b := campaign()
+	want := Counts{Rows: 11, Accepted: 5, Rejected: 1, Skipped: 3, Unsent: 2, Receipts: 3, Delivered: 2, Pending: 2, PartsAccepted: 8}
+	if got := b.Counts(); got != want {
+		t.Errorf("Counts() = %+v\nwant       %+v", got, want)
+	}
+}

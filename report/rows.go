@@ -154,3 +154,41 @@ func (b *Book) Unmatched() []Unmatched {
 	}
 	return out
 }
+
+// Counts is a snapshot of the book's counters, cheap enough for every tick of a progress
+// display.
+type Counts struct {
+	Rows          int // rows added
+	Accepted      int // rows accepted or resubmitted
+	Rejected      int // rows rejected
+	Skipped       int // rows invalid, duplicate or excluded
+	Unsent        int // rows with no outcome yet, not_sent or uncertain
+	Receipts      int // rows with a final receipt state
+	Delivered     int // rows DELIVRD
+	Pending       int // accepted rows waiting for a final receipt (Pending)
+	PartsAccepted int // submit_sm PDUs accepted (a resent part counts again)
+}
+
+// Counts returns the current counters in O(1).
+func (b *Book) Counts() Counts {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	c := Counts{Rows: b.rows.len(), Pending: b.pending, PartsAccepted: b.acceptedN,
+		Delivered: b.byReceipt[smpp.StateDelivered+1]}
+	for code, n := range b.bySubmit {
+		switch st := submitStatuses[code]; {
+		case st == SubmitAccepted || st == SubmitResubmitted:
+			c.Accepted += n
+		case st == SubmitRejected:
+			c.Rejected += n
+		case skipped(uint8(code)):
+			c.Skipped += n
+		default:
+			c.Unsent += n
+		}
+	}
+	for _, n := range b.byReceipt {
+		c.Receipts += n
+	}
+	return c
+}
