@@ -13,6 +13,9 @@ import (
 func TestSpool_RoundTrip(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "spool")
 	a, b := NewSpool(dir, Options{}), NewSpool(dir, Options{}) // e.g. two processes
+	if a.Dir() != dir {
+		t.Errorf("Dir() = %q, want %q", a.Dir(), dir)
+	}
 	must(t, a.Receipt(testReceipt("a-1"), t0))
 	must(t, b.Receipt(testReceipt("b-1"), t0))
 	must(t, a.Receipt(testReceipt("a-2"), t0))

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -352,5 +353,25 @@ func TestWriter_CrashNeverHidesASubmittedRow(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestWriter_WriteFailureSticks: once a write fails, nothing more may be recorded as if it
+// had worked, and waiters are released with the error instead of hanging.
+func TestWriter_WriteFailureSticks(t *testing.T) {
+	w, _ := createTemp(t, Options{})
+	w.f.Close() // the disk goroutine's next write fails
+	err := w.Receipt(testReceipt("x"), t0)
+	if err == nil || !strings.Contains(err.Error(), "the campaign must stop") {
+		t.Fatalf("Receipt after a failed write = %v, want the write error", err)
+	}
+	if err2 := w.Attempt(1, 0, t0); err2 != err {
+		t.Errorf("Attempt after a failed write = %v, want the same error %v", err2, err)
+	}
+	if err2 := w.Accepted(1, 0, "x", t0); err2 != err {
+		t.Errorf("Accepted after a failed write = %v, want the same error", err2)
+	}
+	if err2 := w.Close(); err2 != err {
+		t.Errorf("Close after a failed write = %v, want the same error", err2)
 	}
 }
