@@ -439,15 +439,21 @@ func (s *Session) roundTrip(ctx context.Context, r *request) result {
 	}
 	defer func() { <-s.window }()
 	// reqs has room for every slot, but withdrawn requests keep theirs until the writer
-	// discards them, so while the writer is stuck on a slow write this may wait too.
+	// discards them, so while the writer is stuck on a slow write this may wait too. The
+	// fast path needs no check of stopping: the writer refuses requests once Close was
+	// called, and await withdraws them once the session has ended.
 	select {
 	case s.reqs <- r:
-	case <-ctx.Done():
-		putRequest(r)
-		return result{err: notSent(ctx.Err())}
-	case <-s.stopping:
-		putRequest(r)
-		return result{err: notSent(s.stopReason())}
+	default:
+		select {
+		case s.reqs <- r:
+		case <-ctx.Done():
+			putRequest(r)
+			return result{err: notSent(ctx.Err())}
+		case <-s.stopping:
+			putRequest(r)
+			return result{err: notSent(s.stopReason())}
+		}
 	}
 	res := s.await(ctx, r)
 	if res.reuse {
