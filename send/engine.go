@@ -104,6 +104,10 @@ func (e *ConnectError) Error() string {
 
 func (e *ConnectError) Unwrap() error { return e.Err }
 
+// ErrInput marks an error of the Source during Run (such as a malformed line deep in the
+// recipients file): the rows read before it were sent, the rest were not.
+var ErrInput = errors.New("read input")
+
 // Result is how a run ended.
 type Result struct {
 	Snapshot
@@ -292,7 +296,7 @@ func (c *Campaign) fatal() error {
 // The Book holds every row read; rows never read are not in it.
 //
 // Errors: *BindError (credentials refused before anything was sent), *ConnectError (the
-// SMSC unreachable for GiveUpAfter), an error from src (wrapped), ctx's error on abort.
+// SMSC unreachable for GiveUpAfter), ErrInput wrapping an error from src, ctx's error on abort.
 func (c *Campaign) Run(ctx context.Context, src Source) (Result, error) {
 	start := time.Now()
 	c.started.Store(&start)
@@ -384,7 +388,7 @@ func (c *Campaign) Run(ctx context.Context, src Source) (Result, error) {
 	case c.fatal() != nil:
 		return res, c.fatal()
 	case inputErr != nil:
-		return res, fmt.Errorf("read input: %w", inputErr)
+		return res, fmt.Errorf("%w: %w", ErrInput, inputErr)
 	case ctx.Err() != nil:
 		return res, ctx.Err()
 	}

@@ -1,0 +1,548 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/urfave/cli/v2"
+	"golang.org/x/term"
+
+	"smscast/csvin"
+	"smscast/report"
+	"smscast/send"
+	"smscast/smpp"
+)
+
+func init() { register(sendCommand()) }
+
+// Exit statuses of a run stopped by a signal: 128 + the signal number, as shells report it.
+const (
+	exitSIGINT  = 130
+	exitSIGTERM = 143
+)
+
+// Flag defaults of send.
+const (
+	defaultRate    = 10.0
+	defaultWindow  = 10
+	maxWindow      = 1000
+	defaultWait    = time.Minute
+	defaultTimeout = 30 * time.Second
+)
+
+// sendFlags are the flags of send besides the input flags it shares with plan.
+func sendFlags() []cli.Flag {
+	return []cli.Flag{
+		// Connecting.
+		&cli.StringFlag{Name: "smsc", Usage: "the SMSC's `HOST:PORT`"},
+		&cli.StringFlag{Name: "system-id", Usage: "bind system_id (`ID`, at most 15 characters)"},
+		&cli.StringFlag{Name: "password-file", Usage: "read the bind password from the first line of `FILE`"},
+		&cli.StringFlag{Name: "password", Usage: "bind `PASSWORD`; prefer SMSCAST_PASSWORD or --password-file: other users can read a command line"},
+		&cli.StringFlag{Name: "system-type", Usage: "bind system_type `TYPE`, if the SMSC wants one"},
+		&cli.StringFlag{Name: "bind-mode", Value: "trx", Usage: "trx (transceiver: receipts come back on the same session) or tx (transmitter: no receipts are collected)"},
+		&cli.BoolFlag{Name: "tls", Usage: "connect with TLS"},
+		&cli.StringFlag{Name: "tls-ca", Usage: "trust the certificate authorities in this PEM `FILE` instead of the system's (implies --tls)"},
+		&cli.StringFlag{Name: "tls-server-name", Usage: "`NAME` the SMSC's certificate must carry (default: the host of --smsc; implies --tls)"},
+		&cli.BoolFlag{Name: "tls-insecure", Usage: "do not verify the SMSC's certificate: for test SMSCs only (implies --tls)"},
+		&cli.IntFlag{Name: "binds", Value: 1, Usage: "`N` sessions share the campaign (carriers often cap throughput per bind)"},
+		// Pacing.
+		&cli.Float64Flag{Name: "rate", Value: defaultRate, Usage: "submit_sm `PDUS` per second over all binds, every part counted; 0 = unlimited"},
+		&cli.IntFlag{Name: "burst", Value: 1, Usage: "`N` PDUs may leave back to back; 1 spaces them evenly, so no second sees more than --rate"},
+		&cli.IntFlag{Name: "window", Value: defaultWindow, Usage: fmt.Sprintf("`N` submit_sm awaiting a response per bind (1–%d)", maxWindow)},
+		&cli.DurationFlag{Name: "resp-timeout", Value: defaultTimeout, Usage: "wait this `DURATION` for each response; a short one is the most common cause of duplicate SMS"},
+		&cli.IntFlag{Name: "max-attempts", Value: 5, Usage: "tries per PDU for transient errors, timeouts and dropped connections (throttling does not count)"},
+		&cli.DurationFlag{Name: "give-up-after", Value: 2 * time.Minute, Usage: "stop when the SMSC stays unreachable (or throttles one PDU) this long"},
+		// What is sent.
+		&cli.StringFlag{Name: "schedule", Usage: "deliver at this `TIME` (2006-01-02 15:04 in --tz, RFC 3339) or after this duration (90m, 1d)"},
+		&cli.StringFlag{Name: "validity", Usage: "give up delivering at this `TIME` or after this duration (e.g. 6h)"},
+		&cli.StringFlag{Name: "send-between", Usage: "send only between these `HH:MM-HH:MM` each day in --tz, e.g. 09:00-20:00; sending pauses outside"},
+		&cli.StringFlag{Name: "tz", Usage: "time `ZONE` of --send-between and of times without a zone, e.g. Europe/Berlin (default: the machine's)"},
+		// Report and receipts.
+		&cli.StringFlag{Name: "report", Usage: "write the receipt report to `FILE` (default: beside the recipients file, <name>.report.csv)"},
+		&cli.StringFlag{Name: "report-format", Value: "csv", Usage: "csv or jsonl"},
+		&cli.BoolFlag{Name: "force", Usage: "replace an existing report"},
+		&cli.StringFlag{Name: "summary-json", Usage: "also write the summary as JSON to `FILE`"},
+		&cli.StringFlag{Name: "receipt-id-format", Value: "auto", Usage: "how receipt ids match submit_sm_resp ids: auto, hex, dec or exact"},
+		&cli.StringFlag{Name: "part-receipts", Value: "all", Usage: "receipts of multipart messages: all (one per part), any (one per message, on any part) or last (ask for one on the last part only)"},
+		&cli.DurationFlag{Name: "wait", Value: defaultWait, Usage: "after the last submit, stay bound this `DURATION` for receipts (0 = do not wait)"},
+		&cli.StringFlag{Name: "inbox", Usage: "append incoming messages (MO) to this CSV `FILE`"},
+		&cli.StringFlag{Name: "optout-keywords", Usage: "`WORDS` (comma-separated, e.g. STOP,UNSUBSCRIBE) that add an incoming message's sender to the --exclude file"},
+		// Output.
+		&cli.DurationFlag{Name: "progress-interval", Value: 10 * time.Second, Usage: "when stderr is not a terminal, print a progress line this often"},
+		&cli.StringFlag{Name: "log-format", Value: "text", Usage: "progress lines and events as text or json"},
+		&cli.BoolFlag{Name: "quiet", Usage: "print only errors and the final summary"},
+		&cli.BoolFlag{Name: "dry-run", Usage: "connect to nothing: read, render and check everything like plan, with these flags"},
+	}
+}
+
+func sendCommand() *cli.Command {
+	var passwordOnArgs bool
+	flags := append([]cli.Flag{configFlag}, inputFlags()...)
+	flags = append(flags, sendFlags()...)
+	return &cli.Command{
+		Name:      "send",
+		Usage:     "send a campaign over SMPP: paced submit_sm, receipts, a report",
+		UsageText: "smscast send --smsc HOST:PORT --system-id ID --recipients FILE (--templates FILE | --text TEXT) [options]",
+		Description: "Reads the recipients and templates, sends every valid row under --rate and --window over\n" +
+			"--binds sessions, retries what can be retried, collects delivery receipts for --wait and\n" +
+			"writes the report (every row with its outcome) and a summary.\n\n" +
+			"Every flag can also be set with the environment variable shown beside it, or with a key\n" +
+			"of the same name in the --config YAML file; the command line wins over the environment,\n" +
+			"which wins over the file. The password: SMSCAST_PASSWORD or --password-file.\n\n" +
+			"Exit status: 0 every row accepted by the SMSC (rows marked resubmitted were accepted;\n" +
+			"duplicates and excluded rows are intended skips); 1 usage or input error, nothing sent;\n" +
+			"2 could not connect or bind, nothing sent; 3 finished, but some rows were rejected,\n" +
+			"invalid or not sent; 130/143 stopped by SIGINT/SIGTERM. The report is written whenever\n" +
+			"the run got as far as sending. Undelivered receipts do not change the exit status.",
+		Flags: withEnv(flags),
+		Before: func(c *cli.Context) error {
+			passwordOnArgs = passwordOnCommandLine(c)
+			return applyConfigFile(c)
+		},
+		Action: func(c *cli.Context) error {
+			if c.NArg() > 0 {
+				return fmt.Errorf("send takes no arguments, got %q; give files with --recipients and --templates", c.Args().First())
+			}
+			stderr := c.App.ErrWriter
+			s, err := sendSettingsOf(c, passwordOnArgs, func(msg string) { fmt.Fprintln(stderr, msg) })
+			if err != nil {
+				return withExit(exitUsage, err)
+			}
+			return sendAction(c, s)
+		},
+	}
+}
+
+// sendAction runs send once its flags are read; tests replace it to look at the settings.
+var sendAction = func(c *cli.Context, s sendSettings) error {
+	if s.dryRun {
+		return runPlan(c.Context, s.input, "", 0, s.engine.Rate, c.App.Writer, c.App.ErrWriter)
+	}
+	signals := make(chan os.Signal, 2)
+	signal.Notify(signals, syscall.SIGINT, syscall.SIGTERM)
+	defer signal.Stop(signals)
+	return runSend(c.Context, s, c.App.ErrWriter, signals)
+}
+
+// sendSettings is everything the flags of send say.
+type sendSettings struct {
+	input        csvin.Config
+	engine       send.Config // without Book, OnEvent and OnMO, which runSend adds
+	report       string
+	format       report.Format
+	force        bool
+	summaryJSON  string
+	book         report.Options
+	inbox        string
+	optoutWords  []string
+	progress     progressOptions
+	quiet        bool
+	dryRun       bool
+	transmitOnly bool // --bind-mode tx: no receipts come back
+}
+
+// sendSettingsOf reads and checks the flags; every error is a usage error.
+func sendSettingsOf(c *cli.Context, passwordOnArgs bool, warn func(string)) (sendSettings, error) {
+	var s sendSettings
+	var err error
+	if s.input, err = inputConfig(c); err != nil {
+		return s, err
+	}
+	s.dryRun = c.Bool("dry-run")
+	s.engine.Rate = c.Float64("rate")
+	if s.engine.Rate < 0 {
+		return s, fmt.Errorf("--rate %v: give PDUs per second, or 0 for unlimited", s.engine.Rate)
+	}
+	if s.dryRun {
+		return s, nil
+	}
+
+	e := &s.engine
+	e.Addr = c.String("smsc")
+	if e.Addr == "" {
+		return s, errors.New("no SMSC: give --smsc host:port (or SMSCAST_SMSC)")
+	}
+	password, err := readPassword(c, passwordOnArgs, warn)
+	if err != nil {
+		return s, err
+	}
+	e.Session.Bind = smpp.Bind{SystemID: c.String("system-id"), Password: password, SystemType: c.String("system-type")}
+	switch mode := strings.ToLower(c.String("bind-mode")); mode {
+	case "trx":
+		e.Session.Bind.Mode = smpp.BindTransceiver
+	case "tx":
+		e.Session.Bind.Mode = smpp.BindTransmitter
+		s.transmitOnly = true
+	default:
+		return s, fmt.Errorf("--bind-mode %q: use trx (receipts on the same session) or tx", mode)
+	}
+	if c.Bool("tls") || c.String("tls-ca") != "" || c.String("tls-server-name") != "" || c.Bool("tls-insecure") {
+		if e.Session.TLS, err = smpp.TLSConfig(c.String("tls-ca"), c.String("tls-server-name"), c.Bool("tls-insecure")); err != nil {
+			return s, fmt.Errorf("--tls: %w", err)
+		}
+	}
+
+	ints := []struct {
+		name     string
+		min, max int
+		dst      *int
+	}{
+		{"binds", 1, 100, &e.Binds},
+		{"burst", 1, 1 << 20, &e.Burst},
+		{"window", 1, maxWindow, &e.Session.Window},
+		{"max-attempts", 1, 100, &e.MaxAttempts},
+	}
+	for _, f := range ints {
+		v := c.Int(f.name)
+		if v < f.min || v > f.max {
+			return s, fmt.Errorf("--%s %d: must be %d … %d", f.name, v, f.min, f.max)
+		}
+		*f.dst = v
+	}
+	durations := []struct {
+		name     string
+		positive bool
+		dst      *time.Duration
+	}{
+		{"resp-timeout", true, &e.Session.RespTimeout},
+		{"give-up-after", true, &e.GiveUpAfter},
+		{"wait", false, &e.Wait},
+		{"progress-interval", true, &s.progress.Interval},
+	}
+	for _, f := range durations {
+		v := c.Duration(f.name)
+		if v < 0 || (f.positive && v == 0) {
+			return s, fmt.Errorf("--%s %v: must be a positive duration such as 30s", f.name, v)
+		}
+		*f.dst = v
+	}
+	e.Session.BindTimeout = e.Session.RespTimeout
+
+	loc := time.Local
+	if tz := c.String("tz"); tz != "" {
+		if loc, err = time.LoadLocation(tz); err != nil {
+			return s, fmt.Errorf("--tz %q: %w; use a zone name such as Europe/Berlin or UTC", tz, err)
+		}
+	}
+	now := time.Now()
+	if e.Schedule, err = send.ParseTimeSpec(c.String("schedule"), loc, now); err != nil {
+		return s, fmt.Errorf("--schedule %w", err)
+	}
+	if e.Validity, err = send.ParseTimeSpec(c.String("validity"), loc, now); err != nil {
+		return s, fmt.Errorf("--validity %w", err)
+	}
+	if between := c.String("send-between"); between != "" {
+		if e.Hours, err = send.ParseHours(between, loc); err != nil {
+			return s, fmt.Errorf("--%w", err)
+		}
+	}
+
+	if s.book.IDFormat, err = smpp.ParseIDFormat(c.String("receipt-id-format")); err != nil {
+		return s, fmt.Errorf("--receipt-id-format: %w", err)
+	}
+	if s.book.PartReceipts, err = report.ParsePartReceipts(c.String("part-receipts")); err != nil {
+		return s, err
+	}
+	e.PartReceipts = s.book.PartReceipts
+	if s.format, err = report.ParseFormat(c.String("report-format")); err != nil {
+		return s, err
+	}
+	s.force = c.Bool("force")
+	s.report = c.String("report")
+	if s.report == "" {
+		s.report = defaultReportPath(s.input, s.format, now)
+	}
+	if err := checkReportPath(s.report, s.force, s.input); err != nil {
+		return s, err
+	}
+	s.summaryJSON = c.String("summary-json")
+	s.inbox = c.String("inbox")
+	if words := c.String("optout-keywords"); words != "" {
+		if s.input.Exclude == "" {
+			return s, errors.New("--optout-keywords needs --exclude FILE: the opt-out senders are appended to it")
+		}
+		if s.optoutWords, err = report.ParseKeywords(words); err != nil {
+			return s, fmt.Errorf("--optout-keywords: %w", err)
+		}
+	}
+
+	s.quiet = c.Bool("quiet")
+	switch f := strings.ToLower(c.String("log-format")); f {
+	case "text":
+	case "json":
+		s.progress.JSON = true
+	default:
+		return s, fmt.Errorf("--log-format %q: use text or json", f)
+	}
+	return s, nil
+}
+
+// defaultReportPath is where the report goes without --report: beside the recipients file,
+// named after it, or in the current directory with the start time for standard input and --to.
+func defaultReportPath(in csvin.Config, f report.Format, now time.Time) string {
+	ext := "." + f.String()
+	if in.Recipients != "" && in.Recipients != "-" && len(in.To) == 0 {
+		base := strings.TrimSuffix(in.Recipients, filepath.Ext(in.Recipients))
+		return base + ".report" + ext
+	}
+	return "smscast-report-" + now.Format("20060102-150405") + ext
+}
+
+// checkReportPath refuses, before anything is sent, a report that could not be written at the
+// end: an existing one without --force, a missing directory, or an input file.
+func checkReportPath(path string, force bool, in csvin.Config) error {
+	if st, err := os.Stat(filepath.Dir(path)); err != nil || !st.IsDir() {
+		return fmt.Errorf("--report %s: directory %s does not exist", path, filepath.Dir(path))
+	}
+	info, err := os.Stat(path)
+	if err != nil {
+		return nil // a new file
+	}
+	for _, p := range []string{in.Recipients, in.Templates, in.Exclude} {
+		if p == "" || p == "-" {
+			continue
+		}
+		if pi, err := os.Stat(p); err == nil && os.SameFile(pi, info) {
+			return fmt.Errorf("--report %s is an input file; write the report elsewhere", path)
+		}
+	}
+	if !force {
+		return fmt.Errorf("report %s exists; use --force to replace it, or choose another --report", path)
+	}
+	return nil
+}
+
+// runSend runs the campaign s describes, with signals telling it to stop (first) or abort
+// (second), writes the report and the summary, and returns the error that gives the exit
+// status.
+func runSend(ctx context.Context, s sendSettings, stderr io.Writer, signals <-chan os.Signal) error {
+	start := time.Now()
+	rd, err := csvin.Open(s.input)
+	if err != nil {
+		return withExit(exitUsage, err)
+	}
+	defer rd.Close()
+
+	book := report.NewBook(s.book)
+	cfg := s.engine
+	cfg.Book = book
+	if s.transmitOnly {
+		cfg.Wait = 0 // a transmitter bind gets no receipts to wait for
+	}
+	mo, closeMO, err := openMO(s.inbox, s.input.Exclude, s.optoutWords)
+	if err != nil {
+		return withExit(exitUsage, err)
+	}
+	defer closeMO()
+	cfg.OnMO = mo
+
+	var camp *send.Campaign
+	mode := progressLines
+	switch {
+	case s.quiet:
+		mode = progressQuiet
+	case !s.progress.JSON && isTerminal(stderr):
+		mode = progressBar
+	}
+	opt := s.progress
+	opt.Mode = mode
+	prog := newProgress(stderr, opt, func() send.Snapshot { return camp.Snapshot() })
+	cfg.OnEvent = prog.Event
+	if mode != progressQuiet {
+		cfg.Total = countRows(s.input)
+	}
+	if camp, err = send.New(cfg); err != nil {
+		return withExit(exitUsage, err)
+	}
+
+	runCtx, abort := context.WithCancel(ctx)
+	defer abort()
+	var sigMu sync.Mutex
+	var stoppedBy os.Signal
+	done := make(chan struct{})
+	var watcher sync.WaitGroup
+	watcher.Add(1)
+	go func() {
+		defer watcher.Done()
+		for {
+			select {
+			case sig := <-signals:
+				sigMu.Lock()
+				first := stoppedBy == nil
+				if first {
+					stoppedBy = sig
+				}
+				sigMu.Unlock()
+				if first {
+					fmt.Fprintf(stderr, "%s: stopping; waiting for responses in flight (a second signal aborts)\n", sig)
+					camp.Stop()
+				} else {
+					fmt.Fprintf(stderr, "%s: aborting\n", sig)
+					abort()
+				}
+			case <-done:
+				return
+			}
+		}
+	}()
+
+	prog.Start()
+	res, runErr := camp.Run(runCtx, rd)
+	prog.Close()
+	close(done)
+	watcher.Wait()
+	end := time.Now()
+
+	var bindErr *send.BindError
+	var connErr *send.ConnectError
+	switch {
+	case errors.As(runErr, &bindErr):
+		return withExit(exitConnect, runErr)
+	case errors.As(runErr, &connErr) && !res.Sent:
+		return withExit(exitConnect, runErr)
+	case errors.Is(runErr, send.ErrInput) && !res.Sent:
+		return withExit(exitUsage, runErr)
+	}
+
+	reportErr := book.WriteReport(s.report, s.format, s.force)
+	if reportErr == nil {
+		fmt.Fprintf(stderr, "report written to %s\n", s.report)
+	} else {
+		fmt.Fprintf(stderr, "smscast: the report could not be written: %v\n", reportErr)
+	}
+	sum := book.Summary(start, end)
+	if err := sum.WriteText(stderr); err != nil {
+		return err
+	}
+	if s.summaryJSON != "" {
+		if err := sum.WriteJSON(s.summaryJSON); err != nil {
+			fmt.Fprintf(stderr, "smscast: --summary-json: %v\n", err)
+		}
+	}
+
+	sigMu.Lock()
+	sig := stoppedBy
+	sigMu.Unlock()
+	return sendExit(sig, runErr, reportErr, sum)
+}
+
+// sendExit decides the exit status of a finished run.
+func sendExit(sig os.Signal, runErr, reportErr error, sum report.Summary) error {
+	if sig != nil {
+		code := exitSIGTERM
+		if sig == os.Interrupt {
+			code = exitSIGINT
+		}
+		return withExit(code, fmt.Errorf("stopped by %s", sig))
+	}
+	if runErr != nil {
+		return withExit(exitIncomplete, runErr)
+	}
+	if reportErr != nil {
+		return withExit(exitIncomplete, fmt.Errorf("report: %w", reportErr))
+	}
+	bad := 0
+	for _, st := range []report.SubmitStatus{report.SubmitRejected, report.SubmitInvalid, report.SubmitNotSent, report.SubmitUncertain} {
+		bad += sum.Submit[st]
+	}
+	if bad > 0 {
+		return withExit(exitIncomplete, fmt.Errorf("%d of %d rows were not accepted (rejected, invalid, not sent or uncertain); the report says why for each", bad, sum.Rows))
+	}
+	return nil
+}
+
+// openMO opens the --inbox and opt-out writers and returns the engine's OnMO (nil when
+// neither is asked for) and a function that closes them.
+func openMO(inboxPath, exclude string, keywords []string) (func(report.MO) error, func(), error) {
+	var inbox *report.Inbox
+	var optout *report.OptOut
+	closeAll := func() {
+		if inbox != nil {
+			inbox.Close()
+		}
+		if optout != nil {
+			optout.Close()
+		}
+	}
+	var err error
+	if inboxPath != "" {
+		if inbox, err = report.OpenInbox(inboxPath); err != nil {
+			return nil, closeAll, fmt.Errorf("--inbox: %w", err)
+		}
+	}
+	if len(keywords) > 0 {
+		if optout, err = report.OpenOptOut(exclude, keywords); err != nil {
+			closeAll()
+			return nil, func() {}, fmt.Errorf("--optout-keywords: %w", err)
+		}
+	}
+	if inbox == nil && optout == nil {
+		return nil, closeAll, nil
+	}
+	return func(m report.MO) error {
+		if inbox != nil {
+			if err := inbox.Write(m); err != nil {
+				return err
+			}
+		}
+		if optout != nil {
+			if _, err := optout.Handle(m); err != nil {
+				return err
+			}
+		}
+		return nil
+	}, closeAll, nil
+}
+
+// isTerminal reports whether w is a terminal, where a live progress bar makes sense.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// countRows estimates the rows of the campaign for the progress bar and ETA: lines of the
+// recipients file minus the header (a quoted field with a line break counts twice), divided
+// by the shard count. 0 means unknown (standard input).
+func countRows(in csvin.Config) int {
+	if len(in.To) > 0 {
+		return len(in.To)
+	}
+	if in.Recipients == "" || in.Recipients == "-" {
+		return 0
+	}
+	f, err := os.Open(in.Recipients)
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	buf := make([]byte, 256<<10)
+	lines, last := 0, byte('\n')
+	for {
+		n, err := f.Read(buf)
+		lines += bytes.Count(buf[:n], []byte{'\n'})
+		if n > 0 {
+			last = buf[n-1]
+		}
+		if err != nil {
+			break
+		}
+	}
+	if last != '\n' {
+		lines++
+	}
+	rows := max(lines-1, 0)
+	if in.Shard.Count > 1 {
+		rows = (rows + in.Shard.Count - 1) / in.Shard.Count
+	}
+	return rows
+}

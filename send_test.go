@@ -1,0 +1,341 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/urfave/cli/v2"
+	"smscast/smsc"
+)
+
+// campaignFiles writes a recipients file of n rows and a templates file into dir and returns
+// their paths.
+func campaignFiles(t testing.TB, dir string, n int) (recipients, templates string) {
+	t.Helper()
+	var b strings.Builder
+	b.WriteString("msisdn,name\n")
+	for i := 1; i <= n; i++ {
+		fmt.Fprintf(&b, "+49171%07d,Kunde %d\n", i, i)
+	}
+	recipients = filepath.Join(dir, "recipients.csv")
+	templates = filepath.Join(dir, "templates.csv")
+	if err := os.WriteFile(recipients, []byte(b.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(templates, []byte("id,text\nhello,\"Hallo {{name}}, Ihr Paket ist da.\"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return recipients, templates
+}
+
+// runApp runs the smscast app with args and returns its exit status and stderr. The send
+// command is made afresh: urfave/cli keeps values read from the environment in the flags,
+// which would leak from one run to the next in one process.
+func runApp(t testing.TB, args ...string) (int, string) {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	app := newApp(&stdout, &stderr)
+	app.Commands = []*cli.Command{sendCommand()}
+	err := app.RunContext(ctx, append([]string{"smscast"}, args...))
+	if err != nil {
+		fmt.Fprintln(&stderr, "smscast:", err)
+	}
+	return exitCode(err), stderr.String()
+}
+
+// readReport reads a CSV report into one map per row, keyed by column.
+func readReport(t testing.TB, path string) []map[string]string {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	recs, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rows []map[string]string
+	for _, rec := range recs[1:] {
+		m := map[string]string{}
+		for i, col := range recs[0] {
+			m[col] = rec[i]
+		}
+		rows = append(rows, m)
+	}
+	return rows
+}
+
+func TestSend_campaign(t *testing.T) {
+	srv, err := smsc.NewServer(smsc.Config{SystemID: "acme", Password: "secret", RejectPrefixes: []string{"491710000013"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	dir := t.TempDir()
+	recipients, templates := campaignFiles(t, dir, 20)
+	reportPath := filepath.Join(dir, "out.csv")
+	summary := filepath.Join(dir, "summary.json")
+	t.Setenv("SMSCAST_PASSWORD", "secret")
+	code, stderr := runApp(t, "send", "--smsc", srv.Addr(), "--system-id", "acme",
+		"--recipients", recipients, "--templates", templates, "--from", "ACME",
+		"--rate", "0", "--wait", "10s", "--report", reportPath, "--summary-json", summary, "--quiet")
+	if code != exitIncomplete {
+		t.Fatalf("exit %d, want 3 (one row rejected); stderr:\n%s", code, stderr)
+	}
+	if strings.Contains(stderr, "secret") {
+		t.Errorf("stderr shows the password:\n%s", stderr)
+	}
+	rows := readReport(t, reportPath)
+	if len(rows) != 20 {
+		t.Fatalf("report has %d rows, want 20", len(rows))
+	}
+	for _, r := range rows {
+		want, receipt := "accepted", "DELIVRD"
+		if r["msisdn"] == "491710000013" {
+			want, receipt = "rejected", ""
+		}
+		if r["submit_status"] != want || r["receipt_status"] != receipt {
+			t.Errorf("row %s: %s/%s %q, want %s/%s", r["row"], r["submit_status"], r["receipt_status"], r["submit_error"], want, receipt)
+		}
+	}
+	if _, err := os.Stat(summary); err != nil {
+		t.Errorf("no --summary-json: %v", err)
+	}
+	if got := srv.Stats().Accepted; got != 19 {
+		t.Errorf("simulator accepted %d messages, want 19", got)
+	}
+	// A second run does not overwrite the report without --force, and sends nothing.
+	before := srv.Stats().Submits
+	code, stderr = runApp(t, "send", "--smsc", srv.Addr(), "--system-id", "acme",
+		"--recipients", recipients, "--templates", templates, "--report", reportPath)
+	if code != exitUsage || !strings.Contains(stderr, "--force") {
+		t.Errorf("second run: exit %d, stderr %q; want 1 and a hint to use --force", code, stderr)
+	}
+	if srv.Stats().Submits != before {
+		t.Error("the second run sent messages although it refused to write its report")
+	}
+}
+
+func TestSend_allAcceptedExitsZero(t *testing.T) {
+	srv, err := smsc.NewServer(smsc.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	dir := t.TempDir()
+	recipients, templates := campaignFiles(t, dir, 5)
+	code, stderr := runApp(t, "send", "--smsc", srv.Addr(), "--recipients", recipients, "--templates", templates,
+		"--from", "ACME", "--rate", "0", "--wait", "0", "--log-format", "json", "--progress-interval", "10ms")
+	if code != exitOK {
+		t.Fatalf("exit %d; stderr:\n%s", code, stderr)
+	}
+	// The default report sits beside the recipients file.
+	if rows := readReport(t, filepath.Join(dir, "recipients.report.csv")); len(rows) != 5 {
+		t.Errorf("default report has %d rows, want 5", len(rows))
+	}
+	if !strings.Contains(stderr, `"event":"progress"`) {
+		t.Errorf("no JSON progress line on stderr:\n%s", stderr)
+	}
+}
+
+func TestSend_bindRefused(t *testing.T) {
+	srv, err := smsc.NewServer(smsc.Config{SystemID: "acme", Password: "right"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	dir := t.TempDir()
+	recipients, templates := campaignFiles(t, dir, 3)
+	reportPath := filepath.Join(dir, "out.csv")
+	code, stderr := runApp(t, "send", "--smsc", srv.Addr(), "--system-id", "acme", "--password", "wrong1",
+		"--recipients", recipients, "--templates", templates, "--from", "ACME", "--report", reportPath)
+	if code != exitConnect {
+		t.Fatalf("exit %d, want 2; stderr:\n%s", code, stderr)
+	}
+	if !strings.Contains(stderr, "ESME_RBINDFAIL") || !strings.Contains(stderr, "other users") || strings.Contains(stderr, "wrong1") {
+		t.Errorf("stderr must name the status and warn about --password without showing it:\n%s", stderr)
+	}
+	if _, err := os.Stat(reportPath); err == nil {
+		t.Error("a report was written although nothing was sent")
+	}
+}
+
+func TestSend_usageErrors(t *testing.T) {
+	dir := t.TempDir()
+	recipients, templates := campaignFiles(t, dir, 1)
+	base := []string{"send", "--recipients", recipients, "--templates", templates}
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{nil, "--smsc"},
+		{[]string{"--smsc", "127.0.0.1:1", "--window", "0"}, "--window"},
+		{[]string{"--smsc", "127.0.0.1:1", "--bind-mode", "rx"}, "--bind-mode"},
+		{[]string{"--smsc", "127.0.0.1:1", "--send-between", "9-5"}, "send-between"},
+		{[]string{"--smsc", "127.0.0.1:1", "--schedule", "yesterday"}, "--schedule"},
+		{[]string{"--smsc", "127.0.0.1:1", "--tz", "Mars/Olympus"}, "--tz"},
+		{[]string{"--smsc", "127.0.0.1:1", "--optout-keywords", "STOP"}, "--exclude"},
+		{[]string{"--smsc", "127.0.0.1:1", "--report", filepath.Join(dir, "nodir", "r.csv")}, "does not exist"},
+		{[]string{"--smsc", "127.0.0.1:1", "--report", recipients, "--force"}, "input file"},
+		{[]string{"--smsc", "127.0.0.1:1", "--password", "a", "--password-file", recipients}, "once"},
+	}
+	for _, tt := range tests {
+		code, stderr := runApp(t, append(base, tt.args...)...)
+		if code != exitUsage || !strings.Contains(stderr, tt.want) {
+			t.Errorf("%v: exit %d, stderr %q; want 1 mentioning %q", tt.args, code, stderr, tt.want)
+		}
+	}
+}
+
+func TestSend_dryRun(t *testing.T) {
+	dir := t.TempDir()
+	recipients, templates := campaignFiles(t, dir, 4)
+	code, stderr := runApp(t, "send", "--dry-run", "--recipients", recipients, "--templates", templates, "--from", "ACME", "--rate", "2")
+	if code != exitOK {
+		t.Fatalf("exit %d; stderr:\n%s", code, stderr)
+	}
+	if !strings.Contains(stderr, "4") {
+		t.Errorf("dry run printed no plan summary:\n%s", stderr)
+	}
+}
+
+// TestSend_configPrecedence checks command line > environment > config file for a flag of
+// send and one of the shared input flags.
+func TestSend_configPrecedence(t *testing.T) {
+	dir := t.TempDir()
+	recipients, templates := campaignFiles(t, dir, 1)
+	config := filepath.Join(dir, "smscast.yaml")
+	if err := os.WriteFile(config, []byte("smsc: 127.0.0.1:2775\nrate: 5\nwindow: '20'\nfrom: FILE\nsystem-id: fromfile\npassword: filepw\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	settings := func(env map[string]string, args ...string) (sendSettings, string) {
+		t.Helper()
+		for k, v := range env {
+			t.Setenv(k, v)
+		}
+		var got sendSettings
+		saved := sendAction
+		defer func() { sendAction = saved }()
+		sendAction = func(_ *cli.Context, s sendSettings) error { got = s; return nil }
+		all := append([]string{"send", "--config", config, "--recipients", recipients, "--templates", templates, "--force"}, args...)
+		code, stderr := runApp(t, all...)
+		if code != exitOK {
+			t.Fatalf("%v: exit %d: %s", args, code, stderr)
+		}
+		for k := range env {
+			os.Unsetenv(k)
+		}
+		return got, stderr
+	}
+
+	s, warn := settings(nil)
+	if s.engine.Rate != 5 || s.engine.Session.Window != 20 || s.input.From != "FILE" || s.engine.Session.Bind.SystemID != "fromfile" || s.engine.Session.Bind.Password != "filepw" {
+		t.Errorf("file only: rate %v window %d from %q system-id %q", s.engine.Rate, s.engine.Session.Window, s.input.From, s.engine.Session.Bind.SystemID)
+	}
+	if warn != "" {
+		t.Errorf("a password from the config file must not warn: %q", warn)
+	}
+	s, warn = settings(map[string]string{"SMSCAST_RATE": "7", "SMSCAST_FROM": "ENV", "SMSCAST_PASSWORD": "envpw"})
+	if s.engine.Rate != 7 || s.input.From != "ENV" || s.engine.Session.Window != 20 || s.engine.Session.Bind.Password != "envpw" {
+		t.Errorf("env over file: rate %v from %q window %d", s.engine.Rate, s.input.From, s.engine.Session.Window)
+	}
+	if warn != "" {
+		t.Errorf("a password from the environment must not warn: %q", warn)
+	}
+	s, warn = settings(map[string]string{"SMSCAST_RATE": "7", "SMSCAST_FROM": "ENV"}, "--rate", "9", "--from", "FLAG", "--password", "argpw")
+	if s.engine.Rate != 9 || s.input.From != "FLAG" || s.engine.Session.Bind.Password != "argpw" {
+		t.Errorf("flag over env: rate %v from %q", s.engine.Rate, s.input.From)
+	}
+	if !strings.Contains(warn, "other users") || strings.Contains(warn, "argpw") {
+		t.Errorf("--password on the command line must warn without showing it: %q", warn)
+	}
+}
+
+func TestSend_configFileErrors(t *testing.T) {
+	dir := t.TempDir()
+	recipients, templates := campaignFiles(t, dir, 1)
+	for name, body := range map[string]string{
+		"unknown key": "rte: 5\n",
+		"bad value":   "rate: fast\n",
+		"not a map":   "- rate\n",
+	} {
+		config := filepath.Join(dir, strings.ReplaceAll(name, " ", "_")+".yaml")
+		if err := os.WriteFile(config, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		code, stderr := runApp(t, "send", "--config", config, "--dry-run", "--recipients", recipients, "--templates", templates)
+		if code != exitUsage || !strings.Contains(stderr, config) {
+			t.Errorf("%s: exit %d, stderr %q; want 1 naming the file", name, code, stderr)
+		}
+	}
+}
+
+// TestSend_sigterm runs the real binary, stops it with SIGTERM in the middle of a campaign and
+// checks the exit status and the report.
+func TestSend_sigterm(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	srv, err := smsc.NewServer(smsc.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "smscast")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	recipients, templates := campaignFiles(t, dir, 400)
+	reportPath := filepath.Join(dir, "out.csv")
+	var stderr bytes.Buffer
+	cmd := exec.Command(bin, "send", "--smsc", srv.Addr(), "--recipients", recipients, "--templates", templates,
+		"--from", "ACME", "--rate", "100", "--report", reportPath, "--progress-interval", "100ms")
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; srv.Stats().Accepted < 30 && i < 1000; i++ {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		cmd.Process.Kill()
+		t.Fatalf("still running 30s after SIGTERM; stderr:\n%s", stderr.String())
+	}
+	if code := cmd.ProcessState.ExitCode(); code != exitSIGTERM {
+		t.Fatalf("exit %d, want 143; stderr:\n%s", code, stderr.String())
+	}
+	rows := readReport(t, reportPath)
+	if len(rows) != 400 {
+		t.Fatalf("report has %d rows, want all 400", len(rows))
+	}
+	counts := map[string]int{}
+	for _, r := range rows {
+		counts[r["submit_status"]]++
+	}
+	if counts["accepted"] < 30 || counts["not_sent"] == 0 || counts["accepted"]+counts["not_sent"] != 400 {
+		t.Errorf("report statuses %v: want accepted rows, then not_sent ones", counts)
+	}
+	if got := srv.Stats().Accepted; got != counts["accepted"] {
+		t.Errorf("simulator accepted %d, report says %d", got, counts["accepted"])
+	}
+}
