@@ -118,6 +118,7 @@ func BenchmarkLoad(b *testing.B) {
 	if err := w.Close(); err != nil {
 		b.Fatal(err)
 	}
+	cpu := processCPU(b)
 	b.ResetTimer()
 	for b.Loop() {
 		st, err := Load(w.Path())
@@ -125,5 +126,6 @@ func BenchmarkLoad(b *testing.B) {
 			b.Fatalf("Load: %v, %d rows", err, len(st.Rows))
 		}
 	}
+	b.ReportMetric(float64(processCPU(b)-cpu)/float64(b.N*rows), "cpu-ns/message")
 	b.ReportMetric(float64(b.N*rows)/b.Elapsed().Seconds(), "messages/s")
 }
