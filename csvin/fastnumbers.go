@@ -26,12 +26,33 @@ import (
 // fastnumbers_test.go checks that both agree on every region's example numbers and on
 // random numbers around them. Not safe for concurrent use.
 type fastNumbers struct {
-	codes   map[int]*codeRules
+	codes   [1000]*codeRules // by calling code (at most three digits); nil until first needed
 	regions map[string]*regionParse
 }
 
 func newFastNumbers() *fastNumbers {
-	return &fastNumbers{codes: make(map[int]*codeRules), regions: make(map[string]*regionParse)}
+	return &fastNumbers{regions: make(map[string]*regionParse)}
+}
+
+var (
+	callingCodesOnce sync.Once
+	callingCodes     [1000][]string // region ids by calling code, main region first
+)
+
+// regionsOf returns phonenumbers.GetRegionCodesForCountryCode(cc) from a table, as the map
+// lookup behind it shows in profiles.
+func regionsOf(cc int) []string {
+	callingCodesOnce.Do(func() {
+		for code := range phonenumbers.GetSupportedCallingCodes() {
+			if code > 0 && code < len(callingCodes) {
+				callingCodes[code] = phonenumbers.GetRegionCodesForCountryCode(code)
+			}
+		}
+	})
+	if cc <= 0 || cc >= len(callingCodes) {
+		return nil
+	}
+	return callingCodes[cc]
 }
 
 // international handles "+"+digits with no default region.
@@ -40,9 +61,10 @@ func (f *fastNumbers) international(digits string) (out string, valid, ok bool) 
 		return "", false, false
 	}
 	// extractCountryCode: the shortest prefix that is a calling code.
+	cc := 0
 	for i := 1; i <= 3 && i < len(digits); i++ {
-		cc, _ := strconv.Atoi(digits[:i])
-		ids := phonenumbers.GetRegionCodesForCountryCode(cc)
+		cc = cc*10 + int(digits[i-1]-'0')
+		ids := regionsOf(cc)
 		if len(ids) == 0 {
 			continue
 		}
@@ -91,9 +113,12 @@ func (f *fastNumbers) finish(cc int, nsn string) (out string, valid, ok bool) {
 	if len(nsn) < 2 || len(nsn) > 17 || nsn[0] == '0' {
 		return "", false, false
 	}
+	if cc <= 0 || cc >= len(f.codes) {
+		return "", false, false
+	}
 	rules := f.codes[cc]
 	if rules == nil {
-		rules = f.loadCode(cc)
+		rules = loadCode(cc)
 		f.codes[cc] = rules
 	}
 	if !rules.usable {
@@ -299,9 +324,9 @@ func (r *regionRules) known(nsn string) (bool, error) {
 	return false, nil
 }
 
-func (f *fastNumbers) loadCode(cc int) *codeRules {
+func loadCode(cc int) *codeRules {
 	c := &codeRules{}
-	for _, id := range phonenumbers.GetRegionCodesForCountryCode(cc) {
+	for _, id := range regionsOf(cc) {
 		m := metadataFor(id)
 		if m == nil || int(m.GetCountryCode()) != cc {
 			return c

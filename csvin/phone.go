@@ -184,6 +184,9 @@ func cleanNumber(cell string) (digits string, plus bool, err error) {
 // isScientific reports whether s looks like a spreadsheet's rendering of a long number,
 // such as "4.91711E+11": the digits are lost and cannot be recovered.
 func isScientific(s string) bool {
+	if !strings.ContainsAny(s, "eE") {
+		return false
+	}
 	mantissa, exponent, ok := strings.Cut(strings.ToUpper(s), "E+")
 	return ok && mantissa != "" && exponent != "" &&
 		strings.Trim(mantissa, "0123456789.,") == "" && strings.Trim(exponent, "0123456789") == ""

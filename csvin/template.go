@@ -86,14 +86,14 @@ type errEmptyCell struct{ field int }
 
 func (errEmptyCell) Error() string { return "empty cell" }
 
-// render fills the placeholders from rec. An empty (or blank) cell takes the fallback; without
-// one it is an errEmptyCell unless allowEmpty. Cells are inserted trimmed and are never
-// expanded again, so a cell containing "{{x}}" stays as written.
-func (tp *template) render(rec []string, allowEmpty bool, b *strings.Builder) error {
-	b.Reset()
+// render appends the text with its placeholders filled from rec to buf. An empty (or blank)
+// cell takes the fallback; without one it is an errEmptyCell unless allowEmpty. Cells are
+// inserted trimmed and are never expanded again, so a cell containing "{{x}}" stays as
+// written.
+func (tp *template) render(buf []byte, rec []string, allowEmpty bool) ([]byte, error) {
 	for _, p := range tp.pieces {
 		if p.name == "" {
-			b.WriteString(p.text)
+			buf = append(buf, p.text...)
 			continue
 		}
 		var v string
@@ -102,14 +102,14 @@ func (tp *template) render(rec []string, allowEmpty bool, b *strings.Builder) er
 		}
 		switch {
 		case v != "":
-			b.WriteString(v)
+			buf = append(buf, v...)
 		case p.hasFallback:
-			b.WriteString(p.text)
+			buf = append(buf, p.text...)
 		case !allowEmpty:
-			return errEmptyCell{field: p.field}
+			return buf, errEmptyCell{field: p.field}
 		}
 	}
-	return nil
+	return buf, nil
 }
 
 // templates is the set of templates of a campaign.

@@ -1,0 +1,186 @@
+package csvin
+
+import (
+	"errors"
+	"strings"
+
+	"smscast/smpp/coding"
+)
+
+// evaluator turns records into rows; each evaluating goroutine has its own, because numbers
+// and the text buffer are not safe for concurrent use.
+type evaluator struct {
+	*campaign
+	numbers *numbers
+	text    []byte // render's buffer, reused
+}
+
+// fieldPos is where a field of a record starts in the file.
+type fieldPos struct{ line, col int32 }
+
+// fieldAt returns the position of field i of rec; for a missing field, the end of the record's
+// last field; for -1, the record's start line.
+func fieldAt(rec []string, pos []fieldPos, i int) (line, col int) {
+	switch {
+	case i < 0:
+		return int(pos[0].line), 0
+	case i < len(pos):
+		return int(pos[i].line), int(pos[i].col)
+	}
+	last := len(pos) - 1
+	return int(pos[last].line), int(pos[last].col) + len(rec[last])
+}
+
+// evaluate turns one record into a row with its status.
+func (e *evaluator) evaluate(num int, rec []string, pos []fieldPos) Row {
+	row := Row{Num: num}
+	if !e.lineless {
+		row.Line = int(pos[0].line)
+	}
+	if e.phoneCol < len(rec) {
+		row.MSISDN = strings.TrimSpace(rec[e.phoneCol])
+	}
+	if len(rec) != len(e.header) {
+		field := min(len(rec), len(e.header))
+		return e.invalid(row, rec, pos, field, problem(ErrFieldCount,
+			"the row has %d fields, but the header has %d; quote fields that contain the delimiter (%q)", len(rec), len(e.header), e.comma))
+	}
+	msisdn, err := e.numbers.normalize(rec[e.phoneCol])
+	if err != nil {
+		return e.invalid(row, rec, pos, e.phoneCol, err)
+	}
+	row.MSISDN = msisdn
+	if e.optedOut(msisdn) {
+		row.Status = StatusExcluded
+		row.Reason = "on the opt-out list " + e.cfg.Exclude
+		return row
+	}
+	tp, field, err := e.template(rec)
+	if err != nil {
+		return e.invalid(row, rec, pos, field, err)
+	}
+	row.Template = tp.id
+	if err := e.sender(&row, tp, rec); err != nil {
+		return e.invalid(row, rec, pos, e.fromCol, err)
+	}
+	if e.text, err = tp.render(e.text[:0], rec, e.cfg.AllowEmpty); err != nil {
+		var empty errEmptyCell
+		errors.As(err, &empty)
+		return e.invalid(row, rec, pos, empty.field, problem(ErrEmptyValue,
+			"column %q is empty and template %q has no fallback for it; fill the cell, write {{%s|fallback}} in the template, or use --allow-empty",
+			e.header[empty.field], tp.id, e.header[empty.field]))
+	}
+	row.Text = string(e.text)
+	if strings.TrimSpace(row.Text) == "" {
+		return e.invalid(row, rec, pos, -1, problem(ErrEmptyValue, "the rendered message is empty; fill the cells the template uses or give fallbacks"))
+	}
+	if err := e.encode(&row); err != nil {
+		return e.invalid(row, rec, pos, -1, err)
+	}
+	return row
+}
+
+// optedOut reports whether the normalised number is on the --exclude list.
+func (e *evaluator) optedOut(msisdn string) bool {
+	key, ok := numberKey(msisdn)
+	_, out := e.optOuts[key]
+	return ok && out
+}
+
+// invalid marks row invalid with err at field (-1: the whole row).
+func (e *evaluator) invalid(row Row, rec []string, pos []fieldPos, field int, err error) Row {
+	row.Status = StatusInvalid
+	row.Reason = err.Error()
+	row.Message = coding.Message{}
+	row.Err = &RowError{File: e.file, Err: err}
+	if !e.lineless {
+		row.Err.Line, row.Err.Column = fieldAt(rec, pos, field)
+	}
+	return row
+}
+
+// template chooses the row's template: its template cell, else the default. On error it
+// also returns the field to point at.
+func (e *evaluator) template(rec []string) (*template, int, error) {
+	id := ""
+	if e.templateCol >= 0 {
+		id = strings.TrimSpace(rec[e.templateCol])
+	}
+	switch {
+	case id == "" && e.defaultTp != nil:
+		return e.defaultTp, -1, nil
+	case id == "":
+		return nil, e.templateCol, problem(ErrUnknownTemplate,
+			"the template cell is empty and there is no default template; fill it (%s) or give --template ID", e.templates.idList())
+	case e.inline && id != inlineTemplateID:
+		return nil, e.templateCol, problem(ErrUnknownTemplate,
+			"the row names template %q, but --text gives the only template; clear the template column or use --templates", id)
+	}
+	tp := e.templates.byID[id]
+	if tp == nil {
+		return nil, e.templateCol, problem(ErrUnknownTemplate,
+			"template %q is not in %s (it has: %s); fix the cell or add the template", id, e.templates.file, e.templates.idList())
+	}
+	return tp, -1, nil
+}
+
+// sender sets the row's sender: the row's from cell, else the template's, else --from.
+func (e *evaluator) sender(row *Row, tp *template, rec []string) error {
+	s := e.from
+	switch {
+	case e.fromCol >= 0 && strings.TrimSpace(rec[e.fromCol]) != "":
+		var err error
+		if s, err = parseSender(rec[e.fromCol]); err != nil {
+			return problem(ErrBadSender, "%w", err)
+		}
+	case tp.from != "":
+		s, _ = parseSender(tp.from) // checked by Open
+	}
+	row.From, row.SourceTON, row.SourceNPI = s.addr, s.ton, s.npi
+	if e.cfg.SourceTON != nil {
+		row.SourceTON = *e.cfg.SourceTON
+	}
+	if e.cfg.SourceNPI != nil {
+		row.SourceNPI = *e.cfg.SourceNPI
+	}
+	return nil
+}
+
+// encode transliterates (when asked), encodes and splits row.Text.
+func (e *evaluator) encode(row *Row) error {
+	opt := e.cfg.Coding
+	opt.Ref = uint16(row.Num)
+	text := row.Text
+	if e.cfg.Transliterate {
+		text, row.Transliterated = coding.Transliterate(text)
+	}
+	msg, err := coding.SplitText(text, opt)
+	if err != nil {
+		return encodeProblem(err)
+	}
+	if row.Transliterated {
+		before, err := coding.SplitText(row.Text, opt)
+		var tooMany *coding.TooManyPartsError
+		switch {
+		case err == nil:
+			row.SavedParts = len(before.Parts) - len(msg.Parts)
+		case errors.As(err, &tooMany):
+			row.SavedParts = tooMany.Need - len(msg.Parts)
+		}
+		row.Text = text
+	}
+	row.Message = msg
+	return nil
+}
+
+func encodeProblem(err error) error {
+	var tooMany *coding.TooManyPartsError
+	var enc *coding.EncodeError
+	switch {
+	case errors.As(err, &tooMany):
+		return problem(ErrTooManyParts, "%w; shorten the text or raise --max-parts", err)
+	case errors.As(err, &enc):
+		return problem(ErrNotEncodable, "%w; use --encoding auto (or ucs2), or --transliterate for look-alike characters", err)
+	}
+	return problem(ErrNotEncodable, "%w", err)
+}
