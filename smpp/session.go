@@ -392,6 +392,9 @@ func (s *Session) Submit(ctx context.Context, p *SubmitSM) (*SubmitSMResp, error
 // Options.MaxPDULen is refused before anything is sent, without ErrNotSent: resending it
 // cannot help.
 func (s *Session) Request(ctx context.Context, p PDU) (Header, PDU, error) {
+	if p == nil {
+		return Header{}, nil, errors.New("smpp: Request needs a PDU, got nil")
+	}
 	id := p.CommandID()
 	if !requestAllowed(id) {
 		return Header{}, nil, fmt.Errorf("smpp: Request cannot send %v: the session sends "+

@@ -820,9 +820,9 @@ func TestSession_RequestRefusesSessionPDUs(t *testing.T) {
 	s := startSession(t, Options{MaxPDULen: 1024}, func(f *fakeSMSC) { f.finish() })
 	var big SubmitSM
 	big.TLVs.Set(TagMessagePayload, make([]byte, 2000))
-	for _, p := range []PDU{&Bind{}, &Unbind{}, &SubmitSMResp{}, &Outbind{}, &big} {
+	for _, p := range []PDU{nil, &Bind{}, &Unbind{}, &SubmitSMResp{}, &Outbind{}, &big} {
 		if _, _, err := s.Request(context.Background(), p); err == nil || errors.Is(err, ErrNotSent) {
-			t.Errorf("Request(%v) = %v, want an error that is not ErrNotSent (resending cannot help)", p.CommandID(), err)
+			t.Errorf("Request(%T) = %v, want an error that is not ErrNotSent (resending cannot help)", p, err)
 		}
 	}
 }
