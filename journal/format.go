@@ -98,8 +98,8 @@ func (k Kind) String() string {
 // Record is one decoded journal record. Which fields are set depends on Kind; the others are
 // zero.
 type Record struct {
-	Offset    int64     // byte offset of the record in the file
-	Kind      Kind      //
+	Offset    int64 // byte offset of the record in the file
+	Kind      Kind
 	At        time.Time // when it happened, as the caller said (UTC after decoding)
 	Identity  *Identity // KindStart: the campaign identity
 	Row       int       // data-row number: Attempt, Accepted, Rejected, Resubmitted; Horizon: the highest row covered
