@@ -62,12 +62,17 @@ func (b *Book) WriteReport(path string, f Format, force bool) error {
 			return fmt.Errorf("remove stale %s: %w", upath, err)
 		}
 	}
-	return writeAtomic(path, force, func(w io.Writer) error {
+	err := writeAtomic(path, force, func(w io.Writer) error {
 		if f == FormatJSONL {
 			return b.writeJSONL(w)
 		}
 		return b.writeCSV(w)
 	})
+	if err != nil && !force && len(unmatched) > 0 {
+		// Do not leave an unmatched file without its report: it would block the retry.
+		os.Remove(upath)
+	}
+	return err
 }
 
 // existsError is the error for a report that would overwrite a file without --force.
