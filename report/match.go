@@ -297,4 +297,3 @@ func (b *Book) retryHeld(hashes []uint64) {
 		}
 	}
 }
-
