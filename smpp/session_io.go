@@ -59,8 +59,12 @@ func (s *Session) writeLoop() {
 			s.end(fmt.Errorf("%w: no enquire_link_resp within %v", ErrDeadPeer, s.opt.RespTimeout))
 			return
 		case <-idle.C:
-			if quiet := time.Since(lastWrite); probeDone != nil || quiet < interval {
-				idle.Reset(interval - min(quiet, interval) + time.Millisecond)
+			if probeDone != nil { // one probe at a time; probeExpiry watches it
+				idle.Reset(interval)
+				continue
+			}
+			if quiet := time.Since(lastWrite); quiet < interval {
+				idle.Reset(interval - quiet)
 				continue
 			}
 			idle.Reset(interval)
