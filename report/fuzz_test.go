@@ -1,7 +1,6 @@
 package report
 
 import (
-	"encoding/hex"
 	"testing"
 
 	"smscast/smpp"
@@ -47,23 +46,6 @@ func FuzzBook_Match(f *testing.F) {
 		}
 		if !matched && len(b.Unmatched()) != 1 {
 			t.Fatalf("unmatched receipt not kept")
-		}
-	})
-}
-
-// FuzzNewMO checks that hostile deliver_sm contents never panic NewMO, and that undecodable
-// data is kept as its own octets.
-func FuzzNewMO(f *testing.F) {
-	f.Add([]byte("Stop"), uint8(0), uint8(0))
-	f.Add([]byte{0x05, 0x00, 0x03, 0x01, 0x02, 0x01, 0x00, 'H'}, uint8(0x40), uint8(0x08))
-	f.Add([]byte{0xff}, uint8(0x40), uint8(0x04))
-	f.Fuzz(func(t *testing.T, sm []byte, esm, dc uint8) {
-		m := NewMO(&smpp.DeliverSM{SourceAddr: "1", ESMClass: esm, DataCoding: dc, ShortMessage: sm}, t0)
-		if m.From != "1" || !m.Time.Equal(t0) {
-			t.Fatalf("NewMO = %+v", m)
-		}
-		if want := "hex:" + hex.EncodeToString(sm); dc == 0x04 && esm&esmUDHI == 0 && m.Text != want {
-			t.Fatalf("binary message text %q, want %q", m.Text, want)
 		}
 	})
 }

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/csv"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -13,9 +12,6 @@ import (
 	"sync"
 	"time"
 	"unicode"
-
-	"smscast/smpp"
-	"smscast/smpp/coding"
 )
 
 // MO is a mobile-originated message: a deliver_sm (or data_sm) that is not a receipt.
@@ -24,51 +20,6 @@ type MO struct {
 	From string    // source_addr: the handset
 	To   string    // destination_addr: our number or short code
 	Text string    // decoded text
-}
-
-// esmUDHI is the esm_class bit saying the user data starts with a user data header.
-const esmUDHI = 0x40
-
-// NewMO builds the MO of a deliver_sm (or data_sm) that is not a receipt, received at at. The
-// text is message_payload if present, else short_message, without its user data header,
-// decoded by data_coding; data that cannot be decoded (binary, an unsupported coding, a
-// malformed header) is kept as "hex:" and its octets, so that nothing is lost. A concatenated MO gives one MO per
-// part.
-func NewMO(p smpp.PDU, at time.Time) MO {
-	var (
-		m       = MO{Time: at}
-		data    []byte
-		esm, dc uint8
-		tlvs    smpp.TLVs
-	)
-	switch p := p.(type) {
-	case *smpp.DeliverSM:
-		m.From, m.To, data, esm, dc, tlvs = p.SourceAddr, p.DestinationAddr, p.ShortMessage, p.ESMClass, p.DataCoding, p.TLVs
-	case *smpp.DataSM:
-		m.From, m.To, esm, dc, tlvs = p.SourceAddr, p.DestinationAddr, p.ESMClass, p.DataCoding, p.TLVs
-	default:
-		return m
-	}
-	if payload, ok := tlvs.Get(smpp.TagMessagePayload); ok {
-		data = payload
-	}
-	var err error
-	if esm&esmUDHI != 0 {
-		if len(data) > 0 && 1+int(data[0]) <= len(data) {
-			data = data[1+int(data[0]):]
-		} else {
-			err = errors.New("malformed user data header")
-		}
-	}
-	var text string
-	if err == nil {
-		text, err = coding.Decode(data, dc)
-	}
-	if err != nil {
-		text = "hex:" + hex.EncodeToString(data)
-	}
-	m.Text = text
-	return m
 }
 
 // InboxColumns are the header of the --inbox CSV file.

@@ -7,8 +7,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-
-	"smscast/smpp"
 )
 
 func TestInbox_Append(t *testing.T) {
@@ -182,35 +180,5 @@ func TestOptOut_CreatesFileAndRefusesCSV(t *testing.T) {
 	os.WriteFile(csvPath, []byte("phone,name\n491711234567,Ann\n"), 0o644)
 	if _, err := OpenOptOut(csvPath, []string{"STOP"}); err == nil || !strings.Contains(err.Error(), "exclude.csv:1") || !strings.Contains(err.Error(), "plain list") {
 		t.Errorf("CSV exclude file: error %v, want one naming file:line and what to do", err)
-	}
-}
-
-func TestNewMO(t *testing.T) {
-	var payload smpp.TLVs
-	payload.Set(smpp.TagMessagePayload, []byte("STOP via payload"))
-	tests := []struct {
-		name string
-		p    smpp.PDU
-		want MO
-	}{
-		{"gsm7", &smpp.DeliverSM{SourceAddr: "491711234567", DestinationAddr: "12345", ShortMessage: []byte("Stop")},
-			MO{Time: t0, From: "491711234567", To: "12345", Text: "Stop"}},
-		{"ucs2 with udh", &smpp.DeliverSM{SourceAddr: "1", DestinationAddr: "2", ESMClass: 0x40, DataCoding: 0x08,
-			ShortMessage: []byte{0x05, 0x00, 0x03, 0x01, 0x02, 0x01, 0x00, 'H', 0x00, 0xE9}},
-			MO{Time: t0, From: "1", To: "2", Text: "Hé"}},
-		{"data_sm payload", &smpp.DataSM{SourceAddr: "3", DestinationAddr: "4", TLVs: payload},
-			MO{Time: t0, From: "3", To: "4", Text: "STOP via payload"}},
-		{"binary kept as hex", &smpp.DeliverSM{SourceAddr: "5", DataCoding: 0x04, ShortMessage: []byte{0xCA, 0xFE}},
-			MO{Time: t0, From: "5", Text: "hex:cafe"}},
-		{"udh longer than the data", &smpp.DeliverSM{SourceAddr: "6", ESMClass: 0x40, ShortMessage: []byte{0x09, 'a'}},
-			MO{Time: t0, From: "6", Text: "hex:0961"}},
-		{"not a message", &smpp.SubmitSM{SourceAddr: "7"}, MO{Time: t0}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if got := NewMO(tt.p, t0); got != tt.want {
-				t.Errorf("NewMO = %+v, want %+v", got, tt.want)
-			}
-		})
 	}
 }
