@@ -18,8 +18,8 @@ const t = new lib.Tally('smscast→node');
 const errors = records.filter((r) => r.type === 'error' || (r.own && r.own.error));
 t.check(errors.length === 0, 'node-smpp and our decoder read every PDU without an error', errors.map((e) => JSON.stringify(e)).join('\n'));
 const pdus = records.filter((r) => r.type === 'pdu');
-const unexpected = pdus.filter((r) => !['bind_transceiver', 'submit_sm', 'enquire_link', 'enquire_link_resp', 'deliver_sm_resp', 'unbind'].includes(r.command));
-t.check(unexpected.length === 0, 'smscast sent only bind_transceiver, submit_sm, enquire_link(_resp), deliver_sm_resp and unbind', unexpected.map((r) => `${r.command} ${r.raw}`).join('\n'));
+const unexpected = pdus.filter((r) => !['bind_transceiver', 'submit_sm', 'enquire_link', 'enquire_link_resp', 'deliver_sm_resp', 'data_sm_resp', 'unbind'].includes(r.command));
+t.check(unexpected.length === 0, 'smscast sent only bind_transceiver, submit_sm, enquire_link(_resp), deliver_sm_resp, data_sm_resp and unbind', unexpected.map((r) => `${r.command} ${r.raw}`).join('\n'));
 
 const MANDATORY = ['command_length', 'command_id', 'command_status', 'sequence_number', 'service_type', 'source_addr_ton', 'source_addr_npi', 'source_addr', 'dest_addr_ton', 'dest_addr_npi', 'destination_addr', 'esm_class', 'protocol_id', 'priority_flag', 'schedule_delivery_time', 'validity_period', 'registered_delivery', 'replace_if_present_flag', 'data_coding', 'sm_default_msg_id'];
 const submits = pdus.filter((r) => r.command === 'submit_sm');
@@ -53,10 +53,13 @@ for (const sid of sessions) {
   t.check(el.length === 1 && el[0].status === 0 && el[0].raw.length === 32, `session ${sid}: answers node's enquire_link with a 16-octet enquire_link_resp, status 0`, JSON.stringify(el));
   const reqs = mine.filter((r) => !r.command.endsWith('_resp')).map((r) => r.own.sequence_number);
   t.check(reqs.every((s, i) => s >= 1 && s <= 0x7FFFFFFF && (i === 0 || s > reqs[i - 1])), `session ${sid}: request sequence numbers rise within 1..0x7FFFFFFF`, reqs.join(','));
-  const sent = records.filter((r) => r.type === 'receipt_sent' && r.session === sid).length;
-  const resps = records.filter((r) => r.type === 'deliver_sm_resp' && r.session === sid);
-  const bad = resps.filter((r) => r.status !== 0 || !/^000000118000000500000000[0-9A-F]{8}00$/.test(r.raw));
-  t.check(resps.length === sent && bad.length === 0, `session ${sid}: all ${sent} receipts answered with a 17-octet deliver_sm_resp, status 0`, `sent ${sent}, answered ${resps.length}, bad: ${bad.map((r) => r.raw).join(' ')}`);
+  const sent = records.filter((r) => r.type === 'receipt_sent' && r.session === sid);
+  const resps = records.filter((r) => r.type === 'receipt_resp' && r.session === sid);
+  // deliver_sm_resp is always 17 octets (message_id C(1) = 00); data_sm_resp carries a
+  // message_id C(≤65), normally empty, and optional TLVs (§3).
+  const bad = resps.filter((r) => r.status !== 0 || (r.command === 'deliver_sm_resp' ? !/^000000118000000500000000[0-9A-F]{8}00$/.test(r.raw) : r.command !== 'data_sm_resp' || lib.decodeIDResp(Buffer.from(r.raw, 'hex'), 65).command_id !== 0x80000103));
+  const kinds = [...new Set(sent.map((r) => (r.style === 'data_sm' ? 'data_sm_resp' : '17-octet deliver_sm_resp')))].join(' / ');
+  t.check(sent.length > 0 && resps.length === sent.length && bad.length === 0, `session ${sid}: all ${sent.length} receipts answered with a ${kinds}, status 0`, `sent ${sent.length}, answered ${resps.length}, bad: ${bad.map((r) => r.raw).join(' ')}`);
   t.check(mine[mine.length - 1].command === 'unbind', `session ${sid}: ends with unbind`, mine[mine.length - 1].command);
   const moResp = records.filter((r) => r.type === 'mo_resp' && r.session === sid);
   t.check(moResp.length === lib.MO.messages.length && moResp.every((r) => r.status === 0 && /^000000118000000500000000[0-9A-F]{8}00$/.test(r.raw)), `session ${sid}: both MO deliver_sm answered with a 17-octet deliver_sm_resp, status 0`, JSON.stringify(moResp));
@@ -80,7 +83,9 @@ for (const run of lib.RUNS) {
   const src = lib.expectedSource(run.from);
   const inboxFile = path.join(args.dir, `${run.name}.inbox.csv`);
   const inbox = fs.existsSync(inboxFile) ? lib.parseCSV(fs.readFileSync(inboxFile, 'utf8')) : [];
-  t.eq(inbox.map((r) => (r === inbox[0] ? r : [r[1], r[2], r[3]])), [['time', 'from', 'to', 'text'], ...lib.MO.messages.map((m) => [lib.MO.from, lib.MO.to, m.text])],
+  // Sorted: smscast handles each deliver_sm on its own goroutine, and SMPP promises no order.
+  const sorted = (rows) => rows.map((r) => JSON.stringify(r)).sort();
+  t.eq([inbox[0], ...sorted(inbox.slice(1).map((r) => [r[1], r[2], r[3]]))], [['time', 'from', 'to', 'text'], ...sorted(lib.MO.messages.map((m) => [lib.MO.from, lib.MO.to, m.text]))],
     `run ${run.name}: --inbox holds node-smpp's MO messages (GSM 7-bit and UCS-2), decoded`);
   for (const row of run.rows) {
     const what = `run ${run.name}, ${row.template} → ${row.msisdn}`;
@@ -166,7 +171,7 @@ for (const run of lib.RUNS) {
     const rep = report.filter((r) => r.msisdn === dest || r.msisdn === row.msisdn);
     const wantStat = ids.map((id) => stateOf.get(id)).includes('UNDELIV') ? 'UNDELIV' : 'DELIVRD';
     t.eq(rep.map((r) => ({ template: r.template, encoding: r.encoding, parts: r.parts, message_ids: r.message_ids, submit_status: r.submit_status, receipt_status: r.receipt_status })),
-      [{ template: row.template, encoding: exp.dataCoding === 0 ? 'gsm7' : 'ucs2', parts: n, message_ids: ids, submit_status: 'accepted', receipt_status: wantStat }], `${what}: report row accepted with node's ids, receipt ${wantStat} (${run.receipts === 'tlv' ? 'TLV receipts' : 'text-only receipts, decimal ids'})`);
+      [{ template: row.template, encoding: exp.dataCoding === 0 ? 'gsm7' : 'ucs2', parts: n, message_ids: ids, submit_status: 'accepted', receipt_status: wantStat }], `${what}: report row accepted with node's ids, receipt ${wantStat} (${{ tlv: 'deliver_sm receipts with TLVs', 'text-dec': 'text-only receipts, decimal ids', data_sm: 'data_sm receipts' }[run.receipts]})`);
   }
 }
 console.log(`# smscast→node: ${t.passed} passed, ${t.failed} failed`);

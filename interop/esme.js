@@ -3,8 +3,8 @@
 //
 // usage:
 //   node esme.js run --addr HOST:PORT --system-id ID --expect FILE
-//       (password in INTEROP_PASSWORD) binds, submits the messages below with
-//       registered_delivery 1, checks every response and receipt, answers the receipts,
+//       (password in INTEROP_PASSWORD) binds, submits the messages below (submit_sm and one
+//       data_sm) with registered_delivery 1, checks every response and receipt, answers the receipts,
 //       probes enquire_link, an unknown command and a wrong password, unbinds, and writes the
 //       counters the simulator must report to FILE.
 //   node esme.js summary --expect FILE --stdout FILE --log FILE --rc N
@@ -36,12 +36,16 @@ const MESSAGES = [
   { name: 'sar', dest: '491712100005', data_coding: 0, text: LONG, parts: 2, split: 'sar' },
   { name: 'payload', dest: '491712100006', data_coding: 8, text: 'Длинное сообщение в message_payload 📦 '.repeat(4), parts: 1, split: 'payload' },
   { name: 'undeliv', dest: '491719900007', data_coding: 0, text: 'This one is undeliverable', parts: 1, state: 5 },
+  // node-smpp writes a Date as an absolute UTC time ("…t00+") and a 12-digit string as relative.
+  { name: 'validity-absolute', dest: '491712100009', data_coding: 0, text: 'Valid for an hour', parts: 1, extra: () => ({ validity_period: new Date(Date.now() + 3600e3) }) },
+  { name: 'validity-relative', dest: '491712100010', data_coding: 0, text: 'Valid for a day', parts: 1, extra: () => ({ validity_period: '000001000000' }) },
+  { name: 'data_sm', dest: '491712100011', data_coding: 0, text: 'data_sm with message_payload: €5 [ok]', parts: 1, command: 'data_sm' },
   { name: 'reject', dest: '491719800008', data_coding: 0, text: 'This one is rejected', parts: 1, reject: true },
 ];
 
 function pdusOf(m) {
-  const base = { source_addr_ton: 5, source_addr_npi: 0, source_addr: 'NodeESME', dest_addr_ton: 1, dest_addr_npi: 1, destination_addr: m.dest, registered_delivery: 1, data_coding: m.data_coding };
-  if (m.split === 'payload') return [{ ...base, message_payload: m.text }];
+  const base = { source_addr_ton: 5, source_addr_npi: 0, source_addr: 'NodeESME', dest_addr_ton: 1, dest_addr_npi: 1, destination_addr: m.dest, registered_delivery: 1, data_coding: m.data_coding, ...(m.extra ? m.extra() : {}) };
+  if (m.split === 'payload' || m.command === 'data_sm') return [{ ...base, message_payload: m.text }];
   if (!m.split) return [{ ...base, short_message: m.text }];
   const cut = 153; // GSM septets per part with an 8-bit-reference UDH (ASCII letters only here)
   const chunks = [m.text.slice(0, cut), m.text.slice(cut)];
@@ -85,7 +89,7 @@ async function run() {
   t.check(bind.command_status === 0 && bind.system_id, `bind_transceiver accepted (resp ${lib.hex(bind.raw)}, system_id ${JSON.stringify(bind.system_id)}, sc_interface_version ${bind.sc_interface_version})`, `status 0x${bind.command_status.toString(16)}`);
 
   // Submit everything; responses may come in any order, the window is node's (unbounded).
-  const results = await Promise.all(MESSAGES.map((m) => Promise.all(pdusOf(m).map((p) => request(s, 'submit_sm', p)))));
+  const results = await Promise.all(MESSAGES.map((m) => Promise.all(pdusOf(m).map((p) => request(s, m.command || 'submit_sm', p)))));
   const accepted = new Map(); // message id → message
   let acceptedPDUs = 0, rejectedPDUs = 0, submittedPDUs = 0;
   MESSAGES.forEach((m, i) => {
@@ -96,12 +100,13 @@ async function run() {
       t.check(resps.every((r) => r.command_status === smpp.ESME_RINVDSTADR && r.raw.length === 16), `${m.name}: --reject-prefix gives a 16-octet submit_sm_resp ESME_RINVDSTADR (0x0B)`, resps.map((r) => lib.hex(r.raw)).join(' '));
       return;
     }
+    const respName = `${m.command || 'submit_sm'}_resp`;
     const ok = resps.every((r) => {
-      if (r.command_status !== 0) return false;
+      if (r.command_status !== 0 || r.command !== respName) return false;
       const own = lib.decodeIDResp(r.raw, 65);
       return own.message_id && own.message_id === r.message_id && own.tlvs.length === 0;
     });
-    t.check(ok, `${m.name}: ${resps.length} submit_sm_resp with status 0 and a message_id C(≤65)`, resps.map((r) => lib.hex(r.raw)).join(' '));
+    t.check(ok, `${m.name}: ${resps.length} ${respName} with status 0 and a message_id C(≤65)`, resps.map((r) => lib.hex(r.raw)).join(' '));
     resps.forEach((r) => { if (r.message_id) accepted.set(r.message_id, m); });
     acceptedPDUs += resps.length;
   });
@@ -156,7 +161,7 @@ async function run() {
 
   const expect = {
     counts: { sessions: 1, bind_failures: 1, submits: submittedPDUs, accepted: acceptedPDUs, rejected: rejectedPDUs, throttled: 0, queue_full: 0, receipts_sent: acceptedPDUs, receipts_acked: acceptedPDUs, deliver_sm_resp: acceptedPDUs, drops: 0, unbinds: 0, generic_nacks: 1 },
-    messages: MESSAGES.filter((m) => !m.reject).map((m) => ({ dest: m.dest, text: m.text, data_coding: m.data_coding, parts: pdusOf(m).length, esm_class: m.split === 'udh' ? 0x40 : 0, state: m.state === 5 ? 'UNDELIV' : 'DELIVRD', ids: [...accepted].filter(([, v]) => v === m).map(([k]) => k) })),
+    messages: MESSAGES.filter((m) => !m.reject).map((m) => ({ command: m.command || 'submit_sm', dest: m.dest, text: m.text, data_coding: m.data_coding, parts: pdusOf(m).length, esm_class: m.split === 'udh' ? 0x40 : 0, state: m.state === 5 ? 'UNDELIV' : 'DELIVRD', ids: [...accepted].filter(([, v]) => v === m).map(([k]) => k) })),
   };
   fs.writeFileSync(args.expect, JSON.stringify(expect, null, 1));
 }
@@ -177,9 +182,9 @@ function summary() {
   const log = fs.existsSync(args.log) ? fs.readFileSync(args.log, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)) : [];
   for (const m of expect.messages) {
     const got = log.filter((r) => r.destination && r.destination.addr === m.dest);
-    t.eq(got.map((r) => ({ text: r.text, text_error: r.text_error, data_coding: r.data_coding, parts: r.parts, total_parts: r.total_parts, esm_class: r.esm_class, ids: r.ids, source: r.source, state: r.state })),
-      [{ text: m.text, data_coding: m.data_coding, parts: m.parts, total_parts: m.parts, esm_class: m.esm_class, ids: m.ids, source: { ton: 5, npi: 0, addr: 'NodeESME' }, state: m.state }],
-      `sim decoded node-smpp's ${m.dest} (${m.parts} part(s), data_coding ${m.data_coding})`);
+    t.eq(got.map((r) => ({ command: r.command, text: r.text, text_error: r.text_error, data_coding: r.data_coding, parts: r.parts, total_parts: r.total_parts, esm_class: r.esm_class, ids: r.ids, source: r.source, state: r.state })),
+      [{ command: m.command, text: m.text, data_coding: m.data_coding, parts: m.parts, total_parts: m.parts, esm_class: m.esm_class, ids: m.ids, source: { ton: 5, npi: 0, addr: 'NodeESME' }, state: m.state }],
+      `sim decoded node-smpp's ${m.command} to ${m.dest} (${m.parts} part(s), data_coding ${m.data_coding})`);
   }
 }
 

@@ -160,7 +160,8 @@ const LONG_UCS2 = 'ж'.repeat(66) + '👋' + 'ы'.repeat(70) + ' end 📦';
 // Each run is one `smscast send` with its own --split; the digit after 491711 names the run so
 // records can be told apart. A number ending in 99 gets an UNDELIV receipt. receipts: 'tlv' is
 // the App. B text with the receipted_message_id and message_state TLVs; 'text-dec' is the text
-// alone with the id written as 10 decimal digits (a common carrier quirk, SMPP.md §8).
+// alone with the id written as 10 decimal digits (a common carrier quirk, SMPP.md §8);
+// 'data_sm' sends the receipt as a data_sm with TLVs and the text in message_payload (§8).
 const RUNS = [
   { name: 'udh', split: 'udh', from: 'Acme', receipts: 'tlv', rows: [
     { msisdn: '+491711100001', template: 'gsm', text: GSM_TEXT },
@@ -177,7 +178,7 @@ const RUNS = [
     { msisdn: '+491711300003', template: 'longgsm', text: LONG_GSM },
     { msisdn: '+491711300004', template: 'longucs2', text: LONG_UCS2 },
   ] },
-  { name: 'payload', split: 'payload', from: 'Acme', receipts: 'tlv', rows: [
+  { name: 'payload', split: 'payload', from: 'Acme', receipts: 'data_sm', rows: [
     { msisdn: '+491711400003', template: 'longgsm', text: LONG_GSM },
   ] },
 ];

@@ -2,8 +2,9 @@
 // An SMSC built on node-smpp (npm "smpp"), for `scripts/interop.sh`: it accepts
 // bind_transceiver with a known system_id and password, answers submit_sm with fresh message
 // ids, sends a delivery receipt (deliver_sm, esm_class 0x04, App. B text plus
-// receipted_message_id and message_state TLVs, or the text alone with a decimal id for runs
-// that lib.js marks 'text-dec') for each part that asks for one, answers
+// receipted_message_id and message_state TLVs; for runs lib.js marks 'text-dec' the text alone
+// with a decimal id, for 'data_sm' a data_sm with the text in message_payload) for each part
+// that asks for one, answers
 // enquire_link and unbind, and probes the client with one enquire_link of its own. Every PDU it
 // receives is written to --out as a JSON line with its raw hex, node-smpp's decoding and our
 // own (lib.js), for check_smsc.js to judge. Right after each bind it also sends the MO
@@ -58,6 +59,7 @@ function ownView(pdu) {
         return b;
       }
       case 'deliver_sm_resp': return lib.decodeIDResp(pdu.raw, 1);
+      case 'data_sm_resp': return lib.decodeIDResp(pdu.raw, 65);
       default: return lib.decodeHeader(pdu.raw);
     }
   } catch (e) {
@@ -121,22 +123,29 @@ const server = smpp.createServer((session) => {
     if ((pdu.registered_delivery & 0x03) !== 0x01) return;
     const undeliv = /99$/.test(pdu.destination_addr);
     const run = lib.runOf(pdu.destination_addr);
-    const tlvs = !run || run.receipts === 'tlv';
-    const textID = tlvs ? id : String(parseInt(id, 16)).padStart(10, '0');
+    const style = run ? run.receipts : 'tlv';
+    const textID = style === 'text-dec' ? String(parseInt(id, 16)).padStart(10, '0') : id;
     const text = `id:${textID} sub:001 dlvrd:${undeliv ? '000' : '001'} submit date:${smppDate(submitted)} done date:${smppDate(new Date())} stat:${undeliv ? 'UNDELIV' : 'DELIVRD'} err:${undeliv ? '001' : '000'} text:interop`;
     setTimeout(() => {
       const dlr = {
         source_addr_ton: pdu.dest_addr_ton, source_addr_npi: pdu.dest_addr_npi, source_addr: pdu.destination_addr,
         dest_addr_ton: pdu.source_addr_ton, dest_addr_npi: pdu.source_addr_npi, destination_addr: pdu.source_addr,
-        esm_class: smpp.ESM_CLASS.MC_DELIVERY_RECEIPT, data_coding: 0, short_message: Buffer.from(text, 'ascii'),
+        esm_class: smpp.ESM_CLASS.MC_DELIVERY_RECEIPT, data_coding: 0,
       };
-      if (tlvs) {
+      if (style !== 'text-dec') {
         dlr.receipted_message_id = id;
         dlr.message_state = undeliv ? smpp.MESSAGE_STATE.UNDELIVERABLE : smpp.MESSAGE_STATE.DELIVERED;
         if (undeliv) dlr.network_error_code = Buffer.from([3, 0, 1]);
       }
-      session.deliver_sm(dlr, (resp) => record({ type: 'deliver_sm_resp', session: sid, message_id: id, status: resp.command_status, raw: lib.hex(resp.raw) }));
-      record({ type: 'receipt_sent', session: sid, message_id: id, stat: undeliv ? 'UNDELIV' : 'DELIVRD', style: tlvs ? 'tlv' : 'text-dec', text });
+      const answered = (resp) => record({ type: 'receipt_resp', session: sid, message_id: id, command: resp.command, status: resp.command_status, raw: lib.hex(resp.raw) });
+      if (style === 'data_sm') {
+        dlr.message_payload = Buffer.from(text, 'ascii');
+        session.data_sm(dlr, answered);
+      } else {
+        dlr.short_message = Buffer.from(text, 'ascii');
+        session.deliver_sm(dlr, answered);
+      }
+      record({ type: 'receipt_sent', session: sid, message_id: id, stat: undeliv ? 'UNDELIV' : 'DELIVRD', style, text });
     }, 20);
   });
 });
