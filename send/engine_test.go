@@ -436,3 +436,25 @@ func TestCampaign_lateResponseAfterResend(t *testing.T) {
 		t.Error("no late_response event")
 	}
 }
+
+// BenchmarkCampaign runs whole campaigns against an in-process simulator at --rate 0 with a
+// window of 100 and reports submit_sm per second and CPU-free wall time per message. The
+// end-to-end figure with the simulator in another process comes from scripts/bench-send.sh.
+func BenchmarkCampaign(b *testing.B) {
+	srv := newSim(b, smsc.Config{DiscardMessages: true})
+	rows := testRows(b, 20000, "Hallo Kunde %d, Ihr Paket ist da.")
+	b.ResetTimer()
+	var sent int64
+	start := time.Now()
+	for range b.N {
+		cfg := testConfig(srv)
+		cfg.Session.Window = 100
+		cfg.Book = report.NewBook(report.Options{})
+		res, err := run(b, cfg, rows)
+		if err != nil || res.Accepted != len(rows) {
+			b.Fatalf("accepted %d of %d: %v", res.Accepted, len(rows), err)
+		}
+		sent += res.PDUs
+	}
+	b.ReportMetric(float64(sent)/time.Since(start).Seconds(), "msg/s")
+}

@@ -20,33 +20,55 @@ type Limiter interface {
 // (each part of a long message counts, because carriers count PDUs). When the SMSC answers
 // ESME_RTHROTTLED or ESME_RMSGQFUL the engine calls Throttled, which lowers the rate
 // multiplicatively; Wait raises it again step by step towards the configured rate.
+//
+// A Wait passes two stages. A golang.org/x/time/rate limiter sets the average rate; its
+// bucket holds a quarter of a second of tokens, so that time lost while no caller was waiting
+// (the process was descheduled, the window was full) is made up for instead of lost: a bare
+// token bucket of one token drops that time, and on a busy machine falls 20% short of the
+// rate. Then a shaper (shape) spaces departures: catching up goes at most twice the rate,
+// never more than --burst back to back, and never more than the rate in any one second, which
+// is what an SMSC counts.
 type Pacer struct {
 	lim     *rate.Limiter
 	reduced atomic.Bool  // the rate is below its target: Wait checks for a recovery step
+	free    atomic.Bool  // the rate is unlimited: Wait returns at once
 	sent    atomic.Int64 // PDUs let through, to measure the rate when it is unlimited
 
 	mu       sync.Mutex
 	ctl      rateControl
+	shape    shape
+	epoch    time.Time // origin of shape's clock
 	markTime time.Time // start of the current measuring second
 	markSent int64     // sent at markTime
 	observed float64   // PDUs/s over the last full measuring second
 }
 
+// catchUp is how much lost time the pacer makes up for.
+const catchUp = 250 * time.Millisecond
+
 // NewPacer returns a pacer for perSecond PDUs per second (0 = unlimited) with the given burst
 // (at most burst PDUs leave back to back; values below 1 mean 1, which spaces PDUs evenly so
 // that no one-second bucket at the SMSC sees more than the rate).
 func NewPacer(perSecond float64, burst int) *Pacer {
-	if burst < 1 {
-		burst = 1
-	}
+	burst = max(burst, 1)
 	target := math.Inf(1)
 	if perSecond > 0 {
 		target = perSecond
 	}
-	return &Pacer{
-		lim: rate.NewLimiter(limitOf(target), burst),
-		ctl: newRateControl(target),
+	now := time.Now()
+	p := &Pacer{
+		lim:   rate.NewLimiter(limitOf(target), bucketSize(target, burst)),
+		ctl:   newRateControl(target),
+		shape: shape{burst: burst},
+		epoch: now,
 	}
+	p.shape.setRate(target)
+	p.free.Store(math.IsInf(target, 1))
+	// Start with one token, not a full bucket: the catch-up allowance is for time lost later.
+	if b := p.lim.Burst(); b > 1 {
+		p.lim.ReserveN(now, b-1)
+	}
+	return p
 }
 
 func limitOf(perSecond float64) rate.Limit {
@@ -56,14 +78,40 @@ func limitOf(perSecond float64) rate.Limit {
 	return rate.Limit(perSecond)
 }
 
+// bucketSize is the token bucket for a rate: burst, or catchUp's worth of PDUs if that is more.
+func bucketSize(perSecond float64, burst int) int {
+	if math.IsInf(perSecond, 1) {
+		return burst
+	}
+	return max(burst, int(math.Ceil(perSecond*catchUp.Seconds())))
+}
+
 // Wait blocks until one more PDU may be written or ctx ends.
 func (p *Pacer) Wait(ctx context.Context) error {
 	if p.reduced.Load() {
 		p.adjust(time.Now(), false)
 	}
-	if err := p.lim.Wait(ctx); err != nil {
-		return err
+	if p.free.Load() {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		p.sent.Add(1)
+		return nil
 	}
+	// One sleep for both stages: the token's time, then the shaper's place for it.
+	p.mu.Lock()
+	now := time.Now()
+	r := p.lim.ReserveN(now, 1)
+	dep, k := p.shape.admit(now.Add(r.DelayFrom(now)).Sub(p.epoch))
+	p.mu.Unlock()
+	if d := dep - now.Sub(p.epoch); d > 0 && !sleep(ctx, d, nil) {
+		r.Cancel()
+		return context.Cause(ctx)
+	}
+	// Timers fire late on a busy machine; the one-second window must count real departures.
+	p.mu.Lock()
+	p.shape.departed(k, time.Since(p.epoch))
+	p.mu.Unlock()
 	p.sent.Add(1)
 	return nil
 }
@@ -93,6 +141,9 @@ func (p *Pacer) adjust(now time.Time, throttled bool) {
 	}
 	if changed {
 		p.lim.SetLimitAt(now, limitOf(r))
+		p.lim.SetBurstAt(now, bucketSize(r, p.shape.burst))
+		p.shape.setRate(r)
+		p.free.Store(math.IsInf(r, 1))
 	}
 	p.reduced.Store(p.ctl.current < p.ctl.target)
 }
@@ -108,6 +159,76 @@ func (p *Pacer) measure(now time.Time) {
 	if d := now.Sub(p.markTime); d >= time.Second {
 		p.observed = float64(n-p.markSent) / d.Seconds()
 		p.markTime, p.markSent = now, n
+	}
+}
+
+// shape is the second stage of the pacer, a pure decision (times are durations on the
+// pacer's clock, no locks) so it can be tested as a table: it places each departure no
+// earlier than
+//   - burst PDUs after the departure burst PDUs earlier plus burst half-intervals, so that
+//     catching up runs at most at twice the rate and never more than burst back to back;
+//   - one second after the departure perSecond PDUs earlier, so that no one-second window
+//     holds more than the rate (rounded up to whole PDUs).
+//
+// The zero shape, and a shape with an unlimited rate, lets everything through at once.
+type shape struct {
+	burst     int           // PDUs that may leave back to back; at least 1
+	interval  time.Duration // between PDUs at the rate; 0 = unlimited
+	perSecond int           // PDUs allowed in any one second; 0 = no limit
+	ring      []time.Duration
+	n         int // departures so far; departure k is in ring[k % len(ring)]
+}
+
+// maxRing caps the one-second window's memory; faster rates are not windowed.
+const maxRing = 1 << 20
+
+// setRate changes the rate (PDUs per second; +Inf = unlimited), keeping the recent departures.
+func (s *shape) setRate(perSecond float64) {
+	if math.IsInf(perSecond, 1) || perSecond <= 0 {
+		s.interval, s.perSecond = 0, 0
+		return
+	}
+	s.interval = time.Duration(float64(time.Second) / perSecond)
+	s.perSecond = int(math.Ceil(perSecond))
+	if s.perSecond > maxRing {
+		s.perSecond = 0
+	}
+	if need := max(s.perSecond, s.burst); need > len(s.ring) && need <= maxRing {
+		ring := make([]time.Duration, need)
+		for k := max(0, s.n-len(s.ring)); k < s.n; k++ {
+			ring[k%need] = s.ring[k%len(s.ring)]
+		}
+		s.ring = ring
+	}
+}
+
+// admit returns the departure of a PDU whose caller holds a token at now, and its number k
+// for departed.
+func (s *shape) admit(now time.Duration) (dep time.Duration, k int) {
+	if s.interval == 0 {
+		return now, -1
+	}
+	dep = now
+	if s.n >= s.burst {
+		dep = max(dep, s.ring[(s.n-s.burst)%len(s.ring)]+time.Duration(s.burst)*s.interval/2)
+	}
+	if s.perSecond > 0 && s.n >= s.perSecond {
+		dep = max(dep, s.ring[(s.n-s.perSecond)%len(s.ring)]+time.Second)
+	}
+	k = s.n
+	s.ring[k%len(s.ring)] = dep
+	s.n++
+	return dep, k
+}
+
+// departed records that PDU k actually left at, later than admit placed it; PDUs admitted
+// from now on are placed after the real departure.
+func (s *shape) departed(k int, at time.Duration) {
+	if k < 0 || k < s.n-len(s.ring) {
+		return
+	}
+	if i := k % len(s.ring); at > s.ring[i] {
+		s.ring[i] = at
 	}
 }
 

@@ -159,3 +159,68 @@ func TestSchedule(t *testing.T) {
 		t.Errorf("unlimited planned %v, want when taken", got)
 	}
 }
+
+func TestShape_admit(t *testing.T) {
+	ms := func(n int) time.Duration { return time.Duration(n) * time.Millisecond }
+	tests := []struct {
+		name  string
+		rate  float64
+		burst int
+		now   []int // arrival of each caller holding a token, ms
+		want  []int // its departure, ms
+	}{
+		{"on time passes at once", 10, 1,
+			[]int{0, 100, 200, 300}, []int{0, 100, 200, 300}},
+		{"catching up runs at twice the rate", 10, 1,
+			[]int{0, 400, 400, 400, 400}, []int{0, 400, 450, 500, 550}},
+		{"a burst may leave back to back, then half-intervals", 10, 3,
+			[]int{0, 0, 0, 0, 0, 0}, []int{0, 0, 0, 150, 150, 150}},
+		{"never more than the rate in one second", 4, 1,
+			[]int{0, 125, 250, 375, 500, 600, 700}, []int{0, 125, 250, 375, 1000, 1125, 1250}},
+		{"a fractional rate rounds the window up", 2.5, 1,
+			[]int{0, 200, 400, 600}, []int{0, 200, 400, 1000}},
+		{"unlimited", math.Inf(1), 1,
+			[]int{0, 0, 0}, []int{0, 0, 0}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := shape{burst: tt.burst}
+			s.setRate(tt.rate)
+			for i, n := range tt.now {
+				if got, _ := s.admit(ms(n)); got != ms(tt.want[i]) {
+					t.Fatalf("caller %d at %dms leaves at %v, want %dms", i, n, got, tt.want[i])
+				}
+			}
+		})
+	}
+}
+
+func TestShape_departedCountsLateDepartures(t *testing.T) {
+	s := shape{burst: 1}
+	s.setRate(2)
+	_, k := s.admit(0)
+	s.departed(k, 300*time.Millisecond) // its timer fired late
+	s.admit(500 * time.Millisecond)
+	if got, _ := s.admit(600 * time.Millisecond); got != 1300*time.Millisecond {
+		t.Errorf("third PDU leaves at %v, want 1.3s: one second after the first really left", got)
+	}
+	s.departed(-1, time.Hour) // unlimited admits return k = -1: ignored
+	s.departed(0, time.Hour)  // no longer in the window: ignored
+}
+
+func TestShape_setRateKeepsTheWindow(t *testing.T) {
+	s := shape{burst: 1}
+	s.setRate(2)
+	s.admit(0)
+	s.admit(500 * time.Millisecond)
+	// Cut to 1/s: the next may leave one second after the last, not the one before it.
+	s.setRate(1)
+	if got, _ := s.admit(600 * time.Millisecond); got != 1500*time.Millisecond {
+		t.Errorf("after a cut to 1/s the next leaves at %v, want 1.5s", got)
+	}
+	// Raised to 4/s: the window grows and keeps the departures so far.
+	s.setRate(4)
+	if got, _ := s.admit(1600 * time.Millisecond); got != 1625*time.Millisecond {
+		t.Errorf("after a raise to 4/s the next leaves at %v, want 1.625s (half an interval after the last)", got)
+	}
+}
