@@ -93,7 +93,7 @@ type utf8Checker struct {
 	offset int64  // bytes of the file before the next byte
 	carry  []byte // the start of a character split across reads
 	err    error  // returned once the bytes before it are consumed
-	start  []byte // the first bytes of the file, to recognise UTF-16
+	start  []byte // the first bytes of the file (nil until read), to recognise UTF-16
 }
 
 func (c *utf8Checker) Read(p []byte) (int, error) {
@@ -104,19 +104,24 @@ func (c *utf8Checker) Read(p []byte) (int, error) {
 		// bufio and encoding/csv never ask for less; refusing keeps the carry logic simple.
 		return 0, io.ErrShortBuffer
 	}
+	if c.start == nil {
+		// The first three bytes decide about the byte order mark, however the reads fall.
+		head := make([]byte, 3)
+		n, err := io.ReadFull(c.r, head)
+		c.start = head[:n]
+		switch {
+		case n == 0 && err != nil:
+			return 0, err
+		case bytes.Equal(c.start, []byte("\uFEFF")):
+			c.offset = 3
+		default:
+			c.carry = append(c.carry, c.start...)
+		}
+	}
 	n := copy(p, c.carry)
 	c.carry = c.carry[:0]
 	m, err := c.r.Read(p[n:])
 	n += m
-	if c.offset == 0 && c.start == nil {
-		c.start = append([]byte{}, p[:min(n, 4)]...)
-		if bytes.HasPrefix(p[:n], []byte("\uFEFF")) {
-			copy(p, p[3:n])
-			n -= 3
-			c.offset = 3
-			c.col = 0
-		}
-	}
 	valid := n
 	// A character cut off by the end of this read waits for the next one.
 	if err == nil {
@@ -171,10 +176,10 @@ func (c *utf8Checker) invalidByte(b byte) error {
 	var hint string
 	switch {
 	case bytes.HasPrefix(c.start, []byte{0xFF, 0xFE}), bytes.HasPrefix(c.start, []byte{0xFE, 0xFF}):
-		hint = "the file starts with a UTF-16 byte order mark: use --charset utf-16"
+		hint = "the file starts with a UTF-16 byte order mark; use --charset utf-16"
 	default:
-		hint = "the file is not UTF-8; if a spreadsheet on Windows saved it, use --charset windows-1252 (or iso-8859-1, utf-16), or save it as \"CSV UTF-8\""
+		hint = "the file is in another character set; if a spreadsheet on Windows saved it, use --charset windows-1252 (or iso-8859-1, utf-16), or save it as \"CSV UTF-8\""
 	}
 	return &RowError{File: c.file, Line: c.line, Column: c.col + 1,
-		Err: fmt.Errorf("byte 0x%02X (file offset %d) is not valid UTF-8; %s", b, c.offset, hint)}
+		Err: fmt.Errorf("byte 0x%02X (file offset %d) is not valid UTF-8: %s", b, c.offset, hint)}
 }

@@ -2,6 +2,7 @@ package csvin
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 
 	"smscast/smpp/coding"
@@ -43,7 +44,7 @@ func (e *evaluator) evaluate(num int, rec []string, pos []fieldPos) Row {
 	if len(rec) != len(e.header) {
 		field := min(len(rec), len(e.header))
 		return e.invalid(row, rec, pos, field, problem(ErrFieldCount,
-			"the row has %d fields, but the header has %d; quote fields that contain the delimiter (%q)", len(rec), len(e.header), e.comma))
+			"the row has %s, but the header has %d; quote fields that contain the delimiter (%q)", plural(len(rec), "field"), len(e.header), e.comma))
 	}
 	msisdn, err := e.numbers.normalize(rec[e.phoneCol])
 	if err != nil {
@@ -183,4 +184,12 @@ func encodeProblem(err error) error {
 		return problem(ErrNotEncodable, "%w; use --encoding auto (or ucs2), or --transliterate for look-alike characters", err)
 	}
 	return problem(ErrNotEncodable, "%w", err)
+}
+
+// plural writes n and word, with an s unless n is 1.
+func plural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return fmt.Sprintf("%d %ss", n, word)
 }

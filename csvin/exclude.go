@@ -66,7 +66,7 @@ func loadExclude(path string, enc encoding.Encoding, n *numbers) (optOuts, error
 	add := func(cell string, line, col int) error {
 		num, err := n.normalize(cell)
 		if err != nil {
-			return &RowError{File: path, Line: line, Column: col, Err: fmt.Errorf("%w (an opt-out entry that cannot be read might be someone who must not be contacted: fix it)", err)}
+			return &RowError{File: path, Line: line, Column: col, Err: fmt.Errorf("opt-out entry: %w", err)}
 		}
 		if key, ok := numberKey(num); ok {
 			set[key] = struct{}{}

@@ -101,8 +101,8 @@ func (r *Reader) open() error {
 		}
 	}
 	if r.defaultTp == nil && r.templateCol < 0 {
-		return fmt.Errorf("%s has %d templates (%s) and %s has no template column; choose one with --template ID or add a template column",
-			r.templates.file, len(r.templates.order), r.templates.idList(), r.table.file)
+		return &RowError{File: r.file, Line: 1, Err: fmt.Errorf("no template column, and %s has %d templates (%s); choose one with --template ID or add a template column",
+			r.templates.file, len(r.templates.order), r.templates.idList())}
 	}
 	if err := r.newEvaluators(); err != nil {
 		return err

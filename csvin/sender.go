@@ -37,24 +37,31 @@ type sender struct {
 // The error says what is wrong and what to do.
 func parseSender(s string) (sender, error) {
 	s = strings.TrimSpace(s)
+	// Numbers may be written with the usual separators: "+49 171 123-4567".
+	d := strings.Map(func(r rune) rune {
+		if strings.ContainsRune(" -()./", r) {
+			return -1
+		}
+		return r
+	}, s)
 	switch {
 	case s == "":
 		return sender{}, nil
-	case strings.HasPrefix(s, "+"):
-		if !allDigits(s[1:]) {
+	case strings.HasPrefix(d, "+"):
+		if !allDigits(d[1:]) {
 			return sender{}, fmt.Errorf("sender %q starts with + but is not all digits; write an international number as +<digits>, or use a name", s)
 		}
-		return internationalSender(s, s[1:])
-	case allDigits(s) && strings.HasPrefix(s, "00"):
-		return internationalSender(s, s[2:])
-	case allDigits(s) && len(s) < 3:
+		return internationalSender(s, d[1:])
+	case allDigits(d) && strings.HasPrefix(d, "00"):
+		return internationalSender(s, d[2:])
+	case allDigits(d) && len(d) < 3:
 		return sender{}, fmt.Errorf("sender %q is too short for a short code (3 to 8 digits); use a name or a number with its country code", s)
-	case allDigits(s) && len(s) <= 8:
-		return sender{addr: s, ton: tonNetworkSpecific, npi: npiUnknown}, nil
-	case allDigits(s) && s[0] == '0':
+	case allDigits(d) && len(d) <= 8:
+		return sender{addr: d, ton: tonNetworkSpecific, npi: npiUnknown}, nil
+	case allDigits(d) && d[0] == '0':
 		return sender{}, fmt.Errorf("sender %q looks like a national number; write it with its country code (+49…)", s)
-	case allDigits(s):
-		return internationalSender(s, s)
+	case allDigits(d):
+		return internationalSender(s, d)
 	}
 	septets, ok := coding.GSM7Len(s)
 	if !ok {

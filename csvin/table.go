@@ -46,7 +46,7 @@ func openTable(r io.Reader, file string, enc encoding.Encoding, delimiter rune) 
 	t := &table{file: file, csv: c}
 	header, err := c.Read()
 	if errors.Is(err, io.EOF) {
-		return nil, &RowError{File: file, Err: errEmptyFile}
+		return nil, &RowError{File: file, Line: 1, Err: errEmptyFile}
 	}
 	if err != nil {
 		return nil, t.wrap(err)
@@ -173,7 +173,7 @@ func (t *table) wrap(err error) error {
 		e.Err = errors.New(`a quote (") inside a field that does not start with one; put the whole field in quotes and double the quotes inside it ("5"" screen")`)
 	case errors.Is(pe.Err, csv.ErrQuote) && pe.StartLine != pe.Line:
 		e.Line, e.Column = pe.StartLine, 0
-		e.Err = fmt.Errorf(`the quoted field starting on this line is not closed before line %d; close it with " (and double quotes inside fields: "")`, pe.Line)
+		e.Err = fmt.Errorf(`a quoted field starts on this line but is not closed properly (the file reads on to line %d); close it with " and double every quote inside it ("")`, pe.Line)
 	case errors.Is(pe.Err, csv.ErrQuote):
 		e.Err = errors.New(`unexpected text after a closing quote, or a quote that is not closed; double quotes inside quoted fields ("")`)
 	default:

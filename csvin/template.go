@@ -52,7 +52,7 @@ func parseTemplate(text string) ([]piece, error) {
 		case name == "":
 			return nil, fmt.Errorf("the placeholder at character %d has no column name; write {{column}} or {{column|fallback}}", at)
 		case strings.ContainsAny(name, "{}"):
-			return nil, fmt.Errorf("the placeholder at character %d, {{%s}}, contains a brace; close each placeholder with }} before the next {{", at, inner)
+			return nil, fmt.Errorf("the placeholder at character %d, %q, contains a brace; close each placeholder with }} before the next {{", at, "{{"+inner+"}}")
 		}
 		pieces = append(pieces, piece{name: name, text: strings.TrimSpace(fallback), hasFallback: hasFallback})
 		rest = after

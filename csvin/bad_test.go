@@ -1,0 +1,137 @@
+package csvin_test
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"regexp"
+	"strings"
+	"testing"
+
+	"smscast/csvin"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata")
+
+// firstProblem opens cfg and returns the first error: from Open, from Next, or the first
+// invalid row's. "" when there is none.
+func firstProblem(cfg csvin.Config) string {
+	r, err := csvin.Open(cfg)
+	if err != nil {
+		return err.Error()
+	}
+	defer r.Close()
+	for {
+		row, err := r.Next()
+		if errors.Is(err, io.EOF) {
+			return ""
+		}
+		if err != nil {
+			return err.Error()
+		}
+		if row.Err != nil {
+			return row.Err.Error()
+		}
+	}
+}
+
+// TestBadInputs runs every malformed input of testdata/bad and compares the first problem it
+// reports with testdata/bad/errors.golden (rewrite it with -update). Each message must be one
+// line that starts with file:line (and column where one applies) and says what to do.
+func TestBadInputs(t *testing.T) {
+	tests := []struct {
+		name string
+		cfg  func(*csvin.Config)
+	}{
+		{"ragged-extra", nil},
+		{"ragged-short", nil},
+		{"unterminated-quote", nil},
+		{"bare-quote", nil},
+		{"no-phone-column", nil},
+		{"windows-1252", nil},
+		{"utf16-without-charset", nil},
+		{"empty", nil},
+		{"header-only", nil},
+		{"unknown-template-id", nil},
+		{"bom-semicolon", nil},
+		{"duplicate-column", nil},
+		{"two-phone-columns", nil},
+		{"invalid-number", nil},
+		{"empty-value", nil},
+		{"too-many-parts", func(c *csvin.Config) { c.Coding.MaxParts = 1 }},
+		{"bad-sender", nil},
+		{"scientific-notation", nil},
+		{"to-column-missing", func(c *csvin.Config) { c.Recipients, c.ToColumn = "testdata/bad/recipients.csv", "phone_number" }},
+		{"no-default-template", func(c *csvin.Config) { c.Recipients, c.Template = "testdata/bad/recipients.csv", "" }},
+		{"templates-unknown-placeholder", templatesFile},
+		{"templates-duplicate-id", templatesFile},
+		{"templates-no-text-column", templatesFile},
+		{"templates-unclosed-placeholder", templatesFile},
+		{"templates-bad-sender", templatesFile},
+		{"exclude-national", func(c *csvin.Config) {
+			c.Recipients, c.Exclude = "testdata/bad/recipients.csv", "testdata/bad/exclude-national.txt"
+		}},
+	}
+	position := regexp.MustCompile(`^testdata/bad/[a-z0-9-]+\.(csv|txt):[0-9]+(:[0-9]+)?: `)
+	var golden strings.Builder
+	for _, tt := range tests {
+		cfg := csvin.Config{Recipients: "testdata/bad/" + tt.name + ".csv", Templates: "testdata/templates.csv", Template: "greet"}
+		cfg.Coding.MaxParts = 10
+		if tt.cfg != nil {
+			tt.cfg(&cfg)
+		}
+		msg := firstProblem(cfg)
+		t.Run(tt.name, func(t *testing.T) {
+			switch {
+			case msg == "":
+				t.Fatal("no error")
+			case strings.Contains(msg, "\n"):
+				t.Errorf("message is not one line: %q", msg)
+			case !position.MatchString(msg):
+				t.Errorf("message does not start with the file, line and column: %q", msg)
+			case !strings.Contains(msg, "; "):
+				t.Errorf("message does not say what to do (after \"; \"): %q", msg)
+			}
+		})
+		fmt.Fprintf(&golden, "%s: %s\n", tt.name, msg)
+	}
+	const path = "testdata/bad/errors.golden"
+	if *update {
+		if err := os.WriteFile(path, []byte(golden.String()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test ./csvin -run TestBadInputs -update to create it)", err)
+	}
+	if got := golden.String(); got != string(want) {
+		t.Errorf("messages differ from %s (run with -update after checking them):\n%s", path, lineDiff(string(want), got))
+	}
+}
+
+func templatesFile(c *csvin.Config) {
+	c.Templates = strings.Replace(c.Recipients, "testdata/bad/", "testdata/bad/", 1)
+	c.Recipients = "testdata/bad/recipients.csv"
+}
+
+// lineDiff lists the lines that differ between want and got.
+func lineDiff(want, got string) string {
+	w, g := strings.Split(want, "\n"), strings.Split(got, "\n")
+	var b strings.Builder
+	for i := range max(len(w), len(g)) {
+		var wl, gl string
+		if i < len(w) {
+			wl = w[i]
+		}
+		if i < len(g) {
+			gl = g[i]
+		}
+		if wl != gl {
+			fmt.Fprintf(&b, "-%s\n+%s\n", wl, gl)
+		}
+	}
+	return b.String()
+}

@@ -1,0 +1,146 @@
+package csvin_test
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"golang.org/x/text/encoding/charmap"
+	"golang.org/x/text/encoding/unicode"
+
+	"smscast/csvin"
+)
+
+// readAll returns every row of cfg as "num line msisdn template status [reason|text]" lines.
+func readAll(t *testing.T, cfg csvin.Config) []string {
+	t.Helper()
+	r, err := csvin.Open(cfg)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	defer r.Close()
+	var out []string
+	for {
+		row, err := r.Next()
+		if errors.Is(err, io.EOF) {
+			return out
+		}
+		if err != nil {
+			t.Fatalf("Next: %v", err)
+		}
+		detail := row.Text
+		if row.Status != csvin.StatusOK {
+			detail = row.Reason
+		}
+		out = append(out, fmt.Sprintf("%d %d %s %s %s [%s]", row.Num, row.Line, row.MSISDN, row.Template, row.Status, detail))
+	}
+}
+
+func writeFile(t *testing.T, name string, content []byte) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(path, content, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func TestReader_formats(t *testing.T) {
+	utf16le, err := unicode.UTF16(unicode.LittleEndian, unicode.UseBOM).NewEncoder().String("msisdn;name\r\n+49 171 1234567;Zoë\r\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	utf16be, err := unicode.UTF16(unicode.BigEndian, unicode.IgnoreBOM).NewEncoder().String("msisdn\tname\n+49 171 1234567\tZoë\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cp1252, err := charmap.Windows1252.NewEncoder().String("msisdn;name\n+49 171 1234567;Chloé – “café”\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	latin1, err := charmap.ISO8859_1.NewEncoder().String("msisdn,name\n+49 171 1234567,Jürgen\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name, input string
+		cfg         func(*csvin.Config)
+		want        []string
+	}{
+		{"comma", "msisdn,name\n+49 171 1234567,Anna\n+44 7911 123456,Ben\n", nil, []string{
+			"1 2 491711234567 text ok [Hi Anna]",
+			"2 3 447911123456 text ok [Hi Ben]",
+		}},
+		{"semicolon, BOM and CRLF", "\ufeffmsisdn;name\r\n+49 171 1234567;Anna\r\n", nil, []string{
+			"1 2 491711234567 text ok [Hi Anna]",
+		}},
+		{"tab keeps empty cells", "msisdn\tname\tcity\n+49 171 1234567\t\tBerlin\n", func(c *csvin.Config) { c.Text = "Hi {{name|there}} in {{city}}" }, []string{
+			"1 2 491711234567 text ok [Hi there in Berlin]",
+		}},
+		{"spaces after commas", "msisdn, name\n+49 171 1234567, \"Smith, Anna\"\n", nil, []string{
+			"1 2 491711234567 text ok [Hi Smith, Anna]",
+		}},
+		{"quoted delimiter, quote and newline", "msisdn,name\n\"+49 171 1234567\",\"Anna \"\"A\"\", Berlin\nMitte\"\n+44 7911 123456,Ben\n", nil, []string{
+			"1 2 491711234567 text ok [Hi Anna \"A\", Berlin\nMitte]",
+			"2 4 447911123456 text ok [Hi Ben]",
+		}},
+		{"explicit delimiter", "msisdn|name\n+49 171 1234567|Anna, Berlin\n", func(c *csvin.Config) { c.Delimiter = '|' }, []string{
+			"1 2 491711234567 text ok [Hi Anna, Berlin]",
+		}},
+		{"windows-1252", cp1252, func(c *csvin.Config) { c.Charset = "windows-1252" }, []string{
+			"1 2 491711234567 text ok [Hi Chloé – “café”]",
+		}},
+		{"iso-8859-1", latin1, func(c *csvin.Config) { c.Charset = "iso-8859-1" }, []string{
+			"1 2 491711234567 text ok [Hi Jürgen]",
+		}},
+		{"utf-16 with BOM", utf16le, func(c *csvin.Config) { c.Charset = "utf-16" }, []string{
+			"1 2 491711234567 text ok [Hi Zoë]",
+		}},
+		{"utf-16be without BOM", utf16be, func(c *csvin.Config) { c.Charset = "utf-16be" }, []string{
+			"1 2 491711234567 text ok [Hi Zoë]",
+		}},
+		{"blank and empty rows are skipped", "msisdn,name\n\n+49 171 1234567,Anna\n,\n;;\n\n+44 7911 123456,Ben\n", nil, []string{
+			"1 3 491711234567 text ok [Hi Anna]",
+			"2 5 ;;  invalid [the row has 1 field, but the header has 2; quote fields that contain the delimiter (',')]",
+			"3 7 447911123456 text ok [Hi Ben]",
+		}},
+		{"header names and placeholders ignore case", "MSISDN,Name\n+49 171 1234567,Anna\n", func(c *csvin.Config) { c.Text = "Hi {{NAME}} {{ name }}" }, []string{
+			"1 2 491711234567 text ok [Hi Anna Anna]",
+		}},
+		{"cells are not expanded again", "msisdn,name,city\n+49 171 1234567,{{city}},Berlin\n", nil, []string{
+			"1 2 491711234567 text ok [Hi {{city}}]",
+		}},
+		{"--to-column", "id,cell,name\n7,+49 171 1234567,Anna\n", func(c *csvin.Config) { c.ToColumn = "Cell" }, []string{
+			"1 2 491711234567 text ok [Hi Anna]",
+		}},
+		{"national numbers with --default-region", "msisdn,name\n0171 1234567,Anna\n491711234568,Ben\n", func(c *csvin.Config) { c.DefaultRegion = "de" }, []string{
+			"1 2 491711234567 text ok [Hi Anna]",
+			"2 3 491711234568 text ok [Hi Ben]",
+		}},
+		{"empty value", "msisdn,name\n+49 171 1234567,\n", nil, []string{
+			`1 2 491711234567 text invalid [column "name" is empty and template "text" has no fallback for it; fill the cell, write {{name|fallback}} in the template, or use --allow-empty]`,
+		}},
+		{"--allow-empty", "msisdn,name\n+49 171 1234567,\n", func(c *csvin.Config) { c.AllowEmpty = true }, []string{
+			"1 2 491711234567 text ok [Hi ]",
+		}},
+		{"nothing left to send", "msisdn,name\n+49 171 1234567,\n", func(c *csvin.Config) { c.AllowEmpty, c.Text = true, "{{name}}" }, []string{
+			"1 2 491711234567 text invalid [the rendered message is empty; fill the cells the template uses or give fallbacks]",
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := csvin.Config{Recipients: writeFile(t, "r.csv", []byte(tt.input)), Text: "Hi {{name}}"}
+			if tt.cfg != nil {
+				tt.cfg(&cfg)
+			}
+			got := readAll(t, cfg)
+			if strings.Join(got, "\n") != strings.Join(tt.want, "\n") {
+				t.Errorf("rows:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(tt.want, "\n"))
+			}
+		})
+	}
+}

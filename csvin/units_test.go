@@ -1,0 +1,187 @@
+package csvin
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"strings"
+	"testing"
+	"testing/iotest"
+)
+
+func TestParseSender(t *testing.T) {
+	tests := []struct {
+		in       string
+		addr     string
+		ton, npi uint8
+		err      string
+	}{
+		{"", "", 0, 0, ""},
+		{"Shop", "Shop", 5, 0, ""},
+		{"Acme Ltd 24", "Acme Ltd 24", 5, 0, ""},
+		{"12345678901", "12345678901", 1, 1, ""}, // 11 digits: an international number
+		{"€uroShop", "€uroShop", 5, 0, ""},       // € counts two septets: 9
+		{"123", "123", 3, 0, ""},
+		{"12345678", "12345678", 3, 0, ""},
+		{"+49 171 123-4567", "491711234567", 1, 1, ""},
+		{"0049 171 1234567", "491711234567", 1, 1, ""},
+		{"491711234567", "491711234567", 1, 1, ""},
+		{"12", "", 0, 0, `sender "12" is too short for a short code (3 to 8 digits); use a name or a number with its country code`},
+		{"0171 1234567", "", 0, 0, `sender "0171 1234567" looks like a national number; write it with its country code (+49…)`},
+		{"+49 171 ABC", "", 0, 0, `sender "+49 171 ABC" starts with + but is not all digits; write an international number as +<digits>, or use a name`},
+		{"TwelveChars!", "", 0, 0, `sender "TwelveChars!" is 12 GSM characters long, but an alphanumeric sender has at most 11; shorten it`},
+		{"€€€€€€", "", 0, 0, `sender "€€€€€€" is 12 GSM characters long, but an alphanumeric sender has at most 11; shorten it`},
+		{"Shop™", "", 0, 0, `sender "Shop™" has characters outside the GSM alphabet; use letters, digits and common punctuation`},
+		{"+1234567890123456", "", 0, 0, `sender "+1234567890123456" has 16 digits, but an international number has at most 15; check it`},
+		{"+123", "", 0, 0, `sender "+123" is too short for an international number; check it`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			got, err := parseSender(tt.in)
+			if tt.err != "" {
+				if err == nil || err.Error() != tt.err {
+					t.Fatalf("parseSender(%q) = %+v, %v; want error %q", tt.in, got, err, tt.err)
+				}
+				return
+			}
+			if err != nil || got != (sender{addr: tt.addr, ton: tt.ton, npi: tt.npi}) {
+				t.Fatalf("parseSender(%q) = %+v, %v; want %q %d/%d", tt.in, got, err, tt.addr, tt.ton, tt.npi)
+			}
+		})
+	}
+}
+
+func TestParseShard(t *testing.T) {
+	env := func(v string) func(string) string {
+		return func(name string) string {
+			if name == "JOB_COMPLETION_INDEX" {
+				return v
+			}
+			return ""
+		}
+	}
+	tests := []struct {
+		in, env string
+		want    Shard
+		err     bool
+	}{
+		{"", "", Shard{}, false},
+		{"1/1", "", Shard{1, 1}, false},
+		{"2/4", "", Shard{2, 4}, false},
+		{"auto/4", "0", Shard{1, 4}, false},
+		{"auto/4", "3", Shard{4, 4}, false},
+		{"auto/4", "4", Shard{}, true},
+		{"auto/4", "", Shard{}, true},
+		{"0/4", "", Shard{}, true},
+		{"5/4", "", Shard{}, true},
+		{"2", "", Shard{}, true},
+		{"a/b", "", Shard{}, true},
+	}
+	for _, tt := range tests {
+		got, err := ParseShard(tt.in, env(tt.env))
+		if (err != nil) != tt.err || got != tt.want {
+			t.Errorf("ParseShard(%q) with index %q = %v, %v; want %v, error %v", tt.in, tt.env, got, err, tt.want, tt.err)
+		}
+	}
+	s := Shard{Index: 2, Count: 3}
+	for num, want := range map[int]bool{1: false, 2: true, 3: false, 5: true, 8: true} {
+		if s.Keeps(num) != want {
+			t.Errorf("%v keeps row %d: %v", s, num, !want)
+		}
+	}
+	if !(Shard{}).Keeps(7) {
+		t.Error("the zero Shard must keep every row")
+	}
+}
+
+func TestParseTemplate(t *testing.T) {
+	tests := []struct {
+		text, want, err string
+	}{
+		{"plain {text} }}", "[plain {text} }}]", ""},
+		{"Hi {{name}}!", "[Hi ]{name}[!]", ""},
+		{"{{ name | dear customer }}", "{name|dear customer}", ""},
+		{"{{a}}{{b|}}", "{a}{b|}", ""},
+		{"Hi {{name", "", "the {{ at character 4 is not closed; close it with }}"},
+		{"Hi {{}}", "", "the placeholder at character 4 has no column name; write {{column}} or {{column|fallback}}"},
+		{"Hi {{a{{b}}", "", `the placeholder at character 4, "{{a{{b}}", contains a brace; close each placeholder with }} before the next {{`},
+	}
+	for _, tt := range tests {
+		pieces, err := parseTemplate(tt.text)
+		if tt.err != "" {
+			if err == nil || err.Error() != tt.err {
+				t.Errorf("parseTemplate(%q) error %v, want %q", tt.text, err, tt.err)
+			}
+			continue
+		}
+		var b strings.Builder
+		for _, p := range pieces {
+			switch {
+			case p.name == "":
+				b.WriteString("[" + p.text + "]")
+			case p.hasFallback:
+				b.WriteString("{" + p.name + "|" + p.text + "}")
+			default:
+				b.WriteString("{" + p.name + "}")
+			}
+		}
+		if err != nil || b.String() != tt.want {
+			t.Errorf("parseTemplate(%q) = %s, %v; want %s", tt.text, b.String(), err, tt.want)
+		}
+	}
+}
+
+// TestUTF8Checker_splitReads checks positions and the pass-through of valid text when the
+// input arrives one byte at a time, so that characters are cut across reads.
+func TestUTF8Checker_splitReads(t *testing.T) {
+	in := "\ufeffa,b\nZoë,€\nx,\xe9\n"
+	r := decodeInput(iotest.OneByteReader(strings.NewReader(in)), "f.csv", nil)
+	got, err := io.ReadAll(r)
+	if string(got) != "a,b\nZoë,€\nx," {
+		t.Errorf("passed %q", got)
+	}
+	var re *RowError
+	if !errors.As(err, &re) || re.Line != 3 || re.Column != 3 {
+		t.Fatalf("error %v, want a RowError at 3:3", err)
+	}
+	// Valid input passes unchanged, without its BOM.
+	got, err = io.ReadAll(decodeInput(bytes.NewReader([]byte("\ufeffZoë\n")), "f.csv", nil))
+	if err != nil || string(got) != "Zoë\n" {
+		t.Errorf("valid input: %q, %v", got, err)
+	}
+	// A character cut off by the end of the file is invalid.
+	_, err = io.ReadAll(decodeInput(strings.NewReader("ab\xe2\x82"), "f.csv", nil))
+	if !errors.As(err, &re) || re.Line != 1 || re.Column != 3 {
+		t.Errorf("truncated character: %v", err)
+	}
+}
+
+func TestDetectDelimiter(t *testing.T) {
+	for in, want := range map[string]rune{
+		"msisdn,name\n":            ',',
+		"msisdn;name;city\n":       ';',
+		"msisdn\tname\n":           '\t',
+		"msisdn\n":                 ',',
+		`"a;b",c` + "\n":           ',',
+		"\"a,b,c\";d;e\r\n1,2,3\n": ';',
+	} {
+		table, err := openTable(strings.NewReader(in), "f", nil, 0)
+		if err != nil {
+			t.Fatalf("%q: %v", in, err)
+		}
+		if table.csv.Comma != want {
+			t.Errorf("%q: delimiter %q, want %q", in, table.csv.Comma, want)
+		}
+	}
+}
+
+func TestCheckCharset(t *testing.T) {
+	for _, ok := range []string{"", "UTF-8", "utf8", "windows-1252", "CP1252", "iso-8859-1", "latin1", "utf-16", "UTF-16LE", "utf-16be"} {
+		if err := CheckCharset(ok); err != nil {
+			t.Errorf("CheckCharset(%q): %v", ok, err)
+		}
+	}
+	if err := CheckCharset("ebcdic"); err == nil || !strings.Contains(err.Error(), "--charset") {
+		t.Errorf("CheckCharset(ebcdic) = %v", err)
+	}
+}
