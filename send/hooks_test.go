@@ -1,0 +1,258 @@
+package send
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"smscast/report"
+	"smscast/smpp"
+	"smscast/smsc"
+)
+
+// fakeJournal records the engine's calls; failReceipts makes Receipt fail that many times.
+type fakeJournal struct {
+	mu           sync.Mutex
+	calls        []string
+	failReceipts int
+	closed       int
+}
+
+func (j *fakeJournal) add(format string, a ...any) {
+	j.mu.Lock()
+	j.calls = append(j.calls, fmt.Sprintf(format, a...))
+	j.mu.Unlock()
+}
+
+func (j *fakeJournal) Attempt(row, part int, _ time.Time) error {
+	j.add("attempt %d/%d", row, part)
+	return nil
+}
+
+func (j *fakeJournal) Accepted(row, part int, id string, _ time.Time) error {
+	j.add("accepted %d/%d", row, part)
+	return nil
+}
+
+func (j *fakeJournal) Rejected(row int, err string, _ time.Time) error {
+	j.add("rejected %d %s", row, err)
+	return nil
+}
+
+func (j *fakeJournal) Receipt(r smpp.Receipt, _ time.Time) error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.failReceipts > 0 {
+		j.failReceipts--
+		return errors.New("disk full")
+	}
+	j.calls = append(j.calls, "receipt "+r.Stat)
+	return nil
+}
+
+func (j *fakeJournal) Close() error {
+	j.mu.Lock()
+	j.closed++
+	j.mu.Unlock()
+	return nil
+}
+
+func (j *fakeJournal) index(call string) int {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	for i, c := range j.calls {
+		if c == call {
+			return i
+		}
+	}
+	return -1
+}
+
+func TestCampaign_journal(t *testing.T) {
+	// The first receipt cannot be made durable: the engine must refuse it (ESME_RX_T_APPN)
+	// so that the SMSC sends it again.
+	srv := newSim(t, smsc.Config{RejectPrefixes: []string{"4917100000002"}, ReceiptRetry: 50 * time.Millisecond})
+	cfg := testConfig(srv)
+	cfg.Wait = 10 * time.Second
+	j := &fakeJournal{failReceipts: 1}
+	cfg.Journal = j
+	var log eventLog
+	cfg.OnEvent = log.add
+	rows := testRows(t, 3, "journal %d")
+	if _, err := run(t, cfg, rows); err != nil {
+		t.Fatal(err)
+	}
+	for _, row := range []int{1, 3} {
+		a, b := j.index(fmt.Sprintf("attempt %d/0", row)), j.index(fmt.Sprintf("accepted %d/0", row))
+		if a < 0 || b < a {
+			t.Errorf("row %d: attempt at %d, accepted at %d; want the attempt first", row, a, b)
+		}
+	}
+	if j.index("rejected 2 0x0000000B ESME_RINVDSTADR") < 0 {
+		t.Errorf("no rejection journaled for row 2: %v", j.calls)
+	}
+	if n := strings.Count(strings.Join(j.calls, "\n"), "receipt DELIVRD"); n != 2 {
+		t.Errorf("%d receipts journaled, want 2 (the refused one redelivered): %v", n, j.calls)
+	}
+	if cfg.Book.Pending() != 0 {
+		t.Errorf("%d rows pending: the redelivered receipt was lost", cfg.Book.Pending())
+	}
+	if st := srv.Stats(); st.ReceiptsResent == 0 {
+		t.Error("the simulator never resent the refused receipt")
+	}
+	if j.closed != 1 {
+		t.Errorf("journal closed %d times, want once", j.closed)
+	}
+	if log.count(EventWarning) == 0 {
+		t.Error("the journal failure was not reported")
+	}
+}
+
+func TestCampaign_resume(t *testing.T) {
+	srv := newSim(t, smsc.Config{})
+	cfg := testConfig(srv)
+	rows := testRows(t, 6, "resume %d")
+	// Rows 1 and 2 were accepted by an earlier run; row 3 was in flight when it died.
+	cfg.Resume = func(row int) (skip, resend bool) { return row <= 2, row == 3 }
+	res, err := run(t, cfg, rows)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sent := sentCount(srv)
+	book := bookRows(cfg.Book)
+	for _, r := range rows {
+		switch {
+		case r.Num <= 2:
+			if sent[r.MSISDN] != 0 {
+				t.Errorf("row %d was done before and sent again", r.Num)
+			}
+		case r.Num == 3:
+			if sent[r.MSISDN] != 1 || book[3].SubmitStatus != report.SubmitResubmitted {
+				t.Errorf("row 3 (in flight before): sent %d times, %s; want sent once and resubmitted", sent[r.MSISDN], book[3].SubmitStatus)
+			}
+		default:
+			if sent[r.MSISDN] != 1 || book[r.Num].SubmitStatus != report.SubmitAccepted {
+				t.Errorf("row %d: sent %d times, %s", r.Num, sent[r.MSISDN], book[r.Num].SubmitStatus)
+			}
+		}
+	}
+	if res.Skipped != 2 || res.Accepted != 4 {
+		t.Errorf("result %+v, want 2 skipped and 4 accepted", res.Snapshot)
+	}
+}
+
+func TestCampaign_handleMO(t *testing.T) {
+	var got []report.MO
+	c, err := New(Config{Addr: "127.0.0.1:1", Book: report.NewBook(report.Options{}), OnMO: func(m report.MO) error {
+		if m.Text == "fail" {
+			return errors.New("inbox unwritable")
+		}
+		got = append(got, m)
+		return nil
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	udh := append([]byte{0x05, 0x00, 0x03, 0x01, 0x02, 0x01}, "STOP"...)
+	tests := []struct {
+		name string
+		pdu  smpp.PDU
+		want smpp.Status
+		text string
+	}{
+		{"plain GSM", &smpp.DeliverSM{SourceAddr: "491711", DestinationAddr: "ACME", ShortMessage: []byte("STOP")}, smpp.StatusOK, "STOP"},
+		{"with a UDH", &smpp.DeliverSM{SourceAddr: "491712", ESMClass: 0x40, ShortMessage: udh}, smpp.StatusOK, "STOP"},
+		{"UCS-2", &smpp.DeliverSM{SourceAddr: "491713", DataCoding: 0x08, ShortMessage: []byte{0x00, 0x48, 0x00, 0x69}}, smpp.StatusOK, "Hi"},
+		{"binary", &smpp.DeliverSM{SourceAddr: "491714", DataCoding: 0x04, ShortMessage: []byte{0xCA, 0xFE}}, smpp.StatusOK, "0xcafe"},
+		{"inbox fails: redeliver", &smpp.DeliverSM{SourceAddr: "491715", ShortMessage: []byte("fail")}, smpp.StatusXTAppn, ""},
+	}
+	for _, tt := range tests {
+		got = nil
+		if st := c.handle(ctx, tt.pdu); st != tt.want {
+			t.Errorf("%s: answered %v, want %v", tt.name, st, tt.want)
+		}
+		if tt.text != "" && (len(got) != 1 || got[0].Text != tt.text) {
+			t.Errorf("%s: MO %+v, want text %q", tt.name, got, tt.text)
+		}
+	}
+	// A receipt that cannot be parsed still reaches the Book (as unmatched), never dropped.
+	if st := c.handle(ctx, &smpp.DeliverSM{ESMClass: 0x04, ShortMessage: []byte("garbage")}); st != smpp.StatusOK {
+		t.Errorf("unparseable receipt answered %v", st)
+	}
+	if n := len(c.book.Unmatched()); n != 1 {
+		t.Errorf("%d unmatched receipts in the book, want the unparseable one", n)
+	}
+}
+
+func TestCampaign_submitSM(t *testing.T) {
+	long := strings.Repeat("x", 200) // two parts
+	rows := testRows(t, 1, long)
+	c, err := New(Config{
+		Addr:         "127.0.0.1:1",
+		Book:         report.NewBook(report.Options{}),
+		Schedule:     TimeSpec{At: time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)},
+		Validity:     TimeSpec{After: 6 * time.Hour},
+		PartReceipts: report.PartsLast,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, last := c.submitSM(&rows[0], 0), c.submitSM(&rows[0], 1)
+	if first.ScheduleDeliveryTime != "300102030405000+" || first.ValidityPeriod != "000000060000000R" {
+		t.Errorf("schedule %q validity %q", first.ScheduleDeliveryTime, first.ValidityPeriod)
+	}
+	if first.RegisteredDelivery != 0 || last.RegisteredDelivery != 1 {
+		t.Errorf("--part-receipts last: registered_delivery %d then %d, want 0 then 1", first.RegisteredDelivery, last.RegisteredDelivery)
+	}
+	if first.ESMClass&0x40 == 0 || first.DestinationAddr != rows[0].MSISDN || first.DestAddrTON != 1 || first.SourceAddr != "smscast" {
+		t.Errorf("first part %+v", first)
+	}
+}
+
+func TestCampaign_sendingHoursPause(t *testing.T) {
+	srv := newSim(t, smsc.Config{})
+	cfg := testConfig(srv)
+	// Hours that are closed now: nothing is sent; Stop ends the pause.
+	now := time.Now().UTC()
+	from := now.Add(2 * time.Hour)
+	h, err := ParseHours(from.Format("15:04")+"-"+from.Add(time.Hour).Format("15:04"), time.UTC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Hours = h
+	var log eventLog
+	cfg.OnEvent = log.add
+	c, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	done := make(chan struct{})
+	var res Result
+	go func() {
+		defer close(done)
+		res, _ = c.Run(ctx, &rowSource{rows: testRows(t, 5, "night %d")})
+	}()
+	for i := 0; log.count(EventPaused) == 0 && i < 1000; i++ {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if !c.Snapshot().Paused {
+		t.Error("snapshot does not say paused")
+	}
+	c.Stop()
+	<-done
+	if res.PDUs != 0 || srv.Stats().Submits != 0 {
+		t.Errorf("%d PDUs sent outside the sending hours", res.PDUs)
+	}
+	for n, r := range bookRows(cfg.Book) {
+		if r.SubmitStatus != report.SubmitNotSent {
+			t.Errorf("row %d: %s", n, r.SubmitStatus)
+		}
+	}
+}
