@@ -58,10 +58,10 @@ type Config struct {
 	ReceiptDelay, ReceiptJitter time.Duration
 	// ReceiptRetry is how long the simulator waits for the deliver_sm_resp of a receipt
 	// before sending the receipt again, and how long it waits after a negative
-	// deliver_sm_resp (0 = 10s). A receipt whose session closes before it was acknowledged
-	// is sent again at once on another session, or queued until one binds.
+	// deliver_sm_resp (0 = DefaultReceiptRetry). A receipt whose session closes before it
+	// was acknowledged is sent again at once on another session, or queued until one binds.
 	ReceiptRetry time.Duration
-	// ReceiptAttempts bounds how often one receipt is sent (0 = 5); then it is abandoned
+	// ReceiptAttempts bounds how often one receipt is sent (0 = DefaultReceiptAttempts); then it is abandoned
 	// (Stats.ReceiptsAbandoned).
 	ReceiptAttempts int
 
@@ -116,10 +116,14 @@ type Config struct {
 	MaxPDULen int
 }
 
+// Defaults of Config's zero values.
 const (
-	defaultListen          = "127.0.0.1:0"
-	defaultReceiptRetry    = 10 * time.Second
-	defaultReceiptAttempts = 5
+	DefaultReceiptRetry    = 10 * time.Second
+	DefaultReceiptAttempts = 5
+)
+
+const (
+	defaultListen = "127.0.0.1:0"
 	// unbindTimeout bounds how long a session the simulator unbound may take to answer.
 	unbindTimeout = 10 * time.Second
 )
@@ -159,13 +163,13 @@ func (c Config) normalize() (Config, error) {
 		bad("delays must not be negative")
 	}
 	if c.ReceiptRetry == 0 {
-		c.ReceiptRetry = defaultReceiptRetry
+		c.ReceiptRetry = DefaultReceiptRetry
 	}
 	if c.ReceiptAttempts < 0 {
 		bad("receipt attempts must not be negative")
 	}
 	if c.ReceiptAttempts == 0 {
-		c.ReceiptAttempts = defaultReceiptAttempts
+		c.ReceiptAttempts = DefaultReceiptAttempts
 	}
 	if !(c.UndelivRatio >= 0 && c.UndelivRatio <= 1) { // also catches NaN
 		bad("undeliverable ratio %v is not between 0 and 1", c.UndelivRatio)

@@ -100,7 +100,7 @@ func TestServer_ResponsesFromClientAreNotAnswered(t *testing.T) {
 	r.write(mustPDU(t, 5, smpp.StatusOK, &smpp.SubmitSMResp{MessageID: "x"}))
 	r.write(mustPDU(t, 6, smpp.StatusOK, &smpp.EnquireLinkResp{}))
 	r.write([]byte{0, 0, 0, 17, 0x80, 0, 0, 4, 0, 0, 0, 0, 0, 0, 0, 7, 'x'}) // broken submit_sm_resp
-	r.write(mustPDU(t, 8, smpp.StatusOK, &smpp.UnbindResp{}))               // not unbinding: ignored
+	r.write(mustPDU(t, 8, smpp.StatusOK, &smpp.UnbindResp{}))                // not unbinding: ignored
 	seq := r.send(&smpp.EnquireLink{})
 	if h, _ := r.read(); h.ID != smpp.EnquireLinkRespID || h.Sequence != seq {
 		t.Fatalf("got %v seq %d, want only the enquire_link_resp (seq %d)", h.ID, h.Sequence, seq)
