@@ -171,7 +171,7 @@ for (const run of lib.RUNS) {
     const rep = report.filter((r) => r.msisdn === dest || r.msisdn === row.msisdn);
     const wantStat = ids.map((id) => stateOf.get(id)).includes('UNDELIV') ? 'UNDELIV' : 'DELIVRD';
     t.eq(rep.map((r) => ({ template: r.template, encoding: r.encoding, parts: r.parts, message_ids: r.message_ids, submit_status: r.submit_status, receipt_status: r.receipt_status })),
-      [{ template: row.template, encoding: exp.dataCoding === 0 ? 'gsm7' : 'ucs2', parts: n, message_ids: ids, submit_status: 'accepted', receipt_status: wantStat }], `${what}: report row accepted with node's ids, receipt ${wantStat} (${{ tlv: 'deliver_sm receipts with TLVs', 'text-dec': 'text-only receipts, decimal ids', data_sm: 'data_sm receipts' }[run.receipts]})`);
+      [{ template: row.template, encoding: exp.dataCoding === 0 ? 'gsm7' : 'ucs2', parts: n, message_ids: ids, submit_status: 'accepted', receipt_status: wantStat }], `${what}: report row accepted with node's ids, receipt ${wantStat} (${{ tlv: 'deliver_sm receipts with TLVs', 'text-dec': 'text-only receipts, decimal ids', data_sm: 'data_sm receipts' }[run.receipts]}${run.receiptFirst ? ', each before its submit_sm_resp' : ''})`);
   }
 }
 console.log(`# smscast→node: ${t.passed} passed, ${t.failed} failed`);

@@ -162,6 +162,8 @@ const LONG_UCS2 = 'ж'.repeat(66) + '👋' + 'ы'.repeat(70) + ' end 📦';
 // the App. B text with the receipted_message_id and message_state TLVs; 'text-dec' is the text
 // alone with the id written as 10 decimal digits (a common carrier quirk, SMPP.md §8);
 // 'data_sm' sends the receipt as a data_sm with TLVs and the text in message_payload (§8).
+// receiptFirst: the receipt leaves before the submit_sm_resp that carries its id (a race real
+// SMSCs produce: SMPP.md §11.4, responses and requests are independent).
 const RUNS = [
   { name: 'udh', split: 'udh', from: 'Acme', receipts: 'tlv', rows: [
     { msisdn: '+491711100001', template: 'gsm', text: GSM_TEXT },
@@ -170,7 +172,7 @@ const RUNS = [
     { msisdn: '+491711100004', template: 'longucs2', text: LONG_UCS2 },
     { msisdn: '+491711100099', template: 'undeliv', text: 'Plain text, undeliverable' },
   ] },
-  { name: 'sar', split: 'sar', from: '+4930123456', receipts: 'tlv', rows: [
+  { name: 'sar', split: 'sar', from: '+4930123456', receipts: 'tlv', receiptFirst: true, rows: [
     { msisdn: '+491711200003', template: 'longgsm', text: LONG_GSM },
     { msisdn: '+491711200004', template: 'longucs2', text: LONG_UCS2 },
   ] },

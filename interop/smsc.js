@@ -118,11 +118,14 @@ const server = smpp.createServer((session) => {
     if (!bound) return session.send(pdu.response({ command_status: smpp.ESME_RINVBNDSTS }));
     const id = (nextID++).toString(16).toUpperCase();
     const submitted = new Date();
-    session.send(pdu.response({ message_id: id }));
-    record({ type: 'submit_sm_resp', session: sid, sequence_number: pdu.sequence_number, message_id: id });
+    const run = lib.runOf(pdu.destination_addr);
+    const receiptFirst = run && run.receiptFirst && (pdu.registered_delivery & 0x03) === 0x01;
+    setTimeout(() => {
+      session.send(pdu.response({ message_id: id }));
+      record({ type: 'submit_sm_resp', session: sid, sequence_number: pdu.sequence_number, message_id: id });
+    }, receiptFirst ? 100 : 0);
     if ((pdu.registered_delivery & 0x03) !== 0x01) return;
     const undeliv = /99$/.test(pdu.destination_addr);
-    const run = lib.runOf(pdu.destination_addr);
     const style = run ? run.receipts : 'tlv';
     const textID = style === 'text-dec' ? String(parseInt(id, 16)).padStart(10, '0') : id;
     const text = `id:${textID} sub:001 dlvrd:${undeliv ? '000' : '001'} submit date:${smppDate(submitted)} done date:${smppDate(new Date())} stat:${undeliv ? 'UNDELIV' : 'DELIVRD'} err:${undeliv ? '001' : '000'} text:interop`;
@@ -146,7 +149,7 @@ const server = smpp.createServer((session) => {
         session.deliver_sm(dlr, answered);
       }
       record({ type: 'receipt_sent', session: sid, message_id: id, stat: undeliv ? 'UNDELIV' : 'DELIVRD', style, text });
-    }, 20);
+    }, receiptFirst ? 0 : 20);
   });
 });
 
