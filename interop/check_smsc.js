@@ -91,10 +91,9 @@ for (const run of lib.RUNS) {
     const what = `run ${run.name}, ${row.template} → ${row.msisdn}`;
     const dest = row.msisdn.slice(1);
     const parts = submits.filter((s) => s.own.destination_addr === dest);
-    const exp = lib.encodeExpected(row.text);
-    const units = exp.bytes.length;
-    const single = exp.dataCoding === 0 ? units <= 160 : units <= 140;
-    const n = run.split === 'payload' || single ? 1 : lib.minParts(exp.groups, lib.SEGMENT[run.split][exp.dataCoding === 0 ? 'gsm' : 'ucs2']);
+    const exp = lib.encodeExpected(row.text, run.encoding);
+    const single = exp.bytes.length <= exp.single;
+    const n = run.split === 'payload' || single ? 1 : lib.minParts(exp.groups, lib.SEGMENT[run.split][exp.kind]);
     if (!t.check(parts.length === n, `${what}: ${n} submit_sm (no part missing or sent twice)`, `got ${parts.length}`)) continue;
 
     // Fields every part shares.
@@ -122,7 +121,7 @@ for (const run of lib.RUNS) {
         bodies.push(sm);
         return;
       }
-      const max = lib.SEGMENT[run.split][exp.dataCoding === 0 ? 'gsm' : 'ucs2'];
+      const max = lib.SEGMENT[run.split][exp.kind];
       if (run.split === 'sar') {
         if (p.own.esm_class !== 0) problems.push(`part ${i + 1}: esm_class 0x${p.own.esm_class.toString(16)}, want 0x00 (UDHI must be 0 with sar_*)`);
         const ref = tlv(p, 'sar_msg_ref_num'), tot = tlv(p, 'sar_total_segments'), seq = tlv(p, 'sar_segment_seqnum');
@@ -154,15 +153,15 @@ for (const run of lib.RUNS) {
 
     // The octets themselves: independent encoding from SMPP.md §9 / UTF-16BE.
     const all = Buffer.concat(bodies);
-    t.check(all.equals(exp.bytes), `${what}: user data octets equal the §9 ${exp.dataCoding === 0 ? 'GSM 7-bit (unpacked)' : 'UCS-2/UTF-16BE'} encoding of the text`, `got  ${lib.hex(all)}\nwant ${lib.hex(exp.bytes)}`);
+    t.check(all.equals(exp.bytes), `${what}: user data octets equal the ${exp.label} encoding of the text`, `got  ${lib.hex(all)}\nwant ${lib.hex(exp.bytes)}`);
     // Every segment decodes on its own: no escape or surrogate pair split across parts.
     const own = [];
     let splitErr = '';
     for (const b of bodies) {
-      try { own.push(exp.dataCoding === 0 ? lib.gsmDecode(b) : lib.ucs2Decode(b)); } catch (e) { splitErr += e.message + '\n'; }
+      try { own.push(exp.decode(b)); } catch (e) { splitErr += e.message + '\n'; }
     }
-    t.check(!splitErr && own.join('') === row.text, `${what}: each part decodes on its own (§9 tables) and they join to the text`, splitErr || `got ${JSON.stringify(own.join(''))}`);
-    // node-smpp's own text decoding (its GSM table / iconv UTF-16BE).
+    t.check(!splitErr && own.join('') === row.text, `${what}: each part decodes on its own and they join to the text`, splitErr || `got ${JSON.stringify(own.join(''))}`);
+    // node-smpp's own text decoding (its GSM table / iconv UTF-16BE / Latin-1).
     const nodeText = parts.map((p) => { const m = run.split === 'payload' ? p.node.message_payload : p.node.short_message; return m && typeof m.message === 'string' ? m.message : JSON.stringify(m); }).join('');
     t.check(nodeText === row.text, `${what}: node-smpp decodes the text`, `got  ${JSON.stringify(nodeText)}\nwant ${JSON.stringify(row.text)}`);
 
@@ -171,7 +170,7 @@ for (const run of lib.RUNS) {
     const rep = report.filter((r) => r.msisdn === dest || r.msisdn === row.msisdn);
     const wantStat = ids.map((id) => stateOf.get(id)).includes('UNDELIV') ? 'UNDELIV' : 'DELIVRD';
     t.eq(rep.map((r) => ({ template: r.template, encoding: r.encoding, parts: r.parts, message_ids: r.message_ids, submit_status: r.submit_status, receipt_status: r.receipt_status })),
-      [{ template: row.template, encoding: exp.dataCoding === 0 ? 'gsm7' : 'ucs2', parts: n, message_ids: ids, submit_status: 'accepted', receipt_status: wantStat }], `${what}: report row accepted with node's ids, receipt ${wantStat} (${{ tlv: 'deliver_sm receipts with TLVs', 'text-dec': 'text-only receipts, decimal ids', data_sm: 'data_sm receipts' }[run.receipts]}${run.receiptFirst ? ', each before its submit_sm_resp' : ''})`);
+      [{ template: row.template, encoding: exp.name, parts: n, message_ids: ids, submit_status: 'accepted', receipt_status: wantStat }], `${what}: report row accepted with node's ids, receipt ${wantStat} (${{ tlv: 'deliver_sm receipts with TLVs', 'text-dec': 'text-only receipts, decimal ids', data_sm: 'data_sm receipts' }[run.receipts]}${run.receiptFirst ? ', each before its submit_sm_resp' : ''})`);
   }
 }
 console.log(`# smscast→node: ${t.passed} passed, ${t.failed} failed`);

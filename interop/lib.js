@@ -180,6 +180,10 @@ const RUNS = [
     { msisdn: '+491711300003', template: 'longgsm', text: LONG_GSM },
     { msisdn: '+491711300004', template: 'longucs2', text: LONG_UCS2 },
   ] },
+  { name: 'latin1', split: 'udh', encoding: 'latin1', from: 'Acme', receipts: 'tlv', rows: [
+    { msisdn: '+491711500001', template: 'latin1', text: 'Café Zürich: 5 × 3 ½ ß, ¡olé! ©' },
+    { msisdn: '+491711500002', template: 'longlatin1', text: 'Grüße aus Köln, ' + 'é'.repeat(120) + ' ¿Qué tal? ' + 'ñ'.repeat(20) },
+  ] },
   { name: 'payload', split: 'payload', from: 'Acme', receipts: 'data_sm', rows: [
     { msisdn: '+491711400003', template: 'longgsm', text: LONG_GSM },
   ] },
@@ -192,9 +196,9 @@ const MO = { from: '491715550000', to: '12345', messages: [
   { data_coding: 8, text: 'Ответ 👍 ok' },
 ] };
 
-// Per split: the largest segment in septets (GSM) and octets (UCS-2), §10.2. SAR segments must
+// Per split: the largest segment in septets (GSM) and octets (UCS-2, Latin-1), §10.2. SAR segments must
 // leave room for the 6-octet UDH the SMSC adds.
-const SEGMENT = { udh: { gsm: 153, ucs2: 134 }, udh16: { gsm: 152, ucs2: 132 }, sar: { gsm: 153, ucs2: 134 } };
+const SEGMENT = { udh: { gsm: 153, ucs2: 134, latin1: 134 }, udh16: { gsm: 152, ucs2: 132, latin1: 133 }, sar: { gsm: 153, ucs2: 134, latin1: 134 } };
 
 // The sender each `from` maps to, per `smscast send --help` (name 5/0, international 1/1).
 // runOf returns the run a destination_addr (without "+") belongs to, or undefined.
@@ -219,11 +223,17 @@ function minParts(groups, max) {
   return parts;
 }
 
-function encodeExpected(text) {
+// encodeExpected is the user data the text must travel as, found independently of smscast:
+// encoding 'latin1' forces ISO-8859-1; otherwise GSM 7-bit when every character has a §9 code,
+// else UCS-2. groups are the units no segment may split (escape pairs, surrogate pairs).
+function encodeExpected(text, encoding) {
+  if (encoding === 'latin1') {
+    if ([...text].some((c) => c.charCodeAt(0) > 0xFF)) throw new Error(`${JSON.stringify(text)} is not Latin-1`);
+    return { kind: 'latin1', name: 'latin1', dataCoding: 3, bytes: Buffer.from(text, 'latin1'), groups: [...text].map(() => 1), single: 140, decode: (b) => b.toString('latin1'), label: 'ISO-8859-1' };
+  }
   const g = gsmEncode(text);
-  if (g) return { dataCoding: 0, bytes: g, groups: [...text].map((c) => GSM_ENC.get(c).length), unit: 1 };
-  const u = ucs2Encode(text);
-  return { dataCoding: 8, bytes: u, groups: [...text].map((c) => c.length * 2), unit: 2 };
+  if (g) return { kind: 'gsm', name: 'gsm7', dataCoding: 0, bytes: g, groups: [...text].map((c) => GSM_ENC.get(c).length), single: 160, decode: gsmDecode, label: '§9 GSM 7-bit (unpacked)' };
+  return { kind: 'ucs2', name: 'ucs2', dataCoding: 8, bytes: ucs2Encode(text), groups: [...text].map((c) => c.length * 2), single: 140, decode: ucs2Decode, label: 'UCS-2/UTF-16BE' };
 }
 
 // parseCSV reads RFC 4180 CSV (quoted fields, doubled quotes, newlines in quotes) into rows.

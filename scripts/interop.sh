@@ -3,8 +3,8 @@
 # node-smpp (npm "smpp" 0.5.1), on 127.0.0.1 only.
 #
 #   a. node-smpp is the SMSC (interop/smsc.js); `smscast send` sends a campaign to it (GSM 7-bit
-#      with extension characters, UCS-2 with emoji, long texts split with udh, udh16, sar and
-#      payload); interop/check_smsc.js compares every submit_sm node-smpp decoded with our own
+#      with extension characters, UCS-2 with emoji, Latin-1, long texts split with udh, udh16,
+#      sar and payload); interop/check_smsc.js compares every submit_sm node-smpp decoded with our own
 #      reading of the octets and with the expected bytes, and checks smscast's reports
 #      (accepted, node's message ids, DELIVRD/UNDELIV from node's receipts).
 #   b. node-smpp is the ESME (interop/esme.js) against `smscast sim --listen 127.0.0.1:0`:
@@ -138,11 +138,11 @@ if ! SMSC_ADDR=$(first_line "$A/smsc.out") || [[ ! $SMSC_ADDR =~ ^127\.0\.0\.1:[
 fi
 for run in $(node -p 'require(process.argv[1]).RUNS.map((r) => r.name).join(" ")' "$HARNESS/lib.js"); do
 	node "$HARNESS/campaign_csv.js" "$run" "$A"
-	split=$(node -p 'require(process.argv[1]).RUNS.find((r) => r.name === process.argv[2]).split' "$HARNESS/lib.js" "$run")
+	read -r split encoding < <(node -p 'const r = require(process.argv[1]).RUNS.find((r) => r.name === process.argv[2]); `${r.split} ${r.encoding || "auto"}`' "$HARNESS/lib.js" "$run")
 	SMSCAST_PASSWORD=$PASSWORD timeout 60 "$BIN" send \
 		--smsc "$SMSC_ADDR" --system-id "$SYSTEM_ID" \
 		--recipients "$A/$run.recipients.csv" --templates "$A/$run.templates.csv" \
-		--split "$split" --rate 0 --window 10 --resp-timeout 10s --give-up-after 10s --wait 10s \
+		--split "$split" --encoding "$encoding" --rate 0 --window 10 --resp-timeout 10s --give-up-after 10s --wait 10s \
 		--report "$A/$run.report.jsonl" --report-format jsonl --summary-json "$A/$run.summary.json" --inbox "$A/$run.inbox.csv" \
 		--progress-interval 10s --quiet >"$A/$run.log" 2>&1 </dev/null
 	echo $? >"$A/$run.rc"
