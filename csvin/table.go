@@ -175,7 +175,7 @@ func (t *table) wrap(err error) error {
 		e.Line, e.Column = pe.StartLine, 0
 		e.Err = fmt.Errorf(`a quoted field starts on this line but is not closed properly (the file reads on to line %d); close it with " and double every quote inside it ("")`, pe.Line)
 	case errors.Is(pe.Err, csv.ErrQuote):
-		e.Err = errors.New(`unexpected text after a closing quote, or a quote that is not closed; double quotes inside quoted fields ("")`)
+		e.Err = errors.New(`a quoted field is not closed, or has text after its closing quote; close it with " and double every quote inside it ("")`)
 	default:
 		e.Err = fmt.Errorf("%w; check the CSV syntax on this line", pe.Err)
 	}

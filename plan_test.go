@@ -1,0 +1,251 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/urfave/cli/v2"
+
+	"smscast/csvin"
+	"smscast/csvin/csvgen"
+)
+
+var updatePlan = flag.Bool("update-plan", false, "rewrite testdata/plan.golden.csv")
+
+// runPlanApp runs `smscast plan args...` with stdin and returns the exit status, stdout and
+// stderr. The command is made afresh for each run, as urfave/cli keeps state in its flags.
+func runPlanApp(t testing.TB, stdin string, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	app := newApp(&out, &errOut)
+	app.Commands = []*cli.Command{planCommand()}
+	app.Reader = strings.NewReader(stdin)
+	err := app.RunContext(context.Background(), append([]string{"smscast", "plan"}, args...))
+	if err != nil {
+		fmt.Fprintln(&errOut, "smscast:", err)
+	}
+	return exitCode(err), out.String(), errOut.String()
+}
+
+func readPlan(t *testing.T, path string) [][]string {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	recs, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return recs
+}
+
+// TestPlan_examples plans the shipped example files and compares the plan with
+// testdata/plan.golden.csv (rewrite it with -update-plan after checking it).
+func TestPlan_examples(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "plan.csv")
+	code, _, stderr := runPlanApp(t, "", "--recipients", "testdata/recipients.csv", "--templates", "testdata/templates.csv",
+		"--out", out, "--price-per-part", "0.05", "--rate", "2")
+	if code != exitIncomplete {
+		t.Fatalf("exit %d, want %d (one invalid row); stderr:\n%s", code, exitIncomplete, stderr)
+	}
+	got, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const golden = "testdata/plan.golden.csv"
+	if *updatePlan {
+		if err := os.WriteFile(golden, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("plan differs from %s:\n%s", golden, got)
+	}
+	if recs := readPlan(t, out); strings.Join(recs[0], ",") != "row,msisdn,template,encoding,parts,status,reason,text" {
+		t.Errorf("plan header %v", recs[0])
+	}
+	for _, want := range []string{
+		`testdata/recipients.csv:6:1: invalid number "+49 171 12"`,
+		"plan written to " + out,
+		"\nrows                            8\n",
+		"\n  ok                            7  will be sent\n",
+		"\n    invalid number              1\n",
+		"\n  gsm7                          6\n",
+		"\n  ucs2                          1\n",
+		"\ntotal parts                     8  submit_sm PDUs",
+		"\nestimated cost               0.40  8 parts × 0.05 (--price-per-part)\n",
+		"\nestimated time                 4s  at 2 parts/s (--rate)",
+		"smscast: 1 of 8 rows are invalid",
+	} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, stderr)
+		}
+	}
+}
+
+func TestPlan_exitStatus(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, content string) string {
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	good := write("good.csv", "msisdn,name\n+49 171 1234567,Anna\n+49 171 1234567,Anna again\n+44 7911 123456,Ben\n")
+	stop := write("stop.txt", "+44 7911 123456\n")
+	// A file error after valid rows: nothing may be written.
+	broken := write("broken.csv", "msisdn,name\n+49 171 1234567,Anna\n+49 171 7654321,\"Ben\n")
+	tests := []struct {
+		name     string
+		args     []string
+		code     int
+		stderr   string
+		wantPlan bool
+	}{
+		{"all valid, a duplicate and an opt-out", []string{"--recipients", good, "--text", "Hi {{name}}", "--exclude", stop}, exitOK, "  duplicate                     1", true},
+		{"invalid rows", []string{"--recipients", good, "--encoding", "gsm7", "--max-parts", "1", "--text", strings.Repeat("long ", 40)}, exitIncomplete, "too many parts", true},
+		{"file error", []string{"--recipients", broken, "--text", "Hi {{name}}"}, exitUsage, "broken.csv:3:22: a quoted field is not closed", false},
+		{"missing file", []string{"--recipients", filepath.Join(dir, "nope.csv"), "--text", "Hi"}, exitUsage, "open --recipients file", false},
+		{"--to and --recipients", []string{"--recipients", good, "--to", "+49 171 1234567", "--text", "Hi"}, exitUsage, "either --recipients or --to", false},
+		{"bad --max-parts", []string{"--recipients", good, "--text", "Hi", "--max-parts", "0"}, exitUsage, "--max-parts 0", false},
+		{"bad --charset", []string{"--recipients", good, "--text", "Hi", "--charset", "koi8"}, exitUsage, "unknown --charset", false},
+		{"bad --shard", []string{"--recipients", good, "--text", "Hi", "--shard", "3/2"}, exitUsage, "--shard", false},
+		{"bad --source-ton", []string{"--recipients", good, "--text", "Hi", "--source-ton", "300"}, exitUsage, "--source-ton 300", false},
+		{"bad --delimiter", []string{"--recipients", good, "--text", "Hi", "--delimiter", ";;"}, exitUsage, "--delimiter", false},
+		{"argument", []string{"--recipients", good, "--text", "Hi", "extra"}, exitUsage, "plan takes no arguments", false},
+		{"--out is an input", []string{"--recipients", good, "--text", "Hi", "--out", good}, exitUsage, "is an input file", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out := filepath.Join(t.TempDir(), "plan.csv")
+			args := tt.args
+			if !strings.Contains(strings.Join(args, " "), "--out") {
+				args = append(args, "--out", out)
+			}
+			code, _, stderr := runPlanApp(t, "", args...)
+			if code != tt.code || !strings.Contains(stderr, tt.stderr) {
+				t.Fatalf("exit %d, want %d; stderr lacks %q:\n%s", code, tt.code, tt.stderr, stderr)
+			}
+			_, err := os.Stat(out)
+			if tt.wantPlan != (err == nil) {
+				t.Errorf("plan file exists: %v, want %v", err == nil, tt.wantPlan)
+			}
+			leftovers, _ := filepath.Glob(filepath.Join(filepath.Dir(out), ".plan.csv.*"))
+			if len(leftovers) > 0 {
+				t.Errorf("temporary files left: %v", leftovers)
+			}
+		})
+	}
+	if b, err := os.ReadFile(good); err != nil || !strings.HasPrefix(string(b), "msisdn,name\n") {
+		t.Errorf("an input file was changed: %q %v", b, err)
+	}
+}
+
+// TestPlan_existingPlanSurvivesFileError checks that a failed plan leaves the previous plan
+// file as it was.
+func TestPlan_existingPlanSurvivesFileError(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "plan.csv")
+	if err := os.WriteFile(out, []byte("previous plan\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	broken := filepath.Join(dir, "broken.csv")
+	if err := os.WriteFile(broken, []byte("msisdn\n+49 171 1234567\n\xff\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr := runPlanApp(t, "", "--recipients", broken, "--text", "Hi", "--out", out)
+	if code != exitUsage || !strings.Contains(stderr, "--charset") {
+		t.Fatalf("exit %d; stderr:\n%s", code, stderr)
+	}
+	if b, _ := os.ReadFile(out); string(b) != "previous plan\n" {
+		t.Errorf("plan file changed to %q", b)
+	}
+}
+
+func TestPlan_stdinToStdout(t *testing.T) {
+	code, stdout, stderr := runPlanApp(t, "phone;first name\n0171 1234567;Anna\n", "--recipients", "-", "--default-region", "DE",
+		"--text", "Hi {{first name}}", "--from", "Shop", "--out", "-")
+	if code != exitOK {
+		t.Fatalf("exit %d; stderr:\n%s", code, stderr)
+	}
+	want := "row,msisdn,template,encoding,parts,status,reason,text\n1,491711234567,text,gsm7,1,ok,,Hi Anna\n"
+	if stdout != want {
+		t.Errorf("stdout %q, want %q", stdout, want)
+	}
+	if !strings.Contains(stderr, "plan (written to standard output)") {
+		t.Errorf("stderr:\n%s", stderr)
+	}
+}
+
+func TestPlan_toAndShard(t *testing.T) {
+	code, stdout, stderr := runPlanApp(t, "", "--to", "+49 171 1000001", "--to", "+49 171 1000002", "--to", "+49 171 1000003",
+		"--text", "Hi", "--shard", "2/2", "--out", "-")
+	if code != exitOK {
+		t.Fatalf("exit %d; stderr:\n%s", code, stderr)
+	}
+	if want := "row,msisdn,template,encoding,parts,status,reason,text\n2,491711000002,text,gsm7,1,ok,,Hi\n"; stdout != want {
+		t.Errorf("stdout %q, want %q", stdout, want)
+	}
+}
+
+func TestParseDelimiter(t *testing.T) {
+	for in, want := range map[string]rune{"": 0, "auto": 0, ",": ',', ";": ';', "tab": '\t', `\t`: '\t', "\t": '\t', "|": '|', "§": '§'} {
+		if got, err := parseDelimiter(in); err != nil || got != want {
+			t.Errorf("parseDelimiter(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{`"`, "ab", "\n"} {
+		if _, err := parseDelimiter(bad); err == nil {
+			t.Errorf("parseDelimiter(%q) accepted", bad)
+		}
+	}
+}
+
+// BenchmarkPlan plans a generated file of a million rows with the example templates, writing
+// the plan, as `smscast plan` does (the issue asks for at most 5 s):
+//
+//	go test -run '^$' -bench Plan -benchtime 1x .
+func BenchmarkPlan(b *testing.B) {
+	const rows = 1_000_000
+	dir := b.TempDir()
+	recipients := filepath.Join(dir, "big.csv")
+	f, err := os.Create(recipients)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := csvgen.Recipients(f, rows); err != nil {
+		b.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		b.Fatal(err)
+	}
+	cfg := csvin.Config{Recipients: recipients, Templates: "testdata/templates.csv", Template: "welcome"}
+	cfg.Coding.MaxParts = 10
+	var stderr bytes.Buffer
+	b.ResetTimer()
+	for range b.N {
+		stderr.Reset()
+		err := runPlan(context.Background(), cfg, filepath.Join(dir, "plan.csv"), 0.05, 100, &bytes.Buffer{}, &stderr)
+		var ee *exitError
+		if err != nil && !(errors.As(err, &ee) && ee.code == exitIncomplete) {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(rows*b.N)/b.Elapsed().Seconds(), "rows/s")
+	b.ReportMetric(b.Elapsed().Seconds()/float64(b.N), "s/plan")
+}
