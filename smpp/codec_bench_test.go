@@ -77,10 +77,22 @@ func BenchmarkDecode_DeliverSMReceipt(b *testing.B) {
 	}
 }
 
-// BenchmarkMessageIDKeys is the report's cost per id indexed or looked up.
+// BenchmarkMessageIDKeys is the report's cost per id indexed or looked up, for the id shapes
+// SMSCs use.
 func BenchmarkMessageIDKeys(b *testing.B) {
-	b.ReportAllocs()
-	for b.Loop() {
-		_ = MessageIDKeys("5f1e0b7a", IDAuto)
+	for _, c := range []struct{ name, id string }{
+		{"hex8", "5f1e0b7a"},
+		{"HEX8", "5F1E0B7A"},
+		{"digits8", "12345678"},
+		{"dec19", "1234567890123456789"},
+		{"hex32", "a29f6845555647139e5c8f3b817f2c9a"},
+		{"uuid", "3f3a6fac-0a1b-4c2d-8e3f-5a6b7c8d9e0f"},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				_ = MessageIDKeys(c.id, IDAuto)
+			}
+		})
 	}
 }

@@ -68,12 +68,12 @@ func ExampleSameMessageID() {
 	fmt.Println(smpp.SameMessageID("5f1e0b7a", "1595804538", smpp.IDAuto)) // hex vs decimal
 	fmt.Println(smpp.SameMessageID("0000029095", "29095", smpp.IDAuto))    // leading zeros
 	fmt.Println(smpp.SameMessageID("12345", "74565", smpp.IDAuto))         // hex without letters
-	fmt.Println(smpp.SameMessageID("12345", "74565", smpp.IDHex))
+	fmt.Println(smpp.SameMessageID("12345", "74565", smpp.IDDec))          // decimal only
 	// Output:
 	// true
 	// true
-	// false
 	// true
+	// false
 }
 
 func ExampleMessageIDKeys() {

@@ -3,8 +3,10 @@ package smpp
 import (
 	"fmt"
 	"math/big"
+	"math/bits"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // IDFormat says how a receipt's message id may differ from the submit_sm_resp id it refers
@@ -14,14 +16,21 @@ type IDFormat uint8
 
 const (
 	// IDAuto (the default) matches ids that are equal, equal ignoring case (and surrounding
-	// space), equal as decimal numbers when both are all digits ("0042" = "42"), or equal as
+	// space), equal as decimal numbers when both are all digits ("0042" = "42"), equal as
 	// numbers when one is hexadecimal with at least one letter a–f and the other all digits
-	// ("1f" = "31"), or both such hex ("0A1" = "a1"). A hex id without letters cannot be told
-	// from a decimal one, so auto reads it as decimal: use IDHex for such SMSCs.
+	// ("1f" = "31") or both are such hex ("0A1" = "a1"), and, as the weakest match, equal as
+	// numbers when one all-digit id is read as hex and the other as decimal ("12345678" =
+	// "305419896"): about 2 % of random 8-digit hex ids have no letter, and their receipts
+	// would otherwise never match. MessageIDKeys orders the keys so that a caller can prefer
+	// the stronger matches. The price: a receipt whose own message is unknown (another
+	// campaign's, or one whose submit_sm_resp is still on its way) can match a message
+	// whose all-digit id read as hex equals it when nothing closer fits; use IDDec for
+	// SMSCs whose ids are decimal on both sides.
 	IDAuto IDFormat = iota
-	// IDHex is for SMSCs that write ids in hexadecimal on one side (submit_sm_resp or
-	// receipt) and decimal on the other: IDAuto, plus all-digit ids are also read as hex, so
-	// "12345" (hex) matches "74565" (decimal).
+	// IDHex is for SMSCs known to write ids in hexadecimal on one side (submit_sm_resp or
+	// receipt) and decimal on the other. It matches the same ids as IDAuto, but reading an
+	// all-digit id as hex is as strong a match as reading it as decimal: a receipt that fits
+	// one message each way is ambiguous rather than given to the decimal reading.
 	IDHex
 	// IDDec is for SMSCs whose ids are decimal numbers on both sides: equal, equal ignoring
 	// case, or equal as decimal numbers; never converted from hex.
@@ -55,17 +64,28 @@ func ParseIDFormat(s string) (IDFormat, error) {
 const maxNumericID = 128
 
 // Key namespaces: NUL cannot occur in an SMPP id (a C-string), so prefixed keys never
-// collide with an exact id.
+// collide with an exact id, nor the keys of one namespace with those of another.
 const (
-	foldedKeyPrefix  = "\x00c"
-	numericKeyPrefix = "\x00n"
+	foldedKeyPrefix  = "\x00c" // the id in lower case, surrounding space removed
+	numericKeyPrefix = "\x00n" // a numeric value in decimal, without leading zeros
+	crossKeyPrefix   = "\x00x" // IDAuto: a value of an all-digit id, read in either base
 )
 
-// MessageIDKeys returns the lookup keys of id under f, most specific first: the id itself,
-// then its case-folded form, then its numeric value(s). SameMessageID(a, b, f) holds exactly
-// when MessageIDKeys(a, f) and MessageIDKeys(b, f) share a key, so a caller can index every
-// key of its submitted ids in a map and look up each key of a receipt's id. The id itself is
-// never altered; "" has no keys.
+// MessageIDKeys returns the lookup keys of id under f, most specific first:
+//
+//  1. the id itself;
+//  2. the id in lower case without surrounding space (not for invalid UTF-8);
+//  3. its numeric value: an all-digit id's decimal value, or the value of a hex id with a
+//     letter a–f (which therefore also meets an all-digit id of that decimal value); under
+//     IDHex also an all-digit id's value read as hex;
+//  4. under IDAuto, for an all-digit id, its values read as decimal and as hex (in that
+//     order): these meet only the other reading of another all-digit id.
+//
+// SameMessageID(a, b, f) holds exactly when MessageIDKeys(a, f) and MessageIDKeys(b, f)
+// share a key, so a caller can index every key of its submitted ids and look up each key of
+// a receipt's id in order, trusting the first key that finds anything (two messages found by
+// that one key are ambiguous). The id itself is never altered; "" has no keys. Ids of at most
+// 32 significant digits cost two allocations; longer ones are converted with math/big.
 func MessageIDKeys(id string, f IDFormat) []string {
 	if id == "" {
 		return nil
@@ -73,23 +93,86 @@ func MessageIDKeys(id string, f IDFormat) []string {
 	if f == IDExact {
 		return []string{id}
 	}
-	keys := []string{id}
-	folded := strings.ToLower(strings.TrimSpace(id))
-	if folded == "" {
-		return keys
+	trimmed := strings.TrimSpace(id)
+	if trimmed == "" {
+		return []string{id}
 	}
-	keys = append(keys, foldedKeyPrefix+folded)
-	if len(folded) > maxNumericID {
-		return keys
-	}
-	digits, hexDigits := numberKind(folded)
-	if digits {
-		keys = append(keys, numericKeyPrefix+trimZeros(folded))
-	}
-	if hexDigits && (f == IDHex && digits || f != IDDec && !digits) {
-		if k := numericKeyPrefix + hexToDecimal(folded); k != keys[len(keys)-1] {
-			keys = append(keys, k)
+	if !isASCII(trimmed) {
+		// A number is ASCII, so only the case-folded key: Unicode folding is rare enough
+		// in ids to take the slower path. Invalid UTF-8 is not folded: strings.ToLower
+		// would turn every invalid octet into U+FFFD and so match different ids.
+		if !utf8.ValidString(trimmed) {
+			return []string{id}
 		}
+		return []string{id, foldedKeyPrefix + strings.ToLower(trimmed)}
+	}
+	digits, hexDigits := numberKind(trimmed)
+	if len(trimmed) > maxNumericID {
+		digits, hexDigits = false, false
+	}
+	value := strings.TrimLeft(trimmed, "0") // the number's significant digits, any base
+	if value == "" {
+		value = "0"
+	}
+	// A single digit reads the same in both bases; longer all-digit values differ.
+	hexReading := hexDigits && (!digits || len(value) > 1)
+	numeric := digits                               // the decimal reading, a key of its own
+	letterHex := hexDigits && !digits && f != IDDec // the hex reading of a hex id
+	sameLevelHex := digits && hexReading && f == IDHex
+	cross := digits && f == IDAuto
+
+	// Every key but the id itself is written into one buffer and sliced out of one string.
+	size := len(foldedKeyPrefix) + len(trimmed)
+	decLen, hexLen := len(numericKeyPrefix)+len(value), len(numericKeyPrefix)+len(value)+len(value)/4+1
+	if numeric {
+		size += decLen
+	}
+	if letterHex || sameLevelHex {
+		size += hexLen
+	}
+	if cross {
+		size += decLen + hexLen
+	}
+	var b strings.Builder
+	b.Grow(size)
+	var ends [5]int
+	n := 0
+	b.WriteString(foldedKeyPrefix)
+	for i := 0; i < len(trimmed); i++ {
+		c := trimmed[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		b.WriteByte(c)
+	}
+	ends[n], n = b.Len(), n+1
+	if numeric {
+		b.WriteString(numericKeyPrefix)
+		b.WriteString(value)
+		ends[n], n = b.Len(), n+1
+	}
+	if letterHex || sameLevelHex {
+		b.WriteString(numericKeyPrefix)
+		writeHexAsDecimal(&b, value)
+		ends[n], n = b.Len(), n+1
+	}
+	if cross {
+		b.WriteString(crossKeyPrefix)
+		b.WriteString(value)
+		ends[n], n = b.Len(), n+1
+		if hexReading {
+			b.WriteString(crossKeyPrefix)
+			writeHexAsDecimal(&b, value)
+			ends[n], n = b.Len(), n+1
+		}
+	}
+	s := b.String()
+	keys := make([]string, 1, n+1)
+	keys[0] = id
+	start := 0
+	for _, end := range ends[:n] {
+		keys = append(keys, s[start:end])
+		start = end
 	}
 	return keys
 }
@@ -114,36 +197,67 @@ func SameMessageID(a, b string, f IDFormat) bool {
 	return false
 }
 
-// numberKind reports whether lower-case s is all decimal digits, and all hex digits.
+// isASCII reports whether s has no byte above 0x7F.
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
+}
+
+// numberKind reports whether s is all decimal digits, and all hex digits (either case).
 func numberKind(s string) (digits, hexDigits bool) {
-	digits, hexDigits = true, true
+	digits = true
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		switch {
 		case c >= '0' && c <= '9':
-		case c >= 'a' && c <= 'f':
+		case c >= 'a' && c <= 'f', c >= 'A' && c <= 'F':
 			digits = false
 		default:
 			return false, false
 		}
 	}
-	return digits, hexDigits
+	return digits, true
 }
 
-// hexToDecimal converts checked lower-case hex digits of any length to decimal.
-func hexToDecimal(h string) string {
-	if v, err := strconv.ParseUint(h, 16, 64); err == nil {
-		return strconv.FormatUint(v, 10)
+// writeHexAsDecimal writes the value of the checked hex digits h (no leading zero but for
+// "0") in decimal: up to 32 digits (128 bits, as in UUID-like ids) without allocating, with
+// math/big beyond.
+func writeHexAsDecimal(b *strings.Builder, h string) {
+	var buf [40]byte // 2^128 has 39 decimal digits
+	switch {
+	case len(h) <= 16:
+		v, _ := strconv.ParseUint(h, 16, 64)
+		b.Write(strconv.AppendUint(buf[:0], v, 10))
+	case len(h) <= 32:
+		hi, _ := strconv.ParseUint(h[:len(h)-16], 16, 64)
+		lo, _ := strconv.ParseUint(h[len(h)-16:], 16, 64)
+		b.Write(appendUint128(buf[:0], hi, lo))
+	default:
+		n, _ := new(big.Int).SetString(h, 16)
+		b.Write(n.Append(buf[:0], 10))
 	}
-	n, _ := new(big.Int).SetString(h, 16)
-	return n.String()
 }
 
-// trimZeros removes leading zeros from a decimal string, keeping one for zero.
-func trimZeros(s string) string {
-	t := strings.TrimLeft(s, "0")
-	if t == "" {
-		return "0"
+// e19 is the largest power of ten in a uint64.
+const e19 = 10_000_000_000_000_000_000
+
+// appendUint128 appends hi·2⁶⁴ + lo in decimal.
+func appendUint128(dst []byte, hi, lo uint64) []byte {
+	if hi == 0 {
+		return strconv.AppendUint(dst, lo, 10)
 	}
-	return t
+	// hi·2⁶⁴ + lo = q·10¹⁹ + r, and q < 2¹²⁸/10¹⁹ < 2⁶⁵: at most two more levels.
+	qhi, r := hi/e19, hi%e19
+	qlo, r := bits.Div64(r, lo, e19)
+	dst = appendUint128(dst, qhi, qlo)
+	var digits [19]byte
+	d := strconv.AppendUint(digits[:0], r, 10)
+	for range len(digits) - len(d) {
+		dst = append(dst, '0')
+	}
+	return append(dst, d...)
 }
