@@ -100,8 +100,8 @@ func (p *progress) loop() {
 	}
 }
 
-// Close stops periodic output; in line mode it writes a last progress line, and it removes
-// the bar so that the summary starts on a clean line.
+// Close stops periodic output and writes a last progress line (in place of the bar on a
+// terminal), so that the summary starts on a clean line.
 func (p *progress) Close() {
 	close(p.stop)
 	<-p.done
@@ -109,11 +109,10 @@ func (p *progress) Close() {
 	defer p.mu.Unlock()
 	switch p.opt.Mode {
 	case progressBar:
-		s := p.snap()
-		p.bar.Describe(describe(s, p.last))
-		_ = p.bar.Set(s.Done)
+		// The bar gives way to a last plain line, which stays on screen above the summary.
 		_ = p.bar.Exit()
-		fmt.Fprintln(p.out)
+		_ = p.bar.Clear()
+		p.writeLine(p.snap())
 	case progressLines:
 		p.writeLine(p.snap())
 	}

@@ -303,6 +303,7 @@ func (c *Campaign) Run(ctx context.Context, src Source) (Result, error) {
 	c.planMu.Lock()
 	c.plan.restart(start)
 	c.planMu.Unlock()
+	c.pacer.start(start)
 
 	workCtx, halt := context.WithCancelCause(ctx)
 	defer halt(nil)
@@ -414,7 +415,8 @@ type job struct {
 	// written is set once any part was written in this run; from then on the rest of the
 	// message is sent even while stopping, so nobody receives half a message.
 	written     bool
-	resubmitted bool // Book.Resubmitted was called
+	resubmitted bool      // Book.Resubmitted was called
+	planned     time.Time // when the schedule wants the first part out; recorded at its first write
 }
 
 // produce reads rows in order, records each in the Book and hands the ones to send to the

@@ -55,20 +55,28 @@ func NewPacer(perSecond float64, burst int) *Pacer {
 	if perSecond > 0 {
 		target = perSecond
 	}
-	now := time.Now()
 	p := &Pacer{
 		lim:   rate.NewLimiter(limitOf(target), bucketSize(target, burst)),
 		ctl:   newRateControl(target),
 		shape: shape{burst: burst},
-		epoch: now,
 	}
 	p.shape.setRate(target)
 	p.free.Store(math.IsInf(target, 1))
-	// Start with one token, not a full bucket: the catch-up allowance is for time lost later.
+	p.start(time.Now())
+	return p
+}
+
+// start begins pacing at now with one token in the bucket: the catch-up allowance is for
+// time lost while sending, not for the time before it (connecting, binding).
+func (p *Pacer) start(now time.Time) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.lim = rate.NewLimiter(p.lim.Limit(), p.lim.Burst())
 	if b := p.lim.Burst(); b > 1 {
 		p.lim.ReserveN(now, b-1)
 	}
-	return p
+	p.epoch = now
+	p.shape.n = 0
 }
 
 func limitOf(perSecond float64) rate.Limit {

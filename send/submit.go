@@ -37,9 +37,8 @@ func (c *Campaign) sendRow(ctx context.Context, b *bind, j *job) {
 		return
 	}
 	c.planMu.Lock()
-	planned := c.plan.planned(len(j.row.Message.Parts), time.Now())
+	j.planned = c.plan.planned(len(j.row.Message.Parts), time.Now())
 	c.planMu.Unlock()
-	c.book.Planned(row, planned)
 	if j.resend {
 		c.markResubmitted(j)
 	}
@@ -139,6 +138,10 @@ func (c *Campaign) tryPart(ctx context.Context, b *bind, j *job, part int, late 
 		}
 		if unknown {
 			c.markResubmitted(j) // sending again what the SMSC may already have
+		}
+		if !j.written {
+			// A PDU the pacer lets out ahead of the plan (a burst) is planned when it leaves.
+			c.book.Planned(row, minTime(j.planned, time.Now()))
 		}
 		c.pdus.Add(1)
 		c.inFlight.Add(1)
@@ -273,6 +276,13 @@ func (c *Campaign) unsent(ctx context.Context, last error, unknown bool) partRes
 func (c *Campaign) uncertain(attempts int, last error) partResult {
 	return partResult{report.SubmitUncertain,
 		fmt.Sprintf("outcome unknown after %d tries (%v); the SMSC may have accepted it", attempts, last)}
+}
+
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
 }
 
 func firstErr(a, b error) error {

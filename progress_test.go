@@ -1,0 +1,99 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"math"
+	"strings"
+	"testing"
+	"time"
+
+	"smscast/send"
+)
+
+func TestProgress_lines(t *testing.T) {
+	t0 := time.Date(2025, 3, 14, 9, 0, 0, 0, time.UTC)
+	prev := send.Snapshot{Time: t0, Started: t0, Total: 1000, PDUs: 0}
+	cur := send.Snapshot{Time: t0.Add(10 * time.Second), Started: t0, Total: 1000, Done: 250, Accepted: 248, Failed: 2,
+		Receipts: 200, PDUs: 300, InFlight: 7, Rate: 30, Resubmitted: 1}
+	tests := []struct {
+		name string
+		json bool
+		want []string
+	}{
+		{"text", false, []string{"2025-03-14T09:00:10Z progress rows 250/1000 (25%)", "accepted 248 failed 2",
+			"receipts 200", "msg/s 30.0", "rate 30/s", "resubmitted 1", "eta 30s"}},
+		{"json", true, []string{`"event":"progress"`, `"rows_done":250`, `"rows_total":1000`, `"msg_per_s":30`,
+			`"rate":30`, `"eta_s":30`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out bytes.Buffer
+			p := newProgress(&out, progressOptions{Mode: progressLines, JSON: tt.json}, func() send.Snapshot { return cur })
+			p.last = prev
+			p.writeLine(cur)
+			for _, w := range tt.want {
+				if !strings.Contains(out.String(), w) {
+					t.Errorf("line %q lacks %q", out.String(), w)
+				}
+			}
+			if tt.json {
+				var m map[string]any
+				if err := json.Unmarshal(out.Bytes(), &m); err != nil {
+					t.Errorf("not JSON: %v", err)
+				}
+			}
+		})
+	}
+}
+
+func TestProgress_events(t *testing.T) {
+	at := time.Date(2025, 3, 14, 9, 0, 0, 0, time.UTC)
+	lost := send.Event{Time: at, Kind: send.EventConnectionLost, Bind: 2, Err: errors.New("smpp: connection lost")}
+	warn := send.Event{Time: at, Kind: send.EventWarning, Err: errors.New("journal: disk full")}
+	unlimited := send.Event{Time: at, Kind: send.EventRate, Rate: math.Inf(1)}
+
+	var out bytes.Buffer
+	p := newProgress(&out, progressOptions{Mode: progressLines}, nil)
+	p.Event(lost)
+	if !strings.Contains(out.String(), "2025-03-14T09:00:00Z bind 2: connection lost") {
+		t.Errorf("text event: %q", out.String())
+	}
+
+	out.Reset()
+	p = newProgress(&out, progressOptions{Mode: progressLines, JSON: true}, nil)
+	p.Event(unlimited)
+	var m map[string]any
+	if err := json.Unmarshal(out.Bytes(), &m); err != nil || m["event"] != "rate" || m["rate"] != nil {
+		t.Errorf("JSON event %q: %v (an unlimited rate must be null: JSON has no infinity)", out.String(), err)
+	}
+
+	out.Reset()
+	p = newProgress(&out, progressOptions{Mode: progressQuiet}, nil)
+	p.Event(lost)
+	p.Event(warn)
+	if strings.Contains(out.String(), "connection lost") || !strings.Contains(out.String(), "disk full") {
+		t.Errorf("quiet mode shows %q; want only the warning", out.String())
+	}
+}
+
+func TestProgress_startAndClose(t *testing.T) {
+	t0 := time.Now()
+	snap := send.Snapshot{Time: t0, Started: t0, Done: 3, Accepted: 3, PDUs: 3, Rate: 10}
+	for _, mode := range []progressMode{progressBar, progressLines, progressQuiet} {
+		var out bytes.Buffer
+		p := newProgress(&out, progressOptions{Mode: mode, Interval: time.Hour}, func() send.Snapshot { return snap })
+		p.Start()
+		p.Close()
+		if mode == progressLines && !strings.Contains(out.String(), "progress rows 3 accepted 3") {
+			t.Errorf("line mode wrote no final line: %q", out.String())
+		}
+		if mode == progressQuiet && out.Len() != 0 {
+			t.Errorf("quiet mode wrote %q", out.String())
+		}
+		if mode == progressBar && !strings.Contains(out.String(), "accepted 3") {
+			t.Errorf("bar mode: %q", out.String())
+		}
+	}
+}
