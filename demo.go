@@ -96,7 +96,7 @@ func demoCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "demo",
 		Usage:     "send a sample campaign to a built-in SMSC simulator and show the report: no SMSC account needed",
-		UsageText: "smscast demo [--dir DIR] [--rate PDUS] [--quiet]",
+		UsageText: "smscast demo [--dir DIR [--force]] [--rate PDUS] [--quiet]",
 		Description: "Starts the SMSC simulator on 127.0.0.1 (an ephemeral port), writes the sample campaign\n" +
 			"(testdata/recipients.csv and testdata/templates.csv, built into smscast) into a new\n" +
 			"directory, and sends it exactly as `smscast send` would: paced submit_sm, delivery\n" +
@@ -109,8 +109,8 @@ func demoCommand() *cli.Command {
 			"SMSCAST_* variables and --config files are ignored, so a real campaign's settings\n" +
 			"cannot change the demo.\n\n" +
 			"Exit status: 0 every row ended as designed, the planned invalid, rejected and\n" +
-			"undelivered rows included; 1 usage error; 3 some row did not (the message says which);\n" +
-			"130/143 stopped by SIGINT/SIGTERM.",
+			"undelivered rows included; 1 usage error; 2 the simulator could not start; 3 some row\n" +
+			"did not (the message says which); 130/143 stopped by SIGINT/SIGTERM.",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "dir", Usage: "write the inputs, report and logs into `DIR` (created if missing) instead of a new smscast-demo-… directory under " + os.TempDir()},
 			&cli.BoolFlag{Name: "force", Usage: "replace the demo's files in --dir"},
