@@ -420,8 +420,9 @@ type job struct {
 }
 
 // produce reads rows in order, records each in the Book and hands the ones to send to the
-// workers. After Stop or an abort it keeps reading, so that every row of the input is in the
-// report (as not_sent). It closes jobs and returns the input's error, if any.
+// workers. After Stop, an abort or a fatal error it keeps reading, so that every row of the
+// input is in the report (as not_sent) — unless nothing was sent, when there is no report.
+// It closes jobs and returns the input's error, if any.
 func (c *Campaign) produce(ctx context.Context, src Source, jobs chan<- *job) error {
 	defer close(jobs)
 	sending := true
@@ -459,6 +460,9 @@ func (c *Campaign) produce(ctx context.Context, src Source, jobs chan<- *job) er
 			}
 		}
 		sending = false
+		if c.fatal() != nil && c.pdus.Load() == 0 {
+			return nil // nothing was sent, so no report will be written: stop reading
+		}
 		c.notSent(row.Num, notSentReason(ctx, c.stopped))
 	}
 }

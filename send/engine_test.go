@@ -324,6 +324,9 @@ func TestCampaign_unreachable(t *testing.T) {
 			t.Errorf("row %d: %s, want not_sent", n, r.SubmitStatus)
 		}
 	}
+	if res.Done != res.Rows {
+		t.Errorf("%d rows read, %d with an outcome", res.Rows, res.Done)
+	}
 }
 
 func TestCampaign_stop(t *testing.T) {

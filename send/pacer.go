@@ -10,14 +10,9 @@ import (
 	"golang.org/x/time/rate"
 )
 
-// Limiter paces PDUs: Wait blocks until one more PDU may be written, or ctx ends.
-// *rate.Limiter satisfies it; so does *Pacer.
-type Limiter interface {
-	Wait(ctx context.Context) error
-}
-
-// Pacer is the campaign's one limiter, shared by every bind: one token per submit_sm PDU
-// (each part of a long message counts, because carriers count PDUs). When the SMSC answers
+// Pacer is the campaign's one limiter, shared by every bind: its Wait(ctx) error hands out
+// one token per submit_sm PDU (each part of a long message counts, because carriers count
+// PDUs). When the SMSC answers
 // ESME_RTHROTTLED or ESME_RMSGQFUL the engine calls Throttled, which lowers the rate
 // multiplicatively; Wait raises it again step by step towards the configured rate.
 //
