@@ -138,13 +138,7 @@ func MessageIDKeys(id string, f IDFormat) []string {
 	var ends [5]int
 	n := 0
 	b.WriteString(foldedKeyPrefix)
-	for i := 0; i < len(trimmed); i++ {
-		c := trimmed[i]
-		if 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		b.WriteByte(c)
-	}
+	writeLower(&b, trimmed)
 	ends[n], n = b.Len(), n+1
 	if numeric {
 		b.WriteString(numericKeyPrefix)
@@ -205,6 +199,24 @@ func isASCII(s string) bool {
 		}
 	}
 	return true
+}
+
+// writeLower writes ASCII s in lower case.
+func writeLower(b *strings.Builder, s string) {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; 'A' <= c && c <= 'Z' {
+			b.WriteString(s[:i])
+			for ; i < len(s); i++ {
+				c := s[i]
+				if 'A' <= c && c <= 'Z' {
+					c += 'a' - 'A'
+				}
+				b.WriteByte(c)
+			}
+			return
+		}
+	}
+	b.WriteString(s)
 }
 
 // numberKind reports whether s is all decimal digits, and all hex digits (either case).
