@@ -60,6 +60,7 @@ throughput() {
 	echo "== throughput: $rows rows, --rate 0 --window 100, templates and a CSV report"
 	go run ./csvin/gen -rows "$rows" >"$work/recipients.csv"
 	start_sim --receipt-delay 0
+	load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 	set +e
 	/usr/bin/time -f '%e %U %S %M' -o "$work/time" "$bin" send --smsc "$sim_addr" \
 		--recipients "$work/recipients.csv" --templates testdata/templates.csv --template welcome \
@@ -72,13 +73,16 @@ throughput() {
 	read -r wall user sys maxrss < <(tail -n 1 "$work/time")
 	pdus=$(json_number parts_accepted "$work/summary.json")
 	duration=$(json_number duration_seconds "$work/summary.json")
+	sim_cpu=$(awk -v tck="$(getconf CLK_TCK)" '{ print ($14 + $15) / tck }' "/proc/$sim_pid/stat") # utime + stime
 	stop_sim >"$work/sim.summary"
-	awk -v p="$pdus" -v w="$wall" -v d="$duration" -v u="$user" -v s="$sys" -v m="$maxrss" 'BEGIN {
+	echo "load average before:    $load_before"
+	awk -v p="$pdus" -v w="$wall" -v d="$duration" -v u="$user" -v s="$sys" -v m="$maxrss" -v sc="$sim_cpu" 'BEGIN {
 		printf "submit_sm accepted      %d\n", p
 		printf "process wall time       %.2f s (the run itself: %.2f s)\n", w, d
 		printf "submit_sm per second    %.0f (whole process), %.0f (the run)\n", p / w, p / d
 		printf "CPU per submit_sm       %.2f us (user %.2f s + system %.2f s)\n", (u + s) * 1e6 / p, u, s
 		printf "peak resident memory    %.0f MB\n", m / 1024
+		printf "simulator CPU           %.2f us per submit_sm (%.2f s)\n", sc * 1e6 / p, sc
 	}'
 	echo "simulator: $(cat "$work/sim.summary")"
 }

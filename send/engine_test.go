@@ -83,14 +83,14 @@ func TestCampaign_throttling(t *testing.T) {
 }
 
 func TestCampaign_drops(t *testing.T) {
-	// The SMSC drops the connection after the 30th and 90th accepted message, as if it
+	// The SMSC drops the connection after the 300th and 900th accepted message, as if it
 	// crashed after committing them: requests in flight are resent and marked resubmitted.
-	srv := newSim(t, smsc.Config{DropAfter: []int{30, 90}})
+	srv := newSim(t, smsc.Config{DropAfter: []int{300, 900}})
 	cfg := testConfig(srv)
 	cfg.Binds = 2
 	var log eventLog
 	cfg.OnEvent = log.add
-	rows := testRows(t, 150, "drop test %d")
+	rows := testRows(t, 1200, "drop test %d")
 	res, err := run(t, cfg, rows)
 	if err != nil {
 		t.Fatal(err)
@@ -100,9 +100,10 @@ func TestCampaign_drops(t *testing.T) {
 		t.Errorf("%d connection losses seen, want 2", log.count(EventConnectionLost))
 	}
 	book := bookRows(cfg.Book)
+	sent := sentCount(srv)
 	twice := 0
 	for _, r := range rows {
-		n := sentCount(srv)[r.MSISDN]
+		n := sent[r.MSISDN]
 		if n > 1 {
 			twice++
 			if !book[r.Num].Resubmitted || book[r.Num].SubmitStatus != report.SubmitResubmitted {
