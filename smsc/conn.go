@@ -33,6 +33,8 @@ type conn struct {
 	systemID  string
 	unbinding bool // the simulator sent unbind, or the client did: no more submits
 	maxOut    int64
+	// wakeReceipts: this batch scheduled a receipt that the sender must be woken for.
+	wakeReceipts bool
 
 	outstanding atomic.Int64  // submit_sm/data_sm received minus their responses written
 	seq         atomic.Uint32 // sequence numbers of PDUs the simulator originates
@@ -41,7 +43,8 @@ type conn struct {
 	// yet answered to the receipt; guarded by srv.receipts.mu.
 	inflight map[uint32]*receipt
 
-	// Reused response bodies: encoding from a field does not allocate.
+	// Reused bodies: decoding into and encoding from a field does not allocate.
+	sm         smpp.SubmitSM
 	submitResp smpp.SubmitSMResp
 	dataResp   smpp.DataSMResp
 
@@ -88,6 +91,7 @@ func (c *conn) serve() {
 		c.out.writeLoop(c.nc, c.done, func(n int64) { c.outstanding.Add(-n) })
 	}()
 	c.readLoop()
+	c.flush()
 	c.out.finish()
 	writer.Wait()
 	c.close()
@@ -118,11 +122,21 @@ func (c *conn) readLoop() {
 			return
 		}
 		if !completePDUBuffered(br) || c.out.queued() >= flushThreshold {
-			c.out.kick()
+			c.flush()
 		}
 		if !c.waitForRoom() {
 			return
 		}
+	}
+}
+
+// flush wakes the writer, and the receipt sender if this batch of requests scheduled
+// receipts for it.
+func (c *conn) flush() {
+	c.out.kick()
+	if c.wakeReceipts {
+		c.wakeReceipts = false
+		c.srv.receipts.kick()
 	}
 }
 
@@ -155,7 +169,7 @@ func (c *conn) waitForRoom() bool {
 // handle answers one PDU. It reports false when the reader should stop: the session is
 // over or the connection was dropped.
 func (c *conn) handle(pdu []byte) bool {
-	h, p, err := smpp.Decode(pdu)
+	h, p, err := c.decode(pdu)
 	if err != nil {
 		if h.ID.IsResponse() {
 			return true // never answer a response, even a broken one
@@ -212,6 +226,19 @@ func (c *conn) handle(pdu []byte) bool {
 		// Other responses (enquire_link_resp, ...) need nothing.
 	}
 	return true
+}
+
+// decode is smpp.Decode, except that submit_sm, most of the traffic, is decoded into a body
+// the connection reuses (its fields are fresh copies each time, so records may keep them).
+func (c *conn) decode(pdu []byte) (smpp.Header, smpp.PDU, error) {
+	h, err := smpp.DecodeHeader(pdu)
+	if err != nil || h.ID != smpp.SubmitSMID || int(h.Length) != len(pdu) {
+		return smpp.Decode(pdu)
+	}
+	if err := c.sm.DecodeBody(pdu[smpp.HeaderLen:]); err != nil {
+		return h, nil, err
+	}
+	return h, &c.sm, nil
 }
 
 // respond queues a response; a body that cannot be encoded (a bug, not the client's fault)
@@ -278,6 +305,7 @@ func (c *conn) startUnbind() {
 	c.leaveReceipts()
 	c.srv.unbinds.Add(1)
 	if ok, _ := c.out.request(c.nextSeq(), &smpp.Unbind{}); ok {
+		c.out.kick()
 		c.unbindTimer = time.AfterFunc(unbindTimeout, c.close)
 	}
 }

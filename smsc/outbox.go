@@ -76,9 +76,10 @@ func (o *outbox) respond(seq uint32, status smpp.Status, p smpp.PDU, counted boo
 	return nil
 }
 
-// request queues a PDU the simulator originates (deliver_sm, unbind) and wakes the writer.
-// Behind delayed responses it waits for them, so that, say, a receipt never overtakes the
-// bind_resp of its session. It reports false when the connection is gone.
+// request queues a PDU the simulator originates (deliver_sm, unbind); the caller wakes the
+// writer (kick) once it has queued what it has. Behind delayed responses it waits for them,
+// so that, say, a receipt never overtakes the bind_resp of its session. It reports false
+// when the connection is gone.
 func (o *outbox) request(seq uint32, p smpp.PDU) (bool, error) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
@@ -97,7 +98,6 @@ func (o *outbox) request(seq uint32, p smpp.PDU) (bool, error) {
 			return false, err
 		}
 	}
-	o.kick()
 	return true, nil
 }
 

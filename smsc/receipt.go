@@ -63,9 +63,15 @@ func (r *receipt) deliverSM(packed bool) *smpp.DeliverSM {
 // characters that GSM 7-bit and ASCII encode alike: the receipt goes out with data_coding 0,
 // and parsers read it either way. Others become '?'.
 func receiptExcerpt(p recordPart, dataCoding uint8, packed bool) string {
-	text, err := decodeParts([]recordPart{p}, dataCoding, packed)
+	// 80 octets hold 20 characters in every encoding (UCS-2 surrogate pairs and GSM escapes
+	// included); a prefix that cuts a pair in two does not decode, then the whole part is.
+	prefix := p
+	prefix.data = p.data[:min(len(p.data), 80)]
+	text, err := decodeParts([]recordPart{prefix}, dataCoding, packed)
 	if err != nil {
-		return ""
+		if text, err = decodeParts([]recordPart{p}, dataCoding, packed); err != nil {
+			return ""
+		}
 	}
 	var b strings.Builder
 	b.Grow(20)
@@ -117,6 +123,10 @@ type ackWait struct {
 	seq      uint32
 }
 
+// settled reports whether the wait is over: the receipt was answered, or sent again.
+// Called with receiptQueue.mu held.
+func (w *ackWait) settled() bool { return w.c.inflight[w.seq] != w.r }
+
 // ackQueue is a FIFO of ackWait that reuses its array: receipts flow through it at submit
 // rates, and a slice popped at the front would reallocate all the time.
 type ackQueue struct {
@@ -163,7 +173,8 @@ type receiptQueue struct {
 	waiting map[string][]*receipt // ready, but no receiver of that system_id is bound
 	routes  map[string]*route
 	order   uint64
-	pending int // scheduled, waiting or in flight
+	pending int     // scheduled, waiting or in flight
+	touched []*conn // sessions given receipts in this batch, to wake their writers
 
 	sent, resent, acked, abandoned, deliverSMResp int64
 
@@ -188,15 +199,14 @@ func (q *receiptQueue) kick() {
 	}
 }
 
-// schedule queues a new receipt for r.due.
-func (q *receiptQueue) schedule(r *receipt) {
+// schedule queues a new receipt for r.due. It reports whether the sending goroutine must
+// be woken (kick) for it; the caller does that once it has queued a burst, so that the burst
+// costs one wake-up and goes out in few writes.
+func (q *receiptQueue) schedule(r *receipt) (wake bool) {
 	q.mu.Lock()
+	defer q.mu.Unlock()
 	q.pending++
-	top := q.pushLocked(r)
-	q.mu.Unlock()
-	if top {
-		q.kick()
-	}
+	return q.pushLocked(r)
 }
 
 // pushLocked adds r to the heap and reports whether it became the earliest.
@@ -243,7 +253,7 @@ func (q *receiptQueue) process(now time.Time) (next time.Time, more bool) {
 	n := 0
 	for ; n < batchSize && q.acks.len() > 0 && !q.acks.front().deadline.After(now); n++ {
 		w := q.acks.pop()
-		if w.c.inflight[w.seq] == w.r {
+		if !w.settled() {
 			// No deliver_sm_resp within ReceiptRetry: the client lost it or is stuck.
 			delete(w.c.inflight, w.seq)
 			q.retryLocked(w.r, now)
@@ -252,6 +262,12 @@ func (q *receiptQueue) process(now time.Time) (next time.Time, more bool) {
 	for ; n < batchSize && len(q.due) > 0 && !q.due[0].due.After(now); n++ {
 		q.dispatchLocked(heap.Pop(&q.due).(*receipt), now)
 	}
+	// The writers were not woken per receipt: a batch goes out in one write per session.
+	for _, c := range q.touched {
+		c.out.kick()
+	}
+	clear(q.touched)
+	q.touched = q.touched[:0]
 	if n == batchSize {
 		return time.Time{}, true
 	}
@@ -299,6 +315,9 @@ func (q *receiptQueue) dispatchLocked(r *receipt, now time.Time) {
 		if c.inflight == nil {
 			c.inflight = make(map[uint32]*receipt)
 		}
+		if len(q.touched) == 0 || q.touched[len(q.touched)-1] != c {
+			q.touched = append(q.touched, c)
+		}
 		c.inflight[seq] = r
 		q.acks.push(ackWait{deadline: now.Add(q.retry), r: r, c: c, seq: seq})
 		return
@@ -332,6 +351,11 @@ func (q *receiptQueue) answered(c *conn, seq uint32, status smpp.Status, isResp 
 		return // a late answer to a receipt already resent, or to nothing we sent
 	}
 	delete(c.inflight, seq)
+	// Drop the waits answered in order now rather than at their deadlines, so the queue
+	// holds about the receipts in flight, not ReceiptRetry's worth of traffic.
+	for q.acks.len() > 0 && q.acks.front().settled() {
+		q.acks.pop()
+	}
 	if status == smpp.StatusOK {
 		q.pending--
 		q.acked++

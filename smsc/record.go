@@ -47,27 +47,30 @@ func (m Message) Complete() bool { return m.Parts == m.TotalParts }
 
 // recordPart is one accepted PDU of a message.
 type recordPart struct {
-	seq    uint8 // position in the message, 1 for a single message
-	udhLen int   // octets of UDH that preceded data (for packed septets' fill bits)
 	id     string
 	data   []byte // user data after the UDH; shares the decoded PDU's copy
+	seq    uint8  // position in the message, 1 for a single message
+	udhLen uint16 // octets of UDH that preceded data (for packed septets' fill bits)
 }
 
 // record is a message as stored: cheap to create on the submit path, decoded only when
-// Messages or the log asks for it.
+// Messages or the log asks for it. Its layout is compact because a load test keeps
+// millions of them.
 type record struct {
-	cmd         smpp.CommandID
-	systemID    string
-	src, dst    Address
-	esm         uint8
-	dataCoding  uint8
-	regDelivery uint8
-	fate        smpp.MessageState
-	accepted    time.Time
-	total       int
-	first       recordPart
-	more        []recordPart // parts 2.. in arrival order
-	closed      bool         // complete, or superseded: no part joins any more
+	systemID         string
+	srcAddr, dstAddr string
+	accepted         int64 // Unix nanoseconds, smaller than a time.Time
+	first            recordPart
+	more             []recordPart // parts 2.. in arrival order
+	srcTON, srcNPI   uint8
+	dstTON, dstNPI   uint8
+	esm              uint8
+	dataCoding       uint8
+	regDelivery      uint8
+	fate             smpp.MessageState
+	total            uint8 // parts announced, 1 for a single message
+	dataSM           bool  // received as data_sm rather than submit_sm
+	closed           bool  // complete, or superseded: no part joins any more
 }
 
 func (r *record) parts() int { return 1 + len(r.more) }
@@ -125,12 +128,12 @@ func (rc *recorder) newRecord(h *record) *record {
 func (rc *recorder) add(h *record, p recordPart, ref uint16) {
 	rc.mu.Lock()
 	defer rc.mu.Unlock()
-	if h.total <= 1 {
+	if h.total == 1 {
 		h.first, h.closed = p, true
 		rc.finished(rc.newRecord(h))
 		return
 	}
-	key := groupKey{systemID: h.systemID, src: h.src.Addr, dst: h.dst.Addr, ref: ref, total: uint8(h.total)}
+	key := groupKey{systemID: h.systemID, src: h.srcAddr, dst: h.dstAddr, ref: ref, total: h.total}
 	r := rc.open[key]
 	if r != nil && r.hasPart(p.seq) {
 		rc.closeGroup(key, r)
@@ -143,7 +146,7 @@ func (rc *recorder) add(h *record, p recordPart, ref uint16) {
 	} else {
 		r.more = append(r.more, p)
 	}
-	if r.parts() == r.total {
+	if r.parts() == int(r.total) {
 		rc.closeGroup(key, r)
 	}
 }
@@ -169,7 +172,7 @@ func (rc *recorder) closeOpenGroups() {
 	for _, r := range rc.open {
 		open = append(open, r)
 	}
-	slices.SortFunc(open, func(a, b *record) int { return a.accepted.Compare(b.accepted) })
+	slices.SortFunc(open, func(a, b *record) int { return cmp.Compare(a.accepted, b.accepted) })
 	for _, r := range open {
 		r.closed = true
 		rc.finished(r)
@@ -188,7 +191,7 @@ func (s *Server) Messages() []Message {
 		for _, r := range rc.open {
 			snap = append(snap, r.snapshot())
 		}
-		slices.SortFunc(snap, func(a, b record) int { return a.accepted.Compare(b.accepted) })
+		slices.SortFunc(snap, func(a, b record) int { return cmp.Compare(a.accepted, b.accepted) })
 	} else {
 		n := 0
 		for _, c := range rc.chunks {
@@ -226,17 +229,17 @@ func (r *record) message(packed bool) Message {
 		Command:            "submit_sm",
 		SystemID:           r.systemID,
 		IDs:                make([]string, len(parts)),
-		Source:             r.src,
-		Destination:        r.dst,
+		Source:             Address{TON: r.srcTON, NPI: r.srcNPI, Addr: r.srcAddr},
+		Destination:        Address{TON: r.dstTON, NPI: r.dstNPI, Addr: r.dstAddr},
 		DataCoding:         r.dataCoding,
 		ESMClass:           r.esm,
 		RegisteredDelivery: r.regDelivery,
 		Parts:              len(parts),
-		TotalParts:         max(r.total, 1),
+		TotalParts:         int(r.total),
 		State:              r.fate.Stat(),
-		Accepted:           r.accepted,
+		Accepted:           time.Unix(0, r.accepted),
 	}
-	if r.cmd == smpp.DataSMID {
+	if r.dataSM {
 		m.Command = "data_sm"
 	}
 	for i, p := range parts {
@@ -275,10 +278,10 @@ func decodeParts(parts []recordPart, dataCoding uint8, packed bool) (string, err
 
 // unpack reads the packed septets that follow a UDH of udhLen octets (0 = no UDH). When the
 // last octet ends with seven spare bits they hold a padding CR (23.038 §6.1.2.3.1), dropped.
-func unpack(data []byte, udhLen int) []byte {
+func unpack(data []byte, udhLen uint16) []byte {
 	fill := 0
 	if udhLen > 0 {
-		fill = (7 - (8*udhLen)%7) % 7
+		fill = (7 - (8*int(udhLen))%7) % 7
 	}
 	septets := coding.UnpackSeptets(data, fill, -1)
 	if n := len(septets); n > 0 && (8*len(data)-fill)%7 == 0 && septets[n-1] == 0x0D {

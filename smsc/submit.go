@@ -162,7 +162,7 @@ const esmUDHI = 0x40
 
 // concatenation locates one PDU's user data and its place in a concatenated message: a UDH
 // (IEI 0x00 or 0x08) or the sar_* TLVs. total is 1 for a single message.
-func (s *submission) concatenation() (part recordPart, ref uint16, total int) {
+func (s *submission) concatenation() (part recordPart, ref uint16, total uint8) {
 	data := s.shortMessage
 	if len(data) == 0 {
 		if payload, ok := s.tlvs.Get(smpp.TagMessagePayload); ok {
@@ -175,10 +175,10 @@ func (s *submission) concatenation() (part recordPart, ref uint16, total int) {
 		if udhLen > len(data) {
 			return part, 0, 1 // UDHI set but no room for the UDH it announces: keep it all
 		}
-		part.data, part.udhLen = data[udhLen:], udhLen
+		part.data, part.udhLen = data[udhLen:], uint16(udhLen)
 		if r, t, seq, _, ok := coding.ParseUDH(data); ok {
 			part.seq = seq
-			return part, r, int(t)
+			return part, r, t
 		}
 		return part, 0, 1 // a UDH without concatenation (ports, ...)
 	}
@@ -187,7 +187,7 @@ func (s *submission) concatenation() (part recordPart, ref uint16, total int) {
 	seq, ok3 := s.tlvs.Uint8(smpp.TagSarSegmentSeqnum)
 	if ok1 && ok2 && ok3 && t > 0 && seq > 0 && seq <= t {
 		part.seq = seq
-		return part, r, int(t)
+		return part, r, t
 	}
 	return part, 0, 1
 }
@@ -228,13 +228,14 @@ func (c *conn) submit(h smpp.Header, sub submission) bool {
 	part, ref, total := sub.concatenation()
 	part.id = id
 	rec := record{
-		cmd: sub.cmd, systemID: c.systemID, src: sub.src, dst: sub.dst,
+		systemID: c.systemID, srcAddr: sub.src.Addr, dstAddr: sub.dst.Addr, accepted: now.UnixNano(),
+		srcTON: sub.src.TON, srcNPI: sub.src.NPI, dstTON: sub.dst.TON, dstNPI: sub.dst.NPI,
 		esm: sub.esm, dataCoding: sub.dataCoding, regDelivery: sub.regDelivery,
-		fate: fate, accepted: now, total: total,
+		fate: fate, total: total, dataSM: sub.cmd == smpp.DataSMID,
 	}
 	srv.rec.add(&rec, part, ref)
 	if wantsReceipt(sub.regDelivery, fate) {
-		srv.receipts.schedule(&receipt{
+		r := &receipt{
 			systemID:   c.systemID,
 			id:         formatID(num, srv.cfg.ReceiptIDFormat),
 			src:        sub.src,
@@ -244,7 +245,10 @@ func (c *conn) submit(h smpp.Header, sub submission) bool {
 			due:        now.Add(srv.receiptDelay()),
 			part:       part,
 			dataCoding: sub.dataCoding,
-		})
+		}
+		if srv.receipts.schedule(r) {
+			c.wakeReceipts = true
+		}
 	}
 	if len(srv.dropAt) > 0 && srv.dropAt[n] {
 		srv.drops.Add(1)
