@@ -77,12 +77,16 @@ func (f *fastNumbers) international(digits string) (out string, valid, ok bool) 
 		if !rp.usable {
 			return "", false, false
 		}
-		nsn, err := rp.strip(nsn)
+		stripped, err := rp.strip(nsn)
 		if err != nil {
 			rp.usable = false
 			return "", false, false
 		}
-		return f.finish(cc, nsn)
+		out, valid, ok := f.finish(cc, stripped)
+		if ok && stripped == nsn {
+			out = digits // the same digits, without building them again
+		}
+		return out, valid, ok
 	}
 	return "", false, false
 }

@@ -7,61 +7,82 @@ import (
 
 // numberSet remembers, for the duplicate check, the first valid row of each normalised
 // number. It is the one structure of a Reader that grows with the rows, so it is compact:
-// open addressing with linear probing over two flat slices, 12 bytes a slot and at most 3/4
-// of the slots used (16–24 bytes a number, where a Go map takes about 37). The hash is
-// seeded per set, so that a crafted file cannot make every number collide.
+// open addressing with linear probing over flat slices of 12-byte slots (key and row side by
+// side, so that a lookup touches one cache line), at most 3/4 of them used, about 21 bytes a
+// number where a Go map takes 37. The numbers are spread over 256 tables that grow one at a
+// time, so growing never holds two copies of the whole set (which would double the memory
+// peak). The hash is seeded per set, so that a crafted file cannot make numbers collide.
 type numberSet struct {
-	keys []uint64 // 0 marks an empty slot: no normalised number is 0
-	rows []int32
-	n    int
-	seed uint64
+	tables [256]numberTable
+	seed   uint64
 }
+
+type numberTable struct {
+	slots []numberSlot
+	n     int
+}
+
+// numberSlot holds a number's key in two halves and its first row; key 0 marks an empty
+// slot, as no normalised number is 0.
+type numberSlot struct {
+	keyLo, keyHi uint32
+	row          int32
+}
+
+func (s numberSlot) key() uint64 { return uint64(s.keyHi)<<32 | uint64(s.keyLo) }
 
 func newNumberSet() *numberSet {
 	return &numberSet{seed: rand.Uint64()}
 }
 
-// add records row as the first row of key and returns it, or returns the row recorded
-// before and true.
+// add records row as the first row of key (not 0) and returns it, or returns the row
+// recorded before and true. The top byte of the hash picks the table, the rest the slot.
 func (s *numberSet) add(key uint64, row int32) (first int32, seen bool) {
-	if (s.n+1)*4 > len(s.keys)*3 {
-		s.grow()
+	h := s.hash(key)
+	t := &s.tables[h>>56]
+	if (t.n+1)*4 > len(t.slots)*3 {
+		s.grow(t)
 	}
-	for i := s.slot(key); ; i++ {
-		if i == len(s.keys) {
-			i = 0
-		}
-		switch s.keys[i] {
-		case 0:
-			s.keys[i], s.rows[i] = key, row
-			s.n++
-			return row, false
-		case key:
-			return s.rows[i], true
-		}
-	}
+	return t.add(key, h<<8, row)
 }
 
-// slot maps key's hash onto the table (multiply-shift, so any size works).
-func (s *numberSet) slot(key uint64) int {
-	x := key ^ s.seed // murmur3's finaliser
+// hash is murmur3's 64-bit finaliser over the seeded key.
+func (s *numberSet) hash(key uint64) uint64 {
+	x := key ^ s.seed
 	x ^= x >> 33
 	x *= 0xff51afd7ed558ccd
 	x ^= x >> 33
 	x *= 0xc4ceb9fe1a85ec53
 	x ^= x >> 33
-	hi, _ := bits.Mul64(x, uint64(len(s.keys)))
-	return int(hi)
+	return x
 }
 
-// grow makes the table half as large again (at least 1024 slots) and reinserts every number.
-func (s *numberSet) grow() {
-	old, oldRows := s.keys, s.rows
-	size := max(1024, len(old)+len(old)/2)
-	s.keys, s.rows, s.n = make([]uint64, size), make([]int32, size), 0
-	for i, k := range old {
-		if k != 0 {
-			s.add(k, oldRows[i])
+// grow doubles t (at least 16 slots) and reinserts its numbers.
+func (s *numberSet) grow(t *numberTable) {
+	old := t.slots
+	t.slots, t.n = make([]numberSlot, max(16, 2*len(old))), 0
+	for _, sl := range old {
+		if k := sl.key(); k != 0 {
+			t.add(k, s.hash(k)<<8, sl.row)
+		}
+	}
+}
+
+// add inserts key with its slot hash h into t, which has room.
+func (t *numberTable) add(key, h uint64, row int32) (int32, bool) {
+	// Multiply-shift maps the hash onto any table size.
+	i, _ := bits.Mul64(h, uint64(len(t.slots)))
+	for ; ; i++ {
+		if i == uint64(len(t.slots)) {
+			i = 0
+		}
+		switch t.slots[i].key() {
+		case 0:
+			t.slots[i] = numberSlot{keyLo: uint32(key), keyHi: uint32(key >> 32), row: row}
+			t.n++
+			return row, false
+		case key:
+			return t.slots[i].row, true
 		}
 	}
 }

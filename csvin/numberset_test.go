@@ -17,7 +17,15 @@ func TestNumberSet_add(t *testing.T) {
 			t.Fatalf("add(%d) again = %d, %v; want %d, true", key, first, seen, i+1)
 		}
 	}
-	if s.n != n || s.n*4 > len(s.keys)*3 {
-		t.Fatalf("%d numbers in %d slots", s.n, len(s.keys))
+	count, slots := 0, 0
+	for _, tb := range s.tables {
+		count += tb.n
+		slots += len(tb.slots)
+		if tb.n*4 > len(tb.slots)*3 {
+			t.Fatalf("a table holds %d numbers in %d slots", tb.n, len(tb.slots))
+		}
+	}
+	if count != n {
+		t.Fatalf("%d numbers in the set, want %d (%d slots)", count, n, slots)
 	}
 }

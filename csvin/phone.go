@@ -162,6 +162,11 @@ func cleanNumber(cell string) (digits string, plus bool, err error) {
 	if isScientific(s) {
 		return "", false, problem(ErrInvalidNumber, "number %q is in scientific notation (a spreadsheet turned it into a number); format the column as text and export again", cell)
 	}
+	// Most cells are plain digits, with or without "+": no copy needed.
+	plain := strings.TrimPrefix(s, "+")
+	if allDigits(plain) {
+		return plain, len(plain) < len(s), nil
+	}
 	var b strings.Builder
 	b.Grow(len(s))
 	for i, r := range s {

@@ -31,19 +31,30 @@ type pipeline struct {
 	cancel     context.CancelFunc
 	wg         sync.WaitGroup
 	ordered    chan *batch // every batch, in file order; closed by the reading goroutine
+	free       chan *batch // batches Next is done with, for the reading goroutine to reuse
 	cur        *batch      // the batch Next is taking rows from
 	at         int         // the next row of cur
 	err        error       // io.EOF, a file error, or errClosed: what Next returns from now on
 }
 
-// batch is consecutive records and, once done is closed, their rows.
+// batch is consecutive records and, once done is closed, their rows. Batches are reused, so
+// that their slices are allocated once rather than for every row.
 type batch struct {
 	first int // Num of recs[0]
 	recs  [][]string
 	pos   [][]fieldPos
+	cells []string   // backing store of recs
+	flat  []fieldPos // backing store of pos
 	rows  []Row
 	err   error // a file error after the records; the rows before it stand
 	done  chan struct{}
+}
+
+// reset empties b for the records from row first on.
+func (b *batch) reset(first int) {
+	clear(b.cells) // let the previous strings go
+	b.first, b.recs, b.pos, b.cells, b.flat, b.err = first, b.recs[:0], b.pos[:0], b.cells[:0], b.flat[:0], nil
+	b.done = make(chan struct{})
 }
 
 // newEvaluators makes one evaluator per goroutine that will evaluate rows.
@@ -65,6 +76,8 @@ func (r *Reader) start() {
 	r.cancel = cancel
 	work := make(chan *batch, len(r.evaluators))
 	r.ordered = make(chan *batch, 2*len(r.evaluators))
+	// Every batch in flight can wait here: in ordered, with an evaluator, in work, and Next's.
+	r.free = make(chan *batch, cap(r.ordered)+2*len(r.evaluators)+1)
 	r.wg.Add(1 + len(r.evaluators))
 	go func() {
 		defer r.wg.Done()
@@ -74,11 +87,10 @@ func (r *Reader) start() {
 		go func() {
 			defer r.wg.Done()
 			for b := range work {
-				b.rows = make([]Row, len(b.recs))
+				b.rows = slices.Grow(b.rows[:0], len(b.recs))[:len(b.recs)]
 				for i, rec := range b.recs {
 					b.rows[i] = e.evaluate(b.first+i, rec, b.pos[i])
 				}
-				b.recs, b.pos = nil, nil
 				close(b.done)
 			}
 		}()
@@ -92,8 +104,13 @@ func (r *Reader) produce(ctx context.Context, work chan<- *batch) {
 	defer close(r.ordered)
 	num := 0
 	for end := false; !end; {
-		b := &batch{first: num + 1, done: make(chan struct{})}
-		flat := make([]fieldPos, 0, batchSize*len(r.header))
+		var b *batch
+		select {
+		case b = <-r.free:
+		default:
+			b = &batch{}
+		}
+		b.reset(num + 1)
 		for len(b.recs) < batchSize {
 			rec := r.pending
 			if rec != nil {
@@ -107,16 +124,18 @@ func (r *Reader) produce(ctx context.Context, work chan<- *batch) {
 					end = true
 					break
 				}
-				rec = slices.Clone(rec) // the table reuses its slice; the strings are new
 			}
 			num++
-			start := len(flat)
+			// The table reuses its slice (not the strings): keep the cells in the batch.
+			// A sub-slice stays valid when append moves the backing store.
+			start := len(b.cells)
+			b.cells = append(b.cells, rec...)
+			b.recs = append(b.recs, b.cells[start:len(b.cells):len(b.cells)])
 			for i := range rec {
 				line, col := r.table.csv.FieldPos(i)
-				flat = append(flat, fieldPos{line: int32(line), col: int32(col)})
+				b.flat = append(b.flat, fieldPos{line: int32(line), col: int32(col)})
 			}
-			b.recs = append(b.recs, rec)
-			b.pos = append(b.pos, flat[start:len(flat):len(flat)])
+			b.pos = append(b.pos, b.flat[start:len(b.flat):len(b.flat)])
 		}
 		select {
 		case r.ordered <- b:
@@ -166,6 +185,10 @@ func (r *Reader) Next() (Row, error) {
 		}
 		if r.at == len(r.cur.rows) {
 			r.err = r.cur.err
+			select {
+			case r.free <- r.cur:
+			default:
+			}
 			r.cur = nil
 			continue
 		}
