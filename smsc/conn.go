@@ -44,9 +44,10 @@ type conn struct {
 	inflight map[uint32]*receipt
 
 	// Reused bodies: decoding into and encoding from a field does not allocate.
-	sm         smpp.SubmitSM
-	submitResp smpp.SubmitSMResp
-	dataResp   smpp.DataSMResp
+	sm          smpp.SubmitSM
+	deliverResp smpp.DeliverSMResp
+	submitResp  smpp.SubmitSMResp
+	dataResp    smpp.DataSMResp
 
 	unbindTimer *time.Timer // set by startUnbind; reader-owned
 	closeOnce   sync.Once
@@ -228,17 +229,26 @@ func (c *conn) handle(pdu []byte) bool {
 	return true
 }
 
-// decode is smpp.Decode, except that submit_sm, most of the traffic, is decoded into a body
-// the connection reuses (its fields are fresh copies each time, so records may keep them).
+// decode is smpp.Decode, except that submit_sm and deliver_sm_resp, most of the traffic,
+// are decoded into bodies the connection reuses (their fields are fresh copies each time, so
+// records may keep them).
 func (c *conn) decode(pdu []byte) (smpp.Header, smpp.PDU, error) {
 	h, err := smpp.DecodeHeader(pdu)
-	if err != nil || h.ID != smpp.SubmitSMID || int(h.Length) != len(pdu) {
+	var p smpp.PDU
+	switch {
+	case err != nil || int(h.Length) != len(pdu):
+	case h.ID == smpp.SubmitSMID:
+		p = &c.sm
+	case h.ID == smpp.DeliverSMRespID && len(pdu) > smpp.HeaderLen: // a bodiless one is Decode's case
+		p = &c.deliverResp
+	}
+	if p == nil {
 		return smpp.Decode(pdu)
 	}
-	if err := c.sm.DecodeBody(pdu[smpp.HeaderLen:]); err != nil {
+	if err := p.DecodeBody(pdu[smpp.HeaderLen:]); err != nil {
 		return h, nil, err
 	}
-	return h, &c.sm, nil
+	return h, p, nil
 }
 
 // respond queues a response; a body that cannot be encoded (a bug, not the client's fault)

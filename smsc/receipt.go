@@ -2,7 +2,6 @@ package smsc
 
 import (
 	"container/heap"
-	"fmt"
 	"strings"
 	"sync"
 	"time"
@@ -25,38 +24,51 @@ type receipt struct {
 	order      uint64 // tie-break for equal due times: first scheduled, first sent
 }
 
-// networkErrors gives err: and network_error_code (GSM, then a 2-octet MAP error) per
-// fate: 1 unknown subscriber for UNDELIV, 27 absent subscriber for EXPIRED.
-var networkErrors = map[smpp.MessageState]uint16{smpp.StateUndeliverable: 1, smpp.StateExpired: 27}
+// networkError is a receipt's err: field and the code in its network_error_code TLV (GSM,
+// then a 2-octet MAP error).
+type networkError struct {
+	err  string
+	code uint16
+}
 
-// deliverSM builds the receipt PDU: the App. B text and the receipted_message_id,
-// message_state and network_error_code TLVs.
-func (r *receipt) deliverSM(packed bool) *smpp.DeliverSM {
-	code := networkErrors[r.fate]
+// networkErrors per fate: 1 unknown subscriber for UNDELIV, 27 absent subscriber for
+// EXPIRED, none for DELIVRD.
+var networkErrors = map[smpp.MessageState]networkError{
+	smpp.StateDelivered:     {"000", 0},
+	smpp.StateUndeliverable: {"001", 1},
+	smpp.StateExpired:       {"027", 27},
+}
+
+// deliverSM builds the receipt PDU into p, with its octets in buf (reused, returned grown):
+// the App. B text and the receipted_message_id, message_state and network_error_code TLVs.
+func (r *receipt) deliverSM(p *smpp.DeliverSM, buf []byte, packed bool) []byte {
+	ne := networkErrors[r.fate]
+	code := ne.code
 	text := smpp.FormatReceiptText(smpp.Receipt{
 		ID:         r.id,
 		SubmitDate: r.submitted,
 		DoneDate:   r.done,
 		State:      r.fate,
-		Err:        fmt.Sprintf("%03d", code),
+		Err:        ne.err,
 		Text:       receiptExcerpt(r.part, r.dataCoding, packed),
 	})
-	p := &smpp.DeliverSM{
+	v := append(buf[:0], text...)
+	n := len(v)
+	v = append(append(v, r.id...), 0, byte(r.fate), 3, byte(code>>8), byte(code))
+	id := v[n : n+len(r.id)+1 : n+len(r.id)+1]
+	n += len(id)
+	tlvs := append(p.TLVs[:0],
+		smpp.TLV{Tag: smpp.TagReceiptedMessageID, Value: id},
+		smpp.TLV{Tag: smpp.TagMessageState, Value: v[n : n+1 : n+1]},
+		smpp.TLV{Tag: smpp.TagNetworkErrorCode, Value: v[n+1:]})
+	*p = smpp.DeliverSM{
 		SourceAddrTON: r.dst.TON, SourceAddrNPI: r.dst.NPI, SourceAddr: r.dst.Addr,
 		DestAddrTON: r.src.TON, DestAddrNPI: r.src.NPI, DestinationAddr: r.src.Addr,
 		ESMClass:     0x04, // SMSC delivery receipt
-		ShortMessage: []byte(text),
+		ShortMessage: v[:len(text):len(text)],
+		TLVs:         tlvs,
 	}
-	// One allocation for the three values: receipts are sent at submit rates.
-	v := make([]byte, 0, len(r.id)+1+1+3)
-	v = append(append(v, r.id...), 0, byte(r.fate), 3, byte(code>>8), byte(code))
-	n := len(r.id) + 1
-	p.TLVs = smpp.TLVs{
-		{Tag: smpp.TagReceiptedMessageID, Value: v[:n:n]},
-		{Tag: smpp.TagMessageState, Value: v[n : n+1 : n+1]},
-		{Tag: smpp.TagNetworkErrorCode, Value: v[n+1:]},
-	}
-	return p
+	return v
 }
 
 // receiptExcerpt is the start of the part's text for the receipt's text: field, limited to
@@ -173,8 +185,10 @@ type receiptQueue struct {
 	waiting map[string][]*receipt // ready, but no receiver of that system_id is bound
 	routes  map[string]*route
 	order   uint64
-	pending int     // scheduled, waiting or in flight
-	touched []*conn // sessions given receipts in this batch, to wake their writers
+	pending int            // scheduled, waiting or in flight
+	touched []*conn        // sessions given receipts in this batch, to wake their writers
+	pdu     smpp.DeliverSM // the receipt being sent, with its octets in buf
+	buf     []byte
 
 	sent, resent, acked, abandoned, deliverSMResp int64
 
@@ -291,12 +305,13 @@ func (q *receiptQueue) dispatchLocked(r *receipt, now time.Time) {
 	if r.attempts == 0 {
 		r.done = now
 	}
-	pdu := r.deliverSM(q.packed)
+	// One PDU value for every receipt: request encodes it before returning.
+	q.buf = r.deliverSM(&q.pdu, q.buf, q.packed)
 	for range len(rt.conns) {
 		c := rt.conns[rt.next%len(rt.conns)]
 		rt.next = (rt.next + 1) % len(rt.conns)
 		seq := c.nextSeq()
-		ok, err := c.out.request(seq, pdu)
+		ok, err := c.out.request(seq, &q.pdu)
 		if err != nil {
 			// The receipt cannot be encoded (a data_sm source address longer than
 			// deliver_sm's 20 characters): no session will take it.
