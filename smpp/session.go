@@ -671,7 +671,8 @@ type result struct {
 	p   PDU
 	err error
 	// reuse: no goroutine but the caller refers to the request any more, so it may go back
-	// to the pool. A response proves the writer finished with it; a connection loss does not.
+	// to the pool. A response proves the writer finished with it (register publishes a
+	// request only once it is copied out); a connection loss does not.
 	reuse bool
 }
 

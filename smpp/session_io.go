@@ -152,33 +152,41 @@ func (s *Session) writeRequest(r *request) (int, error) {
 			return 0, err
 		}
 	}
-	seq, ok := s.register(r)
-	if !ok {
-		return 0, nil
+	// Make room first: register copies r into the buffer under s.mu, which must never
+	// wait for the network. A failed flush leaves r unregistered: it was not sent.
+	if err := s.makeRoom(len(r.buf)); err != nil {
+		return 0, err
 	}
-	return 1, s.writePDU(r.buf, seq)
+	ok, err := s.register(r)
+	if !ok {
+		return 0, err
+	}
+	return 1, err
 }
 
-// register gives r its sequence number and enters it in the pending set before it is
-// written, so that even an instant response finds it. It reports false, completing r
-// itself when a caller waits, if r must not be written.
-func (s *Session) register(r *request) (uint32, bool) {
+// register gives r its sequence number, copies it into the write buffer (which has room for
+// it) and enters it in the pending set, all under s.mu. So a response, even a hostile one
+// that guesses the sequence_number before the request is written, finds r only once the
+// writer is done with r.buf, and the caller may recycle r as soon as it is answered. It
+// reports false, completing r itself when a caller waits, if r must not be written.
+func (s *Session) register(r *request) (bool, error) {
 	s.mu.Lock()
 	switch {
 	case r.state == stateWithdrawn:
 		s.mu.Unlock()
-		return 0, false
+		return false, nil
 	case s.ended || (s.closing && !r.internal):
 		reason := s.stopReasonLocked()
 		r.state = stateDone
 		s.mu.Unlock()
 		r.done <- result{err: notSent(reason), reuse: true}
-		return 0, false
+		return false, nil
 	}
 	seq := s.nextSeq()
 	for s.pending[seq] != nil { // only after a wrap past a very old request
 		seq = s.nextSeq()
 	}
+	err := s.bufferPDU(r.buf, seq)
 	r.seq, r.state = seq, statePending
 	r.deadline = s.batchStart.Add(s.opt.RespTimeout)
 	s.pending[seq] = r
@@ -186,7 +194,7 @@ func (s *Session) register(r *request) (uint32, bool) {
 		s.outstanding++
 	}
 	s.mu.Unlock()
-	return seq, true
+	return true, err
 }
 
 // nextSeq returns the next sequence_number: 1..0x7FFFFFFF, then 1 again. Only the writer
@@ -199,15 +207,28 @@ func (s *Session) nextSeq() uint32 {
 	return s.seq
 }
 
-// writePDU copies the encoded pdu into the write buffer with sequence_number seq. The
-// request's own buffer is never written to, nor read once this returns.
+// writePDU copies the encoded pdu into the write buffer with sequence_number seq, flushing
+// first if it does not fit.
 func (s *Session) writePDU(pdu []byte, seq uint32) error {
-	if s.bw.Available() < len(pdu) {
-		if err := s.bw.Flush(); err != nil {
-			return err
-		}
+	if err := s.makeRoom(len(pdu)); err != nil {
+		return err
 	}
-	b := append(s.bw.AvailableBuffer(), pdu...) // fits: the buffer holds MaxPDULen octets
+	return s.bufferPDU(pdu, seq)
+}
+
+// makeRoom flushes the write buffer if n more octets do not fit in it. The buffer holds
+// MaxPDULen octets, the most any PDU the writer gets may have.
+func (s *Session) makeRoom(n int) error {
+	if s.bw.Available() < n {
+		return s.bw.Flush()
+	}
+	return nil
+}
+
+// bufferPDU copies pdu into the write buffer, which has room for it, with sequence_number
+// seq; it never writes to the network. pdu itself is neither changed nor kept.
+func (s *Session) bufferPDU(pdu []byte, seq uint32) error {
+	b := append(s.bw.AvailableBuffer(), pdu...)
 	binary.BigEndian.PutUint32(b[12:16], seq)
 	_, err := s.bw.Write(b)
 	return err
