@@ -180,6 +180,10 @@ type windowProxy struct {
 	max    int
 	conns  []net.Conn
 	wg     sync.WaitGroup
+	// holdFirst, when set, holds back the first submit_sm_resp until the client has sent
+	// its next submit_sm: the client must time out and resend before the answer arrives.
+	holdFirst bool
+	resent    chan struct{} // closed when the second submit_sm passes
 }
 
 func newWindowProxy(t testing.TB, target string) *windowProxy {
@@ -188,7 +192,7 @@ func newWindowProxy(t testing.TB, target string) *windowProxy {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &windowProxy{ln: ln, target: target}
+	p := &windowProxy{ln: ln, target: target, resent: make(chan struct{})}
 	p.wg.Add(1)
 	go p.accept()
 	t.Cleanup(p.close)
@@ -218,7 +222,7 @@ func (p *windowProxy) accept() {
 		p.mu.Lock()
 		p.conns = append(p.conns, client, server)
 		p.mu.Unlock()
-		var outstanding atomic.Int64
+		var outstanding, submits, resps atomic.Int64
 		p.wg.Add(2)
 		go p.pipe(client, server, func(h smpp.Header) {
 			if h.ID == smpp.SubmitSMID {
@@ -226,11 +230,17 @@ func (p *windowProxy) accept() {
 				p.mu.Lock()
 				p.max = max(p.max, n)
 				p.mu.Unlock()
+				if submits.Add(1) == 2 && p.holdFirst {
+					close(p.resent)
+				}
 			}
 		})
 		go p.pipe(server, client, func(h smpp.Header) {
 			if h.ID == smpp.SubmitSMRespID || h.ID == smpp.GenericNackID {
 				outstanding.Add(-1)
+				if resps.Add(1) == 1 && p.holdFirst {
+					<-p.resent
+				}
 			}
 		})
 	}
@@ -259,6 +269,13 @@ func (p *windowProxy) pipe(src, dst net.Conn, see func(smpp.Header)) {
 
 func (p *windowProxy) close() {
 	p.ln.Close()
+	if p.holdFirst {
+		select {
+		case <-p.resent:
+		default:
+			close(p.resent) // never resent: let the held answer go
+		}
+	}
 	p.mu.Lock()
 	for _, c := range p.conns {
 		c.Close()
