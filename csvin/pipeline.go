@@ -162,7 +162,7 @@ func (r *Reader) stop() {
 	r.cancel()
 	r.wg.Wait()
 	r.cancel = nil
-	r.err = errClosed
+	r.cur, r.err = nil, errClosed
 }
 
 // Next returns the next row of this shard, io.EOF after the last one, or an error about the
