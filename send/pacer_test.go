@@ -224,3 +224,26 @@ func TestShape_setRateKeepsTheWindow(t *testing.T) {
 		t.Errorf("after a raise to 4/s the next leaves at %v, want 1.625s (half an interval after the last)", got)
 	}
 }
+
+// BenchmarkPacer_Wait measures the cost of one token when the rate does not hold callers
+// back: unlimited (the fast path) and a rate far above what the loop reaches (both stages).
+func BenchmarkPacer_Wait(b *testing.B) {
+	for _, tc := range []struct {
+		name string
+		rate float64
+	}{{"unlimited", 0}, {"limited", 1e9}} {
+		b.Run(tc.name, func(b *testing.B) {
+			p := NewPacer(tc.rate, 1)
+			ctx := context.Background()
+			b.ReportAllocs()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					if err := p.Wait(ctx); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+		})
+	}
+}
