@@ -385,12 +385,13 @@ func (s *Session) Submit(ctx context.Context, p *SubmitSM) (*SubmitSMResp, error
 //
 // ctx governs only waiting for a window slot and for the write: once written, the call waits
 // for the response, Options.RespTimeout or the end of the connection regardless of ctx.
-// Errors: a non-zero command_status (also in a generic_nack) is a Status; not written
-// because ctx ended or the session is closing or ended wraps ErrNotSent; no response in
-// time is a *TimeoutError (ErrResponseTimeout); the connection ending while in flight wraps
-// ErrConnectionLost (outcome unknown). A PDU the codec cannot encode or longer than
-// Options.MaxPDULen is refused before anything is sent, without ErrNotSent: resending it
-// cannot help.
+// Errors: a non-zero command_status (also in a generic_nack) is a Status, returned with the
+// response's header and decoded body (for example a data_sm_resp whose
+// delivery_failure_reason DeliveryFailureTemporary reads); not written because ctx ended or
+// the session is closing or ended wraps ErrNotSent; no response in time is a *TimeoutError
+// (ErrResponseTimeout); the connection ending while in flight wraps ErrConnectionLost
+// (outcome unknown). A PDU the codec cannot encode or longer than Options.MaxPDULen is
+// refused before anything is sent, without ErrNotSent: resending it cannot help.
 func (s *Session) Request(ctx context.Context, p PDU) (Header, PDU, error) {
 	if p == nil {
 		return Header{}, nil, errors.New("smpp: Request needs a PDU, got nil")

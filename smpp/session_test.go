@@ -782,6 +782,35 @@ func TestSession_SubmitRefusedByStatus(t *testing.T) {
 	}
 }
 
+// TestSession_DataSMDeliveryFailure checks that a refused data_sm returns the response body
+// with the Status, so that its delivery_failure_reason can decide about a retry.
+func TestSession_DataSMDeliveryFailure(t *testing.T) {
+	leakCheck(t)
+	s := startSession(t, Options{}, func(f *fakeSMSC) {
+		h, _, ok := f.expect(DataSMID)
+		if !ok {
+			return
+		}
+		resp := &DataSMResp{}
+		resp.TLVs.SetUint8(TagDeliveryFailureReason, 3)
+		if f.send(h.Sequence, StatusDeliveryFailure, resp) {
+			f.finish()
+		}
+	})
+	var p DataSM
+	p.DestinationAddr = "447700900001"
+	p.TLVs.Set(TagMessagePayload, []byte("Hello"))
+	_, body, err := s.Request(context.Background(), &p)
+	var st Status
+	if !errors.As(err, &st) || st != StatusDeliveryFailure || st.Temporary() {
+		t.Fatalf("Request = %v, want %v (not temporary by itself)", err, StatusDeliveryFailure)
+	}
+	resp, ok := body.(*DataSMResp)
+	if !ok || !DeliveryFailureTemporary(resp.TLVs) {
+		t.Errorf("body %#v: want a data_sm_resp whose delivery_failure_reason is temporary", body)
+	}
+}
+
 func TestSession_ContextEndsWhileWaitingForSlot(t *testing.T) {
 	leakCheck(t)
 	holding := make(chan struct{})

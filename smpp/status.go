@@ -194,7 +194,8 @@ func (s Status) String() string { return s.Error() }
 
 // Class classifies s for the sender (SMPP.md §5). Codes without an entry in the table,
 // including the SMSC-vendor range 0x400–0x4FF, are ClassPermanent: a provider-specific
-// mapping, if any, belongs in configuration, not here.
+// mapping, if any, belongs in configuration, not here. ESME_RDELIVERYFAILURE is permanent
+// unless its data_sm_resp says otherwise: see DeliveryFailureTemporary.
 func (s Status) Class() StatusClass {
 	if info, ok := statusTable[s]; ok {
 		return info.class
@@ -203,4 +204,20 @@ func (s Status) Class() StatusClass {
 }
 
 // Temporary reports whether the same PDU may succeed if sent again later (ClassTransient).
+// For ESME_RDELIVERYFAILURE it is false; DeliveryFailureTemporary reads the reason.
 func (s Status) Temporary() bool { return s.Class() == ClassTransient }
+
+// deliveryFailureTemporaryNetError is the delivery_failure_reason "temporary network
+// error"; 0 (destination unavailable), 1 (destination address invalid) and 2 (permanent
+// network error) are the others.
+const deliveryFailureTemporaryNetError = 3
+
+// DeliveryFailureTemporary reports whether a data_sm_resp with status ESME_RDELIVERYFAILURE
+// and these TLVs is worth sending again later: its delivery_failure_reason is 3, a temporary
+// network error (SMPP.md §5). Any other reason, or a missing or malformed TLV, leaves the
+// failure permanent. Session.Request returns the data_sm_resp body with the Status error, so
+// a caller can pass its TLVs here.
+func DeliveryFailureTemporary(tlvs TLVs) bool {
+	reason, ok := tlvs.Uint8(TagDeliveryFailureReason)
+	return ok && reason == deliveryFailureTemporaryNetError
+}

@@ -126,3 +126,23 @@ func TestStatus_IsError(t *testing.T) {
 		}
 	}
 }
+
+func TestDeliveryFailureTemporary(t *testing.T) {
+	tests := []struct {
+		name string
+		tlvs TLVs
+		want bool
+	}{
+		{"destination unavailable", TLVs{{TagDeliveryFailureReason, []byte{0}}}, false},
+		{"destination invalid", TLVs{{TagDeliveryFailureReason, []byte{1}}}, false},
+		{"permanent network error", TLVs{{TagDeliveryFailureReason, []byte{2}}}, false},
+		{"temporary network error", TLVs{{TagNetworkErrorCode, []byte{3, 0, 1}}, {TagDeliveryFailureReason, []byte{3}}}, true},
+		{"no reason", nil, false},
+		{"malformed reason", TLVs{{TagDeliveryFailureReason, []byte{0, 3}}}, false},
+	}
+	for _, tt := range tests {
+		if got := DeliveryFailureTemporary(tt.tlvs); got != tt.want {
+			t.Errorf("%s: DeliveryFailureTemporary = %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}
