@@ -32,8 +32,8 @@ func planCommand() *cli.Command {
 	flags := append([]cli.Flag{configFlag}, inputFlags()...)
 	flags = append(flags,
 		&cli.StringFlag{Name: "out", Usage: "write the per-row plan as CSV to `FILE` (- for standard output); without it, only the summary is printed"},
-		&cli.Float64Flag{Name: "price-per-part", Usage: "estimate the cost at this `PRICE` per part (submit_sm), in any currency"},
-		&cli.Float64Flag{Name: "rate", Usage: "estimate the duration at this many parts per `SECOND` (as send --rate)"},
+		&cli.Float64Flag{Name: "price-per-part", DefaultText: "no cost estimate", Usage: "estimate the cost at this `PRICE` per part (submit_sm), in any currency"},
+		&cli.Float64Flag{Name: "rate", DefaultText: "no duration estimate", Usage: "estimate the duration at `N` parts per second (as send --rate)"},
 	)
 	return &cli.Command{
 		Name:      "plan",
@@ -54,6 +54,9 @@ func planCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
+			if c.Float64("price-per-part") < 0 || c.Float64("rate") < 0 {
+				return errors.New("--price-per-part and --rate cannot be negative")
+			}
 			return runPlan(c.Context, cfg, c.String("out"), c.Float64("price-per-part"), c.Float64("rate"), c.App.Writer, c.App.ErrWriter)
 		},
 	}
@@ -67,7 +70,7 @@ func inputFlags() []cli.Flag {
 		&cli.StringSliceFlag{Name: "to", Usage: "send to this `NUMBER` instead of a recipients file (repeatable)"},
 		&cli.StringFlag{Name: "to-column", Usage: "the phone column's `NAME` (default: the column named msisdn, phone, mobile, to, number or destination)"},
 		&cli.StringFlag{Name: "delimiter", Usage: "field delimiter: a single `CHAR`, or tab (default: detect comma, semicolon or tab)"},
-		&cli.StringFlag{Name: "charset", Value: "utf-8", Usage: "character set of the input files: utf-8, windows-1252, iso-8859-1 or utf-16"},
+		&cli.StringFlag{Name: "charset", Value: "utf-8", Usage: "character set `NAME` of every input file: utf-8, windows-1252, iso-8859-1 or utf-16"},
 		&cli.StringFlag{Name: "templates", Usage: "templates CSV `FILE` with the columns id, text and optionally from"},
 		&cli.StringFlag{Name: "template", Usage: "template `ID` for rows without a template cell"},
 		&cli.StringFlag{Name: "text", Usage: "a single inline template `TEXT` instead of --templates, e.g. \"Hi {{name|there}}\""},
@@ -75,11 +78,11 @@ func inputFlags() []cli.Flag {
 		&cli.StringFlag{Name: "default-region", Usage: "ISO 3166 `REGION` (e.g. DE) of national numbers such as 0171 1234567"},
 		&cli.BoolFlag{Name: "allow-duplicates", Usage: "send to a number as often as it appears instead of once"},
 		&cli.StringFlag{Name: "from", Usage: "sender `ADDRESS` when neither the row nor the template gives one: a name (≤ 11 GSM characters), a short code (3–8 digits) or +international"},
-		&cli.IntFlag{Name: "source-ton", Usage: "source_addr_ton `TON` for every message (default: from the sender's form: name 5, short code 3, international 1)"},
-		&cli.IntFlag{Name: "source-npi", Usage: "source_addr_npi `NPI` for every message (default: from the sender's form: name 0, short code 0, international 1)"},
+		&cli.IntFlag{Name: "source-ton", DefaultText: "from the sender: name 5, short code 3, international 1", Usage: "source_addr_ton `TON` for every message"},
+		&cli.IntFlag{Name: "source-npi", DefaultText: "from the sender: name 0, short code 0, international 1", Usage: "source_addr_npi `NPI` for every message"},
 		&cli.StringFlag{Name: "exclude", Usage: "opt-out list `FILE` (one number per line, or a CSV with a phone column); those rows are skipped"},
-		&cli.StringFlag{Name: "encoding", Value: "auto", Usage: "message encoding: auto (GSM 7-bit when every character fits, else UCS-2), gsm7, ucs2 or latin1"},
-		&cli.StringFlag{Name: "split", Value: "udh", Usage: "how long messages travel: udh, udh16, sar or payload"},
+		&cli.StringFlag{Name: "encoding", Value: "auto", Usage: "message `ENCODING`: auto (GSM 7-bit when every character fits, else UCS-2), gsm7, ucs2 or latin1"},
+		&cli.StringFlag{Name: "split", Value: "udh", Usage: "how long messages travel (`METHOD`): udh, udh16, sar or payload"},
 		&cli.IntFlag{Name: "max-parts", Value: 10, Usage: "a message needing more than `N` parts is an invalid row (1–255)"},
 		&cli.BoolFlag{Name: "gsm7-packed", Usage: "pack GSM 7-bit septets (for SMSCs that want packed data_coding 0)"},
 		&cli.BoolFlag{Name: "transliterate", Usage: "replace look-alike characters that force UCS-2 (curly quotes, dashes, …) with GSM ones"},

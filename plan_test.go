@@ -127,6 +127,7 @@ func TestPlan_exitStatus(t *testing.T) {
 		{"bad --shard", []string{"--recipients", good, "--text", "Hi", "--shard", "3/2"}, exitUsage, "--shard", false},
 		{"bad --source-ton", []string{"--recipients", good, "--text", "Hi", "--source-ton", "300"}, exitUsage, "--source-ton 300", false},
 		{"bad --delimiter", []string{"--recipients", good, "--text", "Hi", "--delimiter", ";;"}, exitUsage, "--delimiter", false},
+		{"negative price", []string{"--recipients", good, "--text", "Hi", "--price-per-part", "-1"}, exitUsage, "cannot be negative", false},
 		{"argument", []string{"--recipients", good, "--text", "Hi", "extra"}, exitUsage, "plan takes no arguments", false},
 		{"--out is an input", []string{"--recipients", good, "--text", "Hi", "--out", good}, exitUsage, "is an input file", false},
 	}
