@@ -36,7 +36,7 @@ type conn struct {
 	// wakeReceipts: this batch scheduled a receipt that the sender must be woken for.
 	wakeReceipts bool
 
-	outstanding atomic.Int64  // submit_sm/data_sm received minus their responses written
+	outstanding atomic.Int64  // submit_sm/data_sm received minus responses handed to the writer
 	seq         atomic.Uint32 // sequence numbers of PDUs the simulator originates
 
 	// inflight maps the sequence number of each receipt sent on this connection and not

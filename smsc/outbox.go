@@ -32,6 +32,7 @@ type outbox struct {
 	buf       []byte    // encoded PDUs ready to write
 	counted   int64     // message responses (submit_sm_resp, data_sm_resp) in buf
 	delayed   []delayed // responses not yet due; due times never decrease
+	delayedN  int       // octets in delayed
 	finishing bool      // write what is queued, then close the connection
 	stopped   bool      // the writer has exited: appends are dropped
 
@@ -73,6 +74,7 @@ func (o *outbox) respond(seq uint32, status smpp.Status, p smpp.PDU, counted boo
 		return err
 	}
 	o.delayed = append(o.delayed, delayed{due: time.Now().Add(o.delay), pdu: pdu, counted: counted})
+	o.delayedN += len(pdu)
 	return nil
 }
 
@@ -92,6 +94,7 @@ func (o *outbox) request(seq uint32, p smpp.PDU) (bool, error) {
 			return false, err
 		}
 		o.delayed = append(o.delayed, delayed{due: o.delayed[n-1].due, pdu: pdu})
+		o.delayedN += len(pdu)
 	} else {
 		var err error
 		if o.buf, err = smpp.AppendPDU(o.buf, seq, smpp.StatusOK, p); err != nil {
@@ -117,11 +120,12 @@ func (o *outbox) finish() {
 	o.kick()
 }
 
-// queued returns the number of encoded octets ready to write.
+// queued returns the number of encoded octets waiting for the writer, delayed ones
+// included.
 func (o *outbox) queued() int {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	return len(o.buf)
+	return len(o.buf) + o.delayedN
 }
 
 // take hands the writer everything due at now, swapping in spare as the new buffer. next
@@ -133,6 +137,7 @@ func (o *outbox) take(now time.Time, spare []byte) (batch []byte, counted int64,
 	i := 0
 	for ; i < len(o.delayed) && !o.delayed[i].due.After(now); i++ {
 		o.buf = append(o.buf, o.delayed[i].pdu...)
+		o.delayedN -= len(o.delayed[i].pdu)
 		if o.delayed[i].counted {
 			o.counted++
 		}
@@ -158,7 +163,7 @@ func (o *outbox) take(now time.Time, spare []byte) (batch []byte, counted int64,
 func (o *outbox) stop() {
 	o.mu.Lock()
 	o.stopped = true
-	o.buf, o.delayed = nil, nil
+	o.buf, o.delayed, o.delayedN = nil, nil, 0
 	o.mu.Unlock()
 }
 
