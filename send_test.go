@@ -282,6 +282,76 @@ func TestSend_configFileErrors(t *testing.T) {
 	}
 }
 
+// buildBinary builds smscast into dir.
+func buildBinary(t *testing.T, dir string) string {
+	t.Helper()
+	bin := filepath.Join(dir, "smscast")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// waitExit waits for cmd to end, killing it after limit.
+func waitExit(t *testing.T, cmd *exec.Cmd, limit time.Duration, stderr *bytes.Buffer) {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case <-done:
+	case <-time.After(limit):
+		cmd.Process.Kill()
+		<-done
+		t.Fatalf("still running %v after the signal; stderr:\n%s", limit, stderr.String())
+	}
+}
+
+// TestSend_secondSignalAborts: with responses that take 10 s to come, a first SIGINT waits
+// for them (up to --resp-timeout 60s); a second one aborts at once and the report is still
+// written.
+func TestSend_secondSignalAborts(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	srv, err := smsc.NewServer(smsc.Config{RespDelay: 10 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	dir := t.TempDir()
+	bin := buildBinary(t, dir)
+	recipients, templates := campaignFiles(t, dir, 50)
+	reportPath := filepath.Join(dir, "out.csv")
+	var stderr bytes.Buffer
+	cmd := exec.Command(bin, "send", "--smsc", srv.Addr(), "--recipients", recipients, "--templates", templates,
+		"--from", "ACME", "--rate", "0", "--resp-timeout", "60s", "--report", reportPath)
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; srv.Stats().Submits < 10 && i < 1000; i++ {
+		time.Sleep(10 * time.Millisecond)
+	}
+	cmd.Process.Signal(os.Interrupt)
+	for i := 0; !strings.Contains(stderr.String(), "stopping") && i < 1000; i++ {
+		time.Sleep(10 * time.Millisecond)
+	}
+	cmd.Process.Signal(os.Interrupt)
+	waitExit(t, cmd, 8*time.Second, &stderr)
+	if code := cmd.ProcessState.ExitCode(); code != exitSIGINT {
+		t.Fatalf("exit %d, want 130; stderr:\n%s", code, stderr.String())
+	}
+	rows := readReport(t, reportPath)
+	if len(rows) != 50 {
+		t.Fatalf("report has %d rows, want 50", len(rows))
+	}
+	for _, r := range rows {
+		if r["submit_status"] != "not_sent" && r["submit_status"] != "uncertain" {
+			t.Errorf("row %s: %s; no response ever came, so it is not_sent or uncertain", r["row"], r["submit_status"])
+		}
+	}
+}
+
 // TestSend_sigterm runs the real binary, stops it with SIGTERM in the middle of a campaign and
 // checks the exit status and the report.
 func TestSend_sigterm(t *testing.T) {
@@ -294,10 +364,7 @@ func TestSend_sigterm(t *testing.T) {
 	}
 	defer srv.Close()
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "smscast")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := buildBinary(t, dir)
 	recipients, templates := campaignFiles(t, dir, 400)
 	reportPath := filepath.Join(dir, "out.csv")
 	var stderr bytes.Buffer
@@ -313,14 +380,7 @@ func TestSend_sigterm(t *testing.T) {
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	select {
-	case <-done:
-	case <-time.After(30 * time.Second):
-		cmd.Process.Kill()
-		t.Fatalf("still running 30s after SIGTERM; stderr:\n%s", stderr.String())
-	}
+	waitExit(t, cmd, 30*time.Second, &stderr)
 	if code := cmd.ProcessState.ExitCode(); code != exitSIGTERM {
 		t.Fatalf("exit %d, want 143; stderr:\n%s", code, stderr.String())
 	}
