@@ -245,3 +245,10 @@ func TestReader_concatenationReference(t *testing.T) {
 		}
 	}
 }
+
+func TestReader_stdinErrorsNameStdin(t *testing.T) {
+	got := rows(t, csvin.Config{Recipients: "-", Stdin: strings.NewReader("msisdn\n0171\n"), Text: "Hi"})
+	if len(got) != 1 || got[0].Err == nil || !strings.HasPrefix(got[0].Err.Error(), "stdin:2:1: ") {
+		t.Fatalf("rows %+v", got)
+	}
+}

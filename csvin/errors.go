@@ -9,8 +9,8 @@ import (
 // "file:line:column: what is wrong; what to do", leaving out a line or column of 0, so that
 // editors and terminals can jump to it.
 type RowError struct {
-	// File is the path as the user gave it ("-" for standard input, "--to" or "--text" for
-	// values given as flags).
+	// File is the path as the user gave it ("stdin" for standard input, "--to" or "--text"
+	// for values given as flags).
 	File string
 	// Line counts from 1 (the header); 0 when the problem concerns the whole file.
 	Line int

@@ -175,7 +175,7 @@ func (r *Reader) openRecipients(enc encoding.Encoding) error {
 		w.Flush()
 		in, file, enc, r.lineless = &buf, "--to", nil, true
 	case file == "-":
-		in = cfg.Stdin
+		file, in = "stdin", cfg.Stdin
 		if in == nil {
 			in = os.Stdin
 		}
