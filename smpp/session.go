@@ -62,6 +62,8 @@ const (
 	// maxHandlers caps the handler goroutines running at once. The SMSC's own window
 	// normally keeps far fewer deliver_sm in flight; beyond the cap the session answers
 	// ESME_RX_T_APPN at once (the SMSC redelivers later) rather than stall the reader.
+	// Each running call holds one decoded PDU, so the cap also bounds memory (1024 ×
+	// MaxPDULen at worst).
 	maxHandlers = 1024
 	// maxControlQueue caps responses waiting for the writer. A peer that keeps sending
 	// requests while never reading our answers would otherwise grow it without bound.
@@ -98,7 +100,10 @@ type Options struct {
 	// after the PDU is safe (for example a receipt written durably), or StatusXTAppn to
 	// have the SMSC deliver it again later. ctx ends when the session ends; the answer is
 	// then lost and the SMSC redelivers. nil = every deliver_sm/data_sm is answered
-	// ESME_RX_T_APPN, so none is acknowledged without being handled.
+	// ESME_RX_T_APPN, so none is acknowledged without being handled. At most 1024 calls
+	// run at once: beyond that, and once an unbind is under way, the session answers
+	// ESME_RX_T_APPN without calling Handler, so that a stuck handler holds a bounded
+	// number of goroutines and PDUs instead of stalling the reader (and every submit).
 	Handler func(ctx context.Context, p PDU) Status
 	// OnLateResponse receives every response that matches no waiting request: normally
 	// one whose request already failed with *TimeoutError (seq = its Seq), else a stray

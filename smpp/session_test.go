@@ -591,6 +591,58 @@ func TestSession_WithoutHandlerAsksForRedelivery(t *testing.T) {
 	}
 }
 
+// TestSession_HandlerCapAsksForRedelivery checks that a deliver_sm beyond maxHandlers
+// running handler calls is answered ESME_RX_T_APPN at once, and the others as their handlers
+// decide.
+func TestSession_HandlerCapAsksForRedelivery(t *testing.T) {
+	leakCheck(t)
+	release := make(chan struct{})
+	capped, answered := make(chan struct{}), make(chan struct{})
+	calls := make(chan struct{}, maxHandlers+1)
+	opt := Options{Handler: func(ctx context.Context, p PDU) Status {
+		calls <- struct{}{}
+		select {
+		case <-release:
+		case <-ctx.Done():
+		}
+		return StatusOK
+	}}
+	startSession(t, opt, func(f *fakeSMSC) {
+		for seq := uint32(1); seq <= maxHandlers+1; seq++ {
+			if !f.send(seq, StatusOK, &DeliverSM{ShortMessage: []byte("mo")}) {
+				return
+			}
+		}
+		// Every handler is still running: only the last deliver_sm can have an answer.
+		h, _, ok := f.expect(DeliverSMRespID)
+		if !ok {
+			return
+		}
+		if h.Sequence != maxHandlers+1 || h.Status != StatusXTAppn {
+			t.Errorf("first answer: sequence_number %d, status %v; want %d, %v", h.Sequence, h.Status, maxHandlers+1, StatusXTAppn)
+		}
+		close(capped)
+		for range maxHandlers {
+			h, _, ok := f.expect(DeliverSMRespID)
+			if !ok {
+				return
+			}
+			if h.Sequence > maxHandlers || h.Status != StatusOK {
+				t.Errorf("answer after release: sequence_number %d, status %v; want 1..%d, 0", h.Sequence, h.Status, maxHandlers)
+				return
+			}
+		}
+		close(answered)
+		f.finish()
+	})
+	recv(t, capped, "the answer beyond the cap")
+	close(release)
+	recv(t, answered, "the handlers' answers")
+	if n := len(calls); n != maxHandlers {
+		t.Errorf("%d handler calls, want %d", n, maxHandlers)
+	}
+}
+
 func TestSession_GenericNackForBadRequests(t *testing.T) {
 	header := func(length uint32, id CommandID, seq uint32) []byte {
 		b := binary.BigEndian.AppendUint32(nil, length)
