@@ -117,7 +117,7 @@ func (s *Summary) Write(w io.Writer, e Estimate) error {
 	}
 	if e.PricePerPart > 0 {
 		cost := float64(s.Parts) * e.PricePerPart
-		line("estimated cost", strconv.FormatFloat(cost, 'f', 2, 64),
+		line("estimated cost", groupFloat(cost),
 			fmt.Sprintf("%s parts × %s (--price-per-part)", group(s.Parts), strconv.FormatFloat(e.PricePerPart, 'f', -1, 64)))
 	}
 	if e.Rate > 0 {
@@ -160,6 +160,17 @@ func sortedKeys[K int | string, V any](m map[K]V, less func(a, b K) bool) []K {
 		return 0
 	})
 	return keys
+}
+
+// groupFloat writes f with two decimals and thousands separators: 62,935.85.
+func groupFloat(f float64) string {
+	s := strconv.FormatFloat(f, 'f', 2, 64)
+	whole, frac, _ := strings.Cut(s, ".")
+	n, err := strconv.Atoi(whole)
+	if err != nil {
+		return s // beyond int: leave it plain
+	}
+	return group(n) + "." + frac
 }
 
 // group writes n with thousands separators: 1,234,567.
