@@ -7,6 +7,7 @@ import (
 	"os"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/urfave/cli/v2"
 	"gopkg.in/yaml.v3"
@@ -157,6 +158,9 @@ func configStrings(v any) ([]string, error) {
 		return out, nil
 	case map[string]any:
 		return nil, errors.New("a mapping is not a flag value")
+	case time.Time:
+		// YAML reads an unquoted 2025-03-14T09:30:00Z as a timestamp; give it back as written.
+		return []string{v.Format(time.RFC3339Nano)}, nil
 	default:
 		return []string{fmt.Sprint(v)}, nil
 	}

@@ -215,9 +215,11 @@ func TestSend_dryRun(t *testing.T) {
 // send and one of the shared input flags.
 func TestSend_configPrecedence(t *testing.T) {
 	dir := t.TempDir()
-	recipients, templates := campaignFiles(t, dir, 1)
+	_, templates := campaignFiles(t, dir, 1)
 	config := filepath.Join(dir, "smscast.yaml")
-	if err := os.WriteFile(config, []byte("smsc: 127.0.0.1:2775\nrate: 5\nwindow: '20'\nfrom: FILE\nsystem-id: fromfile\npassword: filepw\n"), 0o600); err != nil {
+	yaml := "smsc: 127.0.0.1:2775\nrate: 5\nwindow: '20'\nfrom: FILE\nsystem-id: fromfile\npassword: filepw\n" +
+		"schedule: 2099-03-14T09:30:00Z\nto: [+491711111111, +491712222222]\n"
+	if err := os.WriteFile(config, []byte(yaml), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	settings := func(env map[string]string, args ...string) (sendSettings, string) {
@@ -229,7 +231,7 @@ func TestSend_configPrecedence(t *testing.T) {
 		saved := sendAction
 		defer func() { sendAction = saved }()
 		sendAction = func(_ *cli.Context, s sendSettings) error { got = s; return nil }
-		all := append([]string{"send", "--config", config, "--recipients", recipients, "--templates", templates, "--force"}, args...)
+		all := append([]string{"send", "--config", config, "--templates", templates, "--force"}, args...)
 		code, stderr := runApp(t, all...)
 		if code != exitOK {
 			t.Fatalf("%v: exit %d: %s", args, code, stderr)
@@ -241,6 +243,9 @@ func TestSend_configPrecedence(t *testing.T) {
 	}
 
 	s, warn := settings(nil)
+	if !s.engine.Schedule.At.Equal(time.Date(2099, 3, 14, 9, 30, 0, 0, time.UTC)) || len(s.input.To) != 2 {
+		t.Errorf("file only: schedule %v, to %v; want the timestamp and both numbers", s.engine.Schedule, s.input.To)
+	}
 	if s.engine.Rate != 5 || s.engine.Session.Window != 20 || s.input.From != "FILE" || s.engine.Session.Bind.SystemID != "fromfile" || s.engine.Session.Bind.Password != "filepw" {
 		t.Errorf("file only: rate %v window %d from %q system-id %q", s.engine.Rate, s.engine.Session.Window, s.input.From, s.engine.Session.Bind.SystemID)
 	}
