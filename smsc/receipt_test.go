@@ -159,7 +159,7 @@ func TestServer_ReceiptRouting(t *testing.T) {
 }
 
 func TestServer_ReceiptRetryAfterNegativeAnswer(t *testing.T) {
-	srv := startServer(t, Config{ReceiptRetry: 20 * time.Millisecond})
+	srv := startServer(t, Config{ReceiptRetry: 200 * time.Millisecond})
 	in := newInbox()
 	in.answer = func(n int, _ *smpp.DeliverSM) smpp.Status {
 		if n == 1 {
@@ -175,8 +175,10 @@ func TestServer_ReceiptRetryAfterNegativeAnswer(t *testing.T) {
 			t.Errorf("receipt for %q, want %q", rc.ID, id)
 		}
 	}
+	// On a loaded machine an answer may also miss ReceiptRetry and cause one more resend:
+	// count only what must hold whatever the timing.
 	st := waitStats(t, srv, func(st Stats) bool { return st.ReceiptsAcked == 1 })
-	if st.ReceiptsSent != 2 || st.ReceiptsResent != 1 || st.DeliverSMResp != 2 || st.ReceiptsPending != 0 {
+	if st.ReceiptsSent < 2 || st.ReceiptsResent != st.ReceiptsSent-1 || st.DeliverSMResp < 2 || st.ReceiptsPending != 0 {
 		t.Errorf("Stats %+v", st)
 	}
 }
