@@ -78,6 +78,28 @@ func TestReader_fileErrorAfterRows(t *testing.T) {
 	}
 }
 
+// TestReader_batchBoundaries reads files whose rows fill whole batches and more, so that
+// reused batches and the empty last batch are exercised.
+func TestReader_batchBoundaries(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	for _, n := range []int{1, 255, 256, 257, 512, 2560, 5120} {
+		var content strings.Builder
+		content.WriteString("msisdn\n")
+		for i := range n {
+			fmt.Fprintf(&content, "+49 171 %07d\n", 1000000+i)
+		}
+		got := rows(t, csvin.Config{Recipients: writeFile(t, "r.csv", []byte(content.String())), Text: "Hi"})
+		if len(got) != n {
+			t.Fatalf("%d rows: read %d", n, len(got))
+		}
+		for i, row := range got {
+			if row.Num != i+1 || row.Status != csvin.StatusOK || row.MSISDN != fmt.Sprintf("49171%07d", 1000000+i) {
+				t.Fatalf("%d rows: row %d is %d %s %s", n, i+1, row.Num, row.Status, row.MSISDN)
+			}
+		}
+	}
+}
+
 func ExampleOpen() {
 	r, err := csvin.Open(csvin.Config{
 		To:   []string{"+49 171 1234567", "0049 171 1234567", "+49 171 12"},

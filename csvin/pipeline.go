@@ -53,7 +53,8 @@ type batch struct {
 // reset empties b for the records from row first on.
 func (b *batch) reset(first int) {
 	clear(b.cells) // let the previous strings go
-	b.first, b.recs, b.pos, b.cells, b.flat, b.err = first, b.recs[:0], b.pos[:0], b.cells[:0], b.flat[:0], nil
+	b.first, b.err = first, nil
+	b.recs, b.pos, b.cells, b.flat, b.rows = b.recs[:0], b.pos[:0], b.cells[:0], b.flat[:0], b.rows[:0]
 	b.done = make(chan struct{})
 }
 

@@ -141,7 +141,7 @@ func loadTemplates(t *table) (*templates, error) {
 		if len(rec) != t.fields {
 			line, _ := t.pos(0, rec)
 			return nil, &RowError{File: t.file, Line: line,
-				Err: fmt.Errorf("%d fields, but the header has %d; quote fields that contain the delimiter", len(rec), t.fields)}
+				Err: fmt.Errorf("the row has %s, but the header has %d; quote fields that contain the delimiter", plural(len(rec), "field"), t.fields)}
 		}
 		line, col := t.pos(textCol, rec)
 		idLine, idColumn := t.pos(idCol, rec)
