@@ -134,6 +134,8 @@ type Campaign struct {
 	planMu sync.Mutex
 	plan   schedule
 
+	schedule, validity string // Config.Schedule and Validity in SMPP form, "" when not set
+
 	started   atomic.Pointer[time.Time] // set by Run
 	rows      atomic.Int64
 	done      atomic.Int64
@@ -188,6 +190,8 @@ func New(cfg Config) (*Campaign, error) {
 		stopped:     make(chan struct{}),
 		receiptPing: make(chan struct{}, 1),
 		plan:        schedule{rate: cfg.Rate},
+		schedule:    cfg.Schedule.SMPP(),
+		validity:    cfg.Validity.SMPP(),
 	}
 	for i := range cfg.Binds {
 		c.binds = append(c.binds, newBind(c, i+1))
@@ -342,15 +346,17 @@ func (c *Campaign) Run(ctx context.Context, src Source) (Result, error) {
 		}()
 	}
 
-	jobs := make(chan *job, c.cfg.Session.Window*c.cfg.Binds)
+	jobs := make(chan job, c.cfg.Session.Window*c.cfg.Binds)
 	var workers sync.WaitGroup
 	for _, b := range c.binds {
 		for range c.cfg.Session.Window {
 			workers.Add(1)
 			go func() {
 				defer workers.Done()
+				var pdu smpp.SubmitSM // reused for every part this worker sends
 				for j := range jobs {
-					c.sendRow(workCtx, b, j)
+					j.pdu = &pdu
+					c.sendRow(workCtx, b, &j)
 				}
 			}()
 		}
@@ -417,13 +423,16 @@ type job struct {
 	written     bool
 	resubmitted bool      // Book.Resubmitted was called
 	planned     time.Time // when the schedule wants the first part out; recorded at its first write
+	// pdu is the worker's submit_sm, filled for each part: the session encodes it before
+	// Submit returns and keeps no reference.
+	pdu *smpp.SubmitSM
 }
 
 // produce reads rows in order, records each in the Book and hands the ones to send to the
 // workers. After Stop, an abort or a fatal error it keeps reading, so that every row of the
 // input is in the report (as not_sent) — unless nothing was sent, when there is no report.
 // It closes jobs and returns the input's error, if any.
-func (c *Campaign) produce(ctx context.Context, src Source, jobs chan<- *job) error {
+func (c *Campaign) produce(ctx context.Context, src Source, jobs chan<- job) error {
 	defer close(jobs)
 	sending := true
 	for {
@@ -453,7 +462,7 @@ func (c *Campaign) produce(ctx context.Context, src Source, jobs chan<- *job) er
 		}
 		if sending && ctx.Err() == nil && !c.stopping() {
 			select {
-			case jobs <- &job{row: row, resend: resend}:
+			case jobs <- job{row: row, resend: resend}:
 				continue
 			case <-c.stopped:
 			case <-ctx.Done():

@@ -202,7 +202,7 @@ func TestCampaign_submitSM(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	first, last := c.submitSM(&rows[0], 0), c.submitSM(&rows[0], 1)
+	first, last := c.submitSM(&rows[0], 0, nil), c.submitSM(&rows[0], 1, nil)
 	if first.ScheduleDeliveryTime != "300102030405000+" || first.ValidityPeriod != "000000060000000R" {
 		t.Errorf("schedule %q validity %q", first.ScheduleDeliveryTime, first.ValidityPeriod)
 	}

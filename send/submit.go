@@ -104,7 +104,7 @@ func (c *Campaign) sendPart(ctx context.Context, b *bind, j *job, part int) part
 
 func (c *Campaign) tryPart(ctx context.Context, b *bind, j *job, part int, late **lateWait) partResult {
 	row := j.row.Num
-	pdu := c.submitSM(&j.row, part)
+	pdu := c.submitSM(&j.row, part, j.pdu)
 	attempts := 0
 	var throttledSince, notSentSince time.Time
 	var last error // the last failure, for the report when the part ends unaccepted
@@ -292,24 +292,28 @@ func firstErr(a, b error) error {
 	return b
 }
 
-// submitSM builds the submit_sm for part of row.
-func (c *Campaign) submitSM(r *csvin.Row, part int) *smpp.SubmitSM {
-	p := &smpp.SubmitSM{
+// submitSM fills dst (a new one when nil) with the submit_sm for part of row and returns it.
+func (c *Campaign) submitSM(r *csvin.Row, part int, dst *smpp.SubmitSM) *smpp.SubmitSM {
+	if dst == nil {
+		dst = new(smpp.SubmitSM)
+	}
+	*dst = smpp.SubmitSM{
 		SourceAddrTON:        r.SourceTON,
 		SourceAddrNPI:        r.SourceNPI,
 		SourceAddr:           r.From,
 		DestAddrTON:          destTON,
 		DestAddrNPI:          destNPI,
 		DestinationAddr:      r.MSISDN,
-		ScheduleDeliveryTime: c.cfg.Schedule.SMPP(),
-		ValidityPeriod:       c.cfg.Validity.SMPP(),
+		ScheduleDeliveryTime: c.schedule,
+		ValidityPeriod:       c.validity,
 		DataCoding:           r.Message.DataCoding,
+		TLVs:                 dst.TLVs[:0],
 	}
 	if c.cfg.PartReceipts.WantsReceipt(part, len(r.Message.Parts)) {
-		p.RegisteredDelivery = 1
+		dst.RegisteredDelivery = 1
 	}
-	applyPart(p, &r.Message.Parts[part])
-	return p
+	applyPart(dst, &r.Message.Parts[part])
+	return dst
 }
 
 // applyPart puts one part of a split message into a submit_sm: short_message, the UDHI bit,
