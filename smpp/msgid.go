@@ -137,27 +137,29 @@ func MessageIDKeys(id string, f IDFormat) []string {
 	b.Grow(size)
 	var ends [5]int
 	n := 0
+	// key writes one key: prefix, then value as it is or, read as hex, in decimal.
+	key := func(prefix, value string, fromHex bool) {
+		b.WriteString(prefix)
+		if fromHex {
+			writeHexAsDecimal(&b, value)
+		} else {
+			b.WriteString(value)
+		}
+		ends[n], n = b.Len(), n+1
+	}
 	b.WriteString(foldedKeyPrefix)
 	writeLower(&b, trimmed)
 	ends[n], n = b.Len(), n+1
 	if numeric {
-		b.WriteString(numericKeyPrefix)
-		b.WriteString(value)
-		ends[n], n = b.Len(), n+1
+		key(numericKeyPrefix, value, false)
 	}
 	if letterHex || sameLevelHex {
-		b.WriteString(numericKeyPrefix)
-		writeHexAsDecimal(&b, value)
-		ends[n], n = b.Len(), n+1
+		key(numericKeyPrefix, value, true)
 	}
 	if cross {
-		b.WriteString(crossKeyPrefix)
-		b.WriteString(value)
-		ends[n], n = b.Len(), n+1
+		key(crossKeyPrefix, value, false)
 		if hexReading {
-			b.WriteString(crossKeyPrefix)
-			writeHexAsDecimal(&b, value)
-			ends[n], n = b.Len(), n+1
+			key(crossKeyPrefix, value, true)
 		}
 	}
 	s := b.String()

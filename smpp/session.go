@@ -433,42 +433,42 @@ func requestAllowed(id CommandID) bool {
 
 // roundTrip takes a window slot, hands r to the writer and waits for the outcome.
 func (s *Session) roundTrip(ctx context.Context, r *request) result {
-	select {
-	case s.window <- struct{}{}:
-	default:
-		select {
-		case s.window <- struct{}{}:
-		case <-ctx.Done():
-			putRequest(r)
-			return result{err: notSent(ctx.Err())}
-		case <-s.stopping:
-			putRequest(r)
-			return result{err: notSent(s.stopReason())}
-		}
+	if err := sendOrStop(ctx, s, s.window, struct{}{}); err != nil {
+		putRequest(r)
+		return result{err: notSent(err)}
 	}
 	defer func() { <-s.window }()
 	// reqs has room for every slot, but withdrawn requests keep theirs until the writer
 	// discards them, so while the writer is stuck on a slow write this may wait too. The
 	// fast path needs no check of stopping: the writer refuses requests once Close was
 	// called, and await withdraws them once the session has ended.
-	select {
-	case s.reqs <- r:
-	default:
-		select {
-		case s.reqs <- r:
-		case <-ctx.Done():
-			putRequest(r)
-			return result{err: notSent(ctx.Err())}
-		case <-s.stopping:
-			putRequest(r)
-			return result{err: notSent(s.stopReason())}
-		}
+	if err := sendOrStop(ctx, s, s.reqs, r); err != nil {
+		putRequest(r)
+		return result{err: notSent(err)}
 	}
 	res := s.await(ctx, r)
 	if res.reuse {
 		putRequest(r)
 	}
 	return res
+}
+
+// sendOrStop sends v on ch, or returns why not once ctx ends or s stops taking requests. A
+// channel with room costs one non-blocking send.
+func sendOrStop[T any](ctx context.Context, s *Session, ch chan<- T, v T) error {
+	select {
+	case ch <- v:
+		return nil
+	default:
+	}
+	select {
+	case ch <- v:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-s.stopping:
+		return s.stopReason()
+	}
 }
 
 // await waits for the outcome of r, which has been handed to the writer. Until the writer
