@@ -61,8 +61,8 @@ type Config struct {
 	// deliver_sm_resp (0 = DefaultReceiptRetry). A receipt whose session closes before it
 	// was acknowledged is sent again at once on another session, or queued until one binds.
 	ReceiptRetry time.Duration
-	// ReceiptAttempts bounds how often one receipt is sent (0 = DefaultReceiptAttempts); then it is abandoned
-	// (Stats.ReceiptsAbandoned).
+	// ReceiptAttempts bounds how often one receipt is sent (0 = DefaultReceiptAttempts);
+	// then it is abandoned (Stats.ReceiptsAbandoned).
 	ReceiptAttempts int
 
 	// Outcome rules, decided by destination_addr, so that tests are repeatable.
@@ -102,9 +102,9 @@ type Config struct {
 	// packs (smscast's --gsm7-packed); by default it is one unpacked septet per octet.
 	GSM7Packed bool
 
-	// Log, when set, receives one JSON object per accepted message (the Message fields) and
-	// a line per message as soon as all its parts arrived; incomplete multipart messages are
-	// written at Close. The server does not close it.
+	// Log, when set, receives each accepted message as one line of JSON (a Message) as soon
+	// as all its parts arrived; multipart messages still missing parts are written at Close.
+	// The server does not close it.
 	Log io.Writer
 	// DiscardMessages keeps no record in memory: Messages returns only multipart messages
 	// still waiting for parts. Counters and Log still work. The sim command sets it so that

@@ -32,14 +32,14 @@ type Message struct {
 	Parts              int   `json:"parts"`       // parts received
 	TotalParts         int   `json:"total_parts"` // parts announced (1 for a single message)
 	// Text is the decoded text, parts in order; "" with TextError when the octets do not
-	// decode in their data_coding (or parts are missing in the middle of GSM septets).
+	// decode in their data_coding.
 	Text      string `json:"text"`
 	TextError string `json:"text_error,omitempty"`
 	// Data is the user data of every part received, in part order, UDHs removed, as sent.
 	Data []byte `json:"-"`
 	// State is the fate the receipts report: DELIVRD, UNDELIV or EXPIRED.
 	State    string    `json:"state"`
-	Accepted time.Time `json:"accepted"` // when the first part received was accepted
+	Accepted time.Time `json:"accepted"` // when the first part received was accepted, in UTC
 }
 
 // Complete reports whether every announced part arrived.
@@ -237,7 +237,7 @@ func (r *record) message(packed bool) Message {
 		Parts:              len(parts),
 		TotalParts:         int(r.total),
 		State:              r.fate.Stat(),
-		Accepted:           time.Unix(0, r.accepted),
+		Accepted:           time.Unix(0, r.accepted).UTC(),
 	}
 	if r.dataSM {
 		m.Command = "data_sm"

@@ -28,8 +28,8 @@ type Stats struct {
 	GenericNacks int `json:"generic_nacks"` // malformed or unhandled PDUs answered with generic_nack
 
 	// MaxOutstanding is the largest number of submit_sm and data_sm one session had
-	// outstanding at the simulator (received, response not yet written): a lower bound of
-	// the client's window. enquire_link and unbind are not counted, since a client may send
+	// outstanding at the simulator (received, response not yet sent): never more than the
+	// client's window. enquire_link and unbind are not counted, since a client may send
 	// them outside its window.
 	MaxOutstanding int `json:"max_outstanding"`
 
