@@ -120,6 +120,34 @@ func TestCampaign_drops(t *testing.T) {
 	}
 }
 
+func TestCampaign_rebindRefusedAfterDrop(t *testing.T) {
+	// After a drop the SMSC refuses the new bind twice (it still holds the old one): that is
+	// retried, not fatal, because something was sent already.
+	srv := newSim(t, smsc.Config{DropAfter: []int{20}})
+	proxy := newWindowProxy(t, srv.Addr())
+	proxy.refuseRebinds = 2
+	cfg := testConfig(srv)
+	cfg.Addr = proxy.Addr()
+	var log eventLog
+	cfg.OnEvent = log.add
+	rows := testRows(t, 60, "rebind %d")
+	if _, err := run(t, cfg, rows); err != nil {
+		t.Fatal(err)
+	}
+	checkAllAccepted(t, cfg.Book, srv, rows)
+	refused := 0
+	log.mu.Lock()
+	for _, e := range log.events {
+		if e.Kind == EventBindFailed && errors.Is(e.Err, smpp.StatusBindFail) {
+			refused++
+		}
+	}
+	log.mu.Unlock()
+	if refused != 2 {
+		t.Errorf("%d refused rebinds reported, want 2", refused)
+	}
+}
+
 func TestCampaign_rejects(t *testing.T) {
 	srv := newSim(t, smsc.Config{RejectPrefixes: []string{"491710000001"}})
 	cfg := testConfig(srv)

@@ -2,6 +2,7 @@ package send
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
 	"io"
 	"net"
@@ -184,6 +185,10 @@ type windowProxy struct {
 	// its next submit_sm: the client must time out and resend before the answer arrives.
 	holdFirst bool
 	resent    chan struct{} // closed when the second submit_sm passes
+	// refuseRebinds answers that many bind attempts after the first connection with
+	// ESME_RBINDFAIL, like an SMSC that still holds the dropped bind.
+	refuseRebinds int
+	accepted      int // connections accepted so far
 }
 
 func newWindowProxy(t testing.TB, target string) *windowProxy {
@@ -213,6 +218,17 @@ func (p *windowProxy) accept() {
 		client, err := p.ln.Accept()
 		if err != nil {
 			return
+		}
+		p.mu.Lock()
+		p.accepted++
+		refuse := p.accepted > 1 && p.refuseRebinds > 0
+		if refuse {
+			p.refuseRebinds--
+		}
+		p.mu.Unlock()
+		if refuse {
+			refuseBind(client)
+			continue
 		}
 		server, err := net.Dial("tcp", p.target)
 		if err != nil {
@@ -244,6 +260,24 @@ func (p *windowProxy) accept() {
 			}
 		})
 	}
+}
+
+// refuseBind reads a bind and answers it with ESME_RBINDFAIL, then closes the connection.
+func refuseBind(c net.Conn) {
+	defer c.Close()
+	pdu, err := smpp.ReadPDU(c, nil, 0)
+	if err != nil {
+		return
+	}
+	h, err := smpp.DecodeHeader(pdu)
+	if err != nil {
+		return
+	}
+	resp := binary.BigEndian.AppendUint32(nil, smpp.HeaderLen)
+	resp = binary.BigEndian.AppendUint32(resp, uint32(h.ID)|0x80000000)
+	resp = binary.BigEndian.AppendUint32(resp, uint32(smpp.StatusBindFail))
+	resp = binary.BigEndian.AppendUint32(resp, h.Sequence)
+	c.Write(resp)
 }
 
 // pipe copies PDUs from src to dst, calling see before forwarding each one.
