@@ -283,12 +283,13 @@ func parseReceiptDate(v string) time.Time {
 }
 
 // IsReceipt reports whether a deliver_sm or data_sm with this esm_class is a receipt: its
-// message type (bits 5–2) is an SMSC delivery receipt (0x04) or an intermediate delivery
-// notification (0x20). SME delivery and manual acknowledgements (0x08, 0x10) come from the
-// handset's application, not the SMSC, and are treated as ordinary messages.
+// message type (bits 4–2) is an SMSC delivery receipt (0x04), or bit 5, the intermediate
+// delivery notification (0x20), is set. SMPP 3.4 reads bits 5–2 as one 4-bit type, which
+// leaves 0x24 undefined; SMSCs that send it mean a receipt, and cloudhopper and Kannel both
+// read it so (SMPP.md §6.1). SME delivery and manual acknowledgements (0x08, 0x10) come from
+// the handset's application, not the SMSC, and are treated as ordinary messages.
 func IsReceipt(esmClass uint8) bool {
-	mt := esmClass & 0x3C
-	return mt == 0x04 || mt == 0x20
+	return esmClass&0x1C == 0x04 || esmClass&0x20 != 0
 }
 
 // ReceiptFromDeliverSM extracts the receipt from a deliver_sm: the text from short_message

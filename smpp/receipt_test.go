@@ -163,7 +163,8 @@ func TestReceiptFromDataSM(t *testing.T) {
 func TestIsReceipt(t *testing.T) {
 	for esm, want := range map[uint8]bool{
 		0x00: false, 0x04: true, 0x20: true, 0x44: true, 0x84: true, 0x08: false, 0x10: false,
-		0x18: false, 0x40: false, 0x01: false, 0x24: false, 0x03: false,
+		0x18: false, 0x40: false, 0x01: false, 0x03: false, 0x0C: false, 0x1C: false,
+		0x24: true, 0x28: true, 0x64: true, // intermediate bit with another type: still the SMSC's
 	} {
 		if got := IsReceipt(esm); got != want {
 			t.Errorf("IsReceipt(0x%02X) = %v, want %v", esm, got, want)
