@@ -126,6 +126,9 @@ func (rc *recorder) newRecord(h *record) *record {
 // already holds (a client resending after a lost response) closes that group as incomplete
 // and starts a new one, so a message sent twice is recorded twice.
 func (rc *recorder) add(h *record, p recordPart, ref uint16) {
+	if h.total == 1 && rc.discard && rc.log == nil {
+		return // nobody will ever read it
+	}
 	rc.mu.Lock()
 	defer rc.mu.Unlock()
 	if h.total == 1 {
