@@ -31,7 +31,8 @@ func (s *Session) writeLoop() {
 
 	// All requests share one RespTimeout, so a coarse periodic sweep of the pending set
 	// (at most Window entries) replaces a timer per request: a request fails no earlier
-	// than RespTimeout after it was written and at most one sweep later.
+	// than RespTimeout after the writer took it (the start of its batch, or of the last
+	// flush before it) and at most one sweep later.
 	sweep := time.NewTicker(min(max(s.opt.RespTimeout/8, time.Millisecond), time.Second))
 	defer sweep.Stop()
 
@@ -219,10 +220,14 @@ func (s *Session) writePDU(pdu []byte, seq uint32) error {
 // makeRoom flushes the write buffer if n more octets do not fit in it. The buffer holds
 // MaxPDULen octets, the most any PDU the writer gets may have.
 func (s *Session) makeRoom(n int) error {
-	if s.bw.Available() < n {
-		return s.bw.Flush()
+	if s.bw.Available() >= n {
+		return nil
 	}
-	return nil
+	err := s.bw.Flush()
+	// The requests registered from now on leave with a later flush: their RespTimeout
+	// counts from here, not from the start of a batch whose flush may have had to wait.
+	s.batchStart = time.Now()
+	return err
 }
 
 // bufferPDU copies pdu into the write buffer, which has room for it, with sequence_number
