@@ -53,32 +53,36 @@ func TestCampaign_sendsEveryRowAndCollectsReceipts(t *testing.T) {
 }
 
 func TestCampaign_throttling(t *testing.T) {
-	// The SMSC allows 50 submits per second; we ask for 400/s. The pacer must slow down and
-	// every row must still be accepted.
-	srv := newSim(t, smsc.Config{ThrottleTPS: 50})
-	cfg := testConfig(srv)
-	cfg.Rate = 400
-	cfg.MaxAttempts = 2 // throttling must not use up tries
-	var log eventLog
-	cfg.OnEvent = log.add
-	rows := testRows(t, 150, "throttled %d")
-	res, err := run(t, cfg, rows)
-	if err != nil {
-		t.Fatal(err)
-	}
-	checkAllAccepted(t, cfg.Book, srv, rows)
-	if res.Failed != 0 {
-		t.Errorf("%d rows failed", res.Failed)
-	}
-	st := srv.Stats()
-	if st.Throttled == 0 || res.Throttled == 0 {
-		t.Errorf("the SMSC throttled %d submits, the engine saw %d: the test did not throttle", st.Throttled, res.Throttled)
-	}
-	if log.count(EventRate) == 0 {
-		t.Error("no rate event: the pacer never lowered the rate")
-	}
-	if st.Accepted != len(rows) {
-		t.Errorf("simulator accepted %d, want %d (no duplicates)", st.Accepted, len(rows))
+	// The SMSC allows 50 submits per second; we ask for 400/s, or for no limit at all. The
+	// pacer must slow down and every row must still be accepted.
+	for _, rate := range []float64{400, 0} {
+		t.Run(FormatRate(rate), func(t *testing.T) {
+			srv := newSim(t, smsc.Config{ThrottleTPS: 50})
+			cfg := testConfig(srv)
+			cfg.Rate = rate
+			cfg.MaxAttempts = 2 // throttling must not use up tries
+			var log eventLog
+			cfg.OnEvent = log.add
+			rows := testRows(t, 150, "throttled %d")
+			res, err := run(t, cfg, rows)
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkAllAccepted(t, cfg.Book, srv, rows)
+			if res.Failed != 0 {
+				t.Errorf("%d rows failed", res.Failed)
+			}
+			st := srv.Stats()
+			if st.Throttled == 0 || res.Throttled == 0 {
+				t.Errorf("the SMSC throttled %d submits, the engine saw %d: the test did not throttle", st.Throttled, res.Throttled)
+			}
+			if log.count(EventRate) == 0 {
+				t.Error("no rate event: the pacer never lowered the rate")
+			}
+			if st.Accepted != len(rows) {
+				t.Errorf("simulator accepted %d, want %d (no duplicates)", st.Accepted, len(rows))
+			}
+		})
 	}
 }
 

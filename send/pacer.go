@@ -72,6 +72,7 @@ func (p *Pacer) start(now time.Time) {
 	}
 	p.epoch = now
 	p.shape.n = 0
+	p.markTime, p.markSent = now, p.sent.Load()
 }
 
 func limitOf(perSecond float64) rate.Limit {
@@ -151,16 +152,17 @@ func (p *Pacer) adjust(now time.Time, throttled bool) {
 	p.reduced.Store(p.ctl.current < p.ctl.target)
 }
 
-// measure keeps p.observed at the PDU rate of the last full second; an unlimited pacer needs
-// it to know what "half the rate" means.
+// measure keeps p.observed at the PDU rate since the last mark (at least 100ms ago; the
+// mark moves every second), so that an unlimited pacer knows what "half the rate" means the
+// first time it is throttled.
 func (p *Pacer) measure(now time.Time) {
 	n := p.sent.Load()
-	if p.markTime.IsZero() {
-		p.markTime, p.markSent = now, n
+	d := now.Sub(p.markTime)
+	if d < 100*time.Millisecond {
 		return
 	}
-	if d := now.Sub(p.markTime); d >= time.Second {
-		p.observed = float64(n-p.markSent) / d.Seconds()
+	p.observed = float64(n-p.markSent) / d.Seconds()
+	if d >= time.Second {
 		p.markTime, p.markSent = now, n
 	}
 }

@@ -247,3 +247,22 @@ func BenchmarkPacer_Wait(b *testing.B) {
 		})
 	}
 }
+
+func TestPacer_measureForUnlimited(t *testing.T) {
+	p := NewPacer(0, 1)
+	t0 := p.epoch
+	p.sent.Store(5000)
+	p.measure(t0.Add(50 * time.Millisecond)) // too soon to tell
+	if p.observed != 0 {
+		t.Fatalf("observed %v after 50ms, want no measurement yet", p.observed)
+	}
+	p.measure(t0.Add(500 * time.Millisecond))
+	if p.observed != 10000 {
+		t.Fatalf("observed %v/s, want 10000/s (5000 PDUs in 0.5s)", p.observed)
+	}
+	// The first throttling halves what was measured, not a fixed fallback.
+	r, changed := p.ctl.throttled(t0.Add(500*time.Millisecond), p.observed)
+	if !changed || r != 5000 {
+		t.Fatalf("throttled to %v (changed %v), want 5000/s", r, changed)
+	}
+}
