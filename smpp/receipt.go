@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -135,14 +136,14 @@ func ParseReceiptText(text string) (Receipt, error) {
 
 	cur, valStart := receiptLabel(-1), 0
 	take := func(end int) {
-		words := strings.Fields(text[valStart:end])
+		words := strings.FieldsFunc(text[valStart:end], isReceiptSpace)
 		if cur < 0 || found[cur] {
 			stray = append(stray, words...)
 			return
 		}
 		found[cur] = true
 		if cur == labelText {
-			r.Text = strings.TrimSpace(text[valStart:end])
+			r.Text = strings.TrimFunc(text[valStart:end], isReceiptSpace)
 			return
 		}
 		if len(words) == 0 {
@@ -213,6 +214,10 @@ func stateOfStat(stat string) MessageState {
 	}
 	return StateUnknown
 }
+
+// isReceiptSpace reports whether r separates receipt values: white space, or NUL, which
+// SMSCs that end short_message as a C-string leave after the last value ("err:000\x00").
+func isReceiptSpace(r rune) bool { return r == 0 || unicode.IsSpace(r) }
 
 func isWordByte(c byte) bool {
 	return c == '_' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'

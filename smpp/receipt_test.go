@@ -58,6 +58,8 @@ func TestParseReceiptText(t *testing.T) {
 			Receipt{ID: "4", Stat: "DELIVRD", State: StateDelivered}},
 		{"label inside a word is not a label", "msgid:9 id:10 substat:X stat:DELIVRD",
 			Receipt{ID: "10", Stat: "DELIVRD", State: StateDelivered}},
+		{"NUL-terminated short_message", "id:8 stat:DELIVRD\x00", Receipt{ID: "8", Stat: "DELIVRD", State: StateDelivered}},
+		{"NUL after the text", "id:8 stat:EXPIRED err:000 text:Hi\x00", Receipt{ID: "8", Stat: "EXPIRED", State: StateExpired, Err: "000", Text: "Hi"}},
 		{"GSM underscore 0x11", "id:6 submit\x11date:2503141530 stat:DELIVRD",
 			Receipt{ID: "6", SubmitDate: utc(2025, 3, 14, 15, 30, 0), Stat: "DELIVRD", State: StateDelivered}},
 	}
