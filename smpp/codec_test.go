@@ -507,3 +507,22 @@ func TestDecodeBody_EmptyResponses(t *testing.T) {
 		}
 	}
 }
+
+func TestParseBindMode(t *testing.T) {
+	for _, m := range []BindMode{BindTransceiver, BindTransmitter, BindReceiver} {
+		if got, err := ParseBindMode(m.String()); err != nil || got != m {
+			t.Errorf("ParseBindMode(%q) = %v, %v", m.String(), got, err)
+		}
+	}
+	for in, want := range map[string]BindMode{" Transceiver ": BindTransceiver, "TRANSMITTER": BindTransmitter, "receiver": BindReceiver} {
+		if got, err := ParseBindMode(in); err != nil || got != want {
+			t.Errorf("ParseBindMode(%q) = %v, %v; want %v", in, got, err, want)
+		}
+	}
+	if _, err := ParseBindMode("rw"); err == nil || !strings.Contains(err.Error(), "trx, tx or rx") {
+		t.Errorf("ParseBindMode(rw) = %v, want an error listing the modes", err)
+	}
+	if got := BindMode(9).String(); got != "BindMode(9)" {
+		t.Errorf("BindMode(9).String() = %q", got)
+	}
+}
