@@ -51,7 +51,7 @@ func TestBook_ReceiptIDMatching(t *testing.T) {
 		{"case differs exact", smpp.IDExact, "3f3a6fac-1b2c", "3F3A6FAC-1B2C", false},
 		{"hex resp, decimal receipt", smpp.IDAuto, "1A2B", "6699", true},
 		{"decimal resp, hex receipt", smpp.IDAuto, "6699", "1a2b", true},
-		{"hex without letters needs hex", smpp.IDAuto, "1234", "4660", false},
+		{"hex without letters, auto", smpp.IDAuto, "1234", "4660", true},
 		{"hex without letters, hex format", smpp.IDHex, "1234", "4660", true},
 		{"hex never read with dec", smpp.IDDec, "1A2B", "6699", false},
 		{"leading zeros", smpp.IDAuto, "0000029095", "29095", true},
