@@ -304,11 +304,7 @@ func (s *Session) readFailed(err error) {
 
 // handlePDU acts on one PDU the SMSC sent.
 func (s *Session) handlePDU(pdu []byte) {
-	h, err := DecodeHeader(pdu)
-	if err != nil {
-		s.reply(control{id: GenericNackID, status: nackStatus(err)})
-		return
-	}
+	h, _ := DecodeHeader(pdu) // cannot fail: ReadPDU returned a whole PDU
 	if h.ID.IsResponse() {
 		_, p, err := Decode(pdu)
 		s.route(h, p, err)
@@ -345,15 +341,12 @@ func (s *Session) reply(c control) {
 	}
 }
 
-// nackStatus is the command_status a generic_nack carries for a PDU that failed to decode.
+// nackStatus is the command_status a generic_nack carries for a PDU that failed to decode:
+// the one its *ProtocolError names, else ESME_RSYSERR.
 func nackStatus(err error) Status {
 	var pe *ProtocolError
 	if errors.As(err, &pe) && pe.Status != StatusOK {
 		return pe.Status
-	}
-	var st Status
-	if errors.As(err, &st) && st != StatusOK {
-		return st
 	}
 	return StatusSysErr
 }
