@@ -12,7 +12,9 @@ const centuryPivot = 38
 
 // FormatAbsoluteTime returns t as a 16-character absolute SMPP time in UTC, e.g.
 // "250314153000000+", with tenths of a second and a zero offset. The zero time returns ""
-// (the field's "not set": deliver now, or the SMSC's default validity).
+// (the field's "not set": deliver now, or the SMSC's default validity). Two digits hold the
+// year, so only 1938–2037 come back as written (see centuryPivot); other years are written
+// modulo 100 and an SMSC reads them a century off.
 func FormatAbsoluteTime(t time.Time) string {
 	if t.IsZero() {
 		return ""
