@@ -206,6 +206,12 @@ type Book struct {
 	parts     int              // parts of rows meant to be sent (not skipped)
 	accepted  map[int64]uint32 // accepted PDUs per Unix second (average and peak rate)
 	acceptedN int              // accepted PDUs (a resent part counts again)
+
+	// hexSeen is set once an accepted id was hexadecimal with a letter a–f. Until then the
+	// cross-base keys of all-digit ids (smpp.IsCrossBaseKey) are not trusted: with an SMSC
+	// whose ids are decimal, "256" read as hex would pair a receipt that overtook its own
+	// submit_sm_resp with the message "100".
+	hexSeen bool
 }
 
 // NewBook returns an empty ledger.
@@ -360,7 +366,26 @@ func (b *Book) Accepted(row, part int, messageID string, at time.Time) {
 	}
 	b.accepted[at.Unix()]++
 	b.acceptedN++
+	if !b.hexSeen && hasHexLetter(messageID) {
+		b.hexSeen = true
+		b.retryAllHeld()
+	}
 	b.retryHeld(hashes)
+}
+
+// hasHexLetter reports whether id is a hexadecimal number with at least one letter a–f.
+func hasHexLetter(id string) bool {
+	letter := false
+	for i := 0; i < len(id); i++ {
+		switch c := id[i]; {
+		case c >= '0' && c <= '9':
+		case c >= 'a' && c <= 'f', c >= 'A' && c <= 'F':
+			letter = true
+		default:
+			return false
+		}
+	}
+	return letter
 }
 
 // addID links a new id to row ri, keeping the row's ids ordered by part, indexes it and

@@ -51,7 +51,6 @@ func TestBook_ReceiptIDMatching(t *testing.T) {
 		{"case differs exact", smpp.IDExact, "3f3a6fac-1b2c", "3F3A6FAC-1B2C", false},
 		{"hex resp, decimal receipt", smpp.IDAuto, "1A2B", "6699", true},
 		{"decimal resp, hex receipt", smpp.IDAuto, "6699", "1a2b", true},
-		{"hex without letters, auto", smpp.IDAuto, "1234", "4660", true},
 		{"hex without letters, hex format", smpp.IDHex, "1234", "4660", true},
 		{"hex never read with dec", smpp.IDDec, "1A2B", "6699", false},
 		{"leading zeros", smpp.IDAuto, "0000029095", "29095", true},
@@ -87,6 +86,42 @@ func TestBook_ReceiptIDMatching(t *testing.T) {
 			}
 		})
 	}
+}
+
+// An all-digit id read as hex is trusted only once the SMSC has shown it uses hex ids: with
+// decimal ids, a receipt that overtakes its own response would otherwise land on the row
+// whose id, read as hex, has its value.
+func TestBook_CrossBaseNeedsHexEvidence(t *testing.T) {
+	t.Run("decimal SMSC: receipt waits for its own id", func(t *testing.T) {
+		b := NewBook(Options{})
+		addSent(b, 2)
+		b.Accepted(1, 0, "100", at(10))
+		if b.Receipt(rcpt("256", smpp.StateDelivered), at(20)) {
+			t.Fatal(`receipt "256" matched "100" read as hex although no hex id was seen`)
+		}
+		b.Accepted(2, 0, "256", at(30))
+		if got := mustRow(t, b, 2).ReceiptStatus; got != "DELIVRD" {
+			t.Errorf("row 2 receipt %q, want DELIVRD once its own id is accepted", got)
+		}
+		if got := mustRow(t, b, 1).ReceiptStatus; got != ReceiptPending {
+			t.Errorf("row 1 receipt %q, want %s", got, ReceiptPending)
+		}
+	})
+	t.Run("hex SMSC: digits-only hex id matches its decimal receipt", func(t *testing.T) {
+		b := NewBook(Options{})
+		addSent(b, 2)
+		b.Accepted(1, 0, "1234", at(10))
+		if b.Receipt(rcpt("4660", smpp.StateDelivered), at(20)) {
+			t.Fatal("matched before any hex id was seen")
+		}
+		b.Accepted(2, 0, "5f1e0b7a", at(30)) // evidence: this SMSC writes hex ids
+		if got := mustRow(t, b, 1).ReceiptStatus; got != "DELIVRD" {
+			t.Errorf("row 1 receipt %q, want DELIVRD after hex ids were seen (held receipt retried)", got)
+		}
+		if !b.Receipt(rcpt("1595804538", smpp.StateDelivered), at(40)) {
+			t.Error("decimal receipt for hex id 5f1e0b7a did not match")
+		}
+	})
 }
 
 func TestBook_AmbiguousIDs(t *testing.T) {

@@ -200,6 +200,9 @@ func (b *Book) match(rid string, keys []string, hashes []uint64) (int, string) {
 	}
 	var cands [8]uint32
 	for i, key := range keys {
+		if !b.hexSeen && smpp.IsCrossBaseKey(key) {
+			continue // see Book.hexSeen
+		}
 		found := -1
 		var clash []int // row numbers of the other candidates, for the reason
 		for _, c := range b.index.appendIDs(cands[:0], hashes[i]) {
@@ -256,6 +259,21 @@ func (b *Book) ambiguous(found int, clash []int) string {
 		return fmt.Sprintf("ambiguous: the id fits several parts of row %s", names[0])
 	}
 	return fmt.Sprintf("ambiguous: the id fits messages of rows %s%s", strings.Join(names, ", "), more)
+}
+
+// retryAllHeld re-matches every held receipt: once hexadecimal ids are seen, receipts held
+// for want of a cross-base match may now match. Called with b.mu held.
+func (b *Book) retryAllHeld() {
+	if b.held.open == 0 {
+		return
+	}
+	var hashes []uint64
+	for i := range b.held.list {
+		if !b.held.list[i].matched {
+			hashes = append(hashes, b.held.list[i].hashes...)
+		}
+	}
+	b.retryHeld(hashes)
 }
 
 // retryHeld re-matches, in arrival order, the held receipts that share a key hash with a

@@ -173,6 +173,12 @@ func MessageIDKeys(id string, f IDFormat) []string {
 	return keys
 }
 
+// IsCrossBaseKey reports whether key (one of MessageIDKeys' results) is an IDAuto
+// cross-base key: an all-digit id read in the other base. Such a key is the weakest evidence
+// of a match; a ledger may ignore it until it has seen the SMSC use hexadecimal ids at all,
+// since with purely decimal ids it only ever pairs two different messages.
+func IsCrossBaseKey(key string) bool { return strings.HasPrefix(key, crossKeyPrefix) }
+
 // SameMessageID reports whether ids a and b (in either order: one from submit_sm_resp, one
 // from a receipt) name the same message under f. Empty ids never match.
 func SameMessageID(a, b string, f IDFormat) bool {

@@ -250,3 +250,23 @@ func TestParseIDFormat(t *testing.T) {
 		t.Error("ParseIDFormat(base64): no error")
 	}
 }
+
+func TestIsCrossBaseKey(t *testing.T) {
+	count := func(id string) (n int) {
+		for _, k := range MessageIDKeys(id, IDAuto) {
+			if IsCrossBaseKey(k) {
+				n++
+			}
+		}
+		return n
+	}
+	if n := count("1234"); n != 2 {
+		t.Errorf("all-digit id: %d cross-base keys, want 2 (decimal and hex reading)", n)
+	}
+	if n := count("5f1e0b7a"); n != 0 {
+		t.Errorf("hex id with letters: %d cross-base keys, want 0", n)
+	}
+	if IsCrossBaseKey("1234") {
+		t.Error("an id itself is never a cross-base key")
+	}
+}
