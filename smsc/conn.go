@@ -37,6 +37,7 @@ type conn struct {
 	wakeReceipts bool
 
 	outstanding atomic.Int64  // submit_sm/data_sm received minus responses handed to the writer
+	heldBack    atomic.Bool   // the reader waits for the client to read its responses
 	seq         atomic.Uint32 // sequence numbers of PDUs the simulator originates
 
 	// inflight maps the sequence number of each receipt sent on this connection and not
@@ -158,11 +159,13 @@ func completePDUBuffered(br *bufio.Reader) bool {
 func (c *conn) waitForRoom() bool {
 	for c.out.queued() >= maxQueued {
 		c.out.kick()
+		c.heldBack.Store(true)
 		select {
 		case <-c.out.drained:
 		case <-c.done:
 			return false
 		}
+		c.heldBack.Store(false)
 	}
 	return true
 }
