@@ -56,7 +56,10 @@ type Config struct {
 	Total   int          // rows expected, for progress (Snapshot.Total); 0 = unknown
 	Book    *report.Book // the ledger every outcome goes to
 	Journal Journal      // durable record of the campaign; nil = none
-	Resume  Resume       // rows already done by an earlier run; nil = send every row
+	// Spool keeps receipts that match no row of this campaign; nil = the Journal takes them
+	// (or, without a journal, they are only in the Book's unmatched list).
+	Spool  Spool
+	Resume Resume // rows already done by an earlier run; nil = send every row
 	// OnMO receives mobile-originated messages. It runs before the deliver_sm is answered;
 	// an error makes the SMSC deliver the message again later. nil acknowledges and drops them.
 	OnMO func(report.MO) error
@@ -373,7 +376,8 @@ func (c *Campaign) Run(ctx context.Context, src Source) (Result, error) {
 	}
 
 	c.waiting.Store(true)
-	if workCtx.Err() == nil && !c.stopping() && c.cfg.Wait > 0 && c.pdus.Load() > 0 {
+	// Rows accepted by an earlier run (Resume) are waited for too, even if nothing was sent.
+	if workCtx.Err() == nil && !c.stopping() && c.cfg.Wait > 0 {
 		c.awaitReceipts(workCtx)
 	}
 	closeLinks()
@@ -446,19 +450,14 @@ func (c *Campaign) produce(ctx context.Context, src Source, jobs chan<- job) err
 		}
 		c.rows.Add(1)
 		c.book.Add(entryOf(row))
-		if row.Status != csvin.StatusOK {
+		skip, resend := false, false
+		if c.cfg.Resume != nil {
+			skip, resend = c.cfg.Resume(&row)
+		}
+		if skip || row.Status != csvin.StatusOK {
 			c.skipped.Add(1)
 			c.done.Add(1)
 			continue
-		}
-		resend := false
-		if c.cfg.Resume != nil {
-			var skip bool
-			if skip, resend = c.cfg.Resume(row.Num); skip {
-				c.skipped.Add(1)
-				c.done.Add(1)
-				continue
-			}
 		}
 		if sending && ctx.Err() == nil && !c.stopping() {
 			select {

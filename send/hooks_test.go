@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"smscast/csvin"
 	"smscast/report"
 	"smscast/smpp"
 	"smscast/smsc"
@@ -40,6 +41,11 @@ func (j *fakeJournal) Accepted(row, part int, id string, _ time.Time) error {
 
 func (j *fakeJournal) Rejected(row int, err string, _ time.Time) error {
 	j.add("rejected %d %s", row, err)
+	return nil
+}
+
+func (j *fakeJournal) Resubmitted(row, part int, _ time.Time) error {
+	j.add("resubmitted %d/%d", row, part)
 	return nil
 }
 
@@ -117,7 +123,7 @@ func TestCampaign_resume(t *testing.T) {
 	cfg := testConfig(srv)
 	rows := testRows(t, 6, "resume %d")
 	// Rows 1 and 2 were accepted by an earlier run; row 3 was in flight when it died.
-	cfg.Resume = func(row int) (skip, resend bool) { return row <= 2, row == 3 }
+	cfg.Resume = func(row *csvin.Row) (skip, resend bool) { return row.Num <= 2, row.Num == 3 }
 	res, err := run(t, cfg, rows)
 	if err != nil {
 		t.Fatal(err)

@@ -3,6 +3,7 @@ package send
 import (
 	"time"
 
+	"smscast/csvin"
 	"smscast/smpp"
 )
 
@@ -11,25 +12,44 @@ import (
 // concurrent use:
 //   - Attempt before each submit_sm is written (part is 0-based; a resend is a new attempt);
 //   - Accepted when a submit_sm_resp with status 0 arrives, late ones included;
-//   - Rejected when a row ends without being accepted (permanent status, attempts used up,
-//     given up), with the error text the report shows, such as "0x0000000B ESME_RINVDSTADR";
-//   - Receipt for each delivery receipt, before the deliver_sm_resp is sent: it must return only
-//     once the receipt is durable, because the SMSC forgets a receipt once it is acknowledged;
+//   - Rejected when a row ends refused by the SMSC (permanent status, transient statuses
+//     until the attempts are used up, throttling beyond GiveUpAfter), with the error text the
+//     report shows, such as "0x0000000B ESME_RINVDSTADR". A row whose outcome stayed unknown
+//     (uncertain) or that was not sent is not Rejected: it has attempts and no response, which
+//     is what makes a resumed run send it again;
+//   - Resubmitted before the Attempt that sends a part again after an unknown outcome (a
+//     timeout or a lost connection, in this run or, for a resumed row, in an earlier one);
+//   - Receipt for each delivery receipt that matches a message of the campaign, before the
+//     deliver_sm_resp is sent: it must return only once the receipt is durable, because the
+//     SMSC forgets a receipt once it is acknowledged (Config.Spool takes the others);
 //   - Close once, after the last call.
 //
 // An error from Attempt stops the row before it is sent (it is reported not_sent); an error
 // from Receipt makes the engine answer the deliver_sm with ESME_RX_T_APPN so the SMSC
-// redelivers it later; other errors are reported as events.
+// redelivers it later; other errors are reported as events. *journal.Writer implements it.
 type Journal interface {
 	Attempt(row, part int, at time.Time) error
 	Accepted(row, part int, messageID string, at time.Time) error
 	Rejected(row int, err string, at time.Time) error
+	Resubmitted(row, part int, at time.Time) error
 	Receipt(r smpp.Receipt, at time.Time) error
 	Close() error
 }
 
+// Spool keeps delivery receipts that match no message of the running campaign (carriers
+// deliver receipts on whatever session is bound, so they often belong to an earlier run).
+// Receipt must return only once the receipt is durable; an error makes the engine answer
+// ESME_RX_T_APPN, as for Journal.Receipt. It must be safe for concurrent use; the engine does
+// not close it. *journal.Spool implements it.
+type Spool interface {
+	Receipt(r smpp.Receipt, at time.Time) error
+}
+
 // Resume decides, for a rerun of an interrupted campaign, what to do with a row before it is
-// sent: skip it because an earlier run has it accepted (the caller has already put its state in
-// the report), or send it again and mark it resubmitted because an earlier run wrote it but
-// recorded no response (the SMSC may have it already). A nil Resume sends every row once.
-type Resume func(row int) (skip, resend bool)
+// sent: skip it because an earlier run settled it (the hook puts that outcome in the Book), or
+// send it again and mark it resubmitted because an earlier run wrote it but recorded no
+// response (the SMSC may have it already). The engine calls it from one goroutine, in input
+// order, right after Book.Add, for every row; for a row that is not to be sent (invalid,
+// duplicate, excluded) the answer is ignored, but the hook may still record what an earlier
+// run did with it. A nil Resume sends every row once. See Resumption.
+type Resume func(row *csvin.Row) (skip, resend bool)

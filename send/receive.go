@@ -39,18 +39,18 @@ func (c *Campaign) handle(_ context.Context, p smpp.PDU) smpp.Status {
 	return smpp.StatusOK
 }
 
-// receipt records one delivery receipt: journal first (durable), then the Book. A receipt
-// that cannot be parsed still goes to the Book, which keeps what it cannot match in the
-// unmatched file, so nothing the SMSC sent is dropped.
+// receipt makes one delivery receipt durable — in the journal when it matches a message of
+// the campaign, in the spool when it does not — then records it in the Book, and only then
+// lets the session acknowledge it. When it cannot be made durable the SMSC is told to send it
+// again. A receipt that cannot be parsed still goes to the Book, which keeps what it cannot
+// match in the unmatched file, so nothing the SMSC sent is dropped.
 func (c *Campaign) receipt(r smpp.Receipt, parseErr error, now time.Time) smpp.Status {
 	if parseErr != nil {
 		c.warn(fmt.Errorf("delivery receipt %q: %w", r.Text, parseErr))
 	}
-	if j := c.cfg.Journal; j != nil {
-		if err := j.Receipt(r, now); err != nil {
-			c.warn(fmt.Errorf("journal: receipt %s not recorded, the SMSC will send it again: %w", r.ID, err))
-			return smpp.StatusXTAppn
-		}
+	if err := c.keepReceipt(r, c.book.Matches(r), now); err != nil {
+		c.warn(fmt.Errorf("receipt %s not recorded, the SMSC will send it again: %w", r.ID, err))
+		return smpp.StatusXTAppn
 	}
 	c.book.Receipt(r, now)
 	c.receipts.Add(1)
@@ -59,6 +59,25 @@ func (c *Campaign) receipt(r smpp.Receipt, parseErr error, now time.Time) smpp.S
 	default:
 	}
 	return smpp.StatusOK
+}
+
+// keepReceipt makes r durable: a receipt of this campaign in the journal, any other in the
+// spool (or the journal when there is no spool). A receipt that overtook its submit_sm_resp
+// counts as unmatched here and goes to the spool; the Book still matches it once the response
+// arrives, and a later --resume or smscast receipts finds it in the spool.
+func (c *Campaign) keepReceipt(r smpp.Receipt, matched bool, now time.Time) error {
+	if !matched && c.cfg.Spool != nil {
+		if err := c.cfg.Spool.Receipt(r, now); err != nil {
+			return fmt.Errorf("spool: %w", err)
+		}
+		return nil
+	}
+	if j := c.cfg.Journal; j != nil {
+		if err := j.Receipt(r, now); err != nil {
+			return fmt.Errorf("journal: %w", err)
+		}
+	}
+	return nil
 }
 
 // mo hands a mobile-originated message to Config.OnMO.

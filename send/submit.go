@@ -40,7 +40,11 @@ func (c *Campaign) sendRow(ctx context.Context, b *bind, j *job) {
 	j.planned = c.plan.planned(len(j.row.Message.Parts), time.Now())
 	c.planMu.Unlock()
 	if j.resend {
-		c.markResubmitted(j)
+		// Recorded before the first attempt of part 0; later parts are resent in order.
+		if err := c.markResubmitted(j, 0); err != nil {
+			c.notSent(row, "not sent: "+err.Error())
+			return
+		}
 	}
 	for part := range j.row.Message.Parts {
 		res := c.sendPart(ctx, b, j, part)
@@ -53,9 +57,11 @@ func (c *Campaign) sendRow(ctx context.Context, b *bind, j *job) {
 			c.journalRejected(row, res.reason, now)
 			c.failed.Add(1)
 		default:
+			// Not journaled as rejected: an uncertain or unsent row has attempts and no
+			// response in the journal, so a resumed run sends it again (or, with
+			// --no-resend-uncertain, leaves it uncertain).
 			c.book.SetStatus(row, res.status, res.reason)
 			if res.status == report.SubmitUncertain {
-				c.journalRejected(row, res.reason, time.Now())
 				c.failed.Add(1)
 			}
 		}
@@ -74,13 +80,24 @@ func (c *Campaign) journalRejected(row int, reason string, at time.Time) {
 	}
 }
 
-func (c *Campaign) markResubmitted(j *job) {
-	if j.resubmitted {
-		return
+// markResubmitted records that part of j is about to be sent again after an unknown outcome:
+// in the journal each time (before the attempt), in the Book and the counters once per row.
+// A journal error stops the part, as for Attempt: a resend the journal cannot record would be
+// invisible to the next resume.
+func (c *Campaign) markResubmitted(j *job, part int) error {
+	if jr := c.cfg.Journal; jr != nil {
+		if err := jr.Resubmitted(j.row.Num, part, time.Now()); err != nil {
+			err = fmt.Errorf("journal: %w", err)
+			c.warn(err)
+			return err
+		}
 	}
-	j.resubmitted = true
-	c.book.Resubmitted(j.row.Num)
-	c.resubmits.Add(1)
+	if !j.resubmitted {
+		j.resubmitted = true
+		c.book.Resubmitted(j.row.Num)
+		c.resubmits.Add(1)
+	}
+	return nil
 }
 
 // sendPart sends part (0-based) of a row until it is accepted or cannot be: transient
@@ -130,14 +147,17 @@ func (c *Campaign) tryPart(ctx context.Context, b *bind, j *job, part int, late 
 		if err != nil {
 			return c.unsent(ctx, firstErr(last, err), unknown)
 		}
+		if unknown {
+			// Sending again what the SMSC may already have.
+			if err := c.markResubmitted(j, part); err != nil {
+				return c.unsent(ctx, err, unknown)
+			}
+		}
 		if jr := c.cfg.Journal; jr != nil {
 			if err := jr.Attempt(row, part, time.Now()); err != nil {
 				c.warn(fmt.Errorf("journal: %w", err))
 				return c.unsent(ctx, fmt.Errorf("journal: %w", err), unknown)
 			}
-		}
-		if unknown {
-			c.markResubmitted(j) // sending again what the SMSC may already have
 		}
 		if !j.written {
 			// A PDU the pacer lets out ahead of the plan (a burst) is planned when it leaves.

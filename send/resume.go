@@ -1,0 +1,133 @@
+package send
+
+import (
+	"time"
+
+	"smscast/csvin"
+	"smscast/journal"
+	"smscast/report"
+)
+
+// ResumeMode says what a run continuing a campaign does with the rows its journal shows
+// submitted without a recorded response (in flight or maybe sent): the SMSC may have them.
+type ResumeMode uint8
+
+const (
+	// ResendUncertain sends them again and marks them resubmitted: the recipient may get the
+	// message twice, but nobody is left without it. The default of --resume.
+	ResendUncertain ResumeMode = iota
+	// KeepUncertain marks them uncertain and does not send them (--no-resend-uncertain).
+	KeepUncertain
+	// SendNothing sends no row at all, for a run that only collects receipts (smscast
+	// receipts): rows in flight are reported uncertain, rows never sent not_sent.
+	SendNothing
+)
+
+// Reasons the report gives for rows a resumed run leaves alone.
+const (
+	reasonKeptUncertain = "outcome unknown: an earlier run sent it and stopped before the response was recorded; " +
+		"not sent again (--no-resend-uncertain)"
+	reasonCollectUncertain = "outcome unknown: sent, but no response was recorded; smscast send --resume sends it again"
+	reasonCollectNotSent   = "not sent yet; smscast send --resume sends it"
+)
+
+// Resumption continues a campaign from what its journal recorded. Its Row method is the
+// engine's Resume hook (Config.Resume): for each row it puts what earlier runs did into the
+// Book — message ids, rejection, resubmission — and decides:
+//
+//   - accepted (every part has an id): not sent again;
+//   - rejected: not sent again, reported with its error (a permanent refusal does not change
+//     by asking again; transient errors were retried before the row was rejected);
+//   - in flight or maybe sent: according to the ResumeMode;
+//   - not sent: sent, except with SendNothing.
+//
+// NewResumption also gives the Book the receipts the journal holds, so that the report covers
+// every row from every run and receipts of earlier runs match. A Resumption is used by one
+// campaign; its counters are complete once Campaign.Run has returned.
+type Resumption struct {
+	state *journal.State
+	book  *report.Book
+	mode  ResumeMode
+
+	// What the journal said about the rows to be sent, counted as the engine reads them.
+	Accepted  int // accepted before: skipped
+	Rejected  int // rejected before: skipped
+	Resent    int // in flight or maybe sent: sent again, marked resubmitted
+	Uncertain int // in flight or maybe sent: left alone, marked uncertain
+	Unsent    int // never sent: sent now (or, with SendNothing, left not_sent)
+}
+
+// NewResumption returns the resumption of the campaign recorded in st, feeding book. Call it
+// before Campaign.Run and pass its Row method as Config.Resume.
+func NewResumption(st *journal.State, book *report.Book, mode ResumeMode) *Resumption {
+	for _, r := range st.Receipts {
+		book.Receipt(r.Receipt, r.At) // held until the row's ids are replayed by Row
+	}
+	return &Resumption{state: st, book: book, mode: mode}
+}
+
+// Row is the Resume hook; see Resumption.
+func (r *Resumption) Row(row *csvin.Row) (skip, resend bool) {
+	jr := r.state.Rows[row.Num]
+	if jr != nil {
+		r.replay(jr)
+	}
+	if row.Status != csvin.StatusOK {
+		// Not to be sent now (e.g. the sender opted out after it was sent): the ids and
+		// rejection replayed above keep what an earlier run did visible.
+		if jr != nil && jr.Rejected {
+			r.book.Rejected(row.Num, jr.Err, jr.RejectedAt)
+		}
+		return true, false
+	}
+	switch r.state.Status(row.Num, len(row.Message.Parts)) {
+	case journal.Accepted:
+		r.Accepted++
+		return true, false
+	case journal.Rejected:
+		r.Rejected++
+		r.book.Rejected(row.Num, jr.Err, jr.RejectedAt)
+		return true, false
+	case journal.InFlight, journal.MaybeSent:
+		switch r.mode {
+		case ResendUncertain:
+			r.Resent++
+			return false, true
+		case KeepUncertain:
+			r.Uncertain++
+			r.book.SetStatus(row.Num, report.SubmitUncertain, reasonKeptUncertain)
+		default:
+			r.Uncertain++
+			r.book.SetStatus(row.Num, report.SubmitUncertain, reasonCollectUncertain)
+		}
+		return true, false
+	}
+	r.Unsent++
+	if r.mode == SendNothing {
+		r.book.SetStatus(row.Num, report.SubmitNotSent, reasonCollectNotSent)
+		return true, false
+	}
+	return false, false
+}
+
+// replay gives the Book what the journal recorded of a row: when it was first attempted (the
+// latency base), whether it was sent twice, and every accepted message id.
+func (r *Resumption) replay(jr *journal.Row) {
+	var first time.Time
+	for _, p := range jr.Parts {
+		if !p.FirstAttempt.IsZero() && (first.IsZero() || p.FirstAttempt.Before(first)) {
+			first = p.FirstAttempt
+		}
+	}
+	if !first.IsZero() {
+		r.book.Planned(jr.Num, first)
+	}
+	if jr.Resubmitted {
+		r.book.Resubmitted(jr.Num)
+	}
+	for part, p := range jr.Parts {
+		for _, id := range p.MessageIDs {
+			r.book.Accepted(jr.Num, part, id, p.AcceptedAt)
+		}
+	}
+}
