@@ -1,0 +1,201 @@
+package send
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"smscast/csvin"
+	"smscast/journal"
+	"smscast/report"
+	"smscast/smpp"
+	"smscast/smpp/coding"
+	"smscast/smsc"
+)
+
+// firstRun writes the journal of a first run into dir and returns two images of it: clean
+// (closed properly) and crashed (everything durable, but no end marker, as after kill -9).
+// Row 1 accepted with a DELIVRD receipt; row 2 accepted after a resend; row 3 in flight;
+// row 4 rejected; row 5 never attempted; row 6 accepted.
+func firstRun(t *testing.T, dir string) (clean, crashed string) {
+	t.Helper()
+	clean = filepath.Join(dir, "clean.journal")
+	crashed = filepath.Join(dir, "crashed.journal")
+	w, err := journal.Create(clean, journal.Identity{}, journal.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2025, 3, 14, 9, 0, 0, 0, time.UTC)
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, row := range []int{1, 2, 3, 4, 6} {
+		must(w.Attempt(row, 0, at))
+	}
+	must(w.Accepted(1, 0, "0000aa01", at))
+	must(w.Resubmitted(2, 0, at))
+	must(w.Attempt(2, 0, at))
+	must(w.Accepted(2, 0, "0000aa02", at))
+	must(w.Rejected(4, "0x0000000B ESME_RINVDSTADR", at))
+	must(w.Accepted(6, 0, "0000aa06", at))
+	must(w.Receipt(smpp.Receipt{ID: "0000aa01", Stat: "DELIVRD", State: smpp.StateDelivered}, at))
+	must(w.Sync())
+	b, err := os.ReadFile(clean)
+	must(err)
+	must(os.WriteFile(crashed, b, 0o600))
+	must(w.Close())
+	return clean, crashed
+}
+
+func TestResumption(t *testing.T) {
+	dir := t.TempDir()
+	clean, crashed := firstRun(t, dir)
+	tests := []struct {
+		name    string
+		image   string
+		mode    ResumeMode
+		sent    []int                       // rows the rerun sends
+		status  map[int]report.SubmitStatus // expected report statuses
+		counts  Resumption                  // expected counters
+		resubOK bool                        // the journal must say rows 3 and 5 were resubmitted
+	}{
+		{"crash, resend", crashed, ResendUncertain, []int{3, 5},
+			map[int]report.SubmitStatus{1: report.SubmitAccepted, 2: report.SubmitResubmitted, 3: report.SubmitResubmitted,
+				4: report.SubmitRejected, 5: report.SubmitResubmitted, 6: report.SubmitAccepted},
+			Resumption{Accepted: 2, Rejected: 1, Resent: 2}, true},
+		{"crash, keep uncertain", crashed, KeepUncertain, nil,
+			map[int]report.SubmitStatus{1: report.SubmitAccepted, 2: report.SubmitResubmitted, 3: report.SubmitUncertain,
+				4: report.SubmitRejected, 5: report.SubmitUncertain, 6: report.SubmitAccepted},
+			Resumption{Accepted: 2, Rejected: 1, Uncertain: 2}, false},
+		{"clean, resend", clean, ResendUncertain, []int{3, 5},
+			map[int]report.SubmitStatus{3: report.SubmitResubmitted, 5: report.SubmitAccepted},
+			Resumption{Accepted: 2, Rejected: 1, Resent: 1, Unsent: 1}, false},
+		{"clean, collect only", clean, SendNothing, nil,
+			map[int]report.SubmitStatus{1: report.SubmitAccepted, 3: report.SubmitUncertain, 4: report.SubmitRejected, 5: report.SubmitNotSent},
+			Resumption{Accepted: 2, Rejected: 1, Uncertain: 1, Unsent: 1}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "j")
+			b, err := os.ReadFile(tt.image)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(path, b, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			w, st, err := journal.Open(path, nil, journal.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			srv := newSim(t, smsc.Config{})
+			cfg := testConfig(srv)
+			cfg.Journal = w
+			rows := testRows(t, 6, "resume %d")
+			// Row 6 was sent, then its recipient opted out: excluded now, accepted in the report.
+			rows[5].Status, rows[5].Message = csvin.StatusExcluded, coding.Message{}
+			rs := NewResumption(st, cfg.Book, tt.mode)
+			cfg.Resume = rs.Row
+			if _, err := run(t, cfg, rows); err != nil {
+				t.Fatal(err)
+			}
+			sent := sentCount(srv)
+			want := map[int]bool{}
+			for _, n := range tt.sent {
+				want[n] = true
+			}
+			for _, r := range rows {
+				if n := sent[r.MSISDN]; (n == 1) != want[r.Num] || n > 1 {
+					t.Errorf("row %d sent %d times, want %v", r.Num, n, want[r.Num])
+				}
+			}
+			book := bookRows(cfg.Book)
+			for row, st := range tt.status {
+				if book[row].SubmitStatus != st {
+					t.Errorf("row %d: %s %q, want %s", row, book[row].SubmitStatus, book[row].SubmitError, st)
+				}
+			}
+			if r := book[1]; r.ReceiptStatus != "DELIVRD" || len(r.IDs) != 1 || r.IDs[0].ID != "0000aa01" {
+				t.Errorf("row 1: receipt %q ids %v; want the first run's id and receipt", r.ReceiptStatus, r.IDs)
+			}
+			if book[4].SubmitError != "0x0000000B ESME_RINVDSTADR" {
+				t.Errorf("row 4: error %q, want the first run's", book[4].SubmitError)
+			}
+			got := Resumption{Accepted: rs.Accepted, Rejected: rs.Rejected, Resent: rs.Resent, Uncertain: rs.Uncertain, Unsent: rs.Unsent}
+			if got != tt.counts {
+				t.Errorf("counts %+v, want %+v", got, tt.counts)
+			}
+			after, err := journal.Load(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, n := range tt.sent {
+				r := after.Rows[n]
+				if r == nil || !r.Accepted(1) {
+					t.Errorf("row %d: the journal has no acceptance from the rerun", n)
+				} else if tt.resubOK && !r.Resubmitted {
+					t.Errorf("row %d: the journal does not say it was resubmitted", n)
+				}
+			}
+		})
+	}
+}
+
+// fakeSpool records spooled receipt ids; fail makes Receipt fail.
+type fakeSpool struct {
+	ids  []string
+	fail bool
+}
+
+func (s *fakeSpool) Receipt(r smpp.Receipt, _ time.Time) error {
+	if s.fail {
+		return os.ErrPermission
+	}
+	s.ids = append(s.ids, r.ID)
+	return nil
+}
+
+// TestCampaign_receiptRouting: a receipt of the campaign goes to the journal, any other to
+// the spool, each before it is acknowledged; one that cannot be kept is refused and stays out
+// of the Book, so that its redelivery is what counts.
+func TestCampaign_receiptRouting(t *testing.T) {
+	book := report.NewBook(report.Options{})
+	book.Add(report.Entry{Row: 1, MSISDN: "491711", Parts: 1})
+	book.Accepted(1, 0, "abc123", time.Now())
+	j := &fakeJournal{}
+	sp := &fakeSpool{}
+	c, err := New(Config{Addr: "127.0.0.1:1", Book: book, Journal: j, Spool: sp})
+	if err != nil {
+		t.Fatal(err)
+	}
+	receipt := func(id string) smpp.PDU {
+		return &smpp.DeliverSM{ESMClass: 0x04, ShortMessage: []byte("id:" + id + " sub:001 dlvrd:001 submit date:2503140900 done date:2503140901 stat:DELIVRD err:000 text:")}
+	}
+	ctx := t.Context()
+	if st := c.handle(ctx, receipt("abc123")); st != smpp.StatusOK {
+		t.Errorf("own receipt answered %v", st)
+	}
+	if st := c.handle(ctx, receipt("ffff01")); st != smpp.StatusOK {
+		t.Errorf("foreign receipt answered %v", st)
+	}
+	if j.index("receipt DELIVRD") < 0 || len(j.calls) != 1 {
+		t.Errorf("journal calls %v, want the campaign's receipt only", j.calls)
+	}
+	if len(sp.ids) != 1 || sp.ids[0] != "ffff01" {
+		t.Errorf("spooled %v, want the foreign receipt", sp.ids)
+	}
+	sp.fail = true
+	if st := c.handle(ctx, receipt("ffff02")); st != smpp.StatusXTAppn {
+		t.Errorf("a receipt the spool could not keep answered %v, want ESME_RX_T_APPN", st)
+	}
+	if n := len(book.Unmatched()); n != 1 {
+		t.Errorf("%d unmatched receipts in the book, want 1 (the refused one is not recorded)", n)
+	}
+	if book.Pending() != 0 {
+		t.Error("the campaign's receipt did not reach the book")
+	}
+}
