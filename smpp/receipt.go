@@ -130,6 +130,73 @@ var labelWords = [numLabels][]string{
 // A text without an id gives ErrNotReceipt, one without a state ErrNoReceiptState; the
 // fields found are returned in both cases, so TLVs can complete them.
 func ParseReceiptText(text string) (Receipt, error) {
+	if r, ok := parseStandardReceipt(text); ok {
+		return r, nil
+	}
+	return parseReceiptTolerant(text)
+}
+
+// standardLabels are the labels of the App. B layout in order, each but the first after a
+// single space: the form FormatReceiptText writes and most SMSCs send.
+var standardLabels = [...]string{labelID: "id:", labelSub: " sub:", labelDlvrd: " dlvrd:",
+	labelSubmitDate: " submit date:", labelDoneDate: " done date:", labelStat: " stat:",
+	labelErr: " err:", labelText: " text:"}
+
+// parseStandardReceipt is ParseReceiptText's fast path, for receipts in exactly the App. B
+// layout (labels in any ASCII case, text: optional) whose values are single words of
+// printable ASCII without ':'. Such a value can neither hide a label nor leave stray words,
+// so the tolerant parser would read the text the same way; anything else reports false and
+// goes to it. A receipt costs no allocation here, against one per word there.
+func parseStandardReceipt(text string) (Receipt, bool) {
+	var vals [labelText]string
+	rest := text
+	for l := range vals {
+		label := standardLabels[l]
+		if len(rest) < len(label) || !equalFoldASCII(rest[:len(label)], label) {
+			return Receipt{}, false
+		}
+		rest = rest[len(label):]
+		n := 0
+		for n < len(rest) && rest[n] > ' ' && rest[n] < 0x7F && rest[n] != ':' {
+			n++
+		}
+		if n == 0 {
+			return Receipt{}, false
+		}
+		vals[l], rest = rest[:n], rest[n:]
+	}
+	var r Receipt
+	switch label := standardLabels[labelText]; {
+	case rest == "":
+	case len(rest) >= len(label) && equalFoldASCII(rest[:len(label)], label):
+		r.Text = strings.TrimFunc(rest[len(label):], isReceiptSpace)
+	default:
+		return Receipt{}, false
+	}
+	r.ID, r.Sub, r.Dlvrd, r.Err = vals[labelID], vals[labelSub], vals[labelDlvrd], vals[labelErr]
+	r.SubmitDate = parseReceiptDate(vals[labelSubmitDate])
+	r.DoneDate = parseReceiptDate(vals[labelDoneDate])
+	r.Stat = strings.ToUpper(vals[labelStat]) // no copy when already upper case
+	r.State = stateOfStat(r.Stat)
+	return r, true
+}
+
+// equalFoldASCII reports whether s equals the lower-case ASCII label, ignoring ASCII case.
+func equalFoldASCII(s, label string) bool {
+	for i := 0; i < len(label); i++ {
+		c := s[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != label[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// parseReceiptTolerant is ParseReceiptText's general parser.
+func parseReceiptTolerant(text string) (Receipt, error) {
 	var r Receipt
 	var found [numLabels]bool
 	var stray []string // words outside any label's first token: a stat word may hide there
