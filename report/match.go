@@ -162,25 +162,33 @@ func (b *Book) receiptExact(r smpp.Receipt, at time.Time) bool {
 	h := maphash.String(b.seed, r.ID)
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	var cands [8]uint32
-	found := -1
-	for _, c := range b.index.appendIDs(cands[:0], h) {
-		rec := b.ids.at(int(c))
-		if string(b.strs.bytes(rec.id)) != r.ID {
-			continue
-		}
-		if found >= 0 && !samePart(rec, b.ids.at(found)) {
-			return false // ambiguous: the full match explains why
-		}
-		if found < 0 {
-			found = int(c)
-		}
-	}
+	found := b.exactMatch(r.ID, h)
 	if found < 0 {
 		return false
 	}
 	b.applyReceipt(found, r, at)
 	return true
+}
+
+// exactMatch returns the index of the id byte-identical to rid (h is its hash) when all such
+// ids belong to one row part, which is then what match would find; -1 when there is none or
+// the match is ambiguous. Called with b.mu held.
+func (b *Book) exactMatch(rid string, h uint64) int {
+	var cands [8]uint32
+	found := -1
+	for _, c := range b.index.appendIDs(cands[:0], h) {
+		rec := b.ids.at(int(c))
+		if string(b.strs.bytes(rec.id)) != rid {
+			continue
+		}
+		if found >= 0 && !samePart(rec, b.ids.at(found)) {
+			return -1 // ambiguous: the full match explains why
+		}
+		if found < 0 {
+			found = int(c)
+		}
+	}
+	return found
 }
 
 // Reasons given for an unmatched receipt.
