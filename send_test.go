@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -297,8 +298,27 @@ func buildBinary(t *testing.T, dir string) string {
 	return bin
 }
 
+// lockedBuffer is a bytes.Buffer that a test may read while a subprocess's output is being
+// copied into it.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
 // waitExit waits for cmd to end, killing it after limit.
-func waitExit(t *testing.T, cmd *exec.Cmd, limit time.Duration, stderr *bytes.Buffer) {
+func waitExit(t *testing.T, cmd *exec.Cmd, limit time.Duration, stderr *lockedBuffer) {
 	t.Helper()
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
@@ -327,7 +347,7 @@ func TestSend_secondSignalAborts(t *testing.T) {
 	bin := buildBinary(t, dir)
 	recipients, templates := campaignFiles(t, dir, 50)
 	reportPath := filepath.Join(dir, "out.csv")
-	var stderr bytes.Buffer
+	var stderr lockedBuffer
 	cmd := exec.Command(bin, "send", "--smsc", srv.Addr(), "--recipients", recipients, "--templates", templates,
 		"--from", "ACME", "--rate", "0", "--resp-timeout", "60s", "--report", reportPath)
 	cmd.Stderr = &stderr
@@ -372,7 +392,7 @@ func TestSend_sigterm(t *testing.T) {
 	bin := buildBinary(t, dir)
 	recipients, templates := campaignFiles(t, dir, 400)
 	reportPath := filepath.Join(dir, "out.csv")
-	var stderr bytes.Buffer
+	var stderr lockedBuffer
 	cmd := exec.Command(bin, "send", "--smsc", srv.Addr(), "--recipients", recipients, "--templates", templates,
 		"--from", "ACME", "--rate", "100", "--report", reportPath, "--progress-interval", "100ms")
 	cmd.Stderr = &stderr
