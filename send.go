@@ -40,20 +40,26 @@ const (
 	defaultTimeout = 30 * time.Second
 )
 
-// sendFlags are the flags of send besides the input flags it shares with plan.
-func sendFlags() []cli.Flag {
+// connectFlags are the flags that say where the SMSC is and how to bind, shared by send and
+// receipts (see connectSettings); the bind mode is each command's own.
+func connectFlags() []cli.Flag {
 	return []cli.Flag{
-		// Connecting.
 		&cli.StringFlag{Name: "smsc", Usage: "the SMSC's `HOST:PORT`"},
 		&cli.StringFlag{Name: "system-id", Usage: "bind system_id (`ID`, at most 15 characters)"},
 		&cli.StringFlag{Name: "password-file", Usage: "read the bind password from the first line of `FILE`"},
 		&cli.StringFlag{Name: "password", Usage: "bind `PASSWORD`; prefer SMSCAST_PASSWORD or --password-file: other users can read a command line"},
 		&cli.StringFlag{Name: "system-type", Usage: "bind system_type `TYPE`, if the SMSC wants one"},
-		&cli.StringFlag{Name: "bind-mode", Value: "trx", Usage: "trx (transceiver: receipts come back on the same session) or tx (transmitter: no receipts are collected)"},
 		&cli.BoolFlag{Name: "tls", Usage: "connect with TLS"},
 		&cli.StringFlag{Name: "tls-ca", Usage: "trust the certificate authorities in this PEM `FILE` instead of the system's (implies --tls)"},
 		&cli.StringFlag{Name: "tls-server-name", Usage: "`NAME` the SMSC's certificate must carry (default: the host of --smsc; implies --tls)"},
 		&cli.BoolFlag{Name: "tls-insecure", Usage: "do not verify the SMSC's certificate: for test SMSCs only (implies --tls)"},
+	}
+}
+
+// sendFlags are the flags of send besides the input flags it shares with plan.
+func sendFlags() []cli.Flag {
+	flags := append(connectFlags(), []cli.Flag{
+		&cli.StringFlag{Name: "bind-mode", Value: "trx", Usage: "trx (transceiver: receipts come back on the same session) or tx (transmitter: no receipts are collected)"},
 		&cli.IntFlag{Name: "binds", Value: 1, Usage: "`N` sessions share the campaign (carriers often cap throughput per bind)"},
 		// Pacing.
 		&cli.Float64Flag{Name: "rate", Value: defaultRate, Usage: "submit_sm `PDUS` per second over all binds, every part counted; 0 = unlimited"},
@@ -82,7 +88,8 @@ func sendFlags() []cli.Flag {
 		&cli.StringFlag{Name: "log-format", Value: "text", Usage: "progress lines and events as text or json"},
 		&cli.BoolFlag{Name: "quiet", Usage: "print only errors and the final summary"},
 		&cli.BoolFlag{Name: "dry-run", Usage: "connect to nothing: read, render and check everything like plan, with these flags"},
-	}
+	}...)
+	return append(flags, journalFlags()...)
 }
 
 func sendCommand() *cli.Command {
@@ -149,6 +156,7 @@ type sendSettings struct {
 	quiet        bool
 	dryRun       bool
 	transmitOnly bool // --bind-mode tx: no receipts come back
+	journal      journalSettings
 }
 
 // sendSettingsOf reads and checks the flags; every error is a usage error.
@@ -168,15 +176,9 @@ func sendSettingsOf(c *cli.Context, passwordOnArgs bool, warn func(string)) (sen
 	}
 
 	e := &s.engine
-	e.Addr = c.String("smsc")
-	if e.Addr == "" {
-		return s, errors.New("no SMSC: give --smsc host:port (or SMSCAST_SMSC)")
-	}
-	password, err := readPassword(c, passwordOnArgs, warn)
-	if err != nil {
+	if err := connectSettings(c, passwordOnArgs, warn, e); err != nil {
 		return s, err
 	}
-	e.Session.Bind = smpp.Bind{SystemID: c.String("system-id"), Password: password, SystemType: c.String("system-type")}
 	switch mode := strings.ToLower(c.String("bind-mode")); mode {
 	case "trx":
 		e.Session.Bind.Mode = smpp.BindTransceiver
@@ -185,11 +187,6 @@ func sendSettingsOf(c *cli.Context, passwordOnArgs bool, warn func(string)) (sen
 		s.transmitOnly = true
 	default:
 		return s, fmt.Errorf("--bind-mode %q: use trx (receipts on the same session) or tx", mode)
-	}
-	if c.Bool("tls") || c.String("tls-ca") != "" || c.String("tls-server-name") != "" || c.Bool("tls-insecure") {
-		if e.Session.TLS, err = smpp.TLSConfig(c.String("tls-ca"), c.String("tls-server-name"), c.Bool("tls-insecure")); err != nil {
-			return s, fmt.Errorf("--tls: %w", err)
-		}
 	}
 
 	ints := []struct {
@@ -209,24 +206,9 @@ func sendSettingsOf(c *cli.Context, passwordOnArgs bool, warn func(string)) (sen
 		}
 		*f.dst = v
 	}
-	durations := []struct {
-		name     string
-		positive bool
-		dst      *time.Duration
-	}{
-		{"resp-timeout", true, &e.Session.RespTimeout},
-		{"give-up-after", true, &e.GiveUpAfter},
-		{"wait", false, &e.Wait},
-		{"progress-interval", true, &s.progress.Interval},
+	if err := durationSettings(c, &s); err != nil {
+		return s, err
 	}
-	for _, f := range durations {
-		v := c.Duration(f.name)
-		if v < 0 || (f.positive && v == 0) {
-			return s, fmt.Errorf("--%s %v: must be a positive duration such as 30s", f.name, v)
-		}
-		*f.dst = v
-	}
-	e.Session.BindTimeout = e.Session.RespTimeout
 
 	loc := time.Local
 	if tz := c.String("tz"); tz != "" {
@@ -262,9 +244,14 @@ func sendSettingsOf(c *cli.Context, passwordOnArgs bool, warn func(string)) (sen
 	if s.report == "" {
 		s.report = defaultReportPath(s.input, s.format, now)
 	}
-	if err := checkReportPath(s.report, s.force, s.input); err != nil {
+	// --resume rewrites the campaign's own report.
+	if err := checkReportPath(s.report, s.force || c.Bool("resume"), s.input); err != nil {
 		return s, err
 	}
+	if s.journal, err = journalSettingsOf(c, s.report, s.input, !s.transmitOnly); err != nil {
+		return s, err
+	}
+	s.force = s.force || s.journal.resume
 	s.summaryJSON = c.String("summary-json")
 	s.inbox = c.String("inbox")
 	if words := c.String("optout-keywords"); words != "" {
@@ -276,15 +263,65 @@ func sendSettingsOf(c *cli.Context, passwordOnArgs bool, warn func(string)) (sen
 		}
 	}
 
+	return s, outputSettings(c, &s)
+}
+
+// durationSettings reads the durations send and receipts share: timeouts, --wait and the
+// progress interval.
+func durationSettings(c *cli.Context, s *sendSettings) error {
+	e := &s.engine
+	durations := []struct {
+		name     string
+		positive bool
+		dst      *time.Duration
+	}{
+		{"resp-timeout", true, &e.Session.RespTimeout},
+		{"give-up-after", true, &e.GiveUpAfter},
+		{"wait", false, &e.Wait},
+		{"progress-interval", true, &s.progress.Interval},
+	}
+	for _, f := range durations {
+		v := c.Duration(f.name)
+		if v < 0 || (f.positive && v == 0) {
+			return fmt.Errorf("--%s %v: must be a positive duration such as 30s", f.name, v)
+		}
+		*f.dst = v
+	}
+	e.Session.BindTimeout = e.Session.RespTimeout
+	return nil
+}
+
+// outputSettings reads --quiet and --log-format.
+func outputSettings(c *cli.Context, s *sendSettings) error {
 	s.quiet = c.Bool("quiet")
 	switch f := strings.ToLower(c.String("log-format")); f {
 	case "text":
 	case "json":
 		s.progress.JSON = true
 	default:
-		return s, fmt.Errorf("--log-format %q: use text or json", f)
+		return fmt.Errorf("--log-format %q: use text or json", f)
 	}
-	return s, nil
+	return nil
+}
+
+// connectSettings reads the flags of connectFlags into e: the SMSC's address, the bind
+// credentials (the bind mode is left to the command) and TLS.
+func connectSettings(c *cli.Context, passwordOnArgs bool, warn func(string), e *send.Config) error {
+	e.Addr = c.String("smsc")
+	if e.Addr == "" {
+		return errors.New("no SMSC: give --smsc host:port (or SMSCAST_SMSC)")
+	}
+	password, err := readPassword(c, passwordOnArgs, warn)
+	if err != nil {
+		return err
+	}
+	e.Session.Bind = smpp.Bind{SystemID: c.String("system-id"), Password: password, SystemType: c.String("system-type")}
+	if c.Bool("tls") || c.String("tls-ca") != "" || c.String("tls-server-name") != "" || c.Bool("tls-insecure") {
+		if e.Session.TLS, err = smpp.TLSConfig(c.String("tls-ca"), c.String("tls-server-name"), c.Bool("tls-insecure")); err != nil {
+			return fmt.Errorf("--tls: %w", err)
+		}
+	}
+	return nil
 }
 
 // defaultReportPath is where the report goes without --report: beside the recipients file,
@@ -345,6 +382,12 @@ func runSend(ctx context.Context, s sendSettings, stderr io.Writer, signals <-ch
 	}
 	defer closeMO()
 	cfg.OnMO = mo
+	cj, err := openCampaignJournal(s, book, stderr)
+	if err != nil {
+		return err // with its exit status
+	}
+	defer cj.close()
+	cj.configure(&cfg)
 
 	var camp *send.Campaign
 	mode := progressLines
@@ -357,7 +400,7 @@ func runSend(ctx context.Context, s sendSettings, stderr io.Writer, signals <-ch
 	opt := s.progress
 	opt.Mode = mode
 	prog := newProgress(stderr, opt, func() send.Snapshot { return camp.Snapshot() })
-	cfg.OnEvent = prog.Event
+	cfg.OnEvent = cj.watch(prog.Event)
 	if mode != progressQuiet {
 		cfg.Total = countRows(s.input)
 	}
@@ -402,6 +445,7 @@ func runSend(ctx context.Context, s sendSettings, stderr io.Writer, signals <-ch
 	close(done)
 	watcher.Wait()
 	end := time.Now()
+	cj.finish(res.Sent)
 
 	var bindErr *send.BindError
 	var connErr *send.ConnectError
@@ -433,6 +477,9 @@ func runSend(ctx context.Context, s sendSettings, stderr io.Writer, signals <-ch
 	sigMu.Lock()
 	sig := stoppedBy
 	sigMu.Unlock()
+	if s.journal.collect {
+		return receiptsExit(sig, runErr, reportErr, book, cj)
+	}
 	return sendExit(sig, runErr, reportErr, sum)
 }
 

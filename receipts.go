@@ -1,0 +1,213 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	"github.com/urfave/cli/v2"
+
+	"smscast/journal"
+	"smscast/report"
+	"smscast/smpp"
+)
+
+func init() { register(receiptsCommand()) }
+
+// receiptsShown are the flags receipts lists in its help. It accepts every other flag of
+// send too, hidden, so that one --config file serves both commands; the input flags are
+// normally taken from the journal.
+var receiptsShown = map[string]bool{
+	"config": true, "smsc": true, "system-id": true, "password-file": true, "password": true,
+	"system-type": true, "tls": true, "tls-ca": true, "tls-server-name": true, "tls-insecure": true,
+	"bind-mode": true, "journal": true, "spool": true, "report": true, "report-format": true,
+	"receipt-id-format": true, "wait": true, "resp-timeout": true, "give-up-after": true,
+	"summary-json": true, "progress-interval": true, "log-format": true, "quiet": true,
+}
+
+// receiptsFlags are send's flags, with the few whose meaning differs redefined and those
+// receipts does not use hidden.
+func receiptsFlags() []cli.Flag {
+	own := map[string]cli.Flag{
+		"bind-mode":     &cli.StringFlag{Name: "bind-mode", Value: "rx", Usage: "rx (receiver) or trx (transceiver, for SMSCs that deliver receipts only to transceivers)"},
+		"journal":       &cli.StringFlag{Name: "journal", Usage: "the campaign's journal `FILE`, as send wrote it (default: <--report>.journal)"},
+		"report":        &cli.StringFlag{Name: "report", Usage: "rewrite this report `FILE` (default: the journal's path without .journal, where send puts it)"},
+		"report-format": &cli.StringFlag{Name: "report-format", Usage: "csv or jsonl (default: jsonl for a .jsonl report, else csv)"},
+		"wait":          &cli.DurationFlag{Name: "wait", Value: defaultWait, Usage: "stay bound at most this `DURATION` for the receipts still pending (0 = only match the spool and rewrite the report)"},
+	}
+	flags := append([]cli.Flag{configFlag}, inputFlags()...)
+	flags = append(flags, sendFlags()...)
+	for i, f := range flags {
+		name := f.Names()[0]
+		if g, ok := own[name]; ok {
+			flags[i] = g
+		} else if !receiptsShown[name] {
+			hide(f)
+		}
+	}
+	return flags
+}
+
+// hide keeps a flag out of --help.
+func hide(f cli.Flag) {
+	switch f := f.(type) {
+	case *cli.StringFlag:
+		f.Hidden = true
+	case *cli.StringSliceFlag:
+		f.Hidden = true
+	case *cli.BoolFlag:
+		f.Hidden = true
+	case *cli.IntFlag:
+		f.Hidden = true
+	case *cli.Float64Flag:
+		f.Hidden = true
+	case *cli.DurationFlag:
+		f.Hidden = true
+	}
+}
+
+func receiptsCommand() *cli.Command {
+	var passwordOnArgs bool
+	return &cli.Command{
+		Name:      "receipts",
+		Usage:     "collect late delivery receipts of a campaign into its journal and rewrite its report",
+		UsageText: "smscast receipts --journal FILE --smsc HOST:PORT --system-id ID [--wait 1h] [options]",
+		Description: "Binds (as a receiver, or a transceiver with --bind-mode trx), collects the delivery\n" +
+			"receipts of the campaign recorded in the journal — also those another run kept in the\n" +
+			"spool —, records them in the journal, and rewrites the campaign's report once every\n" +
+			"accepted row has a final receipt or --wait has passed. It sends nothing. The campaign's\n" +
+			"rows are read again from the input files the journal names (they must be unchanged).\n" +
+			"It accepts every flag of send, so the campaign's --config file serves both.\n\n" +
+			"Exit status: 0 every row has a final state; 1 usage error, or the journal or inputs do\n" +
+			"not fit; 2 could not bind while receipts were pending; 3 some accepted rows still have\n" +
+			"no final receipt (run it again later); 130/143 stopped by SIGINT/SIGTERM.",
+		Flags: withEnv(receiptsFlags()),
+		Before: func(c *cli.Context) error {
+			passwordOnArgs = passwordOnCommandLine(c)
+			return applyConfigFile(c)
+		},
+		Action: func(c *cli.Context) error {
+			if c.NArg() > 0 {
+				return fmt.Errorf("receipts takes no arguments, got %q; give the journal with --journal", c.Args().First())
+			}
+			stderr := c.App.ErrWriter
+			s, err := receiptsSettingsOf(c, passwordOnArgs, func(msg string) { fmt.Fprintln(stderr, msg) })
+			if err != nil {
+				return withExit(exitUsage, err)
+			}
+			signals := make(chan os.Signal, 2)
+			signal.Notify(signals, syscall.SIGINT, syscall.SIGTERM)
+			defer signal.Stop(signals)
+			return runSend(c.Context, s, stderr, signals)
+		},
+	}
+}
+
+// receiptsSettingsOf reads the flags of receipts into the settings of a run of send that
+// sends nothing and only collects (journalSettings.collect).
+func receiptsSettingsOf(c *cli.Context, passwordOnArgs bool, warn func(string)) (sendSettings, error) {
+	var s sendSettings
+	path := c.String("journal")
+	switch {
+	case path == journalOff:
+		return s, errors.New("receipts records what it collects in the campaign's journal: give --journal FILE, not off")
+	case path == "" && c.String("report") != "":
+		path = c.String("report") + ".journal"
+	case path == "":
+		return s, errors.New("give the campaign's journal with --journal FILE (send writes it beside the report, as <report>.journal)")
+	}
+	st, err := journal.Load(path)
+	if err != nil {
+		return s, err
+	}
+	if st.Runs == 0 {
+		return s, fmt.Errorf("journal %s records no campaign yet", path)
+	}
+	if err := restoreFlags(c, st.Identity); err != nil {
+		return s, fmt.Errorf("journal %s: %w", path, err)
+	}
+	if s.input, err = inputConfig(c); err != nil {
+		return s, err
+	}
+	if err := checkRows(st.Identity, s.input); err != nil {
+		return s, fmt.Errorf("journal %s: the input files are not the campaign's, so its report cannot be rebuilt: %w", path, err)
+	}
+
+	e := &s.engine
+	if err := connectSettings(c, passwordOnArgs, warn, e); err != nil {
+		return s, err
+	}
+	switch mode := strings.ToLower(c.String("bind-mode")); mode {
+	case "rx":
+		e.Session.Bind.Mode = smpp.BindReceiver
+	case "trx":
+		e.Session.Bind.Mode = smpp.BindTransceiver
+	default:
+		return s, fmt.Errorf("--bind-mode %q: use rx (receiver) or trx (transceiver)", mode)
+	}
+	e.Binds = 1
+	if err := durationSettings(c, &s); err != nil {
+		return s, err
+	}
+	if s.book.IDFormat, err = smpp.ParseIDFormat(c.String("receipt-id-format")); err != nil {
+		return s, fmt.Errorf("--receipt-id-format: %w", err)
+	}
+	if s.book.PartReceipts, err = report.ParsePartReceipts(c.String("part-receipts")); err != nil {
+		return s, err
+	}
+	e.PartReceipts = s.book.PartReceipts
+
+	s.report = c.String("report")
+	if s.report == "" {
+		if !strings.HasSuffix(path, ".journal") {
+			return s, fmt.Errorf("journal %s does not end in .journal, so the report's path is unknown: give --report FILE", path)
+		}
+		s.report = strings.TrimSuffix(path, ".journal")
+	}
+	if c.IsSet("report-format") {
+		if s.format, err = report.ParseFormat(c.String("report-format")); err != nil {
+			return s, err
+		}
+	} else if strings.EqualFold(filepath.Ext(s.report), ".jsonl") {
+		s.format = report.FormatJSONL
+	}
+	s.force = true // the campaign's own report
+	if err := checkReportPath(s.report, s.force, s.input); err != nil {
+		return s, err
+	}
+	s.summaryJSON = c.String("summary-json")
+	spool, err := spoolDir(c)
+	if err != nil {
+		return s, err
+	}
+	s.journal = journalSettings{path: path, collect: true, spool: spool}
+	return s, outputSettings(c, &s)
+}
+
+// receiptsExit decides the exit status of smscast receipts: 0 when every row has a final
+// state, 3 when some accepted rows still wait for a receipt, 2 when they do and no session
+// could be bound.
+func receiptsExit(sig os.Signal, runErr, reportErr error, book *report.Book, cj *campaignJournal) error {
+	if sig != nil {
+		return sendExit(sig, nil, nil, report.Summary{})
+	}
+	pending := book.Pending()
+	bound, bindErr := cj.bindState()
+	if pending > 0 && !bound && (runErr != nil || bindErr != nil) {
+		return withExit(exitConnect, fmt.Errorf("could not bind to collect the %d pending receipts: %w", pending, errors.Join(runErr, bindErr)))
+	}
+	if runErr != nil {
+		return withExit(exitIncomplete, runErr)
+	}
+	if reportErr != nil {
+		return withExit(exitIncomplete, fmt.Errorf("report: %w", reportErr))
+	}
+	if pending > 0 {
+		return withExit(exitIncomplete, fmt.Errorf("%d accepted rows have no final receipt yet; run smscast receipts again later", pending))
+	}
+	return nil
+}

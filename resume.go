@@ -1,0 +1,490 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"smscast/csvin"
+	"smscast/journal"
+	"smscast/report"
+	"smscast/send"
+	"smscast/smpp"
+)
+
+// journalOff is the --journal value that runs without a journal.
+const journalOff = "off"
+
+// journalFlags are the flags about the journal, --resume and the spool, shared by send and
+// receipts.
+func journalFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "journal", Usage: "record the campaign in this journal `FILE`, so that --resume and smscast receipts can continue it (default: beside the report, <report>.journal; off = none)"},
+		&cli.BoolFlag{Name: "resume", Usage: "continue the campaign recorded in the journal: send only what was not accepted before, and rewrite its report"},
+		&cli.BoolFlag{Name: "no-resend-uncertain", Usage: "with --resume: rows an earlier run sent without a recorded response are marked uncertain and not sent again (default: sent again and marked resubmitted)"},
+		&cli.StringFlag{Name: "spool", Usage: "keep receipts that belong to no running campaign in this `DIR` (default: $XDG_STATE_HOME/smscast/spool or ~/.local/state/smscast/spool)"},
+	}
+}
+
+// journalSettings is what the flags of journalFlags say.
+type journalSettings struct {
+	path          string // "" = --journal off
+	resume        bool   // continue the campaign in path (send --resume)
+	collect       bool   // continue it without sending anything (smscast receipts)
+	keepUncertain bool   // --no-resend-uncertain
+	replace       bool   // --force: an existing journal at path is deleted first
+	spool         string // the spool directory; "" when no receipts can come (--bind-mode tx)
+}
+
+// journalSettingsOf reads the journal flags of send; report is the report's path, beside
+// which the journal goes by default. A new campaign never overwrites a journal without
+// --force: it records a campaign that --resume could still finish.
+func journalSettingsOf(c *cli.Context, reportPath string, in csvin.Config, receipts bool) (journalSettings, error) {
+	js := journalSettings{path: c.String("journal"), resume: c.Bool("resume"), keepUncertain: c.Bool("no-resend-uncertain")}
+	switch js.path {
+	case "":
+		js.path = reportPath + ".journal"
+	case journalOff:
+		js.path = ""
+	}
+	if js.keepUncertain && !js.resume {
+		return js, errors.New("--no-resend-uncertain only applies with --resume")
+	}
+	if js.resume {
+		if js.path == "" {
+			return js, errors.New("--resume needs the campaign's journal: remove --journal off")
+		}
+		if len(in.To) == 0 && (in.Recipients == "" || in.Recipients == "-") {
+			return js, errors.New("--resume needs the recipients in a file (--recipients FILE): standard input cannot be read again or checked against the journal")
+		}
+		if _, err := os.Stat(js.path); err != nil {
+			return js, fmt.Errorf("--resume: no journal at %s (%w); give the first run's --journal, or run without --resume to start the campaign", js.path, err)
+		}
+	} else if js.path != "" {
+		if _, err := os.Stat(js.path); err == nil {
+			if !c.Bool("force") {
+				return js, fmt.Errorf("journal %s exists: it records an earlier run of this campaign; use --resume to continue it, --force to start over (the journal is replaced), or choose another --journal", js.path)
+			}
+			js.replace = true
+		}
+	}
+	if receipts {
+		var err error
+		if js.spool, err = spoolDir(c); err != nil {
+			return js, err
+		}
+	}
+	return js, nil
+}
+
+// spoolDir is --spool, or the per-user default.
+func spoolDir(c *cli.Context) (string, error) {
+	if dir := c.String("spool"); dir != "" {
+		return dir, nil
+	}
+	dir, err := journal.DefaultSpoolDir()
+	if err != nil {
+		return "", fmt.Errorf("no directory for the receipt spool: %w; give --spool DIR", err)
+	}
+	return dir, nil
+}
+
+// restorableFlags are the flags whose values a journal's identity records under their own
+// name (see inputIdentity), so that smscast receipts can read the campaign's rows again from
+// the journal alone.
+var restorableFlags = []string{"recipients", "to", "to-column", "delimiter", "charset", "templates", "template",
+	"text", "allow-empty", "default-region", "allow-duplicates", "from", "source-ton", "source-npi", "exclude",
+	"encoding", "split", "max-parts", "gsm7-packed", "transliterate", "shard", "part-receipts"}
+
+// inputIdentity is the part of a campaign's identity that decides its rows: the content of
+// the input files and the input flags, by flag name, as values the flags read back. With
+// excludeGrows (--optout-keywords appends to the exclude file while the campaign runs) the
+// exclude file is recorded by path only, since its content is meant to change.
+func inputIdentity(in csvin.Config, excludeGrows bool) (journal.Identity, error) {
+	var id journal.Identity
+	addFile := func(role, path string) error {
+		abs, err := filepath.Abs(path)
+		if err != nil {
+			return fmt.Errorf("journal: %w", err)
+		}
+		if err := id.AddFile(role, abs); err != nil {
+			return fmt.Errorf("journal: campaign identity: %w", err)
+		}
+		return nil
+	}
+	switch {
+	case len(in.To) > 0:
+		id.SetOption("to", strings.Join(in.To, ","))
+	case in.Recipients == "" || in.Recipients == "-":
+		id.SetOption("recipients", "-") // standard input: cannot be read again
+	default:
+		if err := addFile("recipients", in.Recipients); err != nil {
+			return id, err
+		}
+	}
+	if in.Templates != "" {
+		if err := addFile("templates", in.Templates); err != nil {
+			return id, err
+		}
+	}
+	if in.Exclude != "" {
+		if excludeGrows {
+			abs, err := filepath.Abs(in.Exclude)
+			if err != nil {
+				return id, fmt.Errorf("journal: %w", err)
+			}
+			id.SetOption("exclude", abs)
+		} else if err := addFile("exclude", in.Exclude); err != nil {
+			return id, err
+		}
+	}
+	delimiter := "auto"
+	switch in.Delimiter {
+	case 0:
+	case '\t':
+		delimiter = "tab"
+	default:
+		delimiter = string(in.Delimiter)
+	}
+	shard := ""
+	if in.Shard.Count > 0 {
+		shard = in.Shard.String()
+	}
+	for name, value := range map[string]string{
+		"to-column":        in.ToColumn,
+		"delimiter":        delimiter,
+		"charset":          strings.ToLower(in.Charset),
+		"template":         in.Template,
+		"text":             in.Text,
+		"allow-empty":      strconv.FormatBool(in.AllowEmpty),
+		"default-region":   strings.ToUpper(in.DefaultRegion),
+		"allow-duplicates": strconv.FormatBool(in.AllowDuplicates),
+		"from":             in.From,
+		"encoding":         in.Coding.Encoding.String(),
+		"split":            in.Coding.Split.String(),
+		"max-parts":        strconv.Itoa(in.Coding.MaxParts),
+		"gsm7-packed":      strconv.FormatBool(in.Coding.Packed),
+		"transliterate":    strconv.FormatBool(in.Transliterate),
+		"shard":            shard,
+	} {
+		id.SetOption(name, value)
+	}
+	if in.SourceTON != nil {
+		id.SetOption("source-ton", strconv.Itoa(int(*in.SourceTON)))
+	}
+	if in.SourceNPI != nil {
+		id.SetOption("source-npi", strconv.Itoa(int(*in.SourceNPI)))
+	}
+	return id, nil
+}
+
+// campaignIdentity is the identity of the campaign s sends: its rows (inputIdentity) and the
+// options of send that change what each submit_sm says. Rate, window, binds, the SMSC, the
+// credentials and timeouts are left out, so that a resumed run may change them.
+func campaignIdentity(s sendSettings) (journal.Identity, error) {
+	id, err := inputIdentity(s.input, len(s.optoutWords) > 0)
+	if err != nil {
+		return id, err
+	}
+	id.SetOption("schedule", s.engine.Schedule.SMPP())
+	id.SetOption("validity", s.engine.Validity.SMPP())
+	id.SetOption("part-receipts", s.book.PartReceipts.String())
+	return id, nil
+}
+
+// restoreFlags gives every restorable flag that the command line, the environment and
+// --config left unset the value the journal's identity recorded, so that smscast receipts
+// reads the campaign's rows the way send did.
+func restoreFlags(c *cli.Context, id journal.Identity) error {
+	if id.Options["recipients"] == "-" && !c.IsSet("recipients") {
+		return errors.New("the campaign read its recipients from standard input, which cannot be read again: give the same rows with --recipients FILE")
+	}
+	for _, name := range restorableFlags {
+		if c.IsSet(name) {
+			continue
+		}
+		value, ok := id.Options[name]
+		if f, isFile := id.Files[name]; isFile {
+			value, ok = f.Path, true
+		}
+		if !ok || value == "" {
+			continue
+		}
+		if err := c.Set(name, value); err != nil {
+			return fmt.Errorf("journal option %s %q: %w", name, value, err)
+		}
+	}
+	return nil
+}
+
+// checkRows reports whether the rows about to be read (in) are the campaign's: the input part
+// of the journal's identity must be the same. Options outside the input (schedule, ...) are
+// not compared: smscast receipts sends nothing.
+func checkRows(recorded journal.Identity, in csvin.Config) error {
+	_, grows := recorded.Options["exclude"]
+	now, err := inputIdentity(in, grows)
+	if err != nil {
+		return err
+	}
+	was := journal.Identity{Options: map[string]string{}, Files: map[string]journal.FileDigest{}}
+	for name, v := range recorded.Options {
+		if _, ok := now.Options[name]; ok || name == "to" || name == "recipients" || name == "exclude" {
+			was.Options[name] = v
+		}
+	}
+	for role, f := range recorded.Files {
+		was.Files[role] = f
+	}
+	return was.Compare(now)
+}
+
+// campaignJournal is the journal, spool and resumption of one run of send or receipts.
+type campaignJournal struct {
+	settings journalSettings
+	stderr   io.Writer
+	w        *journal.Writer  // nil with --journal off
+	spool    *journal.Spool   // nil when no receipts can come
+	resume   *send.Resumption // nil for a new campaign
+	state    *journal.State   // the journal before this run; nil for a new campaign
+	spooled  int              // receipts of the campaign found in the spool
+
+	mu      sync.Mutex
+	bound   bool  // a session was bound at some point
+	bindErr error // the last reason binding failed
+}
+
+// openCampaignJournal creates the journal of a new campaign, or opens the one to resume or
+// collect (checking that it is the same campaign, cutting a torn tail), feeds book with what
+// earlier runs did, and opens the spool. Errors carry their exit status.
+func openCampaignJournal(s sendSettings, book *report.Book, stderr io.Writer) (*campaignJournal, error) {
+	js := s.journal
+	cj := &campaignJournal{settings: js, stderr: stderr}
+	if js.spool != "" {
+		cj.spool = journal.NewSpool(js.spool, journal.Options{})
+	}
+	if js.path == "" {
+		return cj, nil
+	}
+	if !js.resume && !js.collect {
+		id, err := campaignIdentity(s)
+		if err != nil {
+			return nil, withExit(exitUsage, err)
+		}
+		if js.replace {
+			if err := removeJournal(js.path); err != nil {
+				return nil, withExit(exitUsage, err)
+			}
+		}
+		if cj.w, err = journal.Create(js.path, id, journal.Options{}); err != nil {
+			return nil, withExit(exitUsage, fmt.Errorf("--journal: %w", err))
+		}
+		return cj, nil
+	}
+	var want *journal.Identity
+	mode := send.SendNothing
+	if js.resume {
+		id, err := campaignIdentity(s)
+		if err != nil {
+			return nil, withExit(exitUsage, err)
+		}
+		want = &id
+		mode = send.ResendUncertain
+		if js.keepUncertain {
+			mode = send.KeepUncertain
+		}
+	}
+	w, st, err := journal.Open(js.path, want, journal.Options{})
+	if err != nil {
+		return nil, withExit(exitUsage, err)
+	}
+	if st.Torn != nil {
+		fmt.Fprintf(stderr, "warning: %s\n", st.Torn)
+	}
+	cj.w, cj.state = w, st
+	cj.resume = send.NewResumption(st, book, mode)
+	if cj.spooled, err = collectSpooled(js.spool, st, w, book, s.book.IDFormat); err != nil {
+		fmt.Fprintf(stderr, "warning: receipts in the spool were not all read: %v\n", err)
+	}
+	return cj, nil
+}
+
+// removeJournal deletes the journal at path for --force, after making sure that it is a
+// journal (never an input or another file given by mistake) and that no other smscast
+// process is using it.
+func removeJournal(path string) error {
+	w, _, err := journal.Open(path, nil, journal.Options{})
+	var corrupt *journal.CorruptError
+	var version *journal.VersionError
+	switch {
+	case err == nil:
+		w.Close()
+	case errors.Is(err, os.ErrNotExist):
+		return nil
+	case errors.As(err, &corrupt), errors.As(err, &version):
+		// A journal all the same: --force may replace it.
+	default:
+		return fmt.Errorf("--force: not replacing %s: %w", path, err)
+	}
+	if err := os.Remove(path); err != nil {
+		return fmt.Errorf("--force: %w", err)
+	}
+	return nil
+}
+
+// configure hands the journal, spool and resumption to the engine.
+func (cj *campaignJournal) configure(cfg *send.Config) {
+	if cj.w != nil {
+		cfg.Journal = cj.w
+	}
+	if cj.spool != nil {
+		cfg.Spool = cj.spool
+	}
+	if cj.resume != nil {
+		cfg.Resume = cj.resume.Row
+	}
+}
+
+// watch wraps the engine's event handler to learn whether a session was ever bound, which
+// decides the exit status of smscast receipts.
+func (cj *campaignJournal) watch(next func(send.Event)) func(send.Event) {
+	return func(e send.Event) {
+		var bindErr *send.BindError
+		var connErr *send.ConnectError
+		cj.mu.Lock()
+		switch {
+		case e.Kind == send.EventBound:
+			cj.bound = true
+		case e.Kind == send.EventBindFailed, errors.As(e.Err, &bindErr), errors.As(e.Err, &connErr):
+			cj.bindErr = e.Err
+		}
+		cj.mu.Unlock()
+		next(e)
+	}
+}
+
+// close closes the journal (the engine has closed it already after a run) and the spool.
+func (cj *campaignJournal) close() {
+	if cj.w != nil {
+		if err := cj.w.Close(); err != nil {
+			fmt.Fprintf(cj.stderr, "smscast: journal %s: %v\n", cj.settings.path, err)
+		}
+	}
+	if cj.spool != nil {
+		if err := cj.spool.Close(); err != nil {
+			fmt.Fprintf(cj.stderr, "smscast: spool %s: %v\n", cj.spool.Dir(), err)
+		}
+	}
+}
+
+// finish ends the run's use of the journal. The journal of a new campaign that sent nothing
+// (the bind was refused, every row was invalid, stopped at once) records nothing worth
+// resuming and is removed, so that the same command can simply be run again. A resumed run
+// says what it made of the journal.
+func (cj *campaignJournal) finish(sent bool) {
+	cj.close()
+	if cj.w != nil && cj.resume == nil && !sent {
+		if err := os.Remove(cj.settings.path); err != nil {
+			fmt.Fprintf(cj.stderr, "smscast: journal %s: %v\n", cj.settings.path, err)
+		}
+	}
+	if r := cj.resume; r != nil && cj.settings.resume {
+		fmt.Fprintf(cj.stderr, "resumed from %s: %d rows accepted before, %d rejected before (not sent again); %d sent again and marked resubmitted, %d left uncertain; %d sent for the first time",
+			cj.settings.path, r.Accepted, r.Rejected, r.Resent, r.Uncertain, r.Unsent)
+		if cj.spooled > 0 {
+			fmt.Fprintf(cj.stderr, "; %d receipts taken from the spool", cj.spooled)
+		}
+		fmt.Fprintln(cj.stderr)
+	}
+}
+
+// bindState reports whether a session was ever bound, and the last reason binding failed.
+func (cj *campaignJournal) bindState() (bool, error) {
+	cj.mu.Lock()
+	defer cj.mu.Unlock()
+	return cj.bound, cj.bindErr
+}
+
+// spoolWriters bounds the receipts recorded from the spool at once: they share fsyncs.
+const spoolWriters = 32
+
+// collectSpooled moves the receipts in the spool directory dir that belong to the campaign
+// of st (their id matches one of its message ids) into its journal w and into book, and
+// returns how many it found. Receipts the journal already holds are skipped, so that
+// collecting twice adds nothing. Spool files are never changed.
+func collectSpooled(dir string, st *journal.State, w *journal.Writer, book *report.Book, format smpp.IDFormat) (int, error) {
+	if dir == "" {
+		return 0, nil
+	}
+	keys := map[string]bool{}
+	for _, r := range st.Rows {
+		for _, id := range r.MessageIDs() {
+			for _, k := range smpp.MessageIDKeys(id, format) {
+				keys[k] = true
+			}
+		}
+	}
+	if len(keys) == 0 {
+		return 0, nil
+	}
+	type receiptKey struct {
+		id, stat string
+		at       int64
+	}
+	keyOf := func(r smpp.Receipt, at time.Time) receiptKey { return receiptKey{r.ID, r.Stat, at.UnixNano()} }
+	seen := map[receiptKey]bool{}
+	for _, r := range st.Receipts {
+		seen[keyOf(r.Receipt, r.At)] = true
+	}
+	var found []journal.SpooledReceipt
+	_, readErr := journal.ReadSpool(dir, func(sr journal.SpooledReceipt) error {
+		k := keyOf(sr.Receipt, sr.At)
+		if seen[k] {
+			return nil
+		}
+		for _, key := range smpp.MessageIDKeys(sr.Receipt.ID, format) {
+			if keys[key] {
+				seen[k] = true
+				found = append(found, sr)
+				break
+			}
+		}
+		return nil
+	})
+	var wg sync.WaitGroup
+	var errMu sync.Mutex
+	var writeErr error
+	slots := make(chan struct{}, spoolWriters)
+	for _, sr := range found {
+		slots <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-slots; wg.Done() }()
+			if err := w.Receipt(sr.Receipt, sr.At); err != nil {
+				errMu.Lock()
+				if writeErr == nil {
+					writeErr = err
+				}
+				errMu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	for _, sr := range found {
+		book.Receipt(sr.Receipt, sr.At)
+	}
+	if writeErr != nil {
+		return len(found), fmt.Errorf("journal: %w", writeErr)
+	}
+	if readErr != nil {
+		return len(found), fmt.Errorf("spool %s: %w", dir, readErr)
+	}
+	return len(found), nil
+}
