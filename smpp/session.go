@@ -65,6 +65,9 @@ const (
 	// Each running call holds one decoded PDU, so the cap also bounds memory (1024 ×
 	// MaxPDULen at worst).
 	maxHandlers = 1024
+	// maxIdleHandlers caps the handler goroutines kept waiting for the next deliver_sm, so
+	// that a burst of slow handler calls leaves no thousand idle goroutines behind.
+	maxIdleHandlers = 64
 	// maxControlQueue caps responses waiting for the writer. A peer that keeps sending
 	// requests while never reading our answers would otherwise grow it without bound.
 	maxControlQueue = 4096
@@ -185,6 +188,7 @@ type Session struct {
 	pending     map[uint32]*request // written, awaiting a response, by sequence_number
 	outstanding int                 // pending requests of callers (not probes or unbind)
 	handlers    int                 // Handler calls running
+	idle        int                 // handler workers waiting on idleWorkers
 	closing     bool                // Close was called: write no new requests
 	unbinding   bool                // our unbind is under way: call no new handlers
 	ended       bool                // the connection is closed or closing
@@ -199,6 +203,8 @@ type Session struct {
 	wg           sync.WaitGroup // reader, writer and handler goroutines
 
 	ctl controlQueue
+
+	idleWorkers chan handlerCall // unbuffered: hands a call to an idle handler worker
 
 	// Owned by the writer goroutine (by NewSession before it starts).
 	bw         *bufio.Writer
@@ -261,6 +267,7 @@ func NewSession(ctx context.Context, conn net.Conn, opt Options) (*Session, erro
 		seq:      opt.lastSeq,
 	}
 	s.ctl.signal = make(chan struct{}, 1)
+	s.idleWorkers = make(chan handlerCall)
 	if err := s.bind(ctx); err != nil {
 		conn.Close()
 		return nil, err

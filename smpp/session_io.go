@@ -387,28 +387,65 @@ func responseError(id CommandID, h Header) error {
 	return nil
 }
 
-// dispatch runs the handler for a deliver_sm or data_sm on its own goroutine and queues the
-// response with the status it returns.
+// handlerCall is one deliver_sm or data_sm for the handler, and the response it gets.
+type handlerCall struct {
+	p PDU
+	c control
+}
+
+// dispatch runs the handler for a deliver_sm or data_sm on a goroutine of its own — an idle
+// handler worker if one waits, else a new one — and queues the response with the status it
+// returns. Reusing workers spares a goroutine start per receipt; each call still starts at
+// once, whatever the other calls are doing.
 func (s *Session) dispatch(h Header, p PDU) {
-	c := control{id: h.ID.Response(), seq: h.Sequence, status: StatusXTAppn}
+	call := handlerCall{p: p, c: control{id: h.ID.Response(), seq: h.Sequence, status: StatusXTAppn}}
 	s.mu.Lock()
 	run := s.opt.Handler != nil && !s.unbinding && !s.ended && s.handlers < maxHandlers
 	if run {
 		s.handlers++
-		s.wg.Add(1) // the reader holds a count, so this never races Close's Wait
 	}
 	s.mu.Unlock()
 	if !run {
-		s.reply(c)
+		s.reply(call.c)
 		return
 	}
-	go func() {
-		defer s.wg.Done()
-		c.status = s.opt.Handler(s.handlerCtx, p)
-		s.reply(c) // before the count drops, so Close's unbind follows it
+	select {
+	case s.idleWorkers <- call:
+		return
+	default:
+	}
+	s.wg.Add(1) // the reader holds a count, so this never races Close's Wait
+	go s.handlerWorker(call)
+}
+
+// handlerWorker runs call, then waits for further calls as one of at most maxIdleHandlers
+// idle workers, until the session ends.
+func (s *Session) handlerWorker(call handlerCall) {
+	defer s.wg.Done()
+	for {
+		call.c.status = s.opt.Handler(s.handlerCtx, call.p)
+		s.reply(call.c)      // before the count drops, so Close's unbind follows it
+		call = handlerCall{} // drop the PDU while idle
 		s.mu.Lock()
 		s.handlers--
 		s.checkDrainedLocked()
+		idle := s.idle < maxIdleHandlers
+		if idle {
+			s.idle++
+		}
 		s.mu.Unlock()
-	}()
+		if !idle {
+			return
+		}
+		select {
+		case call = <-s.idleWorkers:
+		case <-s.handlerCtx.Done():
+		}
+		s.mu.Lock()
+		s.idle--
+		s.mu.Unlock()
+		if call.p == nil {
+			return
+		}
+	}
 }
