@@ -1,0 +1,509 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/urfave/cli/v2"
+	"go.uber.org/goleak"
+
+	"smscast/journal"
+	"smscast/smsc"
+)
+
+// runCmd runs send or receipts in this process, like runApp, and returns the exit status and
+// stderr. The commands are made afresh for each run (see runApp).
+func runCmd(t testing.TB, args ...string) (int, string) {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	app := newApp(&stdout, &stderr)
+	app.Commands = []*cli.Command{sendCommand(), receiptsCommand()}
+	err := app.RunContext(ctx, append([]string{"smscast"}, args...))
+	if err != nil {
+		fmt.Fprintln(&stderr, "smscast:", err)
+	}
+	return exitCode(err), stderr.String()
+}
+
+// noLeaks checks at the end of a test that it left no goroutine behind.
+func noLeaks(t *testing.T) {
+	t.Helper()
+	opt := []goleak.Option{goleak.IgnoreCurrent(), goleak.IgnoreTopFunction("os/signal.signal_recv")}
+	t.Cleanup(func() { goleak.VerifyNone(t, opt...) })
+}
+
+// newTestSim starts a simulator that the test closes.
+func newTestSim(t *testing.T, cfg smsc.Config) *smsc.Server {
+	t.Helper()
+	srv, err := smsc.NewServer(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	return srv
+}
+
+// msisdnRow maps a destination of campaignFiles back to its row number.
+func msisdnRow(t testing.TB, msisdn string) int {
+	t.Helper()
+	n, err := strconv.Atoi(strings.TrimPrefix(msisdn, "49171"))
+	if err != nil || !strings.HasPrefix(msisdn, "49171") {
+		t.Fatalf("destination %q is not one of campaignFiles", msisdn)
+	}
+	return n
+}
+
+// sentTimes counts how often the simulator accepted a message for each row.
+func sentTimes(t testing.TB, srv *smsc.Server) map[int]int {
+	t.Helper()
+	sent := map[int]int{}
+	for _, m := range srv.Messages() {
+		sent[msisdnRow(t, m.Destination.Addr)]++
+	}
+	return sent
+}
+
+// reportByRow reads a CSV report keyed by row number.
+func reportByRow(t testing.TB, path string) map[int]map[string]string {
+	t.Helper()
+	out := map[int]map[string]string{}
+	for _, r := range readReport(t, path) {
+		n, err := strconv.Atoi(r["row"])
+		if err != nil {
+			t.Fatalf("report row %q", r["row"])
+		}
+		out[n] = r
+	}
+	return out
+}
+
+// TestResume_sigkill kills the real binary with SIGKILL in the middle of a campaign, resumes
+// it, and checks with the simulator's record that every row was accepted, that the rows sent
+// twice are among those the journal could not vouch for, that those the journal had in flight
+// are at most the window, and that the report covers every row of both runs.
+func TestResume_sigkill(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	const rows, window = 300, 5
+	srv := newTestSim(t, smsc.Config{})
+	dir := t.TempDir()
+	bin := buildBinary(t, dir)
+	recipients, templates := campaignFiles(t, dir, rows)
+	reportPath := filepath.Join(dir, "out.csv")
+	journalPath := reportPath + ".journal"
+	args := []string{"send", "--smsc", srv.Addr(), "--recipients", recipients, "--templates", templates,
+		"--from", "ACME", "--rate", "100", "--window", strconv.Itoa(window), "--wait", "0",
+		"--report", reportPath, "--spool", filepath.Join(dir, "spool"), "--quiet"}
+	var stderr lockedBuffer
+	cmd := exec.Command(bin, args...)
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; srv.Stats().Accepted < 60 && i < 3000; i++ {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	cmd.Wait()
+	firstRun := sentTimes(t, srv)
+	if len(firstRun) == 0 || len(firstRun) == rows {
+		t.Fatalf("the first run sent %d of %d rows before SIGKILL; the test needs it killed in the middle\n%s", len(firstRun), rows, stderr.String())
+	}
+	if _, err := os.Stat(reportPath); err == nil {
+		t.Fatal("a report exists after SIGKILL: the test did not kill the run")
+	}
+
+	// What the journal could not vouch for after the crash.
+	st, err := journal.Load(journalPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	unsure := map[int]bool{}
+	inFlight := 0
+	for n := 1; n <= rows; n++ {
+		switch st.Status(n, 1) {
+		case journal.InFlight:
+			inFlight++
+			unsure[n] = true
+		case journal.MaybeSent:
+			unsure[n] = true
+		}
+	}
+	if inFlight > window {
+		t.Errorf("the journal has %d rows in flight, more than the window of %d", inFlight, window)
+	}
+
+	var stderr2 lockedBuffer
+	cmd = exec.Command(bin, append(args, "--resume")...)
+	cmd.Stderr = &stderr2
+	runToEnd(t, cmd, &stderr2)
+	if code := cmd.ProcessState.ExitCode(); code != exitOK {
+		t.Fatalf("--resume: exit %d, want 0; stderr:\n%s", code, stderr2.String())
+	}
+	if !strings.Contains(stderr2.String(), "resumed from "+journalPath) {
+		t.Errorf("--resume did not say what it resumed:\n%s", stderr2.String())
+	}
+
+	sent := sentTimes(t, srv)
+	report := reportByRow(t, reportPath)
+	if len(report) != rows {
+		t.Errorf("the report has %d rows, want all %d", len(report), rows)
+	}
+	twice := 0
+	for n := 1; n <= rows; n++ {
+		r := report[n]
+		switch {
+		case sent[n] == 0:
+			t.Errorf("row %d was never accepted by the SMSC", n)
+		case sent[n] > 2:
+			t.Errorf("row %d was sent %d times", n, sent[n])
+		case sent[n] == 2:
+			twice++
+			if !unsure[n] {
+				t.Errorf("row %d was sent twice although the journal recorded its outcome (%v)", n, st.Status(n, 1))
+			}
+			if r["submit_status"] != "resubmitted" {
+				t.Errorf("row %d was sent twice but the report says %q", n, r["submit_status"])
+			}
+		}
+		if s := r["submit_status"]; s != "accepted" && s != "resubmitted" {
+			t.Errorf("row %d: report says %q %q", n, s, r["submit_error"])
+		}
+		if r["message_ids"] == "" {
+			t.Errorf("row %d: no message id in the report", n)
+		}
+	}
+	t.Logf("first run: %d rows; journal: %d in flight, %d unsure in all; sent twice: %d", len(firstRun), inFlight, len(unsure), twice)
+}
+
+// runToEnd starts cmd and waits for it, killing it after a minute.
+func runToEnd(t *testing.T, cmd *exec.Cmd, stderr *lockedBuffer) {
+	t.Helper()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	waitExit(t, cmd, time.Minute, stderr)
+}
+
+// campaign is a small campaign of campaignFiles in a temporary directory.
+type campaign struct {
+	dir, recipients, templates, report, journal, spool string
+}
+
+func newCampaign(t *testing.T, rows int) campaign {
+	t.Helper()
+	c := campaign{dir: t.TempDir()}
+	c.recipients, c.templates = campaignFiles(t, c.dir, rows)
+	c.report = filepath.Join(c.dir, "out.csv")
+	c.journal = c.report + ".journal"
+	c.spool = filepath.Join(c.dir, "spool")
+	return c
+}
+
+// send runs smscast send for the campaign against addr with extra flags.
+func (c campaign) send(t *testing.T, addr string, extra ...string) (int, string) {
+	t.Helper()
+	args := []string{"send", "--smsc", addr, "--recipients", c.recipients, "--templates", c.templates,
+		"--from", "ACME", "--rate", "0", "--wait", "0", "--report", c.report, "--spool", c.spool, "--quiet"}
+	return runCmd(t, append(args, extra...)...)
+}
+
+// TestResume_tornTail: a journal whose last record was cut short by a crash is resumed with a
+// warning that names the cut, and the records before it count.
+func TestResume_tornTail(t *testing.T) {
+	noLeaks(t)
+	srv := newTestSim(t, smsc.Config{})
+	c := newCampaign(t, 10)
+	if code, stderr := c.send(t, srv.Addr()); code != exitOK {
+		t.Fatalf("first run: exit %d\n%s", code, stderr)
+	}
+	fi, err := os.Stat(c.journal)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The first bytes of a record: what a write cut short by a crash leaves.
+	f, err := os.OpenFile(c.journal, os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Write([]byte{0x2a, 0x00, 0x00, 0x00, 0x03})
+	f.Close()
+
+	before := srv.Stats().Submits
+	code, stderr := c.send(t, srv.Addr(), "--resume")
+	if code != exitOK {
+		t.Fatalf("--resume: exit %d, want 0\n%s", code, stderr)
+	}
+	want := fmt.Sprintf("the last 5 bytes (from byte %d", fi.Size())
+	if !strings.Contains(stderr, "warning: journal "+c.journal) || !strings.Contains(stderr, want) {
+		t.Errorf("no torn-tail warning naming the cut (%q) on stderr:\n%s", want, stderr)
+	}
+	if n := srv.Stats().Submits - before; n != 0 {
+		t.Errorf("--resume sent %d messages of a campaign that was complete", n)
+	}
+	if _, err := journal.Load(c.journal); err != nil {
+		t.Errorf("the journal after the resume: %v", err)
+	}
+	if rows := readReport(t, c.report); len(rows) != 10 || rows[0]["submit_status"] != "accepted" {
+		t.Errorf("report after resume: %d rows, first %v", len(rows), rows[0])
+	}
+}
+
+// TestResume_corruption: damage before the end of the journal is refused with the byte it is
+// at, and nothing is sent.
+func TestResume_corruption(t *testing.T) {
+	noLeaks(t)
+	srv := newTestSim(t, smsc.Config{})
+	c := newCampaign(t, 10)
+	if code, stderr := c.send(t, srv.Addr()); code != exitOK {
+		t.Fatalf("first run: exit %d\n%s", code, stderr)
+	}
+	var offsets []int64
+	if _, err := journal.Replay(c.journal, func(r journal.Record) error {
+		offsets = append(offsets, r.Offset)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if len(offsets) < 5 {
+		t.Fatalf("only %d records in the journal", len(offsets))
+	}
+	mid := len(offsets) / 2
+	b, err := os.ReadFile(c.journal)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b[offsets[mid+1]-1] ^= 0xff // the last byte of a record in the middle
+	if err := os.WriteFile(c.journal, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	before := srv.Stats().Submits
+	code, stderr := c.send(t, srv.Addr(), "--resume")
+	want := fmt.Sprintf("is damaged at byte %d", offsets[mid])
+	if code != exitUsage || !strings.Contains(stderr, want) {
+		t.Errorf("exit %d, want 1 with %q; stderr:\n%s", code, want, stderr)
+	}
+	if n := srv.Stats().Submits - before; n != 0 {
+		t.Errorf("%d messages sent from a damaged journal", n)
+	}
+}
+
+// TestResume_changedCampaign: --resume refuses, listing what changed, when an input file or an
+// option that changes what is sent differs from the journal's campaign; options that only
+// change how fast or where messages go may change.
+func TestResume_changedCampaign(t *testing.T) {
+	noLeaks(t)
+	srv := newTestSim(t, smsc.Config{})
+	c := newCampaign(t, 5)
+	if code, stderr := c.send(t, srv.Addr()); code != exitOK {
+		t.Fatalf("first run: exit %d\n%s", code, stderr)
+	}
+	before := srv.Stats().Submits
+	code, stderr := c.send(t, srv.Addr(), "--resume", "--from", "OTHER", "--validity", "6h")
+	for _, want := range []string{`option from was "ACME", now "OTHER"`, "option validity", "Restore the original inputs"} {
+		if code != exitUsage || !strings.Contains(stderr, want) {
+			t.Errorf("changed options: exit %d, want 1 and %q; stderr:\n%s", code, want, stderr)
+		}
+	}
+	if err := os.WriteFile(c.templates, []byte("id,text\nhello,\"Hallo {{name}}, Ihr Paket kommt morgen.\"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, stderr = c.send(t, srv.Addr(), "--resume")
+	if code != exitUsage || !strings.Contains(stderr, "templates") {
+		t.Errorf("changed templates: exit %d, want 1 naming the templates file; stderr:\n%s", code, stderr)
+	}
+	if n := srv.Stats().Submits - before; n != 0 {
+		t.Errorf("%d messages sent although --resume refused", n)
+	}
+	// Without --resume, the journal is not overwritten either.
+	code, stderr = c.send(t, srv.Addr(), "--force")
+	if code != exitOK {
+		t.Errorf("--force: exit %d, want 0 (a new campaign replacing the journal)\n%s", code, stderr)
+	}
+	os.Remove(c.report)
+	code, stderr = c.send(t, srv.Addr())
+	if code != exitUsage || !strings.Contains(stderr, "journal "+c.journal+" exists") || !strings.Contains(stderr, "--resume") {
+		t.Errorf("existing journal: exit %d, want 1 and a hint to use --resume or --force; stderr:\n%s", code, stderr)
+	}
+	// A faster rate, another window and another SMSC are the same campaign.
+	srv2 := newTestSim(t, smsc.Config{})
+	if code, stderr := c.send(t, srv2.Addr(), "--resume", "--rate", "500", "--window", "3"); code != exitOK {
+		t.Errorf("--resume with another rate and SMSC: exit %d\n%s", code, stderr)
+	}
+	if n := srv2.Stats().Submits; n != 0 {
+		t.Errorf("the resumed complete campaign sent %d messages", n)
+	}
+}
+
+// TestResume_uncertain: rows whose responses never came are uncertain; --resume sends them
+// again marked resubmitted, --resume --no-resend-uncertain leaves them uncertain.
+func TestResume_uncertain(t *testing.T) {
+	noLeaks(t)
+	// The connection drops right after each message is accepted, before its response.
+	dropping := newTestSim(t, smsc.Config{DropAfter: []int{1, 2, 3, 4}})
+	c := newCampaign(t, 4)
+	code, stderr := c.send(t, dropping.Addr(), "--max-attempts", "1")
+	if code != exitIncomplete {
+		t.Fatalf("first run: exit %d, want 3 (every row uncertain)\n%s", code, stderr)
+	}
+	for _, r := range readReport(t, c.report) {
+		if r["submit_status"] != "uncertain" {
+			t.Fatalf("first run: row %s %s, want uncertain", r["row"], r["submit_status"])
+		}
+	}
+	saved, err := os.ReadFile(c.journal)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	srv := newTestSim(t, smsc.Config{})
+	code, stderr = c.send(t, srv.Addr(), "--resume", "--no-resend-uncertain")
+	if code != exitIncomplete {
+		t.Errorf("--no-resend-uncertain: exit %d, want 3 (rows left uncertain)\n%s", code, stderr)
+	}
+	if n := srv.Stats().Submits; n != 0 {
+		t.Errorf("--no-resend-uncertain sent %d messages", n)
+	}
+	for _, r := range readReport(t, c.report) {
+		if r["submit_status"] != "uncertain" || !strings.Contains(r["submit_error"], "--no-resend-uncertain") {
+			t.Errorf("row %s: %s %q, want uncertain because of --no-resend-uncertain", r["row"], r["submit_status"], r["submit_error"])
+		}
+	}
+
+	if err := os.WriteFile(c.journal, saved, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, stderr = c.send(t, srv.Addr(), "--resume")
+	if code != exitOK {
+		t.Errorf("--resume: exit %d, want 0\n%s", code, stderr)
+	}
+	if n := srv.Stats().Accepted; n != 4 {
+		t.Errorf("--resume: the SMSC accepted %d messages, want the 4 uncertain rows", n)
+	}
+	for _, r := range readReport(t, c.report) {
+		if r["submit_status"] != "resubmitted" {
+			t.Errorf("row %s: %s, want resubmitted", r["row"], r["submit_status"])
+		}
+	}
+	if code, stderr := c.send(t, srv.Addr(), "--no-resend-uncertain", "--force"); code != exitUsage || !strings.Contains(stderr, "only applies with --resume") {
+		t.Errorf("--no-resend-uncertain without --resume: exit %d\n%s", code, stderr)
+	}
+}
+
+// TestReceipts_late: receipts that come after send exited are collected by smscast receipts,
+// which records them in the journal and rewrites the report.
+func TestReceipts_late(t *testing.T) {
+	noLeaks(t)
+	srv := newTestSim(t, smsc.Config{ReceiptDelay: 500 * time.Millisecond})
+	c := newCampaign(t, 5)
+	if code, stderr := c.send(t, srv.Addr(), "--bind-mode", "tx"); code != exitOK {
+		t.Fatalf("send: exit %d\n%s", code, stderr)
+	}
+	for _, r := range readReport(t, c.report) {
+		if r["receipt_status"] != "PENDING" {
+			t.Fatalf("after send: row %s receipt %q, want PENDING", r["row"], r["receipt_status"])
+		}
+	}
+	code, stderr := runCmd(t, "receipts", "--journal", c.journal, "--smsc", srv.Addr(), "--wait", "30s",
+		"--spool", c.spool, "--quiet")
+	if code != exitOK {
+		t.Fatalf("receipts: exit %d, want 0\n%s", code, stderr)
+	}
+	for _, r := range readReport(t, c.report) {
+		if r["receipt_status"] != "DELIVRD" || r["submit_status"] != "accepted" {
+			t.Errorf("after receipts: row %s %s/%s, want accepted/DELIVRD", r["row"], r["submit_status"], r["receipt_status"])
+		}
+	}
+	st, err := journal.Load(c.journal)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(st.Receipts) != 5 || !st.Clean {
+		t.Errorf("the journal holds %d receipts (clean %v), want 5", len(st.Receipts), st.Clean)
+	}
+	// Collecting again has nothing left to wait for.
+	if code, stderr := runCmd(t, "receipts", "--report", c.report, "--smsc", srv.Addr(), "--wait", "0", "--spool", c.spool, "--quiet"); code != exitOK {
+		t.Errorf("second receipts run: exit %d\n%s", code, stderr)
+	}
+}
+
+// TestReceipts_pendingAndUnreachable: receipts exits 3 while receipts are still due and 2
+// when it cannot bind at all.
+func TestReceipts_pendingAndUnreachable(t *testing.T) {
+	noLeaks(t)
+	srv := newTestSim(t, smsc.Config{ReceiptDelay: time.Hour})
+	c := newCampaign(t, 3)
+	if code, stderr := c.send(t, srv.Addr()); code != exitOK {
+		t.Fatalf("send: exit %d\n%s", code, stderr)
+	}
+	code, stderr := runCmd(t, "receipts", "--journal", c.journal, "--smsc", srv.Addr(), "--wait", "0", "--spool", c.spool, "--quiet")
+	if code != exitIncomplete || !strings.Contains(stderr, "3 accepted rows have no final receipt") {
+		t.Errorf("receipts not due yet: exit %d, want 3\n%s", code, stderr)
+	}
+	closed := newTestSim(t, smsc.Config{})
+	addr := closed.Addr()
+	closed.Close()
+	code, stderr = runCmd(t, "receipts", "--journal", c.journal, "--smsc", addr, "--wait", "30s",
+		"--give-up-after", "300ms", "--spool", c.spool, "--quiet")
+	if code != exitConnect {
+		t.Errorf("unreachable SMSC: exit %d, want 2\n%s", code, stderr)
+	}
+	code, stderr = runCmd(t, "receipts", "--journal", filepath.Join(c.dir, "nothing.journal"), "--smsc", srv.Addr())
+	if code != exitUsage {
+		t.Errorf("missing journal: exit %d, want 1\n%s", code, stderr)
+	}
+}
+
+// TestReceipts_fromSpool: receipts of a campaign that another campaign's send received are
+// spooled there, and smscast receipts takes them from the spool.
+func TestReceipts_fromSpool(t *testing.T) {
+	noLeaks(t)
+	srv := newTestSim(t, smsc.Config{ReceiptDelay: 200 * time.Millisecond})
+	a := newCampaign(t, 4)
+	// A transmitter bind gets no receipts: they wait at the SMSC for the next session.
+	if code, stderr := a.send(t, srv.Addr(), "--bind-mode", "tx"); code != exitOK {
+		t.Fatalf("campaign a: exit %d\n%s", code, stderr)
+	}
+	b := newCampaign(t, 4)
+	b.spool = a.spool
+	code, stderr := b.send(t, srv.Addr(), "--wait", "30s")
+	if code != exitOK {
+		t.Fatalf("campaign b: exit %d\n%s", code, stderr)
+	}
+	if un := readUnmatched(t, b.report); un != 4 {
+		t.Fatalf("campaign b saw %d receipts of campaign a, want 4 (they came first)", un)
+	}
+	code, stderr = runCmd(t, "receipts", "--journal", a.journal, "--smsc", srv.Addr(), "--wait", "0", "--spool", a.spool, "--quiet")
+	if code != exitOK {
+		t.Fatalf("receipts from the spool: exit %d, want 0\n%s", code, stderr)
+	}
+	for _, r := range readReport(t, a.report) {
+		if r["receipt_status"] != "DELIVRD" {
+			t.Errorf("row %s: receipt %q, want DELIVRD from the spool", r["row"], r["receipt_status"])
+		}
+	}
+}
+
+// readUnmatched counts the lines of a report's unmatched-receipts file.
+func readUnmatched(t *testing.T, reportPath string) int {
+	t.Helper()
+	b, err := os.ReadFile(reportPath + ".unmatched.jsonl")
+	if err != nil {
+		return 0
+	}
+	return bytes.Count(b, []byte{'\n'})
+}
