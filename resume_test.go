@@ -97,7 +97,8 @@ func TestResume_sigkill(t *testing.T) {
 		t.Skip("builds the binary")
 	}
 	const rows, window = 300, 5
-	srv := newTestSim(t, smsc.Config{})
+	// Responses take a while, so that the window is full when the process dies.
+	srv := newTestSim(t, smsc.Config{RespDelay: 50 * time.Millisecond})
 	dir := t.TempDir()
 	bin := buildBinary(t, dir)
 	recipients, templates := campaignFiles(t, dir, rows)
