@@ -12,6 +12,7 @@ import (
 	"hash/maphash"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"smscast/smpp"
@@ -207,6 +208,10 @@ type Book struct {
 	accepted  map[int64]uint32 // accepted PDUs per Unix second (average and peak rate)
 	acceptedN int              // accepted PDUs (a resent part counts again)
 
+	// looseIndexed is set (under mu) once the index holds every key of every id; until then
+	// it holds only the ids themselves (see indexLooseKeys). Read without mu by Accepted.
+	looseIndexed atomic.Bool
+
 	// hexSeen is set once an accepted id was hexadecimal with a letter a–f. Until then the
 	// cross-base keys of all-digit ids (smpp.IsCrossBaseKey) are not trusted: with an SMSC
 	// whose ids are decimal, "256" read as hex would pair a receipt that overtook its own
@@ -357,9 +362,13 @@ func (b *Book) Accepted(row, part int, messageID string, at time.Time) {
 		panic(fmt.Sprintf("report: Accepted row %d part %d: parts are numbered from 0", row, part))
 	}
 	var buf [6]uint64
-	hashes := b.appendKeyHashes(buf[:0], smpp.MessageIDKeys(messageID, b.opt.IDFormat))
+	loose := b.looseIndexed.Load()
+	hashes := b.idKeyHashes(buf[:0], messageID, loose)
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if !loose && b.looseIndexed.Load() { // a receipt needed the looser keys meanwhile
+		hashes = b.idKeyHashes(buf[:0], messageID, true)
+	}
 	ri := b.mustFind("Accepted", row)
 	if !b.addID(ri, uint16(part), messageID, unixNano(at), hashes) {
 		return

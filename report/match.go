@@ -45,11 +45,15 @@ func (x *idIndex) slot(h uint64) *indexSlot {
 }
 
 // add indexes id under each hash.
-func (x *idIndex) add(hashes []uint64, id uint32) {
+func (x *idIndex) add(hashes []uint64, id uint32) { x.addFrom(hashes, 0, id) }
+
+// addFrom indexes id under each hash from hashes[from] on (the earlier ones are indexed
+// already).
+func (x *idIndex) addFrom(hashes []uint64, from int, id uint32) {
 	for i, h := range hashes {
 		h = max(h, 1)
-		if slices.Contains(hashes[:i], h) {
-			continue // two keys of one id with the same hash (or the same key twice)
+		if i < from || slices.Contains(hashes[:i], h) {
+			continue // indexed already, or two keys of one id with the same hash (or the same key twice)
 		}
 		if (x.n+1)*4 > len(x.slots)*3 {
 			x.grow()
@@ -92,6 +96,35 @@ func (x *idIndex) appendIDs(dst []uint32, h uint64) []uint32 {
 		return append(dst, s.val)
 	default:
 		return append(dst, x.shared[s.val&^sharedBit]...)
+	}
+}
+
+// The looser keys are indexed only once a receipt needs them. As long as every receipt finds
+// its id exactly (the usual case: the SMSC writes ids the same way in responses and
+// receipts), the index holds one key per id instead of two to five, and Accepted computes no
+// MessageIDKeys. The first lookup that goes beyond the exact id (match) indexes the looser
+// keys of every id so far, and Accepted indexes all keys from then on, so matching gives the
+// same results either way. Held receipts exist only after such a lookup.
+
+// idKeyHashes appends the hashes of id's lookup keys: all of them when loose is set, else
+// only the id's own (the first key). "" has no keys.
+func (b *Book) idKeyHashes(dst []uint64, id string, loose bool) []uint64 {
+	if !loose && id != "" {
+		return append(dst, maphash.String(b.seed, id))
+	}
+	return b.appendKeyHashes(dst, smpp.MessageIDKeys(id, b.opt.IDFormat))
+}
+
+// indexLooseKeys indexes the keys after the first of every id, once. Called with b.mu held.
+func (b *Book) indexLooseKeys() {
+	if b.looseIndexed.Load() {
+		return
+	}
+	b.looseIndexed.Store(true)
+	var buf [6]uint64
+	for i := range b.ids.len() {
+		id := string(b.strs.bytes(b.ids.at(i).id))
+		b.index.addFrom(b.appendKeyHashes(buf[:0], smpp.MessageIDKeys(id, b.opt.IDFormat)), 1, uint32(i))
 	}
 }
 
@@ -206,6 +239,7 @@ func (b *Book) match(rid string, keys []string, hashes []uint64) (int, string) {
 	if rid == "" {
 		return -1, reasonNoID
 	}
+	b.indexLooseKeys()
 	var cands [8]uint32
 	for i, key := range keys {
 		if !b.hexSeen && smpp.IsCrossBaseKey(key) {
