@@ -508,3 +508,73 @@ func readUnmatched(t *testing.T, reportPath string) int {
 	}
 	return bytes.Count(b, []byte{'\n'})
 }
+
+// TestJournal_lifecycle: --journal off writes none and cannot be resumed; a new campaign that
+// sent nothing leaves no journal behind; a journal in use by another process is refused; a
+// file that is not a journal is never replaced.
+func TestJournal_lifecycle(t *testing.T) {
+	noLeaks(t)
+	srv := newTestSim(t, smsc.Config{SystemID: "acme", Password: "right"})
+	c := newCampaign(t, 3)
+	if code, stderr := c.send(t, srv.Addr(), "--system-id", "acme", "--password", "right", "--journal", "off"); code != exitOK {
+		t.Fatalf("--journal off: exit %d\n%s", code, stderr)
+	}
+	if _, err := os.Stat(c.journal); err == nil {
+		t.Error("--journal off wrote a journal")
+	}
+	if code, stderr := c.send(t, srv.Addr(), "--journal", "off", "--resume"); code != exitUsage || !strings.Contains(stderr, "--journal off") {
+		t.Errorf("--resume --journal off: exit %d\n%s", code, stderr)
+	}
+	os.Remove(c.report)
+	if code, stderr := c.send(t, srv.Addr(), "--system-id", "acme", "--password", "wrong"); code != exitConnect {
+		t.Fatalf("refused bind: exit %d, want 2\n%s", code, stderr)
+	}
+	if _, err := os.Stat(c.journal); err == nil {
+		t.Error("a run that sent nothing left its journal behind")
+	}
+	if code, stderr := c.send(t, srv.Addr(), "--system-id", "acme", "--password", "right"); code != exitOK {
+		t.Fatalf("send: exit %d\n%s", code, stderr)
+	}
+	w, _, err := journal.Open(c.journal, nil, journal.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, stderr := runCmd(t, "receipts", "--journal", c.journal, "--smsc", srv.Addr(), "--wait", "0", "--spool", c.spool)
+	w.Close()
+	if code != exitUsage || !strings.Contains(stderr, "in use by another smscast process") {
+		t.Errorf("journal in use: exit %d, want 1\n%s", code, stderr)
+	}
+	other := filepath.Join(c.dir, "notes.txt")
+	os.WriteFile(other, []byte("not a journal\n"), 0o600)
+	code, stderr = c.send(t, srv.Addr(), "--journal", other, "--force")
+	if b, _ := os.ReadFile(other); code != exitUsage || string(b) != "not a journal\n" {
+		t.Errorf("--force --journal on another file: exit %d, file now %q\n%s", code, b, stderr)
+	}
+}
+
+// TestReceipts_inlineCampaign: smscast receipts rebuilds the rows of a campaign given with
+// --to and --text (no input files) from the journal alone.
+func TestReceipts_inlineCampaign(t *testing.T) {
+	noLeaks(t)
+	srv := newTestSim(t, smsc.Config{ReceiptDelay: 200 * time.Millisecond})
+	dir := t.TempDir()
+	reportPath := filepath.Join(dir, "inline.jsonl")
+	spool := filepath.Join(dir, "spool")
+	code, stderr := runCmd(t, "send", "--smsc", srv.Addr(), "--to", "+491710000001", "--to", "+491710000002",
+		"--text", "Hallo, Ihr Termin ist morgen", "--from", "ACME", "--rate", "0", "--wait", "0",
+		"--bind-mode", "tx", "--report", reportPath, "--report-format", "jsonl", "--spool", spool, "--quiet")
+	if code != exitOK {
+		t.Fatalf("send: exit %d\n%s", code, stderr)
+	}
+	code, stderr = runCmd(t, "receipts", "--journal", reportPath+".journal", "--smsc", srv.Addr(), "--wait", "30s", "--spool", spool, "--quiet")
+	if code != exitOK {
+		t.Fatalf("receipts: exit %d\n%s", code, stderr)
+	}
+	b, err := os.ReadFile(reportPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(string(b), `"receipt_status":"DELIVRD"`); n != 2 || strings.Count(string(b), "\n") != 2 {
+		t.Errorf("rewritten JSONL report has %d DELIVRD rows, want 2:\n%s", n, b)
+	}
+}

@@ -5,6 +5,7 @@
 #   scripts/bench-send.sh              # both benchmarks
 #   scripts/bench-send.sh throughput   # ROWS rows (default 200000) at --rate 0 --window 100
 #   scripts/bench-send.sh pacing       # --rate 2000 for about 10 s
+#   scripts/bench-send.sh journal      # throughput with the journal (the default) and with --journal off
 #
 # Throughput: a generated recipients file (csvin/gen) with the templates of
 # testdata/templates.csv (one row in eight takes a three-part message), a CSV report and a
@@ -13,6 +14,8 @@
 # Pacing: 20,000 PDUs at --rate 2000; the achieved rate is measured from the simulator's
 # --log (times of the first and the last accepted message) and the busiest one-second bucket
 # from its summary. Target: within 1% of 2000, and no bucket above 2001.
+# Journal: the throughput benchmark with --journal off, then with the journal; prints both
+# rates and the journal's cost. Target: at most 30% of the throughput.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -56,8 +59,11 @@ json_number() {
 	grep -o "\"$1\": *[0-9.e+-]*" "$2" | head -n 1 | sed 's/.*: *//'
 }
 
+# send_extra holds flags added to the throughput run's send (the journal benchmark sets it).
+send_extra=()
+
 throughput() {
-	echo "== throughput: $rows rows, --rate 0 --window 100, templates and a CSV report"
+	echo "== throughput: $rows rows, --rate 0 --window 100, templates and a CSV report ${send_extra[*]}"
 	go run ./csvin/gen -rows "$rows" >"$work/recipients.csv"
 	start_sim --receipt-delay 0
 	load_before=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -65,7 +71,7 @@ throughput() {
 	/usr/bin/time -f '%e %U %S %M' -o "$work/time" "$bin" send --smsc "$sim_addr" \
 		--recipients "$work/recipients.csv" --templates testdata/templates.csv --template welcome \
 		--rate 0 --window 100 --wait 0 --report "$work/report.csv" --summary-json "$work/summary.json" --quiet \
-		2>"$work/send.err"
+		--force ${send_extra[@]+"${send_extra[@]}"} 2>"$work/send.err"
 	status=$?
 	set -e
 	echo "smscast send exit status $status (3 is expected: the generated file has invalid rows)"
@@ -109,9 +115,25 @@ pacing() {
 	}'
 }
 
+journal_cost() {
+	send_extra=(--journal off)
+	throughput | tee "$work/off.txt"
+	send_extra=(--journal "$work/report.csv.journal")
+	throughput | tee "$work/on.txt"
+	# Fields 4 and 7 of the line: submit_sm per second of the whole process and of the run.
+	read -r off_all off_run < <(grep 'submit_sm per second' "$work/off.txt" | awk '{ print $4, $7 }')
+	read -r on_all on_run < <(grep 'submit_sm per second' "$work/on.txt" | awk '{ print $4, $7 }')
+	awk -v oa="$off_all" -v or="$off_run" -v na="$on_all" -v nr="$on_run" 'BEGIN {
+		printf "== journal cost (target at most 30%%)\n"
+		printf "whole process           %.0f submit_sm/s with the journal, %.0f with --journal off: %.1f%% less\n", na, oa, (oa - na) * 100 / oa
+		printf "the run                 %.0f submit_sm/s with the journal, %.0f with --journal off: %.1f%% less\n", nr, or, (or - nr) * 100 / or
+	}'
+}
+
 case $what in
 throughput) throughput ;;
 pacing) pacing ;;
+journal) journal_cost ;;
 all) throughput; pacing ;;
-*) echo "usage: $0 [throughput|pacing|all]" >&2; exit 2 ;;
+*) echo "usage: $0 [throughput|pacing|journal|all]" >&2; exit 2 ;;
 esac
