@@ -425,7 +425,11 @@ func receiptString(b []byte, dataCoding uint8) string {
 //
 // Empty fields get defaults: sub "001", dlvrd "001" when delivered else "000", stat from
 // State, err "000"; zero dates are written as "0000000000". text is the first 20 characters.
-func FormatReceiptText(r Receipt) string {
+func FormatReceiptText(r Receipt) string { return string(AppendReceiptText(nil, r)) }
+
+// AppendReceiptText appends FormatReceiptText(r) to dst, for senders of many receipts (the
+// simulator) that reuse one buffer.
+func AppendReceiptText(dst []byte, r Receipt) []byte {
 	or := func(s, def string) string {
 		if s == "" {
 			return def
@@ -445,14 +449,20 @@ func FormatReceiptText(r Receipt) string {
 		_, size := utf8.DecodeRuneInString(text[i:])
 		i += size
 	}
-	return fmt.Sprintf("id:%s sub:%s dlvrd:%s submit date:%s done date:%s stat:%s err:%s text:%s",
-		r.ID, or(r.Sub, "001"), or(r.Dlvrd, dlvrd), formatReceiptDate(r.SubmitDate),
-		formatReceiptDate(r.DoneDate), or(r.Stat, r.State.Stat()), or(r.Err, "000"), text)
+	dst = append(append(dst, "id:"...), r.ID...)
+	dst = append(append(dst, " sub:"...), or(r.Sub, "001")...)
+	dst = append(append(dst, " dlvrd:"...), or(r.Dlvrd, dlvrd)...)
+	dst = appendReceiptDate(append(dst, " submit date:"...), r.SubmitDate)
+	dst = appendReceiptDate(append(dst, " done date:"...), r.DoneDate)
+	dst = append(append(dst, " stat:"...), or(r.Stat, r.State.Stat())...)
+	dst = append(append(dst, " err:"...), or(r.Err, "000")...)
+	return append(append(dst, " text:"...), text...)
 }
 
-func formatReceiptDate(t time.Time) string {
+// appendReceiptDate appends t as YYMMDDhhmm in UTC; the zero time as "0000000000".
+func appendReceiptDate(dst []byte, t time.Time) []byte {
 	if t.IsZero() {
-		return "0000000000"
+		return append(dst, "0000000000"...)
 	}
-	return t.UTC().Format("0601021504")
+	return t.UTC().AppendFormat(dst, "0601021504")
 }

@@ -98,3 +98,26 @@ func BenchmarkParseReceiptText(b *testing.B) {
 		})
 	}
 }
+
+// TestAppendReceiptText: appending gives FormatReceiptText's text after what dst held, for
+// every state and with defaults, dates and a long text.
+func TestAppendReceiptText(t *testing.T) {
+	for st := StateScheduled; st <= StateSkipped; st++ {
+		r := Receipt{ID: "a1", State: st, DoneDate: time.Date(2025, 3, 14, 15, 31, 0, 0, time.FixedZone("x", 3600)),
+			Text: "Привет, this is longer than twenty"}
+		want := FormatReceiptText(r)
+		if got := string(AppendReceiptText([]byte("prefix"), r)); got != "prefix"+want {
+			t.Errorf("AppendReceiptText = %q, want prefix + %q", got, want)
+		}
+	}
+}
+
+// BenchmarkAppendReceiptText is the simulator's cost per receipt text. Goal: no allocation.
+func BenchmarkAppendReceiptText(b *testing.B) {
+	r := Receipt{ID: "5f1e0b7a", State: StateDelivered, SubmitDate: time.Now(), DoneDate: time.Now(), Text: "Hello world, welcome to smscast"}
+	buf := make([]byte, 0, 256)
+	b.ReportAllocs()
+	for b.Loop() {
+		buf = AppendReceiptText(buf[:0], r)
+	}
+}
