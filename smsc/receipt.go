@@ -2,7 +2,6 @@ package smsc
 
 import (
 	"container/heap"
-	"strings"
 	"sync"
 	"time"
 
@@ -44,16 +43,18 @@ var networkErrors = map[smpp.MessageState]networkError{
 func (r *receipt) deliverSM(p *smpp.DeliverSM, buf []byte, packed bool) []byte {
 	ne := networkErrors[r.fate]
 	code := ne.code
-	text := smpp.FormatReceiptText(smpp.Receipt{
+	// The text: field comes last, so the excerpt (at most 20 characters, one octet each)
+	// can follow the rest of the text directly.
+	v := smpp.AppendReceiptText(buf[:0], smpp.Receipt{
 		ID:         r.id,
 		SubmitDate: r.submitted,
 		DoneDate:   r.done,
 		State:      r.fate,
 		Err:        ne.err,
-		Text:       receiptExcerpt(r.part, r.dataCoding, packed),
 	})
-	v := append(buf[:0], text...)
-	n := len(v)
+	v = appendReceiptExcerpt(v, r.part, r.dataCoding, packed)
+	textLen := len(v) // the TLV values follow the text in v
+	n := textLen
 	v = append(append(v, r.id...), 0, byte(r.fate), 3, byte(code>>8), byte(code))
 	id := v[n : n+len(r.id)+1 : n+len(r.id)+1]
 	n += len(id)
@@ -65,16 +66,16 @@ func (r *receipt) deliverSM(p *smpp.DeliverSM, buf []byte, packed bool) []byte {
 		SourceAddrTON: r.dst.TON, SourceAddrNPI: r.dst.NPI, SourceAddr: r.dst.Addr,
 		DestAddrTON: r.src.TON, DestAddrNPI: r.src.NPI, DestinationAddr: r.src.Addr,
 		ESMClass:     0x04, // SMSC delivery receipt
-		ShortMessage: v[:len(text):len(text)],
+		ShortMessage: v[:textLen:textLen],
 		TLVs:         tlvs,
 	}
 	return v
 }
 
-// receiptExcerpt is the start of the part's text for the receipt's text: field, limited to
-// characters that GSM 7-bit and ASCII encode alike: the receipt goes out with data_coding 0,
-// and parsers read it either way. Others become '?'.
-func receiptExcerpt(p recordPart, dataCoding uint8, packed bool) string {
+// appendReceiptExcerpt appends the start of the part's text for the receipt's text: field,
+// at most 20 characters, limited to characters that GSM 7-bit and ASCII encode alike: the
+// receipt goes out with data_coding 0, and parsers read it either way. Others become '?'.
+func appendReceiptExcerpt(dst []byte, p recordPart, dataCoding uint8, packed bool) []byte {
 	// 80 octets hold 20 characters in every encoding (UCS-2 surrogate pairs and GSM escapes
 	// included); a prefix that cuts a pair in two does not decode, then the whole part is.
 	prefix := p
@@ -82,11 +83,9 @@ func receiptExcerpt(p recordPart, dataCoding uint8, packed bool) string {
 	text, err := decodeParts([]recordPart{prefix}, dataCoding, packed)
 	if err != nil {
 		if text, err = decodeParts([]recordPart{p}, dataCoding, packed); err != nil {
-			return ""
+			return dst
 		}
 	}
-	var b strings.Builder
-	b.Grow(20)
 	n := 0
 	for _, r := range text {
 		if n == 20 {
@@ -96,14 +95,14 @@ func receiptExcerpt(p recordPart, dataCoding uint8, packed bool) string {
 		switch {
 		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9',
 			r == ' ', r == '!', r == '"', r == '#', r >= '%' && r <= '/', r >= ':' && r <= '?':
-			b.WriteRune(r)
+			dst = append(dst, byte(r))
 		case r == '\n' || r == '\r':
-			b.WriteByte(' ')
+			dst = append(dst, ' ')
 		default:
-			b.WriteByte('?')
+			dst = append(dst, '?')
 		}
 	}
-	return b.String()
+	return dst
 }
 
 // receiptHeap orders receipts by due time.

@@ -234,8 +234,9 @@ func (c *conn) submit(h smpp.Header, sub submission) bool {
 		fate: fate, total: total, dataSM: sub.cmd == smpp.DataSMID,
 	}
 	srv.rec.add(&rec, part, ref)
+	var rcpt *receipt
 	if wantsReceipt(sub.regDelivery, fate) {
-		r := &receipt{
+		rcpt = &receipt{
 			systemID:   c.systemID,
 			id:         formatID(num, srv.cfg.ReceiptIDFormat),
 			src:        sub.src,
@@ -246,20 +247,31 @@ func (c *conn) submit(h smpp.Header, sub submission) bool {
 			part:       part,
 			dataCoding: sub.dataCoding,
 		}
-		if srv.receipts.schedule(r) {
-			c.wakeReceipts = true
-		}
 	}
 	if len(srv.dropAt) > 0 && srv.dropAt[n] {
+		// Accepted, but the response is lost with the connection: the receipt still comes,
+		// on a later session.
+		c.scheduleReceipt(rcpt)
 		srv.drops.Add(1)
 		c.close()
 		return false
 	}
 	c.respondMessage(h.Sequence, sub.cmd, smpp.StatusOK, id)
+	// Only now: the receipt goes through the same outbox after the response, so it can never
+	// reach the client before the message id it refers to.
+	c.scheduleReceipt(rcpt)
 	if len(srv.unbindAt) > 0 && srv.unbindAt[n] {
 		c.startUnbind()
 	}
 	return true
+}
+
+// scheduleReceipt queues r (nil = no receipt) for the receipt goroutine, which the reader
+// wakes once per burst.
+func (c *conn) scheduleReceipt(r *receipt) {
+	if r != nil && c.srv.receipts.schedule(r) {
+		c.wakeReceipts = true
+	}
 }
 
 // respondMessage answers a submit_sm or data_sm; id is "" when status is not 0, and the
