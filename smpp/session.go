@@ -387,7 +387,18 @@ func (s *Session) Outstanding() int {
 // Submit sends a submit_sm and waits for its submit_sm_resp. See Request for ctx and the
 // errors; with a Status error the response body, when the SMSC sent one, is returned too.
 func (s *Session) Submit(ctx context.Context, p *SubmitSM) (*SubmitSMResp, error) {
-	_, body, err := s.Request(ctx, p)
+	return s.SubmitNotify(ctx, p, nil)
+}
+
+// SubmitNotify is Submit that also hands a successful submit_sm_resp to onAccepted (nil =
+// none) on the session's reader goroutine, before the reader handles any PDU that came after
+// the response. Whatever onAccepted records — the message id — is therefore in place before
+// the Handler sees a receipt that followed the response on the wire, although the Handler
+// and the caller run concurrently. onAccepted runs exactly when SubmitNotify returns a nil
+// error, before it returns; it must be quick (the reader waits for it) and must not call
+// the session.
+func (s *Session) SubmitNotify(ctx context.Context, p *SubmitSM, onAccepted func(*SubmitSMResp)) (*SubmitSMResp, error) {
+	_, body, err := s.request(ctx, p, onAccepted)
 	resp, _ := body.(*SubmitSMResp)
 	return resp, err
 }
@@ -405,6 +416,11 @@ func (s *Session) Submit(ctx context.Context, p *SubmitSM) (*SubmitSMResp, error
 // (outcome unknown). A PDU the codec cannot encode or longer than Options.MaxPDULen is
 // refused before anything is sent, without ErrNotSent: resending it cannot help.
 func (s *Session) Request(ctx context.Context, p PDU) (Header, PDU, error) {
+	return s.request(ctx, p, nil)
+}
+
+// request is Request, with SubmitNotify's onAccepted.
+func (s *Session) request(ctx context.Context, p PDU, onAccepted func(*SubmitSMResp)) (Header, PDU, error) {
 	if p == nil {
 		return Header{}, nil, errors.New("smpp: Request needs a PDU, got nil")
 	}
@@ -415,6 +431,7 @@ func (s *Session) Request(ctx context.Context, p PDU) (Header, PDU, error) {
 	}
 	r := getRequest()
 	r.id = id
+	r.onAccepted = onAccepted
 	var err error
 	r.buf, err = AppendPDU(r.buf[:0], 0, StatusOK, p)
 	if err == nil && len(r.buf) > s.opt.MaxPDULen {
@@ -663,6 +680,8 @@ type request struct {
 	id       CommandID
 	internal bool        // enquire_link probe or unbind: outside the window and the count
 	done     chan result // capacity 1: whoever completes the request never blocks
+	// onAccepted: see SubmitNotify; the reader calls it before completing the request.
+	onAccepted func(*SubmitSMResp)
 
 	seq      uint32    // guarded by Session.mu
 	state    reqState  // guarded by Session.mu

@@ -371,6 +371,9 @@ func (s *Session) route(h Header, p PDU, decodeErr error) {
 	if err == nil && decodeErr != nil {
 		err = fmt.Errorf("smpp: decode the response to sequence_number %d: %w", h.Sequence, decodeErr)
 	}
+	if resp, ok := p.(*SubmitSMResp); ok && err == nil && r.onAccepted != nil {
+		r.onAccepted(resp)
+	}
 	r.done <- result{h: h, p: p, err: err, reuse: true}
 }
 
