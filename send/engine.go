@@ -357,8 +357,9 @@ func (c *Campaign) Run(ctx context.Context, src Source) (Result, error) {
 			go func() {
 				defer workers.Done()
 				var pdu smpp.SubmitSM // reused for every part this worker sends
+				acc := newAcceptance(c)
 				for j := range jobs {
-					j.pdu = &pdu
+					j.pdu, j.acc = &pdu, acc
 					c.sendRow(workCtx, b, &j)
 				}
 			}()
@@ -430,6 +431,7 @@ type job struct {
 	// pdu is the worker's submit_sm, filled for each part: the session encodes it before
 	// Submit returns and keeps no reference.
 	pdu *smpp.SubmitSM
+	acc *acceptance // the worker's, likewise
 }
 
 // produce reads rows in order, records each in the Book and hands the ones to send to the

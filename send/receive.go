@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/hex"
 	"fmt"
-	"runtime"
 	"time"
 
 	"smscast/report"
@@ -49,16 +48,7 @@ func (c *Campaign) receipt(r smpp.Receipt, parseErr error, now time.Time) smpp.S
 	if parseErr != nil {
 		c.warn(fmt.Errorf("delivery receipt %q: %w", r.Text, parseErr))
 	}
-	matched := c.book.Matches(r)
-	// A receipt normally follows its submit_sm_resp on the wire, yet the session's reader
-	// readies this handler and the response's caller together, and the caller may not have
-	// recorded the message id yet. Let it run before taking the receipt for another
-	// campaign's: the spool costs a write and an fsync, and resumes must read it back.
-	for i := 0; !matched && c.cfg.Spool != nil && r.ID != "" && i < overtakeYields; i++ {
-		runtime.Gosched()
-		matched = c.book.Matches(r)
-	}
-	if err := c.keepReceipt(r, matched, now); err != nil {
+	if err := c.keepReceipt(r, c.book.Matches(r), now); err != nil {
 		c.warn(fmt.Errorf("receipt %s not recorded, the SMSC will send it again: %w", r.ID, err))
 		return smpp.StatusXTAppn
 	}
@@ -70,10 +60,6 @@ func (c *Campaign) receipt(r smpp.Receipt, parseErr error, now time.Time) smpp.S
 	}
 	return smpp.StatusOK
 }
-
-// overtakeYields bounds the yields a receipt that matches nothing waits for the submit
-// workers to record the id (see receipt).
-const overtakeYields = 8
 
 // keepReceipt makes r durable: a receipt of this campaign in the journal, any other in the
 // spool (or the journal when there is no spool). A receipt that overtook its submit_sm_resp

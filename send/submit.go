@@ -166,12 +166,13 @@ func (c *Campaign) tryPart(ctx context.Context, b *bind, j *job, part int, late 
 		c.pdus.Add(1)
 		c.inFlight.Add(1)
 		j.written = true
-		resp, err := s.Submit(ctx, pdu)
+		j.acc.row, j.acc.part = row, part
+		_, err = s.SubmitNotify(ctx, pdu, j.acc.record)
 		c.inFlight.Add(-1)
 
 		switch judge(err) {
 		case vAccepted:
-			c.accepted1(row, part, resp.MessageID, false)
+			// j.acc recorded the message id when the session read the response.
 			return partResult{status: report.SubmitAccepted}
 		case vRejected:
 			return partResult{report.SubmitRejected, err.Error()}
@@ -252,6 +253,26 @@ func waitDone(ctx context.Context, s *smpp.Session, d time.Duration) {
 	case <-ctx.Done():
 	case <-t.C:
 	}
+}
+
+// acceptance records the message id of the part a worker sends from the session's reader
+// goroutine, as soon as the submit_sm_resp is read (smpp.Session.SubmitNotify): a receipt
+// right behind the response then always finds the id in the Book, instead of being taken
+// for another campaign's because the worker had not run yet.
+type acceptance struct {
+	c         *Campaign
+	row, part int                      // set by the worker before each submit
+	record    func(*smpp.SubmitSMResp) // a.accepted, bound once: a submit allocates nothing
+}
+
+func newAcceptance(c *Campaign) *acceptance {
+	a := &acceptance{c: c}
+	a.record = a.accepted
+	return a
+}
+
+func (a *acceptance) accepted(resp *smpp.SubmitSMResp) {
+	a.c.accepted1(a.row, a.part, resp.MessageID, false)
 }
 
 // accepted1 records one message id for part of row, in the Book and the journal; late says
