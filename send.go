@@ -103,6 +103,9 @@ func sendCommand() *cli.Command {
 		Description: "Reads the recipients and templates, sends every valid row under --rate and --window over\n" +
 			"--binds sessions, retries what can be retried, collects delivery receipts for --wait and\n" +
 			"writes the report (every row with its outcome) and a summary.\n\n" +
+			"Every run records the campaign in a journal (--journal, default <report>.journal): after a\n" +
+			"crash or kill, rerun the same command with --resume to send only what was not accepted;\n" +
+			"smscast receipts collects receipts that arrive after the run.\n\n" +
 			"Every flag can also be set with the environment variable shown beside it, or with a key\n" +
 			"of the same name in the --config YAML file; the command line wins over the environment,\n" +
 			"which wins over the file. The password: SMSCAST_PASSWORD or --password-file.\n\n" +
