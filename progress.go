@@ -73,6 +73,9 @@ func (p *progress) Start() {
 			progressbar.OptionThrottle(barRefresh),
 			progressbar.OptionShowDescriptionAtLineEnd(),
 			progressbar.OptionSetRenderBlankState(true),
+			// Without this, a bar of unknown length redraws itself from a goroutine of its
+			// own, racing with our lines on the same writer; loop already redraws it.
+			progressbar.OptionSetSpinnerChangeInterval(0),
 		)
 	}
 	go p.loop()
