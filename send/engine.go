@@ -462,8 +462,14 @@ func (c *Campaign) produce(ctx context.Context, src Source, jobs chan<- job) err
 			continue
 		}
 		if sending && ctx.Err() == nil && !c.stopping() {
+			j := job{row: row, resend: resend}
+			select { // a channel with room costs one send, not a three-way select
+			case jobs <- j:
+				continue
+			default:
+			}
 			select {
-			case jobs <- job{row: row, resend: resend}:
+			case jobs <- j:
 				continue
 			case <-c.stopped:
 			case <-ctx.Done():
