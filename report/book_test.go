@@ -595,3 +595,58 @@ func TestBook_Counts(t *testing.T) {
 		t.Errorf("Counts() = %+v\nwant       %+v", got, want)
 	}
 }
+
+// TestSummary_RateAndLatencyAfterResume: a resumed run (or `smscast receipts`, which sends
+// nothing) replays acceptances journaled by an earlier run. The average rate counts them over
+// the seconds from the first to the last acceptance, never over this run's duration alone (it
+// once printed 300 parts/s average with a 199 parts/s peak), and a latency that began before
+// the restart is left out instead of counting the time between runs.
+func TestSummary_RateAndLatencyAfterResume(t *testing.T) {
+	b := NewBook(Options{})
+	for row := 1; row <= 4; row++ {
+		b.Add(Entry{Row: row, MSISDN: fmt.Sprint(row), Parts: 1})
+	}
+	// First run: rows 1 and 2 accepted within second 0; row 3 attempted, outcome lost.
+	b.Planned(1, at(0))
+	b.Accepted(1, 0, "a1", at(100))
+	b.Planned(2, at(0))
+	b.Accepted(2, 0, "a2", at(900))
+	b.Planned(3, at(950))
+	// The resumed run starts ten minutes later and sends rows 3 and 4 in its first second.
+	start := at(600_000)
+	b.Accepted(3, 0, "a3", at(600_050))
+	b.Planned(4, at(600_000))
+	b.Accepted(4, 0, "a4", at(600_200))
+
+	s := b.Summary(start, at(600_300))
+	if s.PeakRate != 2 {
+		t.Errorf("peak = %d, want 2", s.PeakRate)
+	}
+	if wantSpan := 601 * time.Second; s.RateSpan != wantSpan || s.AverageRate != 4/wantSpan.Seconds() {
+		t.Errorf("rate = %v over %v, want %v over %v", s.AverageRate, s.RateSpan, 4/wantSpan.Seconds(), wantSpan)
+	}
+	if s.AverageRate > float64(s.PeakRate) {
+		t.Errorf("average %v exceeds peak %d", s.AverageRate, s.PeakRate)
+	}
+	// Rows 1, 2 (earlier run) and 4 (this run) count; row 3 spans the restart.
+	if s.SubmitLatency.Count != 3 || s.SubmitLatency.Max != 900*time.Millisecond || s.LatencyStraddled != 1 {
+		t.Errorf("submit latency %+v, %d left out; want 3 samples, max 900ms, 1 left out", s.SubmitLatency, s.LatencyStraddled)
+	}
+	var text strings.Builder
+	if err := s.WriteText(&text); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"over the 10m1s from first to last acceptance, 2 parts/s peak", "leave out 1 sample begun in an earlier run"} {
+		if !strings.Contains(text.String(), want) {
+			t.Errorf("summary lacks %q:\n%s", want, text.String())
+		}
+	}
+
+	// `smscast receipts` sends nothing: its run adds no acceptance, the rate stays the campaign's.
+	if r := b.Summary(at(900_000), at(903_000)); r.AverageRate != s.AverageRate || r.RateSpan != s.RateSpan {
+		t.Errorf("receipts run: rate %v over %v, want %v over %v", r.AverageRate, r.RateSpan, s.AverageRate, s.RateSpan)
+	}
+	if e := NewBook(Options{}).Summary(t0, at(1000)); e.AverageRate != 0 || e.RateSpan != 0 {
+		t.Errorf("nothing accepted: rate %v over %v, want 0", e.AverageRate, e.RateSpan)
+	}
+}

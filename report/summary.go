@@ -22,16 +22,23 @@ type Summary struct {
 	// UNKNOWN and PENDING are always present (zeros included), other final states when seen.
 	// Rows never accepted have no receipt status and are not counted.
 	Receipts      map[string]int
-	Parts         int     // submit_sm PDUs of the rows meant to be sent (not skipped)
-	PartsAccepted int     // PDUs the SMSC accepted; a part resent and accepted twice counts twice
-	AverageRate   float64 // PartsAccepted per second of End−Start; 0 when the duration is 0
-	PeakRate      int     // most PDUs accepted within one calendar second (UTC)
+	Parts         int // submit_sm PDUs of the rows meant to be sent (not skipped)
+	PartsAccepted int // PDUs the SMSC accepted; a part resent and accepted twice counts twice
+	// AverageRate is PartsAccepted per second of RateSpan, the whole calendar seconds (UTC) from
+	// the first to the last acceptance, inclusive: acceptances journaled by an earlier run count
+	// with their own times, so a resumed run or `smscast receipts` (which sends nothing) reports
+	// the campaign's rate, never more than PeakRate. 0 when nothing was accepted.
+	AverageRate float64
+	RateSpan    time.Duration // from the first to the last accepted second, inclusive; 0 if none
+	PeakRate    int           // most PDUs accepted within one calendar second (UTC)
 	// SubmitLatency is from the planned time to the acceptance of the last part, over the
 	// accepted rows; DeliveryLatency from the planned time to the final receipt, over the rows
-	// that have one. Both exclude rows never planned.
-	SubmitLatency   Latency
-	DeliveryLatency Latency
-	Unmatched       int // receipts that matched no row (see UnmatchedPath)
+	// that have one. Both exclude rows never planned, and samples that began before Start (in
+	// an earlier run) but ended during this run: they would include the time between runs.
+	SubmitLatency    Latency
+	DeliveryLatency  Latency
+	LatencyStraddled int // samples left out of the latencies because they span a restart
+	Unmatched        int // receipts that matched no row (see UnmatchedPath)
 }
 
 // Latency holds exact percentiles (nearest rank over every sample; the samples are the rows,
@@ -77,24 +84,35 @@ func (b *Book) Summary(start, end time.Time) Summary {
 		}
 	}
 	s.Receipts[ReceiptPending] = b.pending
-	if d := end.Sub(start).Seconds(); d > 0 {
-		s.AverageRate = float64(b.acceptedN) / d
-	}
-	for _, n := range b.accepted {
+	first, last := int64(math.MaxInt64), int64(math.MinInt64)
+	for sec, n := range b.accepted {
 		s.PeakRate = max(s.PeakRate, int(n))
+		first, last = min(first, sec), max(last, sec)
+	}
+	if len(b.accepted) > 0 {
+		s.RateSpan = time.Duration(last-first+1) * time.Second
+		s.AverageRate = float64(b.acceptedN) / s.RateSpan.Seconds()
 	}
 
 	var submit, delivery []int64
+	runStart := unixNano(start)
+	sample := func(samples []int64, from, to int64) []int64 {
+		if from < runStart && to >= runStart {
+			s.LatencyStraddled++
+			return samples
+		}
+		return append(samples, to-from)
+	}
 	for i := range b.rows.len() {
 		r := b.rows.at(i)
 		if r.planned == 0 {
 			continue
 		}
 		if (r.status == stAccepted || r.status == stResubmitted) && r.submitted != 0 {
-			submit = append(submit, r.submitted-r.planned)
+			submit = sample(submit, r.planned, r.submitted)
 		}
 		if r.flags&flagFinal != 0 && r.done != 0 {
-			delivery = append(delivery, r.done-r.planned)
+			delivery = sample(delivery, r.planned, r.done)
 		}
 	}
 	s.SubmitLatency = latency(submit)
@@ -142,9 +160,18 @@ func (s Summary) WriteText(w io.Writer) error {
 	line("receipts", "%s", strings.Join(counts, ", "))
 	line("parts", "%d to send, %d accepted", s.Parts, s.PartsAccepted)
 	line("duration", "%s", roundDuration(s.End.Sub(s.Start)))
-	line("rate", "%.1f parts/s average, %d parts/s peak", s.AverageRate, s.PeakRate)
+	if s.RateSpan > 0 {
+		line("rate", "%.1f parts/s average over the %s from first to last acceptance, %d parts/s peak",
+			s.AverageRate, s.RateSpan, s.PeakRate)
+	} else {
+		line("rate", "- (no part accepted)")
+	}
 	line("submit latency", "%s", s.SubmitLatency)
 	line("delivery latency", "%s", s.DeliveryLatency)
+	if s.LatencyStraddled > 0 {
+		line("", "(latencies leave out %s begun in an earlier run: they would count the time between runs)",
+			plural(s.LatencyStraddled, "sample"))
+	}
 	if s.Unmatched > 0 {
 		line("unmatched", "%s matched no row (see the report's .unmatched.jsonl)", plural(s.Unmatched, "receipt"))
 	}
@@ -236,14 +263,16 @@ func (s Summary) MarshalJSON() ([]byte, error) {
 		Parts           int            `json:"parts"`
 		PartsAccepted   int            `json:"parts_accepted"`
 		AverageRate     float64        `json:"average_rate_per_second"`
+		RateSpan        float64        `json:"rate_span_seconds"`
 		PeakRate        int            `json:"peak_rate_per_second"`
 		SubmitLatency   jsonLatency    `json:"submit_latency_ms"`
 		DeliveryLatency jsonLatency    `json:"delivery_latency_ms"`
+		Straddled       int            `json:"latency_samples_left_out"`
 		Unmatched       int            `json:"unmatched_receipts"`
 	}{
 		formatTime(s.Start), formatTime(s.End), s.End.Sub(s.Start).Seconds(), s.Rows, submit,
-		s.Receipts, s.Parts, s.PartsAccepted, s.AverageRate, s.PeakRate, s.SubmitLatency.json(),
-		s.DeliveryLatency.json(), s.Unmatched,
+		s.Receipts, s.Parts, s.PartsAccepted, s.AverageRate, s.RateSpan.Seconds(), s.PeakRate,
+		s.SubmitLatency.json(), s.DeliveryLatency.json(), s.LatencyStraddled, s.Unmatched,
 	})
 }
 
