@@ -45,11 +45,15 @@ func judge(err error) verdict {
 			return vRetry
 		}
 		return vRejected
+	case errors.Is(err, smpp.ErrNotSent):
+		// First: a request refused by a session that had just died wraps the session's
+		// end (ErrConnectionLost) too, but it never left, so resending it is no resubmission.
+		return vNotSent
 	case errors.Is(err, smpp.ErrResponseTimeout):
 		return vTimeout
 	case errors.Is(err, smpp.ErrConnectionLost):
 		return vLost
-	case errors.Is(err, smpp.ErrNotSent), errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return vNotSent
 	}
 	// Anything else (a field too long for its PDU, say) will fail the same way every time.
