@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"smscast/csvin"
+	"smscast/smpp/coding"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
@@ -61,6 +62,7 @@ func TestBadInputs(t *testing.T) {
 		{"invalid-number", nil},
 		{"empty-value", nil},
 		{"too-many-parts", func(c *csvin.Config) { c.Coding.MaxParts = 1 }},
+		{"not-gsm7", func(c *csvin.Config) { c.Coding.Encoding = coding.GSM7 }},
 		{"bad-sender", nil},
 		{"scientific-notation", nil},
 		{"to-column-missing", func(c *csvin.Config) { c.Recipients, c.ToColumn = "testdata/bad/recipients.csv", "phone_number" }},
@@ -91,8 +93,10 @@ func TestBadInputs(t *testing.T) {
 				t.Errorf("message is not one line: %q", msg)
 			case !position.MatchString(msg):
 				t.Errorf("message does not start with the file, line and column: %q", msg)
-			case !strings.Contains(msg, "; "):
-				t.Errorf("message does not say what to do (after \"; \"): %q", msg)
+			case !strings.Contains(msg, "; ") && !strings.Contains(msg, ": use "):
+				t.Errorf("message does not say what to do (after \"; \" or \": use \"): %q", msg)
+			case strings.Count(msg, "--encoding") > 1 || strings.Count(msg, "--transliterate") > 1:
+				t.Errorf("message gives the same advice twice: %q", msg)
 			}
 		})
 		fmt.Fprintf(&golden, "%s: %s\n", tt.name, msg)

@@ -176,13 +176,10 @@ func (e *evaluator) encode(row *Row) error {
 
 func encodeProblem(err error) error {
 	var tooMany *coding.TooManyPartsError
-	var enc *coding.EncodeError
-	switch {
-	case errors.As(err, &tooMany):
+	if errors.As(err, &tooMany) {
 		return problem(ErrTooManyParts, "%w; shorten the text or raise --max-parts", err)
-	case errors.As(err, &enc):
-		return problem(ErrNotEncodable, "%w; use --encoding auto (or ucs2), or --transliterate for look-alike characters", err)
 	}
+	// A *coding.EncodeError already says what to do (--encoding, --transliterate).
 	return problem(ErrNotEncodable, "%w", err)
 }
 
