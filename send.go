@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -329,13 +330,29 @@ func connectSettings(c *cli.Context, passwordOnArgs bool, warn func(string), e *
 
 // defaultReportPath is where the report goes without --report: beside the recipients file,
 // named after it, or in the current directory with the start time for standard input and --to.
+// The start time has 1-second resolution, so a run in the same second as an earlier one takes
+// the first free name of …-2, …-3, …: neither the report nor its default journal exists yet.
 func defaultReportPath(in csvin.Config, f report.Format, now time.Time) string {
 	ext := "." + f.String()
 	if in.Recipients != "" && in.Recipients != "-" && len(in.To) == 0 {
 		base := strings.TrimSuffix(in.Recipients, filepath.Ext(in.Recipients))
 		return base + ".report" + ext
 	}
-	return "smscast-report-" + now.Format("20060102-150405") + ext
+	base := "smscast-report-" + now.Format("20060102-150405")
+	path := base + ext
+	for n := 2; n <= maxReportSuffix && (exists(path) || exists(path+".journal")); n++ {
+		path = fmt.Sprintf("%s-%d%s", base, n, ext)
+	}
+	return path // after maxReportSuffix taken names, checkReportPath says it exists
+}
+
+// maxReportSuffix bounds the search for a free default report name.
+const maxReportSuffix = 1000
+
+// exists reports whether something is at path (a file we could not stat counts as taken).
+func exists(path string) bool {
+	_, err := os.Lstat(path)
+	return !errors.Is(err, fs.ErrNotExist)
 }
 
 // checkReportPath refuses, before anything is sent, a report that could not be written at the
