@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"smscast/smpp"
@@ -76,10 +77,16 @@ func isDone(ch <-chan struct{}) bool {
 
 // run is the bind's supervisor; it returns when ctx ends (after closing the session with an
 // unbind) or when it gives up (after telling the campaign).
+//
+// It backs off (Config.Reconnect) after every failed bind and after every session that
+// ended, and gives up once the outage has lasted Config.GiveUpAfter. A session only ends the
+// outage — resetting the backoff and the give-up clock — once it has proved that it works (a
+// submit accepted on it, or healthyUptime bound): an SMSC that accepts every bind and drops
+// the connection at once is an outage, not a string of successes.
 func (b *bind) run(ctx context.Context) {
 	c := b.c
-	since := time.Now() // start of the current outage: the campaign's start, or the last drop
-	failures := 0
+	since := time.Now() // start of the current outage: the campaign's start, or the end of the last working session
+	failures := 0       // bind attempts and sessions that failed since
 	for ctx.Err() == nil {
 		late := newLateTable()
 		opt := c.cfg.Session
@@ -90,42 +97,57 @@ func (b *bind) run(ctx context.Context) {
 			if ctx.Err() != nil {
 				break
 			}
-			if st, refused := credentialsRefused(err); refused && c.pdus.Load() == 0 {
+			// "At the start" is before any bind of the campaign succeeded: after that the
+			// same refusal usually means the SMSC still holds a dropped bind.
+			if st, refused := credentialsRefused(err); refused && !c.everBound.Load() {
 				err := &BindError{Addr: c.cfg.Addr, Status: st}
 				b.set(nil, nil, err)
 				c.fail(err)
 				return
 			}
-			if time.Since(since) >= c.cfg.GiveUpAfter {
-				err := &ConnectError{Addr: c.cfg.Addr, After: c.cfg.GiveUpAfter, Err: err}
-				b.set(nil, nil, err)
-				c.fail(err)
+		} else {
+			c.everBound.Store(true)
+			up := time.Now()
+			b.set(s, late, nil)
+			c.event(Event{Kind: EventBound, Bind: b.n, Detail: s.SystemID()})
+			select {
+			case <-s.Done():
+				b.set(nil, nil, nil)
+				err = sessionErr(s)
+				c.event(Event{Kind: EventConnectionLost, Bind: b.n, Err: err})
+				if late.proven.Load() || time.Since(up) >= healthyUptime {
+					since, failures = time.Now(), 0
+				}
+			case <-ctx.Done():
+				b.set(nil, nil, nil)
+				if err := s.Close(); err != nil && !errors.Is(err, smpp.ErrConnectionLost) {
+					c.warn(err)
+				}
 				return
 			}
-			failures++
-			d := c.cfg.Reconnect.Delay(failures, jitter())
-			c.event(Event{Kind: EventBindFailed, Bind: b.n, Err: err, Until: time.Now().Add(d)})
-			sleep(ctx, d, nil)
-			continue
 		}
-		failures = 0
-		b.set(s, late, nil)
-		c.event(Event{Kind: EventBound, Bind: b.n, Detail: s.SystemID()})
-		select {
-		case <-s.Done():
-			since = time.Now()
-			b.set(nil, nil, nil)
-			c.event(Event{Kind: EventConnectionLost, Bind: b.n, Err: sessionErr(s)})
-		case <-ctx.Done():
-			b.set(nil, nil, nil)
-			if err := s.Close(); err != nil && !errors.Is(err, smpp.ErrConnectionLost) {
-				c.warn(err)
-			}
+		giveUpAt := since.Add(c.cfg.GiveUpAfter)
+		if !time.Now().Before(giveUpAt) {
+			err := &ConnectError{Addr: c.cfg.Addr, After: c.cfg.GiveUpAfter, Err: err}
+			b.set(nil, nil, err)
+			c.fail(err)
 			return
 		}
+		failures++
+		// Never sleep past the give-up time: the last attempt is made at it.
+		d := min(c.cfg.Reconnect.Delay(failures, jitter()), time.Until(giveUpAt))
+		if s == nil {
+			c.event(Event{Kind: EventBindFailed, Bind: b.n, Err: err, Until: time.Now().Add(d)})
+		}
+		sleep(ctx, d, nil)
 	}
 	b.set(nil, nil, nil)
 }
+
+// healthyUptime is how long a session must stay bound, when no submit was accepted on it
+// (such as while paused outside --send-between), before its end counts as a new outage
+// rather than the continuation of the last one.
+const healthyUptime = 10 * time.Second
 
 // sessionErr is why a session ended, never nil.
 func sessionErr(s *smpp.Session) error {
@@ -140,7 +162,9 @@ func sessionErr(s *smpp.Session) error {
 // thrown away. Only acceptances matter: a late refusal is about a try already counted as
 // failed, and the resend decides.
 type lateTable struct {
-	mu    sync.Mutex
+	// proven is set once a submit was accepted on the session, in time or late: it works.
+	proven atomic.Bool
+	mu     sync.Mutex
 	m     map[uint32]*lateWait
 	early map[uint32]string // acceptances that beat the worker's expect (it had just timed out)
 }
@@ -170,6 +194,7 @@ func (t *lateTable) arrive(seq uint32, h smpp.Header, p smpp.PDU) {
 	if h.Status != smpp.StatusOK || !ok {
 		return
 	}
+	t.proven.Store(true)
 	t.mu.Lock()
 	w, ok := t.m[seq]
 	if ok {

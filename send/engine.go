@@ -80,8 +80,8 @@ const (
 	receiptPoll = time.Second
 )
 
-// BindError is a bind the SMSC refused for its credentials before anything was sent; retrying
-// would not help.
+// BindError is a bind the SMSC refused for its credentials before any bind of the campaign
+// succeeded; retrying would not help.
 type BindError struct {
 	Addr   string
 	Status smpp.Status
@@ -93,7 +93,8 @@ func (e *BindError) Error() string {
 
 func (e *BindError) Unwrap() error { return e.Status }
 
-// ConnectError means the SMSC could not be reached or bound for Config.GiveUpAfter.
+// ConnectError means the SMSC could not be reached or bound, or dropped every session before
+// it worked, for Config.GiveUpAfter.
 type ConnectError struct {
 	Addr  string
 	After time.Duration
@@ -101,7 +102,7 @@ type ConnectError struct {
 }
 
 func (e *ConnectError) Error() string {
-	return fmt.Sprintf("gave up on SMSC %s after %v without a bind: %v; check --smsc, the network and the SMSC (or raise --give-up-after)",
+	return fmt.Sprintf("gave up on SMSC %s after %v without a working bind: %v; check --smsc, the network and the SMSC (or raise --give-up-after)",
 		e.Addr, e.After, e.Err)
 }
 
@@ -152,6 +153,7 @@ type Campaign struct {
 	inFlight  atomic.Int64
 	paused    atomic.Bool
 	waiting   atomic.Bool // every row has an outcome; only receipts are awaited
+	everBound atomic.Bool // some bind succeeded: a refused bind no longer means bad credentials
 
 	failMu  sync.Mutex
 	failErr error // the first fatal error
@@ -302,7 +304,7 @@ func (c *Campaign) fatal() error {
 // within a couple of seconds, rows in flight without an outcome stay not_sent in the Book).
 // The Book holds every row read; rows never read are not in it.
 //
-// Errors: *BindError (credentials refused before anything was sent), *ConnectError (the
+// Errors: *BindError (credentials refused before any bind succeeded), *ConnectError (the
 // SMSC unreachable for GiveUpAfter), ErrInput wrapping an error from src, ctx's error on abort.
 func (c *Campaign) Run(ctx context.Context, src Source) (Result, error) {
 	start := time.Now()

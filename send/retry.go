@@ -61,9 +61,9 @@ func judge(err error) verdict {
 }
 
 // credentialsRefused reports whether a bind error means the SMSC will not take these
-// credentials, so retrying before anything was sent only hammers it: ESME_RINVPASWD,
-// ESME_RINVSYSID, ESME_RBINDFAIL and ESME_RINVSYSTYP. After a drop the same ESME_RBINDFAIL
-// usually means the SMSC still holds the old bind, and is retried.
+// credentials, so retrying before any bind succeeded only hammers it: ESME_RINVPASWD,
+// ESME_RINVSYSID, ESME_RBINDFAIL and ESME_RINVSYSTYP. Once a bind has succeeded the same
+// ESME_RBINDFAIL usually means the SMSC still holds a dropped bind, and is retried.
 func credentialsRefused(err error) (smpp.Status, bool) {
 	var st smpp.Status
 	if !errors.As(err, &st) {

@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -69,5 +72,185 @@ func TestJudge_notSentOnDeadSession(t *testing.T) {
 	}
 	if n := srv.Stats().Submits; n != 1 {
 		t.Errorf("simulator saw %d submit_sm, want 1", n)
+	}
+}
+
+// bindThenDrop is an SMSC that accepts every bind and closes the connection a moment later,
+// without reading anything else. It returns its address and a count of connections.
+func bindThenDrop(t *testing.T) (string, *atomic.Int64) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var conns atomic.Int64
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			conns.Add(1)
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer c.Close()
+				pdu, err := smpp.ReadPDU(c, nil, 0)
+				if err != nil {
+					return
+				}
+				h, _ := smpp.DecodeHeader(pdu)
+				b, _ := smpp.AppendPDU(nil, h.Sequence, smpp.StatusOK, &smpp.BindResp{Mode: smpp.BindTransceiver, SystemID: "flaky"})
+				c.Write(b)
+				time.Sleep(5 * time.Millisecond)
+			}()
+		}
+	}()
+	t.Cleanup(func() { ln.Close(); wg.Wait() })
+	return ln.Addr().String(), &conns
+}
+
+// closedHours are sending hours that are not now: the campaign starts paused.
+func closedHours(t *testing.T) Hours {
+	t.Helper()
+	from := time.Now().UTC().Add(2 * time.Hour)
+	h, err := ParseHours(from.Format("15:04")+"-"+from.Add(time.Hour).Format("15:04"), time.UTC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+// An SMSC that binds and drops at once is an outage: the campaign backs off and gives up
+// after GiveUpAfter with a ConnectError, sending or paused, instead of redialling without
+// pause for ever; the rows whose submits were written and lost end uncertain, never
+// rejected, the others not_sent.
+func TestCampaign_bindThenDropGivesUp(t *testing.T) {
+	for _, paused := range []bool{false, true} {
+		t.Run(fmt.Sprintf("paused=%v", paused), func(t *testing.T) {
+			addr, conns := bindThenDrop(t)
+			cfg := Config{
+				Addr:        addr,
+				Session:     smpp.Options{RespTimeout: time.Second},
+				Retry:       Backoff{Initial: 10 * time.Millisecond, Max: 50 * time.Millisecond},
+				Reconnect:   Backoff{Initial: 20 * time.Millisecond, Max: 100 * time.Millisecond},
+				GiveUpAfter: 500 * time.Millisecond,
+				Book:        report.NewBook(report.Options{}),
+			}
+			if paused {
+				cfg.Hours = closedHours(t)
+			}
+			rows := testRows(t, 50, "x %d")
+			_, err := run(t, cfg, rows)
+			var ce *ConnectError
+			if !errors.As(err, &ce) {
+				t.Fatalf("err = %v, want a ConnectError", err)
+			}
+			for n, r := range bookRows(cfg.Book) {
+				switch {
+				case r.SubmitStatus == report.SubmitUncertain && !paused:
+				case r.SubmitStatus == report.SubmitNotSent:
+				default:
+					t.Errorf("row %d: %s %q, want uncertain or not_sent", n, r.SubmitStatus, r.SubmitError)
+				}
+			}
+			t.Logf("%d connections", conns.Load())
+		})
+	}
+}
+
+// The wait before the next bind attempt never goes past the give-up time, so a campaign
+// gives up on time however long the backoff has grown.
+func TestCampaign_reconnectBackoffClampedToGiveUp(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { // accepts and hangs up: reachable, never bound
+		defer wg.Done()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	defer func() { ln.Close(); wg.Wait() }()
+	var log eventLog
+	cfg := Config{
+		Addr:        ln.Addr().String(),
+		Session:     smpp.Options{BindTimeout: time.Second},
+		Reconnect:   Backoff{Initial: 20 * time.Second, Max: 20 * time.Second},
+		GiveUpAfter: 300 * time.Millisecond,
+		Book:        report.NewBook(report.Options{}),
+		OnEvent:     log.add,
+	}
+	_, err = run(t, cfg, testRows(t, 2, "x"))
+	var ce *ConnectError
+	if !errors.As(err, &ce) {
+		t.Fatalf("err = %v, want a ConnectError", err)
+	}
+	log.mu.Lock()
+	defer log.mu.Unlock()
+	for _, e := range log.events {
+		if e.Kind == EventBindFailed && e.Until.Sub(e.Time) > cfg.GiveUpAfter {
+			t.Errorf("next bind attempt scheduled %v ahead, past --give-up-after %v", e.Until.Sub(e.Time), cfg.GiveUpAfter)
+		}
+	}
+}
+
+// Paused before the first submit, the connection drops and the SMSC refuses the rebind with
+// ESME_RBINDFAIL (it still holds the old bind): a bind succeeded before, so this is not a
+// credentials problem; the bind is retried.
+func TestCampaign_rebindRefusedWhilePausedIsRetried(t *testing.T) {
+	srv := newSim(t, smsc.Config{})
+	proxy := newWindowProxy(t, srv.Addr())
+	proxy.refuseRebinds = 1
+	cfg := testConfig(srv)
+	cfg.Addr = proxy.Addr()
+	cfg.Hours = closedHours(t)
+	var log eventLog
+	cfg.OnEvent = log.add
+	c, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { _, err := c.Run(ctx, &rowSource{rows: testRows(t, 3, "n %d")}); done <- err }()
+	waitFor(t, ctx, func() bool { return log.count(EventBound) >= 1 })
+	proxy.mu.Lock()
+	for _, cn := range proxy.conns {
+		cn.Close()
+	}
+	proxy.mu.Unlock()
+	waitFor(t, ctx, func() bool { return log.count(EventBound) >= 2 || isDone(ctx.Done()) })
+	c.Stop()
+	err = <-done
+	var be *BindError
+	if errors.As(err, &be) {
+		t.Errorf("a refused rebind after a drop ended the campaign: %v", err)
+	}
+	if log.count(EventBound) < 2 || log.count(EventBindFailed) < 1 {
+		t.Errorf("bound %d times, %d failed binds: want the refused rebind retried", log.count(EventBound), log.count(EventBindFailed))
+	}
+}
+
+// waitFor polls cond until it holds; it fails the test when ctx ends first.
+func waitFor(t *testing.T, ctx context.Context, cond func() bool) {
+	t.Helper()
+	for !cond() {
+		select {
+		case <-ctx.Done():
+			t.Fatal("gave up waiting")
+		case <-time.After(5 * time.Millisecond):
+		}
 	}
 }

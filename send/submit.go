@@ -173,6 +173,9 @@ func (c *Campaign) tryPart(ctx context.Context, b *bind, j *job, part int, late 
 		switch judge(err) {
 		case vAccepted:
 			// j.acc recorded the message id when the session read the response.
+			if !lt.proven.Load() { // a load, not a store, per submit: no shared cache line bouncing
+				lt.proven.Store(true)
+			}
 			return partResult{status: report.SubmitAccepted}
 		case vRejected:
 			return partResult{report.SubmitRejected, err.Error()}
@@ -202,12 +205,14 @@ func (c *Campaign) tryPart(ctx context.Context, b *bind, j *job, part int, late 
 			}
 			waitDone(ctx, s, notSentPause)
 		case vLost:
-			// The next session comes after the bind's own backoff.
+			// A backoff of its own besides the bind's: a session that dies at once must not
+			// burn the tries of every row in it within milliseconds.
 			attempts++
 			last, unknown = err, true
 			if attempts >= c.cfg.MaxAttempts {
 				return c.uncertain(attempts, last)
 			}
+			sleep(ctx, c.cfg.Retry.Delay(attempts, jitter()), c.stopped)
 		case vTimeout:
 			attempts++
 			last, unknown = err, true
