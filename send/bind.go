@@ -165,8 +165,8 @@ type lateTable struct {
 	// proven is set once a submit was accepted on the session, in time or late: it works.
 	proven atomic.Bool
 	mu     sync.Mutex
-	m     map[uint32]*lateWait
-	early map[uint32]string // acceptances that beat the worker's expect (it had just timed out)
+	m      map[uint32]*lateWait
+	early  map[uint32]string // acceptances that beat the worker's expect (it had just timed out)
 }
 
 func newLateTable() *lateTable {
