@@ -40,6 +40,9 @@ type progress struct {
 	mu   sync.Mutex // serialises writes to out and the bar
 	bar  *progressbar.ProgressBar
 	last send.Snapshot // previous snapshot, for the message rate
+	// everBound is set once a session was bound: until then (and while nothing was sent) a
+	// progress line would only say "rows 0/7", misleading before a bind refusal.
+	everBound bool
 
 	stop chan struct{}
 	done chan struct{}
@@ -115,10 +118,30 @@ func (p *progress) Close() {
 		// The bar gives way to a last plain line, which stays on screen above the summary.
 		_ = p.bar.Exit()
 		_ = p.bar.Clear()
-		p.writeLine(p.snap())
+		p.writeFinal(p.snap())
 	case progressLines:
-		p.writeLine(p.snap())
+		p.writeFinal(p.snap())
 	}
+}
+
+// writeFinal writes the last line, its message rate over the whole run (the rate since the
+// previous line could be anything: a few PDUs within milliseconds at --rate 1).
+func (p *progress) writeFinal(s send.Snapshot) {
+	if p.idle(s) {
+		return
+	}
+	var rate float64
+	if d := s.Time.Sub(s.Started).Seconds(); !s.Started.IsZero() && d > 0 {
+		rate = float64(s.PDUs) / d
+	}
+	p.writeLine(s, rate)
+}
+
+// idle reports whether no session was ever bound and nothing was sent: there is no progress
+// to show. Called with p.mu held.
+func (p *progress) idle(s send.Snapshot) bool {
+	p.everBound = p.everBound || s.Bound > 0
+	return !p.everBound && s.PDUs == 0
 }
 
 func (p *progress) tick(s send.Snapshot) {
@@ -133,7 +156,9 @@ func (p *progress) tick(s send.Snapshot) {
 		p.last = s
 		return
 	}
-	p.writeLine(s)
+	if !p.idle(s) {
+		p.writeLine(s, msgRate(s, p.last))
+	}
 }
 
 // Event is the engine's Config.OnEvent: one line per event (above the bar on a terminal).
@@ -144,6 +169,9 @@ func (p *progress) Event(e send.Event) {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if e.Kind == send.EventBound {
+		p.everBound = true
+	}
 	if p.bar != nil {
 		_ = p.bar.Clear()
 	}
@@ -167,15 +195,16 @@ func (p *progress) Event(e send.Event) {
 	fmt.Fprintf(p.out, "%s %s\n", e.Time.Format(time.RFC3339), e)
 }
 
-// writeLine writes one progress line and remembers s for the next rate.
-func (p *progress) writeLine(s send.Snapshot) {
-	rate := msgRate(s, p.last)
+// writeLine writes one progress line with rate (submit_sm per second) and remembers s for
+// the next rate.
+func (p *progress) writeLine(s send.Snapshot, rate float64) {
 	p.last = s
 	if p.opt.JSON {
+		done, notSent := rowOutcomes(s)
 		rec := map[string]any{
 			"time": s.Time.UTC().Format(time.RFC3339Nano), "event": "progress",
-			"rows_done": s.Done, "rows_read": s.Rows, "accepted": s.Accepted, "failed": s.Failed,
-			"skipped": s.Skipped, "resubmitted": s.Resubmitted, "pdus": s.PDUs,
+			"rows_done": done, "not_sent": notSent, "rows_read": s.Rows, "accepted": s.Accepted,
+			"failed": s.Failed, "invalid_or_skipped": s.Skipped, "resubmitted": s.Resubmitted, "pdus": s.PDUs,
 			"receipts": s.Receipts, "in_flight": s.InFlight, "binds": s.Bound,
 			"msg_per_s": math.Round(rate*10) / 10, "rate": jsonRate(s.Rate), "paused": s.Paused,
 		}
@@ -191,16 +220,30 @@ func (p *progress) writeLine(s send.Snapshot) {
 	fmt.Fprintf(p.out, "%s progress %s\n", s.Time.Format(time.RFC3339), summaryLine(s, rate))
 }
 
+// rowOutcomes splits the rows the engine is through with: done have a final submit outcome
+// (accepted, failed, or invalid/skipped: not to be sent), notSent were given up unsent (a
+// stop, or an SMSC never reached). Snapshot.Done counts both.
+func rowOutcomes(s send.Snapshot) (done, notSent int) {
+	done = s.Accepted + s.Failed + s.Skipped
+	// The counters are read one by one while workers move on: never below zero.
+	return done, max(s.Done-done, 0)
+}
+
 // summaryLine is the text of a progress line without the time.
 func summaryLine(s send.Snapshot, rate float64) string {
 	var b strings.Builder
+	done, notSent := rowOutcomes(s)
 	if s.Total > 0 {
-		fmt.Fprintf(&b, "rows %d/%d (%.0f%%)", s.Done, s.Total, 100*float64(s.Done)/float64(s.Total))
+		fmt.Fprintf(&b, "rows %d/%d (%.0f%%)", done, s.Total, 100*float64(done)/float64(s.Total))
 	} else {
-		fmt.Fprintf(&b, "rows %d", s.Done)
+		fmt.Fprintf(&b, "rows %d", done)
 	}
-	fmt.Fprintf(&b, " accepted %d failed %d receipts %d in_flight %d msg/s %.1f rate %s",
-		s.Accepted, s.Failed, s.Receipts, s.InFlight, rate, send.FormatRate(s.Rate))
+	fmt.Fprintf(&b, " accepted %d failed %d", s.Accepted, s.Failed)
+	if notSent > 0 {
+		fmt.Fprintf(&b, " not_sent %d", notSent)
+	}
+	fmt.Fprintf(&b, " receipts %d in_flight %d msg/s %.1f rate %s",
+		s.Receipts, s.InFlight, rate, send.FormatRate(s.Rate))
 	if s.Resubmitted > 0 {
 		fmt.Fprintf(&b, " resubmitted %d", s.Resubmitted)
 	}
@@ -217,6 +260,9 @@ func summaryLine(s send.Snapshot, rate float64) string {
 func describe(s send.Snapshot, prev send.Snapshot) string {
 	d := fmt.Sprintf("%.0f msg/s · accepted %d · failed %d · receipts %d · rate %s",
 		msgRate(s, prev), s.Accepted, s.Failed, s.Receipts, send.FormatRate(s.Rate))
+	if _, notSent := rowOutcomes(s); notSent > 0 {
+		d += fmt.Sprintf(" · not sent %d", notSent)
+	}
 	if s.Paused {
 		d += " · paused"
 	}

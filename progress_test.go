@@ -31,8 +31,7 @@ func TestProgress_lines(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			var out bytes.Buffer
 			p := newProgress(&out, progressOptions{Mode: progressLines, JSON: tt.json}, func() send.Snapshot { return cur })
-			p.last = prev
-			p.writeLine(cur)
+			p.writeLine(cur, msgRate(cur, prev))
 			for _, w := range tt.want {
 				if !strings.Contains(out.String(), w) {
 					t.Errorf("line %q lacks %q", out.String(), w)
@@ -95,5 +94,77 @@ func TestProgress_startAndClose(t *testing.T) {
 		if mode == progressBar && !strings.Contains(out.String(), "accepted 3") {
 			t.Errorf("bar mode: %q", out.String())
 		}
+	}
+}
+
+// TestProgress_honestCounts: "rows" counts rows with a final submit outcome, not rows given up
+// unsent (after SIGTERM it said "rows 400/400 (100%)" with 151 not sent); JSON names the rows
+// not to be sent for what they are.
+func TestProgress_honestCounts(t *testing.T) {
+	t0 := time.Date(2025, 3, 14, 9, 0, 0, 0, time.UTC)
+	stopped := send.Snapshot{Time: t0.Add(time.Minute), Started: t0, Total: 400, Done: 400, Accepted: 240,
+		Failed: 4, Skipped: 5, PDUs: 250, Bound: 1, Rate: 5}
+	var out bytes.Buffer
+	p := newProgress(&out, progressOptions{Mode: progressLines}, nil)
+	p.writeLine(stopped, 4)
+	if line := out.String(); !strings.Contains(line, "rows 249/400 (62%) accepted 240 failed 4 not_sent 151 ") {
+		t.Errorf("line %q: want 249/400 done and 151 not_sent", line)
+	}
+
+	out.Reset()
+	p = newProgress(&out, progressOptions{Mode: progressLines, JSON: true}, nil)
+	p.writeLine(stopped, 4)
+	var m map[string]any
+	if err := json.Unmarshal(out.Bytes(), &m); err != nil {
+		t.Fatal(err)
+	}
+	if m["rows_done"] != 249.0 || m["not_sent"] != 151.0 || m["invalid_or_skipped"] != 5.0 || m["skipped"] != nil {
+		t.Errorf("JSON %s: want rows_done 249, not_sent 151, invalid_or_skipped 5", out.String())
+	}
+
+	// An SMSC never reached: every row given up unsent, none done.
+	unreached := send.Snapshot{Time: t0, Started: t0, Total: 7, Done: 7}
+	if line := summaryLine(unreached, 0); !strings.HasPrefix(line, "rows 0/7 (0%) accepted 0 failed 0 not_sent 7 ") {
+		t.Errorf("unreached SMSC: %q", line)
+	}
+}
+
+// TestProgress_nothingBound: no progress line while no session was ever bound and nothing
+// was sent ("progress rows 0/7 (0%)" came right before a bind refusal); once bound, lines.
+func TestProgress_nothingBound(t *testing.T) {
+	t0 := time.Now()
+	snap := send.Snapshot{Time: t0, Started: t0, Total: 7, Done: 7}
+	for _, mode := range []progressMode{progressLines, progressBar} {
+		var out bytes.Buffer
+		p := newProgress(&out, progressOptions{Mode: mode, Interval: time.Hour}, func() send.Snapshot { return snap })
+		p.Start()
+		p.tick(snap)
+		p.Close()
+		if strings.Contains(out.String(), "rows 0/7") {
+			t.Errorf("mode %d: progress before anything was bound: %q", mode, out.String())
+		}
+	}
+
+	var out bytes.Buffer
+	p := newProgress(&out, progressOptions{Mode: progressLines, Interval: time.Hour}, func() send.Snapshot { return snap })
+	p.Start()
+	p.Event(send.Event{Time: t0, Kind: send.EventBound, Bind: 1, Detail: "smsc"})
+	p.Close()
+	if !strings.Contains(out.String(), "progress rows 0/7") {
+		t.Errorf("bound, nothing sent yet: no final line in %q", out.String())
+	}
+}
+
+// TestProgress_finalRate: the last line's msg/s is over the whole run; since the previous line
+// it once read 116.7 at --rate 1 (a few PDUs within milliseconds of the last tick).
+func TestProgress_finalRate(t *testing.T) {
+	t0 := time.Date(2025, 3, 14, 9, 0, 0, 0, time.UTC)
+	final := send.Snapshot{Time: t0.Add(20 * time.Second), Started: t0, Total: 20, Done: 20, Accepted: 20, PDUs: 20, Rate: 1}
+	var out bytes.Buffer
+	p := newProgress(&out, progressOptions{Mode: progressLines}, nil)
+	p.last = send.Snapshot{Time: final.Time.Add(-30 * time.Millisecond), Started: t0, PDUs: 16}
+	p.writeFinal(final)
+	if !strings.Contains(out.String(), "msg/s 1.0 ") {
+		t.Errorf("final line %q: want msg/s 1.0 over the run", out.String())
 	}
 }
