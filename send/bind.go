@@ -264,11 +264,13 @@ func (w *lateWait) await(ctx context.Context, d time.Duration, stop <-chan struc
 	return w.take()
 }
 
-// finish marks the part finished and returns the late ids that arrived meanwhile; later
-// ones are recorded directly.
-func (w *lateWait) finish() []string {
+// finish marks the part finished and calls record with the late ids that arrived meanwhile
+// (none when w is nil). Later ones are recorded directly, after record has returned, so that
+// an acceptance always lands in the Book after the outcome record gives the part.
+func (w *lateWait) finish(record func(ids []string)) {
 	if w == nil {
-		return nil
+		record(nil)
+		return
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -279,7 +281,8 @@ func (w *lateWait) finish() []string {
 		case id := <-w.ids:
 			ids = append(ids, id)
 		default:
-			return ids
+			record(ids)
+			return
 		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -252,5 +253,152 @@ func waitFor(t *testing.T, ctx context.Context, cond func() bool) {
 			t.Fatal("gave up waiting")
 		case <-time.After(5 * time.Millisecond):
 		}
+	}
+}
+
+// scriptedAnswer is what scriptedSMSC does with one submit_sm.
+type scriptedAnswer struct {
+	status  smpp.Status
+	hold    bool // do not answer now: keep an acceptance for a later release
+	release bool // first write every held acceptance (late responses), then answer
+}
+
+// scriptedSMSC answers binds, enquire_link and unbind, and each submit_sm (numbered from 1
+// over the whole server) as script says. Answers are written in order by the connection's
+// reader, so a released late response reaches the client before the answer that follows it.
+func scriptedSMSC(t *testing.T, script func(i int) scriptedAnswer) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var conns []net.Conn
+	n := 0
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer c.Close()
+				var held []uint32
+				var buf []byte
+				for {
+					pdu, err := smpp.ReadPDU(c, buf, 0)
+					if err != nil {
+						return
+					}
+					buf = pdu[:0]
+					h, err := smpp.DecodeHeader(pdu)
+					if err != nil {
+						return
+					}
+					var out []byte
+					switch h.ID {
+					case smpp.BindTransceiverID:
+						out, _ = smpp.AppendPDU(nil, h.Sequence, smpp.StatusOK, &smpp.BindResp{Mode: smpp.BindTransceiver, SystemID: "script"})
+					case smpp.EnquireLinkID:
+						out, _ = smpp.AppendPDU(nil, h.Sequence, smpp.StatusOK, &smpp.EnquireLinkResp{})
+					case smpp.UnbindID:
+						out, _ = smpp.AppendPDU(nil, h.Sequence, smpp.StatusOK, &smpp.UnbindResp{})
+					case smpp.SubmitSMID:
+						mu.Lock()
+						n++
+						i := n
+						mu.Unlock()
+						a := script(i)
+						if a.release {
+							for _, seq := range held {
+								out, _ = smpp.AppendPDU(out, seq, smpp.StatusOK, &smpp.SubmitSMResp{MessageID: fmt.Sprintf("late%d", seq)})
+							}
+							held = nil
+						}
+						switch {
+						case a.hold:
+							held = append(held, h.Sequence)
+						case a.status == smpp.StatusOK:
+							out, _ = smpp.AppendPDU(out, h.Sequence, smpp.StatusOK, &smpp.SubmitSMResp{MessageID: fmt.Sprintf("id%d", i)})
+						default:
+							out, _ = smpp.AppendPDU(out, h.Sequence, a.status, nil)
+						}
+					}
+					if _, err := c.Write(out); err != nil {
+						return
+					}
+				}
+			}()
+		}
+	}()
+	t.Cleanup(func() {
+		ln.Close()
+		mu.Lock()
+		for _, c := range conns {
+			c.Close()
+		}
+		mu.Unlock()
+		wg.Wait()
+	})
+	return ln.Addr().String()
+}
+
+// A try whose outcome is unknown (its response timed out) is remembered: later tries that
+// are refused, transiently or for good, cannot make the row rejected (and journaled so, so
+// that --resume never looks at it again); it ends uncertain, and an acceptance of the
+// timed-out try that arrives late makes it accepted (resubmitted) whatever came after.
+func TestCampaign_unknownOutcomeIsSticky(t *testing.T) {
+	hold := scriptedAnswer{hold: true}
+	sysErr := scriptedAnswer{status: smpp.StatusSysErr}
+	tests := []struct {
+		name   string
+		script []scriptedAnswer // by submit number; beyond the list: ESME_RSYSERR
+		want   report.SubmitStatus
+	}{
+		{"late acceptance before the last transient error", []scriptedAnswer{hold, sysErr, {status: smpp.StatusSysErr, release: true}}, report.SubmitResubmitted},
+		{"late acceptance before a permanent error", []scriptedAnswer{hold, {status: smpp.StatusInvDstAdr, release: true}}, report.SubmitResubmitted},
+		{"transient errors after a timeout", []scriptedAnswer{hold, sysErr, sysErr}, report.SubmitUncertain},
+		{"permanent error after a timeout", []scriptedAnswer{hold, {status: smpp.StatusInvDstAdr}}, report.SubmitUncertain},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			addr := scriptedSMSC(t, func(i int) scriptedAnswer {
+				if i <= len(tt.script) {
+					return tt.script[i-1]
+				}
+				return sysErr
+			})
+			var jr fakeJournal
+			cfg := Config{
+				Addr:        addr,
+				Session:     smpp.Options{Window: 1, RespTimeout: 100 * time.Millisecond},
+				Retry:       Backoff{Initial: 10 * time.Millisecond, Max: 10 * time.Millisecond},
+				MaxAttempts: 3,
+				Book:        report.NewBook(report.Options{}),
+				Journal:     &jr,
+			}
+			if _, err := run(t, cfg, testRows(t, 1, "one")); err != nil {
+				t.Fatal(err)
+			}
+			r, _ := cfg.Book.Row(1)
+			if r.SubmitStatus != tt.want {
+				t.Errorf("row: %s %q ids %v, want %s", r.SubmitStatus, r.SubmitError, r.IDs, tt.want)
+			}
+			jr.mu.Lock()
+			defer jr.mu.Unlock()
+			for _, call := range jr.calls {
+				if strings.HasPrefix(call, "rejected") {
+					t.Errorf("journal recorded a rejection: %v", jr.calls)
+				}
+			}
+		})
 	}
 }

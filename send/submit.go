@@ -47,29 +47,33 @@ func (c *Campaign) sendRow(ctx context.Context, b *bind, j *job) {
 		}
 	}
 	for part := range j.row.Message.Parts {
+		// sendPart has recorded the outcome when the part ended unaccepted.
 		res := c.sendPart(ctx, b, j, part)
-		switch res.status {
-		case report.SubmitAccepted:
+		if res.status == report.SubmitAccepted {
 			continue
-		case report.SubmitRejected:
-			now := time.Now()
-			c.book.Rejected(row, res.reason, now)
-			c.journalRejected(row, res.reason, now)
+		}
+		if res.status != report.SubmitNotSent {
 			c.failed.Add(1)
-		default:
-			// Not journaled as rejected: an uncertain or unsent row has attempts and no
-			// response in the journal, so a resumed run sends it again (or, with
-			// --no-resend-uncertain, leaves it uncertain).
-			c.book.SetStatus(row, res.status, res.reason)
-			if res.status == report.SubmitUncertain {
-				c.failed.Add(1)
-			}
 		}
 		c.done.Add(1)
 		return
 	}
 	c.accepted.Add(1)
 	c.done.Add(1)
+}
+
+// recordUnaccepted records how a part that was not accepted ended the row.
+func (c *Campaign) recordUnaccepted(row int, res partResult) {
+	if res.status == report.SubmitRejected {
+		now := time.Now()
+		c.book.Rejected(row, res.reason, now)
+		c.journalRejected(row, res.reason, now)
+		return
+	}
+	// Not journaled as rejected: an uncertain or unsent row has attempts and no response in
+	// the journal, so a resumed run sends it again (or, with --no-resend-uncertain, leaves
+	// it uncertain).
+	c.book.SetStatus(row, res.status, res.reason)
 }
 
 func (c *Campaign) journalRejected(row int, reason string, at time.Time) {
@@ -105,17 +109,24 @@ func (c *Campaign) markResubmitted(j *job, part int) error {
 // is retried without counting a try (the pacer slows down instead) for up to GiveUpAfter.
 // A response that arrives after its timeout settles the part if it comes before the resend;
 // one that comes later adds its message id to the row (see lateWait).
+//
+// A part that ends unaccepted has its outcome recorded here, before a late acceptance can
+// reach the Book: the acceptance then overrides it, never the other way round.
 func (c *Campaign) sendPart(ctx context.Context, b *bind, j *job, part int) partResult {
 	var late *lateWait // set at the first timeout
 	res := c.tryPart(ctx, b, j, part, &late)
-	ids := late.finish()
-	for _, id := range ids {
-		c.accepted1(j.row.Num, part, id, true)
-	}
-	if len(ids) > 0 && res.status != report.SubmitRejected {
-		// A try that had timed out was accepted after all.
-		return partResult{status: report.SubmitAccepted}
-	}
+	late.finish(func(ids []string) {
+		for _, id := range ids {
+			c.accepted1(j.row.Num, part, id, true)
+		}
+		if len(ids) > 0 {
+			// A try that had timed out was accepted after all.
+			res = partResult{status: report.SubmitAccepted}
+		}
+		if res.status != report.SubmitAccepted {
+			c.recordUnaccepted(j.row.Num, res)
+		}
+	})
 	return res
 }
 
@@ -125,9 +136,10 @@ func (c *Campaign) tryPart(ctx context.Context, b *bind, j *job, part int, late 
 	attempts := 0
 	var throttledSince, notSentSince time.Time
 	var last error // the last failure, for the report when the part ends unaccepted
-	// unknown is set while the last try's outcome is unknown (timeout or drop): ending the
-	// part then makes the row uncertain rather than not sent, and sending again marks the
-	// row resubmitted.
+	// unknown is set once a try's outcome is unknown (timeout or drop) and stays set: the
+	// SMSC may have that try, whatever later tries got, so the part can no longer end
+	// rejected or not sent, only accepted or uncertain; and sending again marks the row
+	// resubmitted.
 	unknown := false
 	for {
 		if id, ok := (*late).take(); ok {
@@ -178,10 +190,13 @@ func (c *Campaign) tryPart(ctx context.Context, b *bind, j *job, part int, late 
 			}
 			return partResult{status: report.SubmitAccepted}
 		case vRejected:
+			if unknown {
+				return c.uncertain(attempts+1, err)
+			}
 			return partResult{report.SubmitRejected, err.Error()}
 		case vThrottled:
 			c.throttles.Add(1)
-			last, unknown = err, false
+			last = err
 			before := c.pacer.Rate()
 			c.pacer.Throttled()
 			if r := c.pacer.Rate(); r != before {
@@ -191,6 +206,9 @@ func (c *Campaign) tryPart(ctx context.Context, b *bind, j *job, part int, late 
 			if throttledSince.IsZero() {
 				throttledSince = now
 			} else if now.Sub(throttledSince) >= c.cfg.GiveUpAfter {
+				if unknown {
+					return c.uncertain(attempts, fmt.Errorf("%w for %v", err, c.cfg.GiveUpAfter))
+				}
 				return partResult{report.SubmitRejected, fmt.Sprintf("%v for %v; lower --rate", err, c.cfg.GiveUpAfter)}
 			}
 			c.throttleWait(ctx)
@@ -236,9 +254,12 @@ func (c *Campaign) tryPart(ctx context.Context, b *bind, j *job, part int, late 
 			}
 		case vRetry:
 			attempts++
-			last, unknown = err, false
+			last = err
 			throttledSince = time.Time{}
 			if attempts >= c.cfg.MaxAttempts {
+				if unknown {
+					return c.uncertain(attempts, last)
+				}
 				return partResult{report.SubmitRejected, fmt.Sprintf("%v (after %d tries)", last, attempts)}
 			}
 			sleep(ctx, c.cfg.Retry.Delay(attempts, jitter()), c.stopped)
@@ -318,10 +339,11 @@ func (c *Campaign) unsent(ctx context.Context, last error, unknown bool) partRes
 	return partResult{report.SubmitNotSent, reason}
 }
 
-// uncertain ends a part whose tries all had an unknown outcome.
+// uncertain ends a part of which some try had an unknown outcome (a timeout or a lost
+// connection) and none was accepted; last is the last try's error.
 func (c *Campaign) uncertain(attempts int, last error) partResult {
 	return partResult{report.SubmitUncertain,
-		fmt.Sprintf("outcome unknown after %d tries (%v); the SMSC may have accepted it", attempts, last)}
+		fmt.Sprintf("outcome unknown after %d tries (the last: %v); a try timed out or lost its connection, and the SMSC may have accepted it", attempts, last)}
 }
 
 func minTime(a, b time.Time) time.Time {
