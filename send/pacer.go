@@ -91,7 +91,10 @@ func bucketSize(perSecond float64, burst int) int {
 }
 
 // Wait blocks until one more PDU may be written or ctx ends.
-func (p *Pacer) Wait(ctx context.Context) error {
+func (p *Pacer) Wait(ctx context.Context) error { return p.wait(ctx, nil) }
+
+// wait is Wait that also gives up, with errStopped, when stop is closed (nil: never).
+func (p *Pacer) wait(ctx context.Context, stop <-chan struct{}) error {
 	if p.reduced.Load() {
 		p.adjust(time.Now(), false)
 	}
@@ -108,9 +111,12 @@ func (p *Pacer) Wait(ctx context.Context) error {
 	r := p.lim.ReserveN(now, 1)
 	dep, k := p.shape.admit(now.Add(r.DelayFrom(now)).Sub(p.epoch))
 	p.mu.Unlock()
-	if d := dep - now.Sub(p.epoch); d > 0 && !sleep(ctx, d, nil) {
+	if d := dep - now.Sub(p.epoch); d > 0 && !sleep(ctx, d, stop) {
 		r.Cancel()
-		return context.Cause(ctx)
+		if err := context.Cause(ctx); err != nil {
+			return err
+		}
+		return errStopped
 	}
 	// Timers fire late on a busy machine; the one-second window must count real departures.
 	p.mu.Lock()

@@ -402,3 +402,41 @@ func TestCampaign_unknownOutcomeIsSticky(t *testing.T) {
 		})
 	}
 }
+
+// Rows handed to workers that wait for a pacing token when Stop comes are not sent: Stop
+// ends the wait (it used to last until the work was halted, RespTimeout later, with a
+// submit_sm going out at every token meanwhile).
+func TestCampaign_stopEndsTheWaitForAToken(t *testing.T) {
+	srv := newSim(t, smsc.Config{})
+	cfg := testConfig(srv)
+	cfg.Rate = 0.5 // one token now, the next in 2s
+	cfg.Session.Window = 5
+	cfg.Session.RespTimeout = 20 * time.Second
+	c, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	done := make(chan Result, 1)
+	go func() { res, _ := c.Run(ctx, &rowSource{rows: testRows(t, 20, "stop %d")}); done <- res }()
+	waitFor(t, ctx, func() bool { return c.Snapshot().Accepted >= 1 })
+	atStop := srv.Stats().Submits
+	c.Stop()
+	res := <-done
+	if ctx.Err() != nil {
+		t.Fatal("Run did not return")
+	}
+	// One more may have had its token just before Stop.
+	if after := srv.Stats().Submits - atStop; after > 1 {
+		t.Errorf("%d submit_sm went out after Stop", after)
+	}
+	if !res.Stopped {
+		t.Error("Result.Stopped is false")
+	}
+	for n, r := range bookRows(cfg.Book) {
+		if r.SubmitStatus != report.SubmitAccepted && r.SubmitStatus != report.SubmitNotSent {
+			t.Errorf("row %d: %s %q, want accepted or not_sent", n, r.SubmitStatus, r.SubmitError)
+		}
+	}
+}

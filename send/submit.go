@@ -147,12 +147,17 @@ func (c *Campaign) tryPart(ctx context.Context, b *bind, j *job, part int, late 
 			return partResult{status: report.SubmitAccepted}
 		}
 		// While stopping, a message already under way is finished; nothing new starts and
-		// nothing is retried.
-		if ctx.Err() != nil || (c.stopping() && (!j.written || last != nil)) {
+		// nothing is retried: Stop also ends the wait for a token, and is checked again
+		// after it.
+		var stop <-chan struct{}
+		if !j.written || last != nil {
+			stop = c.stopped
+		}
+		if ctx.Err() != nil || (stop != nil && c.stopping()) {
 			return c.unsent(ctx, last, unknown)
 		}
 		// The token first: a session fetched before a long pacing wait may have died meanwhile.
-		if err := c.pacer.Wait(ctx); err != nil {
+		if err := c.pacer.wait(ctx, stop); err != nil || (stop != nil && c.stopping()) {
 			return c.unsent(ctx, last, unknown)
 		}
 		s, lt, err := b.session(ctx)
