@@ -33,10 +33,10 @@ var receiptsShown = map[string]bool{
 // receipts does not use hidden.
 func receiptsFlags() []cli.Flag {
 	own := map[string]cli.Flag{
-		"bind-mode":     &cli.StringFlag{Name: "bind-mode", Value: "rx", Usage: "rx (receiver) or trx (transceiver, for SMSCs that deliver receipts only to transceivers)"},
+		"bind-mode":     &cli.StringFlag{Name: "bind-mode", Value: "rx", Usage: "bind `MODE`: rx (receiver) or trx (transceiver, for SMSCs that deliver receipts only to transceivers)"},
 		"journal":       &cli.StringFlag{Name: "journal", Usage: "the campaign's journal `FILE`, as send wrote it (default: <--report>.journal)"},
 		"report":        &cli.StringFlag{Name: "report", Usage: "rewrite this report `FILE` (default: the journal's path without .journal, where send puts it)"},
-		"report-format": &cli.StringFlag{Name: "report-format", Usage: "csv or jsonl (default: jsonl for a .jsonl report, else csv)"},
+		"report-format": &cli.StringFlag{Name: "report-format", Usage: "report `FORMAT`: csv or jsonl (default: jsonl for a .jsonl report, else csv)"},
 		"wait":          &cli.DurationFlag{Name: "wait", Value: defaultWait, Usage: "stay bound at most this `DURATION` for the receipts still pending (0 = only match the spool and rewrite the report)"},
 	}
 	flags := append([]cli.Flag{configFlag}, inputFlags()...)

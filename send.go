@@ -60,15 +60,15 @@ func connectFlags() []cli.Flag {
 // sendFlags are the flags of send besides the input flags it shares with plan.
 func sendFlags() []cli.Flag {
 	flags := append(connectFlags(), []cli.Flag{
-		&cli.StringFlag{Name: "bind-mode", Value: "trx", Usage: "trx (transceiver: receipts come back on the same session) or tx (transmitter: no receipts are collected)"},
+		&cli.StringFlag{Name: "bind-mode", Value: "trx", Usage: "bind `MODE`: trx (transceiver: receipts come back on the same session) or tx (transmitter: no receipts are collected)"},
 		&cli.IntFlag{Name: "binds", Value: 1, Usage: "`N` sessions share the campaign (carriers often cap throughput per bind)"},
 		// Pacing.
 		&cli.Float64Flag{Name: "rate", Value: defaultRate, Usage: "submit_sm `PDUS` per second over all binds, every part counted; 0 = unlimited"},
 		&cli.IntFlag{Name: "burst", Value: 1, Usage: "`N` PDUs may leave back to back; 1 spaces them evenly, so no second sees more than --rate"},
 		&cli.IntFlag{Name: "window", Value: defaultWindow, Usage: fmt.Sprintf("`N` submit_sm awaiting a response per bind (1–%d)", maxWindow)},
 		&cli.DurationFlag{Name: "resp-timeout", Value: defaultTimeout, Usage: "wait this `DURATION` for each response; a short one is the most common cause of duplicate SMS"},
-		&cli.IntFlag{Name: "max-attempts", Value: 5, Usage: "tries per PDU for transient errors, timeouts and dropped connections (throttling does not count)"},
-		&cli.DurationFlag{Name: "give-up-after", Value: 2 * time.Minute, Usage: "stop when the SMSC stays unreachable (or throttles one PDU) this long"},
+		&cli.IntFlag{Name: "max-attempts", Value: 5, Usage: "`N` tries per PDU for transient errors, timeouts and dropped connections (throttling does not count)"},
+		&cli.DurationFlag{Name: "give-up-after", Value: 2 * time.Minute, Usage: "stop when the SMSC stays unreachable (or throttles one PDU) for this `DURATION`"},
 		// What is sent.
 		&cli.StringFlag{Name: "schedule", Usage: "deliver at this `TIME` (2006-01-02 15:04 in --tz, RFC 3339) or after this duration (90m, 1d)"},
 		&cli.StringFlag{Name: "validity", Usage: "give up delivering at this `TIME` or after this duration (e.g. 6h)"},
@@ -76,17 +76,17 @@ func sendFlags() []cli.Flag {
 		&cli.StringFlag{Name: "tz", Usage: "time `ZONE` of --send-between and of times without a zone, e.g. Europe/Berlin (default: the machine's)"},
 		// Report and receipts.
 		&cli.StringFlag{Name: "report", Usage: "write the receipt report to `FILE` (default: beside the recipients file, <name>.report.csv)"},
-		&cli.StringFlag{Name: "report-format", Value: "csv", Usage: "csv or jsonl"},
+		&cli.StringFlag{Name: "report-format", Value: "csv", Usage: "report `FORMAT`: csv or jsonl"},
 		&cli.BoolFlag{Name: "force", Usage: "replace an existing report"},
 		&cli.StringFlag{Name: "summary-json", Usage: "also write the summary as JSON to `FILE`"},
-		&cli.StringFlag{Name: "receipt-id-format", Value: "auto", Usage: "how receipt ids match submit_sm_resp ids: auto, hex, dec or exact"},
-		&cli.StringFlag{Name: "part-receipts", Value: "all", Usage: "receipts of multipart messages: all (one per part), any (one per message, on any part) or last (ask for one on the last part only)"},
+		&cli.StringFlag{Name: "receipt-id-format", Value: "auto", Usage: "how receipt ids match submit_sm_resp ids (`FORMAT`): auto, hex, dec or exact"},
+		&cli.StringFlag{Name: "part-receipts", Value: "all", Usage: "receipts of multipart messages (`MODE`): all (one per part), any (one per message, on any part) or last (ask for one on the last part only)"},
 		&cli.DurationFlag{Name: "wait", Value: defaultWait, Usage: "after the last submit, stay bound this `DURATION` for receipts (0 = do not wait)"},
 		&cli.StringFlag{Name: "inbox", Usage: "append incoming messages (MO) to this CSV `FILE`"},
 		&cli.StringFlag{Name: "optout-keywords", Usage: "`WORDS` (comma-separated, e.g. STOP,UNSUBSCRIBE) that add an incoming message's sender to the --exclude file"},
 		// Output.
-		&cli.DurationFlag{Name: "progress-interval", Value: 10 * time.Second, Usage: "when stderr is not a terminal, print a progress line this often"},
-		&cli.StringFlag{Name: "log-format", Value: "text", Usage: "progress lines and events as text or json"},
+		&cli.DurationFlag{Name: "progress-interval", Value: 10 * time.Second, Usage: "when stderr is not a terminal, print a progress line every `DURATION`"},
+		&cli.StringFlag{Name: "log-format", Value: "text", Usage: "progress lines and events (`FORMAT`): text or json"},
 		&cli.BoolFlag{Name: "quiet", Usage: "print only errors and the final summary"},
 		&cli.BoolFlag{Name: "dry-run", Usage: "connect to nothing: read, render and check everything like plan, with these flags"},
 	}...)
@@ -503,6 +503,18 @@ func runSend(ctx context.Context, s sendSettings, stderr io.Writer, signals <-ch
 	return sendExit(sig, runErr, reportErr, sum)
 }
 
+// signalName is the name people know a stop signal by: SIGTERM, SIGINT ("terminated" and
+// "interrupt" are what os.Signal.String says).
+func signalName(sig os.Signal) string {
+	switch sig {
+	case syscall.SIGTERM:
+		return "SIGTERM"
+	case os.Interrupt:
+		return "SIGINT"
+	}
+	return sig.String()
+}
+
 // sendExit decides the exit status of a finished run.
 func sendExit(sig os.Signal, runErr, reportErr error, sum report.Summary) error {
 	if sig != nil {
@@ -510,7 +522,7 @@ func sendExit(sig os.Signal, runErr, reportErr error, sum report.Summary) error 
 		if sig == os.Interrupt {
 			code = exitSIGINT
 		}
-		return withExit(code, fmt.Errorf("stopped by %s", sig))
+		return withExit(code, fmt.Errorf("stopped by %s", signalName(sig)))
 	}
 	if runErr != nil {
 		return withExit(exitIncomplete, runErr)

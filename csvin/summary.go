@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Summary counts the rows of a plan, or of `send --dry-run`, for a summary a person can read
@@ -77,16 +78,18 @@ type Estimate struct {
 // histogramWidth is the longest bar of the parts histogram, in characters.
 const histogramWidth = 40
 
+// factWidth is the usual width of a summary line up to the end of its number: a 20-character
+// label column, a space and a 12-character number column. A label too long for its line (an
+// invalid reason such as "wrong number of fields" next to a wide number) widens every line.
+const factWidth = 20 + 1 + 12
+
 // Write prints the summary, one fact per line, numbers aligned.
 func (s *Summary) Write(w io.Writer, e Estimate) error {
-	var b strings.Builder
-	line := func(label, value, note string) {
-		fmt.Fprintf(&b, "%-20s %12s", label, value)
-		if note != "" {
-			b.WriteString("  " + note)
-		}
-		b.WriteByte('\n')
-	}
+	// Lines are collected first: the label column is as wide as the longest label.
+	type fact struct{ label, value, note, raw string }
+	var facts []fact
+	line := func(label, value, note string) { facts = append(facts, fact{label: label, value: value, note: note}) }
+	raw := func(format string, args ...any) { facts = append(facts, fact{raw: fmt.Sprintf(format, args...)}) }
 	line("rows", group(s.Rows), "")
 	line("  ok", group(s.OK), "will be sent")
 	line("  invalid", group(s.Invalid), invalidNote(s.Invalid))
@@ -96,11 +99,11 @@ func (s *Summary) Write(w io.Writer, e Estimate) error {
 	line("  duplicate", group(s.Duplicate), "skipped: same number as an earlier row")
 	line("  excluded", group(s.Excluded), "skipped: on the opt-out list")
 	if s.OK > 0 {
-		b.WriteString("encodings\n")
+		raw("encodings")
 		for _, name := range sortedKeys(s.Encodings, func(a, b string) bool { return s.Encodings[a] > s.Encodings[b] }) {
 			line("  "+name, group(s.Encodings[name]), "")
 		}
-		b.WriteString("parts per message\n")
+		raw("parts per message")
 		most := 0
 		for _, n := range s.PartsPerMessage {
 			most = max(most, n)
@@ -108,7 +111,7 @@ func (s *Summary) Write(w io.Writer, e Estimate) error {
 		for _, parts := range sortedKeys(s.PartsPerMessage, func(a, b int) bool { return a < b }) {
 			n := s.PartsPerMessage[parts]
 			bar := strings.Repeat("#", max(1, n*histogramWidth/most))
-			fmt.Fprintf(&b, "  %3d %-*s %12s\n", parts, histogramWidth, bar, group(n))
+			raw("  %3d %-*s %12s", parts, histogramWidth, bar, group(n))
 		}
 	}
 	line("total parts", group(s.Parts), "submit_sm PDUs: what the carrier bills")
@@ -128,6 +131,24 @@ func (s *Summary) Write(w io.Writer, e Estimate) error {
 			d = d.Round(time.Millisecond)
 		}
 		line("estimated time", d.String(), fmt.Sprintf("at %s parts/s (--rate), without retries", strconv.FormatFloat(e.Rate, 'f', -1, 64)))
+	}
+	width := factWidth
+	for _, f := range facts {
+		if f.raw == "" {
+			width = max(width, utf8.RuneCountInString(f.label)+1+utf8.RuneCountInString(f.value))
+		}
+	}
+	var b strings.Builder
+	for _, f := range facts {
+		if f.raw != "" {
+			b.WriteString(f.raw + "\n")
+			continue
+		}
+		fmt.Fprintf(&b, "%s%*s", f.label, width-utf8.RuneCountInString(f.label), f.value)
+		if f.note != "" {
+			b.WriteString("  " + f.note)
+		}
+		b.WriteByte('\n')
 	}
 	_, err := io.WriteString(w, b.String())
 	return err

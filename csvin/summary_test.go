@@ -1,6 +1,7 @@
 package csvin
 
 import (
+	"regexp"
 	"strings"
 	"testing"
 
@@ -49,6 +50,47 @@ estimated time                14s  at 0.5 parts/s (--rate), without retries
 	}
 	if s.Parts != 7 || s.OK != 5 || s.InvalidBy["invalid number"] != 2 {
 		t.Errorf("counts %+v", s)
+	}
+}
+
+// TestSummary_WriteLongLabel: a label longer than the usual column (an invalid reason such as
+// "wrong number of fields") widens the column for every line, so the numbers stay aligned
+// (it printed "    wrong number of fields            1").
+func TestSummary_WriteLongLabel(t *testing.T) {
+	var s Summary
+	s.Add(Row{Status: StatusOK, Message: coding.Message{Encoding: coding.GSM7, Parts: make([]coding.Part, 1)}})
+	s.Add(Row{Status: StatusInvalid, Err: &RowError{File: "r.csv", Err: problem(ErrFieldCount, "x")}})
+	var b strings.Builder
+	if err := s.Write(&b, Estimate{}); err != nil {
+		t.Fatal(err)
+	}
+	want := `rows                            2
+  ok                            1  will be sent
+  invalid                       1  not sent: see the reasons above and in the plan
+    wrong number of fields      1
+  duplicate                     0  skipped: same number as an earlier row
+  excluded                      0  skipped: on the opt-out list
+encodings
+  gsm7                          1
+parts per message
+    1 ########################################            1
+total parts                     1  submit_sm PDUs: what the carrier bills
+`
+	if b.String() != want {
+		t.Errorf("summary:\n%s\nwant:\n%s", b.String(), want)
+	}
+
+	// With a 9-character number the long label no longer fits: every line widens with it.
+	s.Invalid, s.InvalidBy[ErrFieldCount.Error()] = 1234567, 1234567
+	b.Reset()
+	if err := s.Write(&b, Estimate{}); err != nil {
+		t.Fatal(err)
+	}
+	fact := regexp.MustCompile(`^ *[a-z][a-z0-9 ]* +[0-9,]+( |$)`) // not the histogram or a heading
+	for _, l := range strings.Split(strings.TrimSuffix(b.String(), "\n"), "\n") {
+		if m := fact.FindString(l); m != "" && len(strings.TrimSuffix(m, " ")) != len("    wrong number of fields 1,234,567") {
+			t.Errorf("the number of %q is not aligned with the longest label's", l)
+		}
 	}
 }
 

@@ -1,0 +1,40 @@
+package main
+
+import (
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/urfave/cli/v2"
+
+	"smscast/report"
+)
+
+// TestHelp_Placeholders: every flag that takes a value names it in its help (`N`, `DURATION`,
+// `MODE`, ...) instead of urfave/cli's "value", and none claims a default it does not have.
+func TestHelp_Placeholders(t *testing.T) {
+	for _, cmd := range commands {
+		for _, f := range cmd.Flags {
+			df, ok := f.(cli.DocGenerationFlag)
+			if !ok || !df.TakesValue() {
+				continue
+			}
+			help := f.String()
+			if strings.Contains(help, " value\t") {
+				t.Errorf("%s: %q has no placeholder: put one in backquotes in its Usage", cmd.Name, help)
+			}
+			if strings.Count(help, "(default: ") > 1 {
+				t.Errorf("%s: %q gives two defaults", cmd.Name, help)
+			}
+		}
+	}
+}
+
+func TestSignalName(t *testing.T) {
+	for sig, want := range map[syscall.Signal]string{syscall.SIGTERM: "SIGTERM", syscall.SIGINT: "SIGINT"} {
+		err := sendExit(sig, nil, nil, report.Summary{})
+		if err == nil || err.Error() != "stopped by "+want || exitCode(err) != 128+int(sig) {
+			t.Errorf("sendExit(%v) = %v (exit %d), want stopped by %s (exit %d)", sig, err, exitCode(err), want, 128+int(sig))
+		}
+	}
+}
