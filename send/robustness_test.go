@@ -379,7 +379,8 @@ func TestCampaign_unknownOutcomeIsSticky(t *testing.T) {
 			var jr fakeJournal
 			cfg := Config{
 				Addr:        addr,
-				Session:     smpp.Options{Window: 1, RespTimeout: 100 * time.Millisecond},
+				// Window 2: the timed-out try keeps its slot until the late response.
+				Session:     smpp.Options{Window: 2, RespTimeout: 100 * time.Millisecond},
 				Retry:       Backoff{Initial: 10 * time.Millisecond, Max: 10 * time.Millisecond},
 				MaxAttempts: 3,
 				Book:        report.NewBook(report.Options{}),
@@ -439,4 +440,27 @@ func TestCampaign_stopEndsTheWaitForAToken(t *testing.T) {
 			t.Errorf("row %d: %s %q, want accepted or not_sent", n, r.SubmitStatus, r.SubmitError)
 		}
 	}
+}
+
+// Responses slower than the response timeout: the requests that timed out are still
+// outstanding at the SMSC, so resends wait for their window slots, and the SMSC never sees
+// more than the window; every row ends accepted (the late responses count).
+func TestCampaign_windowHonouredWhenResponsesAreLate(t *testing.T) {
+	// Late, but within the grace the session gives a window full of timed-out requests.
+	srv := newSim(t, smsc.Config{RespDelay: 150 * time.Millisecond})
+	proxy := newWindowProxy(t, srv.Addr())
+	cfg := testConfig(srv)
+	cfg.Addr = proxy.Addr()
+	cfg.Session.Window = 4
+	cfg.Session.RespTimeout = 100 * time.Millisecond
+	cfg.MaxAttempts = 10
+	rows := testRows(t, 20, "slow %d")
+	if _, err := run(t, cfg, rows); err != nil {
+		t.Fatal(err)
+	}
+	if got := proxy.Max(); got > cfg.Session.Window {
+		t.Errorf("largest outstanding count on one connection %d, window %d", got, cfg.Session.Window)
+	}
+	checkAllAccepted(t, cfg.Book, srv, rows)
+	t.Logf("%d submit_sm for %d rows", srv.Stats().Submits, len(rows))
 }

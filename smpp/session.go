@@ -30,8 +30,9 @@ var (
 	// ErrUnboundByPeer: the SMSC sent unbind; the session answered and ended. Reconnect with
 	// a back-off.
 	ErrUnboundByPeer = errors.New("smpp: the SMSC unbound the session")
-	// ErrDeadPeer: the SMSC did not answer an enquire_link within Options.RespTimeout, so
-	// the session closed the connection. Reconnect with a back-off.
+	// ErrDeadPeer: the SMSC did not answer an enquire_link within Options.RespTimeout, or
+	// left the whole window unanswered (every slot held by a request that timed out) for
+	// another RespTimeout, so the session closed the connection. Reconnect with a back-off.
 	ErrDeadPeer = errors.New("smpp: the SMSC stopped answering enquire_link")
 )
 
@@ -40,7 +41,8 @@ var errClosed = errors.New("smpp: session closed by Close")
 
 // TimeoutError reports a request that was written but not answered within
 // Options.RespTimeout. errors.Is(err, ErrResponseTimeout) holds. A response that arrives later
-// goes to Options.OnLateResponse with this sequence number.
+// goes to Options.OnLateResponse with this sequence number. Until then the request keeps its
+// window slot: the SMSC still counts it as outstanding.
 type TimeoutError struct {
 	Seq uint32 // sequence_number of the unanswered request
 }
@@ -84,7 +86,10 @@ type Options struct {
 	// TLS, when not nil, makes Dial connect with TLS (see TLSConfig). nil = plain TCP.
 	TLS *tls.Config
 	// Window is the most requests awaiting a response at once; 0 = 10. Callers beyond it
-	// wait for a slot (honouring their context).
+	// wait for a slot (honouring their context). A request that timed out keeps its slot
+	// until its late response arrives, so the SMSC never sees more than Window outstanding;
+	// a window entirely held by such requests for another RespTimeout ends the session
+	// (ErrDeadPeer).
 	Window int
 	// BindTimeout bounds connecting (Dial) and binding; 0 = 30s.
 	BindTimeout time.Duration
@@ -186,6 +191,7 @@ type Session struct {
 
 	mu          sync.Mutex
 	pending     map[uint32]*request // written, awaiting a response, by sequence_number
+	timedOut    map[uint32]struct{} // callers' requests that timed out, each holding a window slot
 	outstanding int                 // pending requests of callers (not probes or unbind)
 	handlers    int                 // Handler calls running
 	idle        int                 // handler workers waiting on idleWorkers
@@ -212,6 +218,9 @@ type Session struct {
 	wbuf       []byte     // scratch for encoding responses
 	batchStart time.Time  // when the current batch of writes began
 	expired    []*request // scratch for expire
+	// windowLostSince is when every window slot came to be held by a timed-out request;
+	// zero while one is free.
+	windowLostSince time.Time
 	// Empty bodies for deliver_sm_resp and data_sm_resp, kept here so that encoding them
 	// through the PDU interface allocates nothing.
 	deliverSMResp DeliverSMResp
@@ -260,6 +269,7 @@ func NewSession(ctx context.Context, conn net.Conn, opt Options) (*Session, erro
 		window:   make(chan struct{}, opt.Window),
 		reqs:     make(chan *request, opt.Window+1), // +1: Close's unbind
 		pending:  make(map[uint32]*request, opt.Window+2),
+		timedOut: make(map[uint32]struct{}),
 		stopping: make(chan struct{}),
 		quit:     make(chan struct{}),
 		bw:       bufio.NewWriterSize(conn, opt.MaxPDULen),
@@ -461,16 +471,19 @@ func (s *Session) roundTrip(ctx context.Context, r *request) result {
 		putRequest(r)
 		return result{err: notSent(err)}
 	}
-	defer func() { <-s.window }()
 	// reqs has room for every slot, but withdrawn requests keep theirs until the writer
 	// discards them, so while the writer is stuck on a slow write this may wait too. The
 	// fast path needs no check of stopping: the writer refuses requests once Close was
 	// called, and await withdraws them once the session has ended.
 	if err := sendOrStop(ctx, s, s.reqs, r); err != nil {
+		<-s.window
 		putRequest(r)
 		return result{err: notSent(err)}
 	}
 	res := s.await(ctx, r)
+	if !res.keepSlot { // a timed-out request's slot is freed by its late response (route)
+		<-s.window
+	}
 	if res.reuse {
 		putRequest(r)
 	}
@@ -706,6 +719,8 @@ type result struct {
 	// to the pool. A response proves the writer finished with it (register publishes a
 	// request only once it is copied out); a connection loss does not.
 	reuse bool
+	// keepSlot: the request timed out and its window slot now belongs to Session.timedOut.
+	keepSlot bool
 }
 
 // requestPool recycles requests, with their buffers and channels, so that a round trip

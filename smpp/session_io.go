@@ -54,7 +54,10 @@ func (s *Session) writeLoop() {
 			probeTimer.Stop()
 			continue // any answer, even an error status, proves the peer alive
 		case now := <-sweep.C:
-			s.expire(now)
+			if err := s.expire(now); err != nil {
+				s.end(err)
+				return
+			}
 			continue
 		case <-probeExpiry:
 			s.end(fmt.Errorf("%w: no enquire_link_resp within %v", ErrDeadPeer, s.opt.RespTimeout))
@@ -122,25 +125,40 @@ func (s *Session) beginBatch() {
 }
 
 // expire fails every caller's request written more than RespTimeout before now with a
-// *TimeoutError. Its response, should it come, goes to OnLateResponse.
-func (s *Session) expire(now time.Time) {
+// *TimeoutError. Its response, should it come, goes to OnLateResponse; until then it keeps
+// its window slot, since the SMSC may still be working on it. It returns the error to end
+// the session with when every slot has been held so for RespTimeout: the SMSC is not
+// answering, and nothing more can be sent.
+func (s *Session) expire(now time.Time) error {
 	s.mu.Lock()
 	for seq, r := range s.pending {
 		if !r.internal && now.After(r.deadline) {
 			delete(s.pending, seq)
+			s.timedOut[seq] = struct{}{}
 			r.state = stateDone
 			s.requestDoneLocked(r)
 			s.expired = append(s.expired, r)
 		}
 	}
+	lost := len(s.timedOut) >= s.opt.Window
 	s.mu.Unlock()
 	for i, r := range s.expired {
 		// The writer is done with r (it is running this) and the reader can no longer
 		// find it, so the caller may recycle it.
-		r.done <- result{err: &TimeoutError{Seq: r.seq}, reuse: true}
+		r.done <- result{err: &TimeoutError{Seq: r.seq}, reuse: true, keepSlot: true}
 		s.expired[i] = nil
 	}
 	s.expired = s.expired[:0]
+	switch {
+	case !lost:
+		s.windowLostSince = time.Time{}
+	case s.windowLostSince.IsZero():
+		s.windowLostSince = now
+	case now.Sub(s.windowLostSince) >= s.opt.RespTimeout:
+		return fmt.Errorf("%w: none of the %d requests of the window answered within %v, nor for %v after",
+			ErrDeadPeer, s.opt.Window, s.opt.RespTimeout, s.opt.RespTimeout)
+	}
+	return nil
 }
 
 // writeRequest registers r under the next sequence number and buffers it. It returns the
@@ -184,7 +202,7 @@ func (s *Session) register(r *request) (bool, error) {
 		return false, nil
 	}
 	seq := s.nextSeq()
-	for s.pending[seq] != nil { // only after a wrap past a very old request
+	for s.pending[seq] != nil || s.isTimedOut(seq) { // only after a wrap past a very old request
 		seq = s.nextSeq()
 	}
 	err := s.bufferPDU(r.buf, seq)
@@ -196,6 +214,13 @@ func (s *Session) register(r *request) (bool, error) {
 	}
 	s.mu.Unlock()
 	return true, err
+}
+
+// isTimedOut reports whether seq is a timed-out request still holding its slot. s.mu must
+// be held.
+func (s *Session) isTimedOut(seq uint32) bool {
+	_, ok := s.timedOut[seq]
+	return ok
 }
 
 // nextSeq returns the next sequence_number: 1..0x7FFFFFFF, then 1 again. Only the writer
@@ -360,7 +385,14 @@ func (s *Session) route(h Header, p PDU, decodeErr error) {
 		r.state = stateDone
 		s.requestDoneLocked(r)
 	}
+	late := r == nil && s.isTimedOut(h.Sequence)
+	if late {
+		delete(s.timedOut, h.Sequence)
+	}
 	s.mu.Unlock()
+	if late {
+		<-s.window // the slot the timed-out request kept
+	}
 	if r == nil {
 		if s.opt.OnLateResponse != nil {
 			s.opt.OnLateResponse(h.Sequence, h, p)
