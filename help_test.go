@@ -32,7 +32,7 @@ func TestHelp_Placeholders(t *testing.T) {
 
 func TestSignalName(t *testing.T) {
 	for sig, want := range map[syscall.Signal]string{syscall.SIGTERM: "SIGTERM", syscall.SIGINT: "SIGINT"} {
-		err := sendExit(sig, nil, nil, report.Summary{})
+		err := sendExit(sig, nil, nil, report.Summary{}, "")
 		if err == nil || err.Error() != "stopped by "+want || exitCode(err) != 128+int(sig) {
 			t.Errorf("sendExit(%v) = %v (exit %d), want stopped by %s (exit %d)", sig, err, exitCode(err), want, 128+int(sig))
 		}

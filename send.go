@@ -500,7 +500,39 @@ func runSend(ctx context.Context, s sendSettings, stderr io.Writer, signals <-ch
 	if s.journal.collect {
 		return receiptsExit(sig, runErr, reportErr, book, cj)
 	}
-	return sendExit(sig, runErr, reportErr, sum)
+	pending := pendingNote(sum.Receipts[report.ReceiptPending], s.journal.path)
+	exitErr := sendExit(sig, runErr, reportErr, sum, pending)
+	if exitErr == nil && pending != "" {
+		fmt.Fprintf(stderr, "smscast: %s\n", pending)
+	}
+	return exitErr
+}
+
+// pendingNote says how to collect the receipts of the pending rows later ("" when none is
+// pending): with the campaign's journal, `smscast receipts` finishes the report.
+func pendingNote(pending int, journalPath string) string {
+	if pending == 0 {
+		return ""
+	}
+	note := fmt.Sprintf("%d accepted rows are still PENDING (no final receipt yet)", pending)
+	if pending == 1 {
+		note = "1 accepted row is still PENDING (no final receipt yet)"
+	}
+	if journalPath == "" {
+		return note + "; no journal was kept (--journal off), so smscast receipts cannot collect them later"
+	}
+	return note + "; collect their receipts later with: smscast receipts --journal " + shellQuote(journalPath) +
+		" (and the same --smsc and bind flags)"
+}
+
+// shellQuote quotes path for a command line a user can paste, when it needs quoting.
+func shellQuote(path string) string {
+	if path != "" && !strings.ContainsFunc(path, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_./+,:@%=", r))
+	}) {
+		return path
+	}
+	return "'" + strings.ReplaceAll(path, "'", `'\''`) + "'"
 }
 
 // signalName is the name people know a stop signal by: SIGTERM, SIGINT ("terminated" and
@@ -516,7 +548,8 @@ func signalName(sig os.Signal) string {
 }
 
 // sendExit decides the exit status of a finished run.
-func sendExit(sig os.Signal, runErr, reportErr error, sum report.Summary) error {
+// pending (see pendingNote) is added to the message about rows not accepted.
+func sendExit(sig os.Signal, runErr, reportErr error, sum report.Summary, pending string) error {
 	if sig != nil {
 		code := exitSIGTERM
 		if sig == os.Interrupt {
@@ -535,7 +568,11 @@ func sendExit(sig os.Signal, runErr, reportErr error, sum report.Summary) error 
 		bad += sum.Submit[st]
 	}
 	if bad > 0 {
-		return withExit(exitIncomplete, fmt.Errorf("%d of %d rows were not accepted (rejected, invalid, not sent or uncertain); the report says why for each", bad, sum.Rows))
+		msg := fmt.Sprintf("%d of %d rows were not accepted (rejected, invalid, not sent or uncertain); the report says why for each", bad, sum.Rows)
+		if pending != "" {
+			msg += "; " + pending
+		}
+		return withExit(exitIncomplete, errors.New(msg))
 	}
 	return nil
 }

@@ -1,0 +1,63 @@
+package main
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"smscast/smsc"
+)
+
+// TestSend_pendingSaysHowToCollect: rows still PENDING after --wait are not a failure (exit 0),
+// but send says so and how to collect them later, with the campaign's actual journal path;
+// the message about rows not accepted carries the same advice.
+func TestSend_pendingSaysHowToCollect(t *testing.T) {
+	srv, err := smsc.NewServer(smsc.Config{ReceiptDelay: time.Hour, RejectPrefixes: []string{"491710000003"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	dir := t.TempDir()
+	recipients, templates := campaignFiles(t, dir, 5)
+	journal := filepath.Join(dir, "recipients.report.csv.journal")
+	args := []string{"send", "--smsc", srv.Addr(), "--recipients", recipients, "--templates", templates,
+		"--from", "ACME", "--rate", "0", "--wait", "0", "--quiet", "--spool", t.TempDir()}
+
+	code, stderr := runApp(t, args...)
+	want := "smscast: 4 accepted rows are still PENDING (no final receipt yet); collect their receipts later with: smscast receipts --journal " + journal
+	if code != exitIncomplete || !strings.Contains(stderr, "1 of 5 rows were not accepted") || !strings.Contains(stderr, "; "+strings.TrimPrefix(want, "smscast: ")) {
+		t.Errorf("with a rejected row: exit %d, stderr:\n%s\nwant exit %d and %q", code, stderr, exitIncomplete, want)
+	}
+
+	srv2, err := smsc.NewServer(smsc.Config{ReceiptDelay: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv2.Close()
+	args[2] = srv2.Addr()
+	code, stderr = runApp(t, append(args, "--force")...)
+	want = strings.Replace(want, "4 accepted", "5 accepted", 1)
+	if code != exitOK || !strings.Contains(stderr, want) {
+		t.Errorf("all accepted: exit %d, stderr:\n%s\nwant exit 0 and %q", code, stderr, want)
+	}
+}
+
+func TestPendingNote(t *testing.T) {
+	tests := []struct {
+		pending int
+		journal string
+		want    string
+	}{
+		{0, "x.journal", ""},
+		{1, "x.journal", "1 accepted row is still PENDING (no final receipt yet); collect their receipts later with: smscast receipts --journal x.journal (and the same --smsc and bind flags)"},
+		{2, "my campaign/it's.journal", `--journal 'my campaign/it'\''s.journal'`},
+		{3, "", "no journal was kept (--journal off)"},
+	}
+	for _, tt := range tests {
+		got := pendingNote(tt.pending, tt.journal)
+		if tt.want == "" && got != "" || !strings.Contains(got, tt.want) {
+			t.Errorf("pendingNote(%d, %q) = %q, want it to contain %q", tt.pending, tt.journal, got, tt.want)
+		}
+	}
+}
