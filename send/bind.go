@@ -120,9 +120,12 @@ func (b *bind) run(ctx context.Context) {
 				}
 			case <-ctx.Done():
 				b.set(nil, nil, nil)
+				// An abort (Run's ctx) cuts the orderly unbind short.
+				stop := context.AfterFunc(c.runCtx, s.Abort)
 				if err := s.Close(); err != nil && !errors.Is(err, smpp.ErrConnectionLost) {
 					c.warn(err)
 				}
+				stop()
 				return
 			}
 		}

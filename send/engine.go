@@ -132,7 +132,8 @@ type Campaign struct {
 	// halt cancels the work context: at Stop + RespTimeout, on a fatal error, or on abort.
 	halt context.CancelCauseFunc
 
-	receiptPing chan struct{} // a receipt arrived (capacity 1, never blocks)
+	receiptPing chan struct{}   // a receipt arrived (capacity 1, never blocks)
+	runCtx      context.Context // Run's ctx: its end is an abort
 	binds       []*bind
 
 	planMu sync.Mutex
@@ -309,6 +310,7 @@ func (c *Campaign) fatal() error {
 func (c *Campaign) Run(ctx context.Context, src Source) (Result, error) {
 	start := time.Now()
 	c.started.Store(&start)
+	c.runCtx = ctx
 	c.planMu.Lock()
 	c.plan.restart(start)
 	c.planMu.Unlock()

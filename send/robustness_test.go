@@ -378,7 +378,7 @@ func TestCampaign_unknownOutcomeIsSticky(t *testing.T) {
 			})
 			var jr fakeJournal
 			cfg := Config{
-				Addr:        addr,
+				Addr: addr,
 				// Window 2: the timed-out try keeps its slot until the late response.
 				Session:     smpp.Options{Window: 2, RespTimeout: 100 * time.Millisecond},
 				Retry:       Backoff{Initial: 10 * time.Millisecond, Max: 10 * time.Millisecond},
@@ -463,4 +463,68 @@ func TestCampaign_windowHonouredWhenResponsesAreLate(t *testing.T) {
 	}
 	checkAllAccepted(t, cfg.Book, srv, rows)
 	t.Logf("%d submit_sm for %d rows", srv.Stats().Submits, len(rows))
+}
+
+// A second signal (Run's ctx cancelled after Stop) cuts the orderly unbind short: the
+// connection is closed at once instead of after the response timeout, even when the SMSC
+// never answers the unbind.
+func TestCampaign_abortCutsTheUnbindShort(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	inUnbind := make(chan struct{})
+	closed := make(chan struct{})
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		var buf []byte
+		for {
+			pdu, err := smpp.ReadPDU(c, buf, 0)
+			if err != nil {
+				close(closed) // the engine closed the connection
+				return
+			}
+			buf = pdu[:0]
+			h, _ := smpp.DecodeHeader(pdu)
+			var out []byte
+			switch h.ID {
+			case smpp.BindTransceiverID:
+				out, _ = smpp.AppendPDU(nil, h.Sequence, smpp.StatusOK, &smpp.BindResp{Mode: smpp.BindTransceiver, SystemID: "mute"})
+			case smpp.SubmitSMID:
+				out, _ = smpp.AppendPDU(nil, h.Sequence, smpp.StatusOK, &smpp.SubmitSMResp{MessageID: "1"})
+			case smpp.UnbindID:
+				close(inUnbind) // never answered
+			}
+			c.Write(out)
+		}
+	}()
+	cfg := Config{Addr: ln.Addr().String(), Session: smpp.Options{RespTimeout: time.Minute},
+		Book: report.NewBook(report.Options{})}
+	c, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan struct{})
+	go func() { defer close(done); c.Run(ctx, &rowSource{rows: testRows(t, 1, "x")}) }()
+	limit := time.NewTimer(20 * time.Second) // far below the minute the unbind could take
+	defer limit.Stop()
+	select {
+	case <-inUnbind: // the row is done and the session is unbinding
+	case <-limit.C:
+		t.Fatal("no unbind")
+	}
+	cancel() // the second signal
+	select {
+	case <-closed:
+	case <-limit.C:
+		t.Fatal("the connection was not closed after the abort")
+	}
+	<-done
 }

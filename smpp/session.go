@@ -588,6 +588,17 @@ func (s *Session) Close() error {
 	return s.closeErr
 }
 
+// Abort ends the session at once, without unbind: it closes the connection, so that requests
+// in flight fail with ErrConnectionLost and a Close under way returns without waiting for
+// responses or unbind_resp. Err stays nil, as after Close. For a second interrupt, when
+// waiting is no longer wanted; Close still waits for the session's goroutines.
+func (s *Session) Abort() {
+	s.mu.Lock()
+	s.closing = true
+	s.mu.Unlock()
+	s.end(errClosed)
+}
+
 func (s *Session) shutdown() error {
 	s.mu.Lock()
 	s.closing = true

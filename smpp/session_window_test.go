@@ -80,3 +80,23 @@ func TestSession_WindowOfTimeoutsEndsSession(t *testing.T) {
 		t.Errorf("Err() = %v, want ErrDeadPeer", err)
 	}
 }
+
+// Abort ends a Close that waits for an unbind_resp that never comes.
+func TestSession_AbortCutsCloseShort(t *testing.T) {
+	leakCheck(t)
+	unbinding := make(chan struct{})
+	s := startSession(t, Options{RespTimeout: time.Minute}, func(f *fakeSMSC) {
+		if _, _, ok := f.expect(UnbindID); ok {
+			close(unbinding) // never answered
+			f.expectEOF()
+		}
+	})
+	closed := make(chan error, 1)
+	go func() { closed <- s.Close() }()
+	recv(t, unbinding, "the unbind")
+	s.Abort()
+	recv(t, closed, "Close to return after Abort")
+	if err := s.Err(); err != nil {
+		t.Errorf("Err() = %v after Abort, want nil", err)
+	}
+}
