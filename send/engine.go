@@ -302,7 +302,8 @@ func (c *Campaign) fatal() error {
 // Run sends every row of src and returns when the campaign is over: the input is exhausted
 // and every row has an outcome (and, with Config.Wait, receipts are in or the wait is over),
 // Stop was called, a fatal error happened, or ctx was cancelled (an abort: Run returns
-// within a couple of seconds, rows in flight without an outcome stay not_sent in the Book).
+// within a couple of seconds; the sessions are closed at once, so rows in flight end
+// uncertain).
 // The Book holds every row read; rows never read are not in it.
 //
 // Errors: *BindError (credentials refused before any bind succeeded), *ConnectError (the
@@ -483,7 +484,7 @@ func (c *Campaign) produce(ctx context.Context, src Source, jobs chan<- job) err
 		if c.fatal() != nil && c.pdus.Load() == 0 {
 			return nil // nothing was sent, so no report will be written: stop reading
 		}
-		c.notSent(row.Num, notSentReason(ctx, c.stopped))
+		c.leftUnsent(row.Num, resend, notSentReason(ctx, c.stopped))
 	}
 }
 
@@ -508,6 +509,21 @@ func (c *Campaign) notSent(row int, reason string) {
 	c.book.SetStatus(row, report.SubmitNotSent, reason)
 	c.done.Add(1)
 }
+
+// leftUnsent ends a row this run does not send: not_sent, or uncertain when an earlier run
+// sent it and recorded no response (resend), since the SMSC may have it.
+func (c *Campaign) leftUnsent(row int, resend bool, reason string) {
+	if !resend {
+		c.notSent(row, reason)
+		return
+	}
+	c.book.SetStatus(row, report.SubmitUncertain, reasonEarlierRun+reason)
+	c.failed.Add(1)
+	c.done.Add(1)
+}
+
+// reasonEarlierRun begins the reason of a resumed row left uncertain.
+const reasonEarlierRun = "outcome unknown: an earlier run sent it and recorded no response; "
 
 // notSentReason says why rows stop being sent.
 func notSentReason(ctx context.Context, stopped <-chan struct{}) string {

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"smscast/csvin"
 	"smscast/report"
 	"smscast/smpp"
 	"smscast/smsc"
@@ -527,4 +528,64 @@ func TestCampaign_abortCutsTheUnbindShort(t *testing.T) {
 		t.Fatal("the connection was not closed after the abort")
 	}
 	<-done
+}
+
+// Resumed rows an earlier run sent without a recorded response are marked resubmitted only
+// when this run really writes them again; those Stop leaves unsent end uncertain (the SMSC
+// may have them from the earlier run), not not_sent.
+func TestCampaign_resumedRowsLeftAtStopAreUncertain(t *testing.T) {
+	srv := newSim(t, smsc.Config{})
+	cfg := testConfig(srv)
+	cfg.Rate = 0.5 // one token now, the next in 2s
+	cfg.Session.Window = 5
+	cfg.Session.RespTimeout = 20 * time.Second
+	cfg.Resume = func(*csvin.Row) (skip, resend bool) { return false, true }
+	rows := testRows(t, 20, "again %d")
+	c, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	done := make(chan struct{})
+	go func() { defer close(done); c.Run(ctx, &rowSource{rows: rows}) }()
+	waitFor(t, ctx, func() bool { return c.Snapshot().Accepted >= 1 })
+	c.Stop()
+	<-done
+	sent := sentCount(srv)
+	for n, r := range bookRows(cfg.Book) {
+		switch again := sent[rows[n-1].MSISDN] > 0; {
+		case again && (r.SubmitStatus != report.SubmitResubmitted || !r.Resubmitted):
+			t.Errorf("row %d sent again: %s resubmitted=%v, want resubmitted", n, r.SubmitStatus, r.Resubmitted)
+		case !again && (r.SubmitStatus != report.SubmitUncertain || r.Resubmitted):
+			t.Errorf("row %d not sent again: %s resubmitted=%v %q, want uncertain and not resubmitted", n, r.SubmitStatus, r.Resubmitted, r.SubmitError)
+		}
+	}
+}
+
+// Rows written and unanswered when the run is aborted end uncertain: the SMSC may have them.
+func TestCampaign_rowsInFlightAtAbortAreUncertain(t *testing.T) {
+	addr := scriptedSMSC(t, func(int) scriptedAnswer { return scriptedAnswer{hold: true} })
+	cfg := Config{Addr: addr, Session: smpp.Options{Window: 3, RespTimeout: time.Minute},
+		Book: report.NewBook(report.Options{})}
+	c, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	limit, stop := context.WithTimeout(context.Background(), 30*time.Second)
+	defer stop()
+	done := make(chan struct{})
+	go func() { defer close(done); c.Run(ctx, &rowSource{rows: testRows(t, 5, "held %d")}) }()
+	waitFor(t, limit, func() bool { return c.Snapshot().InFlight == 3 })
+	cancel()
+	<-done
+	got := map[report.SubmitStatus]int{}
+	for _, r := range bookRows(cfg.Book) {
+		got[r.SubmitStatus]++
+	}
+	if got[report.SubmitUncertain] != 3 || got[report.SubmitNotSent] != 2 {
+		t.Errorf("statuses %v, want 3 uncertain (in flight) and 2 not_sent", got)
+	}
 }

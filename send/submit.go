@@ -29,23 +29,18 @@ type partResult struct {
 func (c *Campaign) sendRow(ctx context.Context, b *bind, j *job) {
 	row := j.row.Num
 	if c.stopping() || ctx.Err() != nil {
-		c.notSent(row, notSentReason(ctx, c.stopped))
+		c.leftUnsent(row, j.resend, notSentReason(ctx, c.stopped))
 		return
 	}
 	if err := c.awaitHours(ctx); err != nil {
-		c.notSent(row, notSentReason(ctx, c.stopped))
+		c.leftUnsent(row, j.resend, notSentReason(ctx, c.stopped))
 		return
 	}
 	c.planMu.Lock()
 	j.planned = c.plan.planned(len(j.row.Message.Parts), time.Now())
 	c.planMu.Unlock()
-	if j.resend {
-		// Recorded before the first attempt of part 0; later parts are resent in order.
-		if err := c.markResubmitted(j, 0); err != nil {
-			c.notSent(row, "not sent: "+err.Error())
-			return
-		}
-	}
+	// A resumed row (j.resend) is marked resubmitted before the first write of each part
+	// (tryPart), not before: one never sent again was not resubmitted.
 	for part := range j.row.Message.Parts {
 		// sendPart has recorded the outcome when the part ended unaccepted.
 		res := c.sendPart(ctx, b, j, part)
@@ -140,7 +135,7 @@ func (c *Campaign) tryPart(ctx context.Context, b *bind, j *job, part int, late 
 	// SMSC may have that try, whatever later tries got, so the part can no longer end
 	// rejected or not sent, only accepted or uncertain; and sending again marks the row
 	// resubmitted.
-	unknown := false
+	unknown := j.resend // an earlier run sent it and recorded no response
 	for {
 		if id, ok := (*late).take(); ok {
 			c.accepted1(row, part, id, false)
@@ -339,7 +334,11 @@ func (c *Campaign) unsent(ctx context.Context, last error, unknown bool) partRes
 		reason += "; last error: " + last.Error()
 	}
 	if unknown {
-		return partResult{report.SubmitUncertain, "outcome unknown: " + reason}
+		if last == nil {
+			return partResult{report.SubmitUncertain, reasonEarlierRun + reason}
+		}
+		// "not sent" here means not sent again.
+		return partResult{report.SubmitUncertain, "outcome unknown: a try timed out or lost its connection, and the SMSC may have accepted it; " + reason}
 	}
 	return partResult{report.SubmitNotSent, reason}
 }
