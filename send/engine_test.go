@@ -333,10 +333,22 @@ func TestCampaign_unreachable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := ln.Addr().String()
-	ln.Close() // nothing listens there now
+	// An SMSC that hangs up on every connection: closing the listener instead would free
+	// the port for any other test on the machine to take.
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	defer func() { ln.Close(); <-done }()
 	cfg := Config{
-		Addr:        addr,
+		Addr:        ln.Addr().String(),
 		Session:     smpp.Options{BindTimeout: time.Second},
 		Reconnect:   Backoff{Initial: 10 * time.Millisecond, Max: 50 * time.Millisecond},
 		GiveUpAfter: 300 * time.Millisecond,
