@@ -12,7 +12,6 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -186,7 +185,7 @@ func TestSim_Subprocess(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var stderr simLockedBuf
+	var stderr lockedBuffer
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -305,22 +304,4 @@ func simReadSummary(t *testing.T, r *bufio.Reader) simSummaryLine {
 		t.Fatalf("summary line %q: %v", line, err)
 	}
 	return s
-}
-
-// simLockedBuf collects a subprocess's stderr while the test reads it.
-type simLockedBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *simLockedBuf) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *simLockedBuf) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
