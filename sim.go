@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/urfave/cli/v2"
 
@@ -56,6 +57,7 @@ func simCommand() *cli.Command {
 			&cli.StringFlag{Name: "drop-after", Usage: "close the connection, without unbind or response, right after the `N[,M...]`th accepted message (counted across all sessions)"},
 			&cli.StringFlag{Name: "unbind-after", Usage: "unbind the session right after answering the `N[,M...]`th accepted message (counted across all sessions)"},
 			&cli.BoolFlag{Name: "no-enquire-resp", Usage: "never answer enquire_link, like a dead peer"},
+			&cli.DurationFlag{Name: "session-init-timeout", Value: 30 * time.Second, Usage: "close a connection that has not bound within `DURATION` of connecting (0 = never)"},
 			&cli.BoolFlag{Name: "gsm7-packed", Usage: "read data_coding 0 as packed septets (for clients sending with --gsm7-packed)"},
 			&cli.StringFlag{Name: "log", Usage: "append every accepted message as a JSON line to `FILE`"},
 		},
@@ -77,26 +79,27 @@ func simCommand() *cli.Command {
 // simConfig maps the sim flags to the simulator's configuration.
 func simConfig(c *cli.Context) (smsc.Config, error) {
 	cfg := smsc.Config{
-		Listen:          c.String("listen"),
-		TLSCertFile:     c.String("tls-cert"),
-		TLSKeyFile:      c.String("tls-key"),
-		TLSSelfSigned:   c.Bool("tls-self-signed"),
-		SystemID:        c.String("system-id"),
-		Password:        c.String("password"),
-		ReceiptDelay:    c.Duration("receipt-delay"),
-		ReceiptJitter:   c.Duration("receipt-jitter"),
-		ReceiptRetry:    c.Duration("receipt-retry"),
-		ReceiptAttempts: c.Int("receipt-attempts"),
-		UndelivPrefixes: c.StringSlice("undeliv-prefix"),
-		ExpirePrefixes:  c.StringSlice("expire-prefix"),
-		RejectPrefixes:  c.StringSlice("reject-prefix"),
-		UndelivRatio:    c.Float64("undeliv-ratio"),
-		Seed:            c.Int64("seed"),
-		ThrottleTPS:     c.Int("throttle-tps"),
-		QueueFullAfter:  c.Int("queue-full-after"),
-		RespDelay:       c.Duration("resp-delay"),
-		NoEnquireResp:   c.Bool("no-enquire-resp"),
-		GSM7Packed:      c.Bool("gsm7-packed"),
+		Listen:             c.String("listen"),
+		TLSCertFile:        c.String("tls-cert"),
+		TLSKeyFile:         c.String("tls-key"),
+		TLSSelfSigned:      c.Bool("tls-self-signed"),
+		SystemID:           c.String("system-id"),
+		Password:           c.String("password"),
+		ReceiptDelay:       c.Duration("receipt-delay"),
+		ReceiptJitter:      c.Duration("receipt-jitter"),
+		ReceiptRetry:       c.Duration("receipt-retry"),
+		ReceiptAttempts:    c.Int("receipt-attempts"),
+		UndelivPrefixes:    c.StringSlice("undeliv-prefix"),
+		ExpirePrefixes:     c.StringSlice("expire-prefix"),
+		RejectPrefixes:     c.StringSlice("reject-prefix"),
+		UndelivRatio:       c.Float64("undeliv-ratio"),
+		Seed:               c.Int64("seed"),
+		ThrottleTPS:        c.Int("throttle-tps"),
+		QueueFullAfter:     c.Int("queue-full-after"),
+		RespDelay:          c.Duration("resp-delay"),
+		NoEnquireResp:      c.Bool("no-enquire-resp"),
+		SessionInitTimeout: c.Duration("session-init-timeout"),
+		GSM7Packed:         c.Bool("gsm7-packed"),
 		// The command has no use for the in-memory record: a long rehearsal must not grow.
 		DiscardMessages: true,
 	}

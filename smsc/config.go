@@ -97,6 +97,9 @@ type Config struct {
 	UnbindAfter []int
 	// NoEnquireResp leaves enquire_link unanswered, like a dead peer.
 	NoEnquireResp bool
+	// SessionInitTimeout closes a connection that has not bound this long after it opened
+	// (SMPP's session_init_timer), so idle or stray connections cannot pile up; 0 = no limit.
+	SessionInitTimeout time.Duration
 
 	// GSM7Packed reads data_coding 0 as packed septets, to rehearse with a client that
 	// packs (smscast's --gsm7-packed); by default it is one unpacked septet per octet.

@@ -108,6 +108,10 @@ func (c *conn) serve() {
 func (c *conn) readLoop() {
 	br := bufio.NewReaderSize(c.nc, readBufSize)
 	var buf []byte
+	if t := c.srv.cfg.SessionInitTimeout; t > 0 {
+		// Cleared by bind; a read that times out before then ends the connection.
+		_ = c.nc.SetReadDeadline(time.Now().Add(t))
+	}
 	for {
 		pdu, err := smpp.ReadPDU(br, buf, c.srv.cfg.MaxPDULen)
 		if err != nil {
@@ -284,6 +288,7 @@ func (c *conn) bind(h smpp.Header, b *smpp.Bind) bool {
 		return false
 	}
 	c.bound, c.mode, c.systemID = true, b.Mode, b.SystemID
+	_ = c.nc.SetReadDeadline(time.Time{}) // the session_init_timer is over
 	c.srv.sessions.Add(1)
 	resp.SystemID = simSystemID
 	resp.TLVs.SetUint8(smpp.TagSCInterfaceVersion, 0x34)
