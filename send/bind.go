@@ -220,7 +220,12 @@ type lateWait struct {
 	mu        sync.Mutex
 	ids       chan string // late message ids for the worker; capacity MaxAttempts, one per try
 	done      bool        // the worker finished the part
+	// cancel ends the context of a resend under way (see watch); nil when there is none.
+	cancel context.CancelCauseFunc
 }
+
+// errLateAccepted cancels a resend that a late acceptance of an earlier try made needless.
+var errLateAccepted = errors.New("an earlier try was accepted late")
 
 func newLateWait(c *Campaign, row, part int) *lateWait {
 	return &lateWait{c: c, row: row, part: part, ids: make(chan string, c.cfg.MaxAttempts)}
@@ -231,6 +236,9 @@ func (w *lateWait) deliver(id string) {
 	if !w.done {
 		select {
 		case w.ids <- id:
+			if w.cancel != nil {
+				w.cancel(errLateAccepted)
+			}
 			w.mu.Unlock()
 			return
 		default: // cannot happen (one slot per try); record it rather than block
@@ -238,6 +246,28 @@ func (w *lateWait) deliver(id string) {
 	}
 	w.mu.Unlock()
 	w.c.accepted1(w.row, w.part, id, true)
+}
+
+// watch returns the context for a resend of the part (ctx itself when w is nil): it ends
+// with cause errLateAccepted once a late acceptance arrives, so that a resend still waiting
+// for a window slot is never written. Call stop once the submit returned.
+func (w *lateWait) watch(ctx context.Context) (wctx context.Context, stop func()) {
+	if w == nil {
+		return ctx, func() {}
+	}
+	wctx, cancel := context.WithCancelCause(ctx)
+	w.mu.Lock()
+	w.cancel = cancel
+	if len(w.ids) > 0 {
+		cancel(errLateAccepted)
+	}
+	w.mu.Unlock()
+	return wctx, func() {
+		w.mu.Lock()
+		w.cancel = nil
+		w.mu.Unlock()
+		cancel(nil)
+	}
 }
 
 // take returns a late message id if one is waiting.

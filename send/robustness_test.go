@@ -466,6 +466,66 @@ func TestCampaign_windowHonouredWhenResponsesAreLate(t *testing.T) {
 	t.Logf("%d submit_sm for %d rows", srv.Stats().Submits, len(rows))
 }
 
+// Every response comes after its timeout. With a window of one, the resend of a part can
+// only wait for the slot its own timed-out try holds, so the late acceptance always arrives
+// before the resend is written: it cancels the resend, and nothing is sent twice.
+func TestCampaign_lateAcceptanceCancelsTheQueuedResend(t *testing.T) {
+	// The response comes well after the timeout, and well before the window has been held
+	// by the timed-out try for another RespTimeout (which would end the session).
+	srv := newSim(t, smsc.Config{RespDelay: 300 * time.Millisecond})
+	cfg := testConfig(srv)
+	cfg.Session.Window = 1
+	cfg.Session.RespTimeout = 200 * time.Millisecond
+	cfg.MaxAttempts = 10
+	jr := &fakeJournal{}
+	cfg.Journal = jr
+	rows := testRows(t, 5, "late %d")
+	res, err := run(t, cfg, rows)
+	if err != nil {
+		t.Fatal(err)
+	}
+	parts := 0
+	for _, r := range rows {
+		parts += len(r.Message.Parts)
+	}
+	if got := srv.Stats().Submits; got != parts {
+		t.Errorf("%d submit_sm at the SMSC for %d parts, want no duplicates", got, parts)
+	}
+	checkAllAccepted(t, cfg.Book, srv, rows)
+	simIDs := map[string]bool{}
+	for _, m := range srv.Messages() {
+		for _, id := range m.IDs {
+			simIDs[id] = true
+		}
+	}
+	book := bookRows(cfg.Book)
+	for _, r := range rows {
+		br := book[r.Num]
+		if br.Resubmitted || br.SubmitStatus != report.SubmitAccepted {
+			t.Errorf("row %d: %s, resubmitted %v; want accepted, not resubmitted", r.Num, br.SubmitStatus, br.Resubmitted)
+		}
+		if len(br.IDs) != len(r.Message.Parts) {
+			t.Errorf("row %d: ids %v, want one per part", r.Num, br.IDs)
+		}
+		for _, id := range br.IDs {
+			if !simIDs[id.ID] {
+				t.Errorf("row %d: id %q is not one the SMSC gave", r.Num, id.ID)
+			}
+		}
+	}
+	if res.Resubmitted != 0 {
+		t.Errorf("%d rows counted resubmitted, want 0", res.Resubmitted)
+	}
+	// The journal is written ahead: it names each resend that was queued, then cancelled.
+	queued := 0
+	for _, c := range jr.calls {
+		if strings.HasPrefix(c, "resubmitted ") {
+			queued++
+		}
+	}
+	t.Logf("%d submit_sm for %d parts; %d resends queued and cancelled", srv.Stats().Submits, parts, queued)
+}
+
 // A second signal (Run's ctx cancelled after Stop) cuts the orderly unbind short: the
 // connection is closed at once instead of after the response timeout, even when the SMSC
 // never answers the unbind.

@@ -39,8 +39,8 @@ func (c *Campaign) sendRow(ctx context.Context, b *bind, j *job) {
 	c.planMu.Lock()
 	j.planned = c.plan.planned(len(j.row.Message.Parts), time.Now())
 	c.planMu.Unlock()
-	// A resumed row (j.resend) is marked resubmitted before the first write of each part
-	// (tryPart), not before: one never sent again was not resubmitted.
+	// A resumed row (j.resend) is marked resubmitted once a part of it was really written
+	// again (tryPart), not before: one never sent again was not resubmitted.
 	for part := range j.row.Message.Parts {
 		// sendPart has recorded the outcome when the part ended unaccepted.
 		res := c.sendPart(ctx, b, j, part)
@@ -79,11 +79,12 @@ func (c *Campaign) journalRejected(row int, reason string, at time.Time) {
 	}
 }
 
-// markResubmitted records that part of j is about to be sent again after an unknown outcome:
-// in the journal each time (before the attempt), in the Book and the counters once per row.
-// A journal error stops the part, as for Attempt: a resend the journal cannot record would be
-// invisible to the next resume.
-func (c *Campaign) markResubmitted(j *job, part int) error {
+// journalResubmitted records in the journal that part of j is about to be sent again after
+// an unknown outcome, before the attempt: the journal is written ahead, so it also names a
+// resend that a late acceptance then cancels before the write. A journal error stops the
+// part, as for Attempt: a resend the journal cannot record would be invisible to the next
+// resume.
+func (c *Campaign) journalResubmitted(j *job, part int) error {
 	if jr := c.cfg.Journal; jr != nil {
 		if err := jr.Resubmitted(j.row.Num, part, time.Now()); err != nil {
 			err = fmt.Errorf("journal: %w", err)
@@ -91,12 +92,19 @@ func (c *Campaign) markResubmitted(j *job, part int) error {
 			return err
 		}
 	}
+	return nil
+}
+
+// markResubmitted records in the Book and the counters, once per row, that a part of j was
+// written again after an unknown outcome. It is called only once the second copy is known to
+// have been written (its response, timeout or connection loss came back): a resend that a
+// late acceptance cancelled while it waited for a window slot sent nothing twice.
+func (c *Campaign) markResubmitted(j *job) {
 	if !j.resubmitted {
 		j.resubmitted = true
 		c.book.Resubmitted(j.row.Num)
 		c.resubmits.Add(1)
 	}
-	return nil
 }
 
 // sendPart sends part (0-based) of a row until it is accepted or cannot be: transient
@@ -161,7 +169,7 @@ func (c *Campaign) tryPart(ctx context.Context, b *bind, j *job, part int, late 
 		}
 		if unknown {
 			// Sending again what the SMSC may already have.
-			if err := c.markResubmitted(j, part); err != nil {
+			if err := c.journalResubmitted(j, part); err != nil {
 				return c.unsent(ctx, err, unknown)
 			}
 		}
@@ -178,11 +186,23 @@ func (c *Campaign) tryPart(ctx context.Context, b *bind, j *job, part int, late 
 		c.pdus.Add(1)
 		c.inFlight.Add(1)
 		j.written = true
-		j.acc.row, j.acc.part = row, part
-		_, err = s.SubmitNotify(ctx, pdu, j.acc.record)
+		j.acc.row, j.acc.part, j.acc.resend = row, part, nil
+		if unknown {
+			j.acc.resend = j
+		}
+		// A late acceptance of an earlier try cancels this one while it still waits for a
+		// window slot (the timed-out try holds one until that response comes).
+		sctx, stopWatch := (*late).watch(ctx)
+		_, err = s.SubmitNotify(sctx, pdu, j.acc.record)
+		stopWatch()
 		c.inFlight.Add(-1)
+		v := judge(err)
+		if unknown && v != vNotSent {
+			// Written again (an acceptance has marked it already).
+			c.markResubmitted(j)
+		}
 
-		switch judge(err) {
+		switch v {
 		case vAccepted:
 			// j.acc recorded the message id when the session read the response.
 			if !lt.proven.Load() { // a load, not a store, per submit: no shared cache line bouncing
@@ -213,6 +233,10 @@ func (c *Campaign) tryPart(ctx context.Context, b *bind, j *job, part int, late 
 			}
 			c.throttleWait(ctx)
 		case vNotSent:
+			c.pdus.Add(-1) // never written
+			if context.Cause(sctx) == errLateAccepted {
+				continue // the loop's take settles the part with the late id
+			}
 			// Never written: the session is going away. Wait for the next one; no try
 			// counted, but a session that never takes it is given up on like an outage.
 			last = firstErr(last, err)
@@ -288,6 +312,7 @@ func waitDone(ctx context.Context, s *smpp.Session, d time.Duration) {
 type acceptance struct {
 	c         *Campaign
 	row, part int                      // set by the worker before each submit
+	resend    *job                     // set before a submit that sends the part again after an unknown outcome
 	record    func(*smpp.SubmitSMResp) // a.accepted, bound once: a submit allocates nothing
 }
 
@@ -298,6 +323,11 @@ func newAcceptance(c *Campaign) *acceptance {
 }
 
 func (a *acceptance) accepted(resp *smpp.SubmitSMResp) {
+	if a.resend != nil {
+		// Before the id, so that the row never reads accepted in between. The worker is
+		// blocked in SubmitNotify until this returns, so j is not touched concurrently.
+		a.c.markResubmitted(a.resend)
+	}
 	a.c.accepted1(a.row, a.part, resp.MessageID, false)
 }
 

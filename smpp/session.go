@@ -116,7 +116,9 @@ type Options struct {
 	// OnLateResponse receives every response that matches no waiting request: normally
 	// one whose request already failed with *TimeoutError (seq = its Seq), else a stray
 	// (for example a generic_nack with sequence_number 0). It runs on the reader goroutine,
-	// so it must return quickly. nil = such responses are discarded.
+	// so it must return quickly; a timed-out request's window slot is freed only after it
+	// returns, so it can cancel a resend still waiting for a slot. nil = such responses are
+	// discarded.
 	OnLateResponse func(seq uint32, h Header, p PDU)
 
 	// lastSeq is a test hook: the session's sequence numbers continue after it (the bind

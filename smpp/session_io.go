@@ -390,12 +390,15 @@ func (s *Session) route(h Header, p PDU, decodeErr error) {
 		delete(s.timedOut, h.Sequence)
 	}
 	s.mu.Unlock()
-	if late {
-		<-s.window // the slot the timed-out request kept
-	}
 	if r == nil {
 		if s.opt.OnLateResponse != nil {
 			s.opt.OnLateResponse(h.Sequence, h, p)
+		}
+		// Only now free the slot the timed-out request kept: a resend of it waiting for a
+		// slot, which OnLateResponse may have just cancelled, must not be able to take it
+		// first and go out although the original was accepted.
+		if late {
+			<-s.window
 		}
 		return
 	}
