@@ -11,59 +11,139 @@ import (
 )
 
 // bind keeps one of the campaign's sessions up: it connects and binds, hands the session to
-// its workers, and when the session ends (drop, unbind from the SMSC, dead peer) binds again
-// with backoff, for up to Config.GiveUpAfter. Its workers call session to get the current one.
+// the workers, and when the session ends (drop, unbind from the SMSC, dead peer) binds again
+// with backoff. The workers get a session from Campaign.session.
 type bind struct {
 	c *Campaign
 	n int // 1-based, for events
 
-	mu      sync.Mutex
-	sess    *smpp.Session
-	late    *lateTable    // responses that outlive their timeout, for sess
-	changed chan struct{} // closed and replaced whenever sess or err changes
-	err     error         // set when the bind gave up: no session will come
+	mu   sync.Mutex
+	sess *smpp.Session
+	late *lateTable // responses that outlive their timeout, for sess
+	err  error      // set when the bind gave up: no session will come
 }
 
 func newBind(c *Campaign, n int) *bind {
-	return &bind{c: c, n: n, changed: make(chan struct{})}
+	return &bind{c: c, n: n}
 }
 
-// set publishes a new state and wakes everyone waiting in session.
+// set publishes a new state and wakes everyone waiting in Campaign.session.
 func (b *bind) set(s *smpp.Session, late *lateTable, err error) {
 	b.mu.Lock()
-	defer b.mu.Unlock()
 	b.sess, b.late, b.err = s, late, err
-	close(b.changed)
-	b.changed = make(chan struct{})
+	b.mu.Unlock()
+	b.c.binding.update(nil)
+}
+
+// current returns the live session, if any, or the error the bind gave up with.
+func (b *bind) current() (*smpp.Session, *lateTable, error) {
+	b.mu.Lock()
+	s, late, err := b.sess, b.late, b.err
+	b.mu.Unlock()
+	if s != nil && isDone(s.Done()) {
+		s, late = nil, nil
+	}
+	return s, late, err
 }
 
 // bound reports whether a live session is up.
 func (b *bind) bound() bool {
-	b.mu.Lock()
-	s := b.sess
-	b.mu.Unlock()
-	return s != nil && !isDone(s.Done())
+	s, _, _ := b.current()
+	return s != nil
 }
 
-// session returns the bound session, waiting while the bind is (re)connecting. It fails when
-// ctx ends or the bind gave up.
-func (b *bind) session(ctx context.Context) (*smpp.Session, *lateTable, error) {
+// bindState is what the binds of a campaign know of each other.
+type bindState struct {
+	mu      sync.Mutex
+	changed chan struct{} // closed and replaced whenever a bind's state changes or an attempt ends
+	// attempts counts the binds with a bind attempt under way or their first still to make.
+	attempts int
+	// worked is when the current outage began: the campaign's start, or the end of the
+	// last session that proved it worked.
+	worked time.Time
+}
+
+// update applies f (when not nil) under the lock and wakes everyone waiting for a change.
+func (st *bindState) update(f func(*bindState)) {
+	st.mu.Lock()
+	if f != nil {
+		f(st)
+	}
+	close(st.changed)
+	st.changed = make(chan struct{})
+	st.mu.Unlock()
+}
+
+// state returns the channel the next change closes, the attempts under way and the start of
+// the outage.
+func (st *bindState) state() (changed <-chan struct{}, attempts int, worked time.Time) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return st.changed, st.attempts, st.worked
+}
+
+// session returns a live session for the next try of j, and records its bind in j: the bind
+// the row's earlier tries went on while it is up (so the parts of a message stay on one
+// bind), else the worker's own bind, else any bind that is up — a bind that cannot bind
+// strands no row while another works. It waits while no bind is up, and fails when ctx ends
+// or a bind gave up (the campaign is failing).
+func (c *Campaign) session(ctx context.Context, home *bind, j *job) (*smpp.Session, *lateTable, error) {
 	for {
-		b.mu.Lock()
-		s, late, ch, err := b.sess, b.late, b.changed, b.err
-		b.mu.Unlock()
-		if err != nil {
-			return nil, nil, err
-		}
-		if s != nil && !isDone(s.Done()) {
-			return s, late, nil
+		changed, _, _ := c.binding.state()
+		for i := -1; i < len(c.binds); i++ {
+			b := j.bind
+			switch {
+			case i == -1 && b == nil:
+				continue
+			case i == 0:
+				b = home
+			case i > 0:
+				b = c.binds[(home.n-1+i)%len(c.binds)]
+			}
+			s, late, err := b.current()
+			if err != nil {
+				return nil, nil, err
+			}
+			if s != nil {
+				j.bind = b
+				return s, late, nil
+			}
 		}
 		select {
-		case <-ch:
+		case <-changed:
 		case <-ctx.Done():
 			return nil, nil, context.Cause(ctx)
 		}
 	}
+}
+
+// anyBound reports whether some bind of the campaign has a live session.
+func (c *Campaign) anyBound() bool {
+	for _, b := range c.binds {
+		if b.bound() {
+			return true
+		}
+	}
+	return false
+}
+
+// refusedBeforeAnyBind reports, for a bind refused for its credentials, whether no bind of the
+// campaign has succeeded. It first waits for the attempts of the other binds under way (or
+// not yet made) to end: an SMSC that allows one bind per system_id refuses the second of two
+// concurrent binds while it accepts the first.
+func (c *Campaign) refusedBeforeAnyBind(ctx context.Context) bool {
+	for !c.everBound.Load() {
+		changed, attempts, _ := c.binding.state()
+		if attempts == 0 {
+			return !c.everBound.Load()
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return false
+		}
+	}
+	return false
 }
 
 func isDone(ch <-chan struct{}) bool {
@@ -79,34 +159,42 @@ func isDone(ch <-chan struct{}) bool {
 // unbind) or when it gives up (after telling the campaign).
 //
 // It backs off (Config.Reconnect) after every failed bind and after every session that
-// ended, and gives up once the outage has lasted Config.GiveUpAfter. A session only ends the
-// outage — resetting the backoff and the give-up clock — once it has proved that it works (a
-// submit accepted on it, or healthyUptime bound): an SMSC that accepts every bind and drops
-// the connection at once is an outage, not a string of successes.
+// ended. The outage is the campaign's: while another bind is up this one keeps trying in the
+// background, and it gives up (failing the campaign) only once no bind has worked for
+// Config.GiveUpAfter. A session only ends the outage — restarting the give-up clock, and
+// resetting this bind's backoff — once it has proved that it works (a submit accepted on it,
+// or healthyUptime bound): an SMSC that accepts every bind and drops the connection at once
+// is an outage, not a string of successes.
 func (b *bind) run(ctx context.Context) {
 	c := b.c
-	since := time.Now() // start of the current outage: the campaign's start, or the end of the last working session
-	failures := 0       // bind attempts and sessions that failed since
-	for ctx.Err() == nil {
+	failures := 0 // bind attempts and sessions of this bind that failed since its last working session
+	for first := true; ctx.Err() == nil; first = false {
+		if !first { // the first attempt of every bind is counted from the start (see bindState)
+			c.binding.update(func(st *bindState) { st.attempts++ })
+		}
 		late := newLateTable()
 		opt := c.cfg.Session
 		opt.Handler = c.handle
 		opt.OnLateResponse = late.arrive
 		s, err := smpp.Dial(ctx, c.cfg.Addr, opt)
+		if err == nil {
+			c.everBound.Store(true) // before the attempt ends: see refusedBeforeAnyBind
+		}
+		c.binding.update(func(st *bindState) { st.attempts-- })
 		if err != nil {
 			if ctx.Err() != nil {
 				break
 			}
 			// "At the start" is before any bind of the campaign succeeded: after that the
-			// same refusal usually means the SMSC still holds a dropped bind.
-			if st, refused := credentialsRefused(err); refused && !c.everBound.Load() {
+			// same refusal usually means the SMSC still holds a dropped bind, or allows one
+			// bind per system_id and another bind of the campaign has it.
+			if st, refused := credentialsRefused(err); refused && c.refusedBeforeAnyBind(ctx) {
 				err := &BindError{Addr: c.cfg.Addr, Status: st}
 				b.set(nil, nil, err)
 				c.fail(err)
 				return
 			}
 		} else {
-			c.everBound.Store(true)
 			up := time.Now()
 			b.set(s, late, nil)
 			c.event(Event{Kind: EventBound, Bind: b.n, Detail: s.SystemID()})
@@ -116,7 +204,9 @@ func (b *bind) run(ctx context.Context) {
 				err = sessionErr(s)
 				c.event(Event{Kind: EventConnectionLost, Bind: b.n, Err: err})
 				if late.proven.Load() || time.Since(up) >= healthyUptime {
-					since, failures = time.Now(), 0
+					failures = 0
+					now := time.Now()
+					c.binding.update(func(st *bindState) { st.worked = now })
 				}
 			case <-ctx.Done():
 				b.set(nil, nil, nil)
@@ -129,16 +219,20 @@ func (b *bind) run(ctx context.Context) {
 				return
 			}
 		}
-		giveUpAt := since.Add(c.cfg.GiveUpAfter)
-		if !time.Now().Before(giveUpAt) {
-			err := &ConnectError{Addr: c.cfg.Addr, After: c.cfg.GiveUpAfter, Err: err}
-			b.set(nil, nil, err)
-			c.fail(err)
-			return
-		}
 		failures++
-		// Never sleep past the give-up time: the last attempt is made at it.
-		d := min(c.cfg.Reconnect.Delay(failures, jitter()), time.Until(giveUpAt))
+		d := c.cfg.Reconnect.Delay(failures, jitter())
+		if !c.anyBound() {
+			_, _, worked := c.binding.state()
+			giveUpAt := worked.Add(c.cfg.GiveUpAfter)
+			if !time.Now().Before(giveUpAt) {
+				err := &ConnectError{Addr: c.cfg.Addr, After: c.cfg.GiveUpAfter, Err: err}
+				b.set(nil, nil, err)
+				c.fail(err)
+				return
+			}
+			// Never sleep past the give-up time: the last attempt is made at it.
+			d = min(d, time.Until(giveUpAt))
+		}
 		if s == nil {
 			c.event(Event{Kind: EventBindFailed, Bind: b.n, Err: err, Until: time.Now().Add(d)})
 		}

@@ -29,8 +29,8 @@ type Source interface {
 // zero value has the default its comment gives.
 type Config struct {
 	Addr string // host:port of the SMSC
-	// Session is the template of every session: Bind, TLS, Window (default 10, also the
-	// number of messages a bind works on at once), RespTimeout (default 30s), BindTimeout,
+	// Session is the template of every session: Bind, TLS, Window (default 10; the campaign
+	// works on Window × Binds messages at once, on the binds that are up), RespTimeout (default 30s), BindTimeout,
 	// EnquireLinkInterval, MaxPDULen. Handler and OnLateResponse are the engine's own and
 	// are overwritten.
 	Session smpp.Options
@@ -135,6 +135,7 @@ type Campaign struct {
 	receiptPing chan struct{}   // a receipt arrived (capacity 1, never blocks)
 	runCtx      context.Context // Run's ctx: its end is an abort
 	binds       []*bind
+	binding     bindState
 
 	planMu sync.Mutex
 	plan   schedule
@@ -198,6 +199,7 @@ func New(cfg Config) (*Campaign, error) {
 		plan:        schedule{rate: cfg.Rate},
 		schedule:    cfg.Schedule.SMPP(),
 		validity:    cfg.Validity.SMPP(),
+		binding:     bindState{changed: make(chan struct{}), attempts: cfg.Binds},
 	}
 	for i := range cfg.Binds {
 		c.binds = append(c.binds, newBind(c, i+1))
@@ -316,6 +318,7 @@ func (c *Campaign) Run(ctx context.Context, src Source) (Result, error) {
 	c.plan.restart(start)
 	c.planMu.Unlock()
 	c.pacer.start(start)
+	c.binding.update(func(st *bindState) { st.worked = start })
 
 	workCtx, halt := context.WithCancelCause(ctx)
 	defer halt(nil)
@@ -432,6 +435,7 @@ type job struct {
 	// message is sent even while stopping, so nobody receives half a message.
 	written     bool
 	resubmitted bool      // Book.Resubmitted was called
+	bind        *bind     // the bind of the last try, which the next part prefers (Campaign.session)
 	planned     time.Time // when the schedule wants the first part out; recorded at its first write
 	// pdu is the worker's submit_sm, filled for each part: the session encodes it before
 	// Submit returns and keeps no reference.

@@ -227,7 +227,7 @@ func (p *windowProxy) accept() {
 		}
 		p.mu.Unlock()
 		if refuse {
-			refuseBind(client)
+			refuseBind(client, smpp.StatusBindFail)
 			continue
 		}
 		server, err := net.Dial("tcp", p.target)
@@ -262,8 +262,8 @@ func (p *windowProxy) accept() {
 	}
 }
 
-// refuseBind reads a bind and answers it with ESME_RBINDFAIL, then closes the connection.
-func refuseBind(c net.Conn) {
+// refuseBind reads a bind and answers it with status st, then closes the connection.
+func refuseBind(c net.Conn, st smpp.Status) {
 	defer c.Close()
 	pdu, err := smpp.ReadPDU(c, nil, 0)
 	if err != nil {
@@ -275,7 +275,7 @@ func refuseBind(c net.Conn) {
 	}
 	resp := binary.BigEndian.AppendUint32(nil, smpp.HeaderLen)
 	resp = binary.BigEndian.AppendUint32(resp, uint32(h.ID)|0x80000000)
-	resp = binary.BigEndian.AppendUint32(resp, uint32(smpp.StatusBindFail))
+	resp = binary.BigEndian.AppendUint32(resp, uint32(st))
 	resp = binary.BigEndian.AppendUint32(resp, h.Sequence)
 	c.Write(resp)
 }

@@ -2,8 +2,10 @@ package send
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"strings"
 	"sync"
@@ -647,5 +649,176 @@ func TestCampaign_rowsInFlightAtAbortAreUncertain(t *testing.T) {
 	}
 	if got[report.SubmitUncertain] != 3 || got[report.SubmitNotSent] != 2 {
 		t.Errorf("statuses %v, want 3 uncertain (in flight) and 2 not_sent", got)
+	}
+}
+
+// singleBindProxy forwards connections to target like an SMSC that allows one bind per
+// system_id: while one connection holds the bind, every other bind is refused with refusal.
+type singleBindProxy struct {
+	ln      net.Listener
+	target  string
+	refusal smpp.Status
+	wg      sync.WaitGroup
+	mu      sync.Mutex
+	held    bool
+	refused int
+	conns   []net.Conn
+}
+
+func newSingleBindProxy(t *testing.T, target string, refusal smpp.Status) *singleBindProxy {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &singleBindProxy{ln: ln, target: target, refusal: refusal}
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		for {
+			client, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			p.mu.Lock()
+			p.conns = append(p.conns, client)
+			p.mu.Unlock()
+			p.wg.Add(1)
+			go p.serve(client)
+		}
+	}()
+	t.Cleanup(func() {
+		ln.Close()
+		p.mu.Lock()
+		for _, c := range p.conns {
+			c.Close()
+		}
+		p.mu.Unlock()
+		p.wg.Wait()
+	})
+	return p
+}
+
+func (p *singleBindProxy) Addr() string { return p.ln.Addr().String() }
+
+func (p *singleBindProxy) Refused() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.refused
+}
+
+// serve takes the bind of client if it is free (it is held from the bind request on, so a
+// concurrent bind is refused before the first one's answer) and pipes to target until either
+// side closes.
+func (p *singleBindProxy) serve(client net.Conn) {
+	defer p.wg.Done()
+	defer client.Close()
+	bindPDU, err := smpp.ReadPDU(client, nil, 0)
+	if err != nil {
+		return
+	}
+	p.mu.Lock()
+	refuse := p.held
+	if refuse {
+		p.refused++
+	} else {
+		p.held = true
+	}
+	p.mu.Unlock()
+	if refuse {
+		h, err := smpp.DecodeHeader(bindPDU)
+		if err != nil {
+			return
+		}
+		b, _ := smpp.AppendPDU(nil, h.Sequence, p.refusal, nil)
+		binary.BigEndian.PutUint32(b[4:], uint32(h.ID)|0x80000000)
+		client.Write(b)
+		return
+	}
+	defer func() { p.mu.Lock(); p.held = false; p.mu.Unlock() }()
+	server, err := net.Dial("tcp", p.target)
+	if err != nil {
+		return
+	}
+	defer server.Close()
+	if _, err := server.Write(bindPDU); err != nil {
+		return
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		io.Copy(client, server)
+		client.Close()
+	}()
+	io.Copy(server, client)
+	server.Close()
+	<-done
+}
+
+// With --binds 2 against an SMSC that allows one bind per system_id, the second bind is
+// refused (ESME_RALYBND, or ESME_RBINDFAIL even while the first bind is being accepted) for
+// the whole campaign: it keeps retrying in the background, its failures neither end the
+// campaign nor count towards --give-up-after while the first bind works, and the rows go on
+// the working bind: every row accepted, in order, nothing sent twice.
+func TestCampaign_secondBindRefusedWhileTheFirstWorks(t *testing.T) {
+	long := strings.Repeat("Parts of one message go out in order. ", 5) // two parts
+	for _, refusal := range []smpp.Status{smpp.StatusAlyBnd, smpp.StatusBindFail} {
+		t.Run(refusal.Name(), func(t *testing.T) {
+			srv := newSim(t, smsc.Config{})
+			proxy := newSingleBindProxy(t, srv.Addr(), refusal)
+			cfg := testConfig(srv)
+			cfg.Addr = proxy.Addr()
+			cfg.Binds = 2
+			// Far shorter than the campaign (paced at 200 PDUs/s), so that a failing bind
+			// counting its own outage would give up in the middle of it.
+			cfg.GiveUpAfter = 200 * time.Millisecond
+			cfg.Rate = 200
+			cfg.Reconnect = Backoff{Initial: 5 * time.Millisecond, Max: 20 * time.Millisecond}
+			var log eventLog
+			cfg.OnEvent = log.add
+			rows := testRows(t, 60, long+"%d")
+			res, err := run(t, cfg, rows)
+			if err != nil {
+				t.Fatalf("campaign failed although one bind worked: %v", err)
+			}
+			checkAllAccepted(t, cfg.Book, srv, rows)
+			for dest, n := range sentCount(srv) {
+				if n != 1 {
+					t.Errorf("%s received %d messages, want 1", dest, n)
+				}
+			}
+			want := map[string]string{}
+			for _, r := range rows {
+				want[r.MSISDN] = r.Text
+			}
+			for _, m := range srv.Messages() {
+				if !m.Complete() || m.TotalParts != 2 || m.Text != want[m.Destination.Addr] {
+					t.Errorf("message to %s: complete %v, %d/%d parts, text %q", m.Destination.Addr, m.Complete(), m.Parts, m.TotalParts, m.Text)
+				}
+			}
+			if res.Resubmitted != 0 || res.PDUs != int64(2*len(rows)) {
+				t.Errorf("%d PDUs written, %d rows resubmitted: want %d and 0", res.PDUs, res.Resubmitted, 2*len(rows))
+			}
+			if proxy.Refused() == 0 || log.count(EventBindFailed) == 0 {
+				t.Errorf("%d binds refused, %d failed binds reported: the second bind was never refused", proxy.Refused(), log.count(EventBindFailed))
+			}
+		})
+	}
+}
+
+// A bind refused for its credentials before any bind succeeded still ends the campaign at
+// once with a BindError when every bind is refused.
+func TestCampaign_bindRefusedWithSeveralBinds(t *testing.T) {
+	srv := newSim(t, smsc.Config{SystemID: "test", Password: "right"})
+	cfg := testConfig(srv)
+	cfg.Binds = 2
+	cfg.Session.Bind.Password = "wrong"
+	res, err := run(t, cfg, testRows(t, 5, "never sent"))
+	var be *BindError
+	if !errors.As(err, &be) || be.Status != smpp.StatusBindFail {
+		t.Fatalf("err = %v, want a BindError with ESME_RBINDFAIL", err)
+	}
+	if res.Sent || srv.Stats().BindFailures > cfg.Binds {
+		t.Errorf("sent %v, bind attempts refused %d: want nothing sent and one attempt per bind", res.Sent, srv.Stats().BindFailures)
 	}
 }

@@ -25,7 +25,8 @@ type partResult struct {
 	reason string              // the error for the report; "" when accepted
 }
 
-// sendRow sends the parts of one row in order on bind b and records the row's outcome.
+// sendRow sends the parts of one row in order, on bind b while it is up (see Campaign.session),
+// and records the row's outcome.
 func (c *Campaign) sendRow(ctx context.Context, b *bind, j *job) {
 	row := j.row.Num
 	if c.stopping() || ctx.Err() != nil {
@@ -163,7 +164,7 @@ func (c *Campaign) tryPart(ctx context.Context, b *bind, j *job, part int, late 
 		if err := c.pacer.wait(ctx, stop); err != nil || (stop != nil && c.stopping()) {
 			return c.unsent(ctx, last, unknown)
 		}
-		s, lt, err := b.session(ctx)
+		s, lt, err := c.session(ctx, b, j)
 		if err != nil {
 			return c.unsent(ctx, firstErr(last, err), unknown)
 		}
