@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"reflect"
 	"sort"
 	"strings"
 	"time"
@@ -37,31 +38,16 @@ var configFlag = &cli.StringFlag{
 // then shows, and returns flags.
 func withEnv(flags []cli.Flag) []cli.Flag {
 	for _, f := range flags {
-		env := envVar(f.Names()[0])
-		switch f := f.(type) {
-		case *cli.StringFlag:
-			f.EnvVars = orEnv(f.EnvVars, env)
-		case *cli.StringSliceFlag:
-			f.EnvVars = orEnv(f.EnvVars, env)
-		case *cli.PathFlag:
-			f.EnvVars = orEnv(f.EnvVars, env)
-		case *cli.BoolFlag:
-			f.EnvVars = orEnv(f.EnvVars, env)
-		case *cli.IntFlag:
-			f.EnvVars = orEnv(f.EnvVars, env)
-		case *cli.Int64Flag:
-			f.EnvVars = orEnv(f.EnvVars, env)
-		case *cli.UintFlag:
-			f.EnvVars = orEnv(f.EnvVars, env)
-		case *cli.Uint64Flag:
-			f.EnvVars = orEnv(f.EnvVars, env)
-		case *cli.Float64Flag:
-			f.EnvVars = orEnv(f.EnvVars, env)
-		case *cli.DurationFlag:
-			f.EnvVars = orEnv(f.EnvVars, env)
-		case *cli.GenericFlag:
-			f.EnvVars = orEnv(f.EnvVars, env)
+		// Every urfave/cli flag type has its own EnvVars field and no setter in common.
+		v := reflect.ValueOf(f)
+		if v.Kind() != reflect.Pointer {
+			continue
 		}
+		field := v.Elem().FieldByName("EnvVars")
+		if !field.IsValid() || !field.CanSet() {
+			continue
+		}
+		field.Set(reflect.ValueOf(orEnv(field.Interface().([]string), envVar(f.Names()[0]))))
 	}
 	return flags
 }
