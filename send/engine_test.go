@@ -379,30 +379,20 @@ func TestCampaign_stop(t *testing.T) {
 	cfg := testConfig(srv)
 	cfg.Rate = 100
 	rows := testRows(t, 300, "stop %d")
-	c, err := New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.OnEvent = nil
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	done := make(chan struct{})
-	var res Result
-	go func() {
-		defer close(done)
-		res, err = c.Run(ctx, &rowSource{rows: rows})
-	}()
+	c, done := startRun(t, ctx, cfg, rows)
 	for i := 0; c.Snapshot().Accepted < 20 && i < 1000; i++ {
 		time.Sleep(10 * time.Millisecond)
 	}
 	if !c.Stop() || c.Stop() {
 		t.Error("Stop must report true once, then false")
 	}
-	<-done
-	if err != nil {
-		t.Fatal(err)
+	out := <-done
+	if out.Err != nil {
+		t.Fatal(out.Err)
 	}
-	if !res.Stopped || res.Accepted < 20 || res.Accepted == len(rows) {
+	if res := out.Result; !res.Stopped || res.Accepted < 20 || res.Accepted == len(rows) {
 		t.Fatalf("result %+v: want stopped part-way", res.Snapshot)
 	}
 	book := bookRows(cfg.Book)

@@ -135,6 +135,28 @@ func run(t testing.TB, cfg Config, rows []csvin.Row) (Result, error) {
 	return res, err
 }
 
+// runResult is what a campaign started by startRun returned.
+type runResult struct {
+	Result
+	Err error
+}
+
+// startRun makes a campaign of cfg and runs it on rows in a goroutine under ctx (the
+// caller's, which bounds it); the channel delivers Run's outcome once it returns.
+func startRun(t testing.TB, ctx context.Context, cfg Config, rows []csvin.Row) (*Campaign, <-chan runResult) {
+	t.Helper()
+	c, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan runResult, 1)
+	go func() {
+		res, err := c.Run(ctx, &rowSource{rows: rows})
+		done <- runResult{res, err}
+	}()
+	return c, done
+}
+
 // bookRows returns every row of the book by number.
 func bookRows(b *report.Book) map[int]report.Row {
 	m := map[int]report.Row{}

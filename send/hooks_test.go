@@ -233,18 +233,9 @@ func TestCampaign_sendingHoursPause(t *testing.T) {
 	cfg.Hours = h
 	var log eventLog
 	cfg.OnEvent = log.add
-	c, err := New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	done := make(chan struct{})
-	var res Result
-	go func() {
-		defer close(done)
-		res, _ = c.Run(ctx, &rowSource{rows: testRows(t, 5, "night %d")})
-	}()
+	c, done := startRun(t, ctx, cfg, testRows(t, 5, "night %d"))
 	for i := 0; log.count(EventPaused) == 0 && i < 1000; i++ {
 		time.Sleep(5 * time.Millisecond)
 	}
@@ -252,7 +243,7 @@ func TestCampaign_sendingHoursPause(t *testing.T) {
 		t.Error("snapshot does not say paused")
 	}
 	c.Stop()
-	<-done
+	res := (<-done).Result
 	if res.PDUs != 0 || srv.Stats().Submits != 0 {
 		t.Errorf("%d PDUs sent outside the sending hours", res.PDUs)
 	}

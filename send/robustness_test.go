@@ -221,14 +221,9 @@ func TestCampaign_rebindRefusedWhilePausedIsRetried(t *testing.T) {
 	cfg.Hours = closedHours(t)
 	var log eventLog
 	cfg.OnEvent = log.add
-	c, err := New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	done := make(chan error, 1)
-	go func() { _, err := c.Run(ctx, &rowSource{rows: testRows(t, 3, "n %d")}); done <- err }()
+	c, done := startRun(t, ctx, cfg, testRows(t, 3, "n %d"))
 	waitFor(t, ctx, func() bool { return log.count(EventBound) >= 1 })
 	proxy.mu.Lock()
 	for _, cn := range proxy.conns {
@@ -237,7 +232,7 @@ func TestCampaign_rebindRefusedWhilePausedIsRetried(t *testing.T) {
 	proxy.mu.Unlock()
 	waitFor(t, ctx, func() bool { return log.count(EventBound) >= 2 || isDone(ctx.Done()) })
 	c.Stop()
-	err = <-done
+	err := (<-done).Err
 	var be *BindError
 	if errors.As(err, &be) {
 		t.Errorf("a refused rebind after a drop ended the campaign: %v", err)
@@ -416,18 +411,13 @@ func TestCampaign_stopEndsTheWaitForAToken(t *testing.T) {
 	cfg.Rate = 0.5 // one token now, the next in 2s
 	cfg.Session.Window = 5
 	cfg.Session.RespTimeout = 20 * time.Second
-	c, err := New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	done := make(chan Result, 1)
-	go func() { res, _ := c.Run(ctx, &rowSource{rows: testRows(t, 20, "stop %d")}); done <- res }()
+	c, done := startRun(t, ctx, cfg, testRows(t, 20, "stop %d"))
 	waitFor(t, ctx, func() bool { return c.Snapshot().Accepted >= 1 })
 	atStop := srv.Stats().Submits
 	c.Stop()
-	res := <-done
+	res := (<-done).Result
 	if ctx.Err() != nil {
 		t.Fatal("Run did not return")
 	}
@@ -568,14 +558,9 @@ func TestCampaign_abortCutsTheUnbindShort(t *testing.T) {
 	}()
 	cfg := Config{Addr: ln.Addr().String(), Session: smpp.Options{RespTimeout: time.Minute},
 		Book: report.NewBook(report.Options{})}
-	c, err := New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	done := make(chan struct{})
-	go func() { defer close(done); c.Run(ctx, &rowSource{rows: testRows(t, 1, "x")}) }()
+	_, done := startRun(t, ctx, cfg, testRows(t, 1, "x"))
 	limit := time.NewTimer(20 * time.Second) // far below the minute the unbind could take
 	defer limit.Stop()
 	select {
@@ -603,14 +588,9 @@ func TestCampaign_resumedRowsLeftAtStopAreUncertain(t *testing.T) {
 	cfg.Session.RespTimeout = 20 * time.Second
 	cfg.Resume = func(*csvin.Row) (skip, resend bool) { return false, true }
 	rows := testRows(t, 20, "again %d")
-	c, err := New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	done := make(chan struct{})
-	go func() { defer close(done); c.Run(ctx, &rowSource{rows: rows}) }()
+	c, done := startRun(t, ctx, cfg, rows)
 	waitFor(t, ctx, func() bool { return c.Snapshot().Accepted >= 1 })
 	c.Stop()
 	<-done
@@ -630,16 +610,11 @@ func TestCampaign_rowsInFlightAtAbortAreUncertain(t *testing.T) {
 	addr := scriptedSMSC(t, func(int) scriptedAnswer { return scriptedAnswer{hold: true} })
 	cfg := Config{Addr: addr, Session: smpp.Options{Window: 3, RespTimeout: time.Minute},
 		Book: report.NewBook(report.Options{})}
-	c, err := New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	limit, stop := context.WithTimeout(context.Background(), 30*time.Second)
 	defer stop()
-	done := make(chan struct{})
-	go func() { defer close(done); c.Run(ctx, &rowSource{rows: testRows(t, 5, "held %d")}) }()
+	c, done := startRun(t, ctx, cfg, testRows(t, 5, "held %d"))
 	waitFor(t, limit, func() bool { return c.Snapshot().InFlight == 3 })
 	cancel()
 	<-done
