@@ -225,14 +225,7 @@ func BenchmarkPlan(b *testing.B) {
 	const rows = 1_000_000
 	dir := b.TempDir()
 	recipients := filepath.Join(dir, "big.csv")
-	f, err := os.Create(recipients)
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := csvgen.Recipients(f, rows); err != nil {
-		b.Fatal(err)
-	}
-	if err := f.Close(); err != nil {
+	if err := csvgen.WriteFile(recipients, rows); err != nil {
 		b.Fatal(err)
 	}
 	cfg := csvin.Config{Recipients: recipients, Templates: "testdata/templates.csv", Template: "welcome"}

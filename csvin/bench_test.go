@@ -3,7 +3,6 @@ package csvin_test
 import (
 	"errors"
 	"io"
-	"os"
 	"path/filepath"
 	"testing"
 
@@ -19,14 +18,7 @@ import (
 func BenchmarkReader(b *testing.B) {
 	const rows = 200_000
 	path := filepath.Join(b.TempDir(), "recipients.csv")
-	f, err := os.Create(path)
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := csvgen.Recipients(f, rows); err != nil {
-		b.Fatal(err)
-	}
-	if err := f.Close(); err != nil {
+	if err := csvgen.WriteFile(path, rows); err != nil {
 		b.Fatal(err)
 	}
 	cfg := csvin.Config{Recipients: path, Templates: "../testdata/templates.csv", Template: "welcome"}

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -20,14 +19,9 @@ import (
 func TestReader_closeEarly(t *testing.T) {
 	defer goleak.VerifyNone(t)
 	path := filepath.Join(t.TempDir(), "r.csv")
-	f, err := os.Create(path)
-	if err != nil {
+	if err := csvgen.WriteFile(path, 20000); err != nil {
 		t.Fatal(err)
 	}
-	if err := csvgen.Recipients(f, 20000); err != nil {
-		t.Fatal(err)
-	}
-	f.Close()
 	r, err := csvin.Open(csvin.Config{Recipients: path, Templates: "../testdata/templates.csv", Template: "promo"})
 	if err != nil {
 		t.Fatal(err)

@@ -6,6 +6,7 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"os"
 )
 
 // Columns of the generated file; the templates of testdata/templates.csv use them.
@@ -26,6 +27,7 @@ var (
 // include non-ASCII letters, and one row in 14 has an empty name (the promo template's
 // {{name|there}} fallback covers it; welcome has none, which makes such a row invalid unless
 // --allow-empty).
+
 func Recipients(w io.Writer, rows int) error {
 	bw := bufio.NewWriterSize(w, 64<<10)
 	bw.WriteString(header)
@@ -47,4 +49,17 @@ func Recipients(w io.Writer, rows int) error {
 		fmt.Fprintf(bw, "%s,%s,%s,%s\n", number, name, cities[i%len(cities)], tpl)
 	}
 	return bw.Flush()
+}
+
+// WriteFile writes the Recipients file of rows data rows to path.
+func WriteFile(path string, rows int) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := Recipients(f, rows); err != nil {
+		f.Close()
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return f.Close()
 }
