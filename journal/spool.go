@@ -75,6 +75,17 @@ func (s *Spool) Receipt(r smpp.Receipt, at time.Time) error {
 	return w.Receipt(r, at)
 }
 
+// ReceiptThen spools r without waiting, as Writer.ReceiptThen: done is called exactly once,
+// with nil once r is durable.
+func (s *Spool) ReceiptThen(r smpp.Receipt, at time.Time, done func(error)) {
+	w, err := s.writer()
+	if err != nil {
+		done(err)
+		return
+	}
+	w.ReceiptThen(r, at, done)
+}
+
 func (s *Spool) writer() (*Writer, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -97,11 +97,13 @@ type Writer struct {
 	durableSize int64 // bytes of the file known to be fsynced: what a crash keeps at least
 }
 
-// batch is one write+fsync; done is closed after it, with err set if it failed.
+// batch is one write+fsync; done is closed after it, with err set if it failed, and then
+// each of then is called with err.
 type batch struct {
 	done    chan struct{}
 	err     error
-	horizon int // highest horizon record in the batch, 0 if none
+	horizon int           // highest horizon record in the batch, 0 if none
+	then    []func(error) // ReceiptThen callbacks
 }
 
 func newBatch() *batch { return &batch{done: make(chan struct{})} }
@@ -307,16 +309,26 @@ func (w *Writer) Resubmitted(row, part int, at time.Time) error {
 // can then acknowledge it (deliver_sm_resp): the SMSC resends a receipt that a crash kept us
 // from acknowledging, and forgets one we did.
 func (w *Writer) Receipt(r smpp.Receipt, at time.Time) error {
+	errc := make(chan error, 1)
+	w.ReceiptThen(r, at, func(err error) { errc <- err })
+	return <-errc
+}
+
+// ReceiptThen is Receipt without the wait: it buffers the record and returns, and done is
+// called exactly once, with nil once the receipt is durable or with the reason it is not.
+// Many receipts thus share one fsync without a goroutine waiting for each. done runs on the
+// disk goroutine (or on the caller's, when the record cannot be buffered): it must return
+// quickly and must not wait for this Writer.
+func (w *Writer) ReceiptThen(r smpp.Receipt, at time.Time, done func(error)) {
 	w.mu.Lock()
 	if err := w.addLocked(&Record{Kind: KindReceipt, At: at, Receipt: r}); err != nil {
 		w.mu.Unlock()
-		return err
+		done(err)
+		return
 	}
-	b := w.batch
+	w.batch.then = append(w.batch.then, done)
 	w.signal(w.urgent)
 	w.mu.Unlock()
-	<-b.done
-	return b.err
 }
 
 // Sync returns once every record added before it is durable.
@@ -498,4 +510,7 @@ func (w *Writer) flush(out *[]byte) {
 	w.mu.Unlock()
 	b.err = err
 	close(b.done)
+	for _, done := range b.then {
+		done(err)
+	}
 }

@@ -179,6 +179,64 @@ func TestWriter_ConcurrentReceiptsAreDurable(t *testing.T) {
 	}
 }
 
+// TestWriter_ReceiptThen checks the callback form of Receipt: it returns without waiting (the
+// sync interval is an hour, so only the receipts themselves make a batch go out), each done is
+// called exactly once, and when it is called with nil the receipt is in the file; a receipt
+// offered after Close gets the error through done.
+func TestWriter_ReceiptThen(t *testing.T) {
+	w, path := createTemp(t, Options{SyncInterval: time.Hour})
+	const n = 40
+	calls := make(chan int, 2*n)
+	problems := make(chan error, n)
+	for i := range n {
+		id := fmt.Sprintf("id-%d", i)
+		w.ReceiptThen(testReceipt(id), t0, func(err error) {
+			calls <- i
+			if err != nil {
+				problems <- fmt.Errorf("receipt %s: %w", id, err)
+				return
+			}
+			found := false
+			_, rerr := Replay(path, func(r Record) error {
+				found = found || r.Kind == KindReceipt && r.Receipt.ID == id
+				return nil
+			})
+			if rerr != nil || !found {
+				problems <- fmt.Errorf("receipt %s not in the file when done was called (err %v)", id, rerr)
+			}
+		})
+	}
+	seen := make(map[int]int)
+	for range n {
+		select {
+		case i := <-calls:
+			seen[i]++
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%d of %d ReceiptThen callbacks after 10 s", len(seen), n)
+		}
+	}
+	must(t, w.Close())
+	close(calls)
+	for i := range calls {
+		seen[i]++
+	}
+	for i := range n {
+		if seen[i] != 1 {
+			t.Errorf("done of receipt %d called %d times, want once", i, seen[i])
+		}
+	}
+	close(problems)
+	for err := range problems {
+		t.Error(err)
+	}
+
+	var afterClose error
+	w.ReceiptThen(testReceipt("late"), t0, func(err error) { afterClose = err })
+	if !errors.Is(afterClose, ErrClosed) {
+		t.Errorf("ReceiptThen after Close: done got %v, want ErrClosed", afterClose)
+	}
+}
+
 func TestWriter_CallsAfterClose(t *testing.T) {
 	w, _ := createTemp(t, Options{})
 	must(t, w.Close())

@@ -174,7 +174,7 @@ func (b *bind) run(ctx context.Context) {
 		}
 		late := newLateTable()
 		opt := c.cfg.Session
-		opt.Handler = c.handle
+		opt.AsyncHandler = c.handle
 		opt.OnLateResponse = late.arrive
 		s, err := smpp.Dial(ctx, c.cfg.Addr, opt)
 		if err == nil {

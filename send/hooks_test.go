@@ -49,15 +49,17 @@ func (j *fakeJournal) Resubmitted(row, part int, _ time.Time) error {
 	return nil
 }
 
-func (j *fakeJournal) Receipt(r smpp.Receipt, _ time.Time) error {
+func (j *fakeJournal) ReceiptThen(r smpp.Receipt, _ time.Time, done func(error)) {
 	j.mu.Lock()
-	defer j.mu.Unlock()
+	var err error
 	if j.failReceipts > 0 {
 		j.failReceipts--
-		return errors.New("disk full")
+		err = errors.New("disk full")
+	} else {
+		j.calls = append(j.calls, "receipt "+r.Stat)
 	}
-	j.calls = append(j.calls, "receipt "+r.Stat)
-	return nil
+	j.mu.Unlock()
+	done(err)
 }
 
 func (j *fakeJournal) Close() error {
@@ -163,7 +165,6 @@ func TestCampaign_handleMO(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx := context.Background()
 	udh := append([]byte{0x05, 0x00, 0x03, 0x01, 0x02, 0x01}, "STOP"...)
 	tests := []struct {
 		name string
@@ -179,7 +180,7 @@ func TestCampaign_handleMO(t *testing.T) {
 	}
 	for _, tt := range tests {
 		got = nil
-		if st := c.handle(ctx, tt.pdu); st != tt.want {
+		if st := handleNow(t, c, tt.pdu); st != tt.want {
 			t.Errorf("%s: answered %v, want %v", tt.name, st, tt.want)
 		}
 		if tt.text != "" && (len(got) != 1 || got[0].Text != tt.text) {
@@ -187,7 +188,7 @@ func TestCampaign_handleMO(t *testing.T) {
 		}
 	}
 	// A receipt that cannot be parsed still reaches the Book (as unmatched), never dropped.
-	if st := c.handle(ctx, &smpp.DeliverSM{ESMClass: 0x04, ShortMessage: []byte("garbage")}); st != smpp.StatusOK {
+	if st := handleNow(t, c, &smpp.DeliverSM{ESMClass: 0x04, ShortMessage: []byte("garbage")}); st != smpp.StatusOK {
 		t.Errorf("unparseable receipt answered %v", st)
 	}
 	if n := len(c.book.Unmatched()); n != 1 {
@@ -252,4 +253,16 @@ func TestCampaign_sendingHoursPause(t *testing.T) {
 			t.Errorf("row %d: %s", n, r.SubmitStatus)
 		}
 	}
+}
+
+// handleNow runs the campaign's handler on p and returns the status it answered with; the
+// fake journal and spools answer at once, so the answer is there when handle returns.
+func handleNow(t *testing.T, c *Campaign, p smpp.PDU) smpp.Status {
+	t.Helper()
+	var got []smpp.Status
+	c.handle(context.Background(), p, func(st smpp.Status) { got = append(got, st) })
+	if len(got) != 1 {
+		t.Fatalf("handle answered %d times, want once", len(got))
+	}
+	return got[0]
 }

@@ -19,30 +19,32 @@ import (
 //     is what makes a resumed run send it again;
 //   - Resubmitted before the Attempt that sends a part again after an unknown outcome (a
 //     timeout or a lost connection, in this run or, for a resumed row, in an earlier one);
-//   - Receipt for each delivery receipt that matches a message of the campaign, before the
-//     deliver_sm_resp is sent: it must return only once the receipt is durable, because the
-//     SMSC forgets a receipt once it is acknowledged (Config.Spool takes the others);
+//   - ReceiptThen for each delivery receipt that matches a message of the campaign; the
+//     deliver_sm_resp waits for done, which must be called exactly once, with nil only once
+//     the receipt is durable, because the SMSC forgets a receipt once it is acknowledged
+//     (Config.Spool takes the others). done may run on any goroutine;
 //   - Close once, after the last call.
 //
 // An error from Attempt stops the row before it is sent (it is reported not_sent); an error
-// from Receipt makes the engine answer the deliver_sm with ESME_RX_T_APPN so the SMSC
-// redelivers it later; other errors are reported as events. *journal.Writer implements it.
+// given to ReceiptThen's done makes the engine answer the deliver_sm with ESME_RX_T_APPN so
+// the SMSC redelivers it later; other errors are reported as events. *journal.Writer
+// implements it.
 type Journal interface {
 	Attempt(row, part int, at time.Time) error
 	Accepted(row, part int, messageID string, at time.Time) error
 	Rejected(row int, err string, at time.Time) error
 	Resubmitted(row, part int, at time.Time) error
-	Receipt(r smpp.Receipt, at time.Time) error
+	ReceiptThen(r smpp.Receipt, at time.Time, done func(error))
 	Close() error
 }
 
 // Spool keeps delivery receipts that match no message of the running campaign (carriers
 // deliver receipts on whatever session is bound, so they often belong to an earlier run).
-// Receipt must return only once the receipt is durable; an error makes the engine answer
-// ESME_RX_T_APPN, as for Journal.Receipt. It must be safe for concurrent use; the engine does
-// not close it. *journal.Spool implements it.
+// ReceiptThen calls done exactly once, with nil only once the receipt is durable; an error
+// makes the engine answer ESME_RX_T_APPN, as for Journal.ReceiptThen. It must be safe for
+// concurrent use; the engine does not close it. *journal.Spool implements it.
 type Spool interface {
-	Receipt(r smpp.Receipt, at time.Time) error
+	ReceiptThen(r smpp.Receipt, at time.Time, done func(error))
 }
 
 // Resume decides, for a rerun of an interrupted campaign, what to do with a row before it is

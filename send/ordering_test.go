@@ -15,11 +15,11 @@ type lockedSpool struct {
 	ids []string
 }
 
-func (s *lockedSpool) Receipt(r smpp.Receipt, _ time.Time) error {
+func (s *lockedSpool) ReceiptThen(r smpp.Receipt, _ time.Time, done func(error)) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	s.ids = append(s.ids, r.ID)
-	return nil
+	s.mu.Unlock()
+	done(nil)
 }
 
 // TestCampaign_receiptsRightBehindResponsesAreTheCampaigns: with receipts sent the moment a

@@ -11,73 +11,81 @@ import (
 	"smscast/smpp/coding"
 )
 
-// handle is the sessions' Handler: every deliver_sm and data_sm comes here, on its own
-// goroutine. The returned status is sent in deliver_sm_resp (data_sm_resp) after handle
-// returns, so a receipt is made durable in the journal before the SMSC is told it may forget
-// it; when that fails, ESME_RX_T_APPN asks the SMSC to deliver it again later.
-func (c *Campaign) handle(_ context.Context, p smpp.PDU) smpp.Status {
+// handle is the sessions' AsyncHandler: every deliver_sm and data_sm comes here, on a
+// handler goroutine, and answer sends its deliver_sm_resp (data_sm_resp). A receipt is
+// answered only once it is durable, in the journal or the spool, so the SMSC is never told it
+// may forget a receipt we could still lose; the wait happens off any goroutine, so receipts
+// sharing an fsync cost no goroutine each. When it cannot be kept, ESME_RX_T_APPN asks the
+// SMSC to deliver it again later.
+func (c *Campaign) handle(_ context.Context, p smpp.PDU, answer func(smpp.Status)) {
 	now := time.Now()
 	switch p := p.(type) {
 	case *smpp.DeliverSM:
 		if smpp.IsReceipt(p.ESMClass) {
 			r, err := smpp.ReceiptFromDeliverSM(p)
-			return c.receipt(r, err, now)
+			c.receipt(r, err, now, answer)
+			return
 		}
 		sm := p.ShortMessage
 		if len(sm) == 0 {
 			sm, _ = p.TLVs.Get(smpp.TagMessagePayload)
 		}
-		return c.mo(report.MO{Time: now, From: p.SourceAddr, To: p.DestinationAddr, Text: moText(sm, p.ESMClass, p.DataCoding)})
+		answer(c.mo(report.MO{Time: now, From: p.SourceAddr, To: p.DestinationAddr, Text: moText(sm, p.ESMClass, p.DataCoding)}))
 	case *smpp.DataSM:
 		if smpp.IsReceipt(p.ESMClass) {
 			r, err := smpp.ReceiptFromDataSM(p)
-			return c.receipt(r, err, now)
+			c.receipt(r, err, now, answer)
+			return
 		}
 		payload, _ := p.TLVs.Get(smpp.TagMessagePayload)
-		return c.mo(report.MO{Time: now, From: p.SourceAddr, To: p.DestinationAddr, Text: moText(payload, p.ESMClass, p.DataCoding)})
+		answer(c.mo(report.MO{Time: now, From: p.SourceAddr, To: p.DestinationAddr, Text: moText(payload, p.ESMClass, p.DataCoding)}))
+	default:
+		answer(smpp.StatusOK)
 	}
-	return smpp.StatusOK
 }
 
 // receipt makes one delivery receipt durable — in the journal when it matches a message of
 // the campaign, in the spool when it does not — then records it in the Book, and only then
-// lets the session acknowledge it. When it cannot be made durable the SMSC is told to send it
-// again. A receipt that cannot be parsed still goes to the Book, which keeps what it cannot
-// match in the unmatched file, so nothing the SMSC sent is dropped.
-func (c *Campaign) receipt(r smpp.Receipt, parseErr error, now time.Time) smpp.Status {
+// answers ESME_ROK. A receipt that cannot be parsed still goes to the Book, which keeps what
+// it cannot match in the unmatched file, so nothing the SMSC sent is dropped.
+//
+// A receipt that overtook its submit_sm_resp counts as unmatched here and goes to the spool;
+// the Book still matches it once the response arrives, and a later --resume or smscast
+// receipts finds it in the spool.
+func (c *Campaign) receipt(r smpp.Receipt, parseErr error, now time.Time, answer func(smpp.Status)) {
 	if parseErr != nil {
 		c.warn(fmt.Errorf("delivery receipt %q: %w", r.Text, parseErr))
 	}
-	if err := c.keepReceipt(r, c.book.Matches(r), now); err != nil {
-		c.warn(fmt.Errorf("receipt %s not recorded, the SMSC will send it again: %w", r.ID, err))
-		return smpp.StatusXTAppn
+	kept := func(err error) {
+		if err != nil {
+			c.warn(fmt.Errorf("receipt %s not recorded, the SMSC will send it again: %w", r.ID, err))
+			answer(smpp.StatusXTAppn)
+			return
+		}
+		c.book.Receipt(r, now)
+		c.receipts.Add(1)
+		select {
+		case c.receiptPing <- struct{}{}:
+		default:
+		}
+		answer(smpp.StatusOK)
 	}
-	c.book.Receipt(r, now)
-	c.receipts.Add(1)
-	select {
-	case c.receiptPing <- struct{}{}:
+	switch {
+	case c.cfg.Spool != nil && !c.book.Matches(r):
+		c.cfg.Spool.ReceiptThen(r, now, func(err error) { kept(wrapErr("spool", err)) })
+	case c.cfg.Journal != nil:
+		c.cfg.Journal.ReceiptThen(r, now, func(err error) { kept(wrapErr("journal", err)) })
 	default:
+		kept(nil)
 	}
-	return smpp.StatusOK
 }
 
-// keepReceipt makes r durable: a receipt of this campaign in the journal, any other in the
-// spool (or the journal when there is no spool). A receipt that overtook its submit_sm_resp
-// counts as unmatched here and goes to the spool; the Book still matches it once the response
-// arrives, and a later --resume or smscast receipts finds it in the spool.
-func (c *Campaign) keepReceipt(r smpp.Receipt, matched bool, now time.Time) error {
-	if !matched && c.cfg.Spool != nil {
-		if err := c.cfg.Spool.Receipt(r, now); err != nil {
-			return fmt.Errorf("spool: %w", err)
-		}
+// wrapErr prefixes a non-nil err with what failed.
+func wrapErr(what string, err error) error {
+	if err == nil {
 		return nil
 	}
-	if j := c.cfg.Journal; j != nil {
-		if err := j.Receipt(r, now); err != nil {
-			return fmt.Errorf("journal: %w", err)
-		}
-	}
-	return nil
+	return fmt.Errorf("%s: %w", what, err)
 }
 
 // mo hands a mobile-originated message to Config.OnMO.

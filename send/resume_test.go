@@ -151,12 +151,13 @@ type fakeSpool struct {
 	fail bool
 }
 
-func (s *fakeSpool) Receipt(r smpp.Receipt, _ time.Time) error {
+func (s *fakeSpool) ReceiptThen(r smpp.Receipt, _ time.Time, done func(error)) {
 	if s.fail {
-		return os.ErrPermission
+		done(os.ErrPermission)
+		return
 	}
 	s.ids = append(s.ids, r.ID)
-	return nil
+	done(nil)
 }
 
 // TestCampaign_receiptRouting: a receipt of the campaign goes to the journal, any other to
@@ -175,11 +176,10 @@ func TestCampaign_receiptRouting(t *testing.T) {
 	receipt := func(id string) smpp.PDU {
 		return &smpp.DeliverSM{ESMClass: 0x04, ShortMessage: []byte("id:" + id + " sub:001 dlvrd:001 submit date:2503140900 done date:2503140901 stat:DELIVRD err:000 text:")}
 	}
-	ctx := t.Context()
-	if st := c.handle(ctx, receipt("abc123")); st != smpp.StatusOK {
+	if st := handleNow(t, c, receipt("abc123")); st != smpp.StatusOK {
 		t.Errorf("own receipt answered %v", st)
 	}
-	if st := c.handle(ctx, receipt("ffff01")); st != smpp.StatusOK {
+	if st := handleNow(t, c, receipt("ffff01")); st != smpp.StatusOK {
 		t.Errorf("foreign receipt answered %v", st)
 	}
 	if j.index("receipt DELIVRD") < 0 || len(j.calls) != 1 {
@@ -189,7 +189,7 @@ func TestCampaign_receiptRouting(t *testing.T) {
 		t.Errorf("spooled %v, want the foreign receipt", sp.ids)
 	}
 	sp.fail = true
-	if st := c.handle(ctx, receipt("ffff02")); st != smpp.StatusXTAppn {
+	if st := handleNow(t, c, receipt("ffff02")); st != smpp.StatusXTAppn {
 		t.Errorf("a receipt the spool could not keep answered %v, want ESME_RX_T_APPN", st)
 	}
 	if n := len(book.Unmatched()); n != 1 {

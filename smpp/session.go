@@ -113,6 +113,13 @@ type Options struct {
 	// ESME_RX_T_APPN without calling Handler, so that a stuck handler holds a bounded
 	// number of goroutines and PDUs instead of stalling the reader (and every submit).
 	Handler func(ctx context.Context, p PDU) Status
+	// AsyncHandler, when set, is called instead of Handler, the same way, but answers through
+	// answer, which it may call later and from any goroutine: for example once a batch of
+	// receipts is durable, so that no goroutine waits for the disk per receipt. Call answer
+	// exactly once (later calls are ignored). Until it is called the PDU counts as a running
+	// handler call, towards the cap of 1024 and for Close, which waits for it; an answer
+	// given after the session ended is dropped and the SMSC redelivers the PDU.
+	AsyncHandler func(ctx context.Context, p PDU, answer func(Status))
 	// OnLateResponse receives every response that matches no waiting request: normally
 	// one whose request already failed with *TimeoutError (seq = its Seq), else a stray
 	// (for example a generic_nack with sequence_number 0). It runs on the reader goroutine,
@@ -195,7 +202,7 @@ type Session struct {
 	pending     map[uint32]*request // written, awaiting a response, by sequence_number
 	timedOut    map[uint32]struct{} // callers' requests that timed out, each holding a window slot
 	outstanding int                 // pending requests of callers (not probes or unbind)
-	handlers    int                 // Handler calls running
+	handlers    int                 // Handler calls running or AsyncHandler answers awaited
 	idle        int                 // handler workers waiting on idleWorkers
 	closing     bool                // Close was called: write no new requests
 	unbinding   bool                // our unbind is under way: call no new handlers

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"sync/atomic"
 	"time"
 )
 
@@ -438,7 +439,7 @@ type handlerCall struct {
 func (s *Session) dispatch(h Header, p PDU) {
 	call := handlerCall{p: p, c: control{id: h.ID.Response(), seq: h.Sequence, status: StatusXTAppn}}
 	s.mu.Lock()
-	run := s.opt.Handler != nil && !s.unbinding && !s.ended && s.handlers < maxHandlers
+	run := (s.opt.Handler != nil || s.opt.AsyncHandler != nil) && !s.unbinding && !s.ended && s.handlers < maxHandlers
 	if run {
 		s.handlers++
 	}
@@ -456,17 +457,43 @@ func (s *Session) dispatch(h Header, p PDU) {
 	go s.handlerWorker(call)
 }
 
+// answer queues the response to a deliver_sm or data_sm with the handler's status and ends
+// its handler call.
+func (s *Session) answer(c control, st Status) {
+	c.status = st
+	s.reply(c) // before the count drops, so Close's unbind follows it
+	s.mu.Lock()
+	s.handlers--
+	s.checkDrainedLocked()
+	s.mu.Unlock()
+}
+
+// answer is the once-only answer an AsyncHandler call receives.
+type answer struct {
+	s    *Session
+	c    control
+	done atomic.Bool
+}
+
+func (a *answer) give(st Status) {
+	if a.done.CompareAndSwap(false, true) {
+		a.s.answer(a.c, st)
+	}
+}
+
 // handlerWorker runs call, then waits for further calls as one of at most maxIdleHandlers
 // idle workers, until the session ends.
 func (s *Session) handlerWorker(call handlerCall) {
 	defer s.wg.Done()
 	for {
-		call.c.status = s.opt.Handler(s.handlerCtx, call.p)
-		s.reply(call.c)      // before the count drops, so Close's unbind follows it
+		if s.opt.AsyncHandler != nil {
+			a := &answer{s: s, c: call.c}
+			s.opt.AsyncHandler(s.handlerCtx, call.p, a.give)
+		} else {
+			s.answer(call.c, s.opt.Handler(s.handlerCtx, call.p))
+		}
 		call = handlerCall{} // drop the PDU while idle
 		s.mu.Lock()
-		s.handlers--
-		s.checkDrainedLocked()
 		idle := s.idle < maxIdleHandlers
 		if idle {
 			s.idle++

@@ -199,3 +199,74 @@ func deliverFast(ln net.Listener, start <-chan int) error {
 	}
 	return <-readDone
 }
+
+// TestSession_AsyncHandler checks AsyncHandler: the calls return at once while their answers
+// come later, out of order and from another goroutine; each deliver_sm_resp carries the status
+// its answer gave, a second answer changes nothing, and Close waits for an answer still due
+// before it unbinds.
+func TestSession_AsyncHandler(t *testing.T) {
+	leakCheck(t)
+	const n = 5
+	type call struct {
+		seq    int // from the short message: the calls may start in any order
+		answer func(Status)
+	}
+	calls := make(chan call, n)
+	opt := Options{AsyncHandler: func(_ context.Context, p PDU, answer func(Status)) {
+		calls <- call{int(p.(*DeliverSM).ShortMessage[0]), answer} // the buffer holds every call
+	}}
+	got := make(chan Header, n)
+	s := startSession(t, opt, func(f *fakeSMSC) {
+		for seq := uint32(1); seq <= n; seq++ {
+			if !f.send(seq, StatusOK, &DeliverSM{ShortMessage: []byte{byte(seq)}}) {
+				return
+			}
+		}
+		for range n {
+			h, _, ok := f.expect(DeliverSMRespID)
+			if !ok {
+				return
+			}
+			got <- h
+		}
+		f.finish()
+	})
+
+	pending := make([]func(Status), n) // by sequence_number - 1
+	for range n {
+		c := recv(t, calls, "an AsyncHandler call")
+		pending[c.seq-1] = c.answer
+	}
+	// Answer from another goroutine, last first; sequence i+1 gets status i (0 = ESME_ROK).
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := n - 1; i >= 1; i-- {
+			pending[i](Status(i))
+			pending[i](StatusSysErr) // ignored
+		}
+	}()
+	recv(t, done, "the answers to be given")
+	for range n - 1 {
+		h := recv(t, got, "a deliver_sm_resp")
+		if want := Status(h.Sequence - 1); h.Status != want {
+			t.Errorf("deliver_sm_resp %d has status %v, want %v", h.Sequence, h.Status, want)
+		}
+	}
+
+	// One answer is still due: Close must wait for it before the unbind.
+	closed := make(chan error, 1)
+	go func() { closed <- s.Close() }()
+	select {
+	case err := <-closed:
+		t.Fatalf("Close returned (%v) while an answer was still due", err)
+	case <-time.After(50 * time.Millisecond): // only a chance for a wrong Close to return
+	}
+	pending[0](StatusOK)
+	if h := recv(t, got, "the last deliver_sm_resp"); h.Sequence != 1 || h.Status != StatusOK {
+		t.Errorf("last deliver_sm_resp: sequence %d status %v, want 1 and ESME_ROK", h.Sequence, h.Status)
+	}
+	if err := recv(t, closed, "Close"); err != nil {
+		t.Errorf("Close: %v", err)
+	}
+}
