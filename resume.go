@@ -412,9 +412,6 @@ func (cj *campaignJournal) bindState() (bool, error) {
 	return cj.bound, cj.bindErr
 }
 
-// spoolWriters bounds the receipts recorded from the spool at once: they share fsyncs.
-const spoolWriters = 32
-
 // collectSpooled moves the receipts in the spool directory dir that belong to the campaign
 // of st (their id matches one of its message ids) into its journal w and into book, and
 // returns how many it found. Receipts the journal already holds are skipped, so that
@@ -461,20 +458,18 @@ func collectSpooled(dir string, st *journal.State, w *journal.Writer, book *repo
 	var wg sync.WaitGroup
 	var errMu sync.Mutex
 	var writeErr error
-	slots := make(chan struct{}, spoolWriters)
 	for _, sr := range found {
-		slots <- struct{}{}
 		wg.Add(1)
-		go func() {
-			defer func() { <-slots; wg.Done() }()
-			if err := w.Receipt(sr.Receipt, sr.At); err != nil {
+		w.ReceiptThen(sr.Receipt, sr.At, func(err error) {
+			if err != nil {
 				errMu.Lock()
 				if writeErr == nil {
 					writeErr = err
 				}
 				errMu.Unlock()
 			}
-		}()
+			wg.Done()
+		})
 	}
 	wg.Wait()
 	for _, sr := range found {

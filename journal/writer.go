@@ -310,16 +310,23 @@ func (w *Writer) Resubmitted(row, part int, at time.Time) error {
 // from acknowledging, and forgets one we did.
 func (w *Writer) Receipt(r smpp.Receipt, at time.Time) error {
 	errc := make(chan error, 1)
-	w.ReceiptThen(r, at, func(err error) { errc <- err })
+	w.receipt(r, at, func(err error) { errc <- err }, true)
 	return <-errc
 }
 
 // ReceiptThen is Receipt without the wait: it buffers the record and returns, and done is
 // called exactly once, with nil once the receipt is durable or with the reason it is not.
-// Many receipts thus share one fsync without a goroutine waiting for each. done runs on the
-// disk goroutine (or on the caller's, when the record cannot be buffered): it must return
-// quickly and must not wait for this Writer.
+// The batch goes to disk within Options.SyncInterval, so that the receipts arriving in that
+// time share one fsync, and no goroutine waits for each. done runs on the disk goroutine (or
+// on the caller's, when the record cannot be buffered): it must return quickly and must not
+// wait for this Writer.
 func (w *Writer) ReceiptThen(r smpp.Receipt, at time.Time, done func(error)) {
+	w.receipt(r, at, done, false)
+}
+
+// receipt buffers a receipt record and calls done after its batch; urgent starts the batch at
+// once rather than within SyncInterval.
+func (w *Writer) receipt(r smpp.Receipt, at time.Time, done func(error), urgent bool) {
 	w.mu.Lock()
 	if err := w.addLocked(&Record{Kind: KindReceipt, At: at, Receipt: r}); err != nil {
 		w.mu.Unlock()
@@ -327,7 +334,9 @@ func (w *Writer) ReceiptThen(r smpp.Receipt, at time.Time, done func(error)) {
 		return
 	}
 	w.batch.then = append(w.batch.then, done)
-	w.signal(w.urgent)
+	if urgent {
+		w.signal(w.urgent)
+	}
 	w.mu.Unlock()
 }
 

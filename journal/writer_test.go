@@ -179,12 +179,11 @@ func TestWriter_ConcurrentReceiptsAreDurable(t *testing.T) {
 	}
 }
 
-// TestWriter_ReceiptThen checks the callback form of Receipt: it returns without waiting (the
-// sync interval is an hour, so only the receipts themselves make a batch go out), each done is
-// called exactly once, and when it is called with nil the receipt is in the file; a receipt
-// offered after Close gets the error through done.
+// TestWriter_ReceiptThen checks the callback form of Receipt: it returns without waiting,
+// each done is called exactly once, within the sync interval, and when it is called with nil
+// the receipt is in the file; a receipt offered after Close gets the error through done.
 func TestWriter_ReceiptThen(t *testing.T) {
-	w, path := createTemp(t, Options{SyncInterval: time.Hour})
+	w, path := createTemp(t, Options{SyncInterval: time.Millisecond})
 	const n = 40
 	calls := make(chan int, 2*n)
 	problems := make(chan error, n)
