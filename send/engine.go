@@ -366,7 +366,9 @@ func (c *Campaign) Run(ctx context.Context, src Source) (Result, error) {
 				defer workers.Done()
 				var pdu smpp.SubmitSM // reused for every part this worker sends
 				acc := newAcceptance(c)
-				for j := range jobs {
+				var j job // reused for every row, like pdu and acc: sendRow keeps no reference
+				for next := range jobs {
+					j = next
 					j.pdu, j.acc = &pdu, acc
 					c.sendRow(workCtx, b, &j)
 				}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/hex"
 	"fmt"
+	"sync"
 	"time"
 
 	"smscast/report"
@@ -56,36 +57,61 @@ func (c *Campaign) receipt(r smpp.Receipt, parseErr error, now time.Time, answer
 	if parseErr != nil {
 		c.warn(fmt.Errorf("delivery receipt %q: %w", r.Text, parseErr))
 	}
-	kept := func(err error) {
-		if err != nil {
-			c.warn(fmt.Errorf("receipt %s not recorded, the SMSC will send it again: %w", r.ID, err))
-			answer(smpp.StatusXTAppn)
-			return
-		}
-		c.book.Receipt(r, now)
-		c.receipts.Add(1)
-		select {
-		case c.receiptPing <- struct{}{}:
-		default:
-		}
-		answer(smpp.StatusOK)
-	}
+	k := keptReceipts.Get().(*keptReceipt)
+	k.c, k.r, k.at, k.answer = c, r, now, answer
 	switch {
 	case c.cfg.Spool != nil && !c.book.Matches(r):
-		c.cfg.Spool.ReceiptThen(r, now, func(err error) { kept(wrapErr("spool", err)) })
+		k.where = "spool"
+		c.cfg.Spool.ReceiptThen(r, now, k.done)
 	case c.cfg.Journal != nil:
-		c.cfg.Journal.ReceiptThen(r, now, func(err error) { kept(wrapErr("journal", err)) })
+		k.where = "journal"
+		c.cfg.Journal.ReceiptThen(r, now, k.done)
 	default:
-		kept(nil)
+		k.done(nil)
 	}
 }
 
-// wrapErr prefixes a non-nil err with what failed.
-func wrapErr(what string, err error) error {
-	if err == nil {
-		return nil
+// keptReceipt is a receipt waiting to be durable. They are pooled, and done is bound once per
+// pooled value, because at full speed a receipt arrives every few microseconds.
+type keptReceipt struct {
+	c      *Campaign
+	r      smpp.Receipt
+	at     time.Time
+	answer func(smpp.Status)
+	where  string      // "journal" or "spool", for the error
+	done   func(error) // k.finish, bound once
+}
+
+var keptReceipts sync.Pool
+
+func init() {
+	// Set here, not in keptReceipts' declaration: finish puts values back into the pool.
+	keptReceipts.New = func() any {
+		k := new(keptReceipt)
+		k.done = k.finish
+		return k
 	}
-	return fmt.Errorf("%s: %w", what, err)
+}
+
+// finish records the receipt in the Book once it is durable and answers the SMSC: ESME_ROK,
+// or ESME_RX_T_APPN when it could not be kept, so that the SMSC delivers it again later.
+func (k *keptReceipt) finish(err error) {
+	c, r, at, answer := k.c, k.r, k.at, k.answer
+	where := k.where
+	*k = keptReceipt{done: k.done}
+	keptReceipts.Put(k)
+	if err != nil {
+		c.warn(fmt.Errorf("receipt %s not recorded, the SMSC will send it again: %s: %w", r.ID, where, err))
+		answer(smpp.StatusXTAppn)
+		return
+	}
+	c.book.Receipt(r, at)
+	c.receipts.Add(1)
+	select {
+	case c.receiptPing <- struct{}{}:
+	default:
+	}
+	answer(smpp.StatusOK)
 }
 
 // mo hands a mobile-originated message to Config.OnMO.
