@@ -255,14 +255,29 @@ func TestCampaign_sendingHoursPause(t *testing.T) {
 	}
 }
 
-// handleNow runs the campaign's handler on p and returns the status it answered with; the
-// fake journal and spools answer at once, so the answer is there when handle returns.
+// handleNow runs the campaign's handler on p and returns the status it answered with (at
+// once for receipts, with the fake journal and spools; from another goroutine for incoming
+// messages), checking that it answers exactly once.
 func handleNow(t *testing.T, c *Campaign, p smpp.PDU) smpp.Status {
 	t.Helper()
-	var got []smpp.Status
-	c.handle(context.Background(), p, func(st smpp.Status) { got = append(got, st) })
-	if len(got) != 1 {
-		t.Fatalf("handle answered %d times, want once", len(got))
+	answers := make(chan smpp.Status, 2)
+	c.handle(context.Background(), p, func(st smpp.Status) { answers <- st })
+	st := recvStatus(t, answers)
+	select {
+	case again := <-answers:
+		t.Fatalf("handle answered twice: %v, then %v", st, again)
+	default:
 	}
-	return got[0]
+	return st
+}
+
+func recvStatus(t *testing.T, ch <-chan smpp.Status) smpp.Status {
+	t.Helper()
+	select {
+	case st := <-ch:
+		return st
+	case <-time.After(10 * time.Second):
+		t.Fatal("handle did not answer within 10 s")
+		return 0
+	}
 }

@@ -12,12 +12,13 @@ import (
 	"smscast/smpp/coding"
 )
 
-// handle is the sessions' AsyncHandler: every deliver_sm and data_sm comes here, on a
-// handler goroutine, and answer sends its deliver_sm_resp (data_sm_resp). A receipt is
-// answered only once it is durable, in the journal or the spool, so the SMSC is never told it
-// may forget a receipt we could still lose; the wait happens off any goroutine, so receipts
-// sharing an fsync cost no goroutine each. When it cannot be kept, ESME_RX_T_APPN asks the
-// SMSC to deliver it again later.
+// handle is the sessions' AsyncHandler: every deliver_sm and data_sm comes here, on the
+// session's reader goroutine, and answer sends its deliver_sm_resp (data_sm_resp). A receipt
+// is answered only once it is durable, in the journal or the spool, so the SMSC is never told
+// it may forget a receipt we could still lose; no goroutine waits for that, so the receipts
+// sharing an fsync cost nothing each. When it cannot be kept, ESME_RX_T_APPN asks the SMSC to
+// deliver it again later. Incoming messages go to their own goroutine, because writing the
+// inbox may wait for the disk and the reader must not.
 func (c *Campaign) handle(_ context.Context, p smpp.PDU, answer func(smpp.Status)) {
 	now := time.Now()
 	switch p := p.(type) {
@@ -31,7 +32,7 @@ func (c *Campaign) handle(_ context.Context, p smpp.PDU, answer func(smpp.Status
 		if len(sm) == 0 {
 			sm, _ = p.TLVs.Get(smpp.TagMessagePayload)
 		}
-		answer(c.mo(report.MO{Time: now, From: p.SourceAddr, To: p.DestinationAddr, Text: moText(sm, p.ESMClass, p.DataCoding)}))
+		c.moAsync(report.MO{Time: now, From: p.SourceAddr, To: p.DestinationAddr, Text: moText(sm, p.ESMClass, p.DataCoding)}, answer)
 	case *smpp.DataSM:
 		if smpp.IsReceipt(p.ESMClass) {
 			r, err := smpp.ReceiptFromDataSM(p)
@@ -39,7 +40,7 @@ func (c *Campaign) handle(_ context.Context, p smpp.PDU, answer func(smpp.Status
 			return
 		}
 		payload, _ := p.TLVs.Get(smpp.TagMessagePayload)
-		answer(c.mo(report.MO{Time: now, From: p.SourceAddr, To: p.DestinationAddr, Text: moText(payload, p.ESMClass, p.DataCoding)}))
+		c.moAsync(report.MO{Time: now, From: p.SourceAddr, To: p.DestinationAddr, Text: moText(payload, p.ESMClass, p.DataCoding)}, answer)
 	default:
 		answer(smpp.StatusOK)
 	}
@@ -112,6 +113,16 @@ func (k *keptReceipt) finish(err error) {
 	default:
 	}
 	answer(smpp.StatusOK)
+}
+
+// moAsync runs mo on a goroutine of its own and answers with its status. The session's cap
+// on unanswered PDUs bounds these goroutines.
+func (c *Campaign) moAsync(m report.MO, answer func(smpp.Status)) {
+	if c.cfg.OnMO == nil {
+		answer(smpp.StatusOK)
+		return
+	}
+	go func() { answer(c.mo(m)) }()
 }
 
 // mo hands a mobile-originated message to Config.OnMO.

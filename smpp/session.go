@@ -113,12 +113,14 @@ type Options struct {
 	// ESME_RX_T_APPN without calling Handler, so that a stuck handler holds a bounded
 	// number of goroutines and PDUs instead of stalling the reader (and every submit).
 	Handler func(ctx context.Context, p PDU) Status
-	// AsyncHandler, when set, is called instead of Handler, the same way, but answers through
-	// answer, which it may call later and from any goroutine: for example once a batch of
-	// receipts is durable, so that no goroutine waits for the disk per receipt. Call answer
-	// exactly once (later calls are ignored). Until it is called the PDU counts as a running
-	// handler call, towards the cap of 1024 and for Close, which waits for it; an answer
-	// given after the session ended is dropped and the SMSC redelivers the PDU.
+	// AsyncHandler, when set, is called instead of Handler, but on the reader goroutine, and
+	// answers through answer, which it may call later and from any goroutine: for example
+	// once a batch of receipts is durable, so that no goroutine waits for the disk per
+	// receipt. It must return quickly (every response waits behind it) and hand anything
+	// slow to another goroutine; p is not reused, so it may keep it. Call answer exactly
+	// once (later calls are ignored). Until it is called the PDU counts as a running handler
+	// call, towards the cap of 1024 and for Close, which waits for it; an answer given after
+	// the session ended is dropped and the SMSC redelivers the PDU.
 	AsyncHandler func(ctx context.Context, p PDU, answer func(Status))
 	// OnLateResponse receives every response that matches no waiting request: normally
 	// one whose request already failed with *TimeoutError (seq = its Seq), else a stray

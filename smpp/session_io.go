@@ -432,10 +432,10 @@ type handlerCall struct {
 	c control
 }
 
-// dispatch runs the handler for a deliver_sm or data_sm on a goroutine of its own — an idle
-// handler worker if one waits, else a new one — and queues the response with the status it
-// returns. Reusing workers spares a goroutine start per receipt; each call still starts at
-// once, whatever the other calls are doing.
+// dispatch hands a deliver_sm or data_sm to AsyncHandler, on the reader goroutine, or runs
+// Handler on a goroutine of its own — an idle handler worker if one waits, else a new one —
+// and queues the response with the status it returns. Reusing workers spares a goroutine
+// start per receipt; each call still starts at once, whatever the other calls are doing.
 func (s *Session) dispatch(h Header, p PDU) {
 	call := handlerCall{p: p, c: control{id: h.ID.Response(), seq: h.Sequence, status: StatusXTAppn}}
 	s.mu.Lock()
@@ -446,6 +446,11 @@ func (s *Session) dispatch(h Header, p PDU) {
 	s.mu.Unlock()
 	if !run {
 		s.reply(call.c)
+		return
+	}
+	if s.opt.AsyncHandler != nil {
+		a := &answer{s: s, c: call.c}
+		s.opt.AsyncHandler(s.handlerCtx, p, a.give)
 		return
 	}
 	select {
@@ -486,12 +491,7 @@ func (a *answer) give(st Status) {
 func (s *Session) handlerWorker(call handlerCall) {
 	defer s.wg.Done()
 	for {
-		if s.opt.AsyncHandler != nil {
-			a := &answer{s: s, c: call.c}
-			s.opt.AsyncHandler(s.handlerCtx, call.p, a.give)
-		} else {
-			s.answer(call.c, s.opt.Handler(s.handlerCtx, call.p))
-		}
+		s.answer(call.c, s.opt.Handler(s.handlerCtx, call.p))
 		call = handlerCall{} // drop the PDU while idle
 		s.mu.Lock()
 		idle := s.idle < maxIdleHandlers
