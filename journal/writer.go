@@ -32,6 +32,12 @@ type Options struct {
 	// MaxBuffered makes callers wait while this many bytes are buffered and the disk catches
 	// up, bounding memory. 0 means 8 MiB.
 	MaxBuffered int
+	// ReceiptQuiet ends the wait for more records early once a ReceiptThen caller waits and
+	// no record came for this long: an SMSC that sends one receipt at a time and waits for
+	// its answer then gets it after ReceiptQuiet plus an fsync, while a stream of receipts
+	// still shares one fsync per SyncInterval. 0 means 1ms (a shorter one costs a timer
+	// wake-up per look while receipts stream in).
+	ReceiptQuiet time.Duration
 }
 
 func (o Options) withDefaults() Options {
@@ -43,6 +49,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.MaxBuffered <= 0 {
 		o.MaxBuffered = 8 << 20
+	}
+	if o.ReceiptQuiet <= 0 {
+		o.ReceiptQuiet = time.Millisecond
 	}
 	if o.MaxBuffered < o.BatchBytes {
 		o.MaxBuffered = o.BatchBytes
@@ -465,16 +474,43 @@ func (w *Writer) run() {
 		select {
 		case <-w.urgent:
 		default:
-			// Nobody waits yet: let more records join the batch.
-			timer.Reset(w.opt.SyncInterval)
-			select {
-			case <-w.urgent:
-			case <-timer.C:
-			case <-w.stop:
-			}
-			timer.Stop()
+			w.gather(timer)
 		}
 		w.flush(&out)
+	}
+}
+
+// gather lets more records join the batch before it is written: until SyncInterval has
+// passed, or, once receipts wait for it (ReceiptThen), until no record came for ReceiptQuiet;
+// at once when someone needs the batch (urgent) or the writer stops.
+func (w *Writer) gather(timer *time.Timer) {
+	deadline := time.Now().Add(w.opt.SyncInterval)
+	seen := -1 // buffered bytes at the last look
+	for {
+		wait := time.Until(deadline)
+		if wait <= 0 {
+			return
+		}
+		w.mu.Lock()
+		size, waiting := len(w.buf), len(w.batch.then) > 0
+		w.mu.Unlock()
+		if waiting {
+			if size == seen {
+				return // quiet: the SMSC may be waiting for these answers
+			}
+			wait = min(wait, w.opt.ReceiptQuiet)
+		}
+		seen = size
+		timer.Reset(wait)
+		select {
+		case <-w.urgent:
+			timer.Stop()
+			return
+		case <-w.stop:
+			timer.Stop()
+			return
+		case <-timer.C:
+		}
 	}
 }
 

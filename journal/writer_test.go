@@ -180,10 +180,11 @@ func TestWriter_ConcurrentReceiptsAreDurable(t *testing.T) {
 }
 
 // TestWriter_ReceiptThen checks the callback form of Receipt: it returns without waiting,
-// each done is called exactly once, within the sync interval, and when it is called with nil
-// the receipt is in the file; a receipt offered after Close gets the error through done.
+// each done is called exactly once, and when it is called with nil the receipt is in the file;
+// a receipt offered after Close gets the error through done. The sync interval is an hour, so
+// only the quiet rule (no record for ReceiptQuiet while receipts wait) can start the batches.
 func TestWriter_ReceiptThen(t *testing.T) {
-	w, path := createTemp(t, Options{SyncInterval: time.Millisecond})
+	w, path := createTemp(t, Options{SyncInterval: time.Hour})
 	const n = 40
 	calls := make(chan int, 2*n)
 	problems := make(chan error, n)
@@ -233,6 +234,24 @@ func TestWriter_ReceiptThen(t *testing.T) {
 	w.ReceiptThen(testReceipt("late"), t0, func(err error) { afterClose = err })
 	if !errors.Is(afterClose, ErrClosed) {
 		t.Errorf("ReceiptThen after Close: done got %v, want ErrClosed", afterClose)
+	}
+}
+
+// TestWriter_ReceiptThenOneAtATime is an SMSC that sends the next receipt only once the last
+// one is answered: with a sync interval of an hour, each must still become durable (after
+// ReceiptQuiet), or such an SMSC would stall.
+func TestWriter_ReceiptThenOneAtATime(t *testing.T) {
+	w, _ := createTemp(t, Options{SyncInterval: time.Hour})
+	defer w.Close()
+	for i := range 20 {
+		done := make(chan error, 1)
+		w.ReceiptThen(testReceipt(fmt.Sprintf("id-%d", i)), t0, func(err error) { done <- err })
+		select {
+		case err := <-done:
+			must(t, err)
+		case <-time.After(10 * time.Second):
+			t.Fatalf("receipt %d not durable after 10 s", i)
+		}
 	}
 }
 
