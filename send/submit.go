@@ -80,22 +80,6 @@ func (c *Campaign) journalRejected(row int, reason string, at time.Time) {
 	}
 }
 
-// journalResubmitted records in the journal that part of j is about to be sent again after
-// an unknown outcome, before the attempt: the journal is written ahead, so it also names a
-// resend that a late acceptance then cancels before the write. A journal error stops the
-// part, as for Attempt: a resend the journal cannot record would be invisible to the next
-// resume.
-func (c *Campaign) journalResubmitted(j *job, part int) error {
-	if jr := c.cfg.Journal; jr != nil {
-		if err := jr.Resubmitted(j.row.Num, part, time.Now()); err != nil {
-			err = fmt.Errorf("journal: %w", err)
-			c.warn(err)
-			return err
-		}
-	}
-	return nil
-}
-
 // markResubmitted records in the Book and the counters, once per row, that a part of j was
 // written again after an unknown outcome. It is called only once the second copy is known to
 // have been written (its response, timeout or connection loss came back): a resend that a
@@ -168,18 +152,6 @@ func (c *Campaign) tryPart(ctx context.Context, b *bind, j *job, part int, late 
 		if err != nil {
 			return c.unsent(ctx, firstErr(last, err), unknown)
 		}
-		if unknown {
-			// Sending again what the SMSC may already have.
-			if err := c.journalResubmitted(j, part); err != nil {
-				return c.unsent(ctx, err, unknown)
-			}
-		}
-		if jr := c.cfg.Journal; jr != nil {
-			if err := jr.Attempt(row, part, time.Now()); err != nil {
-				c.warn(fmt.Errorf("journal: %w", err))
-				return c.unsent(ctx, fmt.Errorf("journal: %w", err), unknown)
-			}
-		}
 		if !j.written {
 			// A PDU the pacer lets out ahead of the plan (a burst) is planned when it leaves.
 			c.book.Planned(row, minTime(j.planned, time.Now()))
@@ -194,7 +166,9 @@ func (c *Campaign) tryPart(ctx context.Context, b *bind, j *job, part int, late 
 		// A late acceptance of an earlier try cancels this one while it still waits for a
 		// window slot (the timed-out try holds one until that response comes).
 		sctx, stopWatch := (*late).watch(ctx)
-		_, err = s.SubmitNotify(sctx, pdu, j.acc.record)
+		j.acc.try = sctx
+		_, err = s.SubmitNotify(sctx, pdu, &j.acc.hooks)
+		j.acc.try = nil
 		stopWatch()
 		c.inFlight.Add(-1)
 		v := judge(err)
@@ -237,6 +211,12 @@ func (c *Campaign) tryPart(ctx context.Context, b *bind, j *job, part int, late 
 			c.pdus.Add(-1) // never written
 			if context.Cause(sctx) == errLateAccepted {
 				continue // the loop's take settles the part with the late id
+			}
+			var je *journalError
+			if errors.As(err, &je) {
+				// A send the journal cannot record would be invisible to the next resume.
+				c.warn(je.err)
+				return c.unsent(ctx, je.err, unknown)
 			}
 			// Never written: the session is going away. Wait for the next one; no try
 			// counted, but a session that never takes it is given up on like an outage.
@@ -312,15 +292,48 @@ func waitDone(ctx context.Context, s *smpp.Session, d time.Duration) {
 // for another campaign's because the worker had not run yet.
 type acceptance struct {
 	c         *Campaign
-	row, part int                      // set by the worker before each submit
-	resend    *job                     // set before a submit that sends the part again after an unknown outcome
-	record    func(*smpp.SubmitSMResp) // a.accepted, bound once: a submit allocates nothing
+	row, part int             // set by the worker before each submit
+	resend    *job            // set before a submit that sends the part again after an unknown outcome
+	try       context.Context // the submit's context: a late acceptance of an earlier try cancels it
+	// hooks holds a.beforeWrite and a.accepted, bound once: a submit allocates nothing.
+	hooks smpp.SubmitHooks
 }
 
 func newAcceptance(c *Campaign) *acceptance {
 	a := &acceptance{c: c}
-	a.record = a.accepted
+	a.hooks = smpp.SubmitHooks{BeforeWrite: a.beforeWrite, Accepted: a.accepted}
 	return a
+}
+
+// journalError is a journal failure that kept a submit from being written.
+type journalError struct{ err error }
+
+func (e *journalError) Error() string { return e.err.Error() }
+func (e *journalError) Unwrap() error { return e.err }
+
+// beforeWrite runs once the submit holds a window slot, right before it goes to the writer.
+// Only now is it sure to be written, so only now does the journal record the attempt — and,
+// for a resend after an unknown outcome, that the part is sent again (the resubmitted record
+// comes first). A resend that a late acceptance of the earlier try cancels while it waits for
+// the slot therefore leaves no record claiming it went out twice.
+func (a *acceptance) beforeWrite() error {
+	if a.try != nil && a.try.Err() != nil {
+		return context.Cause(a.try)
+	}
+	jr := a.c.cfg.Journal
+	if jr == nil {
+		return nil
+	}
+	now := time.Now()
+	if a.resend != nil {
+		if err := jr.Resubmitted(a.row, a.part, now); err != nil {
+			return &journalError{fmt.Errorf("journal: %w", err)}
+		}
+	}
+	if err := jr.Attempt(a.row, a.part, now); err != nil {
+		return &journalError{fmt.Errorf("journal: %w", err)}
+	}
+	return nil
 }
 
 func (a *acceptance) accepted(resp *smpp.SubmitSMResp) {

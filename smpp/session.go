@@ -411,15 +411,25 @@ func (s *Session) Submit(ctx context.Context, p *SubmitSM) (*SubmitSMResp, error
 	return s.SubmitNotify(ctx, p, nil)
 }
 
-// SubmitNotify is Submit that also hands a successful submit_sm_resp to onAccepted (nil =
-// none) on the session's reader goroutine, before the reader handles any PDU that came after
-// the response. Whatever onAccepted records — the message id — is therefore in place before
-// the Handler sees a receipt that followed the response on the wire, although the Handler
-// and the caller run concurrently. onAccepted runs exactly when SubmitNotify returns a nil
-// error, before it returns; it must be quick (the reader waits for it) and must not call
-// the session.
-func (s *Session) SubmitNotify(ctx context.Context, p *SubmitSM, onAccepted func(*SubmitSMResp)) (*SubmitSMResp, error) {
-	_, body, err := s.request(ctx, p, onAccepted)
+// SubmitHooks are the callbacks of SubmitNotify; either may be nil.
+type SubmitHooks struct {
+	// BeforeWrite runs on the caller's goroutine once the submit holds a window slot, right
+	// before it is handed to the writer: the last moment to record that it is about to go
+	// out, or to withdraw it. An error withdraws it unsent; SubmitNotify returns the error
+	// wrapped with ErrNotSent.
+	BeforeWrite func() error
+	// Accepted receives a successful submit_sm_resp on the session's reader goroutine,
+	// before the reader handles any PDU that came after the response. Whatever it records
+	// — the message id — is therefore in place before the Handler sees a receipt that
+	// followed the response on the wire, although the Handler and the caller run
+	// concurrently. It runs exactly when SubmitNotify returns a nil error, before it
+	// returns; it must be quick (the reader waits for it) and must not call the session.
+	Accepted func(*SubmitSMResp)
+}
+
+// SubmitNotify is Submit with hooks (nil = none); see SubmitHooks.
+func (s *Session) SubmitNotify(ctx context.Context, p *SubmitSM, hooks *SubmitHooks) (*SubmitSMResp, error) {
+	_, body, err := s.request(ctx, p, hooks)
 	resp, _ := body.(*SubmitSMResp)
 	return resp, err
 }
@@ -441,7 +451,7 @@ func (s *Session) Request(ctx context.Context, p PDU) (Header, PDU, error) {
 }
 
 // request is Request, with SubmitNotify's onAccepted.
-func (s *Session) request(ctx context.Context, p PDU, onAccepted func(*SubmitSMResp)) (Header, PDU, error) {
+func (s *Session) request(ctx context.Context, p PDU, hooks *SubmitHooks) (Header, PDU, error) {
 	if p == nil {
 		return Header{}, nil, errors.New("smpp: Request needs a PDU, got nil")
 	}
@@ -452,7 +462,10 @@ func (s *Session) request(ctx context.Context, p PDU, onAccepted func(*SubmitSMR
 	}
 	r := getRequest()
 	r.id = id
-	r.onAccepted = onAccepted
+	r.onAccepted, r.beforeWrite = nil, nil
+	if hooks != nil {
+		r.onAccepted, r.beforeWrite = hooks.Accepted, hooks.BeforeWrite
+	}
 	var err error
 	r.buf, err = AppendPDU(r.buf[:0], 0, StatusOK, p)
 	if err == nil && len(r.buf) > s.opt.MaxPDULen {
@@ -481,6 +494,13 @@ func (s *Session) roundTrip(ctx context.Context, r *request) result {
 	if err := sendOrStop(ctx, s, s.window, struct{}{}); err != nil {
 		putRequest(r)
 		return result{err: notSent(err)}
+	}
+	if r.beforeWrite != nil {
+		if err := r.beforeWrite(); err != nil {
+			<-s.window
+			putRequest(r)
+			return result{err: notSent(err)}
+		}
 	}
 	// reqs has room for every slot, but withdrawn requests keep theirs until the writer
 	// discards them, so while the writer is stuck on a slow write this may wait too. The
@@ -715,8 +735,10 @@ type request struct {
 	id       CommandID
 	internal bool        // enquire_link probe or unbind: outside the window and the count
 	done     chan result // capacity 1: whoever completes the request never blocks
-	// onAccepted: see SubmitNotify; the reader calls it before completing the request.
-	onAccepted func(*SubmitSMResp)
+	// onAccepted and beforeWrite: see SubmitHooks; the reader calls onAccepted before
+	// completing the request, roundTrip calls beforeWrite once it holds a window slot.
+	onAccepted  func(*SubmitSMResp)
+	beforeWrite func() error
 
 	seq      uint32    // guarded by Session.mu
 	state    reqState  // guarded by Session.mu

@@ -8,7 +8,7 @@ import (
 	"time"
 )
 
-// TestSession_SubmitNotifyBeforeLaterPDUs: onAccepted runs once, with the response, before
+// TestSession_SubmitNotifyBeforeLaterPDUs: Accepted runs once, with the response, before
 // the Handler sees the receipt that the SMSC sent right behind the response (in the same
 // write), and before SubmitNotify returns.
 func TestSession_SubmitNotifyBeforeLaterPDUs(t *testing.T) {
@@ -34,23 +34,23 @@ func TestSession_SubmitNotifyBeforeLaterPDUs(t *testing.T) {
 		}
 	})
 	calls := 0
-	resp, err := s.SubmitNotify(context.Background(), testSubmit("447700900001"), func(r *SubmitSMResp) {
+	resp, err := s.SubmitNotify(context.Background(), testSubmit("447700900001"), &SubmitHooks{Accepted: func(r *SubmitSMResp) {
 		calls++
 		recorded.Store(r.MessageID)
-	})
+	}})
 	if err != nil || resp.MessageID != "5f1e0b7a" {
 		t.Fatalf("SubmitNotify = %+v, %v", resp, err)
 	}
 	if calls != 1 || recorded.Load() != "5f1e0b7a" {
-		t.Errorf("onAccepted called %d times, recorded %v; want once, with the response", calls, recorded.Load())
+		t.Errorf("Accepted called %d times, recorded %v; want once, with the response", calls, recorded.Load())
 	}
 	if got := recv(t, seenByHandler, "the receipt"); got != "5f1e0b7a" {
-		t.Errorf("the Handler saw the receipt while onAccepted had recorded %v: it must run first", got)
+		t.Errorf("the Handler saw the receipt while Accepted had recorded %v: it must run first", got)
 	}
 }
 
 // TestSession_SubmitNotifyOnlyOnSuccess: a refused submit, and a response that comes after
-// the request timed out, never reach onAccepted.
+// the request timed out, never reach Accepted.
 func TestSession_SubmitNotifyOnlyOnSuccess(t *testing.T) {
 	leakCheck(t)
 	late := make(chan struct{}, 1)
@@ -72,7 +72,7 @@ func TestSession_SubmitNotifyOnlyOnSuccess(t *testing.T) {
 		}
 	})
 	called := make(chan *SubmitSMResp, 2)
-	notify := func(r *SubmitSMResp) { called <- r }
+	notify := &SubmitHooks{Accepted: func(r *SubmitSMResp) { called <- r }}
 	if _, err := s.SubmitNotify(context.Background(), testSubmit("447700900001"), notify); !errors.Is(err, StatusThrottled) {
 		t.Fatalf("first SubmitNotify = %v, want %v", err, StatusThrottled)
 	}
@@ -82,6 +82,74 @@ func TestSession_SubmitNotifyOnlyOnSuccess(t *testing.T) {
 	close(timedOut)
 	recv(t, late, "the late response")
 	if len(called) != 0 {
-		t.Errorf("onAccepted called for %+v: only a successful, timely response may reach it", <-called)
+		t.Errorf("Accepted called for %+v: only a successful, timely response may reach it", <-called)
+	}
+}
+
+// TestSession_SubmitBeforeWrite: BeforeWrite runs once the submit holds a window slot, so
+// with the window full it waits for the slot; an error from it withdraws the submit unsent
+// (the SMSC never sees it) and frees the slot.
+func TestSession_SubmitBeforeWrite(t *testing.T) {
+	leakCheck(t)
+	answer := make(chan struct{})
+	s := startSession(t, Options{Window: 1}, func(f *fakeSMSC) {
+		h, _, ok := f.expect(SubmitSMID)
+		if !ok {
+			return
+		}
+		if _, ok := tryRecv(t, answer, "the go-ahead to answer the first submit"); !ok {
+			return
+		}
+		if !f.send(h.Sequence, StatusOK, &SubmitSMResp{MessageID: "first"}) {
+			return
+		}
+		// The withdrawn submit never arrives: the next PDU is the third submit.
+		if h, _, ok = f.expect(SubmitSMID); ok && f.send(h.Sequence, StatusOK, &SubmitSMResp{MessageID: "third"}) {
+			f.finish()
+		}
+	})
+	first := submitAsync(s, context.Background(), testSubmit("447700900001"))
+	for deadline := time.Now().Add(waitLimit); ; time.Sleep(time.Millisecond) {
+		s.mu.Lock()
+		n := s.outstanding
+		s.mu.Unlock()
+		if n == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the first submit is not outstanding")
+		}
+	}
+
+	entered := make(chan struct{}, 1)
+	refused := errors.New("journal full")
+	second := make(chan error, 1)
+	go func() {
+		_, err := s.SubmitNotify(context.Background(), testSubmit("447700900002"), &SubmitHooks{BeforeWrite: func() error {
+			entered <- struct{}{}
+			return refused
+		}})
+		second <- err
+	}()
+	select {
+	case <-entered:
+		t.Fatal("BeforeWrite ran while the window was full")
+	case <-time.After(50 * time.Millisecond): // only a chance for a wrong BeforeWrite to run
+	}
+	close(answer)
+	if r := recv(t, first, "the first submit"); r.err != nil || r.resp.MessageID != "first" {
+		t.Fatalf("first submit = %+v, %v", r.resp, r.err)
+	}
+	recv(t, entered, "BeforeWrite once the slot is free")
+	if err := recv(t, second, "the withdrawn submit"); !errors.Is(err, ErrNotSent) || !errors.Is(err, refused) {
+		t.Fatalf("withdrawn submit = %v, want ErrNotSent wrapping the hook's error", err)
+	}
+	wrote := false
+	resp, err := s.SubmitNotify(context.Background(), testSubmit("447700900003"), &SubmitHooks{BeforeWrite: func() error {
+		wrote = true
+		return nil
+	}})
+	if err != nil || resp.MessageID != "third" || !wrote {
+		t.Fatalf("third submit = %+v, %v (BeforeWrite ran: %v); the withdrawn one must have freed its slot", resp, err, wrote)
 	}
 }
