@@ -102,6 +102,39 @@ func BenchmarkWriter_ReceiptConcurrent(b *testing.B) {
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "receipts/s")
 }
 
+// BenchmarkWriter_ReceiptThen: a stream of receipts, as a busy SMSC delivers them, each
+// acknowledged by its callback once durable; at most 1,024 wait at once (the session's cap).
+// Reports the receipts per second, CPU per receipt and how many receipts shared an fsync.
+func BenchmarkWriter_ReceiptThen(b *testing.B) {
+	w := benchWriter(b)
+	r := testReceipt("0123456789abcdef01234567")
+	now := time.Now()
+	slots := make(chan struct{}, 1024)
+	done := func(err error) {
+		if err != nil {
+			b.Error(err)
+		}
+		<-slots
+	}
+	cpu := processCPU(b)
+	b.ResetTimer()
+	for b.Loop() {
+		slots <- struct{}{}
+		w.ReceiptThen(r, now, done)
+	}
+	for range cap(slots) {
+		slots <- struct{}{} // every callback has run
+	}
+	b.StopTimer()
+	syncs := w.syncs.Load()
+	if err := w.Close(); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(float64(processCPU(b)-cpu)/float64(b.N), "cpu-ns/receipt")
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "receipts/s")
+	b.ReportMetric(float64(b.N)/float64(max(syncs, 1)), "receipts/fsync")
+}
+
 // BenchmarkLoad: how fast --resume rebuilds the state of a 100,000-message campaign.
 func BenchmarkLoad(b *testing.B) {
 	w := benchWriter(b)

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"smscast/smpp"
@@ -104,6 +105,8 @@ type Writer struct {
 	attemptsSeen int    // attempts in the batch being filled, to adapt lead
 
 	durableSize int64 // bytes of the file known to be fsynced: what a crash keeps at least
+
+	syncs atomic.Int64 // batches written and fsynced, for the benchmarks
 }
 
 // batch is one write+fsync; done is closed after it, with err set if it failed, and then
@@ -540,6 +543,8 @@ func (w *Writer) flush(out *[]byte) {
 			err = fmt.Errorf("journal %s: write: %w (the campaign must stop: outcomes can no longer be recorded)", w.path, werr)
 		} else if serr := w.f.Sync(); serr != nil {
 			err = fmt.Errorf("journal %s: fsync: %w (the campaign must stop: outcomes can no longer be recorded)", w.path, serr)
+		} else {
+			w.syncs.Add(1)
 		}
 	}
 
