@@ -22,6 +22,7 @@ import (
 	"smscast/report"
 	"smscast/send"
 	"smscast/smpp"
+	"smscast/smpp/coding"
 )
 
 func init() { register(sendCommand()) }
@@ -62,6 +63,7 @@ func sendFlags() []cli.Flag {
 	flags := append(connectFlags(), []cli.Flag{
 		&cli.StringFlag{Name: "bind-mode", Value: "trx", Usage: "bind `MODE`: trx (transceiver: receipts come back on the same session) or tx (transmitter: no receipts are collected)"},
 		&cli.IntFlag{Name: "binds", Value: 1, Usage: "`N` sessions share the campaign (carriers often cap throughput per bind)"},
+		&cli.BoolFlag{Name: "assume-tlv-support", Usage: "with --split sar or payload, send even when the SMSC's bind response announces no TLV support (no sc_interface_version 0x34)"},
 		// Pacing.
 		&cli.Float64Flag{Name: "rate", Value: defaultRate, Usage: "submit_sm `PDUS` per second over all binds, every part counted; 0 = unlimited"},
 		&cli.IntFlag{Name: "burst", Value: 1, Usage: "`N` PDUs may leave back to back; 1 spaces them evenly, so no second sees more than --rate"},
@@ -183,6 +185,8 @@ func sendSettingsOf(c *cli.Context, passwordOnArgs bool, warn func(string)) (sen
 	if err := connectSettings(c, passwordOnArgs, warn, e); err != nil {
 		return s, err
 	}
+	e.UsesTLVs = s.input.Coding.Split == coding.SplitSAR || s.input.Coding.Split == coding.SplitPayload
+	e.AssumeTLVSupport = c.Bool("assume-tlv-support")
 	switch mode := strings.ToLower(c.String("bind-mode")); mode {
 	case "trx":
 		e.Session.Bind.Mode = smpp.BindTransceiver
@@ -469,8 +473,9 @@ func runSend(ctx context.Context, s sendSettings, stderr io.Writer, signals <-ch
 
 	var bindErr *send.BindError
 	var connErr *send.ConnectError
+	var tlvErr *send.TLVSupportError
 	switch {
-	case errors.As(runErr, &bindErr):
+	case errors.As(runErr, &bindErr), errors.As(runErr, &tlvErr) && !res.Sent:
 		return withExit(exitConnect, runErr)
 	case errors.As(runErr, &connErr) && !res.Sent:
 		return withExit(exitConnect, runErr)

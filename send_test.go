@@ -173,6 +173,37 @@ func TestSend_bindRefused(t *testing.T) {
 	}
 }
 
+// TestSend_tlvSupport: --split sar against an SMSC that announces no TLV support stops with
+// exit status 2 before anything is sent; --assume-tlv-support sends anyway.
+func TestSend_tlvSupport(t *testing.T) {
+	srv, err := smsc.NewServer(smsc.Config{SystemID: "acme", Password: "secret", NoInterfaceVersion: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	t.Setenv("SMSCAST_PASSWORD", "secret")
+	dir := t.TempDir()
+	recipients, templates := campaignFiles(t, dir, 3)
+	args := func(report string, extra ...string) []string {
+		return append([]string{"send", "--smsc", srv.Addr(), "--system-id", "acme", "--split", "sar",
+			"--recipients", recipients, "--templates", templates, "--from", "ACME", "--report", report, "--wait", "0"}, extra...)
+	}
+	refused := filepath.Join(dir, "refused.csv")
+	code, stderr := runApp(t, args(refused)...)
+	if code != exitConnect || !strings.Contains(stderr, "sc_interface_version") || !strings.Contains(stderr, "--assume-tlv-support") {
+		t.Fatalf("exit %d, want 2 with advice; stderr:\n%s", code, stderr)
+	}
+	if n := srv.Stats().Submits; n != 0 {
+		t.Errorf("%d submit_sm reached the SMSC, want none", n)
+	}
+	if _, err := os.Stat(refused); err == nil {
+		t.Error("a report was written although nothing was sent")
+	}
+	if code, stderr := runApp(t, args(filepath.Join(dir, "sent.csv"), "--assume-tlv-support")...); code != exitOK {
+		t.Fatalf("with --assume-tlv-support: exit %d, want 0; stderr:\n%s", code, stderr)
+	}
+}
+
 func TestSend_usageErrors(t *testing.T) {
 	dir := t.TempDir()
 	recipients, templates := campaignFiles(t, dir, 1)

@@ -59,6 +59,7 @@ func simCommand() *cli.Command {
 			&cli.BoolFlag{Name: "no-enquire-resp", Usage: "never answer enquire_link, like a dead peer"},
 			&cli.DurationFlag{Name: "session-init-timeout", Value: 30 * time.Second, Usage: "close a connection that has not bound within `DURATION` of connecting (0 = never)"},
 			&cli.BoolFlag{Name: "gsm7-packed", Usage: "read data_coding 0 as packed septets (for clients sending with --gsm7-packed)"},
+			&cli.BoolFlag{Name: "no-interface-version", Usage: "answer binds without sc_interface_version, like an SMSC that announces no TLV support"},
 			&cli.StringFlag{Name: "log", Usage: "append every accepted message as a JSON line to `FILE`"},
 		},
 		Action: func(c *cli.Context) error {
@@ -100,6 +101,7 @@ func simConfig(c *cli.Context) (smsc.Config, error) {
 		NoEnquireResp:      c.Bool("no-enquire-resp"),
 		SessionInitTimeout: c.Duration("session-init-timeout"),
 		GSM7Packed:         c.Bool("gsm7-packed"),
+		NoInterfaceVersion: c.Bool("no-interface-version"),
 		// The command has no use for the in-memory record: a long rehearsal must not grow.
 		DiscardMessages: true,
 	}

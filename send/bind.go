@@ -178,6 +178,14 @@ func (b *bind) run(ctx context.Context) {
 		opt.OnLateResponse = late.arrive
 		s, err := smpp.Dial(ctx, c.cfg.Addr, opt)
 		if err == nil {
+			if terr := c.tlvSupport(s); terr != nil {
+				// Before the session is offered to any worker: nothing is sent.
+				c.binding.update(func(st *bindState) { st.attempts-- })
+				s.Close()
+				b.set(nil, nil, terr)
+				c.fail(terr)
+				return
+			}
 			c.everBound.Store(true) // before the attempt ends: see refusedBeforeAnyBind
 		}
 		c.binding.update(func(st *bindState) { st.attempts-- })

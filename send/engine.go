@@ -31,10 +31,15 @@ type Config struct {
 	Addr string // host:port of the SMSC
 	// Session is the template of every session: Bind, TLS, Window (default 10; the campaign
 	// works on Window × Binds messages at once, on the binds that are up), RespTimeout (default 30s), BindTimeout,
-	// EnquireLinkInterval, MaxPDULen. Handler and OnLateResponse are the engine's own and
-	// are overwritten.
+	// EnquireLinkInterval, MaxPDULen. AsyncHandler and OnLateResponse are the engine's own
+	// and are overwritten.
 	Session smpp.Options
 	Binds   int // sessions sharing the campaign; 0 means 1
+	// UsesTLVs says the messages carry optional parameters (--split sar or payload). A bind
+	// response that announces no TLV support (no sc_interface_version, or one below 0x34) then
+	// fails the campaign with *TLVSupportError before the session sends anything, unless
+	// AssumeTLVSupport: the SMSC could drop the TLVs and deliver the parts unjoined.
+	UsesTLVs, AssumeTLVSupport bool
 
 	Rate  float64 // submit_sm PDUs per second over all binds; 0 = unlimited
 	Burst int     // PDUs that may leave back to back; 0 means 1 (evenly spaced)
@@ -92,6 +97,37 @@ func (e *BindError) Error() string {
 }
 
 func (e *BindError) Unwrap() error { return e.Status }
+
+// TLVSupportError is a bind response that announces no TLV support while the campaign's
+// messages need TLVs (Config.UsesTLVs).
+type TLVSupportError struct {
+	Addr      string
+	Version   uint8 // the announced sc_interface_version, when Announced
+	Announced bool
+}
+
+func (e *TLVSupportError) Error() string {
+	said := "announces no sc_interface_version"
+	if e.Announced {
+		said = fmt.Sprintf("announces sc_interface_version 0x%02X (before SMPP 3.4)", e.Version)
+	}
+	return fmt.Sprintf("SMSC %s %s, which means it takes no optional parameters, but --split sar and payload "+
+		"send the message in them; nothing was sent. Use --split udh, or --assume-tlv-support if you know "+
+		"this SMSC accepts them", e.Addr, said)
+}
+
+// tlvSupport returns a *TLVSupportError when the campaign needs TLVs and s's SMSC did not
+// announce them.
+func (c *Campaign) tlvSupport(s *smpp.Session) error {
+	if !c.cfg.UsesTLVs || c.cfg.AssumeTLVSupport {
+		return nil
+	}
+	v, announced := s.InterfaceVersion()
+	if announced && v >= 0x34 {
+		return nil
+	}
+	return &TLVSupportError{Addr: c.cfg.Addr, Version: v, Announced: announced}
+}
 
 // ConnectError means the SMSC could not be reached or bound, or dropped every session before
 // it worked, for Config.GiveUpAfter.

@@ -486,3 +486,46 @@ func BenchmarkCampaign(b *testing.B) {
 	}
 	b.ReportMetric(float64(sent)/time.Since(start).Seconds(), "msg/s")
 }
+
+// A campaign whose messages travel in TLVs (--split sar or payload) must not go to an SMSC
+// whose bind response announces no TLV support: it might drop them and deliver the parts
+// unjoined. It fails before anything is sent, unless AssumeTLVSupport; campaigns without
+// TLVs, and SMSCs that announce 3.4, are not affected.
+func TestCampaign_tlvSupport(t *testing.T) {
+	tests := []struct {
+		name                   string
+		noVersion, uses, trust bool
+		wantErr                bool
+	}{
+		{"SMSC announces 3.4", false, true, false, false},
+		{"no TLVs needed", true, false, false, false},
+		{"TLVs needed, none announced", true, true, false, true},
+		{"TLVs needed, none announced, assumed", true, true, true, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := newSim(t, smsc.Config{SystemID: "test", Password: "secret", NoInterfaceVersion: tt.noVersion})
+			cfg := testConfig(srv)
+			cfg.UsesTLVs, cfg.AssumeTLVSupport = tt.uses, tt.trust
+			rows := testRows(t, 5, "tlv %d")
+			res, err := run(t, cfg, rows)
+			var te *TLVSupportError
+			if !tt.wantErr {
+				if err != nil {
+					t.Fatal(err)
+				}
+				checkAllAccepted(t, cfg.Book, srv, rows)
+				return
+			}
+			if !errors.As(err, &te) || te.Announced {
+				t.Fatalf("err = %v, want a TLVSupportError for a missing sc_interface_version", err)
+			}
+			if !strings.Contains(err.Error(), "--split udh") || !strings.Contains(err.Error(), "--assume-tlv-support") {
+				t.Errorf("error %q must say what to do", err)
+			}
+			if res.Sent || srv.Stats().Submits != 0 {
+				t.Errorf("sent %v, %d submit_sm at the SMSC: want nothing sent", res.Sent, srv.Stats().Submits)
+			}
+		})
+	}
+}

@@ -196,6 +196,9 @@ type Session struct {
 	conn     net.Conn
 	opt      Options
 	systemID string
+	// scVersion is the bind response's sc_interface_version, when scVersionKnown.
+	scVersion      uint8
+	scVersionKnown bool
 
 	window chan struct{} // a slot per request awaiting a response
 	reqs   chan *request // requests handed to the writer
@@ -376,6 +379,7 @@ func (s *Session) bindExchange(b *Bind, op string) error {
 		}
 		if r, ok := p.(*BindResp); ok {
 			s.systemID = r.SystemID
+			s.scVersion, s.scVersionKnown = r.TLVs.Uint8(TagSCInterfaceVersion)
 		}
 		return nil
 	}
@@ -384,6 +388,14 @@ func (s *Session) bindExchange(b *Bind, op string) error {
 
 // SystemID is the system_id the SMSC gave in its bind response.
 func (s *Session) SystemID() string { return s.systemID }
+
+// InterfaceVersion is the sc_interface_version of the SMSC's bind response (0x34 for SMPP
+// 3.4); announced is false when the response carried none, which [S50 §2.11.2] says means
+// the SMSC does not support optional parameters (TLVs), although many that omit it accept
+// them.
+func (s *Session) InterfaceVersion() (version uint8, announced bool) {
+	return s.scVersion, s.scVersionKnown
+}
 
 // Done is closed when the session has ended (Close, connection loss, the SMSC's unbind, or a
 // dead link). Call Close afterwards to wait for running handlers.

@@ -153,3 +153,41 @@ func TestSession_SubmitBeforeWrite(t *testing.T) {
 		t.Fatalf("third submit = %+v, %v (BeforeWrite ran: %v); the withdrawn one must have freed its slot", resp, err, wrote)
 	}
 }
+
+// TestSession_InterfaceVersion: the sc_interface_version of the bind response, and whether
+// there was one.
+func TestSession_InterfaceVersion(t *testing.T) {
+	leakCheck(t)
+	for _, tt := range []struct {
+		name      string
+		tlv       bool
+		version   uint8
+		announced bool
+	}{
+		{"3.4 announced", true, 0x34, true},
+		{"3.3 announced", true, 0x33, true},
+		{"none", false, 0, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			s, err := dialFake(t, Options{}, func(f *fakeSMSC) {
+				h, p, ok := f.expect(BindTransceiverID)
+				if !ok {
+					return
+				}
+				resp := &BindResp{Mode: p.(*Bind).Mode, SystemID: "fake"}
+				if tt.tlv {
+					resp.TLVs.SetUint8(TagSCInterfaceVersion, tt.version)
+				}
+				if f.send(h.Sequence, StatusOK, resp) {
+					f.finish()
+				}
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if v, announced := s.InterfaceVersion(); v != tt.version || announced != tt.announced {
+				t.Errorf("InterfaceVersion() = 0x%02X, %v; want 0x%02X, %v", v, announced, tt.version, tt.announced)
+			}
+		})
+	}
+}

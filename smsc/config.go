@@ -101,6 +101,10 @@ type Config struct {
 	// (SMPP's session_init_timer), so idle or stray connections cannot pile up; 0 = no limit.
 	SessionInitTimeout time.Duration
 
+	// NoInterfaceVersion answers binds without the sc_interface_version TLV, as some SMSCs
+	// do; by the specification that means the SMSC takes no TLVs.
+	NoInterfaceVersion bool
+
 	// GSM7Packed reads data_coding 0 as packed septets, to rehearse with a client that
 	// packs (smscast's --gsm7-packed); by default it is one unpacked septet per octet.
 	GSM7Packed bool

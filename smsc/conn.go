@@ -291,7 +291,9 @@ func (c *conn) bind(h smpp.Header, b *smpp.Bind) bool {
 	_ = c.nc.SetReadDeadline(time.Time{}) // the session_init_timer is over
 	c.srv.sessions.Add(1)
 	resp.SystemID = simSystemID
-	resp.TLVs.SetUint8(smpp.TagSCInterfaceVersion, 0x34)
+	if !c.srv.cfg.NoInterfaceVersion {
+		resp.TLVs.SetUint8(smpp.TagSCInterfaceVersion, 0x34)
+	}
 	c.respond(h.Sequence, smpp.StatusOK, resp, false)
 	if b.Mode != smpp.BindTransmitter {
 		c.srv.receipts.addReceiver(c)
