@@ -32,9 +32,28 @@ func TestHelp_Placeholders(t *testing.T) {
 
 func TestSignalName(t *testing.T) {
 	for sig, want := range map[syscall.Signal]string{syscall.SIGTERM: "SIGTERM", syscall.SIGINT: "SIGINT"} {
-		err := sendExit(sig, nil, nil, report.Summary{}, "")
+		err := sendExit(sig, nil, nil, report.Summary{}, "", "")
 		if err == nil || err.Error() != "stopped by "+want || exitCode(err) != 128+int(sig) {
 			t.Errorf("sendExit(%v) = %v (exit %d), want stopped by %s (exit %d)", sig, err, exitCode(err), want, 128+int(sig))
 		}
+	}
+}
+
+// TestResumeNote: a run that left rows not sent or uncertain says to rerun with --resume, and
+// warns off --force; without a journal it says a rerun cannot tell what went out.
+func TestResumeNote(t *testing.T) {
+	left := report.Summary{Submit: map[report.SubmitStatus]int{report.SubmitNotSent: 2, report.SubmitUncertain: 1}}
+	if got := resumeNote(left, "out.csv.journal"); !strings.Contains(got, "3 rows") || !strings.Contains(got, "--resume") || !strings.Contains(got, "not --force") {
+		t.Errorf("resumeNote = %q", got)
+	}
+	if got := resumeNote(left, ""); !strings.Contains(got, "--journal off") {
+		t.Errorf("resumeNote without a journal = %q", got)
+	}
+	if got := resumeNote(report.Summary{}, "out.csv.journal"); got != "" {
+		t.Errorf("resumeNote with nothing left = %q, want none", got)
+	}
+	err := sendExit(syscall.SIGTERM, nil, nil, left, "", resumeNote(left, "out.csv.journal"))
+	if err == nil || !strings.Contains(err.Error(), "stopped by SIGTERM; to send the 3 rows") || exitCode(err) != 143 {
+		t.Errorf("sendExit after a stop = %v (exit %d)", err, exitCode(err))
 	}
 }

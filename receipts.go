@@ -193,7 +193,7 @@ func receiptsSettingsOf(c *cli.Context, passwordOnArgs bool, warn func(string)) 
 // could be bound.
 func receiptsExit(sig os.Signal, runErr, reportErr error, book *report.Book, cj *campaignJournal) error {
 	if sig != nil {
-		return sendExit(sig, nil, nil, report.Summary{}, "")
+		return sendExit(sig, nil, nil, report.Summary{}, "", "")
 	}
 	pending := book.Pending()
 	bound, bindErr := cj.bindState()

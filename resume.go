@@ -71,7 +71,9 @@ func journalSettingsOf(c *cli.Context, reportPath string, in csvin.Config, recei
 	} else if js.path != "" {
 		if _, err := os.Stat(js.path); err == nil {
 			if !c.Bool("force") {
-				return js, fmt.Errorf("journal %s exists: it records an earlier run of this campaign; use --resume to continue it, --force to start over (the journal is replaced), or choose another --journal", js.path)
+				return js, fmt.Errorf("journal %s exists: it records an earlier run of this campaign; use --resume to finish it "+
+					"(rows already accepted are not sent again), --force to start over (the journal is replaced and every row "+
+					"is sent again), or choose another --journal", js.path)
 			}
 			js.replace = true
 		}

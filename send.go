@@ -252,11 +252,13 @@ func sendSettingsOf(c *cli.Context, passwordOnArgs bool, warn func(string)) (sen
 	if s.report == "" {
 		s.report = defaultReportPath(s.input, s.format, now)
 	}
-	// --resume rewrites the campaign's own report.
-	if err := checkReportPath(s.report, s.force || c.Bool("resume"), s.input); err != nil {
+	// The journal first: a rerun after a stop finds both files, and the journal's error says
+	// to --resume; the report's would only offer --force, which sends every row again.
+	if s.journal, err = journalSettingsOf(c, s.report, s.input, !s.transmitOnly); err != nil {
 		return s, err
 	}
-	if s.journal, err = journalSettingsOf(c, s.report, s.input, !s.transmitOnly); err != nil {
+	// --resume rewrites the campaign's own report.
+	if err := checkReportPath(s.report, s.force || c.Bool("resume"), s.input); err != nil {
 		return s, err
 	}
 	s.force = s.force || s.journal.resume
@@ -506,7 +508,7 @@ func runSend(ctx context.Context, s sendSettings, stderr io.Writer, signals <-ch
 		return receiptsExit(sig, runErr, reportErr, book, cj)
 	}
 	pending := pendingNote(sum.Receipts[report.ReceiptPending], s.journal.path)
-	exitErr := sendExit(sig, runErr, reportErr, sum, pending)
+	exitErr := sendExit(sig, runErr, reportErr, sum, pending, resumeNote(sum, s.journal.path))
 	if exitErr == nil && pending != "" {
 		fmt.Fprintf(stderr, "smscast: %s\n", pending)
 	}
@@ -528,6 +530,21 @@ func pendingNote(pending int, journalPath string) string {
 	}
 	return note + "; collect their receipts later with: smscast receipts --journal " + shellQuote(journalPath) +
 		" (and the same --smsc and bind flags)"
+}
+
+// resumeNote says how to finish a campaign that left rows not sent or uncertain ("" when it
+// left none): run it again with --resume, never --force, which would send every row again.
+func resumeNote(sum report.Summary, journalPath string) string {
+	left := sum.Submit[report.SubmitNotSent] + sum.Submit[report.SubmitUncertain]
+	switch {
+	case left == 0:
+		return ""
+	case journalPath == "":
+		return fmt.Sprintf("%d rows were not sent or are uncertain, and no journal was kept (--journal off): "+
+			"a rerun cannot tell which rows went out", left)
+	}
+	return fmt.Sprintf("to send the %d rows not sent or uncertain, run the same command again with --resume "+
+		"(not --force, which starts over and sends every row again)", left)
 }
 
 // shellQuote quotes path for a command line a user can paste, when it needs quoting.
@@ -552,17 +569,24 @@ func signalName(sig os.Signal) string {
 	return sig.String()
 }
 
-// sendExit decides the exit status of a finished run.
-// pending (see pendingNote) is added to the message about rows not accepted.
-func sendExit(sig os.Signal, runErr, reportErr error, sum report.Summary, pending string) error {
+// sendExit decides the exit status of a finished run. pending (see pendingNote) and resume
+// (see resumeNote) are added to the message about rows not accepted.
+func sendExit(sig os.Signal, runErr, reportErr error, sum report.Summary, pending, resume string) error {
 	if sig != nil {
 		code := exitSIGTERM
 		if sig == os.Interrupt {
 			code = exitSIGINT
 		}
-		return withExit(code, fmt.Errorf("stopped by %s", signalName(sig)))
+		msg := "stopped by " + signalName(sig)
+		if resume != "" {
+			msg += "; " + resume
+		}
+		return withExit(code, errors.New(msg))
 	}
 	if runErr != nil {
+		if resume != "" {
+			runErr = fmt.Errorf("%w; %s", runErr, resume)
+		}
 		return withExit(exitIncomplete, runErr)
 	}
 	if reportErr != nil {
@@ -574,6 +598,9 @@ func sendExit(sig os.Signal, runErr, reportErr error, sum report.Summary, pendin
 	}
 	if bad > 0 {
 		msg := fmt.Sprintf("%d of %d rows were not accepted (rejected, invalid, not sent or uncertain); the report says why for each", bad, sum.Rows)
+		if resume != "" {
+			msg += "; " + resume
+		}
 		if pending != "" {
 			msg += "; " + pending
 		}

@@ -454,4 +454,19 @@ func TestSend_sigterm(t *testing.T) {
 	if got := srv.Stats().Accepted; got != counts["accepted"] {
 		t.Errorf("simulator accepted %d, report says %d", got, counts["accepted"])
 	}
+	if !strings.Contains(stderr.String(), "run the same command again with --resume") {
+		t.Errorf("after the stop, stderr must say how to finish the campaign:\n%s", stderr.String())
+	}
+
+	// Running the same command again points to --resume, not to --force (which would send
+	// every row again), and sends nothing.
+	before := srv.Stats().Submits
+	again := exec.Command(bin, cmd.Args[1:]...)
+	out, err := again.CombinedOutput()
+	if code := again.ProcessState.ExitCode(); code != exitUsage || !strings.Contains(string(out), "use --resume to finish it") {
+		t.Errorf("rerun: exit %d (%v), want 1 with advice to --resume; output:\n%s", code, err, out)
+	}
+	if n := srv.Stats().Submits; n != before {
+		t.Errorf("the refused rerun sent %d submit_sm", n-before)
+	}
 }
