@@ -56,8 +56,9 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 		Usage:   "send bulk SMS over SMPP 3.4 with pacing, delivery receipts and a report",
 		Version: version,
 		Description: "Exit status: 0 success; 1 usage or input error (nothing sent); 2 could not\n" +
-			"connect or bind (nothing sent); 3 finished but some rows were rejected, invalid,\n" +
-			"not sent or still pending; 130/143 stopped by SIGINT/SIGTERM.",
+			"connect or bind (nothing sent); 3 finished, but some rows were rejected, invalid, not\n" +
+			"sent or uncertain (for receipts: some still wait for a final receipt); 130/143 stopped\n" +
+			"by SIGINT/SIGTERM. Each command's --help says more.",
 		Commands:             commands,
 		Writer:               stdout,
 		ErrWriter:            stderr,
