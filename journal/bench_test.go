@@ -135,6 +135,24 @@ func BenchmarkWriter_ReceiptThen(b *testing.B) {
 	b.ReportMetric(float64(b.N)/float64(max(syncs, 1)), "receipts/fsync")
 }
 
+// BenchmarkWriter_ReceiptThenOneAtATime: an SMSC that sends the next receipt only once the
+// last is answered; ns/op is the time from ReceiptThen to done (ReceiptQuiet plus an fsync).
+func BenchmarkWriter_ReceiptThenOneAtATime(b *testing.B) {
+	w := benchWriter(b)
+	defer w.Close()
+	r := testReceipt("0123456789abcdef01234567")
+	now := time.Now()
+	done := make(chan error, 1)
+	answer := func(err error) { done <- err }
+	for b.Loop() {
+		w.ReceiptThen(r, now, answer)
+		if err := <-done; err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N), "µs/receipt")
+}
+
 // BenchmarkLoad: how fast --resume rebuilds the state of a 100,000-message campaign.
 func BenchmarkLoad(b *testing.B) {
 	w := benchWriter(b)

@@ -76,14 +76,25 @@ func (s *Spool) Receipt(r smpp.Receipt, at time.Time) error {
 }
 
 // ReceiptThen spools r without waiting, as Writer.ReceiptThen: done is called exactly once,
-// with nil once r is durable.
+// with nil once r is durable. The first receipt creates the spool file, which touches the
+// disk: that happens on a goroutine of its own, so the caller (a session's reader) never waits
+// for it.
 func (s *Spool) ReceiptThen(r smpp.Receipt, at time.Time, done func(error)) {
-	w, err := s.writer()
-	if err != nil {
-		done(err)
+	s.mu.Lock()
+	w := s.w
+	s.mu.Unlock()
+	if w != nil {
+		w.ReceiptThen(r, at, done)
 		return
 	}
-	w.ReceiptThen(r, at, done)
+	go func() {
+		w, err := s.writer()
+		if err != nil {
+			done(err)
+			return
+		}
+		w.ReceiptThen(r, at, done)
+	}()
 }
 
 func (s *Spool) writer() (*Writer, error) {

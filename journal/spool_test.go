@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestSpool_RoundTrip(t *testing.T) {
@@ -100,5 +101,37 @@ func TestDefaultSpoolDir(t *testing.T) {
 	t.Setenv("HOME", "/home/cron")
 	if dir, err := DefaultSpoolDir(); err != nil || dir != "/home/cron/.local/state/smscast/spool" {
 		t.Errorf("without XDG_STATE_HOME: %q, %v", dir, err)
+	}
+}
+
+// TestSpool_ReceiptThen: the callback form creates the spool file on its own goroutine, calls
+// done once the receipt is durable, and gives ErrClosed after Close.
+func TestSpool_ReceiptThen(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "spool")
+	s := NewSpool(dir, Options{})
+	wait := func(what string) error {
+		t.Helper()
+		done := make(chan error, 1)
+		s.ReceiptThen(testReceipt(what), t0, func(err error) { done <- err })
+		select {
+		case err := <-done:
+			return err
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%s: done not called within 10 s", what)
+			return nil
+		}
+	}
+	must(t, wait("first")) // creates the file
+	must(t, wait("second"))
+	var ids []string
+	if _, err := ReadSpool(dir, func(r SpooledReceipt) error { ids = append(ids, r.Receipt.ID); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"first", "second"}; !slices.Equal(ids, want) {
+		t.Errorf("spooled ids = %v, want %v", ids, want)
+	}
+	must(t, s.Close())
+	if err := wait("late"); !errors.Is(err, ErrClosed) {
+		t.Errorf("ReceiptThen after Close: %v, want ErrClosed", err)
 	}
 }

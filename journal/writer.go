@@ -24,8 +24,9 @@ var (
 
 // Options tune a Writer. The zero value gives the defaults.
 type Options struct {
-	// SyncInterval is how long a record that nobody waits for may stay in memory before its
-	// batch is written and fsynced. 0 means 2ms.
+	// SyncInterval is how long a record may stay in memory before its batch is written and
+	// fsynced, unless someone waits for it (Receipt, Sync) or receipts go quiet (see
+	// ReceiptQuiet). 0 means 2ms.
 	SyncInterval time.Duration
 	// BatchBytes starts a write and fsync at once when this many bytes are buffered.
 	// 0 means 256 KiB.
@@ -33,13 +34,17 @@ type Options struct {
 	// MaxBuffered makes callers wait while this many bytes are buffered and the disk catches
 	// up, bounding memory. 0 means 8 MiB.
 	MaxBuffered int
-	// ReceiptQuiet ends the wait for more records early once a ReceiptThen caller waits and
-	// no record came for this long: an SMSC that sends one receipt at a time and waits for
-	// its answer then gets it after ReceiptQuiet plus an fsync, while a stream of receipts
-	// still shares one fsync per SyncInterval. 0 means 1ms (a shorter one costs a timer
-	// wake-up per look while receipts stream in).
+	// ReceiptQuiet ends the wait for more records early while fewer than quietReceipts
+	// (16) ReceiptThen callers wait and no record came for this long: an SMSC that sends
+	// one receipt at a time, or a few, and waits for the answers gets them after about
+	// ReceiptQuiet plus an fsync. Once more receipts wait, a stream is under way and the
+	// batch takes the whole SyncInterval, so that they share one fsync. 0 means 200µs.
 	ReceiptQuiet time.Duration
 }
+
+// quietReceipts is the number of waiting receipts from which a batch no longer goes out
+// early on ReceiptQuiet: see Options.ReceiptQuiet.
+const quietReceipts = 16
 
 func (o Options) withDefaults() Options {
 	if o.SyncInterval <= 0 {
@@ -52,7 +57,7 @@ func (o Options) withDefaults() Options {
 		o.MaxBuffered = 8 << 20
 	}
 	if o.ReceiptQuiet <= 0 {
-		o.ReceiptQuiet = time.Millisecond
+		o.ReceiptQuiet = 200 * time.Microsecond
 	}
 	if o.MaxBuffered < o.BatchBytes {
 		o.MaxBuffered = o.BatchBytes
@@ -83,6 +88,9 @@ type Writer struct {
 	opt  Options
 
 	kick   chan struct{} // buffer went from empty to non-empty
+	// receipts: the batch being filled got its first ReceiptThen record, so gather looks
+	// for quiet (capacity 1; a stale signal only causes an extra look)
+	receipts chan struct{}
 	urgent chan struct{} // someone waits for durability, or the buffer is large
 	stop   chan struct{} // closed by Close
 	wg     sync.WaitGroup
@@ -232,6 +240,7 @@ func newWriter(path string, f *os.File, size int64, horizon int, opt Options) *W
 		opt:         opt.withDefaults(),
 		kick:        make(chan struct{}, 1),
 		urgent:      make(chan struct{}, 1),
+		receipts:    make(chan struct{}, 1),
 		stop:        make(chan struct{}),
 		closeCh:     make(chan struct{}),
 		batch:       newBatch(),
@@ -346,8 +355,11 @@ func (w *Writer) receipt(r smpp.Receipt, at time.Time, done func(error), urgent 
 		return
 	}
 	w.batch.then = append(w.batch.then, done)
-	if urgent {
+	switch {
+	case urgent:
 		w.signal(w.urgent)
+	case len(w.batch.then) == 1:
+		w.signal(w.receipts)
 	}
 	w.mu.Unlock()
 }
@@ -484,8 +496,10 @@ func (w *Writer) run() {
 }
 
 // gather lets more records join the batch before it is written: until SyncInterval has
-// passed, or, once receipts wait for it (ReceiptThen), until no record came for ReceiptQuiet;
-// at once when someone needs the batch (urgent) or the writer stops.
+// passed, or, while a few receipts wait for it (ReceiptThen), until no record came for
+// ReceiptQuiet; at once when someone needs the batch (urgent) or the writer stops. Only a
+// batch with receipts is looked at more than once, and a stream of them at most a few times,
+// because every look is a timer wake-up.
 func (w *Writer) gather(timer *time.Timer) {
 	deadline := time.Now().Add(w.opt.SyncInterval)
 	seen := -1 // buffered bytes at the last look
@@ -495,9 +509,9 @@ func (w *Writer) gather(timer *time.Timer) {
 			return
 		}
 		w.mu.Lock()
-		size, waiting := len(w.buf), len(w.batch.then) > 0
+		size, waiting := len(w.buf), len(w.batch.then)
 		w.mu.Unlock()
-		if waiting {
+		if waiting > 0 && waiting < quietReceipts {
 			if size == seen {
 				return // quiet: the SMSC may be waiting for these answers
 			}
@@ -512,6 +526,8 @@ func (w *Writer) gather(timer *time.Timer) {
 		case <-w.stop:
 			timer.Stop()
 			return
+		case <-w.receipts:
+			timer.Stop()
 		case <-timer.C:
 		}
 	}

@@ -181,11 +181,12 @@ func TestWriter_ConcurrentReceiptsAreDurable(t *testing.T) {
 
 // TestWriter_ReceiptThen checks the callback form of Receipt: it returns without waiting,
 // each done is called exactly once, and when it is called with nil the receipt is in the file;
-// a receipt offered after Close gets the error through done. The sync interval is an hour, so
-// only the quiet rule (no record for ReceiptQuiet while receipts wait) can start the batches.
+// a receipt offered after Close gets the error through done. The sync interval is an hour and
+// fewer than quietReceipts receipts wait, so only the quiet rule (no record for ReceiptQuiet)
+// can start the batch.
 func TestWriter_ReceiptThen(t *testing.T) {
 	w, path := createTemp(t, Options{SyncInterval: time.Hour})
-	const n = 40
+	const n = quietReceipts - 1
 	calls := make(chan int, 2*n)
 	problems := make(chan error, n)
 	for i := range n {
@@ -234,6 +235,39 @@ func TestWriter_ReceiptThen(t *testing.T) {
 	w.ReceiptThen(testReceipt("late"), t0, func(err error) { afterClose = err })
 	if !errors.Is(afterClose, ErrClosed) {
 		t.Errorf("ReceiptThen after Close: done got %v, want ErrClosed", afterClose)
+	}
+}
+
+// TestWriter_ReceiptThenStream: receipts arriving faster than they are answered (more than
+// quietReceipts waiting) share batches of SyncInterval; every one becomes durable, and a
+// receipt offered after an Accepted record opened the batch still goes out on the quiet rule.
+func TestWriter_ReceiptThenStream(t *testing.T) {
+	w, _ := createTemp(t, Options{SyncInterval: 5 * time.Millisecond})
+	defer w.Close()
+	const n = 500
+	done := make(chan error, n)
+	for i := range n {
+		w.ReceiptThen(testReceipt(fmt.Sprintf("id-%d", i)), t0, func(err error) { done <- err })
+	}
+	for i := range n {
+		select {
+		case err := <-done:
+			must(t, err)
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%d of %d receipts durable after 10 s", i, n)
+		}
+	}
+
+	slow, _ := createTemp(t, Options{SyncInterval: time.Hour})
+	defer slow.Close()
+	must(t, slow.Accepted(1, 0, "msg-1", t0)) // opens a batch that would wait an hour
+	one := make(chan error, 1)
+	slow.ReceiptThen(testReceipt("after-accepted"), t0, func(err error) { one <- err })
+	select {
+	case err := <-one:
+		must(t, err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("a receipt behind an Accepted record waited for the sync interval, not for quiet")
 	}
 }
 

@@ -169,6 +169,7 @@ type Campaign struct {
 	halt context.CancelCauseFunc
 
 	receiptPing chan struct{}   // a receipt arrived (capacity 1, never blocks)
+	moCalls     sync.WaitGroup  // OnMO calls running (see moAsync)
 	runCtx      context.Context // Run's ctx: its end is an abort
 	binds       []*bind
 	binding     bindState
@@ -402,7 +403,7 @@ func (c *Campaign) Run(ctx context.Context, src Source) (Result, error) {
 				defer workers.Done()
 				var pdu smpp.SubmitSM // reused for every part this worker sends
 				acc := newAcceptance(c)
-				var j job // reused for every row, like pdu and acc: sendRow keeps no reference
+				var j job // reused for every row, like pdu and acc: nothing outlives sendRow's use of it
 				for next := range jobs {
 					j = next
 					j.pdu, j.acc = &pdu, acc
@@ -414,13 +415,7 @@ func (c *Campaign) Run(ctx context.Context, src Source) (Result, error) {
 	inputErr := c.produce(workCtx, src, jobs)
 
 	// Wait for the rows in flight; on abort give them a short grace only.
-	workersDone := make(chan struct{})
-	go func() { workers.Wait(); close(workersDone) }()
-	select {
-	case <-workersDone:
-	case <-ctx.Done():
-		waitOrTimeout(workersDone, abortGrace)
-	}
+	waitGroup(ctx, &workers)
 
 	c.waiting.Store(true)
 	// Rows accepted by an earlier run (Resume) are waited for too, even if nothing was sent.
@@ -428,13 +423,8 @@ func (c *Campaign) Run(ctx context.Context, src Source) (Result, error) {
 		c.awaitReceipts(workCtx)
 	}
 	closeLinks()
-	linksDone := make(chan struct{})
-	go func() { links.Wait(); close(linksDone) }()
-	if ctx.Err() != nil {
-		waitOrTimeout(linksDone, abortGrace)
-	} else {
-		<-linksDone
-	}
+	waitGroup(ctx, &links)
+	waitGroup(ctx, &c.moCalls) // no OnMO call may outlive Run: the caller closes the inbox after it
 	if j := c.cfg.Journal; j != nil {
 		if err := j.Close(); err != nil {
 			c.warn(fmt.Errorf("close journal: %w", err))
@@ -455,6 +445,17 @@ func (c *Campaign) Run(ctx context.Context, src Source) (Result, error) {
 
 // errStopped is the cause of the work context's end after Stop.
 var errStopped = errors.New("stopped")
+
+// waitGroup waits for wg; once ctx is cancelled (an abort), for abortGrace at most.
+func waitGroup(ctx context.Context, wg *sync.WaitGroup) {
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		waitOrTimeout(done, abortGrace)
+	}
+}
 
 func waitOrTimeout(ch <-chan struct{}, d time.Duration) {
 	t := time.NewTimer(d)

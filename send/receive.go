@@ -116,13 +116,18 @@ func (k *keptReceipt) finish(err error) {
 }
 
 // moAsync runs mo on a goroutine of its own and answers with its status. The session's cap
-// on unanswered PDUs bounds these goroutines.
+// on unanswered PDUs bounds these goroutines; Run waits for them before it returns, so OnMO
+// is never called after Run.
 func (c *Campaign) moAsync(m report.MO, answer func(smpp.Status)) {
 	if c.cfg.OnMO == nil {
 		answer(smpp.StatusOK)
 		return
 	}
-	go func() { answer(c.mo(m)) }()
+	c.moCalls.Add(1)
+	go func() {
+		defer c.moCalls.Done()
+		answer(c.mo(m))
+	}()
 }
 
 // mo hands a mobile-originated message to Config.OnMO.

@@ -158,6 +158,7 @@ func (c *Campaign) tryPart(ctx context.Context, b *bind, j *job, part int, late 
 		}
 		c.pdus.Add(1)
 		c.inFlight.Add(1)
+		wasWritten := j.written
 		j.written = true
 		j.acc.row, j.acc.part, j.acc.resend = row, part, nil
 		if unknown {
@@ -209,6 +210,7 @@ func (c *Campaign) tryPart(ctx context.Context, b *bind, j *job, part int, late 
 			c.throttleWait(ctx)
 		case vNotSent:
 			c.pdus.Add(-1) // never written
+			j.written = wasWritten
 			if context.Cause(sctx) == errLateAccepted {
 				continue // the loop's take settles the part with the late id
 			}
@@ -311,11 +313,13 @@ type journalError struct{ err error }
 func (e *journalError) Error() string { return e.err.Error() }
 func (e *journalError) Unwrap() error { return e.err }
 
-// beforeWrite runs once the submit holds a window slot, right before it goes to the writer.
-// Only now is it sure to be written, so only now does the journal record the attempt — and,
-// for a resend after an unknown outcome, that the part is sent again (the resubmitted record
-// comes first). A resend that a late acceptance of the earlier try cancels while it waits for
-// the slot therefore leaves no record claiming it went out twice.
+// beforeWrite runs once the submit holds a window slot, right before it goes to the writer;
+// from then on nothing but the end of the session keeps it from being written. Only now does
+// the journal record the attempt — and, for a resend after an unknown outcome, that the part
+// is sent again (the resubmitted record comes first). A resend that a late acceptance of the
+// earlier try cancels while it waits for the slot therefore leaves no record claiming it went
+// out twice. (When the session ends in between, the record names a submit that never left: a
+// resume then resends the row and marks it resubmitted, the safe side.)
 func (a *acceptance) beforeWrite() error {
 	if a.try != nil && a.try.Err() != nil {
 		return context.Cause(a.try)

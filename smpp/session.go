@@ -119,8 +119,8 @@ type Options struct {
 	// receipt. It must return quickly (every response waits behind it) and hand anything
 	// slow to another goroutine; p is not reused, so it may keep it. Call answer exactly
 	// once (later calls are ignored). Until it is called the PDU counts as a running handler
-	// call, towards the cap of 1024 and for Close, which waits for it; an answer given after
-	// the session ended is dropped and the SMSC redelivers the PDU.
+	// call, towards the cap of 1024 and for Close, which waits for it up to RespTimeout; an
+	// answer given after the session ended is dropped and the SMSC redelivers the PDU.
 	AsyncHandler func(ctx context.Context, p PDU, answer func(Status))
 	// OnLateResponse receives every response that matches no waiting request: normally
 	// one whose request already failed with *TimeoutError (seq = its Seq), else a stray
@@ -426,9 +426,12 @@ func (s *Session) Submit(ctx context.Context, p *SubmitSM) (*SubmitSMResp, error
 // SubmitHooks are the callbacks of SubmitNotify; either may be nil.
 type SubmitHooks struct {
 	// BeforeWrite runs on the caller's goroutine once the submit holds a window slot, right
-	// before it is handed to the writer: the last moment to record that it is about to go
-	// out, or to withdraw it. An error withdraws it unsent; SubmitNotify returns the error
-	// wrapped with ErrNotSent.
+	// before it is handed to the writer: the moment to record that it is about to go out, or
+	// to withdraw it. An error withdraws it unsent; SubmitNotify returns the error wrapped
+	// with ErrNotSent. Once it returned nil, ctx no longer withdraws the submit: only the
+	// end of the session can still keep it from being written (SubmitNotify then returns
+	// ErrNotSent), so a record made here may name a submit that never left, but a submit
+	// never leaves without one.
 	BeforeWrite func() error
 	// Accepted receives a successful submit_sm_resp on the session's reader goroutine,
 	// before the reader handles any PDU that came after the response. Whatever it records
@@ -513,6 +516,9 @@ func (s *Session) roundTrip(ctx context.Context, r *request) result {
 			putRequest(r)
 			return result{err: notSent(err)}
 		}
+		// The caller recorded it as going out: ctx may no longer withdraw it, only the end
+		// of the session can.
+		ctx = context.Background()
 	}
 	// reqs has room for every slot, but withdrawn requests keep theirs until the writer
 	// discards them, so while the writer is stuck on a slow write this may wait too. The
