@@ -87,13 +87,13 @@ type Writer struct {
 	f    *os.File
 	opt  Options
 
-	kick   chan struct{} // buffer went from empty to non-empty
+	kick chan struct{} // buffer went from empty to non-empty
 	// receipts: the batch being filled got its first ReceiptThen record, so gather looks
 	// for quiet (capacity 1; a stale signal only causes an extra look)
 	receipts chan struct{}
-	urgent chan struct{} // someone waits for durability, or the buffer is large
-	stop   chan struct{} // closed by Close
-	wg     sync.WaitGroup
+	urgent   chan struct{} // someone waits for durability, or the buffer is large
+	stop     chan struct{} // closed by Close
+	wg       sync.WaitGroup
 
 	mu      sync.Mutex
 	space   *sync.Cond // signalled when the buffer is handed to the disk goroutine
