@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -180,59 +179,33 @@ func runPlan(ctx context.Context, cfg csvin.Config, out string, pricePerPart, ra
 	}
 	defer r.Close()
 
-	var sink io.Writer = io.Discard
-	var file *atomicFile
-	switch out {
-	case "":
-	case "-":
-		sink = stdout
-	default:
-		if file, err = createAtomic(out); err != nil {
-			return withExit(exitUsage, err)
-		}
-		defer file.abort()
-		sink = file
-	}
-	bw := bufio.NewWriterSize(sink, 64<<10)
-	w := csv.NewWriter(bw)
-	if err := w.Write(planColumns); err != nil {
-		return withExit(exitUsage, err)
-	}
-
 	var sum csvin.Summary
 	shown := 0
-	record := make([]string, len(planColumns))
-	for i := 0; ; i++ {
-		if i%4096 == 0 {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-		}
-		row, err := r.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return withExit(exitUsage, err)
-		}
-		sum.Add(row)
-		if row.Err != nil && shown < planShownErrors {
-			fmt.Fprintln(stderr, row.Err)
-			shown++
-		}
-		planRecord(record, row)
-		if err := w.Write(record); err != nil {
-			return withExit(exitUsage, fmt.Errorf("write plan: %w", err))
-		}
+	var inputErr *inputError // reading the input failed: exit 1, whatever was written
+	write := func(sink io.Writer) error {
+		err := writePlan(ctx, r, sink, stderr, &sum, &shown)
+		errors.As(err, &inputErr)
+		return err
 	}
-	w.Flush()
-	if err := errors.Join(w.Error(), bw.Flush()); err != nil {
+	switch out {
+	case "":
+		err = write(io.Discard)
+	case "-":
+		bw := bufio.NewWriterSize(stdout, 64<<10)
+		if err = write(bw); err == nil {
+			err = bw.Flush()
+		}
+	default:
+		// Complete or not at all, with the mode a new file gets from the umask (as the report).
+		err = report.WriteAtomic(out, true, write)
+	}
+	switch {
+	case ctx.Err() != nil:
+		return ctx.Err()
+	case inputErr != nil:
+		return withExit(exitUsage, inputErr.err)
+	case err != nil:
 		return withExit(exitUsage, fmt.Errorf("write plan: %w", err))
-	}
-	if file != nil {
-		if err := file.commit(); err != nil {
-			return withExit(exitUsage, err)
-		}
 	}
 
 	if more := sum.Invalid - shown; more > 0 {
@@ -291,43 +264,44 @@ func checkPlanOut(out string, cfg csvin.Config) error {
 	return nil
 }
 
-// atomicFile is a file that appears under its name only once complete.
-type atomicFile struct {
-	*os.File
-	path string
-	done bool
-}
 
-func createAtomic(path string) (*atomicFile, error) {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
-	if err != nil {
-		return nil, fmt.Errorf("create %s: %w", path, err)
-	}
-	return &atomicFile{File: f, path: path}, nil
-}
+// inputError is an error of writePlan that comes from reading the input, not from writing.
+type inputError struct{ err error }
 
-// commit syncs the file and renames it into place.
-func (f *atomicFile) commit() error {
-	err := f.Sync()
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(f.Name(), f.path)
-	}
-	if err != nil {
-		os.Remove(f.Name())
-		return fmt.Errorf("write %s: %w", f.path, err)
-	}
-	f.done = true
-	return nil
-}
+func (e *inputError) Error() string { return e.err.Error() }
+func (e *inputError) Unwrap() error { return e.err }
 
-// abort removes the temporary file unless commit succeeded.
-func (f *atomicFile) abort() {
-	if !f.done {
-		f.Close()
-		os.Remove(f.Name())
-		f.done = true
+// writePlan writes the plan of every row of r to sink as CSV and adds each row to sum,
+// printing the first planShownErrors row errors (counted in shown) to stderr.
+func writePlan(ctx context.Context, r *csvin.Reader, sink io.Writer, stderr io.Writer, sum *csvin.Summary, shown *int) error {
+	w := csv.NewWriter(sink)
+	if err := w.Write(planColumns); err != nil {
+		return err
 	}
+	record := make([]string, len(planColumns))
+	for i := 0; ; i++ {
+		if i%4096 == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		row, err := r.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return &inputError{err}
+		}
+		sum.Add(row)
+		if row.Err != nil && *shown < planShownErrors {
+			fmt.Fprintln(stderr, row.Err)
+			(*shown)++
+		}
+		planRecord(record, row)
+		if err := w.Write(record); err != nil {
+			return err
+		}
+	}
+	w.Flush()
+	return w.Error()
 }

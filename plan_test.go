@@ -62,6 +62,16 @@ func TestPlan_examples(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The plan gets the mode a new file gets here (the umask decides), like the report, so a
+	// colleague can read it where they can read the report.
+	probe, err := os.Create(filepath.Join(filepath.Dir(out), "probe"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	probe.Close()
+	if pi, oi := mustStat(t, probe.Name()), mustStat(t, out); pi.Mode() != oi.Mode() {
+		t.Errorf("plan file mode %v, want %v (as os.Create)", oi.Mode(), pi.Mode())
+	}
 	const golden = "testdata/plan.golden.csv"
 	if *updatePlan {
 		if err := os.WriteFile(golden, got, 0o644); err != nil {
@@ -242,4 +252,13 @@ func BenchmarkPlan(b *testing.B) {
 	}
 	b.ReportMetric(float64(rows*b.N)/b.Elapsed().Seconds(), "rows/s")
 	b.ReportMetric(b.Elapsed().Seconds()/float64(b.N), "s/plan")
+}
+
+func mustStat(t *testing.T, path string) os.FileInfo {
+	t.Helper()
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fi
 }

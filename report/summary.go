@@ -279,7 +279,7 @@ func (s Summary) MarshalJSON() ([]byte, error) {
 // WriteJSON writes the summary as one indented JSON object to path (--summary-json),
 // atomically, replacing an existing file.
 func (s Summary) WriteJSON(path string) error {
-	return writeAtomic(path, true, func(w io.Writer) error {
+	return WriteAtomic(path, true, func(w io.Writer) error {
 		data, err := json.MarshalIndent(s, "", "  ")
 		if err != nil {
 			return err

@@ -76,7 +76,7 @@ func (b *Book) WriteReport(path string, f Format, force bool) error {
 	}
 	unmatched := b.Unmatched()
 	if len(unmatched) > 0 {
-		err := writeAtomic(upath, force, func(w io.Writer) error { return writeUnmatched(w, unmatched) })
+		err := WriteAtomic(upath, force, func(w io.Writer) error { return writeUnmatched(w, unmatched) })
 		if err != nil {
 			return err
 		}
@@ -85,7 +85,7 @@ func (b *Book) WriteReport(path string, f Format, force bool) error {
 			return fmt.Errorf("remove stale %s: %w", upath, err)
 		}
 	}
-	err := writeAtomic(path, force, func(w io.Writer) error {
+	err := WriteAtomic(path, force, func(w io.Writer) error {
 		if f == FormatJSONL {
 			return b.writeJSONL(w)
 		}
@@ -239,14 +239,14 @@ func allDigits(s string) bool {
 	return true
 }
 
-// writeAtomic writes path through fill, so that path is either untouched or completely
+// WriteAtomic writes path through fill, so that path is either untouched or completely
 // written: fill writes a temporary file in the same directory (same file system, so the
 // rename is atomic), which is flushed, fsynced and renamed over path; the directory is then
 // synced so the rename survives a crash. On any failure the temporary file is removed and path
 // is untouched. Without replace an existing path is an error (checked atomically with a hard
 // link where the file system allows). A new file gets the mode os.Create would give; a
 // replaced file keeps its mode.
-func writeAtomic(path string, replace bool, fill func(io.Writer) error) (err error) {
+func WriteAtomic(path string, replace bool, fill func(io.Writer) error) (err error) {
 	mode := fs.FileMode(0o666)
 	if fi, statErr := os.Stat(path); statErr == nil {
 		if !replace {

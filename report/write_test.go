@@ -300,7 +300,7 @@ func TestWriteAtomic_FailureLeavesNothing(t *testing.T) {
 		}
 		return boom
 	}
-	if err := writeAtomic(path, false, fill); !errors.Is(err, boom) {
+	if err := WriteAtomic(path, false, fill); !errors.Is(err, boom) {
 		t.Fatalf("err = %v, want the fill error", err)
 	}
 	if names := dirNames(t, dir); len(names) != 0 {
@@ -309,7 +309,7 @@ func TestWriteAtomic_FailureLeavesNothing(t *testing.T) {
 	if err := os.WriteFile(path, []byte("keep"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if err := writeAtomic(path, true, fill); !errors.Is(err, boom) {
+	if err := WriteAtomic(path, true, fill); !errors.Is(err, boom) {
 		t.Fatalf("err = %v, want the fill error", err)
 	}
 	if data, _ := os.ReadFile(path); string(data) != "keep" {
