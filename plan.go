@@ -264,7 +264,6 @@ func checkPlanOut(out string, cfg csvin.Config) error {
 	return nil
 }
 
-
 // inputError is an error of writePlan that comes from reading the input, not from writing.
 type inputError struct{ err error }
 
