@@ -27,6 +27,8 @@ const (
 type progressOptions struct {
 	Mode     progressMode
 	JSON     bool          // lines (progressLines) and events as JSON objects, for log shippers
+	// Collect: smscast receipts, which sends nothing; its progress is receipts and pending rows.
+	Collect bool
 	Interval time.Duration // between lines in progressLines mode; 0 means 10s
 }
 
@@ -151,7 +153,11 @@ func (p *progress) tick(s send.Snapshot) {
 		if s.Total > 0 && int64(s.Total) != p.bar.GetMax64() {
 			p.bar.ChangeMax(s.Total)
 		}
-		p.bar.Describe(describe(s, p.last))
+		if p.opt.Collect {
+			p.bar.Describe(collectLine(s))
+		} else {
+			p.bar.Describe(describe(s, p.last))
+		}
 		_ = p.bar.Set(s.Done)
 		p.last = s
 		return
@@ -199,13 +205,22 @@ func (p *progress) Event(e send.Event) {
 // the next rate.
 func (p *progress) writeLine(s send.Snapshot, rate float64) {
 	p.last = s
+	if p.opt.Collect {
+		if p.opt.JSON {
+			writeJSON(p.out, map[string]any{"time": s.Time.UTC().Format(time.RFC3339Nano), "event": "progress",
+				"receipts": s.Receipts, "pending": s.Pending, "binds": s.Bound})
+			return
+		}
+		fmt.Fprintf(p.out, "%s progress %s\n", s.Time.Format(time.RFC3339), collectLine(s))
+		return
+	}
 	if p.opt.JSON {
 		done, notSent := rowOutcomes(s)
 		rec := map[string]any{
 			"time": s.Time.UTC().Format(time.RFC3339Nano), "event": "progress",
 			"rows_done": done, "not_sent": notSent, "rows_read": s.Rows, "accepted": s.Accepted,
 			"failed": s.Failed, "invalid_or_skipped": s.Skipped, "resubmitted": s.Resubmitted, "pdus": s.PDUs,
-			"receipts": s.Receipts, "in_flight": s.InFlight, "binds": s.Bound,
+			"receipts": s.Receipts, "pending": s.Pending, "in_flight": s.InFlight, "binds": s.Bound,
 			"msg_per_s": math.Round(rate*10) / 10, "rate": jsonRate(s.Rate), "paused": s.Paused,
 		}
 		if s.Total > 0 {
@@ -254,6 +269,11 @@ func summaryLine(s send.Snapshot, rate float64) string {
 		fmt.Fprintf(&b, " eta %s", eta.Round(time.Second))
 	}
 	return b.String()
+}
+
+// collectLine is the progress of smscast receipts, which sends nothing.
+func collectLine(s send.Snapshot) string {
+	return fmt.Sprintf("receipts %d pending %d binds %d", s.Receipts, s.Pending, s.Bound)
 }
 
 // describe is the text after the bar.

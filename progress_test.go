@@ -47,6 +47,27 @@ func TestProgress_lines(t *testing.T) {
 	}
 }
 
+// TestProgress_collect: smscast receipts sends nothing, so its lines show receipts, pending
+// rows and binds, never "accepted 0" or a sending rate.
+func TestProgress_collect(t *testing.T) {
+	t0 := time.Date(2025, 3, 14, 9, 0, 0, 0, time.UTC)
+	cur := send.Snapshot{Time: t0.Add(time.Minute), Started: t0, Total: 4, Skipped: 4, Receipts: 3, Pending: 1, Bound: 1}
+	for _, tt := range []struct {
+		json bool
+		want string
+	}{
+		{false, "2025-03-14T09:01:00Z progress receipts 3 pending 1 binds 1\n"},
+		{true, `{"binds":1,"event":"progress","pending":1,"receipts":3,"time":"2025-03-14T09:01:00Z"}` + "\n"},
+	} {
+		var out bytes.Buffer
+		p := newProgress(&out, progressOptions{Mode: progressLines, JSON: tt.json, Collect: true}, func() send.Snapshot { return cur })
+		p.writeLine(cur, 0)
+		if out.String() != tt.want {
+			t.Errorf("json %v: line %q, want %q", tt.json, out.String(), tt.want)
+		}
+	}
+}
+
 func TestProgress_events(t *testing.T) {
 	at := time.Date(2025, 3, 14, 9, 0, 0, 0, time.UTC)
 	lost := send.Event{Time: at, Kind: send.EventConnectionLost, Bind: 2, Err: errors.New("smpp: connection lost")}

@@ -89,7 +89,7 @@ func sendFlags() []cli.Flag {
 		// Output.
 		&cli.DurationFlag{Name: "progress-interval", Value: 10 * time.Second, Usage: "when stderr is not a terminal, print a progress line every `DURATION`"},
 		&cli.StringFlag{Name: "log-format", Value: "text", Usage: "progress lines and events (`FORMAT`): text or json"},
-		&cli.BoolFlag{Name: "quiet", Usage: "print only errors and the final summary"},
+		&cli.BoolFlag{Name: "quiet", Usage: "print only errors, warnings and the final summary"},
 		&cli.BoolFlag{Name: "dry-run", Usage: "connect to nothing: read, render and check everything like plan, with these flags"},
 	}...)
 	return append(flags, journalFlags()...)
@@ -426,6 +426,7 @@ func runSend(ctx context.Context, s sendSettings, stderr io.Writer, signals <-ch
 	}
 	opt := s.progress
 	opt.Mode = mode
+	opt.Collect = s.journal.collect
 	prog := newProgress(stderr, opt, func() send.Snapshot { return camp.Snapshot() })
 	cfg.OnEvent = cj.watch(prog.Event)
 	if mode != progressQuiet {

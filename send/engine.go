@@ -286,6 +286,7 @@ func (c *Campaign) Snapshot() Snapshot {
 		Resubmitted: int(c.resubmits.Load()),
 		PDUs:        c.pdus.Load(),
 		Receipts:    c.receipts.Load(),
+		Pending:     c.cfg.Book.Pending(),
 		Throttled:   c.throttles.Load(),
 		InFlight:    int(c.inFlight.Load()),
 		Bound:       bound,

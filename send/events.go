@@ -109,6 +109,7 @@ type Snapshot struct {
 
 	PDUs      int64 // submit_sm written, every part and every attempt
 	Receipts  int64 // delivery receipts received
+	Pending   int   // accepted rows still waiting for a final receipt (earlier runs' included)
 	Throttled int64 // ESME_RTHROTTLED and ESME_RMSGQFUL answers
 	InFlight  int   // submit_sm awaiting a response, all binds
 	Bound     int   // sessions bound now
