@@ -25,10 +25,10 @@ const (
 
 // progressOptions configures a progress reporter.
 type progressOptions struct {
-	Mode     progressMode
-	JSON     bool          // lines (progressLines) and events as JSON objects, for log shippers
+	Mode progressMode
+	JSON bool // lines (progressLines) and events as JSON objects, for log shippers
 	// Collect: smscast receipts, which sends nothing; its progress is receipts and pending rows.
-	Collect bool
+	Collect  bool
 	Interval time.Duration // between lines in progressLines mode; 0 means 10s
 }
 
