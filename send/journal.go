@@ -10,7 +10,9 @@ import (
 // Journal records campaign events durably; nil means no journal. The engine calls it at
 // exactly these points, from many goroutines at once, so implementations must be safe for
 // concurrent use:
-//   - Attempt before each submit_sm is written (part is 0-based; a resend is a new attempt);
+//   - Attempt before each submit_sm is written (part is 0-based; a resend is a new attempt),
+//     with the row's planned send time, which a resumed run's report takes as the latency
+//     base (as the live run does);
 //   - Accepted when a submit_sm_resp with status 0 arrives, late ones included;
 //   - Rejected when a row ends refused by the SMSC (permanent status, transient statuses
 //     until the attempts are used up, throttling beyond GiveUpAfter), with the error text the

@@ -152,15 +152,16 @@ func (c *Campaign) tryPart(ctx context.Context, b *bind, j *job, part int, late 
 		if err != nil {
 			return c.unsent(ctx, firstErr(last, err), unknown)
 		}
+		// A PDU the pacer lets out ahead of the plan (a burst) is planned when it leaves.
+		planned := minTime(j.planned, time.Now())
 		if !j.written {
-			// A PDU the pacer lets out ahead of the plan (a burst) is planned when it leaves.
-			c.book.Planned(row, minTime(j.planned, time.Now()))
+			c.book.Planned(row, planned)
 		}
 		c.pdus.Add(1)
 		c.inFlight.Add(1)
 		wasWritten := j.written
 		j.written = true
-		j.acc.row, j.acc.part, j.acc.resend = row, part, nil
+		j.acc.row, j.acc.part, j.acc.resend, j.acc.planned = row, part, nil, planned
 		if unknown {
 			j.acc.resend = j
 		}
@@ -297,6 +298,7 @@ type acceptance struct {
 	row, part int             // set by the worker before each submit
 	resend    *job            // set before a submit that sends the part again after an unknown outcome
 	try       context.Context // the submit's context: a late acceptance of an earlier try cancels it
+	planned   time.Time       // the row's planned send time, which the attempt record carries
 	// hooks holds a.beforeWrite and a.accepted, bound once: a submit allocates nothing.
 	hooks smpp.SubmitHooks
 }
@@ -328,13 +330,14 @@ func (a *acceptance) beforeWrite() error {
 	if jr == nil {
 		return nil
 	}
-	now := time.Now()
 	if a.resend != nil {
-		if err := jr.Resubmitted(a.row, a.part, now); err != nil {
+		if err := jr.Resubmitted(a.row, a.part, time.Now()); err != nil {
 			return &journalError{fmt.Errorf("journal: %w", err)}
 		}
 	}
-	if err := jr.Attempt(a.row, a.part, now); err != nil {
+	// The planned time, not now: it is the latency base a resumed run's report starts from,
+	// as this run's does.
+	if err := jr.Attempt(a.row, a.part, a.planned); err != nil {
 		return &journalError{fmt.Errorf("journal: %w", err)}
 	}
 	return nil
