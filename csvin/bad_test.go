@@ -139,3 +139,31 @@ func lineDiff(want, got string) string {
 	}
 	return b.String()
 }
+
+// TestEveryUnknownPlaceholder: every placeholder that names no column is reported at once, one
+// line each with its file, line and column, so one run shows everything to fix.
+func TestEveryUnknownPlaceholder(t *testing.T) {
+	dir := t.TempDir()
+	templates := dir + "/templates.csv"
+	if err := os.WriteFile(templates, []byte("id,text\ngreet,\"Hello {{nmae}}, from {{cty}}\"\nbye,Bye {{naem}}\nok,Hi {{city}}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := csvin.Open(csvin.Config{Recipients: "testdata/bad/recipients.csv", Templates: templates, Template: "ok",
+		Coding: coding.Options{MaxParts: 10}})
+	if err == nil {
+		t.Fatal("no error")
+	}
+	lines := strings.Split(err.Error(), "\n")
+	if len(lines) != 3 {
+		t.Fatalf("%d lines, want one per unknown placeholder (3):\n%s", len(lines), err)
+	}
+	for i, want := range []string{"{{nmae}}", "{{cty}}", "{{naem}}"} {
+		if !strings.HasPrefix(lines[i], templates+":") || !strings.Contains(lines[i], want) {
+			t.Errorf("line %d %q: want the file position and %s", i+1, lines[i], want)
+		}
+	}
+	var re *csvin.RowError
+	if !errors.As(err, &re) {
+		t.Errorf("%T is not a *RowError", err)
+	}
+}

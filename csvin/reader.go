@@ -95,10 +95,12 @@ func (r *Reader) open() error {
 	if err := r.openRecipients(enc); err != nil {
 		return err
 	}
+	var bindErrs []error
 	for _, id := range r.templates.order {
-		if err := r.templates.byID[id].bind(r.table); err != nil {
-			return err
-		}
+		bindErrs = append(bindErrs, r.templates.byID[id].bind(r.table))
+	}
+	if err := errors.Join(bindErrs...); err != nil {
+		return err
 	}
 	if r.defaultTp == nil && r.templateCol < 0 {
 		return &RowError{File: r.file, Line: 1, Err: fmt.Errorf("no template column, and %s has %d templates (%s); choose one with --template ID or add a template column",

@@ -63,9 +63,11 @@ func parseTemplate(text string) ([]piece, error) {
 	return pieces, nil
 }
 
-// bind resolves every placeholder to a column of t; the error names the template, the
-// placeholder and the columns that exist.
+// bind resolves every placeholder to a column of t. Each placeholder that names no column is
+// an error naming the template, the placeholder and the columns that exist; all of them are
+// returned (joined), so that one run shows every one to fix.
 func (tp *template) bind(t *table) error {
+	var errs []error
 	for i := range tp.pieces {
 		p := &tp.pieces[i]
 		if p.name == "" {
@@ -73,12 +75,12 @@ func (tp *template) bind(t *table) error {
 		}
 		p.field = t.column(p.name)
 		if p.field < 0 {
-			return &RowError{File: tp.file, Line: tp.line, Column: tp.column,
+			errs = append(errs, &RowError{File: tp.file, Line: tp.line, Column: tp.column,
 				Err: fmt.Errorf("template %q uses {{%s}}, but %s has no column %q (it has: %s); fix the placeholder or add the column",
-					tp.id, p.name, t.file, p.name, t.columnList())}
+					tp.id, p.name, t.file, p.name, t.columnList())})
 		}
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
 // errEmptyCell is what render returns for an empty cell without a fallback.
