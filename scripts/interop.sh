@@ -139,7 +139,9 @@ fi
 for run in $(node -p 'require(process.argv[1]).RUNS.map((r) => r.name).join(" ")' "$HARNESS/lib.js"); do
 	node "$HARNESS/campaign_csv.js" "$run" "$A"
 	read -r split encoding < <(node -p 'const r = require(process.argv[1]).RUNS.find((r) => r.name === process.argv[2]); `${r.split} ${r.encoding || "auto"}`' "$HARNESS/lib.js" "$run")
-	SMSCAST_PASSWORD=$PASSWORD timeout 60 "$BIN" send \
+	# Even sessions answer the bind without sc_interface_version, as node-smpp does out of the
+	# box, yet take TLVs: the case --assume-tlv-support is for (sar and payload need TLVs).
+	SMSCAST_PASSWORD=$PASSWORD timeout 60 "$BIN" send --assume-tlv-support \
 		--smsc "$SMSC_ADDR" --system-id "$SYSTEM_ID" \
 		--recipients "$A/$run.recipients.csv" --templates "$A/$run.templates.csv" \
 		--split "$split" --encoding "$encoding" --rate 0 --window 10 --resp-timeout 10s --give-up-after 10s --wait 10s \
