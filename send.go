@@ -114,10 +114,10 @@ func sendCommand() *cli.Command {
 			"which wins over the file. The password: SMSCAST_PASSWORD or --password-file.\n\n" +
 			"Exit status: 0 every row accepted by the SMSC (rows marked resubmitted were accepted;\n" +
 			"duplicates and excluded rows are intended skips); 1 usage or input error, nothing sent;\n" +
-			"2 could not connect or bind, nothing sent; 3 finished, but some rows were rejected,\n" +
-			"invalid, not sent or uncertain; 130/143 stopped by SIGINT/SIGTERM. The report is written\n" +
-			"whenever the run got as far as sending. Undelivered or still pending receipts do not\n" +
-			"change the exit status.",
+			"2 could not connect or bind (or no TLV support for --split sar/payload), nothing sent;\n" +
+			"3 finished, but some rows were rejected, invalid, not sent or uncertain; 130/143 stopped\n" +
+			"by SIGINT/SIGTERM. The report is written whenever the run got as far as sending.\n" +
+			"Undelivered or still pending receipts do not change the exit status.",
 		Flags: withEnv(flags),
 		Before: func(c *cli.Context) error {
 			passwordOnArgs = passwordOnCommandLine(c)
