@@ -176,6 +176,8 @@ func runDemo(ctx context.Context, app *cli.App, opt demoOptions, signals <-chan 
 		"--rate", strconv.FormatFloat(opt.rate, 'g', -1, 64), "--wait", demoWait.String(),
 		"--report", path(demoReportFile), "--summary-json", path(demoSummaryFile),
 		"--progress-interval", demoProgressInterval.String(),
+		// Stray receipts (none are expected) stay in the demo directory, not the user's spool.
+		"--spool", path("spool"),
 	}
 	if opt.force {
 		args = append(args, "--force")
