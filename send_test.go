@@ -362,6 +362,30 @@ func waitExit(t *testing.T, cmd *exec.Cmd, limit time.Duration, stderr *lockedBu
 	}
 }
 
+// startSendProcess starts the real binary sending a campaign of rows rows to a simulator with
+// cfg, with extra send flags; the simulator closes with the test.
+func startSendProcess(t *testing.T, cfg smsc.Config, rows int, extra ...string) (*smsc.Server, *exec.Cmd, *lockedBuffer, string) {
+	t.Helper()
+	srv, err := smsc.NewServer(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	dir := t.TempDir()
+	bin := buildBinary(t, dir)
+	recipients, templates := campaignFiles(t, dir, rows)
+	reportPath := filepath.Join(dir, "out.csv")
+	stderr := &lockedBuffer{}
+	args := append([]string{"send", "--smsc", srv.Addr(), "--recipients", recipients, "--templates", templates,
+		"--from", "ACME", "--report", reportPath}, extra...)
+	cmd := exec.Command(bin, args...)
+	cmd.Stderr = stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	return srv, cmd, stderr, reportPath
+}
+
 // TestSend_secondSignalAborts: with responses that take 10 s to come, a first SIGINT waits
 // for them (up to --resp-timeout 60s); a second one aborts at once and the report is still
 // written.
@@ -369,22 +393,8 @@ func TestSend_secondSignalAborts(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary")
 	}
-	srv, err := smsc.NewServer(smsc.Config{RespDelay: 10 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
-	dir := t.TempDir()
-	bin := buildBinary(t, dir)
-	recipients, templates := campaignFiles(t, dir, 50)
-	reportPath := filepath.Join(dir, "out.csv")
-	var stderr lockedBuffer
-	cmd := exec.Command(bin, "send", "--smsc", srv.Addr(), "--recipients", recipients, "--templates", templates,
-		"--from", "ACME", "--rate", "0", "--resp-timeout", "60s", "--report", reportPath)
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	srv, cmd, stderr, reportPath := startSendProcess(t, smsc.Config{RespDelay: 10 * time.Second}, 50,
+		"--rate", "0", "--resp-timeout", "60s")
 	for i := 0; srv.Stats().Submits < 10 && i < 1000; i++ {
 		time.Sleep(10 * time.Millisecond)
 	}
@@ -393,7 +403,7 @@ func TestSend_secondSignalAborts(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	cmd.Process.Signal(os.Interrupt)
-	waitExit(t, cmd, 8*time.Second, &stderr)
+	waitExit(t, cmd, 8*time.Second, stderr)
 	if code := cmd.ProcessState.ExitCode(); code != exitSIGINT {
 		t.Fatalf("exit %d, want 130; stderr:\n%s", code, stderr.String())
 	}
@@ -414,29 +424,14 @@ func TestSend_sigterm(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary")
 	}
-	srv, err := smsc.NewServer(smsc.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
-	dir := t.TempDir()
-	bin := buildBinary(t, dir)
-	recipients, templates := campaignFiles(t, dir, 400)
-	reportPath := filepath.Join(dir, "out.csv")
-	var stderr lockedBuffer
-	cmd := exec.Command(bin, "send", "--smsc", srv.Addr(), "--recipients", recipients, "--templates", templates,
-		"--from", "ACME", "--rate", "100", "--report", reportPath, "--progress-interval", "100ms")
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	srv, cmd, stderr, reportPath := startSendProcess(t, smsc.Config{}, 400, "--rate", "100", "--progress-interval", "100ms")
 	for i := 0; srv.Stats().Accepted < 30 && i < 1000; i++ {
 		time.Sleep(10 * time.Millisecond)
 	}
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
-	waitExit(t, cmd, 30*time.Second, &stderr)
+	waitExit(t, cmd, 30*time.Second, stderr)
 	if code := cmd.ProcessState.ExitCode(); code != exitSIGTERM {
 		t.Fatalf("exit %d, want 143; stderr:\n%s", code, stderr.String())
 	}
@@ -461,7 +456,7 @@ func TestSend_sigterm(t *testing.T) {
 	// Running the same command again points to --resume, not to --force (which would send
 	// every row again), and sends nothing.
 	before := srv.Stats().Submits
-	again := exec.Command(bin, cmd.Args[1:]...)
+	again := exec.Command(cmd.Path, cmd.Args[1:]...)
 	out, err := again.CombinedOutput()
 	if code := again.ProcessState.ExitCode(); code != exitUsage || !strings.Contains(string(out), "use --resume to finish it") {
 		t.Errorf("rerun: exit %d (%v), want 1 with advice to --resume; output:\n%s", code, err, out)
