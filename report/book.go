@@ -224,6 +224,14 @@ func NewBook(opt Options) *Book {
 	return &Book{opt: opt, seed: maphash.MakeSeed(), accepted: make(map[int64]uint32)}
 }
 
+// Reserve prepares the book for about ids message ids (accepted parts), so that indexing
+// them does not rebuild its index as it fills. It is only a hint.
+func (b *Book) Reserve(ids int) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.index.reserve(ids)
+}
+
 // Add records an input row. Call it for every row, skipped ones included, in input order
 // (strictly increasing Row), before any other event for that row. Adding a row that is
 // already in the book replaces its Entry fields and keeps its events, so a resumed run may

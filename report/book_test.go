@@ -650,3 +650,29 @@ func TestSummary_RateAndLatencyAfterResume(t *testing.T) {
 		t.Errorf("nothing accepted: rate %v over %v, want 0", e.AverageRate, e.RateSpan)
 	}
 }
+
+// TestBook_Reserve: a book reserved for n ids indexes n ids without rebuilding its index, and
+// still matches every receipt, also when more ids come than were reserved, or a reservation
+// comes after ids were indexed.
+func TestBook_Reserve(t *testing.T) {
+	const n = 5000
+	b := NewBook(Options{})
+	b.Reserve(n)
+	size := len(b.index.slots)
+	addSent(b, n+2000)
+	for row := 1; row <= n; row++ {
+		b.Accepted(row, 0, fmt.Sprintf("m%d", row), t0)
+	}
+	if len(b.index.slots) != size {
+		t.Fatalf("index rebuilt from %d to %d slots for %d reserved ids", size, len(b.index.slots), n)
+	}
+	for row := n + 1; row <= n+2000; row++ {
+		b.Accepted(row, 0, fmt.Sprintf("m%d", row), t0)
+	}
+	b.Reserve(3 * n) // after the fact: moves the entries
+	for row := 1; row <= n+2000; row++ {
+		if !b.Receipt(rcpt(fmt.Sprintf("m%d", row), smpp.StateDelivered), at(1)) {
+			t.Fatalf("receipt for row %d not matched", row)
+		}
+	}
+}

@@ -72,10 +72,24 @@ func (x *idIndex) addFrom(hashes []uint64, from int, id uint32) {
 	}
 }
 
-// grow doubles the table (starting at 1024 slots) and re-inserts every entry.
-func (x *idIndex) grow() {
+// reserve makes room for n entries without growing; it never shrinks the table.
+func (x *idIndex) reserve(n int) {
+	size := max(len(x.slots), 1024)
+	for n*4 > size*3 {
+		size *= 2
+	}
+	if size != len(x.slots) {
+		x.resize(size)
+	}
+}
+
+// grow doubles the table (starting at 1024 slots).
+func (x *idIndex) grow() { x.resize(max(2*len(x.slots), 1024)) }
+
+// resize moves every entry into a table of size slots (a power of two).
+func (x *idIndex) resize(size int) {
 	old := x.slots
-	x.slots = make([]indexSlot, max(2*len(old), 1024))
+	x.slots = make([]indexSlot, size)
 	for _, e := range old {
 		if e.hash != 0 {
 			*x.slot(e.hash) = e

@@ -56,10 +56,10 @@ var receiptStatuses = []string{"DELIVRD", "UNDELIV", "EXPIRED", "REJECTD", "DELE
 var summaryOrder = []SubmitStatus{SubmitAccepted, SubmitResubmitted, SubmitRejected, SubmitUncertain,
 	SubmitNotSent, SubmitInvalid, SubmitDuplicate, SubmitExcluded}
 
-// Summary computes the summary of the run between start and end.
+// Summary computes the summary of the run between start and end. It holds the Book's lock
+// only for short stretches, so that it can run beside WriteReport.
 func (b *Book) Summary(start, end time.Time) Summary {
 	b.mu.Lock()
-	defer b.mu.Unlock()
 	s := Summary{
 		Start: start, End: end, Rows: b.rows.len(),
 		Submit: make(map[SubmitStatus]int), Receipts: make(map[string]int),
@@ -93,8 +93,10 @@ func (b *Book) Summary(start, end time.Time) Summary {
 		s.RateSpan = time.Duration(last-first+1) * time.Second
 		s.AverageRate = float64(b.acceptedN) / s.RateSpan.Seconds()
 	}
+	b.mu.Unlock()
 
-	var submit, delivery []int64
+	submit := make([]int64, 0, s.Rows)
+	delivery := make([]int64, 0, s.Rows)
 	runStart := unixNano(start)
 	sample := func(samples []int64, from, to int64) []int64 {
 		if from < runStart && to >= runStart {
@@ -103,16 +105,24 @@ func (b *Book) Summary(start, end time.Time) Summary {
 		}
 		return append(samples, to-from)
 	}
-	for i := range b.rows.len() {
-		r := b.rows.at(i)
-		if r.planned == 0 {
-			continue
+	for i := 0; ; {
+		b.mu.Lock()
+		n := b.rows.len()
+		for stop := min(i+rowsBatch, n); i < stop; i++ {
+			r := b.rows.at(i)
+			if r.planned == 0 {
+				continue
+			}
+			if (r.status == stAccepted || r.status == stResubmitted) && r.submitted != 0 {
+				submit = sample(submit, r.planned, r.submitted)
+			}
+			if r.flags&flagFinal != 0 && r.done != 0 {
+				delivery = sample(delivery, r.planned, r.done)
+			}
 		}
-		if (r.status == stAccepted || r.status == stResubmitted) && r.submitted != 0 {
-			submit = sample(submit, r.planned, r.submitted)
-		}
-		if r.flags&flagFinal != 0 && r.done != 0 {
-			delivery = sample(delivery, r.planned, r.done)
+		b.mu.Unlock()
+		if i >= n {
+			break
 		}
 	}
 	s.SubmitLatency = latency(submit)
@@ -120,7 +130,6 @@ func (b *Book) Summary(start, end time.Time) Summary {
 	return s
 }
 
-// latency computes the percentiles of samples (nanoseconds), sorting them in place.
 func latency(samples []int64) Latency {
 	if len(samples) == 0 {
 		return Latency{}

@@ -2,7 +2,6 @@ package report
 
 import (
 	"bufio"
-	"encoding/csv"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -13,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Columns are the report's CSV header and JSON keys, in order.
@@ -22,17 +23,19 @@ var Columns = []string{"row", "msisdn", "template", "encoding", "parts", "messag
 // timeLayout is RFC 3339 in UTC with milliseconds, fixed width so that the column sorts as text.
 const timeLayout = "2006-01-02T15:04:05.000Z07:00"
 
-// formatTime formats t for the report with timeLayout, in UTC; the zero time is "". Years
-// 0–9999 are written by hand: a report has two times per row, and time.Format would be half
-// the cost of writing it.
-func formatTime(t time.Time) string {
+// formatTime formats t for the report with timeLayout, in UTC; the zero time is "".
+func formatTime(t time.Time) string { return string(appendTime(nil, t)) }
+
+// appendTime appends formatTime(t) to dst. Years 0–9999 are written by hand: a report has
+// two times per row, and time.Format would be half the cost of writing it.
+func appendTime(dst []byte, t time.Time) []byte {
 	if t.IsZero() {
-		return ""
+		return dst
 	}
 	t = t.UTC()
 	year, month, day := t.Date()
 	if year < 0 || year > 9999 {
-		return t.Format(timeLayout)
+		return t.AppendFormat(dst, timeLayout)
 	}
 	hour, minute, sec := t.Clock()
 	var b [len("2006-01-02T15:04:05.000Z")]byte
@@ -50,7 +53,7 @@ func formatTime(t time.Time) string {
 	digits(17, sec, 2)
 	digits(20, t.Nanosecond()/1e6, 3) // truncated, as Format does
 	b[4], b[7], b[10], b[13], b[16], b[19], b[23] = '-', '-', 'T', ':', ':', '.', 'Z'
-	return string(b[:])
+	return append(dst, b[:]...)
 }
 
 // UnmatchedPath returns where WriteReport puts the receipts that matched no row:
@@ -105,30 +108,81 @@ func existsError(path string) error {
 
 // writeCSV writes the header and every row as CSV, neutralising cells a spreadsheet would run.
 func (b *Book) writeCSV(w io.Writer) error {
-	cw := csv.NewWriter(w)
-	if err := cw.Write(Columns); err != nil {
-		return err
+	var line []byte
+	for i, c := range Columns {
+		line = appendCSVField(line, c, i == 0)
 	}
-	rec := make([]string, len(Columns))
+	line = append(line, '\n')
 	for r := range b.Rows() {
-		rec[0] = strconv.Itoa(r.Row)
-		rec[1] = SafeCell(r.MSISDN)
-		rec[2] = SafeCell(r.Template)
-		rec[3] = SafeCell(r.Encoding)
-		rec[4] = strconv.Itoa(r.Parts)
-		rec[5] = SafeCell(strings.Join(r.MessageIDs(), " "))
-		rec[6] = string(r.SubmitStatus)
-		rec[7] = SafeCell(r.SubmitError)
-		rec[8] = formatTime(r.SubmittedAt)
-		rec[9] = r.ReceiptStatus
-		rec[10] = SafeCell(r.ReceiptError)
-		rec[11] = formatTime(r.DoneAt)
-		if err := cw.Write(rec); err != nil {
-			return err
+		line = strconv.AppendInt(line, int64(r.Row), 10)
+		line = appendCSVField(line, SafeCell(r.MSISDN), false)
+		line = appendCSVField(line, SafeCell(r.Template), false)
+		line = appendCSVField(line, SafeCell(r.Encoding), false)
+		line = append(line, ',')
+		line = strconv.AppendInt(line, int64(r.Parts), 10)
+		ids := ""
+		if len(r.IDs) == 1 {
+			ids = r.IDs[0].ID // the usual case, without the join's copy
+		} else if len(r.IDs) > 1 {
+			ids = strings.Join(r.MessageIDs(), " ")
+		}
+		line = appendCSVField(line, SafeCell(ids), false)
+		line = appendCSVField(line, string(r.SubmitStatus), false)
+		line = appendCSVField(line, SafeCell(r.SubmitError), false)
+		line = appendTime(append(line, ','), r.SubmittedAt)
+		line = appendCSVField(line, r.ReceiptStatus, false)
+		line = appendCSVField(line, SafeCell(r.ReceiptError), false)
+		line = appendTime(append(line, ','), r.DoneAt)
+		line = append(line, '\n')
+		if len(line) >= 32<<10 {
+			if _, err := w.Write(line); err != nil {
+				return err
+			}
+			line = line[:0]
 		}
 	}
-	cw.Flush()
-	return cw.Error()
+	_, err := w.Write(line)
+	return err
+}
+
+// appendCSVField appends f as one CSV field, after a comma unless first, quoted exactly when
+// encoding/csv's Writer would quote it (Comma ',', UseCRLF false): the report is the same
+// byte for byte, at a fraction of the cost.
+func appendCSVField(dst []byte, f string, first bool) []byte {
+	if !first {
+		dst = append(dst, ',')
+	}
+	if !csvNeedsQuotes(f) {
+		return append(dst, f...)
+	}
+	dst = append(dst, '"')
+	for {
+		i := strings.IndexByte(f, '"')
+		if i < 0 {
+			break
+		}
+		dst = append(append(dst, f[:i+1]...), '"')
+		f = f[i+1:]
+	}
+	return append(append(dst, f...), '"')
+}
+
+// csvNeedsQuotes is encoding/csv's rule: a separator, quote, CR or LF anywhere, a leading
+// space (Unicode's), or the field `\.` (a PostgreSQL end-of-data marker).
+func csvNeedsQuotes(f string) bool {
+	if f == "" {
+		return false
+	}
+	if f == `\.` {
+		return true
+	}
+	for i := 0; i < len(f); i++ {
+		if c := f[i]; c == ',' || c == '"' || c == '\r' || c == '\n' {
+			return true
+		}
+	}
+	r, _ := utf8.DecodeRuneInString(f)
+	return unicode.IsSpace(r)
 }
 
 // jsonRow is one JSON Lines record; field order is the column order.

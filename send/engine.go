@@ -58,7 +58,7 @@ type Config struct {
 	// final receipt; 0 = do not wait.
 	Wait time.Duration
 
-	Total   int          // rows expected, for progress (Snapshot.Total); 0 = unknown
+	Total   int          // rows expected, for progress (Snapshot.Total) and sizing the Book; 0 = unknown
 	Book    *report.Book // the ledger every outcome goes to
 	Journal Journal      // durable record of the campaign; nil = none
 	// Spool keeps receipts that match no row of this campaign; nil = the Journal takes them
@@ -226,6 +226,11 @@ func New(cfg Config) (*Campaign, error) {
 	}
 	if cfg.Session.RespTimeout <= 0 {
 		cfg.Session.RespTimeout = defaultRespTimeout
+	}
+	if cfg.Total > 0 {
+		// Room for every row's ids, a quarter more for multipart messages: the Book then
+		// never rebuilds its id index while the responses pour in.
+		cfg.Book.Reserve(cfg.Total + cfg.Total/4)
 	}
 	c := &Campaign{
 		cfg:         cfg,
