@@ -244,7 +244,7 @@ func appendSM(dst []byte, p *SubmitSM) ([]byte, error) {
 // maximum, not the 16-character rule, and sm_length 255 is accepted: a receipt from a sloppy
 // SMSC is worth more than strictness (ParseTime validates times where they matter).
 func decodeSM(body []byte, p *SubmitSM) error {
-	d := decoder{b: body}
+	d := ownedDecoder(body)
 	*p = SubmitSM{
 		ServiceType:          d.cstring("service_type", maxServiceType, StatusInvSerTyp),
 		SourceAddrTON:        d.u8("source_addr_ton"),
@@ -363,7 +363,7 @@ func (p *DataSM) AppendBody(dst []byte) ([]byte, error) {
 
 // DecodeBody decodes a data_sm body.
 func (p *DataSM) DecodeBody(body []byte) error {
-	d := decoder{b: body}
+	d := ownedDecoder(body)
 	*p = DataSM{
 		ServiceType:        d.cstring("service_type", maxServiceType, StatusInvSerTyp),
 		SourceAddrTON:      d.u8("source_addr_ton"),

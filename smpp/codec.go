@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"unsafe"
 )
 
 // ProtocolError is malformed or unencodable PDU content: a broken conversation rather than
@@ -242,6 +243,16 @@ func appendTime(dst []byte, field, s string, st Status) ([]byte, error) {
 type decoder struct {
 	b   []byte
 	err error
+	// owned says b is the decoder's own copy of the body, written by nobody: strings and
+	// octets then share it instead of being copied one by one. Nothing can write a string's
+	// octets through a slice either, since each slice handed out is capped at its own end.
+	owned bool
+}
+
+// ownedDecoder decodes a private copy of body: one allocation for the body's strings,
+// octets and TLV values, instead of one each. For the bodies that carry many of them.
+func ownedDecoder(body []byte) decoder {
+	return decoder{b: bytes.Clone(body), owned: true}
 }
 
 func (d *decoder) fail(field string, st Status, format string, args ...any) {
@@ -266,7 +277,11 @@ func (d *decoder) cstring(field string, max int, st Status) string {
 		return ""
 	}
 	s := ""
-	if i > 0 {
+	switch {
+	case i == 0:
+	case d.owned:
+		s = unsafe.String(&d.b[0], i)
+	default:
 		s = string(d.b[:i])
 	}
 	d.b = d.b[i+1:]
@@ -297,7 +312,11 @@ func (d *decoder) octets(field string, n int, st Status) []byte {
 		return nil
 	}
 	var v []byte
-	if n > 0 {
+	switch {
+	case n == 0:
+	case d.owned:
+		v = d.b[:n:n]
+	default:
 		v = bytes.Clone(d.b[:n])
 	}
 	d.b = d.b[n:]
@@ -309,7 +328,11 @@ func (d *decoder) tlvs() TLVs {
 	if d.err != nil {
 		return nil
 	}
-	ts, err := decodeTLVs(d.b)
+	data := d.b
+	if !d.owned {
+		data = nil // decodeTLVs copies
+	}
+	ts, err := decodeTLVsIn(d.b, data)
 	if err != nil {
 		d.err = err
 		return nil

@@ -403,6 +403,47 @@ func TestDecode_CopiesInput(t *testing.T) {
 	}
 }
 
+// A deliver_sm's strings, short_message and TLV values share one copy of the body: writing
+// into the octets a caller was given, or appending to them, must not change the strings or
+// the other fields. Decoding into a struct costs two allocations: the body copy and the TLV
+// list.
+func TestDecode_SharedBodyIsolated(t *testing.T) {
+	wire := goldenVectors(t)["12.3-deliver_sm-receipt"]
+	_, p, err := Decode(wire)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := p.(*DeliverSM)
+	src, dst, text := d.SourceAddr, d.DestinationAddr, string(d.ShortMessage)
+	id, _ := d.TLVs.CString(TagReceiptedMessageID)
+	sm := append(d.ShortMessage, "overflow"...) // capped: must reallocate, not overwrite
+	for i := range d.ShortMessage {
+		d.ShortMessage[i] = 0xAA
+	}
+	for _, tlv := range d.TLVs {
+		_ = append(tlv.Value, 0xBB, 0xBB, 0xBB)
+	}
+	st, _ := d.TLVs.Uint8(TagMessageState)
+	if d.SourceAddr != src || d.DestinationAddr != dst || st != 2 {
+		t.Errorf("fields changed by writes to short_message: %q %q state %d", d.SourceAddr, d.DestinationAddr, st)
+	}
+	if got, _ := d.TLVs.CString(TagReceiptedMessageID); got != id {
+		t.Errorf("receipted_message_id %q became %q", id, got)
+	}
+	if string(sm[:len(text)]) != text || string(sm[len(text):]) != "overflow" {
+		t.Errorf("append to short_message: %q", sm)
+	}
+	body := wire[HeaderLen:]
+	if n := testing.AllocsPerRun(100, func() {
+		var d DeliverSM
+		if err := d.DecodeBody(body); err != nil {
+			t.Fatal(err)
+		}
+	}); n > 2 {
+		t.Errorf("DeliverSM.DecodeBody into a reused struct: %v allocations, want 2 (body copy, TLV list)", n)
+	}
+}
+
 func TestReadPDU(t *testing.T) {
 	vectors := goldenVectors(t)
 	stream := append(append([]byte{}, vectors["12.2-submit_sm"]...), vectors["12.4-enquire_link"]...)

@@ -222,7 +222,11 @@ func appendTLVs(dst []byte, ts TLVs) ([]byte, error) {
 
 // decodeTLVs decodes the whole of b as a TLV area. The values share one copy of b, so the
 // caller's buffer may be reused and a PDU costs at most two allocations for its TLVs.
-func decodeTLVs(b []byte) (TLVs, error) {
+func decodeTLVs(b []byte) (TLVs, error) { return decodeTLVsIn(b, nil) }
+
+// decodeTLVsIn is decodeTLVs with the values sharing data, which is b and owned by the
+// caller, instead of a copy of b; nil data copies.
+func decodeTLVsIn(b, data []byte) (TLVs, error) {
 	if len(b) == 0 {
 		return nil, nil
 	}
@@ -240,7 +244,9 @@ func decodeTLVs(b []byte) (TLVs, error) {
 		}
 		off += 4 + l
 	}
-	data := bytes.Clone(b)
+	if data == nil {
+		data = bytes.Clone(b)
+	}
 	ts := make(TLVs, 0, n)
 	for off := 0; off < len(data); {
 		tag := Tag(binary.BigEndian.Uint16(data[off:]))
