@@ -65,7 +65,7 @@ func planCommand() *cli.Command {
 // are built; plan and send share them, and inputConfig reads them.
 func inputFlags() []cli.Flag {
 	return []cli.Flag{
-		&cli.StringFlag{Name: "recipients", Usage: "recipients CSV `FILE` with a header row (- reads standard input)"},
+		&cli.StringFlag{Name: "recipients", Usage: "recipients CSV `FILE` with a header row (- reads standard input; a pipe such as <(zcat list.csv.gz) works too, read once)"},
 		&cli.StringSliceFlag{Name: "to", Usage: "send to this `NUMBER` instead of a recipients file (repeatable)"},
 		&cli.StringFlag{Name: "to-column", Usage: "the phone column's `NAME` (default: the column named msisdn, phone, mobile, to, number or destination)"},
 		&cli.StringFlag{Name: "delimiter", Usage: "field delimiter: a single `CHAR`, or tab (default: detect comma, semicolon or tab)"},

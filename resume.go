@@ -62,8 +62,13 @@ func journalSettingsOf(c *cli.Context, reportPath string, in csvin.Config, recei
 		if js.path == "" {
 			return js, errors.New("--resume needs the campaign's journal: remove --journal off")
 		}
-		if len(in.To) == 0 && (in.Recipients == "" || in.Recipients == "-") {
-			return js, errors.New("--resume needs the recipients in a file (--recipients FILE): standard input cannot be read again or checked against the journal")
+		if len(in.To) == 0 && readOnce(in.Recipients) {
+			return js, errors.New("--resume needs the recipients in a file (--recipients FILE): standard input or a pipe cannot be read again or checked against the journal")
+		}
+		for flag, path := range map[string]string{"templates": in.Templates, "exclude": in.Exclude} {
+			if path != "" && readOnce(path) {
+				return js, fmt.Errorf("--resume needs --%s in a file: %s is a pipe, which cannot be checked against the journal", flag, path)
+			}
 		}
 		if _, err := os.Stat(js.path); err != nil {
 			return js, fmt.Errorf("--resume: no journal at %s (%w); give the first run's --journal, or run without --resume to start the campaign", js.path, err)
@@ -113,6 +118,10 @@ var restorableFlags = []string{"recipients", "to", "to-column", "delimiter", "ch
 func inputIdentity(in csvin.Config, excludeGrows bool) (journal.Identity, error) {
 	var id journal.Identity
 	addFile := func(role, path string) error {
+		if readOnce(path) {
+			id.SetOption(role, "-") // a pipe: reading it again would block or find it empty
+			return nil
+		}
 		abs, err := filepath.Abs(path)
 		if err != nil {
 			return fmt.Errorf("journal: %w", err)
@@ -125,8 +134,8 @@ func inputIdentity(in csvin.Config, excludeGrows bool) (journal.Identity, error)
 	switch {
 	case len(in.To) > 0:
 		id.SetOption("to", strings.Join(in.To, ","))
-	case in.Recipients == "" || in.Recipients == "-":
-		id.SetOption("recipients", "-") // standard input: cannot be read again
+	case readOnce(in.Recipients):
+		id.SetOption("recipients", "-") // standard input or a pipe: cannot be read again
 	default:
 		if err := addFile("recipients", in.Recipients); err != nil {
 			return id, err
@@ -207,7 +216,12 @@ func campaignIdentity(s sendSettings) (journal.Identity, error) {
 // reads the campaign's rows the way send did.
 func restoreFlags(c *cli.Context, id journal.Identity) error {
 	if id.Options["recipients"] == "-" && !c.IsSet("recipients") {
-		return errors.New("the campaign read its recipients from standard input, which cannot be read again: give the same rows with --recipients FILE")
+		return errors.New("the campaign read its recipients from standard input or a pipe, which cannot be read again: give the same rows with --recipients FILE")
+	}
+	for _, name := range []string{"templates", "exclude"} {
+		if id.Options[name] == "-" && !c.IsSet(name) {
+			return fmt.Errorf("the campaign read --%s from a pipe, which cannot be read again: give the same content with --%s FILE", name, name)
+		}
 	}
 	for _, name := range restorableFlags {
 		if c.IsSet(name) {

@@ -336,12 +336,13 @@ func connectSettings(c *cli.Context, passwordOnArgs bool, warn func(string), e *
 }
 
 // defaultReportPath is where the report goes without --report: beside the recipients file,
-// named after it, or in the current directory with the start time for standard input and --to.
+// named after it, or in the current directory with the start time for standard input, a pipe
+// (whose directory, such as /dev/fd, takes no files) and --to.
 // The start time has 1-second resolution, so a run in the same second as an earlier one takes
 // the first free name of …-2, …-3, …: neither the report nor its default journal exists yet.
 func defaultReportPath(in csvin.Config, f report.Format, now time.Time) string {
 	ext := "." + f.String()
-	if in.Recipients != "" && in.Recipients != "-" && len(in.To) == 0 {
+	if !readOnce(in.Recipients) && len(in.To) == 0 {
 		base := strings.TrimSuffix(in.Recipients, filepath.Ext(in.Recipients))
 		return base + ".report" + ext
 	}
@@ -486,7 +487,9 @@ func runSend(ctx context.Context, s sendSettings, stderr io.Writer, signals <-ch
 	}
 
 	// The summary (sorting every row's latencies) is worked out on the other core while the
-	// report is written: both only read the Book now.
+	// report is written: both only read the Book now. (After an abort a straggling receipt
+	// may still be recorded; the summary and the report may then differ by it, as they could
+	// before.)
 	sums := make(chan report.Summary, 1)
 	go func() { sums <- book.Summary(start, end) }()
 	reportErr := book.WriteReport(s.report, s.format, s.force)
@@ -662,15 +665,28 @@ func isTerminal(w io.Writer) bool {
 	return ok && term.IsTerminal(int(f.Fd()))
 }
 
+// readOnce reports whether path names an input that can be read only once: standard input
+// ("" or "-") or anything but a regular file, such as a FIFO or the /dev/fd/N of a shell's
+// process substitution. Such an input is not counted beforehand, not hashed into the
+// journal, and gets no report beside it. A path that cannot be examined is not read-once:
+// opening it then says what is wrong.
+func readOnce(path string) bool {
+	if path == "" || path == "-" {
+		return true
+	}
+	st, err := os.Stat(path)
+	return err == nil && !st.Mode().IsRegular()
+}
+
 // countRows estimates the rows of the campaign for the progress bar, the ETA and sizing the
 // report's ledger: lines of the recipients file minus the header (a quoted field with a line
-// break counts twice), divided by the shard count. 0 means unknown (standard input).
+// break counts twice), divided by the shard count. 0 means unknown (standard input, a pipe).
 func countRows(in csvin.Config) int {
 	if len(in.To) > 0 {
 		return len(in.To)
 	}
-	if in.Recipients == "" || in.Recipients == "-" {
-		return 0
+	if readOnce(in.Recipients) {
+		return 0 // counting a pipe would take the rows from the campaign
 	}
 	f, err := os.Open(in.Recipients)
 	if err != nil {

@@ -231,7 +231,7 @@ func (o *OptOut) Handle(m MO) (bool, error) {
 	if err := o.f.Sync(); err != nil {
 		return false, fmt.Errorf("add opt-out %s to %s: %w", from, o.path, err)
 	}
-	o.seen[d] = true
+	o.seen[strings.Clone(d)] = true // d may share the incoming PDU's body: keep the digits only
 	return true, nil
 }
 

@@ -74,6 +74,7 @@ func (x *idIndex) addFrom(hashes []uint64, from int, id uint32) {
 
 // reserve makes room for n entries without growing; it never shrinks the table.
 func (x *idIndex) reserve(n int) {
+	n = min(n, maxReserve)
 	size := max(len(x.slots), 1024)
 	for n*4 > size*3 {
 		size *= 2
@@ -82,6 +83,9 @@ func (x *idIndex) reserve(n int) {
 		x.resize(size)
 	}
 }
+
+// maxReserve caps a reservation: a hint is no reason to allocate gigabytes up front.
+const maxReserve = 1 << 26
 
 // grow doubles the table (starting at 1024 slots).
 func (x *idIndex) grow() { x.resize(max(2*len(x.slots), 1024)) }

@@ -95,8 +95,14 @@ func (b *Book) Summary(start, end time.Time) Summary {
 	}
 	b.mu.Unlock()
 
-	submit := make([]int64, 0, s.Rows)
-	delivery := make([]int64, 0, s.Rows)
+	final := 0
+	for st, n := range s.Receipts {
+		if st != ReceiptPending {
+			final += n
+		}
+	}
+	submit := make([]int64, 0, s.Submit[SubmitAccepted]+s.Submit[SubmitResubmitted])
+	delivery := make([]int64, 0, final)
 	runStart := unixNano(start)
 	sample := func(samples []int64, from, to int64) []int64 {
 		if from < runStart && to >= runStart {
@@ -130,6 +136,7 @@ func (b *Book) Summary(start, end time.Time) Summary {
 	return s
 }
 
+// latency computes the percentiles of samples (nanoseconds), sorting them in place.
 func latency(samples []int64) Latency {
 	if len(samples) == 0 {
 		return Latency{}

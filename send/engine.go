@@ -228,9 +228,9 @@ func New(cfg Config) (*Campaign, error) {
 		cfg.Session.RespTimeout = defaultRespTimeout
 	}
 	if cfg.Total > 0 {
-		// Room for every row's ids, a quarter more for multipart messages: the Book then
-		// never rebuilds its id index while the responses pour in.
-		cfg.Book.Reserve(cfg.Total + cfg.Total/4)
+		// Room for an id per row (the index's headroom takes most multipart campaigns too):
+		// the Book then never rebuilds its id index while the responses pour in.
+		cfg.Book.Reserve(cfg.Total)
 	}
 	c := &Campaign{
 		cfg:         cfg,

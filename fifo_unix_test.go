@@ -1,0 +1,141 @@
+//go:build unix
+
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"smscast/smsc"
+)
+
+// fifoWith makes a FIFO at dir/name and feeds it content once, as a shell's process
+// substitution would; the test fails if the campaign never reads it.
+func fifoWith(t *testing.T, dir, name string, content []byte) string {
+	t.Helper()
+	path := filepath.Join(dir, name)
+	if err := syscall.Mkfifo(path, 0o600); err != nil {
+		t.Skipf("no FIFOs here: %v", err)
+	}
+	wrote := make(chan error, 1)
+	go func() {
+		f, err := os.OpenFile(path, os.O_WRONLY, 0) // blocks until the campaign opens it
+		if err != nil {
+			wrote <- err
+			return
+		}
+		_, err = f.Write(content)
+		f.Close()
+		wrote <- err
+	}()
+	t.Cleanup(func() {
+		// Should the campaign never have opened the FIFO, open it here so the writer ends.
+		if f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0); err == nil {
+			f.Close()
+		}
+		if err := <-wrote; err != nil {
+			t.Errorf("feeding %s: %v", name, err)
+		}
+	})
+	return path
+}
+
+// Inputs that are pipes (a FIFO, or /dev/fd/N from a shell's process substitution) can be
+// read once only. Estimating the row count or hashing the inputs into the journal must not
+// read them again: the second open would wait for a writer that never comes, or the count
+// would take the campaign's rows. Such a campaign cannot be resumed, and --resume says why.
+func TestSend_inputsFromPipes(t *testing.T) {
+	tests := []struct {
+		name          string
+		pipeTemplates bool
+		journal       []string
+	}{
+		{"recipients, no journal", false, []string{"--journal", "off"}},
+		{"recipients and templates, with the journal", true, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv, err := smsc.NewServer(smsc.Config{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer srv.Close()
+			dir := t.TempDir()
+			recipientsFile, templates := campaignFiles(t, dir, 20)
+			content, err := os.ReadFile(recipientsFile)
+			if err != nil {
+				t.Fatal(err)
+			}
+			recipients := fifoWith(t, dir, "recipients.fifo", content)
+			if tt.pipeTemplates {
+				tpl, err := os.ReadFile(templates)
+				if err != nil {
+					t.Fatal(err)
+				}
+				templates = fifoWith(t, dir, "templates.fifo", tpl)
+			}
+			reportPath := filepath.Join(dir, "out.csv")
+			args := append([]string{"send", "--smsc", srv.Addr(), "--recipients", recipients, "--templates", templates,
+				"--from", "ACME", "--rate", "0", "--wait", "0", "--report", reportPath, "--quiet"}, tt.journal...)
+			code, stderr := runWithin(t, 30*time.Second, func() {
+				// A campaign stuck opening a FIFO a second time gets a writer that closes at
+				// once, so that it ends before the test does.
+				for _, p := range []string{recipients, templates} {
+					if f, err := os.OpenFile(p, os.O_WRONLY|syscall.O_NONBLOCK, 0); err == nil {
+						f.Close()
+					}
+				}
+			}, args...)
+			if code != exitOK {
+				t.Fatalf("exit %d; stderr:\n%s", code, stderr)
+			}
+			if rows := readReport(t, reportPath); len(rows) != 20 {
+				t.Errorf("report has %d rows, want all 20 from the pipe", len(rows))
+			}
+			if got := srv.Stats().Accepted; got != 20 {
+				t.Errorf("simulator accepted %d, want 20", got)
+			}
+			if tt.journal != nil {
+				return
+			}
+			code, stderr = runApp(t, append(args[:len(args):len(args)], "--resume")...)
+			if code != exitUsage || !strings.Contains(stderr, "pipe") {
+				t.Errorf("--resume of a campaign read from pipes: exit %d, stderr %q; want 1 and why", code, stderr)
+			}
+		})
+	}
+}
+
+// runWithin runs the app with args; if it has not ended after limit, it fails the test,
+// calling unstick (every 100 ms, up to 100 times) so that the app ends first.
+func runWithin(t *testing.T, limit time.Duration, unstick func(), args ...string) (int, string) {
+	t.Helper()
+	type result struct {
+		code   int
+		stderr string
+	}
+	done := make(chan result, 1)
+	go func() {
+		code, stderr := runApp(t, args...)
+		done <- result{code, stderr}
+	}()
+	select {
+	case res := <-done:
+		return res.code, res.stderr
+	case <-time.After(limit):
+	}
+	for range 100 { // it may get stuck again on the next open
+		unstick()
+		select {
+		case res := <-done:
+			t.Fatalf("smscast %s hung for %v; stderr:\n%s", args[0], limit, res.stderr)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	t.Fatalf("smscast %s hung for %v and stayed stuck", args[0], limit)
+	return 0, ""
+}
