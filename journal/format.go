@@ -80,12 +80,17 @@ const (
 	KindReceipt
 	// KindEnd marks a run that closed its journal cleanly: nothing it did was lost.
 	KindEnd
+	// KindNotAccepted records that no attempt of (Row, Part) so far can have been accepted:
+	// the SMSC answered the last one with an error status, or it was never written, and no
+	// earlier one had an unknown outcome. The next KindAttempt cancels it.
+	KindNotAccepted
 	kindLimit // one past the last valid kind
 )
 
 var kindNames = [...]string{
 	KindStart: "start", KindHorizon: "horizon", KindAttempt: "attempt", KindAccepted: "accepted",
 	KindRejected: "rejected", KindResubmitted: "resubmitted", KindReceipt: "receipt", KindEnd: "end",
+	KindNotAccepted: "not accepted",
 }
 
 func (k Kind) String() string {
@@ -149,7 +154,7 @@ func appendBody(dst []byte, r *Record) []byte {
 		dst = r.Identity.appendTo(dst)
 	case KindHorizon:
 		dst = binary.AppendUvarint(dst, uint64(r.Row))
-	case KindAttempt, KindResubmitted:
+	case KindAttempt, KindResubmitted, KindNotAccepted:
 		dst = binary.AppendUvarint(dst, uint64(r.Row))
 		dst = binary.AppendUvarint(dst, uint64(r.Part))
 	case KindAccepted:
@@ -199,7 +204,7 @@ func decodeBody(body []byte, r *Record) error {
 		r.Identity = d.identity()
 	case KindHorizon:
 		r.Row = d.row()
-	case KindAttempt, KindResubmitted:
+	case KindAttempt, KindResubmitted, KindNotAccepted:
 		r.Row = d.row()
 		r.Part = d.part()
 	case KindAccepted:

@@ -32,6 +32,7 @@ func everyKind() []Record {
 		{Kind: KindAccepted, At: t0, Row: 2, Part: 3, MessageID: ""},
 		{Kind: KindRejected, At: t0, Row: 7, Err: "0x0000000B ESME_RINVDSTADR"},
 		{Kind: KindResubmitted, At: t0, Row: 8, Part: 1},
+		{Kind: KindNotAccepted, At: t0, Row: 9, Part: 2},
 		{Kind: KindReceipt, At: t0, Receipt: testReceipt("0A1b2C")},
 		{Kind: KindReceipt, At: t0, Receipt: smpp.Receipt{ID: "x", State: smpp.StateUnknown}},
 		{Kind: KindEnd, At: t0},
@@ -69,11 +70,19 @@ func TestRecord_TimesComeBackInUTC(t *testing.T) {
 }
 
 // TestFormat_Golden keeps files written by earlier builds readable: testdata/v1.journal holds
-// one record of every kind in format version 1 and must decode to exactly those records.
-// Regenerate only for a deliberate format change (which also needs a new Version).
+// one record of every kind of the first format version 1 and must decode to exactly those
+// records. Regenerate only for a deliberate format change (which also needs a new Version).
+// Kinds added since (KindNotAccepted) extend version 1: older builds stop at them with
+// "unknown record kind (written by a newer smscast?)" instead of misreading them.
 func TestFormat_Golden(t *testing.T) {
 	golden := filepath.Join("testdata", "v1.journal")
-	data := encodeFile(everyKind()...)
+	var first []Record
+	for _, r := range everyKind() {
+		if r.Kind != KindNotAccepted {
+			first = append(first, r)
+		}
+	}
+	data := encodeFile(first...)
 	if *update {
 		if err := os.WriteFile(golden, data, 0o644); err != nil {
 			t.Fatal(err)
@@ -87,7 +96,7 @@ func TestFormat_Golden(t *testing.T) {
 		t.Errorf("encoding changed: %s no longer matches what this build writes; a format change needs a new Version", golden)
 	}
 	recs, torn := readRecords(t, golden)
-	if torn != nil || len(recs) != len(everyKind()) {
+	if torn != nil || len(recs) != len(first) {
 		t.Errorf("golden file: %d records, torn %v", len(recs), torn)
 	}
 }

@@ -83,6 +83,9 @@ type Part struct {
 	// they arrived. More than one means a resend was accepted too.
 	MessageIDs []string
 	AcceptedAt time.Time // when the first accepted response arrived; zero if none
+	// NotAccepted is set when no attempt so far can have been accepted (refused with an
+	// error status, or never written); the next attempt clears it.
+	NotAccepted bool
 }
 
 // Accepted reports whether each of the parts (a message's part count; less than 1 counts as
@@ -127,9 +130,26 @@ func (st *State) Status(row, parts int) RowStatus {
 		return Rejected
 	case r.Accepted(parts):
 		return Accepted
+	case r.neverAccepted():
+		return NotSent
 	default:
 		return InFlight
 	}
+}
+
+// neverAccepted reports whether the SMSC cannot have any part of r: none was accepted, every
+// attempt recorded was refused or never written, and no run sent the row without a record
+// (a crash within its horizon) or twice.
+func (r *Row) neverAccepted() bool {
+	if r.unresolved || r.Resubmitted {
+		return false
+	}
+	for _, p := range r.Parts {
+		if len(p.MessageIDs) > 0 || p.Attempts > 0 && !p.NotAccepted {
+			return false
+		}
+	}
+	return true
 }
 
 // Load reads the journal at path and rebuilds its state without changing the file. A torn
@@ -193,6 +213,9 @@ func (st *State) apply(rec *Record) {
 			p.FirstAttempt = rec.At
 		}
 		p.Attempts++
+		p.NotAccepted = false
+	case KindNotAccepted:
+		st.row(rec.Row).part(rec.Part).NotAccepted = true
 	case KindAccepted:
 		p := st.row(rec.Row).part(rec.Part)
 		if !slices.Contains(p.MessageIDs, rec.MessageID) {
@@ -232,8 +255,8 @@ func (r *Row) part(i int) *Part {
 }
 
 // endCrashedRun accounts for a run that ended without its end marker: its horizon becomes
-// a bound on what it may have sent, and its rows still waiting for a response are
-// unresolved, so that sending them again marks them resubmitted.
+// a bound on what it may have sent, and its rows still waiting for a response (or refused
+// within its horizon) are unresolved, so that sending them again marks them resubmitted.
 func (st *State) endCrashedRun() {
 	st.Horizon = max(st.Horizon, st.runHorizon)
 	for _, r := range st.Rows {
@@ -241,7 +264,9 @@ func (st *State) endCrashedRun() {
 			continue
 		}
 		for _, p := range r.Parts {
-			if p.Attempts > 0 && len(p.MessageIDs) == 0 {
+			// A part refused within the crashed run's horizon may have been sent once more
+			// without that attempt's record reaching the disk.
+			if p.Attempts > 0 && len(p.MessageIDs) == 0 && (!p.NotAccepted || r.Num <= st.runHorizon) {
 				r.unresolved = true
 				break
 			}

@@ -16,7 +16,10 @@ func accepted(row, part int, id string) Record {
 	return Record{Kind: KindAccepted, At: t0.Add(time.Second), Row: row, Part: part, MessageID: id}
 }
 func horizon(row int) Record { return Record{Kind: KindHorizon, At: t0, Row: row} }
-func end() Record            { return Record{Kind: KindEnd, At: t0} }
+func notAccepted(row, part int) Record {
+	return Record{Kind: KindNotAccepted, At: t0, Row: row, Part: part}
+}
+func end() Record { return Record{Kind: KindEnd, At: t0} }
 
 func loadRecords(t *testing.T, recs ...Record) *State {
 	t.Helper()
@@ -52,11 +55,12 @@ func TestLoad_RowStatus(t *testing.T) {
 				{4, 1, NotSent, false}, {41, 1, NotSent, false}},
 		},
 		{
-			name:    "crashed run: rows within its horizon without a record may have been sent",
-			recs:    []Record{start(), horizon(20), attempt(1, 0), accepted(1, 0, "a1"), attempt(2, 0)},
+			name: "crashed run: rows within its horizon without a record may have been sent",
+			recs: []Record{start(), horizon(20), attempt(1, 0), accepted(1, 0, "a1"), attempt(2, 0),
+				attempt(4, 0), notAccepted(4, 0)}, // row 4 may have gone out again unrecorded
 			horizon: 20,
 			checks: []check{{1, 1, Accepted, false}, {2, 1, InFlight, false}, {3, 1, MaybeSent, false},
-				{20, 1, MaybeSent, false}, {21, 1, NotSent, false}},
+				{4, 1, InFlight, false}, {20, 1, MaybeSent, false}, {21, 1, NotSent, false}},
 		},
 		{
 			name: "multipart: accepted only when every part is",
@@ -104,6 +108,27 @@ func TestLoad_RowStatus(t *testing.T) {
 				attempt(1, 0), accepted(1, 0, "a1"), end()},
 			clean:  true,
 			checks: []check{{1, 1, Accepted, true}},
+		},
+		{
+			name: "refused or never written: not sent, until a later attempt goes out",
+			recs: []Record{start(), horizon(10),
+				attempt(1, 0), notAccepted(1, 0), // throttled, then the run stopped
+				attempt(2, 0), notAccepted(2, 0), attempt(2, 0), // retried: in flight again
+				attempt(3, 0), accepted(3, 0, "p0"), attempt(3, 1), notAccepted(3, 1), // half a message is out
+				attempt(4, 0), {Kind: KindResubmitted, At: t0, Row: 4}, attempt(4, 0), notAccepted(4, 0),
+				end()},
+			clean: true,
+			checks: []check{{1, 1, NotSent, false}, {2, 1, InFlight, false}, {3, 2, InFlight, false},
+				{4, 1, InFlight, true}},
+		},
+		{
+			name: "refused within a crashed run's horizon: a later try may have left unrecorded",
+			recs: []Record{
+				start(), horizon(10), attempt(1, 0), notAccepted(1, 0), // crash
+				start(), horizon(30), attempt(1, 0), accepted(1, 0, "a1"), // sent again
+				attempt(20, 0), notAccepted(20, 0), end()},
+			clean: true, horizon: 10,
+			checks: []check{{1, 1, Accepted, true}, {20, 1, NotSent, false}},
 		},
 		{
 			name:   "an empty journal",

@@ -326,6 +326,17 @@ func (w *Writer) Resubmitted(row, part int, at time.Time) error {
 	return w.add(&Record{Kind: KindResubmitted, At: at, Row: row, Part: part})
 }
 
+// NotAccepted records that no attempt of part of row so far can have been accepted: the SMSC
+// refused the last one with an error status (throttled, or a transient error to retry) or it
+// was never written, and none had an unknown outcome. A resume then sends the row as never
+// sent instead of marking it resubmitted. The next Attempt for the part cancels it.
+func (w *Writer) NotAccepted(row, part int, at time.Time) error {
+	if err := checkRowPart(row, part); err != nil {
+		return fmt.Errorf("journal not accepted: %w", err)
+	}
+	return w.add(&Record{Kind: KindNotAccepted, At: at, Row: row, Part: part})
+}
+
 // Receipt records a delivery receipt and returns only once it is durable, so that the caller
 // can then acknowledge it (deliver_sm_resp): the SMSC resends a receipt that a crash kept us
 // from acknowledging, and forgets one we did.

@@ -49,6 +49,11 @@ func (j *fakeJournal) Resubmitted(row, part int, _ time.Time) error {
 	return nil
 }
 
+func (j *fakeJournal) NotAccepted(row, part int, _ time.Time) error {
+	j.add("not accepted %d/%d", row, part)
+	return nil
+}
+
 func (j *fakeJournal) ReceiptThen(r smpp.Receipt, _ time.Time, done func(error)) {
 	j.mu.Lock()
 	var err error

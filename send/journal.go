@@ -21,6 +21,10 @@ import (
 //     is what makes a resumed run send it again;
 //   - Resubmitted before the Attempt that sends a part again after an unknown outcome (a
 //     timeout or a lost connection, in this run or, for a resumed row, in an earlier one);
+//   - NotAccepted after an Attempt that the SMSC refused with an error status (throttled, or
+//     a transient error) or that was never written, unless an earlier try of the part had an
+//     unknown outcome: no try so far can have been accepted, so a resumed run sends the row
+//     as never sent instead of marking it resubmitted;
 //   - ReceiptThen for each delivery receipt that matches a message of the campaign; the
 //     deliver_sm_resp waits for done, which must be called exactly once, with nil only once
 //     the receipt is durable, because the SMSC forgets a receipt once it is acknowledged
@@ -36,6 +40,7 @@ type Journal interface {
 	Accepted(row, part int, messageID string, at time.Time) error
 	Rejected(row int, err string, at time.Time) error
 	Resubmitted(row, part int, at time.Time) error
+	NotAccepted(row, part int, at time.Time) error
 	ReceiptThen(r smpp.Receipt, at time.Time, done func(error))
 	Close() error
 }

@@ -1,6 +1,7 @@
 package send
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"testing"
@@ -197,5 +198,89 @@ func TestCampaign_receiptRouting(t *testing.T) {
 	}
 	if book.Pending() != 0 {
 		t.Error("the campaign's receipt did not reach the book")
+	}
+}
+
+// A row the SMSC refused with a transient status (ESME_RTHROTTLED) right before a clean stop
+// was never accepted: the journal says so (NotAccepted), so --resume sends it as a row never
+// sent, not as a possible duplicate marked resubmitted.
+func TestResume_refusedBeforeStopIsNotResubmitted(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "campaign.journal")
+	w, err := journal.Create(path, journal.Identity{}, journal.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := newSim(t, smsc.Config{ThrottleTPS: 1}) // the first submit of a second is accepted
+	cfg := testConfig(srv)
+	cfg.Journal = w
+	rows := testRows(t, 4, "refused %d")
+	c, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		_, err := c.Run(ctx, &rowSource{rows: rows})
+		done <- err
+	}()
+	// Stop once the refusals are in and the workers wait to retry (a second from now).
+	for i := 0; ; i++ {
+		if s := c.Snapshot(); s.Throttled > 0 && s.InFlight == 0 && int64(s.Accepted)+s.Throttled >= int64(len(rows)) {
+			break
+		}
+		if i == 2000 {
+			t.Fatalf("no throttling seen: %+v", c.Snapshot())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	c.Stop()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	first := bookRows(cfg.Book)
+	st, err := journal.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	refused := 0
+	for _, r := range rows {
+		want := journal.Accepted
+		if first[r.Num].SubmitStatus != report.SubmitAccepted {
+			want = journal.NotSent
+			refused++
+		}
+		if got := st.Status(r.Num, 1); got != want {
+			t.Errorf("row %d (%s in the first run): journal status %v, want %v", r.Num, first[r.Num].SubmitStatus, got, want)
+		}
+	}
+	if refused == 0 {
+		t.Fatal("no row was left refused by the stop")
+	}
+
+	// The resume, against an SMSC that no longer throttles.
+	srv2 := newSim(t, smsc.Config{})
+	cfg2 := testConfig(srv2)
+	w2, st2, err := journal.Open(path, nil, journal.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg2.Journal = w2
+	rs := NewResumption(st2, cfg2.Book, ResendUncertain)
+	cfg2.Resume = rs.Row
+	if _, err := run(t, cfg2, rows); err != nil {
+		t.Fatal(err)
+	}
+	for num, r := range bookRows(cfg2.Book) {
+		if r.SubmitStatus != report.SubmitAccepted {
+			t.Errorf("row %d after the resume: %s, want accepted (not resubmitted: the SMSC refused the first try)", num, r.SubmitStatus)
+		}
+	}
+	if rs.Unsent != refused || rs.Resent != 0 {
+		t.Errorf("resume sent %d rows as never sent and %d as resends; want %d and 0", rs.Unsent, rs.Resent, refused)
+	}
+	if got := srv2.Stats().Accepted; got != refused {
+		t.Errorf("the resume's SMSC accepted %d, want the %d refused rows", got, refused)
 	}
 }

@@ -80,6 +80,21 @@ func (c *Campaign) journalRejected(row int, reason string, at time.Time) {
 	}
 }
 
+// journalNotAccepted records that no try of part of j so far can have been accepted, once the
+// try just made was refused with an error status or never written, so that a resume sends
+// the row as never sent rather than marking it resubmitted. It writes nothing when this try
+// left no attempt record, or when an earlier try's outcome is unknown: the SMSC may have that
+// one.
+func (c *Campaign) journalNotAccepted(j *job, part int, unknown bool) {
+	jr := c.cfg.Journal
+	if jr == nil || unknown || !j.acc.recorded {
+		return
+	}
+	if err := jr.NotAccepted(j.row.Num, part, time.Now()); err != nil {
+		c.warn(fmt.Errorf("journal: %w", err))
+	}
+}
+
 // markResubmitted records in the Book and the counters, once per row, that a part of j was
 // written again after an unknown outcome. It is called only once the second copy is known to
 // have been written (its response, timeout or connection loss came back): a resend that a
@@ -161,7 +176,7 @@ func (c *Campaign) tryPart(ctx context.Context, b *bind, j *job, part int, late 
 		c.inFlight.Add(1)
 		wasWritten := j.written
 		j.written = true
-		j.acc.row, j.acc.part, j.acc.resend, j.acc.planned = row, part, nil, planned
+		j.acc.row, j.acc.part, j.acc.resend, j.acc.planned, j.acc.recorded = row, part, nil, planned, false
 		if unknown {
 			j.acc.resend = j
 		}
@@ -192,6 +207,7 @@ func (c *Campaign) tryPart(ctx context.Context, b *bind, j *job, part int, late 
 			}
 			return partResult{report.SubmitRejected, err.Error()}
 		case vThrottled:
+			c.journalNotAccepted(j, part, unknown)
 			c.throttles.Add(1)
 			last = err
 			before := c.pacer.Rate()
@@ -221,6 +237,7 @@ func (c *Campaign) tryPart(ctx context.Context, b *bind, j *job, part int, late 
 				c.warn(je.err)
 				return c.unsent(ctx, je.err, unknown)
 			}
+			c.journalNotAccepted(j, part, unknown)
 			// Never written: the session is going away. Wait for the next one; no try
 			// counted, but a session that never takes it is given up on like an outage.
 			last = firstErr(last, err)
@@ -261,6 +278,7 @@ func (c *Campaign) tryPart(ctx context.Context, b *bind, j *job, part int, late 
 				return c.uncertain(attempts, last)
 			}
 		case vRetry:
+			c.journalNotAccepted(j, part, unknown)
 			attempts++
 			last = err
 			throttledSince = time.Time{}
@@ -299,6 +317,7 @@ type acceptance struct {
 	resend    *job            // set before a submit that sends the part again after an unknown outcome
 	try       context.Context // the submit's context: a late acceptance of an earlier try cancels it
 	planned   time.Time       // the row's planned send time, which the attempt record carries
+	recorded  bool            // beforeWrite journaled this try's attempt
 	// hooks holds a.beforeWrite and a.accepted, bound once: a submit allocates nothing.
 	hooks smpp.SubmitHooks
 }
@@ -340,6 +359,7 @@ func (a *acceptance) beforeWrite() error {
 	if err := jr.Attempt(a.row, a.part, a.planned); err != nil {
 		return &journalError{fmt.Errorf("journal: %w", err)}
 	}
+	a.recorded = true
 	return nil
 }
 
