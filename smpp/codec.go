@@ -1,6 +1,7 @@
 package smpp
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/binary"
 	"errors"
@@ -213,6 +214,18 @@ func ReadPDU(r io.Reader, buf []byte, max int) ([]byte, error) {
 		return nil, err
 	}
 	return buf, nil
+}
+
+// PDUBuffered reports whether br already holds a whole PDU, so that ReadPDU(br, ...) returns
+// it without waiting for the network. A peer's reader uses it to hold its answers back until
+// it has handled everything that arrived together, and answer it all in one write.
+func PDUBuffered(br *bufio.Reader) bool {
+	n := br.Buffered()
+	if n < HeaderLen {
+		return false
+	}
+	b, err := br.Peek(4)
+	return err == nil && uint64(binary.BigEndian.Uint32(b)) <= uint64(n)
 }
 
 // appendCString appends s and its NUL terminator; max counts the NUL, as in the spec's C(n).

@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -76,6 +77,9 @@ const (
 	// maxBatch caps the PDUs the writer buffers before it flushes, so a steady stream still
 	// reaches the network and each batch's write deadline stays meaningful.
 	maxBatch = 256
+	// readerWaitMax bounds how long the writer holds a batch back while the reader is still
+	// handling PDUs it has read (see writeLoop).
+	readerWaitMax = 500 * time.Microsecond
 )
 
 // Options configure a Session. The zero value of each field selects the default noted on it.
@@ -243,6 +247,11 @@ type Session struct {
 	// Owned by the reader goroutine (by NewSession before it starts).
 	br   *bufio.Reader
 	rbuf []byte
+	// readerBusy is set while the reader handles PDUs it has already read in full, whose
+	// responses wake callers that will have requests for the writer; readerIdle (capacity 1)
+	// is signalled when it has handled the last of them. See writeLoop.
+	readerBusy atomic.Bool
+	readerIdle chan struct{}
 
 	closeOnce sync.Once
 	closeErr  error
@@ -291,6 +300,7 @@ func NewSession(ctx context.Context, conn net.Conn, opt Options) (*Session, erro
 		seq:      opt.lastSeq,
 	}
 	s.ctl.signal = make(chan struct{}, 1)
+	s.readerIdle = make(chan struct{}, 1)
 	s.idleWorkers = make(chan handlerCall)
 	if err := s.bind(ctx); err != nil {
 		conn.Close()

@@ -36,6 +36,9 @@ func (s *Session) writeLoop() {
 	// flush before it) and at most one sweep later.
 	sweep := time.NewTicker(min(max(s.opt.RespTimeout/8, time.Millisecond), time.Second))
 	defer sweep.Stop()
+	readerWait := time.NewTimer(readerWaitMax)
+	readerWait.Stop()
+	defer readerWait.Stop()
 
 	for {
 		var n int      // PDUs in this batch
@@ -84,8 +87,11 @@ func (s *Session) writeLoop() {
 		// Take whatever else is ready before flushing, so that a busy window costs one
 		// system call per batch rather than per PDU. When nothing is ready, yield once:
 		// callers woken by the last responses are usually runnable but have not had a CPU
-		// yet, and letting them enqueue first makes the batch far larger.
-		yielded := false
+		// yet, and letting them enqueue first makes the batch far larger. While the reader
+		// is still handling PDUs it has read in full, each of which may wake a caller with
+		// a request, wait for it to finish them (at most readerWaitMax), so that one write
+		// carries the requests of a whole read instead of a few each.
+		yielded, held := false, false
 	batch:
 		for err == nil && then == nil && n < maxBatch {
 			var k int
@@ -95,11 +101,29 @@ func (s *Session) writeLoop() {
 			case <-s.ctl.signal:
 				k, then, err = s.writeControls()
 			default:
-				if yielded {
+				switch {
+				case !yielded:
+					yielded = true
+					runtime.Gosched()
+				case !held && s.readerBusy.Load():
+					held = true
+					select {
+					case <-s.readerIdle: // left from an earlier batch
+					default:
+					}
+					if s.readerBusy.Load() {
+						readerWait.Reset(readerWaitMax)
+						select {
+						case <-s.readerIdle:
+						case <-readerWait.C:
+						case <-s.quit:
+						}
+						readerWait.Stop()
+					}
+					yielded = false // the requests the reader's PDUs woke may still be on their way
+				default:
 					break batch
 				}
-				yielded = true
-				runtime.Gosched()
 			}
 			n += k
 		}
@@ -302,6 +326,8 @@ func (s *Session) writeControls() (n int, then error, err error) {
 // anything else with generic_nack.
 func (s *Session) readLoop() {
 	defer s.wg.Done()
+	defer s.readerDone()
+	busy := false
 	for {
 		pdu, err := ReadPDU(s.br, s.rbuf, s.opt.MaxPDULen)
 		if err != nil {
@@ -309,7 +335,25 @@ func (s *Session) readLoop() {
 			return
 		}
 		s.rbuf = pdu
+		more := PDUBuffered(s.br)
+		if more && !busy {
+			busy = true
+			s.readerBusy.Store(true)
+		}
 		s.handlePDU(pdu)
+		if busy && !more {
+			busy = false
+			s.readerDone()
+		}
+	}
+}
+
+// readerDone tells the writer that the reader has handled every PDU it had read.
+func (s *Session) readerDone() {
+	s.readerBusy.Store(false)
+	select {
+	case s.readerIdle <- struct{}{}:
+	default:
 	}
 }
 

@@ -191,3 +191,52 @@ func TestSession_InterfaceVersion(t *testing.T) {
 		})
 	}
 }
+
+// TestSession_WriterHoldsBatchOnlyBriefly: while the reader is still handling PDUs that
+// arrived together, the writer holds its batch back so that the requests those PDUs wake go
+// out in one write; but only for readerWaitMax. Here the first of two deliver_sm in one write
+// blocks in the AsyncHandler until the SMSC has seen a submit_sm made meanwhile: a writer
+// that waited for the reader to finish would never send it.
+func TestSession_WriterHoldsBatchOnlyBriefly(t *testing.T) {
+	leakCheck(t)
+	handling := make(chan struct{})
+	seen := make(chan struct{})
+	var calls atomic.Int32
+	opt := Options{AsyncHandler: func(_ context.Context, _ PDU, answer func(Status)) {
+		if calls.Add(1) == 1 {
+			close(handling)
+			select {
+			case <-seen:
+			case <-time.After(waitLimit):
+				t.Error("the submit_sm made while the reader was busy was not written")
+			}
+		}
+		answer(StatusOK)
+	}}
+	s := startSession(t, opt, func(f *fakeSMSC) {
+		dsm := &DeliverSM{SourceAddr: "447700900001", ShortMessage: []byte("hi")}
+		first, _ := AppendPDU(nil, 1, StatusOK, dsm)
+		both, _ := AppendPDU(first, 2, StatusOK, dsm)
+		if !f.sendRaw(both) {
+			return
+		}
+		h, _, ok := f.expect(SubmitSMID)
+		if !ok {
+			return
+		}
+		close(seen)
+		if !f.send(h.Sequence, StatusOK, &SubmitSMResp{MessageID: "m1"}) {
+			return
+		}
+		for range 2 {
+			if _, _, ok := f.expect(DeliverSMRespID); !ok {
+				return
+			}
+		}
+		f.finish()
+	})
+	recv(t, handling, "the first deliver_sm")
+	if resp, err := s.Submit(context.Background(), testSubmit("447700900002")); err != nil || resp.MessageID != "m1" {
+		t.Fatalf("Submit = %+v, %v", resp, err)
+	}
+}

@@ -3,7 +3,6 @@ package smsc
 import (
 	"bufio"
 	"crypto/subtle"
-	"encoding/binary"
 	"errors"
 	"net"
 	"sync"
@@ -127,7 +126,7 @@ func (c *conn) readLoop() {
 		if !c.handle(pdu) {
 			return
 		}
-		if !completePDUBuffered(br) || c.out.queued() >= flushThreshold {
+		if !smpp.PDUBuffered(br) || c.out.queued() >= flushThreshold {
 			c.flush()
 		}
 		if !c.waitForRoom() {
@@ -144,17 +143,6 @@ func (c *conn) flush() {
 		c.wakeReceipts = false
 		c.srv.receipts.kick()
 	}
-}
-
-// completePDUBuffered reports whether br already holds a whole PDU, so that handling it
-// will not block; until then responses can accumulate into one write.
-func completePDUBuffered(br *bufio.Reader) bool {
-	n := br.Buffered()
-	if n < smpp.HeaderLen {
-		return false
-	}
-	b, err := br.Peek(4)
-	return err == nil && uint64(binary.BigEndian.Uint32(b)) <= uint64(n)
 }
 
 // waitForRoom blocks while the client leaves too many responses unread, so a client that
