@@ -215,9 +215,13 @@ type Session struct {
 	idle        int                 // handler workers waiting on idleWorkers
 	closing     bool                // Close was called: write no new requests
 	unbinding   bool                // our unbind is under way: call no new handlers
-	ended       bool                // the connection is closed or closing
-	err         error               // why the session ended; nil if by Close
-	drained     chan struct{}       // closed when outstanding+handlers reaches 0 during Close
+	// peerUnbound is set when the SMSC sent unbind: the connection ending after that
+	// (the SMSC closing it once it read our unbind_resp, perhaps before the writer got to
+	// end the session itself) is the unbind, not a lost connection.
+	peerUnbound bool
+	ended       bool          // the connection is closed or closing
+	err         error         // why the session ended; nil if by Close
+	drained     chan struct{} // closed when outstanding+handlers reaches 0 during Close
 
 	stopping     chan struct{} // closed by Close or when the session ends: no new slots
 	stopOnce     sync.Once
@@ -730,6 +734,9 @@ func (s *Session) end(cause error) {
 		return
 	}
 	s.ended = true
+	if s.peerUnbound && errors.Is(cause, ErrConnectionLost) {
+		cause = ErrUnboundByPeer
+	}
 	if !s.closing {
 		s.err = cause
 	}

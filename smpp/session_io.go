@@ -385,7 +385,7 @@ func (s *Session) handlePDU(pdu []byte) {
 		s.reply(control{id: EnquireLinkRespID, seq: h.Sequence})
 	case UnbindID:
 		s.mu.Lock()
-		s.unbinding = true
+		s.unbinding, s.peerUnbound = true, true
 		s.mu.Unlock()
 		s.reply(control{id: UnbindRespID, seq: h.Sequence, then: ErrUnboundByPeer})
 	case DeliverSMID, DataSMID:

@@ -469,6 +469,20 @@ func TestSession_PeerUnbinds(t *testing.T) {
 	}
 }
 
+// An SMSC that closes the connection as soon as it has sent unbind (or once it read the
+// unbind_resp, before the writer ended the session itself) unbound the session: the end of
+// the connection must not turn that into a lost connection.
+func TestSession_PeerUnbindsAndCloses(t *testing.T) {
+	leakCheck(t)
+	s := startSession(t, Options{}, func(f *fakeSMSC) {
+		f.send(9, StatusOK, &Unbind{}) // the script's end closes the connection at once
+	})
+	recv(t, s.Done(), "the session to end")
+	if err := s.Err(); !errors.Is(err, ErrUnboundByPeer) {
+		t.Errorf("Err() = %v, want ErrUnboundByPeer", err)
+	}
+}
+
 func TestSession_ReceiptBeforeSubmitResp(t *testing.T) {
 	leakCheck(t)
 	release := make(chan struct{})
