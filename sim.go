@@ -60,6 +60,7 @@ func simCommand() *cli.Command {
 			&cli.DurationFlag{Name: "session-init-timeout", Value: 30 * time.Second, Usage: "close a connection that has not bound within `DURATION` of connecting (0 = never)"},
 			&cli.BoolFlag{Name: "gsm7-packed", Usage: "read data_coding 0 as packed septets (for clients sending with --gsm7-packed)"},
 			&cli.BoolFlag{Name: "no-interface-version", Usage: "answer binds without sc_interface_version, like an SMSC that announces no TLV support"},
+			&cli.IntFlag{Name: "max-binds", Usage: "refuse a bind with ESME_RALYBND while `N` sessions are bound, like a carrier that allows an account N binds (0 = no limit)"},
 			&cli.StringFlag{Name: "log", Usage: "append every accepted message as a JSON line to `FILE`"},
 		},
 		Action: func(c *cli.Context) error {
@@ -102,6 +103,7 @@ func simConfig(c *cli.Context) (smsc.Config, error) {
 		SessionInitTimeout: c.Duration("session-init-timeout"),
 		GSM7Packed:         c.Bool("gsm7-packed"),
 		NoInterfaceVersion: c.Bool("no-interface-version"),
+		MaxBinds:           c.Int("max-binds"),
 		// The command has no use for the in-memory record: a long rehearsal must not grow.
 		DiscardMessages: true,
 	}

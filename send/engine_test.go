@@ -264,6 +264,30 @@ func TestCampaign_severalBinds(t *testing.T) {
 	}
 }
 
+// A carrier that allows fewer binds than --binds refuses the others (ESME_RALYBND): the
+// binds it takes carry the whole campaign, the refused ones keep retrying in the background
+// without failing it, and nothing is lost or sent twice.
+func TestCampaign_moreBindsThanAllowed(t *testing.T) {
+	srv := newSim(t, smsc.Config{MaxBinds: 2})
+	cfg := testConfig(srv)
+	cfg.Binds = 3
+	var log eventLog
+	cfg.OnEvent = log.add
+	rows := testRows(t, 60, "capped binds %d")
+	if _, err := run(t, cfg, rows); err != nil {
+		t.Fatal(err)
+	}
+	checkAllAccepted(t, cfg.Book, srv, rows)
+	st := srv.Stats()
+	// A third bind can get in only as the campaign ends and the others unbind.
+	if st.Sessions < 2 || st.BindFailures == 0 {
+		t.Errorf("%d sessions, %d refused binds; want 2 and at least one refused", st.Sessions, st.BindFailures)
+	}
+	if log.count(EventBindFailed) == 0 {
+		t.Error("the refused bind was not reported")
+	}
+}
+
 func TestCampaign_multipart(t *testing.T) {
 	long := strings.Repeat("A long message that needs three parts. ", 10) // 390 septets
 	for _, pr := range []report.PartReceipts{report.PartsAll, report.PartsLast} {

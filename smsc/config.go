@@ -104,6 +104,9 @@ type Config struct {
 	// NoInterfaceVersion answers binds without the sc_interface_version TLV, as some SMSCs
 	// do; by the specification that means the SMSC takes no TLVs.
 	NoInterfaceVersion bool
+	// MaxBinds > 0 refuses a bind while MaxBinds sessions are bound, with ESME_RALYBND, and
+	// closes that connection, as carriers that allow an account a few binds do; 0 = no limit.
+	MaxBinds int
 
 	// GSM7Packed reads data_coding 0 as packed septets, to rehearse with a client that
 	// packs (smscast's --gsm7-packed); by default it is one unpacked septet per octet.
@@ -181,8 +184,8 @@ func (c Config) normalize() (Config, error) {
 	if !(c.UndelivRatio >= 0 && c.UndelivRatio <= 1) { // also catches NaN
 		bad("undeliverable ratio %v is not between 0 and 1", c.UndelivRatio)
 	}
-	if c.ThrottleTPS < 0 || c.QueueFullAfter < 0 {
-		bad("throttle and queue-full limits must not be negative")
+	if c.ThrottleTPS < 0 || c.QueueFullAfter < 0 || c.MaxBinds < 0 {
+		bad("throttle, queue-full and bind limits must not be negative")
 	}
 	for _, list := range [][]int{c.DropAfter, c.UnbindAfter} {
 		for _, n := range list {

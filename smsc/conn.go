@@ -101,6 +101,9 @@ func (c *conn) serve() {
 	}
 	c.srv.receipts.connGone(c)
 	c.srv.untrack(c)
+	if c.bound {
+		c.srv.boundNow.Add(-1)
+	}
 }
 
 // readLoop reads and handles PDUs until the stream ends, breaks, or the session is over.
@@ -273,6 +276,12 @@ func (c *conn) bind(h smpp.Header, b *smpp.Bind) bool {
 	if !c.srv.credentialsMatch(b.SystemID, b.Password) {
 		c.srv.bindFailures.Add(1)
 		c.respond(h.Sequence, smpp.StatusBindFail, resp, false)
+		return false
+	}
+	if n := c.srv.boundNow.Add(1); c.srv.cfg.MaxBinds > 0 && n > int64(c.srv.cfg.MaxBinds) {
+		c.srv.boundNow.Add(-1)
+		c.srv.bindFailures.Add(1)
+		c.respond(h.Sequence, smpp.StatusAlyBnd, resp, false)
 		return false
 	}
 	c.bound, c.mode, c.systemID = true, b.Mode, b.SystemID

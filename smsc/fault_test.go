@@ -299,3 +299,34 @@ func heldBack(srv *Server) (bool, int) {
 	}
 	return false, 0
 }
+
+// MaxBinds refuses binds beyond the limit with ESME_RALYBND, counts them as failed binds, and
+// takes binds again once a session has ended.
+func TestServer_MaxBinds(t *testing.T) {
+	srv := startServer(t, Config{MaxBinds: 2})
+	first := dial(t, srv, smpp.Options{})
+	dial(t, srv, smpp.Options{})
+	_, err := smpp.Dial(testContext(t), srv.Addr(), smpp.Options{Bind: smpp.Bind{SystemID: "tester"}, BindTimeout: testTimeout})
+	if !errors.Is(err, smpp.StatusAlyBnd) {
+		t.Fatalf("third bind: %v, want ESME_RALYBND", err)
+	}
+	if err := first.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// The server notices the first session's end after its unbind: the next bind waits for it.
+	var s *smpp.Session
+	for i := 0; ; i++ {
+		s, err = smpp.Dial(testContext(t), srv.Addr(), smpp.Options{Bind: smpp.Bind{SystemID: "tester"}, BindTimeout: testTimeout})
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, smpp.StatusAlyBnd) || i == 200 {
+			t.Fatalf("bind after a session ended: %v", err)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	defer s.Close()
+	if st := srv.Stats(); st.Sessions < 3 || st.BindFailures < 1 {
+		t.Errorf("Stats %+v: want 3 sessions and the refused bind counted", st)
+	}
+}

@@ -35,6 +35,7 @@ type Server struct {
 	dropAt, unbindAt map[int64]bool // positions in the server-wide accepted count
 
 	sessions, bindFailures, genericNacks atomic.Int64
+	boundNow                             atomic.Int64 // sessions bound at the moment (Config.MaxBinds)
 	drops, unbinds                       atomic.Int64
 	maxOutstanding                       atomic.Int64
 

@@ -271,6 +271,7 @@ func TestConfig_Errors(t *testing.T) {
 		{"drop position", Config{DropAfter: []int{0}}, "start at 1"},
 		{"unbind position", Config{UnbindAfter: []int{-3}}, "start at 1"},
 		{"throttle", Config{ThrottleTPS: -1}, "negative"},
+		{"bind limit", Config{MaxBinds: -1}, "negative"},
 		{"max pdu", Config{MaxPDULen: 8}, "16-octet header"},
 		{"listen", Config{Listen: "256.0.0.1:0"}, "listen on"},
 		{"cert files", Config{TLSCertFile: "/nonexistent/c.pem", TLSKeyFile: "/nonexistent/k.pem"}, "load TLS certificate"},

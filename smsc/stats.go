@@ -8,7 +8,7 @@ import "time"
 // one of Accepted, Rejected, Throttled and QueueFull.
 type Stats struct {
 	Sessions     int `json:"sessions"`      // binds accepted
-	BindFailures int `json:"bind_failures"` // binds refused (wrong credentials, already bound)
+	BindFailures int `json:"bind_failures"` // binds refused (wrong credentials, already bound, over MaxBinds)
 
 	Submits   int `json:"submits"`    // submit_sm and data_sm received
 	Accepted  int `json:"accepted"`   // answered with a message id (or dropped by DropAfter)
