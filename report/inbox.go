@@ -147,6 +147,9 @@ func OpenOptOut(path string, keywords []string) (*OptOut, error) {
 	if len(keywords) == 0 {
 		return nil, errors.New("opt-out: no keywords: give --optout-keywords, e.g. STOP")
 	}
+	if st, err := os.Stat(path); err == nil && !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("exclude file %s is not a regular file (a pipe?): opt-outs are appended to it, so give --exclude a file", path)
+	}
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_APPEND, 0o666)
 	if err != nil {
 		return nil, fmt.Errorf("open exclude file for opt-outs: %w", err)

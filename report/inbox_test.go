@@ -181,4 +181,8 @@ func TestOptOut_CreatesFileAndRefusesCSV(t *testing.T) {
 	if _, err := OpenOptOut(csvPath, []string{"STOP"}); err == nil || !strings.Contains(err.Error(), "exclude.csv:1") || !strings.Contains(err.Error(), "plain list") {
 		t.Errorf("CSV exclude file: error %v, want one naming file:line and what to do", err)
 	}
+	// Opt-outs are appended, so a pipe (or anything but a file) cannot take them.
+	if _, err := OpenOptOut(dir, []string{"STOP"}); err == nil || !strings.Contains(err.Error(), "not a regular file") {
+		t.Errorf("directory as exclude file: error %v, want one saying it is not a regular file", err)
+	}
 }
