@@ -199,13 +199,17 @@ func transportNote(srv *smsc.Server) string {
 }
 
 func credentialsNote(cfg smsc.Config) string {
+	note := "any bind accepted"
 	switch {
 	case cfg.SystemID != "" && cfg.Password != "":
-		return fmt.Sprintf("binds need system id %q and the password", cfg.SystemID)
+		note = fmt.Sprintf("binds need system id %q and the password", cfg.SystemID)
 	case cfg.SystemID != "":
-		return fmt.Sprintf("binds need system id %q", cfg.SystemID)
+		note = fmt.Sprintf("binds need system id %q", cfg.SystemID)
 	case cfg.Password != "":
-		return "binds need the password"
+		note = "binds need the password"
 	}
-	return "any bind accepted"
+	if cfg.MaxBinds > 0 {
+		note += fmt.Sprintf(", at most %d at once", cfg.MaxBinds)
+	}
+	return note
 }

@@ -382,6 +382,10 @@ func (s *Session) bindExchange(b *Bind, op string) error {
 			}
 			return fmt.Errorf("smpp: %s: the SMSC answered with something else than a bind "+
 				"response: %w", op, err)
+		case h.Status == StatusAlyBnd:
+			return fmt.Errorf("smpp: %s as %q refused by the SMSC: %w (the account is bound "+
+				"already: an earlier session the SMSC still holds, or more binds than it allows)",
+				op, b.SystemID, h.Status)
 		case h.Status != StatusOK:
 			return fmt.Errorf("smpp: %s as %q refused by the SMSC: %w (check system_id, "+
 				"password, system_type and that your IP address is allowed)", op, b.SystemID, h.Status)
