@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -282,5 +283,77 @@ func TestResume_refusedBeforeStopIsNotResubmitted(t *testing.T) {
 	}
 	if got := srv2.Stats().Accepted; got != refused {
 		t.Errorf("the resume's SMSC accepted %d, want the %d refused rows", got, refused)
+	}
+}
+
+// A long message whose first part was accepted and whose next part was throttled when the
+// run stopped is with the SMSC in part: the report says uncertain ("partly sent"), not
+// not_sent, and the journal keeps it in flight, so a resume sends the whole message again
+// and marks it resubmitted.
+func TestCampaign_partlySentAtStopIsUncertain(t *testing.T) {
+	for attempt := 1; ; attempt++ { // a second boundary between two parts lets both through
+		path := filepath.Join(t.TempDir(), "campaign.journal")
+		w, err := journal.Create(path, journal.Identity{}, journal.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv := newSim(t, smsc.Config{ThrottleTPS: 1})
+		cfg := testConfig(srv)
+		cfg.Journal = w
+		rows := testRows(t, 3, strings.Repeat("Two parts. ", 18)+"%d") // 200 characters
+		c, err := New(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		done := make(chan error, 1)
+		go func() {
+			_, err := c.Run(ctx, &rowSource{rows: rows})
+			done <- err
+		}()
+		for i := 0; ; i++ {
+			if s := c.Snapshot(); s.Throttled >= int64(len(rows)) && s.InFlight == 0 {
+				break
+			}
+			if i == 2000 {
+				t.Fatalf("no throttling seen: %+v", c.Snapshot())
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		c.Stop()
+		err = <-done
+		cancel()
+		if err != nil {
+			t.Fatal(err)
+		}
+		st, err := journal.Load(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		partly := 0
+		for num, r := range bookRows(cfg.Book) {
+			switch accepted := len(r.IDs); {
+			case accepted == 2:
+				continue
+			case accepted == 1:
+				partly++
+				if r.SubmitStatus != report.SubmitUncertain || !strings.HasPrefix(r.SubmitError, "partly sent: 1 of 2 parts accepted") {
+					t.Errorf("row %d, one part of two accepted: %s %q, want uncertain, partly sent", num, r.SubmitStatus, r.SubmitError)
+				}
+				if got := st.Status(num, 2); got != journal.InFlight {
+					t.Errorf("row %d: journal status %v, want in flight", num, got)
+				}
+			default:
+				if r.SubmitStatus != report.SubmitNotSent {
+					t.Errorf("row %d, no part accepted: %s, want not_sent", num, r.SubmitStatus)
+				}
+			}
+		}
+		if partly > 0 {
+			return
+		}
+		if attempt == 3 {
+			t.Fatal("no message was left partly sent in three runs")
+		}
 	}
 }

@@ -48,6 +48,13 @@ func (c *Campaign) sendRow(ctx context.Context, b *bind, j *job) {
 		if res.status == report.SubmitAccepted {
 			continue
 		}
+		if res.status == report.SubmitNotSent && part > 0 {
+			// The first parts are with the SMSC, so the recipient may get the start of the
+			// message: not "not sent". A resume sends the whole message again.
+			res = partResult{report.SubmitUncertain, fmt.Sprintf("partly sent: %d of %d parts accepted, the rest %s",
+				part, len(j.row.Message.Parts), res.reason)}
+			c.book.SetStatus(row, res.status, res.reason)
+		}
 		if res.status != report.SubmitNotSent {
 			c.failed.Add(1)
 		}
