@@ -5,6 +5,7 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -71,6 +72,7 @@ func TestSend_inputsFromPipes(t *testing.T) {
 				t.Fatal(err)
 			}
 			recipients := fifoWith(t, dir, "recipients.fifo", content)
+			tplFile := templates
 			if tt.pipeTemplates {
 				tpl, err := os.ReadFile(templates)
 				if err != nil {
@@ -105,6 +107,19 @@ func TestSend_inputsFromPipes(t *testing.T) {
 			code, stderr = runApp(t, append(args[:len(args):len(args)], "--resume")...)
 			if code != exitUsage || !strings.Contains(stderr, "pipe") {
 				t.Errorf("--resume of a campaign read from pipes: exit %d, stderr %q; want 1 and why", code, stderr)
+			}
+			// The same rows from a file cannot be checked against what the pipes held.
+			fileArgs := slices.Clone(args)
+			fileArgs[slices.Index(fileArgs, recipients)] = recipientsFile
+			fileArgs[slices.Index(fileArgs, templates)] = tplFile
+			code, stderr = runApp(t, append(fileArgs, "--resume")...)
+			if code != exitUsage || !strings.Contains(stderr, "cannot be resumed") || strings.Contains(stderr, `was "-"`) {
+				t.Errorf("--resume from files of a campaign read from pipes: exit %d, stderr %q; want 1 and why", code, stderr)
+			}
+			// Nor does the rerun without --resume offer --resume.
+			code, stderr = runApp(t, args...)
+			if code != exitUsage || strings.Contains(stderr, "use --resume") {
+				t.Errorf("rerun of a campaign read from pipes: exit %d, stderr %q; want 1 without --resume advice", code, stderr)
 			}
 		})
 	}

@@ -43,16 +43,19 @@ func TestSignalName(t *testing.T) {
 // warns off --force; without a journal it says a rerun cannot tell what went out.
 func TestResumeNote(t *testing.T) {
 	left := report.Summary{Submit: map[report.SubmitStatus]int{report.SubmitNotSent: 2, report.SubmitUncertain: 1}}
-	if got := resumeNote(left, "out.csv.journal"); !strings.Contains(got, "3 rows") || !strings.Contains(got, "--resume") || !strings.Contains(got, "not --force") {
+	if got := resumeNote(left, "out.csv.journal", false); !strings.Contains(got, "3 rows") || !strings.Contains(got, "--resume") || !strings.Contains(got, "not --force") {
 		t.Errorf("resumeNote = %q", got)
 	}
-	if got := resumeNote(left, ""); !strings.Contains(got, "--journal off") {
+	if got := resumeNote(left, "", false); !strings.Contains(got, "--journal off") {
 		t.Errorf("resumeNote without a journal = %q", got)
 	}
-	if got := resumeNote(report.Summary{}, "out.csv.journal"); got != "" {
+	if got := resumeNote(left, "out.csv.journal", true); !strings.Contains(got, "pipe") || strings.Contains(got, "with --resume") {
+		t.Errorf("resumeNote for a campaign read from a pipe = %q, want why --resume cannot finish it", got)
+	}
+	if got := resumeNote(report.Summary{}, "out.csv.journal", false); got != "" {
 		t.Errorf("resumeNote with nothing left = %q, want none", got)
 	}
-	err := sendExit(syscall.SIGTERM, nil, nil, left, "", resumeNote(left, "out.csv.journal"))
+	err := sendExit(syscall.SIGTERM, nil, nil, left, "", resumeNote(left, "out.csv.journal", false))
 	if err == nil || !strings.Contains(err.Error(), "stopped by SIGTERM; to send the 3 rows") || exitCode(err) != 143 {
 		t.Errorf("sendExit after a stop = %v (exit %d)", err, exitCode(err))
 	}

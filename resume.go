@@ -42,13 +42,17 @@ type journalSettings struct {
 	keepUncertain bool   // --no-resend-uncertain
 	replace       bool   // --force: an existing journal at path is deleted first
 	spool         string // the spool directory; "" when no receipts can come (--bind-mode tx)
+	// pipe says the recipients come from standard input or a pipe: read once, so the
+	// campaign cannot be resumed.
+	pipe bool
 }
 
 // journalSettingsOf reads the journal flags of send; report is the report's path, beside
 // which the journal goes by default. A new campaign never overwrites a journal without
 // --force: it records a campaign that --resume could still finish.
 func journalSettingsOf(c *cli.Context, reportPath string, in csvin.Config, receipts bool) (journalSettings, error) {
-	js := journalSettings{path: c.String("journal"), resume: c.Bool("resume"), keepUncertain: c.Bool("no-resend-uncertain")}
+	js := journalSettings{path: c.String("journal"), resume: c.Bool("resume"), keepUncertain: c.Bool("no-resend-uncertain"),
+		pipe: len(in.To) == 0 && readOnce(in.Recipients)}
 	switch js.path {
 	case "":
 		js.path = reportPath + ".journal"
@@ -62,7 +66,7 @@ func journalSettingsOf(c *cli.Context, reportPath string, in csvin.Config, recei
 		if js.path == "" {
 			return js, errors.New("--resume needs the campaign's journal: remove --journal off")
 		}
-		if len(in.To) == 0 && readOnce(in.Recipients) {
+		if js.pipe {
 			return js, errors.New("--resume needs the recipients in a file (--recipients FILE): standard input or a pipe cannot be read again or checked against the journal")
 		}
 		for flag, path := range map[string]string{"templates": in.Templates, "exclude": in.Exclude} {
@@ -75,6 +79,11 @@ func journalSettingsOf(c *cli.Context, reportPath string, in csvin.Config, recei
 		}
 	} else if js.path != "" {
 		if _, err := os.Stat(js.path); err == nil {
+			if !c.Bool("force") && js.pipe {
+				return js, fmt.Errorf("journal %s exists: it records an earlier run; a campaign read from standard input "+
+					"or a pipe cannot be resumed, so choose another --report (or --journal), or use --force to start over "+
+					"(the journal is replaced and every row is sent again)", js.path)
+			}
 			if !c.Bool("force") {
 				return js, fmt.Errorf("journal %s exists: it records an earlier run of this campaign; use --resume to finish it "+
 					"(rows already accepted are not sent again), --force to start over (the journal is replaced and every row "+
@@ -216,11 +225,11 @@ func campaignIdentity(s sendSettings) (journal.Identity, error) {
 // reads the campaign's rows the way send did.
 func restoreFlags(c *cli.Context, id journal.Identity) error {
 	if id.Options["recipients"] == "-" && !c.IsSet("recipients") {
-		return errors.New("the campaign read its recipients from standard input or a pipe, which cannot be read again: give the same rows with --recipients FILE")
+		return errors.New("the campaign read its recipients from standard input or a pipe, which cannot be read again or checked: its report cannot be rebuilt from the journal")
 	}
 	for _, name := range []string{"templates", "exclude"} {
 		if id.Options[name] == "-" && !c.IsSet(name) {
-			return fmt.Errorf("the campaign read --%s from a pipe, which cannot be read again: give the same content with --%s FILE", name, name)
+			return fmt.Errorf("the campaign read --%s from a pipe, which cannot be read again or checked: its report cannot be rebuilt from the journal", name)
 		}
 	}
 	for _, name := range restorableFlags {
@@ -318,6 +327,12 @@ func openCampaignJournal(s sendSettings, book *report.Book, stderr io.Writer) (*
 		}
 	}
 	w, st, err := journal.Open(js.path, want, journal.Options{})
+	var mismatch *journal.MismatchError
+	if errors.As(err, &mismatch) && mismatch.Recorded.Options["recipients"] == "-" {
+		return nil, withExit(exitUsage, fmt.Errorf("the campaign in %s read its recipients from standard input or a pipe, "+
+			"which cannot be read again or checked: it cannot be resumed. The report says which rows were not sent; "+
+			"send those as a new campaign with another --report", js.path))
+	}
 	if err != nil {
 		return nil, withExit(exitUsage, err)
 	}

@@ -515,7 +515,7 @@ func runSend(ctx context.Context, s sendSettings, stderr io.Writer, signals <-ch
 		return receiptsExit(sig, runErr, reportErr, book, cj)
 	}
 	pending := pendingNote(sum.Receipts[report.ReceiptPending], s.journal.path)
-	exitErr := sendExit(sig, runErr, reportErr, sum, pending, resumeNote(sum, s.journal.path))
+	exitErr := sendExit(sig, runErr, reportErr, sum, pending, resumeNote(sum, s.journal.path, s.journal.pipe))
 	if exitErr == nil && pending != "" {
 		fmt.Fprintf(stderr, "smscast: %s\n", pending)
 	}
@@ -541,11 +541,15 @@ func pendingNote(pending int, journalPath string) string {
 
 // resumeNote says how to finish a campaign that left rows not sent or uncertain ("" when it
 // left none): run it again with --resume, never --force, which would send every row again.
-func resumeNote(sum report.Summary, journalPath string) string {
+func resumeNote(sum report.Summary, journalPath string, pipe bool) string {
 	left := sum.Submit[report.SubmitNotSent] + sum.Submit[report.SubmitUncertain]
 	switch {
 	case left == 0:
 		return ""
+	case pipe:
+		return fmt.Sprintf("%d rows were not sent or are uncertain; the recipients came from standard input or a pipe, "+
+			"which cannot be read again, so --resume cannot finish this campaign: the report says which rows they are, "+
+			"send them as a new campaign with another --report", left)
 	case journalPath == "":
 		return fmt.Sprintf("%d rows were not sent or are uncertain, and no journal was kept (--journal off): "+
 			"a rerun cannot tell which rows went out", left)

@@ -137,12 +137,13 @@ func (id Identity) Compare(current Identity) error {
 				role, was.Path, was.Size, was.SHA256[:6], now.Path, now.Size, now.SHA256[:6]))
 		}
 	}
-	return &MismatchError{Changes: changes}
+	return &MismatchError{Changes: changes, Recorded: id}
 }
 
 // MismatchError says why a journal does not belong to the campaign being resumed.
 type MismatchError struct {
-	Changes []string // one line per difference, e.g. `option from was "ACME", now "ACME2"`
+	Changes  []string // one line per difference, e.g. `option from was "ACME", now "ACME2"`
+	Recorded Identity // the identity the journal holds
 }
 
 func (e *MismatchError) Error() string {
