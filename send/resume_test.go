@@ -206,40 +206,10 @@ func TestCampaign_receiptRouting(t *testing.T) {
 // was never accepted: the journal says so (NotAccepted), so --resume sends it as a row never
 // sent, not as a possible duplicate marked resubmitted.
 func TestResume_refusedBeforeStopIsNotResubmitted(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "campaign.journal")
-	w, err := journal.Create(path, journal.Identity{}, journal.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := newSim(t, smsc.Config{ThrottleTPS: 1}) // the first submit of a second is accepted
-	cfg := testConfig(srv)
-	cfg.Journal = w
 	rows := testRows(t, 4, "refused %d")
-	c, err := New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	done := make(chan error, 1)
-	go func() {
-		_, err := c.Run(ctx, &rowSource{rows: rows})
-		done <- err
-	}()
-	// Stop once the refusals are in and the workers wait to retry (a second from now).
-	for i := 0; ; i++ {
-		if s := c.Snapshot(); s.Throttled > 0 && s.InFlight == 0 && int64(s.Accepted)+s.Throttled >= int64(len(rows)) {
-			break
-		}
-		if i == 2000 {
-			t.Fatalf("no throttling seen: %+v", c.Snapshot())
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	c.Stop()
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
+	cfg, path := throttledThenStopped(t, rows, func(s Snapshot) bool {
+		return s.Throttled > 0 && int64(s.Accepted)+s.Throttled >= int64(len(rows))
+	})
 	first := bookRows(cfg.Book)
 	st, err := journal.Load(path)
 	if err != nil {
@@ -292,40 +262,8 @@ func TestResume_refusedBeforeStopIsNotResubmitted(t *testing.T) {
 // and marks it resubmitted.
 func TestCampaign_partlySentAtStopIsUncertain(t *testing.T) {
 	for attempt := 1; ; attempt++ { // a second boundary between two parts lets both through
-		path := filepath.Join(t.TempDir(), "campaign.journal")
-		w, err := journal.Create(path, journal.Identity{}, journal.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		srv := newSim(t, smsc.Config{ThrottleTPS: 1})
-		cfg := testConfig(srv)
-		cfg.Journal = w
 		rows := testRows(t, 3, strings.Repeat("Two parts. ", 18)+"%d") // 200 characters
-		c, err := New(cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		done := make(chan error, 1)
-		go func() {
-			_, err := c.Run(ctx, &rowSource{rows: rows})
-			done <- err
-		}()
-		for i := 0; ; i++ {
-			if s := c.Snapshot(); s.Throttled >= int64(len(rows)) && s.InFlight == 0 {
-				break
-			}
-			if i == 2000 {
-				t.Fatalf("no throttling seen: %+v", c.Snapshot())
-			}
-			time.Sleep(5 * time.Millisecond)
-		}
-		c.Stop()
-		err = <-done
-		cancel()
-		if err != nil {
-			t.Fatal(err)
-		}
+		cfg, path := throttledThenStopped(t, rows, func(s Snapshot) bool { return s.Throttled >= int64(len(rows)) })
 		st, err := journal.Load(path)
 		if err != nil {
 			t.Fatal(err)
@@ -356,4 +294,45 @@ func TestCampaign_partlySentAtStopIsUncertain(t *testing.T) {
 			t.Fatal("no message was left partly sent in three runs")
 		}
 	}
+}
+
+// throttledThenStopped runs rows as a journaled campaign against a simulator that accepts one
+// submit_sm a second and throttles the rest. Once ready says enough was refused and nothing
+// is in flight (the workers wait a second to retry), it stops the campaign, and returns the
+// campaign's config (its Book) and the journal's path.
+func throttledThenStopped(t *testing.T, rows []csvin.Row, ready func(Snapshot) bool) (Config, string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "campaign.journal")
+	w, err := journal.Create(path, journal.Identity{}, journal.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := newSim(t, smsc.Config{ThrottleTPS: 1})
+	cfg := testConfig(srv)
+	cfg.Journal = w
+	c, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		_, err := c.Run(ctx, &rowSource{rows: rows})
+		done <- err
+	}()
+	for i := 0; ; i++ {
+		if s := c.Snapshot(); s.InFlight == 0 && ready(s) {
+			break
+		}
+		if i == 2000 {
+			t.Fatalf("no throttling seen: %+v", c.Snapshot())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	c.Stop()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	return cfg, path
 }
