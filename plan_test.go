@@ -35,7 +35,8 @@ func runPlanApp(t testing.TB, stdin string, args ...string) (code int, stdout, s
 	return exitCode(err), out.String(), errOut.String()
 }
 
-func readPlan(t *testing.T, path string) [][]string {
+// readCSV reads every record of the CSV file at path.
+func readCSV(t *testing.T, path string) [][]string {
 	t.Helper()
 	f, err := os.Open(path)
 	if err != nil {
@@ -85,7 +86,7 @@ func TestPlan_examples(t *testing.T) {
 	if !bytes.Equal(got, want) {
 		t.Errorf("plan differs from %s:\n%s", golden, got)
 	}
-	if recs := readPlan(t, out); strings.Join(recs[0], ",") != "row,msisdn,template,encoding,parts,status,reason,text" {
+	if recs := readCSV(t, out); strings.Join(recs[0], ",") != "row,msisdn,template,encoding,parts,status,reason,text" {
 		t.Errorf("plan header %v", recs[0])
 	}
 	for _, want := range []string{

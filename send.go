@@ -84,7 +84,7 @@ func sendFlags() []cli.Flag {
 		&cli.StringFlag{Name: "receipt-id-format", Value: "auto", Usage: "how receipt ids match submit_sm_resp ids (`FORMAT`): auto, hex, dec or exact"},
 		&cli.StringFlag{Name: "part-receipts", Value: "all", Usage: "receipts of multipart messages (`MODE`): all (one per part), any (one per message, on any part) or last (ask for one on the last part only)"},
 		&cli.DurationFlag{Name: "wait", Value: defaultWait, Usage: "after the last submit, stay bound this `DURATION` for receipts (0 = do not wait)"},
-		&cli.StringFlag{Name: "inbox", Usage: "append incoming messages (MO) to this CSV `FILE`"},
+		&cli.StringFlag{Name: "inbox", Usage: "append incoming messages (MO) to this CSV `FILE` (time,from,to,text; a long reply joined into one line, its parts waiting in FILE.parts)"},
 		&cli.StringFlag{Name: "optout-keywords", Usage: "`WORDS` (comma-separated, e.g. STOP,UNSUBSCRIBE) that add an incoming message's sender to the --exclude file"},
 		// Output.
 		&cli.DurationFlag{Name: "progress-interval", Value: 10 * time.Second, Usage: "when stderr is not a terminal, print a progress line every `DURATION`"},
@@ -404,7 +404,7 @@ func runSend(ctx context.Context, s sendSettings, stderr io.Writer, signals <-ch
 	if s.transmitOnly {
 		cfg.Wait = 0 // a transmitter bind gets no receipts to wait for
 	}
-	mo, closeMO, err := openMO(s.inbox, s.input.Exclude, s.optoutWords)
+	mo, closeMO, err := openMO(s.inbox, s.input.Exclude, s.optoutWords, stderr)
 	if err != nil {
 		return withExit(exitUsage, err)
 	}
@@ -620,12 +620,40 @@ func sendExit(sig os.Signal, runErr, reportErr error, sum report.Summary, pendin
 	return nil
 }
 
-// openMO opens the --inbox and opt-out writers and returns the engine's OnMO (nil when
-// neither is asked for) and a function that closes them.
-func openMO(inboxPath, exclude string, keywords []string) (func(report.MO) error, func(), error) {
+// moPartsAge is how long the parts of a long incoming message wait for the rest before the
+// message goes to the inbox as it is, its missing parts marked.
+const moPartsAge = 24 * time.Hour
+
+// openMO opens the --inbox (with the parts file that joins long messages, beside it) and the
+// opt-out writer, and returns the engine's OnMO (nil when neither is asked for) and a function
+// that closes them. Closing notes on stderr the long messages still incomplete.
+func openMO(inboxPath, exclude string, keywords []string, stderr io.Writer) (func(report.MO) error, func(), error) {
 	var inbox *report.Inbox
+	var joiner *report.Joiner
 	var optout *report.OptOut
+	deliver := func(m report.MO) error {
+		if inbox != nil {
+			if err := inbox.Write(m); err != nil {
+				return err
+			}
+		}
+		if optout != nil {
+			if _, err := optout.Handle(m); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
 	closeAll := func() {
+		if joiner != nil {
+			if err := joiner.Expire(time.Now(), moPartsAge, deliver); err != nil {
+				fmt.Fprintf(stderr, "smscast: --inbox: %v\n", err)
+			}
+			if n := joiner.Waiting(); n > 0 {
+				fmt.Fprintf(stderr, "smscast: %d long incoming message(s) still incomplete: their parts wait in %s for the rest, which the SMSC delivers to a later run (after %s the inbox gets what came)\n", n, inboxPath+".parts", moPartsAge)
+			}
+			joiner.Close()
+		}
 		if inbox != nil {
 			inbox.Close()
 		}
@@ -638,6 +666,10 @@ func openMO(inboxPath, exclude string, keywords []string) (func(report.MO) error
 		if inbox, err = report.OpenInbox(inboxPath); err != nil {
 			return nil, closeAll, fmt.Errorf("--inbox: %w", err)
 		}
+		if joiner, err = report.OpenJoiner(inboxPath + ".parts"); err != nil {
+			closeAll()
+			return nil, func() {}, fmt.Errorf("--inbox: %w", err)
+		}
 	}
 	if len(keywords) > 0 {
 		if optout, err = report.OpenOptOut(exclude, keywords); err != nil {
@@ -648,18 +680,23 @@ func openMO(inboxPath, exclude string, keywords []string) (func(report.MO) error
 	if inbox == nil && optout == nil {
 		return nil, closeAll, nil
 	}
+	if joiner != nil {
+		if err := joiner.Expire(time.Now(), moPartsAge, deliver); err != nil {
+			closeAll()
+			return nil, func() {}, fmt.Errorf("--inbox: %w", err)
+		}
+	}
 	return func(m report.MO) error {
-		if inbox != nil {
-			if err := inbox.Write(m); err != nil {
-				return err
-			}
+		switch {
+		case m.Part == nil:
+			return deliver(m)
+		case joiner != nil:
+			return joiner.Add(m, deliver)
+		case m.Part.Seq == 1:
+			return deliver(m) // opt-outs only: the first part starts with the keyword
+		default:
+			return nil
 		}
-		if optout != nil {
-			if _, err := optout.Handle(m); err != nil {
-				return err
-			}
-		}
-		return nil
 	}, closeAll, nil
 }
 

@@ -62,7 +62,8 @@ for (const sid of sessions) {
   t.check(sent.length > 0 && resps.length === sent.length && bad.length === 0, `session ${sid}: all ${sent.length} receipts answered with a ${kinds}, status 0`, `sent ${sent.length}, answered ${resps.length}, bad: ${bad.map((r) => r.raw).join(' ')}`);
   t.check(mine[mine.length - 1].command === 'unbind', `session ${sid}: ends with unbind`, mine[mine.length - 1].command);
   const moResp = records.filter((r) => r.type === 'mo_resp' && r.session === sid);
-  t.check(moResp.length === lib.MO.messages.length && moResp.every((r) => r.status === 0 && /^000000118000000500000000[0-9A-F]{8}00$/.test(r.raw)), `session ${sid}: both MO deliver_sm answered with a 17-octet deliver_sm_resp, status 0`, JSON.stringify(moResp));
+  const moCount = lib.MO.messages.length + lib.MO.long.length;
+  t.check(moResp.length === moCount && moResp.every((r) => r.status === 0 && /^000000118000000500000000[0-9A-F]{8}00$/.test(r.raw)), `session ${sid}: all ${moCount} MO deliver_sm (the parts of the long one included) answered with a 17-octet deliver_sm_resp, status 0`, JSON.stringify(moResp));
 }
 
 // node-smpp's own encoding of the MO texts must be the §9 / UTF-16BE octets, or an inbox
@@ -85,8 +86,9 @@ for (const run of lib.RUNS) {
   const inbox = fs.existsSync(inboxFile) ? lib.parseCSV(fs.readFileSync(inboxFile, 'utf8')) : [];
   // Sorted: smscast handles each deliver_sm on its own goroutine, and SMPP promises no order.
   const sorted = (rows) => rows.map((r) => JSON.stringify(r)).sort();
-  t.eq([inbox[0], ...sorted(inbox.slice(1).map((r) => [r[1], r[2], r[3]]))], [['time', 'from', 'to', 'text'], ...sorted(lib.MO.messages.map((m) => [lib.MO.from, lib.MO.to, m.text]))],
-    `run ${run.name}: --inbox holds node-smpp's MO messages (GSM 7-bit and UCS-2), decoded`);
+  const moTexts = [...lib.MO.messages.map((m) => m.text), lib.MO.long.join('')];
+  t.eq([inbox[0], ...sorted(inbox.slice(1).map((r) => [r[1], r[2], r[3]]))], [['time', 'from', 'to', 'text'], ...sorted(moTexts.map((text) => [lib.MO.from, lib.MO.to, text]))],
+    `run ${run.name}: --inbox holds node-smpp's MO messages (GSM 7-bit and UCS-2), decoded, the long one joined from its two parts`);
   for (const row of run.rows) {
     const what = `run ${run.name}, ${row.template} → ${row.msisdn}`;
     const dest = row.msisdn.slice(1);

@@ -194,7 +194,10 @@ const RUNS = [
 const MO = { from: '491715550000', to: '12345', messages: [
   { data_coding: 0, text: 'Hi! €5 [ok] @home Äpfel {1} ~' },
   { data_coding: 8, text: 'Ответ 👍 ok' },
-] };
+],
+// A long reply in two parts (GSM 7-bit, a concatenation UDH), sent last part first: the inbox
+// must hold it as one message.
+long: ['A long reply, in two parts: this is the first, ', 'and this the second.'] };
 
 // Per split: the largest segment in septets (GSM) and octets (UCS-2, Latin-1), §10.2. SAR segments must
 // leave room for the 6-octet UDH the SMSC adds.

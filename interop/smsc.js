@@ -107,6 +107,14 @@ const server = smpp.createServer((session) => {
         }, (resp) => record({ type: 'mo_resp', session: sid, text: mo.text, status: resp.command_status, raw: lib.hex(resp.raw) }),
         (sent) => record({ type: 'mo_sent', session: sid, text: mo.text, data_coding: mo.data_coding, short_message: lib.hex(sent.short_message) }));
       }
+      const total = lib.MO.long.length;
+      for (let seq = total; seq >= 1; seq--) {
+        const text = lib.MO.long[seq - 1];
+        session.deliver_sm({
+          source_addr_ton: 1, source_addr_npi: 1, source_addr: lib.MO.from, dest_addr_ton: 0, dest_addr_npi: 0, destination_addr: lib.MO.to,
+          esm_class: 0, data_coding: 0, short_message: { udh: Buffer.from([0x05, 0x00, 0x03, sid & 0xFF, total, seq]), message: text },
+        }, (resp) => record({ type: 'mo_resp', session: sid, text, status: resp.command_status, raw: lib.hex(resp.raw) }));
+      }
     }, 20);
   });
   session.on('enquire_link', (pdu) => session.send(pdu.response()));

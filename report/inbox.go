@@ -20,6 +20,9 @@ type MO struct {
 	From string    // source_addr: the handset
 	To   string    // destination_addr: our number or short code
 	Text string    // decoded text
+	// Part is set for one part of a long message: Text is then only that part's. A Joiner
+	// puts the parts together.
+	Part *MOPart
 }
 
 // InboxColumns are the header of the --inbox CSV file.

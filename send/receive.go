@@ -2,8 +2,8 @@ package send
 
 import (
 	"context"
-	"encoding/hex"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -32,7 +32,7 @@ func (c *Campaign) handle(_ context.Context, p smpp.PDU, answer func(smpp.Status
 		if len(sm) == 0 {
 			sm, _ = p.TLVs.Get(smpp.TagMessagePayload)
 		}
-		c.moAsync(report.MO{Time: now, From: p.SourceAddr, To: p.DestinationAddr, Text: moText(sm, p.ESMClass, p.DataCoding)}, answer)
+		c.moAsync(incoming(now, p.SourceAddr, p.DestinationAddr, sm, p.ESMClass, p.DataCoding, p.TLVs), answer)
 	case *smpp.DataSM:
 		if smpp.IsReceipt(p.ESMClass) {
 			r, err := smpp.ReceiptFromDataSM(p)
@@ -40,7 +40,7 @@ func (c *Campaign) handle(_ context.Context, p smpp.PDU, answer func(smpp.Status
 			return
 		}
 		payload, _ := p.TLVs.Get(smpp.TagMessagePayload)
-		c.moAsync(report.MO{Time: now, From: p.SourceAddr, To: p.DestinationAddr, Text: moText(payload, p.ESMClass, p.DataCoding)}, answer)
+		c.moAsync(incoming(now, p.SourceAddr, p.DestinationAddr, payload, p.ESMClass, p.DataCoding, p.TLVs), answer)
 	default:
 		answer(smpp.StatusOK)
 	}
@@ -145,15 +145,32 @@ func (c *Campaign) mo(m report.MO) smpp.Status {
 // esmUDHI is the esm_class bit saying the message starts with a user data header.
 const esmUDHI = 0x40
 
-// moText decodes an incoming message's octets, without its user data header; when
-// data_coding is not a text encoding smscast reads, it returns the octets in hex, prefixed
-// with "0x".
-func moText(data []byte, esmClass, dataCoding uint8) string {
-	if esmClass&esmUDHI != 0 && len(data) > 0 && int(data[0])+1 <= len(data) {
-		data = data[1+int(data[0]):]
+// incoming is the MO of a deliver_sm or data_sm: its text, without the user data header,
+// and, when it is one part of a long message (a concatenation element in the header, or the
+// sar_* TLVs), which part, with the part's octets, so that a Joiner can decode the whole
+// message at once. The octets are copied: the MO outlives the PDU.
+func incoming(at time.Time, from, to string, data []byte, esmClass, dataCoding uint8, tlvs smpp.TLVs) report.MO {
+	m := report.MO{Time: at, From: from, To: to}
+	if esmClass&esmUDHI != 0 {
+		if ref, total, seq, rest, ok := coding.ParseUDH(data); ok {
+			m.Part = &report.MOPart{Ref: ref, Total: total, Seq: seq}
+			data = rest
+		} else if len(data) > 0 && int(data[0])+1 <= len(data) {
+			data = data[1+int(data[0]):] // a header without concatenation: skip it
+		}
+	} else if ref, ok := tlvs.Uint16(smpp.TagSarMsgRefNum); ok {
+		total, okTotal := tlvs.Uint8(smpp.TagSarTotalSegments)
+		seq, okSeq := tlvs.Uint8(smpp.TagSarSegmentSeqnum)
+		if okTotal && okSeq && seq >= 1 && seq <= total {
+			m.Part = &report.MOPart{Ref: ref, Total: total, Seq: seq}
+		}
 	}
-	if s, err := coding.Decode(data, dataCoding); err == nil {
-		return s
+	if m.Part != nil && m.Part.Total < 2 {
+		m.Part = nil // "part 1 of 1": a whole message
 	}
-	return "0x" + hex.EncodeToString(data)
+	if m.Part != nil {
+		m.Part.Coding, m.Part.Data = dataCoding, slices.Clone(data)
+	}
+	m.Text = report.MOText(data, dataCoding)
+	return m
 }

@@ -1,0 +1,90 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"smscast/report"
+)
+
+// moPart is part seq of total of the long reply ref from 491711, in plain GSM.
+func moPart(ref uint16, total, seq uint8, text string) report.MO {
+	return report.MO{Time: time.Now(), From: "491711", To: "12345", Text: text,
+		Part: &report.MOPart{Ref: ref, Total: total, Seq: seq, Data: []byte(text)}}
+}
+
+// inboxTexts returns the text column of the inbox's messages.
+func inboxTexts(t *testing.T, path string) []string {
+	t.Helper()
+	var texts []string
+	for _, r := range readCSV(t, path)[1:] {
+		texts = append(texts, r[3])
+	}
+	return texts
+}
+
+// A long reply goes to the inbox as one message, and its first word counts for opt-outs; a
+// reply still incomplete at the end of a run completes in the next.
+func TestOpenMO_joinsLongReplies(t *testing.T) {
+	dir := t.TempDir()
+	inbox, exclude := filepath.Join(dir, "inbox.csv"), filepath.Join(dir, "exclude.txt")
+	var stderr bytes.Buffer
+	onMO, closeMO, err := openMO(inbox, exclude, []string{"STOP"}, &stderr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range []report.MO{moPart(1, 2, 2, "please, no more"), moPart(1, 2, 1, "STOP sending, "), moPart(2, 2, 1, "Thanks, see ")} {
+		if err := onMO(m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	closeMO()
+	if got := inboxTexts(t, inbox); len(got) != 1 || got[0] != "STOP sending, please, no more" {
+		t.Errorf("inbox %q, want the first reply whole and nothing of the incomplete one", got)
+	}
+	if data, _ := os.ReadFile(exclude); string(data) != "491711\n" {
+		t.Errorf("exclude file %q, want the sender of the STOP reply", data)
+	}
+	if !strings.Contains(stderr.String(), "1 long incoming message(s) still incomplete") || !strings.Contains(stderr.String(), inbox+".parts") {
+		t.Errorf("stderr %q, want a note on the incomplete reply and where its part waits", stderr.String())
+	}
+
+	onMO, closeMO, err = openMO(inbox, exclude, []string{"STOP"}, &stderr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := onMO(moPart(2, 2, 2, "you soon")); err != nil {
+		t.Fatal(err)
+	}
+	closeMO()
+	if got := inboxTexts(t, inbox); len(got) != 2 || got[1] != "Thanks, see you soon" {
+		t.Errorf("inbox %q, want the second reply completed in the next run", got)
+	}
+	if _, err := os.Stat(inbox + ".parts"); err == nil {
+		t.Error("parts file left behind with nothing waiting")
+	}
+}
+
+// Without --inbox only opt-outs are looked for, and only a first part starts with the keyword.
+func TestOpenMO_optOutsWithoutInbox(t *testing.T) {
+	exclude := filepath.Join(t.TempDir(), "exclude.txt")
+	onMO, closeMO, err := openMO("", exclude, []string{"STOP"}, &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeMO()
+	notFirst := moPart(3, 2, 2, "stop by our shop")
+	notFirst.From = "491722"
+	for _, m := range []report.MO{notFirst, moPart(4, 2, 1, "Stop it, ")} {
+		if err := onMO(m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if data, _ := os.ReadFile(exclude); string(data) != "491711\n" {
+		t.Errorf("exclude file %q, want only the sender whose first part starts with STOP", data)
+	}
+}
