@@ -649,7 +649,9 @@ func openMO(inboxPath, exclude string, keywords []string, stderr io.Writer) (fun
 			if err := joiner.Expire(time.Now(), moPartsAge, deliver); err != nil {
 				fmt.Fprintf(stderr, "smscast: --inbox: %v\n", err)
 			}
-			if n := joiner.Waiting(); n > 0 {
+			if n, err := joiner.Waiting(); err != nil {
+				fmt.Fprintf(stderr, "smscast: --inbox: %v\n", err)
+			} else if n > 0 {
 				fmt.Fprintf(stderr, "smscast: %d long incoming message(s) still incomplete: their parts wait in %s for the rest, which the SMSC delivers to a later run (after %s the inbox gets what came)\n", n, inboxPath+".parts", moPartsAge)
 			}
 			joiner.Close()
@@ -666,7 +668,7 @@ func openMO(inboxPath, exclude string, keywords []string, stderr io.Writer) (fun
 		if inbox, err = report.OpenInbox(inboxPath); err != nil {
 			return nil, closeAll, fmt.Errorf("--inbox: %w", err)
 		}
-		if joiner, err = report.OpenJoiner(inboxPath + ".parts"); err != nil {
+		if joiner, err = report.OpenJoiner(inboxPath+".parts", inboxPath); err != nil {
 			closeAll()
 			return nil, func() {}, fmt.Errorf("--inbox: %w", err)
 		}

@@ -29,14 +29,34 @@ func (c *collector) deliver(m MO) error {
 	return nil
 }
 
+// openTestJoiner opens the Joiner of the parts file at path, locking an inbox of its own.
 func openTestJoiner(t *testing.T, path string) *Joiner {
 	t.Helper()
-	j, err := OpenJoiner(path)
+	j, err := openJoiner(t, path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { j.Close() })
 	return j
+}
+
+func openJoiner(t *testing.T, path string) (*Joiner, error) {
+	t.Helper()
+	lock := filepath.Join(t.TempDir(), "inbox.csv")
+	if err := os.WriteFile(lock, nil, 0o666); err != nil {
+		t.Fatal(err)
+	}
+	return OpenJoiner(path, lock)
+}
+
+// waiting is j.Waiting, failing the test on an error.
+func waiting(t *testing.T, j *Joiner) int {
+	t.Helper()
+	n, err := j.Waiting()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
 }
 
 func TestJoiner_joinsParts(t *testing.T) {
@@ -74,8 +94,13 @@ func TestJoiner_joinsParts(t *testing.T) {
 			if m.Text != tt.want || m.From != "491711" || m.To != "12345" || m.Part != nil {
 				t.Errorf("delivered %+v, want text %q from 491711 to 12345", m, tt.want)
 			}
-			if n := j.Waiting(); n != 0 {
+			if n := waiting(t, j); n != 0 {
 				t.Errorf("%d messages still waiting", n)
+			}
+			// The file remembers the message a while, for parts sent again; a change after
+			// that removes it.
+			if err := j.Expire(t0.Add(time.Hour), 24*time.Hour, c.deliver); err != nil {
+				t.Fatal(err)
 			}
 			if _, err := os.Stat(path); !errors.Is(err, os.ErrNotExist) {
 				t.Errorf("parts file left behind with nothing waiting: %v", err)
@@ -99,7 +124,7 @@ func TestJoiner_messageOfItsOwn(t *testing.T) {
 // A part acknowledged in one run is still there in the next: its message completes there.
 func TestJoiner_partsOutliveTheRun(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "inbox.csv.parts")
-	j1, err := OpenJoiner(path)
+	j1, err := openJoiner(t, path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,7 +144,7 @@ func TestJoiner_partsOutliveTheRun(t *testing.T) {
 	f.Close()
 
 	j2 := openTestJoiner(t, path)
-	if n := j2.Waiting(); n != 1 {
+	if n := waiting(t, j2); n != 1 {
 		t.Fatalf("%d messages waiting after the restart, want 1", n)
 	}
 	if data, _ := os.ReadFile(path); !strings.HasSuffix(string(data), "}\n") {
@@ -139,14 +164,14 @@ func TestJoiner_damagedFile(t *testing.T) {
 	if err := os.WriteFile(path, []byte("not json\n"), 0o666); err != nil {
 		t.Fatal(err)
 	}
-	_, err := OpenJoiner(path)
+	_, err := openJoiner(t, path)
 	if err == nil || !strings.Contains(err.Error(), path+":1:") || !strings.Contains(err.Error(), "move it away") {
 		t.Errorf("error %v, want the file and line and what to do", err)
 	}
 	if err := os.WriteFile(path, []byte(`{"from":"1","to":"2","ref":1,"total":2,"seq":3}`+"\n"), 0o666); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := OpenJoiner(path); err == nil || !strings.Contains(err.Error(), "part 3 of 2") {
+	if _, err := openJoiner(t, path); err == nil || !strings.Contains(err.Error(), "part 3 of 2") {
 		t.Errorf("error %v, want the impossible part named", err)
 	}
 }
@@ -167,8 +192,8 @@ func TestJoiner_deliverFailsThenRedelivered(t *testing.T) {
 	if err := j.Add(part(5, 2, 2, 0, []byte("b"), t0), c.deliver); err != nil {
 		t.Fatal(err)
 	}
-	if len(c.got) != 1 || c.got[0].Text != "ab" || j.Waiting() != 0 {
-		t.Errorf("delivered %+v with %d waiting, want \"ab\" once", c.got, j.Waiting())
+	if len(c.got) != 1 || c.got[0].Text != "ab" || waiting(t, j) != 0 {
+		t.Errorf("delivered %+v with %d waiting, want \"ab\" once", c.got, waiting(t, j))
 	}
 }
 
@@ -180,7 +205,7 @@ func TestJoiner_partCannotBeKept(t *testing.T) {
 	if err := j.Add(part(5, 2, 1, 0, []byte("a"), t0), c.deliver); err == nil {
 		t.Fatal("Add kept a part it could not write")
 	}
-	if n := j.Waiting(); n != 0 {
+	if n := waiting(t, j); n != 0 {
 		t.Fatalf("%d messages waiting after a failed write, want 0", n)
 	}
 	if err := os.Mkdir(dir, 0o777); err != nil {
@@ -214,8 +239,8 @@ func TestJoiner_expire(t *testing.T) {
 	if len(c.got) != 1 || c.got[0].Text != "A[part 2 of 3 missing]C" || !c.got[0].Time.Equal(t0.Add(time.Second)) {
 		t.Errorf("delivered %+v, want what came with the gap marked", c.got)
 	}
-	if _, err := os.Stat(path); !errors.Is(err, os.ErrNotExist) || j.Waiting() != 0 {
-		t.Errorf("after expiry: %d waiting, parts file %v", j.Waiting(), err)
+	if n := waiting(t, j); n != 0 {
+		t.Errorf("after expiry: %d waiting", n)
 	}
 }
 
@@ -231,13 +256,13 @@ func TestJoiner_capsWaiting(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if len(c.got) != 1 || c.got[0].Text != "1[part 2 of 2 missing]" || j.Waiting() != 2 {
-		t.Fatalf("delivered %+v with %d waiting, want the oldest given up and 2 waiting", c.got, j.Waiting())
+	if len(c.got) != 1 || c.got[0].Text != "1[part 2 of 2 missing]" || waiting(t, j) != 2 {
+		t.Fatalf("delivered %+v with %d waiting, want the oldest given up and 2 waiting", c.got, waiting(t, j))
 	}
 	// The file holds exactly the two still waiting: they survive a restart.
 	j.Close()
 	j2 := openTestJoiner(t, path)
-	if n := j2.Waiting(); n != 2 {
+	if n := waiting(t, j2); n != 2 {
 		t.Errorf("%d waiting after a restart, want 2", n)
 	}
 }
@@ -256,13 +281,14 @@ func TestJoiner_partSentAgainAfterDelivery(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if len(c.got) != 2 || c.got[0].Text != "one two" || c.got[1].Text != "new text" || j.Waiting() != 0 {
-		t.Errorf("delivered %+v with %d waiting, want \"one two\" once, then \"new text\"", c.got, j.Waiting())
+	if len(c.got) != 2 || c.got[0].Text != "one two" || c.got[1].Text != "new text" || waiting(t, j) != 0 {
+		t.Errorf("delivered %+v with %d waiting, want \"one two\" once, then \"new text\"", c.got, waiting(t, j))
 	}
 }
 
-// FuzzJoiner feeds parts of a few long messages, with restarts, in any order: every message
-// whose parts all came is delivered, with its parts' text in order, and nothing is lost.
+// FuzzJoiner feeds parts of four long messages, with restarts, in any order and any number of
+// times: every message whose parts all came is delivered once, its parts' text in order; the
+// others wait, and nothing is lost.
 func FuzzJoiner(f *testing.F) {
 	f.Add([]byte{0x01, 0x02, 0x11, 0x12})
 	f.Add([]byte{0x23, 0x21, 0xFF, 0x22, 0x13, 0x12})
@@ -272,7 +298,7 @@ func FuzzJoiner(f *testing.F) {
 			return
 		}
 		path := filepath.Join(t.TempDir(), "p")
-		j, err := OpenJoiner(path)
+		j, err := openJoiner(t, path)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -281,10 +307,12 @@ func FuzzJoiner(f *testing.F) {
 		// Each op: 0xFF restarts; otherwise bits 4-5 pick one of 4 messages (2 or 3 parts),
 		// bits 0-1 the part.
 		totals := [4]uint8{2, 3, 2, 3}
+		var seen [4]map[uint8]bool
+		base := time.Now() // a restart forgets delivered messages older than the window: now
 		for i, op := range ops {
 			if op == 0xFF {
 				j.Close()
-				if j, err = OpenJoiner(path); err != nil {
+				if j, err = openJoiner(t, path); err != nil {
 					t.Fatal(err)
 				}
 				continue
@@ -292,29 +320,67 @@ func FuzzJoiner(f *testing.F) {
 			msg := op >> 4 & 3
 			total := totals[msg]
 			seq := op&3%total + 1
+			if seen[msg] == nil {
+				seen[msg] = map[uint8]bool{}
+			}
+			seen[msg][seq] = true
 			text := []byte{'a' + msg, '0' + seq}
-			if err := j.Add(part(uint16(msg), total, seq, 0, text, t0.Add(time.Duration(i)*time.Millisecond)), c.deliver); err != nil {
+			if err := j.Add(part(uint16(msg), total, seq, 0, text, base.Add(time.Duration(i)*time.Millisecond)), c.deliver); err != nil {
 				t.Fatal(err)
 			}
 		}
-		for _, m := range c.got {
-			msg := m.Text[0] - 'a'
+		// Within the redelivery window a part sent again is not a new message, so each
+		// message is delivered once at most: once all its parts came.
+		complete, partial := map[string]bool{}, 0
+		for msg, got := range seen {
 			want := ""
 			for seq := uint8(1); seq <= totals[msg]; seq++ {
-				want += string([]byte{m.Text[0], '0' + seq})
+				want += string([]byte{'a' + byte(msg), '0' + seq})
 			}
-			if m.Text != want {
-				t.Fatalf("delivered %q, want %q", m.Text, want)
+			switch {
+			case len(got) == int(totals[msg]):
+				complete[want] = true
+			case len(got) > 0:
+				partial++
 			}
 		}
-		j.Close()
-		j2, err := OpenJoiner(path)
+		delivered := map[string]bool{}
+		for _, m := range c.got {
+			if !complete[m.Text] || delivered[m.Text] {
+				t.Fatalf("delivered %q: not a complete message, or twice (all: %+v)", m.Text, c.got)
+			}
+			delivered[m.Text] = true
+		}
+		if len(delivered) != len(complete) || waiting(t, j) != partial {
+			t.Fatalf("delivered %d of %d complete messages, %d waiting of %d incomplete", len(delivered), len(complete), waiting(t, j), partial)
+		}
+	})
+}
+
+// Two runs sharing an inbox (two binds of one account, say) get the parts of one message
+// between them: the one that gets the last part writes the message, once.
+func TestJoiner_sharedInbox(t *testing.T) {
+	dir := t.TempDir()
+	path, inbox := filepath.Join(dir, "inbox.csv.parts"), filepath.Join(dir, "inbox.csv")
+	if err := os.WriteFile(inbox, nil, 0o666); err != nil {
+		t.Fatal(err)
+	}
+	var js [2]*Joiner
+	for i := range js {
+		j, err := OpenJoiner(path, inbox)
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer j2.Close()
-		if j2.Waiting() != j.Waiting() {
-			t.Fatalf("%d messages waiting after a restart, %d before", j2.Waiting(), j.Waiting())
+		defer j.Close()
+		js[i] = j
+	}
+	var c collector
+	for i, p := range []MO{part(8, 3, 2, 0, []byte("b"), t0), part(8, 3, 1, 0, []byte("a"), t0), part(8, 3, 3, 0, []byte("c"), t0)} {
+		if err := js[i%2].Add(p, c.deliver); err != nil {
+			t.Fatal(err)
 		}
-	})
+	}
+	if len(c.got) != 1 || c.got[0].Text != "abc" || waiting(t, js[0]) != 0 || waiting(t, js[1]) != 0 {
+		t.Errorf("delivered %+v, want \"abc\" once and nothing waiting", c.got)
+	}
 }
