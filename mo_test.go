@@ -27,16 +27,23 @@ func inboxTexts(t *testing.T, path string) []string {
 	return texts
 }
 
+// openTestMO is openMO with the opt-out keyword STOP, failing the test on an error.
+func openTestMO(t *testing.T, inbox, exclude string, stderr *bytes.Buffer) (func(report.MO) error, func()) {
+	t.Helper()
+	onMO, closeMO, err := openMO(inbox, exclude, []string{"STOP"}, stderr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return onMO, closeMO
+}
+
 // A long reply goes to the inbox as one message, and its first word counts for opt-outs; a
 // reply still incomplete at the end of a run completes in the next.
 func TestOpenMO_joinsLongReplies(t *testing.T) {
 	dir := t.TempDir()
 	inbox, exclude := filepath.Join(dir, "inbox.csv"), filepath.Join(dir, "exclude.txt")
 	var stderr bytes.Buffer
-	onMO, closeMO, err := openMO(inbox, exclude, []string{"STOP"}, &stderr)
-	if err != nil {
-		t.Fatal(err)
-	}
+	onMO, closeMO := openTestMO(t, inbox, exclude, &stderr)
 	for _, m := range []report.MO{moPart(1, 2, 2, "please, no more"), moPart(1, 2, 1, "STOP sending, "), moPart(2, 2, 1, "Thanks, see ")} {
 		if err := onMO(m); err != nil {
 			t.Fatal(err)
@@ -54,10 +61,7 @@ func TestOpenMO_joinsLongReplies(t *testing.T) {
 	}
 
 	stderr.Reset()
-	onMO, closeMO, err = openMO(inbox, exclude, []string{"STOP"}, &stderr)
-	if err != nil {
-		t.Fatal(err)
-	}
+	onMO, closeMO = openTestMO(t, inbox, exclude, &stderr)
 	if err := onMO(moPart(2, 2, 2, "you soon")); err != nil {
 		t.Fatal(err)
 	}
@@ -87,5 +91,32 @@ func TestOpenMO_optOutsWithoutInbox(t *testing.T) {
 	}
 	if data, _ := os.ReadFile(exclude); string(data) != "491711\n" {
 		t.Errorf("exclude file %q, want only the sender whose first part starts with STOP", data)
+	}
+}
+
+// An opt-out from a sender that is not a number cannot be added to the exclude file, now or
+// ever: it is said on stderr, and the message is taken (refusing it would only make the SMSC
+// send it again, and the inbox grow a line each time). A STOP in the first part of a long
+// reply counts at once, before the rest arrives.
+func TestOpenMO_optOutEdges(t *testing.T) {
+	dir := t.TempDir()
+	inbox, exclude := filepath.Join(dir, "inbox.csv"), filepath.Join(dir, "exclude.txt")
+	var stderr bytes.Buffer
+	onMO, closeMO := openTestMO(t, inbox, exclude, &stderr)
+	defer closeMO()
+	if err := onMO(report.MO{Time: time.Now(), From: "ACME", To: "12345", Text: "STOP"}); err != nil {
+		t.Errorf("an opt-out from an alphanumeric sender was refused: %v", err)
+	}
+	if !strings.Contains(stderr.String(), "not a phone number") {
+		t.Errorf("stderr %q, want the opt-out that could not be added", stderr.String())
+	}
+	if err := onMO(moPart(5, 2, 1, "STOP it, ")); err != nil {
+		t.Fatal(err)
+	}
+	if data, _ := os.ReadFile(exclude); string(data) != "491711\n" {
+		t.Errorf("exclude file %q, want the sender of the first part at once", data)
+	}
+	if got := inboxTexts(t, inbox); len(got) != 1 || got[0] != "STOP" {
+		t.Errorf("inbox %q, want the alphanumeric sender's message once and nothing of the incomplete reply", got)
 	}
 }

@@ -620,39 +620,41 @@ func sendExit(sig os.Signal, runErr, reportErr error, sum report.Summary, pendin
 	return nil
 }
 
-// moPartsAge is how long the parts of a long incoming message wait for the rest before the
-// message goes to the inbox as it is, its missing parts marked.
-const moPartsAge = 24 * time.Hour
-
 // openMO opens the --inbox (with the parts file that joins long messages, beside it) and the
 // opt-out writer, and returns the engine's OnMO (nil when neither is asked for) and a function
-// that closes them. Closing notes on stderr the long messages still incomplete.
+// that closes them. What goes wrong without losing a message (an opt-out from a sender that
+// is not a number, a long message whose writing is tried again later) is said on stderr, as
+// is, when closing, the number of long messages still incomplete.
 func openMO(inboxPath, exclude string, keywords []string, stderr io.Writer) (func(report.MO) error, func(), error) {
 	var inbox *report.Inbox
 	var joiner *report.Joiner
 	var optout *report.OptOut
+	warn := func(err error) { fmt.Fprintf(stderr, "smscast: --inbox: %v\n", err) }
+	optOut := func(m report.MO) error {
+		if optout == nil {
+			return nil
+		}
+		if _, err := optout.Handle(m); errors.Is(err, report.ErrNotANumber) {
+			fmt.Fprintf(stderr, "smscast: --optout-keywords: %v\n", err) // nothing to add, now or later
+		} else if err != nil {
+			return err
+		}
+		return nil
+	}
 	deliver := func(m report.MO) error {
 		if inbox != nil {
 			if err := inbox.Write(m); err != nil {
 				return err
 			}
 		}
-		if optout != nil {
-			if _, err := optout.Handle(m); err != nil {
-				return err
-			}
-		}
-		return nil
+		return optOut(m)
 	}
 	closeAll := func() {
 		if joiner != nil {
-			if err := joiner.Expire(time.Now(), moPartsAge, deliver); err != nil {
-				fmt.Fprintf(stderr, "smscast: --inbox: %v\n", err)
-			}
 			if n, err := joiner.Waiting(); err != nil {
-				fmt.Fprintf(stderr, "smscast: --inbox: %v\n", err)
+				warn(err)
 			} else if n > 0 {
-				fmt.Fprintf(stderr, "smscast: %d long incoming message(s) still incomplete: their parts wait in %s for the rest, which the SMSC delivers to a later run (after %s the inbox gets what came)\n", n, inboxPath+".parts", moPartsAge)
+				fmt.Fprintf(stderr, "smscast: %d long incoming message(s) still incomplete: their parts wait in %s for the rest, which the SMSC delivers to a later run (after 24 hours the inbox gets what came)\n", n, inboxPath+".parts")
 			}
 			joiner.Close()
 		}
@@ -664,41 +666,39 @@ func openMO(inboxPath, exclude string, keywords []string, stderr io.Writer) (fun
 		}
 	}
 	var err error
+	if len(keywords) > 0 {
+		if optout, err = report.OpenOptOut(exclude, keywords); err != nil {
+			return nil, func() {}, fmt.Errorf("--optout-keywords: %w", err)
+		}
+	}
 	if inboxPath != "" {
 		if inbox, err = report.OpenInbox(inboxPath); err != nil {
-			return nil, closeAll, fmt.Errorf("--inbox: %w", err)
-		}
-		if joiner, err = report.OpenJoiner(inboxPath+".parts", inboxPath); err != nil {
 			closeAll()
 			return nil, func() {}, fmt.Errorf("--inbox: %w", err)
 		}
-	}
-	if len(keywords) > 0 {
-		if optout, err = report.OpenOptOut(exclude, keywords); err != nil {
+		if joiner, err = report.OpenJoiner(inboxPath+".parts", inboxPath, deliver, warn, report.JoinerLimits{}); err != nil {
 			closeAll()
-			return nil, func() {}, fmt.Errorf("--optout-keywords: %w", err)
+			return nil, func() {}, fmt.Errorf("--inbox: %w", err)
 		}
 	}
 	if inbox == nil && optout == nil {
 		return nil, closeAll, nil
 	}
-	if joiner != nil {
-		if err := joiner.Expire(time.Now(), moPartsAge, deliver); err != nil {
-			closeAll()
-			return nil, func() {}, fmt.Errorf("--inbox: %w", err)
-		}
-	}
 	return func(m report.MO) error {
-		switch {
-		case m.Part == nil:
+		if m.Part == nil {
 			return deliver(m)
-		case joiner != nil:
-			return joiner.Add(m, deliver)
-		case m.Part.Seq == 1:
-			return deliver(m) // opt-outs only: the first part starts with the keyword
-		default:
-			return nil
 		}
+		// A first part starts with the keyword: an opt-out counts at once, not only once
+		// the message is whole (Handle adds a number once).
+		if m.Part.Seq == 1 {
+			if err := optOut(m); err != nil {
+				return err
+			}
+		}
+		if joiner != nil {
+			return joiner.Add(m)
+		}
+		return nil
 	}, closeAll, nil
 }
 

@@ -33,7 +33,8 @@ type Inbox struct {
 	mu   sync.Mutex
 	path string
 	f    *os.File
-	w    *csv.Writer
+	buf  bytes.Buffer // one line, written to f at once
+	w    *csv.Writer  // writing to buf
 }
 
 // OpenInbox opens path for appending, creating it with a header row if it does not exist or
@@ -43,12 +44,15 @@ func OpenInbox(path string) (*Inbox, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open inbox: %w", err)
 	}
-	in := &Inbox{path: path, f: f, w: csv.NewWriter(f)}
+	in := &Inbox{path: path, f: f}
+	in.w = csv.NewWriter(&in.buf)
 	empty, err := prepareAppend(f)
 	if err == nil && empty {
 		err = in.w.Write(InboxColumns)
 		in.w.Flush()
-		err = errors.Join(err, in.w.Error())
+		if err = errors.Join(err, in.w.Error()); err == nil {
+			_, err = f.Write(in.buf.Bytes())
+		}
 	}
 	if err != nil {
 		f.Close()
@@ -78,13 +82,18 @@ func prepareAppend(f *os.File) (empty bool, err error) {
 }
 
 // Write appends m and syncs the file, so that a message is on disk before the SMSC is told it
-// was received. Cells a spreadsheet would run are neutralised (see SafeCell).
+// was received. Cells a spreadsheet would run are neutralised (see SafeCell). The line goes
+// out in one write, so that lines of processes sharing the inbox never interleave.
 func (in *Inbox) Write(m MO) error {
 	in.mu.Lock()
 	defer in.mu.Unlock()
+	in.buf.Reset()
 	err := in.w.Write([]string{formatTime(m.Time), SafeCell(m.From), SafeCell(m.To), SafeCell(m.Text)})
 	in.w.Flush()
 	if err = errors.Join(err, in.w.Error()); err == nil {
+		_, err = in.f.Write(in.buf.Bytes())
+	}
+	if err == nil {
 		err = in.f.Sync()
 	}
 	if err != nil {
@@ -131,6 +140,10 @@ func firstWord(text string) (string, bool) {
 	}
 	return rest, true
 }
+
+// ErrNotANumber is OptOut.Handle's error for an opt-out whose sender is not a phone number (an
+// alphanumeric sender): there is nothing to add to the exclude file, now or later.
+var ErrNotANumber = errors.New("the sender is not a phone number")
 
 // OptOut appends the senders of opt-out messages to the --exclude file, so that the next
 // campaign skips them. It is safe for concurrent use.
@@ -223,7 +236,7 @@ func (o *OptOut) Handle(m MO) (bool, error) {
 	}
 	from := strings.TrimSpace(m.From)
 	if !validNumber(from) {
-		return false, fmt.Errorf("opt-out from %q not added to %s: the sender is not a phone number", m.From, o.path)
+		return false, fmt.Errorf("opt-out from %q not added to %s: %w", m.From, o.path, ErrNotANumber)
 	}
 	o.mu.Lock()
 	defer o.mu.Unlock()

@@ -2,11 +2,11 @@ package report
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"io"
 	"io/fs"
 	"os"
@@ -37,21 +37,69 @@ func MOText(data []byte, dc uint8) string {
 	return "0x" + hex.EncodeToString(data)
 }
 
+// JoinerLimits bound what a Joiner holds. The zero value gives the defaults.
+type JoinerLimits struct {
+	// Age is how long an incomplete message waits for its missing parts before it is
+	// delivered as it is, the gaps marked. 0 means 24 hours.
+	Age time.Duration
+	// Waiting caps the incomplete messages, Bytes the octets of their parts: beyond either,
+	// the oldest is delivered as it is. A handset that gave up, or an SMSC that sends junk,
+	// cannot grow them without bound. 0 means 10,000 messages and 16 MiB.
+	Waiting, Bytes int
+	// Remember is how long a delivered message is remembered, so that a part of it sent
+	// again (our answer was lost with the connection) is not taken for a new message;
+	// RememberMax caps how many are. 0 means an hour and 10,000.
+	Remember    time.Duration
+	RememberMax int
+}
+
+func (l JoinerLimits) withDefaults() JoinerLimits {
+	if l.Age <= 0 {
+		l.Age = 24 * time.Hour
+	}
+	if l.Waiting <= 0 {
+		l.Waiting = 10000
+	}
+	if l.Bytes <= 0 {
+		l.Bytes = 16 << 20
+	}
+	if l.Remember <= 0 {
+		l.Remember = time.Hour
+	}
+	if l.RememberMax <= 0 {
+		l.RememberMax = 10000
+	}
+	return l
+}
+
 // Joiner puts the parts of long incoming messages back together, so that the inbox gets one
-// line per message. The parts file (beside the inbox) is the whole state: every part is
-// synced to it before the SMSC is told it arrived, so a part acknowledged once is never lost,
-// and the parts of a message still incomplete when the run ends wait there for the next run,
-// to which the SMSC delivers the rest. Each change reads the file, and is made under a lock
-// on the inbox file, so several smscast processes sharing an inbox (and their SMSC's parts)
-// join the same messages. It is safe for concurrent use.
+// line per message. Its state is the parts file (beside the inbox), an append-only log: every
+// part is synced to it before Add returns (and so before the SMSC is told it arrived), so a
+// part acknowledged once is never lost, and a message still incomplete when a run ends is
+// completed by a later run, to which the SMSC delivers the rest. A delivered message gets a
+// record of its own. Each change is made under a lock on the inbox file, after reading what
+// other processes sharing the inbox appended, so they join each other's parts. It is safe for
+// concurrent use.
 //
-// A crash between writing a whole message and recording it as written writes that message
-// again on the next run: a duplicate inbox line, never a lost one.
+// A crash between delivering a message and recording it delivers it again on the next run: a
+// duplicate inbox line, never a lost message.
 type Joiner struct {
-	mu   sync.Mutex
-	path string
-	lock *os.File // the inbox file, locked around each change
-	max  int      // maxWaiting, lowered by tests
+	mu      sync.Mutex
+	path    string
+	lock    *os.File // the inbox file, locked around each change
+	deliver func(MO) error
+	warn    func(error)
+	lim     JoinerLimits
+	slack   int // records beyond twice the live ones before the file is compacted
+
+	// What the parts file holds, as far as it was read or written.
+	file    os.FileInfo // nil: no file
+	size    int64       // its bytes taken into account
+	records int         // its records (for deciding when to compact)
+	sets    map[joinKey]*moSet
+	bytes   int // octets of the parts in sets
+	done    map[joinKey]doneRecord
+	doneQ   []doneRecord // done in the order delivered, for forgetting the oldest
 }
 
 // joinKey identifies one long message: its parts share sender, recipient, reference and total.
@@ -61,9 +109,22 @@ type joinKey struct {
 	total    uint8
 }
 
-// partRecord is one line of the parts file: a part, or (Done) the record that the message
-// went to the inbox, with its parts' octets, so that a part sent again is recognised.
-type partRecord struct {
+// moSet is a long message whose parts are arriving.
+type moSet struct {
+	parts []record // the parts there are, in Seq order
+	first time.Time
+}
+
+// doneRecord is a delivered message: the hash of each of its parts (0 for one missing).
+type doneRecord struct {
+	key  joinKey
+	at   time.Time
+	sums []uint64
+}
+
+// record is one line of the parts file: a part, or (Done) a message delivered, with the hash
+// of each of its parts (Sums).
+type record struct {
 	Time   time.Time `json:"time"`
 	From   string    `json:"from"`
 	To     string    `json:"to"`
@@ -73,260 +134,80 @@ type partRecord struct {
 	Coding uint8     `json:"coding,omitempty"`
 	Data   []byte    `json:"data,omitempty"` // base64 in the file
 	Done   bool      `json:"done,omitempty"`
-	Parts  [][]byte  `json:"parts,omitempty"` // of a Done record
+	Sums   []uint64  `json:"sums,omitempty"`
 }
 
-func (p *partRecord) key() joinKey { return joinKey{p.From, p.To, p.Ref, p.Total} }
+func (r *record) key() joinKey { return joinKey{r.From, r.To, r.Ref, r.Total} }
 
-// maxWaiting caps the incomplete messages held at one time. Parts that never complete (a
-// handset that gave up, an SMSC that sends junk) would otherwise grow without bound; beyond
-// it the oldest is delivered as it is, its missing parts marked.
-const maxWaiting = 10000
+// partSum identifies a part's octets in a Done record.
+func partSum(data []byte) uint64 {
+	h := fnv.New64a()
+	h.Write(data)
+	return max(h.Sum64(), 1) // 0 marks a missing part
+}
 
-// maxPartsFile caps what is read of the parts file: it holds the few long messages that are
-// incomplete at one time, far below this.
-const maxPartsFile = 64 << 20
+// maxLine caps a line of the parts file: a part's octets (at most a PDU) in base64, and more.
+const maxLine = 1 << 20
 
-// redeliveryWindow is how long a delivered message's parts are recognised when they come
-// again (our answer was lost with the connection, so the SMSC sends the part again).
-const redeliveryWindow = 10 * time.Minute
-
-// OpenJoiner returns the Joiner of the parts file at path, whose changes are made under a lock
-// on lockPath (the inbox file). It reads the parts file once, so that a damaged one stops the
-// run at its start. A parts file that does not exist is created when the first part arrives.
-func OpenJoiner(path, lockPath string) (*Joiner, error) {
-	lock, err := os.Open(lockPath)
+// OpenJoiner returns the Joiner of the parts file at path, which delivers whole messages to
+// deliver and reports to warn what it cannot do without failing a part (deliver failing:
+// the message is tried again on the next change). Its changes are made under a lock on
+// lockPath, the inbox file. It reads the parts file at once, so that a damaged one stops the
+// run at its start, and delivers what is due.
+func OpenJoiner(path, lockPath string, deliver func(MO) error, warn func(error), lim JoinerLimits) (*Joiner, error) {
+	lock, err := os.OpenFile(lockPath, os.O_RDWR, 0) // read-write: on NFS, flock needs it
 	if err != nil {
 		return nil, fmt.Errorf("open the inbox to lock it: %w", err)
 	}
-	j := &Joiner{path: path, lock: lock, max: maxWaiting}
-	if err := j.change(time.Now(), func(*joinState) error { return nil }); err != nil {
+	j := &Joiner{path: path, lock: lock, deliver: deliver, warn: warn, lim: lim.withDefaults(),
+		sets: make(map[joinKey]*moSet), done: make(map[joinKey]doneRecord), slack: 64}
+	if err := j.Settle(time.Now()); err != nil {
 		lock.Close()
 		return nil, err
 	}
 	return j, nil
 }
 
-// joinState is the content of the parts file: the messages whose parts are arriving, and
-// those delivered lately.
-type joinState struct {
-	sets   map[joinKey]*moSet
-	done   map[joinKey]partRecord // Done records
-	add    []partRecord           // to append to the file, synced before anything is delivered
-	settle bool                   // messages were delivered: rewrite the file with what still counts
-}
-
-// moSet is a long message whose parts are arriving.
-type moSet struct {
-	parts []partRecord // by Seq-1; Data nil while missing
-	got   int
-	first time.Time // arrival of its first part, for giving up on it
-}
-
-// change runs op on the state of the parts file, under the lock, then writes what op added
-// and, when op delivered messages or the file holds stale records, rewrites the file with the
-// parts still waiting and the messages delivered within redeliveryWindow of now (it removes
-// the file when there are none).
-func (j *Joiner) change(now time.Time, op func(*joinState) error) error {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	if err := lockWait(j.lock); err != nil {
-		return fmt.Errorf("lock the inbox: %w", err)
+// Add takes one part of a long message (an MO without Part is delivered at once). A part not
+// seen before is synced to the parts file; an error means it was not, and must not be
+// acknowledged. A message is delivered once its last part is in; a part of a message
+// delivered lately that comes again with the same octets changes nothing (a handset reusing
+// the reference for a new message sends other octets).
+func (j *Joiner) Add(m MO) error {
+	if m.Part == nil || m.Part.Total < 2 || m.Part.Seq < 1 || m.Part.Seq > m.Part.Total {
+		return j.deliver(m) // not a part a handset would join: a message of its own
 	}
-	defer unlock(j.lock)
-	st, err := j.read(now)
-	if err != nil {
-		return err
-	}
-	err = op(st)
-	if len(st.add) > 0 {
-		err = errors.Join(err, j.append(st.add))
-	}
-	if st.settle {
-		err = errors.Join(err, j.rewrite(st, now))
-	}
-	return err
-}
-
-// read loads the parts file. A last line cut short by a crash is cut off: its part was never
-// acknowledged, so the SMSC sends it again. Records of messages delivered longer than
-// redeliveryWindow before now make the change rewrite the file without them.
-func (j *Joiner) read(now time.Time) (*joinState, error) {
-	st := &joinState{sets: make(map[joinKey]*moSet), done: make(map[joinKey]partRecord)}
-	f, err := os.OpenFile(j.path, os.O_RDWR, 0)
-	if errors.Is(err, fs.ErrNotExist) {
-		return st, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("read the parts of long incoming messages: %w", err)
-	}
-	defer f.Close()
-	info, err := f.Stat()
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", j.path, err)
-	}
-	if info.Size() > maxPartsFile {
-		return nil, fmt.Errorf("%s is %d bytes, more than the parts of incomplete messages take: it is not smscast's, or damaged; move it away", j.path, info.Size())
-	}
-	r := bufio.NewReader(f)
-	for line, off := 1, int64(0); ; line++ {
-		text, err := r.ReadBytes('\n')
-		if errors.Is(err, io.EOF) {
-			if len(text) > 0 {
-				if err := f.Truncate(off); err != nil {
-					return nil, fmt.Errorf("%s: cut off its incomplete last line: %w", j.path, err)
-				}
-			}
-			return st, nil
-		}
-		if err != nil {
-			return nil, fmt.Errorf("read %s: %w", j.path, err)
-		}
-		off += int64(len(text))
-		var p partRecord
-		if err := json.Unmarshal(text, &p); err != nil {
-			return nil, fmt.Errorf("%s:%d: not a part of an incoming message (%v): the file is damaged; move it away to start afresh", j.path, line, err)
-		}
-		if p.Total < 2 || !p.Done && (p.Seq < 1 || p.Seq > p.Total) || p.Done && len(p.Parts) != int(p.Total) {
-			return nil, fmt.Errorf("%s:%d: part %d of %d is impossible: the file is damaged; move it away to start afresh", j.path, line, p.Seq, p.Total)
-		}
-		st.apply(p)
-		if p.Done && now.Sub(p.Time) >= redeliveryWindow {
-			st.settle = true
-		}
-	}
-}
-
-// apply adds a record to the state; it reports whether it was news (not a part seen before).
-func (st *joinState) apply(p partRecord) bool {
-	k := p.key()
-	if p.Done {
-		delete(st.sets, k)
-		st.done[k] = p
-		return true
-	}
-	s := st.sets[k]
-	if s == nil {
-		s = &moSet{parts: make([]partRecord, p.Total), first: p.Time}
-		st.sets[k] = s
-	}
-	if s.parts[p.Seq-1].Data != nil {
-		return false
-	}
+	// Addresses go through JSON in the file, which keeps only valid UTF-8: make them so now,
+	// or a part read back would not match one kept in memory.
+	p := record{Time: m.Time.UTC(), From: strings.ToValidUTF8(m.From, "\uFFFD"), To: strings.ToValidUTF8(m.To, "\uFFFD"),
+		Ref: m.Part.Ref, Total: m.Part.Total, Seq: m.Part.Seq, Coding: m.Part.Coding, Data: slices.Clone(m.Part.Data)}
 	if p.Data == nil {
 		p.Data = []byte{}
 	}
-	s.parts[p.Seq-1] = p
-	s.got++
-	if p.Time.Before(s.first) {
-		s.first = p.Time
-	}
-	return true
-}
-
-// delivered records that the message k went to the inbox at.
-func (st *joinState) delivered(k joinKey, s *moSet, at time.Time) {
-	d := partRecord{Time: at, From: k.from, To: k.to, Ref: k.ref, Total: k.total, Done: true, Parts: make([][]byte, len(s.parts))}
-	for i, p := range s.parts {
-		d.Parts[i] = p.Data
-	}
-	delete(st.sets, k)
-	st.done[k] = d
-	st.settle = true
-}
-
-// Add takes one part of a long message. A part not seen before is synced to the parts file;
-// once every part of its message has arrived, deliver gets the whole message. An error means
-// the part must not be acknowledged (the SMSC sends it again, and that completes a message
-// whose delivery failed). A part of a message delivered lately that comes again with the same
-// octets is taken without anything more; a handset reusing the reference for a new message
-// sends other octets.
-func (j *Joiner) Add(m MO, deliver func(MO) error) error {
-	if m.Part == nil {
-		return deliver(m)
-	}
-	p := partRecord{Time: m.Time.UTC(), From: m.From, To: m.To, Ref: m.Part.Ref, Total: m.Part.Total,
-		Seq: m.Part.Seq, Coding: m.Part.Coding, Data: slices.Clone(m.Part.Data)}
-	if p.Total < 2 || p.Seq < 1 || p.Seq > p.Total {
-		return deliver(m) // not a part a handset would join: a message of its own
-	}
-	if p.Data == nil {
-		p.Data = []byte{}
-	}
-	return j.change(p.Time, func(st *joinState) error {
+	return j.change(p.Time, func() error {
 		k := p.key()
-		if d, ok := st.done[k]; ok && st.sets[k] == nil && p.Time.Sub(d.Time) < redeliveryWindow && bytes.Equal(d.Parts[p.Seq-1], p.Data) {
+		s := j.sets[k]
+		if s != nil && s.index(p.Seq) >= 0 || s == nil && j.redelivered(p) {
 			return nil
 		}
-		if err := j.makeRoom(st, k, deliver); err != nil {
+		if err := j.makeRoom(k, len(p.Data), p.Time); err != nil {
 			return err
 		}
-		if st.apply(p) {
-			st.add = append(st.add, p)
-		}
-		s := st.sets[k]
-		if s.got < len(s.parts) {
-			return nil
-		}
-		// The part that completes the message is durable before the message is delivered.
-		if err := j.append(st.add); err != nil {
-			return err
-		}
-		st.add = nil
-		if err := deliver(s.whole(k)); err != nil {
-			return err
-		}
-		st.delivered(k, s, p.Time)
-		return nil
+		return j.append(p)
 	})
 }
 
-// makeRoom delivers the oldest incomplete message, as it is, when k would start a message
-// beyond the cap (maxWaiting).
-func (j *Joiner) makeRoom(st *joinState, k joinKey, deliver func(MO) error) error {
-	if len(st.sets) < j.max || st.sets[k] != nil {
-		return nil
-	}
-	var oldest joinKey
-	var first time.Time
-	for k, s := range st.sets {
-		if first.IsZero() || s.first.Before(first) {
-			oldest, first = k, s.first
-		}
-	}
-	s := st.sets[oldest]
-	if err := deliver(s.incomplete(oldest)); err != nil {
-		return err
-	}
-	st.delivered(oldest, s, s.last())
-	return nil
-}
-
-// Expire delivers the messages whose first part arrived more than age before now and which
-// are still incomplete: the parts that came, in order, each missing one marked "[part k of n
-// missing]". The parts file keeps those whose delivery failed.
-func (j *Joiner) Expire(now time.Time, age time.Duration, deliver func(MO) error) error {
-	return j.change(now, func(st *joinState) error {
-		var errs []error
-		for k, s := range st.sets {
-			if now.Sub(s.first) <= age {
-				continue
-			}
-			if err := deliver(s.incomplete(k)); err != nil {
-				errs = append(errs, err)
-				continue
-			}
-			st.delivered(k, s, now)
-		}
-		return errors.Join(errs...)
-	})
+// Settle delivers what is due at now: the messages that are complete (their delivery failed
+// before, or a crash came between), and those older than JoinerLimits.Age, as they are.
+func (j *Joiner) Settle(now time.Time) error {
+	return j.change(now, func() error { return nil })
 }
 
 // Waiting returns the number of incomplete messages whose parts wait in the parts file.
 func (j *Joiner) Waiting() (int, error) {
 	n := 0
-	err := j.change(time.Now(), func(st *joinState) error {
-		n = len(st.sets)
+	err := j.change(time.Now(), func() error {
+		n = len(j.sets)
 		return nil
 	})
 	return n, err
@@ -335,71 +216,269 @@ func (j *Joiner) Waiting() (int, error) {
 // Close releases the inbox file held for locking.
 func (j *Joiner) Close() error { return j.lock.Close() }
 
-// append writes records to the parts file and syncs it.
-func (j *Joiner) append(recs []partRecord) error {
-	if len(recs) == 0 {
+// change brings the state up to date with the parts file, runs op, delivers what is due at
+// now, and compacts the file when most of it is history; all under the lock.
+func (j *Joiner) change(now time.Time, op func() error) error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if err := lockWait(j.lock); err != nil {
+		return fmt.Errorf("lock the inbox: %w", err)
+	}
+	defer unlock(j.lock)
+	if err := j.read(); err != nil {
+		return err
+	}
+	err := op()
+	j.settle(now)
+	if err := j.compact(now); err != nil {
+		j.warn(err)
+	}
+	return err
+}
+
+// read takes in what the parts file gained since the Joiner last read or wrote it, or all of
+// it when it was replaced (compacted by another process) or is new. A last line cut short by
+// a crash is cut off: its part was never acknowledged, so the SMSC sends it again.
+func (j *Joiner) read() error {
+	info, err := os.Stat(j.path)
+	if errors.Is(err, fs.ErrNotExist) {
+		if j.file != nil {
+			j.reset()
+		}
 		return nil
 	}
-	var buf []byte
-	for _, p := range recs {
-		line, err := json.Marshal(p)
-		if err != nil {
-			return fmt.Errorf("keep a part of a long incoming message: %w", err)
-		}
-		buf = append(append(buf, line...), '\n')
+	if err != nil {
+		return fmt.Errorf("read the parts of long incoming messages: %w", err)
 	}
+	if j.file == nil || !os.SameFile(info, j.file) || info.Size() < j.size {
+		j.reset()
+	}
+	if info.Size() == j.size {
+		return nil
+	}
+	f, err := os.OpenFile(j.path, os.O_RDWR, 0)
+	if err != nil {
+		return fmt.Errorf("read the parts of long incoming messages: %w", err)
+	}
+	defer f.Close()
+	r := bufio.NewReader(io.NewSectionReader(f, j.size, info.Size()-j.size))
+	line := j.records
+	for {
+		text, err := r.ReadBytes('\n')
+		line++
+		switch {
+		case errors.Is(err, io.EOF):
+			if len(text) > 0 {
+				if err := f.Truncate(j.size); err != nil {
+					return fmt.Errorf("%s: cut off its incomplete last line: %w", j.path, err)
+				}
+			}
+			j.file, _ = f.Stat()
+			return nil
+		case err != nil:
+			return fmt.Errorf("read %s: %w", j.path, err)
+		}
+		var p record
+		if len(text) > maxLine {
+			err = errors.New("line too long")
+		} else {
+			err = json.Unmarshal(text, &p)
+		}
+		if err != nil {
+			return fmt.Errorf("%s:%d: not a record of smscast's (%v): the file is damaged; move it away and keep it (it may hold parts of messages not yet in the inbox)", j.path, line, err)
+		}
+		if p.Total < 2 || !p.Done && (p.Seq < 1 || p.Seq > p.Total) || p.Done && len(p.Sums) != int(p.Total) {
+			return fmt.Errorf("%s:%d: part %d of %d is impossible: the file is damaged; move it away and keep it (it may hold parts of messages not yet in the inbox)", j.path, line, p.Seq, p.Total)
+		}
+		j.apply(p)
+		j.size += int64(len(text))
+		j.records++
+	}
+}
+
+// reset forgets the state, before reading the parts file from its start.
+func (j *Joiner) reset() {
+	j.file, j.size, j.records, j.bytes = nil, 0, 0, 0
+	clear(j.sets)
+	clear(j.done)
+	j.doneQ = j.doneQ[:0]
+}
+
+// apply adds a record to the state.
+func (j *Joiner) apply(p record) {
+	k := p.key()
+	if p.Done {
+		if s := j.sets[k]; s != nil && s.matches(p.Sums) {
+			j.drop(k, s)
+		}
+		d := doneRecord{key: k, at: p.Time, sums: p.Sums}
+		j.done[k] = d
+		j.doneQ = append(j.doneQ, d)
+		return
+	}
+	s := j.sets[k]
+	if s == nil {
+		s = &moSet{first: p.Time}
+		j.sets[k] = s
+	}
+	if s.index(p.Seq) >= 0 {
+		return
+	}
+	i, _ := slices.BinarySearchFunc(s.parts, p.Seq, func(r record, seq uint8) int { return int(r.Seq) - int(seq) })
+	s.parts = slices.Insert(s.parts, i, p)
+	s.first = minTime(s.first, p.Time)
+	j.bytes += len(p.Data)
+}
+
+// drop forgets the waiting message k.
+func (j *Joiner) drop(k joinKey, s *moSet) {
+	for _, p := range s.parts {
+		j.bytes -= len(p.Data)
+	}
+	delete(j.sets, k)
+}
+
+// redelivered reports whether p is a part of a message delivered within Remember, sent again.
+func (j *Joiner) redelivered(p record) bool {
+	d, ok := j.done[p.key()]
+	return ok && p.Time.Sub(d.at) < j.lim.Remember && d.sums[p.Seq-1] == partSum(p.Data)
+}
+
+// makeRoom delivers the oldest incomplete messages, as they are, while the part of k with n
+// octets would go beyond the limits.
+func (j *Joiner) makeRoom(k joinKey, n int, now time.Time) error {
+	for len(j.sets) > 0 && (len(j.sets) >= j.lim.Waiting && j.sets[k] == nil || j.bytes+n > j.lim.Bytes) {
+		var oldest joinKey
+		var first time.Time
+		for k, s := range j.sets {
+			if first.IsZero() || s.first.Before(first) {
+				oldest, first = k, s.first
+			}
+		}
+		if err := j.finish(oldest, j.sets[oldest], now); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// settle delivers the complete messages and those waiting longer than Age at now.
+func (j *Joiner) settle(now time.Time) {
+	for k, s := range j.sets {
+		if len(s.parts) == int(k.total) || now.Sub(s.first) > j.lim.Age {
+			if err := j.finish(k, s, now); err != nil {
+				j.warn(err)
+			}
+		}
+	}
+}
+
+// finish delivers the message k, whole or as it is, and records that it was.
+func (j *Joiner) finish(k joinKey, s *moSet, now time.Time) error {
+	if err := j.deliver(s.message(k)); err != nil {
+		return fmt.Errorf("a long incoming message from %s could not be written, it is tried again later: %w", k.from, err)
+	}
+	d := record{Time: now, From: k.from, To: k.to, Ref: k.ref, Total: k.total, Done: true, Sums: make([]uint64, k.total)}
+	for _, p := range s.parts {
+		d.Sums[p.Seq-1] = partSum(p.Data)
+	}
+	if err := j.append(d); err != nil {
+		// Delivered, yet perhaps not recorded: then the next run delivers it again (its
+		// parts stay in the file). Forget it here, so that this run does not.
+		j.drop(k, s)
+		return err
+	}
+	return nil
+}
+
+// append writes p to the parts file, syncs it, and applies it.
+func (j *Joiner) append(p record) error {
+	line, err := json.Marshal(p)
+	if err != nil {
+		return fmt.Errorf("keep a part of a long incoming message: %w", err)
+	}
+	line = append(line, '\n')
 	f, err := os.OpenFile(j.path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o666)
 	if err == nil {
-		_, err = f.Write(buf)
+		_, err = f.Write(line)
 		if err == nil {
 			err = f.Sync()
+		}
+		if err == nil && j.file == nil {
+			err = syncDir(j.path) // a new file: its name must survive a crash too
+		}
+		if err == nil {
+			j.file, err = f.Stat()
 		}
 		if cerr := f.Close(); err == nil {
 			err = cerr
 		}
 	}
 	if err != nil {
+		// What reached the file is read by the next change: a whole line as a record, a torn
+		// one cut off.
 		return fmt.Errorf("keep a part of a long incoming message in %s: %w", j.path, err)
 	}
+	j.size += int64(len(line))
+	j.records++
+	j.apply(p)
 	return nil
 }
 
-// rewrite replaces the parts file with what still counts at now: the parts still waiting and
-// the messages delivered within redeliveryWindow. It removes the file when nothing does.
-func (j *Joiner) rewrite(st *joinState, now time.Time) error {
-	var live []partRecord
-	for _, s := range st.sets {
-		for _, p := range s.parts {
-			if p.Data != nil {
-				live = append(live, p)
-			}
+// compact forgets the delivered messages older than Remember at now (and the oldest beyond
+// RememberMax), and rewrites the parts file with what still counts once most of its records
+// are history; it removes the file when nothing counts.
+func (j *Joiner) compact(now time.Time) error {
+	for len(j.doneQ) > 0 && (now.Sub(j.doneQ[0].at) >= j.lim.Remember || len(j.done) > j.lim.RememberMax) {
+		d := j.doneQ[0]
+		j.doneQ = j.doneQ[1:]
+		if cur, ok := j.done[d.key]; ok && cur.at.Equal(d.at) {
+			delete(j.done, d.key)
 		}
 	}
-	for _, d := range st.done {
-		if now.Sub(d.Time) < redeliveryWindow {
-			live = append(live, d)
-		}
+	live := len(j.done)
+	for _, s := range j.sets {
+		live += len(s.parts)
 	}
-	if len(live) == 0 {
+	if j.file == nil || j.records <= 2*live+j.slack && live > 0 {
+		return nil
+	}
+	if live == 0 {
 		if err := os.Remove(j.path); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return fmt.Errorf("remove %s: %w", j.path, err)
 		}
+		j.reset()
 		return syncDir(j.path)
 	}
-	tmp, f, err := createTemp(j.path)
-	if err != nil {
-		return fmt.Errorf("rewrite %s: %w", j.path, err)
-	}
-	w := bufio.NewWriter(f)
-	enc := json.NewEncoder(w)
-	for _, p := range live {
-		if err == nil {
-			err = enc.Encode(p)
+	// Delivered messages first: a Done record closes the waiting message of its key, and
+	// a newer message may have reused that key.
+	var buf []byte
+	for _, d := range j.doneQ {
+		if cur, ok := j.done[d.key]; ok && cur.at.Equal(d.at) {
+			line, _ := json.Marshal(record{Time: d.at, From: d.key.from, To: d.key.to, Ref: d.key.ref, Total: d.key.total, Done: true, Sums: d.sums})
+			buf = append(append(buf, line...), '\n')
 		}
 	}
-	if err == nil {
-		err = w.Flush()
+	for _, s := range j.sets {
+		for _, p := range s.parts {
+			line, _ := json.Marshal(p)
+			buf = append(append(buf, line...), '\n')
+		}
 	}
+	if err := replaceFile(j.path, buf); err != nil {
+		return fmt.Errorf("compact %s: %w", j.path, err)
+	}
+	j.reset() // read back what was written, next time
+	return nil
+}
+
+// replaceFile writes data to a temporary file beside path, syncs it and renames it to path.
+func replaceFile(path string, data []byte) error {
+	tmp, f, err := createTemp(path)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(data)
 	if err == nil {
 		err = f.Sync()
 	}
@@ -407,63 +486,77 @@ func (j *Joiner) rewrite(st *joinState, now time.Time) error {
 		err = cerr
 	}
 	if err == nil {
-		err = commit(tmp, j.path, true)
+		err = commit(tmp, path, true)
 	}
 	if err == nil {
-		err = syncDir(j.path)
+		err = syncDir(path)
 	}
 	if err != nil {
 		os.Remove(tmp)
-		return fmt.Errorf("rewrite %s: %w", j.path, err)
 	}
-	return nil
+	return err
 }
 
-// whole is the message of a complete set, received when its last part arrived. Its parts'
-// octets are decoded together, so that a character split between two parts (a GSM escape, a
-// UTF-16 surrogate pair) comes out whole.
-func (s *moSet) whole(k joinKey) MO {
-	var data []byte
-	same := true
+// index returns the position of part seq in s.parts, or -1.
+func (s *moSet) index(seq uint8) int {
+	i, ok := slices.BinarySearchFunc(s.parts, seq, func(r record, seq uint8) int { return int(r.Seq) - int(seq) })
+	if !ok {
+		return -1
+	}
+	return i
+}
+
+// matches reports whether the parts of s are those a Done record's sums describe.
+func (s *moSet) matches(sums []uint64) bool {
 	for _, p := range s.parts {
-		data = append(data, p.Data...)
+		if sums[p.Seq-1] != partSum(p.Data) {
+			return false
+		}
+	}
+	return true
+}
+
+// message is the message of s: when complete, its parts' octets decoded together, so that a
+// character split between two parts (a GSM escape, a UTF-16 surrogate pair) comes out whole;
+// else (or when the parts differ in coding) part by part, each missing one marked "[part k of
+// n missing]". It was received when its latest part came.
+func (s *moSet) message(k joinKey) MO {
+	m := MO{Time: s.first, From: k.from, To: k.to}
+	same := true
+	var data []byte
+	for _, p := range s.parts {
+		m.Time = maxTime(m.Time, p.Time)
 		same = same && p.Coding == s.parts[0].Coding
+		data = append(data, p.Data...)
 	}
-	m := MO{Time: s.last(), From: k.from, To: k.to}
-	if same {
+	if same && len(s.parts) == int(k.total) {
 		m.Text = MOText(data, s.parts[0].Coding)
-	} else {
-		m.Text = s.text()
+		return m
 	}
+	var b strings.Builder
+	next := 0
+	for seq := 1; seq <= int(k.total); seq++ {
+		if next < len(s.parts) && int(s.parts[next].Seq) == seq {
+			b.WriteString(MOText(s.parts[next].Data, s.parts[next].Coding))
+			next++
+		} else {
+			fmt.Fprintf(&b, "[part %d of %d missing]", seq, k.total)
+		}
+	}
+	m.Text = b.String()
 	return m
 }
 
-// incomplete is the message of a set that is given up on: what arrived, the gaps marked.
-func (s *moSet) incomplete(k joinKey) MO {
-	return MO{Time: s.last(), From: k.from, To: k.to, Text: s.text()}
+func minTime(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
 }
 
-// last is when the latest of the set's parts arrived.
-func (s *moSet) last() time.Time {
-	last := s.first
-	for _, p := range s.parts {
-		if p.Time.After(last) {
-			last = p.Time
-		}
+func maxTime(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
 	}
-	return last
-}
-
-// text decodes the parts one by one, each missing part marked, for a message that cannot be
-// decoded in one go: incomplete, or with parts in different codings.
-func (s *moSet) text() string {
-	var b strings.Builder
-	for i, p := range s.parts {
-		if p.Data == nil {
-			fmt.Fprintf(&b, "[part %d of %d missing]", i+1, len(s.parts))
-			continue
-		}
-		b.WriteString(MOText(p.Data, p.Coding))
-	}
-	return b.String()
+	return a
 }

@@ -9,30 +9,50 @@ import (
 	"time"
 )
 
-// part is one part of the long message ref from 491711 to 12345.
+// part is part seq of total of the long message ref from 491711 to 12345.
 func part(ref uint16, total, seq uint8, dc uint8, data []byte, at time.Time) MO {
 	return MO{Time: at, From: "491711", To: "12345", Text: MOText(data, dc),
 		Part: &MOPart{Ref: ref, Total: total, Seq: seq, Coding: dc, Data: data}}
 }
 
-// collector is a deliver func that keeps what it gets and fails while fail is set.
-type collector struct {
-	got  []MO
-	fail bool
+// inboxStub stands in for the inbox: it keeps what a Joiner delivers, and refuses while fail
+// is set.
+type inboxStub struct {
+	got   []MO
+	warns []error
+	fail  bool
 }
 
-func (c *collector) deliver(m MO) error {
-	if c.fail {
+func (in *inboxStub) deliver(m MO) error {
+	if in.fail {
 		return errors.New("inbox unwritable")
 	}
-	c.got = append(c.got, m)
+	in.got = append(in.got, m)
 	return nil
 }
 
-// openTestJoiner opens the Joiner of the parts file at path, locking an inbox of its own.
-func openTestJoiner(t *testing.T, path string) *Joiner {
+func (in *inboxStub) texts() []string {
+	var s []string
+	for _, m := range in.got {
+		s = append(s, m.Text)
+	}
+	return s
+}
+
+// openJoiner opens the Joiner of the parts file at path, delivering to in and locking an
+// inbox file of its own.
+func openJoiner(t *testing.T, path string, in *inboxStub, lim JoinerLimits) (*Joiner, error) {
 	t.Helper()
-	j, err := openJoiner(t, path)
+	lock := filepath.Join(t.TempDir(), "inbox.csv")
+	if err := os.WriteFile(lock, nil, 0o666); err != nil {
+		t.Fatal(err)
+	}
+	return OpenJoiner(path, lock, in.deliver, func(err error) { in.warns = append(in.warns, err) }, lim)
+}
+
+func mustOpenJoiner(t *testing.T, path string, in *inboxStub, lim JoinerLimits) *Joiner {
+	t.Helper()
+	j, err := openJoiner(t, path, in, lim)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -40,16 +60,15 @@ func openTestJoiner(t *testing.T, path string) *Joiner {
 	return j
 }
 
-func openJoiner(t *testing.T, path string) (*Joiner, error) {
+func add(t *testing.T, j *Joiner, parts ...MO) {
 	t.Helper()
-	lock := filepath.Join(t.TempDir(), "inbox.csv")
-	if err := os.WriteFile(lock, nil, 0o666); err != nil {
-		t.Fatal(err)
+	for _, p := range parts {
+		if err := j.Add(p); err != nil {
+			t.Fatal(err)
+		}
 	}
-	return OpenJoiner(path, lock)
 }
 
-// waiting is j.Waiting, failing the test on an error.
 func waiting(t *testing.T, j *Joiner) int {
 	t.Helper()
 	n, err := j.Waiting()
@@ -57,6 +76,10 @@ func waiting(t *testing.T, j *Joiner) int {
 		t.Fatal(err)
 	}
 	return n
+}
+
+func sameTexts(got []string, want ...string) bool {
+	return strings.Join(got, "|") == strings.Join(want, "|")
 }
 
 func TestJoiner_joinsParts(t *testing.T) {
@@ -76,134 +99,114 @@ func TestJoiner_joinsParts(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			path := filepath.Join(t.TempDir(), "inbox.csv.parts")
-			j := openTestJoiner(t, path)
-			var c collector
+			var in inboxStub
+			j := mustOpenJoiner(t, filepath.Join(t.TempDir(), "inbox.csv.parts"), &in, JoinerLimits{})
 			for i, p := range tt.parts {
-				if err := j.Add(p, c.deliver); err != nil {
-					t.Fatal(err)
-				}
-				if last := i == len(tt.parts)-1; !last && len(c.got) != 0 {
-					t.Fatalf("delivered %+v before the last part", c.got)
+				add(t, j, p)
+				if last := i == len(tt.parts)-1; !last && len(in.got) != 0 {
+					t.Fatalf("delivered %+v before the last part", in.got)
 				}
 			}
-			if len(c.got) != 1 {
-				t.Fatalf("delivered %d messages, want 1: %+v", len(c.got), c.got)
+			if len(in.got) != 1 {
+				t.Fatalf("delivered %d messages, want 1: %+v", len(in.got), in.got)
 			}
-			m := c.got[0]
-			if m.Text != tt.want || m.From != "491711" || m.To != "12345" || m.Part != nil {
-				t.Errorf("delivered %+v, want text %q from 491711 to 12345", m, tt.want)
+			m := in.got[0]
+			if m.Text != tt.want || m.From != "491711" || m.To != "12345" || m.Part != nil || !m.Time.Equal(tt.parts[len(tt.parts)-1].Time) {
+				t.Errorf("delivered %+v, want text %q from 491711 to 12345, received with its last part", m, tt.want)
 			}
-			if n := waiting(t, j); n != 0 {
-				t.Errorf("%d messages still waiting", n)
-			}
-			// The file remembers the message a while, for parts sent again; a change after
-			// that removes it.
-			if err := j.Expire(t0.Add(time.Hour), 24*time.Hour, c.deliver); err != nil {
-				t.Fatal(err)
-			}
-			if _, err := os.Stat(path); !errors.Is(err, os.ErrNotExist) {
-				t.Errorf("parts file left behind with nothing waiting: %v", err)
+			if n := waiting(t, j); n != 0 || len(in.warns) != 0 {
+				t.Errorf("%d messages still waiting, warnings %v", n, in.warns)
 			}
 		})
 	}
 }
 
 func TestJoiner_messageOfItsOwn(t *testing.T) {
-	j := openTestJoiner(t, filepath.Join(t.TempDir(), "p"))
-	var c collector
-	whole := MO{Time: t0, From: "491711", To: "12345", Text: "STOP"}
-	if err := j.Add(whole, c.deliver); err != nil {
-		t.Fatal(err)
-	}
-	if len(c.got) != 1 || c.got[0].Text != "STOP" {
-		t.Errorf("delivered %+v, want the message as it came", c.got)
+	var in inboxStub
+	j := mustOpenJoiner(t, filepath.Join(t.TempDir(), "p"), &in, JoinerLimits{})
+	add(t, j, MO{Time: t0, From: "491711", To: "12345", Text: "STOP"})
+	if !sameTexts(in.texts(), "STOP") {
+		t.Errorf("delivered %q, want the message as it came", in.texts())
 	}
 }
 
-// A part acknowledged in one run is still there in the next: its message completes there.
+// A part acknowledged in one run is still there in the next, even after a crash that tore
+// the line after it: its message completes there.
 func TestJoiner_partsOutliveTheRun(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "inbox.csv.parts")
-	j1, err := openJoiner(t, path)
+	var in inboxStub
+	j1, err := openJoiner(t, path, &in, JoinerLimits{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	var c collector
-	if err := j1.Add(part(9, 2, 1, 0, []byte("first "), t0), c.deliver); err != nil {
-		t.Fatal(err)
-	}
-	if err := j1.Close(); err != nil {
-		t.Fatal(err)
-	}
-	// A crash while the next part was written leaves half a line.
+	now := time.Now()
+	add(t, j1, part(9, 2, 1, 0, []byte("first "), now))
+	j1.Close()
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.WriteString(`{"time":"2025-03-14T09:00:01Z","from":"49`)
+	f.WriteString(`{"time":"2026-11-30T09:00:01Z","from":"49`)
 	f.Close()
 
-	j2 := openTestJoiner(t, path)
+	j2 := mustOpenJoiner(t, path, &in, JoinerLimits{})
 	if n := waiting(t, j2); n != 1 {
 		t.Fatalf("%d messages waiting after the restart, want 1", n)
 	}
 	if data, _ := os.ReadFile(path); !strings.HasSuffix(string(data), "}\n") {
 		t.Errorf("the torn last line was not cut off:\n%s", data)
 	}
-	later := t0.Add(time.Hour)
-	if err := j2.Add(part(9, 2, 2, 0, []byte("second"), later), c.deliver); err != nil {
-		t.Fatal(err)
-	}
-	if len(c.got) != 1 || c.got[0].Text != "first second" || !c.got[0].Time.Equal(later) {
-		t.Errorf("delivered %+v, want \"first second\" at %v (when it was complete)", c.got, later)
+	add(t, j2, part(9, 2, 2, 0, []byte("second"), now.Add(time.Minute)))
+	if !sameTexts(in.texts(), "first second") {
+		t.Errorf("delivered %q, want \"first second\"", in.texts())
 	}
 }
 
 func TestJoiner_damagedFile(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "inbox.csv.parts")
-	if err := os.WriteFile(path, []byte("not json\n"), 0o666); err != nil {
-		t.Fatal(err)
-	}
-	_, err := openJoiner(t, path)
-	if err == nil || !strings.Contains(err.Error(), path+":1:") || !strings.Contains(err.Error(), "move it away") {
-		t.Errorf("error %v, want the file and line and what to do", err)
-	}
-	if err := os.WriteFile(path, []byte(`{"from":"1","to":"2","ref":1,"total":2,"seq":3}`+"\n"), 0o666); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := openJoiner(t, path); err == nil || !strings.Contains(err.Error(), "part 3 of 2") {
-		t.Errorf("error %v, want the impossible part named", err)
+	for _, tt := range []struct{ content, want string }{
+		{"not json\n", path + ":1: not a record"},
+		{`{"from":"1","to":"2","ref":1,"total":2,"seq":3}` + "\n", "part 3 of 2 is impossible"},
+		{`{"from":"1","to":"2","ref":1,"total":2,"done":true,"sums":[1]}` + "\n", "impossible"},
+	} {
+		if err := os.WriteFile(path, []byte(tt.content), 0o666); err != nil {
+			t.Fatal(err)
+		}
+		_, err := openJoiner(t, path, &inboxStub{}, JoinerLimits{})
+		if err == nil || !strings.Contains(err.Error(), tt.want) || !strings.Contains(err.Error(), "move it away and keep it") {
+			t.Errorf("%q: error %v, want %q and what to do", tt.content, err, tt.want)
+		}
 	}
 }
 
-// When the whole message cannot be delivered, the part that completed it is not acknowledged;
-// the SMSC sends it again, and then the message goes out once.
-func TestJoiner_deliverFailsThenRedelivered(t *testing.T) {
-	j := openTestJoiner(t, filepath.Join(t.TempDir(), "p"))
-	var c collector
-	if err := j.Add(part(5, 2, 1, 0, []byte("a"), t0), c.deliver); err != nil {
+// A message that cannot be delivered when complete stays in the parts file, its parts taken
+// (they are kept), and goes out with the next change, once.
+func TestJoiner_deliveryFailureIsRetried(t *testing.T) {
+	var in inboxStub
+	j := mustOpenJoiner(t, filepath.Join(t.TempDir(), "p"), &in, JoinerLimits{})
+	add(t, j, part(5, 2, 1, 0, []byte("a"), t0))
+	in.fail = true
+	add(t, j, part(5, 2, 2, 0, []byte("b"), t0))
+	if len(in.warns) != 1 || !strings.Contains(in.warns[0].Error(), "tried again later") {
+		t.Fatalf("warnings %v, want one saying the message is tried again", in.warns)
+	}
+	in.fail = false
+	if err := j.Settle(t0.Add(time.Second)); err != nil {
 		t.Fatal(err)
 	}
-	c.fail = true
-	if err := j.Add(part(5, 2, 2, 0, []byte("b"), t0), c.deliver); err == nil {
-		t.Fatal("Add returned no error although the message could not be delivered")
-	}
-	c.fail = false
-	if err := j.Add(part(5, 2, 2, 0, []byte("b"), t0), c.deliver); err != nil {
-		t.Fatal(err)
-	}
-	if len(c.got) != 1 || c.got[0].Text != "ab" || waiting(t, j) != 0 {
-		t.Errorf("delivered %+v with %d waiting, want \"ab\" once", c.got, waiting(t, j))
+	add(t, j, part(5, 2, 2, 0, []byte("b"), t0.Add(2*time.Second))) // the SMSC sends it again anyway
+	if !sameTexts(in.texts(), "ab") || waiting(t, j) != 0 {
+		t.Errorf("delivered %q with %d waiting, want \"ab\" once", in.texts(), waiting(t, j))
 	}
 }
 
 // A part that cannot be kept is not taken: the error makes the caller refuse it.
 func TestJoiner_partCannotBeKept(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "missing")
-	j := openTestJoiner(t, filepath.Join(dir, "p"))
-	var c collector
-	if err := j.Add(part(5, 2, 1, 0, []byte("a"), t0), c.deliver); err == nil {
-		t.Fatal("Add kept a part it could not write")
+	var in inboxStub
+	j := mustOpenJoiner(t, filepath.Join(dir, "p"), &in, JoinerLimits{})
+	if err := j.Add(part(5, 2, 1, 0, []byte("a"), t0)); err == nil {
+		t.Fatal("Add took a part it could not write")
 	}
 	if n := waiting(t, j); n != 0 {
 		t.Fatalf("%d messages waiting after a failed write, want 0", n)
@@ -211,78 +214,175 @@ func TestJoiner_partCannotBeKept(t *testing.T) {
 	if err := os.Mkdir(dir, 0o777); err != nil {
 		t.Fatal(err)
 	}
-	for seq := uint8(1); seq <= 2; seq++ {
-		if err := j.Add(part(5, 2, seq, 0, []byte{'a' + seq - 1}, t0), c.deliver); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if len(c.got) != 1 || c.got[0].Text != "ab" {
-		t.Errorf("delivered %+v, want \"ab\"", c.got)
+	add(t, j, part(5, 2, 1, 0, []byte("a"), t0), part(5, 2, 2, 0, []byte("b"), t0))
+	if !sameTexts(in.texts(), "ab") {
+		t.Errorf("delivered %q, want \"ab\"", in.texts())
 	}
 }
 
-func TestJoiner_expire(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "p")
-	j := openTestJoiner(t, path)
-	var c collector
-	for _, p := range []MO{part(4, 3, 1, 0, []byte("A"), t0), part(4, 3, 3, 0, []byte("C"), t0.Add(time.Second))} {
-		if err := j.Add(p, c.deliver); err != nil {
-			t.Fatal(err)
-		}
+// An incomplete message goes out as it is after Age, at the next change: a part of another
+// message in a long run, or a Settle.
+func TestJoiner_giveUpAfterAge(t *testing.T) {
+	var in inboxStub
+	j := mustOpenJoiner(t, filepath.Join(t.TempDir(), "p"), &in, JoinerLimits{Age: time.Hour})
+	add(t, j, part(4, 3, 1, 0, []byte("A"), t0), part(4, 3, 3, 0, []byte("C"), t0.Add(time.Second)))
+	add(t, j, part(8, 2, 1, 0, []byte("x"), t0.Add(30*time.Minute)))
+	if len(in.got) != 0 {
+		t.Fatalf("half an hour on: delivered %q, want nothing yet", in.texts())
 	}
-	if err := j.Expire(t0.Add(time.Hour), 24*time.Hour, c.deliver); err != nil || len(c.got) != 0 {
-		t.Fatalf("an hour on: delivered %+v (%v), want nothing yet", c.got, err)
+	add(t, j, part(8, 2, 2, 0, []byte("y"), t0.Add(61*time.Minute)))
+	if !sameTexts(in.texts(), "A[part 2 of 3 missing]C", "xy") && !sameTexts(in.texts(), "xy", "A[part 2 of 3 missing]C") {
+		t.Fatalf("delivered %q, want the old message with its gap marked, and the new one", in.texts())
 	}
-	if err := j.Expire(t0.Add(25*time.Hour), 24*time.Hour, c.deliver); err != nil {
-		t.Fatal(err)
-	}
-	if len(c.got) != 1 || c.got[0].Text != "A[part 2 of 3 missing]C" || !c.got[0].Time.Equal(t0.Add(time.Second)) {
-		t.Errorf("delivered %+v, want what came with the gap marked", c.got)
+	if !in.got[0].Time.Equal(t0.Add(time.Second)) && !in.got[1].Time.Equal(t0.Add(time.Second)) {
+		t.Errorf("messages %+v: the incomplete one should be timed by its latest part", in.got)
 	}
 	if n := waiting(t, j); n != 0 {
-		t.Errorf("after expiry: %d waiting", n)
+		t.Errorf("%d waiting, want 0", n)
 	}
 }
 
-// Parts that never complete cannot pile up: beyond the cap the oldest message goes out as
-// it is.
-func TestJoiner_capsWaiting(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "p")
-	j := openTestJoiner(t, path)
-	j.max = 2
-	var c collector
-	for ref := uint16(1); ref <= 3; ref++ {
-		if err := j.Add(part(ref, 2, 1, 0, []byte{'0' + byte(ref)}, t0.Add(time.Duration(ref)*time.Second)), c.deliver); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if len(c.got) != 1 || c.got[0].Text != "1[part 2 of 2 missing]" || waiting(t, j) != 2 {
-		t.Fatalf("delivered %+v with %d waiting, want the oldest given up and 2 waiting", c.got, waiting(t, j))
-	}
-	// The file holds exactly the two still waiting: they survive a restart.
-	j.Close()
-	j2 := openTestJoiner(t, path)
-	if n := waiting(t, j2); n != 2 {
-		t.Errorf("%d waiting after a restart, want 2", n)
+// Parts that never complete cannot pile up: beyond the caps on messages and octets, the
+// oldest message goes out as it is.
+func TestJoiner_caps(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		lim  JoinerLimits
+		data []byte
+	}{
+		{"messages", JoinerLimits{Waiting: 2}, []byte("x")},
+		{"octets", JoinerLimits{Bytes: 250}, []byte(strings.Repeat("x", 100))},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "p")
+			var in inboxStub
+			j := mustOpenJoiner(t, path, &in, tt.lim)
+			now := time.Now() // the restart below gives up on messages older than Age
+			for ref := uint16(1); ref <= 3; ref++ {
+				add(t, j, part(ref, 2, 1, 0, tt.data, now.Add(time.Duration(ref)*time.Second)))
+			}
+			want := string(tt.data) + "[part 2 of 2 missing]"
+			if !sameTexts(in.texts(), want) || waiting(t, j) != 2 {
+				t.Fatalf("delivered %q with %d waiting, want the oldest given up and 2 waiting", in.texts(), waiting(t, j))
+			}
+			j.Close()
+			j2 := mustOpenJoiner(t, path, &in, tt.lim)
+			if n := waiting(t, j2); n != 2 {
+				t.Fatalf("%d waiting after a restart, want the same 2", n)
+			}
+			// The last part of a waiting message makes no room within the cap on
+			// messages; within the cap on octets it does.
+			add(t, j2, part(3, 2, 2, 0, tt.data, now.Add(4*time.Second)))
+			whole := string(tt.data) + string(tt.data)
+			if tt.lim.Bytes == 0 && !sameTexts(in.texts(), want, whole) || tt.lim.Bytes != 0 && !sameTexts(in.texts(), want, want, whole) {
+				t.Errorf("delivered %q after the last part of the newest", in.texts())
+			}
+		})
 	}
 }
 
 // A part the SMSC sends again after its message was delivered (our answer was lost) is taken
-// without a second inbox line; a new message that reuses the reference is not mistaken for it.
+// without a second line, in this run or the next; a new message that reuses the reference is
+// not mistaken for it.
 func TestJoiner_partSentAgainAfterDelivery(t *testing.T) {
-	j := openTestJoiner(t, filepath.Join(t.TempDir(), "p"))
-	var c collector
-	for _, p := range []MO{
-		part(6, 2, 1, 0, []byte("one "), t0), part(6, 2, 2, 0, []byte("two"), t0),
-		part(6, 2, 2, 0, []byte("two"), t0.Add(time.Minute)), // sent again
-		part(6, 2, 1, 0, []byte("new "), t0.Add(2*time.Minute)), part(6, 2, 2, 0, []byte("text"), t0.Add(2*time.Minute)),
-	} {
-		if err := j.Add(p, c.deliver); err != nil {
+	path := filepath.Join(t.TempDir(), "p")
+	var in inboxStub
+	j := mustOpenJoiner(t, path, &in, JoinerLimits{})
+	now := time.Now()
+	add(t, j, part(6, 2, 1, 0, []byte("one "), now), part(6, 2, 2, 0, []byte("two"), now),
+		part(6, 2, 2, 0, []byte("two"), now.Add(time.Minute)))
+	j.Close()
+	j = mustOpenJoiner(t, path, &in, JoinerLimits{})
+	add(t, j, part(6, 2, 1, 0, []byte("one "), now.Add(2*time.Minute)),
+		part(6, 2, 1, 0, []byte("new "), now.Add(3*time.Minute)), part(6, 2, 2, 0, []byte("text"), now.Add(3*time.Minute)))
+	if !sameTexts(in.texts(), "one two", "new text") || waiting(t, j) != 0 {
+		t.Errorf("delivered %q with %d waiting, want \"one two\" once, then \"new text\"", in.texts(), waiting(t, j))
+	}
+}
+
+// Compacting the file keeps a waiting message whose reference a delivered one used before.
+func TestJoiner_referenceReusedAcrossCompaction(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "p")
+	var in inboxStub
+	j := mustOpenJoiner(t, path, &in, JoinerLimits{})
+	j.slack = 0 // compact whenever most records are history
+	now := time.Now()
+	add(t, j, part(1, 2, 1, 0, []byte("one "), now), part(1, 2, 2, 0, []byte("two"), now), // A
+		part(1, 2, 1, 0, []byte("new "), now),                                  // B reuses A's reference
+		part(2, 2, 1, 0, []byte("c"), now), part(2, 2, 2, 0, []byte("d"), now)) // C: compaction
+	j.Close()
+	j = mustOpenJoiner(t, path, &in, JoinerLimits{})
+	add(t, j, part(1, 2, 2, 0, []byte("text"), now))
+	if !sameTexts(in.texts(), "one two", "cd", "new text") {
+		t.Errorf("delivered %q, want B whole after the compaction", in.texts())
+	}
+}
+
+// Addresses that are not valid UTF-8 (a Latin-1 alphanumeric sender) still join: the file
+// keeps only valid UTF-8, and memory must agree with it.
+func TestJoiner_senderNotUTF8(t *testing.T) {
+	var in inboxStub
+	j := mustOpenJoiner(t, filepath.Join(t.TempDir(), "p"), &in, JoinerLimits{})
+	p1, p2 := part(3, 2, 1, 0, []byte("a"), t0), part(3, 2, 2, 0, []byte("b"), t0)
+	p1.From, p2.From = "M\xfcller", "M\xfcller"
+	add(t, j, p1, p2)
+	if !sameTexts(in.texts(), "ab") || in.got[0].From != "M\uFFFDller" {
+		t.Errorf("delivered %+v, want \"ab\" from M\uFFFDller", in.got)
+	}
+}
+
+// Two runs sharing an inbox (two binds of one account, say) get the parts of one message
+// between them: the one that gets the last part writes the message, once.
+func TestJoiner_sharedInbox(t *testing.T) {
+	dir := t.TempDir()
+	path, inbox := filepath.Join(dir, "inbox.csv.parts"), filepath.Join(dir, "inbox.csv")
+	if err := os.WriteFile(inbox, nil, 0o666); err != nil {
+		t.Fatal(err)
+	}
+	var in inboxStub
+	var js [2]*Joiner
+	for i := range js {
+		j, err := OpenJoiner(path, inbox, in.deliver, func(err error) { t.Error(err) }, JoinerLimits{})
+		if err != nil {
 			t.Fatal(err)
 		}
+		defer j.Close()
+		js[i] = j
 	}
-	if len(c.got) != 2 || c.got[0].Text != "one two" || c.got[1].Text != "new text" || waiting(t, j) != 0 {
-		t.Errorf("delivered %+v with %d waiting, want \"one two\" once, then \"new text\"", c.got, waiting(t, j))
+	for i, p := range []MO{part(8, 3, 2, 0, []byte("b"), t0), part(8, 3, 1, 0, []byte("a"), t0), part(8, 3, 3, 0, []byte("c"), t0)} {
+		add(t, js[i%2], p)
+	}
+	if !sameTexts(in.texts(), "abc") || waiting(t, js[0]) != 0 || waiting(t, js[1]) != 0 {
+		t.Errorf("delivered %q, want \"abc\" once and nothing waiting", in.texts())
+	}
+}
+
+// The parts file does not grow with the messages that went through it, and is removed once
+// nothing in it counts.
+func TestJoiner_fileStaysSmall(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "p")
+	var in inboxStub
+	j := mustOpenJoiner(t, path, &in, JoinerLimits{Remember: time.Minute})
+	var biggest int64
+	for i := range 500 {
+		at := t0.Add(time.Duration(i) * time.Second)
+		add(t, j, part(uint16(i), 2, 1, 0, []byte("hello "), at), part(uint16(i), 2, 2, 0, []byte("there"), at))
+		if st, err := os.Stat(path); err == nil {
+			biggest = max(biggest, st.Size())
+		}
+	}
+	if len(in.got) != 500 {
+		t.Fatalf("delivered %d messages, want 500", len(in.got))
+	}
+	// A minute of messages is remembered: 60 Done records, about 200 octets each.
+	if biggest > 64<<10 {
+		t.Errorf("the parts file grew to %d bytes", biggest)
+	}
+	if err := j.Settle(t0.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(path); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("parts file left behind with nothing in it that counts: %v", err)
 	}
 }
 
@@ -298,23 +398,25 @@ func FuzzJoiner(f *testing.F) {
 			return
 		}
 		path := filepath.Join(t.TempDir(), "p")
-		j, err := openJoiner(t, path)
+		var in inboxStub
+		j, err := openJoiner(t, path, &in, JoinerLimits{})
 		if err != nil {
 			t.Fatal(err)
 		}
+		j.slack = 0
 		defer func() { j.Close() }()
-		var c collector
 		// Each op: 0xFF restarts; otherwise bits 4-5 pick one of 4 messages (2 or 3 parts),
 		// bits 0-1 the part.
 		totals := [4]uint8{2, 3, 2, 3}
 		var seen [4]map[uint8]bool
-		base := time.Now() // a restart forgets delivered messages older than the window: now
+		base := time.Now() // a restart forgets delivered messages older than Remember: now
 		for i, op := range ops {
 			if op == 0xFF {
 				j.Close()
-				if j, err = openJoiner(t, path); err != nil {
+				if j, err = openJoiner(t, path, &in, JoinerLimits{}); err != nil {
 					t.Fatal(err)
 				}
+				j.slack = 0
 				continue
 			}
 			msg := op >> 4 & 3
@@ -324,13 +426,10 @@ func FuzzJoiner(f *testing.F) {
 				seen[msg] = map[uint8]bool{}
 			}
 			seen[msg][seq] = true
-			text := []byte{'a' + msg, '0' + seq}
-			if err := j.Add(part(uint16(msg), total, seq, 0, text, base.Add(time.Duration(i)*time.Millisecond)), c.deliver); err != nil {
-				t.Fatal(err)
-			}
+			add(t, j, part(uint16(msg), total, seq, 0, []byte{'a' + msg, '0' + seq}, base.Add(time.Duration(i)*time.Millisecond)))
 		}
-		// Within the redelivery window a part sent again is not a new message, so each
-		// message is delivered once at most: once all its parts came.
+		// Within Remember a part sent again is not a new message, so each message is
+		// delivered once at most: once all its parts came.
 		complete, partial := map[string]bool{}, 0
 		for msg, got := range seen {
 			want := ""
@@ -345,42 +444,14 @@ func FuzzJoiner(f *testing.F) {
 			}
 		}
 		delivered := map[string]bool{}
-		for _, m := range c.got {
-			if !complete[m.Text] || delivered[m.Text] {
-				t.Fatalf("delivered %q: not a complete message, or twice (all: %+v)", m.Text, c.got)
+		for _, text := range in.texts() {
+			if !complete[text] || delivered[text] {
+				t.Fatalf("delivered %q: not a complete message, or twice (all: %q)", text, in.texts())
 			}
-			delivered[m.Text] = true
+			delivered[text] = true
 		}
-		if len(delivered) != len(complete) || waiting(t, j) != partial {
-			t.Fatalf("delivered %d of %d complete messages, %d waiting of %d incomplete", len(delivered), len(complete), waiting(t, j), partial)
+		if len(delivered) != len(complete) || waiting(t, j) != partial || len(in.warns) != 0 {
+			t.Fatalf("delivered %d of %d complete messages, %d waiting of %d incomplete, warnings %v", len(delivered), len(complete), waiting(t, j), partial, in.warns)
 		}
 	})
-}
-
-// Two runs sharing an inbox (two binds of one account, say) get the parts of one message
-// between them: the one that gets the last part writes the message, once.
-func TestJoiner_sharedInbox(t *testing.T) {
-	dir := t.TempDir()
-	path, inbox := filepath.Join(dir, "inbox.csv.parts"), filepath.Join(dir, "inbox.csv")
-	if err := os.WriteFile(inbox, nil, 0o666); err != nil {
-		t.Fatal(err)
-	}
-	var js [2]*Joiner
-	for i := range js {
-		j, err := OpenJoiner(path, inbox)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer j.Close()
-		js[i] = j
-	}
-	var c collector
-	for i, p := range []MO{part(8, 3, 2, 0, []byte("b"), t0), part(8, 3, 1, 0, []byte("a"), t0), part(8, 3, 3, 0, []byte("c"), t0)} {
-		if err := js[i%2].Add(p, c.deliver); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if len(c.got) != 1 || c.got[0].Text != "abc" || waiting(t, js[0]) != 0 || waiting(t, js[1]) != 0 {
-		t.Errorf("delivered %+v, want \"abc\" once and nothing waiting", c.got)
-	}
 }

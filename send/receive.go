@@ -158,7 +158,8 @@ func incoming(at time.Time, from, to string, data []byte, esmClass, dataCoding u
 		} else if len(data) > 0 && int(data[0])+1 <= len(data) {
 			data = data[1+int(data[0]):] // a header without concatenation: skip it
 		}
-	} else if ref, ok := tlvs.Uint16(smpp.TagSarMsgRefNum); ok {
+	}
+	if ref, ok := tlvs.Uint16(smpp.TagSarMsgRefNum); ok && m.Part == nil {
 		total, okTotal := tlvs.Uint8(smpp.TagSarTotalSegments)
 		seq, okSeq := tlvs.Uint8(smpp.TagSarSegmentSeqnum)
 		if okTotal && okSeq && seq >= 1 && seq <= total {

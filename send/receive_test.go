@@ -34,6 +34,8 @@ func TestIncoming_parts(t *testing.T) {
 		{"UDH, part 1 of 1: whole", withUDH([]byte{0x05, 0x00, 0x03, 0x2A, 0x01, 0x01}, "all"), 0x40, nil, "all", nil},
 		{"UDH without concatenation: header skipped", withUDH([]byte{0x06, 0x05, 0x04, 0x0B, 0x84, 0x23, 0xF0}, "port"), 0x40, nil, "port", nil},
 		{"sar TLVs", []byte("second"), 0, sar(77, 2, 2), "second", &report.MOPart{Ref: 77, Total: 2, Seq: 2}},
+		{"sar TLVs and a UDH without concatenation", withUDH([]byte{0x06, 0x05, 0x04, 0x0B, 0x84, 0x23, 0xF0}, "ported"), 0x40, sar(78, 3, 1), "ported",
+			&report.MOPart{Ref: 78, Total: 3, Seq: 1}},
 		{"sar TLVs, impossible part: whole", []byte("odd"), 0, sar(77, 2, 3), "odd", nil},
 	}
 	at := time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC)
