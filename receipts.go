@@ -27,6 +27,7 @@ var receiptsShown = map[string]bool{
 	"bind-mode": true, "journal": true, "spool": true, "report": true, "report-format": true,
 	"receipt-id-format": true, "wait": true, "resp-timeout": true, "give-up-after": true,
 	"summary-json": true, "progress-interval": true, "log-format": true, "quiet": true,
+	"inbox": true, "optout-keywords": true, // a receiver bind gets replies too
 }
 
 // receiptsFlags are send's flags, with the few whose meaning differs redefined and those
