@@ -641,20 +641,28 @@ func openMO(inboxPath, exclude string, keywords []string, stderr io.Writer) (fun
 		}
 		return nil
 	}
+	// The opt-out goes first: a message whose inbox line fails is delivered again, and
+	// Handle adds a number only once, whereas the inbox would get the line twice.
 	deliver := func(m report.MO) error {
-		if inbox != nil {
-			if err := inbox.Write(m); err != nil {
-				return err
-			}
+		if err := optOut(m); err != nil {
+			return err
 		}
-		return optOut(m)
+		if inbox != nil {
+			return inbox.Write(m)
+		}
+		return nil
 	}
 	closeAll := func() {
 		if joiner != nil {
-			if n, err := joiner.Waiting(); err != nil {
+			incomplete, undelivered, err := joiner.Waiting()
+			if err != nil {
 				warn(err)
-			} else if n > 0 {
-				fmt.Fprintf(stderr, "smscast: %d long incoming message(s) still incomplete: their parts wait in %s for the rest, which the SMSC delivers to a later run (after 24 hours the inbox gets what came)\n", n, inboxPath+".parts")
+			}
+			if incomplete > 0 {
+				fmt.Fprintf(stderr, "smscast: %d long incoming message(s) still incomplete: their parts wait in %s for the rest, which the SMSC delivers to a later run (after 24 hours the inbox gets what came)\n", incomplete, inboxPath+".parts")
+			}
+			if undelivered > 0 {
+				fmt.Fprintf(stderr, "smscast: %d long incoming message(s) could not be written to the inbox: they wait in %s, and the next run with this --inbox writes them\n", undelivered, inboxPath+".parts")
 			}
 			joiner.Close()
 		}
@@ -676,7 +684,7 @@ func openMO(inboxPath, exclude string, keywords []string, stderr io.Writer) (fun
 			closeAll()
 			return nil, func() {}, fmt.Errorf("--inbox: %w", err)
 		}
-		if joiner, err = report.OpenJoiner(inboxPath+".parts", inboxPath, deliver, warn, report.JoinerLimits{}); err != nil {
+		if joiner, err = report.OpenJoiner(inboxPath+".parts", inboxPath+".parts.lock", deliver, warn, report.JoinerLimits{}); err != nil {
 			closeAll()
 			return nil, func() {}, fmt.Errorf("--inbox: %w", err)
 		}

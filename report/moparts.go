@@ -92,14 +92,20 @@ type Joiner struct {
 	lim     JoinerLimits
 	slack   int // records beyond twice the live ones before the file is compacted
 
-	// What the parts file holds, as far as it was read or written.
-	file    os.FileInfo // nil: no file
-	size    int64       // its bytes taken into account
-	records int         // its records (for deciding when to compact)
+	// What the parts file holds, as far as it was read or written. f stays open: it pins the
+	// file's inode, so that a file another process removed or replaced can never be taken for
+	// this one because a new file got the same inode number.
+	f       *os.File // nil: no file
+	size    int64    // its bytes taken into account
+	records int      // its records (for deciding when to compact)
+	stale   bool     // an append failed and could not be undone: read it all again first
 	sets    map[joinKey]*moSet
-	bytes   int // octets of the parts in sets
+	bytes   int // what the parts in sets hold (see partCost)
 	done    map[joinKey]doneRecord
 	doneQ   []doneRecord // done in the order delivered, for forgetting the oldest
+
+	write         func(*os.File, []byte) (int, error) // (*os.File).Write; tests make it fail
+	compactWarned bool                                // a failing compaction is said once
 }
 
 // joinKey identifies one long message: its parts share sender, recipient, reference and total.
@@ -152,15 +158,18 @@ const maxLine = 1 << 20
 // OpenJoiner returns the Joiner of the parts file at path, which delivers whole messages to
 // deliver and reports to warn what it cannot do without failing a part (deliver failing:
 // the message is tried again on the next change). Its changes are made under a lock on
-// lockPath, the inbox file. It reads the parts file at once, so that a damaged one stops the
-// run at its start, and delivers what is due.
+// lockPath, a file of its own that is created if needed and never removed (the parts file is
+// replaced when compacted, and the inbox may be moved away, so neither can carry the lock). It
+// reads the parts file at once, so that a damaged one stops the run at its start, and
+// delivers what is due.
 func OpenJoiner(path, lockPath string, deliver func(MO) error, warn func(error), lim JoinerLimits) (*Joiner, error) {
-	lock, err := os.OpenFile(lockPath, os.O_RDWR, 0) // read-write: on NFS, flock needs it
+	lock, err := os.OpenFile(lockPath, os.O_RDWR|os.O_CREATE, 0o666) // read-write: on NFS, flock needs it
 	if err != nil {
-		return nil, fmt.Errorf("open the inbox to lock it: %w", err)
+		return nil, fmt.Errorf("open the lock file of the long incoming messages: %w", err)
 	}
 	j := &Joiner{path: path, lock: lock, deliver: deliver, warn: warn, lim: lim.withDefaults(),
-		sets: make(map[joinKey]*moSet), done: make(map[joinKey]doneRecord), slack: 64}
+		sets: make(map[joinKey]*moSet), done: make(map[joinKey]doneRecord), slack: 64,
+		write: (*os.File).Write}
 	if err := j.Settle(time.Now()); err != nil {
 		lock.Close()
 		return nil, err
@@ -190,7 +199,7 @@ func (j *Joiner) Add(m MO) error {
 		if s != nil && s.index(p.Seq) >= 0 || s == nil && j.redelivered(p) {
 			return nil
 		}
-		if err := j.makeRoom(k, len(p.Data), p.Time); err != nil {
+		if err := j.makeRoom(k, partCost(&p), p.Time); err != nil {
 			return err
 		}
 		return j.append(p)
@@ -203,18 +212,37 @@ func (j *Joiner) Settle(now time.Time) error {
 	return j.change(now, func() error { return nil })
 }
 
-// Waiting returns the number of incomplete messages whose parts wait in the parts file.
-func (j *Joiner) Waiting() (int, error) {
-	n := 0
-	err := j.change(time.Now(), func() error {
-		n = len(j.sets)
+// Waiting returns the number of incomplete messages whose parts wait in the parts file, and
+// the number of complete ones that could not be delivered yet.
+func (j *Joiner) Waiting() (incomplete, undelivered int, err error) {
+	err = j.change(time.Now(), func() error {
+		for k, s := range j.sets {
+			if len(s.parts) == int(k.total) {
+				undelivered++
+			} else {
+				incomplete++
+			}
+		}
 		return nil
 	})
-	return n, err
+	return incomplete, undelivered, err
 }
 
-// Close releases the inbox file held for locking.
-func (j *Joiner) Close() error { return j.lock.Close() }
+// Close closes the parts file and the lock file.
+func (j *Joiner) Close() error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.closeFile()
+	return j.lock.Close()
+}
+
+// closeFile lets go of the parts file as read.
+func (j *Joiner) closeFile() {
+	if j.f != nil {
+		j.f.Close()
+		j.f = nil
+	}
+}
 
 // change brings the state up to date with the parts file, runs op, delivers what is due at
 // now, and compacts the file when most of it is history; all under the lock.
@@ -222,7 +250,7 @@ func (j *Joiner) change(now time.Time, op func() error) error {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	if err := lockWait(j.lock); err != nil {
-		return fmt.Errorf("lock the inbox: %w", err)
+		return fmt.Errorf("lock %s: %w (on a network file system without locks, give --inbox a file on a local disk)", j.lock.Name(), err)
 	}
 	defer unlock(j.lock)
 	if err := j.read(); err != nil {
@@ -230,38 +258,48 @@ func (j *Joiner) change(now time.Time, op func() error) error {
 	}
 	err := op()
 	j.settle(now)
-	if err := j.compact(now); err != nil {
-		j.warn(err)
+	if cerr := j.compact(now); cerr != nil && !j.compactWarned {
+		j.warn(cerr)
+		j.compactWarned = true
+	} else if cerr == nil {
+		j.compactWarned = false
 	}
 	return err
 }
 
 // read takes in what the parts file gained since the Joiner last read or wrote it, or all of
-// it when it was replaced (compacted by another process) or is new. A last line cut short by
-// a crash is cut off: its part was never acknowledged, so the SMSC sends it again.
+// it when it was replaced (compacted by another process), removed, or is new to the Joiner. A
+// last line cut short by a crash is cut off: its part was never acknowledged, so the SMSC
+// sends it again.
 func (j *Joiner) read() error {
 	info, err := os.Stat(j.path)
 	if errors.Is(err, fs.ErrNotExist) {
-		if j.file != nil {
-			j.reset()
-		}
+		j.closeFile()
+		j.reset()
 		return nil
 	}
 	if err != nil {
 		return fmt.Errorf("read the parts of long incoming messages: %w", err)
 	}
-	if j.file == nil || !os.SameFile(info, j.file) || info.Size() < j.size {
+	if j.f != nil {
+		cur, err := j.f.Stat()
+		if err != nil || !os.SameFile(info, cur) || info.Size() < j.size || j.stale {
+			j.closeFile()
+		}
+	}
+	if j.f == nil {
 		j.reset()
+		if j.f, err = os.OpenFile(j.path, os.O_RDWR|os.O_APPEND, 0); err != nil {
+			return fmt.Errorf("read the parts of long incoming messages: %w", err)
+		}
+		if info, err = j.f.Stat(); err != nil { // the file opened, should it have changed since
+			return fmt.Errorf("read %s: %w", j.path, err)
+		}
 	}
 	if info.Size() == j.size {
 		return nil
 	}
-	f, err := os.OpenFile(j.path, os.O_RDWR, 0)
-	if err != nil {
-		return fmt.Errorf("read the parts of long incoming messages: %w", err)
-	}
-	defer f.Close()
-	r := bufio.NewReader(io.NewSectionReader(f, j.size, info.Size()-j.size))
+	r := bufio.NewReader(io.NewSectionReader(j.f, j.size, info.Size()-j.size))
 	line := j.records
 	for {
 		text, err := r.ReadBytes('\n')
@@ -269,11 +307,10 @@ func (j *Joiner) read() error {
 		switch {
 		case errors.Is(err, io.EOF):
 			if len(text) > 0 {
-				if err := f.Truncate(j.size); err != nil {
+				if err := j.f.Truncate(j.size); err != nil {
 					return fmt.Errorf("%s: cut off its incomplete last line: %w", j.path, err)
 				}
 			}
-			j.file, _ = f.Stat()
 			return nil
 		case err != nil:
 			return fmt.Errorf("read %s: %w", j.path, err)
@@ -298,7 +335,7 @@ func (j *Joiner) read() error {
 
 // reset forgets the state, before reading the parts file from its start.
 func (j *Joiner) reset() {
-	j.file, j.size, j.records, j.bytes = nil, 0, 0, 0
+	j.size, j.records, j.bytes, j.stale = 0, 0, 0, false
 	clear(j.sets)
 	clear(j.done)
 	j.doneQ = j.doneQ[:0]
@@ -327,13 +364,17 @@ func (j *Joiner) apply(p record) {
 	i, _ := slices.BinarySearchFunc(s.parts, p.Seq, func(r record, seq uint8) int { return int(r.Seq) - int(seq) })
 	s.parts = slices.Insert(s.parts, i, p)
 	s.first = minTime(s.first, p.Time)
-	j.bytes += len(p.Data)
+	j.bytes += partCost(&p)
 }
+
+// partCost is what a waiting part counts towards JoinerLimits.Bytes: its octets and
+// addresses, and its bookkeeping, so that a flood of empty parts is bounded too.
+func partCost(p *record) int { return len(p.Data) + len(p.From) + len(p.To) + 128 }
 
 // drop forgets the waiting message k.
 func (j *Joiner) drop(k joinKey, s *moSet) {
-	for _, p := range s.parts {
-		j.bytes -= len(p.Data)
+	for i := range s.parts {
+		j.bytes -= partCost(&s.parts[i])
 	}
 	delete(j.sets, k)
 }
@@ -344,8 +385,9 @@ func (j *Joiner) redelivered(p record) bool {
 	return ok && p.Time.Sub(d.at) < j.lim.Remember && d.sums[p.Seq-1] == partSum(p.Data)
 }
 
-// makeRoom delivers the oldest incomplete messages, as they are, while the part of k with n
-// octets would go beyond the limits.
+// makeRoom delivers the oldest incomplete messages, as they are, while a part of k costing n
+// would go beyond the limits. When one cannot be delivered, the part is refused (the SMSC
+// sends it again later).
 func (j *Joiner) makeRoom(k joinKey, n int, now time.Time) error {
 	for len(j.sets) > 0 && (len(j.sets) >= j.lim.Waiting && j.sets[k] == nil || j.bytes+n > j.lim.Bytes) {
 		var oldest joinKey
@@ -391,32 +433,39 @@ func (j *Joiner) finish(k joinKey, s *moSet, now time.Time) error {
 	return nil
 }
 
-// append writes p to the parts file, syncs it, and applies it.
+// append writes p to the parts file, syncs it, and applies it. A write or sync that fails is
+// undone (the file is cut back), so that the next record never follows a torn one; when even
+// that fails, nothing more is appended until the file has been read again.
 func (j *Joiner) append(p record) error {
+	if j.stale {
+		return fmt.Errorf("keep a part of a long incoming message in %s: an earlier write failed and could not be undone", j.path)
+	}
 	line, err := json.Marshal(p)
 	if err != nil {
 		return fmt.Errorf("keep a part of a long incoming message: %w", err)
 	}
 	line = append(line, '\n')
-	f, err := os.OpenFile(j.path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o666)
-	if err == nil {
-		_, err = f.Write(line)
+	if j.f == nil {
+		f, err := os.OpenFile(j.path, os.O_RDWR|os.O_CREATE|os.O_APPEND, 0o666)
 		if err == nil {
-			err = f.Sync()
-		}
-		if err == nil && j.file == nil {
 			err = syncDir(j.path) // a new file: its name must survive a crash too
 		}
-		if err == nil {
-			j.file, err = f.Stat()
+		if err != nil {
+			if f != nil {
+				f.Close()
+			}
+			return fmt.Errorf("keep a part of a long incoming message in %s: %w", j.path, err)
 		}
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
+		j.f = f
+	}
+	_, err = j.write(j.f, line)
+	if err == nil {
+		err = j.f.Sync()
 	}
 	if err != nil {
-		// What reached the file is read by the next change: a whole line as a record, a torn
-		// one cut off.
+		if terr := j.f.Truncate(j.size); terr != nil {
+			j.stale = true
+		}
 		return fmt.Errorf("keep a part of a long incoming message in %s: %w", j.path, err)
 	}
 	j.size += int64(len(line))
@@ -432,21 +481,25 @@ func (j *Joiner) compact(now time.Time) error {
 	for len(j.doneQ) > 0 && (now.Sub(j.doneQ[0].at) >= j.lim.Remember || len(j.done) > j.lim.RememberMax) {
 		d := j.doneQ[0]
 		j.doneQ = j.doneQ[1:]
-		if cur, ok := j.done[d.key]; ok && cur.at.Equal(d.at) {
+		if j.current(d) {
 			delete(j.done, d.key)
 		}
+	}
+	if len(j.doneQ) > 2*len(j.done)+16 { // entries replaced by a later Done of their key
+		j.doneQ = slices.DeleteFunc(j.doneQ, func(d doneRecord) bool { return !j.current(d) })
 	}
 	live := len(j.done)
 	for _, s := range j.sets {
 		live += len(s.parts)
 	}
-	if j.file == nil || j.records <= 2*live+j.slack && live > 0 {
+	if j.f == nil || j.records <= 2*live+j.slack && live > 0 {
 		return nil
 	}
 	if live == 0 {
 		if err := os.Remove(j.path); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return fmt.Errorf("remove %s: %w", j.path, err)
 		}
+		j.closeFile()
 		j.reset()
 		return syncDir(j.path)
 	}
@@ -454,7 +507,7 @@ func (j *Joiner) compact(now time.Time) error {
 	// a newer message may have reused that key.
 	var buf []byte
 	for _, d := range j.doneQ {
-		if cur, ok := j.done[d.key]; ok && cur.at.Equal(d.at) {
+		if j.current(d) {
 			line, _ := json.Marshal(record{Time: d.at, From: d.key.from, To: d.key.to, Ref: d.key.ref, Total: d.key.total, Done: true, Sums: d.sums})
 			buf = append(append(buf, line...), '\n')
 		}
@@ -466,10 +519,17 @@ func (j *Joiner) compact(now time.Time) error {
 		}
 	}
 	if err := replaceFile(j.path, buf); err != nil {
-		return fmt.Errorf("compact %s: %w", j.path, err)
+		return fmt.Errorf("compact %s (it keeps growing until this works): %w", j.path, err)
 	}
-	j.reset() // read back what was written, next time
+	j.closeFile() // read back what was written, next time
+	j.reset()
 	return nil
+}
+
+// current reports whether d is the latest Done record of its key.
+func (j *Joiner) current(d doneRecord) bool {
+	cur, ok := j.done[d.key]
+	return ok && cur.at.Equal(d.at)
 }
 
 // replaceFile writes data to a temporary file beside path, syncs it and renames it to path.

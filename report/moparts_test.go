@@ -69,9 +69,10 @@ func add(t *testing.T, j *Joiner, parts ...MO) {
 	}
 }
 
+// waiting is the number of incomplete messages j holds.
 func waiting(t *testing.T, j *Joiner) int {
 	t.Helper()
-	n, err := j.Waiting()
+	n, _, err := j.Waiting()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -190,6 +191,9 @@ func TestJoiner_deliveryFailureIsRetried(t *testing.T) {
 	if len(in.warns) != 1 || !strings.Contains(in.warns[0].Error(), "tried again later") {
 		t.Fatalf("warnings %v, want one saying the message is tried again", in.warns)
 	}
+	if incomplete, undelivered, err := j.Waiting(); incomplete != 0 || undelivered != 1 || err != nil {
+		t.Fatalf("Waiting: %d incomplete, %d undelivered (%v), want the message counted as not yet delivered", incomplete, undelivered, err)
+	}
 	in.fail = false
 	if err := j.Settle(t0.Add(time.Second)); err != nil {
 		t.Fatal(err)
@@ -251,7 +255,9 @@ func TestJoiner_caps(t *testing.T) {
 		data []byte
 	}{
 		{"messages", JoinerLimits{Waiting: 2}, []byte("x")},
-		{"octets", JoinerLimits{Bytes: 250}, []byte(strings.Repeat("x", 100))},
+		{"octets", JoinerLimits{Bytes: 500}, []byte(strings.Repeat("x", 100))},
+		// Empty parts cost their bookkeeping: a flood of them is bounded too.
+		{"empty parts", JoinerLimits{Bytes: 300}, []byte{}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "p")
@@ -386,47 +392,74 @@ func TestJoiner_fileStaysSmall(t *testing.T) {
 	}
 }
 
-// FuzzJoiner feeds parts of four long messages, with restarts, in any order and any number of
-// times: every message whose parts all came is delivered once, its parts' text in order; the
-// others wait, and nothing is lost.
+// FuzzJoiner feeds parts of four long messages to two Joiners sharing a parts file (two
+// processes), with restarts and failing writes, in any order and any number of times: every
+// message whose parts all came is delivered once, its parts' text in order; the others wait,
+// and nothing is lost.
 func FuzzJoiner(f *testing.F) {
 	f.Add([]byte{0x01, 0x02, 0x11, 0x12})
 	f.Add([]byte{0x23, 0x21, 0xFF, 0x22, 0x13, 0x12})
-	f.Add([]byte{0x42, 0x41, 0x42, 0x80, 0x41})
+	f.Add([]byte{0x42, 0x41, 0xFE, 0x42, 0x80, 0x41})
+	f.Add([]byte{0x01, 0xFD, 0x02, 0xFE, 0x02, 0x31, 0xFD, 0x32})
 	f.Fuzz(func(t *testing.T, ops []byte) {
 		if len(ops) > 64 {
 			return
 		}
-		path := filepath.Join(t.TempDir(), "p")
 		var in inboxStub
-		j, err := openJoiner(t, path, &in, JoinerLimits{})
-		if err != nil {
-			t.Fatal(err)
+		dir := t.TempDir()
+		path, lock := filepath.Join(dir, "p"), filepath.Join(dir, "p.lock")
+		open := func() *Joiner {
+			j, err := OpenJoiner(path, lock, in.deliver, func(err error) { in.warns = append(in.warns, err) }, JoinerLimits{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			j.slack = 0 // compact as often as can be
+			return j
 		}
-		j.slack = 0
-		defer func() { j.Close() }()
-		// Each op: 0xFF restarts; otherwise bits 4-5 pick one of 4 messages (2 or 3 parts),
-		// bits 0-1 the part.
+		js := [2]*Joiner{open(), open()}
+		defer func() { js[0].Close(); js[1].Close() }()
+		cur, failNext := 0, false
+		// Each op: 0xFF restarts the current Joiner, 0xFE switches to the other, 0xFD makes
+		// the next write fail half-way; otherwise bits 4-5 pick one of 4 messages (2 or 3
+		// parts), bits 0-1 the part.
 		totals := [4]uint8{2, 3, 2, 3}
 		var seen [4]map[uint8]bool
 		base := time.Now() // a restart forgets delivered messages older than Remember: now
 		for i, op := range ops {
-			if op == 0xFF {
-				j.Close()
-				if j, err = openJoiner(t, path, &in, JoinerLimits{}); err != nil {
-					t.Fatal(err)
-				}
-				j.slack = 0
+			switch op {
+			case 0xFF:
+				js[cur].Close()
+				js[cur] = open()
 				continue
+			case 0xFE:
+				cur = 1 - cur
+				continue
+			case 0xFD:
+				failNext = true
+				continue
+			}
+			j := js[cur]
+			if failNext {
+				failNext = false
+				j.write = func(f *os.File, b []byte) (int, error) {
+					j.write = (*os.File).Write
+					n, _ := f.Write(b[:len(b)/2])
+					return n, errors.New("disk full")
+				}
 			}
 			msg := op >> 4 & 3
 			total := totals[msg]
 			seq := op&3%total + 1
-			if seen[msg] == nil {
-				seen[msg] = map[uint8]bool{}
+			err := j.Add(part(uint16(msg), total, seq, 0, []byte{'a' + msg, '0' + seq}, base.Add(time.Duration(i)*time.Millisecond)))
+			if err != nil && !strings.Contains(err.Error(), "disk full") {
+				t.Fatal(err)
 			}
-			seen[msg][seq] = true
-			add(t, j, part(uint16(msg), total, seq, 0, []byte{'a' + msg, '0' + seq}, base.Add(time.Duration(i)*time.Millisecond)))
+			if err == nil {
+				if seen[msg] == nil {
+					seen[msg] = map[uint8]bool{}
+				}
+				seen[msg][seq] = true
+			}
 		}
 		// Within Remember a part sent again is not a new message, so each message is
 		// delivered once at most: once all its parts came.
@@ -450,8 +483,83 @@ func FuzzJoiner(f *testing.F) {
 			}
 			delivered[text] = true
 		}
-		if len(delivered) != len(complete) || waiting(t, j) != partial || len(in.warns) != 0 {
-			t.Fatalf("delivered %d of %d complete messages, %d waiting of %d incomplete, warnings %v", len(delivered), len(complete), waiting(t, j), partial, in.warns)
+		for _, j := range js {
+			if len(delivered) != len(complete) || waiting(t, j) != partial || len(in.warns) != 0 {
+				t.Fatalf("delivered %d of %d complete messages, %d waiting of %d incomplete, warnings %v", len(delivered), len(complete), waiting(t, j), partial, in.warns)
+			}
 		}
 	})
+}
+
+// openShared opens n Joiners on one parts file and one lock, as n processes sharing an inbox.
+func openShared(t *testing.T, n int, in *inboxStub, lim JoinerLimits) (string, []*Joiner) {
+	t.Helper()
+	dir := t.TempDir()
+	path, lock := filepath.Join(dir, "inbox.csv.parts"), filepath.Join(dir, "inbox.csv.parts.lock")
+	js := make([]*Joiner, n)
+	for i := range js {
+		j, err := OpenJoiner(path, lock, in.deliver, func(err error) { t.Error(err) }, lim)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { j.Close() })
+		js[i] = j
+	}
+	return path, js
+}
+
+// One process removes the parts file (nothing in it counts) and starts a new one, which the
+// file system may give the old inode number: the other must read the new file from its start,
+// not from where it had read the old one.
+func TestJoiner_otherProcessReplacesTheFile(t *testing.T) {
+	var in inboxStub
+	path, js := openShared(t, 2, &in, JoinerLimits{Remember: time.Nanosecond}) // forget at once
+	now := time.Now()
+	add(t, js[0], part(1, 2, 1, 0, []byte("x1 "), now))
+	add(t, js[1], part(1, 2, 2, 0, []byte("x2"), now))         // X complete: delivered
+	if err := js[1].Settle(now.Add(time.Second)); err != nil { // X forgotten: the file removed
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(path); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("the parts file is still there (%v): the test needs it removed", err)
+	}
+	// A new file, with a first line as long as the one js[0] read from the old one.
+	add(t, js[1], part(2, 3, 1, 0, []byte("y1 "), now))
+	add(t, js[0], part(2, 3, 2, 0, []byte("y2 "), now), part(2, 3, 3, 0, []byte("y3"), now))
+	if !sameTexts(in.texts(), "x1 x2", "y1 y2 y3") || waiting(t, js[0]) != 0 {
+		t.Errorf("delivered %q with %d waiting, want X and Y once each", in.texts(), waiting(t, js[0]))
+	}
+}
+
+// A write that fails half-way is undone: the next record does not follow a torn one, and the
+// file still reads.
+func TestJoiner_failedWriteIsUndone(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "p")
+	var in inboxStub
+	j := mustOpenJoiner(t, path, &in, JoinerLimits{Age: time.Hour})
+	now := time.Now()
+	add(t, j, part(1, 2, 1, 0, []byte("a"), now), part(3, 2, 1, 0, []byte("old"), now))
+	failed := false
+	j.write = func(f *os.File, b []byte) (int, error) { // the first write fails half-way
+		if !failed {
+			failed = true
+			n, _ := f.Write(b[:len(b)/2])
+			return n, errors.New("no space left on device")
+		}
+		return f.Write(b)
+	}
+	// Two hours on, the part cannot be written; the same change gives up on "old" and
+	// records that, after the torn write.
+	later := now.Add(2 * time.Hour)
+	if err := j.Add(part(1, 2, 2, 0, []byte("b"), later)); err == nil {
+		t.Fatal("Add took a part whose write failed")
+	}
+	add(t, j, part(1, 2, 2, 0, []byte("b"), later)) // the SMSC sends it again
+	if !sameTexts(in.texts(), "a[part 2 of 2 missing]", "old[part 2 of 2 missing]") && !sameTexts(in.texts(), "old[part 2 of 2 missing]", "a[part 2 of 2 missing]") {
+		t.Fatalf("delivered %q, want both given up after an hour", in.texts())
+	}
+	j2 := mustOpenJoiner(t, path, &inboxStub{}, JoinerLimits{Age: 24 * time.Hour})
+	if n := waiting(t, j2); n != 1 {
+		t.Errorf("another Joiner reading the file finds %d waiting, want 1 (b, which came after a gave up)", n)
+	}
 }
