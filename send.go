@@ -392,6 +392,13 @@ func checkReportPath(path string, force bool, in csvin.Config) error {
 // status.
 func runSend(ctx context.Context, s sendSettings, stderr io.Writer, signals <-chan os.Signal) error {
 	start := time.Now()
+	if len(s.optoutWords) > 0 && !readOnce(s.input.Exclude) {
+		// The exclude file collects the opt-outs: the first campaign asking for them starts
+		// it, empty. (Failing to create it is reported when it is read.)
+		if f, err := os.OpenFile(s.input.Exclude, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o666); err == nil {
+			f.Close()
+		}
+	}
 	rd, err := csvin.Open(s.input)
 	if err != nil {
 		return withExit(exitUsage, err)

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -463,5 +464,55 @@ func TestSend_sigterm(t *testing.T) {
 	}
 	if n := srv.Stats().Submits; n != before {
 		t.Errorf("the refused rerun sent %d submit_sm", n-before)
+	}
+}
+
+// Handsets that answer a campaign (sim --reply-prefix) with a long STOP: each answer is one
+// line in the --inbox, joined from its parts, and its sender goes to the --exclude file,
+// which the first campaign asking for opt-outs creates.
+func TestSend_repliesAndOptOuts(t *testing.T) {
+	reply := "STOP sending me these. " + strings.Repeat("I never asked for them. ", 7) // two parts
+	srv, err := smsc.NewServer(smsc.Config{ReplyPrefixes: []string{"491710000002", "491710000004"}, ReplyText: reply})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	dir := t.TempDir()
+	recipients, templates := campaignFiles(t, dir, 5)
+	inbox, exclude := filepath.Join(dir, "inbox.csv"), filepath.Join(dir, "optouts.txt")
+	code, stderr := runApp(t, "send", "--smsc", srv.Addr(), "--recipients", recipients, "--templates", templates,
+		"--from", "ACME", "--rate", "0", "--wait", "10s", "--report", filepath.Join(dir, "out.csv"), "--quiet",
+		"--inbox", inbox, "--exclude", exclude, "--optout-keywords", "STOP")
+	if code != 0 {
+		t.Fatalf("exit %d; stderr:\n%s", code, stderr)
+	}
+	if st := srv.Stats(); st.RepliesSent != 4 {
+		t.Fatalf("the simulator sent %d reply parts, want 4", st.RepliesSent)
+	}
+	var got []string
+	for _, r := range readCSV(t, inbox)[1:] {
+		if r[2] != "ACME" || r[3] != reply {
+			t.Errorf("inbox line %q, want the whole reply to ACME", r)
+		}
+		got = append(got, r[1])
+	}
+	slices.Sort(got)
+	if !slices.Equal(got, []string{"491710000002", "491710000004"}) {
+		t.Errorf("inbox has replies from %q, want one from each replying handset", got)
+	}
+	if data, err := os.ReadFile(exclude); err != nil || !slices.Equal(strings.Fields(string(data)), []string{"491710000002", "491710000004"}) && !slices.Equal(strings.Fields(string(data)), []string{"491710000004", "491710000002"}) {
+		t.Errorf("exclude file %q (%v), want the two senders", data, err)
+	}
+	// The next campaign skips them.
+	code, stderr = runApp(t, "send", "--smsc", srv.Addr(), "--recipients", recipients, "--templates", templates,
+		"--from", "ACME", "--rate", "0", "--wait", "0", "--report", filepath.Join(dir, "next.csv"), "--quiet", "--exclude", exclude)
+	if code != 0 {
+		t.Fatalf("next campaign: exit %d; stderr:\n%s", code, stderr)
+	}
+	for _, r := range readReport(t, filepath.Join(dir, "next.csv")) {
+		excluded := r["msisdn"] == "491710000002" || r["msisdn"] == "491710000004"
+		if (r["submit_status"] == "excluded") != excluded {
+			t.Errorf("next campaign, row %s (%s): %s", r["row"], r["msisdn"], r["submit_status"])
+		}
 	}
 }

@@ -76,6 +76,15 @@ type Config struct {
 	UndelivRatio float64
 	Seed         int64
 
+	// ReplyPrefixes: a handset whose number starts with one of them answers every message
+	// it is sent with ReplyText, as a mobile-originated deliver_sm from its number to the
+	// message's sender, after the receipt delay (once per message, on its first part). A
+	// reply too long for one part goes in several, with a concatenation UDH whose reference
+	// changes with every reply, as a handset's does. For rehearsing --inbox and
+	// --optout-keywords. An empty prefix is ignored.
+	ReplyPrefixes []string
+	ReplyText     string
+
 	// ThrottleTPS > 0 answers ESME_RTHROTTLED (and does not accept) every submit_sm or
 	// data_sm past the first ThrottleTPS of a wall-clock second, counted across the server.
 	ThrottleTPS int
@@ -183,6 +192,9 @@ func (c Config) normalize() (Config, error) {
 	}
 	if !(c.UndelivRatio >= 0 && c.UndelivRatio <= 1) { // also catches NaN
 		bad("undeliverable ratio %v is not between 0 and 1", c.UndelivRatio)
+	}
+	if slices.ContainsFunc(c.ReplyPrefixes, func(p string) bool { return p != "" }) && c.ReplyText == "" {
+		bad("reply prefixes need a reply text")
 	}
 	if c.ThrottleTPS < 0 || c.QueueFullAfter < 0 || c.MaxBinds < 0 {
 		bad("throttle, queue-full and bind limits must not be negative")

@@ -8,7 +8,8 @@ import (
 	"smscast/smpp"
 )
 
-// receipt is one delivery receipt (one per accepted part) on its way to the client.
+// receipt is one delivery receipt (one per accepted part), or one part of a handset's reply
+// (Config.ReplyPrefixes), on its way to the client.
 type receipt struct {
 	systemID   string
 	id         string  // the message id, in Config.ReceiptIDFormat
@@ -21,6 +22,10 @@ type receipt struct {
 	dataCoding uint8
 	attempts   int    // times sent so far
 	order      uint64 // tie-break for equal due times: first scheduled, first sent
+
+	// A reply: its short_message (with its UDH, if any) and esm_class; nil for a receipt.
+	reply    []byte
+	replyESM uint8
 }
 
 // networkError is a receipt's err: field and the code in its network_error_code TLV (GSM,
@@ -41,6 +46,14 @@ var networkErrors = map[smpp.MessageState]networkError{
 // deliverSM builds the receipt PDU into p, with its octets in buf (reused, returned grown):
 // the App. B text and the receipted_message_id, message_state and network_error_code TLVs.
 func (r *receipt) deliverSM(p *smpp.DeliverSM, buf []byte, packed bool) []byte {
+	if r.reply != nil {
+		*p = smpp.DeliverSM{
+			SourceAddrTON: r.dst.TON, SourceAddrNPI: r.dst.NPI, SourceAddr: r.dst.Addr,
+			DestAddrTON: r.src.TON, DestAddrNPI: r.src.NPI, DestinationAddr: r.src.Addr,
+			ESMClass: r.replyESM, DataCoding: r.dataCoding, ShortMessage: r.reply, TLVs: p.TLVs[:0],
+		}
+		return buf
+	}
 	ne := networkErrors[r.fate]
 	code := ne.code
 	// The text: field comes last, so the excerpt (at most 20 characters, one octet each)
@@ -190,6 +203,7 @@ type receiptQueue struct {
 	buf     []byte
 
 	sent, resent, acked, abandoned, deliverSMResp int64
+	repliesSent                                   int64
 
 	wake chan struct{} // capacity 1
 }
@@ -322,9 +336,14 @@ func (q *receiptQueue) dispatchLocked(r *receipt, now time.Time) {
 			continue // that session is closing
 		}
 		r.attempts++
-		q.sent++
-		if r.attempts > 1 {
+		switch {
+		case r.reply != nil:
+			q.repliesSent++
+		case r.attempts > 1:
+			q.sent++
 			q.resent++
+		default:
+			q.sent++
 		}
 		if c.inflight == nil {
 			c.inflight = make(map[uint32]*receipt)
@@ -450,4 +469,5 @@ func (q *receiptQueue) snapshot(st *Stats) {
 	st.ReceiptsAbandoned = int(q.abandoned)
 	st.ReceiptsPending = int(q.pending)
 	st.DeliverSMResp = int(q.deliverSMResp)
+	st.RepliesSent = int(q.repliesSent)
 }

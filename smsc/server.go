@@ -18,6 +18,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"smscast/smpp/coding"
 )
 
 // Server is a running simulator. Its methods are safe for concurrent use.
@@ -35,7 +37,8 @@ type Server struct {
 	dropAt, unbindAt map[int64]bool // positions in the server-wide accepted count
 
 	sessions, bindFailures, genericNacks atomic.Int64
-	boundNow                             atomic.Int64 // sessions bound at the moment (Config.MaxBinds)
+	boundNow                             atomic.Int64  // sessions bound at the moment (Config.MaxBinds)
+	replyRef                             atomic.Uint32 // concatenation reference of the last reply
 	drops, unbinds                       atomic.Int64
 	maxOutstanding                       atomic.Int64
 
@@ -60,6 +63,11 @@ func NewServer(cfg Config) (*Server, error) {
 	tlsConf, cert, err := cfg.tlsConfig()
 	if err != nil {
 		return nil, fmt.Errorf("smsc: %w", err)
+	}
+	if cfg.ReplyText != "" {
+		if _, err := coding.SplitText(cfg.ReplyText, coding.Options{Split: coding.SplitUDH, Packed: cfg.GSM7Packed}); err != nil {
+			return nil, fmt.Errorf("smsc: reply text: %w", err)
+		}
 	}
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {

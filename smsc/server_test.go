@@ -273,6 +273,8 @@ func TestConfig_Errors(t *testing.T) {
 		{"throttle", Config{ThrottleTPS: -1}, "negative"},
 		{"bind limit", Config{MaxBinds: -1}, "negative"},
 		{"max pdu", Config{MaxPDULen: 8}, "16-octet header"},
+		{"reply without text", Config{ReplyPrefixes: []string{"49"}}, "reply text"},
+		{"reply too long", Config{ReplyPrefixes: []string{"49"}, ReplyText: strings.Repeat("x", 153*256)}, "reply text"},
 		{"listen", Config{Listen: "256.0.0.1:0"}, "listen on"},
 		{"cert files", Config{TLSCertFile: "/nonexistent/c.pem", TLSKeyFile: "/nonexistent/k.pem"}, "load TLS certificate"},
 	}
@@ -298,5 +300,74 @@ func TestParseIDFormat(t *testing.T) {
 	}
 	if _, err := ParseIDFormat("uuid"); err == nil {
 		t.Error(`ParseIDFormat("uuid") accepted`)
+	}
+}
+
+// Handsets of ReplyPrefixes answer every message with ReplyText: one deliver_sm from the
+// handset to the sender when it fits, else parts with a concatenation UDH whose reference
+// differs between replies.
+func TestServer_Replies(t *testing.T) {
+	long := strings.Repeat("Please stop sending these. ", 7) // 189 characters: two parts
+	for _, tt := range []struct {
+		name, text string
+		parts      int
+	}{{"short", "STOP", 1}, {"long", long, 2}} {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := startServer(t, Config{ReplyPrefixes: []string{"4470009"}, ReplyText: tt.text})
+			in := newInbox()
+			s := dial(t, srv, smpp.Options{Handler: in.handle})
+			submitText(t, s, "4470001", "no reply to this one")
+			submitText(t, s, "4470009001", "first")
+			submitText(t, s, "4470009002", "second")
+			got := in.wait(t, 3+2*tt.parts) // three receipts, two replies
+			refs := map[string]uint16{}
+			parts := map[string][]string{} // by handset, in part order
+			for _, d := range got {
+				if smpp.IsReceipt(d.ESMClass) {
+					continue
+				}
+				if d.DestinationAddr != "Brand" || d.DestAddrTON != 5 {
+					t.Errorf("reply to %q (TON %d), want the sender Brand (TON 5)", d.DestinationAddr, d.DestAddrTON)
+				}
+				data, seq := d.ShortMessage, uint8(1)
+				if tt.parts > 1 {
+					ref, total, sq, rest, ok := coding.ParseUDH(data)
+					if d.ESMClass != 0x40 || !ok || int(total) != tt.parts {
+						t.Fatalf("reply part esm_class %#x, UDH %x: want a concatenation UDH of %d parts", d.ESMClass, data, tt.parts)
+					}
+					if r, seen := refs[d.SourceAddr]; seen && r != ref {
+						t.Errorf("parts of one reply with references %d and %d", r, ref)
+					}
+					refs[d.SourceAddr] = ref
+					data, seq = rest, sq
+				}
+				text, err := coding.Decode(data, d.DataCoding)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if parts[d.SourceAddr] == nil {
+					parts[d.SourceAddr] = make([]string, tt.parts)
+				}
+				parts[d.SourceAddr][seq-1] = text // handlers may run in any order
+			}
+			texts := map[string]string{}
+			for from, p := range parts {
+				texts[from] = strings.Join(p, "")
+			}
+			for _, from := range []string{"4470009001", "4470009002"} {
+				if texts[from] != tt.text {
+					t.Errorf("reply from %s: %q, want %q", from, texts[from], tt.text)
+				}
+			}
+			if len(texts) != 2 {
+				t.Errorf("replies from %d handsets, want 2 (none from 4470001)", len(texts))
+			}
+			if tt.parts > 1 && refs["4470009001"] == refs["4470009002"] {
+				t.Errorf("both replies use reference %d: a handset changes it", refs["4470009001"])
+			}
+			if st := srv.Stats(); st.RepliesSent != 2*tt.parts || st.ReceiptsSent != 3 {
+				t.Errorf("stats: %d replies, %d receipts sent; want %d and 3", st.RepliesSent, st.ReceiptsSent, 2*tt.parts)
+			}
+		})
 	}
 }

@@ -18,10 +18,11 @@ type Stats struct {
 
 	ReceiptsSent      int `json:"receipts_sent"`      // deliver_sm receipts written, resends included
 	ReceiptsResent    int `json:"receipts_resent"`    // of which resends
-	ReceiptsAcked     int `json:"receipts_acked"`     // receipts answered with deliver_sm_resp status 0
-	ReceiptsAbandoned int `json:"receipts_abandoned"` // receipts given up after Config.ReceiptAttempts
-	ReceiptsPending   int `json:"receipts_pending"`   // receipts scheduled, queued or awaiting their response
+	ReceiptsAcked     int `json:"receipts_acked"`     // receipts (and reply parts) answered with deliver_sm_resp status 0
+	ReceiptsAbandoned int `json:"receipts_abandoned"` // receipts (and reply parts) given up after Config.ReceiptAttempts
+	ReceiptsPending   int `json:"receipts_pending"`   // receipts (and reply parts) scheduled, queued or awaiting their response
 	DeliverSMResp     int `json:"deliver_sm_resp"`    // deliver_sm_resp received, whatever the status
+	RepliesSent       int `json:"replies_sent"`       // deliver_sm of handsets' replies (Config.ReplyPrefixes) written, resends included
 
 	Drops        int `json:"drops"`         // connections closed by DropAfter
 	Unbinds      int `json:"unbinds"`       // unbinds sent by UnbindAfter

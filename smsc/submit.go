@@ -258,12 +258,34 @@ func (c *conn) submit(h smpp.Header, sub submission) bool {
 	}
 	c.respondMessage(h.Sequence, sub.cmd, smpp.StatusOK, id)
 	// Only now: the receipt goes through the same outbox after the response, so it can never
-	// reach the client before the message id it refers to.
+	// reach the client before the message id it refers to. A reply goes just before the
+	// receipt, so that a campaign that waits for its receipts has the replies too.
+	if part.seq <= 1 && hasAnyPrefix(sub.dst.Addr, srv.cfg.ReplyPrefixes) {
+		for _, r := range srv.reply(c.systemID, sub, now) {
+			c.scheduleReceipt(r)
+		}
+	}
 	c.scheduleReceipt(rcpt)
 	if len(srv.unbindAt) > 0 && srv.unbindAt[n] {
 		c.startUnbind()
 	}
 	return true
+}
+
+// reply is the handset's answer to a message submitted at now: its parts, from the
+// message's destination to its sender, due with the receipt delay.
+func (s *Server) reply(systemID string, sub submission, now time.Time) []*receipt {
+	msg, err := coding.SplitText(s.cfg.ReplyText, coding.Options{Split: coding.SplitUDH, Packed: s.cfg.GSM7Packed, Ref: uint16(s.replyRef.Add(1))})
+	if err != nil {
+		return nil // checked by NewServer
+	}
+	due := now.Add(s.receiptDelay())
+	rs := make([]*receipt, len(msg.Parts))
+	for i, p := range msg.Parts {
+		rs[i] = &receipt{systemID: systemID, src: sub.src, dst: sub.dst, due: due, dataCoding: msg.DataCoding,
+			reply: p.ShortMessage, replyESM: p.ESMClass}
+	}
+	return rs
 }
 
 // scheduleReceipt queues r (nil = no receipt) for the receipt goroutine, which the reader
