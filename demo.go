@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -38,6 +39,10 @@ const (
 	demoSystemID      = "smscast-demo"
 	demoRejectPrefix  = "4915550" // refused with ESME_RINVDSTADR
 	demoUndelivPrefix = "4915551" // accepted, receipt UNDELIV
+	demoReplyPrefix   = "4915552" // accepted, and the handset replies demoReplyText
+	// demoReplyText takes two parts, so that the inbox shows a long reply joined.
+	demoReplyText = "STOP please. I did not ask for these messages and I do not want any more of them: " +
+		"take my number off your list today, and do not pass it on to anybody else either. Thank you, and have a good day."
 	demoReceiptDelay  = 200 * time.Millisecond
 	demoReceiptJitter = 300 * time.Millisecond
 )
@@ -58,7 +63,13 @@ const (
 	demoReportFile     = "report.csv"
 	demoSummaryFile    = "summary.json"
 	demoMessagesFile   = "messages.jsonl" // what the simulator received, decoded
+	demoInboxFile      = "inbox.csv"      // the replies (--inbox)
+	demoOptOutFile     = "optouts.txt"    // the numbers that replied STOP (--exclude)
 )
+
+// demoAppended are the demo's files that send appends to rather than replaces: --force
+// removes them first, or a second run would find its replier excluded.
+var demoAppended = []string{demoInboxFile, demoInboxFile + ".parts", demoOptOutFile}
 
 // demoOutcome is what one row of testdata/recipients.csv is designed to end as; a report
 // that says otherwise means the demo found a bug.
@@ -82,6 +93,7 @@ var demoDesign = []demoOutcome{
 	{6, "4915550123456", report.SubmitRejected, "ESME_RINVDSTADR", "", "gsm7", false},
 	{7, "4915551123456", report.SubmitAccepted, "", "UNDELIV", "gsm7", false},
 	{8, "4915112345678", report.SubmitAccepted, "", "DELIVRD", "gsm7", false},
+	{9, "4915552123456", report.SubmitAccepted, "", "DELIVRD", "gsm7", false},
 }
 
 // demoOptions are the flags of demo.
@@ -100,12 +112,14 @@ func demoCommand() *cli.Command {
 		Description: "Starts the SMSC simulator on 127.0.0.1 (an ephemeral port), writes the sample campaign\n" +
 			"(testdata/recipients.csv and testdata/templates.csv, built into smscast) into a new\n" +
 			"directory, and sends it exactly as `smscast send` would: paced submit_sm, delivery\n" +
-			"receipts, the receipt report and the summary. The eight rows show plain GSM 7-bit text,\n" +
+			"receipts, the receipt report and the summary. The nine rows show plain GSM 7-bit text,\n" +
 			"GSM extension characters (€ [ ] ~ count two septets), an emoji that forces UCS-2, a long\n" +
 			"text sent as a multipart message, an invalid number (reported, never sent), a number the\n" +
-			"simulator rejects (ESME_RINVDSTADR) and one it reports undelivered (UNDELIV).\n\n" +
+			"simulator rejects (ESME_RINVDSTADR), one it reports undelivered (UNDELIV), and a handset\n" +
+			"that replies STOP in two parts (--inbox, --optout-keywords).\n\n" +
 			"The directory then holds report.csv (one line per row: start there), summary.json,\n" +
-			"messages.jsonl (what the simulator received, decoded) and the two input files.\n" +
+			"messages.jsonl (what the simulator received, decoded), inbox.csv (the reply),\n" +
+			"optouts.txt (the number that replied STOP) and the two input files.\n" +
 			"SMSCAST_* variables and --config files are ignored, so a real campaign's settings\n" +
 			"cannot change the demo.\n\n" +
 			"Exit status: 0 every row ended as designed, the planned invalid, rejected and\n" +
@@ -161,6 +175,8 @@ func runDemo(ctx context.Context, app *cli.App, opt demoOptions, signals <-chan 
 		SystemID:        demoSystemID,
 		RejectPrefixes:  []string{demoRejectPrefix},
 		UndelivPrefixes: []string{demoUndelivPrefix},
+		ReplyPrefixes:   []string{demoReplyPrefix},
+		ReplyText:       demoReplyText,
 		ReceiptDelay:    demoReceiptDelay,
 		ReceiptJitter:   demoReceiptJitter,
 		Log:             messages,
@@ -178,6 +194,7 @@ func runDemo(ctx context.Context, app *cli.App, opt demoOptions, signals <-chan 
 		"--progress-interval", demoProgressInterval.String(),
 		// Stray receipts (none are expected) stay in the demo directory, not the user's spool.
 		"--spool", path("spool"),
+		"--inbox", path(demoInboxFile), "--exclude", path(demoOptOutFile), "--optout-keywords", "STOP",
 	}
 	if opt.force {
 		args = append(args, "--force")
@@ -191,8 +208,9 @@ func runDemo(ctx context.Context, app *cli.App, opt demoOptions, signals <-chan 
 	}
 
 	if !opt.quiet {
-		fmt.Fprintf(stderr, "demo: a simulated SMSC listens on %s; it rejects numbers starting %s (ESME_RINVDSTADR)\n"+
-			"      and reports numbers starting %s undelivered (UNDELIV)\n", srv.Addr(), demoRejectPrefix, demoUndelivPrefix)
+		fmt.Fprintf(stderr, "demo: a simulated SMSC listens on %s; it rejects numbers starting %s (ESME_RINVDSTADR),\n"+
+			"      reports numbers starting %s undelivered (UNDELIV), and its handsets starting %s reply STOP\n",
+			srv.Addr(), demoRejectPrefix, demoUndelivPrefix, demoReplyPrefix)
 		fmt.Fprintf(stderr, "demo: sending the %d rows of %s with %s %s\n",
 			len(demoDesign), path(demoRecipientsFile), demoTemplatesFile, rateText(opt.rate))
 	}
@@ -214,11 +232,14 @@ func runDemo(ctx context.Context, app *cli.App, opt demoOptions, signals <-chan 
 	if err != nil {
 		return withExit(exitIncomplete, fmt.Errorf("demo: %w", err))
 	}
-	rendered, err := renderedRows(s.input)
+	in := s.input
+	in.Exclude = "" // it holds the replier's number by now
+	rendered, err := renderedRows(in)
 	if err != nil {
 		return withExit(exitIncomplete, fmt.Errorf("demo: %w", err))
 	}
 	diffs := checkDemo(lines, rendered, received)
+	diffs = append(diffs, checkDemoReply(path(demoInboxFile), path(demoOptOutFile))...)
 	if !opt.quiet {
 		printDemoRows(stderr, lines)
 	}
@@ -227,6 +248,8 @@ func runDemo(ctx context.Context, app *cli.App, opt demoOptions, signals <-chan 
 	fmt.Fprintf(tw, "  %s\tthe receipt report, one line per row: start here\n", demoReportFile)
 	fmt.Fprintf(tw, "  %s\tthe summary above, for scripts\n", demoSummaryFile)
 	fmt.Fprintf(tw, "  %s\twhat the simulated SMSC received, decoded\n", demoMessagesFile)
+	fmt.Fprintf(tw, "  %s\tthe replies from handsets, a long one joined (%s*: its bookkeeping)\n", demoInboxFile, demoInboxFile+".parts")
+	fmt.Fprintf(tw, "  %s\tthe numbers that replied STOP: give it as --exclude to skip them next time\n", demoOptOutFile)
 	fmt.Fprintf(tw, "  %s\tthe recipients; the note column says what each row shows\n", demoRecipientsFile)
 	fmt.Fprintf(tw, "  %s\tthe templates\n", demoTemplatesFile)
 	tw.Flush()
@@ -238,7 +261,7 @@ func runDemo(ctx context.Context, app *cli.App, opt demoOptions, signals <-chan 
 		}
 		return withExit(exitIncomplete, errors.New(msg))
 	}
-	fmt.Fprintln(stderr, "\ndemo: every row ended as designed, the invalid, rejected and undelivered ones included")
+	fmt.Fprintln(stderr, "\ndemo: every row ended as designed, the invalid, rejected and undelivered ones included, and the reply is in the inbox")
 	return nil
 }
 
@@ -253,9 +276,14 @@ func demoDir(want string, force bool, now time.Time) (string, error) {
 		return "", fmt.Errorf("--dir: %w", err)
 	}
 	if force {
+		for _, name := range demoAppended {
+			if err := os.Remove(filepath.Join(want, name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return "", fmt.Errorf("--dir: %w", err)
+			}
+		}
 		return want, nil
 	}
-	for _, name := range []string{demoRecipientsFile, demoTemplatesFile, demoReportFile, demoSummaryFile, demoMessagesFile} {
+	for _, name := range append([]string{demoRecipientsFile, demoTemplatesFile, demoReportFile, demoSummaryFile, demoMessagesFile}, demoAppended...) {
 		if _, err := os.Lstat(filepath.Join(want, name)); err == nil {
 			return "", fmt.Errorf("--dir %s already has %s; use --force to replace the demo's files there, or choose another --dir", want, name)
 		}
@@ -284,12 +312,7 @@ func demoSendSettings(ctx context.Context, app *cli.App, args []string) (sendSet
 
 // readReportFile reads a CSV report into one map per line, keyed by column.
 func readReportFile(path string) ([]map[string]string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	recs, err := csv.NewReader(f).ReadAll()
+	recs, err := readCSVFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("report %s: %w", path, err)
 	}
@@ -305,6 +328,16 @@ func readReportFile(path string) ([]map[string]string, error) {
 		lines = append(lines, m)
 	}
 	return lines, nil
+}
+
+// readCSVFile reads every record of the CSV file at path.
+func readCSVFile(path string) ([][]string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return csv.NewReader(f).ReadAll()
 }
 
 // renderedRows reads the campaign as plan and send do and returns its rows by number, for
@@ -363,6 +396,25 @@ func checkDemo(lines []map[string]string, rendered map[int]csvin.Row, received [
 		case msgs[0].Text != r.Text:
 			diffs = append(diffs, fmt.Sprintf("row %d: the simulator decoded %q, want %q (error: %q)", want.row, msgs[0].Text, r.Text, msgs[0].TextError))
 		}
+	}
+	return diffs
+}
+
+// checkDemoReply checks that the replying handset's answer is in the inbox, whole, once, and
+// its number in the opt-out file.
+func checkDemoReply(inboxPath, optOutPath string) []string {
+	var diffs []string
+	recs, err := readCSVFile(inboxPath)
+	switch {
+	case err != nil:
+		diffs = append(diffs, fmt.Sprintf("the inbox: %v", err))
+	case len(recs) != 2 || len(recs[1]) != 4:
+		diffs = append(diffs, fmt.Sprintf("the inbox has %d lines, want the header and one reply", len(recs)))
+	case recs[1][1] != demoDesign[8].msisdn || recs[1][3] != demoReplyText:
+		diffs = append(diffs, fmt.Sprintf("the inbox has %q from %s, want the whole reply from %s", recs[1][3], recs[1][1], demoDesign[8].msisdn))
+	}
+	if b, err := os.ReadFile(optOutPath); err != nil || string(b) != demoDesign[8].msisdn+"\n" {
+		diffs = append(diffs, fmt.Sprintf("%s holds %q (%v), want %s", optOutPath, b, err, demoDesign[8].msisdn))
 	}
 	return diffs
 }

@@ -54,6 +54,7 @@ func TestDemo(t *testing.T) {
 		{6, "4915550123456", "rejected", "0x0000000B ESME_RINVDSTADR", "", "gsm7", 1, 1, "", nil, 0, 0},
 		{7, "4915551123456", "accepted", "", "UNDELIV", "gsm7", 1, 1, "smscast", []string{"Hello Grace,", "München"}, 0x00, 0},
 		{8, "4915112345678", "accepted", "", "DELIVRD", "gsm7", 1, 1, "Acme", []string{"Hi there:", "€5"}, 0x00, 0},
+		{9, "4915552123456", "accepted", "", "DELIVRD", "gsm7", 1, 1, "smscast", []string{"Hello Ivy,", "Leipzig"}, 0x00, 0},
 	}
 	rows, err := readReportFile(reportPath)
 	if err != nil {
@@ -116,17 +117,38 @@ func TestDemo(t *testing.T) {
 			t.Errorf("row %d: simulator's fate %s, want %s", w.row, m.State, want)
 		}
 	}
-	if len(received) != 6 {
-		t.Errorf("the simulator accepted %d messages, want 6", len(received))
+	if len(received) != 7 {
+		t.Errorf("the simulator accepted %d messages, want 7", len(received))
 	}
 	if b, err := os.ReadFile(filepath.Join(dir, "summary.json")); err != nil || !json.Valid(b) {
 		t.Errorf("summary.json: %v, valid JSON %v", err, json.Valid(b))
 	}
+	checkDemoInbox(t, dir)
 
 	// The demo's files are not replaced without --force, and nothing is sent then.
 	code, stderr = runDemoCommand(t, "--dir", dir)
 	if code != exitUsage || !strings.Contains(stderr, "--force") {
 		t.Errorf("second run: exit %d, stderr %q; want 1 and a hint to use --force", code, stderr)
+	}
+	// With --force it runs again as designed: the reply and the opt-out of the first run,
+	// which send appends to, do not carry over (the replier would be excluded).
+	code, stderr = runDemoCommand(t, "--dir", dir, "--force", "--rate", "0", "--quiet")
+	if code != exitOK {
+		t.Fatalf("run with --force: exit %d; stderr:\n%s", code, stderr)
+	}
+	checkDemoInbox(t, dir)
+}
+
+// checkDemoInbox checks that the replying handset's two-part answer is one inbox line and
+// its number the only opt-out.
+func checkDemoInbox(t *testing.T, dir string) {
+	t.Helper()
+	recs := readCSV(t, filepath.Join(dir, "inbox.csv"))
+	if len(recs) != 2 || recs[1][1] != "4915552123456" || recs[1][2] != "smscast" || recs[1][3] != demoReplyText {
+		t.Errorf("inbox.csv holds %q, want one line: the whole reply of 4915552123456", recs)
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, "optouts.txt")); err != nil || string(b) != "4915552123456\n" {
+		t.Errorf("optouts.txt holds %q (%v), want 4915552123456", b, err)
 	}
 }
 
@@ -300,7 +322,7 @@ func TestCheckDemo(t *testing.T) {
 		}, "row 4: the simulator received 1 of 2 parts"},
 		{"sent twice", func(l []map[string]string, m []smsc.Message) ([]map[string]string, []smsc.Message) {
 			return l, append(m, m[len(m)-1])
-		}, "row 8: the simulator received 2 messages"},
+		}, "row 9: the simulator received 2 messages"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

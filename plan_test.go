@@ -92,15 +92,15 @@ func TestPlan_examples(t *testing.T) {
 	for _, want := range []string{
 		`testdata/recipients.csv:6:1: invalid number "+49 171 12"`,
 		"plan written to " + out,
-		"\nrows                            8\n",
-		"\n  ok                            7  will be sent\n",
+		"\nrows                            9\n",
+		"\n  ok                            8  will be sent\n",
 		"\n    invalid number              1\n",
-		"\n  gsm7                          6\n",
+		"\n  gsm7                          7\n",
 		"\n  ucs2                          1\n",
-		"\ntotal parts                     8  submit_sm PDUs",
-		"\nestimated cost               0.40  8 parts × 0.05 (--price-per-part)\n",
-		"\nestimated time                 4s  at 2 parts/s (--rate)",
-		"smscast: 1 of 8 rows are invalid",
+		"\ntotal parts                     9  submit_sm PDUs",
+		"\nestimated cost               0.45  9 parts × 0.05 (--price-per-part)\n",
+		"\nestimated time                 5s  at 2 parts/s (--rate)",
+		"smscast: 1 of 9 rows are invalid",
 	} {
 		if !strings.Contains(stderr, want) {
 			t.Errorf("stderr lacks %q:\n%s", want, stderr)

@@ -14,6 +14,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -84,6 +85,9 @@ func NewServer(cfg Config) (*Server, error) {
 		conns:    make(map[*conn]struct{}),
 		done:     make(chan struct{}),
 	}
+	// Replies' references start anywhere, as a handset's do: a rehearsal run again within
+	// the client's memory of delivered replies must not look like the same replies sent again.
+	s.replyRef.Store(rand.Uint32())
 	if tlsConf != nil {
 		s.ln = tls.NewListener(ln, tlsConf)
 	}

@@ -234,6 +234,7 @@ func (c *conn) submit(h smpp.Header, sub submission) bool {
 		fate: fate, total: total, dataSM: sub.cmd == smpp.DataSMID,
 	}
 	srv.rec.add(&rec, part, ref)
+	due := now.Add(srv.receiptDelay()) // the receipt's, and the reply's just before it
 	var rcpt *receipt
 	if wantsReceipt(sub.regDelivery, fate) {
 		rcpt = &receipt{
@@ -243,7 +244,7 @@ func (c *conn) submit(h smpp.Header, sub submission) bool {
 			dst:        sub.dst,
 			fate:       fate,
 			submitted:  now,
-			due:        now.Add(srv.receiptDelay()),
+			due:        due,
 			part:       part,
 			dataCoding: sub.dataCoding,
 		}
@@ -261,7 +262,7 @@ func (c *conn) submit(h smpp.Header, sub submission) bool {
 	// reach the client before the message id it refers to. A reply goes just before the
 	// receipt, so that a campaign that waits for its receipts has the replies too.
 	if part.seq <= 1 && hasAnyPrefix(sub.dst.Addr, srv.cfg.ReplyPrefixes) {
-		for _, r := range srv.reply(c.systemID, sub, now) {
+		for _, r := range srv.reply(c.systemID, sub, due) {
 			c.scheduleReceipt(r)
 		}
 	}
@@ -272,14 +273,13 @@ func (c *conn) submit(h smpp.Header, sub submission) bool {
 	return true
 }
 
-// reply is the handset's answer to a message submitted at now: its parts, from the
-// message's destination to its sender, due with the receipt delay.
-func (s *Server) reply(systemID string, sub submission, now time.Time) []*receipt {
+// reply is the handset's answer to a message: its parts, from the message's destination to
+// its sender, due at due.
+func (s *Server) reply(systemID string, sub submission, due time.Time) []*receipt {
 	msg, err := coding.SplitText(s.cfg.ReplyText, coding.Options{Split: coding.SplitUDH, Packed: s.cfg.GSM7Packed, Ref: uint16(s.replyRef.Add(1))})
 	if err != nil {
 		return nil // checked by NewServer
 	}
-	due := now.Add(s.receiptDelay())
 	rs := make([]*receipt, len(msg.Parts))
 	for i, p := range msg.Parts {
 		rs[i] = &receipt{systemID: systemID, src: sub.src, dst: sub.dst, due: due, dataCoding: msg.DataCoding,
