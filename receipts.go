@@ -34,11 +34,12 @@ var receiptsShown = map[string]bool{
 // receipts does not use hidden.
 func receiptsFlags() []cli.Flag {
 	own := map[string]cli.Flag{
-		"bind-mode":     &cli.StringFlag{Name: "bind-mode", Value: "rx", Usage: "bind `MODE`: rx (receiver) or trx (transceiver, for SMSCs that deliver receipts only to transceivers)"},
-		"journal":       &cli.StringFlag{Name: "journal", Usage: "the campaign's journal `FILE`, as send wrote it (default: <--report>.journal)"},
-		"report":        &cli.StringFlag{Name: "report", Usage: "rewrite this report `FILE` (default: the journal's path without .journal, where send puts it)"},
-		"report-format": &cli.StringFlag{Name: "report-format", Usage: "report `FORMAT`: csv or jsonl (default: jsonl for a .jsonl report, else csv)"},
-		"wait":          &cli.DurationFlag{Name: "wait", Value: defaultWait, Usage: "stay bound at most this `DURATION` for the receipts still pending (0 = only match the spool and rewrite the report)"},
+		"bind-mode":       &cli.StringFlag{Name: "bind-mode", Value: "rx", Usage: "bind `MODE`: rx (receiver) or trx (transceiver, for SMSCs that deliver receipts only to transceivers)"},
+		"journal":         &cli.StringFlag{Name: "journal", Usage: "the campaign's journal `FILE`, as send wrote it (default: <--report>.journal)"},
+		"report":          &cli.StringFlag{Name: "report", Usage: "rewrite this report `FILE` (default: the journal's path without .journal, where send puts it)"},
+		"report-format":   &cli.StringFlag{Name: "report-format", Usage: "report `FORMAT`: csv or jsonl (default: jsonl for a .jsonl report, else csv)"},
+		"optout-keywords": &cli.StringFlag{Name: "optout-keywords", Usage: "`WORDS` (comma-separated, e.g. STOP) that add an incoming message's sender to the campaign's --exclude file (for a campaign sent with --optout-keywords)"},
+		"wait":            &cli.DurationFlag{Name: "wait", Value: defaultWait, Usage: "stay bound at most this `DURATION` for the receipts still pending (0 = only match the spool and rewrite the report)"},
 	}
 	flags := append([]cli.Flag{configFlag}, inputFlags()...)
 	flags = append(flags, sendFlags()...)
@@ -181,6 +182,14 @@ func receiptsSettingsOf(c *cli.Context, passwordOnArgs bool, warn func(string)) 
 		return s, err
 	}
 	s.summaryJSON = c.String("summary-json")
+	if err := moSettings(c, &s); err != nil {
+		return s, err
+	}
+	if _, grows := st.Identity.Options["exclude"]; len(s.optoutWords) > 0 && !grows {
+		// Its exclude file is then part of the campaign's identity: adding to it would make
+		// the next receipts or --resume refuse the campaign's input files.
+		return s, errors.New("--optout-keywords: the campaign was sent without it, so its --exclude file must stay as it was; collect the replies with --inbox alone")
+	}
 	spool, err := spoolDir(c)
 	if err != nil {
 		return s, err

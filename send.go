@@ -264,17 +264,25 @@ func sendSettingsOf(c *cli.Context, passwordOnArgs bool, warn func(string)) (sen
 	}
 	s.force = s.force || s.journal.resume
 	s.summaryJSON = c.String("summary-json")
+	if err := moSettings(c, &s); err != nil {
+		return s, err
+	}
+	return s, outputSettings(c, &s)
+}
+
+// moSettings reads --inbox and --optout-keywords, which send and receipts share.
+func moSettings(c *cli.Context, s *sendSettings) error {
 	s.inbox = c.String("inbox")
 	if words := c.String("optout-keywords"); words != "" {
 		if s.input.Exclude == "" {
-			return s, errors.New("--optout-keywords needs --exclude FILE: the opt-out senders are appended to it")
+			return errors.New("--optout-keywords needs --exclude FILE: the opt-out senders are appended to it")
 		}
+		var err error
 		if s.optoutWords, err = report.ParseKeywords(words); err != nil {
-			return s, fmt.Errorf("--optout-keywords: %w", err)
+			return fmt.Errorf("--optout-keywords: %w", err)
 		}
 	}
-
-	return s, outputSettings(c, &s)
+	return nil
 }
 
 // durationSettings reads the durations send and receipts share: timeouts, --wait and the
@@ -392,11 +400,15 @@ func checkReportPath(path string, force bool, in csvin.Config) error {
 // status.
 func runSend(ctx context.Context, s sendSettings, stderr io.Writer, signals <-chan os.Signal) error {
 	start := time.Now()
-	if len(s.optoutWords) > 0 && !readOnce(s.input.Exclude) {
+	if len(s.optoutWords) > 0 && !s.journal.resume && !s.journal.collect && !readOnce(s.input.Exclude) {
 		// The exclude file collects the opt-outs: the first campaign asking for them starts
-		// it, empty. (Failing to create it is reported when it is read.)
-		if f, err := os.OpenFile(s.input.Exclude, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o666); err == nil {
+		// it. A resumed campaign must find its list as it was: a lost one is an error there.
+		switch f, err := os.OpenFile(s.input.Exclude, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o666); {
+		case err == nil:
 			f.Close()
+			fmt.Fprintf(stderr, "smscast: created the empty exclude file %s: opt-outs are added to it\n", s.input.Exclude)
+		case !errors.Is(err, fs.ErrExist):
+			return withExit(exitUsage, fmt.Errorf("--exclude: %w", err))
 		}
 	}
 	rd, err := csvin.Open(s.input)

@@ -470,21 +470,30 @@ func TestSend_sigterm(t *testing.T) {
 // Handsets that answer a campaign (sim --reply-prefix) with a long STOP: each answer is one
 // line in the --inbox, joined from its parts, and its sender goes to the --exclude file,
 // which the first campaign asking for opt-outs creates.
-func TestSend_repliesAndOptOuts(t *testing.T) {
-	reply := "STOP sending me these. " + strings.Repeat("I never asked for them. ", 7) // two parts
-	srv, err := smsc.NewServer(smsc.Config{ReplyPrefixes: []string{"491710000002", "491710000004"}, ReplyText: reply})
+// replySim starts a simulator whose handsets of prefixes answer every message with a
+// two-part STOP, which it returns.
+func replySim(t *testing.T, prefixes ...string) (*smsc.Server, string) {
+	t.Helper()
+	reply := "STOP sending me these. " + strings.Repeat("I never asked for them. ", 7)
+	srv, err := smsc.NewServer(smsc.Config{ReplyPrefixes: prefixes, ReplyText: reply})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer srv.Close()
+	t.Cleanup(func() { srv.Close() })
+	return srv, reply
+}
+
+func TestSend_repliesAndOptOuts(t *testing.T) {
+	srv, reply := replySim(t, "491710000002", "491710000004")
 	dir := t.TempDir()
 	recipients, templates := campaignFiles(t, dir, 5)
 	inbox, exclude := filepath.Join(dir, "inbox.csv"), filepath.Join(dir, "optouts.txt")
-	code, stderr := runApp(t, "send", "--smsc", srv.Addr(), "--recipients", recipients, "--templates", templates,
+	args := []string{"send", "--smsc", srv.Addr(), "--recipients", recipients, "--templates", templates,
 		"--from", "ACME", "--rate", "0", "--wait", "10s", "--report", filepath.Join(dir, "out.csv"), "--quiet",
-		"--inbox", inbox, "--exclude", exclude, "--optout-keywords", "STOP")
-	if code != 0 {
-		t.Fatalf("exit %d; stderr:\n%s", code, stderr)
+		"--inbox", inbox, "--exclude", exclude, "--optout-keywords", "STOP"}
+	code, stderr := runApp(t, args...)
+	if code != 0 || !strings.Contains(stderr, "created the empty exclude file "+exclude) {
+		t.Fatalf("exit %d; stderr:\n%s\nwant 0 and a note that the exclude file was created", code, stderr)
 	}
 	if st := srv.Stats(); st.RepliesSent != 4 {
 		t.Fatalf("the simulator sent %d reply parts, want 4", st.RepliesSent)
@@ -503,6 +512,16 @@ func TestSend_repliesAndOptOuts(t *testing.T) {
 	if data, err := os.ReadFile(exclude); err != nil || !slices.Equal(strings.Fields(string(data)), []string{"491710000002", "491710000004"}) && !slices.Equal(strings.Fields(string(data)), []string{"491710000004", "491710000002"}) {
 		t.Errorf("exclude file %q (%v), want the two senders", data, err)
 	}
+	// A resumed campaign must find its exclude file as it was: a lost one is an error, not
+	// an empty list that would text the people who opted out.
+	saved, _ := os.ReadFile(exclude)
+	os.Remove(exclude)
+	code, stderr = runApp(t, append(args, "--resume")...)
+	if _, err := os.Stat(exclude); code != exitUsage || err == nil {
+		t.Errorf("--resume without the exclude file: exit %d (file created: %v); stderr:\n%s", code, err == nil, stderr)
+	}
+	os.WriteFile(exclude, saved, 0o666)
+
 	// The next campaign skips them.
 	code, stderr = runApp(t, "send", "--smsc", srv.Addr(), "--recipients", recipients, "--templates", templates,
 		"--from", "ACME", "--rate", "0", "--wait", "0", "--report", filepath.Join(dir, "next.csv"), "--quiet", "--exclude", exclude)
@@ -514,5 +533,47 @@ func TestSend_repliesAndOptOuts(t *testing.T) {
 		if (r["submit_status"] == "excluded") != excluded {
 			t.Errorf("next campaign, row %s (%s): %s", r["row"], r["msisdn"], r["submit_status"])
 		}
+	}
+}
+
+// Replies to a campaign sent on a transmitter bind wait at the SMSC for a receiver: smscast
+// receipts collects them into --inbox, joined, and its --optout-keywords adds the senders to
+// the campaign's exclude file, when the campaign was sent with --optout-keywords (its exclude
+// file may then grow). For a campaign sent without them the exclude file is part of the
+// campaign, and receipts refuses to change it.
+func TestReceipts_collectsReplies(t *testing.T) {
+	srv, reply := replySim(t, "491710000003")
+	dir := t.TempDir()
+	recipients, templates := campaignFiles(t, dir, 4)
+	exclude, inbox := filepath.Join(dir, "optouts.txt"), filepath.Join(dir, "inbox.csv")
+	send := func(report string, optOuts bool) {
+		args := []string{"send", "--smsc", srv.Addr(), "--recipients", recipients, "--templates", templates, "--from", "ACME",
+			"--rate", "0", "--bind-mode", "tx", "--report", report, "--quiet", "--spool", filepath.Join(dir, "spool"), "--exclude", exclude}
+		if optOuts {
+			args = append(args, "--optout-keywords", "STOP")
+		}
+		if code, stderr := runCmd(t, args...); code != 0 {
+			t.Fatalf("send: exit %d; stderr:\n%s", code, stderr)
+		}
+	}
+	send(filepath.Join(dir, "a.csv"), true)
+	code, stderr := runCmd(t, "receipts", "--smsc", srv.Addr(), "--journal", filepath.Join(dir, "a.csv.journal"),
+		"--wait", "10s", "--quiet", "--spool", filepath.Join(dir, "spool"), "--inbox", inbox, "--optout-keywords", "STOP")
+	if code != 0 {
+		t.Fatalf("receipts: exit %d; stderr:\n%s", code, stderr)
+	}
+	if recs := readCSV(t, inbox); len(recs) != 2 || recs[1][1] != "491710000003" || recs[1][3] != reply {
+		t.Errorf("inbox %q, want the reply of 491710000003, whole", recs)
+	}
+	if data, _ := os.ReadFile(exclude); string(data) != "491710000003\n" {
+		t.Errorf("exclude file %q, want the replying number", data)
+	}
+
+	os.WriteFile(exclude, nil, 0o666)
+	send(filepath.Join(dir, "b.csv"), false)
+	code, stderr = runCmd(t, "receipts", "--smsc", srv.Addr(), "--journal", filepath.Join(dir, "b.csv.journal"),
+		"--wait", "0", "--quiet", "--spool", filepath.Join(dir, "spool"), "--inbox", inbox, "--optout-keywords", "STOP")
+	if code != exitUsage || !strings.Contains(stderr, "was sent without it") {
+		t.Errorf("receipts --optout-keywords for a campaign sent without: exit %d, stderr:\n%s", code, stderr)
 	}
 }

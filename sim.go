@@ -49,7 +49,7 @@ func simCommand() *cli.Command {
 			&cli.StringSliceFlag{Name: "undeliv-prefix", Usage: "receipts say UNDELIV for destinations starting with `PREFIX` (repeatable, or comma-separated)"},
 			&cli.StringSliceFlag{Name: "expire-prefix", Usage: "receipts say EXPIRED for destinations starting with `PREFIX`"},
 			&cli.StringSliceFlag{Name: "reject-prefix", Usage: "refuse submits to destinations starting with `PREFIX` with ESME_RINVDSTADR"},
-			&cli.StringSliceFlag{Name: "reply-prefix", Usage: "handsets whose number starts with `PREFIX` answer every message with --reply-text (a deliver_sm to the sender, after the receipt delay), to rehearse --inbox and --optout-keywords"},
+			&cli.StringSliceFlag{Name: "reply-prefix", Usage: "handsets whose number starts with `PREFIX` answer every message delivered to them with --reply-text (a deliver_sm to the sender, just before the receipt), to rehearse --inbox and --optout-keywords"},
 			&cli.StringFlag{Name: "reply-text", Value: "STOP", Usage: "what the --reply-prefix handsets answer: `TEXT` (a long one goes in several parts)"},
 			&cli.Float64Flag{Name: "undeliv-ratio", Usage: "receipts say UNDELIV for this `FRACTION` (0-1) of the other destinations, chosen by --seed"},
 			&cli.Int64Flag{Name: "seed", Usage: "`N` that chooses the --undeliv-ratio destinations: the same seed, the same choice"},

@@ -77,11 +77,11 @@ type Config struct {
 	Seed         int64
 
 	// ReplyPrefixes: a handset whose number starts with one of them answers every message
-	// it is sent with ReplyText, as a mobile-originated deliver_sm from its number to the
-	// message's sender, after the receipt delay (once per message, on its first part). A
-	// reply too long for one part goes in several, with a concatenation UDH whose reference
-	// changes with every reply, as a handset's does. For rehearsing --inbox and
-	// --optout-keywords. An empty prefix is ignored.
+	// delivered to it (fate DELIVRD) with ReplyText, as a mobile-originated deliver_sm from
+	// its number to the message's sender, just before the receipt (once per message, on its
+	// first part). A reply too long for one part goes in several, with a concatenation UDH
+	// whose reference changes with every reply of the handset, as a handset's does. For
+	// rehearsing --inbox and --optout-keywords. An empty prefix is ignored.
 	ReplyPrefixes []string
 	ReplyText     string
 

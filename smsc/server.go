@@ -14,7 +14,6 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -38,10 +37,12 @@ type Server struct {
 	dropAt, unbindAt map[int64]bool // positions in the server-wide accepted count
 
 	sessions, bindFailures, genericNacks atomic.Int64
-	boundNow                             atomic.Int64  // sessions bound at the moment (Config.MaxBinds)
-	replyRef                             atomic.Uint32 // concatenation reference of the last reply
-	drops, unbinds                       atomic.Int64
-	maxOutstanding                       atomic.Int64
+	boundNow                             atomic.Int64 // sessions bound at the moment (Config.MaxBinds)
+
+	replyMu        sync.Mutex
+	replyRefs      map[string]uint8 // the last concatenation reference of each replying handset
+	drops, unbinds atomic.Int64
+	maxOutstanding atomic.Int64
 
 	mu     sync.Mutex
 	conns  map[*conn]struct{}
@@ -66,7 +67,7 @@ func NewServer(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("smsc: %w", err)
 	}
 	if cfg.ReplyText != "" {
-		if _, err := coding.SplitText(cfg.ReplyText, coding.Options{Split: coding.SplitUDH, Packed: cfg.GSM7Packed}); err != nil {
+		if _, err := coding.SplitText(cfg.ReplyText, coding.Options{Split: coding.SplitUDH}); err != nil {
 			return nil, fmt.Errorf("smsc: reply text: %w", err)
 		}
 	}
@@ -85,9 +86,7 @@ func NewServer(cfg Config) (*Server, error) {
 		conns:    make(map[*conn]struct{}),
 		done:     make(chan struct{}),
 	}
-	// Replies' references start anywhere, as a handset's do: a rehearsal run again within
-	// the client's memory of delivered replies must not look like the same replies sent again.
-	s.replyRef.Store(rand.Uint32())
+	s.replyRefs = make(map[string]uint8)
 	if tlsConf != nil {
 		s.ln = tls.NewListener(ln, tlsConf)
 	}

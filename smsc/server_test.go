@@ -2,6 +2,7 @@ package smsc
 
 import (
 	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 	"testing"
@@ -303,70 +304,84 @@ func TestParseIDFormat(t *testing.T) {
 	}
 }
 
-// Handsets of ReplyPrefixes answer every message with ReplyText: one deliver_sm from the
-// handset to the sender when it fits, else parts with a concatenation UDH whose reference
-// differs between replies.
+// Handsets of ReplyPrefixes answer every message delivered to them, once per message, with
+// ReplyText: one deliver_sm from the handset to the sender when it fits, else parts with a
+// concatenation UDH whose reference changes with every reply of the handset. GSM 7-bit goes
+// unpacked even when the simulator reads packed.
 func TestServer_Replies(t *testing.T) {
 	long := strings.Repeat("Please stop sending these. ", 7) // 189 characters: two parts
 	for _, tt := range []struct {
 		name, text string
 		parts      int
-	}{{"short", "STOP", 1}, {"long", long, 2}} {
+		packed     bool
+	}{{"short", "STOP", 1, false}, {"long", long, 2, false}, {"long, simulator reading packed", long, 2, true}} {
 		t.Run(tt.name, func(t *testing.T) {
-			srv := startServer(t, Config{ReplyPrefixes: []string{"4470009"}, ReplyText: tt.text})
+			srv := startServer(t, Config{ReplyPrefixes: []string{"4470009"}, UndelivPrefixes: []string{"44700099"},
+				ReplyText: tt.text, GSM7Packed: tt.packed})
 			in := newInbox()
 			s := dial(t, srv, smpp.Options{Handler: in.handle})
-			submitText(t, s, "4470001", "no reply to this one")
-			submitText(t, s, "4470009001", "first")
-			submitText(t, s, "4470009002", "second")
-			got := in.wait(t, 3+2*tt.parts) // three receipts, two replies
-			refs := map[string]uint16{}
-			parts := map[string][]string{} // by handset, in part order
+			opt := coding.Options{Packed: tt.packed}
+			receipts := 0
+			for _, m := range []struct{ to, text string }{
+				{"4470001", "no reply to this one"},
+				{"4470009001", "first"},
+				{"4470009001", strings.Repeat("a long second message ", 10)}, // several parts, one reply
+				{"4470009002", "third"},
+				{"4470009900", "undelivered: no reply"},
+			} {
+				receipts += len(submitAll(t, s, textSubmits(t, "Brand", m.to, m.text, opt, 1)))
+			}
+			got := in.wait(t, receipts+3*tt.parts)
+			type reply struct {
+				ref   uint16
+				parts []string
+			}
+			var replies []*reply // in the order their first part came
+			open := map[string]*reply{}
 			for _, d := range got {
 				if smpp.IsReceipt(d.ESMClass) {
 					continue
 				}
-				if d.DestinationAddr != "Brand" || d.DestAddrTON != 5 {
-					t.Errorf("reply to %q (TON %d), want the sender Brand (TON 5)", d.DestinationAddr, d.DestAddrTON)
+				if d.DestinationAddr != "Brand" || d.DestAddrTON != 5 || d.SourceAddrTON != 1 || d.SourceAddrNPI != 1 || d.DataCoding != 0 {
+					t.Errorf("reply from %q (TON %d NPI %d) to %q (TON %d), data_coding %d: want from the handset (1/1) to Brand (5), GSM",
+						d.SourceAddr, d.SourceAddrTON, d.SourceAddrNPI, d.DestinationAddr, d.DestAddrTON, d.DataCoding)
 				}
-				data, seq := d.ShortMessage, uint8(1)
+				data, seq, ref := d.ShortMessage, uint8(1), uint16(0)
 				if tt.parts > 1 {
-					ref, total, sq, rest, ok := coding.ParseUDH(data)
+					r, total, sq, rest, ok := coding.ParseUDH(data)
 					if d.ESMClass != 0x40 || !ok || int(total) != tt.parts {
 						t.Fatalf("reply part esm_class %#x, UDH %x: want a concatenation UDH of %d parts", d.ESMClass, data, tt.parts)
 					}
-					if r, seen := refs[d.SourceAddr]; seen && r != ref {
-						t.Errorf("parts of one reply with references %d and %d", r, ref)
-					}
-					refs[d.SourceAddr] = ref
-					data, seq = rest, sq
+					data, seq, ref = rest, sq, r
+				} else if d.ESMClass != 0 {
+					t.Errorf("one-part reply with esm_class %#x, want 0", d.ESMClass)
 				}
-				text, err := coding.Decode(data, d.DataCoding)
+				text, err := coding.Decode(data, 0) // unpacked
 				if err != nil {
 					t.Fatal(err)
 				}
-				if parts[d.SourceAddr] == nil {
-					parts[d.SourceAddr] = make([]string, tt.parts)
+				key := fmt.Sprintf("%s/%d", d.SourceAddr, ref)
+				r := open[key]
+				if r == nil || tt.parts == 1 {
+					r = &reply{ref: ref, parts: make([]string, tt.parts)}
+					open[key] = r
+					replies = append(replies, r)
 				}
-				parts[d.SourceAddr][seq-1] = text // handlers may run in any order
+				r.parts[seq-1] = text // handlers may run in any order
 			}
-			texts := map[string]string{}
-			for from, p := range parts {
-				texts[from] = strings.Join(p, "")
+			if len(replies) != 3 {
+				t.Fatalf("%d replies, want 3: one per delivered message to a replying handset", len(replies))
 			}
-			for _, from := range []string{"4470009001", "4470009002"} {
-				if texts[from] != tt.text {
-					t.Errorf("reply from %s: %q, want %q", from, texts[from], tt.text)
+			for _, r := range replies {
+				if text := strings.Join(r.parts, ""); text != tt.text {
+					t.Errorf("reply %q, want %q", text, tt.text)
 				}
 			}
-			if len(texts) != 2 {
-				t.Errorf("replies from %d handsets, want 2 (none from 4470001)", len(texts))
+			if tt.parts > 1 && len(open) != 3 {
+				t.Errorf("replies share references (%v): a handset changes it with every reply", open)
 			}
-			if tt.parts > 1 && refs["4470009001"] == refs["4470009002"] {
-				t.Errorf("both replies use reference %d: a handset changes it", refs["4470009001"])
-			}
-			if st := srv.Stats(); st.RepliesSent != 2*tt.parts || st.ReceiptsSent != 3 {
-				t.Errorf("stats: %d replies, %d receipts sent; want %d and 3", st.RepliesSent, st.ReceiptsSent, 2*tt.parts)
+			if st := srv.Stats(); st.RepliesSent != 3*tt.parts || st.ReceiptsSent != receipts {
+				t.Errorf("stats: %d replies, %d receipts sent; want %d and %d", st.RepliesSent, st.ReceiptsSent, 3*tt.parts, receipts)
 			}
 		})
 	}

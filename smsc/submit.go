@@ -261,7 +261,7 @@ func (c *conn) submit(h smpp.Header, sub submission) bool {
 	// Only now: the receipt goes through the same outbox after the response, so it can never
 	// reach the client before the message id it refers to. A reply goes just before the
 	// receipt, so that a campaign that waits for its receipts has the replies too.
-	if part.seq <= 1 && hasAnyPrefix(sub.dst.Addr, srv.cfg.ReplyPrefixes) {
+	if part.seq <= 1 && fate == smpp.StateDelivered && hasAnyPrefix(sub.dst.Addr, srv.cfg.ReplyPrefixes) {
 		for _, r := range srv.reply(c.systemID, sub, due) {
 			c.scheduleReceipt(r)
 		}
@@ -274,9 +274,10 @@ func (c *conn) submit(h smpp.Header, sub submission) bool {
 }
 
 // reply is the handset's answer to a message: its parts, from the message's destination to
-// its sender, due at due.
+// its sender, due at due. GSM 7-bit goes unpacked, as smscast reads incoming messages, even
+// with Config.GSM7Packed.
 func (s *Server) reply(systemID string, sub submission, due time.Time) []*receipt {
-	msg, err := coding.SplitText(s.cfg.ReplyText, coding.Options{Split: coding.SplitUDH, Packed: s.cfg.GSM7Packed, Ref: uint16(s.replyRef.Add(1))})
+	msg, err := coding.SplitText(s.cfg.ReplyText, coding.Options{Split: coding.SplitUDH, Ref: uint16(s.nextReplyRef(sub.dst.Addr))})
 	if err != nil {
 		return nil // checked by NewServer
 	}
@@ -286,6 +287,21 @@ func (s *Server) reply(systemID string, sub submission, due time.Time) []*receip
 			reply: p.ShortMessage, replyESM: p.ESMClass}
 	}
 	return rs
+}
+
+// nextReplyRef is the concatenation reference of handset's next reply: one more than its
+// last, starting anywhere, as a handset's does, so that replies of one handset differ (a
+// client recognises a part sent again by its reference and octets).
+func (s *Server) nextReplyRef(handset string) uint8 {
+	s.replyMu.Lock()
+	defer s.replyMu.Unlock()
+	ref, ok := s.replyRefs[handset]
+	if !ok {
+		ref = uint8(rand.Uint32())
+	}
+	ref++
+	s.replyRefs[handset] = ref
+	return ref
 }
 
 // scheduleReceipt queues r (nil = no receipt) for the receipt goroutine, which the reader
