@@ -140,7 +140,13 @@ func sendCommand() *cli.Command {
 // sendAction runs send once its flags are read; tests replace it to look at the settings.
 var sendAction = func(c *cli.Context, s sendSettings) error {
 	if s.dryRun {
-		return runPlan(c.Context, s.input, "", 0, s.engine.Rate, c.App.Writer, c.App.ErrWriter)
+		in := s.input
+		if _, err := os.Stat(in.Exclude); len(s.optoutWords) > 0 && errors.Is(err, fs.ErrNotExist) {
+			// A real run would create it empty; a dry run changes nothing.
+			fmt.Fprintf(c.App.ErrWriter, "smscast: --exclude %s does not exist yet: a real run creates it, empty\n", in.Exclude)
+			in.Exclude = ""
+		}
+		return runPlan(c.Context, in, "", 0, s.engine.Rate, c.App.Writer, c.App.ErrWriter)
 	}
 	signals := make(chan os.Signal, 2)
 	signal.Notify(signals, syscall.SIGINT, syscall.SIGTERM)
@@ -177,6 +183,9 @@ func sendSettingsOf(c *cli.Context, passwordOnArgs bool, warn func(string)) (sen
 	s.engine.Rate = c.Float64("rate")
 	if s.engine.Rate < 0 {
 		return s, fmt.Errorf("--rate %v: give PDUs per second, or 0 for unlimited", s.engine.Rate)
+	}
+	if err := moSettings(c, &s); err != nil {
+		return s, err
 	}
 	if s.dryRun {
 		return s, nil
@@ -264,9 +273,6 @@ func sendSettingsOf(c *cli.Context, passwordOnArgs bool, warn func(string)) (sen
 	}
 	s.force = s.force || s.journal.resume
 	s.summaryJSON = c.String("summary-json")
-	if err := moSettings(c, &s); err != nil {
-		return s, err
-	}
 	return s, outputSettings(c, &s)
 }
 

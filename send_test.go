@@ -512,6 +512,15 @@ func TestSend_repliesAndOptOuts(t *testing.T) {
 	if data, err := os.ReadFile(exclude); err != nil || !slices.Equal(strings.Fields(string(data)), []string{"491710000002", "491710000004"}) && !slices.Equal(strings.Fields(string(data)), []string{"491710000004", "491710000002"}) {
 		t.Errorf("exclude file %q (%v), want the two senders", data, err)
 	}
+	// A dry run with a new exclude file checks the campaign as a real run would send it, and
+	// creates nothing.
+	fresh := filepath.Join(dir, "new-optouts.txt")
+	code, stderr = runApp(t, "send", "--dry-run", "--recipients", recipients, "--templates", templates,
+		"--exclude", fresh, "--optout-keywords", "STOP")
+	if _, err := os.Stat(fresh); code != 0 || err == nil || !strings.Contains(stderr, "a real run creates it") {
+		t.Errorf("--dry-run with a new exclude file: exit %d (file created: %v); stderr:\n%s", code, err == nil, stderr)
+	}
+
 	// A resumed campaign must find its exclude file as it was: a lost one is an error, not
 	// an empty list that would text the people who opted out.
 	saved, _ := os.ReadFile(exclude)
