@@ -168,11 +168,14 @@ type Campaign struct {
 	// halt cancels the work context: at Stop + RespTimeout, on a fatal error, or on abort.
 	halt context.CancelCauseFunc
 
-	receiptPing chan struct{}   // a receipt arrived (capacity 1, never blocks)
-	moCalls     sync.WaitGroup  // OnMO calls running (see moAsync)
-	runCtx      context.Context // Run's ctx: its end is an abort
-	binds       []*bind
-	binding     bindState
+	receiptPing chan struct{}  // a receipt arrived (capacity 1, never blocks)
+	moCalls     sync.WaitGroup // OnMO calls running (see moAsync)
+	// receiptCalls counts receipts handed to the journal or spool whose callback (finish)
+	// has not run: it may come from the spool's goroutine after the sessions are gone.
+	receiptCalls sync.WaitGroup
+	runCtx       context.Context // Run's ctx: its end is an abort
+	binds        []*bind
+	binding      bindState
 
 	planMu sync.Mutex
 	plan   schedule
@@ -436,6 +439,9 @@ func (c *Campaign) Run(ctx context.Context, src Source) (Result, error) {
 			c.warn(fmt.Errorf("close journal: %w", err))
 		}
 	}
+	// No receipt is recorded, or warned about, after Run: the caller writes the report and
+	// stderr then. The spool's batch goes to disk within its sync interval.
+	waitGroup(ctx, &c.receiptCalls)
 
 	res := Result{Snapshot: c.Snapshot(), Sent: c.pdus.Load() > 0, Stopped: c.stopping(), Aborted: ctx.Err() != nil}
 	switch {

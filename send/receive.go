@@ -58,6 +58,7 @@ func (c *Campaign) receipt(r smpp.Receipt, parseErr error, now time.Time, answer
 	if parseErr != nil {
 		c.warn(fmt.Errorf("delivery receipt %q: %w", r.Text, parseErr))
 	}
+	c.receiptCalls.Add(1) // done in finish
 	k := keptReceipts.Get().(*keptReceipt)
 	k.c, k.r, k.at, k.answer = c, r, now, answer
 	switch {
@@ -101,6 +102,7 @@ func (k *keptReceipt) finish(err error) {
 	where := k.where
 	*k = keptReceipt{done: k.done}
 	keptReceipts.Put(k)
+	defer c.receiptCalls.Done()
 	if err != nil {
 		c.warn(fmt.Errorf("receipt %s not recorded, the SMSC will send it again: %s: %w", r.ID, where, err))
 		answer(smpp.StatusXTAppn)
