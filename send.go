@@ -85,7 +85,7 @@ func sendFlags() []cli.Flag {
 		&cli.StringFlag{Name: "part-receipts", Value: "all", Usage: "receipts of multipart messages (`MODE`): all (one per part), any (one per message, on any part) or last (ask for one on the last part only)"},
 		&cli.DurationFlag{Name: "wait", Value: defaultWait, Usage: "after the last submit, stay bound this `DURATION` for receipts (0 = do not wait)"},
 		&cli.StringFlag{Name: "inbox", Usage: "append incoming messages (MO) to this CSV `FILE` (time,from,to,text; a long reply joined into one line, its parts waiting in FILE.parts)"},
-		&cli.StringFlag{Name: "optout-keywords", Usage: "`WORDS` (comma-separated, e.g. STOP,UNSUBSCRIBE) that add an incoming message's sender to the --exclude file"},
+		&cli.StringFlag{Name: "optout-keywords", Usage: "`WORDS` (comma-separated, e.g. STOP,UNSUBSCRIBE) that add an incoming message's sender to the --exclude file (a new campaign creates the file if missing)"},
 		// Output.
 		&cli.DurationFlag{Name: "progress-interval", Value: 10 * time.Second, Usage: "when stderr is not a terminal, print a progress line every `DURATION`"},
 		&cli.StringFlag{Name: "log-format", Value: "text", Usage: "progress lines and events (`FORMAT`): text or json"},
