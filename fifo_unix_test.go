@@ -3,6 +3,7 @@
 package main
 
 import (
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -11,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"smscast/report"
 	"smscast/smsc"
 )
 
@@ -153,4 +155,51 @@ func runWithin(t *testing.T, limit time.Duration, unstick func(), args ...string
 	}
 	t.Fatalf("smscast %s hung for %v and stayed stuck", args[0], limit)
 	return 0, ""
+}
+
+// An --inbox that is a pipe (a FIFO, or >(a script) in a shell) gets each line as it comes:
+// nothing is kept beside it, and it is not fsynced (a pipe cannot be), so no reply is refused
+// for that. The parts of a long reply are lines of their own there.
+func TestOpenMO_inboxIsAPipe(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "inbox")
+	if err := syscall.Mkfifo(path, 0o600); err != nil {
+		t.Skipf("no FIFOs here: %v", err)
+	}
+	// The reading end is open before openMO, as a shell's >(script) is.
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	onMO, closeMO, err := openMO(path, "", nil, &strings.Builder{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Only now: a FIFO without a writer reads as at its end.
+	got := make(chan string, 1)
+	go func() {
+		b, _ := io.ReadAll(f) // until openMO's close
+		got <- string(b)
+	}()
+	for _, m := range []report.MO{moPart(1, 2, 1, "first half, "), moPart(1, 2, 2, "second half"), {Time: time.Now(), From: "491722", To: "12345", Text: "hello"}} {
+		if err := onMO(m); err != nil {
+			t.Errorf("MO %q refused: %v", m.Text, err)
+		}
+	}
+	closeMO()
+	var text string
+	select {
+	case text = <-got:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the reader got nothing")
+	}
+	for _, want := range []string{"time,from,to,text\n", ",\"first half, \"\n", ",second half\n", ",hello\n"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("the pipe got %q, want it to contain %q", text, want)
+		}
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 1 {
+		t.Errorf("files beside the pipe: %v, want none", entries)
+	}
 }

@@ -709,9 +709,12 @@ func openMO(inboxPath, exclude string, keywords []string, stderr io.Writer) (fun
 			closeAll()
 			return nil, func() {}, fmt.Errorf("--inbox: %w", err)
 		}
-		if joiner, err = report.OpenJoiner(inboxPath+".parts", inboxPath+".parts.lock", deliver, warn, report.JoinerLimits{}); err != nil {
-			closeAll()
-			return nil, func() {}, fmt.Errorf("--inbox: %w", err)
+		// A pipe has no place beside it for parts: their lines go out as they come.
+		if !readOnce(inboxPath) {
+			if joiner, err = report.OpenJoiner(inboxPath+".parts", inboxPath+".parts.lock", deliver, warn, report.JoinerLimits{}); err != nil {
+				closeAll()
+				return nil, func() {}, fmt.Errorf("--inbox: %w", err)
+			}
 		}
 	}
 	if inbox == nil && optout == nil {
@@ -728,8 +731,11 @@ func openMO(inboxPath, exclude string, keywords []string, stderr io.Writer) (fun
 				return err
 			}
 		}
-		if joiner != nil {
+		switch {
+		case joiner != nil:
 			return joiner.Add(m)
+		case inbox != nil:
+			return inbox.Write(m)
 		}
 		return nil
 	}, closeAll, nil

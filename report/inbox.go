@@ -33,6 +33,7 @@ type Inbox struct {
 	mu   sync.Mutex
 	path string
 	f    *os.File
+	sync bool         // f is a regular file: fsync it (a pipe or terminal cannot be)
 	buf  bytes.Buffer // one line, written to f at once
 	w    *csv.Writer  // writing to buf
 }
@@ -45,6 +46,9 @@ func OpenInbox(path string) (*Inbox, error) {
 		return nil, fmt.Errorf("open inbox: %w", err)
 	}
 	in := &Inbox{path: path, f: f}
+	if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
+		in.sync = true
+	}
 	in.w = csv.NewWriter(&in.buf)
 	empty, err := prepareAppend(f)
 	if err == nil && empty {
@@ -93,7 +97,7 @@ func (in *Inbox) Write(m MO) error {
 	if err = errors.Join(err, in.w.Error()); err == nil {
 		_, err = in.f.Write(in.buf.Bytes())
 	}
-	if err == nil {
+	if err == nil && in.sync {
 		err = in.f.Sync()
 	}
 	if err != nil {
