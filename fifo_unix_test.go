@@ -203,3 +203,16 @@ func TestOpenMO_inboxIsAPipe(t *testing.T) {
 		t.Errorf("files beside the pipe: %v, want none", entries)
 	}
 }
+
+// A pipe that nobody reads would swallow every reply: --inbox refuses it at the start.
+func TestOpenMO_inboxPipeWithoutReader(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "inbox")
+	if err := syscall.Mkfifo(path, 0o600); err != nil {
+		t.Skipf("no FIFOs here: %v", err)
+	}
+	_, closeMO, err := openMO(path, "", nil, &strings.Builder{})
+	closeMO()
+	if err == nil || !strings.Contains(err.Error(), "nobody reads") {
+		t.Errorf("openMO on a pipe without a reader: %v, want a refusal that says so", err)
+	}
+}

@@ -50,7 +50,7 @@ func TestPendingNote(t *testing.T) {
 		want    string
 	}{
 		{0, "x.journal", ""},
-		{1, "x.journal", "1 accepted row is still PENDING (no final receipt yet); collect their receipts later with: smscast receipts --journal x.journal (and the same --smsc and bind flags)"},
+		{1, "x.journal", "1 accepted row is still PENDING (no final receipt yet); collect their receipts later with: smscast receipts --journal x.journal (with the same --smsc, --system-id and password; add --inbox and --optout-keywords to keep replies and opt-outs)"},
 		{2, "my campaign/it's.journal", `--journal 'my campaign/it'\''s.journal'`},
 		{3, "", "no journal was kept (--journal off)"},
 	}

@@ -186,9 +186,9 @@ func receiptsSettingsOf(c *cli.Context, passwordOnArgs bool, warn func(string)) 
 		return s, err
 	}
 	if _, grows := st.Identity.Options["exclude"]; len(s.optoutWords) > 0 && !grows {
-		// Its exclude file is then part of the campaign's identity: adding to it would make
-		// the next receipts or --resume refuse the campaign's input files.
-		return s, errors.New("--optout-keywords: the campaign was sent without it, so its --exclude file must stay as it was; collect the replies with --inbox alone")
+		// An earlier version's journal may record the exclude file by content: adding to it
+		// would make the next receipts or --resume refuse the campaign's input files.
+		return s, errors.New("--optout-keywords: the campaign's journal was written by an earlier smscast without --optout-keywords, so its --exclude file must stay as it was; collect the replies with --inbox alone")
 	}
 	spool, err := spoolDir(c)
 	if err != nil {

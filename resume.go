@@ -122,8 +122,10 @@ var restorableFlags = []string{"recipients", "to", "to-column", "delimiter", "ch
 
 // inputIdentity is the part of a campaign's identity that decides its rows: the content of
 // the input files and the input flags, by flag name, as values the flags read back. With
-// excludeGrows (--optout-keywords appends to the exclude file while the campaign runs) the
-// exclude file is recorded by path only, since its content is meant to change.
+// excludeGrows the exclude file is recorded by path only, since its content is meant to
+// change: an opt-out list grows (with --optout-keywords, from other campaigns, by hand), and
+// a resumed campaign honours the numbers added since. Journals of earlier versions recorded
+// it by content unless --optout-keywords was given (see recordedExcludeGrows).
 func inputIdentity(in csvin.Config, excludeGrows bool) (journal.Identity, error) {
 	var id journal.Identity
 	addFile := func(role, path string) error {
@@ -209,8 +211,8 @@ func inputIdentity(in csvin.Config, excludeGrows bool) (journal.Identity, error)
 // campaignIdentity is the identity of the campaign s sends: its rows (inputIdentity) and the
 // options of send that change what each submit_sm says. Rate, window, binds, the SMSC, the
 // credentials and timeouts are left out, so that a resumed run may change them.
-func campaignIdentity(s sendSettings) (journal.Identity, error) {
-	id, err := inputIdentity(s.input, len(s.optoutWords) > 0)
+func campaignIdentity(s sendSettings, excludeGrows bool) (journal.Identity, error) {
+	id, err := inputIdentity(s.input, excludeGrows)
 	if err != nil {
 		return id, err
 	}
@@ -218,6 +220,25 @@ func campaignIdentity(s sendSettings) (journal.Identity, error) {
 	id.SetOption("validity", s.engine.Validity.SMPP())
 	id.SetOption("part-receipts", s.book.PartReceipts.String())
 	return id, nil
+}
+
+// recordedExcludeGrows reports whether the campaign in the journal at path recorded its
+// exclude file by path (as this version always does) rather than by content (as earlier ones
+// did for a campaign sent without --optout-keywords), so that a resumed run computes its
+// identity the same way. It reads the journal's first record only. A journal it cannot read
+// counts as this version's: opening it then says what is wrong.
+func recordedExcludeGrows(path string) bool {
+	grows := true
+	found := errors.New("found")
+	_, _ = journal.Replay(path, func(r journal.Record) error {
+		if r.Kind != journal.KindStart || r.Identity == nil {
+			return nil
+		}
+		_, hashed := r.Identity.Files["exclude"]
+		grows = !hashed
+		return found
+	})
+	return grows
 }
 
 // restoreFlags gives every restorable flag that the command line, the environment and
@@ -299,7 +320,7 @@ func openCampaignJournal(s sendSettings, book *report.Book, stderr io.Writer) (*
 		return cj, nil
 	}
 	if !js.resume && !js.collect {
-		id, err := campaignIdentity(s)
+		id, err := campaignIdentity(s, true)
 		if err != nil {
 			return nil, withExit(exitUsage, err)
 		}
@@ -316,7 +337,7 @@ func openCampaignJournal(s sendSettings, book *report.Book, stderr io.Writer) (*
 	var want *journal.Identity
 	mode := send.SendNothing
 	if js.resume {
-		id, err := campaignIdentity(s)
+		id, err := campaignIdentity(s, recordedExcludeGrows(js.path))
 		if err != nil {
 			return nil, withExit(exitUsage, err)
 		}

@@ -17,6 +17,7 @@ import (
 	"github.com/urfave/cli/v2"
 	"go.uber.org/goleak"
 
+	"smscast/csvin"
 	"smscast/journal"
 	"smscast/smsc"
 )
@@ -608,5 +609,44 @@ func TestResume_sameLatencies(t *testing.T) {
 	a, b := latency(live), latency(rebuilt)
 	if a == nil || fmt.Sprint(a) != fmt.Sprint(b) {
 		t.Errorf("submit latency live %v, rebuilt from the journal %v: want the same", a, b)
+	}
+}
+
+// An opt-out list grows between runs (opt-outs of other campaigns, edits): the campaign stays
+// the same, and the journal records the list by path. A journal of an earlier version, which
+// recorded a campaign's list by its content, still resumes with the list as it was.
+func TestResume_excludeListGrows(t *testing.T) {
+	srv := newTestSim(t, smsc.Config{})
+	c := newCampaign(t, 4)
+	exclude := filepath.Join(c.dir, "optouts.txt")
+	if err := os.WriteFile(exclude, []byte("491710000001\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if code, stderr := c.send(t, srv.Addr(), "--exclude", exclude); code != exitOK {
+		t.Fatalf("first run: exit %d\n%s", code, stderr)
+	}
+	if !recordedExcludeGrows(c.journal) {
+		t.Error("the journal recorded the exclude list by content")
+	}
+	if err := os.WriteFile(exclude, []byte("491710000001\n491710000002\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if code, stderr := c.send(t, srv.Addr(), "--exclude", exclude, "--resume"); code != exitOK {
+		t.Errorf("--resume after the exclude list grew: exit %d, want 0\n%s", code, stderr)
+	}
+
+	// A journal as earlier versions wrote it: the list by content.
+	old, err := inputIdentity(csvin.Config{Recipients: c.recipients, Templates: c.templates, Exclude: exclude}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(c.dir, "old.journal")
+	w, err := journal.Create(path, old, journal.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	if recordedExcludeGrows(path) {
+		t.Error("an earlier version's journal taken for one that records the list by path")
 	}
 }

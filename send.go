@@ -203,6 +203,9 @@ func sendSettingsOf(c *cli.Context, passwordOnArgs bool, warn func(string)) (sen
 	case "tx":
 		e.Session.Bind.Mode = smpp.BindTransmitter
 		s.transmitOnly = true
+		if c.String("inbox") != "" || c.String("optout-keywords") != "" {
+			warn("warning: a transmitter bind (--bind-mode tx) gets no replies: --inbox and --optout-keywords take effect in smscast receipts, which collects them later")
+		}
 	default:
 		return s, fmt.Errorf("--bind-mode %q: use trx (receipts on the same session) or tx", mode)
 	}
@@ -561,7 +564,7 @@ func pendingNote(pending int, journalPath string) string {
 		return note + "; no journal was kept (--journal off), so smscast receipts cannot collect them later"
 	}
 	return note + "; collect their receipts later with: smscast receipts --journal " + shellQuote(journalPath) +
-		" (and the same --smsc and bind flags)"
+		" (with the same --smsc, --system-id and password; add --inbox and --optout-keywords to keep replies and opt-outs)"
 }
 
 // resumeNote says how to finish a campaign that left rows not sent or uncertain ("" when it

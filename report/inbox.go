@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"strings"
 	"sync"
@@ -41,7 +42,13 @@ type Inbox struct {
 // OpenInbox opens path for appending, creating it with a header row if it does not exist or
 // is empty.
 func OpenInbox(path string) (*Inbox, error) {
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_APPEND, 0o666)
+	var f *os.File
+	var err error
+	if st, serr := os.Stat(path); serr == nil && st.Mode()&fs.ModeNamedPipe != 0 {
+		f, err = openReadPipe(path)
+	} else {
+		f, err = os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_APPEND, 0o666)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("open inbox: %w", err)
 	}

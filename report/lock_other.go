@@ -10,3 +10,6 @@ func lockWait(*os.File) error { return nil }
 
 // unlock does nothing either.
 func unlock(*os.File) {}
+
+// openReadPipe opens the FIFO at path for writing.
+func openReadPipe(path string) (*os.File, error) { return os.OpenFile(path, os.O_WRONLY, 0) }

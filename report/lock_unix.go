@@ -3,6 +3,8 @@
 package report
 
 import (
+	"errors"
+	"fmt"
 	"os"
 	"syscall"
 )
@@ -19,3 +21,13 @@ func lockWait(f *os.File) error {
 
 // unlock releases the lock of lockWait.
 func unlock(f *os.File) { syscall.Flock(int(f.Fd()), syscall.LOCK_UN) }
+
+// openReadPipe opens the FIFO at path for writing, failing at once when nobody has it open
+// for reading: the lines written to it would be lost.
+func openReadPipe(path string) (*os.File, error) {
+	f, err := os.OpenFile(path, os.O_WRONLY|syscall.O_NONBLOCK, 0)
+	if errors.Is(err, syscall.ENXIO) {
+		return nil, fmt.Errorf("%s is a pipe that nobody reads: start its reader first", path)
+	}
+	return f, err
+}

@@ -59,7 +59,7 @@ type Event struct {
 func (e Event) String() string {
 	switch e.Kind {
 	case EventBound:
-		return fmt.Sprintf("bind %d: bound to %q", e.Bind, e.Detail)
+		return fmt.Sprintf("bind %d: bound to the SMSC %q", e.Bind, e.Detail)
 	case EventBindFailed:
 		return fmt.Sprintf("bind %d: %v; retrying at %s", e.Bind, e.Err, e.Until.Format("15:04:05"))
 	case EventConnectionLost:
