@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -657,16 +658,28 @@ func openMO(inboxPath, exclude string, keywords []string, stderr io.Writer) (fun
 	var inbox *report.Inbox
 	var joiner *report.Joiner
 	var optout *report.OptOut
+	var written, added atomic.Int64 // inbox lines, numbers added to the exclude file
 	warn := func(err error) { fmt.Fprintf(stderr, "smscast: --inbox: %v\n", err) }
 	optOut := func(m report.MO) error {
 		if optout == nil {
 			return nil
 		}
-		if _, err := optout.Handle(m); errors.Is(err, report.ErrNotANumber) {
+		ok, err := optout.Handle(m)
+		switch {
+		case errors.Is(err, report.ErrNotANumber):
 			fmt.Fprintf(stderr, "smscast: --optout-keywords: %v\n", err) // nothing to add, now or later
-		} else if err != nil {
+		case err != nil:
+			return err
+		case ok:
+			added.Add(1)
+		}
+		return nil
+	}
+	write := func(m report.MO) error {
+		if err := inbox.Write(m); err != nil {
 			return err
 		}
+		written.Add(1)
 		return nil
 	}
 	// The opt-out goes first: a message whose inbox line fails is delivered again, and
@@ -676,7 +689,7 @@ func openMO(inboxPath, exclude string, keywords []string, stderr io.Writer) (fun
 			return err
 		}
 		if inbox != nil {
-			return inbox.Write(m)
+			return write(m)
 		}
 		return nil
 	}
@@ -699,6 +712,12 @@ func openMO(inboxPath, exclude string, keywords []string, stderr io.Writer) (fun
 		}
 		if optout != nil {
 			optout.Close()
+		}
+		if n := written.Load(); n > 0 {
+			fmt.Fprintf(stderr, "smscast: %d incoming message(s) written to %s\n", n, inboxPath)
+		}
+		if n := added.Load(); n > 0 {
+			fmt.Fprintf(stderr, "smscast: %d number(s) that replied %s added to %s\n", n, strings.Join(keywords, " or "), exclude)
 		}
 	}
 	var err error
@@ -738,7 +757,7 @@ func openMO(inboxPath, exclude string, keywords []string, stderr io.Writer) (fun
 		case joiner != nil:
 			return joiner.Add(m)
 		case inbox != nil:
-			return inbox.Write(m)
+			return write(m)
 		}
 		return nil
 	}, closeAll, nil
