@@ -655,6 +655,7 @@ func sendExit(sig os.Signal, runErr, reportErr error, sum report.Summary, pendin
 // is not a number, a long message whose writing is tried again later) is said on stderr, as
 // is, when closing, the number of long messages still incomplete.
 func openMO(inboxPath, exclude string, keywords []string, stderr io.Writer) (func(report.MO) error, func(), error) {
+	partsPath := inboxPath + ".parts" // and its lock, partsPath.lock
 	var inbox *report.Inbox
 	var joiner *report.Joiner
 	var optout *report.OptOut
@@ -700,10 +701,10 @@ func openMO(inboxPath, exclude string, keywords []string, stderr io.Writer) (fun
 				warn(err)
 			}
 			if incomplete > 0 {
-				fmt.Fprintf(stderr, "smscast: %d long incoming message(s) still incomplete: their parts wait in %s for the rest, which the SMSC delivers to a later run (after 24 hours the inbox gets what came)\n", incomplete, inboxPath+".parts")
+				fmt.Fprintf(stderr, "smscast: %d long incoming message(s) still incomplete: their parts wait in %s for the rest, which the SMSC delivers to a later run (after 24 hours the inbox gets what came)\n", incomplete, partsPath)
 			}
 			if undelivered > 0 {
-				fmt.Fprintf(stderr, "smscast: %d long incoming message(s) could not be written to the inbox: they wait in %s, and the next run with this --inbox writes them\n", undelivered, inboxPath+".parts")
+				fmt.Fprintf(stderr, "smscast: %d long incoming message(s) could not be written to the inbox: they wait in %s, and the next run with this --inbox writes them\n", undelivered, partsPath)
 			}
 			joiner.Close()
 		}
@@ -733,7 +734,7 @@ func openMO(inboxPath, exclude string, keywords []string, stderr io.Writer) (fun
 		}
 		// A pipe has no place beside it for parts: their lines go out as they come.
 		if !readOnce(inboxPath) {
-			if joiner, err = report.OpenJoiner(inboxPath+".parts", inboxPath+".parts.lock", deliver, warn, report.JoinerLimits{}); err != nil {
+			if joiner, err = report.OpenJoiner(partsPath, partsPath+".lock", deliver, warn, report.JoinerLimits{}); err != nil {
 				closeAll()
 				return nil, func() {}, fmt.Errorf("--inbox: %w", err)
 			}

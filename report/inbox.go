@@ -45,7 +45,7 @@ func OpenInbox(path string) (*Inbox, error) {
 	var f *os.File
 	var err error
 	if st, serr := os.Stat(path); serr == nil && st.Mode()&fs.ModeNamedPipe != 0 {
-		f, err = openReadPipe(path)
+		f, err = openPipeForWriting(path)
 	} else {
 		f, err = os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_APPEND, 0o666)
 	}

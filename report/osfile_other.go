@@ -1,5 +1,7 @@
 //go:build !unix
 
+// What report needs of the operating system that differs by platform: file locks, pipes.
+
 package report
 
 import "os"
@@ -11,5 +13,5 @@ func lockWait(*os.File) error { return nil }
 // unlock does nothing either.
 func unlock(*os.File) {}
 
-// openReadPipe opens the FIFO at path for writing.
-func openReadPipe(path string) (*os.File, error) { return os.OpenFile(path, os.O_WRONLY, 0) }
+// openPipeForWriting opens the FIFO at path for writing.
+func openPipeForWriting(path string) (*os.File, error) { return os.OpenFile(path, os.O_WRONLY, 0) }

@@ -1,5 +1,7 @@
 //go:build unix
 
+// What report needs of the operating system that differs by platform: file locks, pipes.
+
 package report
 
 import (
@@ -22,9 +24,9 @@ func lockWait(f *os.File) error {
 // unlock releases the lock of lockWait.
 func unlock(f *os.File) { syscall.Flock(int(f.Fd()), syscall.LOCK_UN) }
 
-// openReadPipe opens the FIFO at path for writing, failing at once when nobody has it open
+// openPipeForWriting opens the FIFO at path for writing, failing at once when nobody has it open
 // for reading: the lines written to it would be lost.
-func openReadPipe(path string) (*os.File, error) {
+func openPipeForWriting(path string) (*os.File, error) {
 	f, err := os.OpenFile(path, os.O_WRONLY|syscall.O_NONBLOCK, 0)
 	if errors.Is(err, syscall.ENXIO) {
 		return nil, fmt.Errorf("%s is a pipe that nobody reads: start its reader first", path)
