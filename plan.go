@@ -83,7 +83,7 @@ func inputFlags() []cli.Flag {
 		&cli.StringFlag{Name: "encoding", Value: "auto", Usage: "message `ENCODING`: auto (GSM 7-bit when every character fits, else UCS-2), gsm7, ucs2 or latin1"},
 		&cli.StringFlag{Name: "split", Value: "udh", Usage: "how long messages travel (`METHOD`): udh, udh16, sar or payload"},
 		&cli.IntFlag{Name: "max-parts", Value: 10, Usage: "a message needing more than `N` parts is an invalid row (1–255)"},
-		&cli.BoolFlag{Name: "gsm7-packed", Usage: "pack GSM 7-bit septets (for SMSCs that want packed data_coding 0)"},
+		&cli.BoolFlag{Name: "gsm7-packed", Usage: "pack GSM 7-bit septets (for SMSCs that want packed data_coding 0; send then reads replies as packed too)"},
 		&cli.BoolFlag{Name: "transliterate", Usage: "replace look-alike characters that force UCS-2 (curly quotes, dashes, …) with GSM ones"},
 		&cli.StringFlag{Name: "shard", Usage: "keep only shard `K/N` of the rows (row number mod N); auto/N takes K from JOB_COMPLETION_INDEX"},
 	}

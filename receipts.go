@@ -143,6 +143,7 @@ func receiptsSettingsOf(c *cli.Context, passwordOnArgs bool, warn func(string)) 
 	if err := connectSettings(c, passwordOnArgs, warn, e); err != nil {
 		return s, err
 	}
+	e.PackedGSM7 = s.input.Coding.Packed // an SMSC that wants packed septets delivers replies packed
 	switch mode := strings.ToLower(c.String("bind-mode")); mode {
 	case "rx":
 		e.Session.Bind.Mode = smpp.BindReceiver

@@ -196,6 +196,7 @@ func sendSettingsOf(c *cli.Context, passwordOnArgs bool, warn func(string)) (sen
 	if err := connectSettings(c, passwordOnArgs, warn, e); err != nil {
 		return s, err
 	}
+	e.PackedGSM7 = s.input.Coding.Packed // an SMSC that wants packed septets delivers replies packed
 	e.UsesTLVs = s.input.Coding.Split == coding.SplitSAR || s.input.Coding.Split == coding.SplitPayload
 	e.AssumeTLVSupport = c.Bool("assume-tlv-support")
 	switch mode := strings.ToLower(c.String("bind-mode")); mode {

@@ -467,9 +467,6 @@ func TestSend_sigterm(t *testing.T) {
 	}
 }
 
-// Handsets that answer a campaign (sim --reply-prefix) with a long STOP: each answer is one
-// line in the --inbox, joined from its parts, and its sender goes to the --exclude file,
-// which the first campaign asking for opt-outs creates.
 // replySim starts a simulator whose handsets of prefixes answer every message with a
 // two-part STOP, which it returns.
 func replySim(t *testing.T, prefixes ...string) (*smsc.Server, string) {
@@ -483,6 +480,9 @@ func replySim(t *testing.T, prefixes ...string) (*smsc.Server, string) {
 	return srv, reply
 }
 
+// Handsets that answer a campaign (sim --reply-prefix) with a long STOP: each answer is one
+// line in the --inbox, joined from its parts, and its sender goes to the --exclude file,
+// which the first campaign asking for opt-outs creates.
 func TestSend_repliesAndOptOuts(t *testing.T) {
 	srv, reply := replySim(t, "491710000002", "491710000004")
 	dir := t.TempDir()
@@ -542,6 +542,52 @@ func TestSend_repliesAndOptOuts(t *testing.T) {
 		if (r["submit_status"] == "excluded") != excluded {
 			t.Errorf("next campaign, row %s (%s): %s", r["row"], r["msisdn"], r["submit_status"])
 		}
+	}
+}
+
+// An SMSC set up for packed GSM 7-bit (--gsm7-packed) delivers replies packed too: send reads
+// them as packed, fill bits after each part's UDH included, so the inbox has the text, with
+// its extension characters, and not hex.
+func TestSend_packedReplies(t *testing.T) {
+	reply := "STOP [all] of it, €5 or not. " + strings.Repeat("Never again. ", 12) // two parts
+	srv, err := smsc.NewServer(smsc.Config{ReplyPrefixes: []string{"491710000001"}, ReplyText: reply, GSM7Packed: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	dir := t.TempDir()
+	recipients, templates := campaignFiles(t, dir, 2)
+	inbox := filepath.Join(dir, "inbox.csv")
+	code, stderr := runApp(t, "send", "--smsc", srv.Addr(), "--recipients", recipients, "--templates", templates,
+		"--from", "ACME", "--rate", "0", "--wait", "10s", "--report", filepath.Join(dir, "out.csv"), "--quiet",
+		"--gsm7-packed", "--inbox", inbox)
+	if code != 0 {
+		t.Fatalf("exit %d; stderr:\n%s", code, stderr)
+	}
+	if st := srv.Stats(); st.RepliesSent != 2 {
+		t.Fatalf("the simulator sent %d reply parts, want 2", st.RepliesSent)
+	}
+	lines := readCSV(t, inbox)
+	if len(lines) != 2 || lines[1][1] != "491710000001" || lines[1][3] != reply {
+		t.Errorf("inbox %q, want one line with the reply %q", lines, reply)
+	}
+
+	// receipts collects the replies of a campaign sent on a transmitter bind, packed as the
+	// campaign was: --gsm7-packed comes from its journal.
+	spool, later := filepath.Join(dir, "spool"), filepath.Join(dir, "later.csv")
+	code, stderr = runCmd(t, "send", "--smsc", srv.Addr(), "--recipients", recipients, "--templates", templates,
+		"--from", "ACME", "--rate", "0", "--bind-mode", "tx", "--report", filepath.Join(dir, "tx.csv"), "--quiet",
+		"--spool", spool, "--gsm7-packed")
+	if code != 0 {
+		t.Fatalf("send on a transmitter bind: exit %d; stderr:\n%s", code, stderr)
+	}
+	code, stderr = runCmd(t, "receipts", "--smsc", srv.Addr(), "--journal", filepath.Join(dir, "tx.csv.journal"),
+		"--wait", "10s", "--quiet", "--spool", spool, "--inbox", later)
+	if code != 0 {
+		t.Fatalf("receipts: exit %d; stderr:\n%s", code, stderr)
+	}
+	if lines := readCSV(t, later); len(lines) != 2 || lines[1][3] != reply {
+		t.Errorf("receipts' inbox %q, want one line with the reply %q", lines, reply)
 	}
 }
 

@@ -60,7 +60,7 @@ func simCommand() *cli.Command {
 			&cli.StringFlag{Name: "unbind-after", Usage: "unbind the session right after answering the `N[,M...]`th accepted message (counted across all sessions)"},
 			&cli.BoolFlag{Name: "no-enquire-resp", Usage: "never answer enquire_link, like a dead peer"},
 			&cli.DurationFlag{Name: "session-init-timeout", Value: 30 * time.Second, Usage: "close a connection that has not bound within `DURATION` of connecting (0 = never)"},
-			&cli.BoolFlag{Name: "gsm7-packed", Usage: "read data_coding 0 as packed septets (for clients sending with --gsm7-packed)"},
+			&cli.BoolFlag{Name: "gsm7-packed", Usage: "read data_coding 0 as packed septets, and pack GSM 7-bit replies (for clients sending with --gsm7-packed)"},
 			&cli.BoolFlag{Name: "no-interface-version", Usage: "answer binds without sc_interface_version, like an SMSC that announces no TLV support"},
 			&cli.IntFlag{Name: "max-binds", Usage: "refuse a bind with ESME_RALYBND while `N` sessions are bound, like a carrier that allows an account N binds (0 = no limit)"},
 			&cli.StringFlag{Name: "log", Usage: "append every accepted message as a JSON line to `FILE`"},

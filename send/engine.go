@@ -65,6 +65,9 @@ type Config struct {
 	// (or, without a journal, they are only in the Book's unmatched list).
 	Spool  Spool
 	Resume Resume // rows already done by an earlier run; nil = send every row
+	// PackedGSM7 reads incoming GSM 7-bit messages as packed septets: an SMSC that wants
+	// packed data_coding 0 (--gsm7-packed) delivers replies packed too.
+	PackedGSM7 bool
 	// OnMO receives mobile-originated messages. It runs before the deliver_sm is answered;
 	// an error makes the SMSC deliver the message again later. nil acknowledges and drops them.
 	OnMO func(report.MO) error

@@ -32,7 +32,7 @@ func (c *Campaign) handle(_ context.Context, p smpp.PDU, answer func(smpp.Status
 		if len(sm) == 0 {
 			sm, _ = p.TLVs.Get(smpp.TagMessagePayload)
 		}
-		c.moAsync(incoming(now, p.SourceAddr, p.DestinationAddr, sm, p.ESMClass, p.DataCoding, p.TLVs), answer)
+		c.moAsync(incoming(now, p.SourceAddr, p.DestinationAddr, sm, p.ESMClass, p.DataCoding, p.TLVs, c.cfg.PackedGSM7), answer)
 	case *smpp.DataSM:
 		if smpp.IsReceipt(p.ESMClass) {
 			r, err := smpp.ReceiptFromDataSM(p)
@@ -40,7 +40,7 @@ func (c *Campaign) handle(_ context.Context, p smpp.PDU, answer func(smpp.Status
 			return
 		}
 		payload, _ := p.TLVs.Get(smpp.TagMessagePayload)
-		c.moAsync(incoming(now, p.SourceAddr, p.DestinationAddr, payload, p.ESMClass, p.DataCoding, p.TLVs), answer)
+		c.moAsync(incoming(now, p.SourceAddr, p.DestinationAddr, payload, p.ESMClass, p.DataCoding, p.TLVs, c.cfg.PackedGSM7), answer)
 	default:
 		answer(smpp.StatusOK)
 	}
@@ -150,16 +150,22 @@ const esmUDHI = 0x40
 // incoming is the MO of a deliver_sm or data_sm: its text, without the user data header,
 // and, when it is one part of a long message (a concatenation element in the header, or the
 // sar_* TLVs), which part, with the part's octets, so that a Joiner can decode the whole
-// message at once. The octets are copied: the MO outlives the PDU.
-func incoming(at time.Time, from, to string, data []byte, esmClass, dataCoding uint8, tlvs smpp.TLVs) report.MO {
+// message at once. The octets are copied: the MO outlives the PDU. packed says GSM 7-bit
+// user data comes packed (an SMSC set up for packed data_coding 0); the part's octets are
+// then its septets, one per octet, so that the parts of a message join by concatenation.
+func incoming(at time.Time, from, to string, data []byte, esmClass, dataCoding uint8, tlvs smpp.TLVs, packed bool) report.MO {
 	m := report.MO{Time: at, From: from, To: to}
+	udhLen := 0
 	if esmClass&esmUDHI != 0 {
 		if ref, total, seq, rest, ok := coding.ParseUDH(data); ok {
 			m.Part = &report.MOPart{Ref: ref, Total: total, Seq: seq}
-			data = rest
+			udhLen, data = len(data)-len(rest), rest
 		} else if len(data) > 0 && int(data[0])+1 <= len(data) {
-			data = data[1+int(data[0]):] // a header without concatenation: skip it
+			udhLen, data = 1+int(data[0]), data[1+int(data[0]):] // a header without concatenation: skip it
 		}
+	}
+	if packed && coding.IsGSM7(dataCoding) {
+		data = coding.UnpackUserData(data, udhLen) // a copy
 	}
 	if ref, ok := tlvs.Uint16(smpp.TagSarMsgRefNum); ok && m.Part == nil {
 		total, okTotal := tlvs.Uint8(smpp.TagSarTotalSegments)

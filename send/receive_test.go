@@ -2,11 +2,15 @@ package send
 
 import (
 	"bytes"
+	hexpkg "encoding/hex"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"smscast/report"
 	"smscast/smpp"
+	"smscast/smpp/coding"
 )
 
 func TestIncoming_parts(t *testing.T) {
@@ -41,7 +45,7 @@ func TestIncoming_parts(t *testing.T) {
 	at := time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			m := incoming(at, "491711", "12345", tt.data, tt.esmClass, 0, tt.tlvs)
+			m := incoming(at, "491711", "12345", tt.data, tt.esmClass, 0, tt.tlvs, false)
 			if m.Text != tt.text || m.From != "491711" || m.To != "12345" || !m.Time.Equal(at) {
 				t.Errorf("MO %+v, want text %q", m, tt.text)
 			}
@@ -66,15 +70,60 @@ func TestIncoming_parts(t *testing.T) {
 	}
 }
 
+// With packed GSM 7-bit (an SMSC set up for --gsm7-packed), the septets follow the UDH after
+// its fill bits, and a part's octets are its septets, one per octet, so that the parts of a
+// message join by concatenation; other data codings are not touched.
+func TestIncoming_packed(t *testing.T) {
+	hex := func(s string) []byte {
+		b, err := hexpkg.DecodeString(strings.ReplaceAll(s, " ", ""))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	tests := []struct {
+		name             string
+		data             []byte
+		esmClass, coding uint8
+		text             string
+		part             bool
+	}{
+		{"whole, SMPP.md §9.4", hex("E8 32 9B FD 06"), 0, 0, "hello", false},
+		{"GSM with a message class", hex("E8 32 9B FD 06"), 0, 0xF0, "hello", false},
+		{"padding CR dropped", hex("31 D9 8C 56 B3 DD 1A"), 0, 0, "1234567", false},
+		{"part after a 6-octet UDH: one fill bit", hex("05 00 03 2A 02 01 D0 65 36 FB 0D"), 0x40, 0, "hello", true},
+		{"part after a 7-octet UDH: no fill bit", hex("06 08 04 12 34 02 02 E8 32 9B FD 06"), 0x40, 0, "hello", true},
+		{"UCS-2 is never packed", hex("00 68 00 69"), 0, 8, "hi", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := incoming(time.Time{}, "491711", "12345", tt.data, tt.esmClass, tt.coding, nil, true)
+			if m.Text != tt.text {
+				t.Errorf("text %q, want %q", m.Text, tt.text)
+			}
+			if (m.Part != nil) != tt.part {
+				t.Fatalf("part %+v, want a part: %v", m.Part, tt.part)
+			}
+			if m.Part != nil && (string(m.Part.Data) != tt.text || m.Part.Coding != tt.coding) {
+				t.Errorf("part octets %q (coding %d), want the septets of %q", m.Part.Data, m.Part.Coding, tt.text)
+			}
+		})
+	}
+	if m := incoming(time.Time{}, "491711", "12345", hex("E8 32 9B FD 06"), 0, 0, nil, false); m.Text == "hello" {
+		t.Error("packed septets read as unpacked came out as text")
+	}
+}
+
 // FuzzIncoming feeds hostile deliver_sm contents to incoming: it never panics, a part it
 // reports is one a handset would join (2 ≤ total, 1 ≤ seq ≤ total), and its octets are a
 // copy of the PDU's.
 func FuzzIncoming(f *testing.F) {
-	f.Add([]byte{0x05, 0x00, 0x03, 0x2A, 0x02, 0x01, 'h', 'i'}, uint8(0x40), uint8(0), []byte{0x00, 0x07}, uint8(2), uint8(1))
-	f.Add([]byte{0x06, 0x08, 0x04, 0x12, 0x34, 0x03, 0x03, 0xD8, 0x3D}, uint8(0x40), uint8(8), []byte(nil), uint8(0), uint8(0))
-	f.Add([]byte("STOP"), uint8(0), uint8(0), []byte{0x01, 0x02}, uint8(3), uint8(4))
-	f.Add([]byte{0xFF}, uint8(0x40), uint8(4), []byte{0x01}, uint8(1), uint8(1))
-	f.Fuzz(func(t *testing.T, data []byte, esmClass, dataCoding uint8, ref []byte, total, seq uint8) {
+	f.Add([]byte{0x05, 0x00, 0x03, 0x2A, 0x02, 0x01, 'h', 'i'}, uint8(0x40), uint8(0), []byte{0x00, 0x07}, uint8(2), uint8(1), false)
+	f.Add([]byte{0x06, 0x08, 0x04, 0x12, 0x34, 0x03, 0x03, 0xD8, 0x3D}, uint8(0x40), uint8(8), []byte(nil), uint8(0), uint8(0), false)
+	f.Add([]byte("STOP"), uint8(0), uint8(0), []byte{0x01, 0x02}, uint8(3), uint8(4), false)
+	f.Add([]byte{0xFF}, uint8(0x40), uint8(4), []byte{0x01}, uint8(1), uint8(1), false)
+	f.Add([]byte{0x05, 0x00, 0x03, 0x2A, 0x02, 0x01, 0xD0, 0x65, 0x36, 0xFB, 0x0D}, uint8(0x40), uint8(0), []byte(nil), uint8(0), uint8(0), true)
+	f.Fuzz(func(t *testing.T, data []byte, esmClass, dataCoding uint8, ref []byte, total, seq uint8, packed bool) {
 		var tlvs smpp.TLVs
 		if ref != nil {
 			tlvs.Set(smpp.TagSarMsgRefNum, ref)
@@ -82,17 +131,20 @@ func FuzzIncoming(f *testing.F) {
 			tlvs.SetUint8(smpp.TagSarSegmentSeqnum, seq)
 		}
 		orig := bytes.Clone(data)
-		m := incoming(time.Time{}, "4917", "ACME", data, esmClass, dataCoding, tlvs)
+		m := incoming(time.Time{}, "4917", "ACME", data, esmClass, dataCoding, tlvs, packed)
 		if p := m.Part; p != nil {
 			if p.Total < 2 || p.Seq < 1 || p.Seq > p.Total || p.Coding != dataCoding {
 				t.Fatalf("part %d of %d (coding %d) from %x", p.Seq, p.Total, p.Coding, orig)
 			}
-			if len(p.Data) > 0 && len(data) > 0 && &p.Data[0] == &data[len(data)-len(p.Data)] {
-				t.Fatal("the part's octets share the PDU's memory")
+			if packed && coding.IsGSM7(dataCoding) && slices.ContainsFunc(p.Data, func(b byte) bool { return b >= 0x80 }) {
+				t.Fatalf("packed part % X unpacked to % X: not septets", orig, p.Data)
+			}
+			for i := range p.Data {
+				p.Data[i] ^= 0xFF // the part's octets are a copy: the PDU's must not change
 			}
 		}
 		if !bytes.Equal(data, orig) {
-			t.Fatal("incoming changed the PDU's octets")
+			t.Fatal("incoming changed the PDU's octets, or its part shares them")
 		}
 	})
 }

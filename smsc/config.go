@@ -117,8 +117,9 @@ type Config struct {
 	// closes that connection, as carriers that allow an account a few binds do; 0 = no limit.
 	MaxBinds int
 
-	// GSM7Packed reads data_coding 0 as packed septets, to rehearse with a client that
-	// packs (smscast's --gsm7-packed); by default it is one unpacked septet per octet.
+	// GSM7Packed reads data_coding 0 as packed septets, and packs the GSM 7-bit replies of
+	// ReplyPrefixes, to rehearse with a client that packs (smscast's --gsm7-packed); by
+	// default it is one unpacked septet per octet.
 	GSM7Packed bool
 
 	// Log, when set, receives each accepted message as one line of JSON (a Message) as soon

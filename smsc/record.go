@@ -265,7 +265,7 @@ func decodeParts(parts []recordPart, dataCoding uint8, packed bool) (string, err
 	if dataCoding == 0 && packed {
 		var septets []byte
 		for _, p := range parts {
-			septets = append(septets, unpack(p.data, p.udhLen)...)
+			septets = append(septets, coding.UnpackUserData(p.data, int(p.udhLen))...)
 		}
 		return coding.DecodeGSM7(septets)
 	}
@@ -277,18 +277,4 @@ func decodeParts(parts []recordPart, dataCoding uint8, packed bool) (string, err
 		data = append(data, p.data...)
 	}
 	return coding.Decode(data, dataCoding)
-}
-
-// unpack reads the packed septets that follow a UDH of udhLen octets (0 = no UDH). When the
-// last octet ends with seven spare bits they hold a padding CR (23.038 §6.1.2.3.1), dropped.
-func unpack(data []byte, udhLen uint16) []byte {
-	fill := 0
-	if udhLen > 0 {
-		fill = (7 - (8*int(udhLen))%7) % 7
-	}
-	septets := coding.UnpackSeptets(data, fill, -1)
-	if n := len(septets); n > 0 && (8*len(data)-fill)%7 == 0 && septets[n-1] == 0x0D {
-		septets = septets[:n-1]
-	}
-	return septets
 }

@@ -307,14 +307,14 @@ func TestParseIDFormat(t *testing.T) {
 // Handsets of ReplyPrefixes answer every message delivered to them, once per message, with
 // ReplyText: one deliver_sm from the handset to the sender when it fits, else parts with a
 // concatenation UDH whose reference changes with every reply of the handset. GSM 7-bit goes
-// unpacked even when the simulator reads packed.
+// packed when the simulator reads packed, as an SMSC set up for packed septets delivers.
 func TestServer_Replies(t *testing.T) {
 	long := strings.Repeat("Please stop sending these. ", 7) // 189 characters: two parts
 	for _, tt := range []struct {
 		name, text string
 		parts      int
 		packed     bool
-	}{{"short", "STOP", 1, false}, {"long", long, 2, false}, {"long, simulator reading packed", long, 2, true}} {
+	}{{"short", "STOP", 1, false}, {"long", long, 2, false}, {"short, packed", "STOP", 1, true}, {"long, packed", long, 2, true}} {
 		t.Run(tt.name, func(t *testing.T) {
 			srv := startServer(t, Config{ReplyPrefixes: []string{"4470009"}, UndelivPrefixes: []string{"44700099"},
 				ReplyText: tt.text, GSM7Packed: tt.packed})
@@ -346,17 +346,20 @@ func TestServer_Replies(t *testing.T) {
 					t.Errorf("reply from %q (TON %d NPI %d) to %q (TON %d), data_coding %d: want from the handset (1/1) to Brand (5), GSM",
 						d.SourceAddr, d.SourceAddrTON, d.SourceAddrNPI, d.DestinationAddr, d.DestAddrTON, d.DataCoding)
 				}
-				data, seq, ref := d.ShortMessage, uint8(1), uint16(0)
+				data, seq, ref, udhLen := d.ShortMessage, uint8(1), uint16(0), 0
 				if tt.parts > 1 {
 					r, total, sq, rest, ok := coding.ParseUDH(data)
 					if d.ESMClass != 0x40 || !ok || int(total) != tt.parts {
 						t.Fatalf("reply part esm_class %#x, UDH %x: want a concatenation UDH of %d parts", d.ESMClass, data, tt.parts)
 					}
-					data, seq, ref = rest, sq, r
+					data, seq, ref, udhLen = rest, sq, r, len(data)-len(rest)
 				} else if d.ESMClass != 0 {
 					t.Errorf("one-part reply with esm_class %#x, want 0", d.ESMClass)
 				}
-				text, err := coding.Decode(data, 0) // unpacked
+				if tt.packed {
+					data = coding.UnpackUserData(data, udhLen)
+				}
+				text, err := coding.Decode(data, 0)
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -274,10 +274,10 @@ func (c *conn) submit(h smpp.Header, sub submission) bool {
 }
 
 // reply is the handset's answer to a message: its parts, from the message's destination to
-// its sender, due at due. GSM 7-bit goes unpacked, as smscast reads incoming messages, even
-// with Config.GSM7Packed.
+// its sender, due at due. GSM 7-bit goes packed with Config.GSM7Packed, as the SMSC wants it.
 func (s *Server) reply(systemID string, sub submission, due time.Time) []*receipt {
-	msg, err := coding.SplitText(s.cfg.ReplyText, coding.Options{Split: coding.SplitUDH, Ref: uint16(s.nextReplyRef(sub.dst.Addr))})
+	opt := coding.Options{Split: coding.SplitUDH, Ref: uint16(s.nextReplyRef(sub.dst.Addr)), Packed: s.cfg.GSM7Packed}
+	msg, err := coding.SplitText(s.cfg.ReplyText, opt)
 	if err != nil {
 		return nil // checked by NewServer
 	}

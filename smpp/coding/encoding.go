@@ -103,7 +103,7 @@ func (e *EncodeError) Error() string {
 // data must not include a UDH; strip it with ParseUDH first.
 func Decode(data []byte, dataCoding uint8) (string, error) {
 	switch {
-	case dataCoding == 0x00 || dataCoding&0xFC == 0x10 || dataCoding&0xFC == 0xF0:
+	case IsGSM7(dataCoding):
 		return DecodeGSM7(data)
 	case dataCoding == 0x01:
 		return decodeASCII(data)
@@ -114,6 +114,12 @@ func Decode(data []byte, dataCoding uint8) (string, error) {
 	}
 	return "", fmt.Errorf("%w 0x%02X: only 0x00 (GSM 7-bit), 0x01 (IA5), 0x03 (Latin-1) and 0x08 (UCS-2) are text smscast can read",
 		ErrUnsupportedDataCoding, dataCoding)
+}
+
+// IsGSM7 reports whether Decode reads dataCoding as the GSM 03.38 default alphabet: 0x00 and
+// the TP-DCS forms 0x10–0x13 and 0xF0–0xF3.
+func IsGSM7(dataCoding uint8) bool {
+	return dataCoding == 0x00 || dataCoding&0xFC == 0x10 || dataCoding&0xFC == 0xF0
 }
 
 // decodeASCII reads IA5 (data_coding 0x01), which is 7-bit ASCII.

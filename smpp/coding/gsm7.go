@@ -231,3 +231,17 @@ func UnpackSeptets(packed []byte, fillBits, n int) []byte {
 	}
 	return out
 }
+
+// UnpackUserData returns the septets, one per octet (what DecodeGSM7 reads), of packed GSM
+// 7-bit user data that followed a UDH of udhLen octets (0 = none): the fill bits that align
+// the first septet come first. When the last octet ends with seven spare bits they hold a
+// padding CR (23.038 §6.1.2.3.1), which is dropped; a lone '@' there (an encoder that padded
+// with zeros) cannot be told from text and is kept.
+func UnpackUserData(data []byte, udhLen int) []byte {
+	fill := fillBits(udhLen)
+	septets := UnpackSeptets(data, fill, -1)
+	if n := len(septets); n > 0 && (8*len(data)-fill)%7 == 0 && septets[n-1] == 0x0D {
+		septets = septets[:n-1]
+	}
+	return septets
+}

@@ -283,3 +283,30 @@ func TestUnpackSeptets_Bounds(t *testing.T) {
 	}()
 	PackSeptets([]byte("a"), 7)
 }
+
+func TestUnpackUserData(t *testing.T) {
+	tests := []struct {
+		name   string
+		packed string
+		udhLen int
+		want   string
+	}{
+		{"hello, SMPP.md §9.4", "E8 32 9B FD 06", 0, "hello"},
+		{"padding CR after 7 septets dropped", "31 D9 8C 56 B3 DD 1A", 0, "1234567"},
+		{"8 septets fill the octets, no padding", "31 D9 8C 56 B3 DD 70", 0, "12345678"},
+		{"CRs that are text stay", "31 D9 8C 56 B3 DD 1A 0D", 0, "1234567\r\r"},
+		{"one fill bit after a 6-octet UDH", "D0 65 36 FB 0D", 6, "hello"},
+		{"no fill bit after a 7-octet UDH", "E8 32 9B FD 06", 7, "hello"},
+		{"zero padding cannot be told from @", "31 D9 8C 56 B3 DD 00", 0, "1234567@"},
+		{"empty", "", 6, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := UnpackUserData(mustHex(t, tt.packed), tt.udhLen)
+			text, err := DecodeGSM7(got)
+			if err != nil || text != tt.want {
+				t.Errorf("UnpackUserData(%s, %d) = % X = %q, %v; want %q", tt.packed, tt.udhLen, got, text, err, tt.want)
+			}
+		})
+	}
+}
