@@ -5,17 +5,20 @@ import (
 	"context"
 	"encoding/csv"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/urfave/cli/v2"
+	"smscast/smpp"
 	"smscast/smsc"
 )
 
@@ -149,6 +152,54 @@ func TestSend_allAcceptedExitsZero(t *testing.T) {
 	}
 	if !strings.Contains(stderr, `"event":"progress"`) {
 		t.Errorf("no JSON progress line on stderr:\n%s", stderr)
+	}
+}
+
+// An SMSC from before SMPP 3.4 answers bind_transceiver with generic_nack ESME_RINVCMDID:
+// send stops at once with exit status 2 and says which bind modes to use, instead of
+// retrying the same bind until --give-up-after.
+func TestSend_transceiverUnknown(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	var binds atomic.Int32
+	go func() {
+		for {
+			nc, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer nc.Close()
+				nc.SetDeadline(time.Now().Add(10 * time.Second))
+				for {
+					pdu, err := smpp.ReadPDU(nc, nil, 4096)
+					if err != nil {
+						return
+					}
+					h, _ := smpp.DecodeHeader(pdu)
+					if h.ID == smpp.BindTransceiverID {
+						binds.Add(1)
+					}
+					nack, _ := smpp.AppendPDU(nil, h.Sequence, smpp.StatusInvCmdID, nil)
+					if _, err := nc.Write(nack); err != nil {
+						return
+					}
+				}
+			}()
+		}
+	}()
+	dir := t.TempDir()
+	recipients, templates := campaignFiles(t, dir, 2)
+	code, stderr := runApp(t, "send", "--smsc", ln.Addr().String(), "--recipients", recipients, "--templates", templates,
+		"--from", "ACME", "--report", filepath.Join(dir, "out.csv"), "--give-up-after", "20s")
+	if code != exitConnect || !strings.Contains(stderr, "ESME_RINVCMDID") || !strings.Contains(stderr, "--bind-mode tx") {
+		t.Errorf("exit %d, want 2 with a hint to bind as a transmitter; stderr:\n%s", code, stderr)
+	}
+	if n := binds.Load(); n != 1 {
+		t.Errorf("%d bind_transceiver attempts, want 1: the SMSC does not know the command", n)
 	}
 }
 

@@ -196,8 +196,8 @@ func (b *bind) run(ctx context.Context) {
 			// "At the start" is before any bind of the campaign succeeded: after that the
 			// same refusal usually means the SMSC still holds a dropped bind, or allows one
 			// bind per system_id and another bind of the campaign has it.
-			if st, refused := credentialsRefused(err); refused && c.refusedBeforeAnyBind(ctx) {
-				err := &BindError{Addr: c.cfg.Addr, Status: st}
+			if st, refused := bindRefused(err); refused && c.refusedBeforeAnyBind(ctx) {
+				err := &BindError{Addr: c.cfg.Addr, Status: st, Mode: c.cfg.Session.Bind.Mode}
 				b.set(nil, nil, err)
 				c.fail(err)
 				return

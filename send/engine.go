@@ -88,14 +88,22 @@ const (
 	receiptPoll = time.Second
 )
 
-// BindError is a bind the SMSC refused for its credentials before any bind of the campaign
-// succeeded; retrying would not help.
+// BindError is a bind the SMSC refused for its credentials, or as a command it does not
+// know, before any bind of the campaign succeeded; retrying would not help.
 type BindError struct {
 	Addr   string
 	Status smpp.Status
+	Mode   smpp.BindMode
 }
 
 func (e *BindError) Error() string {
+	if e.Status == smpp.StatusInvCmdID {
+		hint := "this bind"
+		if e.Mode == smpp.BindTransceiver {
+			hint = "bind_transceiver (new in SMPP 3.4): bind as a transmitter to send (--bind-mode tx) and as a receiver for the receipts (smscast receipts --bind-mode rx)"
+		}
+		return fmt.Sprintf("SMSC %s refused the bind: %v: it does not know %s", e.Addr, e.Status, hint)
+	}
 	return fmt.Sprintf("SMSC %s refused the bind: %v; check --system-id, the password and --system-type", e.Addr, e.Status)
 }
 

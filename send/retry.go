@@ -60,17 +60,18 @@ func judge(err error) verdict {
 	return vRejected
 }
 
-// credentialsRefused reports whether a bind error means the SMSC will not take these
-// credentials, so retrying before any bind succeeded only hammers it: ESME_RINVPASWD,
-// ESME_RINVSYSID, ESME_RBINDFAIL and ESME_RINVSYSTYP. Once a bind has succeeded the same
+// bindRefused reports whether a bind error means the SMSC will not take this bind, so
+// retrying before any bind succeeded only hammers it: the credentials (ESME_RINVPASWD,
+// ESME_RINVSYSID, ESME_RBINDFAIL, ESME_RINVSYSTYP), or the bind itself (ESME_RINVCMDID: an
+// SMSC from before SMPP 3.4 knows no bind_transceiver). Once a bind has succeeded the same
 // ESME_RBINDFAIL usually means the SMSC still holds a dropped bind, and is retried.
-func credentialsRefused(err error) (smpp.Status, bool) {
+func bindRefused(err error) (smpp.Status, bool) {
 	var st smpp.Status
 	if !errors.As(err, &st) {
 		return 0, false
 	}
 	switch st {
-	case smpp.StatusInvPaswd, smpp.StatusInvSysID, smpp.StatusBindFail, smpp.StatusInvSysTyp:
+	case smpp.StatusInvPaswd, smpp.StatusInvSysID, smpp.StatusBindFail, smpp.StatusInvSysTyp, smpp.StatusInvCmdID:
 		return st, true
 	}
 	return st, false

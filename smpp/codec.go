@@ -23,6 +23,10 @@ type ProtocolError struct {
 	// e.g. StatusInvCmdLen or StatusInvSrcAdr.
 	Status Status
 	Err    error
+	// junk is how many octets at the end of the body are junk after the last whole field
+	// (stray octets, a TLV cut short, a body on a header-only PDU): DecodeTolerant drops
+	// them. 0 when the error is elsewhere.
+	junk int
 }
 
 func (e *ProtocolError) Error() string {
@@ -126,6 +130,26 @@ func Decode(pdu []byte) (Header, PDU, error) {
 		if errors.As(err, &pe) && pe.Command == 0 {
 			pe.Command = h.ID
 		}
+		return h, nil, err
+	}
+	return h, p, nil
+}
+
+// DecodeTolerant is Decode for what an SMSC sends to the ESME side: junk after the last
+// field the body can hold (stray octets, say a NUL after short_message, a TLV cut short, a
+// body on a header-only PDU) is dropped instead of failing the PDU. Real SMSCs send such
+// octets, and refusing a receipt makes the SMSC resend it until it gives up, while failing
+// a submit_sm_resp with status 0 would report an accepted message as rejected. Every other
+// error is Decode's. The simulator decodes strictly, so that it shows a client's mistakes.
+func DecodeTolerant(pdu []byte) (Header, PDU, error) {
+	h, p, err := Decode(pdu)
+	var pe *ProtocolError
+	if err == nil || !errors.As(err, &pe) || pe.junk <= 0 || pe.junk > len(pdu)-HeaderLen {
+		return h, p, err
+	}
+	trimmed := bytes.Clone(pdu[:len(pdu)-pe.junk])
+	binary.BigEndian.PutUint32(trimmed, uint32(len(trimmed)))
+	if _, p, err = Decode(trimmed); err != nil {
 		return h, nil, err
 	}
 	return h, p, nil
@@ -358,6 +382,7 @@ func (d *decoder) tlvs() TLVs {
 func (d *decoder) end() error {
 	if d.err == nil && len(d.b) > 0 {
 		d.fail("command_length", StatusInvCmdLen, "%d unexpected octets after the last field", len(d.b))
+		d.err.(*ProtocolError).junk = len(d.b)
 	}
 	return d.err
 }

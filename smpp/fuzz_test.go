@@ -19,6 +19,15 @@ func FuzzDecode(f *testing.F) {
 			t.Fatalf("ReadPDU returned %d octets from %d", len(pdu), len(data))
 		}
 		h, p, err := Decode(data)
+		th, tp, terr := DecodeTolerant(data)
+		switch {
+		case err == nil && (terr != nil || th != h || !reflect.DeepEqual(tp, p)):
+			t.Fatalf("DecodeTolerant differs from Decode on a clean PDU: %v %#v", terr, tp)
+		case terr != nil && tp != nil:
+			t.Fatalf("DecodeTolerant returned a body with error %v", terr)
+		case terr == nil && th.Length != uint32(len(data)):
+			t.Fatalf("DecodeTolerant's header says %d octets, the PDU has %d", th.Length, len(data))
+		}
 		if err != nil {
 			if p != nil {
 				t.Fatalf("Decode returned a body with error %v", err)

@@ -368,7 +368,7 @@ func (s *Session) bindExchange(b *Bind, op string) error {
 		if err != nil {
 			return fmt.Errorf("smpp: read %s response: %w", op, err)
 		}
-		h, p, err := Decode(s.rbuf)
+		h, p, err := DecodeTolerant(s.rbuf)
 		switch {
 		case err == nil && h.ID == EnquireLinkID:
 			resp, _ := AppendPDU(s.wbuf[:0], h.Sequence, StatusOK, &EnquireLinkResp{})

@@ -376,7 +376,7 @@ func (s *Session) readFailed(err error) {
 func (s *Session) handlePDU(pdu []byte) {
 	h, _ := DecodeHeader(pdu) // cannot fail: ReadPDU returned a whole PDU
 	if h.ID.IsResponse() {
-		_, p, err := Decode(pdu)
+		_, p, err := DecodeTolerant(pdu)
 		s.route(h, p, err)
 		return
 	}
@@ -389,9 +389,11 @@ func (s *Session) handlePDU(pdu []byte) {
 		s.mu.Unlock()
 		s.reply(control{id: UnbindRespID, seq: h.Sequence, then: ErrUnboundByPeer})
 	case DeliverSMID, DataSMID:
-		_, p, err := Decode(pdu)
+		_, p, err := DecodeTolerant(pdu)
 		if err != nil {
-			s.reply(control{id: GenericNackID, status: nackStatus(err), seq: h.Sequence})
+			// A body we cannot read gets its own response with the error: SMPP 3.4 keeps
+			// generic_nack for PDUs whose command cannot be told (§4.3).
+			s.reply(control{id: h.ID.Response(), status: nackStatus(err), seq: h.Sequence})
 			return
 		}
 		s.dispatch(h, p)

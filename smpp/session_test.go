@@ -657,7 +657,7 @@ func TestSession_HandlerCapAsksForRedelivery(t *testing.T) {
 	}
 }
 
-func TestSession_GenericNackForBadRequests(t *testing.T) {
+func TestSession_AnswersBadRequests(t *testing.T) {
 	header := func(length uint32, id CommandID, seq uint32) []byte {
 		b := binary.BigEndian.AppendUint32(nil, length)
 		b = binary.BigEndian.AppendUint32(b, uint32(id))
@@ -669,12 +669,14 @@ func TestSession_GenericNackForBadRequests(t *testing.T) {
 	cases := []struct {
 		name   string
 		pdu    []byte
+		resp   CommandID
 		seq    uint32
 		status Status
 	}{
-		{"unknown command_id", header(16, 0x00000222, 5), 5, StatusInvCmdID},
-		{"undecodable deliver_sm", truncated, 6, nackStatus(truncErr)},
-		{"request an ESME does not serve", header(16, QuerySMID, 7), 7, StatusInvCmdID},
+		{"unknown command_id", header(16, 0x00000222, 5), GenericNackID, 5, StatusInvCmdID},
+		{"undecodable deliver_sm: its response, with the error", truncated, DeliverSMRespID, 6, nackStatus(truncErr)},
+		{"undecodable data_sm", append(header(19, DataSMID, 6), 'C', 'M', 'T'), DataSMRespID, 6, nackStatus(truncErr)},
+		{"request an ESME does not serve", header(16, QuerySMID, 7), GenericNackID, 7, StatusInvCmdID},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -686,9 +688,9 @@ func TestSession_GenericNackForBadRequests(t *testing.T) {
 				if !f.sendRaw(tc.pdu) {
 					return
 				}
-				h, _, ok := f.expect(GenericNackID)
+				h, _, ok := f.expect(tc.resp)
 				if ok && (h.Sequence != tc.seq || h.Status != tc.status) {
-					t.Errorf("generic_nack has sequence_number %d, status %v; want %d, %v", h.Sequence, h.Status, tc.seq, tc.status)
+					t.Errorf("%v has sequence_number %d, status %v; want %d, %v", tc.resp, h.Sequence, h.Status, tc.seq, tc.status)
 				}
 				// The session carries on.
 				if f.send(8, StatusOK, &EnquireLink{}) {

@@ -233,13 +233,13 @@ func decodeTLVsIn(b, data []byte) (TLVs, error) {
 	n := 0
 	for off := 0; off < len(b); n++ {
 		if len(b)-off < 4 {
-			return nil, &ProtocolError{Field: "optional parameters", Status: StatusInvOptParStream,
+			return nil, &ProtocolError{Field: "optional parameters", Status: StatusInvOptParStream, junk: len(b) - off,
 				Err: fmt.Errorf("%d stray octets at the end of the body, a TLV needs at least 4", len(b)-off)}
 		}
 		tag := Tag(binary.BigEndian.Uint16(b[off:]))
 		l := int(binary.BigEndian.Uint16(b[off+2:]))
 		if len(b)-off-4 < l {
-			return nil, &ProtocolError{Field: tag.String(), Status: StatusInvOptParStream,
+			return nil, &ProtocolError{Field: tag.String(), Status: StatusInvOptParStream, junk: len(b) - off,
 				Err: fmt.Errorf("TLV length %d but only %d octets left (truncated)", l, len(b)-off-4)}
 		}
 		off += 4 + l

@@ -1,0 +1,131 @@
+package smpp
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"reflect"
+	"testing"
+)
+
+// DecodeTolerant drops junk after the last field a body can hold, which real SMSCs send (a
+// NUL after short_message, a TLV cut short), where Decode refuses the PDU; it gives the same
+// PDU as the vector without the junk. Errors inside the fields stay errors.
+func TestDecodeTolerant(t *testing.T) {
+	vectors := goldenVectors(t)
+	withTail := func(name string, tail ...byte) []byte {
+		pdu := append(bytes.Clone(vectors[name]), tail...)
+		binary.BigEndian.PutUint32(pdu, uint32(len(pdu)))
+		return pdu
+	}
+	// The receipt's TLVs are receipted_message_id then message_state; cut message_state's
+	// value off, keeping its tag and a length that claims one octet.
+	receipt := vectors["12.3-deliver_sm-receipt"]
+	cutTLV := bytes.Clone(receipt[:len(receipt)-1])
+	binary.BigEndian.PutUint32(cutTLV, uint32(len(cutTLV)))
+	wantCut := bytes.Clone(receipt[:len(receipt)-5])
+	binary.BigEndian.PutUint32(wantCut, uint32(len(wantCut)))
+
+	tests := []struct {
+		name      string
+		pdu, want []byte // want: the PDU it must decode as
+	}{
+		{"deliver_sm receipt with a NUL after the TLVs", withTail("12.3-deliver_sm-receipt", 0), receipt},
+		{"deliver_sm receipt with CR LF after the TLVs", withTail("12.3-deliver_sm-receipt", '\r', '\n'), receipt},
+		{"deliver_sm receipt with its last TLV cut short", cutTLV, wantCut},
+		{"submit_sm_resp with a NUL after message_id", withTail("12.2-submit_sm_resp", 0), vectors["12.2-submit_sm_resp"]},
+		{"submit_sm_resp with three stray octets", withTail("12.2-submit_sm_resp", 0, 0, 0), vectors["12.2-submit_sm_resp"]},
+		{"bind_transceiver_resp with a stray octet", withTail("12.1-bind_transceiver_resp", 0), vectors["12.1-bind_transceiver_resp"]},
+		{"enquire_link_resp with a body", withTail("12.4-enquire_link_resp", 0), vectors["12.4-enquire_link_resp"]},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, _, err := Decode(tt.pdu); err == nil {
+				t.Error("Decode accepted the junk: the simulator must stay strict")
+			}
+			h, got, err := DecodeTolerant(tt.pdu)
+			if err != nil {
+				t.Fatalf("DecodeTolerant: %v", err)
+			}
+			wh, want, err := Decode(tt.want)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("decoded %#v, want %#v", got, want)
+			}
+			if h.Length != uint32(len(tt.pdu)) || h.ID != wh.ID || h.Sequence != wh.Sequence {
+				t.Errorf("header %+v, want the received one (length %d)", h, len(tt.pdu))
+			}
+		})
+	}
+
+	// Errors inside the fields are not junk.
+	badLen := bytes.Clone(receipt)
+	smLen := bytes.Index(badLen, []byte("id:")) - 1 // sm_length precedes the text
+	badLen[smLen] = 0xFF
+	for name, pdu := range map[string][]byte{
+		"sm_length beyond the body":     badLen,
+		"service_type without its NUL":  hexPDU(t, DeliverSMID, 0, "43 4D 54"),
+		"message_id over 64 characters": hexPDU(t, SubmitSMRespID, 0, string(bytes.Repeat([]byte("41"), 70))+"00"),
+		"unknown command_id":            hexPDU(t, 0x00000222, 0, ""),
+	} {
+		if _, p, err := DecodeTolerant(pdu); err == nil {
+			t.Errorf("%s: decoded as %#v, want an error", name, p)
+		}
+	}
+}
+
+// A session forgives the SMSC junk after the last field: a submit_sm_resp with a stray NUL
+// after message_id is the accepted message it says, not a failed submit, and a receipt with
+// a NUL after short_message reaches the handler and is acknowledged, instead of being
+// refused and resent until the SMSC gives up.
+func TestSession_ToleratesJunkAfterTheLastField(t *testing.T) {
+	leakCheck(t)
+	handled := make(chan *DeliverSM, 1)
+	respStatus := make(chan Status, 1)
+	opt := Options{Handler: func(_ context.Context, p PDU) Status {
+		if d, ok := p.(*DeliverSM); ok {
+			handled <- d
+		}
+		return StatusOK
+	}}
+	s := startSession(t, opt, func(f *fakeSMSC) {
+		h, _, ok := f.expect(SubmitSMID)
+		if !ok {
+			return
+		}
+		resp, err := AppendPDU(nil, h.Sequence, StatusOK, &SubmitSMResp{MessageID: "42"})
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		receipt, err := AppendPDU(nil, 100, StatusOK, &DeliverSM{ESMClass: 0x04,
+			ShortMessage: []byte("id:42 sub:001 dlvrd:001 submit date:2501011200 done date:2501011201 stat:DELIVRD err:000 text:Hi")})
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		for _, pdu := range [][]byte{resp, receipt} {
+			pdu = append(pdu, 0)
+			binary.BigEndian.PutUint32(pdu, uint32(len(pdu)))
+			if !f.sendRaw(pdu) {
+				return
+			}
+		}
+		if dh, _, ok := f.expect(DeliverSMRespID); ok {
+			respStatus <- dh.Status
+		}
+		f.finish()
+	})
+	resp, err := s.Submit(context.Background(), testSubmit("447700900001"))
+	if err != nil || resp.MessageID != "42" {
+		t.Errorf("Submit = %+v, %v; want message_id 42", resp, err)
+	}
+	if d := recv(t, handled, "the handler to receive the receipt"); !bytes.HasPrefix(d.ShortMessage, []byte("id:42 ")) {
+		t.Errorf("handler got %q, want the receipt", d.ShortMessage)
+	}
+	if st := recv(t, respStatus, "the deliver_sm_resp"); st != StatusOK {
+		t.Errorf("deliver_sm_resp status %v, want 0", st)
+	}
+}
