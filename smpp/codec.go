@@ -27,6 +27,9 @@ type ProtocolError struct {
 	// (stray octets, a TLV cut short, a body on a header-only PDU): DecodeTolerant drops
 	// them. 0 when the error is elsewhere.
 	junk int
+	// unterminated says a C-string runs to the end of the body without its NUL, which
+	// DecodeTolerant adds.
+	unterminated bool
 }
 
 func (e *ProtocolError) Error() string {
@@ -137,19 +140,28 @@ func Decode(pdu []byte) (Header, PDU, error) {
 
 // DecodeTolerant is Decode for what an SMSC sends to the ESME side: junk after the last
 // field the body can hold (stray octets, say a NUL after short_message, a TLV cut short, a
-// body on a header-only PDU) is dropped instead of failing the PDU. Real SMSCs send such
+// body on a header-only PDU) is dropped instead of failing the PDU, and a last C-string
+// without its NUL (a message_id, say) is taken as it is. Real SMSCs send such
 // octets, and refusing a receipt makes the SMSC resend it until it gives up, while failing
 // a submit_sm_resp with status 0 would report an accepted message as rejected. Every other
 // error is Decode's. The simulator decodes strictly, so that it shows a client's mistakes.
 func DecodeTolerant(pdu []byte) (Header, PDU, error) {
 	h, p, err := Decode(pdu)
 	var pe *ProtocolError
-	if err == nil || !errors.As(err, &pe) || pe.junk <= 0 || pe.junk > len(pdu)-HeaderLen {
+	if err == nil || !errors.As(err, &pe) {
 		return h, p, err
 	}
-	trimmed := bytes.Clone(pdu[:len(pdu)-pe.junk])
-	binary.BigEndian.PutUint32(trimmed, uint32(len(trimmed)))
-	if _, p, err = Decode(trimmed); err != nil {
+	var repaired []byte
+	switch {
+	case pe.junk > 0 && pe.junk <= len(pdu)-HeaderLen:
+		repaired = bytes.Clone(pdu[:len(pdu)-pe.junk])
+	case pe.unterminated:
+		repaired = append(bytes.Clone(pdu), 0)
+	default:
+		return h, p, err
+	}
+	binary.BigEndian.PutUint32(repaired, uint32(len(repaired)))
+	if _, p, err = Decode(repaired); err != nil {
 		return h, nil, err
 	}
 	return h, p, nil
@@ -308,6 +320,7 @@ func (d *decoder) cstring(field string, max int, st Status) string {
 	if i < 0 {
 		if len(d.b) < max {
 			d.fail(field, StatusInvCmdLen, "missing NUL terminator: body truncated after %d octets", len(d.b))
+			d.err.(*ProtocolError).unterminated = true
 		} else {
 			d.fail(field, st, "longer than %d characters (no NUL within %d octets)", max-1, max)
 		}

@@ -9,12 +9,18 @@ import (
 )
 
 // DecodeTolerant drops junk after the last field a body can hold, which real SMSCs send (a
-// NUL after short_message, a TLV cut short), where Decode refuses the PDU; it gives the same
-// PDU as the vector without the junk. Errors inside the fields stay errors.
+// NUL after short_message, a TLV cut short), and adds the NUL a last C-string lacks, where
+// Decode refuses the PDU; it gives the same PDU as the vector without the fault. Errors
+// inside the fields stay errors.
 func TestDecodeTolerant(t *testing.T) {
 	vectors := goldenVectors(t)
 	withTail := func(name string, tail ...byte) []byte {
 		pdu := append(bytes.Clone(vectors[name]), tail...)
+		binary.BigEndian.PutUint32(pdu, uint32(len(pdu)))
+		return pdu
+	}
+	withoutLast := func(name string) []byte {
+		pdu := bytes.Clone(vectors[name][:len(vectors[name])-1])
 		binary.BigEndian.PutUint32(pdu, uint32(len(pdu)))
 		return pdu
 	}
@@ -37,6 +43,8 @@ func TestDecodeTolerant(t *testing.T) {
 		{"submit_sm_resp with three stray octets", withTail("12.2-submit_sm_resp", 0, 0, 0), vectors["12.2-submit_sm_resp"]},
 		{"bind_transceiver_resp with a stray octet", withTail("12.1-bind_transceiver_resp", 0), vectors["12.1-bind_transceiver_resp"]},
 		{"enquire_link_resp with a body", withTail("12.4-enquire_link_resp", 0), vectors["12.4-enquire_link_resp"]},
+		{"submit_sm_resp whose message_id lacks its NUL", withoutLast("12.2-submit_sm_resp"), vectors["12.2-submit_sm_resp"]},
+		{"bind_transceiver_resp whose system_id lacks its NUL", withoutLast("12.1-bind_transceiver_resp-no-tlv"), vectors["12.1-bind_transceiver_resp-no-tlv"]},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
