@@ -85,10 +85,13 @@ func (st *bindState) state() (changed <-chan struct{}, attempts int, worked time
 // session returns a live session for the next try of j, and records its bind in j: the bind
 // the row's earlier tries went on while it is up (so the parts of a message stay on one
 // bind), else the worker's own bind, else any bind that is up — a bind that cannot bind
-// strands no row while another works. It waits while no bind is up, and fails when ctx ends
-// or a bind gave up (the campaign is failing).
-func (c *Campaign) session(ctx context.Context, home *bind, j *job) (*smpp.Session, *lateTable, error) {
+// strands no row while another works. It waits while no bind is up, and fails when ctx ends,
+// stop closes (errStopped), or a bind gave up (the campaign is failing).
+func (c *Campaign) session(ctx context.Context, home *bind, j *job, stop <-chan struct{}) (*smpp.Session, *lateTable, error) {
 	for {
+		if isDone(stop) {
+			return nil, nil, errStopped
+		}
 		changed, _, _ := c.binding.state()
 		for i := -1; i < len(c.binds); i++ {
 			b := j.bind
@@ -111,6 +114,7 @@ func (c *Campaign) session(ctx context.Context, home *bind, j *job) (*smpp.Sessi
 		}
 		select {
 		case <-changed:
+		case <-stop:
 		case <-ctx.Done():
 			return nil, nil, context.Cause(ctx)
 		}

@@ -395,6 +395,78 @@ func TestCampaign_unreachable(t *testing.T) {
 	}
 }
 
+// Stop while the bind is under way: the rows the workers hold, waiting for a session, were
+// never sent and must not go out once the bind completes; they end not_sent.
+func TestCampaign_stopWhileBinding(t *testing.T) {
+	srv := newSim(t, smsc.Config{})
+	proxy := newWindowProxy(t, srv.Addr())
+	proxy.bindSeen, proxy.releaseBind = make(chan struct{}), make(chan struct{})
+	cfg := testConfig(srv)
+	cfg.Addr = proxy.Addr()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	c, done := startRun(t, ctx, cfg, testRows(t, 8, "n %d"))
+	select {
+	case <-proxy.bindSeen:
+	case <-ctx.Done():
+		t.Fatal("no bind reached the SMSC")
+	}
+	c.Stop()
+	close(proxy.releaseBind)
+	res := <-done
+	if n := srv.Stats().Submits; n != 0 {
+		t.Errorf("%d submit_sm reached the SMSC after Stop", n)
+	}
+	for n, r := range bookRows(cfg.Book) {
+		if r.SubmitStatus != report.SubmitNotSent {
+			t.Errorf("row %d: %s (%s), want not_sent", n, r.SubmitStatus, r.SubmitError)
+		}
+	}
+	if !res.Stopped || res.Done != res.Rows {
+		t.Errorf("stopped %v, %d rows read, %d with an outcome", res.Stopped, res.Rows, res.Done)
+	}
+}
+
+// Stop while rebinding after a drop: nothing goes out on the new session. The rows in
+// flight when the connection dropped end uncertain (the SMSC may have them), not resent;
+// the rows never sent end not_sent.
+func TestCampaign_stopWhileRebinding(t *testing.T) {
+	srv := newSim(t, smsc.Config{DropAfter: []int{3}})
+	proxy := newWindowProxy(t, srv.Addr())
+	proxy.bindSeen, proxy.releaseBind, proxy.holdBind = make(chan struct{}), make(chan struct{}), 2
+	cfg := testConfig(srv)
+	cfg.Addr = proxy.Addr()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	c, done := startRun(t, ctx, cfg, testRows(t, 20, "n %d"))
+	select {
+	case <-proxy.bindSeen:
+	case <-ctx.Done():
+		t.Fatal("no rebind after the drop")
+	}
+	before := srv.Stats().Submits
+	c.Stop()
+	close(proxy.releaseBind)
+	<-done
+	if n := srv.Stats().Submits; n != before {
+		t.Errorf("%d submit_sm reached the SMSC after Stop", n-before)
+	}
+	counts := map[report.SubmitStatus]int{}
+	for n, r := range bookRows(cfg.Book) {
+		counts[r.SubmitStatus]++
+		if r.Resubmitted {
+			t.Errorf("row %d marked resubmitted: nothing was sent twice", n)
+		}
+	}
+	// The SMSC saw `before` submit_sm; the client had up to a window in flight when the
+	// connection dropped, and which responses it read before is timing.
+	sent := counts[report.SubmitAccepted] + counts[report.SubmitUncertain]
+	if counts[report.SubmitAccepted] > before || sent < before || counts[report.SubmitUncertain] > cfg.Session.Window ||
+		sent+counts[report.SubmitNotSent] != 20 {
+		t.Errorf("outcomes %v after %d submit_sm reached the SMSC: want those in flight accepted or uncertain, the rest not_sent", counts, before)
+	}
+}
+
 func TestCampaign_stop(t *testing.T) {
 	srv := newSim(t, smsc.Config{})
 	cfg := testConfig(srv)

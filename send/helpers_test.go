@@ -211,6 +211,11 @@ type windowProxy struct {
 	// ESME_RBINDFAIL, like an SMSC that still holds the dropped bind.
 	refuseRebinds int
 	accepted      int // connections accepted so far
+	// bindSeen, when set, is closed when bind number holdBind (1 = the first; 0 counts as
+	// 1) reaches the proxy, which holds it back until releaseBind is closed: the client
+	// waits for its bind meanwhile.
+	bindSeen, releaseBind chan struct{}
+	holdBind, binds       int
 }
 
 func newWindowProxy(t testing.TB, target string) *windowProxy {
@@ -263,6 +268,19 @@ func (p *windowProxy) accept() {
 		var outstanding, submits, resps atomic.Int64
 		p.wg.Add(2)
 		go p.pipe(client, server, func(h smpp.Header) {
+			isBind := h.ID == smpp.BindTransceiverID || h.ID == smpp.BindTransmitterID || h.ID == smpp.BindReceiverID
+			if isBind && p.bindSeen != nil {
+				p.mu.Lock()
+				p.binds++
+				hold := p.binds == max(p.holdBind, 1)
+				if hold {
+					close(p.bindSeen)
+				}
+				p.mu.Unlock()
+				if hold {
+					<-p.releaseBind
+				}
+			}
 			if h.ID == smpp.SubmitSMID {
 				n := int(outstanding.Add(1))
 				p.mu.Lock()

@@ -170,7 +170,11 @@ func (c *Campaign) tryPart(ctx context.Context, b *bind, j *job, part int, late 
 		if err := c.pacer.wait(ctx, stop); err != nil || (stop != nil && c.stopping()) {
 			return c.unsent(ctx, last, unknown)
 		}
-		s, lt, err := c.session(ctx, b, j)
+		// Stop also ends the wait for a bind: a row that waited for one was never sent.
+		s, lt, err := c.session(ctx, b, j, stop)
+		if errors.Is(err, errStopped) {
+			return c.unsent(ctx, last, unknown)
+		}
 		if err != nil {
 			return c.unsent(ctx, firstErr(last, err), unknown)
 		}
