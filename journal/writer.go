@@ -110,6 +110,7 @@ type Writer struct {
 	asked        int    // highest row covered by a buffered horizon record
 	askedIn      *batch // the batch holding that record
 	lead         int    // rows the horizon runs ahead of the highest attempt
+	grownFor     *batch // the horizon batch lead was last doubled for, by a sender waiting on it
 	attemptsSeen int    // attempts in the batch being filled, to adapt lead
 
 	durableSize int64 // bytes of the file known to be fsynced: what a crash keeps at least
@@ -288,8 +289,15 @@ func (w *Writer) Attempt(row, part int, at time.Time) error {
 		if row <= w.durable {
 			break
 		}
-		w.lead = min(w.lead*2, maxLead) // we had to wait: look further ahead next time
 		b := w.askedIn
+		if w.grownFor != b {
+			// We had to wait: look further ahead next time. Once per horizon waited for,
+			// not per sender waiting for it: a hundred senders starting together would
+			// otherwise push the lead to its maximum, and the horizon with it, so that a
+			// crash would make thousands of rows never sent look maybe sent.
+			w.lead = min(w.lead*2, maxLead)
+			w.grownFor = b
+		}
 		w.mu.Unlock()
 		<-b.done
 		w.mu.Lock()

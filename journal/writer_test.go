@@ -485,3 +485,36 @@ func TestWriter_WriteFailureSticks(t *testing.T) {
 		t.Errorf("Close after a failed write = %v, want the same error", err2)
 	}
 }
+
+// A hundred senders starting at once (a window of 50 on two binds) all wait for the first
+// horizon: that is one wait, and must widen the lead once, not a hundred times. Otherwise the
+// horizon jumps to the maximum lead, and a crash soon after would have --resume take
+// thousands of rows that were never sent for maybe-sent ones, resending them as
+// "resubmitted".
+func TestWriter_HorizonStaysNearTheSending(t *testing.T) {
+	w, path := createTemp(t, Options{})
+	const start = 100
+	var wg sync.WaitGroup
+	errs := make(chan error, start)
+	for row := 1; row <= start; row++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs <- w.Attempt(row, 0, t0)
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		must(t, err)
+	}
+	must(t, w.Sync())
+	data, err := os.ReadFile(path) // a crash image: no clean end
+	must(t, err)
+	must(t, w.Close())
+	st, err := load(bytes.NewReader(data), int64(len(data)), "crash image")
+	must(t, err)
+	if st.Horizon < start || st.Horizon > start+1024 {
+		t.Errorf("horizon %d after attempts up to row %d: want it at most 1024 rows ahead", st.Horizon, start)
+	}
+}
