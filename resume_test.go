@@ -444,6 +444,21 @@ func TestReceipts_late(t *testing.T) {
 	}
 }
 
+// A campaign that left a row uncertain is not finished: receipts, which only collects
+// receipts, says so, and how to finish it.
+func TestReceipts_saysWhenRowsAreLeft(t *testing.T) {
+	noLeaks(t)
+	srv := newTestSim(t, smsc.Config{DropAfter: []int{2}})
+	c := newCampaign(t, 3)
+	if code, stderr := c.send(t, srv.Addr(), "--max-attempts", "1", "--window", "1"); code != exitIncomplete {
+		t.Fatalf("send: exit %d, want 3 with a row uncertain\n%s", code, stderr)
+	}
+	code, stderr := runCmd(t, "receipts", "--journal", c.journal, "--smsc", srv.Addr(), "--wait", "10s", "--spool", c.spool, "--quiet")
+	if code != exitOK || !strings.Contains(stderr, "1 rows of this campaign were not sent or are uncertain") || !strings.Contains(stderr, "--resume") {
+		t.Errorf("receipts: exit %d, want 0 and a note that 1 row is left for --resume\n%s", code, stderr)
+	}
+}
+
 // TestReceipts_pendingAndUnreachable: receipts exits 3 while receipts are still due and 2
 // when it cannot bind at all.
 func TestReceipts_pendingAndUnreachable(t *testing.T) {

@@ -542,6 +542,12 @@ func runSend(ctx context.Context, s sendSettings, stderr io.Writer, signals <-ch
 	sig := stoppedBy
 	sigMu.Unlock()
 	if s.journal.collect {
+		if left := sum.Submit[report.SubmitNotSent] + sum.Submit[report.SubmitUncertain]; left > 0 && sig == nil {
+			// Not receipts' business, but a cron job that collects receipts must not take the
+			// campaign for finished.
+			fmt.Fprintf(stderr, "smscast: %d rows of this campaign were not sent or are uncertain: run its send command again "+
+				"with --resume to send them (not --force, which starts over)\n", left)
+		}
 		return receiptsExit(sig, runErr, reportErr, book, cj)
 	}
 	pending := pendingNote(sum.Receipts[report.ReceiptPending], s.journal.path)
