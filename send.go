@@ -69,7 +69,7 @@ func sendFlags() []cli.Flag {
 		&cli.Float64Flag{Name: "rate", Value: defaultRate, Usage: "submit_sm `PDUS` per second over all binds, every part counted; 0 = unlimited"},
 		&cli.IntFlag{Name: "burst", Value: 1, Usage: "`N` PDUs may leave back to back; 1 spaces them evenly, so no second sees more than --rate"},
 		&cli.IntFlag{Name: "window", Value: defaultWindow, Usage: fmt.Sprintf("`N` submit_sm awaiting a response per bind (1–%d)", maxWindow)},
-		&cli.DurationFlag{Name: "resp-timeout", Value: defaultTimeout, Usage: "wait this `DURATION` for each response; a short one is the most common cause of duplicate SMS"},
+		&cli.DurationFlag{Name: "resp-timeout", Value: defaultTimeout, Usage: "wait this `DURATION` for each response (the bind's too); a short one is the most common cause of duplicate SMS"},
 		&cli.IntFlag{Name: "max-attempts", Value: 5, Usage: "`N` tries per PDU for transient errors, timeouts and dropped connections (throttling does not count)"},
 		&cli.DurationFlag{Name: "give-up-after", Value: 2 * time.Minute, Usage: "stop when the SMSC stays unreachable (or throttles one PDU) for this `DURATION`"},
 		// What is sent.
