@@ -103,6 +103,32 @@ func (r *Row) Accepted(parts int) bool {
 	return true
 }
 
+// AcceptedParts is how many parts, from the first, have an accepted response: the parts of a
+// message go out one after another, each once the one before was accepted, so a resumed run
+// sends the rest from there.
+func (r *Row) AcceptedParts() int {
+	n := 0
+	for n < len(r.Parts) && len(r.Parts[n].MessageIDs) > 0 {
+		n++
+	}
+	return n
+}
+
+// MayHaveFrom reports whether the SMSC may have one of the parts from part on without the
+// journal recording it accepted: one was written and no refusal recorded, or a run crashed
+// with the row in flight or within its horizon.
+func (r *Row) MayHaveFrom(part int) bool {
+	if r.unresolved {
+		return true
+	}
+	for _, p := range r.Parts[min(part, len(r.Parts)):] {
+		if len(p.MessageIDs) > 0 || p.Attempts > 0 && !p.NotAccepted {
+			return true
+		}
+	}
+	return false
+}
+
 // MessageIDs lists every accepted message id of the row, in part order.
 func (r *Row) MessageIDs() []string {
 	var ids []string

@@ -493,6 +493,7 @@ func waitOrTimeout(ch <-chan struct{}, d time.Duration) {
 type job struct {
 	row    csvin.Row
 	resend bool // Resume: an earlier run wrote it and recorded no response
+	from   int  // Resume: the first part to send; an earlier run had the ones before accepted
 	// written is set once any part was written in this run; from then on the rest of the
 	// message is sent even while stopping, so nobody receives half a message.
 	written     bool
@@ -523,9 +524,10 @@ func (c *Campaign) produce(ctx context.Context, src Source, jobs chan<- job) err
 		}
 		c.rows.Add(1)
 		c.book.Add(entryOf(row))
-		skip, resend := false, false
+		skip, from, resend := false, 0, false
 		if c.cfg.Resume != nil {
-			skip, resend = c.cfg.Resume(&row)
+			skip, from, resend = c.cfg.Resume(&row)
+			from = max(min(from, len(row.Message.Parts)-1), 0)
 		}
 		if skip || row.Status != csvin.StatusOK {
 			c.skipped.Add(1)
@@ -533,7 +535,7 @@ func (c *Campaign) produce(ctx context.Context, src Source, jobs chan<- job) err
 			continue
 		}
 		if sending && ctx.Err() == nil && !c.stopping() {
-			j := job{row: row, resend: resend}
+			j := job{row: row, resend: resend, from: from}
 			select { // a channel with room costs one send, not a three-way select
 			case jobs <- j:
 				continue
@@ -550,7 +552,7 @@ func (c *Campaign) produce(ctx context.Context, src Source, jobs chan<- job) err
 		if c.fatal() != nil && c.pdus.Load() == 0 {
 			return nil // nothing was sent, so no report will be written: stop reading
 		}
-		c.leftUnsent(row.Num, resend, notSentReason(ctx, c.stopped))
+		c.leftUnsent(&job{row: row, resend: resend, from: from}, notSentReason(ctx, c.stopped))
 	}
 }
 
@@ -578,14 +580,25 @@ func (c *Campaign) notSent(row int, reason string) {
 
 // leftUnsent ends a row this run does not send: not_sent, or uncertain when an earlier run
 // sent it and recorded no response (resend), since the SMSC may have it.
-func (c *Campaign) leftUnsent(row int, resend bool, reason string) {
-	if !resend {
-		c.notSent(row, reason)
+func (c *Campaign) leftUnsent(j *job, reason string) {
+	switch {
+	case j.resend:
+		reason = reasonEarlierRun + reason
+	case j.from > 0:
+		reason = partlySent(j.from, len(j.row.Message.Parts), reason)
+	default:
+		c.notSent(j.row.Num, reason)
 		return
 	}
-	c.book.SetStatus(row, report.SubmitUncertain, reasonEarlierRun+reason)
+	c.book.SetStatus(j.row.Num, report.SubmitUncertain, reason)
 	c.failed.Add(1)
 	c.done.Add(1)
+}
+
+// partlySent is the reason of a row whose first accepted parts are with the SMSC, so that the
+// recipient may get the start of the message, and whose others are not (why: rest).
+func partlySent(accepted, parts int, rest string) string {
+	return fmt.Sprintf("partly sent: %d of %d parts accepted, the rest %s", accepted, parts, rest)
 }
 
 // reasonEarlierRun begins the reason of a resumed row left uncertain.

@@ -130,7 +130,7 @@ func TestCampaign_resume(t *testing.T) {
 	cfg := testConfig(srv)
 	rows := testRows(t, 6, "resume %d")
 	// Rows 1 and 2 were accepted by an earlier run; row 3 was in flight when it died.
-	cfg.Resume = func(row *csvin.Row) (skip, resend bool) { return row.Num <= 2, row.Num == 3 }
+	cfg.Resume = func(row *csvin.Row) (bool, int, bool) { return row.Num <= 2, 0, row.Num == 3 }
 	res, err := run(t, cfg, rows)
 	if err != nil {
 		t.Fatal(err)

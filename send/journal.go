@@ -56,9 +56,11 @@ type Spool interface {
 
 // Resume decides, for a rerun of an interrupted campaign, what to do with a row before it is
 // sent: skip it because an earlier run settled it (the hook puts that outcome in the Book), or
-// send it again and mark it resubmitted because an earlier run wrote it but recorded no
-// response (the SMSC may have it already). The engine calls it from one goroutine, in input
+// send it from part from on (the parts before were accepted by an earlier run, whose ids the
+// hook puts in the Book), marking it resubmitted once written if resend says an earlier run
+// wrote one of those parts but recorded no response (the SMSC may have it already). The
+// engine calls it from one goroutine, in input
 // order, right after Book.Add, for every row; for a row that is not to be sent (invalid,
 // duplicate, excluded) the answer is ignored, but the hook may still record what an earlier
 // run did with it. A nil Resume sends every row once. See Resumption.
-type Resume func(row *csvin.Row) (skip, resend bool)
+type Resume func(row *csvin.Row) (skip bool, from int, resend bool)

@@ -38,7 +38,11 @@ const (
 //   - accepted (every part has an id): not sent again;
 //   - rejected: not sent again, reported with its error (a permanent refusal does not change
 //     by asking again; transient errors were retried before the row was rejected);
-//   - in flight or maybe sent: according to the ResumeMode;
+//   - partly sent, its first parts accepted and the others surely not with the SMSC: the
+//     others are sent (except with SendNothing), whatever the ResumeMode, since nothing can
+//     arrive twice;
+//   - in flight or maybe sent: according to the ResumeMode, from the first part not
+//     accepted;
 //   - not sent: sent, except with SendNothing.
 //
 // NewResumption also gives the Book the receipts the journal holds, so that the report covers
@@ -53,6 +57,7 @@ type Resumption struct {
 	Accepted  int // accepted before: skipped
 	Rejected  int // rejected before: skipped
 	Resent    int // in flight or maybe sent: sent again, marked resubmitted
+	Completed int // partly sent (its first parts accepted, the others surely not): the others sent
 	Uncertain int // in flight or maybe sent: left alone, marked uncertain
 	Unsent    int // never sent: sent now (or, with SendNothing, left not_sent)
 }
@@ -67,7 +72,7 @@ func NewResumption(st *journal.State, book *report.Book, mode ResumeMode) *Resum
 }
 
 // Row is the Resume hook; see Resumption.
-func (r *Resumption) Row(row *csvin.Row) (skip, resend bool) {
+func (r *Resumption) Row(row *csvin.Row) (skip bool, from int, resend bool) {
 	jr := r.state.Rows[row.Num]
 	if jr != nil {
 		r.replay(jr)
@@ -78,21 +83,37 @@ func (r *Resumption) Row(row *csvin.Row) (skip, resend bool) {
 		if jr != nil && jr.Rejected {
 			r.book.Rejected(row.Num, jr.Err, jr.RejectedAt)
 		}
-		return true, false
+		return true, 0, false
 	}
 	switch r.state.Status(row.Num, len(row.Message.Parts)) {
 	case journal.Accepted:
 		r.Accepted++
-		return true, false
+		return true, 0, false
 	case journal.Rejected:
 		r.Rejected++
 		r.book.Rejected(row.Num, jr.Err, jr.RejectedAt)
-		return true, false
+		return true, 0, false
 	case journal.InFlight, journal.MaybeSent:
+		if jr != nil {
+			// The parts accepted before stay sent; the rest goes with the same reference,
+			// so the handset joins them, and nobody gets the start twice.
+			from = jr.AcceptedParts()
+		}
+		if jr != nil && !jr.MayHaveFrom(from) {
+			// Only the first parts went out: the rest is new to the SMSC.
+			if r.mode == SendNothing {
+				r.Uncertain++
+				r.book.SetStatus(row.Num, report.SubmitUncertain,
+					partlySent(from, len(row.Message.Parts), "not sent yet; smscast send --resume sends them"))
+				return true, 0, false
+			}
+			r.Completed++
+			return false, from, false
+		}
 		switch r.mode {
 		case ResendUncertain:
 			r.Resent++
-			return false, true
+			return false, from, true
 		case KeepUncertain:
 			r.Uncertain++
 			r.book.SetStatus(row.Num, report.SubmitUncertain, reasonKeptUncertain)
@@ -100,14 +121,14 @@ func (r *Resumption) Row(row *csvin.Row) (skip, resend bool) {
 			r.Uncertain++
 			r.book.SetStatus(row.Num, report.SubmitUncertain, reasonCollectUncertain)
 		}
-		return true, false
+		return true, 0, false
 	}
 	r.Unsent++
 	if r.mode == SendNothing {
 		r.book.SetStatus(row.Num, report.SubmitNotSent, reasonCollectNotSent)
-		return true, false
+		return true, 0, false
 	}
-	return false, false
+	return false, 0, false
 }
 
 // replay gives the Book what the journal recorded of a row: when it was first attempted (the

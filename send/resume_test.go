@@ -1,6 +1,7 @@
 package send
 
 import (
+	"bytes"
 	"context"
 	"os"
 	"path/filepath"
@@ -335,4 +336,80 @@ func throttledThenStopped(t *testing.T, rows []csvin.Row, ready func(Snapshot) b
 		t.Fatal(err)
 	}
 	return cfg, path
+}
+
+// A three-part message whose first two parts an earlier run had accepted: the rerun sends
+// only the third, with the same concatenation reference, so the handset joins it to the
+// others and nobody gets the start twice. It is resubmitted only when the third part may
+// have reached the SMSC before (written, no response); refused, it is new to the SMSC.
+func TestResumption_partlySent(t *testing.T) {
+	long := strings.Repeat("Dear customer, your order has shipped. ", 10) // three parts
+	for _, tt := range []struct {
+		name     string
+		third    func(w *journal.Writer, at time.Time) error // what the first run recorded of part 3
+		status   report.SubmitStatus
+		resent   int // Resumption.Resent
+		complete int // Resumption.Completed
+	}{
+		{"third part refused", func(w *journal.Writer, at time.Time) error {
+			if err := w.Attempt(1, 2, at); err != nil {
+				return err
+			}
+			return w.NotAccepted(1, 2, at)
+		}, report.SubmitAccepted, 0, 1},
+		{"third part never written", func(*journal.Writer, time.Time) error { return nil }, report.SubmitAccepted, 0, 1},
+		{"third part in flight", func(w *journal.Writer, at time.Time) error { return w.Attempt(1, 2, at) },
+			report.SubmitResubmitted, 1, 0},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "j")
+			w, err := journal.Create(path, journal.Identity{}, journal.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			at := time.Date(2025, 3, 14, 9, 0, 0, 0, time.UTC)
+			for part, id := range []string{"0000bb01", "0000bb02"} {
+				if err := w.Attempt(1, part, at); err != nil {
+					t.Fatal(err)
+				}
+				if err := w.Accepted(1, part, id, at); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := tt.third(w, at); err != nil {
+				t.Fatal(err)
+			}
+			if err := w.Close(); err != nil {
+				t.Fatal(err)
+			}
+			w, st, err := journal.Open(path, nil, journal.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			srv := newSim(t, smsc.Config{})
+			cfg := testConfig(srv)
+			cfg.Journal = w
+			rows := testRows(t, 1, long)
+			if n := len(rows[0].Message.Parts); n != 3 {
+				t.Fatalf("%d parts, want 3", n)
+			}
+			rs := NewResumption(st, cfg.Book, ResendUncertain)
+			cfg.Resume = rs.Row
+			if _, err := run(t, cfg, rows); err != nil {
+				t.Fatal(err)
+			}
+			msgs := srv.Messages()
+			if len(msgs) != 1 || msgs[0].Parts != 1 || msgs[0].TotalParts != 3 ||
+				!strings.HasSuffix(long, msgs[0].Text) || !bytes.Equal(msgs[0].Data, rows[0].Message.Parts[2].ShortMessage[6:]) {
+				t.Fatalf("the SMSC got %+v; want the third part only", msgs)
+			}
+			r := bookRows(cfg.Book)[1]
+			if r.SubmitStatus != tt.status || len(r.IDs) != 3 || r.IDs[0].ID != "0000bb01" {
+				t.Errorf("row 1: %s %q, ids %v; want %s with the first run's two ids and a new one", r.SubmitStatus, r.SubmitError, r.IDs, tt.status)
+			}
+			if rs.Resent != tt.resent || rs.Completed != tt.complete {
+				t.Errorf("resent %d, completed %d; want %d and %d", rs.Resent, rs.Completed, tt.resent, tt.complete)
+			}
+		})
+	}
 }

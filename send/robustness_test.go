@@ -594,7 +594,7 @@ func TestCampaign_resumedRowsLeftAtStopAreUncertain(t *testing.T) {
 	cfg.Rate = 0.5 // one token now, the next in 2s
 	cfg.Session.Window = 5
 	cfg.Session.RespTimeout = 20 * time.Second
-	cfg.Resume = func(*csvin.Row) (skip, resend bool) { return false, true }
+	cfg.Resume = func(*csvin.Row) (bool, int, bool) { return false, 0, true }
 	rows := testRows(t, 20, "again %d")
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()

@@ -30,19 +30,22 @@ type partResult struct {
 func (c *Campaign) sendRow(ctx context.Context, b *bind, j *job) {
 	row := j.row.Num
 	if c.stopping() || ctx.Err() != nil {
-		c.leftUnsent(row, j.resend, notSentReason(ctx, c.stopped))
+		c.leftUnsent(j, notSentReason(ctx, c.stopped))
 		return
 	}
 	if err := c.awaitHours(ctx); err != nil {
-		c.leftUnsent(row, j.resend, notSentReason(ctx, c.stopped))
+		c.leftUnsent(j, notSentReason(ctx, c.stopped))
 		return
 	}
+	parts := len(j.row.Message.Parts)
 	c.planMu.Lock()
-	j.planned = c.plan.planned(len(j.row.Message.Parts), time.Now())
+	j.planned = c.plan.planned(parts-j.from, time.Now())
 	c.planMu.Unlock()
 	// A resumed row (j.resend) is marked resubmitted once a part of it was really written
-	// again (tryPart), not before: one never sent again was not resubmitted.
-	for part := range j.row.Message.Parts {
+	// again (tryPart), not before: one never sent again was not resubmitted. Its parts before
+	// j.from were accepted by an earlier run: with the same concatenation reference (the row
+	// number), the handset joins the rest to them.
+	for part := j.from; part < parts; part++ {
 		// sendPart has recorded the outcome when the part ended unaccepted.
 		res := c.sendPart(ctx, b, j, part)
 		if res.status == report.SubmitAccepted {
@@ -50,9 +53,8 @@ func (c *Campaign) sendRow(ctx context.Context, b *bind, j *job) {
 		}
 		if res.status == report.SubmitNotSent && part > 0 {
 			// The first parts are with the SMSC, so the recipient may get the start of the
-			// message: not "not sent". A resume sends the whole message again.
-			res = partResult{report.SubmitUncertain, fmt.Sprintf("partly sent: %d of %d parts accepted, the rest %s",
-				part, len(j.row.Message.Parts), res.reason)}
+			// message: not "not sent". A resume sends the rest.
+			res = partResult{report.SubmitUncertain, partlySent(part, parts, res.reason)}
 			c.book.SetStatus(row, res.status, res.reason)
 		}
 		if res.status != report.SubmitNotSent {
