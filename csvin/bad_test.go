@@ -75,6 +75,12 @@ func TestBadInputs(t *testing.T) {
 		{"exclude-national", func(c *csvin.Config) {
 			c.Recipients, c.Exclude = "testdata/bad/recipients.csv", "testdata/bad/exclude-national.txt"
 		}},
+		{"decimal-number", nil},
+		{"exclude-decimal", func(c *csvin.Config) {
+			c.Recipients, c.Exclude = "testdata/bad/recipients.csv", "testdata/bad/exclude-decimal.txt"
+		}},
+		{"templates-fallback-brace", templatesFile},
+		{"templates-utf8-with-charset", func(c *csvin.Config) { templatesFile(c); c.Charset = "windows-1252" }},
 	}
 	position := regexp.MustCompile(`^testdata/bad/[a-z0-9-]+\.(csv|txt):[0-9]+(:[0-9]+)?: `)
 	var golden strings.Builder

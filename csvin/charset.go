@@ -1,6 +1,7 @@
 package csvin
 
 import (
+	"bufio"
 	"bytes"
 	"fmt"
 	"io"
@@ -46,10 +47,68 @@ func charsetFor(name string) (encoding.Encoding, error) {
 // decodeInput returns the text of a file as UTF-8 without a byte order mark. For UTF-8
 // input, invalid bytes end the text with a *RowError naming their line and byte.
 func decodeInput(r io.Reader, file string, enc encoding.Encoding) io.Reader {
+	if enc == charmap.Windows1252 || enc == charmap.ISO8859_1 {
+		br := bufio.NewReaderSize(r, utf8Sniff)
+		if err := refuseUTF8(br, file, enc); err != nil {
+			return failedReader{err}
+		}
+		r = br
+	}
 	if enc != nil {
 		return &bomSkipper{r: enc.NewDecoder().Reader(r)}
 	}
 	return &utf8Checker{r: r, file: file, line: 1}
+}
+
+// failedReader is a file that cannot be read as asked: every Read returns err.
+type failedReader struct{ err error }
+
+func (f failedReader) Read([]byte) (int, error) { return 0, f.err }
+
+// utf8Sniff is how much of a file refuseUTF8 looks at.
+const utf8Sniff = 64 << 10
+
+// refuseUTF8 returns an error when the start of a file that --charset says is single-byte
+// is valid UTF-8 with characters beyond ASCII: --charset applies to every input file, and a
+// UTF-8 templates file beside a Windows-1252 recipients file would otherwise reach customers
+// as "â‚¬". A real Windows-1252 text is almost never valid UTF-8 once it has accents.
+func refuseUTF8(br *bufio.Reader, file string, enc encoding.Encoding) error {
+	head, _ := br.Peek(utf8Sniff)
+	if len(head) == utf8Sniff {
+		// A character cut off at the end of the window is not a reason to doubt the rest.
+		for i := len(head) - 1; i >= 0 && i >= len(head)-utf8.UTFMax; i-- {
+			if utf8.RuneStart(head[i]) {
+				if !utf8.FullRune(head[i:]) {
+					head = head[:i]
+				}
+				break
+			}
+		}
+	}
+	at := bytes.IndexFunc(head, func(r rune) bool { return r >= utf8.RuneSelf })
+	if at < 0 || !utf8.Valid(head) {
+		return nil
+	}
+	r, _ := utf8.DecodeRune(head[at:])
+	name := "windows-1252"
+	if enc == charmap.ISO8859_1 {
+		name = "iso-8859-1"
+	}
+	line := 1 + bytes.Count(head[:at], []byte{'\n'})
+	col := at - (bytes.LastIndexByte(head[:at], '\n') + 1) + 1
+	return &RowError{File: file, Line: line, Column: col, Err: fmt.Errorf(
+		"the file is UTF-8 (it has %q), but --charset %s applies to every input file and would turn that into %q; "+
+			"convert the files to one character set (e.g. iconv -f %s -t utf-8 on the others, then drop --charset)",
+		r, name, decodeAs(enc, head[at:at+utf8.RuneLen(r)]), name)}
+}
+
+// decodeAs is b read in the single-byte charset enc, for showing what a mistaken charset does.
+func decodeAs(enc encoding.Encoding, b []byte) string {
+	s, err := enc.NewDecoder().Bytes(b)
+	if err != nil {
+		return ""
+	}
+	return string(s)
 }
 
 // bomSkipper drops a UTF-8 byte order mark at the start (decoders for the other charsets

@@ -3,7 +3,10 @@ package csvin
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"smscast/smpp/coding"
 )
@@ -72,8 +75,13 @@ func (e *evaluator) evaluate(num int, rec []string, pos []fieldPos) Row {
 			e.header[empty.field], tp.id, e.header[empty.field]))
 	}
 	row.Text = string(e.text)
-	if strings.TrimSpace(row.Text) == "" {
-		return e.invalid(row, rec, pos, -1, problem(ErrEmptyValue, "the rendered message is empty; fill the cells the template uses or give fallbacks"))
+	if blank(row.Text) {
+		return e.invalid(row, rec, pos, -1, problem(ErrEmptyValue, "the rendered message is empty (or only spaces and invisible characters); fill the cells the template uses or give fallbacks"))
+	}
+	if strings.ContainsRune(row.Text, utf8.RuneError) {
+		field := slices.IndexFunc(rec, func(cell string) bool { return strings.ContainsRune(cell, utf8.RuneError) })
+		return e.invalid(row, rec, pos, field, problem(ErrNotEncodable,
+			"the message contains U+FFFD (�), the mark of text damaged by a wrong character set (a byte --charset does not define, a broken UTF-16 character, or a file converted badly before); fix the file or --charset"))
 	}
 	if err := e.encode(&row); err != nil {
 		return e.invalid(row, rec, pos, -1, err)
@@ -174,9 +182,24 @@ func (e *evaluator) encode(row *Row) error {
 	return nil
 }
 
+// blank reports whether text shows nothing: only spaces and invisible format characters
+// (soft hyphen, zero-width space, byte order mark, direction marks), which --transliterate
+// removes and a handset does not show.
+func blank(text string) bool {
+	for _, r := range text {
+		if !unicode.IsSpace(r) && !unicode.Is(unicode.Cf, r) {
+			return false
+		}
+	}
+	return true
+}
+
 func encodeProblem(err error) error {
 	var tooMany *coding.TooManyPartsError
 	if errors.As(err, &tooMany) {
+		if tooMany.Max >= 255 {
+			return problem(ErrTooManyParts, "%w", err) // it says: shorten it
+		}
 		return problem(ErrTooManyParts, "%w; shorten the text or raise --max-parts", err)
 	}
 	// A *coding.EncodeError already says what to do (--encoding, --transliterate).

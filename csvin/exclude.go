@@ -75,8 +75,10 @@ func loadExclude(path string, enc encoding.Encoding, n *numbers) (optOuts, error
 	}
 	col, err := phoneColumn(t, "")
 	if err != nil {
-		// No header: a plain list, whose first line is already a number.
-		if _, _, cerr := cleanNumber(t.header[0]); cerr != nil || len(t.header) != 1 {
+		// No header: a plain list, whose first line is already a number (perhaps a broken
+		// one, which add reports as such).
+		first := strings.TrimSpace(t.header[0])
+		if len(t.header) != 1 || first == "" || !strings.ContainsRune("+(0123456789", rune(first[0])) {
 			return nil, err
 		}
 		col = 0

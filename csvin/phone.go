@@ -162,6 +162,10 @@ func cleanNumber(cell string) (digits string, plus bool, err error) {
 	if isScientific(s) {
 		return "", false, problem(ErrInvalidNumber, "number %q is in scientific notation (a spreadsheet turned it into a number); format the column as text and export again", cell)
 	}
+	if hasDecimalZeros(s) {
+		// Read with "." as a separator it would be another, longer number.
+		return "", false, problem(ErrInvalidNumber, "number %q ends in a decimal part (a spreadsheet or script stored the column as numbers); format the column as text and export again", cell)
+	}
 	// Most cells are plain digits, with or without "+": no copy needed.
 	plain := strings.TrimPrefix(s, "+")
 	if allDigits(plain) {
@@ -195,6 +199,14 @@ func isScientific(s string) bool {
 	mantissa, exponent, ok := strings.Cut(strings.ToUpper(s), "E+")
 	return ok && mantissa != "" && exponent != "" &&
 		strings.Trim(mantissa, "0123456789.,") == "" && strings.Trim(exponent, "0123456789") == ""
+}
+
+// hasDecimalZeros reports whether s is digits, a point and zeros, such as "491711234567.0":
+// how a program that stored the column as floating-point numbers writes them. A number
+// written with points as separators ("06.12.34.56.78") has more than one.
+func hasDecimalZeros(s string) bool {
+	whole, frac, ok := strings.Cut(strings.TrimPrefix(s, "+"), ".")
+	return ok && whole != "" && frac != "" && allDigits(whole) && strings.Trim(frac, "0") == ""
 }
 
 // numberKey is the duplicate-check key of a normalised number: E.164 numbers have at most 15

@@ -25,6 +25,9 @@ func TestNumbers_normalize(t *testing.T) {
 		{"", "", "", "the number is empty; fill it in or delete the row"},
 		{"", "+49 171 12", "", `invalid number "+49 171 12": not a valid number for DE (+49); check the digits and the country code`},
 		{"", "4.91711E+11", "", `number "4.91711E+11" is in scientific notation (a spreadsheet turned it into a number); format the column as text and export again`},
+		{"", "491711234567.0", "", `number "491711234567.0" ends in a decimal part (a spreadsheet or script stored the column as numbers); format the column as text and export again`},
+		{"DE", "01711234567.00", "", `number "01711234567.00" ends in a decimal part (a spreadsheet or script stored the column as numbers); format the column as text and export again`},
+		{"FR", "06.12.34.56.70", "33612345670", ""}, // points as separators
 		{"", "+49 171 1234567 ext. 5", "", `number "+49 171 1234567 ext. 5" contains 'e'; a number may hold only digits, spaces and + - ( ) . /`},
 		{"", "+999 1234567", "", `invalid number "+999 1234567": unknown country code; check the first digits`},
 		{"", "1", "", `invalid number "1": not a phone number; check the digits`},

@@ -128,8 +128,17 @@ func TestReader_formats(t *testing.T) {
 			"1 2 491711234567 text ok [Hi ]",
 		}},
 		{"nothing left to send", "msisdn,name\n+49 171 1234567,\n", func(c *csvin.Config) { c.AllowEmpty, c.Text = true, "{{name}}" }, []string{
-			"1 2 491711234567 text invalid [the rendered message is empty; fill the cells the template uses or give fallbacks]",
+			"1 2 491711234567 text invalid [the rendered message is empty (or only spaces and invisible characters); fill the cells the template uses or give fallbacks]",
 		}},
+		{"a byte Windows-1252 does not define", "msisdn,name\n+49 171 1234567,Zo\x81\n+49 171 1234568,Zo\xeb\n", func(c *csvin.Config) { c.Charset = "windows-1252" }, []string{
+			"1 2 491711234567 text invalid [the message contains U+FFFD (�), the mark of text damaged by a wrong character set (a byte --charset does not define, a broken UTF-16 character, or a file converted badly before); fix the file or --charset]",
+			"2 3 491711234568 text ok [Hi Zoë]",
+		}},
+		{"only invisible characters, with or without --transliterate", "msisdn,name\n+49 171 1234567,\u00ad\n+49 171 1234568,\u200b\u2060\n",
+			func(c *csvin.Config) { c.Text, c.Transliterate = "{{name}}", true }, []string{
+				"1 2 491711234567 text invalid [the rendered message is empty (or only spaces and invisible characters); fill the cells the template uses or give fallbacks]",
+				"2 3 491711234568 text invalid [the rendered message is empty (or only spaces and invisible characters); fill the cells the template uses or give fallbacks]",
+			}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

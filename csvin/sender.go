@@ -32,7 +32,7 @@ type sender struct {
 //   - "+" and digits, "00" and digits, or 9 to 15 digits: an international number, 1/1,
 //     sent as digits without "+" or "00";
 //   - anything else: alphanumeric, 5/0, at most 11 GSM characters (an extension character
-//     such as € counts twice).
+//     such as [ counts twice), all of them ASCII.
 //
 // The error says what is wrong and what to do.
 func parseSender(s string) (sender, error) {
@@ -59,13 +59,18 @@ func parseSender(s string) (sender, error) {
 	case allDigits(d) && len(d) <= 8:
 		return sender{addr: d, ton: tonNetworkSpecific, npi: npiUnknown}, nil
 	case allDigits(d) && d[0] == '0':
-		return sender{}, fmt.Errorf("sender %q looks like a national number; write it with its country code (+49…)", s)
+		return sender{}, fmt.Errorf("sender %q looks like a national number; write it with its country code (+<country code><number>)", s)
 	case allDigits(d):
 		return internationalSender(s, d)
 	}
 	septets, ok := coding.GSM7Len(s)
 	if !ok {
 		return sender{}, fmt.Errorf("sender %q has characters outside the GSM alphabet; use letters, digits and common punctuation", s)
+	}
+	if i := strings.IndexFunc(s, func(r rune) bool { return r < 0x20 || r > 0x7E }); i >= 0 {
+		// source_addr is octets that SMSCs read as ASCII: UTF-8 would reach the handset
+		// garbled, or overflow the field's 20 octets.
+		return sender{}, fmt.Errorf("sender %q has %q, which is not ASCII; SMSCs take a name as ASCII, so write it without accents", s, []rune(s[i:])[0])
 	}
 	if septets > maxAlphanumericSender {
 		return sender{}, fmt.Errorf("sender %q is %d GSM characters long, but an alphanumeric sender has at most %d; shorten it", s, septets, maxAlphanumericSender)

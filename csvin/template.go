@@ -53,6 +53,11 @@ func parseTemplate(text string) ([]piece, error) {
 			return nil, fmt.Errorf("the placeholder at character %d has no column name; write {{column}} or {{column|fallback}}", at)
 		case strings.ContainsAny(name, "{}"):
 			return nil, fmt.Errorf("the placeholder at character %d, %q, contains a brace; close each placeholder with }} before the next {{", at, "{{"+inner+"}}")
+		case strings.Contains(fallback, "{"):
+			// {{name|{{city}}}} cannot work: the recipient would get the braces.
+			return nil, fmt.Errorf("the fallback of the placeholder at character %d, %q, contains a brace; a fallback is plain text and cannot hold another placeholder", at, "{{"+inner+"}}")
+		case strings.HasPrefix(after, "}"):
+			return nil, fmt.Errorf("the placeholder at character %d, %q, is followed by a third }; remove it, or put a space before a } that belongs to the text", at, "{{"+inner+"}}")
 		}
 		pieces = append(pieces, piece{name: name, text: strings.TrimSpace(fallback), hasFallback: hasFallback})
 		rest = after

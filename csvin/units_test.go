@@ -20,17 +20,19 @@ func TestParseSender(t *testing.T) {
 		{"Shop", "Shop", 5, 0, ""},
 		{"Acme Ltd 24", "Acme Ltd 24", 5, 0, ""},
 		{"12345678901", "12345678901", 1, 1, ""}, // 11 digits: an international number
-		{"€uroShop", "€uroShop", 5, 0, ""},       // € counts two septets: 9
+		{"[Shop]", "[Shop]", 5, 0, ""},           // [ and ] count two septets each: 8
+		{"€uroShop", "", 0, 0, `sender "€uroShop" has '€', which is not ASCII; SMSCs take a name as ASCII, so write it without accents`},
+		{"Café", "", 0, 0, `sender "Café" has 'é', which is not ASCII; SMSCs take a name as ASCII, so write it without accents`},
 		{"123", "123", 3, 0, ""},
 		{"12345678", "12345678", 3, 0, ""},
 		{"+49 171 123-4567", "491711234567", 1, 1, ""},
 		{"0049 171 1234567", "491711234567", 1, 1, ""},
 		{"491711234567", "491711234567", 1, 1, ""},
 		{"12", "", 0, 0, `sender "12" is too short for a short code (3 to 8 digits); use a name or a number with its country code`},
-		{"0171 1234567", "", 0, 0, `sender "0171 1234567" looks like a national number; write it with its country code (+49…)`},
+		{"0171 1234567", "", 0, 0, `sender "0171 1234567" looks like a national number; write it with its country code (+<country code><number>)`},
 		{"+49 171 ABC", "", 0, 0, `sender "+49 171 ABC" starts with + but is not all digits; write an international number as +<digits>, or use a name`},
 		{"TwelveChars!", "", 0, 0, `sender "TwelveChars!" is 12 GSM characters long, but an alphanumeric sender has at most 11; shorten it`},
-		{"€€€€€€", "", 0, 0, `sender "€€€€€€" is 12 GSM characters long, but an alphanumeric sender has at most 11; shorten it`},
+		{"[[[[[[", "", 0, 0, `sender "[[[[[[" is 12 GSM characters long, but an alphanumeric sender has at most 11; shorten it`},
 		{"Shop™", "", 0, 0, `sender "Shop™" has characters outside the GSM alphabet; use letters, digits and common punctuation`},
 		{"+1234567890123456", "", 0, 0, `sender "+1234567890123456" has 16 digits, but an international number has at most 15; check it`},
 		{"+123", "", 0, 0, `sender "+123" is too short for an international number; check it`},
@@ -105,6 +107,9 @@ func TestParseTemplate(t *testing.T) {
 		{"Hi {{name", "", "the {{ at character 4 is not closed; close it with }}"},
 		{"Hi {{}}", "", "the placeholder at character 4 has no column name; write {{column}} or {{column|fallback}}"},
 		{"Hi {{a{{b}}", "", `the placeholder at character 4, "{{a{{b}}", contains a brace; close each placeholder with }} before the next {{`},
+		{"Hi {{name|{{city}}}}", "", `the fallback of the placeholder at character 4, "{{name|{{city}}", contains a brace; a fallback is plain text and cannot hold another placeholder`},
+		{"Hi {{name}}}", "", `the placeholder at character 4, "{{name}}", is followed by a third }; remove it, or put a space before a } that belongs to the text`},
+		{"Hi {{name}} }", "[Hi ]{name}[ }]", ""},
 	}
 	for _, tt := range tests {
 		pieces, err := parseTemplate(tt.text)
