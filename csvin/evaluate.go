@@ -172,9 +172,9 @@ func (e *evaluator) encode(row *Row) error {
 		var tooMany *coding.TooManyPartsError
 		switch {
 		case err == nil:
-			row.SavedParts = len(before.Parts) - len(msg.Parts)
+			row.SavedParts = before.SMS - msg.SMS
 		case errors.As(err, &tooMany):
-			row.SavedParts = tooMany.Need - len(msg.Parts)
+			row.SavedParts = tooMany.Need - msg.SMS
 		}
 		row.Text = text
 	}

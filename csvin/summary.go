@@ -25,8 +25,10 @@ type Summary struct {
 	Encodings map[string]int `json:"encodings,omitempty"`
 	// PartsPerMessage counts valid rows by their number of parts.
 	PartsPerMessage map[int]int `json:"parts_per_message,omitempty"`
-	// Parts is the submit_sm PDUs of all valid rows: what the carrier bills.
+	// Parts is the submit_sm PDUs of all valid rows; SMS the SMS they make, what carriers
+	// bill: the same, except with --split payload, where the SMSC splits each message.
 	Parts int `json:"parts"`
+	SMS   int `json:"sms"`
 	// Transliterated counts valid rows whose text --transliterate changed, and SavedParts the
 	// parts that saved.
 	Transliterated int `json:"transliterated"`
@@ -43,9 +45,11 @@ func (s *Summary) Add(r Row) {
 			s.Encodings = make(map[string]int)
 			s.PartsPerMessage = make(map[int]int)
 		}
+		sms := max(r.Message.SMS, len(r.Message.Parts)) // a Message not made by SplitText has no SMS
 		s.Encodings[r.Message.Encoding.String()]++
-		s.PartsPerMessage[len(r.Message.Parts)]++
+		s.PartsPerMessage[sms]++
 		s.Parts += len(r.Message.Parts)
+		s.SMS += sms
 		if r.Transliterated {
 			s.Transliterated++
 			s.SavedParts += r.SavedParts
@@ -114,14 +118,19 @@ func (s *Summary) Write(w io.Writer, e Estimate) error {
 			raw("  %3d %-*s %12s", parts, histogramWidth, bar, group(n))
 		}
 	}
-	line("total parts", group(s.Parts), "submit_sm PDUs: what the carrier bills")
+	if s.SMS == s.Parts {
+		line("total parts", group(s.Parts), "submit_sm PDUs: what the carrier bills")
+	} else {
+		line("total parts", group(s.Parts), "submit_sm PDUs (--split payload: the SMSC splits each message)")
+		line("SMS", group(s.SMS), "what the handsets receive and the carrier bills")
+	}
 	if s.Transliterated > 0 {
 		line("transliterated", group(s.Transliterated), fmt.Sprintf("rows made GSM 7-bit, saving %s parts", group(s.SavedParts)))
 	}
 	if e.PricePerPart > 0 {
-		cost := float64(s.Parts) * e.PricePerPart
+		cost := float64(s.SMS) * e.PricePerPart
 		line("estimated cost", groupFloat(cost),
-			fmt.Sprintf("%s parts × %s (--price-per-part)", group(s.Parts), strconv.FormatFloat(e.PricePerPart, 'f', -1, 64)))
+			fmt.Sprintf("%s parts × %s (--price-per-part)", group(s.SMS), strconv.FormatFloat(e.PricePerPart, 'f', -1, 64)))
 	}
 	if e.Rate > 0 {
 		d := time.Duration(float64(s.Parts) / e.Rate * float64(time.Second))

@@ -101,3 +101,24 @@ func TestGroup(t *testing.T) {
 		}
 	}
 }
+
+// With --split payload one submit_sm carries a long message, which the SMSC splits: the
+// summary bills the SMS, not the PDUs.
+func TestSummary_PayloadBillsSMS(t *testing.T) {
+	var s Summary
+	s.Add(Row{Status: StatusOK, Message: coding.Message{Encoding: coding.GSM7, Parts: make([]coding.Part, 1), SMS: 3}})
+	s.Add(Row{Status: StatusOK, Message: coding.Message{Encoding: coding.GSM7, Parts: make([]coding.Part, 1), SMS: 1}})
+	var b strings.Builder
+	if err := s.Write(&b, Estimate{PricePerPart: 0.1}); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"total parts                     2  submit_sm PDUs (--split payload: the SMSC splits each message)",
+		"SMS                             4  what the handsets receive and the carrier bills",
+		"estimated cost               0.40  4 parts × 0.1 (--price-per-part)",
+	} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("summary lacks %q:\n%s", want, b.String())
+		}
+	}
+}

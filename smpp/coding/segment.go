@@ -84,6 +84,9 @@ type Message struct {
 	DataCoding uint8    // the submit_sm data_coding for Encoding
 	Parts      []Part   // at least one
 	Units      int      // length of the whole text: septets (GSM7), UTF-16 units (UCS2) or octets (Latin1)
+	// SMS is how many SMS the handset receives, what carriers bill: len(Parts), except for
+	// SplitPayload, whose one submit_sm the SMSC splits (at the udh capacities).
+	SMS int
 }
 
 // TooManyPartsError says a text needs more parts than allowed.
@@ -182,7 +185,7 @@ func SplitText(text string, opt Options) (Message, error) {
 		return Message{}, &TooManyPartsError{Need: need, Max: maxParts}
 	}
 
-	msg := Message{Encoding: enc, DataCoding: enc.DataCoding(), Units: units}
+	msg := Message{Encoding: enc, DataCoding: enc.DataCoding(), Units: units, SMS: need}
 	packed := opt.Packed && enc == GSM7
 	switch {
 	case need == 1 || opt.Split == SplitPayload:
