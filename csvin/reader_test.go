@@ -130,6 +130,10 @@ func TestReader_formats(t *testing.T) {
 		{"nothing left to send", "msisdn,name\n+49 171 1234567,\n", func(c *csvin.Config) { c.AllowEmpty, c.Text = true, "{{name}}" }, []string{
 			"1 2 491711234567 text invalid [the rendered message is empty (or only spaces and invisible characters); fill the cells the template uses or give fallbacks]",
 		}},
+		{"lines ending in CR alone (CSV for Macintosh)", "msisdn,name\r+49 171 1234567,Anna\r+49 171 1234568,\"Ben\rBeta\"\r", nil, []string{
+			"1 2 491711234567 text ok [Hi Anna]",
+			"2 3 491711234568 text ok [Hi Ben\nBeta]",
+		}},
 		{"a byte Windows-1252 does not define", "msisdn,name\n+49 171 1234567,Zo\x81\n+49 171 1234568,Zo\xeb\n", func(c *csvin.Config) { c.Charset = "windows-1252" }, []string{
 			"1 2 491711234567 text invalid [the message contains U+FFFD (�), the mark of text damaged by a wrong character set (a byte --charset does not define, a broken UTF-16 character, or a file converted badly before); fix the file or --charset]",
 			"2 3 491711234568 text ok [Hi Zoë]",

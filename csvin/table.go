@@ -2,6 +2,7 @@ package csvin
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/csv"
 	"errors"
 	"fmt"
@@ -30,6 +31,11 @@ const readBufferSize = 64 << 10
 // openTable reads the header of r; what is the file name in messages. delimiter 0 detects it.
 func openTable(r io.Reader, file string, enc encoding.Encoding, delimiter rune) (*table, error) {
 	br := bufio.NewReaderSize(decodeInput(r, file, enc), readBufferSize)
+	if head, _ := br.Peek(readBufferSize); bytes.IndexByte(head, '\n') < 0 && bytes.IndexByte(head, '\r') >= 0 {
+		// Lines that end in CR alone ("CSV (Macintosh)"): encoding/csv would read the
+		// whole file as one line.
+		br = bufio.NewReaderSize(crToLF{br}, readBufferSize)
+	}
 	if delimiter == 0 {
 		var err error
 		if delimiter, err = detectDelimiter(br); err != nil {
@@ -155,6 +161,19 @@ func (t *table) pos(field int, rec []string) (line, col int) {
 	}
 	line, col = t.csv.FieldPos(len(rec) - 1)
 	return line, col + len(rec[len(rec)-1])
+}
+
+// crToLF reads a file whose lines end in CR alone as if they ended in LF.
+type crToLF struct{ r io.Reader }
+
+func (c crToLF) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	for i, b := range p[:n] {
+		if b == '\r' {
+			p[i] = '\n'
+		}
+	}
+	return n, err
 }
 
 // wrap turns an encoding/csv error into a *RowError that says what to do.
