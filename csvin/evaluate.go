@@ -78,6 +78,13 @@ func (e *evaluator) evaluate(num int, rec []string, pos []fieldPos) Row {
 	if blank(row.Text) {
 		return e.invalid(row, rec, pos, -1, problem(ErrEmptyValue, "the rendered message is empty (or only spaces and invisible characters); fill the cells the template uses or give fallbacks"))
 	}
+	if i := controlAt(row.Text); i >= 0 {
+		r, _ := utf8.DecodeRuneInString(row.Text[i:])
+		field := slices.IndexFunc(rec, func(cell string) bool { return strings.ContainsRune(cell, r) })
+		return e.invalid(row, rec, pos, field, problem(ErrNotEncodable,
+			"the message contains the control character U+%04X at character %d, which a handset shows as garbage or not at all; remove it from the file",
+			r, utf8.RuneCountInString(row.Text[:i])+1))
+	}
 	if strings.ContainsRune(row.Text, utf8.RuneError) {
 		field := slices.IndexFunc(rec, func(cell string) bool { return strings.ContainsRune(cell, utf8.RuneError) })
 		return e.invalid(row, rec, pos, field, problem(ErrNotEncodable,
@@ -180,6 +187,21 @@ func (e *evaluator) encode(row *Row) error {
 	}
 	row.Message = msg
 	return nil
+}
+
+// controlAt returns the byte offset of the first control character in s that a message must
+// not carry (C0 other than tab, line feed and carriage return; DEL; C1, which a file read in
+// the wrong character set often holds), or -1. Bytes, not runes: it runs on every row.
+func controlAt(s string) int {
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c < 0x20 && c != '\t' && c != '\n' && c != '\r', c == 0x7F:
+			return i
+		case c == 0xC2 && i+1 < len(s) && s[i+1] >= 0x80 && s[i+1] <= 0x9F: // U+0080–U+009F
+			return i
+		}
+	}
+	return -1
 }
 
 // blank reports whether text shows nothing: only spaces and invisible format characters

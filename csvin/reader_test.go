@@ -134,6 +134,11 @@ func TestReader_formats(t *testing.T) {
 			"1 2 491711234567 text ok [Hi Anna]",
 			"2 3 491711234568 text ok [Hi Ben\nBeta]",
 		}},
+		{"control characters", "msisdn,name\n+49 171 1234567,An\x00na\n+49 171 1234568,Be\x1bn\n+49 171 1234569,\"Cat\tX\"\n", nil, []string{
+			"1 2 491711234567 text invalid [the message contains the control character U+0000 at character 6, which a handset shows as garbage or not at all; remove it from the file]",
+			"2 3 491711234568 text invalid [the message contains the control character U+001B at character 6, which a handset shows as garbage or not at all; remove it from the file]",
+			"3 4 491711234569 text ok [Hi Cat\tX]",
+		}},
 		{"a byte Windows-1252 does not define", "msisdn,name\n+49 171 1234567,Zo\x81\n+49 171 1234568,Zo\xeb\n", func(c *csvin.Config) { c.Charset = "windows-1252" }, []string{
 			"1 2 491711234567 text invalid [the message contains U+FFFD (�), the mark of text damaged by a wrong character set (a byte --charset does not define, a broken UTF-16 character, or a file converted badly before); fix the file or --charset]",
 			"2 3 491711234568 text ok [Hi Zoë]",
