@@ -87,10 +87,10 @@ func (st *bindState) state() (changed <-chan struct{}, attempts int, worked time
 // bind), else the worker's own bind, else any bind that is up — a bind that cannot bind
 // strands no row while another works. It waits while no bind is up, and fails when ctx ends,
 // stop closes (errStopped), or a bind gave up (the campaign is failing).
-func (c *Campaign) session(ctx context.Context, home *bind, j *job, stop <-chan struct{}) (*smpp.Session, *lateTable, error) {
-	for {
+func (c *Campaign) session(ctx context.Context, home *bind, j *job, stop <-chan struct{}) (s *smpp.Session, late *lateTable, waited bool, err error) {
+	for ; ; waited = true {
 		if isDone(stop) {
-			return nil, nil, errStopped
+			return nil, nil, waited, errStopped
 		}
 		changed, _, _ := c.binding.state()
 		for i := -1; i < len(c.binds); i++ {
@@ -105,18 +105,18 @@ func (c *Campaign) session(ctx context.Context, home *bind, j *job, stop <-chan 
 			}
 			s, late, err := b.current()
 			if err != nil {
-				return nil, nil, err
+				return nil, nil, waited, err
 			}
 			if s != nil {
 				j.bind = b
-				return s, late, nil
+				return s, late, waited, nil
 			}
 		}
 		select {
 		case <-changed:
 		case <-stop:
 		case <-ctx.Done():
-			return nil, nil, context.Cause(ctx)
+			return nil, nil, waited, context.Cause(ctx)
 		}
 	}
 }
@@ -190,7 +190,11 @@ func (b *bind) run(ctx context.Context) {
 				c.fail(terr)
 				return
 			}
-			c.everBound.Store(true) // before the attempt ends: see refusedBeforeAnyBind
+			if !c.everBound.Swap(true) { // before the attempt ends: see refusedBeforeAnyBind
+				// Pace from the first bind: the time spent connecting is not sending time
+				// to make up for.
+				c.pacer.start(time.Now())
+			}
 		}
 		c.binding.update(func(st *bindState) { st.attempts-- })
 		if err != nil {

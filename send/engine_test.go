@@ -467,6 +467,35 @@ func TestCampaign_stopWhileRebinding(t *testing.T) {
 	}
 }
 
+// Workers that waited for the bind do not leave together once it is up: a window larger than
+// the rate, held back by a slow bind, must still reach the SMSC paced, never more than the
+// rate in any one second (before, every worker had taken its token while waiting and the
+// whole window left at once).
+func TestCampaign_pacedAfterASlowBind(t *testing.T) {
+	srv := newSim(t, smsc.Config{})
+	proxy := newWindowProxy(t, srv.Addr())
+	proxy.bindSeen, proxy.releaseBind = make(chan struct{}), make(chan struct{})
+	cfg := testConfig(srv)
+	cfg.Addr = proxy.Addr()
+	cfg.Rate, cfg.Session.Window = 20, 60
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	_, done := startRun(t, ctx, cfg, testRows(t, 60, "n %d"))
+	select {
+	case <-proxy.bindSeen:
+	case <-ctx.Done():
+		t.Fatal("no bind reached the SMSC")
+	}
+	time.Sleep(3200 * time.Millisecond) // long enough for every worker to be due a token at 20/s
+	close(proxy.releaseBind)
+	if res := <-done; res.Err != nil || res.Accepted != 60 {
+		t.Fatalf("run: %v, %d accepted; want 60", res.Err, res.Accepted)
+	}
+	if most := srv.Stats().MaxSubmitsPerSecond(); most > 21 {
+		t.Errorf("%d submit_sm in one second at --rate 20: the workers that waited for the bind left together", most)
+	}
+}
+
 func TestCampaign_stop(t *testing.T) {
 	srv := newSim(t, smsc.Config{})
 	cfg := testConfig(srv)

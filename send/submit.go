@@ -173,12 +173,19 @@ func (c *Campaign) tryPart(ctx context.Context, b *bind, j *job, part int, late 
 			return c.unsent(ctx, last, unknown)
 		}
 		// Stop also ends the wait for a bind: a row that waited for one was never sent.
-		s, lt, err := c.session(ctx, b, j, stop)
+		s, lt, waited, err := c.session(ctx, b, j, stop)
 		if errors.Is(err, errStopped) {
 			return c.unsent(ctx, last, unknown)
 		}
 		if err != nil {
 			return c.unsent(ctx, firstErr(last, err), unknown)
+		}
+		if waited {
+			// The token's time passed while no bind was up: take a fresh one, or every
+			// worker that waited for the bind would leave at once, a window-sized burst.
+			if err := c.pacer.wait(ctx, stop); err != nil || (stop != nil && c.stopping()) {
+				return c.unsent(ctx, last, unknown)
+			}
 		}
 		// A PDU the pacer lets out ahead of the plan (a burst) is planned when it leaves.
 		planned := minTime(j.planned, time.Now())
