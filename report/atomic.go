@@ -8,12 +8,16 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
+	"time"
 )
 
 // createTemp creates a new, empty temporary file beside path. Unlike os.CreateTemp it asks for
-// mode 0666, so the process umask decides the final mode as it would for os.Create.
+// mode 0666, so the process umask decides the final mode as it would for os.Create. It first
+// removes the temporary files of path that a killed process left (see removeStaleTemps).
 func createTemp(path string) (string, *os.File, error) {
 	dir, base := filepath.Split(path)
+	removeStaleTemps(dir, base, time.Now())
 	var rnd [8]byte
 	for range 100 {
 		rand.Read(rnd[:])
@@ -25,6 +29,33 @@ func createTemp(path string) (string, *os.File, error) {
 		return tmp, f, err
 	}
 	return "", nil, errors.New("could not create a temporary file: 100 names taken")
+}
+
+// staleTemp is how long a temporary file goes unwritten before it counts as left behind: a
+// live writer writes its file every few milliseconds.
+const staleTemp = 2 * time.Minute
+
+// removeStaleTemps removes the temporary files of base in dir (".base.<16 hex digits>.tmp")
+// not written for staleTemp: what a process killed while writing the file left. They are
+// hidden, and would otherwise pile up, one per crash, each as big as the file.
+func removeStaleTemps(dir, base string, now time.Time) {
+	entries, err := os.ReadDir(filepath.Clean(dir))
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		rest, ok := strings.CutPrefix(e.Name(), "."+base+".")
+		rnd, tmp := strings.CutSuffix(rest, ".tmp")
+		if !ok || !tmp || len(rnd) != 16 || !e.Type().IsRegular() {
+			continue
+		}
+		if _, err := hex.DecodeString(rnd); err != nil {
+			continue
+		}
+		if fi, err := e.Info(); err == nil && now.Sub(fi.ModTime()) > staleTemp {
+			os.Remove(filepath.Join(dir, e.Name()))
+		}
+	}
 }
 
 // commit moves the finished temporary file tmp to path. With replace it renames over an
