@@ -75,7 +75,7 @@ func journalSettingsOf(c *cli.Context, reportPath string, in csvin.Config, recei
 			}
 		}
 		if _, err := os.Stat(js.path); err != nil {
-			return js, fmt.Errorf("--resume: no journal at %s (%w); give the first run's --journal, or run without --resume to start the campaign", js.path, err)
+			return js, fmt.Errorf("--resume: no journal at %s (%w); give the first run's --journal, or run without --resume to start the campaign (which sends every row: if an earlier run sent some and its journal is lost, those recipients get them twice)", js.path, err)
 		}
 	} else if js.path != "" {
 		if _, err := os.Stat(js.path); err == nil {
