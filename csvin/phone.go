@@ -179,6 +179,8 @@ func cleanNumber(cell string) (digits string, plus bool, err error) {
 			b.WriteRune(r)
 		case r == '+' && i == 0:
 			plus = true
+		case r == '\n' || r == '\r':
+			return "", false, problem(ErrInvalidNumber, "number %q is broken over lines; put it on one line", cell)
 		case unicode.IsSpace(r), strings.ContainsRune("-.()/\u2010\u2011\u2012\u2013\u2014\u2015", r):
 		default:
 			return "", false, problem(ErrInvalidNumber, "number %q contains %q; a number may hold only digits, spaces and + - ( ) . /", cell, r)

@@ -28,6 +28,7 @@ func TestNumbers_normalize(t *testing.T) {
 		{"", "491711234567.0", "", `number "491711234567.0" ends in a decimal part (a spreadsheet or script stored the column as numbers); format the column as text and export again`},
 		{"DE", "01711234567.00", "", `number "01711234567.00" ends in a decimal part (a spreadsheet or script stored the column as numbers); format the column as text and export again`},
 		{"FR", "06.12.34.56.70", "33612345670", ""}, // points as separators
+		{"", "+49 171\n1234567", "", `number "+49 171\n1234567" is broken over lines; put it on one line`},
 		{"", "+49 171 1234567 ext. 5", "", `number "+49 171 1234567 ext. 5" contains 'e'; a number may hold only digits, spaces and + - ( ) . /`},
 		{"", "+999 1234567", "", `invalid number "+999 1234567": unknown country code; check the first digits`},
 		{"", "1", "", `invalid number "1": not a phone number; check the digits`},
