@@ -49,6 +49,11 @@ func (e *evaluator) evaluate(num int, rec []string, pos []fieldPos) Row {
 		return e.invalid(row, rec, pos, field, problem(ErrFieldCount,
 			"the row has %s, but the header has %d; quote fields that contain the delimiter (%q)", plural(len(rec), "field"), len(e.header), e.comma))
 	}
+	if field, line := e.swallowedRow(rec); field >= 0 {
+		return e.invalid(row, rec, pos, field, problem(ErrFieldCount,
+			"a quoted cell runs over lines that look like rows of their own (%q): a closing quote is probably missing, and those rows would be lost; close the quote, or check the file",
+			line))
+	}
 	msisdn, err := e.numbers.normalize(rec[e.phoneCol])
 	if err != nil {
 		return e.invalid(row, rec, pos, e.phoneCol, err)
@@ -94,6 +99,29 @@ func (e *evaluator) evaluate(num int, rec []string, pos []fieldPos) Row {
 		return e.invalid(row, rec, pos, -1, err)
 	}
 	return row
+}
+
+// swallowedRow finds a cell of rec that spans lines of which one looks like a row of the file:
+// a field with a phone number, then the delimiter. It returns the cell's index and that line,
+// or -1. Such a cell is valid CSV, but almost always a quote someone forgot to close, which
+// silently takes the following rows into the cell.
+func (e *evaluator) swallowedRow(rec []string) (int, string) {
+	for i, cell := range rec {
+		nl := strings.IndexByte(cell, '\n')
+		if nl < 0 {
+			continue
+		}
+		for _, line := range strings.Split(cell[nl+1:], "\n") {
+			first, _, ok := strings.Cut(strings.TrimSpace(line), string(e.comma))
+			if !ok || first == "" || !strings.ContainsRune("+0123456789", rune(first[0])) {
+				continue
+			}
+			if digits, _, err := cleanNumber(first); err == nil && len(digits) >= 6 {
+				return i, strings.TrimSpace(line)
+			}
+		}
+	}
+	return -1, ""
 }
 
 // optedOut reports whether the normalised number is on the --exclude list.

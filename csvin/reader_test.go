@@ -130,6 +130,13 @@ func TestReader_formats(t *testing.T) {
 		{"nothing left to send", "msisdn,name\n+49 171 1234567,\n", func(c *csvin.Config) { c.AllowEmpty, c.Text = true, "{{name}}" }, []string{
 			"1 2 491711234567 text invalid [the rendered message is empty (or only spaces and invisible characters); fill the cells the template uses or give fallbacks]",
 		}},
+		{"a quote not closed swallows rows", "msisdn,name\n+491711234567,\"Anna\n+491711234568,Ben\n+491711234569,Cat\"\n+491711234570,Dan\n", nil, []string{
+			`1 2 +491711234567  invalid [a quoted cell runs over lines that look like rows of their own ("+491711234568,Ben"): a closing quote is probably missing, and those rows would be lost; close the quote, or check the file]`,
+			"2 5 491711234570 text ok [Hi Dan]",
+		}},
+		{"a cell over lines that are not rows", "msisdn,name\n+491711234567,\"Anna\nBerlin, 10115\"\n", nil, []string{
+			"1 2 491711234567 text ok [Hi Anna\nBerlin, 10115]",
+		}},
 		{"lines ending in CR alone (CSV for Macintosh)", "msisdn,name\r+49 171 1234567,Anna\r+49 171 1234568,\"Ben\rBeta\"\r", nil, []string{
 			"1 2 491711234567 text ok [Hi Anna]",
 			"2 3 491711234568 text ok [Hi Ben\nBeta]",
