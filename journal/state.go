@@ -73,6 +73,9 @@ type Row struct {
 	Resubmitted bool
 
 	unresolved bool // in flight or maybe sent when a run crashed; resent → Resubmitted
+	// crashed says a run that crashed may have been sending the row: a part after its last
+	// recorded one may have gone out without its record reaching the disk.
+	crashed bool
 }
 
 // Part is the record of one part of a row.
@@ -116,9 +119,10 @@ func (r *Row) AcceptedParts() int {
 
 // MayHaveFrom reports whether the SMSC may have one of the parts from part on without the
 // journal recording it accepted: one was written and no refusal recorded, or a run crashed
-// with the row in flight or within its horizon.
+// with the row in flight or within its horizon (the next part may then have gone out with
+// its attempt record lost).
 func (r *Row) MayHaveFrom(part int) bool {
-	if r.unresolved {
+	if r.unresolved || r.crashed {
 		return true
 	}
 	for _, p := range r.Parts[min(part, len(r.Parts)):] {
@@ -286,6 +290,9 @@ func (r *Row) part(i int) *Part {
 func (st *State) endCrashedRun() {
 	st.Horizon = max(st.Horizon, st.runHorizon)
 	for _, r := range st.Rows {
+		if r.Num <= st.runHorizon {
+			r.crashed = true
+		}
 		if r.Rejected {
 			continue
 		}

@@ -347,6 +347,7 @@ func TestResumption_partlySent(t *testing.T) {
 	for _, tt := range []struct {
 		name     string
 		third    func(w *journal.Writer, at time.Time) error // what the first run recorded of part 3
+		crash    bool                                        // the first run was killed (no end marker)
 		status   report.SubmitStatus
 		resent   int // Resumption.Resent
 		complete int // Resumption.Completed
@@ -356,9 +357,13 @@ func TestResumption_partlySent(t *testing.T) {
 				return err
 			}
 			return w.NotAccepted(1, 2, at)
-		}, report.SubmitAccepted, 0, 1},
-		{"third part never written", func(*journal.Writer, time.Time) error { return nil }, report.SubmitAccepted, 0, 1},
-		{"third part in flight", func(w *journal.Writer, at time.Time) error { return w.Attempt(1, 2, at) },
+		}, false, report.SubmitAccepted, 0, 1},
+		{"third part never written", func(*journal.Writer, time.Time) error { return nil }, false, report.SubmitAccepted, 0, 1},
+		{"third part in flight", func(w *journal.Writer, at time.Time) error { return w.Attempt(1, 2, at) }, false,
+			report.SubmitResubmitted, 1, 0},
+		// A killed run may have written the third part without its attempt record reaching
+		// the disk: it may arrive twice.
+		{"killed after the second part", func(*journal.Writer, time.Time) error { return nil }, true,
 			report.SubmitResubmitted, 1, 0},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -379,8 +384,20 @@ func TestResumption_partlySent(t *testing.T) {
 			if err := tt.third(w, at); err != nil {
 				t.Fatal(err)
 			}
+			if err := w.Sync(); err != nil {
+				t.Fatal(err)
+			}
+			image, err := os.ReadFile(path) // as kill -9 would leave it
+			if err != nil {
+				t.Fatal(err)
+			}
 			if err := w.Close(); err != nil {
 				t.Fatal(err)
+			}
+			if tt.crash {
+				if err := os.WriteFile(path, image, 0o600); err != nil {
+					t.Fatal(err)
+				}
 			}
 			w, st, err := journal.Open(path, nil, journal.Options{})
 			if err != nil {
