@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"unsafe"
 )
@@ -151,6 +152,9 @@ func DecodeTolerant(pdu []byte) (Header, PDU, error) {
 	if err == nil || !errors.As(err, &pe) {
 		return h, p, err
 	}
+	if p, ok := longMessageID(h, pdu[HeaderLen:], pe); ok {
+		return h, p, nil
+	}
 	var repaired []byte
 	switch {
 	case pe.junk > 0 && pe.junk <= len(pdu)-HeaderLen:
@@ -165,6 +169,27 @@ func DecodeTolerant(pdu []byte) (Header, PDU, error) {
 		return h, nil, err
 	}
 	return h, p, nil
+}
+
+// longMessageID reads the response of a submit_sm or data_sm whose message_id is longer than
+// SMPP 3.4's 64 characters: the SMSC accepted the message under that id, and refusing the
+// response would report an accepted message as failed. The id must be printable ASCII (it
+// goes into the report and is matched with receipts); the TLVs after it are dropped.
+func longMessageID(h Header, body []byte, pe *ProtocolError) (PDU, bool) {
+	if pe.Field != "message_id" || pe.Status != StatusInvMsgID {
+		return nil, false
+	}
+	id, _, _ := bytes.Cut(body, []byte{0})
+	if len(id) == 0 || slices.ContainsFunc(id, func(c byte) bool { return c < 0x21 || c > 0x7E }) {
+		return nil, false
+	}
+	switch h.ID {
+	case SubmitSMRespID:
+		return &SubmitSMResp{MessageID: string(id)}, true
+	case DataSMRespID:
+		return &DataSMResp{MessageID: string(id)}, true
+	}
+	return nil, false
 }
 
 // AppendPDU appends a whole PDU (header, then p's body) to dst and patches command_length.

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"encoding/hex"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -68,6 +70,13 @@ func TestDecodeTolerant(t *testing.T) {
 		})
 	}
 
+	// A message_id longer than SMPP 3.4's 64 characters is still the id the SMSC accepted the
+	// message under.
+	long := strings.Repeat("A", 70)
+	if _, p, err := DecodeTolerant(hexPDU(t, SubmitSMRespID, 0, hex.EncodeToString([]byte(long))+"00")); err != nil || p.(*SubmitSMResp).MessageID != long {
+		t.Errorf("submit_sm_resp with a 70-character id: %#v, %v", p, err)
+	}
+
 	// Errors inside the fields are not junk.
 	badLen := bytes.Clone(receipt)
 	smLen := bytes.Index(badLen, []byte("id:")) - 1 // sm_length precedes the text
@@ -75,7 +84,7 @@ func TestDecodeTolerant(t *testing.T) {
 	for name, pdu := range map[string][]byte{
 		"sm_length beyond the body":     badLen,
 		"service_type without its NUL":  hexPDU(t, DeliverSMID, 0, "43 4D 54"),
-		"message_id over 64 characters": hexPDU(t, SubmitSMRespID, 0, string(bytes.Repeat([]byte("41"), 70))+"00"),
+		"message_id over 64 characters, not printable": hexPDU(t, SubmitSMRespID, 0, string(bytes.Repeat([]byte("41"), 70))+"0A 00"),
 		"unknown command_id":            hexPDU(t, 0x00000222, 0, ""),
 	} {
 		if _, p, err := DecodeTolerant(pdu); err == nil {
