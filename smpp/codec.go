@@ -152,6 +152,9 @@ func DecodeTolerant(pdu []byte) (Header, PDU, error) {
 	if err == nil || !errors.As(err, &pe) {
 		return h, p, err
 	}
+	if len(pdu) < HeaderLen || int64(h.Length) != int64(len(pdu)) {
+		return h, p, err // no whole PDU to repair
+	}
 	if p, ok := longMessageID(h, pdu[HeaderLen:], pe); ok {
 		return h, p, nil
 	}

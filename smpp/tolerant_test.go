@@ -82,10 +82,10 @@ func TestDecodeTolerant(t *testing.T) {
 	smLen := bytes.Index(badLen, []byte("id:")) - 1 // sm_length precedes the text
 	badLen[smLen] = 0xFF
 	for name, pdu := range map[string][]byte{
-		"sm_length beyond the body":     badLen,
-		"service_type without its NUL":  hexPDU(t, DeliverSMID, 0, "43 4D 54"),
+		"sm_length beyond the body":                    badLen,
+		"service_type without its NUL":                 hexPDU(t, DeliverSMID, 0, "43 4D 54"),
 		"message_id over 64 characters, not printable": hexPDU(t, SubmitSMRespID, 0, string(bytes.Repeat([]byte("41"), 70))+"0A 00"),
-		"unknown command_id":            hexPDU(t, 0x00000222, 0, ""),
+		"unknown command_id":                           hexPDU(t, 0x00000222, 0, ""),
 	} {
 		if _, p, err := DecodeTolerant(pdu); err == nil {
 			t.Errorf("%s: decoded as %#v, want an error", name, p)
