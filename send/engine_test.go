@@ -496,6 +496,21 @@ func TestCampaign_pacedAfterASlowBind(t *testing.T) {
 	}
 }
 
+// From its first PDU the campaign keeps to --rate in every second, as an SMSC counts: one
+// that throttles above the rate throttles nothing.
+func TestCampaign_rateFromTheStart(t *testing.T) {
+	srv := newSim(t, smsc.Config{ThrottleTPS: 20})
+	cfg := testConfig(srv)
+	cfg.Rate, cfg.Session.Window = 20, 10
+	res, err := run(t, cfg, testRows(t, 50, "n %d"))
+	if err != nil || res.Accepted != 50 {
+		t.Fatalf("run: %v, %d accepted; want 50", err, res.Accepted)
+	}
+	if st := srv.Stats(); st.Throttled != 0 || st.MaxSubmitsPerSecond() > 20 {
+		t.Errorf("%d throttled, %d submit_sm in the busiest second; want none above --rate 20", st.Throttled, st.MaxSubmitsPerSecond())
+	}
+}
+
 func TestCampaign_stop(t *testing.T) {
 	srv := newSim(t, smsc.Config{})
 	cfg := testConfig(srv)
