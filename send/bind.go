@@ -190,11 +190,7 @@ func (b *bind) run(ctx context.Context) {
 				c.fail(terr)
 				return
 			}
-			if !c.everBound.Swap(true) { // before the attempt ends: see refusedBeforeAnyBind
-				// Pace from the first bind: the time spent connecting is not sending time
-				// to make up for.
-				c.pacer.start(time.Now())
-			}
+			c.everBound.Store(true) // before the attempt ends: see refusedBeforeAnyBind
 		}
 		c.binding.update(func(st *bindState) { st.attempts-- })
 		if err != nil {
