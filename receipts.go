@@ -162,6 +162,12 @@ func receiptsSettingsOf(c *cli.Context, passwordOnArgs bool, warn func(string)) 
 	if s.book.PartReceipts, err = report.ParsePartReceipts(c.String("part-receipts")); err != nil {
 		return s, err
 	}
+	if was, ok := st.Identity.Options["part-receipts"]; ok && s.book.PartReceipts.String() != was {
+		// The rule decides which receipts the campaign asked for and how its rows are judged:
+		// another one would silently re-judge them.
+		return s, fmt.Errorf("journal %s: the campaign was sent with --part-receipts %s; receipts judges its rows the same way, so drop --part-receipts %s",
+			path, was, s.book.PartReceipts)
+	}
 	e.PartReceipts = s.book.PartReceipts
 
 	s.report = c.String("report")

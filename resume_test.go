@@ -459,6 +459,24 @@ func TestReceipts_saysWhenRowsAreLeft(t *testing.T) {
 	}
 }
 
+// receipts judges a campaign's rows by the --part-receipts rule it was sent with: another
+// one is refused, not applied silently.
+func TestReceipts_keepsThePartReceiptsRule(t *testing.T) {
+	noLeaks(t)
+	srv := newTestSim(t, smsc.Config{})
+	c := newCampaign(t, 2)
+	if code, stderr := c.send(t, srv.Addr()); code != exitOK {
+		t.Fatalf("send: exit %d\n%s", code, stderr)
+	}
+	code, stderr := runCmd(t, "receipts", "--journal", c.journal, "--smsc", srv.Addr(), "--wait", "0", "--spool", c.spool, "--quiet", "--part-receipts", "any")
+	if code != exitUsage || !strings.Contains(stderr, "sent with --part-receipts all") {
+		t.Errorf("receipts --part-receipts any for a campaign sent with all: exit %d, want 1\n%s", code, stderr)
+	}
+	if code, stderr := runCmd(t, "receipts", "--journal", c.journal, "--smsc", srv.Addr(), "--wait", "0", "--spool", c.spool, "--quiet", "--part-receipts", "all"); code != exitOK {
+		t.Errorf("receipts with the campaign's own rule: exit %d\n%s", code, stderr)
+	}
+}
+
 // TestReceipts_pendingAndUnreachable: receipts exits 3 while receipts are still due and 2
 // when it cannot bind at all.
 func TestReceipts_pendingAndUnreachable(t *testing.T) {
