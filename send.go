@@ -188,13 +188,14 @@ func sendSettingsOf(c *cli.Context, passwordOnArgs bool, warn func(string)) (sen
 	if err := moSettings(c, &s); err != nil {
 		return s, err
 	}
-	if s.dryRun {
-		return s, nil
-	}
 
+	// --dry-run checks every setting (it is how a config file is checked) but connects to
+	// nothing and writes nothing, so it needs neither the SMSC's address nor the files.
 	e := &s.engine
-	if err := connectSettings(c, passwordOnArgs, warn, e); err != nil {
-		return s, err
+	if !s.dryRun {
+		if err := connectSettings(c, passwordOnArgs, warn, e); err != nil {
+			return s, err
+		}
 	}
 	e.PackedGSM7 = s.input.Coding.Packed // an SMSC that wants packed septets delivers replies packed
 	e.UsesTLVs = s.input.Coding.Split == coding.SplitSAR || s.input.Coding.Split == coding.SplitPayload
@@ -206,7 +207,9 @@ func sendSettingsOf(c *cli.Context, passwordOnArgs bool, warn func(string)) (sen
 		e.Session.Bind.Mode = smpp.BindTransmitter
 		s.transmitOnly = true
 		if c.String("inbox") != "" || c.String("optout-keywords") != "" {
-			warn("warning: a transmitter bind (--bind-mode tx) gets no replies: --inbox and --optout-keywords take effect in smscast receipts, which collects them later")
+			if !s.dryRun {
+				warn("warning: a transmitter bind (--bind-mode tx) gets no replies: --inbox and --optout-keywords take effect in smscast receipts, which collects them later")
+			}
 		}
 	default:
 		return s, fmt.Errorf("--bind-mode %q: use trx (receipts on the same session) or tx", mode)
@@ -261,6 +264,9 @@ func sendSettingsOf(c *cli.Context, passwordOnArgs bool, warn func(string)) (sen
 	e.PartReceipts = s.book.PartReceipts
 	if s.format, err = report.ParseFormat(c.String("report-format")); err != nil {
 		return s, err
+	}
+	if s.dryRun {
+		return s, outputSettings(c, &s)
 	}
 	s.force = c.Bool("force")
 	s.report = c.String("report")
@@ -346,6 +352,11 @@ func connectSettings(c *cli.Context, passwordOnArgs bool, warn func(string), e *
 		return err
 	}
 	e.Session.Bind = smpp.Bind{SystemID: c.String("system-id"), Password: password, SystemType: c.String("system-type")}
+	if _, err := smpp.AppendPDU(nil, 1, smpp.StatusOK, &e.Session.Bind); err != nil {
+		// Too long for the bind PDU: no SMSC will ever take it, so it is a usage error, not
+		// a network fault to retry. The message never holds the password.
+		return fmt.Errorf("the bind cannot be sent: %w", err)
+	}
 	if c.Bool("tls") || c.String("tls-ca") != "" || c.String("tls-server-name") != "" || c.Bool("tls-insecure") {
 		if e.Session.TLS, err = smpp.TLSConfig(c.String("tls-ca"), c.String("tls-server-name"), c.Bool("tls-insecure")); err != nil {
 			return fmt.Errorf("--tls: %w", err)

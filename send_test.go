@@ -203,6 +203,31 @@ func TestSend_transceiverUnknown(t *testing.T) {
 	}
 }
 
+// --dry-run is how a config file is checked: it refuses every bad setting a real run would,
+// without an SMSC; and credentials too long for the bind PDU are a usage error at once, not
+// a network fault retried until --give-up-after.
+func TestSend_settingsCheckedBeforeConnecting(t *testing.T) {
+	dir := t.TempDir()
+	recipients, templates := campaignFiles(t, dir, 2)
+	for _, bad := range []string{"window: 0", "tz: Mars/Olympus", `send-between: "25:00-26:00"`, "report-format: xml",
+		"bind-mode: rx", "log-format: yaml", "schedule: tomorrow", "receipt-id-format: foo", "part-receipts: some"} {
+		config := filepath.Join(dir, "c.yaml")
+		if err := os.WriteFile(config, []byte(bad+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		code, stderr := runApp(t, "send", "--recipients", recipients, "--templates", templates, "--dry-run", "--config", config)
+		if code != exitUsage {
+			t.Errorf("--dry-run with %q: exit %d, want 1\n%s", bad, code, stderr)
+		}
+	}
+	t.Setenv("SMSCAST_PASSWORD", "s3cretTooLong")
+	code, stderr := runApp(t, "send", "--smsc", "127.0.0.1:1", "--system-id", "acme", "--recipients", recipients,
+		"--templates", templates, "--report", filepath.Join(dir, "out.csv"), "--give-up-after", "1m")
+	if code != exitUsage || !strings.Contains(stderr, "at most 8 characters") || strings.Contains(stderr, "s3cretTooLong") {
+		t.Errorf("a 13-character password: exit %d, want 1 naming the limit and not the password\n%s", code, stderr)
+	}
+}
+
 func TestSend_bindRefused(t *testing.T) {
 	srv, err := smsc.NewServer(smsc.Config{SystemID: "acme", Password: "right"})
 	if err != nil {
