@@ -60,3 +60,20 @@ func TestResumeNote(t *testing.T) {
 		t.Errorf("sendExit after a stop = %v (exit %d)", err, exitCode(err))
 	}
 }
+
+// A bad flag is one line on stderr and nothing on stdout, which may be a pipe (plan --out -,
+// the simulator's address line), with the exit status of a usage error.
+func TestUsageError_OneLineOnStderr(t *testing.T) {
+	for _, args := range [][]string{
+		{"plan", "--text", "hi", "--to", "+491711234567", "--out", "-", "--rate", "fast"},
+		{"sim", "--listen", "127.0.0.1:0", "--bogus"},
+		{"send", "--window", "many"},
+	} {
+		var stdout, stderr strings.Builder
+		err := newApp(&stdout, &stderr).Run(append([]string{"smscast"}, args...))
+		if code := exitCode(err); code != exitUsage || stdout.Len() != 0 || err == nil ||
+			!strings.Contains(err.Error(), "--help") || strings.Contains(err.Error(), "flag -") && !strings.Contains(err.Error(), "flag --") {
+			t.Errorf("%v: exit %d, error %v, stdout %q; want 1, one line naming --help, nothing on stdout", args, code, err, stdout.String())
+		}
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"sort"
+	"strings"
 
 	"github.com/urfave/cli/v2"
 )
@@ -51,7 +52,11 @@ func withExit(code int, err error) error {
 
 func newApp(stdout, stderr io.Writer) *cli.App {
 	sort.Slice(commands, func(i, j int) bool { return commands[i].Name < commands[j].Name })
+	for _, c := range commands {
+		c.OnUsageError = usageError
+	}
 	return &cli.App{
+		OnUsageError: usageError,
 		Name:    "smscast",
 		Usage:   "send bulk SMS over SMPP 3.4 with pacing, delivery receipts and a report",
 		Version: version,
@@ -66,6 +71,18 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 		// Errors are printed once, by main, with their exit status.
 		ExitErrHandler: func(*cli.Context, error) {},
 	}
+}
+
+// usageError is a bad flag's error, said in one line on stderr (by main), without the help
+// text urfave/cli would print on stdout: stdout may be a pipe (plan --out -, the simulator's
+// address) and cron mails stderr.
+func usageError(c *cli.Context, err error, _ bool) error {
+	msg := strings.NewReplacer("flag -", "flag --", "defined: -", "defined: --").Replace(err.Error())
+	name := "smscast"
+	if c.Command != nil && c.Command.Name != "" {
+		name += " " + c.Command.Name
+	}
+	return fmt.Errorf("%s; see %s --help", msg, name)
 }
 
 // exitCode maps an error returned by a command to the process exit status.
