@@ -57,9 +57,9 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 	}
 	return &cli.App{
 		OnUsageError: usageError,
-		Name:    "smscast",
-		Usage:   "send bulk SMS over SMPP 3.4 with pacing, delivery receipts and a report",
-		Version: version,
+		Name:         "smscast",
+		Usage:        "send bulk SMS over SMPP 3.4 with pacing, delivery receipts and a report",
+		Version:      version,
 		Description: "Exit status: 0 success; 1 usage or input error (nothing sent); 2 could not\n" +
 			"connect or bind (nothing sent); 3 finished, but some rows were rejected, invalid, not\n" +
 			"sent or uncertain (for receipts: some still wait for a final receipt); 130/143 stopped\n" +

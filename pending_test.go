@@ -47,15 +47,17 @@ func TestPendingNote(t *testing.T) {
 	tests := []struct {
 		pending int
 		journal string
+		pipe    bool
 		want    string
 	}{
-		{0, "x.journal", ""},
-		{1, "x.journal", "1 accepted row is still PENDING (no final receipt yet); collect their receipts later with: smscast receipts --journal x.journal (with the same --smsc, --system-id and password; add --inbox and --optout-keywords to keep replies and opt-outs)"},
-		{2, "my campaign/it's.journal", `--journal 'my campaign/it'\''s.journal'`},
-		{3, "", "no journal was kept (--journal off)"},
+		{0, "x.journal", false, ""},
+		{1, "x.journal", false, "1 accepted row is still PENDING (no final receipt yet); collect their receipts later with: smscast receipts --journal x.journal (with the same --smsc, --system-id and password; add --inbox and --optout-keywords to keep replies and opt-outs)"},
+		{2, "my campaign/it's.journal", false, `--journal 'my campaign/it'\''s.journal'`},
+		{3, "", false, "no journal was kept (--journal off)"},
+		{4, "smscast-report-1.csv.journal", true, "cannot collect them later: give such a campaign a longer --wait"},
 	}
 	for _, tt := range tests {
-		got := pendingNote(tt.pending, tt.journal)
+		got := pendingNote(tt.pending, tt.journal, tt.pipe)
 		if tt.want == "" && got != "" || !strings.Contains(got, tt.want) {
 			t.Errorf("pendingNote(%d, %q) = %q, want it to contain %q", tt.pending, tt.journal, got, tt.want)
 		}

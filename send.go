@@ -561,8 +561,10 @@ func runSend(ctx context.Context, s sendSettings, stderr io.Writer, signals <-ch
 		}
 		return receiptsExit(sig, runErr, reportErr, book, cj)
 	}
-	pending := pendingNote(sum.Receipts[report.ReceiptPending], s.journal.path)
-	exitErr := sendExit(sig, runErr, reportErr, sum, pending, resumeNote(sum, s.journal.path, s.journal.pipe))
+	pending := pendingNote(sum.Receipts[report.ReceiptPending], s.journal.path, s.journal.pipe)
+	// A first run that sent nothing removed its journal (cj.finish): nothing to resume.
+	nothingSent := !res.Sent && !s.journal.resume
+	exitErr := sendExit(sig, runErr, reportErr, sum, pending, resumeNote(sum, s.journal.path, s.journal.pipe, nothingSent))
 	if exitErr == nil && pending != "" {
 		fmt.Fprintf(stderr, "smscast: %s\n", pending)
 	}
@@ -571,7 +573,7 @@ func runSend(ctx context.Context, s sendSettings, stderr io.Writer, signals <-ch
 
 // pendingNote says how to collect the receipts of the pending rows later ("" when none is
 // pending): with the campaign's journal, `smscast receipts` finishes the report.
-func pendingNote(pending int, journalPath string) string {
+func pendingNote(pending int, journalPath string, pipe bool) string {
 	if pending == 0 {
 		return ""
 	}
@@ -579,8 +581,12 @@ func pendingNote(pending int, journalPath string) string {
 	if pending == 1 {
 		note = "1 accepted row is still PENDING (no final receipt yet)"
 	}
-	if journalPath == "" {
+	switch {
+	case journalPath == "":
 		return note + "; no journal was kept (--journal off), so smscast receipts cannot collect them later"
+	case pipe:
+		return note + "; the recipients came from standard input or a pipe, which smscast receipts cannot read again to rebuild the report, " +
+			"so it cannot collect them later: give such a campaign a longer --wait, or its recipients in a file"
 	}
 	return note + "; collect their receipts later with: smscast receipts --journal " + shellQuote(journalPath) +
 		" (with the same --smsc, --system-id and password; add --inbox and --optout-keywords to keep replies and opt-outs)"
@@ -588,11 +594,13 @@ func pendingNote(pending int, journalPath string) string {
 
 // resumeNote says how to finish a campaign that left rows not sent or uncertain ("" when it
 // left none): run it again with --resume, never --force, which would send every row again.
-func resumeNote(sum report.Summary, journalPath string, pipe bool) string {
+func resumeNote(sum report.Summary, journalPath string, pipe, nothingSent bool) string {
 	left := sum.Submit[report.SubmitNotSent] + sum.Submit[report.SubmitUncertain]
 	switch {
 	case left == 0:
 		return ""
+	case nothingSent && !pipe:
+		return fmt.Sprintf("nothing was sent, so nothing is to resume: to send the %d rows, run the same command again with --force (it replaces this run's report)", left)
 	case pipe:
 		return fmt.Sprintf("%d rows were not sent or are uncertain; the recipients came from standard input or a pipe, "+
 			"which cannot be read again, so --resume cannot finish this campaign: the report says which rows they are, "+
