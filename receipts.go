@@ -140,8 +140,15 @@ func receiptsSettingsOf(c *cli.Context, passwordOnArgs bool, warn func(string)) 
 	}
 
 	e := &s.engine
-	if err := connectSettings(c, passwordOnArgs, warn, e); err != nil {
+	if err := durationSettings(c, &s); err != nil {
 		return s, err
+	}
+	// --wait 0 only matches the spool and rewrites the report: no SMSC is needed.
+	e.Offline = e.Wait == 0
+	if !e.Offline {
+		if err := connectSettings(c, passwordOnArgs, warn, e); err != nil {
+			return s, err
+		}
 	}
 	e.PackedGSM7 = s.input.Coding.Packed // an SMSC that wants packed septets delivers replies packed
 	switch mode := strings.ToLower(c.String("bind-mode")); mode {
@@ -153,9 +160,6 @@ func receiptsSettingsOf(c *cli.Context, passwordOnArgs bool, warn func(string)) 
 		return s, fmt.Errorf("--bind-mode %q: use rx (receiver) or trx (transceiver)", mode)
 	}
 	e.Binds = 1
-	if err := durationSettings(c, &s); err != nil {
-		return s, err
-	}
 	if s.book.IDFormat, err = smpp.ParseIDFormat(c.String("receipt-id-format")); err != nil {
 		return s, fmt.Errorf("--receipt-id-format: %w", err)
 	}

@@ -490,6 +490,13 @@ func TestReceipts_pendingAndUnreachable(t *testing.T) {
 	if code != exitIncomplete || !strings.Contains(stderr, "3 accepted rows have no final receipt") {
 		t.Errorf("receipts not due yet: exit %d, want 3\n%s", code, stderr)
 	}
+	// --wait 0 only matches the spool: it needs no SMSC, reachable or not.
+	for _, smsc := range [][]string{nil, {"--smsc", "127.0.0.1:1"}} {
+		args := append([]string{"receipts", "--journal", c.journal, "--wait", "0", "--spool", c.spool, "--quiet"}, smsc...)
+		if code, stderr := runCmd(t, args...); code != exitIncomplete || strings.Contains(stderr, "bind") {
+			t.Errorf("receipts --wait 0 %v: exit %d, want 3 without binding\n%s", smsc, code, stderr)
+		}
+	}
 	closed := newTestSim(t, smsc.Config{})
 	addr := closed.Addr()
 	closed.Close()

@@ -68,6 +68,10 @@ type Config struct {
 	// PackedGSM7 reads incoming GSM 7-bit messages as packed septets: an SMSC that wants
 	// packed data_coding 0 (--gsm7-packed) delivers replies packed too.
 	PackedGSM7 bool
+	// Offline binds nothing: for a run that sends nothing and does not wait for receipts
+	// (smscast receipts --wait 0, which only matches the spool). Every row must be skipped
+	// by Resume.
+	Offline bool
 	// OnMO receives mobile-originated messages. It runs before the deliver_sm is answered;
 	// an error makes the SMSC deliver the message again later. nil acknowledges and drops them.
 	OnMO func(report.MO) error
@@ -214,7 +218,7 @@ type Campaign struct {
 
 // New checks cfg, fills in its defaults and returns a campaign ready to Run.
 func New(cfg Config) (*Campaign, error) {
-	if cfg.Addr == "" {
+	if cfg.Addr == "" && !cfg.Offline {
 		return nil, errors.New("send: no SMSC address; give --smsc host:port")
 	}
 	if cfg.Book == nil {
@@ -407,11 +411,9 @@ func (c *Campaign) Run(ctx context.Context, src Source) (Result, error) {
 	defer closeLinks()
 	var links sync.WaitGroup
 	for _, b := range c.binds {
-		links.Add(1)
-		go func() {
-			defer links.Done()
-			b.run(linkCtx)
-		}()
+		if !c.cfg.Offline {
+			links.Go(func() { b.run(linkCtx) })
+		}
 	}
 
 	jobs := make(chan job, c.cfg.Session.Window*c.cfg.Binds)
