@@ -73,10 +73,10 @@ func applyConfigFile(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	known := map[string]bool{}
+	known := map[string]cli.Flag{}
 	for _, f := range c.Command.Flags {
 		for _, n := range f.Names() {
-			known[n] = true
+			known[n] = f
 		}
 	}
 	keys := make([]string, 0, len(values))
@@ -85,7 +85,8 @@ func applyConfigFile(c *cli.Context) error {
 	}
 	sort.Strings(keys)
 	for _, key := range keys {
-		if !known[key] || key == configFlag.Name {
+		flag := known[key]
+		if flag == nil || key == configFlag.Name {
 			return fmt.Errorf("config %s: %q is not a flag of %q; keys are flag names without the dashes (see --help)",
 				path, key, c.Command.Name)
 		}
@@ -96,13 +97,37 @@ func applyConfigFile(c *cli.Context) error {
 		if err != nil {
 			return fmt.Errorf("config %s: %s: %w", path, key, err)
 		}
+		_, list := flag.(*cli.StringSliceFlag)
+		if len(items) > 1 && !list {
+			// Taking the last item would send with a value nobody chose.
+			return fmt.Errorf("config %s: %s takes one value, but the file gives a list of %d", path, key, len(items))
+		}
 		for _, v := range items {
+			if _, isBool := flag.(*cli.BoolFlag); isBool {
+				v = yamlBool(v)
+			}
 			if err := c.Set(key, v); err != nil {
-				return fmt.Errorf("config %s: %s: %q: %w", path, key, v, err)
+				hint := ""
+				if _, isDuration := flag.(*cli.DurationFlag); isDuration {
+					hint = "; give a duration such as 90s, 10m or 1h"
+				}
+				return fmt.Errorf("config %s: %s: %q: %w%s", path, key, v, err, hint)
 			}
 		}
 	}
 	return nil
+}
+
+// yamlBool gives the yes/no/on/off that YAML 1.1 (and people) use for booleans as true or
+// false, which the flag reads; anything else is left for the flag to judge.
+func yamlBool(v string) string {
+	switch strings.ToLower(v) {
+	case "yes", "on", "y":
+		return "true"
+	case "no", "off", "n":
+		return "false"
+	}
+	return v
 }
 
 // readConfigFile reads a YAML mapping of flag names to values.

@@ -248,6 +248,13 @@ func TestSend_bindRefused(t *testing.T) {
 	if _, err := os.Stat(reportPath); err == nil {
 		t.Error("a report was written although nothing was sent")
 	}
+	// From cron, SMSCAST_PASSWORD is easily missing: the error says no password was given.
+	t.Setenv("SMSCAST_PASSWORD", "")
+	code, stderr = runApp(t, "send", "--smsc", srv.Addr(), "--system-id", "acme",
+		"--recipients", recipients, "--templates", templates, "--from", "ACME", "--report", reportPath)
+	if code != exitConnect || !strings.Contains(stderr, "no password was given") {
+		t.Errorf("no password: exit %d, want 2 saying no password was given\n%s", code, stderr)
+	}
 }
 
 // TestSend_tlvSupport: --split sar against an SMSC that announces no TLV support stops with
@@ -381,9 +388,11 @@ func TestSend_configFileErrors(t *testing.T) {
 	dir := t.TempDir()
 	recipients, templates := campaignFiles(t, dir, 1)
 	for name, body := range map[string]string{
-		"unknown key": "rte: 5\n",
-		"bad value":   "rate: fast\n",
-		"not a map":   "- rate\n",
+		"unknown key":              "rte: 5\n",
+		"bad value":                "rate: fast\n",
+		"not a map":                "- rate\n",
+		"a list for one value":     "from: [Acme, Shop]\n",
+		"a duration without units": "wait: 90\n",
 	} {
 		config := filepath.Join(dir, strings.ReplaceAll(name, " ", "_")+".yaml")
 		if err := os.WriteFile(config, []byte(body), 0o600); err != nil {
@@ -393,6 +402,20 @@ func TestSend_configFileErrors(t *testing.T) {
 		if code != exitUsage || !strings.Contains(stderr, config) {
 			t.Errorf("%s: exit %d, stderr %q; want 1 naming the file", name, code, stderr)
 		}
+	}
+}
+
+// YAML's yes and no are booleans to people: quiet: yes is taken.
+func TestSend_configYesNo(t *testing.T) {
+	dir := t.TempDir()
+	recipients, templates := campaignFiles(t, dir, 1)
+	config := filepath.Join(dir, "c.yaml")
+	if err := os.WriteFile(config, []byte("quiet: yes\nallow-duplicates: no\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, stderr := runApp(t, "send", "--config", config, "--dry-run", "--recipients", recipients, "--templates", templates)
+	if code != exitOK {
+		t.Errorf("quiet: yes: exit %d\n%s", code, stderr)
 	}
 }
 

@@ -201,7 +201,7 @@ func (b *bind) run(ctx context.Context) {
 			// same refusal usually means the SMSC still holds a dropped bind, or allows one
 			// bind per system_id and another bind of the campaign has it.
 			if st, refused := bindRefused(err); refused && c.refusedBeforeAnyBind(ctx) {
-				err := &BindError{Addr: c.cfg.Addr, Status: st, Mode: c.cfg.Session.Bind.Mode}
+				err := &BindError{Addr: c.cfg.Addr, Status: st, Mode: c.cfg.Session.Bind.Mode, NoPassword: c.cfg.Session.Bind.Password == ""}
 				b.set(nil, nil, err)
 				c.fail(err)
 				return

@@ -95,9 +95,10 @@ const (
 // BindError is a bind the SMSC refused for its credentials, or as a command it does not
 // know, before any bind of the campaign succeeded; retrying would not help.
 type BindError struct {
-	Addr   string
-	Status smpp.Status
-	Mode   smpp.BindMode
+	Addr       string
+	Status     smpp.Status
+	Mode       smpp.BindMode
+	NoPassword bool // the bind carried an empty password
 }
 
 func (e *BindError) Error() string {
@@ -107,6 +108,10 @@ func (e *BindError) Error() string {
 			hint = "bind_transceiver (new in SMPP 3.4): bind as a transmitter to send (--bind-mode tx) and as a receiver for the receipts (smscast receipts --bind-mode rx)"
 		}
 		return fmt.Sprintf("SMSC %s refused the bind: %v: it does not know %s", e.Addr, e.Status, hint)
+	}
+	if e.NoPassword {
+		// Cron does not have the login shell's environment: SMSCAST_PASSWORD is easily missing.
+		return fmt.Sprintf("SMSC %s refused the bind: %v; no password was given (SMSCAST_PASSWORD, --password-file or password in --config), and check --system-id and --system-type", e.Addr, e.Status)
 	}
 	return fmt.Sprintf("SMSC %s refused the bind: %v; check --system-id, the password and --system-type", e.Addr, e.Status)
 }
