@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -161,9 +160,7 @@ func runDemoCommand(t *testing.T, args ...string) (int, string) {
 	app := newApp(&stdout, &stderr)
 	app.Commands = []*cli.Command{demoCommand()}
 	err := app.RunContext(ctx, append([]string{"smscast", "demo"}, args...))
-	if err != nil {
-		fmt.Fprintln(&stderr, "smscast:", err)
-	}
+	printError(&stderr, err)
 	return exitCode(err), stderr.String()
 }
 

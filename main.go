@@ -101,9 +101,14 @@ func exitCode(err error) int {
 
 func main() {
 	err := newApp(os.Stdout, os.Stderr).RunContext(context.Background(), os.Args)
-	code := exitCode(err)
+	printError(os.Stderr, err)
+	os.Exit(exitCode(err))
+}
+
+// printError says a command's error on stderr, unless it has been said (an empty message:
+// --log-format json wrote it as an event).
+func printError(w io.Writer, err error) {
 	if err != nil && err.Error() != "" {
-		fmt.Fprintln(os.Stderr, "smscast:", err)
+		fmt.Fprintln(w, "smscast:", err)
 	}
-	os.Exit(code)
 }

@@ -96,15 +96,17 @@ func receiptsCommand() *cli.Command {
 			if c.NArg() > 0 {
 				return fmt.Errorf("receipts takes no arguments, got %q; give the journal with --journal", c.Args().First())
 			}
-			stderr := c.App.ErrWriter
-			s, err := receiptsSettingsOf(c, passwordOnArgs, func(msg string) { fmt.Fprintln(stderr, msg) })
-			if err != nil {
-				return withExit(exitUsage, err)
-			}
-			signals := make(chan os.Signal, 2)
-			signal.Notify(signals, syscall.SIGINT, syscall.SIGTERM)
-			defer signal.Stop(signals)
-			return runSend(c.Context, s, stderr, signals)
+			return withLogFormat(c, func() error {
+				stderr := c.App.ErrWriter
+				s, err := receiptsSettingsOf(c, passwordOnArgs, func(msg string) { fmt.Fprintln(stderr, msg) })
+				if err != nil {
+					return withExit(exitUsage, err)
+				}
+				signals := make(chan os.Signal, 2)
+				signal.Notify(signals, syscall.SIGINT, syscall.SIGTERM)
+				defer signal.Stop(signals)
+				return runSend(c.Context, s, stderr, signals)
+			})
 		},
 	}
 }

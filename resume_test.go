@@ -32,9 +32,7 @@ func runCmd(t testing.TB, args ...string) (int, string) {
 	app := newApp(&stdout, &stderr)
 	app.Commands = []*cli.Command{sendCommand(), receiptsCommand()}
 	err := app.RunContext(ctx, append([]string{"smscast"}, args...))
-	if err != nil {
-		fmt.Fprintln(&stderr, "smscast:", err)
-	}
+	printError(&stderr, err)
 	return exitCode(err), stderr.String()
 }
 

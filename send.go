@@ -128,12 +128,14 @@ func sendCommand() *cli.Command {
 			if c.NArg() > 0 {
 				return fmt.Errorf("send takes no arguments, got %q; give files with --recipients and --templates", c.Args().First())
 			}
-			stderr := c.App.ErrWriter
-			s, err := sendSettingsOf(c, passwordOnArgs, func(msg string) { fmt.Fprintln(stderr, msg) })
-			if err != nil {
-				return withExit(exitUsage, err)
-			}
-			return sendAction(c, s)
+			return withLogFormat(c, func() error {
+				stderr := c.App.ErrWriter
+				s, err := sendSettingsOf(c, passwordOnArgs, func(msg string) { fmt.Fprintln(stderr, msg) })
+				if err != nil {
+					return withExit(exitUsage, err)
+				}
+				return sendAction(c, s)
+			})
 		},
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/csv"
+	"encoding/json"
 	"fmt"
 	"net"
 	"os"
@@ -53,9 +54,7 @@ func runApp(t testing.TB, args ...string) (int, string) {
 	app := newApp(&stdout, &stderr)
 	app.Commands = []*cli.Command{sendCommand()}
 	err := app.RunContext(ctx, append([]string{"smscast"}, args...))
-	if err != nil {
-		fmt.Fprintln(&stderr, "smscast:", err)
-	}
+	printError(&stderr, err)
 	return exitCode(err), stderr.String()
 }
 
@@ -150,8 +149,20 @@ func TestSend_allAcceptedExitsZero(t *testing.T) {
 	if rows := readReport(t, filepath.Join(dir, "recipients.report.csv")); len(rows) != 5 {
 		t.Errorf("default report has %d rows, want 5", len(rows))
 	}
-	if !strings.Contains(stderr, `"event":"progress"`) {
-		t.Errorf("no JSON progress line on stderr:\n%s", stderr)
+	if !strings.Contains(stderr, `"event":"progress"`) || !strings.Contains(stderr, `"text":"Summary"`) {
+		t.Errorf("no JSON progress line, or no summary, on stderr:\n%s", stderr)
+	}
+	// With --log-format json every line is a JSON object, the notes and the summary too.
+	for _, line := range strings.Split(strings.TrimSuffix(stderr, "\n"), "\n") {
+		if !json.Valid([]byte(line)) || !strings.HasPrefix(line, "{") {
+			t.Errorf("stderr line is not a JSON object: %q", line)
+		}
+	}
+	// An error too, with the exit status.
+	code, stderr = runApp(t, "send", "--smsc", srv.Addr(), "--recipients", recipients, "--templates", templates,
+		"--from", "ACME", "--log-format", "json")
+	if code != exitUsage || !strings.HasPrefix(stderr, `{"event":"error"`) || strings.Count(stderr, "\n") != 1 {
+		t.Errorf("an existing report with --log-format json: exit %d, stderr %q; want 1 and one JSON error line", code, stderr)
 	}
 }
 
