@@ -193,6 +193,11 @@ type Campaign struct {
 	// receiptCalls counts receipts handed to the journal or spool whose callback (finish)
 	// has not run: it may come from the spool's goroutine after the sessions are gone.
 	receiptCalls sync.WaitGroup
+	// early holds the receipts that matched no row when they came, so went to the spool:
+	// those that overtook their submit_sm_resp match once it came, and Run journals them,
+	// so that the campaign's journal holds every receipt of the campaign.
+	earlyMu sync.Mutex
+	early   []keptEarly
 	runCtx       context.Context // Run's ctx: its end is an abort
 	binds        []*bind
 	binding      bindState
@@ -452,14 +457,17 @@ func (c *Campaign) Run(ctx context.Context, src Source) (Result, error) {
 	closeLinks()
 	waitGroup(ctx, &links)
 	waitGroup(ctx, &c.moCalls) // no OnMO call may outlive Run: the caller closes the inbox after it
+	// No receipt is recorded, or warned about, after Run: the caller writes the report and
+	// stderr then. The journal's and the spool's batches go to disk within their sync
+	// intervals, so this wait is short; it comes before the journal is closed, so that the
+	// early receipts that now match are journaled.
+	waitGroup(ctx, &c.receiptCalls)
 	if j := c.cfg.Journal; j != nil {
+		c.journalEarlyReceipts(j)
 		if err := j.Close(); err != nil {
 			c.warn(fmt.Errorf("close journal: %w", err))
 		}
 	}
-	// No receipt is recorded, or warned about, after Run: the caller writes the report and
-	// stderr then. The spool's batch goes to disk within its sync interval.
-	waitGroup(ctx, &c.receiptCalls)
 
 	res := Result{Snapshot: c.Snapshot(), Sent: c.pdus.Load() > 0, Stopped: c.stopping(), Aborted: ctx.Err() != nil}
 	switch {

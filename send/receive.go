@@ -109,12 +109,48 @@ func (k *keptReceipt) finish(err error) {
 		return
 	}
 	c.book.Receipt(r, at)
+	if where == "spool" && c.cfg.Journal != nil {
+		c.earlyMu.Lock()
+		c.early = append(c.early, keptEarly{r, at})
+		c.earlyMu.Unlock()
+	}
 	c.receipts.Add(1)
 	select {
 	case c.receiptPing <- struct{}{}:
 	default:
 	}
 	answer(smpp.StatusOK)
+}
+
+// keptEarly is a receipt that went to the spool, with when it came.
+type keptEarly struct {
+	r  smpp.Receipt
+	at time.Time
+}
+
+// journalEarlyReceipts writes to the journal the receipts that went to the spool because they
+// overtook their submit_sm_resp and that match a row now: without them, a report rebuilt from
+// the journal (smscast receipts, --resume) without that spool file would show the row
+// PENDING. Called at the end of Run, before the journal is closed.
+func (c *Campaign) journalEarlyReceipts(j Journal) {
+	c.earlyMu.Lock()
+	early := c.early
+	c.early = nil
+	c.earlyMu.Unlock()
+	var written sync.WaitGroup
+	for _, e := range early {
+		if !c.book.Matches(e.r) {
+			continue // another campaign's: the spool keeps it
+		}
+		written.Add(1)
+		j.ReceiptThen(e.r, e.at, func(err error) {
+			defer written.Done()
+			if err != nil {
+				c.warn(fmt.Errorf("receipt %s stays in the spool only: journal: %w", e.r.ID, err))
+			}
+		})
+	}
+	written.Wait() // within the journal's sync interval
 }
 
 // moAsync runs mo on a goroutine of its own and answers with its status. The session's cap

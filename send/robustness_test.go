@@ -259,6 +259,9 @@ type scriptedAnswer struct {
 	status  smpp.Status
 	hold    bool // do not answer now: keep an acceptance for a later release
 	release bool // first write every held acceptance (late responses), then answer
+	// receiptFirst writes the accepted message's DELIVRD receipt before its submit_sm_resp,
+	// as some SMSCs do under load.
+	receiptFirst bool
 }
 
 // scriptedSMSC answers binds, enquire_link and unbind, and each submit_sm (numbered from 1
@@ -320,6 +323,11 @@ func scriptedSMSC(t *testing.T, script func(i int) scriptedAnswer) string {
 								out, _ = smpp.AppendPDU(out, seq, smpp.StatusOK, &smpp.SubmitSMResp{MessageID: fmt.Sprintf("late%d", seq)})
 							}
 							held = nil
+						}
+						if a.receiptFirst {
+							receipt := &smpp.DeliverSM{ESMClass: 0x04, ShortMessage: []byte(fmt.Sprintf(
+								"id:id%d sub:001 dlvrd:001 submit date:2501011200 done date:2501011201 stat:DELIVRD err:000 text:x", i))}
+							out, _ = smpp.AppendPDU(out, uint32(1000+i), smpp.StatusOK, receipt)
 						}
 						switch {
 						case a.hold:
