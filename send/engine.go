@@ -198,9 +198,9 @@ type Campaign struct {
 	// so that the campaign's journal holds every receipt of the campaign.
 	earlyMu sync.Mutex
 	early   []keptEarly
-	runCtx       context.Context // Run's ctx: its end is an abort
-	binds        []*bind
-	binding      bindState
+	runCtx  context.Context // Run's ctx: its end is an abort
+	binds   []*bind
+	binding bindState
 
 	planMu sync.Mutex
 	plan   schedule
