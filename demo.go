@@ -119,7 +119,8 @@ func demoCommand() *cli.Command {
 			"that replies STOP in two parts (--inbox, --optout-keywords).\n\n" +
 			"The directory then holds report.csv (one line per row: start there), summary.json,\n" +
 			"messages.jsonl (what the simulator received, decoded), inbox.csv (the reply),\n" +
-			"optouts.txt (the number that replied STOP) and the two input files.\n" +
+			"optouts.txt (the number that replied STOP), report.csv.journal (the campaign's\n" +
+			"journal) and the two input files.\n" +
 			"SMSCAST_* variables and --config files are ignored, so a real campaign's settings\n" +
 			"cannot change the demo.\n\n" +
 			"Exit status: 0 every row ended as designed, the planned invalid, rejected and\n" +
