@@ -79,7 +79,7 @@ func sendFlags() []cli.Flag {
 		&cli.StringFlag{Name: "tz", Usage: "time `ZONE` of --send-between and of times without a zone, e.g. Europe/Berlin (default: the machine's)"},
 		// Report and receipts.
 		&cli.StringFlag{Name: "report", Usage: "write the receipt report to `FILE` (default: beside the recipients file, <name>.report.csv; for standard input, a pipe or --to: smscast-report-<time>.csv in the current directory)"},
-		&cli.StringFlag{Name: "report-format", Value: "csv", Usage: "report `FORMAT`: csv or jsonl"},
+		&cli.StringFlag{Name: "report-format", Value: "csv", Usage: "report `FORMAT`: csv or jsonl (a --report ending in .jsonl is jsonl unless this says otherwise)"},
 		&cli.BoolFlag{Name: "force", Usage: "replace an existing report"},
 		&cli.StringFlag{Name: "summary-json", Usage: "also write the summary as JSON to `FILE`"},
 		&cli.StringFlag{Name: "receipt-id-format", Value: "auto", Usage: "how receipt ids match submit_sm_resp ids (`FORMAT`): auto, hex, dec or exact"},
@@ -274,6 +274,10 @@ func sendSettingsOf(c *cli.Context, passwordOnArgs bool, warn func(string)) (sen
 	s.report = c.String("report")
 	if s.report == "" {
 		s.report = defaultReportPath(s.input, s.format, now)
+	} else if !c.IsSet("report-format") && strings.EqualFold(filepath.Ext(s.report), ".jsonl") {
+		// As smscast receipts reads it: a .jsonl report is JSON Lines unless told otherwise,
+		// so that the file does not change format when receipts rewrites it.
+		s.format = report.FormatJSONL
 	}
 	// The journal first: a rerun after a stop finds both files, and the journal's error says
 	// to --resume; the report's would only offer --force, which sends every row again.

@@ -416,6 +416,25 @@ func TestSend_configFileErrors(t *testing.T) {
 	}
 }
 
+// A --report ending in .jsonl is JSON Lines, as smscast receipts reads it, so the file keeps
+// its format when receipts rewrites it.
+func TestSend_jsonlReportByName(t *testing.T) {
+	srv, err := smsc.NewServer(smsc.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	dir := t.TempDir()
+	recipients, templates := campaignFiles(t, dir, 2)
+	reportPath := filepath.Join(dir, "out.jsonl")
+	code, stderr := runApp(t, "send", "--smsc", srv.Addr(), "--recipients", recipients, "--templates", templates,
+		"--from", "ACME", "--rate", "0", "--wait", "0", "--quiet", "--report", reportPath)
+	data, _ := os.ReadFile(reportPath)
+	if code != exitOK || !bytes.HasPrefix(data, []byte("{")) {
+		t.Errorf("exit %d, report starts %q; want JSON Lines\n%s", code, data[:min(len(data), 40)], stderr)
+	}
+}
+
 // YAML's yes and no are booleans to people: quiet: yes is taken.
 func TestSend_configYesNo(t *testing.T) {
 	dir := t.TempDir()
