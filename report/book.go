@@ -330,9 +330,20 @@ func (b *Book) count(r *rowRec, d int) {
 	}
 }
 
-// isPending reports whether r was accepted and still waits for its final receipt state.
+// isPending reports whether r still waits for its final receipt state: it was accepted, or
+// it ended with some parts accepted (rejected half way, or partly sent and uncertain), whose
+// receipts say whether the recipient got the start of the message.
 func (b *Book) isPending(r *rowRec) bool {
-	return (r.status == stAccepted || r.status == stResubmitted) && r.flags&flagFinal == 0
+	if r.flags&flagFinal != 0 {
+		return false
+	}
+	switch submitStatuses[r.status] {
+	case SubmitAccepted, SubmitResubmitted:
+		return true
+	case SubmitRejected, SubmitUncertain:
+		return r.firstID != 0
+	}
+	return false
 }
 
 // skipped reports whether status code c marks a row that was never meant to be sent.
