@@ -399,20 +399,13 @@ func TestCampaign_unreachable(t *testing.T) {
 // never sent and must not go out once the bind completes; they end not_sent.
 func TestCampaign_stopWhileBinding(t *testing.T) {
 	srv := newSim(t, smsc.Config{})
-	proxy := newWindowProxy(t, srv.Addr())
-	proxy.bindSeen, proxy.releaseBind = make(chan struct{}), make(chan struct{})
-	cfg := testConfig(srv)
-	cfg.Addr = proxy.Addr()
+	cfg, held, release := holdBind(t, srv, 1)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	c, done := startRun(t, ctx, cfg, testRows(t, 8, "n %d"))
-	select {
-	case <-proxy.bindSeen:
-	case <-ctx.Done():
-		t.Fatal("no bind reached the SMSC")
-	}
+	held(ctx)
 	c.Stop()
-	close(proxy.releaseBind)
+	release()
 	res := <-done
 	if n := srv.Stats().Submits; n != 0 {
 		t.Errorf("%d submit_sm reached the SMSC after Stop", n)
@@ -432,21 +425,14 @@ func TestCampaign_stopWhileBinding(t *testing.T) {
 // the rows never sent end not_sent.
 func TestCampaign_stopWhileRebinding(t *testing.T) {
 	srv := newSim(t, smsc.Config{DropAfter: []int{3}})
-	proxy := newWindowProxy(t, srv.Addr())
-	proxy.bindSeen, proxy.releaseBind, proxy.holdBind = make(chan struct{}), make(chan struct{}), 2
-	cfg := testConfig(srv)
-	cfg.Addr = proxy.Addr()
+	cfg, held, release := holdBind(t, srv, 2)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	c, done := startRun(t, ctx, cfg, testRows(t, 20, "n %d"))
-	select {
-	case <-proxy.bindSeen:
-	case <-ctx.Done():
-		t.Fatal("no rebind after the drop")
-	}
+	held(ctx)
 	before := srv.Stats().Submits
 	c.Stop()
-	close(proxy.releaseBind)
+	release()
 	<-done
 	if n := srv.Stats().Submits; n != before {
 		t.Errorf("%d submit_sm reached the SMSC after Stop", n-before)
@@ -473,21 +459,14 @@ func TestCampaign_stopWhileRebinding(t *testing.T) {
 // whole window left at once).
 func TestCampaign_pacedAfterASlowBind(t *testing.T) {
 	srv := newSim(t, smsc.Config{})
-	proxy := newWindowProxy(t, srv.Addr())
-	proxy.bindSeen, proxy.releaseBind = make(chan struct{}), make(chan struct{})
-	cfg := testConfig(srv)
-	cfg.Addr = proxy.Addr()
+	cfg, held, release := holdBind(t, srv, 1)
 	cfg.Rate, cfg.Session.Window = 20, 60
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	_, done := startRun(t, ctx, cfg, testRows(t, 60, "n %d"))
-	select {
-	case <-proxy.bindSeen:
-	case <-ctx.Done():
-		t.Fatal("no bind reached the SMSC")
-	}
+	held(ctx)
 	time.Sleep(3200 * time.Millisecond) // long enough for every worker to be due a token at 20/s
-	close(proxy.releaseBind)
+	release()
 	if res := <-done; res.Err != nil || res.Accepted != 60 {
 		t.Fatalf("run: %v, %d accepted; want 60", res.Err, res.Accepted)
 	}

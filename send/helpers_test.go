@@ -233,6 +233,25 @@ func newWindowProxy(t testing.TB, target string) *windowProxy {
 
 func (p *windowProxy) Addr() string { return p.ln.Addr().String() }
 
+// holdBind returns a config for srv whose bind number n (1 = the first) a proxy holds back
+// until release is called; held returns once that bind has reached the proxy.
+func holdBind(t *testing.T, srv *smsc.Server, n int) (cfg Config, held func(context.Context), release func()) {
+	t.Helper()
+	proxy := newWindowProxy(t, srv.Addr())
+	proxy.bindSeen, proxy.releaseBind, proxy.holdBind = make(chan struct{}), make(chan struct{}), n
+	cfg = testConfig(srv)
+	cfg.Addr = proxy.Addr()
+	held = func(ctx context.Context) {
+		t.Helper()
+		select {
+		case <-proxy.bindSeen:
+		case <-ctx.Done():
+			t.Fatalf("bind %d never reached the SMSC", n)
+		}
+	}
+	return cfg, held, func() { close(proxy.releaseBind) }
+}
+
 func (p *windowProxy) Max() int {
 	p.mu.Lock()
 	defer p.mu.Unlock()

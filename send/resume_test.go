@@ -54,6 +54,20 @@ func firstRun(t *testing.T, dir string) (clean, crashed string) {
 	return clean, crashed
 }
 
+// resumeFrom opens the journal at path for a rerun against a new simulator, and returns the
+// campaign config writing to it, the simulator and the journal's state.
+func resumeFrom(t *testing.T, path string) (Config, *smsc.Server, *journal.State) {
+	t.Helper()
+	w, st, err := journal.Open(path, nil, journal.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := newSim(t, smsc.Config{})
+	cfg := testConfig(srv)
+	cfg.Journal = w
+	return cfg, srv, st
+}
+
 func TestResumption(t *testing.T) {
 	dir := t.TempDir()
 	clean, crashed := firstRun(t, dir)
@@ -91,13 +105,7 @@ func TestResumption(t *testing.T) {
 			if err := os.WriteFile(path, b, 0o600); err != nil {
 				t.Fatal(err)
 			}
-			w, st, err := journal.Open(path, nil, journal.Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			srv := newSim(t, smsc.Config{})
-			cfg := testConfig(srv)
-			cfg.Journal = w
+			cfg, srv, st := resumeFrom(t, path)
 			rows := testRows(t, 6, "resume %d")
 			// Row 6 was sent, then its recipient opted out: excluded now, accepted in the report.
 			rows[5].Status, rows[5].Message = csvin.StatusExcluded, coding.Message{}
@@ -399,13 +407,7 @@ func TestResumption_partlySent(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			w, st, err := journal.Open(path, nil, journal.Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			srv := newSim(t, smsc.Config{})
-			cfg := testConfig(srv)
-			cfg.Journal = w
+			cfg, srv, st := resumeFrom(t, path)
 			rows := testRows(t, 1, long)
 			if n := len(rows[0].Message.Parts); n != 3 {
 				t.Fatalf("%d parts, want 3", n)
