@@ -419,11 +419,7 @@ func TestSend_configFileErrors(t *testing.T) {
 // A --report ending in .jsonl is JSON Lines, as smscast receipts reads it, so the file keeps
 // its format when receipts rewrites it.
 func TestSend_jsonlReportByName(t *testing.T) {
-	srv, err := smsc.NewServer(smsc.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
+	srv := newTestSim(t, smsc.Config{})
 	dir := t.TempDir()
 	recipients, templates := campaignFiles(t, dir, 2)
 	reportPath := filepath.Join(dir, "out.jsonl")
@@ -601,12 +597,7 @@ func TestSend_sigterm(t *testing.T) {
 func replySim(t *testing.T, prefixes ...string) (*smsc.Server, string) {
 	t.Helper()
 	reply := "STOP sending me these. " + strings.Repeat("I never asked for them. ", 7)
-	srv, err := smsc.NewServer(smsc.Config{ReplyPrefixes: prefixes, ReplyText: reply})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close() })
-	return srv, reply
+	return newTestSim(t, smsc.Config{ReplyPrefixes: prefixes, ReplyText: reply}), reply
 }
 
 // Handsets that answer a campaign (sim --reply-prefix) with a long STOP: each answer is one
@@ -679,11 +670,7 @@ func TestSend_repliesAndOptOuts(t *testing.T) {
 // its extension characters, and not hex.
 func TestSend_packedReplies(t *testing.T) {
 	reply := "STOP [all] of it, €5 or not. " + strings.Repeat("Never again. ", 12) // two parts
-	srv, err := smsc.NewServer(smsc.Config{ReplyPrefixes: []string{"491710000001"}, ReplyText: reply, GSM7Packed: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close() })
+	srv := newTestSim(t, smsc.Config{ReplyPrefixes: []string{"491710000001"}, ReplyText: reply, GSM7Packed: true})
 	dir := t.TempDir()
 	recipients, templates := campaignFiles(t, dir, 2)
 	inbox := filepath.Join(dir, "inbox.csv")
