@@ -111,7 +111,9 @@ func (k *keptReceipt) finish(err error) {
 	c.book.Receipt(r, at)
 	if where == "spool" && c.cfg.Journal != nil {
 		c.earlyMu.Lock()
-		c.early = append(c.early, keptEarly{r, at})
+		if len(c.early) < maxEarly {
+			c.early = append(c.early, keptEarly{r, at})
+		}
 		c.earlyMu.Unlock()
 	}
 	c.receipts.Add(1)
@@ -121,6 +123,11 @@ func (k *keptReceipt) finish(err error) {
 	}
 	answer(smpp.StatusOK)
 }
+
+// maxEarly bounds the spooled receipts a run remembers for journalEarlyReceipts: on an
+// account shared with other traffic most of them are other campaigns', and the ones beyond
+// stay in the spool only, as every spooled receipt did before.
+const maxEarly = 1 << 16
 
 // keptEarly is a receipt that went to the spool, with when it came.
 type keptEarly struct {
