@@ -100,6 +100,9 @@ func (r *Resumption) Row(row *csvin.Row) (skip bool, from int, resend bool) {
 			from = jr.AcceptedParts()
 		}
 		if jr != nil && !jr.MayHaveFrom(from) {
+			if from == 0 {
+				break // none of it can be at the SMSC: a row never sent
+			}
 			// Only the first parts went out: the rest is new to the SMSC.
 			if r.mode == SendNothing {
 				r.Uncertain++
