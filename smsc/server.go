@@ -17,6 +17,7 @@ import (
 	"net"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"smscast/smpp/coding"
@@ -73,7 +74,11 @@ func NewServer(cfg Config) (*Server, error) {
 	}
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
-		return nil, fmt.Errorf("smsc: listen on %s (is another simulator running there? use port 0 for any free port): %w", cfg.Listen, err)
+		hint := "give a HOST:PORT such as 127.0.0.1:2775"
+		if errors.Is(err, syscall.EADDRINUSE) {
+			hint = "is another simulator running there? use port 0 for any free port"
+		}
+		return nil, fmt.Errorf("smsc: listen on %s (%s): %w", cfg.Listen, hint, err)
 	}
 	s := &Server{
 		cfg:      cfg,
