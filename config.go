@@ -18,6 +18,17 @@ import (
 // SMSCAST_MAX_ATTEMPTS.
 const envPrefix = "SMSCAST_"
 
+// dropEmptyEnv unsets the SMSCAST_ variables that are set but empty, so that an empty one
+// counts as unset for every flag: urfave/cli reads an empty string flag as a value (so
+// SMSCAST_TEXT= would override the config file's text) but skips an empty number.
+func dropEmptyEnv() {
+	for _, kv := range os.Environ() {
+		if name, value, ok := strings.Cut(kv, "="); ok && value == "" && strings.HasPrefix(name, envPrefix) {
+			os.Unsetenv(name)
+		}
+	}
+}
+
 // envVar is the environment variable that sets the flag called name.
 func envVar(name string) string {
 	return envPrefix + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))

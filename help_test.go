@@ -1,6 +1,7 @@
 package main
 
 import (
+	"os"
 	"strings"
 	"syscall"
 	"testing"
@@ -78,5 +79,22 @@ func TestUsageError_OneLineOnStderr(t *testing.T) {
 			!strings.Contains(err.Error(), "--help") || strings.Contains(err.Error(), "flag -") && !strings.Contains(err.Error(), "flag --") {
 			t.Errorf("%v: exit %d, error %v, stdout %q; want 1, one line naming --help, nothing on stdout", args, code, err, stdout.String())
 		}
+	}
+}
+
+// An empty SMSCAST_ variable counts as unset, for every kind of flag.
+func TestDropEmptyEnv(t *testing.T) {
+	t.Setenv("SMSCAST_TEXT", "")
+	t.Setenv("SMSCAST_RATE", "5")
+	t.Setenv("OTHER_EMPTY", "")
+	dropEmptyEnv()
+	if _, set := os.LookupEnv("SMSCAST_TEXT"); set {
+		t.Error("SMSCAST_TEXT is still set")
+	}
+	if os.Getenv("SMSCAST_RATE") != "5" {
+		t.Error("a variable with a value was dropped")
+	}
+	if _, set := os.LookupEnv("OTHER_EMPTY"); !set {
+		t.Error("a variable that is not smscast's was dropped")
 	}
 }

@@ -100,6 +100,7 @@ func exitCode(err error) int {
 }
 
 func main() {
+	dropEmptyEnv()
 	err := newApp(os.Stdout, os.Stderr).RunContext(context.Background(), os.Args)
 	printError(os.Stderr, err)
 	os.Exit(exitCode(err))
