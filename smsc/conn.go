@@ -31,6 +31,9 @@ type conn struct {
 	mode      smpp.BindMode
 	systemID  string
 	unbinding bool // the simulator sent unbind, or the client did: no more submits
+	// legacy: bound with an interface_version below 0x34 (SMPP 3.3 or older), which has no
+	// TLVs: nothing sent to it carries one. Set before the session takes receipts.
+	legacy bool
 	maxOut    int64
 	// wakeReceipts: this batch scheduled a receipt that the sender must be woken for.
 	wakeReceipts bool
@@ -257,6 +260,18 @@ func (c *conn) respond(seq uint32, status smpp.Status, p smpp.PDU, counted bool)
 	}
 }
 
+// request queues a PDU the simulator originates (a receipt or a reply), without its TLVs for
+// a legacy (SMPP 3.3) session; p is left as it was.
+func (c *conn) request(seq uint32, p *smpp.DeliverSM) (bool, error) {
+	if !c.legacy || len(p.TLVs) == 0 {
+		return c.out.request(seq, p)
+	}
+	tlvs := p.TLVs
+	p.TLVs = nil
+	defer func() { p.TLVs = tlvs }()
+	return c.out.request(seq, p)
+}
+
 // nack answers an unhandled or malformed request with generic_nack.
 func (c *conn) nack(seq uint32, status smpp.Status) {
 	c.srv.genericNacks.Add(1)
@@ -285,10 +300,11 @@ func (c *conn) bind(h smpp.Header, b *smpp.Bind) bool {
 		return false
 	}
 	c.bound, c.mode, c.systemID = true, b.Mode, b.SystemID
+	c.legacy = b.InterfaceVersion < 0x34
 	_ = c.nc.SetReadDeadline(time.Time{}) // the session_init_timer is over
 	c.srv.sessions.Add(1)
 	resp.SystemID = simSystemID
-	if !c.srv.cfg.NoInterfaceVersion {
+	if !c.srv.cfg.NoInterfaceVersion && !c.legacy {
 		resp.TLVs.SetUint8(smpp.TagSCInterfaceVersion, 0x34)
 	}
 	c.respond(h.Sequence, smpp.StatusOK, resp, false)

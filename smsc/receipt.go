@@ -324,7 +324,7 @@ func (q *receiptQueue) dispatchLocked(r *receipt, now time.Time) {
 		c := rt.conns[rt.next%len(rt.conns)]
 		rt.next = (rt.next + 1) % len(rt.conns)
 		seq := c.nextSeq()
-		ok, err := c.out.request(seq, &q.pdu)
+		ok, err := c.request(seq, &q.pdu)
 		if err != nil {
 			// The receipt cannot be encoded (a data_sm source address longer than
 			// deliver_sm's 20 characters): no session will take it.

@@ -346,3 +346,37 @@ func mustPDU(t *testing.T, seq uint32, status smpp.Status, p smpp.PDU) []byte {
 	}
 	return b
 }
+
+// SMPP 3.3 has no TLVs: a session bound with an interface_version below 0x34 must get none,
+// neither sc_interface_version in the bind response nor the receipt TLVs; its receipts carry
+// everything in the text.
+func TestServer_LegacyBindGetsNoTLVs(t *testing.T) {
+	for _, tc := range []struct {
+		version uint8
+		tlvs    bool
+	}{{0x00, false}, {0x33, false}, {0x34, true}, {0x50, true}} {
+		t.Run(fmt.Sprintf("%#02x", tc.version), func(t *testing.T) {
+			srv := startServer(t, Config{})
+			r := dialRaw(t, srv)
+			r.send(&smpp.Bind{Mode: smpp.BindTransceiver, SystemID: "old", InterfaceVersion: tc.version})
+			h, p := r.read()
+			resp := p.(*smpp.BindResp)
+			if h.Status != smpp.StatusOK || (len(resp.TLVs) > 0) != tc.tlvs {
+				t.Fatalf("bind_resp %v with TLVs %v, want TLVs: %v", h.Status, resp.TLVs, tc.tlvs)
+			}
+			r.send(textSubmits(t, "B", "447008", "old handset", coding.Options{}, 1)[0])
+			var receipt *smpp.DeliverSM
+			for receipt == nil {
+				_, p := r.read()
+				receipt, _ = p.(*smpp.DeliverSM)
+			}
+			if _, ok := receipt.TLVs.Get(smpp.TagReceiptedMessageID); ok != tc.tlvs || (len(receipt.TLVs) > 0) != tc.tlvs {
+				t.Errorf("receipt TLVs %v, want TLVs: %v", receipt.TLVs, tc.tlvs)
+			}
+			got, err := smpp.ReceiptFromDeliverSM(receipt)
+			if err != nil || got.ID == "" || got.State != smpp.StateDelivered {
+				t.Errorf("receipt %+v, %v: want a DELIVRD receipt read from the text", got, err)
+			}
+		})
+	}
+}
