@@ -34,7 +34,7 @@ type conn struct {
 	// legacy: bound with an interface_version below 0x34 (SMPP 3.3 or older), which has no
 	// TLVs: nothing sent to it carries one. Set before the session takes receipts.
 	legacy bool
-	maxOut    int64
+	maxOut int64
 	// wakeReceipts: this batch scheduled a receipt that the sender must be woken for.
 	wakeReceipts bool
 
