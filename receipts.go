@@ -37,7 +37,7 @@ func receiptsFlags() []cli.Flag {
 		"bind-mode":       &cli.StringFlag{Name: "bind-mode", Value: "rx", Usage: "bind `MODE`: rx (receiver) or trx (transceiver, for SMSCs that deliver receipts only to transceivers)"},
 		"journal":         &cli.StringFlag{Name: "journal", Usage: "the campaign's journal `FILE`, as send wrote it (default: <--report>.journal)"},
 		"report":          &cli.StringFlag{Name: "report", Usage: "rewrite this report `FILE` (default: the journal's path without .journal, where send puts it)"},
-		"report-format":   &cli.StringFlag{Name: "report-format", Usage: "report `FORMAT`: csv or jsonl (default: jsonl for a .jsonl report, else csv)"},
+		"report-format":   &cli.StringFlag{Name: "report-format", Usage: "report `FORMAT`: csv or jsonl (default: the format the report is in, else jsonl for a .jsonl name, else csv)"},
 		"optout-keywords": &cli.StringFlag{Name: "optout-keywords", Usage: "`WORDS` (comma-separated, e.g. STOP) that add an incoming message's sender to the campaign's --exclude file (give them again: receipts does not take them from the campaign)"},
 		"wait":            &cli.DurationFlag{Name: "wait", Value: defaultWait, Usage: "stay bound at most this `DURATION` for the receipts still pending (0 = only match the spool and rewrite the report)"},
 	}
@@ -187,8 +187,8 @@ func receiptsSettingsOf(c *cli.Context, passwordOnArgs bool, warn func(string)) 
 		if s.format, err = report.ParseFormat(c.String("report-format")); err != nil {
 			return s, err
 		}
-	} else if strings.EqualFold(filepath.Ext(s.report), ".jsonl") {
-		s.format = report.FormatJSONL
+	} else {
+		s.format = reportFormatOf(s.report)
 	}
 	s.force = true // the campaign's own report
 	if err := checkReportPath(s.report, s.force, s.input); err != nil {
@@ -209,6 +209,27 @@ func receiptsSettingsOf(c *cli.Context, passwordOnArgs bool, warn func(string)) 
 	}
 	s.journal = journalSettings{path: path, collect: true, spool: spool}
 	return s, outputSettings(c, &s)
+}
+
+// reportFormatOf is the format of the campaign's report at path, which receipts rewrites in
+// the same format: the one the file is in (send may have written JSON Lines under a .csv name),
+// else the one its name says.
+func reportFormatOf(path string) report.Format {
+	if f, err := os.Open(path); err == nil {
+		var first [1]byte
+		n, _ := f.Read(first[:])
+		f.Close()
+		if n == 1 {
+			if first[0] == '{' {
+				return report.FormatJSONL
+			}
+			return report.FormatCSV
+		}
+	}
+	if strings.EqualFold(filepath.Ext(path), ".jsonl") {
+		return report.FormatJSONL
+	}
+	return report.FormatCSV
 }
 
 // receiptsExit decides the exit status of smscast receipts: 0 when every row has a final

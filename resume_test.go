@@ -475,6 +475,38 @@ func TestReceipts_keepsThePartReceiptsRule(t *testing.T) {
 	}
 }
 
+// receipts rewrites the report in the format send wrote it in, even under a name that says
+// otherwise, unless --report-format says which.
+func TestReceipts_keepsTheReportFormat(t *testing.T) {
+	noLeaks(t)
+	srv := newTestSim(t, smsc.Config{})
+	c := newCampaign(t, 2)
+	// Every receipt is in before send ends, so that each receipts run below finds nothing pending.
+	if code, stderr := c.send(t, srv.Addr(), "--report-format", "jsonl", "--wait", "30s"); code != exitOK {
+		t.Fatalf("send: exit %d\n%s", code, stderr)
+	}
+	firstByte := func() byte {
+		t.Helper()
+		b, err := os.ReadFile(c.report)
+		if err != nil || len(b) == 0 {
+			t.Fatalf("report: %v (%d bytes)", err, len(b))
+		}
+		return b[0]
+	}
+	for _, tc := range []struct {
+		flags []string
+		want  byte
+	}{{nil, '{'}, {[]string{"--report-format", "csv"}, 'r'}, {nil, 'r'}} {
+		args := append([]string{"receipts", "--journal", c.journal, "--wait", "0", "--spool", c.spool, "--quiet"}, tc.flags...)
+		if code, stderr := runCmd(t, args...); code != exitOK {
+			t.Fatalf("receipts %v: exit %d\n%s", tc.flags, code, stderr)
+		}
+		if got := firstByte(); got != tc.want {
+			t.Errorf("receipts %v: report starts %q, want %q", tc.flags, got, tc.want)
+		}
+	}
+}
+
 // TestReceipts_pendingAndUnreachable: receipts exits 3 while receipts are still due and 2
 // when it cannot bind at all.
 func TestReceipts_pendingAndUnreachable(t *testing.T) {
