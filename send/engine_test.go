@@ -1,10 +1,14 @@
 package send
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"net"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -646,4 +650,94 @@ func TestCampaign_tlvSupport(t *testing.T) {
 			}
 		})
 	}
+}
+
+// stallingJournal holds every attempt record while the one of row stallRow waits for stall,
+// as a journal held up by a slow disk does: the PDUs the pacer let go meanwhile reach the
+// connection together when it ends.
+type stallingJournal struct {
+	fakeJournal
+	mu       sync.Mutex
+	stallRow int
+	stall    time.Duration
+}
+
+func (j *stallingJournal) Attempt(row, part int, at time.Time) error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if row == j.stallRow {
+		time.Sleep(j.stall)
+	}
+	return j.fakeJournal.Attempt(row, part, at)
+}
+
+// The pacer counts a PDU where the SMSC does, when it reaches the connection: the PDUs that
+// a stall between the pacer and the connection held back, and that then leave together, count
+// in the second they arrive, so that second does not exceed the rate. Before, the one-second
+// window after such a stall held the held-back PDUs on top of a full second's worth (about
+// 1.5 times the rate here).
+func TestCampaign_rateCountsWhatReachedTheSMSC(t *testing.T) {
+	var log lockedLog
+	srv := newSim(t, smsc.Config{Log: &log})
+	cfg := testConfig(srv)
+	const rate = 20
+	cfg.Rate, cfg.Session.Window = rate, 20
+	cfg.Journal = &stallingJournal{stallRow: 21, stall: 600 * time.Millisecond}
+	res, err := run(t, cfg, testRows(t, 70, "n %d"))
+	if err != nil || res.Accepted != 70 {
+		t.Fatalf("run: %v, %d accepted; want 70", err, res.Accepted)
+	}
+	times := log.acceptedTimes(t)
+	if len(times) != 70 {
+		t.Fatalf("the simulator logged %d messages, want 70", len(times))
+	}
+	// Two PDUs of slack: a stall of the simulator's reader can bunch its own timestamps.
+	if most, at := busiestSecond(times); most > rate+2 {
+		t.Errorf("%d submit_sm within one second from %v at --rate %d", most, at.Format("15:04:05.000"), rate)
+	}
+}
+
+// lockedLog collects the simulator's message log.
+type lockedLog struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (l *lockedLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.Write(p)
+}
+
+// acceptedTimes returns when the simulator accepted each logged message, in order.
+func (l *lockedLog) acceptedTimes(t *testing.T) []time.Time {
+	t.Helper()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var times []time.Time
+	for line := range strings.Lines(l.buf.String()) {
+		var m struct {
+			Accepted time.Time `json:"accepted"`
+		}
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			t.Fatalf("simulator log line %q: %v", line, err)
+		}
+		times = append(times, m.Accepted)
+	}
+	slices.SortFunc(times, time.Time.Compare)
+	return times
+}
+
+// busiestSecond returns the most times within any one-second window, and where it starts.
+func busiestSecond(times []time.Time) (most int, at time.Time) {
+	j := 0
+	for i := range times {
+		for times[i].Sub(times[j]) >= time.Second {
+			j++
+		}
+		if n := i - j + 1; n > most {
+			most, at = n, times[j]
+		}
+	}
+	return most, at
 }

@@ -91,19 +91,23 @@ func bucketSize(perSecond float64, burst int) int {
 }
 
 // Wait blocks until one more PDU may be written or ctx ends.
-func (p *Pacer) Wait(ctx context.Context) error { return p.wait(ctx, nil) }
+func (p *Pacer) Wait(ctx context.Context) error {
+	_, err := p.wait(ctx, nil)
+	return err
+}
 
-// wait is Wait that also gives up, with errStopped, when stop is closed (nil: never).
-func (p *Pacer) wait(ctx context.Context, stop <-chan struct{}) error {
+// wait is Wait that also gives up, with errStopped, when stop is closed (nil: never). It
+// returns the departure's number for Written (-1 when there is nothing to record).
+func (p *Pacer) wait(ctx context.Context, stop <-chan struct{}) (int, error) {
 	if p.reduced.Load() {
 		p.adjust(time.Now(), false)
 	}
 	if p.free.Load() {
 		if err := ctx.Err(); err != nil {
-			return err
+			return -1, err
 		}
 		p.sent.Add(1)
-		return nil
+		return -1, nil
 	}
 	// One sleep for both stages: the token's time, then the shaper's place for it.
 	p.mu.Lock()
@@ -114,16 +118,27 @@ func (p *Pacer) wait(ctx context.Context, stop <-chan struct{}) error {
 	if d := dep - now.Sub(p.epoch); d > 0 && !sleep(ctx, d, stop) {
 		r.Cancel()
 		if err := context.Cause(ctx); err != nil {
-			return err
+			return -1, err
 		}
-		return errStopped
+		return -1, errStopped
 	}
 	// Timers fire late on a busy machine; the one-second window must count real departures.
-	p.mu.Lock()
-	p.shape.departed(k, time.Since(p.epoch))
-	p.mu.Unlock()
+	p.Written(k, time.Now())
 	p.sent.Add(1)
-	return nil
+	return k, nil
+}
+
+// Written records that departure k (from wait) reached the connection at: later than the
+// pacer let it go when the process stalled in between (a journal write, the scheduler). The
+// one-second window then counts it where the SMSC does, so the PDUs that catch up after a
+// stall cannot push the second they land in above the rate.
+func (p *Pacer) Written(k int, at time.Time) {
+	if k < 0 {
+		return
+	}
+	p.mu.Lock()
+	p.shape.departed(k, at.Sub(p.epoch))
+	p.mu.Unlock()
 }
 
 // Throttled tells the pacer that the SMSC refused a PDU for going too fast; it lowers the

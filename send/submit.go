@@ -169,7 +169,8 @@ func (c *Campaign) tryPart(ctx context.Context, b *bind, j *job, part int, late 
 			return c.unsent(ctx, last, unknown)
 		}
 		// The token first: a session fetched before a long pacing wait may have died meanwhile.
-		if err := c.pacer.wait(ctx, stop); err != nil || (stop != nil && c.stopping()) {
+		slot, err := c.pacer.wait(ctx, stop)
+		if err != nil || (stop != nil && c.stopping()) {
 			return c.unsent(ctx, last, unknown)
 		}
 		// Stop also ends the wait for a bind: a row that waited for one was never sent.
@@ -183,7 +184,7 @@ func (c *Campaign) tryPart(ctx context.Context, b *bind, j *job, part int, late 
 		if waited {
 			// The token's time passed while no bind was up: take a fresh one, or every
 			// worker that waited for the bind would leave at once, a window-sized burst.
-			if err := c.pacer.wait(ctx, stop); err != nil || (stop != nil && c.stopping()) {
+			if slot, err = c.pacer.wait(ctx, stop); err != nil || (stop != nil && c.stopping()) {
 				return c.unsent(ctx, last, unknown)
 			}
 		}
@@ -197,6 +198,7 @@ func (c *Campaign) tryPart(ctx context.Context, b *bind, j *job, part int, late 
 		wasWritten := j.written
 		j.written = true
 		j.acc.row, j.acc.part, j.acc.resend, j.acc.planned, j.acc.recorded = row, part, nil, planned, false
+		j.acc.slot = slot
 		if unknown {
 			j.acc.resend = j
 		}
@@ -338,13 +340,14 @@ type acceptance struct {
 	try       context.Context // the submit's context: a late acceptance of an earlier try cancels it
 	planned   time.Time       // the row's planned send time, which the attempt record carries
 	recorded  bool            // beforeWrite journaled this try's attempt
+	slot      int             // the pacer's number for this try's departure (-1: none)
 	// hooks holds a.beforeWrite and a.accepted, bound once: a submit allocates nothing.
 	hooks smpp.SubmitHooks
 }
 
 func newAcceptance(c *Campaign) *acceptance {
 	a := &acceptance{c: c}
-	a.hooks = smpp.SubmitHooks{BeforeWrite: a.beforeWrite, Accepted: a.accepted}
+	a.hooks = smpp.SubmitHooks{BeforeWrite: a.beforeWrite, Accepted: a.accepted, Written: a.written}
 	return a
 }
 
@@ -382,6 +385,9 @@ func (a *acceptance) beforeWrite() error {
 	a.recorded = true
 	return nil
 }
+
+// written tells the pacer when the submit reached the connection.
+func (a *acceptance) written(at time.Time) { a.c.pacer.Written(a.slot, at) }
 
 func (a *acceptance) accepted(resp *smpp.SubmitSMResp) {
 	if a.resend != nil {

@@ -458,6 +458,11 @@ type SubmitHooks struct {
 	// concurrently. It runs exactly when SubmitNotify returns a nil error, before it
 	// returns; it must be quick (the reader waits for it) and must not call the session.
 	Accepted func(*SubmitSMResp)
+	// Written runs on the session's writer goroutine, with the session's lock held, when the
+	// submit is put in the write buffer, which is flushed to the connection right after: the
+	// moment it leaves, for a rate limiter that must count what the SMSC sees. It must be
+	// quick and must not call the session.
+	Written func(at time.Time)
 }
 
 // SubmitNotify is Submit with hooks (nil = none); see SubmitHooks.
@@ -495,9 +500,9 @@ func (s *Session) request(ctx context.Context, p PDU, hooks *SubmitHooks) (Heade
 	}
 	r := getRequest()
 	r.id = id
-	r.onAccepted, r.beforeWrite = nil, nil
+	r.onAccepted, r.beforeWrite, r.onWritten = nil, nil, nil
 	if hooks != nil {
-		r.onAccepted, r.beforeWrite = hooks.Accepted, hooks.BeforeWrite
+		r.onAccepted, r.beforeWrite, r.onWritten = hooks.Accepted, hooks.BeforeWrite, hooks.Written
 	}
 	var err error
 	r.buf, err = AppendPDU(r.buf[:0], 0, StatusOK, p)
@@ -774,10 +779,12 @@ type request struct {
 	id       CommandID
 	internal bool        // enquire_link probe or unbind: outside the window and the count
 	done     chan result // capacity 1: whoever completes the request never blocks
-	// onAccepted and beforeWrite: see SubmitHooks; the reader calls onAccepted before
-	// completing the request, roundTrip calls beforeWrite once it holds a window slot.
+	// onAccepted, beforeWrite and onWritten: see SubmitHooks; the reader calls onAccepted
+	// before completing the request, roundTrip calls beforeWrite once it holds a window
+	// slot, the writer calls onWritten when it buffers the request.
 	onAccepted  func(*SubmitSMResp)
 	beforeWrite func() error
+	onWritten   func(time.Time)
 
 	seq      uint32    // guarded by Session.mu
 	state    reqState  // guarded by Session.mu

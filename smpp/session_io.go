@@ -237,6 +237,11 @@ func (s *Session) register(r *request) (bool, error) {
 	if !r.internal {
 		s.outstanding++
 	}
+	if r.onWritten != nil && err == nil {
+		// Under s.mu: the response, which completes r and lets its caller reuse the hook's
+		// state, cannot be handled before this returns.
+		r.onWritten(time.Now())
+	}
 	s.mu.Unlock()
 	return true, err
 }

@@ -49,6 +49,47 @@ func TestSession_SubmitNotifyBeforeLaterPDUs(t *testing.T) {
 	}
 }
 
+// TestSession_SubmitWritten: Written runs once per submit, after BeforeWrite, with the time
+// the submit went into the write buffer, before the SMSC could have read it; a submit that
+// BeforeWrite withdraws never reaches it.
+func TestSession_SubmitWritten(t *testing.T) {
+	leakCheck(t)
+	var readAt atomic.Int64 // when the fake SMSC had read the submit, Unix nanoseconds
+	s := startSession(t, Options{}, func(f *fakeSMSC) {
+		h, _, ok := f.expect(SubmitSMID)
+		if !ok {
+			return
+		}
+		readAt.Store(time.Now().UnixNano())
+		if f.send(h.Sequence, StatusOK, &SubmitSMResp{MessageID: "w1"}) {
+			f.finish()
+		}
+	})
+	var beforeWrite time.Time
+	var written []time.Time
+	hooks := &SubmitHooks{
+		BeforeWrite: func() error { beforeWrite = time.Now(); return nil },
+		Written:     func(at time.Time) { written = append(written, at) },
+	}
+	withdrawn := &SubmitHooks{
+		BeforeWrite: func() error { return errors.New("journal full") },
+		Written:     func(time.Time) { t.Error("Written called for a withdrawn submit") },
+	}
+	if _, err := s.SubmitNotify(context.Background(), testSubmit("447700900001"), withdrawn); !errors.Is(err, ErrNotSent) {
+		t.Fatalf("withdrawn SubmitNotify = %v, want ErrNotSent", err)
+	}
+	if _, err := s.SubmitNotify(context.Background(), testSubmit("447700900001"), hooks); err != nil {
+		t.Fatalf("SubmitNotify = %v", err)
+	}
+	if len(written) != 1 {
+		t.Fatalf("Written called %d times, want once", len(written))
+	}
+	if at := written[0]; at.Before(beforeWrite) || at.UnixNano() > readAt.Load() {
+		t.Errorf("Written at %v, want between BeforeWrite (%v) and the SMSC reading it (%v)",
+			at, beforeWrite, time.Unix(0, readAt.Load()))
+	}
+}
+
 // TestSession_SubmitNotifyOnlyOnSuccess: a refused submit, and a response that comes after
 // the request timed out, never reach Accepted.
 func TestSession_SubmitNotifyOnlyOnSuccess(t *testing.T) {
