@@ -386,8 +386,13 @@ func (a *acceptance) beforeWrite() error {
 	return nil
 }
 
-// written tells the pacer when the submit reached the connection.
-func (a *acceptance) written(at time.Time) { a.c.pacer.Written(a.slot, at) }
+// written tells the pacer when the submit reached the connection (if it paces: time.Now per
+// submit is worth avoiding at an unlimited rate).
+func (a *acceptance) written() {
+	if a.slot >= 0 {
+		a.c.pacer.Written(a.slot, time.Now())
+	}
+}
 
 func (a *acceptance) accepted(resp *smpp.SubmitSMResp) {
 	if a.resend != nil {

@@ -462,7 +462,7 @@ type SubmitHooks struct {
 	// submit is put in the write buffer, which is flushed to the connection right after: the
 	// moment it leaves, for a rate limiter that must count what the SMSC sees. It must be
 	// quick and must not call the session.
-	Written func(at time.Time)
+	Written func()
 }
 
 // SubmitNotify is Submit with hooks (nil = none); see SubmitHooks.
@@ -784,7 +784,7 @@ type request struct {
 	// slot, the writer calls onWritten when it buffers the request.
 	onAccepted  func(*SubmitSMResp)
 	beforeWrite func() error
-	onWritten   func(time.Time)
+	onWritten   func()
 
 	seq      uint32    // guarded by Session.mu
 	state    reqState  // guarded by Session.mu

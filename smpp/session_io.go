@@ -240,7 +240,7 @@ func (s *Session) register(r *request) (bool, error) {
 	if r.onWritten != nil && err == nil {
 		// Under s.mu: the response, which completes r and lets its caller reuse the hook's
 		// state, cannot be handled before this returns.
-		r.onWritten(time.Now())
+		r.onWritten()
 	}
 	s.mu.Unlock()
 	return true, err

@@ -69,11 +69,11 @@ func TestSession_SubmitWritten(t *testing.T) {
 	var written []time.Time
 	hooks := &SubmitHooks{
 		BeforeWrite: func() error { beforeWrite = time.Now(); return nil },
-		Written:     func(at time.Time) { written = append(written, at) },
+		Written:     func() { written = append(written, time.Now()) },
 	}
 	withdrawn := &SubmitHooks{
 		BeforeWrite: func() error { return errors.New("journal full") },
-		Written:     func(time.Time) { t.Error("Written called for a withdrawn submit") },
+		Written:     func() { t.Error("Written called for a withdrawn submit") },
 	}
 	if _, err := s.SubmitNotify(context.Background(), testSubmit("447700900001"), withdrawn); !errors.Is(err, ErrNotSent) {
 		t.Fatalf("withdrawn SubmitNotify = %v, want ErrNotSent", err)
