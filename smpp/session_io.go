@@ -49,7 +49,7 @@ func (s *Session) writeLoop() {
 			return
 		case r := <-s.reqs:
 			s.beginBatch()
-			n, err = s.writeRequest(r)
+			n, then, err = s.writeRequest(r)
 		case <-s.ctl.signal:
 			s.beginBatch()
 			n, then, err = s.writeControls()
@@ -78,7 +78,7 @@ func (s *Session) writeLoop() {
 			idle.Reset(interval)
 			s.beginBatch()
 			probe.state = stateQueued // the reader is done with it: its answer came
-			n, err = s.writeRequest(probe)
+			n, then, err = s.writeRequest(probe)
 			if n == 1 {
 				probeDone, probeExpiry = probe.done, probeTimer.C
 				probeTimer.Reset(s.opt.RespTimeout)
@@ -97,7 +97,7 @@ func (s *Session) writeLoop() {
 			var k int
 			select {
 			case r := <-s.reqs:
-				k, err = s.writeRequest(r)
+				k, then, err = s.writeRequest(r)
 			case <-s.ctl.signal:
 				k, then, err = s.writeControls()
 			default:
@@ -187,25 +187,41 @@ func (s *Session) expire(now time.Time) error {
 }
 
 // writeRequest registers r under the next sequence number and buffers it. It returns the
-// number of PDUs buffered: 0 when r was withdrawn or refused.
-func (s *Session) writeRequest(r *request) (int, error) {
+// number of PDUs buffered (0 when r was withdrawn or refused) and, like writeControls, the
+// cause to end the session with once they are flushed.
+func (s *Session) writeRequest(r *request) (n int, then, err error) {
 	if r.id == UnbindID {
 		// Responses to the SMSC's requests (deliver_sm_resp of finished handlers) go
-		// before the unbind; nothing may follow it.
-		if _, _, err := s.writeControls(); err != nil {
-			return 0, err
+		// before the unbind; nothing may follow it. Nor may the unbind follow a response
+		// that must be the last PDU (the unbind_resp to the SMSC's unbind, the generic_nack
+		// to a PDU that could not be framed): the session ends with it instead.
+		n, then, err = s.writeControls()
+		if err != nil || then != nil {
+			s.mu.Lock()
+			r.state = stateDone
+			s.mu.Unlock()
+			r.done <- result{err: notSent(firstError(then, err))}
+			return n, then, err
 		}
 	}
 	// Make room first: register copies r into the buffer under s.mu, which must never
 	// wait for the network. A failed flush leaves r unregistered: it was not sent.
 	if err := s.makeRoom(len(r.buf)); err != nil {
-		return 0, err
+		return n, nil, err
 	}
 	ok, err := s.register(r)
-	if !ok {
-		return 0, err
+	if ok {
+		n++
 	}
-	return 1, err
+	return n, nil, err
+}
+
+// firstError returns a if it is not nil, else b.
+func firstError(a, b error) error {
+	if a != nil {
+		return a
+	}
+	return b
 }
 
 // register gives r its sequence number, copies it into the write buffer (which has room for

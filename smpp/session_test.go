@@ -2,6 +2,7 @@ package smpp
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -1121,4 +1122,47 @@ func selfSignedCert(t *testing.T) (tls.Certificate, string) {
 		t.Fatal(err)
 	}
 	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, caFile
+}
+
+// The session's unbind never follows a response that must be the last PDU: the unbind_resp
+// to the SMSC's unbind, or the generic_nack to a PDU that could not be framed (after which
+// the reader has stopped, so an unbind would wait RespTimeout for an answer nobody reads).
+// The writer takes Close's unbind and such a response in either order; this is the order
+// that went wrong, set up directly.
+func TestSession_unbindNeverFollowsALastResponse(t *testing.T) {
+	for _, last := range []struct {
+		name   string
+		id     CommandID
+		status Status
+	}{{"the SMSC's unbind", UnbindRespID, StatusOK}, {"an unframeable PDU", GenericNackID, StatusInvCmdLen}} {
+		t.Run(last.name, func(t *testing.T) {
+			var out bytes.Buffer
+			s := &Session{bw: bufio.NewWriterSize(&out, 4096), pending: map[uint32]*request{}, timedOut: map[uint32]struct{}{}}
+			s.ctl.signal = make(chan struct{}, 1)
+			cause := errors.New("the SMSC ended the session")
+			s.ctl.push(control{id: last.id, status: last.status, seq: 7, then: cause})
+			unbind := &request{id: UnbindID, internal: true, done: make(chan result, 1)}
+			unbind.buf, _ = AppendPDU(nil, 0, StatusOK, &Unbind{})
+
+			n, then, err := s.writeRequest(unbind)
+			if err := s.bw.Flush(); err != nil {
+				t.Fatal(err)
+			}
+			if n != 1 || then != cause || err != nil {
+				t.Errorf("writeRequest = %d, %v, %v; want 1 PDU and the response's cause to end with", n, then, err)
+			}
+			h, err := DecodeHeader(out.Bytes())
+			if err != nil || h.ID != last.id || int(h.Length) != out.Len() {
+				t.Errorf("wrote % x; want the %v alone", out.Bytes(), last.id)
+			}
+			select { // completed before writeRequest returned, or never
+			case res := <-unbind.done:
+				if !errors.Is(res.err, ErrNotSent) {
+					t.Errorf("the unbind ended with %v, want ErrNotSent (Close then has nothing to wait for)", res.err)
+				}
+			default:
+				t.Error("the unbind was left waiting for an unbind_resp")
+			}
+		})
+	}
 }
