@@ -309,7 +309,9 @@ func (t *lateTable) arrive(seq uint32, h smpp.Header, p smpp.PDU) {
 	if ok {
 		delete(t.m, seq)
 	} else {
-		t.early[seq] = r.MessageID // the worker has not registered the timeout yet
+		// The worker has not registered the timeout yet. The session passes on only
+		// responses to timed-out requests, so this holds at most a window's worth.
+		t.early[seq] = r.MessageID
 	}
 	t.mu.Unlock()
 	if ok {

@@ -126,12 +126,12 @@ type Options struct {
 	// call, towards the cap of 1024 and for Close, which waits for it up to RespTimeout; an
 	// answer given after the session ended is dropped and the SMSC redelivers the PDU.
 	AsyncHandler func(ctx context.Context, p PDU, answer func(Status))
-	// OnLateResponse receives every response that matches no waiting request: normally
-	// one whose request already failed with *TimeoutError (seq = its Seq), else a stray
-	// (for example a generic_nack with sequence_number 0). It runs on the reader goroutine,
-	// so it must return quickly; a timed-out request's window slot is freed only after it
-	// returns, so it can cancel a resend still waiting for a slot. nil = such responses are
-	// discarded.
+	// OnLateResponse receives the response to a request that already failed with
+	// *TimeoutError (seq = its Seq), once. Responses that match no request at all (a
+	// duplicate, a generic_nack with sequence_number 0) are discarded. It runs on the reader
+	// goroutine, so it must return quickly; a timed-out request's window slot is freed only
+	// after it returns, so it can cancel a resend still waiting for a slot. nil = late
+	// responses are discarded too.
 	OnLateResponse func(seq uint32, h Header, p PDU)
 
 	// lastSeq is a test hook: the session's sequence numbers continue after it (the bind

@@ -20,6 +20,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -338,6 +339,40 @@ func TestSession_ResponseTimeoutThenLateResponse(t *testing.T) {
 	resp, err := s.Submit(context.Background(), testSubmit("447700900002"))
 	if err != nil || resp.MessageID != "prompt" {
 		t.Errorf("Submit after a timeout = %+v, %v; want message_id prompt", resp, err)
+	}
+}
+
+// A response that matches no request — the SMSC repeating one, or a generic_nack with
+// sequence_number 0 — is dropped, not passed on as late: nobody could ever claim it, and a
+// caller keeping such responses for a timeout that never comes would grow without bound.
+func TestSession_StrayResponsesAreNotLate(t *testing.T) {
+	leakCheck(t)
+	var late atomic.Int32
+	opt := Options{OnLateResponse: func(uint32, Header, PDU) { late.Add(1) }}
+	s := startSession(t, opt, func(f *fakeSMSC) {
+		for _, id := range []string{"first", "second"} {
+			h, _, ok := f.expect(SubmitSMID)
+			if !ok {
+				return
+			}
+			resp, _ := AppendPDU(nil, h.Sequence, StatusOK, &SubmitSMResp{MessageID: id})
+			dup := append(append([]byte(nil), resp...), resp...)
+			dup, _ = AppendPDU(dup, 0, StatusSysErr, &GenericNack{})
+			if !f.sendRaw(dup) {
+				return
+			}
+		}
+		f.finish()
+	})
+	for _, want := range []string{"first", "second"} {
+		resp, err := s.Submit(context.Background(), testSubmit("447700900001"))
+		if err != nil || resp.MessageID != want {
+			t.Fatalf("Submit = %+v, %v; want message_id %s", resp, err, want)
+		}
+	}
+	s.Close() // the reader has handled every stray once the session has ended
+	if n := late.Load(); n != 0 {
+		t.Errorf("OnLateResponse called %d times for stray responses, want never", n)
 	}
 }
 
