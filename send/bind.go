@@ -213,6 +213,9 @@ func (b *bind) run(ctx context.Context) {
 			select {
 			case <-s.Done():
 				b.set(nil, nil, nil)
+				// Close waits for its reader, which may still be handing late acceptances
+				// to the Book and journal: none may outlive Run.
+				_ = s.Close()
 				err = sessionErr(s)
 				c.event(Event{Kind: EventConnectionLost, Bind: b.n, Err: err})
 				if late.proven.Load() || time.Since(up) >= healthyUptime {
