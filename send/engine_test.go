@@ -709,6 +709,44 @@ func (l *lockedLog) Write(p []byte) (int, error) {
 	return l.buf.Write(p)
 }
 
+// texts returns the text of each logged message, in the order the simulator accepted them.
+func (l *lockedLog) texts(t *testing.T) []string {
+	t.Helper()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var texts []string
+	for line := range strings.Lines(l.buf.String()) {
+		var m struct {
+			Text string `json:"text"`
+		}
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			t.Fatalf("simulator log line %q: %v", line, err)
+		}
+		texts = append(texts, m.Text)
+	}
+	return texts
+}
+
+// At a limited rate the rows leave in file order, also the window of rows that waits for the
+// bind at the start (before, they woke together and left in the reverse order).
+func TestCampaign_rowsLeaveInFileOrder(t *testing.T) {
+	var log lockedLog
+	srv := newSim(t, smsc.Config{Log: &log})
+	cfg := testConfig(srv)
+	cfg.Rate, cfg.Session.Window = 5, 6
+	rows := testRows(t, 6, "order %d")
+	if res, err := run(t, cfg, rows); err != nil || res.Accepted != len(rows) {
+		t.Fatalf("run: %v, %d accepted; want %d", err, res.Accepted, len(rows))
+	}
+	var want []string
+	for _, r := range rows {
+		want = append(want, r.Text)
+	}
+	if got := log.texts(t); !slices.Equal(got, want) {
+		t.Errorf("the SMSC received %q, want the file order %q", got, want)
+	}
+}
+
 // acceptedTimes returns when the simulator accepted each logged message, in order.
 func (l *lockedLog) acceptedTimes(t *testing.T) []time.Time {
 	t.Helper()
@@ -740,4 +778,26 @@ func busiestSecond(times []time.Time) (most int, at time.Time) {
 		}
 	}
 	return most, at
+}
+
+// A row that waits for the bind spends no pacing token on the wait: the rows leave on one
+// token each once the bind is up, so the first goes at once. Before, every worker took a token,
+// waited for the bind and took another, and a one-row campaign at --rate 1 took a second.
+func TestCampaign_noTokenSpentWaitingForTheBind(t *testing.T) {
+	srv := newSim(t, smsc.Config{})
+	cfg, held, release := holdBind(t, srv, 1)
+	cfg.Rate, cfg.Session.Window = 4, 3
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	c, done := startRun(t, ctx, cfg, testRows(t, 3, "n %d"))
+	held(ctx)
+	time.Sleep(100 * time.Millisecond) // the workers are waiting for the bind
+	release()
+	res := <-done
+	if res.Err != nil || res.Accepted != 3 {
+		t.Fatalf("run: %v, %d accepted; want 3", res.Err, res.Accepted)
+	}
+	if tokens := c.pacer.sent.Load(); tokens != res.PDUs {
+		t.Errorf("the pacer let %d PDUs through for %d written: tokens were spent on waiting for the bind", tokens, res.PDUs)
+	}
 }

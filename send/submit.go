@@ -168,24 +168,43 @@ func (c *Campaign) tryPart(ctx context.Context, b *bind, j *job, part int, late 
 		if ctx.Err() != nil || (stop != nil && c.stopping()) {
 			return c.unsent(ctx, last, unknown)
 		}
-		// The token first: a session fetched before a long pacing wait may have died meanwhile.
-		slot, err := c.pacer.wait(ctx, stop)
-		if err != nil || (stop != nil && c.stopping()) {
-			return c.unsent(ctx, last, unknown)
-		}
+		// The session first, then the token: a token taken while no bind was up would be due
+		// long before the bind came, and every worker holding one would leave at once; and
+		// the token of the first row would be spent on the wait. A session that dies during
+		// a long pacing wait refuses the submit unsent, and the loop fetches the next one.
 		// Stop also ends the wait for a bind: a row that waited for one was never sent.
-		s, lt, waited, err := c.session(ctx, b, j, stop)
+		s, lt, _, err := c.session(ctx, b, j, stop)
 		if errors.Is(err, errStopped) {
 			return c.unsent(ctx, last, unknown)
 		}
 		if err != nil {
 			return c.unsent(ctx, firstErr(last, err), unknown)
 		}
-		if waited {
-			// The token's time passed while no bind was up: take a fresh one, or every
-			// worker that waited for the bind would leave at once, a window-sized burst.
-			if slot, err = c.pacer.wait(ctx, stop); err != nil || (stop != nil && c.stopping()) {
+		if !j.written && !sleep(ctx, time.Until(j.planned), stop) {
+			// A row waits for its place in the schedule before its first token, so that
+			// rows reach the pacer in file order even when a window of them wakes at once
+			// (a bind came up): only rows already due race for their turn.
+			return c.unsent(ctx, last, unknown)
+		}
+		slot, err := c.pacer.wait(ctx, stop)
+		if err != nil || (stop != nil && c.stopping()) {
+			return c.unsent(ctx, last, unknown)
+		}
+		if isDone(s.Done()) {
+			// The session ended during the pacing wait (an SMSC that drops idle sessions,
+			// at a low rate): take the next one, and a fresh token if none was up.
+			var waited bool
+			s, lt, waited, err = c.session(ctx, b, j, stop)
+			if errors.Is(err, errStopped) {
 				return c.unsent(ctx, last, unknown)
+			}
+			if err != nil {
+				return c.unsent(ctx, firstErr(last, err), unknown)
+			}
+			if waited {
+				if slot, err = c.pacer.wait(ctx, stop); err != nil || (stop != nil && c.stopping()) {
+					return c.unsent(ctx, last, unknown)
+				}
 			}
 		}
 		// A PDU the pacer lets out ahead of the plan (a burst) is planned when it leaves.
