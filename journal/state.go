@@ -46,7 +46,10 @@ type State struct {
 	Path     string
 	Identity Identity // from the first run's start record; empty when no run is recorded
 	Runs     int      // start records: the first send, each resume and each receipts run
-	Clean    bool     // the last run closed the journal cleanly (nothing it did was lost)
+	// RunStarts holds when each of those runs began, in order: a latency whose sample spans
+	// one also spans the time between two runs.
+	RunStarts []time.Time
+	Clean     bool // the last run closed the journal cleanly (nothing it did was lost)
 	// Horizon is the highest row that a run which crashed may have submitted: rows up to it
 	// without a record are MaybeSent. 0 when no run crashed.
 	Horizon  int
@@ -229,6 +232,7 @@ func (st *State) apply(rec *Record) {
 			st.Identity = *rec.Identity
 		}
 		st.Runs++
+		st.RunStarts = append(st.RunStarts, rec.At)
 		st.runHorizon, st.runClean = 0, false
 	case KindHorizon:
 		st.runHorizon = max(st.runHorizon, rec.Row)

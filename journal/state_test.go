@@ -181,6 +181,16 @@ func TestLoad_RowDetails(t *testing.T) {
 	}
 }
 
+// Each run's start is kept, for a report that leaves out the latencies spanning a restart.
+func TestLoad_RunStarts(t *testing.T) {
+	resumed := start()
+	resumed.At = t0.Add(time.Hour)
+	st := loadRecords(t, start(), attempt(1, 0), end(), resumed, end())
+	if want := []time.Time{t0, t0.Add(time.Hour)}; st.Runs != 2 || !reflect.DeepEqual(st.RunStarts, want) {
+		t.Errorf("Runs %d, RunStarts %v; want 2 at %v", st.Runs, st.RunStarts, want)
+	}
+}
+
 func TestRowStatus_String(t *testing.T) {
 	for s, want := range map[RowStatus]string{NotSent: "not sent", MaybeSent: "maybe sent", InFlight: "in flight",
 		Accepted: "accepted", Rejected: "rejected", 9: "RowStatus(9)"} {

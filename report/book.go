@@ -205,8 +205,11 @@ type Book struct {
 	byReceipt [16]int // final rows by rstate
 	pending   int
 	parts     int              // parts of rows meant to be sent (not skipped)
-	accepted  map[int64]uint32 // accepted PDUs per Unix second (average and peak rate)
+	accepted  map[int64]uint32 // accepted PDUs per Unix second (peak rate)
 	acceptedN int              // accepted PDUs (a resent part counts again)
+	// firstAccepted and lastAccepted bound the acceptances, Unix nanoseconds (average rate).
+	firstAccepted, lastAccepted int64
+	runStarts                   []int64 // earlier runs' starts, Unix nanoseconds (RunStarted)
 
 	// looseIndexed is set (under mu) once the index holds every key of every id; until then
 	// it holds only the ids themselves (see indexLooseKeys). Read without mu by Accepted.
@@ -393,6 +396,11 @@ func (b *Book) Accepted(row, part int, messageID string, at time.Time) {
 		return
 	}
 	b.accepted[at.Unix()]++
+	if ns := unixNano(at); b.acceptedN == 0 {
+		b.firstAccepted, b.lastAccepted = ns, ns
+	} else {
+		b.firstAccepted, b.lastAccepted = min(b.firstAccepted, ns), max(b.lastAccepted, ns)
+	}
 	b.acceptedN++
 	if !b.hexSeen && hasHexLetter(messageID) {
 		b.hexSeen = true
@@ -517,6 +525,16 @@ func (b *Book) SetStatus(row int, s SubmitStatus, reason string) {
 		r.status = code
 		r.reason = b.strs.add(reason)
 	})
+}
+
+// RunStarted records that an earlier run of the campaign (replayed from its journal) began at
+// at. Summary leaves out of the latencies the samples that span it, as those that span the
+// current run's start: they would count the time between the runs. So every rebuild of the
+// report shows the same latencies.
+func (b *Book) RunStarted(at time.Time) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.runStarts = append(b.runStarts, unixNano(at))
 }
 
 // Pending returns the number of accepted rows that have no final receipt state yet; --wait

@@ -31,7 +31,7 @@ func ExampleBook() {
 	//   receipts          1 DELIVRD
 	//   parts             1 to send, 1 accepted
 	//   duration          3s
-	//   rate              1.0 parts/s average over the 1s from first to last acceptance, 1 parts/s peak
+	//   rate              - (1 part accepted)
 	//   submit latency    p50 40ms, p95 40ms, p99 40ms, max 40ms (1 row)
 	//   delivery latency  p50 2s, p95 2s, p99 2s, max 2s (1 row)
 }

@@ -24,12 +24,13 @@ type Summary struct {
 	Receipts      map[string]int
 	Parts         int // submit_sm PDUs of the rows meant to be sent (not skipped)
 	PartsAccepted int // PDUs the SMSC accepted; a part resent and accepted twice counts twice
-	// AverageRate is PartsAccepted per second of RateSpan, the whole calendar seconds (UTC) from
-	// the first to the last acceptance, inclusive: acceptances journaled by an earlier run count
-	// with their own times, so a resumed run or `smscast receipts` (which sends nothing) reports
-	// the campaign's rate, never more than PeakRate. 0 when nothing was accepted.
+	// AverageRate is the acceptances per second between the first and the last (RateSpan):
+	// PartsAccepted-1 intervals over RateSpan, or PartsAccepted when all came within one
+	// second. Acceptances journaled by an earlier run count with their own times, so a resumed
+	// run or `smscast receipts` (which sends nothing) reports the campaign's rate. 0 when
+	// nothing was accepted.
 	AverageRate float64
-	RateSpan    time.Duration // from the first to the last accepted second, inclusive; 0 if none
+	RateSpan    time.Duration // from the first acceptance to the last; 0 if none or one
 	PeakRate    int           // most PDUs accepted within one calendar second (UTC)
 	// SubmitLatency is from the planned time to the acceptance of the last part, over the
 	// accepted rows; DeliveryLatency from the planned time to the final receipt, over the rows
@@ -39,6 +40,15 @@ type Summary struct {
 	DeliveryLatency  Latency
 	LatencyStraddled int // samples left out of the latencies because they span a restart
 	Unmatched        int // receipts that matched no row (see UnmatchedPath)
+}
+
+// averageRate is n acceptances spread over span, per second: n-1 intervals over span, or n
+// when they all came within a second (one second holds them all).
+func averageRate(n int, span time.Duration) float64 {
+	if span < time.Second {
+		return float64(n)
+	}
+	return float64(n-1) / span.Seconds()
 }
 
 // Latency holds exact percentiles (nearest rank over every sample; the samples are the rows,
@@ -84,16 +94,16 @@ func (b *Book) Summary(start, end time.Time) Summary {
 		}
 	}
 	s.Receipts[ReceiptPending] = b.pending
-	first, last := int64(math.MaxInt64), int64(math.MinInt64)
-	for sec, n := range b.accepted {
+	for _, n := range b.accepted {
 		s.PeakRate = max(s.PeakRate, int(n))
-		first, last = min(first, sec), max(last, sec)
 	}
-	if len(b.accepted) > 0 {
-		s.RateSpan = time.Duration(last-first+1) * time.Second
-		s.AverageRate = float64(b.acceptedN) / s.RateSpan.Seconds()
+	if b.acceptedN > 0 {
+		s.RateSpan = time.Duration(b.lastAccepted - b.firstAccepted)
+		s.AverageRate = averageRate(b.acceptedN, s.RateSpan)
 	}
+	starts := append([]int64{unixNano(start)}, b.runStarts...)
 	b.mu.Unlock()
+	slices.Sort(starts)
 
 	final := 0
 	for st, n := range s.Receipts {
@@ -103,9 +113,9 @@ func (b *Book) Summary(start, end time.Time) Summary {
 	}
 	submit := make([]int64, 0, s.Submit[SubmitAccepted]+s.Submit[SubmitResubmitted])
 	delivery := make([]int64, 0, final)
-	runStart := unixNano(start)
 	sample := func(samples []int64, from, to int64) []int64 {
-		if from < runStart && to >= runStart {
+		// The first run start after from: the sample spans it if it ended at or after it.
+		if i, _ := slices.BinarySearch(starts, from+1); i < len(starts) && to >= starts[i] {
 			s.LatencyStraddled++
 			return samples
 		}
@@ -176,11 +186,16 @@ func (s Summary) WriteText(w io.Writer) error {
 	line("receipts", "%s", strings.Join(counts, ", "))
 	line("parts", "%d to send, %d accepted", s.Parts, s.PartsAccepted)
 	line("duration", "%s", roundDuration(s.End.Sub(s.Start)))
-	if s.RateSpan > 0 {
-		line("rate", "%.1f parts/s average over the %s from first to last acceptance, %d parts/s peak",
-			s.AverageRate, s.RateSpan, s.PeakRate)
-	} else {
+	switch {
+	case s.PartsAccepted == 0:
 		line("rate", "- (no part accepted)")
+	case s.PartsAccepted == 1:
+		line("rate", "- (1 part accepted)")
+	case s.RateSpan < time.Second:
+		line("rate", "%d parts accepted within %s", s.PartsAccepted, roundDuration(s.RateSpan))
+	default:
+		line("rate", "%.1f parts/s average over the %s from first to last acceptance, %d parts/s peak",
+			s.AverageRate, roundDuration(s.RateSpan), s.PeakRate)
 	}
 	line("submit latency", "%s", s.SubmitLatency)
 	line("delivery latency", "%s", s.DeliveryLatency)

@@ -687,6 +687,7 @@ func TestCampaign_rateCountsWhatReachedTheSMSC(t *testing.T) {
 	if err != nil || res.Accepted != 70 {
 		t.Fatalf("run: %v, %d accepted; want 70", err, res.Accepted)
 	}
+	srv.Close() // the log is complete once the simulator has closed
 	times := log.acceptedTimes(t)
 	if len(times) != 70 {
 		t.Fatalf("the simulator logged %d messages, want 70", len(times))
@@ -742,6 +743,7 @@ func TestCampaign_rowsLeaveInFileOrder(t *testing.T) {
 	for _, r := range rows {
 		want = append(want, r.Text)
 	}
+	srv.Close() // the log is complete once the simulator has closed
 	if got := log.texts(t); !slices.Equal(got, want) {
 		t.Errorf("the SMSC received %q, want the file order %q", got, want)
 	}

@@ -68,6 +68,9 @@ func NewResumption(st *journal.State, book *report.Book, mode ResumeMode) *Resum
 	for _, r := range st.Receipts {
 		book.Receipt(r.Receipt, r.At) // held until the row's ids are replayed by Row
 	}
+	for _, at := range st.RunStarts {
+		book.RunStarted(at)
+	}
 	return &Resumption{state: st, book: book, mode: mode}
 }
 
