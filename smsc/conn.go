@@ -208,8 +208,10 @@ func (c *conn) handle(pdu []byte) bool {
 			c.respond(h.Sequence, smpp.StatusOK, &smpp.EnquireLinkResp{}, false)
 		}
 	case *smpp.Unbind:
-		c.respond(h.Sequence, smpp.StatusOK, &smpp.UnbindResp{}, false)
+		// Receipts stop first: none may be queued behind the unbind_resp, which must be the
+		// last PDU. Those in flight unacknowledged go to the next session.
 		c.leaveReceipts()
+		c.respond(h.Sequence, smpp.StatusOK, &smpp.UnbindResp{}, false)
 		return false
 	case *smpp.UnbindResp:
 		if c.unbinding {

@@ -380,3 +380,45 @@ func TestServer_LegacyBindGetsNoTLVs(t *testing.T) {
 		})
 	}
 }
+
+// The client's unbind is answered with the last PDU of the session: receipts due meanwhile
+// are not queued behind the unbind_resp (the reader has stopped, so their answers would be
+// lost); they go to the next session. Before, hundreds followed it while receipts streamed.
+func TestServer_NothingAfterUnbindResp(t *testing.T) {
+	srv := startServer(t, Config{ReceiptDelay: 20 * time.Millisecond})
+	r := dialRaw(t, srv)
+	r.bind(smpp.BindTransceiver)
+	const n = 2000
+	var burst []byte
+	for i := range n {
+		burst = append(burst, mustPDU(t, uint32(i+10), smpp.StatusOK, textSubmits(t, "B", fmt.Sprint(447100000000+i), "stream", coding.Options{}, 1)[0])...)
+	}
+	r.write(burst)
+	unbindSeq := uint32(1 << 20)
+	sentUnbind, gotResp, after := false, false, 0
+	for range 3*n + 10 {
+		pdu, err := smpp.ReadPDU(r.nc, nil, 0)
+		if err != nil {
+			break // the simulator closed the connection
+		}
+		h, err := smpp.DecodeHeader(pdu)
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch {
+		case gotResp:
+			after++
+		case h.ID == smpp.DeliverSMID && !sentUnbind:
+			r.write(mustPDU(t, unbindSeq, smpp.StatusOK, &smpp.Unbind{}))
+			sentUnbind = true
+		case h.ID == smpp.UnbindRespID && h.Sequence == unbindSeq:
+			gotResp = true
+		}
+	}
+	if !sentUnbind || !gotResp {
+		t.Fatalf("receipt seen: %v, unbind_resp seen: %v; want both", sentUnbind, gotResp)
+	}
+	if after > 0 {
+		t.Errorf("%d PDUs came after the unbind_resp, want none", after)
+	}
+}
