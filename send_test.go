@@ -253,7 +253,7 @@ func TestSend_bindRefused(t *testing.T) {
 	if code != exitConnect {
 		t.Fatalf("exit %d, want 2; stderr:\n%s", code, stderr)
 	}
-	if !strings.Contains(stderr, "ESME_RBINDFAIL") || !strings.Contains(stderr, "other users") || strings.Contains(stderr, "wrong1") {
+	if !strings.Contains(stderr, "ESME_RINVPASWD") || !strings.Contains(stderr, "other users") || strings.Contains(stderr, "wrong1") {
 		t.Errorf("stderr must name the status and warn about --password without showing it:\n%s", stderr)
 	}
 	if _, err := os.Stat(reportPath); err == nil {

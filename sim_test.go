@@ -199,8 +199,8 @@ func TestSim_Subprocess(t *testing.T) {
 
 	if _, err := smpp.Dial(context.Background(), addr, smpp.Options{
 		Bind: smpp.Bind{SystemID: "acme", Password: "wrong"}, BindTimeout: simTestTimeout}); err == nil ||
-		!strings.Contains(err.Error(), "ESME_RBINDFAIL") {
-		t.Errorf("bind with a wrong password: %v, want ESME_RBINDFAIL", err)
+		!strings.Contains(err.Error(), "ESME_RINVPASWD") {
+		t.Errorf("bind with a wrong password: %v, want ESME_RINVPASWD", err)
 	}
 	receipts := make(chan struct{}, 10)
 	s := dialSim(t, addr, smpp.Options{

@@ -66,10 +66,10 @@ async function run() {
   const [host, port] = args.addr.split(':');
   const password = process.env.INTEROP_PASSWORD;
 
-  // A wrong password is refused with ESME_RBINDFAIL and a header-only response.
+  // A wrong password is refused with ESME_RINVPASWD and a header-only response.
   const bad = await connect(host, Number(port));
   const refused = await request(bad, 'bind_transceiver', { system_id: args['system-id'], password: 'wrong', interface_version: 0x34 });
-  t.check(refused.command_status === smpp.ESME_RBINDFAIL && refused.raw.length === 16, 'a wrong password gets a 16-octet bind_transceiver_resp ESME_RBINDFAIL (0x0D)', lib.hex(refused.raw));
+  t.check(refused.command_status === smpp.ESME_RINVPASWD && refused.raw.length === 16, 'a wrong password gets a 16-octet bind_transceiver_resp ESME_RINVPASWD (0x0E)', lib.hex(refused.raw));
   bad.destroy();
 
   const s = await connect(host, Number(port));

@@ -44,7 +44,8 @@ type Config struct {
 	TLSSelfSigned           bool
 
 	// SystemID and Password, when set, are the only credentials a bind may use; any other
-	// gets ESME_RBINDFAIL. "" accepts anything in that field.
+	// gets ESME_RINVSYSID (system id) or ESME_RINVPASWD (password). "" accepts anything in
+	// that field.
 	SystemID, Password string
 
 	// IDFormat is the format of the message ids in submit_sm_resp and data_sm_resp ("" =

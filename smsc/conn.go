@@ -290,9 +290,9 @@ func (c *conn) bind(h smpp.Header, b *smpp.Bind) bool {
 		c.respond(h.Sequence, smpp.StatusAlyBnd, resp, false)
 		return true
 	}
-	if !c.srv.credentialsMatch(b.SystemID, b.Password) {
+	if st := c.srv.checkCredentials(b.SystemID, b.Password); st != smpp.StatusOK {
 		c.srv.bindFailures.Add(1)
-		c.respond(h.Sequence, smpp.StatusBindFail, resp, false)
+		c.respond(h.Sequence, st, resp, false)
 		return false
 	}
 	if n := c.srv.boundNow.Add(1); c.srv.cfg.MaxBinds > 0 && n > int64(c.srv.cfg.MaxBinds) {
@@ -316,13 +316,18 @@ func (c *conn) bind(h smpp.Header, b *smpp.Bind) bool {
 	return true
 }
 
-// credentialsMatch checks a bind against Config.SystemID and Config.Password, in constant
-// time for the password.
-func (s *Server) credentialsMatch(systemID, password string) bool {
-	idOK := s.cfg.SystemID == "" || systemID == s.cfg.SystemID
+// checkCredentials checks a bind against Config.SystemID and Config.Password (in constant
+// time): ESME_RINVSYSID for an unknown system id, else ESME_RINVPASWD for a wrong password.
+func (s *Server) checkCredentials(systemID, password string) smpp.Status {
 	pwOK := s.cfg.Password == "" ||
 		subtle.ConstantTimeCompare([]byte(password), []byte(s.cfg.Password)) == 1
-	return idOK && pwOK
+	switch {
+	case s.cfg.SystemID != "" && systemID != s.cfg.SystemID:
+		return smpp.StatusInvSysID
+	case !pwOK:
+		return smpp.StatusInvPaswd
+	}
+	return smpp.StatusOK
 }
 
 // leaveReceipts stops routing receipts to this session; the ones in flight are sent again

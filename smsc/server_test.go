@@ -180,10 +180,11 @@ func TestServer_Credentials(t *testing.T) {
 	}{
 		{"open server", Config{}, "anyone", "anything", smpp.StatusOK},
 		{"right", Config{SystemID: "acme", Password: "s3cret"}, "acme", "s3cret", smpp.StatusOK},
-		{"wrong password", Config{SystemID: "acme", Password: "s3cret"}, "acme", "guess", smpp.StatusBindFail},
-		{"wrong system id", Config{SystemID: "acme", Password: "s3cret"}, "other", "s3cret", smpp.StatusBindFail},
+		{"wrong password", Config{SystemID: "acme", Password: "s3cret"}, "acme", "guess", smpp.StatusInvPaswd},
+		{"wrong system id", Config{SystemID: "acme", Password: "s3cret"}, "other", "s3cret", smpp.StatusInvSysID},
+		{"both wrong", Config{SystemID: "acme", Password: "s3cret"}, "other", "guess", smpp.StatusInvSysID},
 		{"password only", Config{Password: "s3cret"}, "whoever", "s3cret", smpp.StatusOK},
-		{"password only, wrong", Config{Password: "s3cret"}, "whoever", "", smpp.StatusBindFail},
+		{"password only, wrong", Config{Password: "s3cret"}, "whoever", "", smpp.StatusInvPaswd},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
