@@ -308,7 +308,9 @@ func demoSendSettings(ctx context.Context, app *cli.App, args []string) (sendSet
 	}
 	c := cli.NewContext(app, set, nil)
 	c.Context = ctx
-	return sendSettingsOf(c, false, func(msg string) { fmt.Fprintln(app.ErrWriter, msg) })
+	s, err := sendSettingsOf(c, false, func(msg string) { fmt.Fprintln(app.ErrWriter, msg) })
+	s.demo = true
+	return s, err
 }
 
 // readReportFile reads a CSV report into one map per line, keyed by column.

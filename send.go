@@ -80,7 +80,7 @@ func sendFlags() []cli.Flag {
 		// Report and receipts.
 		&cli.StringFlag{Name: "report", Usage: "write the receipt report to `FILE` (default: beside the recipients file, <name>.report.csv; for standard input, a pipe or --to: smscast-report-<time>.csv in the current directory)"},
 		&cli.StringFlag{Name: "report-format", Value: "csv", Usage: "report `FORMAT`: csv or jsonl (a --report ending in .jsonl is jsonl unless this says otherwise)"},
-		&cli.BoolFlag{Name: "force", Usage: "replace an existing report"},
+		&cli.BoolFlag{Name: "force", Usage: "replace an existing report and journal: the campaign starts over and every row is sent again (--resume continues it instead)"},
 		&cli.StringFlag{Name: "summary-json", Usage: "also write the summary as JSON to `FILE`"},
 		&cli.StringFlag{Name: "receipt-id-format", Value: "auto", Usage: "how receipt ids match submit_sm_resp ids (`FORMAT`): auto, hex, dec or exact"},
 		&cli.StringFlag{Name: "part-receipts", Value: "all", Usage: "receipts of multipart messages (`MODE`): all (one per part), any (one per message, on any part) or last (ask for one on the last part only)"},
@@ -159,6 +159,7 @@ var sendAction = func(c *cli.Context, s sendSettings) error {
 
 // sendSettings is everything the flags of send say.
 type sendSettings struct {
+	demo         bool // smscast demo: a rerun is a new demo, not --resume
 	input        csvin.Config
 	engine       send.Config // without Book, OnEvent and OnMO, which runSend adds
 	report       string
@@ -570,7 +571,7 @@ func runSend(ctx context.Context, s sendSettings, stderr io.Writer, signals <-ch
 	pending := pendingNote(sum.Receipts[report.ReceiptPending], s.journal.path, s.journal.pipe)
 	// A first run that sent nothing removed its journal (cj.finish): nothing to resume.
 	nothingSent := !res.Sent && !s.journal.resume
-	exitErr := sendExit(sig, runErr, reportErr, sum, pending, resumeNote(sum, s.journal.path, s.journal.pipe, nothingSent))
+	exitErr := sendExit(sig, runErr, reportErr, sum, pending, resumeNote(sum, s.journal.path, s.journal.pipe, nothingSent, s.demo))
 	if exitErr == nil && pending != "" {
 		fmt.Fprintf(stderr, "smscast: %s\n", pending)
 	}
@@ -600,11 +601,13 @@ func pendingNote(pending int, journalPath string, pipe bool) string {
 
 // resumeNote says how to finish a campaign that left rows not sent or uncertain ("" when it
 // left none): run it again with --resume, never --force, which would send every row again.
-func resumeNote(sum report.Summary, journalPath string, pipe, nothingSent bool) string {
+func resumeNote(sum report.Summary, journalPath string, pipe, nothingSent, demo bool) string {
 	left := sum.Submit[report.SubmitNotSent] + sum.Submit[report.SubmitUncertain]
 	switch {
 	case left == 0:
 		return ""
+	case demo:
+		return fmt.Sprintf("the demo left %d rows not sent or uncertain; run smscast demo again for a new one", left)
 	case nothingSent && !pipe:
 		return fmt.Sprintf("nothing was sent, so nothing is to resume: to send the %d rows, run the same command again with --force (it replaces this run's report)", left)
 	case pipe:
