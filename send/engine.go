@@ -215,7 +215,6 @@ type Campaign struct {
 	skipped   atomic.Int64
 	resubmits atomic.Int64
 	pdus      atomic.Int64
-	receipts  atomic.Int64
 	throttles atomic.Int64
 	inFlight  atomic.Int64
 	paused    atomic.Bool
@@ -307,6 +306,7 @@ func (c *Campaign) Snapshot() Snapshot {
 			bound++
 		}
 	}
+	counts := c.cfg.Book.Counts()
 	return Snapshot{
 		Time:        time.Now(),
 		Started:     c.startTime(),
@@ -318,8 +318,8 @@ func (c *Campaign) Snapshot() Snapshot {
 		Skipped:     int(c.skipped.Load()),
 		Resubmitted: int(c.resubmits.Load()),
 		PDUs:        c.pdus.Load(),
-		Receipts:    c.receipts.Load(),
-		Pending:     c.cfg.Book.Pending(),
+		Receipts:    counts.Receipts,
+		Pending:     counts.Pending,
 		Throttled:   c.throttles.Load(),
 		InFlight:    int(c.inFlight.Load()),
 		Bound:       bound,

@@ -332,6 +332,10 @@ func TestCampaign_multipart(t *testing.T) {
 			if got := srv.Stats().ReceiptsAcked; got != wantReceipts {
 				t.Errorf("%d receipts, want %d", got, wantReceipts)
 			}
+			// Progress counts rows with a final receipt, as the summary does, not receipts.
+			if res.Receipts != len(rows) || res.Pending != 0 {
+				t.Errorf("progress: receipts %d, pending %d; want %d rows, 0", res.Receipts, res.Pending, len(rows))
+			}
 		})
 	}
 }
@@ -342,10 +346,10 @@ func TestCampaign_bindRefused(t *testing.T) {
 	cfg.Session.Bind.Password = "wrong"
 	res, err := run(t, cfg, testRows(t, 5, "never sent"))
 	var be *BindError
-	if !errors.As(err, &be) || be.Status != smpp.StatusBindFail {
-		t.Fatalf("err = %v, want a BindError with ESME_RBINDFAIL", err)
+	if !errors.As(err, &be) || be.Status != smpp.StatusInvPaswd {
+		t.Fatalf("err = %v, want a BindError with ESME_RINVPASWD", err)
 	}
-	if !strings.Contains(err.Error(), "ESME_RBINDFAIL") || strings.Contains(err.Error(), "wrong") {
+	if !strings.Contains(err.Error(), "ESME_RINVPASWD") || strings.Contains(err.Error(), "wrong") {
 		t.Errorf("error %q must name the status and never the password", err)
 	}
 	if res.Sent || srv.Stats().BindFailures != 1 {

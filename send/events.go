@@ -108,7 +108,7 @@ type Snapshot struct {
 	Resubmitted int // rows sent again after an unknown outcome
 
 	PDUs      int64 // submit_sm written, every part and every attempt
-	Receipts  int64 // delivery receipts received
+	Receipts  int   // rows with a final receipt state, as in the summary (earlier runs' included)
 	Pending   int   // accepted rows still waiting for a final receipt (earlier runs' included)
 	Throttled int64 // ESME_RTHROTTLED and ESME_RMSGQFUL answers
 	InFlight  int   // submit_sm awaiting a response, all binds

@@ -116,7 +116,6 @@ func (k *keptReceipt) finish(err error) {
 		}
 		c.earlyMu.Unlock()
 	}
-	c.receipts.Add(1)
 	select {
 	case c.receiptPing <- struct{}{}:
 	default:

@@ -806,8 +806,8 @@ func TestCampaign_bindRefusedWithSeveralBinds(t *testing.T) {
 	cfg.Session.Bind.Password = "wrong"
 	res, err := run(t, cfg, testRows(t, 5, "never sent"))
 	var be *BindError
-	if !errors.As(err, &be) || be.Status != smpp.StatusBindFail {
-		t.Fatalf("err = %v, want a BindError with ESME_RBINDFAIL", err)
+	if !errors.As(err, &be) || be.Status != smpp.StatusInvPaswd {
+		t.Fatalf("err = %v, want a BindError with ESME_RINVPASWD", err)
 	}
 	if res.Sent || srv.Stats().BindFailures > cfg.Binds {
 		t.Errorf("sent %v, bind attempts refused %d: want nothing sent and one attempt per bind", res.Sent, srv.Stats().BindFailures)
