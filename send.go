@@ -525,8 +525,9 @@ func runSend(ctx context.Context, s sendSettings, stderr io.Writer, signals <-ch
 	var bindErr *send.BindError
 	var connErr *send.ConnectError
 	var tlvErr *send.TLVSupportError
+	var certErr *send.CertificateError
 	switch {
-	case errors.As(runErr, &bindErr), errors.As(runErr, &tlvErr) && !res.Sent:
+	case errors.As(runErr, &bindErr), errors.As(runErr, &certErr), errors.As(runErr, &tlvErr) && !res.Sent:
 		return withExit(exitConnect, runErr)
 	case errors.As(runErr, &connErr) && !res.Sent:
 		return withExit(exitConnect, runErr)

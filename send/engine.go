@@ -7,6 +7,8 @@ package send
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -147,6 +149,29 @@ func (c *Campaign) tlvSupport(s *smpp.Session) error {
 		return nil
 	}
 	return &TLVSupportError{Addr: c.cfg.Addr, Version: v, Announced: announced}
+}
+
+// CertificateError means the SMSC's TLS certificate was refused before any bind of the
+// campaign succeeded: a setting to fix, not an outage to wait out.
+type CertificateError struct {
+	Addr string
+	Err  error
+}
+
+func (e *CertificateError) Error() string {
+	return fmt.Sprintf("the TLS certificate of SMSC %s was refused: %v; give the CA that signed it with --tls-ca, the name it was issued for with --tls-server-name, or (to test only) --tls-insecure",
+		e.Addr, e.Err)
+}
+
+func (e *CertificateError) Unwrap() error { return e.Err }
+
+// certificateRefused reports whether err is the refusal of a TLS certificate.
+func certificateRefused(err error) bool {
+	var verify *tls.CertificateVerificationError
+	var authority x509.UnknownAuthorityError
+	var host x509.HostnameError
+	var invalid x509.CertificateInvalidError
+	return errors.As(err, &verify) || errors.As(err, &authority) || errors.As(err, &host) || errors.As(err, &invalid)
 }
 
 // ConnectError means the SMSC could not be reached or bound, or dropped every session before

@@ -3,6 +3,8 @@ package send
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"net"
@@ -337,6 +339,28 @@ func TestCampaign_multipart(t *testing.T) {
 				t.Errorf("progress: receipts %d, pending %d; want %d rows, 0", res.Receipts, res.Pending, len(rows))
 			}
 		})
+	}
+}
+
+// A TLS certificate the campaign does not trust stops it at once, with what to set, instead
+// of being retried as an outage until --give-up-after; one it trusts (the CA given) works.
+func TestCampaign_certificateRefused(t *testing.T) {
+	srv := newSim(t, smsc.Config{TLSSelfSigned: true})
+	cfg := testConfig(srv)
+	cfg.GiveUpAfter = time.Minute
+	cfg.Session.TLS = &tls.Config{ServerName: "127.0.0.1"} // the system's CAs only
+	res, err := run(t, cfg, testRows(t, 3, "never sent"))
+	var ce *CertificateError
+	if !errors.As(err, &ce) || !strings.Contains(err.Error(), "--tls-ca") || res.Sent {
+		t.Fatalf("err = %v (sent: %v), want a CertificateError naming --tls-ca and nothing sent", err, res.Sent)
+	}
+
+	pool := x509.NewCertPool()
+	pool.AddCert(srv.Certificate())
+	cfg = testConfig(srv)
+	cfg.Session.TLS = &tls.Config{ServerName: "127.0.0.1", RootCAs: pool}
+	if res, err := run(t, cfg, testRows(t, 3, "over TLS %d")); err != nil || res.Accepted != 3 {
+		t.Errorf("with the CA: %v, %d accepted; want 3", err, res.Accepted)
 	}
 }
 
