@@ -1,6 +1,8 @@
 package main
 
 import (
+	"errors"
+	"io"
 	"os"
 	"strings"
 	"syscall"
@@ -99,5 +101,16 @@ func TestDropEmptyEnv(t *testing.T) {
 	}
 	if _, set := os.LookupEnv("OTHER_EMPTY"); !set {
 		t.Error("a variable that is not smscast's was dropped")
+	}
+}
+
+// A command that does not exist is called that, exit status 1 (urfave/cli said "No help topic").
+func TestUnknownCommand(t *testing.T) {
+	err := unknownCommand(newApp(io.Discard, io.Discard).Run([]string{"smscast", "frob"}))
+	if err == nil || err.Error() != `unknown command "frob": smscast --help lists the commands` || exitCode(err) != exitUsage {
+		t.Errorf("smscast frob: %v (exit %d), want unknown command \"frob\", exit 1", err, exitCode(err))
+	}
+	if err := unknownCommand(errors.New("other")); err.Error() != "other" {
+		t.Errorf("other errors are changed: %v", err)
 	}
 }

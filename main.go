@@ -102,8 +102,19 @@ func exitCode(err error) int {
 func main() {
 	dropEmptyEnv()
 	err := newApp(os.Stdout, os.Stderr).RunContext(context.Background(), os.Args)
-	printError(os.Stderr, err)
+	printError(os.Stderr, unknownCommand(err))
 	os.Exit(exitCode(err))
+}
+
+// unknownCommand rewords urfave/cli's answer to a command that does not exist ("No help topic
+// for 'frob'") to say so.
+func unknownCommand(err error) error {
+	if err != nil {
+		if name, ok := strings.CutPrefix(err.Error(), "No help topic for '"); ok {
+			return withExit(exitUsage, fmt.Errorf("unknown command %q: smscast --help lists the commands", strings.TrimSuffix(name, "'")))
+		}
+	}
+	return err
 }
 
 // printError says a command's error on stderr, unless it has been said (an empty message:
