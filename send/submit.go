@@ -39,7 +39,7 @@ func (c *Campaign) sendRow(ctx context.Context, b *bind, j *job) {
 	}
 	parts := len(j.row.Message.Parts)
 	c.planMu.Lock()
-	j.planned = c.plan.planned(parts-j.from, time.Now())
+	j.planned = c.plan.planned(j.offset, time.Now())
 	c.planMu.Unlock()
 	// A resumed row (j.resend) is marked resubmitted once a part of it was really written
 	// again (tryPart), not before: one never sent again was not resubmitted. Its parts before
