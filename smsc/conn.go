@@ -194,6 +194,7 @@ func (c *conn) handle(pdu []byte) bool {
 			dst: Address{TON: p.DestAddrTON, NPI: p.DestAddrNPI, Addr: p.DestinationAddr},
 			esm: p.ESMClass, regDelivery: p.RegisteredDelivery, dataCoding: p.DataCoding,
 			shortMessage: p.ShortMessage, tlvs: p.TLVs,
+			schedule: p.ScheduleDeliveryTime, validity: p.ValidityPeriod,
 		})
 	case *smpp.DataSM:
 		return c.submit(h, submission{

@@ -422,3 +422,50 @@ func TestServer_NothingAfterUnbindResp(t *testing.T) {
 		t.Errorf("%d PDUs came after the unbind_resp, want none", after)
 	}
 }
+
+// schedule_delivery_time and validity_period count: a message scheduled later gets its
+// receipt then, one whose validity ends before it could be delivered gets EXPIRED, and a
+// malformed time is refused with ESME_RINVSCHED or ESME_RINVEXPIRY.
+func TestServer_ScheduleAndValidity(t *testing.T) {
+	srv := startServer(t, Config{})
+	in := newInbox()
+	s := dial(t, srv, smpp.Options{Handler: in.handle})
+	submit := func(dest, schedule, validity string) (string, error) {
+		t.Helper()
+		p := textSubmits(t, "B", dest, "timed", coding.Options{}, 1)[0]
+		p.ScheduleDeliveryTime, p.ValidityPeriod = schedule, validity
+		resp, err := s.Submit(testContext(t), p)
+		if err != nil {
+			return "", err
+		}
+		return resp.MessageID, nil
+	}
+	now := time.Now()
+	for _, tc := range []struct {
+		name, schedule, validity string
+		want                     smpp.Status
+	}{
+		{"schedule not a time", "301231235959000X", "", smpp.StatusInvSched},
+		{"schedule on the 31st of February", "300231120000000+", "", smpp.StatusInvSched},
+		{"validity not a time", "", "000000000001000X", smpp.StatusInvExpiry},
+	} {
+		if _, err := submit("447002", tc.schedule, tc.validity); statusOf(t, err) != tc.want {
+			t.Errorf("%s: %v, want %v", tc.name, err, tc.want)
+		}
+	}
+
+	expired, err := submit("447003", "", smpp.FormatAbsoluteTime(now.Add(-time.Hour)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r, err := smpp.ReceiptFromDeliverSM(in.waitReceipt(t, expired)); err != nil || r.State != smpp.StateExpired {
+		t.Errorf("validity an hour ago: receipt %+v, %v; want EXPIRED", r, err)
+	}
+	if _, err := submit("447004", smpp.FormatRelativeTime(time.Hour), ""); err != nil {
+		t.Fatal(err)
+	}
+	marker, _ := submit("447005", "", "")
+	in.waitReceipt(t, marker)
+	// The expired message's and the marker's receipts answered; the scheduled one not due.
+	waitStats(t, srv, func(st Stats) bool { return st.ReceiptsAcked == 2 && st.ReceiptsPending == 1 })
+}

@@ -155,6 +155,27 @@ type submission struct {
 	esm, regDelivery, dataCoding uint8
 	shortMessage                 []byte // nil for data_sm
 	tlvs                         smpp.TLVs
+	schedule, validity           string // submit_sm's schedule_delivery_time and validity_period
+}
+
+// times reads schedule_delivery_time and validity_period at now (zero when not set), or the
+// status that refuses a malformed one.
+func (s *submission) times(now time.Time) (schedule, validity time.Time, status smpp.Status) {
+	parse := func(v string) (time.Time, bool) {
+		if v == "" {
+			return time.Time{}, true
+		}
+		t, err := smpp.ParseTime(v, now)
+		return t, err == nil
+	}
+	schedule, ok := parse(s.schedule)
+	if !ok {
+		return schedule, validity, smpp.StatusInvSched
+	}
+	if validity, ok = parse(s.validity); !ok {
+		return schedule, validity, smpp.StatusInvExpiry
+	}
+	return schedule, validity, smpp.StatusOK
 }
 
 // esmUDHI is the esm_class bit saying user data starts with a UDH.
@@ -217,11 +238,28 @@ func (c *conn) submit(h smpp.Header, sub submission) bool {
 	}
 	srv := c.srv
 	now := time.Now()
+	schedule, validity, timeStatus := sub.times(now)
+	if state == smpp.StatusOK {
+		state = timeStatus
+	}
 	rule, fate := srv.outcome(sub.dst.Addr)
 	status, n := srv.adm.admit(now, state, rule)
 	if status != smpp.StatusOK {
 		c.respondMessage(h.Sequence, sub.cmd, status, "")
 		return true
+	}
+	// The receipt comes after the delay from the scheduled time; a message whose validity
+	// ends before that expires then, unless it was rejected anyway.
+	due := now
+	if schedule.After(now) {
+		due = schedule
+	}
+	due = due.Add(srv.receiptDelay()) // the receipt's, and the reply's just before it
+	if !validity.IsZero() && validity.Before(due) && fate == smpp.StateDelivered {
+		fate, due = smpp.StateExpired, validity
+		if due.Before(now) {
+			due = now
+		}
 	}
 	num := srv.ids.next()
 	id := formatID(num, srv.cfg.IDFormat)
@@ -234,7 +272,6 @@ func (c *conn) submit(h smpp.Header, sub submission) bool {
 		fate: fate, total: total, dataSM: sub.cmd == smpp.DataSMID,
 	}
 	srv.rec.add(&rec, part, ref)
-	due := now.Add(srv.receiptDelay()) // the receipt's, and the reply's just before it
 	var rcpt *receipt
 	if wantsReceipt(sub.regDelivery, fate) {
 		rcpt = &receipt{
