@@ -488,8 +488,10 @@ func (c *Campaign) Run(ctx context.Context, src Source) (Result, error) {
 	// early receipts that now match are journaled.
 	waitGroup(ctx, &c.receiptCalls)
 	if j := c.cfg.Journal; j != nil {
-		c.journalEarlyReceipts(j)
-		if err := j.Close(); err != nil {
+		if ctx.Err() == nil {
+			c.journalEarlyReceipts(j) // after an abort the spool keeps them
+		}
+		if err := closeJournal(ctx, j); err != nil {
 			c.warn(fmt.Errorf("close journal: %w", err))
 		}
 	}
@@ -508,6 +510,26 @@ func (c *Campaign) Run(ctx context.Context, src Source) (Result, error) {
 
 // errStopped is the cause of the work context's end after Stop.
 var errStopped = errors.New("stopped")
+
+// closeJournal closes j; once ctx is cancelled (an abort), it waits abortGrace at most, so
+// that a disk that hangs (a stuck network mount) cannot keep the report from being written.
+func closeJournal(ctx context.Context, j Journal) error {
+	closed := make(chan error, 1)
+	go func() { closed <- j.Close() }()
+	select {
+	case err := <-closed:
+		return err
+	case <-ctx.Done():
+	}
+	t := time.NewTimer(abortGrace)
+	defer t.Stop()
+	select {
+	case err := <-closed:
+		return err
+	case <-t.C:
+		return fmt.Errorf("not closed within %v of the abort: its last records may not be on disk", abortGrace)
+	}
+}
 
 // waitGroup waits for wg; once ctx is cancelled (an abort), for abortGrace at most.
 func waitGroup(ctx context.Context, wg *sync.WaitGroup) {

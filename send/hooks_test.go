@@ -286,3 +286,48 @@ func recvStatus(t *testing.T, ch <-chan smpp.Status) smpp.Status {
 		return 0
 	}
 }
+
+// hangingJournal's Close never returns until the test ends, as on a stuck network mount.
+type hangingJournal struct {
+	fakeJournal
+	release chan struct{}
+}
+
+func (j *hangingJournal) Close() error {
+	<-j.release
+	return nil
+}
+
+// An abort does not wait for a journal that cannot close: Run returns after abortGrace, with
+// a warning, so the report is still written.
+func TestCampaign_abortDoesNotWaitForAHungJournal(t *testing.T) {
+	srv := newSim(t, smsc.Config{})
+	cfg := testConfig(srv)
+	j := &hangingJournal{release: make(chan struct{})}
+	t.Cleanup(func() { close(j.release) })
+	cfg.Journal = j
+	cfg.Rate = 50
+	var log eventLog
+	cfg.OnEvent = log.add
+	ctx, abort := context.WithCancel(context.Background())
+	defer abort()
+	c, done := startRun(t, ctx, cfg, testRows(t, 200, "n %d"))
+	for i := 0; c.Snapshot().Accepted < 5 && i < 1000; i++ {
+		time.Sleep(10 * time.Millisecond)
+	}
+	abort()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("Run still waits for the journal 30s after the abort")
+	}
+	found := false
+	log.mu.Lock()
+	for _, e := range log.events {
+		found = found || (e.Kind == EventWarning && strings.Contains(e.Err.Error(), "not closed within"))
+	}
+	log.mu.Unlock()
+	if !found {
+		t.Error("no warning that the journal was not closed")
+	}
+}
