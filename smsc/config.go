@@ -51,7 +51,8 @@ type Config struct {
 	// IDFormat is the format of the message ids in submit_sm_resp and data_sm_resp ("" =
 	// IDHex). ReceiptIDFormat is the format of the same ids in receipts ("" = IDFormat); set
 	// it to the other format to rehearse the carrier quirk of hex ids in responses and
-	// decimal ids in receipts.
+	// decimal ids in receipt texts (the receipted_message_id TLV keeps the response's id, as
+	// the specification has it; NoInterfaceVersion leaves the text alone to match).
 	IDFormat, ReceiptIDFormat IDFormat
 
 	// ReceiptDelay is how long after acceptance a receipt is sent (0 = at once), plus a
@@ -112,7 +113,8 @@ type Config struct {
 	SessionInitTimeout time.Duration
 
 	// NoInterfaceVersion answers binds without the sc_interface_version TLV, as some SMSCs
-	// do; by the specification that means the SMSC takes no TLVs.
+	// do; by the specification that means the SMSC takes no TLVs, and it sends none either:
+	// its receipts carry the text only.
 	NoInterfaceVersion bool
 	// MaxBinds > 0 refuses a bind while MaxBinds sessions are bound, with ESME_RALYBND, and
 	// closes that connection, as carriers that allow an account a few binds do; 0 = no limit.

@@ -264,9 +264,10 @@ func (c *conn) respond(seq uint32, status smpp.Status, p smpp.PDU, counted bool)
 }
 
 // request queues a PDU the simulator originates (a receipt or a reply), without its TLVs for
-// a legacy (SMPP 3.3) session; p is left as it was.
+// a legacy (SMPP 3.3) session or when the simulator announces no TLV support
+// (Config.NoInterfaceVersion); p is left as it was.
 func (c *conn) request(seq uint32, p *smpp.DeliverSM) (bool, error) {
-	if !c.legacy || len(p.TLVs) == 0 {
+	if !(c.legacy || c.srv.cfg.NoInterfaceVersion) || len(p.TLVs) == 0 {
 		return c.out.request(seq, p)
 	}
 	tlvs := p.TLVs

@@ -68,8 +68,10 @@ func (r *receipt) deliverSM(p *smpp.DeliverSM, buf []byte, packed bool) []byte {
 	v = appendReceiptExcerpt(v, r.part, r.dataCoding, packed)
 	textLen := len(v) // the TLV values follow the text in v
 	n := textLen
-	v = append(append(v, r.id...), 0, byte(r.fate), 3, byte(code>>8), byte(code))
-	id := v[n : n+len(r.id)+1 : n+len(r.id)+1]
+	// receipted_message_id is the id as submit_sm_resp gave it: ReceiptIDFormat's quirk
+	// (another format) is the text's, as at the carriers it imitates.
+	v = append(append(v, r.part.id...), 0, byte(r.fate), 3, byte(code>>8), byte(code))
+	id := v[n : n+len(r.part.id)+1 : n+len(r.part.id)+1]
 	n += len(id)
 	tlvs := append(p.TLVs[:0],
 		smpp.TLV{Tag: smpp.TagReceiptedMessageID, Value: id},

@@ -152,22 +152,37 @@ func TestServer_MessageIDFormats(t *testing.T) {
 	}
 }
 
+// The id quirk (hex in responses, decimal in receipts) is the receipt text's: the
+// receipted_message_id TLV keeps the response's id, as the specification has it. Without
+// TLVs (NoInterfaceVersion) the decimal text is all a client gets.
 func TestServer_ReceiptIDFormat(t *testing.T) {
-	srv := startServer(t, Config{IDFormat: IDHex, ReceiptIDFormat: IDDec})
-	in := newInbox()
-	s := dial(t, srv, smpp.Options{Handler: in.handle})
-	id := submitText(t, s, "4470004", "quirk")[0]
-	rc, err := smpp.ReceiptFromDeliverSM(in.wait(t, 1)[0])
-	if err != nil {
-		t.Fatal(err)
-	}
-	hex, _ := strconv.ParseUint(id, 16, 64)
-	dec, err := strconv.ParseUint(rc.ID, 10, 64)
-	if err != nil || hex != dec {
-		t.Fatalf("receipt id %q is not the decimal form of response id %q", rc.ID, id)
-	}
-	if !smpp.SameMessageID(id, rc.ID, smpp.IDAuto) {
-		t.Errorf("smpp.SameMessageID(%q, %q, IDAuto) = false", id, rc.ID)
+	for _, noTLVs := range []bool{false, true} {
+		t.Run(fmt.Sprint("no TLVs ", noTLVs), func(t *testing.T) {
+			srv := startServer(t, Config{IDFormat: IDHex, ReceiptIDFormat: IDDec, NoInterfaceVersion: noTLVs})
+			in := newInbox()
+			s := dial(t, srv, smpp.Options{Handler: in.handle})
+			id := submitText(t, s, "4470004", "quirk")[0]
+			d := in.wait(t, 1)[0]
+			text, err := smpp.ParseReceiptText(string(d.ShortMessage))
+			if err != nil {
+				t.Fatal(err)
+			}
+			hex, _ := strconv.ParseUint(id, 16, 64)
+			dec, err := strconv.ParseUint(text.ID, 10, 64)
+			if err != nil || hex != dec {
+				t.Fatalf("receipt text id %q is not the decimal form of response id %q", text.ID, id)
+			}
+			if !smpp.SameMessageID(id, text.ID, smpp.IDAuto) {
+				t.Errorf("smpp.SameMessageID(%q, %q, IDAuto) = false", id, text.ID)
+			}
+			tlv, ok := d.TLVs.CString(smpp.TagReceiptedMessageID)
+			switch {
+			case noTLVs && len(d.TLVs) > 0:
+				t.Errorf("TLVs %v from an SMSC that announces no TLV support", d.TLVs)
+			case !noTLVs && (!ok || tlv != id):
+				t.Errorf("receipted_message_id %q, want the response's id %q", tlv, id)
+			}
+		})
 	}
 }
 
