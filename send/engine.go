@@ -248,6 +248,8 @@ type Campaign struct {
 
 	failMu  sync.Mutex
 	failErr error // the first fatal error
+
+	hoursNow func() time.Time // a test's clock for Config.Hours; nil = time.Now
 }
 
 // New checks cfg, fills in its defaults and returns a campaign ready to Run.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -329,5 +330,47 @@ func TestCampaign_abortDoesNotWaitForAHungJournal(t *testing.T) {
 	log.mu.Unlock()
 	if !found {
 		t.Error("no warning that the journal was not closed")
+	}
+}
+
+// When the sending hours end, the rows waiting for their turn (for their place in the
+// schedule, or a token) wait for the next opening instead of going out after the end: at a
+// low rate a window of them would otherwise be sent for up to window/rate after it.
+func TestCampaign_sendingHoursEndWhileRowsWait(t *testing.T) {
+	srv := newSim(t, smsc.Config{})
+	cfg := testConfig(srv)
+	cfg.Rate, cfg.Session.Window = 5, 5
+	now := time.Now().UTC()
+	h, err := ParseHours(now.Add(-time.Hour).Format("15:04")+"-"+now.Add(time.Hour).Format("15:04"), time.UTC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Hours = h
+	c, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var shift atomic.Int64 // the test's clock runs this far ahead of the real one
+	c.hoursNow = func() time.Time { return time.Now().Add(time.Duration(shift.Load())) }
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	done := make(chan runResult, 1)
+	go func() {
+		res, err := c.Run(ctx, &rowSource{rows: testRows(t, 20, "evening %d")})
+		done <- runResult{res, err}
+	}()
+	for i := 0; c.Snapshot().Accepted < 3 && i < 1000; i++ {
+		time.Sleep(10 * time.Millisecond)
+	}
+	shift.Store(int64(2 * time.Hour)) // the hours end
+	atEnd := srv.Stats().Submits
+	time.Sleep(1500 * time.Millisecond) // at 5/s, long enough for the waiting rows to have gone
+	late := srv.Stats().Submits - atEnd
+	c.Stop()
+	if res := <-done; res.Err != nil {
+		t.Fatal(res.Err)
+	}
+	if late > 1 { // one may have been on its way to the connection when the clock moved
+		t.Errorf("%d submit_sm after the sending hours ended, want none", late)
 	}
 }

@@ -190,6 +190,18 @@ func (c *Campaign) tryPart(ctx context.Context, b *bind, j *job, part int, late 
 		if err != nil || (stop != nil && c.stopping()) {
 			return c.unsent(ctx, last, unknown)
 		}
+		if !j.written && c.closedHours() {
+			// The sending hours ended while the row waited for its turn: it waits for them
+			// to open again and takes a new place in the schedule then. (A message already
+			// begun is finished: nobody receives half of one.)
+			if err := c.awaitHours(ctx); err != nil {
+				return c.unsent(ctx, last, unknown)
+			}
+			c.planMu.Lock()
+			j.planned = c.plan.planned(j.offset, time.Now())
+			c.planMu.Unlock()
+			continue
+		}
 		if isDone(s.Done()) {
 			// The session ended during the pacing wait (an SMSC that drops idle sessions,
 			// at a low rate): take the next one, and a fresh token if none was up.
@@ -525,6 +537,23 @@ func applyPart(p *smpp.SubmitSM, part *coding.Part) {
 	}
 }
 
+// closedHours reports whether --send-between hours are set and closed now.
+func (c *Campaign) closedHours() bool {
+	if c.cfg.Hours.IsZero() {
+		return false
+	}
+	open, _ := c.cfg.Hours.State(c.hoursClock())
+	return !open
+}
+
+// hoursClock is the time the sending hours are judged by: now, or a test's clock.
+func (c *Campaign) hoursClock() time.Time {
+	if c.hoursNow != nil {
+		return c.hoursNow()
+	}
+	return time.Now()
+}
+
 // awaitHours returns at once inside the sending hours; outside them it pauses (sessions stay
 // bound, enquire_link keeps them alive) until they open, Stop, or ctx ends.
 func (c *Campaign) awaitHours(ctx context.Context) error {
@@ -533,7 +562,7 @@ func (c *Campaign) awaitHours(ctx context.Context) error {
 		return nil
 	}
 	for {
-		open, next := h.State(time.Now())
+		open, next := h.State(c.hoursClock())
 		if open {
 			if c.paused.CompareAndSwap(true, false) {
 				c.planMu.Lock()
