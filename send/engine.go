@@ -413,7 +413,7 @@ func (c *Campaign) Run(ctx context.Context, src Source) (Result, error) {
 	c.started.Store(&start)
 	c.runCtx = ctx
 	c.planMu.Lock()
-	c.plan.start(start)
+	c.plan.restart(start)
 	c.planMu.Unlock()
 	c.pacer.start(start)
 	c.binding.update(func(st *bindState) { st.worked = start })
@@ -557,7 +557,6 @@ func waitOrTimeout(ch <-chan struct{}, d time.Duration) {
 type job struct {
 	row    csvin.Row
 	resend bool  // Resume: an earlier run wrote it and recorded no response
-	offset int64 // the PDUs of the rows handed out before it in this run: its place in the schedule
 	from   int   // Resume: the first part to send; an earlier run had the ones before accepted
 	// written is set once any part was written in this run; from then on the rest of the
 	// message is sent even while stopping, so nobody receives half a message.
@@ -578,7 +577,6 @@ type job struct {
 func (c *Campaign) produce(ctx context.Context, src Source, jobs chan<- job) error {
 	defer close(jobs)
 	sending := true
-	var offset int64 // PDUs of the rows handed out so far
 	for {
 		row, err := src.Next()
 		if err == io.EOF {
@@ -601,8 +599,7 @@ func (c *Campaign) produce(ctx context.Context, src Source, jobs chan<- job) err
 			continue
 		}
 		if sending && ctx.Err() == nil && !c.stopping() {
-			j := job{row: row, resend: resend, from: from, offset: offset}
-			offset += int64(len(row.Message.Parts) - from)
+			j := job{row: row, resend: resend, from: from}
 			select { // a channel with room costs one send, not a three-way select
 			case jobs <- j:
 				continue

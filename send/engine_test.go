@@ -738,45 +738,6 @@ func (l *lockedLog) Write(p []byte) (int, error) {
 	return l.buf.Write(p)
 }
 
-// texts returns the text of each logged message, in the order the simulator accepted them.
-func (l *lockedLog) texts(t *testing.T) []string {
-	t.Helper()
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	var texts []string
-	for line := range strings.Lines(l.buf.String()) {
-		var m struct {
-			Text string `json:"text"`
-		}
-		if err := json.Unmarshal([]byte(line), &m); err != nil {
-			t.Fatalf("simulator log line %q: %v", line, err)
-		}
-		texts = append(texts, m.Text)
-	}
-	return texts
-}
-
-// At a limited rate the rows leave in file order, also the window of rows that waits for the
-// bind at the start (before, they woke together and left in the reverse order).
-func TestCampaign_rowsLeaveInFileOrder(t *testing.T) {
-	var log lockedLog
-	srv := newSim(t, smsc.Config{Log: &log})
-	cfg := testConfig(srv)
-	cfg.Rate, cfg.Session.Window = 5, 6
-	rows := testRows(t, 6, "order %d")
-	if res, err := run(t, cfg, rows); err != nil || res.Accepted != len(rows) {
-		t.Fatalf("run: %v, %d accepted; want %d", err, res.Accepted, len(rows))
-	}
-	var want []string
-	for _, r := range rows {
-		want = append(want, r.Text)
-	}
-	srv.Close() // the log is complete once the simulator has closed
-	if got := log.texts(t); !slices.Equal(got, want) {
-		t.Errorf("the SMSC received %q, want the file order %q", got, want)
-	}
-}
-
 // acceptedTimes returns when the simulator accepted each logged message, in order.
 func (l *lockedLog) acceptedTimes(t *testing.T) []time.Time {
 	t.Helper()

@@ -327,32 +327,24 @@ func (c *rateControl) recover(now time.Time) (float64, bool) {
 }
 
 // schedule gives each row the time at which the pacer, running at the configured rate,
-// should send its first part: a row's offset (the PDUs of the rows before it) divided by the
-// rate, after the start. Latency measured from these times includes time lost to a stalled
-// window or a slow SMSC, instead of hiding it (coordinated omission). Because the time follows
-// from the offset, rows are planned in file order whichever worker asks first. The schedule
-// restarts at the start (offset 0) and after each pause of --send-between (from the first row
-// planned after it).
+// should send its first part: rows follow each other by their number of parts divided by the
+// rate, in the order they come for their first token. Latency measured from these times
+// includes time lost to a stalled window or a slow SMSC, instead of hiding it (coordinated
+// omission). The schedule restarts at the start and after each pause of --send-between.
 type schedule struct {
-	rate       float64   // PDUs per second; 0 = unlimited (every row is planned when it is taken)
-	base       time.Time // when the row at baseOffset is due
-	baseOffset int64
-	rebase     bool // the next row planned sets baseOffset
+	rate float64   // PDUs per second; 0 = unlimited (every row is planned when it is taken)
+	next time.Time // planned time of the next row
 }
 
-// start makes the row at offset 0 due at now.
-func (s *schedule) start(now time.Time) { s.base, s.baseOffset, s.rebase = now, 0, false }
+// restart makes the next row due at now.
+func (s *schedule) restart(now time.Time) { s.next = now }
 
-// restart makes the next row planned due at now (after a pause).
-func (s *schedule) restart(now time.Time) { s.base, s.rebase = now, true }
-
-// planned returns the planned time of the row at offset, taken at now.
-func (s *schedule) planned(offset int64, now time.Time) time.Time {
+// planned returns the planned time of a row of parts PDUs taken at now.
+func (s *schedule) planned(parts int, now time.Time) time.Time {
 	if s.rate <= 0 {
 		return now
 	}
-	if s.rebase {
-		s.baseOffset, s.rebase = offset, false
-	}
-	return s.base.Add(time.Duration(float64(offset-s.baseOffset) / s.rate * float64(time.Second)))
+	t := s.next
+	s.next = t.Add(time.Duration(float64(parts) / s.rate * float64(time.Second)))
+	return t
 }

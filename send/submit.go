@@ -38,9 +38,6 @@ func (c *Campaign) sendRow(ctx context.Context, b *bind, j *job) {
 		return
 	}
 	parts := len(j.row.Message.Parts)
-	c.planMu.Lock()
-	j.planned = c.plan.planned(j.offset, time.Now())
-	c.planMu.Unlock()
 	// A resumed row (j.resend) is marked resubmitted once a part of it was really written
 	// again (tryPart), not before: one never sent again was not resubmitted. Its parts before
 	// j.from were accepted by an earlier run: with the same concatenation reference (the row
@@ -180,26 +177,26 @@ func (c *Campaign) tryPart(ctx context.Context, b *bind, j *job, part int, late 
 		if err != nil {
 			return c.unsent(ctx, firstErr(last, err), unknown)
 		}
-		if !j.written && !sleep(ctx, time.Until(j.planned), stop) {
-			// A row waits for its place in the schedule before its first token, so that
-			// rows reach the pacer in file order even when a window of them wakes at once
-			// (a bind came up): only rows already due race for their turn.
-			return c.unsent(ctx, last, unknown)
+		if j.planned.IsZero() {
+			// The row's place in the schedule, taken next to its first token: rows that
+			// race for tokens (the window, when a bind comes up) get their places in the
+			// order they get tokens, so the race does not count as latency.
+			c.planMu.Lock()
+			j.planned = c.plan.planned(len(j.row.Message.Parts)-j.from, time.Now())
+			c.planMu.Unlock()
 		}
 		slot, err := c.pacer.wait(ctx, stop)
 		if err != nil || (stop != nil && c.stopping()) {
 			return c.unsent(ctx, last, unknown)
 		}
 		if !j.written && c.closedHours() {
-			// The sending hours ended while the row waited for its turn: it waits for them
+			// The sending hours ended while the row waited for its token: it waits for them
 			// to open again and takes a new place in the schedule then. (A message already
 			// begun is finished: nobody receives half of one.)
 			if err := c.awaitHours(ctx); err != nil {
 				return c.unsent(ctx, last, unknown)
 			}
-			c.planMu.Lock()
-			j.planned = c.plan.planned(j.offset, time.Now())
-			c.planMu.Unlock()
+			j.planned = time.Time{} // planned again after the pause
 			continue
 		}
 		if isDone(s.Done()) {
