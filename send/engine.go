@@ -556,8 +556,8 @@ func waitOrTimeout(ch <-chan struct{}, d time.Duration) {
 // job is one row on its way to the SMSC.
 type job struct {
 	row    csvin.Row
-	resend bool  // Resume: an earlier run wrote it and recorded no response
-	from   int   // Resume: the first part to send; an earlier run had the ones before accepted
+	resend bool // Resume: an earlier run wrote it and recorded no response
+	from   int  // Resume: the first part to send; an earlier run had the ones before accepted
 	// written is set once any part was written in this run; from then on the rest of the
 	// message is sent even while stopping, so nobody receives half a message.
 	written     bool
