@@ -216,3 +216,26 @@ func TestOpenMO_inboxPipeWithoutReader(t *testing.T) {
 		t.Errorf("openMO on a pipe without a reader: %v, want a refusal that says so", err)
 	}
 }
+
+// The report's format is read from the report only when it is a regular file: a FIFO in its
+// place (a report piped on) is not opened, which would wait for a writer.
+func TestReportFormatOf_FIFO(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "out.jsonl")
+	if err := syscall.Mkfifo(path, 0o600); err != nil {
+		t.Skipf("no FIFOs here: %v", err)
+	}
+	got := make(chan report.Format, 1)
+	go func() { got <- reportFormatOf(path) }()
+	select {
+	case f := <-got:
+		if f != report.FormatJSONL {
+			t.Errorf("format %v, want jsonl from the name", f)
+		}
+	case <-time.After(10 * time.Second):
+		// Unblock the stuck open so the goroutine ends.
+		if w, err := os.OpenFile(path, os.O_WRONLY|syscall.O_NONBLOCK, 0); err == nil {
+			w.Close()
+		}
+		t.Fatal("reportFormatOf is still opening the FIFO after 10s")
+	}
+}

@@ -215,6 +215,10 @@ func receiptsSettingsOf(c *cli.Context, passwordOnArgs bool, warn func(string)) 
 // the same format: the one the file is in (send may have written JSON Lines under a .csv name),
 // else the one its name says.
 func reportFormatOf(path string) report.Format {
+	// Only a regular file is read: opening a FIFO would wait for a writer.
+	if fi, err := os.Stat(path); err != nil || !fi.Mode().IsRegular() {
+		return formatOfName(path)
+	}
 	if f, err := os.Open(path); err == nil {
 		var first [1]byte
 		n, _ := f.Read(first[:])
@@ -226,6 +230,11 @@ func reportFormatOf(path string) report.Format {
 			return report.FormatCSV
 		}
 	}
+	return formatOfName(path)
+}
+
+// formatOfName is the report format a file name says: JSON Lines for .jsonl, else CSV.
+func formatOfName(path string) report.Format {
 	if strings.EqualFold(filepath.Ext(path), ".jsonl") {
 		return report.FormatJSONL
 	}
