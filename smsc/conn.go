@@ -195,6 +195,7 @@ func (c *conn) handle(pdu []byte) bool {
 			esm: p.ESMClass, regDelivery: p.RegisteredDelivery, dataCoding: p.DataCoding,
 			shortMessage: p.ShortMessage, tlvs: p.TLVs,
 			schedule: p.ScheduleDeliveryTime, validity: p.ValidityPeriod,
+			priority: p.PriorityFlag, replaceIfPresent: p.ReplaceIfPresentFlag,
 		})
 	case *smpp.DataSM:
 		return c.submit(h, submission{

@@ -2,6 +2,7 @@ package smsc
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"strings"
 	"testing"
@@ -468,4 +469,55 @@ func TestServer_ScheduleAndValidity(t *testing.T) {
 	in.waitReceipt(t, marker)
 	// The expired message's and the marker's receipts answered; the scheduled one not due.
 	waitStats(t, srv, func(st Stats) bool { return st.ReceiptsAcked == 2 && st.ReceiptsPending == 1 })
+}
+
+// What a real SMSC refuses in a submit_sm is refused with the status SMPP.md gives for it,
+// so that a client's encoder bugs show in a rehearsal instead of at the carrier.
+func TestServer_SubmitChecks(t *testing.T) {
+	srv := startServer(t, Config{})
+	r := dialRaw(t, srv)
+	r.bind(smpp.BindTransceiver)
+	sar := func(ref []byte, total, seq byte) func(p *smpp.SubmitSM) {
+		return func(p *smpp.SubmitSM) {
+			p.TLVs.Set(smpp.TagSarMsgRefNum, ref)
+			p.TLVs.SetUint8(smpp.TagSarTotalSegments, total)
+			p.TLVs.SetUint8(smpp.TagSarSegmentSeqnum, seq)
+		}
+	}
+	for _, tc := range []struct {
+		name   string
+		change func(p *smpp.SubmitSM)
+		raw    []byte // octets appended after encoding, for what the encoder refuses to build
+		want   smpp.Status
+	}{
+		{"as built", func(*smpp.SubmitSM) {}, nil, smpp.StatusOK},
+		{"message type 0x3C", func(p *smpp.SubmitSM) { p.ESMClass = 0x3F }, nil, smpp.StatusInvESMClass},
+		{"priority 7", func(p *smpp.SubmitSM) { p.PriorityFlag = 7 }, nil, smpp.StatusInvPrtFlg},
+		{"replace_if_present 5", func(p *smpp.SubmitSM) { p.ReplaceIfPresentFlag = 5 }, nil, smpp.StatusInvRepFlag},
+		{"source TON 9", func(p *smpp.SubmitSM) { p.SourceAddrTON = 9 }, nil, smpp.StatusInvSrcTON},
+		{"destination TON 9", func(p *smpp.SubmitSM) { p.DestAddrTON = 9 }, nil, smpp.StatusInvDstTON},
+		{"destination not digits", func(p *smpp.SubmitSM) { p.DestinationAddr = "hello" }, nil, smpp.StatusInvDstAdr},
+		{"short_message and message_payload", func(*smpp.SubmitSM) {}, []byte{0x04, 0x24, 0, 5, 'H', 'e', 'l', 'l', 'o'}, smpp.StatusInvMsgLen},
+		{"two of the three sar_*", func(p *smpp.SubmitSM) {
+			p.TLVs.SetUint16(smpp.TagSarMsgRefNum, 7)
+			p.TLVs.SetUint8(smpp.TagSarTotalSegments, 2)
+		}, nil, smpp.StatusMissingOptParam},
+		{"a one-octet sar_msg_ref_num", sar([]byte{7}, 2, 1), nil, smpp.StatusInvParLen},
+		{"segment 3 of 2", sar([]byte{0, 7}, 2, 3), nil, smpp.StatusInvOptParamVal},
+		{"sar_* and a UDH", func(p *smpp.SubmitSM) {
+			p.ESMClass |= 0x40
+			p.ShortMessage = append([]byte{5, 0, 3, 7, 2, 1}, p.ShortMessage...)
+			sar([]byte{0, 7}, 2, 1)(p)
+		}, nil, smpp.StatusInvOptParamVal},
+	} {
+		p := textSubmits(t, "B", "447009", "checked", coding.Options{}, 0)[0]
+		tc.change(p)
+		r.seq++
+		b := append(mustPDU(t, r.seq, smpp.StatusOK, p), tc.raw...)
+		binary.BigEndian.PutUint32(b, uint32(len(b)))
+		r.write(b)
+		if h, _ := r.read(); h.ID != smpp.SubmitSMRespID || h.Status != tc.want {
+			t.Errorf("%s: %v %v, want submit_sm_resp %v", tc.name, h.ID, h.Status, tc.want)
+		}
+	}
 }

@@ -156,6 +156,61 @@ type submission struct {
 	shortMessage                 []byte // nil for data_sm
 	tlvs                         smpp.TLVs
 	schedule, validity           string // submit_sm's schedule_delivery_time and validity_period
+	priority, replaceIfPresent   uint8  // submit_sm's; 0 for data_sm
+}
+
+// check refuses what a real SMSC refuses in a submit_sm or data_sm, with the status SMPP.md
+// gives for it, so that a client's encoder bugs show in a rehearsal: OK when nothing is wrong.
+func (s *submission) check() smpp.Status {
+	switch {
+	case s.esm&0x3C != 0 && s.esm&0x3C != 0x08 && s.esm&0x3C != 0x10:
+		return smpp.StatusInvESMClass // message type: normal, delivery ack or user ack only
+	case s.priority > 3:
+		return smpp.StatusInvPrtFlg
+	case s.replaceIfPresent > 1:
+		return smpp.StatusInvRepFlag
+	case s.src.TON > 6:
+		return smpp.StatusInvSrcTON
+	case s.dst.TON > 6:
+		return smpp.StatusInvDstTON
+	case s.dst.TON != 5 && !allDigits(s.dst.Addr):
+		return smpp.StatusInvDstAdr // only an alphanumeric address may hold other than digits
+	case len(s.shortMessage) > 254:
+		return smpp.StatusInvMsgLen // sm_length 255 is not allowed
+	}
+	if _, ok := s.tlvs.Get(smpp.TagMessagePayload); ok && len(s.shortMessage) > 0 {
+		return smpp.StatusInvMsgLen // the text goes in one of the two, never both
+	}
+	return s.checkSAR()
+}
+
+// checkSAR checks the sar_* TLVs: all three or none, of their sizes, the segment within the
+// total, and not together with a UDH.
+func (s *submission) checkSAR() smpp.Status {
+	ref, hasRef := s.tlvs.Get(smpp.TagSarMsgRefNum)
+	total, hasTotal := s.tlvs.Get(smpp.TagSarTotalSegments)
+	seq, hasSeq := s.tlvs.Get(smpp.TagSarSegmentSeqnum)
+	switch {
+	case !hasRef && !hasTotal && !hasSeq:
+		return smpp.StatusOK
+	case !hasRef || !hasTotal || !hasSeq:
+		return smpp.StatusMissingOptParam
+	case len(ref) != 2 || len(total) != 1 || len(seq) != 1:
+		return smpp.StatusInvParLen
+	case total[0] == 0 || seq[0] == 0 || seq[0] > total[0] || s.esm&esmUDHI != 0:
+		return smpp.StatusInvOptParamVal
+	}
+	return smpp.StatusOK
+}
+
+// allDigits reports whether s is a non-empty string of ASCII digits.
+func allDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return s != ""
 }
 
 // times reads schedule_delivery_time and validity_period at now (zero when not set), or the
@@ -241,6 +296,9 @@ func (c *conn) submit(h smpp.Header, sub submission) bool {
 	schedule, validity, timeStatus := sub.times(now)
 	if state == smpp.StatusOK {
 		state = timeStatus
+	}
+	if state == smpp.StatusOK {
+		state = sub.check()
 	}
 	rule, fate := srv.outcome(sub.dst.Addr)
 	status, n := srv.adm.admit(now, state, rule)
