@@ -340,6 +340,27 @@ func TestCampaign_sendingHoursEndWhileRowsWait(t *testing.T) {
 	srv := newSim(t, smsc.Config{})
 	cfg := testConfig(srv)
 	cfg.Rate, cfg.Session.Window = 5, 5
+	c, end, done := hoursRun(t, cfg, testRows(t, 20, "evening %d"))
+	for i := 0; c.Snapshot().Accepted < 3 && i < 1000; i++ {
+		time.Sleep(10 * time.Millisecond)
+	}
+	end()
+	atEnd := srv.Stats().Submits
+	time.Sleep(1500 * time.Millisecond) // at 5/s, long enough for the waiting rows to have gone
+	late := srv.Stats().Submits - atEnd
+	c.Stop()
+	if res := <-done; res.Err != nil {
+		t.Fatal(res.Err)
+	}
+	if late > 1 { // one may have been on its way to the connection when the clock moved
+		t.Errorf("%d submit_sm after the sending hours ended, want none", late)
+	}
+}
+
+// hoursRun runs rows with --send-between hours open now and a clock the test can move past
+// their end; it returns the campaign, the move and the run's outcome.
+func hoursRun(t *testing.T, cfg Config, rows []csvin.Row) (*Campaign, func(), <-chan runResult) {
+	t.Helper()
 	now := time.Now().UTC()
 	h, err := ParseHours(now.Add(-time.Hour).Format("15:04")+"-"+now.Add(time.Hour).Format("15:04"), time.UTC)
 	if err != nil {
@@ -353,24 +374,78 @@ func TestCampaign_sendingHoursEndWhileRowsWait(t *testing.T) {
 	var shift atomic.Int64 // the test's clock runs this far ahead of the real one
 	c.hoursNow = func() time.Time { return time.Now().Add(time.Duration(shift.Load())) }
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
+	t.Cleanup(cancel)
 	done := make(chan runResult, 1)
 	go func() {
-		res, err := c.Run(ctx, &rowSource{rows: testRows(t, 20, "evening %d")})
+		res, err := c.Run(ctx, &rowSource{rows: rows})
 		done <- runResult{res, err}
 	}()
-	for i := 0; c.Snapshot().Accepted < 3 && i < 1000; i++ {
+	return c, func() { shift.Store(int64(2 * time.Hour)) }, done
+}
+
+// A row whose first part was only refused (throttled) has reached nobody: when the hours end
+// it waits for them like a row not tried yet, instead of being retried after the end.
+func TestCampaign_sendingHoursEndForThrottledRows(t *testing.T) {
+	srv := newSim(t, smsc.Config{ThrottleTPS: 2})
+	cfg := testConfig(srv)
+	cfg.Rate, cfg.Session.Window = 10, 5
+	cfg.GiveUpAfter = 20 * time.Second
+	c, end, done := hoursRun(t, cfg, testRows(t, 40, "evening %d"))
+	for i := 0; srv.Stats().Throttled < 3 && i < 1000; i++ {
 		time.Sleep(10 * time.Millisecond)
 	}
-	shift.Store(int64(2 * time.Hour)) // the hours end
+	end()
+	time.Sleep(300 * time.Millisecond) // PDUs already on their way
 	atEnd := srv.Stats().Submits
-	time.Sleep(1500 * time.Millisecond) // at 5/s, long enough for the waiting rows to have gone
+	time.Sleep(2 * time.Second) // at 10/s, time for many retries
 	late := srv.Stats().Submits - atEnd
 	c.Stop()
 	if res := <-done; res.Err != nil {
 		t.Fatal(res.Err)
 	}
-	if late > 1 { // one may have been on its way to the connection when the clock moved
+	if late > 0 {
 		t.Errorf("%d submit_sm after the sending hours ended, want none", late)
+	}
+}
+
+// A row whose session died during its pacing wait, and which then waited for the next bind,
+// checks the hours again before it goes: they may have ended meanwhile.
+func TestCampaign_sendingHoursEndWhileRebinding(t *testing.T) {
+	srv := newSim(t, smsc.Config{})
+	proxy := newWindowProxy(t, srv.Addr())
+	proxy.bindSeen, proxy.releaseBind, proxy.holdBind = make(chan struct{}), make(chan struct{}), 2
+	var release sync.Once
+	t.Cleanup(func() { release.Do(func() { close(proxy.releaseBind) }) })
+	cfg := testConfig(srv)
+	cfg.Addr = proxy.Addr()
+	cfg.Rate, cfg.Session.Window = 1, 4
+	cfg.GiveUpAfter = 20 * time.Second
+	c, end, done := hoursRun(t, cfg, testRows(t, 20, "evening %d"))
+	for i := 0; srv.Stats().Accepted < 2 && i < 1000; i++ {
+		time.Sleep(5 * time.Millisecond)
+	}
+	time.Sleep(50 * time.Millisecond) // the response is back; the next token is about 0.95 s away
+	proxy.mu.Lock()
+	for _, cn := range proxy.conns {
+		cn.Close() // the SMSC drops the session while rows wait for tokens
+	}
+	proxy.mu.Unlock()
+	select {
+	case <-proxy.bindSeen: // the rebind is held
+	case <-time.After(10 * time.Second):
+		t.Fatal("no rebind")
+	}
+	time.Sleep(1500 * time.Millisecond) // a token came due meanwhile: its row found the session dead
+	end()                               // the hours end while no bind is up
+	atEnd := srv.Stats().Submits
+	release.Do(func() { close(proxy.releaseBind) }) // the bind comes back after the end
+	time.Sleep(6 * time.Second)                     // the rebind, with backoff, then 1/s: time for the waiting rows to go
+	late := srv.Stats().Submits - atEnd
+	c.Stop()
+	if res := <-done; res.Err != nil {
+		t.Fatal(res.Err)
+	}
+	if late > 0 {
+		t.Errorf("%d submit_sm after the sending hours ended (once the bind came back), want none", late)
 	}
 }

@@ -189,16 +189,6 @@ func (c *Campaign) tryPart(ctx context.Context, b *bind, j *job, part int, late 
 		if err != nil || (stop != nil && c.stopping()) {
 			return c.unsent(ctx, last, unknown)
 		}
-		if !j.written && c.closedHours() {
-			// The sending hours ended while the row waited for its token: it waits for them
-			// to open again and takes a new place in the schedule then. (A message already
-			// begun is finished: nobody receives half of one.)
-			if err := c.awaitHours(ctx); err != nil {
-				return c.unsent(ctx, last, unknown)
-			}
-			j.planned = time.Time{} // planned again after the pause
-			continue
-		}
 		if isDone(s.Done()) {
 			// The session ended during the pacing wait (an SMSC that drops idle sessions,
 			// at a low rate): take the next one, and a fresh token if none was up.
@@ -215,6 +205,17 @@ func (c *Campaign) tryPart(ctx context.Context, b *bind, j *job, part int, late 
 					return c.unsent(ctx, last, unknown)
 				}
 			}
+		}
+		if part == j.from && !(unknown && j.written) && c.closedHours() {
+			// The sending hours ended while the row waited for its token: it waits for them
+			// to open again and takes a new place in the schedule then. (A message already
+			// begun is finished: nobody receives half of one.)
+			if err := c.awaitHours(ctx); err != nil {
+				return c.unsent(ctx, last, unknown)
+			}
+			j.planned = time.Time{} // planned again after the pause
+			throttledSince, notSentSince = time.Time{}, time.Time{}
+			continue
 		}
 		// A PDU the pacer lets out ahead of the plan (a burst) is planned when it leaves.
 		planned := minTime(j.planned, time.Now())
@@ -561,10 +562,15 @@ func (c *Campaign) awaitHours(ctx context.Context) error {
 	for {
 		open, next := h.State(c.hoursClock())
 		if open {
-			if c.paused.CompareAndSwap(true, false) {
-				c.planMu.Lock()
+			// The schedule restarts under planMu with the flag's change, so that no row that
+			// sees the hours open plans from the schedule of before the pause.
+			c.planMu.Lock()
+			resumed := c.paused.CompareAndSwap(true, false)
+			if resumed {
 				c.plan.restart(time.Now())
-				c.planMu.Unlock()
+			}
+			c.planMu.Unlock()
+			if resumed {
 				c.event(Event{Kind: EventResumed})
 			}
 			return nil
