@@ -508,7 +508,7 @@ func TestServer_SubmitChecks(t *testing.T) {
 			p.ESMClass |= 0x40
 			p.ShortMessage = append([]byte{5, 0, 3, 7, 2, 1}, p.ShortMessage...)
 			sar([]byte{0, 7}, 2, 1)(p)
-		}, nil, smpp.StatusInvOptParamVal},
+		}, nil, smpp.StatusOptParNotAllwd},
 	} {
 		p := textSubmits(t, "B", "447009", "checked", coding.Options{}, 0)[0]
 		tc.change(p)

@@ -197,8 +197,10 @@ func (s *submission) checkSAR() smpp.Status {
 		return smpp.StatusMissingOptParam
 	case len(ref) != 2 || len(total) != 1 || len(seq) != 1:
 		return smpp.StatusInvParLen
-	case total[0] == 0 || seq[0] == 0 || seq[0] > total[0] || s.esm&esmUDHI != 0:
+	case total[0] == 0 || seq[0] == 0 || seq[0] > total[0]:
 		return smpp.StatusInvOptParamVal
+	case s.esm&esmUDHI != 0:
+		return smpp.StatusOptParNotAllwd // a UDH already says how the message is split
 	}
 	return smpp.StatusOK
 }
