@@ -792,3 +792,26 @@ func TestCampaign_noTokenSpentWaitingForTheBind(t *testing.T) {
 		t.Errorf("the pacer let %d PDUs through for %d written: tokens were spent on waiting for the bind", tokens, res.PDUs)
 	}
 }
+
+// A row refused at its first part gives back the places it planned for its other parts, so
+// the schedule (the latency base of the rows after it) stays with what is really sent.
+func TestCampaign_scheduleGivesBackUnsentParts(t *testing.T) {
+	srv := newSim(t, smsc.Config{RejectPrefixes: []string{"4917100000001"}})
+	cfg := testConfig(srv)
+	cfg.Rate = 20
+	rows := testRows(t, 2, strings.Repeat("A long message that needs three parts. ", 10)+"%d")
+	c, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	res, err := c.Run(ctx, &rowSource{rows: rows})
+	if err != nil || res.Accepted != 1 || res.PDUs != 4 {
+		t.Fatalf("run: %v, %d accepted, %d PDUs; want row 1 refused at its first part, row 2 sent", err, res.Accepted, res.PDUs)
+	}
+	// Row 1 used one place, row 2 three.
+	if got, want := c.plan.next.Sub(*c.started.Load()), 4*time.Second/20; got != want {
+		t.Errorf("the schedule is %v past the start, want %v (the places of 4 PDUs)", got, want)
+	}
+}

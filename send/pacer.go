@@ -339,6 +339,13 @@ type schedule struct {
 // restart makes the next row due at now.
 func (s *schedule) restart(now time.Time) { s.next = now }
 
+// giveBack returns the places of parts PDUs that a row planned and will not send.
+func (s *schedule) giveBack(parts int) {
+	if s.rate > 0 && parts > 0 {
+		s.next = s.next.Add(-time.Duration(float64(parts) / s.rate * float64(time.Second)))
+	}
+}
+
 // planned returns the planned time of a row of parts PDUs taken at now.
 func (s *schedule) planned(parts int, now time.Time) time.Time {
 	if s.rate <= 0 {

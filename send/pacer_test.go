@@ -154,7 +154,15 @@ func TestSchedule(t *testing.T) {
 	if got := s.planned(1, late.Add(time.Second)); !got.Equal(late) {
 		t.Errorf("after restart planned at %v, want the restart time", got)
 	}
+	// A row of three parts refused at its first gives back the two places it did not use.
+	s.restart(t0)
+	s.planned(3, late)
+	s.giveBack(2)
+	if got := s.planned(1, late); !got.Equal(t0.Add(250 * time.Millisecond)) {
+		t.Errorf("after a give-back the next row is planned at t0+%v, want t0+250ms", got.Sub(t0))
+	}
 	unlimited := schedule{}
+	unlimited.giveBack(2)
 	if got := unlimited.planned(3, late); !got.Equal(late) {
 		t.Errorf("unlimited planned %v, want when taken", got)
 	}

@@ -58,6 +58,14 @@ func (c *Campaign) sendRow(ctx context.Context, b *bind, j *job) {
 			c.failed.Add(1)
 		}
 		c.done.Add(1)
+		if !j.planned.IsZero() {
+			// The places planned for the parts after this one go unused: the schedule
+			// moves back by them, or the rows after it would all look early and a real
+			// stall behind them would not show in their latency.
+			c.planMu.Lock()
+			c.plan.giveBack(parts - part - 1)
+			c.planMu.Unlock()
+		}
 		return
 	}
 	c.accepted.Add(1)
