@@ -3,6 +3,7 @@ package send
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -180,6 +181,7 @@ func (b *bind) run(ctx context.Context) {
 		opt := c.cfg.Session
 		opt.AsyncHandler = c.handle
 		opt.OnLateResponse = late.arrive
+		opt.OnStray = c.strayWarner(b.n)
 		s, err := smpp.Dial(ctx, c.cfg.Addr, opt)
 		if err == nil {
 			if terr := c.tlvSupport(s); terr != nil {
@@ -260,6 +262,19 @@ func (b *bind) run(ctx context.Context) {
 		sleep(ctx, d, nil)
 	}
 	b.set(nil, nil, nil)
+}
+
+// strayWarner returns the session's OnStray: it warns once per session of a response that
+// matches no request with an error status (a generic_nack with sequence_number 0 means the
+// SMSC could not read something smscast sent), which otherwise shows only as a timeout.
+func (c *Campaign) strayWarner(bindN int) func(smpp.Header) {
+	var warned atomic.Bool
+	return func(h smpp.Header) {
+		if h.Status != smpp.StatusOK && warned.CompareAndSwap(false, true) {
+			c.warn(fmt.Errorf("bind %d: the SMSC answered %v with %v for sequence_number %d, which matches no request: it may not have understood a PDU (further ones on this session are not reported)",
+				bindN, h.ID, h.Status, h.Sequence))
+		}
+	}
 }
 
 // healthyUptime is how long a session must stay bound, when no submit was accepted on it

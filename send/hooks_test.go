@@ -449,3 +449,27 @@ func TestCampaign_sendingHoursEndWhileRebinding(t *testing.T) {
 		t.Errorf("%d submit_sm after the sending hours ended (once the bind came back), want none", late)
 	}
 }
+
+// A response that matches no request with an error status (the SMSC could not read a PDU)
+// is warned about once per session; a repeated success is not worth a warning.
+func TestCampaign_strayWarning(t *testing.T) {
+	var log eventLog
+	cfg := Config{Addr: "127.0.0.1:1", Book: report.NewBook(report.Options{}), OnEvent: log.add}
+	c, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stray := c.strayWarner(2)
+	stray(smpp.Header{ID: smpp.SubmitSMRespID, Status: smpp.StatusOK, Sequence: 7})
+	stray(smpp.Header{ID: smpp.GenericNackID, Status: smpp.StatusInvCmdLen})
+	stray(smpp.Header{ID: smpp.GenericNackID, Status: smpp.StatusInvCmdLen})
+	if n := log.count(EventWarning); n != 1 {
+		t.Fatalf("%d warnings, want 1", n)
+	}
+	log.mu.Lock()
+	msg := log.events[0].Err.Error()
+	log.mu.Unlock()
+	if !strings.Contains(msg, "bind 2") || !strings.Contains(msg, "ESME_RINVCMDLEN") || !strings.Contains(msg, "generic_nack") {
+		t.Errorf("warning %q: want the bind, the command and the status", msg)
+	}
+}

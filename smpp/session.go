@@ -133,6 +133,10 @@ type Options struct {
 	// after it returns, so it can cancel a resend still waiting for a slot. nil = late
 	// responses are discarded too.
 	OnLateResponse func(seq uint32, h Header, p PDU)
+	// OnStray receives the header of each response that matches no request, late or not
+	// (such as a generic_nack with sequence_number 0: the SMSC could not read a PDU's
+	// header), on the reader goroutine; it must return quickly. nil = ignored.
+	OnStray func(h Header)
 
 	// lastSeq is a test hook: the session's sequence numbers continue after it (the bind
 	// takes lastSeq+1). 0 = start at 1.

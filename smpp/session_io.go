@@ -462,8 +462,11 @@ func (s *Session) route(h Header, p PDU, decodeErr error) {
 		// A stray (a duplicate, a guess, a generic_nack with sequence_number 0) is dropped:
 		// only a timed-out request can still be waited for, and a stray passed on would
 		// have to be kept by someone for a request that may never exist.
-		if late && s.opt.OnLateResponse != nil {
+		switch {
+		case late && s.opt.OnLateResponse != nil:
 			s.opt.OnLateResponse(h.Sequence, h, p)
+		case !late && s.opt.OnStray != nil:
+			s.opt.OnStray(h)
 		}
 		// Only now free the slot the timed-out request kept: a resend of it waiting for a
 		// slot, which OnLateResponse may have just cancelled, must not be able to take it

@@ -347,8 +347,8 @@ func TestSession_ResponseTimeoutThenLateResponse(t *testing.T) {
 // caller keeping such responses for a timeout that never comes would grow without bound.
 func TestSession_StrayResponsesAreNotLate(t *testing.T) {
 	leakCheck(t)
-	var late atomic.Int32
-	opt := Options{OnLateResponse: func(uint32, Header, PDU) { late.Add(1) }}
+	var late, strays atomic.Int32
+	opt := Options{OnLateResponse: func(uint32, Header, PDU) { late.Add(1) }, OnStray: func(Header) { strays.Add(1) }}
 	s := startSession(t, opt, func(f *fakeSMSC) {
 		for _, id := range []string{"first", "second"} {
 			h, _, ok := f.expect(SubmitSMID)
@@ -373,6 +373,9 @@ func TestSession_StrayResponsesAreNotLate(t *testing.T) {
 	s.Close() // the reader has handled every stray once the session has ended
 	if n := late.Load(); n != 0 {
 		t.Errorf("OnLateResponse called %d times for stray responses, want never", n)
+	}
+	if n := strays.Load(); n != 4 {
+		t.Errorf("OnStray called %d times, want 4 (a repeated response and a generic_nack, twice)", n)
 	}
 }
 
