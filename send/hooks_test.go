@@ -200,6 +200,19 @@ func TestCampaign_handleMO(t *testing.T) {
 	if n := len(c.book.Unmatched()); n != 1 {
 		t.Errorf("%d unmatched receipts in the book, want the unparseable one", n)
 	}
+	// esm_class 0x08 (SME delivery acknowledgement, never asked for) that reads as a receipt
+	// is taken as one, as some SMSCs mark their receipts so; one that does not is a message.
+	ack := "id:7a1b submit date:2503140900 done date:2503140901 stat:DELIVRD err:000 text:hello"
+	got = nil
+	if st := handleNow(t, c, &smpp.DeliverSM{SourceAddr: "491716", ESMClass: 0x08, ShortMessage: []byte(ack)}); st != smpp.StatusOK || len(got) != 0 {
+		t.Errorf("receipt marked 0x08: answered %v, MO %+v; want a receipt", st, got)
+	}
+	if n := len(c.book.Unmatched()); n != 2 {
+		t.Errorf("%d unmatched receipts in the book, want the one marked 0x08 too", n)
+	}
+	if st := handleNow(t, c, &smpp.DeliverSM{SourceAddr: "491717", ESMClass: 0x08, ShortMessage: []byte("STOP")}); st != smpp.StatusOK || len(got) != 1 || got[0].Text != "STOP" {
+		t.Errorf("message marked 0x08: answered %v, MO %+v; want an incoming message", st, got)
+	}
 }
 
 func TestCampaign_submitSM(t *testing.T) {

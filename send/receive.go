@@ -28,6 +28,12 @@ func (c *Campaign) handle(_ context.Context, p smpp.PDU, answer func(smpp.Status
 			c.receipt(r, err, now, answer)
 			return
 		}
+		if smeAck(p.ESMClass) {
+			if r, err := smpp.ReceiptFromDeliverSM(p); err == nil {
+				c.receipt(r, nil, now, answer)
+				return
+			}
+		}
 		sm := p.ShortMessage
 		if len(sm) == 0 {
 			sm, _ = p.TLVs.Get(smpp.TagMessagePayload)
@@ -39,12 +45,24 @@ func (c *Campaign) handle(_ context.Context, p smpp.PDU, answer func(smpp.Status
 			c.receipt(r, err, now, answer)
 			return
 		}
+		if smeAck(p.ESMClass) {
+			if r, err := smpp.ReceiptFromDataSM(p); err == nil {
+				c.receipt(r, nil, now, answer)
+				return
+			}
+		}
 		payload, _ := p.TLVs.Get(smpp.TagMessagePayload)
 		c.moAsync(incoming(now, p.SourceAddr, p.DestinationAddr, payload, p.ESMClass, p.DataCoding, p.TLVs, c.cfg.PackedGSM7), answer)
 	default:
 		answer(smpp.StatusOK)
 	}
 }
+
+// smeAck reports whether esmClass marks an SME delivery acknowledgement (message type 0x08).
+// smscast never asks for one, so an SMSC that sends it is likely marking its delivery receipts
+// so (Kannel takes them as receipts too): handle takes one as a receipt when it reads as one,
+// else as an incoming message.
+func smeAck(esmClass uint8) bool { return esmClass&0x3C == 0x08 }
 
 // receipt makes one delivery receipt durable — in the journal when it matches a message of
 // the campaign, in the spool when it does not — then records it in the Book, and only then
