@@ -800,13 +800,7 @@ func TestCampaign_scheduleGivesBackUnsentParts(t *testing.T) {
 	cfg := testConfig(srv)
 	cfg.Rate = 20
 	rows := testRows(t, 2, strings.Repeat("A long message that needs three parts. ", 10)+"%d")
-	c, err := New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	res, err := c.Run(ctx, &rowSource{rows: rows})
+	c, res, err := runCampaign(t, cfg, rows)
 	if err != nil || res.Accepted != 1 || res.PDUs != 4 {
 		t.Fatalf("run: %v, %d accepted, %d PDUs; want row 1 refused at its first part, row 2 sent", err, res.Accepted, res.PDUs)
 	}

@@ -122,6 +122,13 @@ func (l *eventLog) count(k EventKind) int {
 // run runs a campaign over rows with a time limit, failing the test if it does not end.
 func run(t testing.TB, cfg Config, rows []csvin.Row) (Result, error) {
 	t.Helper()
+	_, res, err := runCampaign(t, cfg, rows)
+	return res, err
+}
+
+// runCampaign is run that also returns the campaign, for a look at its state afterwards.
+func runCampaign(t testing.TB, cfg Config, rows []csvin.Row) (*Campaign, Result, error) {
+	t.Helper()
 	c, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -132,7 +139,7 @@ func run(t testing.TB, cfg Config, rows []csvin.Row) (Result, error) {
 	if ctx.Err() != nil {
 		t.Fatal("campaign did not finish within 60s")
 	}
-	return res, err
+	return c, res, err
 }
 
 // runResult is what a campaign started by startRun returned.
