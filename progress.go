@@ -175,7 +175,7 @@ func (p *progress) Event(e send.Event) {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if e.Kind == send.EventBound {
+	if e.Kind == send.EventBound && !e.Receiver {
 		p.everBound = true
 	}
 	if p.bar != nil {
@@ -185,6 +185,9 @@ func (p *progress) Event(e send.Event) {
 		rec := map[string]any{"time": e.Time.UTC().Format(time.RFC3339Nano), "event": e.Kind.String(), "message": e.String()}
 		if e.Bind > 0 {
 			rec["bind"] = e.Bind
+		}
+		if e.Receiver {
+			rec["receiver"] = true
 		}
 		if e.Row > 0 {
 			rec["row"] = e.Row

@@ -34,7 +34,7 @@ var receiptsShown = map[string]bool{
 // receipts does not use hidden.
 func receiptsFlags() []cli.Flag {
 	own := map[string]cli.Flag{
-		"bind-mode":       &cli.StringFlag{Name: "bind-mode", Value: "rx", Usage: "bind `MODE`: rx (receiver) or trx (transceiver, for SMSCs that deliver receipts only to transceivers)"},
+		"bind-mode":       &cli.StringFlag{Name: "bind-mode", Value: "rx", Usage: "bind `MODE`: rx (receiver) or trx (transceiver, for SMSCs that deliver receipts only to transceivers); send's tx and tx+rx, from a config file both commands share, mean rx"},
 		"journal":         &cli.StringFlag{Name: "journal", Usage: "the campaign's journal `FILE`, as send wrote it (default: <--report>.journal)"},
 		"report":          &cli.StringFlag{Name: "report", Usage: "rewrite this report `FILE` (default: the journal's path without .journal, where send puts it)"},
 		"report-format":   &cli.StringFlag{Name: "report-format", Usage: "report `FORMAT`: csv or jsonl (default: the format the report is in, else jsonl for a .jsonl name, else csv)"},
@@ -154,7 +154,7 @@ func receiptsSettingsOf(c *cli.Context, passwordOnArgs bool, warn func(string)) 
 	}
 	e.PackedGSM7 = s.input.Coding.Packed // an SMSC that wants packed septets delivers replies packed
 	switch mode := strings.ToLower(c.String("bind-mode")); mode {
-	case "rx":
+	case "rx", "tx", "tx+rx": // send's modes, from a shared --config: receipts sends nothing
 		e.Session.Bind.Mode = smpp.BindReceiver
 	case "trx":
 		e.Session.Bind.Mode = smpp.BindTransceiver

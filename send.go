@@ -62,7 +62,7 @@ func connectFlags() []cli.Flag {
 // sendFlags are the flags of send besides the input flags it shares with plan.
 func sendFlags() []cli.Flag {
 	flags := append(connectFlags(), []cli.Flag{
-		&cli.StringFlag{Name: "bind-mode", Value: "trx", Usage: "bind `MODE`: trx (transceiver: receipts come back on the same session) or tx (transmitter: no receipts are collected)"},
+		&cli.StringFlag{Name: "bind-mode", Value: "trx", Usage: "bind `MODE`: trx (transceiver: receipts come back on the same session), tx+rx (transmitters, and a receiver for the receipts: for SMSCs without transceivers) or tx (transmitter: no receipts are collected)"},
 		&cli.IntFlag{Name: "binds", Value: 1, Usage: "`N` sessions share the campaign (carriers often cap throughput per bind)"},
 		&cli.BoolFlag{Name: "assume-tlv-support", Usage: "with --split sar or payload, send even when the SMSC's bind response announces no TLV support (no sc_interface_version 0x34)"},
 		// Pacing.
@@ -214,8 +214,11 @@ func sendSettingsOf(c *cli.Context, passwordOnArgs bool, warn func(string)) (sen
 				warn("warning: a transmitter bind (--bind-mode tx) gets no replies: --inbox and --optout-keywords take effect in smscast receipts, which collects them later")
 			}
 		}
+	case "tx+rx":
+		e.Session.Bind.Mode = smpp.BindTransmitter
+		e.Receiver = true
 	default:
-		return s, fmt.Errorf("--bind-mode %q: use trx (receipts on the same session) or tx", mode)
+		return s, fmt.Errorf("--bind-mode %q: use trx (receipts on the same session), tx+rx (a receiver for them beside the transmitters) or tx (no receipts)", mode)
 	}
 
 	ints := []struct {

@@ -206,7 +206,7 @@ func TestSend_transceiverUnknown(t *testing.T) {
 	recipients, templates := campaignFiles(t, dir, 2)
 	code, stderr := runApp(t, "send", "--smsc", ln.Addr().String(), "--recipients", recipients, "--templates", templates,
 		"--from", "ACME", "--report", filepath.Join(dir, "out.csv"), "--give-up-after", "20s")
-	if code != exitConnect || !strings.Contains(stderr, "ESME_RINVCMDID") || !strings.Contains(stderr, "--bind-mode tx") {
+	if code != exitConnect || !strings.Contains(stderr, "ESME_RINVCMDID") || !strings.Contains(stderr, "--bind-mode tx+rx") {
 		t.Errorf("exit %d, want 2 with a hint to bind as a transmitter; stderr:\n%s", code, stderr)
 	}
 	if n := binds.Load(); n != 1 {
@@ -704,6 +704,38 @@ func TestSend_packedReplies(t *testing.T) {
 	}
 	if lines := readCSV(t, later); len(lines) != 2 || lines[1][3] != reply {
 		t.Errorf("receipts' inbox %q, want one line with the reply %q", lines, reply)
+	}
+}
+
+// --bind-mode tx+rx sends on transmitters and collects the receipts and replies on a
+// receiver beside them; receipts, sharing the campaign's config file, takes that mode as rx.
+func TestSend_transmitterAndReceiver(t *testing.T) {
+	srv, reply := replySim(t, "491710000002")
+	dir := t.TempDir()
+	recipients, templates := campaignFiles(t, dir, 3)
+	config, inbox, report := filepath.Join(dir, "campaign.yaml"), filepath.Join(dir, "inbox.csv"), filepath.Join(dir, "out.csv")
+	yaml := fmt.Sprintf("smsc: %s\nbind-mode: tx+rx\nrecipients: %s\ntemplates: %s\nfrom: ACME\nrate: 0\nreport: %s\nspool: %s\n",
+		srv.Addr(), recipients, templates, report, filepath.Join(dir, "spool"))
+	if err := os.WriteFile(config, []byte(yaml), 0o666); err != nil {
+		t.Fatal(err)
+	}
+	code, stderr := runApp(t, "send", "--config", config, "--wait", "10s", "--inbox", inbox, "--log-format", "json")
+	if code != exitOK {
+		t.Fatalf("exit %d; stderr:\n%s", code, stderr)
+	}
+	for _, r := range readReport(t, report) {
+		if r["submit_status"] != "accepted" || r["receipt_status"] != "DELIVRD" {
+			t.Errorf("row %s: %s/%s, want accepted/DELIVRD", r["row"], r["submit_status"], r["receipt_status"])
+		}
+	}
+	if lines := readCSV(t, inbox); len(lines) != 2 || lines[1][3] != reply {
+		t.Errorf("inbox %q, want the reply", lines)
+	}
+	if !strings.Contains(stderr, `"receiver":true`) || !strings.Contains(stderr, "bind 2 (receiver): bound") {
+		t.Errorf("stderr does not log the receiver's bind:\n%s", stderr)
+	}
+	if code, stderr := runCmd(t, "receipts", "--config", config, "--journal", report+".journal", "--wait", "0", "--quiet"); code != exitOK {
+		t.Errorf("receipts with the campaign's config: exit %d; stderr:\n%s", code, stderr)
 	}
 }
 

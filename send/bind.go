@@ -15,8 +15,9 @@ import (
 // the workers, and when the session ends (drop, unbind from the SMSC, dead peer) binds again
 // with backoff. The workers get a session from Campaign.session.
 type bind struct {
-	c *Campaign
-	n int // 1-based, for events
+	c        *Campaign
+	n        int  // 1-based, for events
+	receiver bool // Config.Receiver's session: receipts and replies only (see receive)
 
 	mu   sync.Mutex
 	sess *smpp.Session
@@ -216,30 +217,14 @@ func (b *bind) run(ctx context.Context) {
 			}
 		} else {
 			up := time.Now()
-			b.set(s, late, nil)
-			c.event(Event{Kind: EventBound, Bind: b.n, Detail: s.SystemID()})
-			select {
-			case <-s.Done():
-				b.set(nil, nil, nil)
-				// Close waits for its reader, which may still be handing late acceptances
-				// to the Book and journal: none may outlive Run.
-				_ = s.Close()
-				err = sessionErr(s)
-				c.event(Event{Kind: EventConnectionLost, Bind: b.n, Err: err})
-				if late.proven.Load() || time.Since(up) >= healthyUptime {
-					failures = 0
-					now := time.Now()
-					c.binding.update(func(st *bindState) { st.worked = now })
-				}
-			case <-ctx.Done():
-				b.set(nil, nil, nil)
-				// An abort (Run's ctx) cuts the orderly unbind short.
-				stop := context.AfterFunc(c.runCtx, s.Abort)
-				if err := s.Close(); err != nil && !errors.Is(err, smpp.ErrConnectionLost) {
-					c.warn(err)
-				}
-				stop()
+			err = b.hold(ctx, s, late)
+			if err == nil {
 				return
+			}
+			if late.proven.Load() || time.Since(up) >= healthyUptime {
+				failures = 0
+				now := time.Now()
+				c.binding.update(func(st *bindState) { st.worked = now })
 			}
 		}
 		failures++
@@ -262,6 +247,63 @@ func (b *bind) run(ctx context.Context) {
 		sleep(ctx, d, nil)
 	}
 	b.set(nil, nil, nil)
+}
+
+// hold offers s to the workers until it ends, and returns why it ended; or, once ctx ends,
+// closes it with an unbind (an abort, Run's ctx, cuts that short) and returns nil.
+func (b *bind) hold(ctx context.Context, s *smpp.Session, late *lateTable) error {
+	c := b.c
+	b.set(s, late, nil)
+	c.event(Event{Kind: EventBound, Bind: b.n, Receiver: b.receiver, Detail: s.SystemID()})
+	select {
+	case <-s.Done():
+		b.set(nil, nil, nil)
+		// Close waits for its reader, which may still be handing late acceptances to the
+		// Book and journal: none may outlive Run.
+		_ = s.Close()
+		err := sessionErr(s)
+		c.event(Event{Kind: EventConnectionLost, Bind: b.n, Receiver: b.receiver, Err: err})
+		return err
+	case <-ctx.Done():
+		b.set(nil, nil, nil)
+		stop := context.AfterFunc(c.runCtx, s.Abort)
+		if err := s.Close(); err != nil && !errors.Is(err, smpp.ErrConnectionLost) {
+			c.warn(err)
+		}
+		stop()
+		return nil
+	}
+}
+
+// receive keeps the receiver session of Config.Receiver bound, with backoff, until ctx
+// ends. Unlike run it never fails the campaign, whatever the SMSC answers: whether the
+// campaign can go on is the transmitters' to find out, and a receipt the receiver misses
+// waits at the SMSC (for its next bind, or smscast receipts).
+func (b *bind) receive(ctx context.Context) {
+	c := b.c
+	for failures := 1; ctx.Err() == nil; failures++ {
+		opt := c.cfg.Session
+		opt.Bind.Mode = smpp.BindReceiver
+		opt.AsyncHandler = c.handle
+		opt.OnStray = c.strayWarner(b.n)
+		s, err := smpp.Dial(ctx, c.cfg.Addr, opt)
+		if err == nil {
+			up := time.Now()
+			if err = b.hold(ctx, s, nil); err == nil {
+				return
+			}
+			if time.Since(up) >= healthyUptime {
+				failures = 1
+			}
+		} else if ctx.Err() != nil {
+			return
+		}
+		d := c.cfg.Reconnect.Delay(failures, jitter())
+		if s == nil {
+			c.event(Event{Kind: EventBindFailed, Bind: b.n, Receiver: true, Err: err, Until: time.Now().Add(d)})
+		}
+		sleep(ctx, d, nil)
+	}
 }
 
 // strayWarner returns the session's OnStray: it warns once per session of a response that

@@ -37,6 +37,12 @@ type Config struct {
 	// and are overwritten.
 	Session smpp.Options
 	Binds   int // sessions sharing the campaign; 0 means 1
+	// Receiver adds one receiver session (bind_receiver) for the receipts and replies beside
+	// the Binds sessions, which then bind as Session.Bind.Mode says (a transmitter): for
+	// SMSCs that deliver receipts only to receivers or allow no transceivers. Its failures
+	// never end the campaign: receipts it misses wait at the SMSC for its next bind or for
+	// smscast receipts.
+	Receiver bool
 	// UsesTLVs says the messages carry optional parameters (--split sar or payload). A bind
 	// response that announces no TLV support (no sc_interface_version, or one below 0x34) then
 	// fails the campaign with *TLVSupportError before the session sends anything, unless
@@ -107,7 +113,7 @@ func (e *BindError) Error() string {
 	if e.Status == smpp.StatusInvCmdID {
 		hint := "this bind"
 		if e.Mode == smpp.BindTransceiver {
-			hint = "bind_transceiver (new in SMPP 3.4): bind as a transmitter to send (--bind-mode tx) and as a receiver for the receipts (smscast receipts --bind-mode rx)"
+			hint = "bind_transceiver (new in SMPP 3.4): send on transmitters with a receiver for the receipts beside them (--bind-mode tx+rx)"
 		}
 		return fmt.Sprintf("SMSC %s refused the bind: %v: it does not know %s", e.Addr, e.Status, hint)
 	}
@@ -221,11 +227,12 @@ type Campaign struct {
 	// early holds the receipts that matched no row when they came, so went to the spool:
 	// those that overtook their submit_sm_resp match once it came, and Run journals them,
 	// so that the campaign's journal holds every receipt of the campaign.
-	earlyMu sync.Mutex
-	early   []keptEarly
-	runCtx  context.Context // Run's ctx: its end is an abort
-	binds   []*bind
-	binding bindState
+	earlyMu  sync.Mutex
+	early    []keptEarly
+	runCtx   context.Context // Run's ctx: its end is an abort
+	binds    []*bind
+	receiver *bind // Config.Receiver's session; nil without one
+	binding  bindState
 
 	planMu sync.Mutex
 	plan   schedule
@@ -299,6 +306,10 @@ func New(cfg Config) (*Campaign, error) {
 	}
 	for i := range cfg.Binds {
 		c.binds = append(c.binds, newBind(c, i+1))
+	}
+	if cfg.Receiver {
+		c.receiver = newBind(c, cfg.Binds+1)
+		c.receiver.receiver = true
 	}
 	return c, nil
 }
@@ -447,9 +458,12 @@ func (c *Campaign) Run(ctx context.Context, src Source) (Result, error) {
 	linkCtx, closeLinks := context.WithCancel(ctx)
 	defer closeLinks()
 	var links sync.WaitGroup
-	for _, b := range c.binds {
-		if !c.cfg.Offline {
+	if !c.cfg.Offline {
+		for _, b := range c.binds {
 			links.Go(func() { b.run(linkCtx) })
+		}
+		if c.receiver != nil {
+			links.Go(func() { c.receiver.receive(linkCtx) })
 		}
 	}
 

@@ -45,25 +45,31 @@ func (k EventKind) String() string {
 
 // Event is one notable thing that happened during a campaign.
 type Event struct {
-	Time   time.Time
-	Kind   EventKind
-	Bind   int       // 1-based bind number; 0 when the event is not about one bind
-	Row    int       // data-row number; 0 when the event is not about one row
-	Rate   float64   // EventRate: PDUs per second now in force; +Inf = unlimited
-	Until  time.Time // EventPaused: when sending resumes; EventBindFailed: the next attempt
-	Detail string
-	Err    error
+	Time time.Time
+	Kind EventKind
+	Bind int // 1-based bind number; 0 when the event is not about one bind
+	// Receiver marks the events of the receiver session (Config.Receiver), numbered after
+	// the binds that send.
+	Receiver bool
+	Row      int       // data-row number; 0 when the event is not about one row
+	Rate     float64   // EventRate: PDUs per second now in force; +Inf = unlimited
+	Until    time.Time // EventPaused: when sending resumes; EventBindFailed: the next attempt
+	Detail   string
+	Err      error
 }
 
 // String is the event as one line of text for a log, without the time.
 func (e Event) String() string {
 	switch e.Kind {
 	case EventBound:
-		return fmt.Sprintf("bind %d: bound to the SMSC %q", e.Bind, e.Detail)
+		return fmt.Sprintf("%s: bound to the SMSC %q", e.bindName(), e.Detail)
 	case EventBindFailed:
-		return fmt.Sprintf("bind %d: %v; retrying at %s", e.Bind, e.Err, e.Until.Format("15:04:05"))
+		return fmt.Sprintf("%s: %v; retrying at %s", e.bindName(), e.Err, e.Until.Format("15:04:05"))
 	case EventConnectionLost:
-		return fmt.Sprintf("bind %d: connection lost (%v); rebinding, requests in flight will be resent", e.Bind, e.Err)
+		if e.Receiver {
+			return fmt.Sprintf("%s: connection lost (%v); rebinding (receipts wait at the SMSC meanwhile)", e.bindName(), e.Err)
+		}
+		return fmt.Sprintf("%s: connection lost (%v); rebinding, requests in flight will be resent", e.bindName(), e.Err)
 	case EventRate:
 		if e.Err != nil {
 			return fmt.Sprintf("SMSC answered %v: rate lowered to %s", e.Err, FormatRate(e.Rate))
@@ -81,6 +87,14 @@ func (e Event) String() string {
 		return fmt.Sprintf("warning: %v", e.Err)
 	}
 	return e.Kind.String()
+}
+
+// bindName names the event's bind: "bind 2", or "bind 3 (receiver)".
+func (e Event) bindName() string {
+	if e.Receiver {
+		return fmt.Sprintf("bind %d (receiver)", e.Bind)
+	}
+	return fmt.Sprintf("bind %d", e.Bind)
 }
 
 // FormatRate is a pacing rate for people: "250/s", or "unlimited".

@@ -108,11 +108,16 @@ func (l *eventLog) add(e Event) {
 }
 
 func (l *eventLog) count(k EventKind) int {
+	return l.countOf(func(e Event) bool { return e.Kind == k })
+}
+
+// countOf counts the events that match.
+func (l *eventLog) countOf(match func(Event) bool) int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	n := 0
 	for _, e := range l.events {
-		if e.Kind == k {
+		if match(e) {
 			n++
 		}
 	}
@@ -218,6 +223,11 @@ type windowProxy struct {
 	// ESME_RBINDFAIL, like an SMSC that still holds the dropped bind.
 	refuseRebinds int
 	accepted      int // connections accepted so far
+	// refuseReceivers answers every bind_receiver with ESME_RBINDFAIL, like an account
+	// allowed no receiver; receiversRefused counts them. Both under mu.
+	refuseReceivers  bool
+	receiversRefused int
+	bindsOf          map[smpp.CommandID]int // binds that passed, by operation
 	// bindSeen, when set, is closed when bind number holdBind (1 = the first; 0 counts as
 	// 1) reaches the proxy, which holds it back until releaseBind is closed: the client
 	// waits for its bind meanwhile.
@@ -231,7 +241,7 @@ func newWindowProxy(t testing.TB, target string) *windowProxy {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &windowProxy{ln: ln, target: target, resent: make(chan struct{})}
+	p := &windowProxy{ln: ln, target: target, resent: make(chan struct{}), bindsOf: map[smpp.CommandID]int{}}
 	p.wg.Add(1)
 	go p.accept()
 	t.Cleanup(p.close)
@@ -278,15 +288,41 @@ func (p *windowProxy) accept() {
 		if refuse {
 			p.refuseRebinds--
 		}
+		refuseReceivers := p.refuseReceivers
 		p.mu.Unlock()
 		if refuse {
 			refuseBind(client, smpp.StatusBindFail)
 			continue
 		}
+		var bindPDU []byte // read here to see whose bind it is; forwarded below
+		if refuseReceivers {
+			pdu, err := smpp.ReadPDU(client, nil, 0)
+			h, herr := smpp.DecodeHeader(pdu)
+			if err != nil || herr != nil {
+				client.Close()
+				continue
+			}
+			if h.ID == smpp.BindReceiverID {
+				p.mu.Lock()
+				p.receiversRefused++
+				p.mu.Unlock()
+				answerBind(client, h, smpp.StatusBindFail)
+				client.Close()
+				continue
+			}
+			bindPDU = pdu
+		}
 		server, err := net.Dial("tcp", p.target)
 		if err != nil {
 			client.Close()
 			continue
+		}
+		if bindPDU != nil {
+			if _, err := server.Write(bindPDU); err != nil {
+				client.Close()
+				server.Close()
+				continue
+			}
 		}
 		p.mu.Lock()
 		p.conns = append(p.conns, client, server)
@@ -295,6 +331,11 @@ func (p *windowProxy) accept() {
 		p.wg.Add(2)
 		go p.pipe(client, server, func(h smpp.Header) {
 			isBind := h.ID == smpp.BindTransceiverID || h.ID == smpp.BindTransmitterID || h.ID == smpp.BindReceiverID
+			if isBind {
+				p.mu.Lock()
+				p.bindsOf[h.ID]++
+				p.mu.Unlock()
+			}
 			if isBind && p.bindSeen != nil {
 				p.mu.Lock()
 				p.binds++
@@ -339,6 +380,11 @@ func refuseBind(c net.Conn, st smpp.Status) {
 	if err != nil {
 		return
 	}
+	answerBind(c, h, st)
+}
+
+// answerBind answers the bind h with status st and no body.
+func answerBind(c net.Conn, h smpp.Header, st smpp.Status) {
 	resp := binary.BigEndian.AppendUint32(nil, smpp.HeaderLen)
 	resp = binary.BigEndian.AppendUint32(resp, uint32(h.ID)|0x80000000)
 	resp = binary.BigEndian.AppendUint32(resp, uint32(st))

@@ -1,0 +1,74 @@
+package send
+
+import (
+	"testing"
+	"time"
+
+	"smscast/smpp"
+	"smscast/smsc"
+)
+
+// With Config.Receiver the binds that send are transmitters and one receiver session beside
+// them collects the receipts: every row of a campaign on two transmitters ends DELIVRD.
+func TestCampaign_receiverCollectsTheReceipts(t *testing.T) {
+	srv := newSim(t, smsc.Config{ReceiptDelay: 20 * time.Millisecond})
+	proxy := newWindowProxy(t, srv.Addr())
+	cfg := testConfig(srv)
+	cfg.Addr = proxy.Addr()
+	cfg.Session.Bind.Mode = smpp.BindTransmitter
+	cfg.Binds, cfg.Receiver, cfg.Wait = 2, true, 20*time.Second
+	var events eventLog
+	cfg.OnEvent = events.add
+	rows := testRows(t, 30, "Hello")
+	if _, err := run(t, cfg, rows); err != nil {
+		t.Fatal(err)
+	}
+	checkAllAccepted(t, cfg.Book, srv, rows)
+	for n, r := range bookRows(cfg.Book) {
+		if r.ReceiptStatus != "DELIVRD" {
+			t.Errorf("row %d: receipt %q, want DELIVRD", n, r.ReceiptStatus)
+		}
+	}
+	proxy.mu.Lock()
+	tx, rx, trx := proxy.bindsOf[smpp.BindTransmitterID], proxy.bindsOf[smpp.BindReceiverID], proxy.bindsOf[smpp.BindTransceiverID]
+	proxy.mu.Unlock()
+	if tx != 2 || rx != 1 || trx != 0 {
+		t.Errorf("binds: %d transmitters, %d receivers, %d transceivers; want 2, 1, 0", tx, rx, trx)
+	}
+	if events.countOf(func(e Event) bool { return e.Kind == EventBound && e.Receiver && e.Bind == 3 }) != 1 {
+		t.Error("no event says the receiver (bind 3) bound")
+	}
+}
+
+// A receiver the SMSC refuses, even for what would be its credentials on a bind that sends,
+// never ends the campaign: every row is sent, and the receipts stay pending at the SMSC.
+func TestCampaign_receiverRefusedDoesNotEndTheCampaign(t *testing.T) {
+	srv := newSim(t, smsc.Config{})
+	proxy := newWindowProxy(t, srv.Addr())
+	proxy.mu.Lock()
+	proxy.refuseReceivers = true
+	proxy.mu.Unlock()
+	cfg := testConfig(srv)
+	cfg.Addr = proxy.Addr()
+	cfg.Session.Bind.Mode = smpp.BindTransmitter
+	cfg.Receiver, cfg.Wait = true, 300*time.Millisecond
+	cfg.GiveUpAfter = 100 * time.Millisecond // the receiver's refusals outlast it: it must not apply
+	var events eventLog
+	cfg.OnEvent = events.add
+	rows := testRows(t, 10, "Hello")
+	_, err := run(t, cfg, rows)
+	if err != nil {
+		t.Fatalf("Run = %v, want the campaign to end well without its receiver", err)
+	}
+	checkAllAccepted(t, cfg.Book, srv, rows)
+	if p := cfg.Book.Pending(); p != len(rows) {
+		t.Errorf("%d rows wait for a receipt, want all %d", p, len(rows))
+	}
+	proxy.mu.Lock()
+	refused := proxy.receiversRefused
+	proxy.mu.Unlock()
+	failed := events.countOf(func(e Event) bool { return e.Kind == EventBindFailed && e.Receiver })
+	if refused < 2 || failed != refused {
+		t.Errorf("the receiver was refused %d times with %d events, want it retried (at least twice), each told", refused, failed)
+	}
+}
