@@ -73,6 +73,7 @@ func sendFlags() []cli.Flag {
 		&cli.IntFlag{Name: "max-attempts", Value: 5, Usage: "`N` tries per PDU for transient errors, timeouts and dropped connections (throttling does not count)"},
 		&cli.DurationFlag{Name: "give-up-after", Value: 2 * time.Minute, Usage: "stop when the SMSC stays unreachable (or throttles one PDU) for this `DURATION`"},
 		// What is sent.
+		&cli.StringFlag{Name: "service-type", Usage: "submit_sm service_type `TYPE` (at most 5 characters, e.g. CMT), if the SMSC wants one to route or bill by"},
 		&cli.StringFlag{Name: "schedule", Usage: "deliver at this `TIME` (2006-01-02 15:04 in --tz, RFC 3339) or after this duration (90m, 1d)"},
 		&cli.StringFlag{Name: "validity", Usage: "give up delivering at this `TIME` or after this duration (e.g. 6h)"},
 		&cli.StringFlag{Name: "send-between", Usage: "send only between these `HH:MM-HH:MM` each day in --tz, e.g. 09:00-20:00; sending pauses outside"},
@@ -254,6 +255,10 @@ func sendSettingsOf(c *cli.Context, passwordOnArgs bool, warn func(string)) (sen
 	}
 	if e.Validity, err = send.ParseTimeSpec(c.String("validity"), loc, now); err != nil {
 		return s, fmt.Errorf("--validity %w", err)
+	}
+	e.ServiceType = c.String("service-type")
+	if err := send.CheckServiceType(e.ServiceType); err != nil {
+		return s, err
 	}
 	if between := c.String("send-between"); between != "" {
 		if e.Hours, err = send.ParseHours(between, loc); err != nil {

@@ -707,6 +707,36 @@ func TestSend_packedReplies(t *testing.T) {
 	}
 }
 
+// --service-type reaches the SMSC in every submit_sm; one submit_sm cannot carry is a usage
+// error before anything is created or sent.
+func TestSend_serviceType(t *testing.T) {
+	srv := newTestSim(t, smsc.Config{})
+	dir := t.TempDir()
+	recipients, templates := campaignFiles(t, dir, 3)
+	args := []string{"send", "--smsc", srv.Addr(), "--recipients", recipients, "--templates", templates,
+		"--from", "ACME", "--rate", "0", "--wait", "0", "--quiet"}
+	bad := filepath.Join(dir, "bad.csv")
+	code, stderr := runApp(t, append(args, "--report", bad, "--service-type", "TOOLONG")...)
+	if _, err := os.Stat(bad + ".journal"); code != exitUsage || !strings.Contains(stderr, "--service-type") || err == nil {
+		t.Errorf("--service-type TOOLONG: exit %d, journal created: %v; stderr:\n%s\nwant 1 and nothing created", code, err == nil, stderr)
+	}
+	if n := len(srv.Messages()); n != 0 {
+		t.Fatalf("the SMSC got %d messages from a refused run", n)
+	}
+	if code, stderr := runApp(t, append(args, "--report", filepath.Join(dir, "out.csv"), "--service-type", "CMT")...); code != exitOK {
+		t.Fatalf("exit %d; stderr:\n%s", code, stderr)
+	}
+	msgs := srv.Messages()
+	for _, m := range msgs {
+		if m.ServiceType != "CMT" {
+			t.Errorf("message to %s: service_type %q, want CMT", m.Destination.Addr, m.ServiceType)
+		}
+	}
+	if len(msgs) != 3 {
+		t.Errorf("the SMSC got %d messages, want 3", len(msgs))
+	}
+}
+
 // --bind-mode tx+rx sends on transmitters and collects the receipts and replies on a
 // receiver beside them; receipts, sharing the campaign's config file, takes that mode as rx.
 func TestSend_transmitterAndReceiver(t *testing.T) {

@@ -58,6 +58,7 @@ type Config struct {
 	Reconnect   Backoff       // between connection or bind attempts
 
 	Schedule, Validity TimeSpec // schedule_delivery_time and validity_period; zero = not set
+	ServiceType        string   // submit_sm service_type (at most 5 ASCII characters); "" = the SMSC's default
 	Hours              Hours    // when sending is allowed; zero = any time
 	// PartReceipts decides which parts ask for a receipt (registered_delivery 1): all parts,
 	// or with report.PartsLast the last part only.
@@ -270,6 +271,9 @@ func New(cfg Config) (*Campaign, error) {
 	if cfg.Rate < 0 || cfg.Burst < 0 || cfg.Binds < 0 || cfg.MaxAttempts < 0 || cfg.Wait < 0 || cfg.GiveUpAfter < 0 {
 		return nil, errors.New("send: --rate, --burst, --binds, --max-attempts, --wait and --give-up-after must not be negative")
 	}
+	if err := CheckServiceType(cfg.ServiceType); err != nil {
+		return nil, fmt.Errorf("send: %w", err)
+	}
 	if cfg.Binds == 0 {
 		cfg.Binds = 1
 	}
@@ -312,6 +316,20 @@ func New(cfg Config) (*Campaign, error) {
 		c.receiver.receiver = true
 	}
 	return c, nil
+}
+
+// CheckServiceType says why t cannot be submit_sm's service_type, if it cannot: that is a
+// C-Octet String of at most 6 octets with its NUL, and t must be printable ASCII so that it
+// cannot smuggle in a NUL.
+func CheckServiceType(t string) error {
+	ok := len(t) <= 5
+	for i := range len(t) {
+		ok = ok && t[i] >= 0x20 && t[i] <= 0x7e
+	}
+	if !ok {
+		return fmt.Errorf("--service-type %q: use at most 5 printable ASCII characters (such as CMT), as the SMSC's documentation names them", t)
+	}
+	return nil
 }
 
 // Stop asks the campaign to stop taking rows: rows not started are reported not_sent, rows

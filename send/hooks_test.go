@@ -224,11 +224,19 @@ func TestCampaign_submitSM(t *testing.T) {
 		Schedule:     TimeSpec{At: time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)},
 		Validity:     TimeSpec{After: 6 * time.Hour},
 		PartReceipts: report.PartsLast,
+		ServiceType:  "CMT",
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	first, last := c.submitSM(&rows[0], 0, nil), c.submitSM(&rows[0], 1, nil)
+	if first.ServiceType != "CMT" || last.ServiceType != "CMT" {
+		t.Errorf("service_type %q, %q; want CMT on every part", first.ServiceType, last.ServiceType)
+	}
+	// service_type is the submit_sm's first field: it follows the 16-octet header.
+	if pdu, err := smpp.AppendPDU(nil, 1, smpp.StatusOK, first); err != nil || string(pdu[16:20]) != "CMT\x00" {
+		t.Errorf("encoded service_type % x (%v), want CMT and its NUL", pdu[16:min(20, len(pdu))], err)
+	}
 	if first.ScheduleDeliveryTime != "300102030405000+" || first.ValidityPeriod != "000000060000000R" {
 		t.Errorf("schedule %q validity %q", first.ScheduleDeliveryTime, first.ValidityPeriod)
 	}
@@ -237,6 +245,20 @@ func TestCampaign_submitSM(t *testing.T) {
 	}
 	if first.ESMClass&0x40 == 0 || first.DestinationAddr != rows[0].MSISDN || first.DestAddrTON != 1 || first.SourceAddr != "smscast" {
 		t.Errorf("first part %+v", first)
+	}
+}
+
+// A service_type submit_sm cannot carry is refused before anything is sent.
+func TestNew_serviceType(t *testing.T) {
+	for _, st := range []string{"", "CMT", "WAP12"} {
+		if _, err := New(Config{Addr: "127.0.0.1:1", Book: report.NewBook(report.Options{}), ServiceType: st}); err != nil {
+			t.Errorf("service type %q: %v", st, err)
+		}
+	}
+	for _, st := range []string{"TOOLONG", "C\x00T", "CMT\n", "Ä"} {
+		if _, err := New(Config{Addr: "127.0.0.1:1", Book: report.NewBook(report.Options{}), ServiceType: st}); err == nil || !strings.Contains(err.Error(), "--service-type") {
+			t.Errorf("service type %q: %v, want an error naming --service-type", st, err)
+		}
 	}
 }
 

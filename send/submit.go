@@ -509,6 +509,7 @@ func (c *Campaign) submitSM(r *csvin.Row, part int, dst *smpp.SubmitSM) *smpp.Su
 		dst = new(smpp.SubmitSM)
 	}
 	*dst = smpp.SubmitSM{
+		ServiceType:          c.cfg.ServiceType,
 		SourceAddrTON:        r.SourceTON,
 		SourceAddrNPI:        r.SourceNPI,
 		SourceAddr:           r.From,

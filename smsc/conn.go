@@ -189,7 +189,7 @@ func (c *conn) handle(pdu []byte) bool {
 		return c.bind(h, p)
 	case *smpp.SubmitSM:
 		return c.submit(h, submission{
-			cmd: smpp.SubmitSMID,
+			cmd: smpp.SubmitSMID, serviceType: p.ServiceType,
 			src: Address{TON: p.SourceAddrTON, NPI: p.SourceAddrNPI, Addr: p.SourceAddr},
 			dst: Address{TON: p.DestAddrTON, NPI: p.DestAddrNPI, Addr: p.DestinationAddr},
 			esm: p.ESMClass, regDelivery: p.RegisteredDelivery, dataCoding: p.DataCoding,
@@ -199,7 +199,7 @@ func (c *conn) handle(pdu []byte) bool {
 		})
 	case *smpp.DataSM:
 		return c.submit(h, submission{
-			cmd: smpp.DataSMID,
+			cmd: smpp.DataSMID, serviceType: p.ServiceType,
 			src: Address{TON: p.SourceAddrTON, NPI: p.SourceAddrNPI, Addr: p.SourceAddr},
 			dst: Address{TON: p.DestAddrTON, NPI: p.DestAddrNPI, Addr: p.DestinationAddr},
 			esm: p.ESMClass, regDelivery: p.RegisteredDelivery, dataCoding: p.DataCoding,

@@ -20,9 +20,10 @@ type Address struct {
 // Message is one accepted message as the simulator recorded it; the parts of a concatenated
 // message (UDH or SAR TLVs) are reassembled into one Message.
 type Message struct {
-	Command     string   `json:"command"`   // "submit_sm" or "data_sm"
-	SystemID    string   `json:"system_id"` // of the session that sent the first part received
-	IDs         []string `json:"ids"`       // message ids as sent in the responses, in part order
+	Command     string   `json:"command"`                // "submit_sm" or "data_sm"
+	SystemID    string   `json:"system_id"`              // of the session that sent the first part received
+	ServiceType string   `json:"service_type,omitempty"` // of the first part received
+	IDs         []string `json:"ids"`                    // message ids as sent in the responses, in part order
 	Source      Address  `json:"source"`
 	Destination Address  `json:"destination"`
 	DataCoding  uint8    `json:"data_coding"`
@@ -58,6 +59,7 @@ type recordPart struct {
 // millions of them.
 type record struct {
 	systemID         string
+	serviceType      string
 	srcAddr, dstAddr string
 	accepted         int64 // Unix nanoseconds, smaller than a time.Time
 	first            recordPart
@@ -231,6 +233,7 @@ func (r *record) message(packed bool) Message {
 	m := Message{
 		Command:            "submit_sm",
 		SystemID:           r.systemID,
+		ServiceType:        r.serviceType,
 		IDs:                make([]string, len(parts)),
 		Source:             Address{TON: r.srcTON, NPI: r.srcNPI, Addr: r.srcAddr},
 		Destination:        Address{TON: r.dstTON, NPI: r.dstNPI, Addr: r.dstAddr},

@@ -151,6 +151,7 @@ func (a *admission) snapshot(st *Stats) {
 // submission is what the simulator needs of a submit_sm or data_sm.
 type submission struct {
 	cmd                          smpp.CommandID
+	serviceType                  string
 	src, dst                     Address
 	esm, regDelivery, dataCoding uint8
 	shortMessage                 []byte // nil for data_sm
@@ -326,7 +327,7 @@ func (c *conn) submit(h smpp.Header, sub submission) bool {
 	part, ref, total := sub.concatenation()
 	part.id = id
 	rec := record{
-		systemID: c.systemID, srcAddr: sub.src.Addr, dstAddr: sub.dst.Addr, accepted: now.UnixNano(),
+		systemID: c.systemID, serviceType: sub.serviceType, srcAddr: sub.src.Addr, dstAddr: sub.dst.Addr, accepted: now.UnixNano(),
 		srcTON: sub.src.TON, srcNPI: sub.src.NPI, dstTON: sub.dst.TON, dstNPI: sub.dst.NPI,
 		esm: sub.esm, dataCoding: sub.dataCoding, regDelivery: sub.regDelivery,
 		fate: fate, total: total, dataSM: sub.cmd == smpp.DataSMID,
