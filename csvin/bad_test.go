@@ -81,6 +81,9 @@ func TestBadInputs(t *testing.T) {
 		}},
 		{"templates-fallback-brace", templatesFile},
 		{"templates-utf8-with-charset", func(c *csvin.Config) { templatesFile(c); c.Charset = "windows-1252" }},
+		{"swallowed-rows-phone-last", nil},
+		{"lone-cr", nil},
+		{"templates-control-character", templatesFile},
 	}
 	position := regexp.MustCompile(`^testdata/bad/[a-z0-9-]+\.(csv|txt):[0-9]+(:[0-9]+)?: `)
 	var golden strings.Builder

@@ -44,6 +44,13 @@ func (e *evaluator) evaluate(num int, rec []string, pos []fieldPos) Row {
 	if e.phoneCol < len(rec) {
 		row.MSISDN = strings.TrimSpace(rec[e.phoneCol])
 	}
+	if field := slices.IndexFunc(rec, func(cell string) bool { return strings.IndexByte(cell, '\r') >= 0 }); field >= 0 {
+		// Line ends are LF or CRLF here (a file of CR alone was read as LF), so this CR stands
+		// alone in the middle of a line: the file mixes line ends, and two lines may have
+		// been read as one.
+		return e.invalid(row, rec, pos, field, problem(ErrFieldCount,
+			"the cell holds a carriage return (CR) on its own, as lines end in old Mac files: the file mixes line ends, so this may be two lines read as one; make them all LF or CRLF (for example with dos2unix), or check the file"))
+	}
 	if len(rec) != len(e.header) {
 		field := min(len(rec), len(e.header))
 		return e.invalid(row, rec, pos, field, problem(ErrFieldCount,
@@ -102,9 +109,11 @@ func (e *evaluator) evaluate(num int, rec []string, pos []fieldPos) Row {
 }
 
 // swallowedRow finds a cell of rec that spans lines of which one looks like a row of the file:
-// a field with a phone number, then the delimiter. It returns the cell's index and that line,
-// or -1. Such a cell is valid CSV, but almost always a quote someone forgot to close, which
-// silently takes the following rows into the cell.
+// a phone number in the first field or, when the line has the header's field count, in the
+// phone column's. It returns the cell's index and that line, or -1. Such a cell is valid CSV,
+// but almost always a quote someone forgot to close, which silently takes the following rows
+// into the cell (a stray quote further down, such as an inch mark, can close it again with
+// the field count right).
 func (e *evaluator) swallowedRow(rec []string) (int, string) {
 	for i, cell := range rec {
 		nl := strings.IndexByte(cell, '\n')
@@ -112,16 +121,27 @@ func (e *evaluator) swallowedRow(rec []string) (int, string) {
 			continue
 		}
 		for _, line := range strings.Split(cell[nl+1:], "\n") {
-			first, _, ok := strings.Cut(strings.TrimSpace(line), string(e.comma))
-			if !ok || first == "" || !strings.ContainsRune("+0123456789", rune(first[0])) {
+			line = strings.TrimSpace(line)
+			fields := strings.Split(line, string(e.comma))
+			if len(fields) < 2 {
 				continue
 			}
-			if digits, _, err := cleanNumber(first); err == nil && len(digits) >= 6 {
-				return i, strings.TrimSpace(line)
+			if phoneLike(fields[0]) || len(fields) == len(e.header) && phoneLike(fields[e.phoneCol]) {
+				return i, line
 			}
 		}
 	}
 	return -1, ""
+}
+
+// phoneLike reports whether a field reads as a phone number of six digits or more.
+func phoneLike(field string) bool {
+	field = strings.TrimSpace(field)
+	if field == "" || !strings.ContainsRune("+0123456789", rune(field[0])) {
+		return false
+	}
+	digits, _, err := cleanNumber(field)
+	return err == nil && len(digits) >= 6
 }
 
 // optedOut reports whether the normalised number is on the --exclude list.
@@ -195,7 +215,9 @@ func (e *evaluator) encode(row *Row) error {
 	opt := e.cfg.Coding
 	opt.Ref = uint16(row.Num)
 	text := row.Text
-	if e.cfg.Transliterate {
+	if e.cfg.Transliterate && opt.Encoding != coding.UCS2 {
+		// Not under --encoding ucs2, which sends every character as it is: it would save
+		// nothing. (Latin-1 lacks the look-alikes too.)
 		text, row.Transliterated = coding.Transliterate(text)
 	}
 	msg, err := coding.SplitText(text, opt)

@@ -13,6 +13,7 @@ import (
 	"golang.org/x/text/encoding/unicode"
 
 	"smscast/csvin"
+	"smscast/smpp/coding"
 )
 
 // readAll returns every row of cfg as "num line msisdn template status [reason|text]" lines.
@@ -151,9 +152,25 @@ func TestReader_formats(t *testing.T) {
 			"2 3 491711234568 text ok [Hi Zoë]",
 		}},
 		{"only invisible characters, with or without --transliterate", "msisdn,name\n+49 171 1234567,\u00ad\n+49 171 1234568,\u200b\u2060\n",
-			func(c *csvin.Config) { c.Text, c.Transliterate = "{{name}}", true }, []string{
+			func(c *csvin.Config) { c.Text, c.Transliterate, c.AllowEmpty = "{{name}}", true, true }, []string{
 				"1 2 491711234567 text invalid [the rendered message is empty (or only spaces and invisible characters); fill the cells the template uses or give fallbacks]",
 				"2 3 491711234568 text invalid [the rendered message is empty (or only spaces and invisible characters); fill the cells the template uses or give fallbacks]",
+			}},
+		// --transliterate changes nothing that is sent as UCS-2 anyway: it would save nothing.
+		// Latin-1 lacks the look-alikes as GSM does.
+		{"--transliterate with --encoding ucs2", "msisdn\n+49 171 1234567\n", func(c *csvin.Config) {
+			c.Text, c.Transliterate, c.Coding.Encoding = "x\u2013y \u201cq\u201d", true, coding.UCS2
+		}, []string{"1 2 491711234567 text ok [x\u2013y \u201cq\u201d]"}},
+		{"--transliterate with --encoding latin1", "msisdn\n+49 171 1234567\n", func(c *csvin.Config) {
+			c.Text, c.Transliterate, c.Coding.Encoding = "a\u2026b", true, coding.Latin1
+		}, []string{"1 2 491711234567 text ok [a...b]"}},
+		// A cell of invisible characters is as empty as one of spaces: it takes the fallback,
+		// and without one it is an empty cell.
+		{"a cell of invisible characters is empty", "msisdn,name\n+49 171 1234567,\u200b\n+49 171 1234568,\u00ad\u200e\n+49 171 1234569,\u00adAnn\n",
+			func(c *csvin.Config) { c.Text = "Hi {{name|there}}!" }, []string{
+				"1 2 491711234567 text ok [Hi there!]",
+				"2 3 491711234568 text ok [Hi there!]",
+				"3 4 491711234569 text ok [Hi \u00adAnn!]",
 			}},
 	}
 	for _, tt := range tests {

@@ -125,7 +125,7 @@ func (s *Summary) Write(w io.Writer, e Estimate) error {
 		line("SMS", group(s.SMS), "what the handsets receive and the carrier bills")
 	}
 	if s.Transliterated > 0 {
-		line("transliterated", group(s.Transliterated), fmt.Sprintf("rows made GSM 7-bit, saving %s parts", group(s.SavedParts)))
+		line("transliterated", group(s.Transliterated), fmt.Sprintf("rows with look-alikes replaced, saving %s parts", group(s.SavedParts)))
 	}
 	if e.PricePerPart > 0 {
 		cost := float64(s.SMS) * e.PricePerPart

@@ -41,7 +41,7 @@ parts per message
     1 ########################################            4
     3 ##########                                          1
 total parts                     7  submit_sm PDUs: what the carrier bills
-transliterated                  1  rows made GSM 7-bit, saving 1 parts
+transliterated                  1  rows with look-alikes replaced, saving 1 parts
 estimated cost           8,641.50  7 parts × 1234.5 (--price-per-part)
 estimated time                14s  at 0.5 parts/s (--rate), without retries
 `

@@ -65,17 +65,19 @@ func openTable(r io.Reader, file string, enc encoding.Encoding, delimiter rune) 
 		}
 	}
 	t.fields = len(header)
+	// A map, not a comparison of every pair: a hostile header can have 200,000 columns.
+	seen := make(map[string]int, len(t.header))
 	for i, h := range t.header {
 		if h == "" {
 			continue
 		}
-		for j := range i {
-			if strings.EqualFold(t.header[j], h) {
-				line, col := c.FieldPos(i)
-				return nil, &RowError{File: file, Line: line, Column: col,
-					Err: fmt.Errorf("column %q appears twice (columns %d and %d); rename or delete one", h, j+1, i+1)}
-			}
+		key := strings.ToLower(h)
+		if j, ok := seen[key]; ok && strings.EqualFold(t.header[j], h) {
+			line, col := c.FieldPos(i)
+			return nil, &RowError{File: file, Line: line, Column: col,
+				Err: fmt.Errorf("column %q appears twice (columns %d and %d); rename or delete one", h, j+1, i+1)}
 		}
+		seen[key] = i
 	}
 	return t, nil
 }

@@ -31,6 +31,11 @@ type piece struct {
 // trimmed; a fallback may be empty ({{name|}}) and extends to the closing braces. Text
 // outside {{ }} is kept as written, single braces included.
 func parseTemplate(text string) ([]piece, error) {
+	if i := controlAt(text); i >= 0 {
+		r, _ := utf8.DecodeRuneInString(text[i:])
+		return nil, fmt.Errorf("the text contains the control character U+%04X at character %d, which a handset shows as garbage or not at all; remove it",
+			r, utf8.RuneCountInString(text[:i])+1)
+	}
 	var pieces []piece
 	rest := text
 	for {
@@ -93,8 +98,8 @@ type errEmptyCell struct{ field int }
 
 func (errEmptyCell) Error() string { return "empty cell" }
 
-// render appends the text with its placeholders filled from rec to buf. An empty (or blank)
-// cell takes the fallback; without one it is an errEmptyCell unless allowEmpty. Cells are
+// render appends the text with its placeholders filled from rec to buf. An empty (or blank:
+// only spaces and invisible characters) cell takes the fallback; without one it is an errEmptyCell unless allowEmpty. Cells are
 // inserted trimmed and are never expanded again, so a cell containing "{{x}}" stays as
 // written.
 func (tp *template) render(buf []byte, rec []string, allowEmpty bool) ([]byte, error) {
@@ -106,6 +111,9 @@ func (tp *template) render(buf []byte, rec []string, allowEmpty bool) ([]byte, e
 		var v string
 		if p.field < len(rec) {
 			v = strings.TrimSpace(rec[p.field])
+		}
+		if v != "" && v[0] >= utf8.RuneSelf && blank(v) {
+			v = "" // only invisible characters (a zero-width space, a soft hyphen): empty too
 		}
 		switch {
 		case v != "":

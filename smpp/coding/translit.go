@@ -23,7 +23,7 @@ var lookalikes = map[rune]string{
 	'\u2004': " ", '\u2005': " ", '\u2006': " ", '\u2007': " ", '\u2008': " ", '\u2009': " ",
 	'\u200A': " ", '\u202F': " ", '\u205F': " ", '\u3000': " ",
 	// Line and paragraph separators.
-	'\u0085': "\n", '\u2028': "\n", '\u2029': "\n",
+	'\u2028': "\n", '\u2029': "\n",
 	// Invisible characters left by copy and paste: soft hyphen, zero-width space, word
 	// joiner, byte order mark, left-to-right and right-to-left marks.
 	'\u00AD': "", '\u200B': "", '\u2060': "", '\uFEFF': "", '\u200E': "", '\u200F': "",
