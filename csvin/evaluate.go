@@ -222,6 +222,10 @@ func (e *evaluator) encode(row *Row) error {
 	}
 	msg, err := coding.SplitText(text, opt)
 	if err != nil {
+		var ee *coding.EncodeError
+		if errors.As(err, &ee) && e.cfg.Transliterate {
+			ee.Transliterated = true
+		}
 		return encodeProblem(err)
 	}
 	if row.Transliterated {

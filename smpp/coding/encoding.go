@@ -76,12 +76,15 @@ type EncodeError struct {
 	Encoding Encoding
 	Char     rune
 	Index    int // position of Char in the text, counted in characters from 0
+	// Transliterated says the text was transliterated already: the hint then leaves out
+	// --transliterate.
+	Transliterated bool
 }
 
 func (e *EncodeError) Error() string {
 	var hint string
-	switch e.Encoding {
-	case GSM7:
+	switch {
+	case e.Encoding == GSM7 && !e.Transliterated:
 		hint = "use --encoding auto or ucs2, or --transliterate if it is a look-alike of a GSM character"
 	default:
 		hint = "use --encoding auto or ucs2"
