@@ -1,6 +1,10 @@
 package coding
 
-import "strings"
+import (
+	"strings"
+
+	"golang.org/x/text/unicode/norm"
+)
 
 // lookalikes maps characters that have no GSM 03.38 code, and so would force UCS-2, to GSM
 // text that reads the same. Only punctuation, spaces and invisible characters are here:
@@ -45,9 +49,12 @@ func Transliterate(s string) (out string, changed bool) {
 	if _, ok := GSM7Len(s); ok {
 		return s, false
 	}
+	// Composed letters first: an e followed by a combining acute (U+0301), as macOS and some
+	// keyboards write it, is the GSM é; the two are the same text to Unicode.
+	composed := norm.NFC.String(s)
 	var b strings.Builder
-	b.Grow(len(s))
-	for _, r := range s {
+	b.Grow(len(composed))
+	for _, r := range composed {
 		if gsmCodeOf(r) != 0 {
 			b.WriteRune(r)
 			continue

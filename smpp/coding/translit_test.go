@@ -26,6 +26,9 @@ func TestTransliterate(t *testing.T) {
 		{"accented letter outside GSM is not changed", "Olá – tudo", "Olá – tudo", false},
 		{"invalid UTF-8 is left alone", "a\xff–", "a\xff–", false},
 		{"empty", "", "", false},
+		{"a combining accent composes to a GSM letter", "Cafe\u0301 \u2013 ok", "Caf\u00e9 - ok", true},
+		{"only a combining accent", "U\u0308ber", "\u00dcber", true},
+		{"a composed letter outside GSM is not changed", "O\u0301la \u2013 tudo", "O\u0301la \u2013 tudo", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
