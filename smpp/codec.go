@@ -158,6 +158,9 @@ func DecodeTolerant(pdu []byte) (Header, PDU, error) {
 	if p, ok := longMessageID(h, pdu[HeaderLen:], pe); ok {
 		return h, p, nil
 	}
+	if p, ok := longSystemID(h, pdu[HeaderLen:], pe); ok {
+		return h, p, nil
+	}
 	var repaired []byte
 	switch {
 	case pe.junk > 0 && pe.junk <= len(pdu)-HeaderLen:
@@ -194,6 +197,40 @@ func longMessageID(h Header, body []byte, pe *ProtocolError) (PDU, bool) {
 	}
 	return nil, false
 }
+
+// longSystemID reads a bind response whose system_id is longer than SMPP 3.4's 15 characters
+// (or lacks its NUL): the SMSC has bound the session, and the name only serves to show it, so
+// refusing the response would abandon a bind the SMSC holds and retry into ESME_RALYBND. The
+// TLVs after the name are kept when they read well: sc_interface_version says whether the
+// SMSC takes TLVs. The name is cut to maxShownSystemID characters.
+func longSystemID(h Header, body []byte, pe *ProtocolError) (PDU, bool) {
+	if pe.Field != "system_id" {
+		return nil, false
+	}
+	var mode BindMode
+	switch h.ID {
+	case BindTransceiverRespID:
+		mode = BindTransceiver
+	case BindTransmitterRespID:
+		mode = BindTransmitter
+	case BindReceiverRespID:
+		mode = BindReceiver
+	default:
+		return nil, false
+	}
+	id, rest, _ := bytes.Cut(body, []byte{0})
+	r := &BindResp{Mode: mode, SystemID: string(id[:min(len(id), maxShownSystemID)])}
+	if len(rest) > 0 {
+		d := decoder{b: rest}
+		if tlvs := d.tlvs(); d.end() == nil {
+			r.TLVs = tlvs
+		}
+	}
+	return r, true
+}
+
+// maxShownSystemID caps the system_id of longSystemID.
+const maxShownSystemID = 64
 
 // AppendPDU appends a whole PDU (header, then p's body) to dst and patches command_length.
 // p nil means a generic_nack (header only). A bind_*_resp or submit_sm_resp whose status is

@@ -387,7 +387,8 @@ func receiptFrom(sm []byte, dataCoding uint8, tlvs TLVs) (Receipt, error) {
 	if id, ok := tlvs.CString(TagReceiptedMessageID); ok && id != "" {
 		r.ID = id
 	}
-	if st, ok := tlvs.Uint8(TagMessageState); ok {
+	// A message_state no version of SMPP defines loses to the text's stat, if there is one.
+	if st, ok := tlvs.Uint8(TagMessageState); ok && (MessageState(st) <= StateSkipped || r.Stat == "") {
 		r.State = MessageState(st)
 		if r.Stat == "" || stateOfStat(r.Stat) != r.State {
 			r.Stat = r.State.Stat()

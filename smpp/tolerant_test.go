@@ -77,6 +77,21 @@ func TestDecodeTolerant(t *testing.T) {
 		t.Errorf("submit_sm_resp with a 70-character id: %#v, %v", p, err)
 	}
 
+	// A system_id longer than SMPP 3.4's 15 characters in a bind response: the SMSC bound the
+	// session; the name is kept (cut to 64 characters), and so is sc_interface_version.
+	for _, name := range []string{"ABCDEFGHIJKLMNOP", strings.Repeat("X", 80)} {
+		pdu := hexPDU(t, BindTransceiverRespID, 0, hex.EncodeToString([]byte(name))+"00 0210 0001 34")
+		_, p, err := DecodeTolerant(pdu)
+		r, ok := p.(*BindResp)
+		if err != nil || !ok || r.Mode != BindTransceiver || r.SystemID != name[:min(len(name), 64)] {
+			t.Errorf("bind_transceiver_resp with a %d-character system_id: %#v, %v", len(name), p, err)
+			continue
+		}
+		if v, ok := r.TLVs.Uint8(TagSCInterfaceVersion); !ok || v != 0x34 {
+			t.Errorf("bind_transceiver_resp with a %d-character system_id lost sc_interface_version: %#v", len(name), r.TLVs)
+		}
+	}
+
 	// Errors inside the fields are not junk.
 	badLen := bytes.Clone(receipt)
 	smLen := bytes.Index(badLen, []byte("id:")) - 1 // sm_length precedes the text
