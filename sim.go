@@ -58,6 +58,7 @@ func simCommand() *cli.Command {
 			&cli.DurationFlag{Name: "resp-delay", Usage: "delay every response by `DURATION`, which makes the client's window visible"},
 			&cli.StringFlag{Name: "drop-after", Usage: "close the connection, without unbind or response, right after the `N[,M...]`th accepted message (counted across all sessions)"},
 			&cli.StringFlag{Name: "unbind-after", Usage: "unbind the session right after answering the `N[,M...]`th accepted message (counted across all sessions)"},
+			&cli.StringFlag{Name: "forget-bind-after", Usage: "forget the session's bind right after answering the `N[,M...]`th accepted message, keeping the connection: later submits on it get ESME_RINVBNDSTS (an SMSC that restarted its bind table)"},
 			&cli.BoolFlag{Name: "no-enquire-resp", Usage: "never answer enquire_link, like a dead peer"},
 			&cli.DurationFlag{Name: "session-init-timeout", Value: 30 * time.Second, Usage: "close a connection that has not bound within `DURATION` of connecting (0 = never)"},
 			&cli.BoolFlag{Name: "gsm7-packed", Usage: "read data_coding 0 as packed septets, and pack GSM 7-bit replies (for clients sending with --gsm7-packed)"},
@@ -125,6 +126,9 @@ func simConfig(c *cli.Context) (smsc.Config, error) {
 	}
 	if cfg.UnbindAfter, err = parsePositions(c.String("unbind-after")); err != nil {
 		return cfg, fmt.Errorf("--unbind-after: %w", err)
+	}
+	if cfg.ForgetBindAfter, err = parsePositions(c.String("forget-bind-after")); err != nil {
+		return cfg, fmt.Errorf("--forget-bind-after: %w", err)
 	}
 	return cfg, nil
 }

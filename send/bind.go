@@ -23,10 +23,33 @@ type bind struct {
 	sess *smpp.Session
 	late *lateTable // responses that outlive their timeout, for sess
 	err  error      // set when the bind gave up: no session will come
+	// retired tells hold that the SMSC no longer holds the session's bind (see retire);
+	// capacity 1.
+	retired chan error
 }
 
 func newBind(c *Campaign, n int) *bind {
-	return &bind{c: c, n: n}
+	return &bind{c: c, n: n, retired: make(chan error, 1)}
+}
+
+// retire takes s out of service because the SMSC answered a submit on it with why (such as
+// ESME_RINVBNDSTS: it no longer holds the bind, after a restart or an unbind it lost, while
+// the connection stays up): no row gets s any more, and hold closes it and binds again.
+// Retrying on s would only use up the rows' tries.
+func (b *bind) retire(s *smpp.Session, why error) {
+	b.mu.Lock()
+	retired := b.sess == s
+	if retired {
+		b.sess, b.late = nil, nil
+		select {
+		case b.retired <- why:
+		default: // retired already
+		}
+	}
+	b.mu.Unlock()
+	if retired {
+		b.c.binding.update(nil)
+	}
 }
 
 // set publishes a new state and wakes everyone waiting in Campaign.session.
@@ -253,9 +276,19 @@ func (b *bind) run(ctx context.Context) {
 // closes it with an unbind (an abort, Run's ctx, cuts that short) and returns nil.
 func (b *bind) hold(ctx context.Context, s *smpp.Session, late *lateTable) error {
 	c := b.c
+	select {
+	case <-b.retired: // about the session before s: retire checks the session under b.mu
+	default:
+	}
 	b.set(s, late, nil)
 	c.event(Event{Kind: EventBound, Bind: b.n, Receiver: b.receiver, Detail: s.SystemID()})
 	select {
+	case why := <-b.retired:
+		// The requests in flight get their answers (Close waits for them), then the unbind.
+		_ = s.Close()
+		err := fmt.Errorf("the SMSC answered %w: it no longer holds this bind", why)
+		c.event(Event{Kind: EventConnectionLost, Bind: b.n, Receiver: b.receiver, Err: err})
+		return err
 	case <-s.Done():
 		b.set(nil, nil, nil)
 		// Close waits for its reader, which may still be handing late acceptances to the

@@ -813,3 +813,57 @@ func TestCampaign_bindRefusedWithSeveralBinds(t *testing.T) {
 		t.Errorf("sent %v, bind attempts refused %d: want nothing sent and one attempt per bind", res.Sent, srv.Stats().BindFailures)
 	}
 }
+
+// An SMSC that forgets a bind but keeps its connection (a restarted bind table) answers every
+// submit on it with ESME_RINVBNDSTS: the campaign binds again instead of spending every row's
+// tries on that session, and every row is accepted.
+func TestCampaign_forgottenBindRebinds(t *testing.T) {
+	srv := newSim(t, smsc.Config{ForgetBindAfter: []int{5}})
+	cfg := testConfig(srv)
+	var log eventLog
+	cfg.OnEvent = log.add
+	rows := testRows(t, 30, "forgotten %d")
+	if _, err := run(t, cfg, rows); err != nil {
+		t.Fatal(err)
+	}
+	checkAllAccepted(t, cfg.Book, srv, rows)
+	if st := srv.Stats(); st.ForgottenBinds != 1 || st.Sessions < 2 {
+		t.Errorf("simulator: %d binds forgotten, %d sessions; want 1 and a new bind", st.ForgottenBinds, st.Sessions)
+	}
+	if n := log.countOf(func(e Event) bool {
+		return e.Kind == EventConnectionLost && errors.Is(e.Err, smpp.StatusInvBndSts)
+	}); n != 1 {
+		t.Errorf("%d connection-lost events name ESME_RINVBNDSTS, want 1", n)
+	}
+}
+
+// A part throttled for --give-up-after was never accepted: its row ends not_sent, so that a
+// --resume sends it once the SMSC is well, and it counts as failed; "rejected" would have
+// kept it from being sent ever again.
+func TestCampaign_throttledTooLongIsNotSent(t *testing.T) {
+	srv := newSim(t, smsc.Config{ThrottleTPS: 1})
+	cfg := testConfig(srv)
+	cfg.GiveUpAfter = 200 * time.Millisecond
+	cfg.Session.Window = 10
+	rows := testRows(t, 10, "throttled %d")
+	c, res, err := runCampaign(t, cfg, rows)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gaveUp := 0
+	for n, r := range bookRows(cfg.Book) {
+		switch {
+		case r.SubmitStatus == report.SubmitAccepted:
+		case r.SubmitStatus == report.SubmitNotSent && strings.Contains(r.SubmitError, "ESME_RTHROTTLED") && strings.Contains(r.SubmitError, "--resume sends it again"):
+			gaveUp++
+		default:
+			t.Errorf("row %d: %s %q, want accepted, or not_sent for throttling", n, r.SubmitStatus, r.SubmitError)
+		}
+	}
+	if gaveUp == 0 {
+		t.Fatal("no row gave up on throttling; the test needs a lower ThrottleTPS or a shorter GiveUpAfter")
+	}
+	if snap := c.Snapshot(); snap.Failed != gaveUp || res.Accepted+gaveUp != len(rows) {
+		t.Errorf("failed %d, accepted %d; want %d rows that gave up counted as failed, the rest accepted", snap.Failed, res.Accepted, gaveUp)
+	}
+}

@@ -23,6 +23,16 @@ const (
 type partResult struct {
 	status report.SubmitStatus // SubmitAccepted, SubmitRejected, SubmitNotSent or SubmitUncertain
 	reason string              // the error for the report; "" when accepted
+	// gaveUp marks a part not sent because its tries ran out on transient refusals: a
+	// failure, where other unsent parts are the stop's.
+	gaveUp bool
+}
+
+// gaveUp ends a part whose tries all met transient refusals (throttling, ESME_RSYSERR and
+// the like): the SMSC has none of them, so it is not_sent, and a --resume sends it again
+// once the SMSC is well.
+func gaveUp(format string, args ...any) partResult {
+	return partResult{status: report.SubmitNotSent, reason: fmt.Sprintf(format, args...) + "; --resume sends it again", gaveUp: true}
 }
 
 // sendRow sends the parts of one row in order, on bind b while it is up (see Campaign.session),
@@ -51,10 +61,10 @@ func (c *Campaign) sendRow(ctx context.Context, b *bind, j *job) {
 		if res.status == report.SubmitNotSent && part > 0 {
 			// The first parts are with the SMSC, so the recipient may get the start of the
 			// message: not "not sent". A resume sends the rest.
-			res = partResult{report.SubmitUncertain, partlySent(part, parts, res.reason)}
+			res = partResult{status: report.SubmitUncertain, reason: partlySent(part, parts, res.reason)}
 			c.book.SetStatus(row, res.status, res.reason)
 		}
-		if res.status != report.SubmitNotSent {
+		if res.status != report.SubmitNotSent || res.gaveUp {
 			c.failed.Add(1)
 		}
 		c.done.Add(1)
@@ -264,7 +274,7 @@ func (c *Campaign) tryPart(ctx context.Context, b *bind, j *job, part int, late 
 			if unknown {
 				return c.uncertain(attempts+1, err)
 			}
-			return partResult{report.SubmitRejected, err.Error()}
+			return partResult{status: report.SubmitRejected, reason: err.Error()}
 		case vThrottled:
 			c.journalNotAccepted(j, part, unknown)
 			c.throttles.Add(1)
@@ -281,7 +291,7 @@ func (c *Campaign) tryPart(ctx context.Context, b *bind, j *job, part int, late 
 				if unknown {
 					return c.uncertain(attempts, fmt.Errorf("%w for %v", err, c.cfg.GiveUpAfter))
 				}
-				return partResult{report.SubmitRejected, fmt.Sprintf("%v for %v; lower --rate", err, c.cfg.GiveUpAfter)}
+				return gaveUp("%v for %v; lower --rate", err, c.cfg.GiveUpAfter)
 			}
 			c.throttleWait(ctx)
 		case vNotSent:
@@ -338,6 +348,14 @@ func (c *Campaign) tryPart(ctx context.Context, b *bind, j *job, part int, late 
 			}
 		case vRetry:
 			c.journalNotAccepted(j, part, unknown)
+			if errors.Is(err, smpp.StatusInvBndSts) {
+				// The SMSC no longer holds this bind though the connection is up: a new
+				// bind fixes it, the same session never would.
+				b := j.bind
+				if b != nil {
+					b.retire(s, err)
+				}
+			}
 			attempts++
 			last = err
 			throttledSince = time.Time{}
@@ -345,7 +363,7 @@ func (c *Campaign) tryPart(ctx context.Context, b *bind, j *job, part int, late 
 				if unknown {
 					return c.uncertain(attempts, last)
 				}
-				return partResult{report.SubmitRejected, fmt.Sprintf("%v (after %d tries)", last, attempts)}
+				return gaveUp("%v (after %d tries)", last, attempts)
 			}
 			sleep(ctx, c.cfg.Retry.Delay(attempts, jitter()), c.stopped)
 		}
@@ -474,19 +492,18 @@ func (c *Campaign) unsent(ctx context.Context, last error, unknown bool) partRes
 	}
 	if unknown {
 		if last == nil {
-			return partResult{report.SubmitUncertain, reasonEarlierRun + reason}
+			return partResult{status: report.SubmitUncertain, reason: reasonEarlierRun + reason}
 		}
 		// "not sent" here means not sent again.
-		return partResult{report.SubmitUncertain, "outcome unknown: a try timed out or lost its connection, and the SMSC may have accepted it; " + reason}
+		return partResult{status: report.SubmitUncertain, reason: "outcome unknown: a try timed out or lost its connection, and the SMSC may have accepted it; " + reason}
 	}
-	return partResult{report.SubmitNotSent, reason}
+	return partResult{status: report.SubmitNotSent, reason: reason}
 }
 
 // uncertain ends a part of which some try had an unknown outcome (a timeout or a lost
 // connection) and none was accepted; last is the last try's error.
 func (c *Campaign) uncertain(attempts int, last error) partResult {
-	return partResult{report.SubmitUncertain,
-		fmt.Sprintf("outcome unknown after %d tries (the last: %v); a try timed out or lost its connection, and the SMSC may have accepted it", attempts, last)}
+	return partResult{status: report.SubmitUncertain, reason: fmt.Sprintf("outcome unknown after %d tries (the last: %v); a try timed out or lost its connection, and the SMSC may have accepted it", attempts, last)}
 }
 
 func minTime(a, b time.Time) time.Time {

@@ -106,6 +106,11 @@ type Config struct {
 	// submits the simulator sends unbind on that session, refuses further submits on it with
 	// ESME_RINVBNDSTS and closes it when unbind_resp arrives (or after ten seconds).
 	UnbindAfter []int
+	// ForgetBindAfter lists positions in the same count: right after answering each of those
+	// submits the simulator forgets that session's bind but keeps its connection, as an SMSC
+	// that restarted its bind table: later submits on it get ESME_RINVBNDSTS, and it gets no
+	// more receipts; enquire_link is still answered.
+	ForgetBindAfter []int
 	// NoEnquireResp leaves enquire_link unanswered, like a dead peer.
 	NoEnquireResp bool
 	// SessionInitTimeout closes a connection that has not bound this long after it opened
@@ -203,15 +208,16 @@ func (c Config) normalize() (Config, error) {
 	if c.ThrottleTPS < 0 || c.QueueFullAfter < 0 || c.MaxBinds < 0 {
 		bad("throttle, queue-full and bind limits must not be negative")
 	}
-	for _, list := range [][]int{c.DropAfter, c.UnbindAfter} {
+	for _, list := range [][]int{c.DropAfter, c.UnbindAfter, c.ForgetBindAfter} {
 		for _, n := range list {
 			if n < 1 {
-				bad("drop-after and unbind-after positions start at 1, got %d", n)
+				bad("drop-after, unbind-after and forget-bind-after positions start at 1, got %d", n)
 			}
 		}
 	}
 	c.DropAfter = slices.Clone(c.DropAfter)
 	c.UnbindAfter = slices.Clone(c.UnbindAfter)
+	c.ForgetBindAfter = slices.Clone(c.ForgetBindAfter)
 	if c.MaxPDULen == 0 {
 		c.MaxPDULen = smpp.DefaultMaxPDULen
 	}

@@ -205,6 +205,30 @@ func TestServer_UnbindAfterRefusesLaterSubmits(t *testing.T) {
 	r.expectClosed(0)
 }
 
+// ForgetBindAfter: the session keeps its connection and answers enquire_link, but every
+// later submit gets ESME_RINVBNDSTS, as from an SMSC that restarted its bind table.
+func TestServer_ForgetBindAfter(t *testing.T) {
+	srv := startServer(t, Config{ForgetBindAfter: []int{1}})
+	r := dialRaw(t, srv)
+	r.bind(smpp.BindTransceiver)
+	p := textSubmits(t, "B", "447016", "x", coding.Options{}, 0)[0]
+	r.send(p)
+	if h, _ := r.read(); h.ID != smpp.SubmitSMRespID || h.Status != smpp.StatusOK {
+		t.Fatalf("first answer %v %v, want submit_sm_resp OK", h.ID, h.Status)
+	}
+	r.send(p)
+	if h, _ := r.read(); h.ID != smpp.SubmitSMRespID || h.Status != smpp.StatusInvBndSts {
+		t.Fatalf("submit after the bind was forgotten: %v %v, want ESME_RINVBNDSTS", h.ID, h.Status)
+	}
+	r.send(&smpp.EnquireLink{})
+	if h, _ := r.read(); h.ID != smpp.EnquireLinkRespID {
+		t.Fatalf("enquire_link answered with %v, want enquire_link_resp", h.ID)
+	}
+	if st := srv.Stats(); st.ForgottenBinds != 1 || st.Unbinds != 0 {
+		t.Errorf("stats: %d forgotten, %d unbinds; want 1 and 0", st.ForgottenBinds, st.Unbinds)
+	}
+}
+
 func TestServer_NoEnquireResp(t *testing.T) {
 	srv := startServer(t, Config{NoEnquireResp: true})
 	r := dialRaw(t, srv)

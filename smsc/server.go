@@ -35,15 +35,15 @@ type Server struct {
 	receipts receiptQueue
 	log      *messageLog // nil without Config.Log
 
-	dropAt, unbindAt map[int64]bool // positions in the server-wide accepted count
+	dropAt, unbindAt, forgetAt map[int64]bool // positions in the server-wide accepted count
 
 	sessions, bindFailures, genericNacks atomic.Int64
 	boundNow                             atomic.Int64 // sessions bound at the moment (Config.MaxBinds)
 
-	replyMu        sync.Mutex
-	replyRefs      map[string]uint8 // the last concatenation reference of each replying handset
-	drops, unbinds atomic.Int64
-	maxOutstanding atomic.Int64
+	replyMu                 sync.Mutex
+	replyRefs               map[string]uint8 // the last concatenation reference of each replying handset
+	drops, unbinds, forgets atomic.Int64
+	maxOutstanding          atomic.Int64
 
 	mu     sync.Mutex
 	conns  map[*conn]struct{}
@@ -88,6 +88,7 @@ func NewServer(cfg Config) (*Server, error) {
 		adm:      admission{throttleTPS: cfg.ThrottleTPS, queueFullAfter: cfg.QueueFullAfter},
 		dropAt:   positions(cfg.DropAfter),
 		unbindAt: positions(cfg.UnbindAfter),
+		forgetAt: positions(cfg.ForgetBindAfter),
 		conns:    make(map[*conn]struct{}),
 		done:     make(chan struct{}),
 	}

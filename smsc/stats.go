@@ -24,9 +24,11 @@ type Stats struct {
 	DeliverSMResp     int `json:"deliver_sm_resp"`    // deliver_sm_resp received, whatever the status
 	RepliesSent       int `json:"replies_sent"`       // deliver_sm of handsets' replies (Config.ReplyPrefixes) written, resends included
 
-	Drops        int `json:"drops"`         // connections closed by DropAfter
-	Unbinds      int `json:"unbinds"`       // unbinds sent by UnbindAfter
-	GenericNacks int `json:"generic_nacks"` // malformed or unhandled PDUs answered with generic_nack
+	Drops   int `json:"drops"`   // connections closed by DropAfter
+	Unbinds int `json:"unbinds"` // unbinds sent by UnbindAfter
+	// ForgottenBinds counts the sessions whose bind ForgetBindAfter forgot.
+	ForgottenBinds int `json:"forgotten_binds"`
+	GenericNacks   int `json:"generic_nacks"` // malformed or unhandled PDUs answered with generic_nack
 
 	// MaxOutstanding is the largest number of submit_sm and data_sm one session had
 	// outstanding at the simulator (received, response not yet sent): never more than the
@@ -64,6 +66,7 @@ func (s *Server) Stats() Stats {
 	st.BindFailures = int(s.bindFailures.Load())
 	st.Drops = int(s.drops.Load())
 	st.Unbinds = int(s.unbinds.Load())
+	st.ForgottenBinds = int(s.forgets.Load())
 	st.GenericNacks = int(s.genericNacks.Load())
 	st.MaxOutstanding = int(s.maxOutstanding.Load())
 	return st

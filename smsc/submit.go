@@ -368,6 +368,10 @@ func (c *conn) submit(h smpp.Header, sub submission) bool {
 	if len(srv.unbindAt) > 0 && srv.unbindAt[n] {
 		c.startUnbind()
 	}
+	if len(srv.forgetAt) > 0 && srv.forgetAt[n] && !c.unbinding {
+		c.leaveReceipts() // no more submits or receipts on it; the connection stays
+		srv.forgets.Add(1)
+	}
 	return true
 }
 
