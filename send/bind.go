@@ -206,6 +206,7 @@ func (b *bind) run(ctx context.Context) {
 		opt.AsyncHandler = c.handle
 		opt.OnLateResponse = late.arrive
 		opt.OnStray = c.strayWarner(b.n)
+		opt.OnUnreadable = c.unreadableWarner(b.n)
 		s, err := smpp.Dial(ctx, c.cfg.Addr, opt)
 		if err == nil {
 			if terr := c.tlvSupport(s); terr != nil {
@@ -319,6 +320,7 @@ func (b *bind) receive(ctx context.Context) {
 		opt.Bind.Mode = smpp.BindReceiver
 		opt.AsyncHandler = c.handle
 		opt.OnStray = c.strayWarner(b.n)
+		opt.OnUnreadable = c.unreadableWarner(b.n)
 		s, err := smpp.Dial(ctx, c.cfg.Addr, opt)
 		if err == nil {
 			up := time.Now()
@@ -348,6 +350,20 @@ func (c *Campaign) strayWarner(bindN int) func(smpp.Header) {
 		if h.Status != smpp.StatusOK && warned.CompareAndSwap(false, true) {
 			c.warn(fmt.Errorf("bind %d: the SMSC answered %v with %v for sequence_number %d, which matches no request: it may not have understood a PDU (further ones on this session are not reported)",
 				bindN, h.ID, h.Status, h.Sequence))
+		}
+	}
+}
+
+// unreadableWarner returns the session's OnUnreadable: it warns once per session of a
+// deliver_sm or data_sm refused because it could not be read (a 25-digit address, say),
+// which the SMSC then delivers again or gives up on; a receipt among them would be lost
+// without a word.
+func (c *Campaign) unreadableWarner(bindN int) func(smpp.Header, error) {
+	var warned atomic.Bool
+	return func(h smpp.Header, err error) {
+		if warned.CompareAndSwap(false, true) {
+			c.warn(fmt.Errorf("bind %d: refused a %v from the SMSC that cannot be read (%w): if it is a delivery receipt it is not recorded, and the SMSC will deliver it again or give up on it; tell the carrier (further ones on this session are not reported)",
+				bindN, h.ID, err))
 		}
 	}
 }

@@ -500,4 +500,19 @@ func TestCampaign_strayWarning(t *testing.T) {
 	if !strings.Contains(msg, "bind 2") || !strings.Contains(msg, "ESME_RINVCMDLEN") || !strings.Contains(msg, "generic_nack") {
 		t.Errorf("warning %q: want the bind, the command and the status", msg)
 	}
+
+	// A deliver_sm refused because it could not be read: warned about once per session too.
+	unreadable := c.unreadableWarner(3)
+	for range 2 {
+		unreadable(smpp.Header{ID: smpp.DeliverSMID, Sequence: 9}, errors.New("source_addr: longer than 20 characters"))
+	}
+	if n := log.count(EventWarning); n != 2 {
+		t.Fatalf("%d warnings, want 2", n)
+	}
+	log.mu.Lock()
+	msg = log.events[1].Err.Error()
+	log.mu.Unlock()
+	if !strings.Contains(msg, "bind 3") || !strings.Contains(msg, "deliver_sm") || !strings.Contains(msg, "source_addr") || !strings.Contains(msg, "receipt") {
+		t.Errorf("warning %q: want the bind, the command, the problem and what it may cost", msg)
+	}
 }

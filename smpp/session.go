@@ -137,6 +137,11 @@ type Options struct {
 	// (such as a generic_nack with sequence_number 0: the SMSC could not read a PDU's
 	// header), on the reader goroutine; it must return quickly. nil = ignored.
 	OnStray func(h Header)
+	// OnUnreadable receives each deliver_sm or data_sm the session refused because its body
+	// could not be read (err says why; the response carried the status that names it), on
+	// the reader goroutine; it must return quickly. The SMSC will deliver it again or give
+	// up on it: a receipt among them is not recorded. nil = ignored.
+	OnUnreadable func(h Header, err error)
 
 	// lastSeq is a test hook: the session's sequence numbers continue after it (the bind
 	// takes lastSeq+1). 0 = start at 1.

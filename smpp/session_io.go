@@ -415,6 +415,9 @@ func (s *Session) handlePDU(pdu []byte) {
 			// A body we cannot read gets its own response with the error: SMPP 3.4 keeps
 			// generic_nack for PDUs whose command cannot be told (§4.3).
 			s.reply(control{id: h.ID.Response(), status: nackStatus(err), seq: h.Sequence})
+			if s.opt.OnUnreadable != nil {
+				s.opt.OnUnreadable(h, err)
+			}
 			return
 		}
 		s.dispatch(h, p)

@@ -161,3 +161,34 @@ func TestSession_ToleratesJunkAfterTheLastField(t *testing.T) {
 		t.Errorf("deliver_sm_resp status %v, want 0", st)
 	}
 }
+
+// A deliver_sm whose fields cannot be read (a source_addr of 25 digits, over SMPP 3.4's 20)
+// gets a deliver_sm_resp naming the problem, and OnUnreadable hears of it, so the campaign
+// can say that a receipt may be lost.
+func TestSession_OnUnreadable(t *testing.T) {
+	leakCheck(t)
+	type unreadable struct {
+		h   Header
+		err error
+	}
+	heard := make(chan unreadable, 1)
+	respStatus := make(chan Status, 1)
+	opt := Options{OnUnreadable: func(h Header, err error) { heard <- unreadable{h, err} }}
+	startSession(t, opt, func(f *fakeSMSC) {
+		body := "00 01 01 " + hex.EncodeToString([]byte(strings.Repeat("4", 25))) + "00 01 01 3434373700 04 00 00 00 00 00 00 00 05 7374617420"
+		if !f.sendRaw(hexPDU(t, DeliverSMID, 0, body)) {
+			return
+		}
+		if h, _, ok := f.expect(DeliverSMRespID); ok {
+			respStatus <- h.Status
+		}
+		f.finish()
+	})
+	got := recv(t, heard, "OnUnreadable")
+	if got.h.ID != DeliverSMID || got.h.Sequence != 5 || got.err == nil || !strings.Contains(got.err.Error(), "source_addr") {
+		t.Errorf("OnUnreadable(%+v, %v), want the deliver_sm and an error about source_addr", got.h, got.err)
+	}
+	if st := recv(t, respStatus, "the deliver_sm_resp"); st != StatusInvSrcAdr {
+		t.Errorf("deliver_sm_resp status %v, want ESME_RINVSRCADR", st)
+	}
+}
