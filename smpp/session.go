@@ -34,7 +34,7 @@ var (
 	// ErrDeadPeer: the SMSC did not answer an enquire_link within Options.RespTimeout, or
 	// left the whole window unanswered (every slot held by a request that timed out) for
 	// another RespTimeout, so the session closed the connection. Reconnect with a back-off.
-	ErrDeadPeer = errors.New("smpp: the SMSC stopped answering enquire_link")
+	ErrDeadPeer = errors.New("smpp: the SMSC stopped answering")
 )
 
 // errClosed is the reason a request is refused once Close has been called.

@@ -180,7 +180,7 @@ func (s *Session) expire(now time.Time) error {
 	case s.windowLostSince.IsZero():
 		s.windowLostSince = now
 	case now.Sub(s.windowLostSince) >= s.opt.RespTimeout:
-		return fmt.Errorf("%w: none of the %d requests of the window answered within %v, nor for %v after",
+		return fmt.Errorf("%w: none of the %d requests of the window answered within %v, nor for %v after, so the window is stuck",
 			ErrDeadPeer, s.opt.Window, s.opt.RespTimeout, s.opt.RespTimeout)
 	}
 	return nil
