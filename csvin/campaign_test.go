@@ -131,6 +131,11 @@ func TestReader_duplicatesAndOptOuts(t *testing.T) {
 				if got[i].Status != w.status || (w.reason != "" && got[i].Reason != w.reason) {
 					t.Errorf("row %d: %s %q, want %s %q", i+1, got[i].Status, got[i].Reason, w.status, w.reason)
 				}
+				// An excluded row is rendered all the same, for a resume that finds it sent
+				// by an earlier run.
+				if got[i].Status == csvin.StatusExcluded && (got[i].Template == "" || len(got[i].Message.Parts) != 1 || !strings.HasPrefix(got[i].Text, "Hi ")) {
+					t.Errorf("excluded row %d: template %q, text %q, %d parts; want it rendered", i+1, got[i].Template, got[i].Text, len(got[i].Message.Parts))
+				}
 			}
 		})
 	}

@@ -67,10 +67,21 @@ func (e *evaluator) evaluate(num int, rec []string, pos []fieldPos) Row {
 	}
 	row.MSISDN = msisdn
 	if e.optedOut(msisdn) {
+		// Rendered all the same, when it renders: a resumed campaign reports a row that an
+		// earlier run sent before the number opted out with what was sent (its template,
+		// encoding and parts).
+		if full := e.compose(row, rec, pos); full.Status == StatusOK {
+			row = full
+		}
 		row.Status = StatusExcluded
 		row.Reason = "on the opt-out list " + e.cfg.Exclude
 		return row
 	}
+	return e.compose(row, rec, pos)
+}
+
+// compose completes a row whose number is valid: its template, sender, text and parts.
+func (e *evaluator) compose(row Row, rec []string, pos []fieldPos) Row {
 	tp, field, err := e.template(rec)
 	if err != nil {
 		return e.invalid(row, rec, pos, field, err)

@@ -654,10 +654,10 @@ func (c *Campaign) produce(ctx context.Context, src Source, jobs chan<- job) err
 
 // entryOf is the Book's view of a row.
 func entryOf(r csvin.Row) report.Entry {
-	e := report.Entry{Row: r.Num, MSISDN: r.MSISDN, Template: r.Template, Parts: len(r.Message.Parts), Reason: r.Reason}
+	e := report.Entry{Row: r.Num, MSISDN: r.MSISDN, Template: r.Template, Reason: r.Reason}
 	switch r.Status {
 	case csvin.StatusOK:
-		e.Encoding = r.Message.Encoding.String()
+		e.Encoding, e.Parts = r.Message.Encoding.String(), len(r.Message.Parts)
 	case csvin.StatusInvalid:
 		e.Status = report.SubmitInvalid
 	case csvin.StatusDuplicate:

@@ -77,6 +77,10 @@ func NewResumption(st *journal.State, book *report.Book, mode ResumeMode) *Resum
 // Row is the Resume hook; see Resumption.
 func (r *Resumption) Row(row *csvin.Row) (skip bool, from int, resend bool) {
 	jr := r.state.Rows[row.Num]
+	if jr != nil && row.Status == csvin.StatusExcluded && len(row.Message.Parts) > 0 {
+		r.excludedSince(row, jr)
+		return true, 0, false
+	}
 	if jr != nil {
 		r.replay(jr)
 	}
@@ -139,6 +143,41 @@ func (r *Resumption) Row(row *csvin.Row) (skip bool, from int, resend bool) {
 
 // replay gives the Book what the journal recorded of a row: when it was first attempted (the
 // latency base), whether it was sent twice, and every accepted message id.
+// excludedSince reports a row whose number joined the --exclude list after an earlier run
+// sent it, or tried to: what went out stays in the report as sent, and nothing more goes.
+func (r *Resumption) excludedSince(row *csvin.Row, jr *journal.Row) {
+	parts := len(row.Message.Parts)
+	// The Book has the row excluded, without parts: it gets them before the replay, so that
+	// the ids count for the parts they are, and a reason the acceptance would not clear.
+	r.book.Add(report.Entry{Row: row.Num, MSISDN: row.MSISDN, Template: row.Template,
+		Encoding: row.Message.Encoding.String(), Parts: parts})
+	r.book.SetStatus(row.Num, report.SubmitNotSent, "")
+	r.replay(jr)
+	notAgain := "not sent again: " + row.Reason
+	switch r.state.Status(row.Num, parts) {
+	case journal.Accepted:
+		r.Accepted++ // the replayed ids made it accepted
+	case journal.Rejected:
+		r.Rejected++
+		r.book.Rejected(row.Num, jr.Err, jr.RejectedAt)
+	case journal.InFlight, journal.MaybeSent:
+		from := jr.AcceptedParts()
+		switch {
+		case !jr.MayHaveFrom(from) && from == 0:
+			r.book.SetStatus(row.Num, report.SubmitExcluded, row.Reason) // none of it is at the SMSC
+		case !jr.MayHaveFrom(from):
+			r.Uncertain++
+			r.book.SetStatus(row.Num, report.SubmitUncertain, partlySent(from, parts, notAgain))
+		default:
+			r.Uncertain++
+			r.book.SetStatus(row.Num, report.SubmitUncertain,
+				"outcome unknown: an earlier run sent it and stopped before the response was recorded; "+notAgain)
+		}
+	default:
+		r.book.SetStatus(row.Num, report.SubmitExcluded, row.Reason)
+	}
+}
+
 func (r *Resumption) replay(jr *journal.Row) {
 	var first time.Time
 	for _, p := range jr.Parts {

@@ -432,3 +432,74 @@ func TestResumption_partlySent(t *testing.T) {
 		})
 	}
 }
+
+// Rows an earlier run sent, or tried to, whose numbers joined the --exclude list before the
+// resume: what went out stays in the report as sent (with the template and parts it had),
+// what may have gone out is uncertain, and nothing is sent again.
+func TestResumption_excludedSinceSent(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "j")
+	w, err := journal.Create(path, journal.Identity{}, journal.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2025, 3, 14, 9, 0, 0, 0, time.UTC)
+	for _, err := range []error{
+		// Row 1: both parts accepted. Row 2: sent, no response (in flight at the crash).
+		// Row 3: part 1 accepted, part 2 in flight. Row 4: part 1 accepted, part 2 refused
+		// (surely not at the SMSC). Row 5: attempted and refused. Row 6: never attempted.
+		w.Attempt(1, 0, at), w.Accepted(1, 0, "a1", at), w.Attempt(1, 1, at), w.Accepted(1, 1, "a2", at),
+		w.Attempt(2, 0, at),
+		w.Attempt(3, 0, at), w.Accepted(3, 0, "c1", at), w.Attempt(3, 1, at),
+		w.Attempt(4, 0, at), w.Accepted(4, 0, "d1", at), w.Attempt(4, 1, at), w.NotAccepted(4, 1, at),
+		w.Attempt(5, 0, at), w.NotAccepted(5, 0, at),
+		w.Sync(),
+	} {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	w.Close() // after a crash the records are the same; only the end marker differs
+	cfg, srv, st := resumeFrom(t, path)
+	rows := testRows(t, 6, strings.Repeat("two parts, row %d. ", 9))
+	for i := range rows {
+		if len(rows[i].Message.Parts) != 2 {
+			t.Fatalf("row %d has %d parts, want 2", rows[i].Num, len(rows[i].Message.Parts))
+		}
+		rows[i].Status, rows[i].Reason = csvin.StatusExcluded, "on the opt-out list optouts.txt"
+	}
+	rs := NewResumption(st, cfg.Book, ResendUncertain)
+	cfg.Resume = rs.Row
+	if _, err := run(t, cfg, rows); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(srv.Messages()); n != 0 {
+		t.Errorf("the resume sent %d messages, want none", n)
+	}
+	want := map[int]struct {
+		status report.SubmitStatus
+		ids    int
+		reason string
+	}{
+		1: {report.SubmitAccepted, 2, ""},
+		2: {report.SubmitUncertain, 0, "outcome unknown: an earlier run sent it"},
+		3: {report.SubmitUncertain, 1, "outcome unknown: an earlier run sent it"},
+		4: {report.SubmitUncertain, 1, "partly sent: 1 of 2 parts accepted, the rest not sent again: on the opt-out list"},
+		5: {report.SubmitExcluded, 0, "on the opt-out list"},
+		6: {report.SubmitExcluded, 0, "on the opt-out list"},
+	}
+	for n, r := range bookRows(cfg.Book) {
+		w := want[n]
+		if r.SubmitStatus != w.status || len(r.IDs) != w.ids || !strings.HasPrefix(r.SubmitError, w.reason) || (w.reason == "") != (r.SubmitError == "") {
+			t.Errorf("row %d: %s %q with %d ids; want %s %q… with %d", n, r.SubmitStatus, r.SubmitError, len(r.IDs), w.status, w.reason, w.ids)
+		}
+		if w.ids > 0 && (r.Parts != 2 || r.Template != rows[n-1].Template || r.Encoding == "") {
+			t.Errorf("row %d: parts %d, template %q, encoding %q; want what was sent", n, r.Parts, r.Template, r.Encoding)
+		}
+		if n == 1 && r.ReceiptStatus != report.ReceiptPending {
+			t.Errorf("row 1: receipt %q, want its receipts awaited", r.ReceiptStatus)
+		}
+	}
+	if rs.Accepted != 1 || rs.Uncertain != 3 || rs.Resent+rs.Unsent+rs.Completed != 0 {
+		t.Errorf("counts %+v, want 1 accepted and 3 uncertain", *rs)
+	}
+}
