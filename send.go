@@ -580,7 +580,7 @@ func runSend(ctx context.Context, s sendSettings, stderr io.Writer, signals <-ch
 	pending := pendingNote(sum.Receipts[report.ReceiptPending], s.journal.path, s.journal.pipe)
 	// A first run that sent nothing removed its journal (cj.finish): nothing to resume.
 	nothingSent := !res.Sent && !s.journal.resume
-	exitErr := sendExit(sig, runErr, reportErr, sum, pending, resumeNote(sum, s.journal.path, s.journal.pipe, nothingSent, s.demo))
+	exitErr := sendExit(sig, runErr, reportErr, sum, pending, resumeNote(sum, s.journal.path, s.journal.pipe, nothingSent, s.demo, res.Unjournaled))
 	if exitErr == nil && pending != "" {
 		fmt.Fprintf(stderr, "smscast: %s\n", pending)
 	}
@@ -610,7 +610,9 @@ func pendingNote(pending int, journalPath string, pipe bool) string {
 
 // resumeNote says how to finish a campaign that left rows not sent or uncertain ("" when it
 // left none): run it again with --resume, never --force, which would send every row again.
-func resumeNote(sum report.Summary, journalPath string, pipe, nothingSent, demo bool) string {
+// unjournaled counts the accepted rows whose acceptance the journal could not record, which
+// the resume sends again.
+func resumeNote(sum report.Summary, journalPath string, pipe, nothingSent, demo bool, unjournaled int) string {
 	left := sum.Submit[report.SubmitNotSent] + sum.Submit[report.SubmitUncertain]
 	switch {
 	case left == 0:
@@ -627,8 +629,13 @@ func resumeNote(sum report.Summary, journalPath string, pipe, nothingSent, demo 
 		return fmt.Sprintf("%d rows were not sent or are uncertain, and no journal was kept (--journal off): "+
 			"a rerun cannot tell which rows went out", left)
 	}
-	return fmt.Sprintf("to send the %d rows not sent or uncertain, run the same command again with --resume "+
+	note := fmt.Sprintf("to send the %d rows not sent or uncertain, run the same command again with --resume "+
 		"(not --force, which starts over and sends every row again)", left)
+	if unjournaled > 0 {
+		note += fmt.Sprintf("; it also sends again the %d accepted rows whose acceptance the journal could not record "+
+			"(the SMSC has them: they are marked resubmitted; --no-resend-uncertain leaves them uncertain instead)", unjournaled)
+	}
+	return note
 }
 
 // shellQuote quotes path for a command line a user can paste, when it needs quoting.
