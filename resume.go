@@ -448,10 +448,14 @@ func (cj *campaignJournal) finish(sent bool) {
 		}
 	}
 	if r := cj.resume; r != nil && cj.settings.resume {
-		fmt.Fprintf(cj.stderr, "resumed from %s: %d rows accepted before, %d rejected before (not sent again); %d sent again and marked resubmitted, %d left uncertain; %d sent for the first time",
+		// The counts are what the journal called for; the report says what went out.
+		fmt.Fprintf(cj.stderr, "resumed from %s: %d rows accepted before, %d rejected before (not sent again); %d to send again, marked resubmitted, %d left uncertain; %d to send for the first time",
 			cj.settings.path, r.Accepted, r.Rejected, r.Resent, r.Uncertain, r.Unsent)
+		if !sent {
+			fmt.Fprint(cj.stderr, "; nothing was sent in this run")
+		}
 		if r.Completed > 0 {
-			fmt.Fprintf(cj.stderr, "; %d partly sent before, of which only the parts not yet accepted were sent", r.Completed)
+			fmt.Fprintf(cj.stderr, "; %d partly sent before, of which only the parts not yet accepted are to send", r.Completed)
 		}
 		if cj.spooled > 0 {
 			fmt.Fprintf(cj.stderr, "; %d receipts taken from the spool", cj.spooled)

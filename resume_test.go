@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -352,6 +353,39 @@ func TestResume_changedCampaign(t *testing.T) {
 
 // TestResume_uncertain: rows whose responses never came are uncertain; --resume sends them
 // again marked resubmitted, --resume --no-resend-uncertain leaves them uncertain.
+// A resume that cannot reach the SMSC sends nothing, says so, writes the report from the
+// journal (after a crash there is none), and exits 2 asking to resume again later.
+func TestResume_withoutTheSMSC(t *testing.T) {
+	noLeaks(t)
+	dropping := newTestSim(t, smsc.Config{DropAfter: []int{1, 2, 3, 4}})
+	c := newCampaign(t, 4)
+	if code, stderr := c.send(t, dropping.Addr(), "--max-attempts", "1"); code != exitIncomplete {
+		t.Fatalf("first run: exit %d, want 3 (every row uncertain)\n%s", code, stderr)
+	}
+	os.Remove(c.report) // as after kill -9, which leaves no report
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := ln.Addr().String()
+	ln.Close() // nothing listens there now
+	code, stderr := runCmd(t, "send", "--smsc", closed, "--recipients", c.recipients, "--templates", c.templates,
+		"--from", "ACME", "--rate", "0", "--wait", "0", "--report", c.report, "--spool", c.spool,
+		"--resume", "--give-up-after", "300ms")
+	if code != exitConnect || !strings.Contains(stderr, "nothing was sent in this run") || !strings.Contains(stderr, "again with --resume once the SMSC can be reached") {
+		t.Errorf("resume without the SMSC: exit %d, want 2 saying nothing was sent and to resume later; stderr:\n%s", code, stderr)
+	}
+	rows := readReport(t, c.report)
+	if len(rows) != 4 {
+		t.Fatalf("the report has %d rows, want the campaign's 4", len(rows))
+	}
+	for _, r := range rows {
+		if r["submit_status"] != "uncertain" {
+			t.Errorf("row %s: %s, want uncertain as the journal has it", r["row"], r["submit_status"])
+		}
+	}
+}
+
 func TestResume_uncertain(t *testing.T) {
 	noLeaks(t)
 	// The connection drops right after each message is accepted, before its response.

@@ -534,10 +534,13 @@ func runSend(ctx context.Context, s sendSettings, stderr io.Writer, signals <-ch
 	var connErr *send.ConnectError
 	var tlvErr *send.TLVSupportError
 	var certErr *send.CertificateError
+	connectFailed := errors.As(runErr, &bindErr) || errors.As(runErr, &certErr) ||
+		(errors.As(runErr, &tlvErr) || errors.As(runErr, &connErr)) && !res.Sent
+	// A resume that could not connect still writes the report, from the journal: after a
+	// crash there is none, and the campaign should not be left without one.
+	resumeOnly := s.journal.resume && !s.journal.collect
 	switch {
-	case errors.As(runErr, &bindErr), errors.As(runErr, &certErr), errors.As(runErr, &tlvErr) && !res.Sent:
-		return withExit(exitConnect, runErr)
-	case errors.As(runErr, &connErr) && !res.Sent:
+	case connectFailed && !resumeOnly:
 		return withExit(exitConnect, runErr)
 	case errors.Is(runErr, send.ErrInput) && !res.Sent:
 		return withExit(exitUsage, runErr)
@@ -576,6 +579,10 @@ func runSend(ctx context.Context, s sendSettings, stderr io.Writer, signals <-ch
 				"with --resume to send them (not --force, which starts over)\n", left)
 		}
 		return receiptsExit(sig, runErr, reportErr, book, cj)
+	}
+	if connectFailed {
+		return withExit(exitConnect, fmt.Errorf("%w; the report shows the campaign as its journal has it: "+
+			"run the same command again with --resume once the SMSC can be reached", runErr))
 	}
 	pending := pendingNote(sum.Receipts[report.ReceiptPending], s.journal.path, s.journal.pipe)
 	// A first run that sent nothing removed its journal (cj.finish): nothing to resume.
