@@ -7,9 +7,11 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"net"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -362,6 +364,9 @@ func connectSettings(c *cli.Context, passwordOnArgs bool, warn func(string), e *
 	if e.Addr == "" {
 		return errors.New("no SMSC: give --smsc host:port (or SMSCAST_SMSC)")
 	}
+	if err := checkHostPort(e.Addr); err != nil {
+		return fmt.Errorf("--smsc %q: %w", e.Addr, err)
+	}
 	password, err := readPassword(c, passwordOnArgs, warn)
 	if err != nil {
 		return err
@@ -376,6 +381,19 @@ func connectSettings(c *cli.Context, passwordOnArgs bool, warn func(string), e *
 		if e.Session.TLS, err = smpp.TLSConfig(c.String("tls-ca"), c.String("tls-server-name"), c.Bool("tls-insecure")); err != nil {
 			return fmt.Errorf("--tls: %w", err)
 		}
+	}
+	return nil
+}
+
+// checkHostPort refuses an address that names no host or no port: "127.0.0.1:" would dial
+// port 0, and a missing port is a typo no retry will mend.
+func checkHostPort(addr string) error {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("%w; write host:port, such as smsc.example.com:2775 or [2001:db8::1]:2775", err)
+	}
+	if n, err := strconv.Atoi(port); host == "" || err != nil || n < 1 || n > 65535 {
+		return errors.New("want a host and a port from 1 to 65535, such as smsc.example.com:2775")
 	}
 	return nil
 }

@@ -51,7 +51,8 @@ func judge(err error) verdict {
 		return vNotSent
 	case errors.Is(err, smpp.ErrResponseTimeout):
 		return vTimeout
-	case errors.Is(err, smpp.ErrConnectionLost):
+	case errors.Is(err, smpp.ErrConnectionLost), errors.Is(err, smpp.ErrUnexpectedResponse):
+		// A response of another command leaves the outcome as unknown as a drop does.
 		return vLost
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return vNotSent

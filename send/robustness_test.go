@@ -44,6 +44,7 @@ func TestJudge(t *testing.T) {
 		{"not sent on a dead session", notSentOnDead, vNotSent},
 		{"cancelled", context.Canceled, vNotSent},
 		{"encode error", errors.New("smpp: encode submit_sm: too long"), vRejected},
+		{"another command's response", fmt.Errorf("%w: enquire_link_resp to submit_sm", smpp.ErrUnexpectedResponse), vLost},
 	}
 	for _, tt := range tests {
 		if got := judge(tt.err); got != tt.want {

@@ -35,6 +35,10 @@ var (
 	// left the whole window unanswered (every slot held by a request that timed out) for
 	// another RespTimeout, so the session closed the connection. Reconnect with a back-off.
 	ErrDeadPeer = errors.New("smpp: the SMSC stopped answering")
+	// ErrUnexpectedResponse: the SMSC answered a request with a response of another command
+	// (an enquire_link_resp carrying a submit_sm's sequence_number). Whether it acted on the
+	// request is unknown.
+	ErrUnexpectedResponse = errors.New("smpp: the SMSC answered with another command's response")
 )
 
 // errClosed is the reason a request is refused once Close has been called.

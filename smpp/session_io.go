@@ -497,7 +497,7 @@ func responseError(id CommandID, h Header) error {
 	case h.ID == GenericNackID:
 		return fmt.Errorf("smpp: the SMSC answered generic_nack with status 0: %w", StatusUnknownErr)
 	case h.ID != id.Response():
-		return fmt.Errorf("smpp: the SMSC answered %v to %v (sequence_number %d)", h.ID, id, h.Sequence)
+		return fmt.Errorf("%w: %v to %v (sequence_number %d)", ErrUnexpectedResponse, h.ID, id, h.Sequence)
 	}
 	return nil
 }

@@ -281,3 +281,17 @@ func TestSession_WriterHoldsBatchOnlyBriefly(t *testing.T) {
 		t.Fatalf("Submit = %+v, %v", resp, err)
 	}
 }
+
+// A response of another command to a request leaves its outcome unknown: the error says so
+// (ErrUnexpectedResponse), apart from a refusal.
+func TestResponseError(t *testing.T) {
+	if err := responseError(SubmitSMID, Header{ID: EnquireLinkRespID, Sequence: 7}); !errors.Is(err, ErrUnexpectedResponse) {
+		t.Errorf("enquire_link_resp to submit_sm: %v, want ErrUnexpectedResponse", err)
+	}
+	if err := responseError(SubmitSMID, Header{ID: SubmitSMRespID, Status: StatusInvDstAdr}); err != StatusInvDstAdr {
+		t.Errorf("a refusal: %v, want its status", err)
+	}
+	if err := responseError(SubmitSMID, Header{ID: SubmitSMRespID}); err != nil {
+		t.Errorf("an acceptance: %v", err)
+	}
+}
