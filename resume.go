@@ -219,6 +219,11 @@ func campaignIdentity(s sendSettings, excludeGrows bool) (journal.Identity, erro
 	id.SetOption("schedule", s.engine.Schedule.SMPP())
 	id.SetOption("validity", s.engine.Validity.SMPP())
 	id.SetOption("part-receipts", s.book.PartReceipts.String())
+	if st := s.engine.ServiceType; st != "" {
+		// Only when set: the journals of versions without --service-type stay the same
+		// campaign.
+		id.SetOption("service-type", st)
+	}
 	return id, nil
 }
 

@@ -357,11 +357,15 @@ func TestResume_changedCampaign(t *testing.T) {
 // journal (after a crash there is none), and exits 2 asking to resume again later.
 func TestResume_withoutTheSMSC(t *testing.T) {
 	noLeaks(t)
-	dropping := newTestSim(t, smsc.Config{DropAfter: []int{1, 2, 3, 4}})
-	c := newCampaign(t, 4)
+	// A first run that leaves many rows to send, more than a window: a dropped connection
+	// (rows uncertain), and binds the SMSC forgets (rows refused with ESME_RINVBNDSTS, not
+	// sent with a single try).
+	dropping := newTestSim(t, smsc.Config{DropAfter: []int{3}, ForgetBindAfter: []int{10, 20, 30}})
+	c := newCampaign(t, 100)
 	if code, stderr := c.send(t, dropping.Addr(), "--max-attempts", "1"); code != exitIncomplete {
-		t.Fatalf("first run: exit %d, want 3 (every row uncertain)\n%s", code, stderr)
+		t.Fatalf("first run: exit %d, want 3 (rows not sent)\n%s", code, stderr)
 	}
+	first := reportByRow(t, c.report)
 	os.Remove(c.report) // as after kill -9, which leaves no report
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -375,13 +379,37 @@ func TestResume_withoutTheSMSC(t *testing.T) {
 	if code != exitConnect || !strings.Contains(stderr, "nothing was sent in this run") || !strings.Contains(stderr, "again with --resume once the SMSC can be reached") {
 		t.Errorf("resume without the SMSC: exit %d, want 2 saying nothing was sent and to resume later; stderr:\n%s", code, stderr)
 	}
-	rows := readReport(t, c.report)
-	if len(rows) != 4 {
-		t.Fatalf("the report has %d rows, want the campaign's 4", len(rows))
+	// Every row, as the journal has it: the accepted ones accepted, the others uncertain
+	// with a reason (a report cut short at the first row not sent lost most of them).
+	rows := reportByRow(t, c.report)
+	if len(rows) != len(first) || len(rows) != 100 {
+		t.Fatalf("the report has %d rows, want the campaign's 100", len(rows))
 	}
-	for _, r := range rows {
-		if r["submit_status"] != "uncertain" {
-			t.Errorf("row %s: %s, want uncertain as the journal has it", r["row"], r["submit_status"])
+	left, gaveUp := 0, 0
+	for _, r := range first {
+		if r["submit_status"] != "accepted" {
+			left++
+		}
+		// Its one try refused with a transient status: not sent, and to be sent by a resume.
+		if r["submit_status"] == "not_sent" && strings.Contains(r["submit_error"], "ESME_RINVBNDSTS (after 1 tries); --resume sends it again") {
+			gaveUp++
+		}
+	}
+	if gaveUp == 0 {
+		for n, r := range first {
+			if r["submit_status"] != "accepted" {
+				t.Logf("first run, row %d: %s %q", n, r["submit_status"], r["submit_error"])
+			}
+		}
+		t.Error("no row of the first run gave up on ESME_RINVBNDSTS as not_sent")
+	}
+	if left <= 20 {
+		t.Fatalf("the first run left %d rows to send; the test needs more than a window's worth", left)
+	}
+	for n, r := range rows {
+		want := first[n]["submit_status"]
+		if r["submit_status"] != want || want != "accepted" && r["submit_error"] == "" {
+			t.Errorf("row %d: %s %q, want %s as the first run ended it, with a reason", n, r["submit_status"], r["submit_error"], want)
 		}
 	}
 }

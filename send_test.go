@@ -739,6 +739,11 @@ func TestSend_serviceType(t *testing.T) {
 	if len(msgs) != 3 {
 		t.Errorf("the SMSC got %d messages, want 3", len(msgs))
 	}
+	// The service type is part of the campaign: a resume with another is refused.
+	code, stderr = runApp(t, append(args, "--report", filepath.Join(dir, "out.csv"), "--service-type", "WAP", "--resume")...)
+	if code != exitUsage || !strings.Contains(stderr, "service-type") {
+		t.Errorf("--resume with another --service-type: exit %d, want 1 naming it; stderr:\n%s", code, stderr)
+	}
 }
 
 // --bind-mode tx+rx sends on transmitters and collects the receipts and replies on a

@@ -658,8 +658,11 @@ func (c *Campaign) produce(ctx context.Context, src Source, jobs chan<- job) err
 			}
 		}
 		sending = false
-		if c.fatal() != nil && c.pdus.Load() == 0 {
-			return nil // nothing was sent, so no report will be written: stop reading
+		if c.fatal() != nil && c.pdus.Load() == 0 && c.cfg.Resume == nil {
+			// Nothing was sent, so no report will be written: stop reading. (A resumed
+			// campaign's report is written all the same, from its journal, so every row
+			// must be in it.)
+			return nil
 		}
 		c.leftUnsent(&job{row: row, resend: resend, from: from}, notSentReason(ctx, c.stopped))
 	}
