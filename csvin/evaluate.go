@@ -44,7 +44,7 @@ func (e *evaluator) evaluate(num int, rec []string, pos []fieldPos) Row {
 	if e.phoneCol < len(rec) {
 		row.MSISDN = strings.TrimSpace(rec[e.phoneCol])
 	}
-	if field := slices.IndexFunc(rec, func(cell string) bool { return strings.IndexByte(cell, '\r') >= 0 }); field >= 0 {
+	if field := loneCR(rec); field >= 0 {
 		// Line ends are LF or CRLF here (a file of CR alone was read as LF), so this CR stands
 		// alone in the middle of a line: the file mixes line ends, and two lines may have
 		// been read as one.
@@ -117,6 +117,24 @@ func (e *evaluator) compose(row Row, rec []string, pos []fieldPos) Row {
 		return e.invalid(row, rec, pos, -1, err)
 	}
 	return row
+}
+
+// loneCR returns the first field of rec that holds a CR ending no line, or -1. A CR before
+// an LF ends a line (inside a quoted cell too), and so do the CRs at the end of the last field:
+// files with "\r\r\n" line ends, which Python's csv module writes on Windows, leave one there.
+func loneCR(rec []string) int {
+	for i, cell := range rec {
+		if i == len(rec)-1 {
+			cell = strings.TrimRight(cell, "\r")
+		}
+		for j := strings.IndexByte(cell, '\r'); j >= 0; j = strings.IndexByte(cell, '\r') {
+			if j+1 == len(cell) || cell[j+1] != '\n' {
+				return i
+			}
+			cell = cell[j+1:]
+		}
+	}
+	return -1
 }
 
 // swallowedRow finds a cell of rec that spans lines of which one looks like a row of the file:

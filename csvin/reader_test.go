@@ -156,6 +156,17 @@ func TestReader_formats(t *testing.T) {
 				"1 2 491711234567 text invalid [the rendered message is empty (or only spaces and invisible characters); fill the cells the template uses or give fallbacks]",
 				"2 3 491711234568 text invalid [the rendered message is empty (or only spaces and invisible characters); fill the cells the template uses or give fallbacks]",
 			}},
+		// Lines ending in CR CR LF (Python's csv module on Windows): the CR left at the end of
+		// each line is a line end, not text, and not a line end inside a line.
+		{"lines ending in CR CR LF", "msisdn,name,extra\r\r\n+49 171 1234567,Anna,\r\r\n+49 171 1234568,\"Ben\r\nBeta\",\r\r\n", func(c *csvin.Config) { c.Text = "Hi {{name}}{{extra|}}" }, []string{
+			"1 2 491711234567 text ok [Hi Anna]",
+			"2 3 491711234568 text ok [Hi Ben\nBeta]",
+		}},
+		{"lines ending in CR CR LF, the text last", "msisdn,name\r\r\n+49 171 1234567,Anna\r\r\n", nil, []string{"1 2 491711234567 text ok [Hi Anna]"}},
+		{"a CR alone inside a line", "msisdn,name\n+49 171 1234567,Anna\r+49 171 1234568\n+49 171 1234569,Cy\r\n", nil, []string{
+			"1 2 +49 171 1234567  invalid [the cell holds a carriage return (CR) on its own, as lines end in old Mac files: the file mixes line ends, so this may be two lines read as one; make them all LF or CRLF (for example with dos2unix), or check the file]",
+			"2 3 491711234569 text ok [Hi Cy]",
+		}},
 		// --transliterate changes nothing that is sent as UCS-2 anyway: it would save nothing.
 		// Latin-1 lacks the look-alikes as GSM does.
 		{"--transliterate with --encoding ucs2", "msisdn\n+49 171 1234567\n", func(c *csvin.Config) {
