@@ -20,6 +20,7 @@ import (
 
 	"smscast/csvin"
 	"smscast/journal"
+	"smscast/report"
 	"smscast/smsc"
 )
 
@@ -781,5 +782,33 @@ func TestResume_excludeListGrows(t *testing.T) {
 	w.Close()
 	if recordedExcludeGrows(path) {
 		t.Error("an earlier version's journal taken for one that records the list by path")
+	}
+}
+
+// resentAccepted counts the rows the report has accepted but the journal does not: those a
+// resume sends again (their acceptance was lost with a failed journal write).
+func TestResentAccepted(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "j")
+	w, err := journal.Create(path, journal.Identity{}, journal.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2025, 3, 14, 9, 0, 0, 0, time.UTC)
+	for _, err := range []error{w.Attempt(1, 0, at), w.Accepted(1, 0, "a", at), w.Attempt(2, 0, at), w.Attempt(3, 0, at), w.Close()} {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	book := report.NewBook(report.Options{})
+	for n := 1; n <= 3; n++ {
+		book.Add(report.Entry{Row: n, MSISDN: fmt.Sprint(4917100000000 + n), Parts: 1})
+	}
+	book.Accepted(1, 0, "a", at)
+	book.Accepted(2, 0, "b", at) // accepted, but the journal never heard of it
+	if n := resentAccepted(book, path); n != 1 {
+		t.Errorf("resentAccepted = %d, want 1 (row 2)", n)
+	}
+	if n := resentAccepted(book, filepath.Join(t.TempDir(), "missing")); n != 0 {
+		t.Errorf("resentAccepted without a journal = %d, want 0", n)
 	}
 }

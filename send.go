@@ -22,6 +22,7 @@ import (
 	"golang.org/x/term"
 
 	"smscast/csvin"
+	"smscast/journal"
 	"smscast/report"
 	"smscast/send"
 	"smscast/smpp"
@@ -605,7 +606,13 @@ func runSend(ctx context.Context, s sendSettings, stderr io.Writer, signals <-ch
 	pending := pendingNote(sum.Receipts[report.ReceiptPending], s.journal.path, s.journal.pipe)
 	// A first run that sent nothing removed its journal (cj.finish): nothing to resume.
 	nothingSent := !res.Sent && !s.journal.resume
-	exitErr := sendExit(sig, runErr, reportErr, sum, pending, resumeNote(sum, s.journal.path, s.journal.pipe, nothingSent, s.demo, res.Unjournaled))
+	unjournaled := 0
+	if sum.Submit[report.SubmitNotSent]+sum.Submit[report.SubmitUncertain] > 0 && s.journal.path != "" && !s.journal.pipe && !s.demo && !nothingSent {
+		// Rows whose acceptance the journal does not hold (a write that failed: a full
+		// disk) go out again with the resume: the advice says how many.
+		unjournaled = resentAccepted(book, s.journal.path)
+	}
+	exitErr := sendExit(sig, runErr, reportErr, sum, pending, resumeNote(sum, s.journal.path, s.journal.pipe, nothingSent, s.demo, unjournaled))
 	if exitErr == nil && pending != "" {
 		fmt.Fprintf(stderr, "smscast: %s\n", pending)
 	}
@@ -661,6 +668,23 @@ func resumeNote(sum report.Summary, journalPath string, pipe, nothingSent, demo 
 			"(the SMSC has them: they are marked resubmitted; --no-resend-uncertain leaves them uncertain instead)", unjournaled)
 	}
 	return note
+}
+
+// resentAccepted counts the rows book has accepted whose acceptance the journal at path does
+// not hold (a write that failed), which a --resume therefore sends again. 0 when the journal
+// cannot be read: the resume will say what is wrong with it.
+func resentAccepted(book *report.Book, path string) int {
+	st, err := journal.Load(path)
+	if err != nil {
+		return 0
+	}
+	n := 0
+	for r := range book.Rows() {
+		if (r.SubmitStatus == report.SubmitAccepted || r.SubmitStatus == report.SubmitResubmitted) && st.Status(r.Row, r.Parts) != journal.Accepted {
+			n++
+		}
+	}
+	return n
 }
 
 // shellQuote quotes path for a command line a user can paste, when it needs quoting.

@@ -257,11 +257,6 @@ type Campaign struct {
 	failMu  sync.Mutex
 	failErr error // the first fatal error
 
-	// unjournaled holds the rows whose acceptance the journal could not record (a full
-	// disk): the SMSC has them, but a --resume will send them again.
-	unjournaledMu sync.Mutex
-	unjournaled   map[int]struct{}
-
 	hoursNow func() time.Time // a test's clock for Config.Hours; nil = time.Now
 }
 
@@ -386,15 +381,7 @@ func (c *Campaign) Snapshot() Snapshot {
 		Bound:       bound,
 		Rate:        c.pacer.Rate(),
 		Paused:      c.paused.Load(),
-		Unjournaled: c.unjournaledRows(),
 	}
-}
-
-// unjournaledRows counts the rows whose acceptance the journal could not record.
-func (c *Campaign) unjournaledRows() int {
-	c.unjournaledMu.Lock()
-	defer c.unjournaledMu.Unlock()
-	return len(c.unjournaled)
 }
 
 // startTime is when Run started; zero before.

@@ -130,8 +130,4 @@ type Snapshot struct {
 
 	Rate   float64 // pacing rate in force, PDUs per second; +Inf = unlimited
 	Paused bool    // outside --send-between
-
-	// Unjournaled counts the accepted rows whose acceptance the journal could not record (a
-	// full disk): a --resume sends them again, marked resubmitted.
-	Unjournaled int
 }

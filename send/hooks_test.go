@@ -21,7 +21,6 @@ type fakeJournal struct {
 	mu           sync.Mutex
 	calls        []string
 	failReceipts int
-	failAccepted bool // Accepted fails, as on a full disk
 	closed       int
 }
 
@@ -37,9 +36,6 @@ func (j *fakeJournal) Attempt(row, part int, _ time.Time) error {
 }
 
 func (j *fakeJournal) Accepted(row, part int, id string, _ time.Time) error {
-	if j.failAccepted {
-		return errors.New("disk full")
-	}
 	j.add("accepted %d/%d", row, part)
 	return nil
 }
@@ -518,21 +514,5 @@ func TestCampaign_strayWarning(t *testing.T) {
 	log.mu.Unlock()
 	if !strings.Contains(msg, "bind 3") || !strings.Contains(msg, "deliver_sm") || !strings.Contains(msg, "source_addr") || !strings.Contains(msg, "receipt") {
 		t.Errorf("warning %q: want the bind, the command, the problem and what it may cost", msg)
-	}
-}
-
-// An acceptance the journal cannot record is counted (Snapshot.Unjournaled), per row, so that
-// the advice to resume can say that those rows go out again.
-func TestCampaign_unjournaledAcceptances(t *testing.T) {
-	srv := newSim(t, smsc.Config{})
-	cfg := testConfig(srv)
-	cfg.Journal = &fakeJournal{failAccepted: true}
-	rows := testRows(t, 4, strings.Repeat("two parts, row %d. ", 9))
-	c, res, err := runCampaign(t, cfg, rows)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if res.Accepted != 4 || res.Unjournaled != 4 || c.Snapshot().Unjournaled != 4 {
-		t.Errorf("accepted %d, unjournaled %d; want 4 rows of 2 parts each, 4 unjournaled", res.Accepted, res.Unjournaled)
 	}
 }

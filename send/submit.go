@@ -466,12 +466,6 @@ func (c *Campaign) accepted1(row, part int, id string, late bool) {
 	if jr := c.cfg.Journal; jr != nil {
 		if err := jr.Accepted(row, part, id, now); err != nil {
 			c.warn(fmt.Errorf("journal: %w", err))
-			c.unjournaledMu.Lock()
-			if c.unjournaled == nil {
-				c.unjournaled = make(map[int]struct{})
-			}
-			c.unjournaled[row] = struct{}{}
-			c.unjournaledMu.Unlock()
 		}
 	}
 	if late {
