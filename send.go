@@ -590,8 +590,12 @@ func runSend(ctx context.Context, s sendSettings, stderr io.Writer, signals <-ch
 	sigMu.Lock()
 	sig := stoppedBy
 	sigMu.Unlock()
+	optedOut := 0 // uncertain rows no resume sends: their numbers opted out since
+	if cj.resume != nil {
+		optedOut = cj.resume.OptedOut
+	}
 	if s.journal.collect {
-		if left := sum.Submit[report.SubmitNotSent] + sum.Submit[report.SubmitUncertain]; left > 0 && sig == nil {
+		if left := sum.Submit[report.SubmitNotSent] + sum.Submit[report.SubmitUncertain] - optedOut; left > 0 && sig == nil {
 			// Not receipts' business, but a cron job that collects receipts must not take the
 			// campaign for finished.
 			fmt.Fprintf(stderr, "smscast: %d rows of this campaign were not sent or are uncertain: run its send command again "+
@@ -612,7 +616,7 @@ func runSend(ctx context.Context, s sendSettings, stderr io.Writer, signals <-ch
 		// disk) go out again with the resume: the advice says how many.
 		unjournaled = resentAccepted(book, s.journal.path)
 	}
-	exitErr := sendExit(sig, runErr, reportErr, sum, pending, resumeNote(sum, s.journal.path, s.journal.pipe, nothingSent, s.demo, unjournaled))
+	exitErr := sendExit(sig, runErr, reportErr, sum, pending, resumeNote(sum, s.journal.path, s.journal.pipe, nothingSent, s.demo, unjournaled, optedOut))
 	if exitErr == nil && pending != "" {
 		fmt.Fprintf(stderr, "smscast: %s\n", pending)
 	}
@@ -643,9 +647,10 @@ func pendingNote(pending int, journalPath string, pipe bool) string {
 // resumeNote says how to finish a campaign that left rows not sent or uncertain ("" when it
 // left none): run it again with --resume, never --force, which would send every row again.
 // unjournaled counts the accepted rows whose acceptance the journal could not record, which
-// the resume sends again.
-func resumeNote(sum report.Summary, journalPath string, pipe, nothingSent, demo bool, unjournaled int) string {
-	left := sum.Submit[report.SubmitNotSent] + sum.Submit[report.SubmitUncertain]
+// the resume sends again; optedOut the uncertain rows it will not send, as their numbers
+// opted out after an earlier run may have sent them.
+func resumeNote(sum report.Summary, journalPath string, pipe, nothingSent, demo bool, unjournaled, optedOut int) string {
+	left := sum.Submit[report.SubmitNotSent] + sum.Submit[report.SubmitUncertain] - optedOut
 	switch {
 	case left == 0:
 		return ""

@@ -59,6 +59,9 @@ type Resumption struct {
 	Resent    int // in flight or maybe sent: sent again, marked resubmitted
 	Completed int // partly sent (its first parts accepted, the others surely not): the others sent
 	Uncertain int // in flight or maybe sent: left alone, marked uncertain
+	// OptedOut counts the rows among Uncertain whose number joined --exclude after an earlier
+	// run may have sent them: no resume sends them.
+	OptedOut int
 	Unsent    int // never sent: sent now (or, with SendNothing, left not_sent)
 }
 
@@ -77,9 +80,11 @@ func NewResumption(st *journal.State, book *report.Book, mode ResumeMode) *Resum
 // Row is the Resume hook; see Resumption.
 func (r *Resumption) Row(row *csvin.Row) (skip bool, from int, resend bool) {
 	jr := r.state.Rows[row.Num]
-	if jr != nil && row.Status == csvin.StatusExcluded && len(row.Message.Parts) > 0 {
-		r.excludedSince(row, jr)
-		return true, 0, false
+	if row.Status == csvin.StatusExcluded && len(row.Message.Parts) > 0 {
+		if st := r.state.Status(row.Num, len(row.Message.Parts)); jr != nil || st == journal.MaybeSent {
+			r.excludedSince(row, jr, st)
+			return true, 0, false
+		}
 	}
 	if jr != nil {
 		r.replay(jr)
@@ -145,33 +150,40 @@ func (r *Resumption) Row(row *csvin.Row) (skip bool, from int, resend bool) {
 // latency base), whether it was sent twice, and every accepted message id.
 // excludedSince reports a row whose number joined the --exclude list after an earlier run
 // sent it, or tried to: what went out stays in the report as sent, and nothing more goes.
-func (r *Resumption) excludedSince(row *csvin.Row, jr *journal.Row) {
+// jr is nil for a row that only lies within the horizon of a run that crashed (st MaybeSent).
+func (r *Resumption) excludedSince(row *csvin.Row, jr *journal.Row, st journal.RowStatus) {
 	parts := len(row.Message.Parts)
 	// The Book has the row excluded, without parts: it gets them before the replay, so that
 	// the ids count for the parts they are, and a reason the acceptance would not clear.
 	r.book.Add(report.Entry{Row: row.Num, MSISDN: row.MSISDN, Template: row.Template,
 		Encoding: row.Message.Encoding.String(), Parts: parts})
 	r.book.SetStatus(row.Num, report.SubmitNotSent, "")
-	r.replay(jr)
+	from, mayHave := 0, true // what a row without a record of its own may have
+	if jr != nil {
+		r.replay(jr)
+		from = jr.AcceptedParts()
+		mayHave = jr.MayHaveFrom(from)
+	}
 	notAgain := "not sent again: " + row.Reason
-	switch r.state.Status(row.Num, parts) {
+	switch st {
 	case journal.Accepted:
 		r.Accepted++ // the replayed ids made it accepted
 	case journal.Rejected:
 		r.Rejected++
 		r.book.Rejected(row.Num, jr.Err, jr.RejectedAt)
 	case journal.InFlight, journal.MaybeSent:
-		from := jr.AcceptedParts()
 		switch {
-		case !jr.MayHaveFrom(from) && from == 0:
+		case !mayHave && from == 0:
 			r.book.SetStatus(row.Num, report.SubmitExcluded, row.Reason) // none of it is at the SMSC
-		case !jr.MayHaveFrom(from):
+		case !mayHave:
 			r.Uncertain++
+			r.OptedOut++
 			r.book.SetStatus(row.Num, report.SubmitUncertain, partlySent(from, parts, notAgain))
 		default:
 			r.Uncertain++
+			r.OptedOut++
 			r.book.SetStatus(row.Num, report.SubmitUncertain,
-				"outcome unknown: an earlier run sent it and stopped before the response was recorded; "+notAgain)
+				"outcome unknown: an earlier run sent it, or may have, and stopped before the response was recorded; "+notAgain)
 		}
 	default:
 		r.book.SetStatus(row.Num, report.SubmitExcluded, row.Reason)

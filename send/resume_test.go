@@ -499,7 +499,36 @@ func TestResumption_excludedSinceSent(t *testing.T) {
 			t.Errorf("row 1: receipt %q, want its receipts awaited", r.ReceiptStatus)
 		}
 	}
-	if rs.Accepted != 1 || rs.Uncertain != 3 || rs.Resent+rs.Unsent+rs.Completed != 0 {
-		t.Errorf("counts %+v, want 1 accepted and 3 uncertain", *rs)
+	if rs.Accepted != 1 || rs.Uncertain != 3 || rs.OptedOut != 3 || rs.Resent+rs.Unsent+rs.Completed != 0 {
+		t.Errorf("accepted %d, uncertain %d (opted out %d), sent %d; want 1 accepted and 3 uncertain, opted out, none sent",
+			rs.Accepted, rs.Uncertain, rs.OptedOut, rs.Resent+rs.Unsent+rs.Completed)
+	}
+}
+
+// A row with no record of its own that a crashed run may have sent (within its horizon), its
+// number opted out since: uncertain, not excluded, and counted among the rows no resume
+// sends.
+func TestResumption_excludedSinceMaybeSent(t *testing.T) {
+	st := &journal.State{Horizon: 10, Rows: map[int]*journal.Row{}}
+	book := report.NewBook(report.Options{})
+	rs := NewResumption(st, book, ResendUncertain)
+	rows := testRows(t, 12, "maybe %d")
+	for _, n := range []int{5, 12} {
+		row := rows[n-1]
+		row.Status, row.Reason = csvin.StatusExcluded, "on the opt-out list optouts.txt"
+		book.Add(entryOf(row))
+		if skip, _, _ := rs.Row(&row); !skip {
+			t.Errorf("row %d: to be sent, want it skipped", n)
+		}
+	}
+	got := bookRows(book)
+	if r := got[5]; r.SubmitStatus != report.SubmitUncertain || !strings.Contains(r.SubmitError, "may have") || !strings.Contains(r.SubmitError, "opt-out") {
+		t.Errorf("row 5 (within the horizon): %s %q, want uncertain", r.SubmitStatus, r.SubmitError)
+	}
+	if r := got[12]; r.SubmitStatus != report.SubmitExcluded {
+		t.Errorf("row 12 (beyond the horizon): %s, want excluded", r.SubmitStatus)
+	}
+	if rs.Uncertain != 1 || rs.OptedOut != 1 {
+		t.Errorf("uncertain %d, opted out %d; want 1 and 1", rs.Uncertain, rs.OptedOut)
 	}
 }
