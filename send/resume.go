@@ -62,7 +62,7 @@ type Resumption struct {
 	// OptedOut counts the rows among Uncertain whose number joined --exclude after an earlier
 	// run may have sent them: no resume sends them.
 	OptedOut int
-	Unsent    int // never sent: sent now (or, with SendNothing, left not_sent)
+	Unsent   int // never sent: sent now (or, with SendNothing, left not_sent)
 }
 
 // NewResumption returns the resumption of the campaign recorded in st, feeding book. Call it
