@@ -176,3 +176,12 @@ func TestEveryUnknownPlaceholder(t *testing.T) {
 		t.Errorf("%T is not a *RowError", err)
 	}
 }
+
+// An inline --text with a control character is refused before any row is read: every row
+// would have it.
+func TestInlineTextControlCharacter(t *testing.T) {
+	_, err := csvin.Open(csvin.Config{Recipients: "testdata/bad/recipients.csv", Text: "Hi\x01 {{name}}", Coding: coding.Options{MaxParts: 10}})
+	if err == nil || !strings.HasPrefix(err.Error(), "--text: ") || !strings.Contains(err.Error(), "U+0001") {
+		t.Errorf("Open = %v, want an error about --text's control character", err)
+	}
+}

@@ -87,6 +87,9 @@ func (e *evaluator) compose(row Row, rec []string, pos []fieldPos) Row {
 		return e.invalid(row, rec, pos, field, err)
 	}
 	row.Template = tp.id
+	if tp.broken != nil {
+		return e.invalid(row, rec, pos, e.templateCol, problem(ErrNotEncodable, "%w", tp.broken))
+	}
 	if err := e.sender(&row, tp, rec); err != nil {
 		return e.invalid(row, rec, pos, e.fromCol, err)
 	}

@@ -124,6 +124,9 @@ func (r *Reader) loadTemplates(enc encoding.Encoding) error {
 	cfg := &r.cfg
 	if cfg.Text != "" {
 		pieces, err := parseTemplate(cfg.Text)
+		if err == nil {
+			err = controlIn(cfg.Text)
+		}
 		if err != nil {
 			return &RowError{File: "--text", Err: err}
 		}

@@ -17,6 +17,10 @@ type template struct {
 	line   int
 	column int
 	pieces []piece
+	// broken says why its text cannot be sent (a control character), nil when it can: the
+	// rows that use it are invalid with this reason. Not an error of the whole file, so that
+	// a campaign that began with such a template, its other rows sent, can still be resumed.
+	broken error
 }
 
 // piece is a literal text, or a placeholder when name is set.
@@ -31,11 +35,6 @@ type piece struct {
 // trimmed; a fallback may be empty ({{name|}}) and extends to the closing braces. Text
 // outside {{ }} is kept as written, single braces included.
 func parseTemplate(text string) ([]piece, error) {
-	if i := controlAt(text); i >= 0 {
-		r, _ := utf8.DecodeRuneInString(text[i:])
-		return nil, fmt.Errorf("the text contains the control character U+%04X at character %d, which a handset shows as garbage or not at all; remove it",
-			r, utf8.RuneCountInString(text[:i])+1)
-	}
 	var pieces []piece
 	rest := text
 	for {
@@ -91,6 +90,18 @@ func (tp *template) bind(t *table) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// controlIn says which control character a template's text holds, if any: one a handset
+// shows as garbage or not at all (see controlAt).
+func controlIn(text string) error {
+	i := controlAt(text)
+	if i < 0 {
+		return nil
+	}
+	r, _ := utf8.DecodeRuneInString(text[i:])
+	return fmt.Errorf("the text contains the control character U+%04X at character %d, which a handset shows as garbage or not at all; remove it",
+		r, utf8.RuneCountInString(text[:i])+1)
 }
 
 // errEmptyCell is what render returns for an empty cell without a fallback.
@@ -174,6 +185,9 @@ func loadTemplates(t *table) (*templates, error) {
 		}
 		if tp.pieces, err = parseTemplate(text); err != nil {
 			return nil, &RowError{File: t.file, Line: line, Column: col, Err: fmt.Errorf("template %q: %w", tp.id, err)}
+		}
+		if err := controlIn(text); err != nil {
+			tp.broken = fmt.Errorf("template %q (%s:%d:%d): %w", tp.id, t.file, line, col, err)
 		}
 		if fromCol >= 0 {
 			tp.from = strings.TrimSpace(rec[fromCol])
