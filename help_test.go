@@ -120,3 +120,16 @@ func TestUnknownCommand(t *testing.T) {
 		t.Errorf("other errors are changed: %v", err)
 	}
 }
+
+func TestCheckHostPort(t *testing.T) {
+	for _, ok := range []string{"127.0.0.1:2775", "[::1]:2775", "smsc.example.com:http"} {
+		if err := checkHostPort(ok); err != nil {
+			t.Errorf("%q: %v", ok, err)
+		}
+	}
+	for _, bad := range []string{"127.0.0.1:", "127.0.0.1", ":2775", "127.0.0.1:0", "127.0.0.1:99999", "127.0.0.1:nosuchservice"} {
+		if err := checkHostPort(bad); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+}

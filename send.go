@@ -393,7 +393,11 @@ func checkHostPort(addr string) error {
 	if err != nil {
 		return fmt.Errorf("%w; write host:port, such as smsc.example.com:2775 or [2001:db8::1]:2775", err)
 	}
-	if n, err := strconv.Atoi(port); host == "" || err != nil || n < 1 || n > 65535 {
+	n, err := strconv.Atoi(port)
+	if err != nil {
+		n, err = net.LookupPort("tcp", port) // a service name, from /etc/services
+	}
+	if host == "" || err != nil || n < 1 || n > 65535 {
 		return errors.New("want a host and a port from 1 to 65535, such as smsc.example.com:2775")
 	}
 	return nil

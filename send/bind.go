@@ -286,7 +286,7 @@ func (b *bind) hold(ctx context.Context, s *smpp.Session, late *lateTable) error
 	select {
 	case why := <-b.retired:
 		// The requests in flight get their answers (Close waits for them), then the unbind.
-		_ = s.Close()
+		b.close(s)
 		err := fmt.Errorf("the SMSC answered %w: it no longer holds this bind", why)
 		c.event(Event{Kind: EventConnectionLost, Bind: b.n, Receiver: b.receiver, Err: err})
 		return err
@@ -300,13 +300,19 @@ func (b *bind) hold(ctx context.Context, s *smpp.Session, late *lateTable) error
 		return err
 	case <-ctx.Done():
 		b.set(nil, nil, nil)
-		stop := context.AfterFunc(c.runCtx, s.Abort)
-		if err := s.Close(); err != nil && !errors.Is(err, smpp.ErrConnectionLost) {
-			c.warn(err)
-		}
-		stop()
+		b.close(s)
 		return nil
 	}
+}
+
+// close closes s with an unbind, after the answers to the requests in flight; an abort (Run's
+// ctx) cuts that short, so that no late answer reaches the Book after Run.
+func (b *bind) close(s *smpp.Session) {
+	stop := context.AfterFunc(b.c.runCtx, s.Abort)
+	if err := s.Close(); err != nil && !errors.Is(err, smpp.ErrConnectionLost) {
+		b.c.warn(err)
+	}
+	stop()
 }
 
 // receive keeps the receiver session of Config.Receiver bound, with backoff, until ctx

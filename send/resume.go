@@ -174,7 +174,7 @@ func (r *Resumption) excludedSince(row *csvin.Row, jr *journal.Row, st journal.R
 	case journal.InFlight, journal.MaybeSent:
 		switch {
 		case !mayHave && from == 0:
-			r.book.SetStatus(row.Num, report.SubmitExcluded, row.Reason) // none of it is at the SMSC
+			r.unsentSince(row) // none of it is at the SMSC
 		case !mayHave:
 			r.Uncertain++
 			r.OptedOut++
@@ -186,8 +186,14 @@ func (r *Resumption) excludedSince(row *csvin.Row, jr *journal.Row, st journal.R
 				"outcome unknown: an earlier run sent it, or may have, and stopped before the response was recorded; "+notAgain)
 		}
 	default:
-		r.book.SetStatus(row.Num, report.SubmitExcluded, row.Reason)
+		r.unsentSince(row)
 	}
+}
+
+// unsentSince reports a row excludedSince found never at the SMSC as any excluded row.
+func (r *Resumption) unsentSince(row *csvin.Row) {
+	r.book.Add(entryOf(*row))
+	r.book.SetStatus(row.Num, report.SubmitExcluded, row.Reason)
 }
 
 func (r *Resumption) replay(jr *journal.Row) {

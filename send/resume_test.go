@@ -495,6 +495,9 @@ func TestResumption_excludedSinceSent(t *testing.T) {
 		if w.ids > 0 && (r.Parts != 2 || r.Template != rows[n-1].Template || r.Encoding == "") {
 			t.Errorf("row %d: parts %d, template %q, encoding %q; want what was sent", n, r.Parts, r.Template, r.Encoding)
 		}
+		if w.status == report.SubmitExcluded && (r.Parts != 0 || r.Encoding != "") {
+			t.Errorf("row %d: excluded with parts %d, encoding %q; want none, as any excluded row", n, r.Parts, r.Encoding)
+		}
 		if n == 1 && r.ReceiptStatus != report.ReceiptPending {
 			t.Errorf("row 1: receipt %q, want its receipts awaited", r.ReceiptStatus)
 		}
