@@ -184,15 +184,23 @@ func TestServer_UnbindAfter(t *testing.T) {
 	}
 }
 
-func TestServer_UnbindAfterRefusesLaterSubmits(t *testing.T) {
-	srv := startServer(t, Config{UnbindAfter: []int{1}})
+// oneAccepted binds a raw client to a server of cfg and has one submit accepted; it returns
+// the client and the submit, to send again.
+func oneAccepted(t *testing.T, cfg Config, mode smpp.BindMode) (*Server, *rawConn, smpp.PDU) {
+	t.Helper()
+	srv := startServer(t, cfg)
 	r := dialRaw(t, srv)
-	r.bind(smpp.BindTransmitter)
+	r.bind(mode)
 	p := textSubmits(t, "B", "447016", "x", coding.Options{}, 0)[0]
 	r.send(p)
 	if h, _ := r.read(); h.ID != smpp.SubmitSMRespID || h.Status != smpp.StatusOK {
 		t.Fatalf("first answer %v %v, want submit_sm_resp OK", h.ID, h.Status)
 	}
+	return srv, r, p
+}
+
+func TestServer_UnbindAfterRefusesLaterSubmits(t *testing.T) {
+	_, r, p := oneAccepted(t, Config{UnbindAfter: []int{1}}, smpp.BindTransmitter)
 	h, _ := r.read()
 	if h.ID != smpp.UnbindID {
 		t.Fatalf("got %v, want unbind", h.ID)
@@ -208,14 +216,7 @@ func TestServer_UnbindAfterRefusesLaterSubmits(t *testing.T) {
 // ForgetBindAfter: the session keeps its connection and answers enquire_link, but every
 // later submit gets ESME_RINVBNDSTS, as from an SMSC that restarted its bind table.
 func TestServer_ForgetBindAfter(t *testing.T) {
-	srv := startServer(t, Config{ForgetBindAfter: []int{1}})
-	r := dialRaw(t, srv)
-	r.bind(smpp.BindTransceiver)
-	p := textSubmits(t, "B", "447016", "x", coding.Options{}, 0)[0]
-	r.send(p)
-	if h, _ := r.read(); h.ID != smpp.SubmitSMRespID || h.Status != smpp.StatusOK {
-		t.Fatalf("first answer %v %v, want submit_sm_resp OK", h.ID, h.Status)
-	}
+	srv, r, p := oneAccepted(t, Config{ForgetBindAfter: []int{1}}, smpp.BindTransceiver)
 	r.send(p)
 	if h, _ := r.read(); h.ID != smpp.SubmitSMRespID || h.Status != smpp.StatusInvBndSts {
 		t.Fatalf("submit after the bind was forgotten: %v %v, want ESME_RINVBNDSTS", h.ID, h.Status)
