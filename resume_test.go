@@ -359,11 +359,10 @@ func TestResume_changedCampaign(t *testing.T) {
 func TestResume_withoutTheSMSC(t *testing.T) {
 	noLeaks(t)
 	// A first run that leaves many rows to send, more than a window: a dropped connection
-	// (rows uncertain), and binds the SMSC forgets (rows refused with ESME_RINVBNDSTS, not
-	// sent with a single try).
-	dropping := newTestSim(t, smsc.Config{DropAfter: []int{3}, ForgetBindAfter: []int{10, 20, 30}})
-	c := newCampaign(t, 100)
-	if code, stderr := c.send(t, dropping.Addr(), "--max-attempts", "1"); code != exitIncomplete {
+	// (rows uncertain), and throttling that outlasts --give-up-after (rows not sent).
+	dropping := newTestSim(t, smsc.Config{DropAfter: []int{3}, ThrottleTPS: 1})
+	c := newCampaign(t, 40)
+	if code, stderr := c.send(t, dropping.Addr(), "--max-attempts", "1", "--give-up-after", "100ms"); code != exitIncomplete {
 		t.Fatalf("first run: exit %d, want 3 (rows not sent)\n%s", code, stderr)
 	}
 	first := reportByRow(t, c.report)
@@ -383,16 +382,16 @@ func TestResume_withoutTheSMSC(t *testing.T) {
 	// Every row, as the journal has it: the accepted ones accepted, the others uncertain
 	// with a reason (a report cut short at the first row not sent lost most of them).
 	rows := reportByRow(t, c.report)
-	if len(rows) != len(first) || len(rows) != 100 {
-		t.Fatalf("the report has %d rows, want the campaign's 100", len(rows))
+	if len(rows) != len(first) || len(rows) != 40 {
+		t.Fatalf("the report has %d rows, want the campaign's 40", len(rows))
 	}
 	left, gaveUp := 0, 0
 	for _, r := range first {
 		if r["submit_status"] != "accepted" {
 			left++
 		}
-		// Its one try refused with a transient status: not sent, and to be sent by a resume.
-		if r["submit_status"] == "not_sent" && strings.Contains(r["submit_error"], "ESME_RINVBNDSTS (after 1 tries); --resume sends it again") {
+		// Throttled until --give-up-after: not sent, and to be sent by a resume.
+		if r["submit_status"] == "not_sent" && strings.Contains(r["submit_error"], "ESME_RTHROTTLED for 100ms; lower --rate; --resume sends it again") {
 			gaveUp++
 		}
 	}
@@ -402,7 +401,7 @@ func TestResume_withoutTheSMSC(t *testing.T) {
 				t.Logf("first run, row %d: %s %q", n, r["submit_status"], r["submit_error"])
 			}
 		}
-		t.Error("no row of the first run gave up on ESME_RINVBNDSTS as not_sent")
+		t.Error("no row of the first run gave up on ESME_RTHROTTLED as not_sent")
 	}
 	if left <= 20 {
 		t.Fatalf("the first run left %d rows to send; the test needs more than a window's worth", left)

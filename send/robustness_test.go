@@ -821,6 +821,7 @@ func TestCampaign_bindRefusedWithSeveralBinds(t *testing.T) {
 func TestCampaign_forgottenBindRebinds(t *testing.T) {
 	srv := newSim(t, smsc.Config{ForgetBindAfter: []int{5}})
 	cfg := testConfig(srv)
+	cfg.MaxAttempts = 1 // a forgotten bind is no try of the message's
 	var log eventLog
 	cfg.OnEvent = log.add
 	rows := testRows(t, 30, "forgotten %d")

@@ -350,11 +350,22 @@ func (c *Campaign) tryPart(ctx context.Context, b *bind, j *job, part int, late 
 			c.journalNotAccepted(j, part, unknown)
 			if errors.Is(err, smpp.StatusInvBndSts) {
 				// The SMSC no longer holds this bind though the connection is up: a new
-				// bind fixes it, the same session never would.
-				b := j.bind
-				if b != nil {
+				// bind fixes it, the same session never would. Not the message's fault, so
+				// no try is counted; a bind forgotten again and again is given up on after
+				// GiveUpAfter, like an outage.
+				if b := j.bind; b != nil {
 					b.retire(s, err)
 				}
+				last = err
+				if notSentSince.IsZero() {
+					notSentSince = time.Now()
+				} else if time.Since(notSentSince) >= c.cfg.GiveUpAfter {
+					if unknown {
+						return c.uncertain(attempts, last)
+					}
+					return gaveUp("%v for %v", last, c.cfg.GiveUpAfter)
+				}
+				continue
 			}
 			attempts++
 			last = err
