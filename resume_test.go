@@ -811,3 +811,38 @@ func TestResentAccepted(t *testing.T) {
 		t.Errorf("resentAccepted without a journal = %d, want 0", n)
 	}
 }
+
+// Rows an earlier run may have sent whose numbers opted out since stay uncertain, and no
+// resume sends them: the run does not advise one.
+func TestResume_optedOutSinceNeedsNoResume(t *testing.T) {
+	noLeaks(t)
+	dropping := newTestSim(t, smsc.Config{DropAfter: []int{1}})
+	c := newCampaign(t, 4)
+	exclude := filepath.Join(c.dir, "optouts.txt")
+	if err := os.WriteFile(exclude, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if code, stderr := c.send(t, dropping.Addr(), "--exclude", exclude, "--max-attempts", "1"); code != exitIncomplete {
+		t.Fatalf("first run: exit %d, want 3 (rows uncertain)\n%s", code, stderr)
+	}
+	var optOuts strings.Builder
+	for _, r := range readReport(t, c.report) {
+		if r["submit_status"] == "uncertain" {
+			optOuts.WriteString(r["msisdn"] + "\n")
+		}
+	}
+	if optOuts.Len() == 0 {
+		t.Fatal("the first run left no row uncertain")
+	}
+	if err := os.WriteFile(exclude, []byte(optOuts.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	srv := newTestSim(t, smsc.Config{})
+	code, stderr := c.send(t, srv.Addr(), "--exclude", exclude, "--resume")
+	if code != exitIncomplete || strings.Contains(stderr, "--resume") {
+		t.Errorf("resume: exit %d, want 3 (rows uncertain) without advice to resume again; stderr:\n%s", code, stderr)
+	}
+	if n := srv.Stats().Submits; n != 0 {
+		t.Errorf("the resume sent %d messages, want none", n)
+	}
+}

@@ -608,8 +608,11 @@ func runSend(ctx context.Context, s sendSettings, stderr io.Writer, signals <-ch
 		return receiptsExit(sig, runErr, reportErr, book, cj)
 	}
 	if connectFailed {
-		return withExit(exitConnect, fmt.Errorf("%w; the report shows the campaign as its journal has it: "+
-			"run the same command again with --resume once the SMSC can be reached", runErr))
+		note := "run the same command again with --resume once the SMSC can be reached and takes the bind"
+		if reportErr == nil {
+			note = "the report shows the campaign as its journal has it: " + note
+		}
+		return withExit(exitConnect, fmt.Errorf("%w; %s", runErr, note))
 	}
 	pending := pendingNote(sum.Receipts[report.ReceiptPending], s.journal.path, s.journal.pipe)
 	// A first run that sent nothing removed its journal (cj.finish): nothing to resume.

@@ -285,8 +285,9 @@ func (b *bind) hold(ctx context.Context, s *smpp.Session, late *lateTable) error
 	c.event(Event{Kind: EventBound, Bind: b.n, Receiver: b.receiver, Detail: s.SystemID()})
 	select {
 	case why := <-b.retired:
-		// The requests in flight get their answers (Close waits for them), then the unbind.
-		b.close(s)
+		// The requests in flight get their answers (Close waits for them), then the unbind,
+		// which an SMSC that forgot the bind refuses: no warning for that.
+		b.close(s, false)
 		err := fmt.Errorf("the SMSC answered %w: it no longer holds this bind", why)
 		c.event(Event{Kind: EventConnectionLost, Bind: b.n, Receiver: b.receiver, Err: err})
 		return err
@@ -300,16 +301,17 @@ func (b *bind) hold(ctx context.Context, s *smpp.Session, late *lateTable) error
 		return err
 	case <-ctx.Done():
 		b.set(nil, nil, nil)
-		b.close(s)
+		b.close(s, true)
 		return nil
 	}
 }
 
 // close closes s with an unbind, after the answers to the requests in flight; an abort (Run's
-// ctx) cuts that short, so that no late answer reaches the Book after Run.
-func (b *bind) close(s *smpp.Session) {
+// ctx) cuts that short, so that no late answer reaches the Book after Run. warn says whether
+// a failed close is worth a warning.
+func (b *bind) close(s *smpp.Session, warn bool) {
 	stop := context.AfterFunc(b.c.runCtx, s.Abort)
-	if err := s.Close(); err != nil && !errors.Is(err, smpp.ErrConnectionLost) {
+	if err := s.Close(); warn && err != nil && !errors.Is(err, smpp.ErrConnectionLost) {
 		b.c.warn(err)
 	}
 	stop()

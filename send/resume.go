@@ -80,11 +80,11 @@ func NewResumption(st *journal.State, book *report.Book, mode ResumeMode) *Resum
 // Row is the Resume hook; see Resumption.
 func (r *Resumption) Row(row *csvin.Row) (skip bool, from int, resend bool) {
 	jr := r.state.Rows[row.Num]
-	if row.Status == csvin.StatusExcluded && len(row.Message.Parts) > 0 {
-		if st := r.state.Status(row.Num, len(row.Message.Parts)); jr != nil || st == journal.MaybeSent {
-			r.excludedSince(row, jr, st)
-			return true, 0, false
-		}
+	// Only rows with a record of their own: an excluded row within a crashed run's horizon
+	// but without one is as likely to have been on the list from the start, never sent.
+	if jr != nil && row.Status == csvin.StatusExcluded && len(row.Message.Parts) > 0 {
+		r.excludedSince(row, jr)
+		return true, 0, false
 	}
 	if jr != nil {
 		r.replay(jr)
@@ -150,22 +150,18 @@ func (r *Resumption) Row(row *csvin.Row) (skip bool, from int, resend bool) {
 // latency base), whether it was sent twice, and every accepted message id.
 // excludedSince reports a row whose number joined the --exclude list after an earlier run
 // sent it, or tried to: what went out stays in the report as sent, and nothing more goes.
-// jr is nil for a row that only lies within the horizon of a run that crashed (st MaybeSent).
-func (r *Resumption) excludedSince(row *csvin.Row, jr *journal.Row, st journal.RowStatus) {
+func (r *Resumption) excludedSince(row *csvin.Row, jr *journal.Row) {
 	parts := len(row.Message.Parts)
 	// The Book has the row excluded, without parts: it gets them before the replay, so that
 	// the ids count for the parts they are, and a reason the acceptance would not clear.
 	r.book.Add(report.Entry{Row: row.Num, MSISDN: row.MSISDN, Template: row.Template,
 		Encoding: row.Message.Encoding.String(), Parts: parts})
 	r.book.SetStatus(row.Num, report.SubmitNotSent, "")
-	from, mayHave := 0, true // what a row without a record of its own may have
-	if jr != nil {
-		r.replay(jr)
-		from = jr.AcceptedParts()
-		mayHave = jr.MayHaveFrom(from)
-	}
+	r.replay(jr)
+	from := jr.AcceptedParts()
+	mayHave := jr.MayHaveFrom(from)
 	notAgain := "not sent again: " + row.Reason
-	switch st {
+	switch r.state.Status(row.Num, parts) {
 	case journal.Accepted:
 		r.Accepted++ // the replayed ids made it accepted
 	case journal.Rejected:
@@ -183,7 +179,7 @@ func (r *Resumption) excludedSince(row *csvin.Row, jr *journal.Row, st journal.R
 			r.Uncertain++
 			r.OptedOut++
 			r.book.SetStatus(row.Num, report.SubmitUncertain,
-				"outcome unknown: an earlier run sent it, or may have, and stopped before the response was recorded; "+notAgain)
+				"outcome unknown: an earlier run sent it and stopped before the response was recorded; "+notAgain)
 		}
 	default:
 		r.unsentSince(row)

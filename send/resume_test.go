@@ -508,10 +508,9 @@ func TestResumption_excludedSinceSent(t *testing.T) {
 	}
 }
 
-// A row with no record of its own that a crashed run may have sent (within its horizon), its
-// number opted out since: uncertain, not excluded, and counted among the rows no resume
-// sends.
-func TestResumption_excludedSinceMaybeSent(t *testing.T) {
+// An excluded row without a record of its own stays excluded, even within a crashed run's
+// horizon: its number is as likely to have been on the list from the start, never sent.
+func TestResumption_excludedWithoutARecord(t *testing.T) {
 	st := &journal.State{Horizon: 10, Rows: map[int]*journal.Row{}}
 	book := report.NewBook(report.Options{})
 	rs := NewResumption(st, book, ResendUncertain)
@@ -524,14 +523,12 @@ func TestResumption_excludedSinceMaybeSent(t *testing.T) {
 			t.Errorf("row %d: to be sent, want it skipped", n)
 		}
 	}
-	got := bookRows(book)
-	if r := got[5]; r.SubmitStatus != report.SubmitUncertain || !strings.Contains(r.SubmitError, "may have") || !strings.Contains(r.SubmitError, "opt-out") {
-		t.Errorf("row 5 (within the horizon): %s %q, want uncertain", r.SubmitStatus, r.SubmitError)
+	for n, r := range bookRows(book) {
+		if r.SubmitStatus != report.SubmitExcluded || r.Parts != 0 {
+			t.Errorf("row %d: %s with %d parts, want excluded", n, r.SubmitStatus, r.Parts)
+		}
 	}
-	if r := got[12]; r.SubmitStatus != report.SubmitExcluded {
-		t.Errorf("row 12 (beyond the horizon): %s, want excluded", r.SubmitStatus)
-	}
-	if rs.Uncertain != 1 || rs.OptedOut != 1 {
-		t.Errorf("uncertain %d, opted out %d; want 1 and 1", rs.Uncertain, rs.OptedOut)
+	if rs.Uncertain != 0 || rs.OptedOut != 0 {
+		t.Errorf("uncertain %d, opted out %d; want none", rs.Uncertain, rs.OptedOut)
 	}
 }

@@ -361,7 +361,8 @@ func (c *Campaign) tryPart(ctx context.Context, b *bind, j *job, part int, late 
 					notSentSince = time.Now()
 				} else if time.Since(notSentSince) >= c.cfg.GiveUpAfter {
 					if unknown {
-						return c.uncertain(attempts, last)
+						return partResult{status: report.SubmitUncertain, reason: fmt.Sprintf(
+							"outcome unknown: an earlier try may have reached the SMSC; not sent again: %v for %v", last, c.cfg.GiveUpAfter)}
 					}
 					return gaveUp("%v for %v", last, c.cfg.GiveUpAfter)
 				}
