@@ -228,6 +228,9 @@ type windowProxy struct {
 	refuseReceivers  bool
 	receiversRefused int
 	bindsOf          map[smpp.CommandID]int // binds that passed, by operation
+	// refuseSubmits, when set, replaces the status of every submit_sm_resp (under mu, read
+	// when a connection is accepted): an SMSC that refuses everything on every session.
+	refuseSubmits smpp.Status
 	// bindSeen, when set, is closed when bind number holdBind (1 = the first; 0 counts as
 	// 1) reaches the proxy, which holds it back until releaseBind is closed: the client
 	// waits for its bind meanwhile.
@@ -288,7 +291,7 @@ func (p *windowProxy) accept() {
 		if refuse {
 			p.refuseRebinds--
 		}
-		refuseReceivers := p.refuseReceivers
+		refuseReceivers, refuseSubmits := p.refuseReceivers, p.refuseSubmits
 		p.mu.Unlock()
 		if refuse {
 			refuseBind(client, smpp.StatusBindFail)
@@ -329,7 +332,7 @@ func (p *windowProxy) accept() {
 		p.mu.Unlock()
 		var outstanding, submits, resps atomic.Int64
 		p.wg.Add(2)
-		go p.pipe(client, server, func(h smpp.Header) {
+		go p.pipe(client, server, func(h smpp.Header, _ []byte) {
 			isBind := h.ID == smpp.BindTransceiverID || h.ID == smpp.BindTransmitterID || h.ID == smpp.BindReceiverID
 			if isBind {
 				p.mu.Lock()
@@ -358,7 +361,10 @@ func (p *windowProxy) accept() {
 				}
 			}
 		})
-		go p.pipe(server, client, func(h smpp.Header) {
+		go p.pipe(server, client, func(h smpp.Header, pdu []byte) {
+			if h.ID == smpp.SubmitSMRespID && refuseSubmits != 0 {
+				binary.BigEndian.PutUint32(pdu[8:12], uint32(refuseSubmits))
+			}
 			if h.ID == smpp.SubmitSMRespID || h.ID == smpp.GenericNackID {
 				outstanding.Add(-1)
 				if resps.Add(1) == 1 && p.holdFirst {
@@ -392,8 +398,9 @@ func answerBind(c net.Conn, h smpp.Header, st smpp.Status) {
 	c.Write(resp)
 }
 
-// pipe copies PDUs from src to dst, calling see before forwarding each one.
-func (p *windowProxy) pipe(src, dst net.Conn, see func(smpp.Header)) {
+// pipe copies PDUs from src to dst, calling see before forwarding each one (it may change
+// the PDU in place).
+func (p *windowProxy) pipe(src, dst net.Conn, see func(smpp.Header, []byte)) {
 	defer p.wg.Done()
 	defer dst.Close()
 	defer src.Close()
@@ -405,7 +412,7 @@ func (p *windowProxy) pipe(src, dst net.Conn, see func(smpp.Header)) {
 		}
 		buf = pdu[:0]
 		if h, err := smpp.DecodeHeader(pdu); err == nil {
-			see(h)
+			see(h, pdu)
 		}
 		if _, err := dst.Write(pdu); err != nil {
 			return

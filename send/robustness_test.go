@@ -869,3 +869,34 @@ func TestCampaign_throttledTooLongIsNotSent(t *testing.T) {
 		t.Errorf("failed %d, accepted %d; want %d rows that gave up counted as failed, the rest accepted", snap.Failed, res.Accepted, gaveUp)
 	}
 }
+
+// An SMSC that answers ESME_RINVBNDSTS to every submit, also right after a new bind: the
+// rebinds do not go on for ever. No bind ever works, so it is an outage: the campaign gives
+// up after --give-up-after, every row not_sent (none counted a try per refusal).
+func TestCampaign_bindForgottenAgainAndAgain(t *testing.T) {
+	srv := newSim(t, smsc.Config{})
+	proxy := newWindowProxy(t, srv.Addr())
+	proxy.mu.Lock()
+	proxy.refuseSubmits = smpp.StatusInvBndSts
+	proxy.mu.Unlock()
+	cfg := testConfig(srv)
+	cfg.Addr = proxy.Addr()
+	cfg.GiveUpAfter = 300 * time.Millisecond
+	cfg.MaxAttempts = 100 // were the refusals tries, the rows would end "(after 100 tries)"
+	rows := testRows(t, 3, "forgotten %d")
+	var ce *ConnectError
+	if _, err := run(t, cfg, rows); !errors.As(err, &ce) || !errors.Is(err, smpp.StatusInvBndSts) {
+		t.Fatalf("Run = %v, want it to give up on the SMSC, naming ESME_RINVBNDSTS", err)
+	}
+	for n, r := range bookRows(cfg.Book) {
+		if r.SubmitStatus != report.SubmitNotSent || strings.Contains(r.SubmitError, "tries") {
+			t.Errorf("row %d: %s %q, want not_sent, no tries counted", n, r.SubmitStatus, r.SubmitError)
+		}
+	}
+	proxy.mu.Lock()
+	binds := proxy.bindsOf[smpp.BindTransceiverID]
+	proxy.mu.Unlock()
+	if binds < 2 {
+		t.Errorf("%d binds, want the forgotten bind replaced", binds)
+	}
+}
