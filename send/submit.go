@@ -357,7 +357,9 @@ func (c *Campaign) tryPart(ctx context.Context, b *bind, j *job, part int, late 
 					b.retire(s, err)
 				}
 				last = err
-				if notSentSince.IsZero() {
+				// The clock starts again when this session had worked (accepted a submit)
+				// before it was forgotten: that is a new outage, not the old one going on.
+				if notSentSince.IsZero() || lt.proven.Load() {
 					notSentSince = time.Now()
 				} else if time.Since(notSentSince) >= c.cfg.GiveUpAfter {
 					if unknown {
