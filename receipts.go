@@ -159,7 +159,7 @@ func receiptsSettingsOf(c *cli.Context, passwordOnArgs bool, warn func(string)) 
 	case "trx":
 		e.Session.Bind.Mode = smpp.BindTransceiver
 	default:
-		return s, fmt.Errorf("--bind-mode %q: use rx (receiver) or trx (transceiver)", mode)
+		return s, fmt.Errorf("--bind-mode %q: use rx (receiver) or trx (transceiver); send's tx and tx+rx mean rx", mode)
 	}
 	e.Binds = 1
 	if s.book.IDFormat, err = smpp.ParseIDFormat(c.String("receipt-id-format")); err != nil {

@@ -74,9 +74,9 @@ func sendFlags() []cli.Flag {
 		&cli.IntFlag{Name: "window", Value: defaultWindow, Usage: fmt.Sprintf("`N` submit_sm awaiting a response per bind (1–%d)", maxWindow)},
 		&cli.DurationFlag{Name: "resp-timeout", Value: defaultTimeout, Usage: "wait this `DURATION` for each response (the bind's too); a short one is the most common cause of duplicate SMS"},
 		&cli.IntFlag{Name: "max-attempts", Value: 5, Usage: "`N` tries per PDU for transient errors, timeouts and dropped connections (throttling does not count)"},
-		&cli.DurationFlag{Name: "give-up-after", Value: 2 * time.Minute, Usage: "stop when the SMSC stays unreachable (or throttles one PDU) for this `DURATION`"},
+		&cli.DurationFlag{Name: "give-up-after", Value: 2 * time.Minute, Usage: "stop when the SMSC stays unreachable for this `DURATION`; a PDU throttled (or refused for a bind the SMSC forgot) that long ends its row not_sent"},
 		// What is sent.
-		&cli.StringFlag{Name: "service-type", Usage: "submit_sm service_type `TYPE` (at most 5 characters, e.g. CMT), if the SMSC wants one to route or bill by"},
+		&cli.StringFlag{Name: "service-type", Usage: "submit_sm service_type `TYPE` (at most 5 printable ASCII characters, e.g. CMT), if the SMSC wants one to route or bill by"},
 		&cli.StringFlag{Name: "schedule", Usage: "deliver at this `TIME` (2006-01-02 15:04 in --tz, RFC 3339) or after this duration (90m, 1d)"},
 		&cli.StringFlag{Name: "validity", Usage: "give up delivering at this `TIME` or after this duration (e.g. 6h)"},
 		&cli.StringFlag{Name: "send-between", Usage: "send only between these `HH:MM-HH:MM` each day in --tz, e.g. 09:00-20:00; sending pauses outside"},

@@ -323,6 +323,20 @@ func (b *bind) close(s *smpp.Session, warn bool) {
 // waits at the SMSC (for its next bind, or smscast receipts).
 func (b *bind) receive(ctx context.Context) {
 	c := b.c
+	// A transmitter binds first: an SMSC that allows fewer binds than the campaign asks for
+	// then refuses the receiver, which only costs receipts later, rather than a transmitter,
+	// which could end the campaign before anything was sent.
+	for {
+		changed, _, _ := c.binding.state() // before the check: a bind after it closes changed
+		if c.everBound.Load() {
+			break
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return
+		}
+	}
 	for failures := 1; ctx.Err() == nil; failures++ {
 		opt := c.cfg.Session
 		opt.Bind.Mode = smpp.BindReceiver

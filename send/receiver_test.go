@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"smscast/report"
 	"smscast/smpp"
 	"smscast/smsc"
 )
@@ -70,5 +71,22 @@ func TestCampaign_receiverRefusedDoesNotEndTheCampaign(t *testing.T) {
 	failed := events.countOf(func(e Event) bool { return e.Kind == EventBindFailed && e.Receiver })
 	if refused < 2 || failed != refused {
 		t.Errorf("the receiver was refused %d times with %d events, want it retried (at least twice), each told", refused, failed)
+	}
+}
+
+// An SMSC that allows one bind: the transmitter binds first and gets it, so the campaign is
+// sent; the receiver, refused, keeps trying without ending anything (its receipts wait).
+func TestCampaign_receiverAfterTheTransmitter(t *testing.T) {
+	srv := newSim(t, smsc.Config{MaxBinds: 1})
+	cfg := testConfig(srv)
+	cfg.Session.Bind.Mode = smpp.BindTransmitter
+	cfg.Receiver, cfg.Wait = true, 200*time.Millisecond
+	rows := testRows(t, 5, "one bind %d")
+	for range 5 { // the order was a race: a few runs would show it
+		cfg.Book = report.NewBook(report.Options{})
+		if _, err := run(t, cfg, rows); err != nil {
+			t.Fatalf("Run = %v, want every row sent on the one bind", err)
+		}
+		checkAllAccepted(t, cfg.Book, srv, rows)
 	}
 }

@@ -161,7 +161,9 @@ func (c *Campaign) tryPart(ctx context.Context, b *bind, j *job, part int, late 
 	row := j.row.Num
 	pdu := c.submitSM(&j.row, part, j.pdu)
 	attempts := 0
-	var throttledSince, notSentSince time.Time
+	// Since when the part has been throttled, refused unwritten, or refused for a bind the
+	// SMSC forgot, each without a break: each is given up on after GiveUpAfter.
+	var throttledSince, notSentSince, forgottenSince time.Time
 	var last error // the last failure, for the report when the part ends unaccepted
 	// unknown is set once a try's outcome is unknown (timeout or drop) and stays set: the
 	// SMSC may have that try, whatever later tries got, so the part can no longer end
@@ -232,7 +234,7 @@ func (c *Campaign) tryPart(ctx context.Context, b *bind, j *job, part int, late 
 				return c.unsent(ctx, last, unknown)
 			}
 			j.planned = time.Time{} // planned again after the pause
-			throttledSince, notSentSince = time.Time{}, time.Time{}
+			throttledSince, notSentSince, forgottenSince = time.Time{}, time.Time{}, time.Time{}
 			continue
 		}
 		// A PDU the pacer lets out ahead of the plan (a burst) is planned when it leaves.
@@ -313,7 +315,10 @@ func (c *Campaign) tryPart(ctx context.Context, b *bind, j *job, part int, late 
 			if notSentSince.IsZero() {
 				notSentSince = time.Now()
 			} else if time.Since(notSentSince) >= c.cfg.GiveUpAfter {
-				return c.unsent(ctx, last, unknown)
+				if unknown {
+					return c.unsent(ctx, last, unknown)
+				}
+				return gaveUp("not sent: no session took it for %v; last error: %v", c.cfg.GiveUpAfter, last)
 			}
 			waitDone(ctx, s, notSentPause)
 		case vLost:
@@ -359,9 +364,9 @@ func (c *Campaign) tryPart(ctx context.Context, b *bind, j *job, part int, late 
 				last = err
 				// The clock starts again when this session had worked (accepted a submit)
 				// before it was forgotten: that is a new outage, not the old one going on.
-				if notSentSince.IsZero() || lt.proven.Load() {
-					notSentSince = time.Now()
-				} else if time.Since(notSentSince) >= c.cfg.GiveUpAfter {
+				if forgottenSince.IsZero() || lt.proven.Load() {
+					forgottenSince = time.Now()
+				} else if time.Since(forgottenSince) >= c.cfg.GiveUpAfter {
 					if unknown {
 						return partResult{status: report.SubmitUncertain, reason: fmt.Sprintf(
 							"outcome unknown: an earlier try may have reached the SMSC; not sent again: %v for %v", last, c.cfg.GiveUpAfter)}
