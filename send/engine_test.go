@@ -134,10 +134,8 @@ func TestCampaign_rebindRefusedAfterDrop(t *testing.T) {
 	// After a drop the SMSC refuses the new bind twice (it still holds the old one): that is
 	// retried, not fatal, because something was sent already.
 	srv := newSim(t, smsc.Config{DropAfter: []int{20}})
-	proxy := newWindowProxy(t, srv.Addr())
+	cfg, proxy := proxiedConfig(t, srv)
 	proxy.refuseRebinds = 2
-	cfg := testConfig(srv)
-	cfg.Addr = proxy.Addr()
 	var log eventLog
 	cfg.OnEvent = log.add
 	rows := testRows(t, 60, "rebind %d")
@@ -233,9 +231,7 @@ func TestCampaign_deadPeer(t *testing.T) {
 
 func TestCampaign_windowIsHonoured(t *testing.T) {
 	srv := newSim(t, smsc.Config{RespDelay: 20 * time.Millisecond})
-	proxy := newWindowProxy(t, srv.Addr())
-	cfg := testConfig(srv)
-	cfg.Addr = proxy.Addr()
+	cfg, proxy := proxiedConfig(t, srv)
 	cfg.Session.Window = 4
 	cfg.Binds = 2
 	rows := testRows(t, 80, "window %d")
@@ -591,10 +587,8 @@ func TestCampaign_lateResponseAfterResend(t *testing.T) {
 	// The first answer is held back until the resend has gone out: the row keeps both ids
 	// and is resubmitted.
 	srv := newSim(t, smsc.Config{})
-	proxy := newWindowProxy(t, srv.Addr())
+	cfg, proxy := proxiedConfig(t, srv)
 	proxy.holdFirst = true
-	cfg := testConfig(srv)
-	cfg.Addr = proxy.Addr()
 	cfg.Session.RespTimeout = 50 * time.Millisecond
 	cfg.Retry = Backoff{Initial: time.Millisecond, Max: time.Millisecond}
 	var log eventLog

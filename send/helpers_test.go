@@ -253,14 +253,22 @@ func newWindowProxy(t testing.TB, target string) *windowProxy {
 
 func (p *windowProxy) Addr() string { return p.ln.Addr().String() }
 
+// proxiedConfig is testConfig for srv reached through a windowProxy, returned to be set up
+// (before the campaign runs).
+func proxiedConfig(t testing.TB, srv *smsc.Server) (Config, *windowProxy) {
+	t.Helper()
+	proxy := newWindowProxy(t, srv.Addr())
+	cfg := testConfig(srv)
+	cfg.Addr = proxy.Addr()
+	return cfg, proxy
+}
+
 // holdBind returns a config for srv whose bind number n (1 = the first) a proxy holds back
 // until release is called; held returns once that bind has reached the proxy.
 func holdBind(t *testing.T, srv *smsc.Server, n int) (cfg Config, held func(context.Context), release func()) {
 	t.Helper()
-	proxy := newWindowProxy(t, srv.Addr())
+	cfg, proxy := proxiedConfig(t, srv)
 	proxy.bindSeen, proxy.releaseBind, proxy.holdBind = make(chan struct{}), make(chan struct{}), n
-	cfg = testConfig(srv)
-	cfg.Addr = proxy.Addr()
 	held = func(ctx context.Context) {
 		t.Helper()
 		select {

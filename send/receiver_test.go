@@ -13,9 +13,7 @@ import (
 // them collects the receipts: every row of a campaign on two transmitters ends DELIVRD.
 func TestCampaign_receiverCollectsTheReceipts(t *testing.T) {
 	srv := newSim(t, smsc.Config{ReceiptDelay: 20 * time.Millisecond})
-	proxy := newWindowProxy(t, srv.Addr())
-	cfg := testConfig(srv)
-	cfg.Addr = proxy.Addr()
+	cfg, proxy := proxiedConfig(t, srv)
 	cfg.Session.Bind.Mode = smpp.BindTransmitter
 	cfg.Binds, cfg.Receiver, cfg.Wait = 2, true, 20*time.Second
 	var events eventLog
@@ -45,12 +43,10 @@ func TestCampaign_receiverCollectsTheReceipts(t *testing.T) {
 // never ends the campaign: every row is sent, and the receipts stay pending at the SMSC.
 func TestCampaign_receiverRefusedDoesNotEndTheCampaign(t *testing.T) {
 	srv := newSim(t, smsc.Config{})
-	proxy := newWindowProxy(t, srv.Addr())
+	cfg, proxy := proxiedConfig(t, srv)
 	proxy.mu.Lock()
 	proxy.refuseReceivers = true
 	proxy.mu.Unlock()
-	cfg := testConfig(srv)
-	cfg.Addr = proxy.Addr()
 	cfg.Session.Bind.Mode = smpp.BindTransmitter
 	cfg.Receiver, cfg.Wait = true, 300*time.Millisecond
 	cfg.GiveUpAfter = 100 * time.Millisecond // the receiver's refusals outlast it: it must not apply

@@ -215,10 +215,8 @@ func TestCampaign_reconnectBackoffClampedToGiveUp(t *testing.T) {
 // credentials problem; the bind is retried.
 func TestCampaign_rebindRefusedWhilePausedIsRetried(t *testing.T) {
 	srv := newSim(t, smsc.Config{})
-	proxy := newWindowProxy(t, srv.Addr())
+	cfg, proxy := proxiedConfig(t, srv)
 	proxy.refuseRebinds = 1
-	cfg := testConfig(srv)
-	cfg.Addr = proxy.Addr()
 	cfg.Hours = closedHours(t)
 	var log eventLog
 	cfg.OnEvent = log.add
@@ -450,9 +448,7 @@ func TestCampaign_stopEndsTheWaitForAToken(t *testing.T) {
 func TestCampaign_windowHonouredWhenResponsesAreLate(t *testing.T) {
 	// Late, but within the grace the session gives a window full of timed-out requests.
 	srv := newSim(t, smsc.Config{RespDelay: 150 * time.Millisecond})
-	proxy := newWindowProxy(t, srv.Addr())
-	cfg := testConfig(srv)
-	cfg.Addr = proxy.Addr()
+	cfg, proxy := proxiedConfig(t, srv)
 	cfg.Session.Window = 4
 	cfg.Session.RespTimeout = 100 * time.Millisecond
 	cfg.MaxAttempts = 10
@@ -876,12 +872,10 @@ func TestCampaign_throttledTooLongIsNotSent(t *testing.T) {
 // not_sent, none having counted a try per refusal.
 func TestCampaign_bindForgottenAgainAndAgain(t *testing.T) {
 	srv := newSim(t, smsc.Config{})
-	proxy := newWindowProxy(t, srv.Addr())
+	cfg, proxy := proxiedConfig(t, srv)
 	proxy.mu.Lock()
 	proxy.refuseSubmits = smpp.StatusInvBndSts
 	proxy.mu.Unlock()
-	cfg := testConfig(srv)
-	cfg.Addr = proxy.Addr()
 	cfg.GiveUpAfter = 300 * time.Millisecond
 	cfg.MaxAttempts = 100 // were the refusals tries, the rows would end "(after 100 tries)"
 	rows := testRows(t, 3, "forgotten %d")
