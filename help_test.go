@@ -46,31 +46,38 @@ func TestSignalName(t *testing.T) {
 // warns off --force; without a journal it says a rerun cannot tell what went out.
 func TestResumeNote(t *testing.T) {
 	left := report.Summary{Submit: map[report.SubmitStatus]int{report.SubmitNotSent: 2, report.SubmitUncertain: 1}}
-	if got := resumeNote(left, "out.csv.journal", false, false, false, 0, 0); !strings.Contains(got, "3 rows") || !strings.Contains(got, "--resume") || !strings.Contains(got, "not --force") {
+	if got := resumeNote(left, resumeFacts{journalPath: "out.csv.journal"}); !strings.Contains(got, "3 rows") || !strings.Contains(got, "--resume") || !strings.Contains(got, "not --force") {
 		t.Errorf("resumeNote = %q", got)
 	}
-	if got := resumeNote(left, "", false, false, false, 0, 0); !strings.Contains(got, "--journal off") {
+	if got := resumeNote(left, resumeFacts{}); !strings.Contains(got, "--journal off") {
 		t.Errorf("resumeNote without a journal = %q", got)
 	}
-	if got := resumeNote(left, "out.csv.journal", true, false, false, 0, 0); !strings.Contains(got, "pipe") || strings.Contains(got, "with --resume") {
+	if got := resumeNote(left, resumeFacts{journalPath: "out.csv.journal", pipe: true}); !strings.Contains(got, "pipe") || strings.Contains(got, "with --resume") {
 		t.Errorf("resumeNote for a campaign read from a pipe = %q, want why --resume cannot finish it", got)
 	}
-	if got := resumeNote(left, "out.csv.journal", false, true, false, 0, 0); !strings.Contains(got, "nothing was sent") || !strings.Contains(got, "--force") {
+	if got := resumeNote(left, resumeFacts{journalPath: "out.csv.journal", nothingSent: true}); !strings.Contains(got, "nothing was sent") || !strings.Contains(got, "--force") {
 		t.Errorf("a first run that sent nothing: %q, want --force (its journal is gone)", got)
 	}
-	if got := resumeNote(left, "demo/report.csv.journal", false, false, true, 0, 0); !strings.Contains(got, "smscast demo again") || strings.Contains(got, "--resume") {
+	if got := resumeNote(left, resumeFacts{journalPath: "demo/report.csv.journal", demo: true}); !strings.Contains(got, "smscast demo again") || strings.Contains(got, "--resume") {
 		t.Errorf("demo note = %q, want advice to run the demo again, not --resume (demo has no such flag)", got)
 	}
-	if got := resumeNote(left, "out.csv.journal", false, false, false, 16, 0); !strings.Contains(got, "16 accepted rows whose acceptance the journal could not record") {
+	if got := resumeNote(left, resumeFacts{journalPath: "out.csv.journal", unjournaled: 16}); !strings.Contains(got, "16 accepted rows whose acceptance the journal could not record") {
 		t.Errorf("a journal that lost acceptances: %q, want them counted", got)
 	}
-	if got := resumeNote(left, "out.csv.journal", false, false, false, 0, 3); got != "" {
+	if got := resumeNote(left, resumeFacts{journalPath: "out.csv.journal", optedOut: 3}); got != "" {
 		t.Errorf("rows left only because their numbers opted out: %q, want no advice to resume", got)
 	}
-	if got := resumeNote(report.Summary{}, "out.csv.journal", false, false, false, 0, 0); got != "" {
+	if got := resumeNote(left, resumeFacts{journalPath: "out.csv.journal", throttled: 40}); !strings.Contains(got, "throttled 40 submits") || !strings.Contains(got, "lower --rate") {
+		t.Errorf("rows left after throttling: %q, want advice to resume at a lower --rate", got)
+	}
+	uncertainOnly := report.Summary{Submit: map[report.SubmitStatus]int{report.SubmitUncertain: 1}}
+	if got := resumeNote(uncertainOnly, resumeFacts{journalPath: "out.csv.journal", throttled: 40}); strings.Contains(got, "--rate") {
+		t.Errorf("no row was given up on unsent: %q, want no advice about --rate", got)
+	}
+	if got := resumeNote(report.Summary{}, resumeFacts{journalPath: "out.csv.journal"}); got != "" {
 		t.Errorf("resumeNote with nothing left = %q, want none", got)
 	}
-	err := sendExit(syscall.SIGTERM, nil, nil, left, "", resumeNote(left, "out.csv.journal", false, false, false, 0, 0))
+	err := sendExit(syscall.SIGTERM, nil, nil, left, "", resumeNote(left, resumeFacts{journalPath: "out.csv.journal"}))
 	if err == nil || !strings.Contains(err.Error(), "stopped by SIGTERM; to send the 3 rows") || exitCode(err) != 143 {
 		t.Errorf("sendExit after a stop = %v (exit %d)", err, exitCode(err))
 	}

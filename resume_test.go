@@ -352,8 +352,6 @@ func TestResume_changedCampaign(t *testing.T) {
 	}
 }
 
-// TestResume_uncertain: rows whose responses never came are uncertain; --resume sends them
-// again marked resubmitted, --resume --no-resend-uncertain leaves them uncertain.
 // A resume that cannot reach the SMSC sends nothing, says so, writes the report from the
 // journal (after a crash there is none), and exits 2 asking to resume again later.
 func TestResume_withoutTheSMSC(t *testing.T) {
@@ -362,8 +360,12 @@ func TestResume_withoutTheSMSC(t *testing.T) {
 	// (rows uncertain), and throttling that outlasts --give-up-after (rows not sent).
 	dropping := newTestSim(t, smsc.Config{DropAfter: []int{3}, ThrottleTPS: 1})
 	c := newCampaign(t, 40)
-	if code, stderr := c.send(t, dropping.Addr(), "--max-attempts", "1", "--give-up-after", "100ms"); code != exitIncomplete {
+	code, stderr := c.send(t, dropping.Addr(), "--max-attempts", "1", "--give-up-after", "100ms")
+	if code != exitIncomplete {
 		t.Fatalf("first run: exit %d, want 3 (rows not sent)\n%s", code, stderr)
+	}
+	if !strings.Contains(stderr, "give the resume a lower --rate") {
+		t.Errorf("first run, throttled until rows were given up: want advice to resume at a lower --rate; stderr:\n%s", stderr)
 	}
 	first := reportByRow(t, c.report)
 	os.Remove(c.report) // as after kill -9, which leaves no report
@@ -373,7 +375,7 @@ func TestResume_withoutTheSMSC(t *testing.T) {
 	}
 	closed := ln.Addr().String()
 	ln.Close() // nothing listens there now
-	code, stderr := runCmd(t, "send", "--smsc", closed, "--recipients", c.recipients, "--templates", c.templates,
+	code, stderr = runCmd(t, "send", "--smsc", closed, "--recipients", c.recipients, "--templates", c.templates,
 		"--from", "ACME", "--rate", "0", "--wait", "0", "--report", c.report, "--spool", c.spool,
 		"--resume", "--give-up-after", "300ms")
 	if code != exitConnect || !strings.Contains(stderr, "nothing was sent in this run") || !strings.Contains(stderr, "again with --resume once the SMSC can be reached") {
@@ -414,6 +416,8 @@ func TestResume_withoutTheSMSC(t *testing.T) {
 	}
 }
 
+// TestResume_uncertain: rows whose responses never came are uncertain; --resume sends them
+// again marked resubmitted, --resume --no-resend-uncertain leaves them uncertain.
 func TestResume_uncertain(t *testing.T) {
 	noLeaks(t)
 	// The connection drops right after each message is accepted, before its response.

@@ -623,7 +623,8 @@ func runSend(ctx context.Context, s sendSettings, stderr io.Writer, signals <-ch
 		// disk) go out again with the resume: the advice says how many.
 		unjournaled = resentAccepted(book, s.journal.path)
 	}
-	exitErr := sendExit(sig, runErr, reportErr, sum, pending, resumeNote(sum, s.journal.path, s.journal.pipe, nothingSent, s.demo, unjournaled, optedOut))
+	exitErr := sendExit(sig, runErr, reportErr, sum, pending, resumeNote(sum, resumeFacts{journalPath: s.journal.path, pipe: s.journal.pipe,
+		nothingSent: nothingSent, demo: s.demo, unjournaled: unjournaled, optedOut: optedOut, throttled: res.Throttled}))
 	if exitErr == nil && pending != "" {
 		fmt.Fprintf(stderr, "smscast: %s\n", pending)
 	}
@@ -651,13 +652,22 @@ func pendingNote(pending int, journalPath string, pipe bool) string {
 		" (with the same --smsc, --system-id and password; add --inbox and --optout-keywords to keep replies and opt-outs)"
 }
 
+// resumeFacts is what resumeNote needs to know about the run besides its summary.
+type resumeFacts struct {
+	journalPath             string // "" with --journal off
+	pipe, nothingSent, demo bool   // recipients from a pipe; a first run that sent nothing; smscast demo
+	// unjournaled counts the accepted rows whose acceptance the journal could not record,
+	// which the resume sends again; optedOut the uncertain rows it will not send, as their
+	// numbers opted out after an earlier run may have sent them.
+	unjournaled, optedOut int
+	throttled             int64 // ESME_RTHROTTLED and ESME_RMSGQFUL answers in this run
+}
+
 // resumeNote says how to finish a campaign that left rows not sent or uncertain ("" when it
 // left none): run it again with --resume, never --force, which would send every row again.
-// unjournaled counts the accepted rows whose acceptance the journal could not record, which
-// the resume sends again; optedOut the uncertain rows it will not send, as their numbers
-// opted out after an earlier run may have sent them.
-func resumeNote(sum report.Summary, journalPath string, pipe, nothingSent, demo bool, unjournaled, optedOut int) string {
-	left := sum.Submit[report.SubmitNotSent] + sum.Submit[report.SubmitUncertain] - optedOut
+func resumeNote(sum report.Summary, f resumeFacts) string {
+	left := sum.Submit[report.SubmitNotSent] + sum.Submit[report.SubmitUncertain] - f.optedOut
+	journalPath, pipe, nothingSent, demo := f.journalPath, f.pipe, f.nothingSent, f.demo
 	switch {
 	case left == 0:
 		return ""
@@ -675,9 +685,14 @@ func resumeNote(sum report.Summary, journalPath string, pipe, nothingSent, demo 
 	}
 	note := fmt.Sprintf("to send the %d rows not sent or uncertain, run the same command again with --resume "+
 		"(not --force, which starts over and sends every row again)", left)
-	if unjournaled > 0 {
+	if f.unjournaled > 0 {
 		note += fmt.Sprintf("; it also sends again the %d accepted rows whose acceptance the journal could not record "+
-			"(the SMSC has them: they are marked resubmitted; --no-resend-uncertain leaves them uncertain instead)", unjournaled)
+			"(the SMSC has them: they are marked resubmitted; --no-resend-uncertain leaves them uncertain instead)", f.unjournaled)
+	}
+	if f.throttled > 0 && sum.Submit[report.SubmitNotSent] > 0 {
+		// Rows given up on for throttling fail the same way again at the same rate; --rate
+		// is not part of the campaign's identity, so the resume may lower it.
+		note += fmt.Sprintf("; the SMSC throttled %d submits of this run: give the resume a lower --rate", f.throttled)
 	}
 	return note
 }

@@ -52,6 +52,14 @@ func (b *bind) retire(s *smpp.Session, why error) {
 	}
 }
 
+// bindForgottenError is why hold ended a session that the SMSC no longer held a bind for.
+type bindForgottenError struct{ why error }
+
+func (e *bindForgottenError) Error() string {
+	return fmt.Sprintf("the SMSC answered %v: it no longer holds this bind", e.why)
+}
+func (e *bindForgottenError) Unwrap() error { return e.why }
+
 // set publishes a new state and wakes everyone waiting in Campaign.session.
 func (b *bind) set(s *smpp.Session, late *lateTable, err error) {
 	b.mu.Lock()
@@ -288,7 +296,7 @@ func (b *bind) hold(ctx context.Context, s *smpp.Session, late *lateTable) error
 		// The requests in flight get their answers (Close waits for them), then the unbind,
 		// which an SMSC that forgot the bind refuses: no warning for that.
 		b.close(s, false)
-		err := fmt.Errorf("the SMSC answered %w: it no longer holds this bind", why)
+		err := &bindForgottenError{why}
 		c.event(Event{Kind: EventConnectionLost, Bind: b.n, Receiver: b.receiver, Err: err})
 		return err
 	case <-s.Done():

@@ -1,6 +1,7 @@
 package send
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"time"
@@ -66,6 +67,12 @@ func (e Event) String() string {
 	case EventBindFailed:
 		return fmt.Sprintf("%s: %v; retrying at %s", e.bindName(), e.Err, e.Until.Format("15:04:05"))
 	case EventConnectionLost:
+		var forgotten *bindForgottenError
+		if errors.As(e.Err, &forgotten) {
+			// The connection stayed up and every request got its answer: nothing is resent
+			// that the SMSC accepted; the refused ones go out on the new bind.
+			return fmt.Sprintf("%s: %v; binding again, the submits it refused go out on the new bind", e.bindName(), e.Err)
+		}
 		if e.Receiver {
 			return fmt.Sprintf("%s: connection lost (%v); rebinding (receipts wait at the SMSC meanwhile)", e.bindName(), e.Err)
 		}

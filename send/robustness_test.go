@@ -833,6 +833,13 @@ func TestCampaign_forgottenBindRebinds(t *testing.T) {
 	}); n != 1 {
 		t.Errorf("%d connection-lost events name ESME_RINVBNDSTS, want 1", n)
 	}
+	// Nothing was in flight unanswered: the log line must not promise resends.
+	if n := log.countOf(func(e Event) bool {
+		line := e.String()
+		return errors.Is(e.Err, smpp.StatusInvBndSts) && (strings.Contains(line, "resent") || !strings.Contains(line, "binding again"))
+	}); n != 0 {
+		t.Errorf("%d log lines about the forgotten bind promise resends or do not say it binds again", n)
+	}
 }
 
 // A part throttled for --give-up-after was never accepted: its row ends not_sent, so that a
