@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"os"
+	"runtime/debug"
 	"strings"
 	"syscall"
 	"testing"
@@ -137,6 +138,32 @@ func TestCheckHostPort(t *testing.T) {
 	for _, bad := range []string{"127.0.0.1:", "127.0.0.1", ":2775", "127.0.0.1:0", "127.0.0.1:99999", "127.0.0.1:nosuchservice"} {
 		if err := checkHostPort(bad); err == nil {
 			t.Errorf("%q accepted", bad)
+		}
+	}
+}
+
+// TestVersionString: a release names its version; a "dev" build names the module version or
+// the commit it was built from, so that a bug report says which code ran.
+func TestVersionString(t *testing.T) {
+	commit := &debug.BuildInfo{GoVersion: "go1.26.8", Main: debug.Module{Version: "(devel)"}, Settings: []debug.BuildSetting{
+		{Key: "vcs.revision", Value: "3ba5f08c2d1e4f5a6b7c8d9e0f1a2b3c4d5e6f70"},
+		{Key: "vcs.time", Value: "2026-11-30T14:00:00Z"},
+		{Key: "vcs.modified", Value: "true"},
+	}}
+	tests := []struct {
+		version string
+		info    *debug.BuildInfo
+		want    string
+	}{
+		{"1.2.0", commit, "1.2.0"},
+		{"dev", nil, "dev"},
+		{"dev", &debug.BuildInfo{Main: debug.Module{Version: "(devel)"}}, "dev"},
+		{"dev", &debug.BuildInfo{Main: debug.Module{Version: "v1.3.0"}}, "v1.3.0"},
+		{"dev", commit, "dev (commit 3ba5f08c2d1e of 2026-11-30T14:00:00Z, with uncommitted changes, go1.26.8)"},
+	}
+	for _, tt := range tests {
+		if got := versionString(tt.version, tt.info); got != tt.want {
+			t.Errorf("versionString(%q, %+v) = %q, want %q", tt.version, tt.info, got, tt.want)
 		}
 	}
 }

@@ -9,14 +9,45 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/debug"
 	"sort"
 	"strings"
 
 	"github.com/urfave/cli/v2"
 )
 
-// version is set at build time with -ldflags "-X main.version=..."; "dev" otherwise.
+// version is set at build time with -ldflags "-X main.version=..."; "dev" otherwise, which
+// versionString completes from the build information Go records.
 var version = "dev"
+
+// versionString is what --version prints: version, and for a "dev" build the module version
+// or commit it was built from (and whether the tree had changes), so that a bug report can
+// name the code that ran.
+func versionString(v string, info *debug.BuildInfo) string {
+	if v != "dev" || info == nil {
+		return v
+	}
+	if mv := info.Main.Version; mv != "" && mv != "(devel)" {
+		return mv
+	}
+	var rev, at, modified string
+	for _, s := range info.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.time":
+			at = s.Value
+		case "vcs.modified":
+			if s.Value == "true" {
+				modified = ", with uncommitted changes"
+			}
+		}
+	}
+	if rev == "" {
+		return v
+	}
+	return fmt.Sprintf("%s (commit %.12s of %s%s, %s)", v, rev, at, modified, info.GoVersion)
+}
 
 // Exit statuses shared by every command; README.md documents them.
 const (
@@ -50,6 +81,12 @@ func withExit(code int, err error) error {
 	return &exitError{code: code, err: err}
 }
 
+// buildInfo is the binary's build information, nil when it has none.
+func buildInfo() *debug.BuildInfo {
+	info, _ := debug.ReadBuildInfo()
+	return info
+}
+
 func newApp(stdout, stderr io.Writer) *cli.App {
 	sort.Slice(commands, func(i, j int) bool { return commands[i].Name < commands[j].Name })
 	for _, c := range commands {
@@ -59,7 +96,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 		OnUsageError: usageError,
 		Name:         "smscast",
 		Usage:        "send bulk SMS over SMPP 3.4 with pacing, delivery receipts and a report",
-		Version:      version,
+		Version:      versionString(version, buildInfo()),
 		Description: "Exit status: 0 success; 1 usage or input error (nothing sent); 2 could not\n" +
 			"connect or bind (nothing sent); 3 finished, but some rows were rejected, invalid, not\n" +
 			"sent or uncertain (for receipts: some still wait for a final receipt); 130/143 stopped\n" +
