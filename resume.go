@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -219,6 +220,9 @@ func campaignIdentity(s sendSettings, excludeGrows bool) (journal.Identity, erro
 	id.SetOption("schedule", s.engine.Schedule.SMPP())
 	id.SetOption("validity", s.engine.Validity.SMPP())
 	id.SetOption("part-receipts", s.book.PartReceipts.String())
+	if s.refOffsetRecorded {
+		id.SetOption(refOffsetOption, strconv.Itoa(int(s.input.RefOffset)))
+	}
 	if st := s.engine.ServiceType; st != "" {
 		// Only when set: the journals of versions without --service-type stay the same
 		// campaign.
@@ -227,23 +231,60 @@ func campaignIdentity(s sendSettings, excludeGrows bool) (journal.Identity, erro
 	return id, nil
 }
 
-// recordedExcludeGrows reports whether the campaign in the journal at path recorded its
-// exclude file by path (as this version always does) rather than by content (as earlier ones
-// did for a campaign sent without --optout-keywords), so that a resumed run computes its
-// identity the same way. It reads the journal's first record only. A journal it cannot read
-// counts as this version's: opening it then says what is wrong.
-func recordedExcludeGrows(path string) bool {
-	grows := true
+// recordedIdentity is the campaign identity of the journal at path, from its first record;
+// nil when it cannot be read (opening the journal then says what is wrong).
+func recordedIdentity(path string) *journal.Identity {
+	var id *journal.Identity
 	found := errors.New("found")
 	_, _ = journal.Replay(path, func(r journal.Record) error {
 		if r.Kind != journal.KindStart || r.Identity == nil {
 			return nil
 		}
-		_, hashed := r.Identity.Files["exclude"]
-		grows = !hashed
+		id = r.Identity
 		return found
 	})
-	return grows
+	return id
+}
+
+// recordedExcludeGrows reports whether the campaign in the journal at path recorded its
+// exclude file by path (as this version always does) rather than by content (as earlier ones
+// did for a campaign sent without --optout-keywords), so that a resumed run computes its
+// identity the same way. A journal it cannot read counts as this version's.
+func recordedExcludeGrows(path string) bool {
+	if id := recordedIdentity(path); id != nil {
+		_, hashed := id.Files["exclude"]
+		return !hashed
+	}
+	return true
+}
+
+// refOffsetOption names the identity option that keeps a campaign's concatenation reference
+// offset (csvin.Config.RefOffset).
+const refOffsetOption = "concat-ref-offset"
+
+// concatRefOffset is the concatenation reference offset of the campaign js runs, and whether
+// its identity records one: a new campaign draws it at random; a resumed one (and smscast
+// receipts) takes the one its journal recorded, so that the parts it sends again carry the
+// references the first run gave them. A journal of a version without offsets has none: 0,
+// the row number alone, as that version sent.
+func concatRefOffset(js journalSettings) (uint16, bool) {
+	if !js.resume && !js.collect {
+		return uint16(rand.Uint32()), true
+	}
+	id := recordedIdentity(js.path)
+	if id == nil {
+		return 0, false
+	}
+	v, ok := id.Options[refOffsetOption]
+	if !ok {
+		return 0, false
+	}
+	n, err := strconv.ParseUint(v, 10, 16)
+	if err != nil {
+		// Not written by smscast: the resume's identity will differ and say so.
+		return 0, true
+	}
+	return uint16(n), true
 }
 
 // restoreFlags gives every restorable flag that the command line, the environment and

@@ -850,3 +850,46 @@ func TestResume_optedOutSinceNeedsNoResume(t *testing.T) {
 		t.Errorf("the resume sent %d messages, want none", n)
 	}
 }
+
+// A campaign records the concatenation reference offset it drew, and a resume uses it (a
+// different one would change what the resent parts say, and the identity check would refuse
+// the resume). A journal of a version without offsets resumes with none: references are the
+// row numbers, as that version sent them.
+func TestResume_keepsTheConcatenationReference(t *testing.T) {
+	srv := newTestSim(t, smsc.Config{})
+	c := newCampaign(t, 3)
+	if code, stderr := c.send(t, srv.Addr()); code != exitOK {
+		t.Fatalf("first run: exit %d\n%s", code, stderr)
+	}
+	id := recordedIdentity(c.journal)
+	if id == nil {
+		t.Fatal("no identity in the journal")
+	}
+	recorded, err := strconv.ParseUint(id.Options[refOffsetOption], 10, 16)
+	if err != nil {
+		t.Fatalf("option %s = %q: %v", refOffsetOption, id.Options[refOffsetOption], err)
+	}
+	if off, ok := concatRefOffset(journalSettings{path: c.journal, resume: true}); !ok || off != uint16(recorded) {
+		t.Errorf("a resume would use offset %d (recorded %v), want the journal's %d", off, ok, recorded)
+	}
+	if code, stderr := c.send(t, srv.Addr(), "--resume"); code != exitOK {
+		t.Errorf("--resume: exit %d, want 0\n%s", code, stderr)
+	}
+
+	// The journal as a version without offsets wrote it.
+	delete(id.Options, refOffsetOption)
+	if err := os.Remove(c.journal); err != nil {
+		t.Fatal(err)
+	}
+	w, err := journal.Create(c.journal, *id, journal.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	if off, ok := concatRefOffset(journalSettings{path: c.journal, resume: true}); ok || off != 0 {
+		t.Errorf("an earlier version's journal: offset %d (recorded %v), want 0 and none recorded", off, ok)
+	}
+	if code, stderr := c.send(t, srv.Addr(), "--resume"); code != exitOK {
+		t.Errorf("--resume of an earlier version's journal: exit %d, want 0\n%s", code, stderr)
+	}
+}

@@ -178,6 +178,9 @@ type sendSettings struct {
 	dryRun       bool
 	transmitOnly bool // --bind-mode tx: no receipts come back
 	journal      journalSettings
+	// refOffsetRecorded says the campaign's identity records s.input.RefOffset (see
+	// concatRefOffset).
+	refOffsetRecorded bool
 }
 
 // sendSettingsOf reads and checks the flags; every error is a usage error.
@@ -471,6 +474,7 @@ func runSend(ctx context.Context, s sendSettings, stderr io.Writer, signals <-ch
 			return withExit(exitUsage, fmt.Errorf("--exclude: %w", err))
 		}
 	}
+	s.input.RefOffset, s.refOffsetRecorded = concatRefOffset(s.journal)
 	rd, err := csvin.Open(s.input)
 	if err != nil {
 		return withExit(exitUsage, err)

@@ -239,14 +239,27 @@ func TestReader_encoding(t *testing.T) {
 
 // TestReader_concatenationReference checks that each row's parts carry its own reference,
 // so that two long messages to one handset are never joined.
+// RefOffset shifts every reference (a campaign's own), wrapping around; an 8-bit reference
+// keeps the low byte.
 func TestReader_concatenationReference(t *testing.T) {
 	long := strings.Repeat("x", 300)
 	recipients := writeFile(t, "r.csv", []byte("msisdn\n+49 171 1000001\n+49 171 1000002\n"))
-	got := rows(t, csvin.Config{Recipients: recipients, Text: long})
-	for _, row := range got {
-		ref, total, seq, _, ok := coding.ParseUDH(row.Message.Parts[0].ShortMessage)
-		if !ok || ref != uint16(row.Num) || total != 2 || seq != 1 {
-			t.Errorf("row %d: UDH ref %d total %d seq %d ok %v", row.Num, ref, total, seq, ok)
+	for _, tt := range []struct {
+		split  coding.Split
+		offset uint16
+		want   func(row int) uint16
+	}{
+		{coding.SplitUDH, 0, func(row int) uint16 { return uint16(row) }},
+		{coding.SplitUDH, 300, func(row int) uint16 { return uint16(row+300) & 0xFF }},
+		{coding.SplitUDH16, 65535, func(row int) uint16 { return uint16(row - 1) }},
+	} {
+		cfg := csvin.Config{Recipients: recipients, Text: long, RefOffset: tt.offset}
+		cfg.Coding.Split = tt.split
+		for _, row := range rows(t, cfg) {
+			ref, total, seq, _, ok := coding.ParseUDH(row.Message.Parts[0].ShortMessage)
+			if !ok || ref != tt.want(row.Num) || total != 2 || seq != 1 {
+				t.Errorf("%v, offset %d, row %d: UDH ref %d total %d seq %d ok %v; want ref %d", tt.split, tt.offset, row.Num, ref, total, seq, ok, tt.want(row.Num))
+			}
 		}
 	}
 }

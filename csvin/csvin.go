@@ -67,8 +67,15 @@ type Config struct {
 	SourceTON, SourceNPI *uint8
 
 	// Coding says how texts are encoded and split. Ref is ignored: each row gets its own
-	// concatenation reference (see Row.Message). MaxParts 0 means 255; the flag defaults to 10.
+	// concatenation reference (see Row.Message and RefOffset). MaxParts 0 means 255; the flag
+	// defaults to 10.
 	Coding coding.Options
+	// RefOffset is added to the row number to make the row's concatenation reference (8-bit
+	// UDH references keep its low byte). A campaign draws it once and keeps it across
+	// resumes, so that a resent part is byte-identical and joins the parts the handset has,
+	// while two campaigns sending long messages to the same handsets at the same time (one
+	// list, two templates) do not give one row's parts the same reference in both.
+	RefOffset uint16
 	// Transliterate replaces look-alike characters that force UCS-2 with GSM equivalents.
 	Transliterate bool
 

@@ -245,7 +245,7 @@ func (e *evaluator) sender(row *Row, tp *template, rec []string) error {
 // encode transliterates (when asked), encodes and splits row.Text.
 func (e *evaluator) encode(row *Row) error {
 	opt := e.cfg.Coding
-	opt.Ref = uint16(row.Num)
+	opt.Ref = uint16(row.Num) + e.cfg.RefOffset
 	text := row.Text
 	if e.cfg.Transliterate && opt.Encoding != coding.UCS2 {
 		// Not under --encoding ucs2, which sends every character as it is: it would save
