@@ -10,11 +10,9 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"text/tabwriter"
 	"time"
 
@@ -125,7 +123,7 @@ func demoCommand() *cli.Command {
 			"cannot change the demo.\n\n" +
 			"Exit status: 0 every row ended as designed, the planned invalid, rejected and\n" +
 			"undelivered rows included; 1 usage error; 2 the simulator could not start; 3 some row\n" +
-			"did not (the message says which); 130/143 stopped by SIGINT/SIGTERM.",
+			"did not (the message says which); 129/130/143 stopped by SIGHUP/SIGINT/SIGTERM.",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "dir", Usage: "write the inputs, report and logs into `DIR` (created if missing) instead of a new smscast-demo-… directory under " + os.TempDir()},
 			&cli.BoolFlag{Name: "force", Usage: "replace the demo's files in --dir"},
@@ -140,9 +138,8 @@ func demoCommand() *cli.Command {
 			if opt.rate < 0 {
 				return fmt.Errorf("--rate %v: give PDUs per second, or 0 for unlimited", opt.rate)
 			}
-			signals := make(chan os.Signal, 2)
-			signal.Notify(signals, syscall.SIGINT, syscall.SIGTERM)
-			defer signal.Stop(signals)
+			signals, stop := stopSignals()
+			defer stop()
 			return runDemo(c.Context, c.App, opt, signals)
 		},
 	}

@@ -99,8 +99,8 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 		Version:      versionString(version, buildInfo()),
 		Description: "Exit status: 0 success; 1 usage or input error (nothing sent); 2 could not\n" +
 			"connect or bind (nothing sent); 3 finished, but some rows were rejected, invalid, not\n" +
-			"sent or uncertain (for receipts: some still wait for a final receipt); 130/143 stopped\n" +
-			"by SIGINT/SIGTERM. Each command's --help says more.",
+			"sent or uncertain (for receipts: some still wait for a final receipt); 129/130/143\n" +
+			"stopped by SIGHUP/SIGINT/SIGTERM. Each command's --help says more.",
 		Commands:             commands,
 		Writer:               stdout,
 		ErrWriter:            stderr,

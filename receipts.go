@@ -4,10 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"strings"
-	"syscall"
 
 	"github.com/urfave/cli/v2"
 
@@ -86,7 +84,7 @@ func receiptsCommand() *cli.Command {
 			"It accepts every flag of send, so the campaign's --config file serves both.\n\n" +
 			"Exit status: 0 every row has a final state; 1 usage error, or the journal or inputs do\n" +
 			"not fit; 2 could not bind while receipts were pending; 3 some accepted rows still have\n" +
-			"no final receipt (run it again later); 130/143 stopped by SIGINT/SIGTERM.",
+			"no final receipt (run it again later); 129/130/143 stopped by SIGHUP/SIGINT/SIGTERM.",
 		Flags: withEnv(receiptsFlags()),
 		Before: func(c *cli.Context) error {
 			passwordOnArgs = passwordOnCommandLine(c)
@@ -102,9 +100,8 @@ func receiptsCommand() *cli.Command {
 				if err != nil {
 					return withExit(exitUsage, err)
 				}
-				signals := make(chan os.Signal, 2)
-				signal.Notify(signals, syscall.SIGINT, syscall.SIGTERM)
-				defer signal.Stop(signals)
+				signals, stop := stopSignals()
+				defer stop()
 				return runSend(c.Context, s, stderr, signals)
 			})
 		},
@@ -195,6 +192,9 @@ func receiptsSettingsOf(c *cli.Context, passwordOnArgs bool, warn func(string)) 
 		return s, err
 	}
 	s.summaryJSON = c.String("summary-json")
+	if err := checkSummaryPath(s.summaryJSON); err != nil {
+		return s, err
+	}
 	if err := moSettings(c, &s); err != nil {
 		return s, err
 	}
@@ -244,7 +244,7 @@ func formatOfName(path string) report.Format {
 // receiptsExit decides the exit status of smscast receipts: 0 when every row has a final
 // state, 3 when some accepted rows still wait for a receipt, 2 when they do and no session
 // could be bound.
-func receiptsExit(sig os.Signal, runErr, reportErr error, book *report.Book, cj *campaignJournal) error {
+func receiptsExit(sig os.Signal, runErr, outputErr error, book *report.Book, cj *campaignJournal) error {
 	if sig != nil {
 		return sendExit(sig, nil, nil, report.Summary{}, "", "")
 	}
@@ -256,8 +256,8 @@ func receiptsExit(sig os.Signal, runErr, reportErr error, book *report.Book, cj 
 	if runErr != nil {
 		return withExit(exitIncomplete, runErr)
 	}
-	if reportErr != nil {
-		return withExit(exitIncomplete, fmt.Errorf("report: %w", reportErr))
+	if outputErr != nil {
+		return withExit(exitIncomplete, outputErr)
 	}
 	if pending > 0 {
 		return withExit(exitIncomplete, fmt.Errorf("%d accepted rows have no final receipt yet; run smscast receipts again later", pending))

@@ -120,8 +120,9 @@ func sendCommand() *cli.Command {
 			"Exit status: 0 every row accepted by the SMSC (rows marked resubmitted were accepted;\n" +
 			"duplicates and excluded rows are intended skips); 1 usage or input error, nothing sent;\n" +
 			"2 could not connect or bind (or no TLV support for --split sar/payload), nothing sent;\n" +
-			"3 finished, but some rows were rejected, invalid, not sent or uncertain; 130/143 stopped\n" +
-			"by SIGINT/SIGTERM. The report is written whenever the run got as far as sending.\n" +
+			"3 finished, but some rows were rejected, invalid, not sent or uncertain, or the report or\n" +
+			"--summary-json could not be written; 129/130/143 stopped by SIGHUP/SIGINT/SIGTERM. The\n" +
+			"report is written whenever the run got as far as sending.\n" +
 			"Undelivered or still pending receipts do not change the exit status.",
 		Flags: withEnv(flags),
 		Before: func(c *cli.Context) error {
@@ -155,10 +156,21 @@ var sendAction = func(c *cli.Context, s sendSettings) error {
 		}
 		return runPlan(c.Context, in, "", 0, s.engine.Rate, c.App.Writer, c.App.ErrWriter)
 	}
-	signals := make(chan os.Signal, 2)
-	signal.Notify(signals, syscall.SIGINT, syscall.SIGTERM)
-	defer signal.Stop(signals)
+	signals, stop := stopSignals()
+	defer stop()
 	return runSend(c.Context, s, c.App.ErrWriter, signals)
+}
+
+// stopSignals delivers the signals that stop a campaign the orderly way (a second one
+// aborts): SIGINT, SIGTERM, and SIGHUP (the terminal or ssh session went away). It also makes
+// a write to a closed pipe fail instead of killing the process, because a campaign's stderr
+// is often a pipe (`2>&1 | logger`, `| tee`, a log shipper) whose reader may go away: the
+// campaign goes on and its report is written. stop undoes the first part.
+func stopSignals() (signals <-chan os.Signal, stop func()) {
+	ch := make(chan os.Signal, 2)
+	signal.Notify(ch, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+	signal.Ignore(syscall.SIGPIPE)
+	return ch, func() { signal.Stop(ch) }
 }
 
 // sendSettings is everything the flags of send say.
@@ -305,6 +317,9 @@ func sendSettingsOf(c *cli.Context, passwordOnArgs bool, warn func(string)) (sen
 	}
 	s.force = s.force || s.journal.resume
 	s.summaryJSON = c.String("summary-json")
+	if err := checkSummaryPath(s.summaryJSON); err != nil {
+		return s, err
+	}
 	return s, outputSettings(c, &s)
 }
 
@@ -458,6 +473,22 @@ func checkReportPath(path string, force bool, in csvin.Config) error {
 	return nil
 }
 
+// checkSummaryPath refuses, before anything is sent, a --summary-json that could not be
+// written at the end (a missing directory, a directory in its place); "" is none. A script
+// reads the summary next: finding it missing after a run that said it succeeded is worse.
+func checkSummaryPath(path string) error {
+	if path == "" {
+		return nil
+	}
+	if st, err := os.Stat(filepath.Dir(path)); err != nil || !st.IsDir() {
+		return fmt.Errorf("--summary-json %s: directory %s does not exist", path, filepath.Dir(path))
+	}
+	if st, err := os.Stat(path); err == nil && st.IsDir() {
+		return fmt.Errorf("--summary-json %s is a directory; give a file name", path)
+	}
+	return nil
+}
+
 // runSend runs the campaign s describes, with signals telling it to stop (first) or abort
 // (second), writes the report and the summary, and returns the error that gives the exit
 // status.
@@ -586,12 +617,16 @@ func runSend(ctx context.Context, s sendSettings, stderr io.Writer, signals <-ch
 		fmt.Fprintf(stderr, "smscast: the report could not be written: %v\n", reportErr)
 	}
 	sum := <-sums
-	if err := sum.WriteText(stderr); err != nil {
-		return err
+	// stderr may be a pipe whose reader went away: the report and --summary-json stand.
+	_ = sum.WriteText(stderr)
+	outputErr := error(nil)
+	if reportErr != nil {
+		outputErr = fmt.Errorf("report: %w", reportErr)
 	}
 	if s.summaryJSON != "" {
 		if err := sum.WriteJSON(s.summaryJSON); err != nil {
 			fmt.Fprintf(stderr, "smscast: --summary-json: %v\n", err)
+			outputErr = errors.Join(outputErr, fmt.Errorf("--summary-json: %w", err))
 		}
 	}
 
@@ -609,7 +644,7 @@ func runSend(ctx context.Context, s sendSettings, stderr io.Writer, signals <-ch
 			fmt.Fprintf(stderr, "smscast: %d rows of this campaign were not sent or are uncertain: run its send command again "+
 				"with --resume to send them (not --force, which starts over)\n", left)
 		}
-		return receiptsExit(sig, runErr, reportErr, book, cj)
+		return receiptsExit(sig, runErr, outputErr, book, cj)
 	}
 	if connectFailed {
 		note := "run the same command again with --resume once the SMSC can be reached and takes the bind"
@@ -618,7 +653,7 @@ func runSend(ctx context.Context, s sendSettings, stderr io.Writer, signals <-ch
 		}
 		return withExit(exitConnect, fmt.Errorf("%w; %s", runErr, note))
 	}
-	pending := pendingNote(sum.Receipts[report.ReceiptPending], s.journal.path, s.journal.pipe)
+	pending := pendingNote(sum.Receipts[report.ReceiptPending], s.journal.path, s.report, s.journal.pipe)
 	// A first run that sent nothing removed its journal (cj.finish): nothing to resume.
 	nothingSent := !res.Sent && !s.journal.resume
 	unjournaled := 0
@@ -627,7 +662,7 @@ func runSend(ctx context.Context, s sendSettings, stderr io.Writer, signals <-ch
 		// disk) go out again with the resume: the advice says how many.
 		unjournaled = resentAccepted(book, s.journal.path)
 	}
-	exitErr := sendExit(sig, runErr, reportErr, sum, pending, resumeNote(sum, resumeFacts{journalPath: s.journal.path, pipe: s.journal.pipe,
+	exitErr := sendExit(sig, runErr, outputErr, sum, pending, resumeNote(sum, resumeFacts{journalPath: s.journal.path, pipe: s.journal.pipe,
 		nothingSent: nothingSent, demo: s.demo, unjournaled: unjournaled, optedOut: optedOut, throttled: res.Throttled}))
 	if exitErr == nil && pending != "" {
 		fmt.Fprintf(stderr, "smscast: %s\n", pending)
@@ -637,7 +672,7 @@ func runSend(ctx context.Context, s sendSettings, stderr io.Writer, signals <-ch
 
 // pendingNote says how to collect the receipts of the pending rows later ("" when none is
 // pending): with the campaign's journal, `smscast receipts` finishes the report.
-func pendingNote(pending int, journalPath string, pipe bool) string {
+func pendingNote(pending int, journalPath, reportPath string, pipe bool) string {
 	if pending == 0 {
 		return ""
 	}
@@ -652,7 +687,12 @@ func pendingNote(pending int, journalPath string, pipe bool) string {
 		return note + "; the recipients came from standard input or a pipe, which smscast receipts cannot read again to rebuild the report, " +
 			"so it cannot collect them later: give such a campaign a longer --wait, or its recipients in a file"
 	}
-	return note + "; collect their receipts later with: smscast receipts --journal " + shellQuote(journalPath) +
+	command := "smscast receipts --journal " + shellQuote(journalPath)
+	if reportPath != strings.TrimSuffix(journalPath, ".journal") || !strings.HasSuffix(journalPath, ".journal") {
+		// receipts puts the report beside the journal unless told: this one is elsewhere.
+		command += " --report " + shellQuote(reportPath)
+	}
+	return note + "; collect their receipts later with: " + command +
 		" (with the same --smsc, --system-id and password; add --inbox and --optout-keywords to keep replies and opt-outs)"
 }
 
@@ -736,17 +776,20 @@ func signalName(sig os.Signal) string {
 		return "SIGTERM"
 	case os.Interrupt:
 		return "SIGINT"
+	case syscall.SIGHUP:
+		return "SIGHUP"
 	}
 	return sig.String()
 }
 
-// sendExit decides the exit status of a finished run. pending (see pendingNote) and resume
-// (see resumeNote) are added to the message about rows not accepted.
-func sendExit(sig os.Signal, runErr, reportErr error, sum report.Summary, pending, resume string) error {
+// sendExit decides the exit status of a finished run. outputErr says which of the report
+// and the --summary-json could not be written. pending (see pendingNote) and resume (see
+// resumeNote) are added to the message about rows not accepted.
+func sendExit(sig os.Signal, runErr, outputErr error, sum report.Summary, pending, resume string) error {
 	if sig != nil {
 		code := exitSIGTERM
-		if sig == os.Interrupt {
-			code = exitSIGINT
+		if n, ok := sig.(syscall.Signal); ok {
+			code = 128 + int(n) // as a shell reports a process killed by it
 		}
 		msg := "stopped by " + signalName(sig)
 		if resume != "" {
@@ -760,8 +803,8 @@ func sendExit(sig os.Signal, runErr, reportErr error, sum report.Summary, pendin
 		}
 		return withExit(exitIncomplete, runErr)
 	}
-	if reportErr != nil {
-		return withExit(exitIncomplete, fmt.Errorf("report: %w", reportErr))
+	if outputErr != nil {
+		return withExit(exitIncomplete, outputErr)
 	}
 	bad := 0
 	for _, st := range []report.SubmitStatus{report.SubmitRejected, report.SubmitInvalid, report.SubmitNotSent, report.SubmitUncertain} {

@@ -320,6 +320,8 @@ func TestSend_usageErrors(t *testing.T) {
 		{[]string{"--smsc", "127.0.0.1:1", "--optout-keywords", "STOP"}, "--exclude"},
 		{[]string{"--smsc", "127.0.0.1:1", "--report", filepath.Join(dir, "nodir", "r.csv")}, "does not exist"},
 		{[]string{"--smsc", "127.0.0.1:1", "--report", recipients, "--force"}, "input file"},
+		{[]string{"--smsc", "127.0.0.1:1", "--summary-json", filepath.Join(dir, "nodir", "s.json")}, "does not exist"},
+		{[]string{"--smsc", "127.0.0.1:1", "--summary-json", dir}, "is a directory"},
 		{[]string{"--smsc", "127.0.0.1:1", "--password", "a", "--password-file", recipients}, "once"},
 	}
 	for _, tt := range tests {
@@ -593,6 +595,78 @@ func TestSend_sigterm(t *testing.T) {
 	}
 	if n := srv.Stats().Submits; n != before {
 		t.Errorf("the refused rerun sent %d submit_sm", n-before)
+	}
+}
+
+// TestSend_sighup: a closed terminal or ssh session (SIGHUP) stops the campaign the orderly
+// way, like SIGTERM: exit 129 and a report of every row. Go's default would end the process
+// at once, without a report.
+func TestSend_sighup(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	srv, cmd, stderr, reportPath := startSendProcess(t, smsc.Config{}, 400, "--rate", "100")
+	for i := 0; srv.Stats().Accepted < 20 && i < 1000; i++ {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err := cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	waitExit(t, cmd, 30*time.Second, stderr)
+	if code := cmd.ProcessState.ExitCode(); code != 129 || !strings.Contains(stderr.String(), "stopped by SIGHUP") {
+		t.Fatalf("exit %d, want 129 and why; stderr:\n%s", code, stderr.String())
+	}
+	if rows := readReport(t, reportPath); len(rows) != 400 {
+		t.Fatalf("report has %d rows, want all 400", len(rows))
+	}
+}
+
+// TestSend_stderrReaderGoesAway: when the reader of send's stderr goes away (`2>&1 | head`,
+// a log shipper that dies), writing a progress line fails, and the campaign goes on to the
+// end: every row accepted, the report written, exit 0. Go's default for a broken pipe on
+// stderr is to end the process at once.
+func TestSend_stderrReaderGoesAway(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	srv, err := smsc.NewServer(smsc.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	dir := t.TempDir()
+	bin := buildBinary(t, dir)
+	recipients, templates := campaignFiles(t, dir, 60)
+	reportPath := filepath.Join(dir, "out.csv")
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "send", "--smsc", srv.Addr(), "--recipients", recipients, "--templates", templates,
+		"--from", "ACME", "--report", reportPath, "--rate", "100", "--wait", "0", "--progress-interval", "50ms")
+	cmd.Stderr = w
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	// The first progress line, then the reader goes away.
+	if _, err := r.Read(make([]byte, 1)); err != nil {
+		t.Fatal(err)
+	}
+	r.Close()
+	waitExit(t, cmd, 30*time.Second, &lockedBuffer{})
+	if code := cmd.ProcessState.ExitCode(); code != exitOK {
+		t.Fatalf("exit %d (%v), want 0: the campaign must outlive its stderr", code, cmd.ProcessState)
+	}
+	rows := readReport(t, reportPath)
+	accepted := 0
+	for _, row := range rows {
+		if row["submit_status"] == "accepted" {
+			accepted++
+		}
+	}
+	if len(rows) != 60 || accepted != 60 || srv.Stats().Accepted != 60 {
+		t.Errorf("report: %d rows, %d accepted; simulator accepted %d; want 60 of each", len(rows), accepted, srv.Stats().Accepted)
 	}
 }
 
