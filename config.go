@@ -20,14 +20,25 @@ const envPrefix = "SMSCAST_"
 
 // dropEmptyEnv unsets the SMSCAST_ variables that are set but empty, so that an empty one
 // counts as unset for every flag: urfave/cli reads an empty string flag as a value (so
-// SMSCAST_TEXT= would override the config file's text) but skips an empty number.
+// SMSCAST_TEXT= would override the config file's text) but skips an empty number. It also
+// spells the yes/no/on/off of a boolean flag's variable as true/false.
 func dropEmptyEnv() {
 	for _, kv := range os.Environ() {
-		if name, value, ok := strings.Cut(kv, "="); ok && value == "" && strings.HasPrefix(name, envPrefix) {
+		name, value, ok := strings.Cut(kv, "=")
+		switch {
+		case !ok || !strings.HasPrefix(name, envPrefix):
+		case value == "":
 			os.Unsetenv(name)
+		case boolEnvVars[name]:
+			// As in --config: SMSCAST_QUIET=yes means what quiet: yes does there.
+			os.Setenv(name, yamlBool(value))
 		}
 	}
 }
+
+// boolEnvVars holds the environment variables of boolean flags (withEnv fills it), whose
+// yes/no/on/off dropEmptyEnv turns into the true/false the flags read.
+var boolEnvVars = map[string]bool{}
 
 // envVar is the environment variable that sets the flag called name.
 func envVar(name string) string {
@@ -58,7 +69,13 @@ func withEnv(flags []cli.Flag) []cli.Flag {
 		if !field.IsValid() || !field.CanSet() {
 			continue
 		}
-		field.Set(reflect.ValueOf(orEnv(field.Interface().([]string), envVar(f.Names()[0]))))
+		env := orEnv(field.Interface().([]string), envVar(f.Names()[0]))
+		field.Set(reflect.ValueOf(env))
+		if _, isBool := f.(*cli.BoolFlag); isBool {
+			for _, name := range env {
+				boolEnvVars[name] = true
+			}
+		}
 	}
 	return flags
 }

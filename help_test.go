@@ -101,12 +101,20 @@ func TestUsageError_OneLineOnStderr(t *testing.T) {
 	}
 }
 
-// An empty SMSCAST_ variable counts as unset, for every kind of flag.
+// An empty SMSCAST_ variable counts as unset, for every kind of flag; a boolean flag's takes
+// yes/no/on/off as the config file does.
 func TestDropEmptyEnv(t *testing.T) {
 	t.Setenv("SMSCAST_TEXT", "")
 	t.Setenv("SMSCAST_RATE", "5")
 	t.Setenv("OTHER_EMPTY", "")
+	t.Setenv("SMSCAST_QUIET", "Yes") // a boolean flag's: as in --config
+	t.Setenv("SMSCAST_FORCE", "off")
+	t.Setenv("SMSCAST_FROM", "on") // a sender called "on" stays one
 	dropEmptyEnv()
+	if os.Getenv("SMSCAST_QUIET") != "true" || os.Getenv("SMSCAST_FORCE") != "false" || os.Getenv("SMSCAST_FROM") != "on" {
+		t.Errorf("SMSCAST_QUIET=%q SMSCAST_FORCE=%q SMSCAST_FROM=%q, want true, false and on as given",
+			os.Getenv("SMSCAST_QUIET"), os.Getenv("SMSCAST_FORCE"), os.Getenv("SMSCAST_FROM"))
+	}
 	if _, set := os.LookupEnv("SMSCAST_TEXT"); set {
 		t.Error("SMSCAST_TEXT is still set")
 	}

@@ -65,17 +65,23 @@ func (j *jsonLines) writeLine(line []byte) error {
 		_, err := j.w.Write(append(line, '\n'))
 		return err
 	}
-	b, _ := json.Marshal(map[string]string{"event": "message", "text": string(line), "time": j.now().UTC().Format(time.RFC3339)})
-	_, err := j.w.Write(append(b, '\n'))
+	_, err := j.w.Write(j.line("message", string(line)))
 	return err
+}
+
+// line is one JSON line of kind with text. The text is under "text" and, as in the engine's
+// events, under "message", so that a log shipper finds every line's words under one key; the
+// time has the events' precision.
+func (j *jsonLines) line(kind, text string) []byte {
+	b, _ := json.Marshal(map[string]string{"event": kind, "text": text, "message": text, "time": j.now().UTC().Format(time.RFC3339Nano)})
+	return append(b, '\n')
 }
 
 // event writes one event line of kind with text.
 func (j *jsonLines) event(kind, text string) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	b, _ := json.Marshal(map[string]string{"event": kind, "text": text, "time": j.now().UTC().Format(time.RFC3339)})
-	j.w.Write(append(b, '\n'))
+	j.w.Write(j.line(kind, text))
 }
 
 // flush writes a last line that had no line end.

@@ -153,9 +153,17 @@ func TestSend_allAcceptedExitsZero(t *testing.T) {
 		t.Errorf("no JSON progress line, or no summary, on stderr:\n%s", stderr)
 	}
 	// With --log-format json every line is a JSON object, the notes and the summary too.
+	// Each has its event and its time (RFC 3339 with nanoseconds), and all but the progress
+	// lines say their words under "message".
 	for _, line := range strings.Split(strings.TrimSuffix(stderr, "\n"), "\n") {
-		if !json.Valid([]byte(line)) || !strings.HasPrefix(line, "{") {
+		var rec map[string]any
+		if err := json.Unmarshal([]byte(line), &rec); err != nil {
 			t.Errorf("stderr line is not a JSON object: %q", line)
+			continue
+		}
+		at, _ := rec["time"].(string)
+		if _, err := time.Parse(time.RFC3339Nano, at); err != nil || rec["event"] == nil || rec["event"] != "progress" && rec["message"] == nil {
+			t.Errorf("stderr line %q: want an event, a time and (but for progress) a message", line)
 		}
 	}
 	// An error too, with the exit status.
