@@ -112,13 +112,16 @@ func applyConfigFile(c *cli.Context) error {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
+	// --password and --password-file are two ways to give one setting: either one from the
+	// command line or the environment wins over both in the file.
+	passwordAbove := c.IsSet("password") || c.IsSet("password-file")
 	for _, key := range keys {
 		flag := known[key]
 		if flag == nil || key == configFlag.Name {
 			return fmt.Errorf("config %s: %q is not a flag of %q; keys are flag names without the dashes (see --help)",
 				path, key, c.Command.Name)
 		}
-		if c.IsSet(key) {
+		if c.IsSet(key) || passwordAbove && (key == "password" || key == "password-file") {
 			continue // the command line or the environment wins
 		}
 		items, err := configStrings(values[key])
@@ -211,6 +214,17 @@ func configStrings(v any) ([]string, error) {
 // can read it in the process list. The password itself is never printed.
 func readPassword(c *cli.Context, onCommandLine bool, warn func(string)) (string, error) {
 	file, inline := c.String("password-file"), c.String("password")
+	if file != "" && inline != "" {
+		// One from the command line and the other from the environment: the command line
+		// wins, as for every flag. (The config file's gave way to both in applyConfigFile.)
+		fileOnCommandLine := file != os.Getenv(envVar("password-file"))
+		switch {
+		case fileOnCommandLine && !onCommandLine:
+			inline = ""
+		case onCommandLine && !fileOnCommandLine:
+			file = ""
+		}
+	}
 	switch {
 	case file != "" && inline != "":
 		return "", errors.New("give the password once: --password-file or SMSCAST_PASSWORD (or --password), not both")

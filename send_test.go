@@ -407,6 +407,22 @@ func TestSend_configPrecedence(t *testing.T) {
 	if !strings.Contains(warn, "other users") || strings.Contains(warn, "argpw") {
 		t.Errorf("--password on the command line must warn without showing it: %q", warn)
 	}
+
+	// --password and --password-file are one setting: a higher layer's either one wins over
+	// the other in a lower layer, as for any flag.
+	pwFile := filepath.Join(dir, "pw")
+	if err := os.WriteFile(pwFile, []byte("filepw2\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if s, _ = settings(map[string]string{"SMSCAST_PASSWORD_FILE": pwFile}); s.engine.Session.Bind.Password != "filepw2" {
+		t.Errorf("SMSCAST_PASSWORD_FILE over the file's password: got the other one")
+	}
+	if s, _ = settings(map[string]string{"SMSCAST_PASSWORD": "envpw"}, "--password-file", pwFile); s.engine.Session.Bind.Password != "filepw2" {
+		t.Errorf("--password-file over SMSCAST_PASSWORD: got the other one")
+	}
+	if s, _ = settings(map[string]string{"SMSCAST_PASSWORD_FILE": pwFile}, "--password", "argpw"); s.engine.Session.Bind.Password != "argpw" {
+		t.Errorf("--password over SMSCAST_PASSWORD_FILE: got the other one")
+	}
 }
 
 func TestSend_configFileErrors(t *testing.T) {
