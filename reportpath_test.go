@@ -1,11 +1,14 @@
 package main
 
 import (
+	"io"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
 	"smscast/csvin"
+	"smscast/journal"
 	"smscast/report"
 )
 
@@ -46,5 +49,39 @@ func TestDefaultReportPath_FreeName(t *testing.T) {
 	touch("list.report.jsonl")
 	if got := defaultReportPath(csvin.Config{Recipients: "list.csv"}, report.FormatJSONL, now); got != "list.report.jsonl" {
 		t.Errorf("with a recipients file: %q, want list.report.jsonl", got)
+	}
+}
+
+// Two runs starting in the same second may both choose the same free default name: the one
+// that creates the journal second (O_EXCL) moves on to the next free name instead of failing.
+func TestOpenCampaignJournal_defaultNameTakenMeanwhile(t *testing.T) {
+	t.Chdir(t.TempDir())
+	now := time.Now()
+	s := sendSettings{input: csvin.Config{To: []string{"+447700900123"}}, format: report.FormatCSV, reportNamedAt: now}
+	s.report = defaultReportPath(s.input, s.format, now)
+	s.journal = journalSettings{path: s.report + ".journal"}
+	chosen := s.report
+	// The other run, meanwhile.
+	other, err := journal.Create(chosen+".journal", journal.Identity{}, journal.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+
+	cj, err := openCampaignJournal(&s, report.NewBook(report.Options{}), io.Discard)
+	if err != nil {
+		t.Fatalf("openCampaignJournal = %v, want the next free name taken", err)
+	}
+	defer cj.close()
+	want := strings.TrimSuffix(chosen, ".csv") + "-2.csv"
+	if s.report != want || s.journal.path != want+".journal" || cj.w.Path() != want+".journal" {
+		t.Errorf("report %q, journal %q (writer %q); want %q and its journal", s.report, s.journal.path, cj.w.Path(), want)
+	}
+
+	// A report named by --report keeps its name: the error says the campaign is running.
+	s2 := sendSettings{input: s.input, format: report.FormatCSV, report: chosen}
+	s2.journal = journalSettings{path: chosen + ".journal"}
+	if _, err := openCampaignJournal(&s2, report.NewBook(report.Options{}), io.Discard); err == nil || !strings.Contains(err.Error(), "another smscast process is running now") {
+		t.Errorf("an explicit --report whose journal another run has: %v, want it named as running", err)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -355,8 +356,10 @@ type campaignJournal struct {
 
 // openCampaignJournal creates the journal of a new campaign, or opens the one to resume or
 // collect (checking that it is the same campaign, cutting a torn tail), feeds book with what
-// earlier runs did, and opens the spool. Errors carry their exit status.
-func openCampaignJournal(s sendSettings, book *report.Book, stderr io.Writer) (*campaignJournal, error) {
+// earlier runs did, and opens the spool. A default report name that a run starting in the
+// same second took first moves s's report and journal to the next free name. Errors carry
+// their exit status.
+func openCampaignJournal(s *sendSettings, book *report.Book, stderr io.Writer) (*campaignJournal, error) {
 	js := s.journal
 	cj := &campaignJournal{settings: js, stderr: stderr}
 	if js.spool != "" {
@@ -366,7 +369,7 @@ func openCampaignJournal(s sendSettings, book *report.Book, stderr io.Writer) (*
 		return cj, nil
 	}
 	if !js.resume && !js.collect {
-		id, err := campaignIdentity(s, true)
+		id, err := campaignIdentity(*s, true)
 		if err != nil {
 			return nil, withExit(exitUsage, err)
 		}
@@ -375,7 +378,21 @@ func openCampaignJournal(s sendSettings, book *report.Book, stderr io.Writer) (*
 				return nil, withExit(exitUsage, err)
 			}
 		}
-		if cj.w, err = journal.Create(js.path, id, journal.Options{}); err != nil {
+		for {
+			cj.w, err = journal.Create(js.path, id, journal.Options{})
+			if err == nil || !errors.Is(err, fs.ErrExist) || s.reportNamedAt.IsZero() || js.path != s.report+".journal" {
+				break
+			}
+			// A run that started in the same second took the default name after this one
+			// chose it (the journal's O_EXCL creation is what reserves a name): take the next.
+			next := defaultReportPath(s.input, s.format, s.reportNamedAt)
+			if next == s.report {
+				break
+			}
+			s.report, js.path = next, next+".journal"
+			s.journal.path, cj.settings.path = js.path, js.path
+		}
+		if err != nil {
 			return nil, withExit(exitUsage, fmt.Errorf("--journal: %w", err))
 		}
 		return cj, nil
@@ -383,7 +400,7 @@ func openCampaignJournal(s sendSettings, book *report.Book, stderr io.Writer) (*
 	var want *journal.Identity
 	mode := send.SendNothing
 	if js.resume {
-		id, err := campaignIdentity(s, recordedExcludeGrows(js.path))
+		id, err := campaignIdentity(*s, recordedExcludeGrows(js.path))
 		if err != nil {
 			return nil, withExit(exitUsage, err)
 		}

@@ -190,6 +190,9 @@ type sendSettings struct {
 	dryRun       bool
 	transmitOnly bool // --bind-mode tx: no receipts come back
 	journal      journalSettings
+	// reportNamedAt is when the default report name was chosen (zero when --report named
+	// it): a run starting in the same second may take it first, and then the next is taken.
+	reportNamedAt time.Time
 	// refOffsetRecorded says the campaign's identity records s.input.RefOffset (see
 	// concatRefOffset).
 	refOffsetRecorded bool
@@ -301,6 +304,7 @@ func sendSettingsOf(c *cli.Context, passwordOnArgs bool, warn func(string)) (sen
 	s.report = c.String("report")
 	if s.report == "" {
 		s.report = defaultReportPath(s.input, s.format, now)
+		s.reportNamedAt = now
 	} else if !c.IsSet("report-format") && strings.EqualFold(filepath.Ext(s.report), ".jsonl") {
 		// As smscast receipts reads it: a .jsonl report is JSON Lines unless told otherwise,
 		// so that the file does not change format when receipts rewrites it.
@@ -524,7 +528,7 @@ func runSend(ctx context.Context, s sendSettings, stderr io.Writer, signals <-ch
 	}
 	defer closeMO()
 	cfg.OnMO = mo
-	cj, err := openCampaignJournal(s, book, stderr)
+	cj, err := openCampaignJournal(&s, book, stderr)
 	if err != nil {
 		return err // with its exit status
 	}

@@ -136,6 +136,9 @@ func Create(path string, id Identity, opt Options) (*Writer, error) {
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL|os.O_APPEND, 0o600)
 	if err != nil {
 		if errors.Is(err, fs.ErrExist) {
+			if inUse(path) {
+				return nil, fmt.Errorf("create journal: %s belongs to a campaign that another smscast process is running now: choose another --report or --journal: %w", path, err)
+			}
 			return nil, fmt.Errorf("create journal: %s already exists (an earlier campaign's): resume that campaign, or remove the file to start a new one: %w", path, err)
 		}
 		return nil, fmt.Errorf("create journal: %w", err)
@@ -156,6 +159,16 @@ func Create(path string, id Identity, opt Options) (*Writer, error) {
 		return nil, fmt.Errorf("create journal %s: %w", path, err)
 	}
 	return newWriter(path, f, int64(len(start)), 0, opt), nil
+}
+
+// inUse reports whether another process holds the journal at path open for writing.
+func inUse(path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	return errors.Is(lockFile(f), ErrLocked)
 }
 
 // Open continues the journal at path: it reads it (see Load), cuts a torn tail, appends a

@@ -318,11 +318,17 @@ func TestWriter_RejectsOutOfRange(t *testing.T) {
 	}
 }
 
+// An existing journal is never overwritten; the error tells an earlier campaign's (resume
+// it) from one that a process is writing now (whose file must not be removed).
 func TestCreate_RefusesExistingFile(t *testing.T) {
 	w, path := createTemp(t, Options{})
+	_, err := Create(path, testIdentity(), Options{})
+	if !errors.Is(err, fs.ErrExist) || !strings.Contains(err.Error(), "another smscast process is running now") {
+		t.Errorf("Create over a journal in use = %v, want fs.ErrExist saying a process runs it", err)
+	}
 	must(t, w.Close())
-	if _, err := Create(path, testIdentity(), Options{}); !errors.Is(err, fs.ErrExist) {
-		t.Errorf("Create over an existing journal = %v, want fs.ErrExist", err)
+	if _, err := Create(path, testIdentity(), Options{}); !errors.Is(err, fs.ErrExist) || !strings.Contains(err.Error(), "resume that campaign") {
+		t.Errorf("Create over an earlier journal = %v, want fs.ErrExist and advice to resume it", err)
 	}
 }
 
