@@ -893,3 +893,41 @@ func TestResume_keepsTheConcatenationReference(t *testing.T) {
 		t.Errorf("--resume of an earlier version's journal: exit %d, want 0\n%s", code, stderr)
 	}
 }
+
+// The report's unmatched receipts survive the rewrites by --resume and smscast receipts (both
+// once deleted the file, the only sign that a recipient got a message twice); a damaged file
+// stops them before anything happens instead of being replaced.
+func TestResume_keepsTheUnmatchedReceipts(t *testing.T) {
+	srv := newTestSim(t, smsc.Config{})
+	c := newCampaign(t, 3)
+	if code, stderr := c.send(t, srv.Addr()); code != exitOK {
+		t.Fatalf("first run: exit %d\n%s", code, stderr)
+	}
+	upath := report.UnmatchedPath(c.report)
+	line := `{"received_at":"2026-11-30T15:04:27.806Z","id":"cdd7753e8d","stat":"DELIVRD","err":"000","network_error":"030000","sub":"001","dlvrd":"001","submit_date":"2026-11-30T15:04:00.000Z","done_date":"2026-11-30T15:04:00.000Z","text":"Hi","reason":"no message of this campaign has this id"}` + "\n"
+	if err := os.WriteFile(upath, []byte(line), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, run := range []struct {
+		name string
+		run  func() (int, string)
+	}{
+		{"--resume", func() (int, string) { return c.send(t, srv.Addr(), "--resume") }},
+		{"receipts", func() (int, string) {
+			return runCmd(t, "receipts", "--journal", c.journal, "--smsc", srv.Addr(), "--spool", c.spool, "--wait", "0")
+		}},
+	} {
+		code, stderr := run.run()
+		got, err := os.ReadFile(upath)
+		if code != exitOK || err != nil || string(got) != line || !strings.Contains(stderr, "1 receipt matched no row") {
+			t.Errorf("%s: exit %d, unmatched file %q (%v); want 0 and the earlier line kept and counted; stderr:\n%s", run.name, code, got, err, stderr)
+		}
+	}
+	if err := os.WriteFile(upath, []byte("{broken\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, stderr := c.send(t, srv.Addr(), "--resume")
+	if got, _ := os.ReadFile(upath); code != exitUsage || string(got) != "{broken\n" || !strings.Contains(stderr, "move it aside") {
+		t.Errorf("a damaged unmatched file: exit %d, file %q; want 1, the file untouched, and advice; stderr:\n%s", code, got, stderr)
+	}
+}

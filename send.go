@@ -533,6 +533,15 @@ func runSend(ctx context.Context, s sendSettings, stderr io.Writer, signals <-ch
 		return err // with its exit status
 	}
 	defer cj.close()
+	if s.journal.resume || s.journal.collect {
+		// The report is rewritten: its unmatched receipts so far stay in it.
+		upath := report.UnmatchedPath(s.report)
+		earlier, err := report.ReadUnmatched(upath)
+		if err != nil {
+			return withExit(exitUsage, fmt.Errorf("the earlier unmatched receipts: %w; repair %s or move it aside (its receipts would be lost when the report is rewritten)", err, upath))
+		}
+		book.KeepUnmatched(earlier)
+	}
 	cj.configure(&cfg)
 
 	var camp *send.Campaign

@@ -1,7 +1,10 @@
 package report
 
 import (
+	"bytes"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -420,6 +423,60 @@ func TestBook_UnmatchedReceipts(t *testing.T) {
 	}
 	if s := b.Summary(t0, at(10)); s.Unmatched != 2 {
 		t.Errorf("summary counts %d unmatched, want 2", s.Unmatched)
+	}
+}
+
+// The unmatched receipts an earlier run wrote survive a rewrite of the report by a later run
+// (a resume, smscast receipts): read back, they come out byte for byte as they were, ahead of
+// the new run's, and the summary counts them all.
+func TestBook_KeepUnmatched(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "r.csv")
+	first := NewBook(Options{})
+	addSent(first, 1)
+	full := smpp.Receipt{ID: "dup-1", Stat: "DELIVRD", Err: "000", NetworkError: []byte{3, 0, 1}, Sub: "001", Dlvrd: "001",
+		SubmitDate: time.Date(2025, 3, 14, 9, 30, 0, 0, time.UTC), DoneDate: time.Date(2025, 3, 14, 9, 31, 0, 0, time.UTC), Text: "Hallo \"x\""}
+	first.Receipt(full, at(2))
+	first.Receipt(rcpt("", smpp.StateDelivered), at(3))
+	if err := first.WriteReport(path, FormatCSV, false); err != nil {
+		t.Fatal(err)
+	}
+	before, err := os.ReadFile(UnmatchedPath(path))
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	kept, err := ReadUnmatched(UnmatchedPath(path))
+	if err != nil || len(kept) != 2 {
+		t.Fatalf("ReadUnmatched = %d receipts, %v; want 2", len(kept), err)
+	}
+	again := NewBook(Options{})
+	addSent(again, 1)
+	again.KeepUnmatched(kept)
+	again.Receipt(rcpt("new-1", smpp.StateDelivered), at(5))
+	if err := again.WriteReport(path, FormatCSV, true); err != nil {
+		t.Fatal(err)
+	}
+	after, err := os.ReadFile(UnmatchedPath(path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.HasPrefix(after, before) || bytes.Count(after, []byte("\n")) != 3 || !bytes.Contains(after[len(before):], []byte(`"new-1"`)) {
+		t.Errorf("unmatched file after the rewrite:\n%s\nwant the earlier lines unchanged, then the new receipt:\n%s", after, before)
+	}
+	if s := again.Summary(t0, at(10)); s.Unmatched != 3 {
+		t.Errorf("summary counts %d unmatched, want 3", s.Unmatched)
+	}
+
+	if list, err := ReadUnmatched(filepath.Join(dir, "missing")); list != nil || err != nil {
+		t.Errorf("a missing file: %v, %v; want none", list, err)
+	}
+	bad := filepath.Join(dir, "bad.jsonl")
+	if err := os.WriteFile(bad, append(before, "{\"received_at\":\"yesterday\"}\n"...), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ReadUnmatched(bad); err == nil || !strings.Contains(err.Error(), "receipt 3") {
+		t.Errorf("a damaged line: %v, want an error naming receipt 3", err)
 	}
 }
 

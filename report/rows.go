@@ -141,18 +141,29 @@ type Unmatched struct {
 	Reason     string // e.g. "no message of this campaign has this id", or "ambiguous: ..."
 }
 
-// Unmatched returns the receipts that have matched no message so far, in arrival order. A
-// receipt still counts as matched later if its id is accepted afterwards.
+// Unmatched returns the receipts that have matched no message so far, in arrival order,
+// after those of earlier runs (KeepUnmatched). A receipt of this run still counts as matched
+// later if its id is accepted afterwards.
 func (b *Book) Unmatched() []Unmatched {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	out := make([]Unmatched, 0, b.held.open)
+	out := make([]Unmatched, 0, len(b.earlier)+b.held.open)
+	out = append(out, b.earlier...)
 	for _, h := range b.held.list {
 		if !h.matched {
 			out = append(out, Unmatched{Receipt: h.r, ReceivedAt: h.at, Reason: h.reason})
 		}
 	}
 	return out
+}
+
+// KeepUnmatched adds the unmatched receipts that earlier runs of the campaign wrote (see
+// ReadUnmatched), so that a rewritten report keeps them in its unmatched file and counts them
+// in the summary: such a receipt can be the only sign that a recipient got a message twice.
+func (b *Book) KeepUnmatched(list []Unmatched) {
+	b.mu.Lock()
+	b.earlier = append(b.earlier, list...)
+	b.mu.Unlock()
 }
 
 // Counts is a snapshot of the book's counters, cheap enough for every tick of a progress

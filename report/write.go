@@ -14,6 +14,8 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"smscast/smpp"
 )
 
 // Columns are the report's CSV header and JSON keys, in order.
@@ -251,6 +253,56 @@ func writeUnmatched(w io.Writer, list []Unmatched) error {
 		}
 	}
 	return nil
+}
+
+// ReadUnmatched reads the unmatched receipts an earlier run wrote to path (see
+// UnmatchedPath); a missing file holds none. Its lines are this package's own, so a line it
+// cannot read is an error (naming the line) rather than a receipt silently dropped.
+func ReadUnmatched(path string) ([]Unmatched, error) {
+	f, err := os.Open(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var list []Unmatched
+	dec := json.NewDecoder(f)
+	for line := 1; ; line++ {
+		var j jsonUnmatched
+		err := dec.Decode(&j)
+		if err == io.EOF {
+			return list, nil
+		}
+		u, uerr := j.unmatched()
+		if err = errors.Join(err, uerr); err != nil {
+			return nil, fmt.Errorf("%s: receipt %d: %w", path, line, err)
+		}
+		list = append(list, u)
+	}
+}
+
+// unmatched is the receipt a line of the unmatched file holds.
+func (j jsonUnmatched) unmatched() (Unmatched, error) {
+	var errs []error
+	at := func(s string) time.Time {
+		if s == "" {
+			return time.Time{}
+		}
+		t, err := time.Parse(timeLayout, s)
+		errs = append(errs, err)
+		return t.UTC()
+	}
+	netErr, err := hex.DecodeString(j.NetworkError)
+	errs = append(errs, err)
+	if len(netErr) == 0 {
+		netErr = nil
+	}
+	u := Unmatched{ReceivedAt: at(j.ReceivedAt), Reason: j.Reason, Receipt: smpp.Receipt{
+		ID: j.ID, Stat: j.Stat, Err: j.Err, NetworkError: netErr, Sub: j.Sub, Dlvrd: j.Dlvrd,
+		SubmitDate: at(j.SubmitDate), DoneDate: at(j.DoneDate), Text: j.Text}}
+	return u, errors.Join(errs...)
 }
 
 // SafeCell returns s in a form a spreadsheet shows as text instead of running it as a
