@@ -931,3 +931,32 @@ func TestResume_keepsTheUnmatchedReceipts(t *testing.T) {
 		t.Errorf("a damaged unmatched file: exit %d, file %q; want 1, the file untouched, and advice; stderr:\n%s", code, got, stderr)
 	}
 }
+
+// A report that another run created while this one was sending (--journal off reserves
+// nothing) is left alone, and this run's report, the only record of its message ids, goes
+// beside it: exit 3 naming both.
+func TestSend_reportTakenMeanwhile(t *testing.T) {
+	srv := newTestSim(t, smsc.Config{RespDelay: time.Second})
+	c := newCampaign(t, 3)
+	created := make(chan error, 1)
+	go func() {
+		for i := 0; srv.Stats().Submits == 0 && i < 1000; i++ {
+			time.Sleep(10 * time.Millisecond)
+		}
+		created <- os.WriteFile(c.report, []byte("the other run's report\n"), 0o600)
+	}()
+	code, stderr := c.send(t, srv.Addr(), "--journal", "off")
+	if err := <-created; err != nil {
+		t.Fatal(err)
+	}
+	alt := filepath.Join(c.dir, "out-2.csv")
+	if code != exitIncomplete || !strings.Contains(stderr, "this run's report is "+alt) {
+		t.Errorf("exit %d, want 3 naming the report beside it; stderr:\n%s", code, stderr)
+	}
+	if got, _ := os.ReadFile(c.report); string(got) != "the other run's report\n" {
+		t.Errorf("the other run's report was changed: %q", got)
+	}
+	if rows := reportByRow(t, alt); len(rows) != 3 || rows[1]["submit_status"] != "accepted" || rows[1]["message_ids"] == "" {
+		t.Errorf("this run's report beside it: %v", rows)
+	}
+}

@@ -477,6 +477,21 @@ func checkReportPath(path string, force bool, in csvin.Config) error {
 	return nil
 }
 
+// writeBeside writes book's report to the first free name beside path ("out-2.csv",
+// "out-3.csv", ...) and returns it.
+func writeBeside(book *report.Book, path string, f report.Format) (string, error) {
+	ext := filepath.Ext(path)
+	base := strings.TrimSuffix(path, ext)
+	for n := 2; n <= maxReportSuffix; n++ {
+		alt := fmt.Sprintf("%s-%d%s", base, n, ext)
+		err := book.WriteReport(alt, f, false)
+		if !errors.Is(err, fs.ErrExist) {
+			return alt, err
+		}
+	}
+	return "", fmt.Errorf("no free name beside %s", path)
+}
+
 // checkSummaryPath refuses, before anything is sent, a --summary-json that could not be
 // written at the end (a missing directory, a directory in its place); "" is none. A script
 // reads the summary next: finding it missing after a run that said it succeeded is worse.
@@ -624,6 +639,14 @@ func runSend(ctx context.Context, s sendSettings, stderr io.Writer, signals <-ch
 	sums := make(chan report.Summary, 1)
 	go func() { sums <- book.Summary(start, end) }()
 	reportErr := book.WriteReport(s.report, s.format, s.force)
+	if errors.Is(reportErr, fs.ErrExist) {
+		// Another run created it after the check (--journal off, or another journal): the
+		// report goes beside it rather than nowhere, with the message ids it alone holds.
+		if alt, err := writeBeside(book, s.report, s.format); err == nil {
+			reportErr = fmt.Errorf("%s appeared while this campaign ran (another run's?): this run's report is %s", s.report, alt)
+			s.report = alt
+		}
+	}
 	if reportErr == nil {
 		fmt.Fprintf(stderr, "report written to %s\n", s.report)
 	} else {
