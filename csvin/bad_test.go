@@ -185,3 +185,36 @@ func TestInlineTextControlCharacter(t *testing.T) {
 		t.Errorf("Open = %v, want an error about --text's control character", err)
 	}
 }
+
+// Names from the input files reach error messages with their control characters escaped
+// (a header cell can hold terminal escape sequences that clear the screen or plant a link),
+// and a huge cell is not echoed whole.
+func TestErrorsShowHostileCellsSafely(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, content string) string {
+		t.Helper()
+		path := dir + "/" + name
+		if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	esc := "\x1b[2J\x1b]8;;http://evil.example/\x07"
+	recipients := write("r.csv", "msisdn,n"+esc+"ame\n+4917112345678,Ann\n")
+	tests := []struct {
+		name string
+		cfg  csvin.Config
+	}{
+		{"no phone column", csvin.Config{Recipients: write("nophone.csv", "nm"+esc+",x\b\by\n1,2\n"), Text: "Hi"}},
+		{"unknown placeholder", csvin.Config{Recipients: recipients, Text: "Hi {{na" + esc + "me}}"}},
+		{"unknown template", csvin.Config{Recipients: recipients, Templates: write("t.csv", "id,text\nw"+esc+"X,Hi\n"), Template: "nope"}},
+		{"huge number", csvin.Config{Recipients: write("huge.csv", "msisdn\n+49"+strings.Repeat("1", 100000)+"\n"), Text: "Hi"}},
+	}
+	for _, tt := range tests {
+		tt.cfg.Coding.MaxParts = 10
+		msg := firstProblem(tt.cfg)
+		if msg == "" || strings.ContainsAny(msg, "\x1b\x07\b") || len(msg) > 1000 {
+			t.Errorf("%s: %q, want an error without raw control characters and of a sane length", tt.name, msg)
+		}
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/nyaruka/phonenumbers"
 )
@@ -152,12 +153,20 @@ func (n *numbers) invalid(cell, number, region string) error {
 	return problem(ErrInvalidNumber, "invalid number %q: %s", cell, why)
 }
 
+// maxNumberCell is the longest phone cell read: 15 digits with generous room for separators
+// and a prefix such as "00".
+const maxNumberCell = 64
+
 // cleanNumber keeps the digits of a cell and whether it starts with "+", allowing the
 // separators people type (spaces, - . ( ) /). Anything else is an error.
 func cleanNumber(cell string) (digits string, plus bool, err error) {
 	s := strings.TrimSpace(cell)
 	if s == "" {
 		return "", false, problem(ErrInvalidNumber, "the number is empty; fill it in or delete the row")
+	}
+	if n := utf8.RuneCountInString(s); n > maxNumberCell {
+		// Not echoed whole: a megabyte cell would make a megabyte error line.
+		return "", false, problem(ErrInvalidNumber, "number %s is %d characters long; a phone number has at most 15 digits", shown(s), n)
 	}
 	if isScientific(s) {
 		return "", false, problem(ErrInvalidNumber, "number %q is in scientific notation (a spreadsheet turned it into a number); format the column as text and export again", cell)

@@ -7,7 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"golang.org/x/text/encoding"
 )
@@ -126,13 +129,35 @@ func (t *table) columnList() string {
 	var names []string
 	for _, h := range t.header {
 		if h != "" {
-			names = append(names, h)
+			names = append(names, shown(h))
 		}
 	}
 	if len(names) == 0 {
 		return "(none)"
 	}
 	return strings.Join(names, ", ")
+}
+
+// shown is a name from an input file (a column, a template id, a placeholder) as an error
+// message may print it: as it is when it is a short line of printable text, else quoted with
+// its control characters escaped (a header cell may hold terminal escape sequences) and cut
+// to maxShown characters.
+func shown(s string) string {
+	const maxShown = 64
+	plain := utf8.RuneCountInString(s) <= maxShown
+	for _, r := range s {
+		if !plain || r == utf8.RuneError || !unicode.IsPrint(r) || r == '"' {
+			plain = false
+			break
+		}
+	}
+	if plain {
+		return s
+	}
+	if cut := []rune(s); len(cut) > maxShown {
+		return strconv.Quote(string(cut[:maxShown])) + "…"
+	}
+	return strconv.Quote(s)
 }
 
 // next returns the next record, skipping records whose cells are all empty (the ";;;" rows

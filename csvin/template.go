@@ -86,7 +86,7 @@ func (tp *template) bind(t *table) error {
 		if p.field < 0 {
 			errs = append(errs, &RowError{File: tp.file, Line: tp.line, Column: tp.column,
 				Err: fmt.Errorf("template %q uses {{%s}}, but %s has no column %q (it has: %s); fix the placeholder or add the column",
-					tp.id, p.name, t.file, p.name, t.columnList())})
+					tp.id, shown(p.name), t.file, p.name, t.columnList())})
 		}
 	}
 	return errors.Join(errs...)
@@ -202,10 +202,19 @@ func loadTemplates(t *table) (*templates, error) {
 }
 
 // idList is the template ids for messages, shortened when there are many.
+// shownList joins names as error messages show them (see shown).
+func shownList(names []string) string {
+	out := make([]string, len(names))
+	for i, n := range names {
+		out[i] = shown(n)
+	}
+	return strings.Join(out, ", ")
+}
+
 func (ts *templates) idList() string {
 	const show = 8
 	if len(ts.order) <= show {
-		return strings.Join(ts.order, ", ")
+		return shownList(ts.order)
 	}
-	return strings.Join(ts.order[:show], ", ") + fmt.Sprintf(", … (%d in all)", len(ts.order))
+	return shownList(ts.order[:show]) + fmt.Sprintf(", … (%d in all)", len(ts.order))
 }

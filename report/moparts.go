@@ -418,7 +418,7 @@ func (j *Joiner) settle(now time.Time) {
 // finish delivers the message k, whole or as it is, and records that it was.
 func (j *Joiner) finish(k joinKey, s *moSet, now time.Time) error {
 	if err := j.deliver(s.message(k)); err != nil {
-		return fmt.Errorf("a long incoming message from %s could not be written, it is tried again later: %w", k.from, err)
+		return fmt.Errorf("a long incoming message from %q could not be written, it is tried again later: %w", k.from, err)
 	}
 	d := record{Time: now, From: k.from, To: k.to, Ref: k.ref, Total: k.total, Done: true, Sums: make([]uint64, k.total)}
 	for _, p := range s.parts {

@@ -89,7 +89,7 @@ func (e Event) String() string {
 	case EventStopping:
 		return "stopping: no new rows; waiting for responses in flight"
 	case EventLateResponse:
-		return fmt.Sprintf("row %d: submit_sm_resp arrived after its timeout (message id %s)", e.Row, e.Detail)
+		return fmt.Sprintf("row %d: submit_sm_resp arrived after its timeout (message id %q)", e.Row, e.Detail)
 	case EventWarning:
 		return fmt.Sprintf("warning: %v", e.Err)
 	}

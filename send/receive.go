@@ -122,7 +122,7 @@ func (k *keptReceipt) finish(err error) {
 	keptReceipts.Put(k)
 	defer c.receiptCalls.Done()
 	if err != nil {
-		c.warn(fmt.Errorf("receipt %s not recorded, the SMSC will send it again: %s: %w", r.ID, where, err))
+		c.warn(fmt.Errorf("receipt %q not recorded, the SMSC will send it again: %s: %w", r.ID, where, err))
 		answer(smpp.StatusXTAppn)
 		return
 	}
@@ -170,7 +170,7 @@ func (c *Campaign) journalEarlyReceipts(j Journal) {
 		j.ReceiptThen(e.r, e.at, func(err error) {
 			defer written.Done()
 			if err != nil {
-				c.warn(fmt.Errorf("receipt %s stays in the spool only: journal: %w", e.r.ID, err))
+				c.warn(fmt.Errorf("receipt %q stays in the spool only: journal: %w", e.r.ID, err))
 			}
 		})
 	}
@@ -198,7 +198,7 @@ func (c *Campaign) mo(m report.MO) smpp.Status {
 		return smpp.StatusOK
 	}
 	if err := c.cfg.OnMO(m); err != nil {
-		c.warn(fmt.Errorf("incoming message from %s not recorded, the SMSC will send it again: %w", m.From, err))
+		c.warn(fmt.Errorf("incoming message from %q not recorded, the SMSC will send it again: %w", m.From, err))
 		return smpp.StatusXTAppn
 	}
 	return smpp.StatusOK
