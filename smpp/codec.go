@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"slices"
 	"strings"
 	"unsafe"
 )
@@ -179,15 +178,17 @@ func DecodeTolerant(pdu []byte) (Header, PDU, error) {
 
 // longMessageID reads the response of a submit_sm or data_sm whose message_id is longer than
 // SMPP 3.4's 64 characters: the SMSC accepted the message under that id, and refusing the
-// response would report an accepted message as failed. The id must be printable ASCII (it
-// goes into the report and is matched with receipts); the TLVs after it are dropped.
+// response would report an accepted message as failed (and a resend of it would reach the
+// recipient twice). The id is taken as it is, whatever its octets (the PDU's length cap bounds
+// it; the report escapes what is not printable); the TLVs after it are dropped. An error
+// response keeps its status and loses only the id it should not have had.
 func longMessageID(h Header, body []byte, pe *ProtocolError) (PDU, bool) {
 	if pe.Field != "message_id" || pe.Status != StatusInvMsgID {
 		return nil, false
 	}
 	id, _, _ := bytes.Cut(body, []byte{0})
-	if len(id) == 0 || slices.ContainsFunc(id, func(c byte) bool { return c < 0x21 || c > 0x7E }) {
-		return nil, false
+	if h.Status != StatusOK {
+		id = nil
 	}
 	switch h.ID {
 	case SubmitSMRespID:

@@ -71,10 +71,16 @@ func TestDecodeTolerant(t *testing.T) {
 	}
 
 	// A message_id longer than SMPP 3.4's 64 characters is still the id the SMSC accepted the
-	// message under.
-	long := strings.Repeat("A", 70)
-	if _, p, err := DecodeTolerant(hexPDU(t, SubmitSMRespID, 0, hex.EncodeToString([]byte(long))+"00")); err != nil || p.(*SubmitSMResp).MessageID != long {
-		t.Errorf("submit_sm_resp with a 70-character id: %#v, %v", p, err)
+	// message under, whatever its octets: refusing the response would report the message
+	// rejected, and a resend would reach the recipient twice.
+	for _, long := range []string{strings.Repeat("A", 70), strings.Repeat("A", 35) + " " + strings.Repeat("B", 33) + "\n\xff"} {
+		if _, p, err := DecodeTolerant(hexPDU(t, SubmitSMRespID, 0, hex.EncodeToString([]byte(long))+"00")); err != nil || p.(*SubmitSMResp).MessageID != long {
+			t.Errorf("submit_sm_resp with a %d-character id %q: %#v, %v", len(long), long, p, err)
+		}
+	}
+	// An error response with such an id keeps its status.
+	if h, p, err := DecodeTolerant(hexPDU(t, SubmitSMRespID, StatusThrottled, hex.EncodeToString([]byte(strings.Repeat("A", 70)))+"00")); err != nil || h.Status != StatusThrottled || p.(*SubmitSMResp).MessageID != "" {
+		t.Errorf("an ESME_RTHROTTLED submit_sm_resp with a 70-character id: %+v %#v, %v", h, p, err)
 	}
 
 	// A system_id longer than SMPP 3.4's 15 characters in a bind response: the SMSC bound the
@@ -97,10 +103,9 @@ func TestDecodeTolerant(t *testing.T) {
 	smLen := bytes.Index(badLen, []byte("id:")) - 1 // sm_length precedes the text
 	badLen[smLen] = 0xFF
 	for name, pdu := range map[string][]byte{
-		"sm_length beyond the body":                    badLen,
-		"service_type without its NUL":                 hexPDU(t, DeliverSMID, 0, "43 4D 54"),
-		"message_id over 64 characters, not printable": hexPDU(t, SubmitSMRespID, 0, string(bytes.Repeat([]byte("41"), 70))+"0A 00"),
-		"unknown command_id":                           hexPDU(t, 0x00000222, 0, ""),
+		"sm_length beyond the body":    badLen,
+		"service_type without its NUL": hexPDU(t, DeliverSMID, 0, "43 4D 54"),
+		"unknown command_id":           hexPDU(t, 0x00000222, 0, ""),
 	} {
 		if _, p, err := DecodeTolerant(pdu); err == nil {
 			t.Errorf("%s: decoded as %#v, want an error", name, p)
