@@ -314,6 +314,7 @@ func SafeCell(s string) string {
 	if s == "" {
 		return s
 	}
+	s = escapeControls(s)
 	switch s[0] {
 	case '=', '+', '-', '@', '\t', '\r':
 		if !plainNumber(s) {
@@ -321,6 +322,43 @@ func SafeCell(s string) string {
 		}
 	}
 	return s
+}
+
+// escapeControls writes the control characters of s (C0 but line feed and tab, a carriage
+// return not before a line feed, DEL, C1) and the octets that are not UTF-8 as \xNN (C1 as
+// \u0080 …), so that a cell from the SMSC or an input file cannot run terminal escape
+// sequences when the file is shown with cat, nor make a UTF-8 file invalid. Most cells have
+// none and come back unchanged without a copy.
+func escapeControls(s string) string {
+	i := 0
+	for ; i < len(s); i++ {
+		if c := s[i]; (c < 0x20 || c >= 0x7F) && c != '\n' && c != '\t' {
+			break
+		}
+	}
+	if i == len(s) {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s) + 8)
+	b.WriteString(s[:i])
+	for i < len(s) {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size <= 1:
+			fmt.Fprintf(&b, `\x%02x`, s[i])
+		case r == '\r' && strings.HasPrefix(s[i+1:], "\n"), r == '\n', r == '\t':
+			b.WriteByte(byte(r))
+		case r < 0x20 || r == 0x7F:
+			fmt.Fprintf(&b, `\x%02x`, r)
+		case r >= 0x80 && r <= 0x9F:
+			fmt.Fprintf(&b, `\u%04x`, r)
+		default:
+			b.WriteString(s[i : i+size])
+		}
+		i += size
+	}
+	return b.String()
 }
 
 // plainNumber reports whether s is an optionally signed decimal number: [+-]digits[.digits].
