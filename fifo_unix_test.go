@@ -172,7 +172,7 @@ func TestOpenMO_inboxIsAPipe(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	onMO, closeMO, err := openMO(path, "", nil, &strings.Builder{})
+	onMO, closeMO, err := openMO(path, "", "", nil, &strings.Builder{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -210,7 +210,7 @@ func TestOpenMO_inboxPipeWithoutReader(t *testing.T) {
 	if err := syscall.Mkfifo(path, 0o600); err != nil {
 		t.Skipf("no FIFOs here: %v", err)
 	}
-	_, closeMO, err := openMO(path, "", nil, &strings.Builder{})
+	_, closeMO, err := openMO(path, "", "", nil, &strings.Builder{})
 	closeMO()
 	if err == nil || !strings.Contains(err.Error(), "nobody reads") {
 		t.Errorf("openMO on a pipe without a reader: %v, want a refusal that says so", err)

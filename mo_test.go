@@ -11,9 +11,9 @@ import (
 	"smscast/report"
 )
 
-// moPart is part seq of total of the long reply ref from 491711, in plain GSM.
+// moPart is part seq of total of the long reply ref from 4917112345678, in plain GSM.
 func moPart(ref uint16, total, seq uint8, text string) report.MO {
-	return report.MO{Time: time.Now(), From: "491711", To: "12345", Text: text,
+	return report.MO{Time: time.Now(), From: "4917112345678", To: "12345", Text: text,
 		Part: &report.MOPart{Ref: ref, Total: total, Seq: seq, Data: []byte(text)}}
 }
 
@@ -30,7 +30,7 @@ func inboxTexts(t *testing.T, path string) []string {
 // openTestMO is openMO with the opt-out keyword STOP, failing the test on an error.
 func openTestMO(t *testing.T, inbox, exclude string, stderr *bytes.Buffer) (func(report.MO) error, func()) {
 	t.Helper()
-	onMO, closeMO, err := openMO(inbox, exclude, []string{"STOP"}, stderr)
+	onMO, closeMO, err := openMO(inbox, exclude, "", []string{"STOP"}, stderr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,7 +58,7 @@ func TestOpenMO_joinsLongReplies(t *testing.T) {
 	if got := inboxTexts(t, inbox); len(got) != 1 || got[0] != "STOP sending, please, no more" {
 		t.Errorf("inbox %q, want the first reply whole and nothing of the incomplete one", got)
 	}
-	if data, _ := os.ReadFile(exclude); string(data) != "491711\n" {
+	if data, _ := os.ReadFile(exclude); string(data) != "4917112345678\n" {
 		t.Errorf("exclude file %q, want the sender of the STOP reply", data)
 	}
 	if !strings.Contains(stderr.String(), "1 long incoming message(s) still incomplete") || !strings.Contains(stderr.String(), inbox+".parts") {
@@ -82,19 +82,19 @@ func TestOpenMO_joinsLongReplies(t *testing.T) {
 // Without --inbox only opt-outs are looked for, and only a first part starts with the keyword.
 func TestOpenMO_optOutsWithoutInbox(t *testing.T) {
 	exclude := filepath.Join(t.TempDir(), "exclude.txt")
-	onMO, closeMO, err := openMO("", exclude, []string{"STOP"}, &bytes.Buffer{})
+	onMO, closeMO, err := openMO("", exclude, "", []string{"STOP"}, &bytes.Buffer{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer closeMO()
 	notFirst := moPart(3, 2, 2, "stop by our shop")
-	notFirst.From = "491722"
+	notFirst.From = "4917122345678"
 	for _, m := range []report.MO{notFirst, moPart(4, 2, 1, "Stop it, ")} {
 		if err := onMO(m); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if data, _ := os.ReadFile(exclude); string(data) != "491711\n" {
+	if data, _ := os.ReadFile(exclude); string(data) != "4917112345678\n" {
 		t.Errorf("exclude file %q, want only the sender whose first part starts with STOP", data)
 	}
 }
@@ -115,13 +115,21 @@ func TestOpenMO_optOutEdges(t *testing.T) {
 	if !strings.Contains(stderr.String(), "not a phone number") {
 		t.Errorf("stderr %q, want the opt-out that could not be added", stderr.String())
 	}
+	// Digits that no number plan has (a short code): written, they would make every run that
+	// reads the exclude list refuse it.
+	if err := onMO(report.MO{Time: time.Now(), From: "12", To: "12345", Text: "STOP"}); err != nil {
+		t.Errorf("an opt-out from a short code was refused: %v", err)
+	}
+	if strings.Count(stderr.String(), "not added") != 2 {
+		t.Errorf("stderr %q, want the short code's opt-out not added either", stderr.String())
+	}
 	if err := onMO(moPart(5, 2, 1, "STOP it, ")); err != nil {
 		t.Fatal(err)
 	}
-	if data, _ := os.ReadFile(exclude); string(data) != "491711\n" {
+	if data, _ := os.ReadFile(exclude); string(data) != "4917112345678\n" {
 		t.Errorf("exclude file %q, want the sender of the first part at once", data)
 	}
-	if got := inboxTexts(t, inbox); len(got) != 1 || got[0] != "STOP" {
-		t.Errorf("inbox %q, want the alphanumeric sender's message once and nothing of the incomplete reply", got)
+	if got := inboxTexts(t, inbox); len(got) != 2 || got[0] != "STOP" || got[1] != "STOP" {
+		t.Errorf("inbox %q, want the alphanumeric sender's and the short code's messages once each, and nothing of the incomplete reply", got)
 	}
 }

@@ -537,7 +537,7 @@ func runSend(ctx context.Context, s sendSettings, stderr io.Writer, signals <-ch
 	if s.transmitOnly {
 		cfg.Wait = 0 // a transmitter bind gets no receipts to wait for
 	}
-	mo, closeMO, err := openMO(s.inbox, s.input.Exclude, s.optoutWords, stderr)
+	mo, closeMO, err := openMO(s.inbox, s.input.Exclude, s.input.DefaultRegion, s.optoutWords, stderr)
 	if err != nil {
 		return withExit(exitUsage, err)
 	}
@@ -864,7 +864,7 @@ func sendExit(sig os.Signal, runErr, outputErr error, sum report.Summary, pendin
 // that closes them. What goes wrong without losing a message (an opt-out from a sender that
 // is not a number, a long message whose writing is tried again later) is said on stderr, as
 // is, when closing, the number of long messages still incomplete.
-func openMO(inboxPath, exclude string, keywords []string, stderr io.Writer) (func(report.MO) error, func(), error) {
+func openMO(inboxPath, exclude, region string, keywords []string, stderr io.Writer) (func(report.MO) error, func(), error) {
 	partsPath := inboxPath + ".parts" // and its lock, partsPath.lock
 	var inbox *report.Inbox
 	var joiner *report.Joiner
@@ -935,6 +935,10 @@ func openMO(inboxPath, exclude string, keywords []string, stderr io.Writer) (fun
 	if len(keywords) > 0 {
 		if optout, err = report.OpenOptOut(exclude, keywords); err != nil {
 			return nil, func() {}, fmt.Errorf("--optout-keywords: %w", err)
+		}
+		if optout.Check, err = csvin.NumberCheck(region); err != nil {
+			optout.Close()
+			return nil, func() {}, fmt.Errorf("--default-region: %w", err)
 		}
 	}
 	if inboxPath != "" {

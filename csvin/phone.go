@@ -46,6 +46,21 @@ func newNumbers(region string) (*numbers, error) {
 	return n, nil
 }
 
+// NumberCheck returns a function that checks a number as an --exclude list with this default
+// region (--default-region, "" for none) reads it, so that an opt-out appended to such a list
+// reads back: a sender such as "12" (a short code) would make every later run that reads the
+// list refuse it. The function is not safe for concurrent use.
+func NumberCheck(region string) (func(number string) error, error) {
+	n, err := newNumbers(region)
+	if err != nil {
+		return nil, err
+	}
+	return func(number string) error {
+		_, err := n.normalize(number)
+		return err
+	}, nil
+}
+
 // normalize returns the number in international digits without "+" ("491711234567").
 // The error says what is wrong with the cell and what to do; it wraps ErrInvalidNumber.
 func (n *numbers) normalize(cell string) (string, error) {

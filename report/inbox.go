@@ -164,6 +164,10 @@ type OptOut struct {
 	keywords []string
 	f        *os.File
 	seen     map[string]bool // digits of the numbers already in the file
+	// Check, when set before the first Handle, refuses the senders that the program reading
+	// the file would refuse (see csvin.NumberCheck): such a sender is not written. It is
+	// called with the lock held.
+	Check func(number string) error
 }
 
 // OpenOptOut opens the exclude file at path for appending (creating it if needed) and reads
@@ -251,6 +255,11 @@ func (o *OptOut) Handle(m MO) (bool, error) {
 	}
 	o.mu.Lock()
 	defer o.mu.Unlock()
+	if o.Check != nil {
+		if err := o.Check(from); err != nil {
+			return false, fmt.Errorf("opt-out from %q not added to %s: %w (%v)", m.From, o.path, ErrNotANumber, err)
+		}
+	}
 	d := digits(from)
 	if o.seen[d] {
 		return false, nil
