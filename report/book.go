@@ -398,6 +398,11 @@ func (b *Book) Accepted(row, part int, messageID string, at time.Time) {
 	if !b.addID(ri, uint16(part), messageID, unixNano(at), hashes) {
 		return
 	}
+	if messageID == "" {
+		// No receipt can name this part (the SMSC broke SMPP by giving no id): its fate is
+		// unknown for good, rather than pending for ever.
+		b.applyReceipt(b.ids.len()-1, smpp.Receipt{State: smpp.StateUnknown, Err: NoMessageID}, at)
+	}
 	b.accepted[at.Unix()]++
 	if ns := unixNano(at); b.acceptedN == 0 {
 		b.firstAccepted, b.lastAccepted = ns, ns
@@ -411,6 +416,9 @@ func (b *Book) Accepted(row, part int, messageID string, at time.Time) {
 	}
 	b.retryHeld(hashes)
 }
+
+// NoMessageID is the receipt error of a part the SMSC accepted without a message id.
+const NoMessageID = "no message id from the SMSC: no receipt can be matched"
 
 // hasHexLetter reports whether id is a hexadecimal number with at least one letter a–f.
 func hasHexLetter(id string) bool {

@@ -215,8 +215,9 @@ type Campaign struct {
 	pacer *Pacer
 	book  *report.Book
 
-	stopOnce sync.Once
-	stopped  chan struct{} // closed by Stop: take no new rows
+	stopOnce    sync.Once
+	noMessageID sync.Once     // warns of the first acceptance without a message id
+	stopped     chan struct{} // closed by Stop: take no new rows
 	// halt cancels the work context: at Stop + RespTimeout, on a fatal error, or on abort.
 	halt context.CancelCauseFunc
 

@@ -231,6 +231,9 @@ type windowProxy struct {
 	// refuseSubmits, when set, replaces the status of every submit_sm_resp (under mu, read
 	// when a connection is accepted): an SMSC that refuses everything on every session.
 	refuseSubmits smpp.Status
+	// blankIDs, when set, empties the message_id of every submit_sm_resp (its first octet
+	// becomes the NUL; the rest is junk the client drops), like an SMSC that gives none.
+	blankIDs bool
 	// bindSeen, when set, is closed when bind number holdBind (1 = the first; 0 counts as
 	// 1) reaches the proxy, which holds it back until releaseBind is closed: the client
 	// waits for its bind meanwhile.
@@ -299,7 +302,7 @@ func (p *windowProxy) accept() {
 		if refuse {
 			p.refuseRebinds--
 		}
-		refuseReceivers, refuseSubmits := p.refuseReceivers, p.refuseSubmits
+		refuseReceivers, refuseSubmits, blankIDs := p.refuseReceivers, p.refuseSubmits, p.blankIDs
 		p.mu.Unlock()
 		if refuse {
 			refuseBind(client, smpp.StatusBindFail)
@@ -372,6 +375,9 @@ func (p *windowProxy) accept() {
 		go p.pipe(server, client, func(h smpp.Header, pdu []byte) {
 			if h.ID == smpp.SubmitSMRespID && refuseSubmits != 0 {
 				binary.BigEndian.PutUint32(pdu[8:12], uint32(refuseSubmits))
+			}
+			if h.ID == smpp.SubmitSMRespID && blankIDs && len(pdu) > smpp.HeaderLen {
+				pdu[smpp.HeaderLen] = 0
 			}
 			if h.ID == smpp.SubmitSMRespID || h.ID == smpp.GenericNackID {
 				outstanding.Add(-1)

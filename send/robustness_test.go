@@ -902,3 +902,34 @@ func TestCampaign_bindForgottenAgainAndAgain(t *testing.T) {
 		t.Errorf("%d binds, want the forgotten bind replaced", binds)
 	}
 }
+
+// An SMSC that accepts submits without a message id breaks SMPP 3.4: the rows are accepted,
+// but no receipt can ever be matched to them, so they get receipt status UNKNOWN with the
+// reason instead of staying PENDING for ever (and smscast receipts with them), and the
+// campaign warns once.
+func TestCampaign_acceptedWithoutMessageID(t *testing.T) {
+	srv := newSim(t, smsc.Config{})
+	cfg, proxy := proxiedConfig(t, srv)
+	proxy.mu.Lock()
+	proxy.blankIDs = true
+	proxy.mu.Unlock()
+	var log eventLog
+	cfg.OnEvent = log.add
+	rows := testRows(t, 4, "no id %d")
+	if _, err := run(t, cfg, rows); err != nil {
+		t.Fatal(err)
+	}
+	for n, r := range bookRows(cfg.Book) {
+		if r.SubmitStatus != report.SubmitAccepted || r.ReceiptStatus != "UNKNOWN" || r.ReceiptError != report.NoMessageID {
+			t.Errorf("row %d: %s, receipt %s %q; want accepted, UNKNOWN, %q", n, r.SubmitStatus, r.ReceiptStatus, r.ReceiptError, report.NoMessageID)
+		}
+	}
+	if p := cfg.Book.Pending(); p != 0 {
+		t.Errorf("%d rows pending, want none", p)
+	}
+	if n := log.countOf(func(e Event) bool {
+		return e.Kind == EventWarning && strings.Contains(e.Err.Error(), "without a message id")
+	}); n != 1 {
+		t.Errorf("%d warnings about the missing message ids, want 1", n)
+	}
+}

@@ -490,6 +490,12 @@ func (c *Campaign) accepted1(row, part int, id string, late bool) {
 	if late {
 		c.event(Event{Kind: EventLateResponse, Row: row, Detail: id})
 	}
+	if id == "" {
+		c.noMessageID.Do(func() {
+			c.warn(fmt.Errorf("the SMSC accepted row %d without a message id (SMPP 3.4 requires one): no receipt can be matched to it, "+
+				"so it and any other such row get receipt status UNKNOWN (%s); ask the carrier", row, report.NoMessageID))
+		})
+	}
 }
 
 // throttleWait is the pause before retrying a throttled PDU: about one PDU interval at the
