@@ -103,9 +103,13 @@ func journalSettingsOf(c *cli.Context, reportPath string, in csvin.Config, recei
 	return js, nil
 }
 
-// spoolDir is --spool, or the per-user default.
+// spoolDir is --spool, or the per-user default. Something there that is not a directory is
+// refused at once: every receipt of another campaign would be refused later, one by one.
 func spoolDir(c *cli.Context) (string, error) {
 	if dir := c.String("spool"); dir != "" {
+		if st, err := os.Stat(dir); err == nil && !st.IsDir() {
+			return "", fmt.Errorf("--spool %s is not a directory; give a directory (it is created if missing)", dir)
+		}
 		return dir, nil
 	}
 	dir, err := journal.DefaultSpoolDir()

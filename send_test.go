@@ -330,6 +330,7 @@ func TestSend_usageErrors(t *testing.T) {
 		{[]string{"--smsc", "127.0.0.1:1", "--report", recipients, "--force"}, "input file"},
 		{[]string{"--smsc", "127.0.0.1:1", "--summary-json", filepath.Join(dir, "nodir", "s.json")}, "does not exist"},
 		{[]string{"--smsc", "127.0.0.1:1", "--summary-json", dir}, "is a directory"},
+		{[]string{"--smsc", "127.0.0.1:1", "--spool", recipients}, "not a directory"},
 		{[]string{"--smsc", "127.0.0.1:1", "--password", "a", "--password-file", recipients}, "once"},
 	}
 	for _, tt := range tests {

@@ -58,6 +58,15 @@ func (c *Campaign) handle(_ context.Context, p smpp.PDU, answer func(smpp.Status
 	}
 }
 
+// shorten cuts s to at most n runes, marking the cut with "…": a line of a log need not
+// hold all of what the SMSC sent.
+func shorten(s string, n int) string {
+	if r := []rune(s); len(r) > n {
+		return string(r[:n]) + "…"
+	}
+	return s
+}
+
 // smeAck reports whether esmClass marks an SME delivery acknowledgement (message type 0x08).
 // smscast never asks for one, so an SMSC that sends it is likely marking its delivery receipts
 // so (Kannel takes them as receipts too): handle takes one as a receipt when it reads as one,
@@ -74,7 +83,7 @@ func smeAck(esmClass uint8) bool { return esmClass&0x3C == 0x08 }
 // receipts finds it in the spool.
 func (c *Campaign) receipt(r smpp.Receipt, parseErr error, now time.Time, answer func(smpp.Status)) {
 	if parseErr != nil {
-		c.warn(fmt.Errorf("delivery receipt %q: %w", r.Text, parseErr))
+		c.warn(fmt.Errorf("delivery receipt %q: %w", shorten(r.Text, 200), parseErr))
 	}
 	c.receiptCalls.Add(1) // done in finish
 	k := keptReceipts.Get().(*keptReceipt)

@@ -263,6 +263,8 @@ func parseReceiptTolerant(text string) (Receipt, error) {
 	r.State = stateOfStat(r.Stat)
 	switch {
 	case r.ID == "":
+		// Keep what arrived, so that the warning and the unmatched file show it.
+		r.Text = text
 		return r, ErrNotReceipt
 	case r.Stat == "":
 		return r, ErrNoReceiptState
@@ -383,7 +385,8 @@ func receiptFrom(sm []byte, dataCoding uint8, tlvs TLVs) (Receipt, error) {
 	if len(sm) == 0 {
 		sm, _ = tlvs.Get(TagMessagePayload)
 	}
-	r, _ := ParseReceiptText(receiptString(sm, dataCoding))
+	text := receiptString(sm, dataCoding)
+	r, _ := ParseReceiptText(text)
 	if id, ok := tlvs.CString(TagReceiptedMessageID); ok && id != "" {
 		r.ID = id
 	}
@@ -399,6 +402,8 @@ func receiptFrom(sm []byte, dataCoding uint8, tlvs TLVs) (Receipt, error) {
 	}
 	switch {
 	case r.ID == "":
+		// Keep what arrived, so that the warning and the unmatched file show it.
+		r.Text = text
 		return r, ErrNotReceipt
 	case r.Stat == "":
 		return r, fmt.Errorf("receipt for message id %q: %w", r.ID, ErrNoReceiptState)

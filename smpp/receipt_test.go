@@ -127,8 +127,9 @@ func TestReceiptFromDeliverSM(t *testing.T) {
 		})
 	}
 
-	if _, err := ReceiptFromDeliverSM(&DeliverSM{ShortMessage: []byte("hi there")}); !errors.Is(err, ErrNotReceipt) {
-		t.Errorf("MO message: err = %v, want ErrNotReceipt", err)
+	// What arrived is kept in Text, for the warning and the unmatched file.
+	if r, err := ReceiptFromDeliverSM(&DeliverSM{ShortMessage: []byte("hi there text:x")}); !errors.Is(err, ErrNotReceipt) || r.Text != "hi there text:x" {
+		t.Errorf("MO message: %+v, err = %v, want ErrNotReceipt and the text as it came", r, err)
 	}
 	if _, err := ReceiptFromDeliverSM(&DeliverSM{TLVs: TLVs{{TagReceiptedMessageID, []byte("9\x00")}}}); !errors.Is(err, ErrNoReceiptState) {
 		t.Errorf("id only: err = %v, want ErrNoReceiptState", err)
