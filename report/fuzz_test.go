@@ -81,3 +81,32 @@ func FuzzAppendCSVField(f *testing.F) {
 		}
 	})
 }
+
+// FuzzSafeCell: whatever a cell holds, what SafeCell makes of it is valid UTF-8 without a
+// control character a terminal would act on (only line feeds, tabs and CR before LF stay),
+// does not start a formula unless it is a plain number, and is the cell itself when the cell
+// was plain printable text that starts no formula.
+func FuzzSafeCell(f *testing.F) {
+	// The seeds live in testdata/fuzz/FuzzSafeCell.
+	f.Fuzz(func(t *testing.T, s string) {
+		got := SafeCell(s)
+		if !utf8.ValidString(got) {
+			t.Fatalf("SafeCell(%q) = %q: not UTF-8", s, got)
+		}
+		for i, r := range got {
+			if (r < 0x20 && r != '\n' && r != '\t' && !(r == '\r' && strings.HasPrefix(got[i+1:], "\n"))) || (r >= 0x7F && r <= 0x9F) {
+				t.Fatalf("SafeCell(%q) = %q keeps control character %U", s, got, r)
+			}
+		}
+		if got != "" && strings.ContainsRune("=+-@\t", rune(got[0])) && !plainNumber(got) {
+			t.Fatalf("SafeCell(%q) = %q starts a formula", s, got)
+		}
+		plain := s == "" || !strings.ContainsRune("=+-@\t\r", rune(s[0]))
+		for _, r := range s {
+			plain = plain && r >= 0x20 && r != 0x7F && !(r >= 0x80 && r <= 0x9F) && r != utf8.RuneError
+		}
+		if plain && got != s {
+			t.Fatalf("SafeCell(%q) = %q changed a plain cell", s, got)
+		}
+	})
+}
