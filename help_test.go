@@ -71,6 +71,9 @@ func TestResumeNote(t *testing.T) {
 	if got := resumeNote(left, resumeFacts{journalPath: "out.csv.journal", throttled: 40}); !strings.Contains(got, "throttled 40 submits") || !strings.Contains(got, "lower --rate") {
 		t.Errorf("rows left after throttling: %q, want advice to resume at a lower --rate", got)
 	}
+	if got := resumeNote(left, resumeFacts{journalPath: "a.journal", movedTo: "same-2.csv"}); !strings.Contains(got, "again with --resume --report same-2.csv") {
+		t.Errorf("a report moved beside another run's: %q, want the resume to name it", got)
+	}
 	uncertainOnly := report.Summary{Submit: map[report.SubmitStatus]int{report.SubmitUncertain: 1}}
 	if got := resumeNote(uncertainOnly, resumeFacts{journalPath: "out.csv.journal", throttled: 40}); strings.Contains(got, "--rate") {
 		t.Errorf("no row was given up on unsent: %q, want no advice about --rate", got)

@@ -950,7 +950,7 @@ func TestSend_reportTakenMeanwhile(t *testing.T) {
 		t.Fatal(err)
 	}
 	alt := filepath.Join(c.dir, "out-2.csv")
-	if code != exitIncomplete || !strings.Contains(stderr, "this run's report is "+alt) {
+	if code != exitIncomplete || !strings.Contains(stderr, "the report is "+alt+", not "+c.report) || strings.Contains(stderr, "could not be written") {
 		t.Errorf("exit %d, want 3 naming the report beside it; stderr:\n%s", code, stderr)
 	}
 	if got, _ := os.ReadFile(c.report); string(got) != "the other run's report\n" {

@@ -639,29 +639,31 @@ func runSend(ctx context.Context, s sendSettings, stderr io.Writer, signals <-ch
 	sums := make(chan report.Summary, 1)
 	go func() { sums <- book.Summary(start, end) }()
 	reportErr := book.WriteReport(s.report, s.format, s.force)
+	movedFrom := "" // the --report that another run took meanwhile
 	if errors.Is(reportErr, fs.ErrExist) {
 		// Another run created it after the check (--journal off, or another journal): the
 		// report goes beside it rather than nowhere, with the message ids it alone holds.
 		if alt, err := writeBeside(book, s.report, s.format); err == nil {
-			reportErr = fmt.Errorf("%s appeared while this campaign ran (another run's?): this run's report is %s", s.report, alt)
-			s.report = alt
+			reportErr, movedFrom, s.report = nil, s.report, alt
 		}
 	}
 	if reportErr == nil {
 		fmt.Fprintf(stderr, "report written to %s\n", s.report)
-	} else {
-		fmt.Fprintf(stderr, "smscast: the report could not be written: %v\n", reportErr)
 	}
 	sum := <-sums
 	// stderr may be a pipe whose reader went away: the report and --summary-json stand.
 	_ = sum.WriteText(stderr)
+	// Said once, at the end, with the exit status.
 	outputErr := error(nil)
-	if reportErr != nil {
-		outputErr = fmt.Errorf("report: %w", reportErr)
+	switch {
+	case reportErr != nil:
+		outputErr = fmt.Errorf("the report could not be written: %w", reportErr)
+	case movedFrom != "":
+		outputErr = fmt.Errorf("the report is %s, not %s, which another run created while this campaign ran; "+
+			"give --report %s to whatever finishes this campaign", s.report, movedFrom, shellQuote(s.report))
 	}
 	if s.summaryJSON != "" {
 		if err := sum.WriteJSON(s.summaryJSON); err != nil {
-			fmt.Fprintf(stderr, "smscast: --summary-json: %v\n", err)
 			outputErr = errors.Join(outputErr, fmt.Errorf("--summary-json: %w", err))
 		}
 	}
@@ -684,10 +686,10 @@ func runSend(ctx context.Context, s sendSettings, stderr io.Writer, signals <-ch
 	}
 	if connectFailed {
 		note := "run the same command again with --resume once the SMSC can be reached and takes the bind"
-		if reportErr == nil {
+		if outputErr == nil {
 			note = "the report shows the campaign as its journal has it: " + note
 		}
-		return withExit(exitConnect, fmt.Errorf("%w; %s", runErr, note))
+		return withExit(exitConnect, errors.Join(fmt.Errorf("%w; %s", runErr, note), outputErr))
 	}
 	pending := pendingNote(sum.Receipts[report.ReceiptPending], s.journal.path, s.report, s.journal.pipe)
 	// A first run that sent nothing removed its journal (cj.finish): nothing to resume.
@@ -699,7 +701,7 @@ func runSend(ctx context.Context, s sendSettings, stderr io.Writer, signals <-ch
 		unjournaled = resentAccepted(book, s.journal.path)
 	}
 	exitErr := sendExit(sig, runErr, outputErr, sum, pending, resumeNote(sum, resumeFacts{journalPath: s.journal.path, pipe: s.journal.pipe,
-		nothingSent: nothingSent, demo: s.demo, unjournaled: unjournaled, optedOut: optedOut, throttled: res.Throttled}))
+		nothingSent: nothingSent, demo: s.demo, unjournaled: unjournaled, optedOut: optedOut, throttled: res.Throttled, movedTo: movedTo(movedFrom, s.report)}))
 	if exitErr == nil && pending != "" {
 		fmt.Fprintf(stderr, "smscast: %s\n", pending)
 	}
@@ -741,6 +743,17 @@ type resumeFacts struct {
 	// numbers opted out after an earlier run may have sent them.
 	unjournaled, optedOut int
 	throttled             int64 // ESME_RTHROTTLED and ESME_RMSGQFUL answers in this run
+	// movedTo is the report's path when another run took the --report given (see
+	// movedTo): the resume must name it.
+	movedTo string
+}
+
+// movedTo is report when it is not the --report given (from), else "".
+func movedTo(from, report string) string {
+	if from == "" {
+		return ""
+	}
+	return report
 }
 
 // resumeNote says how to finish a campaign that left rows not sent or uncertain ("" when it
@@ -763,8 +776,14 @@ func resumeNote(sum report.Summary, f resumeFacts) string {
 		return fmt.Sprintf("%d rows were not sent or are uncertain, and no journal was kept (--journal off): "+
 			"a rerun cannot tell which rows went out", left)
 	}
-	note := fmt.Sprintf("to send the %d rows not sent or uncertain, run the same command again with --resume "+
-		"(not --force, which starts over and sends every row again)", left)
+	with := "--resume"
+	if f.movedTo != "" {
+		// The same command's --report is another run's now: resuming with it would
+		// replace that run's report.
+		with += " --report " + shellQuote(f.movedTo)
+	}
+	note := fmt.Sprintf("to send the %d rows not sent or uncertain, run the same command again with %s "+
+		"(not --force, which starts over and sends every row again)", left, with)
 	if f.unjournaled > 0 {
 		note += fmt.Sprintf("; it also sends again the %d accepted rows whose acceptance the journal could not record "+
 			"(the SMSC has them: they are marked resubmitted; --no-resend-uncertain leaves them uncertain instead)", f.unjournaled)
@@ -828,6 +847,9 @@ func sendExit(sig os.Signal, runErr, outputErr error, sum report.Summary, pendin
 			code = 128 + int(n) // as a shell reports a process killed by it
 		}
 		msg := "stopped by " + signalName(sig)
+		if outputErr != nil {
+			msg += "; " + outputErr.Error()
+		}
 		if resume != "" {
 			msg += "; " + resume
 		}
@@ -839,24 +861,28 @@ func sendExit(sig os.Signal, runErr, outputErr error, sum report.Summary, pendin
 		}
 		return withExit(exitIncomplete, runErr)
 	}
-	if outputErr != nil {
-		return withExit(exitIncomplete, outputErr)
-	}
 	bad := 0
 	for _, st := range []report.SubmitStatus{report.SubmitRejected, report.SubmitInvalid, report.SubmitNotSent, report.SubmitUncertain} {
 		bad += sum.Submit[st]
 	}
-	if bad > 0 {
-		msg := fmt.Sprintf("%d of %d rows were not accepted (rejected, invalid, not sent or uncertain); the report says why for each", bad, sum.Rows)
-		if resume != "" {
-			msg += "; " + resume
-		}
-		if pending != "" {
-			msg += "; " + pending
-		}
-		return withExit(exitIncomplete, errors.New(msg))
+	var msgs []string
+	if outputErr != nil {
+		msgs = append(msgs, outputErr.Error())
 	}
-	return nil
+	if bad > 0 {
+		msgs = append(msgs, fmt.Sprintf("%d of %d rows were not accepted (rejected, invalid, not sent or uncertain); the report says why for each", bad, sum.Rows))
+		if resume != "" {
+			msgs = append(msgs, resume)
+		}
+	}
+	if len(msgs) == 0 {
+		return nil
+	}
+	if pending != "" {
+		// The advice to collect receipts comes with the other words, not after an error.
+		msgs = append(msgs, pending)
+	}
+	return withExit(exitIncomplete, errors.New(strings.Join(msgs, "; ")))
 }
 
 // openMO opens the --inbox (with the parts file that joins long messages, beside it) and the
