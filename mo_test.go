@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"smscast/csvin"
 	"smscast/report"
 )
 
@@ -58,7 +59,7 @@ func TestOpenMO_joinsLongReplies(t *testing.T) {
 	if got := inboxTexts(t, inbox); len(got) != 1 || got[0] != "STOP sending, please, no more" {
 		t.Errorf("inbox %q, want the first reply whole and nothing of the incomplete one", got)
 	}
-	if data, _ := os.ReadFile(exclude); string(data) != "4917112345678\n" {
+	if data, _ := os.ReadFile(exclude); string(data) != "+4917112345678\n" {
 		t.Errorf("exclude file %q, want the sender of the STOP reply", data)
 	}
 	if !strings.Contains(stderr.String(), "1 long incoming message(s) still incomplete") || !strings.Contains(stderr.String(), inbox+".parts") {
@@ -94,7 +95,7 @@ func TestOpenMO_optOutsWithoutInbox(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if data, _ := os.ReadFile(exclude); string(data) != "4917112345678\n" {
+	if data, _ := os.ReadFile(exclude); string(data) != "+4917112345678\n" {
 		t.Errorf("exclude file %q, want only the sender whose first part starts with STOP", data)
 	}
 }
@@ -126,10 +127,60 @@ func TestOpenMO_optOutEdges(t *testing.T) {
 	if err := onMO(moPart(5, 2, 1, "STOP it, ")); err != nil {
 		t.Fatal(err)
 	}
-	if data, _ := os.ReadFile(exclude); string(data) != "4917112345678\n" {
+	if data, _ := os.ReadFile(exclude); string(data) != "+4917112345678\n" {
 		t.Errorf("exclude file %q, want the sender of the first part at once", data)
 	}
 	if got := inboxTexts(t, inbox); len(got) != 2 || got[0] != "STOP" || got[1] != "STOP" {
 		t.Errorf("inbox %q, want the alphanumeric sender's and the short code's messages once each, and nothing of the incomplete reply", got)
+	}
+}
+
+// Opt-outs are written in international form with "+", which every later run reads back the
+// same: a foreign sender in international digits without "+" (as SMSCs send them) under
+// --default-region DE is the foreign number, not "ambiguous" and dropped; a national sender
+// gets its country code. The list then reads back as those numbers.
+func TestOpenMO_optOutsInInternationalForm(t *testing.T) {
+	exclude := filepath.Join(t.TempDir(), "exclude.txt")
+	var stderr bytes.Buffer
+	onMO, closeMO, err := openMO("", exclude, "DE", []string{"STOP"}, &stderr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, from := range []string{"33612345678", "01711234567", "+14155552671", "12"} {
+		if err := onMO(report.MO{Time: time.Now(), From: from, To: "12345", Text: "STOP"}); err != nil {
+			t.Fatalf("opt-out from %s: %v", from, err)
+		}
+	}
+	closeMO()
+	if data, _ := os.ReadFile(exclude); string(data) != "+33612345678\n+491711234567\n+14155552671\n" {
+		t.Errorf("exclude file %q, want the three numbers in international form (and not the short code)", data)
+	}
+	if !strings.Contains(stderr.String(), `opt-out from "12" not added`) || strings.Count(stderr.String(), "not added") != 1 {
+		t.Errorf("stderr %q, want only the short code's opt-out refused", stderr.String())
+	}
+	// The campaign's reader takes the list, with or without a region.
+	recipients := filepath.Join(filepath.Dir(exclude), "r.csv")
+	if err := os.WriteFile(recipients, []byte("msisdn\n+33612345678\n+491711234567\n+4915112345678\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, region := range []string{"", "DE", "FR"} {
+		rd, err := csvin.Open(csvin.Config{Recipients: recipients, Text: "Hi", Exclude: exclude, DefaultRegion: region})
+		if err != nil {
+			t.Fatalf("region %q: the exclude list does not read back: %v", region, err)
+		}
+		excluded := 0
+		for {
+			row, err := rd.Next()
+			if err != nil {
+				break
+			}
+			if row.Status == csvin.StatusExcluded {
+				excluded++
+			}
+		}
+		rd.Close()
+		if excluded != 2 {
+			t.Errorf("region %q: %d rows excluded, want the 2 that opted out", region, excluded)
+		}
 	}
 }

@@ -962,7 +962,7 @@ func openMO(inboxPath, exclude, region string, keywords []string, stderr io.Writ
 		if optout, err = report.OpenOptOut(exclude, keywords); err != nil {
 			return nil, func() {}, fmt.Errorf("--optout-keywords: %w", err)
 		}
-		if optout.Check, err = csvin.NumberCheck(region); err != nil {
+		if optout.Normalize, err = csvin.SenderNormalizer(region); err != nil {
 			optout.Close()
 			return nil, func() {}, fmt.Errorf("--default-region: %w", err)
 		}

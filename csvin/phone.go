@@ -46,18 +46,27 @@ func newNumbers(region string) (*numbers, error) {
 	return n, nil
 }
 
-// NumberCheck returns a function that checks a number as an --exclude list with this default
-// region (--default-region, "" for none) reads it, so that an opt-out appended to such a list
-// reads back: a sender such as "12" (a short code) would make every later run that reads the
-// list refuse it. The function is not safe for concurrent use.
-func NumberCheck(region string) (func(number string) error, error) {
+// SenderNormalizer returns a function that gives the sender of an incoming message in
+// international digits ("491711234567"), read as a recipients cell or an --exclude list with
+// this default region (--default-region, "" for none) reads numbers: an opt-out appended in
+// that form always reads back the same, whatever region a later run has. Digits without "+"
+// are first read as international, as SMSCs send senders (type of number 1, no "+"): under
+// --default-region DE, "33612345678" is the French +33 612345678, not "ambiguous". A sender no
+// number plan has (a short code such as "12") is an error, which wraps ErrInvalidNumber. The
+// function is not safe for concurrent use.
+func SenderNormalizer(region string) (func(sender string) (string, error), error) {
 	n, err := newNumbers(region)
 	if err != nil {
 		return nil, err
 	}
-	return func(number string) error {
-		_, err := n.normalize(number)
-		return err
+	return func(sender string) (string, error) {
+		s := strings.TrimSpace(sender)
+		if !strings.HasPrefix(s, "+") && !strings.HasPrefix(s, "0") {
+			if intl, err := n.normalize("+" + s); err == nil {
+				return intl, nil
+			}
+		}
+		return n.normalize(s)
 	}, nil
 }
 

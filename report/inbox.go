@@ -164,10 +164,11 @@ type OptOut struct {
 	keywords []string
 	f        *os.File
 	seen     map[string]bool // digits of the numbers already in the file
-	// Check, when set before the first Handle, refuses the senders that the program reading
-	// the file would refuse (see csvin.NumberCheck): such a sender is not written. It is
-	// called with the lock held.
-	Check func(number string) error
+	// Normalize, when set before the first Handle, gives a sender in international digits
+	// (see csvin.SenderNormalizer), which is written with a "+", so that the program reading
+	// the file reads it back the same; a sender it refuses is not written. It is called with
+	// the lock held.
+	Normalize func(sender string) (string, error)
 }
 
 // OpenOptOut opens the exclude file at path for appending (creating it if needed) and reads
@@ -255,10 +256,12 @@ func (o *OptOut) Handle(m MO) (bool, error) {
 	}
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	if o.Check != nil {
-		if err := o.Check(from); err != nil {
+	if o.Normalize != nil {
+		intl, err := o.Normalize(from)
+		if err != nil {
 			return false, fmt.Errorf("opt-out from %q not added to %s: %w (%v)", m.From, o.path, ErrNotANumber, err)
 		}
+		from = "+" + intl
 	}
 	d := digits(from)
 	if o.seen[d] {
