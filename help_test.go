@@ -71,7 +71,7 @@ func TestResumeNote(t *testing.T) {
 	if got := resumeNote(left, resumeFacts{journalPath: "out.csv.journal", throttled: 40}); !strings.Contains(got, "throttled 40 submits") || !strings.Contains(got, "lower --rate") {
 		t.Errorf("rows left after throttling: %q, want advice to resume at a lower --rate", got)
 	}
-	if got := resumeNote(left, resumeFacts{journalPath: "a.journal", movedTo: "same-2.csv"}); !strings.Contains(got, "again with --resume --report same-2.csv") {
+	if got := resumeNote(left, resumeFacts{journalPath: "a.journal", movedTo: "same-2.csv"}); !strings.Contains(got, "again with --resume --report same-2.csv --journal a.journal") {
 		t.Errorf("a report moved beside another run's: %q, want the resume to name it", got)
 	}
 	uncertainOnly := report.Summary{Submit: map[report.SubmitStatus]int{report.SubmitUncertain: 1}}
@@ -84,6 +84,21 @@ func TestResumeNote(t *testing.T) {
 	err := sendExit(syscall.SIGTERM, nil, nil, left, "", resumeNote(left, resumeFacts{journalPath: "out.csv.journal"}))
 	if err == nil || !strings.Contains(err.Error(), "stopped by SIGTERM; to send the 3 rows") || exitCode(err) != 143 {
 		t.Errorf("sendExit after a stop = %v (exit %d)", err, exitCode(err))
+	}
+}
+
+// An output that could not be written (the report, --summary-json) is said however the run
+// ended, on the one final line.
+func TestSendExit_saysOutputErrors(t *testing.T) {
+	out := errors.New("--summary-json: disk full")
+	for name, err := range map[string]error{
+		"run error": sendExit(nil, errors.New("gave up on the SMSC"), out, report.Summary{}, "", ""),
+		"signal":    sendExit(syscall.SIGTERM, nil, out, report.Summary{}, "", ""),
+		"finished":  sendExit(nil, nil, out, report.Summary{}, "", ""),
+	} {
+		if err == nil || !strings.Contains(err.Error(), "disk full") || strings.Contains(err.Error(), "\n") || exitCode(err) == exitOK {
+			t.Errorf("%s: %v (exit %d), want the output error on one line and a failing status", name, err, exitCode(err))
+		}
 	}
 }
 

@@ -73,6 +73,17 @@ func (e *exitError) Error() string { return e.err.Error() }
 func (e *exitError) Unwrap() error { return e.err }
 func (e *exitError) ExitCode() int { return e.code }
 
+// joinErrs is err and more in one error of one line ("err; more"), either of which may be nil.
+func joinErrs(err, more error) error {
+	switch {
+	case err == nil:
+		return more
+	case more == nil:
+		return err
+	}
+	return fmt.Errorf("%w; %w", err, more)
+}
+
 // withExit wraps err (nil stays nil) so that main exits with code.
 func withExit(code int, err error) error {
 	if err == nil {

@@ -246,15 +246,15 @@ func formatOfName(path string) report.Format {
 // could be bound.
 func receiptsExit(sig os.Signal, runErr, outputErr error, book *report.Book, cj *campaignJournal) error {
 	if sig != nil {
-		return sendExit(sig, nil, nil, report.Summary{}, "", "")
+		return sendExit(sig, nil, outputErr, report.Summary{}, "", "")
 	}
 	pending := book.Pending()
 	bound, bindErr := cj.bindState()
 	if pending > 0 && !bound && (runErr != nil || bindErr != nil) {
-		return withExit(exitConnect, fmt.Errorf("could not bind to collect the %d pending receipts: %w", pending, errors.Join(runErr, bindErr)))
+		return withExit(exitConnect, joinErrs(fmt.Errorf("could not bind to collect the %d pending receipts: %w", pending, errors.Join(runErr, bindErr)), outputErr))
 	}
 	if runErr != nil {
-		return withExit(exitIncomplete, runErr)
+		return withExit(exitIncomplete, joinErrs(runErr, outputErr))
 	}
 	if outputErr != nil {
 		return withExit(exitIncomplete, outputErr)

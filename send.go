@@ -664,7 +664,7 @@ func runSend(ctx context.Context, s sendSettings, stderr io.Writer, signals <-ch
 	}
 	if s.summaryJSON != "" {
 		if err := sum.WriteJSON(s.summaryJSON); err != nil {
-			outputErr = errors.Join(outputErr, fmt.Errorf("--summary-json: %w", err))
+			outputErr = joinErrs(outputErr, fmt.Errorf("--summary-json: %w", err))
 		}
 	}
 
@@ -689,7 +689,7 @@ func runSend(ctx context.Context, s sendSettings, stderr io.Writer, signals <-ch
 		if outputErr == nil {
 			note = "the report shows the campaign as its journal has it: " + note
 		}
-		return withExit(exitConnect, errors.Join(fmt.Errorf("%w; %s", runErr, note), outputErr))
+		return withExit(exitConnect, joinErrs(fmt.Errorf("%w; %s", runErr, note), outputErr))
 	}
 	pending := pendingNote(sum.Receipts[report.ReceiptPending], s.journal.path, s.report, s.journal.pipe)
 	// A first run that sent nothing removed its journal (cj.finish): nothing to resume.
@@ -779,8 +779,8 @@ func resumeNote(sum report.Summary, f resumeFacts) string {
 	with := "--resume"
 	if f.movedTo != "" {
 		// The same command's --report is another run's now: resuming with it would
-		// replace that run's report.
-		with += " --report " + shellQuote(f.movedTo)
+		// replace that run's report. The journal stays where it was.
+		with += " --report " + shellQuote(f.movedTo) + " --journal " + shellQuote(journalPath)
 	}
 	note := fmt.Sprintf("to send the %d rows not sent or uncertain, run the same command again with %s "+
 		"(not --force, which starts over and sends every row again)", left, with)
@@ -856,6 +856,7 @@ func sendExit(sig os.Signal, runErr, outputErr error, sum report.Summary, pendin
 		return withExit(code, errors.New(msg))
 	}
 	if runErr != nil {
+		runErr = joinErrs(runErr, outputErr)
 		if resume != "" {
 			runErr = fmt.Errorf("%w; %s", runErr, resume)
 		}

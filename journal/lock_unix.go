@@ -18,3 +18,14 @@ func lockFile(f *os.File) error {
 	}
 	return err
 }
+
+// inUseLock reports whether another process holds f's lock (ErrLocked), taking only a shared
+// lock to find out, released when f is closed: a Create that races with the probe retries
+// its own lock for a moment (see lockCreated).
+func inUseLock(f *os.File) error {
+	err := syscall.Flock(int(f.Fd()), syscall.LOCK_SH|syscall.LOCK_NB)
+	if errors.Is(err, syscall.EWOULDBLOCK) {
+		return ErrLocked
+	}
+	return err
+}

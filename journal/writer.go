@@ -143,15 +143,20 @@ func Create(path string, id Identity, opt Options) (*Writer, error) {
 		}
 		return nil, fmt.Errorf("create journal: %w", err)
 	}
-	if err := lockFile(f); err != nil {
+	// The file is this run's: on failure it goes, so that an empty journal does not stand
+	// in the way of the next run.
+	fail := func(err error) (*Writer, error) {
 		f.Close()
+		os.Remove(path)
 		return nil, fmt.Errorf("create journal %s: %w", path, err)
+	}
+	if err := lockCreated(f); err != nil {
+		return fail(err)
 	}
 	start := appendHeader(nil)
 	start = appendRecord(start, &Record{Kind: KindStart, At: time.Now().UTC(), Identity: &id})
 	if err := writeSync(f, start); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("create journal %s: %w", path, err)
+		return fail(err)
 	}
 	// The new file's name must survive a crash too.
 	if err := syncDir(filepath.Dir(path)); err != nil {
@@ -168,7 +173,20 @@ func inUse(path string) bool {
 		return false
 	}
 	defer f.Close()
-	return errors.Is(lockFile(f), ErrLocked)
+	return errors.Is(inUseLock(f), ErrLocked)
+}
+
+// lockCreated locks the file Create has just made. Nobody else writes a file created
+// with O_EXCL a moment ago, but another Create that lost the race may be probing it (inUse)
+// for that moment: the lock is tried again for up to about 100 ms before ErrLocked.
+func lockCreated(f *os.File) error {
+	for try := 0; ; try++ {
+		err := lockFile(f)
+		if !errors.Is(err, ErrLocked) || try == 50 {
+			return err
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
 }
 
 // Open continues the journal at path: it reads it (see Load), cuts a torn tail, appends a

@@ -524,3 +524,36 @@ func TestWriter_HorizonStaysNearTheSending(t *testing.T) {
 		t.Errorf("horizon %d after attempts up to row %d: want it at most 1024 rows ahead", st.Horizon, start)
 	}
 }
+
+// Two runs creating the same journal at once: exactly one gets it, whatever the timing (the
+// loser's check whether the file is in use once made the winner's lock fail, and both failed,
+// leaving an empty file that blocked the next run).
+func TestCreate_RaceHasOneWinner(t *testing.T) {
+	dir := t.TempDir()
+	for i := range 200 {
+		path := filepath.Join(dir, fmt.Sprintf("j%d.journal", i))
+		var wg sync.WaitGroup
+		results := make(chan *Writer, 2)
+		for range 2 {
+			wg.Go(func() {
+				w, _ := Create(path, testIdentity(), Options{})
+				results <- w
+			})
+		}
+		wg.Wait()
+		close(results)
+		won := 0
+		for w := range results {
+			if w != nil {
+				won++
+				must(t, w.Close())
+			}
+		}
+		if won != 1 {
+			t.Fatalf("round %d: %d of 2 concurrent Creates succeeded, want exactly 1", i, won)
+		}
+		if _, err := Load(path); err != nil {
+			t.Fatalf("round %d: the winner's journal does not load: %v", i, err)
+		}
+	}
+}
