@@ -413,8 +413,9 @@ func checkDemoReply(inboxPath, optOutPath string) []string {
 	case recs[1][1] != demoDesign[8].msisdn || recs[1][3] != demoReplyText:
 		diffs = append(diffs, fmt.Sprintf("the inbox has %q from %s, want the whole reply from %s", recs[1][3], recs[1][1], demoDesign[8].msisdn))
 	}
-	if b, err := os.ReadFile(optOutPath); err != nil || string(b) != demoDesign[8].msisdn+"\n" {
-		diffs = append(diffs, fmt.Sprintf("%s holds %q (%v), want %s", optOutPath, b, err, demoDesign[8].msisdn))
+	// Opt-outs are written in international form.
+	if b, err := os.ReadFile(optOutPath); err != nil || string(b) != "+"+demoDesign[8].msisdn+"\n" {
+		diffs = append(diffs, fmt.Sprintf("%s holds %q (%v), want +%s", optOutPath, b, err, demoDesign[8].msisdn))
 	}
 	return diffs
 }

@@ -146,8 +146,8 @@ func checkDemoInbox(t *testing.T, dir string) {
 	if len(recs) != 2 || recs[1][1] != "4915552123456" || recs[1][2] != "smscast" || recs[1][3] != demoReplyText {
 		t.Errorf("inbox.csv holds %q, want one line: the whole reply of 4915552123456", recs)
 	}
-	if b, err := os.ReadFile(filepath.Join(dir, "optouts.txt")); err != nil || string(b) != "4915552123456\n" {
-		t.Errorf("optouts.txt holds %q (%v), want 4915552123456", b, err)
+	if b, err := os.ReadFile(filepath.Join(dir, "optouts.txt")); err != nil || string(b) != "+4915552123456\n" {
+		t.Errorf("optouts.txt holds %q (%v), want +4915552123456", b, err)
 	}
 }
 

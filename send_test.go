@@ -732,7 +732,7 @@ func TestSend_repliesAndOptOuts(t *testing.T) {
 	if !slices.Equal(got, []string{"491710000002", "491710000004"}) {
 		t.Errorf("inbox has replies from %q, want one from each replying handset", got)
 	}
-	if data, err := os.ReadFile(exclude); err != nil || !slices.Equal(strings.Fields(string(data)), []string{"491710000002", "491710000004"}) && !slices.Equal(strings.Fields(string(data)), []string{"491710000004", "491710000002"}) {
+	if data, err := os.ReadFile(exclude); err != nil || !slices.Equal(strings.Fields(string(data)), []string{"+491710000002", "+491710000004"}) && !slices.Equal(strings.Fields(string(data)), []string{"+491710000004", "+491710000002"}) {
 		t.Errorf("exclude file %q (%v), want the two senders", data, err)
 	}
 	// A dry run with a new exclude file checks the campaign as a real run would send it, and
@@ -904,7 +904,7 @@ func TestReceipts_collectsReplies(t *testing.T) {
 	if recs := readCSV(t, inbox); len(recs) != 2 || recs[1][1] != "491710000003" || recs[1][3] != reply {
 		t.Errorf("inbox %q, want the reply of 491710000003, whole", recs)
 	}
-	if data, _ := os.ReadFile(exclude); string(data) != "491710000003\n" {
+	if data, _ := os.ReadFile(exclude); string(data) != "+491710000003\n" {
 		t.Errorf("exclude file %q, want the replying number", data)
 	}
 
@@ -919,7 +919,7 @@ func TestReceipts_collectsReplies(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("receipts for a campaign sent without --optout-keywords, its exclude file grown: exit %d, stderr:\n%s", code, stderr)
 	}
-	if data, _ := os.ReadFile(exclude); string(data) != "491710000001\n491710000003\n" {
+	if data, _ := os.ReadFile(exclude); string(data) != "491710000001\n+491710000003\n" {
 		t.Errorf("exclude file %q, want the earlier number and the replying one", data)
 	}
 }
