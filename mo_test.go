@@ -146,21 +146,32 @@ func TestOpenMO_optOutsInInternationalForm(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, from := range []string{"33612345678", "01711234567", "+14155552671", "12"} {
-		if err := onMO(report.MO{Time: time.Now(), From: from, To: "12345", Text: "STOP"}); err != nil {
-			t.Fatalf("opt-out from %s: %v", from, err)
+	for _, m := range []struct {
+		from string
+		ton  uint8 // source_addr_ton
+	}{
+		{"33612345678", 1},  // international without "+": the French number, not a German one
+		{"01711234567", 2},  // national: the German number
+		{"1711234568", 2},   // national without the trunk prefix: German too
+		{"+14155552671", 0}, // with "+"
+		{"12", 0},           // a short code: no number
+		{"33612345679", 0},  // unknown type, digits valid both ways: both readings
+	} {
+		if err := onMO(report.MO{Time: time.Now(), From: m.from, FromTON: m.ton, To: "12345", Text: "STOP"}); err != nil {
+			t.Fatalf("opt-out from %s: %v", m.from, err)
 		}
 	}
 	closeMO()
-	if data, _ := os.ReadFile(exclude); string(data) != "+33612345678\n+491711234567\n+14155552671\n" {
-		t.Errorf("exclude file %q, want the three numbers in international form (and not the short code)", data)
+	want := "+33612345678\n+491711234567\n+491711234568\n+14155552671\n+33612345679\n+4933612345679\n"
+	if data, _ := os.ReadFile(exclude); string(data) != want {
+		t.Errorf("exclude file %q, want %q: the numbers in international form, both readings of the ambiguous one, not the short code", data, want)
 	}
 	if !strings.Contains(stderr.String(), `opt-out from "12" not added`) || strings.Count(stderr.String(), "not added") != 1 {
 		t.Errorf("stderr %q, want only the short code's opt-out refused", stderr.String())
 	}
 	// The campaign's reader takes the list, with or without a region.
 	recipients := filepath.Join(filepath.Dir(exclude), "r.csv")
-	if err := os.WriteFile(recipients, []byte("msisdn\n+33612345678\n+491711234567\n+4915112345678\n"), 0o600); err != nil {
+	if err := os.WriteFile(recipients, []byte("msisdn\n+33612345678\n+491711234567\n+4915112345678\n+33612345679\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	for _, region := range []string{"", "DE", "FR"} {
@@ -179,8 +190,8 @@ func TestOpenMO_optOutsInInternationalForm(t *testing.T) {
 			}
 		}
 		rd.Close()
-		if excluded != 2 {
-			t.Errorf("region %q: %d rows excluded, want the 2 that opted out", region, excluded)
+		if excluded != 3 {
+			t.Errorf("region %q: %d rows excluded, want the 3 that opted out", region, excluded)
 		}
 	}
 }

@@ -46,27 +46,63 @@ func newNumbers(region string) (*numbers, error) {
 	return n, nil
 }
 
-// SenderNormalizer returns a function that gives the sender of an incoming message in
-// international digits ("491711234567"), read as a recipients cell or an --exclude list with
-// this default region (--default-region, "" for none) reads numbers: an opt-out appended in
-// that form always reads back the same, whatever region a later run has. Digits without "+"
-// are first read as international, as SMSCs send senders (type of number 1, no "+"): under
-// --default-region DE, "33612345678" is the French +33 612345678, not "ambiguous". A sender no
-// number plan has (a short code such as "12") is an error, which wraps ErrInvalidNumber. The
-// function is not safe for concurrent use.
-func SenderNormalizer(region string) (func(sender string) (string, error), error) {
+// tonNational is the type of number of a national number (see also sender.go).
+const tonNational = 2
+
+// SenderNormalizer returns a function that gives the numbers the sender of an incoming
+// message may be, in international digits ("491711234567"), so that an opt-out appended in
+// that form (with "+") reads back the same whatever --default-region a later run has. ton is
+// the sender's type of number: 1 (international, as most SMSCs send senders, without "+")
+// reads the digits with their country code, so "33612345678" is the French +33 612345678 even
+// under --default-region DE; 2 (national) reads them in region (--default-region; none is an
+// error). Any other type (0, unknown) gives every valid reading: both when the digits are a
+// valid international and a valid national number of region, so that the person who opted
+// out is excluded whichever they are (a recipients cell with such digits is refused as
+// ambiguous). A sender no number plan has (a short code such as "12") is an error, which
+// wraps ErrInvalidNumber. The function is not safe for concurrent use.
+func SenderNormalizer(region string) (func(sender string, ton uint8) ([]string, error), error) {
 	n, err := newNumbers(region)
 	if err != nil {
 		return nil, err
 	}
-	return func(sender string) (string, error) {
-		s := strings.TrimSpace(sender)
-		if !strings.HasPrefix(s, "+") && !strings.HasPrefix(s, "0") {
-			if intl, err := n.normalize("+" + s); err == nil {
-				return intl, nil
+	return func(sender string, ton uint8) ([]string, error) {
+		digits, plus, err := cleanNumber(sender)
+		if err != nil {
+			return nil, err
+		}
+		one := func(intl string, err error) ([]string, error) {
+			if err != nil {
+				return nil, err
+			}
+			return []string{intl}, nil
+		}
+		switch {
+		case plus || strings.HasPrefix(digits, "00"):
+			return one(n.normalize(sender))
+		case ton == tonInternational:
+			if intl, ok := n.checkInternational(digits); ok {
+				return []string{intl}, nil
+			}
+		case ton == tonNational && n.region != "":
+			if nat, ok := n.checkNational(digits); ok {
+				return []string{nat}, nil
 			}
 		}
-		return n.normalize(s)
+		// An unknown type of number, or one the digits do not fit (an SMSC that labels
+		// every sender international): every valid reading.
+		var readings []string
+		if intl, ok := n.checkInternational(digits); ok {
+			readings = append(readings, intl)
+		}
+		if n.region != "" {
+			if nat, ok := n.checkNational(digits); ok && (len(readings) == 0 || nat != readings[0]) {
+				readings = append(readings, nat)
+			}
+		}
+		if len(readings) == 0 {
+			return one(n.normalize(sender)) // its error says why
+		}
+		return readings, nil
 	}, nil
 }
 

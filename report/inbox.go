@@ -21,6 +21,9 @@ type MO struct {
 	From string    // source_addr: the handset
 	To   string    // destination_addr: our number or short code
 	Text string    // decoded text
+	// FromTON is source_addr_ton, the type of number of From: 1 international, 2 national,
+	// 0 unknown. It decides how an opt-out reads From (see OptOut.Normalize).
+	FromTON uint8
 	// Part is set for one part of a long message: Text is then only that part's. A Joiner
 	// puts the parts together.
 	Part *MOPart
@@ -164,11 +167,14 @@ type OptOut struct {
 	keywords []string
 	f        *os.File
 	seen     map[string]bool // digits of the numbers already in the file
-	// Normalize, when set before the first Handle, gives a sender in international digits
-	// (see csvin.SenderNormalizer), which is written with a "+", so that the program reading
-	// the file reads it back the same; a sender it refuses is not written. It is called with
-	// the lock held.
-	Normalize func(sender string) (string, error)
+	// seenIntl holds the digits of the lines in international form ("+…" or "00…"): a bare
+	// line's digits may be a national number in the region of the run that reads the file.
+	seenIntl map[string]bool
+	// Normalize, when set before the first Handle, gives the numbers a sender of a type of
+	// number may be, in international digits (see csvin.SenderNormalizer), each written with
+	// a "+" so that the program reading the file reads it back the same; a sender it refuses
+	// is not written. It is called with the lock held.
+	Normalize func(sender string, ton uint8) ([]string, error)
 }
 
 // OpenOptOut opens the exclude file at path for appending (creating it if needed) and reads
@@ -186,7 +192,7 @@ func OpenOptOut(path string, keywords []string) (*OptOut, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open exclude file for opt-outs: %w", err)
 	}
-	o := &OptOut{path: path, keywords: keywords, f: f, seen: make(map[string]bool)}
+	o := &OptOut{path: path, keywords: keywords, f: f, seen: make(map[string]bool), seenIntl: make(map[string]bool)}
 	if err := o.load(); err != nil {
 		f.Close()
 		return nil, err
@@ -209,6 +215,9 @@ func (o *OptOut) load() error {
 		}
 		if d := digits(string(text)); d != "" {
 			o.seen[d] = true
+			if t := strings.TrimSpace(string(text)); strings.HasPrefix(t, "+") || strings.HasPrefix(t, "00") {
+				o.seenIntl[strings.TrimPrefix(d, "00")] = true
+			}
 		}
 	}
 	if err := sc.Err(); err != nil {
@@ -256,25 +265,44 @@ func (o *OptOut) Handle(m MO) (bool, error) {
 	}
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	if o.Normalize != nil {
-		intl, err := o.Normalize(from)
-		if err != nil {
-			return false, fmt.Errorf("opt-out from %q not added to %s: %w (%v)", m.From, o.path, ErrNotANumber, err)
+	if o.Normalize == nil {
+		d := digits(from)
+		if o.seen[d] {
+			return false, nil
 		}
-		from = "+" + intl
+		if err := o.append(from); err != nil {
+			return false, err
+		}
+		o.seen[strings.Clone(d)] = true // d may share the incoming PDU's body: keep the digits only
+		return true, nil
 	}
-	d := digits(from)
-	if o.seen[d] {
-		return false, nil
+	readings, err := o.Normalize(from, m.FromTON)
+	if err != nil {
+		return false, fmt.Errorf("opt-out from %q not added to %s: %w (%v)", m.From, o.path, ErrNotANumber, err)
 	}
-	if _, err := o.f.WriteString(from + "\n"); err != nil {
-		return false, fmt.Errorf("add opt-out %s to %s: %w", from, o.path, err)
+	added := false
+	for _, intl := range readings {
+		if o.seenIntl[intl] {
+			continue
+		}
+		if err := o.append("+" + intl); err != nil {
+			return added, err
+		}
+		o.seenIntl[intl], o.seen[intl] = true, true
+		added = true
+	}
+	return added, nil
+}
+
+// append writes number as a line of the file and syncs it. Called with o.mu held.
+func (o *OptOut) append(number string) error {
+	if _, err := o.f.WriteString(number + "\n"); err != nil {
+		return fmt.Errorf("add opt-out %s to %s: %w", number, o.path, err)
 	}
 	if err := o.f.Sync(); err != nil {
-		return false, fmt.Errorf("add opt-out %s to %s: %w", from, o.path, err)
+		return fmt.Errorf("add opt-out %s to %s: %w", number, o.path, err)
 	}
-	o.seen[strings.Clone(d)] = true // d may share the incoming PDU's body: keep the digits only
-	return true, nil
+	return nil
 }
 
 // validNumber reports whether s is an optional "+" followed by 1 to 20 ASCII digits.

@@ -38,7 +38,9 @@ func (c *Campaign) handle(_ context.Context, p smpp.PDU, answer func(smpp.Status
 		if len(sm) == 0 {
 			sm, _ = p.TLVs.Get(smpp.TagMessagePayload)
 		}
-		c.moAsync(incoming(now, p.SourceAddr, p.DestinationAddr, sm, p.ESMClass, p.DataCoding, p.TLVs, c.cfg.PackedGSM7), answer)
+		m := incoming(now, p.SourceAddr, p.DestinationAddr, sm, p.ESMClass, p.DataCoding, p.TLVs, c.cfg.PackedGSM7)
+		m.FromTON = p.SourceAddrTON
+		c.moAsync(m, answer)
 	case *smpp.DataSM:
 		if smpp.IsReceipt(p.ESMClass) {
 			r, err := smpp.ReceiptFromDataSM(p)
@@ -52,7 +54,9 @@ func (c *Campaign) handle(_ context.Context, p smpp.PDU, answer func(smpp.Status
 			}
 		}
 		payload, _ := p.TLVs.Get(smpp.TagMessagePayload)
-		c.moAsync(incoming(now, p.SourceAddr, p.DestinationAddr, payload, p.ESMClass, p.DataCoding, p.TLVs, c.cfg.PackedGSM7), answer)
+		m := incoming(now, p.SourceAddr, p.DestinationAddr, payload, p.ESMClass, p.DataCoding, p.TLVs, c.cfg.PackedGSM7)
+		m.FromTON = p.SourceAddrTON
+		c.moAsync(m, answer)
 	default:
 		answer(smpp.StatusOK)
 	}
