@@ -143,15 +143,24 @@ func Create(path string, id Identity, opt Options) (*Writer, error) {
 		}
 		return nil, fmt.Errorf("create journal: %w", err)
 	}
-	// The file is this run's: on failure it goes, so that an empty journal does not stand
-	// in the way of the next run.
+	if err := lockCreated(f); err != nil {
+		// Another process opened the new file first (a --resume or receipts run started
+		// at the same moment): it is theirs now, so it stays.
+		f.Close()
+		return nil, fmt.Errorf("create journal %s: %w", path, err)
+	}
+	// Once locked, the file is this run's, unless another run removed or replaced it before
+	// the lock (--force): then neither may write it.
+	if st, err := f.Stat(); err != nil || !samePath(path, st) {
+		f.Close()
+		return nil, fmt.Errorf("create journal %s: another smscast run replaced it as it was created: %w", path, ErrLocked)
+	}
+	// On failure from here on the file goes, so that an empty journal does not stand in the
+	// way of the next run.
 	fail := func(err error) (*Writer, error) {
 		f.Close()
 		os.Remove(path)
 		return nil, fmt.Errorf("create journal %s: %w", path, err)
-	}
-	if err := lockCreated(f); err != nil {
-		return fail(err)
 	}
 	start := appendHeader(nil)
 	start = appendRecord(start, &Record{Kind: KindStart, At: time.Now().UTC(), Identity: &id})
@@ -174,6 +183,12 @@ func inUse(path string) bool {
 	}
 	defer f.Close()
 	return errors.Is(inUseLock(f), ErrLocked)
+}
+
+// samePath reports whether path still names the file st describes.
+func samePath(path string, st os.FileInfo) bool {
+	now, err := os.Stat(path)
+	return err == nil && os.SameFile(now, st)
 }
 
 // lockCreated locks the file Create has just made. Nobody else writes a file created

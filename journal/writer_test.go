@@ -10,6 +10,7 @@ import (
 	"reflect"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -554,6 +555,53 @@ func TestCreate_RaceHasOneWinner(t *testing.T) {
 		}
 		if _, err := Load(path); err != nil {
 			t.Fatalf("round %d: the winner's journal does not load: %v", i, err)
+		}
+	}
+}
+
+// Another run opening the new journal in the moment between its creation and its lock (a
+// --resume or receipts run started at that instant) keeps it: Create fails without removing
+// the file the other run holds and writes.
+func TestCreate_KeepsAJournalAnotherRunOpened(t *testing.T) {
+	dir := t.TempDir()
+	for i := range 30 {
+		path := filepath.Join(dir, fmt.Sprintf("j%d.journal", i))
+		var stop atomic.Bool
+		var mu sync.Mutex
+		var opened *Writer
+		var wg sync.WaitGroup
+		for range 3 {
+			wg.Go(func() {
+				for n := 0; !stop.Load() && n < 1_000_000; n++ {
+					w, _, err := Open(path, nil, Options{})
+					if err == nil {
+						mu.Lock()
+						if opened == nil {
+							opened, w = w, nil
+						}
+						mu.Unlock()
+						if w != nil {
+							w.Close()
+						}
+						return
+					}
+					if !errors.Is(err, fs.ErrNotExist) {
+						return
+					}
+				}
+			})
+		}
+		cw, cerr := Create(path, testIdentity(), Options{})
+		stop.Store(true)
+		wg.Wait()
+		if cw != nil {
+			must(t, cw.Close())
+		}
+		if opened != nil {
+			if _, err := os.Stat(path); cerr != nil && err != nil {
+				t.Fatalf("round %d: Create failed (%v) and removed the journal another run has open", i, cerr)
+			}
+			must(t, opened.Close())
 		}
 	}
 }
