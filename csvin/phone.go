@@ -83,7 +83,10 @@ func SenderNormalizer(region string) (func(sender string, ton uint8) ([]string, 
 			if intl, ok := n.checkInternational(digits); ok {
 				return []string{intl}, nil
 			}
-		case ton == tonNational && n.region != "":
+		case ton == tonNational && n.region == "":
+			// Read as international, its digits would be some other country's number.
+			return nil, problem(ErrInvalidNumber, "number %q is national (type of number 2), and no --default-region says which country's", sender)
+		case ton == tonNational:
 			if nat, ok := n.checkNational(digits); ok {
 				return []string{nat}, nil
 			}

@@ -2,6 +2,7 @@ package csvin
 
 import (
 	"errors"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -84,5 +85,33 @@ func BenchmarkNumbers_normalize(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// The sender of an opt-out is read by its type of number; a national one without a region
+// to read it in is refused rather than read as another country's number.
+func TestSenderNormalizer(t *testing.T) {
+	tests := []struct {
+		region, sender string
+		ton            uint8
+		want           []string // nil: refused
+	}{
+		{"", "33612345678", 1, []string{"33612345678"}},
+		{"DE", "33612345678", 1, []string{"33612345678"}},
+		{"DE", "01711234567", 2, []string{"491711234567"}},
+		{"US", "2015550123", 2, []string{"12015550123"}},
+		{"", "15123456789", 2, nil}, // national, no region: not the US number it would read as
+		{"", "+491711234567", 2, []string{"491711234567"}},
+		{"DE", "12", 0, nil},
+	}
+	for _, tt := range tests {
+		norm, err := SenderNormalizer(tt.region)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := norm(tt.sender, tt.ton)
+		if !slices.Equal(got, tt.want) || (tt.want == nil) != (err != nil) {
+			t.Errorf("region %q, %q (TON %d) = %q, %v; want %q", tt.region, tt.sender, tt.ton, got, err, tt.want)
+		}
 	}
 }

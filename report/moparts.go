@@ -133,6 +133,7 @@ type doneRecord struct {
 type record struct {
 	Time   time.Time `json:"time"`
 	From   string    `json:"from"`
+	TON    uint8     `json:"from_ton,omitempty"` // source_addr_ton, for the opt-out of the whole
 	To     string    `json:"to"`
 	Ref    uint16    `json:"ref"`
 	Total  uint8     `json:"total"`
@@ -188,7 +189,7 @@ func (j *Joiner) Add(m MO) error {
 	}
 	// Addresses go through JSON in the file, which keeps only valid UTF-8: make them so now,
 	// or a part read back would not match one kept in memory.
-	p := record{Time: m.Time.UTC(), From: strings.ToValidUTF8(m.From, "\uFFFD"), To: strings.ToValidUTF8(m.To, "\uFFFD"),
+	p := record{Time: m.Time.UTC(), From: strings.ToValidUTF8(m.From, "\uFFFD"), TON: m.FromTON, To: strings.ToValidUTF8(m.To, "\uFFFD"),
 		Ref: m.Part.Ref, Total: m.Part.Total, Seq: m.Part.Seq, Coding: m.Part.Coding, Data: slices.Clone(m.Part.Data)}
 	if p.Data == nil {
 		p.Data = []byte{}
@@ -582,6 +583,9 @@ func (s *moSet) matches(sums []uint64) bool {
 // n missing]". It was received when its latest part came.
 func (s *moSet) message(k joinKey) MO {
 	m := MO{Time: s.first, From: k.from, To: k.to}
+	if len(s.parts) > 0 {
+		m.FromTON = s.parts[0].TON // how to read From for an opt-out (the parts share From)
+	}
 	same := true
 	var data []byte
 	for _, p := range s.parts {

@@ -563,3 +563,25 @@ func TestJoiner_failedWriteIsUndone(t *testing.T) {
 		t.Errorf("another Joiner reading the file finds %d waiting, want 1 (b, which came after a gave up)", n)
 	}
 }
+
+// The whole message keeps its sender's type of number, also across a restart (the parts
+// file), so that its opt-out reads From as the parts said (international, national) instead
+// of writing every reading, a stranger's number among them.
+func TestJoiner_keepsTheTypeOfNumber(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "inbox.csv.parts")
+	var in inboxStub
+	j1 := mustOpenJoiner(t, path, &in, JoinerLimits{})
+	now := time.Now()
+	first := part(9, 2, 1, 0, []byte("STOP "), now)
+	first.FromTON = 1
+	add(t, j1, first)
+	j1.Close()
+	j2 := mustOpenJoiner(t, path, &in, JoinerLimits{})
+	second := part(9, 2, 2, 0, []byte("it"), now)
+	second.FromTON = 1
+	add(t, j2, second)
+	j2.Close()
+	if len(in.got) != 1 || in.got[0].FromTON != 1 || in.got[0].Text != "STOP it" {
+		t.Errorf("delivered %+v, want one message \"STOP it\" from type of number 1", in.got)
+	}
+}
