@@ -639,12 +639,12 @@ func runSend(ctx context.Context, s sendSettings, stderr io.Writer, signals <-ch
 	sums := make(chan report.Summary, 1)
 	go func() { sums <- book.Summary(start, end) }()
 	reportErr := book.WriteReport(s.report, s.format, s.force)
-	movedFrom := "" // the --report that another run took meanwhile
+	movedFrom, movedTo := "", "" // the --report another run took meanwhile, and where this one went
 	if errors.Is(reportErr, fs.ErrExist) {
 		// Another run created it after the check (--journal off, or another journal): the
 		// report goes beside it rather than nowhere, with the message ids it alone holds.
 		if alt, err := writeBeside(book, s.report, s.format); err == nil {
-			reportErr, movedFrom, s.report = nil, s.report, alt
+			reportErr, movedFrom, movedTo, s.report = nil, s.report, alt, alt
 		}
 	}
 	if reportErr == nil {
@@ -701,7 +701,7 @@ func runSend(ctx context.Context, s sendSettings, stderr io.Writer, signals <-ch
 		unjournaled = resentAccepted(book, s.journal.path)
 	}
 	exitErr := sendExit(sig, runErr, outputErr, sum, pending, resumeNote(sum, resumeFacts{journalPath: s.journal.path, pipe: s.journal.pipe,
-		nothingSent: nothingSent, demo: s.demo, unjournaled: unjournaled, optedOut: optedOut, throttled: res.Throttled, movedTo: movedTo(movedFrom, s.report)}))
+		nothingSent: nothingSent, demo: s.demo, unjournaled: unjournaled, optedOut: optedOut, throttled: res.Throttled, movedTo: movedTo}))
 	if exitErr == nil && pending != "" {
 		fmt.Fprintf(stderr, "smscast: %s\n", pending)
 	}
@@ -743,17 +743,9 @@ type resumeFacts struct {
 	// numbers opted out after an earlier run may have sent them.
 	unjournaled, optedOut int
 	throttled             int64 // ESME_RTHROTTLED and ESME_RMSGQFUL answers in this run
-	// movedTo is the report's path when another run took the --report given (see
-	// movedTo): the resume must name it.
+	// movedTo is the report's path when another run took the --report given: the resume
+	// must name it.
 	movedTo string
-}
-
-// movedTo is report when it is not the --report given (from), else "".
-func movedTo(from, report string) string {
-	if from == "" {
-		return ""
-	}
-	return report
 }
 
 // resumeNote says how to finish a campaign that left rows not sent or uncertain ("" when it
