@@ -124,9 +124,13 @@ func (b *Book) writeCSV(w io.Writer) error {
 		line = strconv.AppendInt(line, int64(r.Parts), 10)
 		ids := ""
 		if len(r.IDs) == 1 {
-			ids = r.IDs[0].ID // the usual case, without the join's copy
+			ids = idWithoutSpaces(r.IDs[0].ID) // the usual case, without the join's copy
 		} else if len(r.IDs) > 1 {
-			ids = strings.Join(r.MessageIDs(), " ")
+			list := r.MessageIDs()
+			for i := range list {
+				list[i] = idWithoutSpaces(list[i])
+			}
+			ids = strings.Join(list, " ")
 		}
 		line = appendCSVField(line, SafeCell(ids), false)
 		line = appendCSVField(line, string(r.SubmitStatus), false)
@@ -219,6 +223,16 @@ func (b *Book) writeJSONL(w io.Writer) error {
 		}
 	}
 	return nil
+}
+
+// idWithoutSpaces writes the spaces of a message id as \x20, as the CSV report escapes
+// control characters: the ids of a row are separated by spaces there, and an SMSC's id with a
+// space would read as two.
+func idWithoutSpaces(id string) string {
+	if strings.IndexByte(id, ' ') < 0 {
+		return id
+	}
+	return strings.ReplaceAll(id, " ", `\x20`)
 }
 
 // jsonUnmatched is one line of <report>.unmatched.jsonl: the receipt as parsed.

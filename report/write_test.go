@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -331,5 +332,25 @@ func TestWriteAtomic_NoDirectory(t *testing.T) {
 	err := campaign().WriteReport(path, FormatCSV, false)
 	if err == nil || !strings.Contains(err.Error(), "missing") {
 		t.Fatalf("err = %v, want one naming the path", err)
+	}
+}
+
+// The CSV report separates a row's message ids with spaces, so a space inside an SMSC's id is
+// written \x20: "A B1" and "C" must not read as three ids.
+func TestWriteCSV_idWithASpace(t *testing.T) {
+	b := NewBook(Options{})
+	b.Add(Entry{Row: 1, MSISDN: "491710000001", Template: "t", Encoding: "gsm7", Parts: 2})
+	b.Accepted(1, 0, "A B1", t0)
+	b.Accepted(1, 1, "C", t0)
+	var out bytes.Buffer
+	if err := b.writeCSV(&out); err != nil {
+		t.Fatal(err)
+	}
+	recs, err := csv.NewReader(&out).ReadAll()
+	if err != nil || len(recs) != 2 {
+		t.Fatalf("report %q: %v", out.String(), err)
+	}
+	if got := recs[1][slices.Index(Columns, "message_ids")]; got != `A\x20B1 C` || len(strings.Fields(got)) != 2 {
+		t.Errorf("message_ids %q, want two ids, the space inside the first escaped", got)
 	}
 }
