@@ -354,3 +354,55 @@ func TestWriteCSV_idWithASpace(t *testing.T) {
 		t.Errorf("message_ids %q, want two ids, the space inside the first escaped", got)
 	}
 }
+
+// A report at the path a rewrite would replace is this campaign's only when its rows are
+// (by number and by the number's digits, whatever the format or the spreadsheet did to them).
+func TestBook_Foreign(t *testing.T) {
+	dir := t.TempDir()
+	mine := NewBook(Options{})
+	addSent(mine, 3)
+	other := NewBook(Options{})
+	other.Add(Entry{Row: 1, MSISDN: "447700900123", Template: "t", Encoding: "gsm7", Parts: 1})
+	shorter := NewBook(Options{})
+	addSent(shorter, 2)
+	write := func(name string, b *Book, f Format) string {
+		t.Helper()
+		path := filepath.Join(dir, name)
+		if err := b.WriteReport(path, f, false); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	garbage := filepath.Join(dir, "notes.txt")
+	if err := os.WriteFile(garbage, []byte("my notes\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	bom := filepath.Join(dir, "excel.csv")
+	data, err := os.ReadFile(write("plain.csv", mine, FormatCSV))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(bom, append([]byte("\uFEFF"), data...), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name, path string
+		foreign    bool
+	}{
+		{"its own CSV", write("own.csv", mine, FormatCSV), false},
+		{"its own JSON Lines", write("own.jsonl", mine, FormatJSONL), false},
+		{"saved with a BOM", bom, false},
+		{"none", filepath.Join(dir, "missing.csv"), false},
+		{"another campaign's", write("other.csv", other, FormatCSV), true},
+		{"fewer rows", write("short.csv", shorter, FormatCSV), true},
+		{"not a report", garbage, true},
+	} {
+		why, err := mine.Foreign(tt.path)
+		if err != nil || (why != "") != tt.foreign {
+			t.Errorf("%s: %q, %v; want foreign %v", tt.name, why, err, tt.foreign)
+		}
+	}
+	if why, _ := shorter.Foreign(filepath.Join(dir, "own.csv")); why == "" {
+		t.Error("a report with more rows than the campaign counts as its own")
+	}
+}
