@@ -961,33 +961,3 @@ func TestSend_reportTakenMeanwhile(t *testing.T) {
 		t.Errorf("this run's report beside it: %v", rows)
 	}
 }
-
-// smscast receipts (or --resume) with a --report that holds another campaign's report (a
-// wrong path in a cron line) leaves that report alone and writes its own beside it: exit 3,
-// the message naming both.
-func TestReceipts_leavesAnotherCampaignsReport(t *testing.T) {
-	srv := newTestSim(t, smsc.Config{})
-	a, b := newCampaign(t, 3), newCampaign(t, 5)
-	if code, stderr := a.send(t, srv.Addr(), "--wait", "30s"); code != exitOK {
-		t.Fatalf("campaign a: exit %d\n%s", code, stderr)
-	}
-	if code, stderr := b.send(t, srv.Addr(), "--wait", "30s"); code != exitOK {
-		t.Fatalf("campaign b: exit %d\n%s", code, stderr)
-	}
-	before, err := os.ReadFile(b.report)
-	if err != nil {
-		t.Fatal(err)
-	}
-	code, stderr := runCmd(t, "receipts", "--journal", a.journal, "--report", b.report, "--smsc", srv.Addr(),
-		"--spool", a.spool, "--wait", "0")
-	alt := strings.TrimSuffix(b.report, ".csv") + "-2.csv"
-	if code != exitIncomplete || !strings.Contains(stderr, "holds another campaign's report") || !strings.Contains(stderr, alt) {
-		t.Errorf("receipts with b's report: exit %d, want 3 naming where a's went; stderr:\n%s", code, stderr)
-	}
-	if after, _ := os.ReadFile(b.report); !bytes.Equal(after, before) {
-		t.Error("campaign b's report was replaced")
-	}
-	if rows := reportByRow(t, alt); len(rows) != 3 {
-		t.Errorf("campaign a's report beside it has %d rows, want 3", len(rows))
-	}
-}

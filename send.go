@@ -638,20 +638,11 @@ func runSend(ctx context.Context, s sendSettings, stderr io.Writer, signals <-ch
 	// before.)
 	sums := make(chan report.Summary, 1)
 	go func() { sums <- book.Summary(start, end) }()
-	force, foreign := s.force, ""
-	if s.journal.resume || s.journal.collect {
-		// A rewrite of the campaign's own report: a report of other rows at that path (a
-		// wrong --report in a cron line) is another campaign's, and stays.
-		if foreign, _ = book.Foreign(s.report); foreign != "" {
-			force = false
-		}
-	}
-	reportErr := book.WriteReport(s.report, s.format, force)
+	reportErr := book.WriteReport(s.report, s.format, s.force)
 	movedFrom, movedTo := "", "" // the --report another run took meanwhile, and where this one went
 	if errors.Is(reportErr, fs.ErrExist) {
-		// Another run created it after the check (--journal off, or another journal), or it
-		// is another campaign's: the report goes beside it rather than nowhere, with the
-		// message ids it alone holds.
+		// Another run created it after the check (--journal off, or another journal): the
+		// report goes beside it rather than nowhere, with the message ids it alone holds.
 		if alt, err := writeBeside(book, s.report, s.format); err == nil {
 			reportErr, movedFrom, movedTo, s.report = nil, s.report, alt, alt
 		}
@@ -667,9 +658,6 @@ func runSend(ctx context.Context, s sendSettings, stderr io.Writer, signals <-ch
 	switch {
 	case reportErr != nil:
 		outputErr = fmt.Errorf("the report could not be written: %w", reportErr)
-	case movedFrom != "" && foreign != "":
-		outputErr = fmt.Errorf("the report is %s, not %s, which holds another campaign's report (%s); "+
-			"give --report %s to whatever finishes this campaign", s.report, movedFrom, foreign, shellQuote(s.report))
 	case movedFrom != "":
 		outputErr = fmt.Errorf("the report is %s, not %s, which another run created while this campaign ran; "+
 			"give --report %s to whatever finishes this campaign", s.report, movedFrom, shellQuote(s.report))
