@@ -951,7 +951,8 @@ func TestSend_reportTakenMeanwhile(t *testing.T) {
 		t.Fatal(err)
 	}
 	alt := filepath.Join(c.dir, "out-2.csv")
-	if code != exitIncomplete || !strings.Contains(stderr, "the report is "+alt+", not "+c.report) || strings.Contains(stderr, "could not be written") {
+	if code != exitIncomplete || !strings.Contains(stderr, "the report is "+alt+", not "+c.report) || strings.Contains(stderr, "could not be written") ||
+		!strings.Contains(stderr, "give --report "+alt+" to") {
 		t.Errorf("exit %d, want 3 naming the report beside it; stderr:\n%s", code, stderr)
 	}
 	if got, _ := os.ReadFile(c.report); string(got) != "the other run's report\n" {

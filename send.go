@@ -659,8 +659,12 @@ func runSend(ctx context.Context, s sendSettings, stderr io.Writer, signals <-ch
 	case reportErr != nil:
 		outputErr = fmt.Errorf("the report could not be written: %w", reportErr)
 	case movedFrom != "":
+		give := "--report " + shellQuote(s.report)
+		if s.journal.path != "" {
+			give += " --journal " + shellQuote(s.journal.path) // it stayed where it was
+		}
 		outputErr = fmt.Errorf("the report is %s, not %s, which another run created while this campaign ran; "+
-			"give --report %s to whatever finishes this campaign", s.report, movedFrom, shellQuote(s.report))
+			"give %s to whatever finishes this campaign", s.report, movedFrom, give)
 	}
 	if s.summaryJSON != "" {
 		if err := sum.WriteJSON(s.summaryJSON); err != nil {
