@@ -53,7 +53,7 @@ func TestSim_FlagsToConfig(t *testing.T) {
 			"--undeliv-prefix", "4479,4478", "--undeliv-prefix", "4470", "--expire-prefix", "4477",
 			"--reject-prefix", "4476", "--undeliv-ratio", "0.25", "--seed", "42", "--throttle-tps", "100",
 			"--queue-full-after", "50", "--resp-delay", "10ms", "--drop-after", "300, 900",
-			"--unbind-after", "5", "--no-enquire-resp", "--gsm7-packed", "--session-init-timeout", "5s",
+			"--unbind-after", "5", "--no-enquire-resp", "--enquire-link", "45s", "--gsm7-packed", "--session-init-timeout", "5s",
 			"--reply-prefix", "4475", "--reply-text", "Stop it",
 		}, nil, smsc.Config{
 			Listen: "127.0.0.1:0", TLSCertFile: "c.pem", TLSKeyFile: "k.pem", TLSSelfSigned: true,
@@ -63,7 +63,7 @@ func TestSim_FlagsToConfig(t *testing.T) {
 			ExpirePrefixes: []string{"4477"}, RejectPrefixes: []string{"4476"}, UndelivRatio: 0.25,
 			Seed: 42, ThrottleTPS: 100, QueueFullAfter: 50, RespDelay: 10 * time.Millisecond,
 			DropAfter: []int{300, 900}, UnbindAfter: []int{5}, NoEnquireResp: true, GSM7Packed: true,
-			SessionInitTimeout: 5 * time.Second, DiscardMessages: true, ReplyPrefixes: []string{"4475"}, ReplyText: "Stop it"}},
+			EnquireLinkInterval: 45 * time.Second, SessionInitTimeout: 5 * time.Second, DiscardMessages: true, ReplyPrefixes: []string{"4475"}, ReplyText: "Stop it"}},
 		{"password from the environment", nil, map[string]string{"SMSCAST_SIM_PASSWORD": "envpw"}, smsc.Config{
 			Listen: "127.0.0.1:2775", Password: "envpw", IDFormat: smsc.IDHex, ReceiptRetry: smsc.DefaultReceiptRetry,
 			ReceiptAttempts: smsc.DefaultReceiptAttempts, SessionInitTimeout: 30 * time.Second, DiscardMessages: true,

@@ -113,6 +113,11 @@ type Config struct {
 	ForgetBindAfter []int
 	// NoEnquireResp leaves enquire_link unanswered, like a dead peer.
 	NoEnquireResp bool
+	// EnquireLinkInterval > 0 sends enquire_link on every bound session this often, as
+	// carriers probe their clients, and closes the connection (no unbind, like DropAfter)
+	// when a probe is still unanswered an interval (plus RespDelay, which holds it back too)
+	// after it was queued; 0 = never.
+	EnquireLinkInterval time.Duration
 	// SessionInitTimeout closes a connection that has not bound this long after it opened
 	// (SMPP's session_init_timer), so idle or stray connections cannot pile up; 0 = no limit.
 	SessionInitTimeout time.Duration
@@ -187,7 +192,7 @@ func (c Config) normalize() (Config, error) {
 			errs = append(errs, err)
 		}
 	}
-	if c.ReceiptDelay < 0 || c.ReceiptJitter < 0 || c.ReceiptRetry < 0 || c.RespDelay < 0 {
+	if c.ReceiptDelay < 0 || c.ReceiptJitter < 0 || c.ReceiptRetry < 0 || c.RespDelay < 0 || c.EnquireLinkInterval < 0 {
 		bad("delays must not be negative")
 	}
 	if c.ReceiptRetry == 0 {

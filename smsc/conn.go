@@ -41,6 +41,11 @@ type conn struct {
 	outstanding atomic.Int64  // submit_sm/data_sm received minus responses handed to the writer
 	heldBack    atomic.Bool   // the reader waits for the client to read its responses
 	seq         atomic.Uint32 // sequence numbers of PDUs the simulator originates
+	// Probes (Config.EnquireLinkInterval): probing is set while the session is bound and
+	// not ending; probeSeq is the sequence number of the enquire_link awaiting its answer,
+	// 0 when none does.
+	probing  atomic.Bool
+	probeSeq atomic.Uint32
 
 	// inflight maps the sequence number of each receipt sent on this connection and not
 	// yet answered to the receipt; guarded by srv.receipts.mu.
@@ -94,11 +99,16 @@ func (c *conn) serve() {
 		defer c.close() // a write error or the final flush ends the reader too
 		c.out.writeLoop(c.nc, c.done, func(n int64) { c.outstanding.Add(-n) })
 	}()
+	var prober sync.WaitGroup
+	if d := c.srv.cfg.EnquireLinkInterval; d > 0 {
+		prober.Go(func() { c.probeLoop(d) })
+	}
 	c.readLoop()
 	c.flush()
 	c.out.finish()
 	writer.Wait()
 	c.close()
+	prober.Wait()
 	if c.unbindTimer != nil {
 		c.unbindTimer.Stop()
 	}
@@ -215,6 +225,11 @@ func (c *conn) handle(pdu []byte) bool {
 		c.leaveReceipts()
 		c.respond(h.Sequence, smpp.StatusOK, &smpp.UnbindResp{}, false)
 		return false
+	case *smpp.EnquireLinkResp:
+		// Any status proves the client alive; an answer to no probe of ours is ignored.
+		if h.Sequence != 0 && c.probeSeq.CompareAndSwap(h.Sequence, 0) {
+			c.srv.enquireLinksAnswered.Add(1)
+		}
 	case *smpp.UnbindResp:
 		if c.unbinding {
 			return false // the answer to our unbind: the session is over
@@ -316,6 +331,7 @@ func (c *conn) bind(h smpp.Header, b *smpp.Bind) bool {
 	if b.Mode != smpp.BindTransmitter {
 		c.srv.receipts.addReceiver(c)
 	}
+	c.probing.Store(true)
 	return true
 }
 
@@ -337,8 +353,44 @@ func (s *Server) checkCredentials(systemID, password string) smpp.Status {
 // elsewhere once the connection is gone.
 func (c *conn) leaveReceipts() {
 	c.unbinding = true
+	c.probing.Store(false)
 	if c.bound && c.mode != smpp.BindTransmitter {
 		c.srv.receipts.removeReceiver(c)
+	}
+}
+
+// probeLoop sends enquire_link every interval while the session is bound, and closes the
+// connection, as a carrier drops a client it takes for dead, when a probe is still
+// unanswered interval plus Config.RespDelay after it was queued.
+func (c *conn) probeLoop(interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	patience := interval + c.srv.cfg.RespDelay
+	var sentAt time.Time
+	for {
+		var now time.Time
+		select {
+		case <-c.done:
+			return
+		case now = <-t.C:
+		}
+		switch {
+		case c.probeSeq.Load() != 0:
+			if now.Sub(sentAt) >= patience {
+				c.srv.enquireLinkDrops.Add(1)
+				c.close()
+				return
+			}
+		case c.probing.Load():
+			seq := c.nextSeq()
+			c.probeSeq.Store(seq) // before it can be written, so its answer always finds it
+			if ok, err := c.out.request(seq, &smpp.EnquireLink{}); !ok || err != nil {
+				return // the connection is closing
+			}
+			sentAt = now
+			c.out.kick()
+			c.srv.enquireLinksSent.Add(1)
+		}
 	}
 }
 

@@ -265,6 +265,59 @@ func TestServer_EnquireLinkAnswered(t *testing.T) {
 	}
 }
 
+// probeInterval is long enough that a client on a busy test machine answers each probe
+// before the next one is due (an unanswered probe closes the connection then).
+const probeInterval = 100 * time.Millisecond
+
+func TestServer_EnquireLinkProbesTheClient(t *testing.T) {
+	srv := startServer(t, Config{EnquireLinkInterval: probeInterval})
+	s := dial(t, srv, smpp.Options{}) // answers the SMSC's enquire_link itself
+	deadline := time.Now().Add(testTimeout)
+	for srv.Stats().EnquireLinksAnswered < 2 && time.Now().Before(deadline) {
+		time.Sleep(probeInterval / 4)
+	}
+	if len(submitText(t, s, "447031", "still bound")) != 1 {
+		t.Fatal("submit after the probes got no message id")
+	}
+	st := srv.Stats()
+	if st.EnquireLinksAnswered < 2 || st.EnquireLinksSent < st.EnquireLinksAnswered || st.EnquireLinkDrops != 0 {
+		t.Errorf("sent %d, answered %d, drops %d; want at least 2 answered and no drop",
+			st.EnquireLinksSent, st.EnquireLinksAnswered, st.EnquireLinkDrops)
+	}
+}
+
+func TestServer_EnquireLinkUnansweredCloses(t *testing.T) {
+	srv := startServer(t, Config{EnquireLinkInterval: probeInterval})
+	r := dialRaw(t, srv)
+	r.bind(smpp.BindTransceiver)
+	h, _ := r.read()
+	if h.ID != smpp.EnquireLinkID {
+		t.Fatalf("got %v, want the simulator's enquire_link", h.ID)
+	}
+	// An answer to another sequence number is no answer; any status to the right one is.
+	r.write(enquireLinkResp(t, h.Sequence+1, smpp.StatusOK))
+	r.write(enquireLinkResp(t, h.Sequence, smpp.StatusSysErr))
+	if h, _ = r.read(); h.ID != smpp.EnquireLinkID {
+		t.Fatalf("got %v, want the second enquire_link", h.ID)
+	}
+	r.expectClosed(0) // the second is left unanswered
+	st := srv.Stats()
+	if st.EnquireLinksSent != 2 || st.EnquireLinksAnswered != 1 || st.EnquireLinkDrops != 1 {
+		t.Errorf("sent %d, answered %d, drops %d; want 2, 1, 1",
+			st.EnquireLinksSent, st.EnquireLinksAnswered, st.EnquireLinkDrops)
+	}
+}
+
+// enquireLinkResp is the PDU of an enquire_link_resp.
+func enquireLinkResp(t *testing.T, seq uint32, st smpp.Status) []byte {
+	t.Helper()
+	b, err := smpp.AppendPDU(nil, seq, st, &smpp.EnquireLinkResp{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
 func TestServer_ClientThatNeverReads(t *testing.T) {
 	defer func(q int) { maxQueued = q }(maxQueued)
 	maxQueued = 64 << 10

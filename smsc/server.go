@@ -43,7 +43,9 @@ type Server struct {
 	replyMu                 sync.Mutex
 	replyRefs               map[string]uint8 // the last concatenation reference of each replying handset
 	drops, unbinds, forgets atomic.Int64
-	maxOutstanding          atomic.Int64
+	// enquire_link probes (Config.EnquireLinkInterval)
+	enquireLinksSent, enquireLinksAnswered, enquireLinkDrops atomic.Int64
+	maxOutstanding                                           atomic.Int64
 
 	mu     sync.Mutex
 	conns  map[*conn]struct{}

@@ -30,6 +30,10 @@ type Stats struct {
 	ForgottenBinds int `json:"forgotten_binds"`
 	GenericNacks   int `json:"generic_nacks"` // malformed or unhandled PDUs answered with generic_nack
 
+	EnquireLinksSent     int `json:"enquire_links_sent"`     // enquire_link probes sent (Config.EnquireLinkInterval)
+	EnquireLinksAnswered int `json:"enquire_links_answered"` // probes answered with enquire_link_resp, whatever the status
+	EnquireLinkDrops     int `json:"enquire_link_drops"`     // connections closed for a probe left unanswered
+
 	// MaxOutstanding is the largest number of submit_sm and data_sm one session had
 	// outstanding at the simulator (received, response not yet sent): never more than the
 	// client's window. enquire_link and unbind are not counted, since a client may send
@@ -68,6 +72,9 @@ func (s *Server) Stats() Stats {
 	st.Unbinds = int(s.unbinds.Load())
 	st.ForgottenBinds = int(s.forgets.Load())
 	st.GenericNacks = int(s.genericNacks.Load())
+	st.EnquireLinksSent = int(s.enquireLinksSent.Load())
+	st.EnquireLinksAnswered = int(s.enquireLinksAnswered.Load())
+	st.EnquireLinkDrops = int(s.enquireLinkDrops.Load())
 	st.MaxOutstanding = int(s.maxOutstanding.Load())
 	return st
 }
