@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -329,6 +330,11 @@ func CheckServiceType(t string) error {
 	}
 	if !ok {
 		return fmt.Errorf("--service-type %q: use at most 5 printable ASCII characters (such as CMT), as the SMSC's documentation names them", t)
+	}
+	if strings.TrimSpace(t) != t {
+		// SMSCs route and bill by the exact string: "CMT " is not CMT, and a blank one is
+		// not the empty default. Such a value comes from a quoted config value or a script.
+		return fmt.Errorf("--service-type %q starts or ends with a space: give the type without spaces (such as CMT), or leave it out", t)
 	}
 	return nil
 }

@@ -803,3 +803,18 @@ func TestCampaign_scheduleGivesBackUnsentParts(t *testing.T) {
 		t.Errorf("the schedule is %v past the start, want %v (the places of 4 PDUs)", got, want)
 	}
 }
+
+func TestCheckServiceType(t *testing.T) {
+	for _, tc := range []struct {
+		in string
+		ok bool
+	}{
+		{"", true}, {"CMT", true}, {"WAP", true}, {"A B", true}, {"12345", true},
+		{"123456", false}, {"CMT\x00", false}, {"CMT\n", false}, {"é", false},
+		{"   ", false}, {"CMT ", false}, {" CMT", false},
+	} {
+		if err := CheckServiceType(tc.in); (err == nil) != tc.ok {
+			t.Errorf("CheckServiceType(%q) = %v, want ok %v", tc.in, err, tc.ok)
+		}
+	}
+}
