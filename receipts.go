@@ -34,7 +34,7 @@ func receiptsFlags() []cli.Flag {
 	own := map[string]cli.Flag{
 		"bind-mode":       &cli.StringFlag{Name: "bind-mode", Value: "rx", Usage: "bind `MODE`: rx (receiver) or trx (transceiver, for SMSCs that deliver receipts only to transceivers); send's tx and tx+rx, from a config file both commands share, mean rx"},
 		"journal":         &cli.StringFlag{Name: "journal", Usage: "the campaign's journal `FILE`, as send wrote it (default: <--report>.journal)"},
-		"report":          &cli.StringFlag{Name: "report", Usage: "rewrite this report `FILE` (default: the journal's path without .journal, where send puts it)"},
+		"report":          &cli.StringFlag{Name: "report", Usage: "rewrite this report `FILE` (default: where the journal records the campaign's report, else the journal's path without .journal); an existing file other than the one the journal records is refused, as it may be another campaign's"},
 		"report-format":   &cli.StringFlag{Name: "report-format", Usage: "report `FORMAT`: csv or jsonl (default: the format the report is in, else jsonl for a .jsonl name, else csv)"},
 		"optout-keywords": &cli.StringFlag{Name: "optout-keywords", Usage: "`WORDS` (comma-separated, e.g. STOP) that add an incoming message's sender to the campaign's --exclude file (give them again: receipts does not take them from the campaign)"},
 		"wait":            &cli.DurationFlag{Name: "wait", Value: defaultWait, Usage: "stay bound at most this `DURATION` for the receipts still pending (0 = only match the spool and rewrite the report)"},
@@ -175,10 +175,11 @@ func receiptsSettingsOf(c *cli.Context, passwordOnArgs bool, warn func(string)) 
 
 	s.report = c.String("report")
 	if s.report == "" {
-		if !strings.HasSuffix(path, ".journal") {
-			return s, fmt.Errorf("journal %s does not end in .journal, so the report's path is unknown: give --report FILE", path)
+		if s.report, err = receiptsReportPath(path, st.ReportPath); err != nil {
+			return s, err
 		}
-		s.report = strings.TrimSuffix(path, ".journal")
+	} else if err := checkReportOwner(s.report, st.ReportPath, path, c.String("journal") != ""); err != nil {
+		return s, err
 	}
 	if c.IsSet("report-format") {
 		if s.format, err = report.ParseFormat(c.String("report-format")); err != nil {
@@ -209,6 +210,21 @@ func receiptsSettingsOf(c *cli.Context, passwordOnArgs bool, warn func(string)) 
 	}
 	s.journal = journalSettings{path: path, collect: true, spool: spool}
 	return s, outputSettings(c, &s)
+}
+
+// receiptsReportPath is the report receipts rewrites without --report: where the campaign's
+// journal (at journalPath) records it, else (a journal of an earlier smscast) beside the
+// journal, where send puts it by default. The name beside the journal is kept when it is the
+// recorded file, as the user knows it by that name.
+func receiptsReportPath(journalPath, recorded string) (string, error) {
+	beside, ok := strings.CutSuffix(journalPath, ".journal")
+	switch {
+	case ok && (recorded == "" || sameFile(beside, recorded)):
+		return beside, nil
+	case recorded != "":
+		return recorded, nil
+	}
+	return "", fmt.Errorf("journal %s does not end in .journal, so the report's path is unknown: give --report FILE", journalPath)
 }
 
 // reportFormatOf is the format of the campaign's report at path, which receipts rewrites in

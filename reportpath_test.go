@@ -1,8 +1,10 @@
 package main
 
 import (
+	"bytes"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -10,6 +12,7 @@ import (
 	"smscast/csvin"
 	"smscast/journal"
 	"smscast/report"
+	"smscast/smsc"
 )
 
 // TestDefaultReportPath_FreeName: with --to (or --recipients -) the default report is named
@@ -83,5 +86,152 @@ func TestOpenCampaignJournal_defaultNameTakenMeanwhile(t *testing.T) {
 	s2.journal = journalSettings{path: chosen + ".journal"}
 	if _, err := openCampaignJournal(&s2, report.NewBook(report.Options{}), io.Discard); err == nil || !strings.Contains(err.Error(), "another smscast process is running now") {
 		t.Errorf("an explicit --report whose journal another run has: %v, want it named as running", err)
+	}
+}
+
+// The journal records where its campaign's report is written, and --resume and smscast
+// receipts refuse a --report that names another file (another campaign's, from a shared
+// --config or a copied cron line) instead of replacing it; a --report where nothing is yet
+// moves the report there, and from then on the old place is the one refused.
+func TestReportOwner(t *testing.T) {
+	noLeaks(t)
+	srv := newTestSim(t, smsc.Config{})
+	commands := []struct {
+		name string
+		run  func(t *testing.T, a campaign, report string) (int, string)
+	}{
+		{"receipts", func(t *testing.T, a campaign, report string) (int, string) {
+			return runCmd(t, "receipts", "--journal", a.journal, "--report", report, "--wait", "0", "--spool", a.spool, "--quiet")
+		}},
+		{"send --resume", func(t *testing.T, a campaign, report string) (int, string) {
+			a.report = report
+			return a.send(t, srv.Addr(), "--resume", "--journal", a.journal)
+		}},
+	}
+	for _, cmd := range commands {
+		t.Run(cmd.name, func(t *testing.T) {
+			// Two campaigns to the same list, each with its own report and journal.
+			a, b := newCampaign(t, 2), newCampaign(t, 2)
+			for _, c := range []campaign{a, b} {
+				// Every receipt comes in before send ends: the receipts runs exit 0.
+				if code, stderr := c.send(t, srv.Addr(), "--wait", "30s"); code != exitOK {
+					t.Fatalf("send: exit %d\n%s", code, stderr)
+				}
+			}
+			recorded := func() string {
+				t.Helper()
+				st, err := journal.Load(a.journal)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return st.ReportPath
+			}
+			if got := recorded(); got != a.report {
+				t.Fatalf("the new campaign's journal records the report %q, want %q", got, a.report)
+			}
+			bReport, aJournal := readFile(t, b.report), readFile(t, a.journal)
+			code, stderr := cmd.run(t, a, b.report)
+			if code != exitUsage || !strings.Contains(stderr, "--report "+b.report+" is not this campaign's report") ||
+				!strings.Contains(stderr, "records its report as "+a.report+". Give --report "+a.report) {
+				t.Errorf("campaign a with campaign b's report: exit %d, want 1 naming both reports; stderr:\n%s", code, stderr)
+			}
+			if !bytes.Equal(readFile(t, b.report), bReport) || !bytes.Equal(readFile(t, a.journal), aJournal) {
+				t.Error("the refused run changed campaign b's report or campaign a's journal")
+			}
+
+			moved := filepath.Join(a.dir, "moved.csv")
+			for _, step := range []struct {
+				report string
+				want   int
+			}{
+				{moved, exitOK},       // nothing there: the report moves
+				{moved, exitOK},       // now the campaign's report
+				{a.report, exitUsage}, // still there, but no longer the campaign's
+			} {
+				if code, stderr := cmd.run(t, a, step.report); code != step.want {
+					t.Errorf("--report %s: exit %d, want %d; stderr:\n%s", step.report, code, step.want, stderr)
+				}
+			}
+			if got := recorded(); got != moved {
+				t.Errorf("after the move the journal records the report %q, want %q", got, moved)
+			}
+			if rows := reportByRow(t, moved); len(rows) != 2 || rows[1]["submit_status"] != "accepted" {
+				t.Errorf("the moved report: %v", rows)
+			}
+		})
+	}
+}
+
+func readFile(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func TestCheckReportOwner(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	for _, name := range []string{"a.csv", "b.csv"} {
+		if err := os.WriteFile(name, []byte("row\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Symlink("a.csv", "link.csv"); err != nil {
+		t.Fatal(err)
+	}
+	a := filepath.Join(dir, "a.csv")
+	tests := []struct {
+		report, recorded, journal string
+		writesRecorded            bool
+		want                      string // "" = accepted; else what the refusal says
+	}{
+		{"b.csv", "", "a.journal", false, ""}, // a journal of an earlier smscast records none
+		{"a.csv", a, "a.journal", false, ""},
+		{"./x/../a.csv", a, "a.journal", false, ""},
+		{"link.csv", a, "a.journal", false, ""}, // another name of the same file
+		{"new.csv", a, "a.journal", false, ""},  // nothing there: the report moves
+		{"b.csv", a, "a.journal", false, "--report b.csv is not this campaign's report: its journal a.journal records its report as " + a +
+			". Give --report " + a + ", or, if b.csv is this campaign's report moved there, remove it first"},
+		{"b.csv", a, "a.journal", true, "Give --report " + a + " (or leave --report out), or"},
+		// The journal found beside --report b.csv: the advice keeps it.
+		{"b.csv", a, "b.csv.journal", true, "Give --report " + a + " --journal b.csv.journal, or"},
+		{"b.csv", filepath.Join(dir, "gone.csv"), "a.journal", false, "records its report as " + filepath.Join(dir, "gone.csv")},
+	}
+	for _, tt := range tests {
+		err := checkReportOwner(tt.report, tt.recorded, tt.journal, tt.writesRecorded)
+		if tt.want == "" && err != nil || tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)) {
+			t.Errorf("checkReportOwner(%q, %q, %q) = %v, want %q", tt.report, tt.recorded, tt.journal, err, tt.want)
+		}
+	}
+}
+
+func TestReceiptsReportPath(t *testing.T) {
+	t.Chdir(t.TempDir())
+	abs := func(p string) string {
+		t.Helper()
+		a, err := filepath.Abs(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a
+	}
+	tests := []struct {
+		journal, recorded string
+		want              string // "" = an error asking for --report
+	}{
+		{"out.csv.journal", "", "out.csv"},                    // an earlier smscast's journal
+		{"out.csv.journal", abs("out.csv"), "out.csv"},        // the name the user knows it by
+		{"out.csv.journal", "/data/out.csv", "/data/out.csv"}, // moved, or send had --report elsewhere
+		{"state/c", "/data/out.csv", "/data/out.csv"},
+		{"state/c", "", ""},
+	}
+	for _, tt := range tests {
+		got, err := receiptsReportPath(tt.journal, tt.recorded)
+		if got != tt.want || (tt.want == "") != (err != nil) {
+			t.Errorf("receiptsReportPath(%q, %q) = %q, %v; want %q", tt.journal, tt.recorded, got, err, tt.want)
+		}
 	}
 }

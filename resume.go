@@ -399,6 +399,9 @@ func openCampaignJournal(s *sendSettings, book *report.Book, stderr io.Writer) (
 		if err != nil {
 			return nil, withExit(exitUsage, fmt.Errorf("--journal: %w", err))
 		}
+		if err := recordReport(cj.w, s.report, true); err != nil {
+			return nil, withExit(exitUsage, fmt.Errorf("--journal: %w", err))
+		}
 		return cj, nil
 	}
 	var want *journal.Identity
@@ -414,7 +417,13 @@ func openCampaignJournal(s *sendSettings, book *report.Book, stderr io.Writer) (
 			mode = send.KeepUncertain
 		}
 	}
-	w, st, err := journal.Open(js.path, want, journal.Options{})
+	// receipts checked its --report when it read the journal for its flags, before anything
+	// was opened; a resume checks it here, with the journal locked.
+	var checkReport func(*journal.State) error
+	if js.resume {
+		checkReport = func(st *journal.State) error { return checkReportOwner(s.report, st.ReportPath, js.path, false) }
+	}
+	w, st, err := journal.OpenChecked(js.path, want, checkReport, journal.Options{})
 	var mismatch *journal.MismatchError
 	if errors.As(err, &mismatch) && mismatch.Recorded.Options["recipients"] == "-" {
 		return nil, withExit(exitUsage, fmt.Errorf("the campaign in %s read its recipients from standard input or a pipe, "+
@@ -422,6 +431,9 @@ func openCampaignJournal(s *sendSettings, book *report.Book, stderr io.Writer) (
 			"send those as a new campaign with another --report", js.path))
 	}
 	if err != nil {
+		return nil, withExit(exitUsage, err)
+	}
+	if err := recordReport(w, s.report, false); err != nil {
 		return nil, withExit(exitUsage, err)
 	}
 	if st.Torn != nil {
@@ -433,6 +445,59 @@ func openCampaignJournal(s *sendSettings, book *report.Book, stderr io.Writer) (
 		fmt.Fprintf(stderr, "warning: receipts in the spool were not all read: %v\n", err)
 	}
 	return cj, nil
+}
+
+// recordReport records in the journal w, before anything is sent, where this run writes the
+// report, so that the campaign's later runs can tell its report from another campaign's. A
+// journal that cannot take the record cannot take the rest either: it is closed, and a new
+// campaign's, which has recorded nothing else, removed, so that the same command can be run
+// again.
+func recordReport(w *journal.Writer, report string, created bool) error {
+	err := w.Report(report)
+	if err == nil {
+		return nil
+	}
+	w.Close()
+	if created {
+		os.Remove(w.Path())
+	}
+	return err
+}
+
+// checkReportOwner refuses, before anything is sent and before the journal or a report
+// changes, a report path that is not the campaign's: recorded is where the campaign's journal
+// (at journalPath) says its report is, and a file at report, elsewhere, is most likely another
+// campaign's (a --config file shared by two campaigns, a copied cron line), which rewriting
+// would replace. Where nothing is, the report moved on purpose, and this run records its new
+// place. A journal of an earlier smscast records none: nothing to check. writesRecorded says
+// that without --report the command writes the recorded report, as receipts does.
+func checkReportOwner(report, recorded, journalPath string, writesRecorded bool) error {
+	if recorded == "" || sameFile(report, recorded) || !exists(report) {
+		return nil
+	}
+	give := "--report " + shellQuote(recorded)
+	switch {
+	case journalPath == report+".journal":
+		// The journal may have been found beside --report: beside the right one is none.
+		give += " --journal " + shellQuote(journalPath)
+	case writesRecorded:
+		give += " (or leave --report out)"
+	}
+	return fmt.Errorf("--report %s is not this campaign's report: its journal %s records its report as %s. Give %s, or, if %s is this "+
+		"campaign's report moved there, remove it first: the journal rebuilds it", report, journalPath, recorded, give, report)
+}
+
+// sameFile reports whether a and b name one file: the same absolute path, or two names
+// (a link, another spelling) of a file that exists.
+func sameFile(a, b string) bool {
+	absA, errA := filepath.Abs(a)
+	absB, errB := filepath.Abs(b)
+	if errA == nil && errB == nil && absA == absB {
+		return true
+	}
+	infoA, errA := os.Stat(a)
+	infoB, errB := os.Stat(b)
+	return errA == nil && errB == nil && os.SameFile(infoA, infoB)
 }
 
 // removeJournal deletes the journal at path for --force, after making sure that it is a

@@ -934,31 +934,49 @@ func TestResume_keepsTheUnmatchedReceipts(t *testing.T) {
 }
 
 // A report that another run created while this one was sending (--journal off reserves
-// nothing) is left alone, and this run's report, the only record of its message ids, goes
-// beside it: exit 3 naming both.
+// nothing; with a journal, the other run has another) is left alone, and this run's report,
+// the only record of its message ids, goes beside it: exit 3 naming both. The journal records
+// the new place, so that the runs that finish the campaign with it are not refused.
 func TestSend_reportTakenMeanwhile(t *testing.T) {
-	srv := newTestSim(t, smsc.Config{RespDelay: time.Second})
-	c := newCampaign(t, 3)
-	created := make(chan error, 1)
-	go func() {
-		for i := 0; srv.Stats().Submits == 0 && i < 1000; i++ {
-			time.Sleep(10 * time.Millisecond)
-		}
-		created <- os.WriteFile(c.report, []byte("the other run's report\n"), 0o600)
-	}()
-	code, stderr := c.send(t, srv.Addr(), "--journal", "off")
-	if err := <-created; err != nil {
-		t.Fatal(err)
-	}
-	alt := filepath.Join(c.dir, "out-2.csv")
-	if code != exitIncomplete || !strings.Contains(stderr, "the report is "+alt+", not "+c.report) || strings.Contains(stderr, "could not be written") ||
-		!strings.Contains(stderr, "give --report "+alt+" to") {
-		t.Errorf("exit %d, want 3 naming the report beside it; stderr:\n%s", code, stderr)
-	}
-	if got, _ := os.ReadFile(c.report); string(got) != "the other run's report\n" {
-		t.Errorf("the other run's report was changed: %q", got)
-	}
-	if rows := reportByRow(t, alt); len(rows) != 3 || rows[1]["submit_status"] != "accepted" || rows[1]["message_ids"] == "" {
-		t.Errorf("this run's report beside it: %v", rows)
+	for _, withJournal := range []bool{false, true} {
+		t.Run(fmt.Sprintf("journal=%v", withJournal), func(t *testing.T) {
+			srv := newTestSim(t, smsc.Config{RespDelay: time.Second})
+			c := newCampaign(t, 3)
+			created := make(chan error, 1)
+			go func() {
+				for i := 0; srv.Stats().Submits == 0 && i < 1000; i++ {
+					time.Sleep(10 * time.Millisecond)
+				}
+				created <- os.WriteFile(c.report, []byte("the other run's report\n"), 0o600)
+			}()
+			flags := []string{"--journal", "off"}
+			if withJournal {
+				flags = nil
+			}
+			code, stderr := c.send(t, srv.Addr(), flags...)
+			if err := <-created; err != nil {
+				t.Fatal(err)
+			}
+			alt := filepath.Join(c.dir, "out-2.csv")
+			if code != exitIncomplete || !strings.Contains(stderr, "the report is "+alt+", not "+c.report) || strings.Contains(stderr, "could not be written") ||
+				!strings.Contains(stderr, "give --report "+alt+" ") {
+				t.Errorf("exit %d, want 3 naming the report beside it; stderr:\n%s", code, stderr)
+			}
+			if rows := reportByRow(t, alt); len(rows) != 3 || rows[1]["submit_status"] != "accepted" || rows[1]["message_ids"] == "" {
+				t.Errorf("this run's report beside it: %v", rows)
+			}
+			if withJournal {
+				// What the message says to do, and receipts without --report, rewrite it.
+				for _, report := range [][]string{{"--report", alt}, nil} {
+					args := append([]string{"receipts", "--journal", c.journal, "--wait", "0", "--spool", c.spool, "--quiet"}, report...)
+					if code, stderr := runCmd(t, args...); code == exitUsage || !strings.Contains(stderr, "report written to "+alt+"\n") {
+						t.Errorf("receipts %v: exit %d, want the report beside rewritten; stderr:\n%s", report, code, stderr)
+					}
+				}
+			}
+			if got, _ := os.ReadFile(c.report); string(got) != "the other run's report\n" {
+				t.Errorf("the other run's report was changed: %q", got)
+			}
+		})
 	}
 }

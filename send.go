@@ -492,6 +492,19 @@ func writeBeside(book *report.Book, path string, f report.Format) (string, error
 	return "", fmt.Errorf("no free name beside %s", path)
 }
 
+// recordMovedReport records in the campaign's journal, closed by now, that its report went to
+// alt (see writeBeside): the runs that finish the campaign with --report alt would otherwise
+// be refused, as the journal names the other run's file. A first run that sent nothing has
+// removed its journal, and --journal off keeps none.
+func recordMovedReport(journalPath, alt string, stderr io.Writer) {
+	if journalPath == "" {
+		return
+	}
+	if err := journal.AppendReport(journalPath, alt); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		fmt.Fprintf(stderr, "smscast: %v\n", err)
+	}
+}
+
 // checkSummaryPath refuses, before anything is sent, a --summary-json that could not be
 // written at the end (a missing directory, a directory in its place); "" is none. A script
 // reads the summary next: finding it missing after a run that said it succeeded is worse.
@@ -645,6 +658,7 @@ func runSend(ctx context.Context, s sendSettings, stderr io.Writer, signals <-ch
 		// report goes beside it rather than nowhere, with the message ids it alone holds.
 		if alt, err := writeBeside(book, s.report, s.format); err == nil {
 			reportErr, movedFrom, movedTo, s.report = nil, s.report, alt, alt
+			recordMovedReport(s.journal.path, alt, stderr)
 		}
 	}
 	if reportErr == nil {

@@ -25,8 +25,12 @@ import (
 // sorted by name), files (count:uvarint, then role, path strings, size:varint, sha256: 32
 // bytes, sorted by role); Horizon: row; Attempt: row, part; Accepted: row, part, message id;
 // Rejected: row, error text; Resubmitted: row, part; Receipt: id, sub, dlvrd, submit date,
-// done date, stat, state:uint8, err, network error (string), text; End: nothing. Row and part
-// are uvarints.
+// done date, stat, state:uint8, err, network error (string), text; End: nothing; NotAccepted:
+// row, part; Report: path (string). Row and part are uvarints.
+//
+// Kinds added after the first release of version 1 (NotAccepted, Report) extend it: a journal
+// without them reads as before, and an older smscast stops at them with "unknown record kind
+// (written by a newer smscast?)" rather than misreading them.
 //
 // Why binary and not JSON lines: at 100,000 messages per second the journal writes about
 // 300,000 records per second. Encoding one of these records is a few dozen nanoseconds of
@@ -84,13 +88,16 @@ const (
 	// the SMSC answered the last one with an error status, or it was never written, and no
 	// earlier one had an unknown outcome. The next KindAttempt cancels it.
 	KindNotAccepted
+	// KindReport records where the run writes the campaign's report (an absolute path), so
+	// that a later run can tell the campaign's report from another campaign's file.
+	KindReport
 	kindLimit // one past the last valid kind
 )
 
 var kindNames = [...]string{
 	KindStart: "start", KindHorizon: "horizon", KindAttempt: "attempt", KindAccepted: "accepted",
 	KindRejected: "rejected", KindResubmitted: "resubmitted", KindReceipt: "receipt", KindEnd: "end",
-	KindNotAccepted: "not accepted",
+	KindNotAccepted: "not accepted", KindReport: "report",
 }
 
 func (k Kind) String() string {
@@ -111,6 +118,7 @@ type Record struct {
 	Part      int       // 0-based part index: Attempt, Accepted, Resubmitted
 	MessageID string    // KindAccepted: as the SMSC sent it
 	Err       string    // KindRejected: what the report shows, such as "0x0000000B ESME_RINVDSTADR"
+	Report    string    // KindReport: the report's absolute path
 	Receipt   smpp.Receipt
 }
 
@@ -164,6 +172,8 @@ func appendBody(dst []byte, r *Record) []byte {
 	case KindRejected:
 		dst = binary.AppendUvarint(dst, uint64(r.Row))
 		dst = appendString(dst, r.Err)
+	case KindReport:
+		dst = appendString(dst, r.Report)
 	case KindReceipt:
 		rc := &r.Receipt
 		dst = appendString(dst, rc.ID)
@@ -214,6 +224,8 @@ func decodeBody(body []byte, r *Record) error {
 	case KindRejected:
 		r.Row = d.row()
 		r.Err = d.string()
+	case KindReport:
+		r.Report = d.string()
 	case KindReceipt:
 		rc := &r.Receipt
 		rc.ID = d.string()

@@ -35,6 +35,8 @@ func everyKind() []Record {
 		{Kind: KindNotAccepted, At: t0, Row: 9, Part: 2},
 		{Kind: KindReceipt, At: t0, Receipt: testReceipt("0A1b2C")},
 		{Kind: KindReceipt, At: t0, Receipt: smpp.Receipt{ID: "x", State: smpp.StateUnknown}},
+		{Kind: KindReport, At: t0, Report: "/srv/campagnes/été/list.report.csv"},
+		{Kind: KindReport, At: t0, Report: ""},
 		{Kind: KindEnd, At: t0},
 	}
 }
@@ -72,13 +74,13 @@ func TestRecord_TimesComeBackInUTC(t *testing.T) {
 // TestFormat_Golden keeps files written by earlier builds readable: testdata/v1.journal holds
 // one record of every kind of the first format version 1 and must decode to exactly those
 // records. Regenerate only for a deliberate format change (which also needs a new Version).
-// Kinds added since (KindNotAccepted) extend version 1: older builds stop at them with
-// "unknown record kind (written by a newer smscast?)" instead of misreading them.
+// Kinds added since (KindNotAccepted, KindReport) extend version 1: older builds stop at them
+// with "unknown record kind (written by a newer smscast?)" instead of misreading them.
 func TestFormat_Golden(t *testing.T) {
 	golden := filepath.Join("testdata", "v1.journal")
 	var first []Record
 	for _, r := range everyKind() {
-		if r.Kind != KindNotAccepted {
+		if r.Kind != KindNotAccepted && r.Kind != KindReport {
 			first = append(first, r)
 		}
 	}
@@ -116,6 +118,8 @@ func TestDecodeBody_Hostile(t *testing.T) {
 		{"nanoseconds out of range", binary.AppendUvarint([]byte{byte(KindEnd), 0}, uint64(time.Second)), "nanoseconds"},
 		{"trailing bytes", []byte{byte(KindEnd), 0, 0, 42}, "unexpected bytes"},
 		{"identity count larger than body", []byte{byte(KindStart), 0, 0, 0x7F}, "truncated"},
+		{"report path longer than body", []byte{byte(KindReport), 0, 0, 9, '/', 'x'}, "truncated"},
+		{"report without its path", []byte{byte(KindReport), 0, 0}, "truncated"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

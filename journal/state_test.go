@@ -191,6 +191,38 @@ func TestLoad_RunStarts(t *testing.T) {
 	}
 }
 
+func report(path string) Record { return Record{Kind: KindReport, At: t0, Report: path} }
+
+// Each run records where it writes the report; the last one is where the report is now. A
+// journal of a version that recorded none gives "", and the check that needs it is skipped.
+func TestLoad_ReportPath(t *testing.T) {
+	tests := []struct {
+		name string
+		recs []Record
+		want string
+	}{
+		{"an earlier version's journal", []Record{start(), attempt(1, 0), end(), start(), end()}, ""},
+		{"one run", []Record{start(), report("/data/a.csv"), attempt(1, 0), end()}, "/data/a.csv"},
+		{"the report moved in a later run", []Record{start(), report("/data/a.csv"), end(),
+			start(), report("/data/moved/a.csv"), end()}, "/data/moved/a.csv"},
+		{"a later run of an earlier version", []Record{start(), report("/data/a.csv"), end(), start(), end()}, "/data/a.csv"},
+		{"recorded after the run's end (the report went beside another run's)", []Record{start(), report("/data/a.csv"),
+			attempt(1, 0), end(), report("/data/a-2.csv")}, "/data/a-2.csv"},
+		{"a crashed run", []Record{start(), report("/data/a.csv"), horizon(10), attempt(1, 0)}, "/data/a.csv"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := loadRecords(t, tt.recs...).ReportPath; got != tt.want {
+				t.Errorf("ReportPath = %q, want %q", got, tt.want)
+			}
+		})
+	}
+	// A report record is no part of a run's ending: after a clean end it keeps the run clean.
+	if st := loadRecords(t, start(), end(), report("/data/a-2.csv")); !st.Clean || st.Runs != 1 {
+		t.Errorf("a report record after the end: clean %v, runs %d; want clean, 1 run", st.Clean, st.Runs)
+	}
+}
+
 func TestRowStatus_String(t *testing.T) {
 	for s, want := range map[RowStatus]string{NotSent: "not sent", MaybeSent: "maybe sent", InFlight: "in flight",
 		Accepted: "accepted", Rejected: "rejected", 9: "RowStatus(9)"} {

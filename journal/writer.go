@@ -210,11 +210,19 @@ func lockCreated(f *os.File) error {
 // left untouched); a nil id continues under the journal's own identity, as collecting late
 // receipts does.
 func Open(path string, id *Identity, opt Options) (*Writer, *State, error) {
+	return OpenChecked(path, id, nil, opt)
+}
+
+// OpenChecked is Open with a condition of the caller's: check sees the journal's state before
+// this run while the journal is locked, so that no other run changes it in between, and an
+// error from check is returned as is, with the file left untouched. A nil check accepts
+// every state.
+func OpenChecked(path string, id *Identity, check func(*State) error, opt Options) (*Writer, *State, error) {
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_APPEND, 0)
 	if err != nil {
 		return nil, nil, fmt.Errorf("open journal: %w", err)
 	}
-	w, st, err := openFile(path, f, id, opt)
+	w, st, err := openFile(path, f, id, check, opt)
 	if err != nil {
 		f.Close()
 		return nil, nil, err
@@ -222,15 +230,8 @@ func Open(path string, id *Identity, opt Options) (*Writer, *State, error) {
 	return w, st, nil
 }
 
-func openFile(path string, f *os.File, id *Identity, opt Options) (*Writer, *State, error) {
-	if err := lockFile(f); err != nil {
-		return nil, nil, fmt.Errorf("open journal %s: %w", path, err)
-	}
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, nil, fmt.Errorf("open journal: %w", err)
-	}
-	st, err := load(f, fi.Size(), path)
+func openFile(path string, f *os.File, id *Identity, check func(*State) error, opt Options) (*Writer, *State, error) {
+	st, err := lockAndLoad(path, f)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -243,20 +244,86 @@ func openFile(path string, f *os.File, id *Identity, opt Options) (*Writer, *Sta
 		}
 		runID = *id
 	}
+	if check != nil {
+		if err := check(st); err != nil {
+			return nil, nil, err
+		}
+	}
 	var start []byte
 	if st.Size < int64(headerLen) {
 		start = appendHeader(nil) // the header itself was torn: nothing was recorded
 	}
-	if st.Torn != nil {
-		if err := f.Truncate(st.Size); err != nil {
-			return nil, nil, fmt.Errorf("cut torn tail of journal %s: %w", path, err)
-		}
+	if err := cutTorn(path, f, st); err != nil {
+		return nil, nil, err
 	}
 	start = appendRecord(start, &Record{Kind: KindStart, At: time.Now().UTC(), Identity: &runID})
 	if err := writeSync(f, start); err != nil {
 		return nil, nil, fmt.Errorf("append to journal %s: %w", path, err)
 	}
 	return newWriter(path, f, st.Size+int64(len(start)), st.Horizon, opt), st, nil
+}
+
+// lockAndLoad locks the journal f, opened at path, for this process and reads its state.
+func lockAndLoad(path string, f *os.File) (*State, error) {
+	if err := lockFile(f); err != nil {
+		return nil, fmt.Errorf("open journal %s: %w", path, err)
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("open journal: %w", err)
+	}
+	return load(f, fi.Size(), path)
+}
+
+// cutTorn cuts the torn tail Load found in f, if any, so that what is appended next follows
+// the intact records: bytes before an intact record would read as damage.
+func cutTorn(path string, f *os.File, st *State) error {
+	if st.Torn == nil {
+		return nil
+	}
+	if err := f.Truncate(st.Size); err != nil {
+		return fmt.Errorf("cut torn tail of journal %s: %w", path, err)
+	}
+	return nil
+}
+
+// AppendReport records in the journal at path, which no run has open, that the campaign's
+// report is now at report (see Writer.Report): for a run that had to write its report
+// elsewhere after its journal was closed, because another run created the file meanwhile.
+func AppendReport(path, report string) error {
+	rec, err := reportRecord(report)
+	if err != nil {
+		return err
+	}
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_APPEND, 0)
+	if err != nil {
+		return fmt.Errorf("open journal: %w", err)
+	}
+	defer f.Close()
+	st, err := lockAndLoad(path, f)
+	if err != nil {
+		return err
+	}
+	if st.Runs == 0 {
+		return fmt.Errorf("journal %s records no campaign", path)
+	}
+	if err := cutTorn(path, f, st); err != nil {
+		return err
+	}
+	if err := writeSync(f, appendRecord(nil, rec)); err != nil {
+		return fmt.Errorf("append to journal %s: %w", path, err)
+	}
+	return nil
+}
+
+// reportRecord is the record that the campaign's report is at path, made absolute: a
+// relative path would mean another file to a run started in another directory.
+func reportRecord(path string) (*Record, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("journal: report path: %w", err)
+	}
+	return &Record{Kind: KindReport, At: time.Now().UTC(), Report: abs}, nil
 }
 
 func writeSync(f *os.File, b []byte) error {
@@ -389,6 +456,20 @@ func (w *Writer) NotAccepted(row, part int, at time.Time) error {
 		return fmt.Errorf("journal not accepted: %w", err)
 	}
 	return w.add(&Record{Kind: KindNotAccepted, At: at, Row: row, Part: part})
+}
+
+// Report records where this run writes the campaign's report (made absolute; see
+// State.ReportPath) and returns once the record is durable. Call it at the start of the run,
+// before anything is sent, so that the next run checks its --report against it.
+func (w *Writer) Report(path string) error {
+	rec, err := reportRecord(path)
+	if err != nil {
+		return err
+	}
+	if err := w.add(rec); err != nil {
+		return err
+	}
+	return w.Sync()
 }
 
 // Receipt records a delivery receipt and returns only once it is durable, so that the caller

@@ -397,6 +397,48 @@ func TestOpen_RefusesChangedCampaign(t *testing.T) {
 	must(t, w2.Close())
 }
 
+// The report path is recorded absolute and durable; a check of the caller's refuses an Open
+// with the file untouched; a run whose report went elsewhere after its journal was closed
+// records that with AppendReport.
+func TestReportPath_RecordedCheckedAppended(t *testing.T) {
+	w, path := createTemp(t, Options{})
+	t.Chdir(filepath.Dir(path))
+	must(t, w.Report("out.csv"))
+	if st, err := Load(path); err != nil || st.ReportPath != filepath.Join(filepath.Dir(path), "out.csv") {
+		t.Fatalf("before Close: ReportPath %q (%v), want the absolute path of out.csv, durable at once", st.ReportPath, err)
+	}
+	must(t, w.Close())
+	before, err := os.ReadFile(path)
+	must(t, err)
+
+	refused := errors.New("not this campaign's report")
+	var seen string
+	_, _, err = OpenChecked(path, nil, func(st *State) error { seen = st.ReportPath; return refused }, Options{})
+	if !errors.Is(err, refused) {
+		t.Fatalf("OpenChecked with a refusing check = %v, want its error", err)
+	}
+	if after, _ := os.ReadFile(path); !bytes.Equal(before, after) || seen == "" {
+		t.Errorf("a refused OpenChecked changed the journal, or the check saw no report path (%q)", seen)
+	}
+
+	must(t, AppendReport(path, "../elsewhere/out-2.csv"))
+	st, err := Load(path)
+	must(t, err)
+	if want := filepath.Join(filepath.Dir(filepath.Dir(path)), "elsewhere", "out-2.csv"); st.ReportPath != want || !st.Clean || st.Runs != 1 {
+		t.Errorf("after AppendReport: ReportPath %q (want %q), clean %v, runs %d", st.ReportPath, want, st.Clean, st.Runs)
+	}
+
+	w2, _, err := Open(path, nil, Options{})
+	must(t, err)
+	if err := AppendReport(path, "out.csv"); !errors.Is(err, ErrLocked) {
+		t.Errorf("AppendReport while a run has the journal = %v, want ErrLocked", err)
+	}
+	must(t, w2.Close())
+	if err := AppendReport(filepath.Join(t.TempDir(), "none.journal"), "out.csv"); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("AppendReport without a journal = %v, want fs.ErrNotExist", err)
+	}
+}
+
 // TestWriter_CrashNeverHidesASubmittedRow is the guarantee --resume relies on. After each
 // Attempt returns (the moment the row could go out), a crash keeps at least the bytes fsynced
 // so far. For such crash images taken throughout a run, every row attempted so far must be
