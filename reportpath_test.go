@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"io"
 	"os"
 	"path/filepath"
@@ -233,5 +234,45 @@ func TestReceiptsReportPath(t *testing.T) {
 		if got != tt.want || (tt.want == "") != (err != nil) {
 			t.Errorf("receiptsReportPath(%q, %q) = %q, %v; want %q", tt.journal, tt.recorded, got, err, tt.want)
 		}
+	}
+}
+
+// send --resume given the journal alone rewrites the report the journal records, not one under
+// the default name beside the recipients.
+func TestResume_journalAloneFindsTheReport(t *testing.T) {
+	noLeaks(t)
+	srv := newTestSim(t, smsc.Config{})
+	c := newCampaign(t, 2)
+	c.report = filepath.Join(c.dir, "reports", "campaign.jsonl")
+	c.journal = filepath.Join(c.dir, "campaign.journal")
+	if err := os.Mkdir(filepath.Dir(c.report), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if code, stderr := c.send(t, srv.Addr(), "--journal", c.journal); code != exitOK {
+		t.Fatalf("send: exit %d\n%s", code, stderr)
+	}
+	if err := os.Remove(c.report); err != nil {
+		t.Fatal(err)
+	}
+	code, stderr := runCmd(t, "send", "--smsc", srv.Addr(), "--recipients", c.recipients, "--templates", c.templates,
+		"--from", "ACME", "--rate", "0", "--wait", "0", "--spool", c.spool, "--quiet", "--resume", "--journal", c.journal)
+	if code != exitOK {
+		t.Fatalf("send --resume --journal: exit %d\n%s", code, stderr)
+	}
+	// Rewritten in the format it was in, JSON Lines, every row accepted.
+	lines := strings.Split(strings.TrimSpace(string(readFile(t, c.report))), "\n")
+	for _, line := range lines {
+		var row struct {
+			SubmitStatus string `json:"submit_status"`
+		}
+		if err := json.Unmarshal([]byte(line), &row); err != nil || row.SubmitStatus != "accepted" {
+			t.Errorf("report line %q: %v, want JSON with submit_status accepted", line, err)
+		}
+	}
+	if len(lines) != 2 {
+		t.Errorf("the rewritten report has %d lines, want 2", len(lines))
+	}
+	if defaultName := defaultReportPath(csvin.Config{Recipients: c.recipients}, report.FormatCSV, time.Time{}); exists(defaultName) {
+		t.Errorf("the resume wrote %s too", defaultName)
 	}
 }

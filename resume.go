@@ -251,6 +251,19 @@ func recordedIdentity(path string) *journal.Identity {
 	return id
 }
 
+// recordedReportPath is where the journal at path records its campaign's report (the last
+// run's word); "" when it records none or cannot be read (opening it then says why).
+func recordedReportPath(path string) string {
+	var report string
+	_, _ = journal.Replay(path, func(r journal.Record) error {
+		if r.Kind == journal.KindReport {
+			report = r.Report
+		}
+		return nil
+	})
+	return report
+}
+
 // recordedExcludeGrows reports whether the campaign in the journal at path recorded its
 // exclude file by path (as this version always does) rather than by content (as earlier ones
 // did for a campaign sent without --optout-keywords), so that a resumed run computes its

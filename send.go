@@ -82,7 +82,7 @@ func sendFlags() []cli.Flag {
 		&cli.StringFlag{Name: "send-between", Usage: "send only between these `HH:MM-HH:MM` each day in --tz, e.g. 09:00-20:00; sending pauses outside"},
 		&cli.StringFlag{Name: "tz", Usage: "time `ZONE` of --send-between and of times without a zone, e.g. Europe/Berlin (default: the machine's)"},
 		// Report and receipts.
-		&cli.StringFlag{Name: "report", Usage: "write the receipt report to `FILE` (default: beside the recipients file, <name>.report.csv; for standard input, a pipe or --to: smscast-report-<time>.csv in the current directory)"},
+		&cli.StringFlag{Name: "report", Usage: "write the receipt report to `FILE` (default: beside the recipients file, <name>.report.csv; for standard input, a pipe or --to: smscast-report-<time>.csv in the current directory; with --resume --journal, the report the journal records)"},
 		&cli.StringFlag{Name: "report-format", Value: "csv", Usage: "report `FORMAT`: csv or jsonl (a --report ending in .jsonl is jsonl unless this says otherwise)"},
 		&cli.BoolFlag{Name: "force", Usage: "replace an existing report and journal: the campaign starts over and every row is sent again (--resume continues it instead)"},
 		&cli.StringFlag{Name: "summary-json", Usage: "also write the summary as JSON to `FILE`"},
@@ -314,6 +314,16 @@ func sendSettingsOf(c *cli.Context, passwordOnArgs bool, warn func(string)) (sen
 	// to --resume; the report's would only offer --force, which sends every row again.
 	if s.journal, err = journalSettingsOf(c, s.report, s.input, !s.transmitOnly); err != nil {
 		return s, err
+	}
+	if s.journal.resume && c.String("report") == "" && c.String("journal") != "" {
+		// A campaign resumed by its journal alone rewrites the report its journal records,
+		// as smscast receipts does, rather than one under the default name.
+		if recorded := recordedReportPath(s.journal.path); recorded != "" {
+			s.report, s.reportNamedAt = recorded, time.Time{}
+			if !c.IsSet("report-format") {
+				s.format = reportFormatOf(recorded)
+			}
+		}
 	}
 	// --resume rewrites the campaign's own report.
 	if err := checkReportPath(s.report, s.force || c.Bool("resume"), s.input); err != nil {
