@@ -267,7 +267,7 @@ func TestServer_EnquireLinkAnswered(t *testing.T) {
 
 // probeInterval is long enough that a client on a busy test machine answers each probe
 // before the next one is due (an unanswered probe closes the connection then).
-const probeInterval = 100 * time.Millisecond
+const probeInterval = 250 * time.Millisecond
 
 func TestServer_EnquireLinkProbesTheClient(t *testing.T) {
 	srv := startServer(t, Config{EnquireLinkInterval: probeInterval})
