@@ -37,13 +37,21 @@ type sender struct {
 // The error says what is wrong and what to do.
 func parseSender(s string) (sender, error) {
 	s = strings.TrimSpace(s)
-	// Numbers may be written with the usual separators: "+49 171 123-4567".
+	if err := checkSenderForm(s); err != nil {
+		return sender{}, err
+	}
+	// Numbers may be written with the usual separators: "+49 171 123-4567", and with the
+	// national prefix in brackets after the country code: "+49 (0)171 1234567".
+	written := s
+	if strings.HasPrefix(s, "+") || strings.HasPrefix(s, "00") {
+		written = strings.Replace(s, "(0)", "", 1)
+	}
 	d := strings.Map(func(r rune) rune {
 		if strings.ContainsRune(" -()./", r) {
 			return -1
 		}
 		return r
-	}, s)
+	}, written)
 	switch {
 	case s == "":
 		return sender{}, nil
@@ -76,6 +84,67 @@ func parseSender(s string) (sender, error) {
 		return sender{}, fmt.Errorf("sender %q is %d GSM characters long, but an alphanumeric sender has at most %d; shorten it", s, septets, maxAlphanumericSender)
 	}
 	return sender{addr: s, ton: tonAlphanumeric, npi: npiUnknown}, nil
+}
+
+// checkSenderForm refuses what a spreadsheet or a mislabelled column makes of a sender:
+// stripped of its separators, a float ("491711234567.0") or a date ("2025-05-02") would pass
+// as another number or a short code, and scientific notation ("4.91711E+11", the digits
+// lost) or a time ("10:00") as a name.
+func checkSenderForm(s string) error {
+	switch {
+	case isScientific(s):
+		return fmt.Errorf("sender %q is in scientific notation (a spreadsheet turned the number into one and lost its digits); format the column as text and export again", s)
+	case hasDecimalZeros(s):
+		return fmt.Errorf("sender %q ends in a decimal part (a spreadsheet or script stored the column as numbers); format the column as text and export again", s)
+	case looksLikeDateOrTime(s):
+		return fmt.Errorf("sender %q looks like a date or a time, not a name or a number; a recipients column named from is each row's sender: if it holds something else, rename it", s)
+	}
+	return nil
+}
+
+// looksLikeDateOrTime reports whether s is a time ("10:00", "9:30:00", "10:00 AM") or a date
+// of three digit groups with one separator ("2025-05-02", "02.05.2025", "5/2/25"), possibly
+// followed by a time. No sender is written so: numbers are grouped otherwise, and a name with
+// a colon between digits is no brand.
+func looksLikeDateOrTime(s string) bool {
+	if date, clock, ok := strings.Cut(s, " "); ok && isDate(date) && (isTime(clock) || clock == "") {
+		return true
+	}
+	return isDate(s) || isTime(s)
+}
+
+// isDate: year-month-day with 4+1..2+1..2 digits, or day and month first with a 2- or
+// 4-digit year, with one of - . / as the separator throughout.
+func isDate(s string) bool {
+	for _, sep := range []string{"-", ".", "/"} {
+		g := strings.Split(s, sep)
+		if len(g) != 3 || !allDigits(g[0]) || !allDigits(g[1]) || !allDigits(g[2]) {
+			continue
+		}
+		a, b, c := len(g[0]), len(g[1]), len(g[2])
+		if (a == 4 && b <= 2 && c <= 2) || (a <= 2 && b <= 2 && (c == 2 || c == 4)) {
+			return true
+		}
+	}
+	return false
+}
+
+// isTime: 1 or 2 digits, a colon, 2 digits, optionally :2 digits and AM/PM.
+func isTime(s string) bool {
+	s = strings.TrimSpace(s)
+	if u := strings.ToUpper(s); strings.HasSuffix(u, "AM") || strings.HasSuffix(u, "PM") {
+		s = strings.TrimSpace(s[:len(s)-2])
+	}
+	g := strings.Split(s, ":")
+	if len(g) < 2 || len(g) > 3 || len(g[0]) < 1 || len(g[0]) > 2 || !allDigits(g[0]) {
+		return false
+	}
+	for _, x := range g[1:] {
+		if len(x) != 2 || !allDigits(x) {
+			return false
+		}
+	}
+	return true
 }
 
 // internationalSender checks the digits of an international sender number.

@@ -25,6 +25,10 @@ type Summary struct {
 	Encodings map[string]int `json:"encodings,omitempty"`
 	// PartsPerMessage counts valid rows by their number of parts.
 	PartsPerMessage map[int]int `json:"parts_per_message,omitempty"`
+	// Senders counts valid rows by sender as sent ("" for the SMSC's default), the first
+	// maxSenders senders; OtherSenders counts the rows of all the others.
+	Senders      map[string]int `json:"senders,omitempty"`
+	OtherSenders int            `json:"other_senders,omitempty"`
 	// Parts is the submit_sm PDUs of all valid rows; SMS the SMS they make, what carriers
 	// bill: the same, except with --split payload, where the SMSC splits each message.
 	Parts int `json:"parts"`
@@ -46,6 +50,7 @@ func (s *Summary) Add(r Row) {
 			s.PartsPerMessage = make(map[int]int)
 		}
 		sms := max(r.Message.SMS, len(r.Message.Parts)) // a Message not made by SplitText has no SMS
+		s.addSender(r.From)
 		s.Encodings[r.Message.Encoding.String()]++
 		s.PartsPerMessage[sms]++
 		s.Parts += len(r.Message.Parts)
@@ -69,6 +74,21 @@ func (s *Summary) Add(r Row) {
 	case StatusExcluded:
 		s.Excluded++
 	}
+}
+
+// maxSenders bounds the senders a Summary counts one by one: a campaign with a sender per
+// row would otherwise keep them all.
+const maxSenders = 20
+
+func (s *Summary) addSender(from string) {
+	if s.Senders == nil {
+		s.Senders = make(map[string]int)
+	}
+	if _, ok := s.Senders[from]; ok || len(s.Senders) < maxSenders {
+		s.Senders[from]++
+		return
+	}
+	s.OtherSenders++
 }
 
 // Estimate says how Write estimates cost and duration.
@@ -106,6 +126,19 @@ func (s *Summary) Write(w io.Writer, e Estimate) error {
 		raw("encodings")
 		for _, name := range sortedKeys(s.Encodings, func(a, b string) bool { return s.Encodings[a] > s.Encodings[b] }) {
 			line("  "+name, group(s.Encodings[name]), "")
+		}
+		// The senders are shown because a wrong one goes to every recipient: a column named
+		// from that holds something else, a template's from that overrides --from.
+		raw("senders")
+		for _, from := range sortedKeys(s.Senders, func(a, b string) bool { return s.Senders[a] > s.Senders[b] || (s.Senders[a] == s.Senders[b] && a < b) }) {
+			label := from
+			if from == "" {
+				label = "(none: the SMSC's default)"
+			}
+			line("  "+shown(label), group(s.Senders[from]), "")
+		}
+		if s.OtherSenders > 0 {
+			line("  other senders", group(s.OtherSenders), "")
 		}
 		raw("parts per message")
 		most := 0

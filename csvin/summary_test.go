@@ -1,6 +1,7 @@
 package csvin
 
 import (
+	"fmt"
 	"regexp"
 	"strings"
 	"testing"
@@ -14,10 +15,10 @@ func TestSummary_Write(t *testing.T) {
 		return coding.Message{Encoding: enc, Parts: make([]coding.Part, parts)}
 	}
 	for range 3 {
-		s.Add(Row{Status: StatusOK, Message: msg(coding.GSM7, 1)})
+		s.Add(Row{Status: StatusOK, Message: msg(coding.GSM7, 1), From: "Shop"})
 	}
 	s.Add(Row{Status: StatusOK, Message: msg(coding.UCS2, 3), Transliterated: false})
-	s.Add(Row{Status: StatusOK, Message: msg(coding.GSM7, 1), Transliterated: true, SavedParts: 1})
+	s.Add(Row{Status: StatusOK, Message: msg(coding.GSM7, 1), Transliterated: true, SavedParts: 1, From: "491711234567"})
 	s.Add(Row{Status: StatusInvalid, Err: &RowError{File: "r.csv", Err: problem(ErrInvalidNumber, "x")}})
 	s.Add(Row{Status: StatusInvalid, Err: &RowError{File: "r.csv", Err: problem(ErrInvalidNumber, "y")}})
 	s.Add(Row{Status: StatusInvalid, Err: &RowError{File: "r.csv", Err: problem(ErrTooManyParts, "z")}})
@@ -37,6 +38,10 @@ func TestSummary_Write(t *testing.T) {
 encodings
   gsm7                          4
   ucs2                          1
+senders
+  Shop                          3
+  (none: the SMSC's default)    1
+  491711234567                  1
 parts per message
     1 ########################################            4
     3 ##########                                          1
@@ -72,6 +77,8 @@ func TestSummary_WriteLongLabel(t *testing.T) {
   excluded                      0  skipped: on the opt-out list
 encodings
   gsm7                          1
+senders
+  (none: the SMSC's default)    1
 parts per message
     1 ########################################            1
 total parts                     1  submit_sm PDUs: what the carrier bills
@@ -120,5 +127,25 @@ func TestSummary_PayloadBillsSMS(t *testing.T) {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("summary lacks %q:\n%s", want, b.String())
 		}
+	}
+}
+
+// A campaign with a sender per row lists the first maxSenders and counts the rest together.
+func TestSummary_manySenders(t *testing.T) {
+	var s Summary
+	one := coding.Message{Encoding: coding.GSM7, Parts: make([]coding.Part, 1)}
+	for i := range maxSenders + 5 {
+		s.Add(Row{Status: StatusOK, Message: one, From: fmt.Sprintf("Shop%02d", i)})
+	}
+	s.Add(Row{Status: StatusOK, Message: one, From: "Shop00"})
+	var b strings.Builder
+	if err := s.Write(&b, Estimate{}); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	if len(s.Senders) != maxSenders || s.OtherSenders != 5 || s.Senders["Shop00"] != 2 ||
+		!strings.Contains(out, "  Shop00                        2\n") || !strings.Contains(out, "  other senders                 5\n") ||
+		strings.Contains(out, "Shop20") {
+		t.Errorf("senders %v, others %d; summary:\n%s", s.Senders, s.OtherSenders, out)
 	}
 }

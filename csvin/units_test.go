@@ -36,6 +36,25 @@ func TestParseSender(t *testing.T) {
 		{"Shop™", "", 0, 0, `sender "Shop™" has characters outside the GSM alphabet; use letters, digits and common punctuation`},
 		{"+1234567890123456", "", 0, 0, `sender "+1234567890123456" has 16 digits, but an international number has at most 15; check it`},
 		{"+123", "", 0, 0, `sender "+123" is too short for an international number; check it`},
+		// The national prefix in brackets is dropped; elsewhere it would be another number.
+		{"+49 (0)171 123-4567", "491711234567", 1, 1, ""},
+		{"+49 (0) 151 1234567", "491511234567", 1, 1, ""},
+		{"0049 (0)171 1234567", "491711234567", 1, 1, ""},
+		{"(030) 1234567", "", 0, 0, `sender "(030) 1234567" looks like a national number; write it with its country code (+<country code><number>)`},
+		// What spreadsheets and mislabelled columns make of senders.
+		{"491511234567.0", "", 0, 0, `sender "491511234567.0" ends in a decimal part (a spreadsheet or script stored the column as numbers); format the column as text and export again`},
+		{"4.91511E+11", "", 0, 0, `sender "4.91511E+11" is in scientific notation (a spreadsheet turned the number into one and lost its digits); format the column as text and export again`},
+		{"4,91511E+11", "", 0, 0, `sender "4,91511E+11" is in scientific notation (a spreadsheet turned the number into one and lost its digits); format the column as text and export again`},
+		{"10:00", "", 0, 0, `sender "10:00" looks like a date or a time, not a name or a number; a recipients column named from is each row's sender: if it holds something else, rename it`},
+		{"9:30:00 AM", "", 0, 0, `sender "9:30:00 AM" looks like a date or a time, not a name or a number; a recipients column named from is each row's sender: if it holds something else, rename it`},
+		{"2025-05-02", "", 0, 0, `sender "2025-05-02" looks like a date or a time, not a name or a number; a recipients column named from is each row's sender: if it holds something else, rename it`},
+		{"02.05.2025 10:00", "", 0, 0, `sender "02.05.2025 10:00" looks like a date or a time, not a name or a number; a recipients column named from is each row's sender: if it holds something else, rename it`},
+		{"5/2/25", "", 0, 0, `sender "5/2/25" looks like a date or a time, not a name or a number; a recipients column named from is each row's sender: if it holds something else, rename it`},
+		// Not dates: grouped numbers and names with digits.
+		{"030-123-4567", "", 0, 0, `sender "030-123-4567" looks like a national number; write it with its country code (+<country code><number>)`},
+		{"+1 212-555-0123", "12125550123", 1, 1, ""},
+		{"Shop 24/7", "Shop 24/7", 5, 0, ""},
+		{"Open 9-17", "Open 9-17", 5, 0, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
