@@ -70,7 +70,7 @@ func inputFlags() []cli.Flag {
 		&cli.StringSliceFlag{Name: "to", Usage: "send to this `NUMBER` instead of a recipients file (repeatable)"},
 		&cli.StringFlag{Name: "to-column", Usage: "the phone column's `NAME` (default: the column named msisdn, phone, mobile, to, number or destination)"},
 		&cli.StringFlag{Name: "delimiter", Usage: "field delimiter: a single `CHAR`, or tab (default: detect comma, semicolon or tab)"},
-		&cli.StringFlag{Name: "charset", Value: "utf-8", Usage: "character set `NAME` of every input file: utf-8, windows-1252, iso-8859-1 or utf-16"},
+		&cli.StringFlag{Name: "charset", Value: "utf-8", Usage: "character set `NAME` of every input file: utf-8, windows-1252, iso-8859-1, macintosh (Mac Roman) or utf-16"},
 		&cli.StringFlag{Name: "templates", Usage: "templates CSV `FILE` with the columns id, text and optionally from"},
 		&cli.StringFlag{Name: "template", Usage: "template `ID` for rows without a template cell"},
 		&cli.StringFlag{Name: "text", Usage: "a single inline template `TEXT` instead of --templates, e.g. \"Hi {{name|there}}\""},

@@ -20,6 +20,10 @@ var charsets = map[string]encoding.Encoding{
 	"iso-8859-1":   charmap.ISO8859_1,
 	"latin1":       charmap.ISO8859_1,
 	"latin-1":      charmap.ISO8859_1,
+	// Mac Roman: what Excel for Mac writes as "CSV (Macintosh)", with CR line ends.
+	"macintosh": charmap.Macintosh,
+	"mac-roman": charmap.Macintosh,
+	"macroman":  charmap.Macintosh,
 	// A byte order mark, when there is one, wins over the default byte order.
 	"utf-16":   unicode.UTF16(unicode.LittleEndian, unicode.UseBOM),
 	"utf-16le": unicode.UTF16(unicode.LittleEndian, unicode.UseBOM),
@@ -41,13 +45,13 @@ func charsetFor(name string) (encoding.Encoding, error) {
 	if e, ok := charsets[n]; ok {
 		return e, nil
 	}
-	return nil, fmt.Errorf("unknown --charset %q: use utf-8, windows-1252, iso-8859-1 or utf-16", name)
+	return nil, fmt.Errorf("unknown --charset %q: use utf-8, windows-1252, iso-8859-1, macintosh or utf-16", name)
 }
 
 // decodeInput returns the text of a file as UTF-8 without a byte order mark. For UTF-8
 // input, invalid bytes end the text with a *RowError naming their line and byte.
 func decodeInput(r io.Reader, file string, enc encoding.Encoding) io.Reader {
-	if enc == charmap.Windows1252 || enc == charmap.ISO8859_1 {
+	if enc == charmap.Windows1252 || enc == charmap.ISO8859_1 || enc == charmap.Macintosh {
 		br := bufio.NewReaderSize(r, utf8Sniff)
 		if err := refuseUTF8(br, file, enc); err != nil {
 			return failedReader{err}
@@ -153,6 +157,10 @@ type utf8Checker struct {
 	carry  []byte // the start of a character split across reads
 	err    error  // returned once the bytes before it are consumed
 	start  []byte // the first bytes of the file (nil until read), to recognise UTF-16
+	// crRun counts the CRs just read that ended lines before any LF was seen; crOnly: a
+	// line ended in a CR alone (an old Mac file); sawLF: an LF was seen.
+	crRun         int
+	crOnly, sawLF bool
 }
 
 func (c *utf8Checker) Read(p []byte) (int, error) {
@@ -209,14 +217,52 @@ func (c *utf8Checker) Read(p []byte) (int, error) {
 	return valid, err
 }
 
-// advance moves the position past b.
+// advance moves the position past b. Lines end as the table reads them: in LF, CR LF or
+// CR CR LF, or, in a file with no LF (an old Mac file), in a CR alone.
 func (c *utf8Checker) advance(b []byte) {
 	c.offset += int64(len(b))
-	if nl := bytes.Count(b, []byte{'\n'}); nl > 0 {
+	if len(b) == 0 {
+		return
+	}
+	if bytes.IndexByte(b, '\r') < 0 { // most reads: bytes.Count rather than a loop
+		nl := bytes.Count(b, []byte{'\n'})
+		if c.crRun > 0 {
+			if b[0] == '\n' {
+				c.line -= c.crRun - 1 // the CRs and this LF end one line
+				nl--
+			} else {
+				c.crOnly = true
+			}
+			c.crRun = 0
+		}
+		c.sawLF = c.sawLF || bytes.IndexByte(b, '\n') >= 0
+		last := bytes.LastIndexByte(b, '\n')
 		c.line += nl
-		c.col = len(b) - bytes.LastIndexByte(b, '\n') - 1
-	} else {
-		c.col += len(b)
+		if last >= 0 {
+			c.col = len(b) - last - 1
+		} else {
+			c.col += len(b)
+		}
+		return
+	}
+	for _, x := range b {
+		switch {
+		case x == '\r' && !c.sawLF:
+			// Until an LF shows that lines end in LF, a CR ends one; if an LF follows,
+			// the CRs before it are part of its line end.
+			c.line, c.col = c.line+1, 0
+			c.crRun++
+		case x == '\n' && c.crRun > 0:
+			c.line -= c.crRun - 1
+			c.sawLF, c.crRun = true, 0
+		case x == '\n':
+			c.line, c.col, c.sawLF = c.line+1, 0, true
+		default:
+			if c.crRun > 0 {
+				c.crOnly, c.crRun = true, 0
+			}
+			c.col++
+		}
 	}
 }
 
@@ -236,6 +282,8 @@ func (c *utf8Checker) invalidByte(b byte) error {
 	switch {
 	case bytes.HasPrefix(c.start, []byte{0xFF, 0xFE}), bytes.HasPrefix(c.start, []byte{0xFE, 0xFF}):
 		hint = "the file starts with a UTF-16 byte order mark; use --charset utf-16"
+	case c.crOnly && !c.sawLF:
+		hint = "the file is in another character set, and its lines end in CR alone, as Excel for Mac's \"CSV (Macintosh)\" writes them in the Mac Roman character set: use --charset macintosh, or save it as \"CSV UTF-8\""
 	default:
 		hint = "the file is in another character set; if a spreadsheet on Windows saved it, use --charset windows-1252 (or iso-8859-1, utf-16), or save it as \"CSV UTF-8\""
 	}

@@ -33,6 +33,10 @@ const readBufferSize = 64 << 10
 
 // openTable reads the header of r; what is the file name in messages. delimiter 0 detects it.
 func openTable(r io.Reader, file string, enc encoding.Encoding, delimiter rune) (*table, error) {
+	r, err := refuseBinary(r, file)
+	if err != nil {
+		return nil, err
+	}
 	br := bufio.NewReaderSize(decodeInput(r, file, enc), readBufferSize)
 	if head, _ := br.Peek(readBufferSize); bytes.IndexByte(head, '\n') < 0 && bytes.IndexByte(head, '\r') >= 0 {
 		// Lines that end in CR alone ("CSV (Macintosh)"): encoding/csv would read the
@@ -40,7 +44,6 @@ func openTable(r io.Reader, file string, enc encoding.Encoding, delimiter rune) 
 		br = bufio.NewReaderSize(crToLF{br}, readBufferSize)
 	}
 	if delimiter == 0 {
-		var err error
 		if delimiter, err = detectDelimiter(br); err != nil {
 			return nil, err
 		}
@@ -66,6 +69,16 @@ func openTable(r io.Reader, file string, enc encoding.Encoding, delimiter rune) 
 		if strings.ContainsRune(h, 0) {
 			return nil, &RowError{File: file, Line: 1, Err: errors.New("the header contains NUL bytes, so the file looks like UTF-16; use --charset utf-16")}
 		}
+		if i == len(header)-1 {
+			h = strings.TrimSuffix(h, "\r") // CR CR LF line ends, as Python writes them on Windows
+		}
+		if strings.ContainsAny(h, "\r\n") {
+			// A CR alone ending the header line of an LF file (a header pasted from an old
+			// Mac file) runs the header on into the first data row, which would vanish.
+			line, col := c.FieldPos(i)
+			return nil, &RowError{File: file, Line: line, Column: col,
+				Err: fmt.Errorf("column %d of the header, %q, holds a line break: a CR alone or a line break inside quotes runs the header into the next line; put the header on one line ending like the others", i+1, h)}
+		}
 	}
 	t.fields = len(header)
 	// A map, not a comparison of every pair: a hostile header can have 200,000 columns.
@@ -83,6 +96,29 @@ func openTable(r io.Reader, file string, enc encoding.Encoding, delimiter rune) 
 		seen[key] = i
 	}
 	return t, nil
+}
+
+// binaryFormats are files given by mistake for a CSV file, by their first bytes.
+var binaryFormats = []struct {
+	magic, what, fix string
+}{
+	{"PK\x03\x04", "a ZIP archive, such as an Excel (.xlsx) or OpenDocument (.ods) workbook", `open it in the spreadsheet and save it as "CSV UTF-8"`},
+	{"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1", "an Excel 97-2003 workbook (.xls)", `open it in the spreadsheet and save it as "CSV UTF-8"`},
+	{"\x1F\x8B", "gzip-compressed", "unpack it, or give it as <(zcat FILE)"},
+}
+
+// refuseBinary returns the reader to read r from, or an error naming what the file is when it
+// starts like a workbook or an archive rather than text: read as CSV, such a file gets advice
+// about character sets that leads nowhere.
+func refuseBinary(r io.Reader, file string) (io.Reader, error) {
+	br := bufio.NewReaderSize(r, 16) // reads larger than the buffer go straight to r
+	head, _ := br.Peek(8)
+	for _, f := range binaryFormats {
+		if bytes.HasPrefix(head, []byte(f.magic)) {
+			return nil, &RowError{File: file, Line: 1, Err: fmt.Errorf("the file is %s, not a CSV file: %s", f.what, f.fix)}
+		}
+	}
+	return br, nil
 }
 
 // detectDelimiter picks the most frequent of comma, semicolon and tab outside quotes in the

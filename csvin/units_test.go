@@ -180,6 +180,52 @@ func TestUTF8Checker_splitReads(t *testing.T) {
 	}
 }
 
+// TestUTF8Checker_lineEnds: an invalid byte's line counts line ends as the table reads them,
+// whole or one byte at a time, and a Mac file (CR alone) is pointed to --charset macintosh.
+func TestUTF8Checker_lineEnds(t *testing.T) {
+	for _, tt := range []struct {
+		name, in  string
+		line, col int
+		hint      string
+	}{
+		{"LF", "a,b\nc,d\nx,\xe9\n", 3, 3, "windows-1252"},
+		{"CR LF", "a,b\r\nc,d\r\nx,\xe9\r\n", 3, 3, "windows-1252"},
+		{"CR CR LF", "a,b\r\r\nc,d\r\r\nx,\xe9\n", 3, 3, "windows-1252"},
+		{"CR alone", "a,b\rc,d\rx,\xe9\r", 3, 3, "--charset macintosh"},
+		{"CR alone, a blank line", "a,b\r\rc,d\rx,\xe9", 4, 3, "--charset macintosh"},
+		{"a CR alone in an LF file", "a,b\nc\rd,e\nx,\xe9\n", 3, 3, "windows-1252"},
+	} {
+		for _, split := range []bool{false, true} {
+			var r io.Reader = strings.NewReader(tt.in)
+			if split {
+				r = iotest.OneByteReader(r)
+			}
+			_, err := io.ReadAll(decodeInput(r, "f.csv", nil))
+			var re *RowError
+			if !errors.As(err, &re) || re.Line != tt.line || re.Column != tt.col || !strings.Contains(err.Error(), tt.hint) {
+				t.Errorf("%s (one byte at a time: %v): %v; want %d:%d and %q", tt.name, split, err, tt.line, tt.col, tt.hint)
+			}
+		}
+	}
+}
+
+// TestOpenTable_refused: files that are not CSV, or whose header runs into the first row,
+// stop with what they are rather than a misleading error or a lost row.
+func TestOpenTable_refused(t *testing.T) {
+	for _, tt := range []struct{ name, in, want string }{
+		{"xlsx", "PK\x03\x04\x14\x00\x06\x00", "f:1: the file is a ZIP archive, such as an Excel (.xlsx) or OpenDocument (.ods) workbook, not a CSV file"},
+		{"xls", "\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1\x00\x00", "f:1: the file is an Excel 97-2003 workbook (.xls), not a CSV file"},
+		{"gzip", "\x1F\x8B\x08\x00", "f:1: the file is gzip-compressed, not a CSV file: unpack it"},
+		{"a CR alone ends the header", "msisdn,name\r+491711234561,Anna\n+491711234562,Ben\n", `f:1:8: column 2 of the header, "name\r+491711234561", holds a line break`},
+		{"a quoted line break in the header", "msisdn,\"first\nname\"\n+491711234561,Anna\n", `holds a line break`},
+	} {
+		_, err := openTable(strings.NewReader(tt.in), "f", nil, 0)
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%s: %v, want %q", tt.name, err, tt.want)
+		}
+	}
+}
+
 func TestDetectDelimiter(t *testing.T) {
 	for in, want := range map[string]rune{
 		"msisdn,name\n":            ',',
@@ -200,7 +246,7 @@ func TestDetectDelimiter(t *testing.T) {
 }
 
 func TestCheckCharset(t *testing.T) {
-	for _, ok := range []string{"", "UTF-8", "utf8", "windows-1252", "CP1252", "iso-8859-1", "latin1", "utf-16", "UTF-16LE", "utf-16be"} {
+	for _, ok := range []string{"", "UTF-8", "utf8", "windows-1252", "CP1252", "iso-8859-1", "latin1", "macintosh", "Mac-Roman", "utf-16", "UTF-16LE", "utf-16be"} {
 		if err := CheckCharset(ok); err != nil {
 			t.Errorf("CheckCharset(%q): %v", ok, err)
 		}
