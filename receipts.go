@@ -175,10 +175,10 @@ func receiptsSettingsOf(c *cli.Context, passwordOnArgs bool, warn func(string)) 
 
 	s.report = c.String("report")
 	if s.report == "" {
-		if s.report, err = receiptsReportPath(path, st.ReportPath); err != nil {
+		if s.report, err = journalReportPath(path, st.ReportPath); err != nil {
 			return s, err
 		}
-	} else if err := checkReportOwner(s.report, st.ReportPath, path, c.String("journal") != ""); err != nil {
+	} else if err := checkReportOwner(s.report, st.ReportPath, path); err != nil {
 		return s, err
 	}
 	if c.IsSet("report-format") {
@@ -210,21 +210,6 @@ func receiptsSettingsOf(c *cli.Context, passwordOnArgs bool, warn func(string)) 
 	}
 	s.journal = journalSettings{path: path, collect: true, spool: spool}
 	return s, outputSettings(c, &s)
-}
-
-// receiptsReportPath is the report receipts rewrites without --report: where the campaign's
-// journal (at journalPath) records it, else (a journal of an earlier smscast) beside the
-// journal, where send puts it by default. The name beside the journal is kept when it is the
-// recorded file, as the user knows it by that name.
-func receiptsReportPath(journalPath, recorded string) (string, error) {
-	beside, ok := strings.CutSuffix(journalPath, ".journal")
-	switch {
-	case ok && (recorded == "" || sameFile(beside, recorded)):
-		return beside, nil
-	case recorded != "":
-		return recorded, nil
-	}
-	return "", fmt.Errorf("journal %s does not end in .journal, so the report's path is unknown: give --report FILE", journalPath)
 }
 
 // reportFormatOf is the format of the campaign's report at path, which receipts rewrites in

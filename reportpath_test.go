@@ -132,8 +132,8 @@ func TestReportOwner(t *testing.T) {
 			}
 			bReport, aJournal := readFile(t, b.report), readFile(t, a.journal)
 			code, stderr := cmd.run(t, a, b.report)
-			if code != exitUsage || !strings.Contains(stderr, "--report "+b.report+" is not this campaign's report") ||
-				!strings.Contains(stderr, "records its report as "+a.report+". Give --report "+a.report) {
+			if code != exitUsage || !strings.Contains(stderr, `--report "`+b.report+`" is not this campaign's report`) ||
+				!strings.Contains(stderr, `records the report as "`+a.report+`". Give --report `+a.report+" --journal "+a.journal) {
 				t.Errorf("campaign a with campaign b's report: exit %d, want 1 naming both reports; stderr:\n%s", code, stderr)
 			}
 			if !bytes.Equal(readFile(t, b.report), bReport) || !bytes.Equal(readFile(t, a.journal), aJournal) {
@@ -175,7 +175,7 @@ func readFile(t *testing.T, path string) []byte {
 func TestCheckReportOwner(t *testing.T) {
 	dir := t.TempDir()
 	t.Chdir(dir)
-	for _, name := range []string{"a.csv", "b.csv"} {
+	for _, name := range []string{"a.csv", "b.csv", "c.csv"} {
 		if err := os.WriteFile(name, []byte("row\n"), 0o600); err != nil {
 			t.Fatal(err)
 		}
@@ -183,56 +183,74 @@ func TestCheckReportOwner(t *testing.T) {
 	if err := os.Symlink("a.csv", "link.csv"); err != nil {
 		t.Fatal(err)
 	}
-	a := filepath.Join(dir, "a.csv")
+	// orig/c.csv: where the campaign of c.csv.journal ran before its directory was copied here.
+	if err := os.MkdirAll("orig", 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join("orig", "c.csv"), []byte("row\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	a, gone, orig := filepath.Join(dir, "a.csv"), filepath.Join(dir, "old", "out.csv"), filepath.Join(dir, "orig", "c.csv")
 	tests := []struct {
 		report, recorded, journal string
-		writesRecorded            bool
 		want                      string // "" = accepted; else what the refusal says
 	}{
-		{"b.csv", "", "a.journal", false, ""}, // a journal of an earlier smscast records none
-		{"a.csv", a, "a.journal", false, ""},
-		{"./x/../a.csv", a, "a.journal", false, ""},
-		{"link.csv", a, "a.journal", false, ""}, // another name of the same file
-		{"new.csv", a, "a.journal", false, ""},  // nothing there: the report moves
-		{"b.csv", a, "a.journal", false, "--report b.csv is not this campaign's report: its journal a.journal records its report as " + a +
-			". Give --report " + a + ", or, if b.csv is this campaign's report moved there, remove it first"},
-		{"b.csv", a, "a.journal", true, "Give --report " + a + " (or leave --report out), or"},
-		// The journal found beside --report b.csv: the advice keeps it.
-		{"b.csv", a, "b.csv.journal", true, "Give --report " + a + " --journal b.csv.journal, or"},
-		{"b.csv", filepath.Join(dir, "gone.csv"), "a.journal", false, "records its report as " + filepath.Join(dir, "gone.csv")},
+		{"b.csv", "", "a.csv.journal", ""}, // a journal of an earlier smscast records none
+		{"a.csv", a, "j.journal", ""},
+		{"./x/../a.csv", a, "j.journal", ""},
+		{"link.csv", a, "j.journal", ""},     // another name of the same file
+		{"new.csv", a, "j.journal", ""},      // nothing there: the report moves
+		{"c.csv", orig, "c.csv.journal", ""}, // beside the journal: the two were copied together
+		{"c.csv", gone, "c.csv.journal", ""}, // or moved
+		// Beside the journal, but the recorded report is there too (moved beside another
+		// run's file): the file beside is the other run's.
+		{"c.csv", a, "c.csv.journal", `--report "c.csv" is not this campaign's report`},
+		{"b.csv", a, "j.journal", `--report "b.csv" is not this campaign's report: its journal "j.journal" records the report as "` + a +
+			`". Give --report ` + a + ` --journal j.journal, or leave --report out; if "b.csv" is this campaign's report moved there, remove it first`},
+		// Without --report the report beside the journal would be written: the advice says so.
+		{"b.csv", orig, "c.csv.journal", "Give --report c.csv --journal c.csv.journal, or"},
+		{"b.csv", gone, "j.journal", `records the report as "` + gone + `". Give --report j --journal j.journal`},
 	}
 	for _, tt := range tests {
-		err := checkReportOwner(tt.report, tt.recorded, tt.journal, tt.writesRecorded)
+		err := checkReportOwner(tt.report, tt.recorded, tt.journal)
 		if tt.want == "" && err != nil || tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)) {
 			t.Errorf("checkReportOwner(%q, %q, %q) = %v, want %q", tt.report, tt.recorded, tt.journal, err, tt.want)
 		}
 	}
 }
 
-func TestReceiptsReportPath(t *testing.T) {
-	t.Chdir(t.TempDir())
-	abs := func(p string) string {
-		t.Helper()
-		a, err := filepath.Abs(p)
-		if err != nil {
+func TestJournalReportPath(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	if err := os.Mkdir("orig", 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"out.csv", "kept.csv", "orig/out.csv"} {
+		if err := os.WriteFile(name, []byte("row\n"), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		return a
 	}
+	in := func(p string) string { return filepath.Join(dir, p) }
 	tests := []struct {
 		journal, recorded string
 		want              string // "" = an error asking for --report
 	}{
-		{"out.csv.journal", "", "out.csv"},                    // an earlier smscast's journal
-		{"out.csv.journal", abs("out.csv"), "out.csv"},        // the name the user knows it by
-		{"out.csv.journal", "/data/out.csv", "/data/out.csv"}, // moved, or send had --report elsewhere
-		{"state/c", "/data/out.csv", "/data/out.csv"},
+		{"out.csv.journal", "", "out.csv"},                  // an earlier smscast's journal
+		{"out.csv.journal", in("out.csv"), "out.csv"},       // the name the user knows it by
+		{"out.csv.journal", in("kept.csv"), in("kept.csv")}, // in the journal's directory: moved beside another run's
+		{"out.csv.journal", in("orig/out.csv"), "out.csv"},  // elsewhere: the directory was copied here
+		{"out.csv.journal", in("gone/out.csv"), "out.csv"},  // or moved
+		{"new.csv.journal", in("kept.csv"), in("kept.csv")}, // send had --report elsewhere
+		{"new.csv.journal", in("deleted.csv"), in("deleted.csv")},
+		{"new.csv.journal", in("gone/out.csv"), "new.csv"}, // the recorded directory is gone
+		{"state/c", in("kept.csv"), in("kept.csv")},
 		{"state/c", "", ""},
+		{"state/c", in("gone/out.csv"), ""},
 	}
 	for _, tt := range tests {
-		got, err := receiptsReportPath(tt.journal, tt.recorded)
+		got, err := journalReportPath(tt.journal, tt.recorded)
 		if got != tt.want || (tt.want == "") != (err != nil) {
-			t.Errorf("receiptsReportPath(%q, %q) = %q, %v; want %q", tt.journal, tt.recorded, got, err, tt.want)
+			t.Errorf("journalReportPath(%q, %q) = %q, %v; want %q", tt.journal, tt.recorded, got, err, tt.want)
 		}
 	}
 }
@@ -274,5 +292,50 @@ func TestResume_journalAloneFindsTheReport(t *testing.T) {
 	}
 	if defaultName := defaultReportPath(csvin.Config{Recipients: c.recipients}, report.FormatCSV, time.Time{}); exists(defaultName) {
 		t.Errorf("the resume wrote %s too", defaultName)
+	}
+}
+
+// A campaign run through a directory link that later points to the next campaign's
+// directory, then moved: without --report its journal finishes its own report, never the one
+// the link leads to now, and in the new place too.
+func TestReportOwner_linkedThenMovedDirectory(t *testing.T) {
+	noLeaks(t)
+	srv := newTestSim(t, smsc.Config{})
+	march, april := newCampaign(t, 2), newCampaign(t, 3)
+	link := filepath.Join(t.TempDir(), "current")
+	for _, c := range []campaign{march, april} {
+		os.Remove(link)
+		if err := os.Symlink(c.dir, link); err != nil {
+			t.Fatal(err)
+		}
+		via := c
+		via.report = filepath.Join(link, "out.csv")
+		if code, stderr := via.send(t, srv.Addr(), "--wait", "30s"); code != exitOK {
+			t.Fatalf("send through the link: exit %d\n%s", code, stderr)
+		}
+	}
+	aprilReport := readFile(t, april.report)
+	code, stderr := runCmd(t, "receipts", "--journal", march.journal, "--wait", "0", "--spool", march.spool, "--quiet")
+	if code != exitOK || !strings.Contains(stderr, "report written to "+march.report+"\n") {
+		t.Errorf("receipts of March by its journal: exit %d, want 0 and March's report; stderr:\n%s", code, stderr)
+	}
+	if !bytes.Equal(readFile(t, april.report), aprilReport) {
+		t.Error("March's receipts run changed April's report, where the link points now")
+	}
+
+	moved := march.dir + "-moved"
+	if err := os.Rename(march.dir, moved); err != nil {
+		t.Fatal(err)
+	}
+	in := func(name string) string { return filepath.Join(moved, name) }
+	inputs := []string{"--recipients", in(filepath.Base(march.recipients)), "--templates", in(filepath.Base(march.templates)),
+		"--spool", in("spool"), "--wait", "0", "--quiet"}
+	for _, args := range [][]string{
+		append([]string{"receipts", "--journal", in("out.csv.journal")}, inputs...),
+		append([]string{"send", "--smsc", srv.Addr(), "--from", "ACME", "--resume", "--report", in("out.csv")}, inputs...),
+	} {
+		if code, stderr := runCmd(t, args...); code != exitOK || !strings.Contains(stderr, "report written to "+in("out.csv")+"\n") {
+			t.Errorf("%s in the moved directory: exit %d, want 0 and its report there; stderr:\n%s", args[0], code, stderr)
+		}
 	}
 }

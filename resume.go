@@ -434,7 +434,7 @@ func openCampaignJournal(s *sendSettings, book *report.Book, stderr io.Writer) (
 	// was opened; a resume checks it here, with the journal locked.
 	var checkReport func(*journal.State) error
 	if js.resume {
-		checkReport = func(st *journal.State) error { return checkReportOwner(s.report, st.ReportPath, js.path, false) }
+		checkReport = func(st *journal.State) error { return checkReportOwner(s.report, st.ReportPath, js.path) }
 	}
 	w, st, err := journal.OpenChecked(js.path, want, checkReport, journal.Options{})
 	var mismatch *journal.MismatchError
@@ -477,27 +477,59 @@ func recordReport(w *journal.Writer, report string, created bool) error {
 	return err
 }
 
+// journalReportPath is the report of the campaign whose journal is at journalPath when no
+// --report is given (smscast receipts, send --resume --journal); recorded is where the
+// journal records it ("" for a journal of an earlier smscast). The recorded report wins when
+// it is in the journal's directory (beside it, or moved beside another run's file); else the
+// report beside the journal, where send puts it by default, when there is one: the campaign's
+// directory was moved or copied, and the recorded path is stale or another copy's. Else the
+// recorded one: a report kept elsewhere (send --report X --journal Y).
+func journalReportPath(journalPath, recorded string) (string, error) {
+	beside, ok := strings.CutSuffix(journalPath, ".journal")
+	switch {
+	case ok && (recorded == "" || sameFile(beside, recorded)):
+		return beside, nil
+	case recordedHere(recorded, journalPath):
+		return recorded, nil
+	case ok && exists(beside):
+		return beside, nil
+	case recorded == "":
+		return "", fmt.Errorf("journal %s does not end in .journal, so the report's path is unknown: give --report FILE", journalPath)
+	case exists(recorded) || exists(filepath.Dir(recorded)):
+		return recorded, nil
+	case ok:
+		return beside, nil
+	}
+	return "", fmt.Errorf("journal %s records its report as %s, whose directory no longer exists: give --report FILE", journalPath, recorded)
+}
+
 // checkReportOwner refuses, before anything is sent and before the journal or a report
 // changes, a report path that is not the campaign's: recorded is where the campaign's journal
 // (at journalPath) says its report is, and a file at report, elsewhere, is most likely another
 // campaign's (a --config file shared by two campaigns, a copied cron line), which rewriting
 // would replace. Where nothing is, the report moved on purpose, and this run records its new
-// place. A journal of an earlier smscast records none: nothing to check. writesRecorded says
-// that without --report the command writes the recorded report, as receipts does.
-func checkReportOwner(report, recorded, journalPath string, writesRecorded bool) error {
-	if recorded == "" || sameFile(report, recorded) || !exists(report) {
+// place. The file beside the journal is the campaign's report when the two went elsewhere
+// together (a moved or copied directory), that is unless the recorded report is still in the
+// journal's directory. A journal of an earlier smscast records none: nothing to check.
+func checkReportOwner(report, recorded, journalPath string) error {
+	beside, hasBeside := strings.CutSuffix(journalPath, ".journal")
+	if recorded == "" || !exists(report) || sameFile(report, recorded) ||
+		hasBeside && sameFile(report, beside) && !recordedHere(recorded, journalPath) {
 		return nil
 	}
-	give := "--report " + shellQuote(recorded)
-	switch {
-	case journalPath == report+".journal":
-		// The journal may have been found beside --report: beside the right one is none.
-		give += " --journal " + shellQuote(journalPath)
-	case writesRecorded:
-		give += " (or leave --report out)"
+	want, err := journalReportPath(journalPath, recorded)
+	if err != nil {
+		want = recorded
 	}
-	return fmt.Errorf("--report %s is not this campaign's report: its journal %s records its report as %s. Give %s, or, if %s is this "+
-		"campaign's report moved there, remove it first: the journal rebuilds it", report, journalPath, recorded, give, report)
+	return fmt.Errorf("--report %q is not this campaign's report: its journal %q records the report as %q. Give --report %s --journal %s, "+
+		"or leave --report out; if %q is this campaign's report moved there, remove it first: the journal rebuilds it",
+		report, journalPath, recorded, shellQuote(want), shellQuote(journalPath), report)
+}
+
+// recordedHere reports whether the recorded report exists in the directory of the journal at
+// journalPath: then the two have not been moved apart, and the recorded path is current.
+func recordedHere(recorded, journalPath string) bool {
+	return recorded != "" && exists(recorded) && sameFile(filepath.Dir(recorded), filepath.Dir(journalPath))
 }
 
 // sameFile reports whether a and b name one file: the same absolute path, or two names

@@ -319,9 +319,12 @@ func sendSettingsOf(c *cli.Context, passwordOnArgs bool, warn func(string)) (sen
 		// A campaign resumed by its journal alone rewrites the report its journal records,
 		// as smscast receipts does, rather than one under the default name.
 		if recorded := recordedReportPath(s.journal.path); recorded != "" {
-			s.report, s.reportNamedAt = recorded, time.Time{}
+			if s.report, err = journalReportPath(s.journal.path, recorded); err != nil {
+				return s, err
+			}
+			s.reportNamedAt = time.Time{}
 			if !c.IsSet("report-format") {
-				s.format = reportFormatOf(recorded)
+				s.format = reportFormatOf(s.report)
 			}
 		}
 	}
@@ -510,8 +513,15 @@ func recordMovedReport(journalPath, alt string, stderr io.Writer) {
 	if journalPath == "" {
 		return
 	}
-	if err := journal.AppendReport(journalPath, alt); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		fmt.Fprintf(stderr, "smscast: %v\n", err)
+	err := journal.AppendReport(journalPath, alt)
+	// A receipts run started from cron the moment this run closed its journal holds it:
+	// wait a little for it, as the record decides which file later runs rewrite.
+	for i := 0; errors.Is(err, journal.ErrLocked) && i < 50; i++ {
+		time.Sleep(100 * time.Millisecond)
+		err = journal.AppendReport(journalPath, alt)
+	}
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		fmt.Fprintf(stderr, "smscast: the journal could not record that this campaign's report is now %s: %v\n", alt, err)
 	}
 }
 

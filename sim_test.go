@@ -116,6 +116,7 @@ func TestSim_UsageErrors(t *testing.T) {
 		{[]string{"--receipt-id-format", "oct"}, exitUsage, "--receipt-id-format"},
 		{[]string{"--undeliv-ratio", "2"}, exitUsage, "between 0 and 1"},
 		{[]string{"--tls-cert", "only.pem"}, exitUsage, "--tls-key"},
+		{[]string{"--enquire-link", "1ns"}, exitUsage, "--enquire-link) 1ns is below 10ms"},
 		{[]string{"extra"}, exitUsage, "no arguments"},
 		{[]string{"--listen", busy.Addr().String()}, exitConnect, "listen on"},
 	}

@@ -323,6 +323,11 @@ func reportRecord(path string) (*Record, error) {
 	if err != nil {
 		return nil, fmt.Errorf("journal: report path: %w", err)
 	}
+	// Through the directory's links: a path through a link that is later pointed elsewhere
+	// ("current" -> next month's directory) would name another campaign's report.
+	if dir, err := filepath.EvalSymlinks(filepath.Dir(abs)); err == nil {
+		abs = filepath.Join(dir, filepath.Base(abs))
+	}
 	return &Record{Kind: KindReport, At: time.Now().UTC(), Report: abs}, nil
 }
 

@@ -434,6 +434,19 @@ func TestReportPath_RecordedCheckedAppended(t *testing.T) {
 		t.Errorf("AppendReport while a run has the journal = %v, want ErrLocked", err)
 	}
 	must(t, w2.Close())
+
+	// Through a directory link, the link's target: pointing the link elsewhere later (a
+	// "current" link moved on to next month's campaign) cannot change whose report it is.
+	target, link := t.TempDir(), filepath.Join(t.TempDir(), "current")
+	must(t, os.Symlink(target, link))
+	must(t, AppendReport(path, filepath.Join(link, "out.csv")))
+	st, err = Load(path)
+	must(t, err)
+	resolved, err := filepath.EvalSymlinks(target)
+	must(t, err)
+	if want := filepath.Join(resolved, "out.csv"); st.ReportPath != want {
+		t.Errorf("through a link: ReportPath %q, want %q", st.ReportPath, want)
+	}
 	if err := AppendReport(filepath.Join(t.TempDir(), "none.journal"), "out.csv"); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("AppendReport without a journal = %v, want fs.ErrNotExist", err)
 	}

@@ -157,6 +157,9 @@ const (
 
 const (
 	defaultListen = "127.0.0.1:0"
+	// minEnquireLinkInterval is the shortest Config.EnquireLinkInterval: a client needs some
+	// time to answer, and probing faster only burns CPU.
+	minEnquireLinkInterval = 10 * time.Millisecond
 	// unbindTimeout bounds how long a session the simulator unbound may take to answer.
 	unbindTimeout = 10 * time.Second
 )
@@ -192,7 +195,10 @@ func (c Config) normalize() (Config, error) {
 			errs = append(errs, err)
 		}
 	}
-	if c.ReceiptDelay < 0 || c.ReceiptJitter < 0 || c.ReceiptRetry < 0 || c.RespDelay < 0 || c.EnquireLinkInterval < 0 {
+	if c.EnquireLinkInterval != 0 && c.EnquireLinkInterval < minEnquireLinkInterval {
+		bad("the enquire_link interval (--enquire-link) %v is below %v: every session would be probed without pause (and dropped before it could answer)", c.EnquireLinkInterval, minEnquireLinkInterval)
+	}
+	if c.ReceiptDelay < 0 || c.ReceiptJitter < 0 || c.ReceiptRetry < 0 || c.RespDelay < 0 {
 		bad("delays must not be negative")
 	}
 	if c.ReceiptRetry == 0 {

@@ -363,7 +363,7 @@ func (c *conn) leaveReceipts() {
 // connection, as a carrier drops a client it takes for dead, when a probe is still
 // unanswered interval plus Config.RespDelay after it was queued.
 func (c *conn) probeLoop(interval time.Duration) {
-	t := time.NewTicker(interval)
+	t := time.NewTimer(interval)
 	defer t.Stop()
 	patience := interval + c.srv.cfg.RespDelay
 	var sentAt time.Time
@@ -374,14 +374,16 @@ func (c *conn) probeLoop(interval time.Duration) {
 			return
 		case now = <-t.C:
 		}
-		switch {
-		case c.probeSeq.Load() != 0:
-			if now.Sub(sentAt) >= patience {
-				c.srv.enquireLinkDrops.Add(1)
-				c.close()
-				return
+		if c.probeSeq.Load() != 0 {
+			if wait := sentAt.Add(patience).Sub(now); wait > 0 {
+				t.Reset(wait)
+				continue
 			}
-		case c.probing.Load():
+			c.srv.enquireLinkDrops.Add(1)
+			c.close()
+			return
+		}
+		if c.probing.Load() {
 			seq := c.nextSeq()
 			c.probeSeq.Store(seq) // before it can be written, so its answer always finds it
 			if ok, err := c.out.request(seq, &smpp.EnquireLink{}); !ok || err != nil {
@@ -391,6 +393,7 @@ func (c *conn) probeLoop(interval time.Duration) {
 			c.out.kick()
 			c.srv.enquireLinksSent.Add(1)
 		}
+		t.Reset(interval)
 	}
 }
 
