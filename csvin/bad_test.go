@@ -84,6 +84,14 @@ func TestBadInputs(t *testing.T) {
 		{"swallowed-rows-phone-last", nil},
 		{"lone-cr", nil},
 		{"templates-control-character", templatesFile},
+		{"exclude-no-phone-column", func(c *csvin.Config) {
+			c.Recipients, c.Exclude = "testdata/bad/recipients.csv", "testdata/bad/exclude-no-phone-column.csv"
+		}},
+		{"workbook", nil},
+		{"header-lone-cr", nil},
+		{"mac-roman", nil},
+		{"sender-time", nil},
+		{"plus-inside", nil},
 	}
 	position := regexp.MustCompile(`^testdata/bad/[a-z0-9-]+\.(csv|txt):[0-9]+(:[0-9]+)?: `)
 	var golden strings.Builder

@@ -3,6 +3,7 @@ package csvin
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -49,8 +50,20 @@ func charsetFor(name string) (encoding.Encoding, error) {
 }
 
 // decodeInput returns the text of a file as UTF-8 without a byte order mark. For UTF-8
-// input, invalid bytes end the text with a *RowError naming their line and byte.
+// input, invalid bytes end the text with a *RowError naming their line and byte. A file that
+// starts with the UTF-8 byte order mark is read as UTF-8 whatever enc says: --charset applies
+// to every input file, and a templates file saved as "CSV UTF-8" beside a recipients file in
+// UTF-16 says what it is.
 func decodeInput(r io.Reader, file string, enc encoding.Encoding) io.Reader {
+	if enc != nil {
+		br := bufio.NewReaderSize(r, utf8Sniff)
+		if head, _ := br.Peek(3); bytes.Equal(head, []byte("\uFEFF")) {
+			enc = nil
+		} else if isUTF16(enc) && !looksUTF16(br) {
+			return failedReader{&RowError{File: file, Line: 1, Err: errors.New("the file is not UTF-16, as --charset says (it has no byte order mark and no NUL bytes at its start); --charset applies to every input file: save them all in one character set (\"CSV UTF-8\" is best), or this one as UTF-16 too")}}
+		}
+		r = br
+	}
 	if enc == charmap.Windows1252 || enc == charmap.ISO8859_1 || enc == charmap.Macintosh {
 		br := bufio.NewReaderSize(r, utf8Sniff)
 		if err := refuseUTF8(br, file, enc); err != nil {
@@ -62,6 +75,23 @@ func decodeInput(r io.Reader, file string, enc encoding.Encoding) io.Reader {
 		return &bomSkipper{r: enc.NewDecoder().Reader(r)}
 	}
 	return &utf8Checker{r: r, file: file, line: 1}
+}
+
+func isUTF16(enc encoding.Encoding) bool {
+	for _, name := range []string{"utf-16", "utf-16le", "utf-16be"} {
+		if enc == charsets[name] {
+			return true
+		}
+	}
+	return false
+}
+
+// looksUTF16 reports whether the start of a file is UTF-16: a byte order mark, or a NUL byte
+// among its first 64 bytes (the high byte of every ASCII character), or nothing at all.
+func looksUTF16(br *bufio.Reader) bool {
+	head, _ := br.Peek(64)
+	return len(head) == 0 || bytes.HasPrefix(head, []byte{0xFF, 0xFE}) || bytes.HasPrefix(head, []byte{0xFE, 0xFF}) ||
+		bytes.IndexByte(head, 0) >= 0
 }
 
 // failedReader is a file that cannot be read as asked: every Read returns err.

@@ -14,8 +14,13 @@ import (
 var phoneColumnNames = []string{"msisdn", "phone", "mobile", "to", "number", "destination"}
 
 // phoneColumn finds the phone column: the one named by --to-column, else the one header
-// named like a phone column. An error when there is none or more than one.
-func phoneColumn(t *table, toColumn string) (int, error) {
+// named like a phone column. An error when there is none or more than one; recipients says
+// whether --to-column can choose one (not for the --exclude list).
+func phoneColumn(t *table, toColumn string, recipients bool) (int, error) {
+	chooseOne, nameIt := "rename the other", "or give one number per line without a header (--to-column is for the recipients file)"
+	if recipients {
+		chooseOne, nameIt = "choose one with --to-column", "or choose it with --to-column"
+	}
 	if toColumn != "" {
 		if i := t.column(toColumn); i >= 0 {
 			return i, nil
@@ -31,14 +36,14 @@ func phoneColumn(t *table, toColumn string) (int, error) {
 			}
 			if found >= 0 {
 				return -1, &RowError{File: t.file, Line: 1,
-					Err: fmt.Errorf("both %q and %q could be the phone column; choose one with --to-column", t.header[found], h)}
+					Err: fmt.Errorf("both %q and %q could be the phone column; %s", t.header[found], h, chooseOne)}
 			}
 			found = i
 		}
 	}
 	if found < 0 {
 		return -1, &RowError{File: t.file, Line: 1,
-			Err: fmt.Errorf("no phone column in the header (it has: %s); name it msisdn, phone, mobile, to, number or destination, or choose it with --to-column; the first row must be a header", t.columnList())}
+			Err: fmt.Errorf("no phone column in the header (it has: %s); name it msisdn, phone, mobile, to, number or destination, %s; the first row must be a header", t.columnList(), nameIt)}
 	}
 	return found, nil
 }
@@ -73,7 +78,7 @@ func loadExclude(path string, enc encoding.Encoding, n *numbers) (optOuts, error
 		}
 		return nil
 	}
-	col, err := phoneColumn(t, "")
+	col, err := phoneColumn(t, "", false)
 	if err != nil {
 		// No header: a plain list, whose first line is already a number (perhaps a broken
 		// one, which add reports as such).

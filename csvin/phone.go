@@ -245,12 +245,14 @@ func cleanNumber(cell string) (digits string, plus bool, err error) {
 	}
 	var b strings.Builder
 	b.Grow(len(s))
-	for i, r := range s {
+	for _, r := range s {
 		switch {
 		case r >= '0' && r <= '9':
 			b.WriteRune(r)
-		case r == '+' && i == 0:
+		case r == '+' && !plus && b.Len() == 0: // "+49 …", also "(+49) …"
 			plus = true
+		case r == '+':
+			return "", false, problem(ErrInvalidNumber, "number %q has a + after its start; write + only once, before the country code", cell)
 		case r == '\n' || r == '\r':
 			return "", false, problem(ErrInvalidNumber, "number %q is broken over lines; put it on one line", cell)
 		case unicode.IsSpace(r), strings.ContainsRune("-.()/\u2010\u2011\u2012\u2013\u2014\u2015", r):

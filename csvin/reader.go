@@ -195,7 +195,7 @@ func (r *Reader) openRecipients(enc encoding.Encoding) error {
 	if r.table, err = openTable(in, file, enc, cfg.Delimiter); err != nil {
 		return err
 	}
-	if r.phoneCol, err = phoneColumn(r.table, cfg.ToColumn); err != nil {
+	if r.phoneCol, err = phoneColumn(r.table, cfg.ToColumn, true); err != nil {
 		return err
 	}
 	r.templateCol, r.fromCol = r.table.column("template"), r.table.column("from")

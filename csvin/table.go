@@ -115,14 +115,14 @@ func refuseBinary(r io.Reader, file string) (io.Reader, error) {
 	head, _ := br.Peek(8)
 	for _, f := range binaryFormats {
 		if bytes.HasPrefix(head, []byte(f.magic)) {
-			return nil, &RowError{File: file, Line: 1, Err: fmt.Errorf("the file is %s, not a CSV file: %s", f.what, f.fix)}
+			return nil, &RowError{File: file, Line: 1, Err: fmt.Errorf("the file is %s, not a CSV file; %s", f.what, f.fix)}
 		}
 	}
 	return br, nil
 }
 
 // detectDelimiter picks the most frequent of comma, semicolon and tab outside quotes in the
-// first line (comma when none occurs: a one-column file).
+// first line (comma when none occurs: a one-column file; on a tie, tab, then semicolon).
 func detectDelimiter(br *bufio.Reader) (rune, error) {
 	head, err := br.Peek(readBufferSize)
 	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, bufio.ErrBufferFull) {
@@ -141,9 +141,12 @@ func detectDelimiter(br *bufio.Reader) (rune, error) {
 			counts[b]++
 		}
 	}
+	// A tie goes to the rarer character in text: a semicolon file's header often has a comma
+	// in a name ("Name, Vorname"), a comma file's rarely a semicolon, and tabs are
+	// delimiters wherever they are.
 	best := ','
 	for _, d := range []byte{';', '\t'} {
-		if counts[d] > counts[byte(best)] {
+		if counts[d] > 0 && counts[d] >= counts[byte(best)] {
 			best = rune(d)
 		}
 	}

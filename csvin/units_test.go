@@ -215,13 +215,50 @@ func TestOpenTable_refused(t *testing.T) {
 	for _, tt := range []struct{ name, in, want string }{
 		{"xlsx", "PK\x03\x04\x14\x00\x06\x00", "f:1: the file is a ZIP archive, such as an Excel (.xlsx) or OpenDocument (.ods) workbook, not a CSV file"},
 		{"xls", "\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1\x00\x00", "f:1: the file is an Excel 97-2003 workbook (.xls), not a CSV file"},
-		{"gzip", "\x1F\x8B\x08\x00", "f:1: the file is gzip-compressed, not a CSV file: unpack it"},
+		{"gzip", "\x1F\x8B\x08\x00", "f:1: the file is gzip-compressed, not a CSV file; unpack it"},
 		{"a CR alone ends the header", "msisdn,name\r+491711234561,Anna\n+491711234562,Ben\n", `f:1:8: column 2 of the header, "name\r+491711234561", holds a line break`},
 		{"a quoted line break in the header", "msisdn,\"first\nname\"\n+491711234561,Anna\n", `holds a line break`},
 	} {
 		_, err := openTable(strings.NewReader(tt.in), "f", nil, 0)
 		if err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%s: %v, want %q", tt.name, err, tt.want)
+		}
+	}
+}
+
+// TestDecodeInput_charsetAndBOM: a UTF-8 byte order mark wins over --charset; a file that
+// cannot be UTF-16 is refused under --charset utf-16 rather than read as CJK garbage.
+func TestDecodeInput_charsetAndBOM(t *testing.T) {
+	utf16le := func(s string) string {
+		var b []byte
+		for _, r := range s {
+			b = append(b, byte(r), 0)
+		}
+		return string(b)
+	}
+	for _, tt := range []struct {
+		name, charset, in, want, err string
+	}{
+		{"UTF-8 BOM under utf-16", "utf-16", "\uFEFFid,text\nhi,Zoë\n", "id,text\nhi,Zoë\n", ""},
+		{"UTF-8 BOM under windows-1252", "windows-1252", "\uFEFFid,text\nhi,Zoë\n", "id,text\nhi,Zoë\n", ""},
+		{"UTF-16 without a BOM", "utf-16", utf16le("id,text\n"), "id,text\n", ""},
+		{"UTF-16 with a BOM", "utf-16", "\xFF\xFE" + utf16le("id\n"), "id\n", ""},
+		{"ASCII under utf-16", "utf-16", "id,text\nhi,there\n", "", "f.csv:1: the file is not UTF-16, as --charset says"},
+		{"an empty file under utf-16", "utf-16", "", "", ""},
+	} {
+		enc, err := charsetFor(tt.charset)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := io.ReadAll(decodeInput(strings.NewReader(tt.in), "f.csv", enc))
+		if tt.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.err) {
+				t.Errorf("%s: %q, %v; want an error %q", tt.name, got, err, tt.err)
+			}
+			continue
+		}
+		if err != nil || string(got) != tt.want {
+			t.Errorf("%s: %q, %v; want %q", tt.name, got, err, tt.want)
 		}
 	}
 }
@@ -234,6 +271,8 @@ func TestDetectDelimiter(t *testing.T) {
 		"msisdn\n":                 ',',
 		`"a;b",c` + "\n":           ',',
 		"\"a,b,c\";d;e\r\n1,2,3\n": ';',
+		"Telefon;Name, Vorname\n":  ';', // a tie: the semicolon
+		"a,b;c\td\n":               '\t',
 	} {
 		table, err := openTable(strings.NewReader(in), "f", nil, 0)
 		if err != nil {
