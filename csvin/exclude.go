@@ -21,7 +21,7 @@ func phoneColumn(t *table, toColumn string, recipients bool) (int, error) {
 	if recipients {
 		chooseOne, nameIt = "choose one with --to-column", "or choose it with --to-column"
 	}
-	if toColumn != "" {
+	if toColumn = strings.TrimSpace(toColumn); toColumn != "" {
 		if i := t.column(toColumn); i >= 0 {
 			return i, nil
 		}

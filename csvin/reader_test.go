@@ -115,7 +115,7 @@ func TestReader_formats(t *testing.T) {
 		{"cells are not expanded again", "msisdn,name,city\n+49 171 1234567,{{city}},Berlin\n", nil, []string{
 			"1 2 491711234567 text ok [Hi {{city}}]",
 		}},
-		{"--to-column", "id,cell,name\n7,+49 171 1234567,Anna\n", func(c *csvin.Config) { c.ToColumn = "Cell" }, []string{
+		{"--to-column", "id,cell,name\n7,+49 171 1234567,Anna\n", func(c *csvin.Config) { c.ToColumn = " Cell " }, []string{
 			"1 2 491711234567 text ok [Hi Anna]",
 		}},
 		{"national numbers with --default-region", "msisdn,name\n0171 1234567,Anna\n491711234568,Ben\n", func(c *csvin.Config) { c.DefaultRegion = "de" }, []string{
@@ -186,6 +186,12 @@ func TestReader_formats(t *testing.T) {
 				"2 3 491711234568 text ok [Hi there!]",
 				"3 4 491711234569 text ok [Hi \u00adAnn!]",
 			}},
+		// Pasted text brings invisible characters at a cell's ends: they would make the
+		// message UCS-2.
+		{"a zero-width space or byte order mark at a cell's end", "msisdn,name\n+49 171 1234567,\u200bAnna\ufeff\n+49 171 1234568,Ben\u2060 \n", nil, []string{
+			"1 2 491711234567 text ok [Hi Anna]",
+			"2 3 491711234568 text ok [Hi Ben]",
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

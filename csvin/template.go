@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -121,7 +122,7 @@ func (tp *template) render(buf []byte, rec []string, allowEmpty bool) ([]byte, e
 		}
 		var v string
 		if p.field < len(rec) {
-			v = strings.TrimSpace(rec[p.field])
+			v = trimCell(rec[p.field])
 		}
 		if v != "" && v[0] >= utf8.RuneSelf && blank(v) {
 			v = "" // only invisible characters (a zero-width space, a soft hyphen): empty too
@@ -136,6 +137,19 @@ func (tp *template) render(buf []byte, rec []string, allowEmpty bool) ([]byte, e
 		}
 	}
 	return buf, nil
+}
+
+// trimCell is a cell as it is inserted: without spaces at either end, nor the invisible
+// characters pasted text brings along there (a zero-width space, a byte order mark, a word
+// joiner), which would switch the message to UCS-2, doubling its cost, for nothing.
+func trimCell(s string) string {
+	s = strings.TrimSpace(s)
+	if s == "" || s[0] < utf8.RuneSelf && s[len(s)-1] < utf8.RuneSelf {
+		return s
+	}
+	return strings.TrimFunc(s, func(r rune) bool {
+		return unicode.IsSpace(r) || r == '\u200B' || r == '\uFEFF' || r == '\u2060'
+	})
 }
 
 // templates is the set of templates of a campaign.
