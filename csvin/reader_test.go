@@ -142,6 +142,10 @@ func TestReader_formats(t *testing.T) {
 			"1 2 491711234567 text ok [Hi Anna]",
 			"2 3 491711234568 text ok [Hi Ben\nBeta]",
 		}},
+		{"lines ending in CR alone, an LF inside a quoted cell", "msisdn,name\r+49 171 1234567,\"Anna\nAnn\"\r+49 171 1234568,Ben\r", nil, []string{
+			"1 2 491711234567 text ok [Hi Anna\nAnn]",
+			"2 4 491711234568 text ok [Hi Ben]", // an editor shows the cell's line break too
+		}},
 		{"control characters", "msisdn,name\n+49 171 1234567,An\x00na\n+49 171 1234568,Be\x1bn\n+49 171 1234569,\"Cat\tX\"\n", nil, []string{
 			"1 2 491711234567 text invalid [the message contains the control character U+0000 at character 6, which a handset shows as garbage or not at all; remove it from the file]",
 			"2 3 491711234568 text invalid [the message contains the control character U+001B at character 6, which a handset shows as garbage or not at all; remove it from the file]",

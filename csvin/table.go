@@ -38,7 +38,7 @@ func openTable(r io.Reader, file string, enc encoding.Encoding, delimiter rune) 
 		return nil, err
 	}
 	br := bufio.NewReaderSize(decodeInput(r, file, enc), readBufferSize)
-	if head, _ := br.Peek(readBufferSize); bytes.IndexByte(head, '\n') < 0 && bytes.IndexByte(head, '\r') >= 0 {
+	if head, _ := br.Peek(readBufferSize); crLineEnds(head) {
 		// Lines that end in CR alone ("CSV (Macintosh)"): encoding/csv would read the
 		// whole file as one line.
 		br = bufio.NewReaderSize(crToLF{br}, readBufferSize)
@@ -230,6 +230,28 @@ func (t *table) pos(field int, rec []string) (line, col int) {
 }
 
 // crToLF reads a file whose lines end in CR alone as if they ended in LF.
+// crLineEnds reports whether the lines of a file that starts with head end in CR alone: a CR
+// ends a line outside quotes and no LF does (an LF inside a quoted cell is a line break in
+// the cell, as a spreadsheet may write one).
+func crLineEnds(head []byte) bool {
+	if bytes.IndexByte(head, '\r') < 0 {
+		return false
+	}
+	quoted, loneCR := false, false
+	for i, b := range head {
+		switch {
+		case b == '"':
+			quoted = !quoted
+		case quoted:
+		case b == '\n':
+			return false
+		case b == '\r' && i+1 < len(head) && head[i+1] != '\n':
+			loneCR = true
+		}
+	}
+	return loneCR
+}
+
 type crToLF struct{ r io.Reader }
 
 func (c crToLF) Read(p []byte) (int, error) {
