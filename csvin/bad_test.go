@@ -92,6 +92,7 @@ func TestBadInputs(t *testing.T) {
 		{"mac-roman", nil},
 		{"sender-time", nil},
 		{"plus-inside", nil},
+		{"templates-single-brace", templatesFile},
 	}
 	position := regexp.MustCompile(`^testdata/bad/[a-z0-9-]+\.(csv|txt):[0-9]+(:[0-9]+)?: `)
 	var golden strings.Builder

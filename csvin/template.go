@@ -81,6 +81,12 @@ func (tp *template) bind(t *table) error {
 	for i := range tp.pieces {
 		p := &tp.pieces[i]
 		if p.name == "" {
+			if name := singleBraced(p.text, t); name != "" {
+				// Other tools write placeholders so: every recipient would get "{city}".
+				errs = append(errs, &RowError{File: tp.file, Line: tp.line, Column: tp.column,
+					Err: fmt.Errorf("template %q has {%s} in single braces, which would be sent as written; a placeholder takes two: write {{%s}} (to send the braces, write { %s })",
+						tp.id, shown(name), shown(name), shown(name))})
+			}
 			continue
 		}
 		p.field = t.column(p.name)
@@ -91,6 +97,22 @@ func (tp *template) bind(t *table) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// singleBraced returns the first name in text written {name}, without spaces, that is a
+// column of t; "" when there is none.
+func singleBraced(text string, t *table) string {
+	for {
+		open := strings.IndexByte(text, '{')
+		if open < 0 {
+			return ""
+		}
+		text = text[open+1:]
+		end := strings.IndexAny(text, "{} \t\n")
+		if end > 0 && text[end] == '}' && t.column(text[:end]) >= 0 {
+			return text[:end]
+		}
+	}
 }
 
 // controlIn says which control character a template's text holds, if any: one a handset
