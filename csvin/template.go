@@ -78,10 +78,12 @@ func parseTemplate(text string) ([]piece, error) {
 // returned (joined), so that one run shows every one to fix.
 func (tp *template) bind(t *table) error {
 	var errs []error
+	braced := false // one single-brace error per template is enough to fix them all
 	for i := range tp.pieces {
 		p := &tp.pieces[i]
 		if p.name == "" {
-			if name := singleBraced(p.text, t); name != "" {
+			if name := singleBraced(p.text, t); name != "" && !braced {
+				braced = true
 				// Other tools write placeholders so: every recipient would get "{city}".
 				errs = append(errs, &RowError{File: tp.file, Line: tp.line, Column: tp.column,
 					Err: fmt.Errorf("template %q has {%s} in single braces, which would be sent as written; a placeholder takes two: write {{%s}} (to send the braces, write { %s })",
