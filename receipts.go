@@ -175,10 +175,16 @@ func receiptsSettingsOf(c *cli.Context, passwordOnArgs bool, warn func(string)) 
 
 	s.report = c.String("report")
 	if s.report == "" {
-		if s.report, err = journalReportPath(path, st.ReportPath); err != nil {
+		beside := func() (string, error) {
+			if report, ok := strings.CutSuffix(path, ".journal"); ok {
+				return report, nil
+			}
+			return "", fmt.Errorf("journal %s does not end in .journal, so the report's path is unknown: give --report FILE", path)
+		}
+		if s.report, err = reportByJournal(path, st, beside); err != nil {
 			return s, err
 		}
-	} else if err := checkReportOwner(s.report, st.ReportPath, path); err != nil {
+	} else if err := checkReportOwner(s.report, path, st); err != nil {
 		return s, err
 	}
 	if c.IsSet("report-format") {

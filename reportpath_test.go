@@ -133,7 +133,7 @@ func TestReportOwner(t *testing.T) {
 			bReport, aJournal := readFile(t, b.report), readFile(t, a.journal)
 			code, stderr := cmd.run(t, a, b.report)
 			if code != exitUsage || !strings.Contains(stderr, `--report "`+b.report+`" is not this campaign's report`) ||
-				!strings.Contains(stderr, `records the report as "`+a.report+`". Give --report `+a.report+" --journal "+a.journal) {
+				!strings.Contains(stderr, `says the report is "`+a.report+`". Give --report `+a.report+" --journal "+a.journal) {
 				t.Errorf("campaign a with campaign b's report: exit %d, want 1 naming both reports; stderr:\n%s", code, stderr)
 			}
 			if !bytes.Equal(readFile(t, b.report), bReport) || !bytes.Equal(readFile(t, a.journal), aJournal) {
@@ -172,10 +172,52 @@ func readFile(t *testing.T, path string) []byte {
 	return b
 }
 
+// TestCampaignReport: where a journal says its campaign's report is, after the ways
+// campaign directories move: renamed, copied, restored, reached through a link.
+func TestCampaignReport(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	for _, name := range []string{"here/out.csv.journal", "here/out.csv", "orig/campaign.journal", "orig/report.csv"} {
+		if err := os.MkdirAll(filepath.Dir(name), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(name, []byte("x"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Symlink("here", "link"); err != nil {
+		t.Fatal(err)
+	}
+	in := func(p string) string { return filepath.Join(dir, p) }
+	tests := []struct {
+		name                               string
+		journal, recorded, recordedJournal string
+		want                               string // "" with ok false: none recorded
+		err                                string
+	}{
+		{"an earlier smscast's journal", "here/out.csv.journal", "", "", "", ""},
+		{"in place", "here/out.csv.journal", in("here/out.csv"), in("here/out.csv.journal"), in("here/out.csv"), ""},
+		{"in place, through a link", "link/out.csv.journal", in("here/out.csv"), in("here/out.csv.journal"), in("here/out.csv"), ""},
+		{"in place, moved beside another run's", "here/out.csv.journal", in("here/out-2.csv"), in("here/out.csv.journal"), in("here/out-2.csv"), ""},
+		{"in place, kept elsewhere", "here/out.csv.journal", "/reports/a.csv", in("here/out.csv.journal"), "/reports/a.csv", ""},
+		{"the directory renamed", "here/out.csv.journal", in("old/out.csv"), in("old/out.csv.journal"), in("here/out.csv"), ""},
+		{"the directory copied, other names", "here/campaign.journal", in("orig/report.csv"), in("orig/campaign.journal"), in("here/report.csv"), ""},
+		{"moved, the report below", "here/out.csv.journal", in("old/reports/a.csv"), in("old/out.csv.journal"), in("here/reports/a.csv"), ""},
+		{"moved away from a report elsewhere", "here/out.csv.journal", "/reports/a.csv", in("old/out.csv.journal"), "",
+			"the journal here/out.csv.journal was at " + in("old/out.csv.journal") + " when its report was /reports/a.csv, which did not move with it; give --report FILE"},
+	}
+	for _, tt := range tests {
+		got, ok, err := campaignReport(tt.journal, tt.recorded, tt.recordedJournal)
+		if got != tt.want || ok != (tt.want != "") || (err == nil) != (tt.err == "") || err != nil && err.Error() != tt.err {
+			t.Errorf("%s: %q, %v, %v; want %q, error %q", tt.name, got, ok, err, tt.want, tt.err)
+		}
+	}
+}
+
 func TestCheckReportOwner(t *testing.T) {
 	dir := t.TempDir()
 	t.Chdir(dir)
-	for _, name := range []string{"a.csv", "b.csv", "c.csv"} {
+	for _, name := range []string{"a.csv", "b.csv", "a.csv.journal"} {
 		if err := os.WriteFile(name, []byte("row\n"), 0o600); err != nil {
 			t.Fatal(err)
 		}
@@ -183,74 +225,28 @@ func TestCheckReportOwner(t *testing.T) {
 	if err := os.Symlink("a.csv", "link.csv"); err != nil {
 		t.Fatal(err)
 	}
-	// orig/c.csv: where the campaign of c.csv.journal ran before its directory was copied here.
-	if err := os.MkdirAll("orig", 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join("orig", "c.csv"), []byte("row\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	a, gone, orig := filepath.Join(dir, "a.csv"), filepath.Join(dir, "old", "out.csv"), filepath.Join(dir, "orig", "c.csv")
+	a, aj := filepath.Join(dir, "a.csv"), filepath.Join(dir, "a.csv.journal")
+	recorded := &journal.State{ReportPath: a, ReportJournal: aj}
+	elsewhere := &journal.State{ReportPath: "/reports/a.csv", ReportJournal: filepath.Join(dir, "old", "a.csv.journal")}
 	tests := []struct {
-		report, recorded, journal string
-		want                      string // "" = accepted; else what the refusal says
+		report string
+		st     *journal.State
+		want   string // "" = accepted; else what the refusal says
 	}{
-		{"b.csv", "", "a.csv.journal", ""}, // a journal of an earlier smscast records none
-		{"a.csv", a, "j.journal", ""},
-		{"./x/../a.csv", a, "j.journal", ""},
-		{"link.csv", a, "j.journal", ""},     // another name of the same file
-		{"new.csv", a, "j.journal", ""},      // nothing there: the report moves
-		{"c.csv", orig, "c.csv.journal", ""}, // beside the journal: the two were copied together
-		{"c.csv", gone, "c.csv.journal", ""}, // or moved
-		// Beside the journal, but the recorded report is there too (moved beside another
-		// run's file): the file beside is the other run's.
-		{"c.csv", a, "c.csv.journal", `--report "c.csv" is not this campaign's report`},
-		{"b.csv", a, "j.journal", `--report "b.csv" is not this campaign's report: its journal "j.journal" records the report as "` + a +
-			`". Give --report ` + a + ` --journal j.journal, or leave --report out; if "b.csv" is this campaign's report moved there, remove it first`},
-		// Without --report the report beside the journal would be written: the advice says so.
-		{"b.csv", orig, "c.csv.journal", "Give --report c.csv --journal c.csv.journal, or"},
-		{"b.csv", gone, "j.journal", `records the report as "` + gone + `". Give --report j --journal j.journal`},
+		{"b.csv", &journal.State{}, ""}, // a journal of an earlier smscast records none
+		{"a.csv", recorded, ""},
+		{"./x/../a.csv", recorded, ""},
+		{"link.csv", recorded, ""}, // another name of the same file
+		{"new.csv", recorded, ""},  // nothing there: the report moves
+		{"b.csv", recorded, `--report "b.csv" is not this campaign's report: its journal "a.csv.journal" says the report is "` + a +
+			`". Give --report ` + a + ` --journal a.csv.journal, or, if "b.csv" is this campaign's report moved there, remove it first`},
+		{"new.csv", elsewhere, ""},
+		{"b.csv", elsewhere, `--report "b.csv" exists, and it cannot be told to be this campaign's report: the journal a.csv.journal was at`},
 	}
 	for _, tt := range tests {
-		err := checkReportOwner(tt.report, tt.recorded, tt.journal)
+		err := checkReportOwner(tt.report, "a.csv.journal", tt.st)
 		if tt.want == "" && err != nil || tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)) {
-			t.Errorf("checkReportOwner(%q, %q, %q) = %v, want %q", tt.report, tt.recorded, tt.journal, err, tt.want)
-		}
-	}
-}
-
-func TestJournalReportPath(t *testing.T) {
-	dir := t.TempDir()
-	t.Chdir(dir)
-	if err := os.Mkdir("orig", 0o755); err != nil {
-		t.Fatal(err)
-	}
-	for _, name := range []string{"out.csv", "kept.csv", "orig/out.csv"} {
-		if err := os.WriteFile(name, []byte("row\n"), 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	in := func(p string) string { return filepath.Join(dir, p) }
-	tests := []struct {
-		journal, recorded string
-		want              string // "" = an error asking for --report
-	}{
-		{"out.csv.journal", "", "out.csv"},                  // an earlier smscast's journal
-		{"out.csv.journal", in("out.csv"), "out.csv"},       // the name the user knows it by
-		{"out.csv.journal", in("kept.csv"), in("kept.csv")}, // in the journal's directory: moved beside another run's
-		{"out.csv.journal", in("orig/out.csv"), "out.csv"},  // elsewhere: the directory was copied here
-		{"out.csv.journal", in("gone/out.csv"), "out.csv"},  // or moved
-		{"new.csv.journal", in("kept.csv"), in("kept.csv")}, // send had --report elsewhere
-		{"new.csv.journal", in("deleted.csv"), in("deleted.csv")},
-		{"new.csv.journal", in("gone/out.csv"), "new.csv"}, // the recorded directory is gone
-		{"state/c", in("kept.csv"), in("kept.csv")},
-		{"state/c", "", ""},
-		{"state/c", in("gone/out.csv"), ""},
-	}
-	for _, tt := range tests {
-		got, err := journalReportPath(tt.journal, tt.recorded)
-		if got != tt.want || (tt.want == "") != (err != nil) {
-			t.Errorf("journalReportPath(%q, %q) = %q, %v; want %q", tt.journal, tt.recorded, got, err, tt.want)
+			t.Errorf("checkReportOwner(%q, %+v) = %v, want %q", tt.report, tt.st, err, tt.want)
 		}
 	}
 }
@@ -337,5 +333,31 @@ func TestReportOwner_linkedThenMovedDirectory(t *testing.T) {
 		if code, stderr := runCmd(t, args...); code != exitOK || !strings.Contains(stderr, "report written to "+in("out.csv")+"\n") {
 			t.Errorf("%s in the moved directory: exit %d, want 0 and its report there; stderr:\n%s", args[0], code, stderr)
 		}
+	}
+}
+
+// A campaign directory copied elsewhere (a backup restored), the report and journal under
+// names of their own: the copy's journal finishes the copy's report, never the original's.
+func TestReportOwner_copiedDirectory(t *testing.T) {
+	noLeaks(t)
+	srv := newTestSim(t, smsc.Config{})
+	c := newCampaign(t, 2)
+	c.report, c.journal = filepath.Join(c.dir, "report.csv"), filepath.Join(c.dir, "campaign.journal")
+	if code, stderr := c.send(t, srv.Addr(), "--journal", c.journal, "--wait", "30s"); code != exitOK {
+		t.Fatalf("send: exit %d\n%s", code, stderr)
+	}
+	original := readFile(t, c.report)
+	restored := filepath.Join(t.TempDir(), "restored")
+	if err := os.CopyFS(restored, os.DirFS(c.dir)); err != nil {
+		t.Fatal(err)
+	}
+	in := func(name string) string { return filepath.Join(restored, name) }
+	code, stderr := runCmd(t, "receipts", "--journal", in("campaign.journal"), "--recipients", in(filepath.Base(c.recipients)),
+		"--templates", in(filepath.Base(c.templates)), "--spool", in("spool"), "--wait", "0", "--quiet")
+	if code != exitOK || !strings.Contains(stderr, "report written to "+in("report.csv")+"\n") {
+		t.Errorf("receipts in the copy: exit %d, want 0 and the copy's report; stderr:\n%s", code, stderr)
+	}
+	if !bytes.Equal(readFile(t, c.report), original) {
+		t.Error("the copy's receipts run rewrote the original's report")
 	}
 }

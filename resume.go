@@ -251,17 +251,17 @@ func recordedIdentity(path string) *journal.Identity {
 	return id
 }
 
-// recordedReportPath is where the journal at path records its campaign's report (the last
-// run's word); "" when it records none or cannot be read (opening it then says why).
-func recordedReportPath(path string) string {
-	var report string
+// recordedReport is the report record of the journal at path, as State has it (the last
+// one); empty when it records none or cannot be read (opening it then says why).
+func recordedReport(path string) *journal.State {
+	st := &journal.State{}
 	_, _ = journal.Replay(path, func(r journal.Record) error {
 		if r.Kind == journal.KindReport {
-			report = r.Report
+			st.ReportPath, st.ReportJournal = r.Report, r.JournalAt
 		}
 		return nil
 	})
-	return report
+	return st
 }
 
 // recordedExcludeGrows reports whether the campaign in the journal at path recorded its
@@ -434,7 +434,7 @@ func openCampaignJournal(s *sendSettings, book *report.Book, stderr io.Writer) (
 	// was opened; a resume checks it here, with the journal locked.
 	var checkReport func(*journal.State) error
 	if js.resume {
-		checkReport = func(st *journal.State) error { return checkReportOwner(s.report, st.ReportPath, js.path) }
+		checkReport = func(st *journal.State) error { return checkReportOwner(s.report, js.path, st) }
 	}
 	w, st, err := journal.OpenChecked(js.path, want, checkReport, journal.Options{})
 	var mismatch *journal.MismatchError
@@ -477,59 +477,63 @@ func recordReport(w *journal.Writer, report string, created bool) error {
 	return err
 }
 
-// journalReportPath is the report of the campaign whose journal is at journalPath when no
-// --report is given (smscast receipts, send --resume --journal); recorded is where the
-// journal records it ("" for a journal of an earlier smscast). The recorded report wins when
-// it is in the journal's directory (beside it, or moved beside another run's file); else the
-// report beside the journal, where send puts it by default, when there is one: the campaign's
-// directory was moved or copied, and the recorded path is stale or another copy's. Else the
-// recorded one: a report kept elsewhere (send --report X --journal Y).
-func journalReportPath(journalPath, recorded string) (string, error) {
-	beside, ok := strings.CutSuffix(journalPath, ".journal")
-	switch {
-	case ok && (recorded == "" || sameFile(beside, recorded)):
-		return beside, nil
-	case recordedHere(recorded, journalPath):
-		return recorded, nil
-	case ok && exists(beside):
-		return beside, nil
-	case recorded == "":
-		return "", fmt.Errorf("journal %s does not end in .journal, so the report's path is unknown: give --report FILE", journalPath)
-	case exists(recorded) || exists(filepath.Dir(recorded)):
-		return recorded, nil
-	case ok:
-		return beside, nil
+// campaignReport is where the campaign's report is by its journal, now at journalPath: the
+// recorded report while the journal is where it was when that was recorded
+// (recordedJournal); moved along when the journal was moved or copied (a renamed campaign
+// directory, a backup restored elsewhere), if the report was in the journal's directory or
+// below it. ok is false for a journal that records no report (an earlier smscast's); err says
+// why the report cannot be told (the journal moved away from a report kept elsewhere).
+func campaignReport(journalPath, recorded, recordedJournal string) (report string, ok bool, err error) {
+	if recorded == "" {
+		return "", false, nil
 	}
-	return "", fmt.Errorf("journal %s records its report as %s, whose directory no longer exists: give --report FILE", journalPath, recorded)
+	here, err := journal.ResolvedPath(journalPath)
+	if err != nil {
+		return "", false, err
+	}
+	if recordedJournal == "" || here == recordedJournal || sameFile(journalPath, recordedJournal) {
+		return recorded, true, nil
+	}
+	rel, err := filepath.Rel(filepath.Dir(recordedJournal), recorded)
+	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		return "", false, fmt.Errorf("the journal %s was at %s when its report was %s, which did not move with it; give --report FILE",
+			journalPath, recordedJournal, recorded)
+	}
+	return filepath.Join(filepath.Dir(here), rel), true, nil
+}
+
+// reportByJournal is the report a run without --report rewrites (smscast receipts, send
+// --resume --journal): the campaign's, by its journal (campaignReport); for a journal of an
+// earlier smscast, fallback (the name beside the journal, or send's default name).
+func reportByJournal(journalPath string, st *journal.State, fallback func() (string, error)) (string, error) {
+	report, ok, err := campaignReport(journalPath, st.ReportPath, st.ReportJournal)
+	switch {
+	case err != nil:
+		return "", err
+	case ok:
+		return report, nil
+	}
+	return fallback()
 }
 
 // checkReportOwner refuses, before anything is sent and before the journal or a report
-// changes, a report path that is not the campaign's: recorded is where the campaign's journal
-// (at journalPath) says its report is, and a file at report, elsewhere, is most likely another
-// campaign's (a --config file shared by two campaigns, a copied cron line), which rewriting
-// would replace. Where nothing is, the report moved on purpose, and this run records its new
-// place. The file beside the journal is the campaign's report when the two went elsewhere
-// together (a moved or copied directory), that is unless the recorded report is still in the
-// journal's directory. A journal of an earlier smscast records none: nothing to check.
-func checkReportOwner(report, recorded, journalPath string) error {
-	beside, hasBeside := strings.CutSuffix(journalPath, ".journal")
-	if recorded == "" || !exists(report) || sameFile(report, recorded) ||
-		hasBeside && sameFile(report, beside) && !recordedHere(recorded, journalPath) {
+// changes, a --report that names an existing file other than the campaign's report by its
+// journal (campaignReport): most likely another campaign's (a --config file shared by two
+// campaigns, a copied cron line), which rewriting would replace. Where nothing is, the report
+// moves on purpose, and this run records its new place. A journal of an earlier smscast
+// records none: nothing to check.
+func checkReportOwner(report, journalPath string, st *journal.State) error {
+	want, ok, err := campaignReport(journalPath, st.ReportPath, st.ReportJournal)
+	switch {
+	case err == nil && !ok, !exists(report), err == nil && sameFile(report, want):
 		return nil
+	case err != nil:
+		return fmt.Errorf("--report %q exists, and it cannot be told to be this campaign's report: %v. If it is, remove it first: the journal rebuilds it",
+			report, err)
 	}
-	want, err := journalReportPath(journalPath, recorded)
-	if err != nil {
-		want = recorded
-	}
-	return fmt.Errorf("--report %q is not this campaign's report: its journal %q records the report as %q. Give --report %s --journal %s, "+
-		"or leave --report out; if %q is this campaign's report moved there, remove it first: the journal rebuilds it",
-		report, journalPath, recorded, shellQuote(want), shellQuote(journalPath), report)
-}
-
-// recordedHere reports whether the recorded report exists in the directory of the journal at
-// journalPath: then the two have not been moved apart, and the recorded path is current.
-func recordedHere(recorded, journalPath string) bool {
-	return recorded != "" && exists(recorded) && sameFile(filepath.Dir(recorded), filepath.Dir(journalPath))
+	return fmt.Errorf("--report %q is not this campaign's report: its journal %q says the report is %q. Give --report %s --journal %s, "+
+		"or, if %q is this campaign's report moved there, remove it first: the journal rebuilds it",
+		report, journalPath, want, shellQuote(want), shellQuote(journalPath), report)
 }
 
 // sameFile reports whether a and b name one file: the same absolute path, or two names

@@ -318,10 +318,11 @@ func sendSettingsOf(c *cli.Context, passwordOnArgs bool, warn func(string)) (sen
 	if s.journal.resume && c.String("report") == "" && c.String("journal") != "" {
 		// A campaign resumed by its journal alone rewrites the report its journal records,
 		// as smscast receipts does, rather than one under the default name.
-		if recorded := recordedReportPath(s.journal.path); recorded != "" {
-			if s.report, err = journalReportPath(s.journal.path, recorded); err != nil {
-				return s, err
-			}
+		named := s.report
+		if s.report, err = reportByJournal(s.journal.path, recordedReport(s.journal.path), func() (string, error) { return named, nil }); err != nil {
+			return s, err
+		}
+		if s.report != named {
 			s.reportNamedAt = time.Time{}
 			if !c.IsSet("report-format") {
 				s.format = reportFormatOf(s.report)

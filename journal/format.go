@@ -26,7 +26,7 @@ import (
 // bytes, sorted by role); Horizon: row; Attempt: row, part; Accepted: row, part, message id;
 // Rejected: row, error text; Resubmitted: row, part; Receipt: id, sub, dlvrd, submit date,
 // done date, stat, state:uint8, err, network error (string), text; End: nothing; NotAccepted:
-// row, part; Report: path (string). Row and part are uvarints.
+// row, part; Report: report path, journal path (strings). Row and part are uvarints.
 //
 // Kinds added after the first release of version 1 (NotAccepted, Report) extend it: a journal
 // without them reads as before, and an older smscast stops at them with "unknown record kind
@@ -88,8 +88,9 @@ const (
 	// the SMSC answered the last one with an error status, or it was never written, and no
 	// earlier one had an unknown outcome. The next KindAttempt cancels it.
 	KindNotAccepted
-	// KindReport records where the run writes the campaign's report (an absolute path), so
-	// that a later run can tell the campaign's report from another campaign's file.
+	// KindReport records where the run writes the campaign's report, and where the journal
+	// was then (absolute paths, through directory links), so that a later run can tell the
+	// campaign's report from another campaign's file, also after the two were moved.
 	KindReport
 	kindLimit // one past the last valid kind
 )
@@ -119,6 +120,7 @@ type Record struct {
 	MessageID string    // KindAccepted: as the SMSC sent it
 	Err       string    // KindRejected: what the report shows, such as "0x0000000B ESME_RINVDSTADR"
 	Report    string    // KindReport: the report's absolute path
+	JournalAt string    // KindReport: the journal's absolute path when Report was recorded
 	Receipt   smpp.Receipt
 }
 
@@ -174,6 +176,7 @@ func appendBody(dst []byte, r *Record) []byte {
 		dst = appendString(dst, r.Err)
 	case KindReport:
 		dst = appendString(dst, r.Report)
+		dst = appendString(dst, r.JournalAt)
 	case KindReceipt:
 		rc := &r.Receipt
 		dst = appendString(dst, rc.ID)
@@ -226,6 +229,7 @@ func decodeBody(body []byte, r *Record) error {
 		r.Err = d.string()
 	case KindReport:
 		r.Report = d.string()
+		r.JournalAt = d.string()
 	case KindReceipt:
 		rc := &r.Receipt
 		rc.ID = d.string()

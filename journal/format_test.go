@@ -35,7 +35,7 @@ func everyKind() []Record {
 		{Kind: KindNotAccepted, At: t0, Row: 9, Part: 2},
 		{Kind: KindReceipt, At: t0, Receipt: testReceipt("0A1b2C")},
 		{Kind: KindReceipt, At: t0, Receipt: smpp.Receipt{ID: "x", State: smpp.StateUnknown}},
-		{Kind: KindReport, At: t0, Report: "/srv/campagnes/été/list.report.csv"},
+		{Kind: KindReport, At: t0, Report: "/srv/campagnes/été/list.report.csv", JournalAt: "/srv/campagnes/été/list.report.csv.journal"},
 		{Kind: KindReport, At: t0, Report: ""},
 		{Kind: KindEnd, At: t0},
 	}
@@ -120,6 +120,7 @@ func TestDecodeBody_Hostile(t *testing.T) {
 		{"identity count larger than body", []byte{byte(KindStart), 0, 0, 0x7F}, "truncated"},
 		{"report path longer than body", []byte{byte(KindReport), 0, 0, 9, '/', 'x'}, "truncated"},
 		{"report without its path", []byte{byte(KindReport), 0, 0}, "truncated"},
+		{"report without the journal's path", []byte{byte(KindReport), 0, 0, 2, '/', 'x'}, "truncated"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -58,9 +58,10 @@ type State struct {
 	Size     int64     // bytes of intact records: where the next run appends
 	Torn     *TornTail // the torn tail that Open cuts, nil if the file ended cleanly
 
-	// ReportPath is where the campaign's report is, as the last run that recorded it said
+	// ReportPath is where the campaign's report is, as the last run that recorded it said,
+	// and ReportJournal where the journal was then (both absolute, through directory links)
 	// (an absolute path); "" for a journal of an smscast that did not record it.
-	ReportPath string
+	ReportPath, ReportJournal string
 
 	runHorizon int  // highest horizon of the run being replayed
 	runClean   bool // the run being replayed has ended cleanly
@@ -270,7 +271,7 @@ func (st *State) apply(rec *Record) {
 	case KindReceipt:
 		st.Receipts = append(st.Receipts, ReceiptRecord{Receipt: rec.Receipt, At: rec.At})
 	case KindReport:
-		st.ReportPath = rec.Report
+		st.ReportPath, st.ReportJournal = rec.Report, rec.JournalAt
 	case KindEnd:
 		st.runClean = true
 	}

@@ -191,7 +191,9 @@ func TestLoad_RunStarts(t *testing.T) {
 	}
 }
 
-func report(path string) Record { return Record{Kind: KindReport, At: t0, Report: path} }
+func report(path string) Record {
+	return Record{Kind: KindReport, At: t0, Report: path, JournalAt: "/data/a.csv.journal"}
+}
 
 // Each run records where it writes the report; the last one is where the report is now. A
 // journal of a version that recorded none gives "", and the check that needs it is skipped.

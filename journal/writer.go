@@ -291,7 +291,7 @@ func cutTorn(path string, f *os.File, st *State) error {
 // report is now at report (see Writer.Report): for a run that had to write its report
 // elsewhere after its journal was closed, because another run created the file meanwhile.
 func AppendReport(path, report string) error {
-	rec, err := reportRecord(report)
+	rec, err := reportRecord(report, path)
 	if err != nil {
 		return err
 	}
@@ -316,19 +316,32 @@ func AppendReport(path, report string) error {
 	return nil
 }
 
-// reportRecord is the record that the campaign's report is at path, made absolute: a
-// relative path would mean another file to a run started in another directory.
-func reportRecord(path string) (*Record, error) {
-	abs, err := filepath.Abs(path)
+// reportRecord is the record that the campaign's report is at report, with the journal at
+// journal: both made absolute and resolved through directory links (a path through a link
+// that is later pointed elsewhere, "current" -> next month's directory, would name another
+// campaign's files).
+func reportRecord(report, journal string) (*Record, error) {
+	r, err := ResolvedPath(report)
 	if err != nil {
 		return nil, fmt.Errorf("journal: report path: %w", err)
 	}
-	// Through the directory's links: a path through a link that is later pointed elsewhere
-	// ("current" -> next month's directory) would name another campaign's report.
+	j, err := ResolvedPath(journal)
+	if err != nil {
+		return nil, fmt.Errorf("journal: journal path: %w", err)
+	}
+	return &Record{Kind: KindReport, At: time.Now().UTC(), Report: r, JournalAt: j}, nil
+}
+
+// resolvedPath is path made absolute, its directory resolved through links when it exists.
+func ResolvedPath(path string) (string, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return "", err
+	}
 	if dir, err := filepath.EvalSymlinks(filepath.Dir(abs)); err == nil {
 		abs = filepath.Join(dir, filepath.Base(abs))
 	}
-	return &Record{Kind: KindReport, At: time.Now().UTC(), Report: abs}, nil
+	return abs, nil
 }
 
 func writeSync(f *os.File, b []byte) error {
@@ -467,7 +480,7 @@ func (w *Writer) NotAccepted(row, part int, at time.Time) error {
 // State.ReportPath) and returns once the record is durable. Call it at the start of the run,
 // before anything is sent, so that the next run checks its --report against it.
 func (w *Writer) Report(path string) error {
-	rec, err := reportRecord(path)
+	rec, err := reportRecord(path, w.path)
 	if err != nil {
 		return err
 	}

@@ -404,8 +404,9 @@ func TestReportPath_RecordedCheckedAppended(t *testing.T) {
 	w, path := createTemp(t, Options{})
 	t.Chdir(filepath.Dir(path))
 	must(t, w.Report("out.csv"))
-	if st, err := Load(path); err != nil || st.ReportPath != filepath.Join(filepath.Dir(path), "out.csv") {
-		t.Fatalf("before Close: ReportPath %q (%v), want the absolute path of out.csv, durable at once", st.ReportPath, err)
+	if st, err := Load(path); err != nil || st.ReportPath != filepath.Join(filepath.Dir(path), "out.csv") || st.ReportJournal != path {
+		t.Fatalf("before Close: ReportPath %q, ReportJournal %q (%v), want the absolute paths of out.csv and the journal, durable at once",
+			st.ReportPath, st.ReportJournal, err)
 	}
 	must(t, w.Close())
 	before, err := os.ReadFile(path)
