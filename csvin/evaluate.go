@@ -17,6 +17,9 @@ type evaluator struct {
 	*campaign
 	numbers *numbers
 	text    []byte // render's buffer, reused
+	// The last row's from cell and its sender ("" when none was parsed, or it failed).
+	lastFromCell string
+	lastFrom     sender
 }
 
 // fieldPos is where a field of a record starts in the file.
@@ -225,12 +228,18 @@ func (e *evaluator) sender(row *Row, tp *template, rec []string) error {
 	s := e.from
 	switch {
 	case e.fromCol >= 0 && strings.TrimSpace(rec[e.fromCol]) != "":
-		var err error
-		if s, err = parseSender(rec[e.fromCol]); err != nil {
-			return problem(ErrBadSender, "%w", err)
+		cell := rec[e.fromCol]
+		if cell != e.lastFromCell { // most files repeat one sender: parse it once
+			var err error
+			if e.lastFrom, err = parseRowSender(cell); err != nil {
+				e.lastFromCell = ""
+				return problem(ErrBadSender, "%w", err)
+			}
+			e.lastFromCell = cell
 		}
+		s = e.lastFrom
 	case tp.from != "":
-		s, _ = parseSender(tp.from) // checked by Open
+		s = tp.sender // checked by Open
 	}
 	row.From, row.SourceTON, row.SourceNPI = s.addr, s.ton, s.npi
 	if e.cfg.SourceTON != nil {

@@ -149,7 +149,7 @@ func (r *Reader) loadTemplates(enc encoding.Encoding) error {
 	}
 	for _, id := range r.templates.order {
 		tp := r.templates.byID[id]
-		if _, err := parseSender(tp.from); err != nil {
+		if tp.sender, err = parseSender(tp.from); err != nil {
 			return &RowError{File: tp.file, Line: tp.line, Err: fmt.Errorf("template %q: %w", id, err)}
 		}
 	}

@@ -109,6 +109,9 @@ func TestReader_formats(t *testing.T) {
 			"2 5 ;;  invalid [the row has 1 field, but the header has 2; quote fields that contain the delimiter (',')]",
 			"3 7 447911123456 text ok [Hi Ben]",
 		}},
+		{"a wrapped header cell (a quoted line break) is a name like any other", "msisdn,\"first\nname\",name\n+49 171 1234567,x,Anna\n", nil, []string{
+			"1 3 491711234567 text ok [Hi Anna]", // the header takes lines 1 and 2
+		}},
 		{"header names and placeholders ignore case", "MSISDN,Name\n+49 171 1234567,Anna\n", func(c *csvin.Config) { c.Text = "Hi {{NAME}} {{ name }}" }, []string{
 			"1 2 491711234567 text ok [Hi Anna Anna]",
 		}},

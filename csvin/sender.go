@@ -36,22 +36,12 @@ type sender struct {
 //
 // The error says what is wrong and what to do.
 func parseSender(s string) (sender, error) {
-	s = strings.TrimSpace(s)
+	s = trimCell(s)
 	if err := checkSenderForm(s); err != nil {
 		return sender{}, err
 	}
-	// Numbers may be written with the usual separators: "+49 171 123-4567", and with the
-	// national prefix in brackets after the country code: "+49 (0)171 1234567".
-	written := s
-	if strings.HasPrefix(s, "+") || strings.HasPrefix(s, "00") {
-		written = strings.Replace(s, "(0)", "", 1)
-	}
-	d := strings.Map(func(r rune) rune {
-		if strings.ContainsRune(" -()./", r) {
-			return -1
-		}
-		return r
-	}, written)
+	// Numbers may be written with the usual separators: "+49 171 123-4567".
+	d := senderDigits(s)
 	switch {
 	case s == "":
 		return sender{}, nil
@@ -86,20 +76,37 @@ func parseSender(s string) (sender, error) {
 	return sender{addr: s, ton: tonAlphanumeric, npi: npiUnknown}, nil
 }
 
-// checkSenderForm refuses what a spreadsheet or a mislabelled column makes of a sender:
-// stripped of its separators, a float ("491711234567.0") or a date ("2025-05-02") would pass
-// as another number or a short code, and scientific notation ("4.91711E+11", the digits
-// lost) or a time ("10:00") as a name.
+func senderDigits(s string) string {
+	return strings.Map(func(r rune) rune {
+		if strings.ContainsRune(" -()./", r) {
+			return -1
+		}
+		return r
+	}, s)
+}
+
+// checkSenderForm refuses what a spreadsheet makes of a sender number: scientific notation
+// ("4.91711E+11", the digits lost) would pass as a name, and a float ("491711234567.0"),
+// stripped of its point, as another number.
 func checkSenderForm(s string) error {
+	whole, _, _ := strings.Cut(strings.TrimPrefix(s, "+"), ".")
 	switch {
 	case isScientific(s):
 		return fmt.Errorf("sender %q is in scientific notation (a spreadsheet turned the number into one and lost its digits); format the column as text and export again", s)
-	case hasDecimalZeros(s):
+	case hasDecimalZeros(s) && len(whole) >= 6:
 		return fmt.Errorf("sender %q ends in a decimal part (a spreadsheet or script stored the column as numbers); format the column as text and export again", s)
-	case looksLikeDateOrTime(s):
-		return fmt.Errorf("sender %q looks like a date or a time, not a name or a number; a recipients column named from is each row's sender: if it holds something else, rename it", s)
 	}
 	return nil
+}
+
+// parseRowSender is parseSender for a row's from cell, which also refuses a date or a time:
+// a recipients column named from that holds something else (an appointment's start) would
+// otherwise send every message from "10:00", or from the short code a date makes.
+func parseRowSender(cell string) (sender, error) {
+	if s := trimCell(cell); looksLikeDateOrTime(s) {
+		return sender{}, fmt.Errorf("sender %q looks like a date or a time, not a name or a number; a recipients column named from is each row's sender: if it holds something else, rename it", s)
+	}
+	return parseSender(cell)
 }
 
 // looksLikeDateOrTime reports whether s is a time ("10:00", "9:30:00", "10:00 AM") or a date
@@ -147,8 +154,25 @@ func isTime(s string) bool {
 	return true
 }
 
-// internationalSender checks the digits of an international sender number.
+// internationalSender checks the digits of an international sender number. Where
+// libphonenumber knows the number it gives the digits, so that a national prefix written after
+// the country code ("+49 (0)171 …", "+44 0 20 …") is dropped where the country drops it and
+// kept where it belongs to the number (Italy); else a bracketed "(0)" is dropped, as the
+// convention means, and the digits are taken as written.
 func internationalSender(s, digits string) (sender, error) {
+	if out, ok := libraryCheck("+"+digits, "ZZ"); ok {
+		digits = out
+	} else if written := strings.Replace(s, "(0)", "", 1); written != s {
+		d := strings.TrimLeft(senderDigits(written), "+")
+		if strings.HasPrefix(strings.TrimSpace(s), "00") {
+			d = strings.TrimPrefix(d, "00")
+		}
+		if out, ok := libraryCheck("+"+d, "ZZ"); ok {
+			digits = out
+		} else {
+			digits = d
+		}
+	}
 	switch {
 	case digits == "" || digits[0] == '0':
 		return sender{}, fmt.Errorf("sender %q has no country code after + or 00; write it as +<country code><number>", s)

@@ -69,16 +69,14 @@ func openTable(r io.Reader, file string, enc encoding.Encoding, delimiter rune) 
 		if strings.ContainsRune(h, 0) {
 			return nil, &RowError{File: file, Line: 1, Err: errors.New("the header contains NUL bytes, so the file looks like UTF-16; use --charset utf-16")}
 		}
-		if i == len(header)-1 {
-			h = strings.TrimSuffix(h, "\r") // CR CR LF line ends, as Python writes them on Windows
-		}
-		if strings.ContainsAny(h, "\r\n") {
-			// A CR alone ending the header line of an LF file (a header pasted from an old
-			// Mac file) runs the header on into the first data row, which would vanish.
-			line, col := c.FieldPos(i)
-			return nil, &RowError{File: file, Line: line, Column: col,
-				Err: fmt.Errorf("column %d of the header, %q, holds a line break: a CR alone or a line break inside quotes runs the header into the next line; put the header on one line ending like the others", i+1, h)}
-		}
+	}
+	if i := loneCR(header); i >= 0 {
+		// A CR alone ending the header line of an LF file (a header pasted from an old Mac
+		// file) runs the header on into the first data row, which would vanish. (A quoted
+		// line break, as a spreadsheet's wrapped header cell has, is an LF or CR LF.)
+		line, col := c.FieldPos(i)
+		return nil, &RowError{File: file, Line: line, Column: col,
+			Err: fmt.Errorf("column %d of the header, %q, holds a CR alone, as old Mac files end lines, so the header runs into the next line; make every line end the same way (LF or CR LF, for example with dos2unix)", i+1, header[i])}
 	}
 	t.fields = len(header)
 	// A map, not a comparison of every pair: a hostile header can have 200,000 columns.

@@ -14,6 +14,7 @@ import (
 type template struct {
 	id     string
 	from   string // "" = no sender of its own
+	sender sender // from, parsed by Open
 	file   string // where it was defined, for messages
 	line   int
 	column int
