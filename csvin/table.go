@@ -119,36 +119,74 @@ func refuseBinary(r io.Reader, file string) (io.Reader, error) {
 	return br, nil
 }
 
+// delimiters are the characters detectDelimiter chooses from, in the order that breaks a tie
+// the data lines leave: a semicolon file's header often has a comma in a name ("Name,
+// Vorname"), a comma file's rarely a semicolon.
+var delimiters = []byte{';', ',', '\t'}
+
 // detectDelimiter picks the most frequent of comma, semicolon and tab outside quotes in the
-// first line (comma when none occurs: a one-column file; on a tie, tab, then semicolon).
+// header line (comma when none occurs: a one-column file). On a tie, the one that the most of
+// the next lines (up to 20) have as often as the header decides; then the order of delimiters.
 func detectDelimiter(br *bufio.Reader) (rune, error) {
 	head, err := br.Peek(readBufferSize)
 	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, bufio.ErrBufferFull) {
 		return 0, err
 	}
+	lines := delimiterCounts(head, 21)
+	if len(lines) == 0 {
+		return ',', nil
+	}
+	header := lines[0]
+	best, bestScore := byte(','), -1
+	for _, d := range delimiters {
+		if header[d] == 0 || header[d] < header[best] {
+			continue
+		}
+		score := 0
+		for _, l := range lines[1:] {
+			if l[d] == header[d] {
+				score++
+			}
+		}
+		if header[d] > header[best] || score > bestScore {
+			best, bestScore = d, score
+		}
+	}
+	return rune(best), nil
+}
+
+// delimiterCounts counts each delimiter outside quotes on each of the first max lines of head
+// (a quoted line break does not end a line; the last line may be cut off).
+func delimiterCounts(head []byte, max int) []map[byte]int {
+	var lines []map[byte]int
 	counts := map[byte]int{}
-	quoted := false
-	for _, b := range head {
-		if b == '"' {
+	quoted, empty := false, true
+	for i, b := range head {
+		switch {
+		case b == '"':
 			quoted = !quoted
-		}
-		if !quoted && (b == '\n' || b == '\r') {
-			break
-		}
-		if !quoted {
+		case quoted:
+		case b == '\n' || b == '\r':
+			if b == '\r' && i+1 < len(head) && head[i+1] == '\n' {
+				continue
+			}
+			if !empty {
+				lines = append(lines, counts)
+				if len(lines) == max {
+					return lines
+				}
+			}
+			counts, empty = map[byte]int{}, true
+			continue
+		default:
 			counts[b]++
 		}
+		empty = false
 	}
-	// A tie goes to the rarer character in text: a semicolon file's header often has a comma
-	// in a name ("Name, Vorname"), a comma file's rarely a semicolon, and tabs are
-	// delimiters wherever they are.
-	best := ','
-	for _, d := range []byte{';', '\t'} {
-		if counts[d] > 0 && counts[d] >= counts[byte(best)] {
-			best = rune(d)
-		}
+	if !empty {
+		lines = append(lines, counts)
 	}
-	return best, nil
+	return lines
 }
 
 // column returns the index of the header column named name (any case), or -1.

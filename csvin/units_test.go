@@ -285,14 +285,17 @@ func TestDecodeInput_charsetAndBOM(t *testing.T) {
 
 func TestDetectDelimiter(t *testing.T) {
 	for in, want := range map[string]rune{
-		"msisdn,name\n":            ',',
-		"msisdn;name;city\n":       ';',
-		"msisdn\tname\n":           '\t',
-		"msisdn\n":                 ',',
-		`"a;b",c` + "\n":           ',',
-		"\"a,b,c\";d;e\r\n1,2,3\n": ';',
-		"Telefon;Name, Vorname\n":  ';', // a tie: the semicolon
-		"a,b;c\td\n":               '\t',
+		"msisdn,name\n":                             ',',
+		"msisdn;name;city\n":                        ';',
+		"msisdn\tname\n":                            '\t',
+		"msisdn\n":                                  ',',
+		`"a;b",c` + "\n":                            ',',
+		"\"a,b,c\";d;e\r\n1,2,3\n":                  ';',
+		"Telefon;Name, Vorname\n":                   ';', // a tie, no data: the semicolon
+		"Telefon;Name, Vorname\n+491711;Mayer, A\n": ';', // the data agree with both
+		"msisdn,name\t\n+491711,Anna\n":             ',', // a stray tab: the data have commas
+		"a;b,c\n1;2,3;4\n5;6,7;8\n":                 ',', // the data side with the comma
+		"a\tb;c\n1\t2;3\n":                          ';', // all agree: the order
 	} {
 		table, err := openTable(strings.NewReader(in), "f", nil, 0)
 		if err != nil {
