@@ -22,7 +22,8 @@ import (
 func init() { register(planCommand()) }
 
 // planColumns are the columns of the per-row plan, in order.
-var planColumns = []string{"row", "msisdn", "template", "from", "encoding", "parts", "status", "reason", "text"}
+// from came last, after the others: scripts that read the plan by position keep working.
+var planColumns = []string{"row", "msisdn", "template", "encoding", "parts", "status", "reason", "text", "from"}
 
 // planShownErrors is how many invalid rows the plan lists on stderr before summing up.
 const planShownErrors = 10
@@ -40,7 +41,7 @@ func planCommand() *cli.Command {
 		UsageText: "smscast plan --recipients FILE (--templates FILE [--template ID] | --text TEXT) [--out plan.csv] [options]",
 		Description: "Reads the recipients and templates exactly as send does, renders every message, chooses\n" +
 			"its encoding and splits it into parts, and writes one line per row (columns row, msisdn,\n" +
-			"template, from (the sender), encoding, parts, status, reason, text) to --out. The summary\n" +
+			"template, encoding, parts, status, reason, text, from: the sender) to --out. The summary\n" +
 			"goes to stderr.\n\n" +
 			"Exit status: 0 every row is valid (duplicates and excluded rows are intended skips);\n" +
 			"3 some rows are invalid (the plan is still written); 1 usage or file error (nothing written).",
@@ -235,15 +236,15 @@ func planRecord(record []string, row csvin.Row) {
 	record[0] = strconv.Itoa(row.Num)
 	record[1] = report.SafeCell(row.MSISDN)
 	record[2] = report.SafeCell(row.Template)
-	record[3] = report.SafeCell(row.From)
-	record[4], record[5] = "", "0"
+	record[3], record[4] = "", "0"
 	if row.Status == csvin.StatusOK {
-		record[4] = row.Message.Encoding.String()
-		record[5] = strconv.Itoa(len(row.Message.Parts))
+		record[3] = row.Message.Encoding.String()
+		record[4] = strconv.Itoa(len(row.Message.Parts))
 	}
-	record[6] = row.Status.String()
-	record[7] = report.SafeCell(row.Reason)
-	record[8] = report.SafeCell(row.Text)
+	record[5] = row.Status.String()
+	record[6] = report.SafeCell(row.Reason)
+	record[7] = report.SafeCell(row.Text)
+	record[8] = report.SafeCell(row.From)
 }
 
 // checkPlanOut refuses an --out that is one of the input files, which the plan would replace.

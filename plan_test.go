@@ -86,7 +86,7 @@ func TestPlan_examples(t *testing.T) {
 	if !bytes.Equal(got, want) {
 		t.Errorf("plan differs from %s:\n%s", golden, got)
 	}
-	if recs := readCSV(t, out); strings.Join(recs[0], ",") != "row,msisdn,template,from,encoding,parts,status,reason,text" {
+	if recs := readCSV(t, out); strings.Join(recs[0], ",") != "row,msisdn,template,encoding,parts,status,reason,text,from" {
 		t.Errorf("plan header %v", recs[0])
 	}
 	for _, want := range []string{
@@ -195,7 +195,7 @@ func TestPlan_stdinToStdout(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("exit %d; stderr:\n%s", code, stderr)
 	}
-	want := "row,msisdn,template,from,encoding,parts,status,reason,text\n1,491711234567,text,Shop,gsm7,1,ok,,Hi Anna\n"
+	want := "row,msisdn,template,encoding,parts,status,reason,text,from\n1,491711234567,text,gsm7,1,ok,,Hi Anna,Shop\n"
 	if stdout != want {
 		t.Errorf("stdout %q, want %q", stdout, want)
 	}
@@ -210,7 +210,7 @@ func TestPlan_toAndShard(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("exit %d; stderr:\n%s", code, stderr)
 	}
-	if want := "row,msisdn,template,from,encoding,parts,status,reason,text\n2,491711000002,text,,gsm7,1,ok,,Hi\n"; stdout != want {
+	if want := "row,msisdn,template,encoding,parts,status,reason,text,from\n2,491711000002,text,gsm7,1,ok,,Hi,\n"; stdout != want {
 		t.Errorf("stdout %q, want %q", stdout, want)
 	}
 }
