@@ -125,8 +125,11 @@ func refuseUTF8(br *bufio.Reader, file string, enc encoding.Encoding) error {
 	}
 	r, _ := utf8.DecodeRune(head[at:])
 	name := "windows-1252"
-	if enc == charmap.ISO8859_1 {
+	switch enc {
+	case charmap.ISO8859_1:
 		name = "iso-8859-1"
+	case charmap.Macintosh:
+		name = "macintosh" // iconv calls it so too
 	}
 	line := 1 + bytes.Count(head[:at], []byte{'\n'})
 	col := at - (bytes.LastIndexByte(head[:at], '\n') + 1) + 1
@@ -191,6 +194,7 @@ type utf8Checker struct {
 	// line ended in a CR alone (an old Mac file); sawLF: an LF was seen.
 	crRun         int
 	crOnly, sawLF bool
+	bom           bool // the file starts with the UTF-8 byte order mark
 }
 
 func (c *utf8Checker) Read(p []byte) (int, error) {
@@ -210,7 +214,7 @@ func (c *utf8Checker) Read(p []byte) (int, error) {
 		case n == 0 && err != nil:
 			return 0, err
 		case bytes.Equal(c.start, []byte("\uFEFF")):
-			c.offset = 3
+			c.offset, c.bom = 3, true
 		default:
 			c.carry = append(c.carry, c.start...)
 		}
@@ -312,6 +316,8 @@ func (c *utf8Checker) invalidByte(b byte) error {
 	switch {
 	case bytes.HasPrefix(c.start, []byte{0xFF, 0xFE}), bytes.HasPrefix(c.start, []byte{0xFE, 0xFF}):
 		hint = "the file starts with a UTF-16 byte order mark; use --charset utf-16"
+	case c.bom:
+		hint = "the file starts with a UTF-8 byte order mark, but it is not UTF-8 after it: it was saved or converted wrongly; save it again as \"CSV UTF-8\""
 	case c.crOnly && !c.sawLF:
 		hint = "the file is in another character set, and its lines end in CR alone, as Excel for Mac's \"CSV (Macintosh)\" writes them in the Mac Roman character set: use --charset macintosh, or save it as \"CSV UTF-8\""
 	default:

@@ -17,9 +17,10 @@ var phoneColumnNames = []string{"msisdn", "phone", "mobile", "to", "number", "de
 // named like a phone column. An error when there is none or more than one; recipients says
 // whether --to-column can choose one (not for the --exclude list).
 func phoneColumn(t *table, toColumn string, recipients bool) (int, error) {
-	chooseOne, nameIt := "rename the other", "or give one number per line without a header (--to-column is for the recipients file)"
+	chooseOne, nameIt := "rename or delete one of them (--to-column is for the recipients file)",
+		" (--to-column is for the recipients file), or make the file one number per line without a header"
 	if recipients {
-		chooseOne, nameIt = "choose one with --to-column", "or choose it with --to-column"
+		chooseOne, nameIt = "choose one with --to-column", ", or choose it with --to-column; the first row must be a header"
 	}
 	if toColumn = strings.TrimSpace(toColumn); toColumn != "" {
 		if i := t.column(toColumn); i >= 0 {
@@ -43,7 +44,7 @@ func phoneColumn(t *table, toColumn string, recipients bool) (int, error) {
 	}
 	if found < 0 {
 		return -1, &RowError{File: t.file, Line: 1,
-			Err: fmt.Errorf("no phone column in the header (it has: %s); name it msisdn, phone, mobile, to, number or destination, %s; the first row must be a header", t.columnList(), nameIt)}
+			Err: fmt.Errorf("no phone column in the header (it has: %s); name it msisdn, phone, mobile, to, number or destination%s", t.columnList(), nameIt)}
 	}
 	return found, nil
 }

@@ -223,7 +223,7 @@ const maxNumberCell = 64
 // cleanNumber keeps the digits of a cell and whether it starts with "+", allowing the
 // separators people type (spaces, - . ( ) /). Anything else is an error.
 func cleanNumber(cell string) (digits string, plus bool, err error) {
-	s := strings.TrimSpace(cell)
+	s := trimCell(cell)
 	if s == "" {
 		return "", false, problem(ErrInvalidNumber, "the number is empty; fill it in or delete the row")
 	}

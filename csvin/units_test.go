@@ -215,6 +215,7 @@ func TestUTF8Checker_lineEnds(t *testing.T) {
 		{"CR alone", "a,b\rc,d\rx,\xe9\r", 3, 3, "--charset macintosh"},
 		{"CR alone, a blank line", "a,b\r\rc,d\rx,\xe9", 4, 3, "--charset macintosh"},
 		{"a CR alone in an LF file", "a,b\nc\rd,e\nx,\xe9\n", 3, 3, "windows-1252"},
+		{"a byte order mark, then not UTF-8", "\ufeffa,b\nx,\xe9\n", 2, 3, "starts with a UTF-8 byte order mark, but it is not UTF-8 after it"},
 	} {
 		for _, split := range []bool{false, true} {
 			var r io.Reader = strings.NewReader(tt.in)
