@@ -159,34 +159,39 @@ func detectDelimiter(br *bufio.Reader) (rune, error) {
 // (a quoted line break does not end a line; the last line may be cut off).
 func delimiterCounts(head []byte, max int) []map[byte]int {
 	var lines []map[byte]int
-	counts := map[byte]int{}
-	quoted, empty := false, true
-	for i, b := range head {
-		switch {
-		case b == '"':
-			quoted = !quoted
-		case quoted:
-		case b == '\n' || b == '\r':
-			if b == '\r' && i+1 < len(head) && head[i+1] == '\n' {
-				continue
-			}
-			if !empty {
-				lines = append(lines, counts)
-				if len(lines) == max {
-					return lines
-				}
-			}
-			counts, empty = map[byte]int{}, true
-			continue
-		default:
+	counts, empty := map[byte]int{}, true
+	outsideQuotes(head, func(i int, b byte) bool {
+		if b != '\n' && b != '\r' {
 			counts[b]++
+			empty = false
+			return true
 		}
-		empty = false
-	}
-	if !empty {
+		if b == '\r' && i+1 < len(head) && head[i+1] == '\n' || empty {
+			return true
+		}
+		lines = append(lines, counts)
+		counts, empty = map[byte]int{}, true
+		return len(lines) < max
+	})
+	if !empty && len(lines) < max {
 		lines = append(lines, counts)
 	}
 	return lines
+}
+
+// outsideQuotes calls f with each byte of head outside double quotes, and its index, until f
+// returns false.
+func outsideQuotes(head []byte, f func(i int, b byte) bool) {
+	quoted := false
+	for i, b := range head {
+		if b == '"' {
+			quoted = !quoted
+			continue
+		}
+		if !quoted && !f(i, b) {
+			return
+		}
+	}
 }
 
 // column returns the index of the header column named name (any case), or -1.
@@ -265,29 +270,24 @@ func (t *table) pos(field int, rec []string) (line, col int) {
 	return line, col + len(rec[len(rec)-1])
 }
 
-// crToLF reads a file whose lines end in CR alone as if they ended in LF.
 // crLineEnds reports whether the lines of a file that starts with head end in CR alone: a CR
 // ends a line outside quotes and no LF does (an LF inside a quoted cell is a line break in
 // the cell, as a spreadsheet may write one).
 func crLineEnds(head []byte) bool {
-	if bytes.IndexByte(head, '\r') < 0 {
-		return false
-	}
-	quoted, loneCR := false, false
-	for i, b := range head {
+	loneCR, lf := false, false
+	outsideQuotes(head, func(i int, b byte) bool {
 		switch {
-		case b == '"':
-			quoted = !quoted
-		case quoted:
 		case b == '\n':
-			return false
+			lf = true
 		case b == '\r' && i+1 < len(head) && head[i+1] != '\n':
 			loneCR = true
 		}
-	}
-	return loneCR
+		return !lf
+	})
+	return loneCR && !lf
 }
 
+// crToLF reads a file whose lines end in CR alone as if they ended in LF.
 type crToLF struct{ r io.Reader }
 
 func (c crToLF) Read(p []byte) (int, error) {
