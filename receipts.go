@@ -34,7 +34,7 @@ func receiptsFlags() []cli.Flag {
 	own := map[string]cli.Flag{
 		"bind-mode":       &cli.StringFlag{Name: "bind-mode", Value: "rx", Usage: "bind `MODE`: rx (receiver) or trx (transceiver, for SMSCs that deliver receipts only to transceivers); send's tx and tx+rx, from a config file both commands share, mean rx"},
 		"journal":         &cli.StringFlag{Name: "journal", Usage: "the campaign's journal `FILE`, as send wrote it (default: <--report>.journal)"},
-		"report":          &cli.StringFlag{Name: "report", Usage: "rewrite this report `FILE` (default: where the journal records the campaign's report, else the journal's path without .journal); an existing file other than the one the journal records is refused, as it may be another campaign's"},
+		"report":          &cli.StringFlag{Name: "report", Usage: "rewrite this report `FILE` (default: the campaign's report, as its journal records it, moved along if the journal moved; for an older journal, the journal's path without .journal); an existing file that is not the campaign's report is refused, as it may be another campaign's"},
 		"report-format":   &cli.StringFlag{Name: "report-format", Usage: "report `FORMAT`: csv or jsonl (default: the format the report is in, else jsonl for a .jsonl name, else csv)"},
 		"optout-keywords": &cli.StringFlag{Name: "optout-keywords", Usage: "`WORDS` (comma-separated, e.g. STOP) that add an incoming message's sender to the campaign's --exclude file (give them again: receipts does not take them from the campaign)"},
 		"wait":            &cli.DurationFlag{Name: "wait", Value: defaultWait, Usage: "stay bound at most this `DURATION` for the receipts still pending (0 = only match the spool and rewrite the report)"},
