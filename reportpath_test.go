@@ -115,9 +115,7 @@ func TestReportOwner(t *testing.T) {
 			a, b := newCampaign(t, 2), newCampaign(t, 2)
 			for _, c := range []campaign{a, b} {
 				// Every receipt comes in before send ends: the receipts runs exit 0.
-				if code, stderr := c.send(t, srv.Addr(), "--wait", "30s"); code != exitOK {
-					t.Fatalf("send: exit %d\n%s", code, stderr)
-				}
+				c.sendAll(t, srv.Addr())
 			}
 			recorded := func() string {
 				t.Helper()
@@ -177,7 +175,8 @@ func readFile(t *testing.T, path string) []byte {
 func TestCampaignReport(t *testing.T) {
 	dir := t.TempDir()
 	t.Chdir(dir)
-	for _, name := range []string{"here/out.csv.journal", "here/out.csv", "orig/campaign.journal", "orig/report.csv"} {
+	for _, name := range []string{"here/out.csv.journal", "here/out.csv", "orig/campaign.journal", "orig/report.csv",
+		"here/jan.csv.journal", "here/jan.csv"} {
 		if err := os.MkdirAll(filepath.Dir(name), 0o755); err != nil {
 			t.Fatal(err)
 		}
@@ -201,10 +200,14 @@ func TestCampaignReport(t *testing.T) {
 		{"in place, moved beside another run's", "here/out.csv.journal", in("here/out-2.csv"), in("here/out.csv.journal"), in("here/out-2.csv"), ""},
 		{"in place, kept elsewhere", "here/out.csv.journal", "/reports/a.csv", in("here/out.csv.journal"), "/reports/a.csv", ""},
 		{"the directory renamed", "here/out.csv.journal", in("old/out.csv"), in("old/out.csv.journal"), in("here/out.csv"), ""},
+		{"renamed in place to free the name", "here/jan.csv.journal", in("here/out.csv"), in("here/out.csv.journal"), in("here/jan.csv"), ""},
 		{"the directory copied, other names", "here/campaign.journal", in("orig/report.csv"), in("orig/campaign.journal"), in("here/report.csv"), ""},
-		{"moved, the report below", "here/out.csv.journal", in("old/reports/a.csv"), in("old/out.csv.journal"), in("here/reports/a.csv"), ""},
-		{"moved away from a report elsewhere", "here/out.csv.journal", "/reports/a.csv", in("old/out.csv.journal"), "",
-			"the journal here/out.csv.journal was at " + in("old/out.csv.journal") + " when its report was /reports/a.csv, which did not move with it; give --report FILE"},
+		{"moved, the report below", "here/c.journal", in("old/reports/a.csv"), in("old/c.journal"), in("here/reports/a.csv"), ""},
+		{"moved, another campaign's journal beside the report's place", "here/c.journal", in("old/out.csv"), in("old/c.journal"), "",
+			"the journal here/c.journal has moved from " + in("old/c.journal") + "; its report would be " + in("here/out.csv") +
+				", but the journal beside that file says it is another campaign's; give --report FILE"},
+		{"moved away from a report elsewhere", "here/c.journal", "/reports/a.csv", in("old/c.journal"), "",
+			"the journal here/c.journal has moved from " + in("old/c.journal") + ", and its report /reports/a.csv was outside the journal's directory, so where it is now cannot be told; give --report FILE"},
 	}
 	for _, tt := range tests {
 		got, ok, err := campaignReport(tt.journal, tt.recorded, tt.recordedJournal)
@@ -225,28 +228,30 @@ func TestCheckReportOwner(t *testing.T) {
 	if err := os.Symlink("a.csv", "link.csv"); err != nil {
 		t.Fatal(err)
 	}
-	a, aj := filepath.Join(dir, "a.csv"), filepath.Join(dir, "a.csv.journal")
-	recorded := &journal.State{ReportPath: a, ReportJournal: aj}
-	elsewhere := &journal.State{ReportPath: "/reports/a.csv", ReportJournal: filepath.Join(dir, "old", "a.csv.journal")}
+	a := filepath.Join(dir, "a.csv")
+	recorded := &journal.State{ReportPath: a, ReportJournal: filepath.Join(dir, "a.csv.journal")}
+	// c.journal, moved here from old/, with its report kept elsewhere: its report cannot be told.
+	elsewhere := &journal.State{ReportPath: a, ReportJournal: filepath.Join(dir, "old", "..", "..", "elsewhere", "c.journal")}
 	tests := []struct {
-		report string
-		st     *journal.State
-		want   string // "" = accepted; else what the refusal says
+		report, journal string
+		st              *journal.State
+		want            string // "" = accepted; else what the refusal says
 	}{
-		{"b.csv", &journal.State{}, ""}, // a journal of an earlier smscast records none
-		{"a.csv", recorded, ""},
-		{"./x/../a.csv", recorded, ""},
-		{"link.csv", recorded, ""}, // another name of the same file
-		{"new.csv", recorded, ""},  // nothing there: the report moves
-		{"b.csv", recorded, `--report "b.csv" is not this campaign's report: its journal "a.csv.journal" says the report is "` + a +
+		{"b.csv", "a.csv.journal", &journal.State{}, ""}, // a journal of an earlier smscast records none
+		{"a.csv", "a.csv.journal", recorded, ""},
+		{"./x/../a.csv", "a.csv.journal", recorded, ""},
+		{"link.csv", "a.csv.journal", recorded, ""}, // another name of the same file
+		{"new.csv", "a.csv.journal", recorded, ""},  // nothing there: the report moves
+		{"b.csv", "a.csv.journal", recorded, `--report "b.csv" is not this campaign's report: its journal "a.csv.journal" says the report is "` + a +
 			`". Give --report ` + a + ` --journal a.csv.journal, or, if "b.csv" is this campaign's report moved there, remove it first`},
-		{"new.csv", elsewhere, ""},
-		{"b.csv", elsewhere, `--report "b.csv" exists, and it cannot be told to be this campaign's report: the journal a.csv.journal was at`},
+		{"new.csv", "c.journal", elsewhere, ""},
+		{"a.csv", "c.journal", elsewhere, ""}, // the recorded report, named by the user
+		{"b.csv", "c.journal", elsewhere, `--report "b.csv" exists, and it cannot be told to be this campaign's report: the journal c.journal has moved`},
 	}
 	for _, tt := range tests {
-		err := checkReportOwner(tt.report, "a.csv.journal", tt.st)
+		err := checkReportOwner(tt.report, tt.journal, tt.st)
 		if tt.want == "" && err != nil || tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)) {
-			t.Errorf("checkReportOwner(%q, %+v) = %v, want %q", tt.report, tt.st, err, tt.want)
+			t.Errorf("checkReportOwner(%q, %q, %+v) = %v, want %q", tt.report, tt.journal, tt.st, err, tt.want)
 		}
 	}
 }
@@ -306,9 +311,7 @@ func TestReportOwner_linkedThenMovedDirectory(t *testing.T) {
 		}
 		via := c
 		via.report = filepath.Join(link, "out.csv")
-		if code, stderr := via.send(t, srv.Addr(), "--wait", "30s"); code != exitOK {
-			t.Fatalf("send through the link: exit %d\n%s", code, stderr)
-		}
+		via.sendAll(t, srv.Addr())
 	}
 	aprilReport := readFile(t, april.report)
 	code, stderr := runCmd(t, "receipts", "--journal", march.journal, "--wait", "0", "--spool", march.spool, "--quiet")
@@ -343,9 +346,7 @@ func TestReportOwner_copiedDirectory(t *testing.T) {
 	srv := newTestSim(t, smsc.Config{})
 	c := newCampaign(t, 2)
 	c.report, c.journal = filepath.Join(c.dir, "report.csv"), filepath.Join(c.dir, "campaign.journal")
-	if code, stderr := c.send(t, srv.Addr(), "--journal", c.journal, "--wait", "30s"); code != exitOK {
-		t.Fatalf("send: exit %d\n%s", code, stderr)
-	}
+	c.sendAll(t, srv.Addr(), "--journal", c.journal)
 	original := readFile(t, c.report)
 	restored := filepath.Join(t.TempDir(), "restored")
 	if err := os.CopyFS(restored, os.DirFS(c.dir)); err != nil {
@@ -359,5 +360,31 @@ func TestReportOwner_copiedDirectory(t *testing.T) {
 	}
 	if !bytes.Equal(readFile(t, c.report), original) {
 		t.Error("the copy's receipts run rewrote the original's report")
+	}
+}
+
+// A finished campaign renamed in place (jan.csv, jan.csv.journal) to free out.csv for the next
+// one: its journal finishes jan.csv, never the next campaign's out.csv.
+func TestReportOwner_renamedInPlace(t *testing.T) {
+	noLeaks(t)
+	srv := newTestSim(t, smsc.Config{})
+	c := newCampaign(t, 2)
+	c.sendAll(t, srv.Addr())
+	jan := filepath.Join(c.dir, "jan.csv")
+	for from, to := range map[string]string{c.report: jan, c.journal: jan + ".journal"} {
+		if err := os.Rename(from, to); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c.sendAll(t, srv.Addr()) // the next campaign, out.csv again
+	next := readFile(t, c.report)
+	for _, report := range [][]string{nil, {"--report", jan}} {
+		args := append([]string{"receipts", "--journal", jan + ".journal", "--wait", "0", "--spool", c.spool, "--quiet"}, report...)
+		if code, stderr := runCmd(t, args...); code != exitOK || !strings.Contains(stderr, "report written to "+jan+"\n") {
+			t.Errorf("receipts %v: exit %d, want 0 and jan.csv rewritten; stderr:\n%s", report, code, stderr)
+		}
+	}
+	if !bytes.Equal(readFile(t, c.report), next) {
+		t.Error("the renamed campaign's receipts run rewrote the next campaign's out.csv")
 	}
 }

@@ -479,10 +479,13 @@ func recordReport(w *journal.Writer, report string, created bool) error {
 
 // campaignReport is where the campaign's report is by its journal, now at journalPath: the
 // recorded report while the journal is where it was when that was recorded
-// (recordedJournal); moved along when the journal was moved or copied (a renamed campaign
-// directory, a backup restored elsewhere), if the report was in the journal's directory or
-// below it. ok is false for a journal that records no report (an earlier smscast's); err says
-// why the report cannot be told (the journal moved away from a report kept elsewhere).
+// (recordedJournal). When the journal has been moved, renamed or copied since (a renamed
+// campaign directory, a backup restored elsewhere, jan.csv.journal beside jan.csv to free the
+// name for the next campaign): the report beside it (send's pairing, moved or renamed with
+// it), else where the report was relative to the journal, if it was in the journal's
+// directory or below and no other campaign's journal claims that file. ok is false for a
+// journal that records no report (an earlier smscast's); err says why the report cannot be
+// told.
 func campaignReport(journalPath, recorded, recordedJournal string) (report string, ok bool, err error) {
 	if recorded == "" {
 		return "", false, nil
@@ -494,12 +497,32 @@ func campaignReport(journalPath, recorded, recordedJournal string) (report strin
 	if recordedJournal == "" || here == recordedJournal || sameFile(journalPath, recordedJournal) {
 		return recorded, true, nil
 	}
+	if beside, ok := strings.CutSuffix(here, ".journal"); ok && exists(beside) {
+		return beside, true, nil
+	}
 	rel, err := filepath.Rel(filepath.Dir(recordedJournal), recorded)
 	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
-		return "", false, fmt.Errorf("the journal %s was at %s when its report was %s, which did not move with it; give --report FILE",
+		return "", false, fmt.Errorf("the journal %s has moved from %s, and its report %s was outside the journal's directory, so where it is now cannot be told; give --report FILE",
 			journalPath, recordedJournal, recorded)
 	}
-	return filepath.Join(filepath.Dir(here), rel), true, nil
+	moved := filepath.Join(filepath.Dir(here), rel)
+	if claimedByOther(moved, journalPath) {
+		return "", false, fmt.Errorf("the journal %s has moved from %s; its report would be %s, but the journal beside that file says it is another campaign's; give --report FILE",
+			journalPath, recordedJournal, moved)
+	}
+	return moved, true, nil
+}
+
+// claimedByOther reports whether report is another campaign's by the journal beside it: one
+// other than ourJournal that records report as its own, or an earlier smscast's journal (which
+// kept its report beside it).
+func claimedByOther(report, ourJournal string) bool {
+	other := report + ".journal"
+	if !exists(other) || sameFile(other, ourJournal) {
+		return false
+	}
+	st := recordedReport(other)
+	return st.ReportPath == "" || sameFile(st.ReportPath, report)
 }
 
 // reportByJournal is the report a run without --report rewrites (smscast receipts, send
@@ -527,6 +550,8 @@ func checkReportOwner(report, journalPath string, st *journal.State) error {
 	switch {
 	case err == nil && !ok, !exists(report), err == nil && sameFile(report, want):
 		return nil
+	case err != nil && sameFile(report, st.ReportPath):
+		return nil // the journal moved, and the user names the report it recorded
 	case err != nil:
 		return fmt.Errorf("--report %q exists, and it cannot be told to be this campaign's report: %v. If it is, remove it first: the journal rebuilds it",
 			report, err)

@@ -225,6 +225,15 @@ func (c campaign) send(t *testing.T, addr string, extra ...string) (int, string)
 	return runCmd(t, append(args, extra...)...)
 }
 
+// sendAll runs send for the campaign with extra flags and waits for every receipt (so that a
+// later receipts run finds nothing pending); anything but exit 0 fails the test.
+func (c campaign) sendAll(t *testing.T, addr string, extra ...string) {
+	t.Helper()
+	if code, stderr := c.send(t, addr, append(extra, "--wait", "30s")...); code != exitOK {
+		t.Fatalf("send %v: exit %d\n%s", extra, code, stderr)
+	}
+}
+
 // TestResume_tornTail: a journal whose last record was cut short by a crash is resumed with a
 // warning that names the cut, and the records before it count.
 func TestResume_tornTail(t *testing.T) {
@@ -529,10 +538,7 @@ func TestReceipts_keepsThePartReceiptsRule(t *testing.T) {
 	noLeaks(t)
 	srv := newTestSim(t, smsc.Config{})
 	c := newCampaign(t, 2)
-	// Every receipt is in before send ends, so that the receipts run finds nothing pending.
-	if code, stderr := c.send(t, srv.Addr(), "--wait", "30s"); code != exitOK {
-		t.Fatalf("send: exit %d\n%s", code, stderr)
-	}
+	c.sendAll(t, srv.Addr())
 	code, stderr := runCmd(t, "receipts", "--journal", c.journal, "--smsc", srv.Addr(), "--wait", "0", "--spool", c.spool, "--quiet", "--part-receipts", "any")
 	if code != exitUsage || !strings.Contains(stderr, "sent with --part-receipts all") {
 		t.Errorf("receipts --part-receipts any for a campaign sent with all: exit %d, want 1\n%s", code, stderr)

@@ -227,7 +227,7 @@ func (e *evaluator) template(rec []string) (*template, int, error) {
 func (e *evaluator) sender(row *Row, tp *template, rec []string) error {
 	s := e.from
 	switch {
-	case e.fromCol >= 0 && strings.TrimSpace(rec[e.fromCol]) != "":
+	case e.fromCol >= 0 && trimCell(rec[e.fromCol]) != "": // invisible characters alone: no override
 		cell := rec[e.fromCol]
 		if cell != e.lastFromCell { // most files repeat one sender: parse it once
 			var err error

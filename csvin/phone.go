@@ -223,7 +223,9 @@ const maxNumberCell = 64
 // cleanNumber keeps the digits of a cell and whether it starts with "+", allowing the
 // separators people type (spaces, - . ( ) /). Anything else is an error.
 func cleanNumber(cell string) (digits string, plus bool, err error) {
-	s := trimCell(cell)
+	// Spaces and format characters at the ends: the marks a copied number brings along
+	// (zero-width space, bidi marks and embeddings that apps wrap around numbers).
+	s := strings.TrimFunc(cell, func(r rune) bool { return unicode.IsSpace(r) || unicode.Is(unicode.Cf, r) })
 	if s == "" {
 		return "", false, problem(ErrInvalidNumber, "the number is empty; fill it in or delete the row")
 	}

@@ -36,8 +36,9 @@ func TestNumbers_normalize(t *testing.T) {
 		{"", "+49 1", "", `invalid number "+49 1": too short; check the digits`},
 		{"", "+49 171 1234567890123456", "", `invalid number "+49 171 1234567890123456": too long; check the digits`},
 		{"", "--", "", `"--" has no digits; fill in the number`},
-		{"", "(+49) 171 1234567", "491711234567", ""},           // the country code in brackets
-		{"", "\u200b+49 171 1234567\ufeff", "491711234567", ""}, // pasted with invisible characters
+		{"", "(+49) 171 1234567", "491711234567", ""},                 // the country code in brackets
+		{"", "\u200b+49 171 1234567\ufeff", "491711234567", ""},       // pasted with invisible characters
+		{"", "\u202a+49 171 1234567\u202c\u200e", "491711234567", ""}, // bidi marks an app wrapped around it
 		{"", "+49 171 +1234567", "", `number "+49 171 +1234567" has a + after its start; write + only once, before the country code`},
 	}
 	for _, tt := range tests {

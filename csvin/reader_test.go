@@ -213,3 +213,25 @@ func TestReader_formats(t *testing.T) {
 		})
 	}
 }
+
+// A from cell, or a template's from, of only invisible characters (pasted) is empty: the row
+// takes the next sender in line, as with an empty cell, never none at all.
+func TestReader_invisibleFromIsEmpty(t *testing.T) {
+	dir := t.TempDir()
+	recipients := writeFile(t, "r.csv", []byte("msisdn,from,template\n+49 171 1234567,\u200b,a\n+49 171 1234568,\ufeff,b\n"))
+	templates := filepath.Join(dir, "t.csv")
+	if err := os.WriteFile(templates, []byte("id,text,from\na,Hi,\u2060\nb,Hi,Shop\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r, err := csvin.Open(csvin.Config{Recipients: recipients, Templates: templates, From: "ACME"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	for _, want := range []string{"ACME", "Shop"} {
+		row, err := r.Next()
+		if err != nil || row.Status != csvin.StatusOK || row.From != want {
+			t.Fatalf("row %d: from %q, %v, %v; want %q", row.Num, row.From, row.Status, err, want)
+		}
+	}
+}

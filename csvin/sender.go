@@ -89,11 +89,10 @@ func senderDigits(s string) string {
 // ("4.91711E+11", the digits lost) would pass as a name, and a float ("491711234567.0"),
 // stripped of its point, as another number.
 func checkSenderForm(s string) error {
-	whole, _, _ := strings.Cut(strings.TrimPrefix(s, "+"), ".")
 	switch {
 	case isScientific(s):
 		return fmt.Errorf("sender %q is in scientific notation (a spreadsheet turned the number into one and lost its digits); format the column as text and export again", s)
-	case hasDecimalZeros(s) && len(whole) >= 6:
+	case hasDecimalZeros(s):
 		return fmt.Errorf("sender %q ends in a decimal part (a spreadsheet or script stored the column as numbers); format the column as text and export again", s)
 	}
 	return nil

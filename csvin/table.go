@@ -120,9 +120,9 @@ func refuseBinary(r io.Reader, file string) (io.Reader, error) {
 }
 
 // delimiters are the characters detectDelimiter chooses from, in the order that breaks a tie
-// the data lines leave: a semicolon file's header often has a comma in a name ("Name,
-// Vorname"), a comma file's rarely a semicolon.
-var delimiters = []byte{';', ',', '\t'}
+// the data lines leave: a tab is never part of a name, and a semicolon file's header often
+// has a comma in a name ("Name, Vorname"), a comma file's rarely a semicolon.
+var delimiters = []byte{'\t', ';', ','}
 
 // detectDelimiter picks the most frequent of comma, semicolon and tab outside quotes in the
 // header line (comma when none occurs: a one-column file). On a tie, the one that the most of

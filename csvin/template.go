@@ -229,7 +229,7 @@ func loadTemplates(t *table) (*templates, error) {
 			tp.broken = fmt.Errorf("template %q (%s:%d:%d): %w", tp.id, t.file, line, col, err)
 		}
 		if fromCol >= 0 {
-			tp.from = strings.TrimSpace(rec[fromCol])
+			tp.from = trimCell(rec[fromCol])
 		}
 		ts.byID[tp.id] = tp
 		ts.order = append(ts.order, tp.id)

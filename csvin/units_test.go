@@ -48,7 +48,7 @@ func TestParseSender(t *testing.T) {
 		{"4,91511E+11", "", 0, 0, `sender "4,91511E+11" is in scientific notation (a spreadsheet turned the number into one and lost its digits); format the column as text and export again`},
 		// --from and a template's from are typed on purpose: a time is a name there.
 		{"20:20", "20:20", 5, 0, ""},
-		{"1.00", "100", 3, 0, ""}, // separators, as before: a short code
+		{"12345.0", "", 0, 0, `sender "12345.0" ends in a decimal part (a spreadsheet or script stored the column as numbers); format the column as text and export again`},
 		// The national prefix after the country code, as the country has it.
 		{"+39 (0)6 12345678", "390612345678", 1, 1, ""}, // Italy keeps the 0
 		{"+49 0171 1234567", "491711234567", 1, 1, ""},
@@ -286,17 +286,18 @@ func TestDecodeInput_charsetAndBOM(t *testing.T) {
 
 func TestDetectDelimiter(t *testing.T) {
 	for in, want := range map[string]rune{
-		"msisdn,name\n":                             ',',
-		"msisdn;name;city\n":                        ';',
-		"msisdn\tname\n":                            '\t',
-		"msisdn\n":                                  ',',
-		`"a;b",c` + "\n":                            ',',
-		"\"a,b,c\";d;e\r\n1,2,3\n":                  ';',
-		"Telefon;Name, Vorname\n":                   ';', // a tie, no data: the semicolon
-		"Telefon;Name, Vorname\n+491711;Mayer, A\n": ';', // the data agree with both
-		"msisdn,name\t\n+491711,Anna\n":             ',', // a stray tab: the data have commas
-		"a;b,c\n1;2,3;4\n5;6,7;8\n":                 ',', // the data side with the comma
-		"a\tb;c\n1\t2;3\n":                          ';', // all agree: the order
+		"msisdn,name\n":                               ',',
+		"msisdn;name;city\n":                          ';',
+		"msisdn\tname\n":                              '\t',
+		"msisdn\n":                                    ',',
+		`"a;b",c` + "\n":                              ',',
+		"\"a,b,c\";d;e\r\n1,2,3\n":                    ';',
+		"Telefon;Name, Vorname\n":                     ';',  // a tie, no data: the semicolon
+		"Telefon;Name, Vorname\n+491711;Mayer, A\n":   ';',  // the data agree with both
+		"Telefon\tName, Vorname\n+491711\tMayer, A\n": '\t', // Excel's "Unicode text"
+		"msisdn,name\t\n+491711,Anna\n":               ',',  // a stray tab: the data have commas
+		"a;b,c\n1;2,3;4\n5;6,7;8\n":                   ',',  // the data side with the comma
+		"a\tb;c\n1\t2;3\n":                            '\t', // all agree: the order, tab first
 	} {
 		table, err := openTable(strings.NewReader(in), "f", nil, 0)
 		if err != nil {

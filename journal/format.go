@@ -229,7 +229,9 @@ func decodeBody(body []byte, r *Record) error {
 		r.Err = d.string()
 	case KindReport:
 		r.Report = d.string()
-		r.JournalAt = d.string()
+		if len(d.b) > 0 { // absent in the first builds that wrote report records
+			r.JournalAt = d.string()
+		}
 	case KindReceipt:
 		rc := &r.Receipt
 		rc.ID = d.string()

@@ -120,7 +120,7 @@ func TestDecodeBody_Hostile(t *testing.T) {
 		{"identity count larger than body", []byte{byte(KindStart), 0, 0, 0x7F}, "truncated"},
 		{"report path longer than body", []byte{byte(KindReport), 0, 0, 9, '/', 'x'}, "truncated"},
 		{"report without its path", []byte{byte(KindReport), 0, 0}, "truncated"},
-		{"report without the journal's path", []byte{byte(KindReport), 0, 0, 2, '/', 'x'}, "truncated"},
+		{"report with a journal's path cut short", []byte{byte(KindReport), 0, 0, 2, '/', 'x', 3, '/'}, "truncated"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -141,5 +141,15 @@ func TestCheckRowPart(t *testing.T) {
 	}
 	if err := checkRowPart(maxRow, maxPart); err != nil {
 		t.Errorf("checkRowPart(max, max) = %v", err)
+	}
+}
+
+// The first builds that wrote report records wrote the report's path alone: such a record
+// still reads, with no journal path.
+func TestDecodeBody_reportWithoutJournalPath(t *testing.T) {
+	body := append([]byte{byte(KindReport), 0, 0}, appendString(nil, "/data/a.csv")...)
+	var r Record
+	if err := decodeBody(body, &r); err != nil || r.Report != "/data/a.csv" || r.JournalAt != "" {
+		t.Errorf("decodeBody = %+v, %v; want the report path and no journal path", r, err)
 	}
 }
