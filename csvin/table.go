@@ -226,7 +226,10 @@ func shown(s string) string {
 	const maxShown = 64
 	plain := utf8.RuneCountInString(s) <= maxShown
 	for _, r := range s {
-		if !plain || r == utf8.RuneError || !unicode.IsPrint(r) || r == '"' {
+		// A comma or semicolon is quoted too: in a list of names joined by ", " it would
+		// hide where one ends ("Telefon;Name, Vorname" when the file is split at another
+		// delimiter).
+		if !plain || r == utf8.RuneError || !unicode.IsPrint(r) || r == '"' || r == ',' || r == ';' {
 			plain = false
 			break
 		}

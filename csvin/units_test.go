@@ -319,3 +319,13 @@ func TestCheckCharset(t *testing.T) {
 		t.Errorf("CheckCharset(ebcdic) = %v", err)
 	}
 }
+
+// Names with a comma or semicolon are quoted in messages: joined by ", " they would hide where
+// one ends.
+func TestShown_delimiters(t *testing.T) {
+	for in, want := range map[string]string{"Name": "Name", "Telefon;Name": `"Telefon;Name"`, "Name, Vorname": `"Name, Vorname"`} {
+		if got := shown(in); got != want {
+			t.Errorf("shown(%q) = %s, want %s", in, got, want)
+		}
+	}
+}
