@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -135,6 +136,10 @@ func receiptsSettingsOf(c *cli.Context, passwordOnArgs bool, warn func(string)) 
 		return s, err
 	}
 	if err := checkRows(st.Identity, s.input); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			// The campaign's directory moved: the recorded paths are gone, not the files.
+			return s, fmt.Errorf("journal %s: an input file of the campaign is not where it was (%w); if the files moved, give them with --recipients and --templates (and --exclude) as they are now", path, err)
+		}
 		return s, fmt.Errorf("journal %s: the input files are not the campaign's, so its report cannot be rebuilt: %w", path, err)
 	}
 

@@ -130,8 +130,8 @@ func TestReportOwner(t *testing.T) {
 			}
 			bReport, aJournal := readFile(t, b.report), readFile(t, a.journal)
 			code, stderr := cmd.run(t, a, b.report)
-			if code != exitUsage || !strings.Contains(stderr, `--report "`+b.report+`" is not this campaign's report`) ||
-				!strings.Contains(stderr, `says the report is "`+a.report+`". Give --report `+a.report+" --journal "+a.journal) {
+			if code != exitUsage || !strings.Contains(stderr, `--report "`+b.report+`" is another campaign's report`) ||
+				!strings.Contains(stderr, "give --report "+a.report+" --journal "+a.journal) {
 				t.Errorf("campaign a with campaign b's report: exit %d, want 1 naming both reports; stderr:\n%s", code, stderr)
 			}
 			if !bytes.Equal(readFile(t, b.report), bReport) || !bytes.Equal(readFile(t, a.journal), aJournal) {
@@ -187,6 +187,9 @@ func TestCampaignReport(t *testing.T) {
 	if err := os.Symlink("here", "link"); err != nil {
 		t.Fatal(err)
 	}
+	if err := os.Mkdir("here/sub", 0o755); err != nil {
+		t.Fatal(err)
+	}
 	in := func(p string) string { return filepath.Join(dir, p) }
 	tests := []struct {
 		name                               string
@@ -201,16 +204,17 @@ func TestCampaignReport(t *testing.T) {
 		{"in place, kept elsewhere", "here/out.csv.journal", "/reports/a.csv", in("here/out.csv.journal"), "/reports/a.csv", ""},
 		{"the directory renamed", "here/out.csv.journal", in("old/out.csv"), in("old/out.csv.journal"), in("here/out.csv"), ""},
 		{"renamed in place to free the name", "here/jan.csv.journal", in("here/out.csv"), in("here/out.csv.journal"), in("here/jan.csv"), ""},
+		{"moved, a report not named after the journal", "here/jan.csv.journal", in("old/out-2.csv"), in("old/out.csv.journal"), in("here/out-2.csv"), ""},
 		{"the directory copied, other names", "here/campaign.journal", in("orig/report.csv"), in("orig/campaign.journal"), in("here/report.csv"), ""},
 		{"moved, the report below", "here/c.journal", in("old/reports/a.csv"), in("old/c.journal"), in("here/reports/a.csv"), ""},
-		{"moved, another campaign's journal beside the report's place", "here/c.journal", in("old/out.csv"), in("old/c.journal"), "",
-			"the journal here/c.journal has moved from " + in("old/c.journal") + "; its report would be " + in("here/out.csv") +
-				", but the journal beside that file says it is another campaign's; give --report FILE"},
+		{"the journal moved alone: the report stayed", "here/c.journal", in("orig/report.csv"), in("orig/c.journal"), in("orig/report.csv"), ""},
+		{"moved, a directory where the report would be", "here/c.journal", in("x/sub"), in("x/c.journal"), "",
+			"the journal here/c.journal has moved from " + in("x/c.journal") + "; its report would be " + in("here/sub") + ", which is not a file; give --report FILE"},
 		{"moved away from a report elsewhere", "here/c.journal", "/reports/a.csv", in("old/c.journal"), "",
 			"the journal here/c.journal has moved from " + in("old/c.journal") + ", and its report /reports/a.csv was outside the journal's directory, so where it is now cannot be told; give --report FILE"},
 	}
 	for _, tt := range tests {
-		got, ok, err := campaignReport(tt.journal, tt.recorded, tt.recordedJournal)
+		got, ok, err := campaignReport(tt.journal, &journal.State{ReportPath: tt.recorded, ReportJournal: tt.recordedJournal})
 		if got != tt.want || ok != (tt.want != "") || (err == nil) != (tt.err == "") || err != nil && err.Error() != tt.err {
 			t.Errorf("%s: %q, %v, %v; want %q, error %q", tt.name, got, ok, err, tt.want, tt.err)
 		}
@@ -243,10 +247,10 @@ func TestCheckReportOwner(t *testing.T) {
 		{"link.csv", "a.csv.journal", recorded, ""}, // another name of the same file
 		{"new.csv", "a.csv.journal", recorded, ""},  // nothing there: the report moves
 		{"b.csv", "a.csv.journal", recorded, `--report "b.csv" is not this campaign's report: its journal "a.csv.journal" says the report is "` + a +
-			`". Give --report ` + a + ` --journal a.csv.journal, or, if "b.csv" is this campaign's report moved there, remove it first`},
+			`"; give --report ` + a + ` --journal a.csv.journal, or, if "b.csv" is this campaign's report moved there, remove it first`},
 		{"new.csv", "c.journal", elsewhere, ""},
 		{"a.csv", "c.journal", elsewhere, ""}, // the recorded report, named by the user
-		{"b.csv", "c.journal", elsewhere, `--report "b.csv" exists, and it cannot be told to be this campaign's report: the journal c.journal has moved`},
+		{"b.csv", "c.journal", elsewhere, ""}, // the report cannot be told: the user's word counts
 	}
 	for _, tt := range tests {
 		err := checkReportOwner(tt.report, tt.journal, tt.st)
@@ -342,11 +346,7 @@ func TestReportOwner_linkedThenMovedDirectory(t *testing.T) {
 // A campaign directory copied elsewhere (a backup restored), the report and journal under
 // names of their own: the copy's journal finishes the copy's report, never the original's.
 func TestReportOwner_copiedDirectory(t *testing.T) {
-	noLeaks(t)
-	srv := newTestSim(t, smsc.Config{})
-	c := newCampaign(t, 2)
-	c.report, c.journal = filepath.Join(c.dir, "report.csv"), filepath.Join(c.dir, "campaign.journal")
-	c.sendAll(t, srv.Addr(), "--journal", c.journal)
+	c, _ := sentWithOwnNames(t, "campaign.journal")
 	original := readFile(t, c.report)
 	restored := filepath.Join(t.TempDir(), "restored")
 	if err := os.CopyFS(restored, os.DirFS(c.dir)); err != nil {
@@ -387,4 +387,45 @@ func TestReportOwner_renamedInPlace(t *testing.T) {
 	if !bytes.Equal(readFile(t, c.report), next) {
 		t.Error("the renamed campaign's receipts run rewrote the next campaign's out.csv")
 	}
+}
+
+// A finished campaign with names of its own (report.csv, state.journal, from a --config) is
+// renamed in place and the next one runs under the same names: the old journal never takes
+// the new report.csv, with or without --report, and finishes its own under its new name.
+func TestReportOwner_customNamesReused(t *testing.T) {
+	c, srv := sentWithOwnNames(t, "state.journal")
+	janReport, janJournal := filepath.Join(c.dir, "jan-report.csv"), filepath.Join(c.dir, "jan-state.journal")
+	for from, to := range map[string]string{c.report: janReport, c.journal: janJournal} {
+		if err := os.Rename(from, to); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c.sendAll(t, srv.Addr(), "--journal", c.journal) // the next campaign, same names
+	next := readFile(t, c.report)
+	receipts := func(extra ...string) (int, string) {
+		return runCmd(t, append([]string{"receipts", "--journal", janJournal, "--wait", "0", "--spool", c.spool, "--quiet"}, extra...)...)
+	}
+	for _, report := range [][]string{nil, {"--report", c.report}} {
+		if code, stderr := receipts(report...); code != exitUsage || !strings.Contains(stderr, "another campaign") {
+			t.Errorf("receipts %v: exit %d, want 1 saying the file is another campaign's; stderr:\n%s", report, code, stderr)
+		}
+	}
+	if code, stderr := receipts("--report", janReport); code != exitOK || !strings.Contains(stderr, "report written to "+janReport+"\n") {
+		t.Errorf("receipts --report jan-report.csv: exit %d, want 0; stderr:\n%s", code, stderr)
+	}
+	if !bytes.Equal(readFile(t, c.report), next) {
+		t.Error("the renamed campaign's receipts runs rewrote the next campaign's report.csv")
+	}
+}
+
+// sentWithOwnNames sends a 2-row campaign, every receipt in, whose report and journal have
+// names of their own (report.csv and journalName), as a --config file gives them.
+func sentWithOwnNames(t *testing.T, journalName string) (campaign, *smsc.Server) {
+	t.Helper()
+	noLeaks(t)
+	srv := newTestSim(t, smsc.Config{})
+	c := newCampaign(t, 2)
+	c.report, c.journal = filepath.Join(c.dir, "report.csv"), filepath.Join(c.dir, journalName)
+	c.sendAll(t, srv.Addr(), "--journal", c.journal)
+	return c, srv
 }

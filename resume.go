@@ -251,13 +251,17 @@ func recordedIdentity(path string) *journal.Identity {
 	return id
 }
 
-// recordedReport is the report record of the journal at path, as State has it (the last
-// one); empty when it records none or cannot be read (opening it then says why).
-func recordedReport(path string) *journal.State {
+// journalFacts is what the journal at path says about its report and its first run: a State
+// with ReportPath, ReportJournal and the first of RunStarts; empty when it records none or
+// cannot be read (opening it then says why).
+func journalFacts(path string) *journal.State {
 	st := &journal.State{}
 	_, _ = journal.Replay(path, func(r journal.Record) error {
-		if r.Kind == journal.KindReport {
+		switch {
+		case r.Kind == journal.KindReport:
 			st.ReportPath, st.ReportJournal = r.Report, r.JournalAt
+		case r.Kind == journal.KindStart && len(st.RunStarts) == 0:
+			st.RunStarts = []time.Time{r.At}
 		}
 		return nil
 	})
@@ -477,16 +481,29 @@ func recordReport(w *journal.Writer, report string, created bool) error {
 	return err
 }
 
-// campaignReport is where the campaign's report is by its journal, now at journalPath: the
-// recorded report while the journal is where it was when that was recorded
-// (recordedJournal). When the journal has been moved, renamed or copied since (a renamed
-// campaign directory, a backup restored elsewhere, jan.csv.journal beside jan.csv to free the
-// name for the next campaign): the report beside it (send's pairing, moved or renamed with
-// it), else where the report was relative to the journal, if it was in the journal's
-// directory or below and no other campaign's journal claims that file. ok is false for a
-// journal that records no report (an earlier smscast's); err says why the report cannot be
-// told.
-func campaignReport(journalPath, recorded, recordedJournal string) (report string, ok bool, err error) {
+// campaignReport is where the campaign's report is by its journal, now at journalPath, whose
+// state st holds the report record (ReportPath, ReportJournal) and the first run's start
+// (locateReport), unless another campaign's journal claims that file (claimedByOther). ok is
+// false for a journal that records no report (an earlier smscast's); err says why the report
+// cannot be told.
+func campaignReport(journalPath string, st *journal.State) (report string, ok bool, err error) {
+	report, ok, err = locateReport(journalPath, st)
+	if err == nil && ok && claimedByOther(report, journalPath, st.ReportJournal, firstStart(st)) {
+		return "", false, fmt.Errorf("the report of the journal %s would be %s, but another campaign's journal claims that file; give --report FILE",
+			journalPath, report)
+	}
+	return report, ok, err
+}
+
+// locateReport is where the report a journal records is now:
+//   - the journal is where it was when the report was recorded: the recorded report;
+//   - it has been moved, renamed or copied since (a renamed campaign directory, a backup
+//     restored elsewhere, jan.csv + jan.csv.journal renamed to free out.csv for the next
+//     campaign): the file beside it when the report was named after the journal (send's
+//     pairing); else where the report was relative to the journal, if inside the journal's
+//     directory; else, when the journal moved alone, the recorded report where it stayed.
+func locateReport(journalPath string, st *journal.State) (report string, ok bool, err error) {
+	recorded, recordedJournal := st.ReportPath, st.ReportJournal
 	if recorded == "" {
 		return "", false, nil
 	}
@@ -497,7 +514,8 @@ func campaignReport(journalPath, recorded, recordedJournal string) (report strin
 	if recordedJournal == "" || here == recordedJournal || sameFile(journalPath, recordedJournal) {
 		return recorded, true, nil
 	}
-	if beside, ok := strings.CutSuffix(here, ".journal"); ok && exists(beside) {
+	if beside, isJournal := strings.CutSuffix(here, ".journal"); isJournal &&
+		filepath.Base(recorded)+".journal" == filepath.Base(recordedJournal) && isFile(beside) {
 		return beside, true, nil
 	}
 	rel, err := filepath.Rel(filepath.Dir(recordedJournal), recorded)
@@ -506,30 +524,52 @@ func campaignReport(journalPath, recorded, recordedJournal string) (report strin
 			journalPath, recordedJournal, recorded)
 	}
 	moved := filepath.Join(filepath.Dir(here), rel)
-	if claimedByOther(moved, journalPath) {
-		return "", false, fmt.Errorf("the journal %s has moved from %s; its report would be %s, but the journal beside that file says it is another campaign's; give --report FILE",
+	switch {
+	case isFile(moved):
+		return moved, true, nil
+	case !exists(recordedJournal) && isFile(recorded):
+		return recorded, true, nil // the journal moved alone (into an archive); the report stayed
+	case exists(moved):
+		return "", false, fmt.Errorf("the journal %s has moved from %s; its report would be %s, which is not a file; give --report FILE",
 			journalPath, recordedJournal, moved)
 	}
-	return moved, true, nil
+	return moved, true, nil // deleted, to be rebuilt
 }
 
-// claimedByOther reports whether report is another campaign's by the journal beside it: one
-// other than ourJournal that records report as its own, or an earlier smscast's journal (which
-// kept its report beside it).
-func claimedByOther(report, ourJournal string) bool {
-	other := report + ".journal"
-	if !exists(other) || sameFile(other, ourJournal) {
-		return false
+// claimedByOther reports whether report is another campaign's by a journal that names it:
+// the one beside it, or the one now at our journal's recorded place (the names reused after
+// ours was renamed). Such a journal counts when it is neither ours nor a copy of ours (its
+// first run began at another time than ourStart) and its report is report (locateReport), or,
+// for an earlier smscast's journal, when it sits beside report.
+func claimedByOther(report, ourJournal, recordedJournal string, ourStart time.Time) bool {
+	for _, other := range []string{report + ".journal", recordedJournal} {
+		if other == "" || !isFile(other) || sameFile(other, ourJournal) {
+			continue
+		}
+		facts := journalFacts(other)
+		if len(facts.RunStarts) == 0 || facts.RunStarts[0].Equal(ourStart) {
+			continue // not a journal, or a copy of ours
+		}
+		if theirs, ok, _ := locateReport(other, facts); ok && sameFile(theirs, report) || !ok && sameFile(other, report+".journal") {
+			return true
+		}
 	}
-	st := recordedReport(other)
-	return st.ReportPath == "" || sameFile(st.ReportPath, report)
+	return false
+}
+
+// firstStart is when the campaign's first run began (zero when none is recorded).
+func firstStart(st *journal.State) time.Time {
+	if len(st.RunStarts) == 0 {
+		return time.Time{}
+	}
+	return st.RunStarts[0]
 }
 
 // reportByJournal is the report a run without --report rewrites (smscast receipts, send
 // --resume --journal): the campaign's, by its journal (campaignReport); for a journal of an
 // earlier smscast, fallback (the name beside the journal, or send's default name).
 func reportByJournal(journalPath string, st *journal.State, fallback func() (string, error)) (string, error) {
-	report, ok, err := campaignReport(journalPath, st.ReportPath, st.ReportJournal)
+	report, ok, err := campaignReport(journalPath, st)
 	switch {
 	case err != nil:
 		return "", err
@@ -540,25 +580,33 @@ func reportByJournal(journalPath string, st *journal.State, fallback func() (str
 }
 
 // checkReportOwner refuses, before anything is sent and before the journal or a report
-// changes, a --report that names an existing file other than the campaign's report by its
-// journal (campaignReport): most likely another campaign's (a --config file shared by two
-// campaigns, a copied cron line), which rewriting would replace. Where nothing is, the report
-// moves on purpose, and this run records its new place. A journal of an earlier smscast
-// records none: nothing to check.
+// changes, a --report that names an existing file another campaign's journal claims, or,
+// while the campaign's report can be told (campaignReport), any other existing file: most
+// likely another campaign's (a --config file shared by two campaigns, a copied cron line),
+// which rewriting would replace. Where nothing is, the report moves on purpose, and this run
+// records its new place.
 func checkReportOwner(report, journalPath string, st *journal.State) error {
-	want, ok, err := campaignReport(journalPath, st.ReportPath, st.ReportJournal)
-	switch {
-	case err == nil && !ok, !exists(report), err == nil && sameFile(report, want):
-		return nil
-	case err != nil && sameFile(report, st.ReportPath):
-		return nil // the journal moved, and the user names the report it recorded
-	case err != nil:
-		return fmt.Errorf("--report %q exists, and it cannot be told to be this campaign's report: %v. If it is, remove it first: the journal rebuilds it",
-			report, err)
+	want, ok, err := campaignReport(journalPath, st)
+	give := "give this campaign's report with --report"
+	if err == nil && ok {
+		give = fmt.Sprintf("give --report %s --journal %s", shellQuote(want), shellQuote(journalPath))
 	}
-	return fmt.Errorf("--report %q is not this campaign's report: its journal %q says the report is %q. Give --report %s --journal %s, "+
+	if claimedByOther(report, journalPath, st.ReportJournal, firstStart(st)) {
+		return fmt.Errorf("--report %q is another campaign's report (a journal of that campaign names it); %s, or a name no file has yet",
+			report, give)
+	}
+	if err != nil || !ok || !exists(report) || sameFile(report, want) {
+		return nil // when the report cannot be told, the user's --report says where it is
+	}
+	return fmt.Errorf("--report %q is not this campaign's report: its journal %q says the report is %q; %s, "+
 		"or, if %q is this campaign's report moved there, remove it first: the journal rebuilds it",
-		report, journalPath, want, shellQuote(want), shellQuote(journalPath), report)
+		report, journalPath, want, give, report)
+}
+
+// isFile reports whether a regular file is at path.
+func isFile(path string) bool {
+	fi, err := os.Stat(path)
+	return err == nil && fi.Mode().IsRegular()
 }
 
 // sameFile reports whether a and b name one file: the same absolute path, or two names

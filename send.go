@@ -319,7 +319,7 @@ func sendSettingsOf(c *cli.Context, passwordOnArgs bool, warn func(string)) (sen
 		// A campaign resumed by its journal alone rewrites the report its journal records,
 		// as smscast receipts does, rather than one under the default name.
 		named := s.report
-		if s.report, err = reportByJournal(s.journal.path, recordedReport(s.journal.path), func() (string, error) { return named, nil }); err != nil {
+		if s.report, err = reportByJournal(s.journal.path, journalFacts(s.journal.path), func() (string, error) { return named, nil }); err != nil {
 			return s, err
 		}
 		if s.report != named {
