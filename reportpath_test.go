@@ -207,7 +207,9 @@ func TestCampaignReport(t *testing.T) {
 		{"moved, a report not named after the journal", "here/jan.csv.journal", in("old/out-2.csv"), in("old/out.csv.journal"), in("here/out-2.csv"), ""},
 		{"the directory copied, other names", "here/campaign.journal", in("orig/report.csv"), in("orig/campaign.journal"), in("here/report.csv"), ""},
 		{"moved, the report below", "here/c.journal", in("old/reports/a.csv"), in("old/c.journal"), in("here/reports/a.csv"), ""},
-		{"the journal moved alone: the report stayed", "here/c.journal", in("orig/report.csv"), in("orig/c.journal"), in("orig/report.csv"), ""},
+		// Where a report stayed when its journal moved alone cannot be told from another
+		// campaign's file there now: the report is written anew beside the journal.
+		{"the journal moved alone", "here/c.journal", in("orig/report.csv"), in("orig/c.journal"), in("here/report.csv"), ""},
 		{"moved, a directory where the report would be", "here/c.journal", in("x/sub"), in("x/c.journal"), "",
 			"the journal here/c.journal has moved from " + in("x/c.journal") + "; its report would be " + in("here/sub") + ", which is not a file; give --report FILE"},
 		{"moved away from a report elsewhere", "here/c.journal", "/reports/a.csv", in("old/c.journal"), "",
@@ -232,6 +234,9 @@ func TestCheckReportOwner(t *testing.T) {
 	if err := os.Symlink("a.csv", "link.csv"); err != nil {
 		t.Fatal(err)
 	}
+	if err := os.WriteFile("real.journal", []byte(journal.Magic+"\x01\x00\x00\x00"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	a := filepath.Join(dir, "a.csv")
 	recorded := &journal.State{ReportPath: a, ReportJournal: filepath.Join(dir, "a.csv.journal")}
 	// c.journal, moved here from old/, with its report kept elsewhere: its report cannot be told.
@@ -250,7 +255,10 @@ func TestCheckReportOwner(t *testing.T) {
 			`"; give --report ` + a + ` --journal a.csv.journal, or, if "b.csv" is this campaign's report moved there, remove it first`},
 		{"new.csv", "c.journal", elsewhere, ""},
 		{"a.csv", "c.journal", elsewhere, ""}, // the recorded report, named by the user
-		{"b.csv", "c.journal", elsewhere, ""}, // the report cannot be told: the user's word counts
+		{"b.csv", "c.journal", elsewhere, `--report "b.csv" exists, and it cannot be told to be this campaign's report: the journal c.journal has moved`},
+		{"c.journal", "c.journal", elsewhere, ""}, // nothing there
+		{".", "a.csv.journal", recorded, `--report "." is not a file`},
+		{"real.journal", "c.journal", elsewhere, `--report "real.journal" is a journal`},
 	}
 	for _, tt := range tests {
 		err := checkReportOwner(tt.report, tt.journal, tt.st)
@@ -352,6 +360,10 @@ func TestReportOwner_copiedDirectory(t *testing.T) {
 	if err := os.CopyFS(restored, os.DirFS(c.dir)); err != nil {
 		t.Fatal(err)
 	}
+	// As cp -a, tar and rsync -a restore them: with their modification times.
+	if fi, err := os.Stat(c.report); err != nil || os.Chtimes(filepath.Join(restored, "report.csv"), fi.ModTime(), fi.ModTime()) != nil {
+		t.Fatal(err)
+	}
 	in := func(name string) string { return filepath.Join(restored, name) }
 	code, stderr := runCmd(t, "receipts", "--journal", in("campaign.journal"), "--recipients", in(filepath.Base(c.recipients)),
 		"--templates", in(filepath.Base(c.templates)), "--spool", in("spool"), "--wait", "0", "--quiet")
@@ -410,6 +422,7 @@ func TestReportOwner_customNamesReused(t *testing.T) {
 			t.Errorf("receipts %v: exit %d, want 1 saying the file is another campaign's; stderr:\n%s", report, code, stderr)
 		}
 	}
+	// jan-report.csv is the report as the campaign wrote it (same size and time), renamed.
 	if code, stderr := receipts("--report", janReport); code != exitOK || !strings.Contains(stderr, "report written to "+janReport+"\n") {
 		t.Errorf("receipts --report jan-report.csv: exit %d, want 0; stderr:\n%s", code, stderr)
 	}
@@ -428,4 +441,35 @@ func sentWithOwnNames(t *testing.T, journalName string) (campaign, *smsc.Server)
 	c.report, c.journal = filepath.Join(c.dir, "report.csv"), filepath.Join(c.dir, journalName)
 	c.sendAll(t, srv.Addr(), "--journal", c.journal)
 	return c, srv
+}
+
+// Two campaigns with journals of their own but one report name: January's report renamed,
+// February's written under the old name. January's journal, where it always was, records
+// report.csv, but that file is no longer the one it wrote: refused, February's report kept;
+// the renamed one, as January wrote it, is January's.
+func TestReportOwner_oneReportNameTwoJournals(t *testing.T) {
+	c, srv := sentWithOwnNames(t, "jan.journal")
+	janReport := filepath.Join(c.dir, "jan-report.csv")
+	if err := os.Rename(c.report, janReport); err != nil {
+		t.Fatal(err)
+	}
+	c.sendAll(t, srv.Addr(), "--journal", filepath.Join(c.dir, "feb.journal")) // February: report.csv again
+	february := readFile(t, c.report)
+	receipts := func(extra ...string) (int, string) {
+		return runCmd(t, append([]string{"receipts", "--journal", c.journal, "--wait", "0", "--spool", c.spool, "--quiet"}, extra...)...)
+	}
+	if code, stderr := receipts(); code != exitUsage || !strings.Contains(stderr, "has changed since this campaign wrote it") {
+		t.Errorf("receipts of January: exit %d, want 1 saying report.csv changed; stderr:\n%s", code, stderr)
+	}
+	code, stderr := runCmd(t, "send", "--smsc", srv.Addr(), "--recipients", c.recipients, "--templates", c.templates, "--from", "ACME",
+		"--resume", "--journal", c.journal, "--wait", "0", "--spool", c.spool, "--quiet")
+	if code != exitUsage || !strings.Contains(stderr, "has changed since this campaign wrote it") {
+		t.Errorf("send --resume of January by its journal: exit %d, want 1 saying report.csv changed; stderr:\n%s", code, stderr)
+	}
+	if code, stderr := receipts("--report", janReport); code != exitOK || !strings.Contains(stderr, "report written to "+janReport+"\n") {
+		t.Errorf("receipts of January --report jan-report.csv: exit %d, want 0; stderr:\n%s", code, stderr)
+	}
+	if !bytes.Equal(readFile(t, c.report), february) {
+		t.Error("January's receipts runs rewrote February's report.csv")
+	}
 }

@@ -252,14 +252,17 @@ func recordedIdentity(path string) *journal.Identity {
 }
 
 // journalFacts is what the journal at path says about its report and its first run: a State
-// with ReportPath, ReportJournal and the first of RunStarts; empty when it records none or
-// cannot be read (opening it then says why).
+// with the report fields (ReportPath, ReportJournal, ReportSize, ReportModTime) and the first
+// of RunStarts; empty when it records none or cannot be read (opening it then says why).
 func journalFacts(path string) *journal.State {
 	st := &journal.State{}
 	_, _ = journal.Replay(path, func(r journal.Record) error {
 		switch {
 		case r.Kind == journal.KindReport:
 			st.ReportPath, st.ReportJournal = r.Report, r.JournalAt
+			if r.ReportModTime != 0 {
+				st.ReportSize, st.ReportModTime = r.ReportSize, r.ReportModTime
+			}
 		case r.Kind == journal.KindStart && len(st.RunStarts) == 0:
 			st.RunStarts = []time.Time{r.At}
 		}
@@ -488,20 +491,38 @@ func recordReport(w *journal.Writer, report string, created bool) error {
 // cannot be told.
 func campaignReport(journalPath string, st *journal.State) (report string, ok bool, err error) {
 	report, ok, err = locateReport(journalPath, st)
-	if err == nil && ok && claimedByOther(report, journalPath, st.ReportJournal, firstStart(st)) {
+	switch {
+	case err != nil || !ok || !exists(report):
+	case claimedByOther(report, journalPath, st.ReportJournal):
 		return "", false, fmt.Errorf("the report of the journal %s would be %s, but another campaign's journal claims that file; give --report FILE",
+			journalPath, report)
+	case st.ReportModTime != 0 && !lastWritten(report, st):
+		return "", false, fmt.Errorf("the report of the journal %s would be %s, but that file has changed since this campaign wrote it (another campaign's now, or edited): give --report FILE, or remove it: the journal rebuilds it",
 			journalPath, report)
 	}
 	return report, ok, err
+}
+
+// lastWritten reports whether the file at path is the report as the campaign last wrote it:
+// the size and modification time the journal recorded (to the nanosecond; to the second for a
+// copy that kept only seconds).
+func lastWritten(path string, st *journal.State) bool {
+	fi, err := os.Stat(path)
+	if err != nil || st.ReportModTime == 0 || !fi.Mode().IsRegular() || fi.Size() != st.ReportSize {
+		return false
+	}
+	mod, written := fi.ModTime(), time.Unix(0, st.ReportModTime)
+	return mod.Equal(written) || mod.Nanosecond() == 0 && mod.Unix() == written.Unix()
 }
 
 // locateReport is where the report a journal records is now:
 //   - the journal is where it was when the report was recorded: the recorded report;
 //   - it has been moved, renamed or copied since (a renamed campaign directory, a backup
 //     restored elsewhere, jan.csv + jan.csv.journal renamed to free out.csv for the next
-//     campaign): the file beside it when the report was named after the journal (send's
-//     pairing); else where the report was relative to the journal, if inside the journal's
-//     directory; else, when the journal moved alone, the recorded report where it stayed.
+//     campaign): the file beside it when the report was beside the journal, named after it
+//     (send's pairing); else where the report was relative to the journal, if inside the
+//     journal's directory (a file to be written anew if there is none: where the recorded
+//     report stayed cannot be told from a file of another campaign there now).
 func locateReport(journalPath string, st *journal.State) (report string, ok bool, err error) {
 	recorded, recordedJournal := st.ReportPath, st.ReportJournal
 	if recorded == "" {
@@ -514,8 +535,7 @@ func locateReport(journalPath string, st *journal.State) (report string, ok bool
 	if recordedJournal == "" || here == recordedJournal || sameFile(journalPath, recordedJournal) {
 		return recorded, true, nil
 	}
-	if beside, isJournal := strings.CutSuffix(here, ".journal"); isJournal &&
-		filepath.Base(recorded)+".journal" == filepath.Base(recordedJournal) && isFile(beside) {
+	if beside, isJournal := strings.CutSuffix(here, ".journal"); isJournal && recorded+".journal" == recordedJournal && isFile(beside) {
 		return beside, true, nil
 	}
 	rel, err := filepath.Rel(filepath.Dir(recordedJournal), recorded)
@@ -527,8 +547,6 @@ func locateReport(journalPath string, st *journal.State) (report string, ok bool
 	switch {
 	case isFile(moved):
 		return moved, true, nil
-	case !exists(recordedJournal) && isFile(recorded):
-		return recorded, true, nil // the journal moved alone (into an archive); the report stayed
 	case exists(moved):
 		return "", false, fmt.Errorf("the journal %s has moved from %s; its report would be %s, which is not a file; give --report FILE",
 			journalPath, recordedJournal, moved)
@@ -536,33 +554,26 @@ func locateReport(journalPath string, st *journal.State) (report string, ok bool
 	return moved, true, nil // deleted, to be rebuilt
 }
 
-// claimedByOther reports whether report is another campaign's by a journal that names it:
-// the one beside it, or the one now at our journal's recorded place (the names reused after
-// ours was renamed). Such a journal counts when it is neither ours nor a copy of ours (its
-// first run began at another time than ourStart) and its report is report (locateReport), or,
-// for an earlier smscast's journal, when it sits beside report.
-func claimedByOther(report, ourJournal, recordedJournal string, ourStart time.Time) bool {
+// claimedByOther reports whether report is another journal's by a journal that names it: the
+// one beside it, or the one now at our journal's recorded place (the original of a copy, or
+// another campaign under names reused after ours was renamed). Such a journal, not ours,
+// claims report when its report is report (locateReport), or, for an earlier smscast's
+// journal, when it sits beside report. A copy of a journal does not take over its original's
+// report.
+func claimedByOther(report, ourJournal, recordedJournal string) bool {
 	for _, other := range []string{report + ".journal", recordedJournal} {
 		if other == "" || !isFile(other) || sameFile(other, ourJournal) {
 			continue
 		}
 		facts := journalFacts(other)
-		if len(facts.RunStarts) == 0 || facts.RunStarts[0].Equal(ourStart) {
-			continue // not a journal, or a copy of ours
+		if len(facts.RunStarts) == 0 {
+			continue // not a journal
 		}
 		if theirs, ok, _ := locateReport(other, facts); ok && sameFile(theirs, report) || !ok && sameFile(other, report+".journal") {
 			return true
 		}
 	}
 	return false
-}
-
-// firstStart is when the campaign's first run began (zero when none is recorded).
-func firstStart(st *journal.State) time.Time {
-	if len(st.RunStarts) == 0 {
-		return time.Time{}
-	}
-	return st.RunStarts[0]
 }
 
 // reportByJournal is the report a run without --report rewrites (smscast receipts, send
@@ -591,16 +602,39 @@ func checkReportOwner(report, journalPath string, st *journal.State) error {
 	if err == nil && ok {
 		give = fmt.Sprintf("give --report %s --journal %s", shellQuote(want), shellQuote(journalPath))
 	}
-	if claimedByOther(report, journalPath, st.ReportJournal, firstStart(st)) {
+	switch {
+	case !exists(report):
+		return nil // the report moves there; this run records its new place
+	case lastWritten(report, st):
+		return nil // the report as the campaign last wrote it, wherever it is now
+	case !isFile(report):
+		return fmt.Errorf("--report %q is not a file; give the report's file", report)
+	case isJournalFile(report):
+		return fmt.Errorf("--report %q is a journal; give the report's file (the journal goes with --journal)", report)
+	case claimedByOther(report, journalPath, st.ReportJournal):
 		return fmt.Errorf("--report %q is another campaign's report (a journal of that campaign names it); %s, or a name no file has yet",
 			report, give)
-	}
-	if err != nil || !ok || !exists(report) || sameFile(report, want) {
-		return nil // when the report cannot be told, the user's --report says where it is
+	case err == nil && !ok, err == nil && sameFile(report, want), err != nil && sameFile(report, st.ReportPath):
+		return nil
+	case err != nil:
+		return fmt.Errorf("--report %q exists, and it cannot be told to be this campaign's report: %v. If it is, remove it first: the journal rebuilds it",
+			report, err)
 	}
 	return fmt.Errorf("--report %q is not this campaign's report: its journal %q says the report is %q; %s, "+
 		"or, if %q is this campaign's report moved there, remove it first: the journal rebuilds it",
 		report, journalPath, want, give, report)
+}
+
+// isJournalFile reports whether the file at path is a journal (by its first bytes).
+func isJournalFile(path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	head := make([]byte, len(journal.Magic))
+	_, err = io.ReadFull(f, head)
+	return err == nil && string(head) == journal.Magic
 }
 
 // isFile reports whether a regular file is at path.

@@ -506,23 +506,23 @@ func writeBeside(book *report.Book, path string, f report.Format) (string, error
 	return "", fmt.Errorf("no free name beside %s", path)
 }
 
-// recordMovedReport records in the campaign's journal, closed by now, that its report went to
-// alt (see writeBeside): the runs that finish the campaign with --report alt would otherwise
-// be refused, as the journal names the other run's file. A first run that sent nothing has
-// removed its journal, and --journal off keeps none.
-func recordMovedReport(journalPath, alt string, stderr io.Writer) {
+// recordReportWritten records in the campaign's journal, closed by now, the report this run
+// has written (its path, size and modification time): later runs take that file as the
+// campaign's, wherever it goes, and refuse one another campaign wrote over it. A first run
+// that sent nothing has removed its journal, and --journal off keeps none.
+func recordReportWritten(journalPath, report string, stderr io.Writer) {
 	if journalPath == "" {
 		return
 	}
-	err := journal.AppendReport(journalPath, alt)
+	err := journal.AppendReport(journalPath, report)
 	// A receipts run started from cron the moment this run closed its journal holds it:
 	// wait a little for it, as the record decides which file later runs rewrite.
 	for i := 0; errors.Is(err, journal.ErrLocked) && i < 50; i++ {
 		time.Sleep(100 * time.Millisecond)
-		err = journal.AppendReport(journalPath, alt)
+		err = journal.AppendReport(journalPath, report)
 	}
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		fmt.Fprintf(stderr, "smscast: the journal could not record that this campaign's report is now %s: %v\n", alt, err)
+		fmt.Fprintf(stderr, "smscast: the journal could not record the report written to %s: %v\n", report, err)
 	}
 }
 
@@ -679,10 +679,10 @@ func runSend(ctx context.Context, s sendSettings, stderr io.Writer, signals <-ch
 		// report goes beside it rather than nowhere, with the message ids it alone holds.
 		if alt, err := writeBeside(book, s.report, s.format); err == nil {
 			reportErr, movedFrom, movedTo, s.report = nil, s.report, alt, alt
-			recordMovedReport(s.journal.path, alt, stderr)
 		}
 	}
 	if reportErr == nil {
+		recordReportWritten(s.journal.path, s.report, stderr)
 		fmt.Fprintf(stderr, "report written to %s\n", s.report)
 	}
 	sum := <-sums

@@ -26,7 +26,9 @@ import (
 // bytes, sorted by role); Horizon: row; Attempt: row, part; Accepted: row, part, message id;
 // Rejected: row, error text; Resubmitted: row, part; Receipt: id, sub, dlvrd, submit date,
 // done date, stat, state:uint8, err, network error (string), text; End: nothing; NotAccepted:
-// row, part; Report: report path, journal path (strings). Row and part are uvarints.
+// row, part; Report: report path, journal path (strings), the written report's size and
+// modification time in Unix nanoseconds (varints; 0 and 0 before it is written). Row and part
+// are uvarints.
 //
 // Kinds added after the first release of version 1 (NotAccepted, Report) extend it: a journal
 // without them reads as before, and an older smscast stops at them with "unknown record kind
@@ -39,15 +41,15 @@ import (
 // explicit length and CRC also make a torn or damaged record detectable at an exact byte offset,
 // which a text format would only approximate. Replay (and Load) is the way to read a journal.
 
-// magic starts every journal file; the four bytes after it are the format version.
-const magic = "SMSCJRNL"
+// Magic starts every journal file; the four bytes after it are the format version.
+const Magic = "SMSCJRNL"
 
 // Version is the journal format this package writes and reads. A file with another version is
 // refused with a *VersionError rather than misread.
 const Version = 1
 
 const (
-	headerLen      = 12 // magic + version
+	headerLen      = 12 // Magic + version
 	frameHeaderLen = 8  // length + crc
 	// MaxRecordLen caps the body length of one record (bytes). A receipt is a few hundred bytes
 	// and the identity a few kilobytes, so a larger length can only come from damage.
@@ -121,7 +123,10 @@ type Record struct {
 	Err       string    // KindRejected: what the report shows, such as "0x0000000B ESME_RINVDSTADR"
 	Report    string    // KindReport: the report's absolute path
 	JournalAt string    // KindReport: the journal's absolute path when Report was recorded
-	Receipt   smpp.Receipt
+	// KindReport: the size and modification time (Unix ns) of the report just written; 0 in
+	// the record a run writes before it has written the report.
+	ReportSize, ReportModTime int64
+	Receipt                   smpp.Receipt
 }
 
 // errRange reports a row or part number that the format cannot carry.
@@ -139,7 +144,7 @@ func checkRowPart(row, part int) error {
 
 // appendHeader appends the file header.
 func appendHeader(dst []byte) []byte {
-	dst = append(dst, magic...)
+	dst = append(dst, Magic...)
 	return binary.LittleEndian.AppendUint32(dst, Version)
 }
 
@@ -177,6 +182,8 @@ func appendBody(dst []byte, r *Record) []byte {
 	case KindReport:
 		dst = appendString(dst, r.Report)
 		dst = appendString(dst, r.JournalAt)
+		dst = binary.AppendVarint(dst, r.ReportSize)
+		dst = binary.AppendVarint(dst, r.ReportModTime)
 	case KindReceipt:
 		rc := &r.Receipt
 		dst = appendString(dst, rc.ID)
@@ -231,6 +238,9 @@ func decodeBody(body []byte, r *Record) error {
 		r.Report = d.string()
 		if len(d.b) > 0 { // absent in the first builds that wrote report records
 			r.JournalAt = d.string()
+		}
+		if len(d.b) > 0 {
+			r.ReportSize, r.ReportModTime = d.varint(), d.varint()
 		}
 	case KindReceipt:
 		rc := &r.Receipt

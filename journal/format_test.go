@@ -35,7 +35,8 @@ func everyKind() []Record {
 		{Kind: KindNotAccepted, At: t0, Row: 9, Part: 2},
 		{Kind: KindReceipt, At: t0, Receipt: testReceipt("0A1b2C")},
 		{Kind: KindReceipt, At: t0, Receipt: smpp.Receipt{ID: "x", State: smpp.StateUnknown}},
-		{Kind: KindReport, At: t0, Report: "/srv/campagnes/été/list.report.csv", JournalAt: "/srv/campagnes/été/list.report.csv.journal"},
+		{Kind: KindReport, At: t0, Report: "/srv/campagnes/été/list.report.csv", JournalAt: "/srv/campagnes/été/list.report.csv.journal",
+			ReportSize: 23_306_611, ReportModTime: 1_796_000_000_123_456_789},
 		{Kind: KindReport, At: t0, Report: ""},
 		{Kind: KindEnd, At: t0},
 	}

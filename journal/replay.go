@@ -87,8 +87,8 @@ func replay(ra io.ReaderAt, size int64, path string, fn func(Record) error) (*To
 	if len(hdr) < headerLen {
 		// A file shorter than the header is a torn header if it is a prefix of one (the
 		// version bytes may be incomplete): the crash came before anything was recorded.
-		if len(hdr) <= len(magic) && string(hdr) == magic[:len(hdr)] ||
-			len(hdr) > len(magic) && string(hdr[:len(magic)]) == magic {
+		if len(hdr) <= len(Magic) && string(hdr) == Magic[:len(hdr)] ||
+			len(hdr) > len(Magic) && string(hdr[:len(Magic)]) == Magic {
 			if size == 0 {
 				return &TornTail{Path: path, Reason: "empty file"}, nil
 			}
@@ -96,10 +96,10 @@ func replay(ra io.ReaderAt, size int64, path string, fn func(Record) error) (*To
 		}
 		return nil, fmt.Errorf("%s: %w", path, ErrNotJournal)
 	}
-	if string(hdr[:len(magic)]) != magic {
+	if string(hdr[:len(Magic)]) != Magic {
 		return nil, fmt.Errorf("%s: %w", path, ErrNotJournal)
 	}
-	if v := binary.LittleEndian.Uint32(hdr[len(magic):]); v != Version {
+	if v := binary.LittleEndian.Uint32(hdr[len(Magic):]); v != Version {
 		return nil, &VersionError{Path: path, Version: v}
 	}
 

@@ -164,7 +164,7 @@ func TestReplay_HeaderErrors(t *testing.T) {
 	data, _ := sampleFile(t)
 	withVersion := func(v uint32) []byte {
 		d := bytes.Clone(data)
-		binary.LittleEndian.PutUint32(d[len(magic):], v)
+		binary.LittleEndian.PutUint32(d[len(Magic):], v)
 		return d
 	}
 	tests := []struct {

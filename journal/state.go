@@ -62,6 +62,9 @@ type State struct {
 	// and ReportJournal where the journal was then (both absolute, through directory links)
 	// (an absolute path); "" for a journal of an smscast that did not record it.
 	ReportPath, ReportJournal string
+	// ReportSize and ReportModTime (Unix ns) are those of the report as a run last wrote it
+	// (0 when no run recorded it): a file that still has them is that report, wherever it is.
+	ReportSize, ReportModTime int64
 
 	runHorizon int  // highest horizon of the run being replayed
 	runClean   bool // the run being replayed has ended cleanly
@@ -272,6 +275,9 @@ func (st *State) apply(rec *Record) {
 		st.Receipts = append(st.Receipts, ReceiptRecord{Receipt: rec.Receipt, At: rec.At})
 	case KindReport:
 		st.ReportPath, st.ReportJournal = rec.Report, rec.JournalAt
+		if rec.ReportModTime != 0 {
+			st.ReportSize, st.ReportModTime = rec.ReportSize, rec.ReportModTime
+		}
 	case KindEnd:
 		st.runClean = true
 	}

@@ -288,12 +288,16 @@ func cutTorn(path string, f *os.File, st *State) error {
 }
 
 // AppendReport records in the journal at path, which no run has open, that the campaign's
-// report is now at report (see Writer.Report): for a run that had to write its report
-// elsewhere after its journal was closed, because another run created the file meanwhile.
+// report has been written at report, with the file's size and modification time, so that a
+// later run can tell that file from one another campaign wrote there since (see
+// State.ReportModTime). A run calls it after writing its report, its journal closed.
 func AppendReport(path, report string) error {
 	rec, err := reportRecord(report, path)
 	if err != nil {
 		return err
+	}
+	if fi, err := os.Stat(report); err == nil {
+		rec.ReportSize, rec.ReportModTime = fi.Size(), fi.ModTime().UnixNano()
 	}
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_APPEND, 0)
 	if err != nil {

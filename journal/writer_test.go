@@ -425,6 +425,9 @@ func TestReportPath_RecordedCheckedAppended(t *testing.T) {
 	must(t, AppendReport(path, "../elsewhere/out-2.csv"))
 	st, err := Load(path)
 	must(t, err)
+	if st.ReportModTime != 0 {
+		t.Errorf("a report not written: recorded with modification time %d", st.ReportModTime)
+	}
 	if want := filepath.Join(filepath.Dir(filepath.Dir(path)), "elsewhere", "out-2.csv"); st.ReportPath != want || !st.Clean || st.Runs != 1 {
 		t.Errorf("after AppendReport: ReportPath %q (want %q), clean %v, runs %d", st.ReportPath, want, st.Clean, st.Runs)
 	}
@@ -447,6 +450,16 @@ func TestReportPath_RecordedCheckedAppended(t *testing.T) {
 	must(t, err)
 	if want := filepath.Join(resolved, "out.csv"); st.ReportPath != want {
 		t.Errorf("through a link: ReportPath %q, want %q", st.ReportPath, want)
+	}
+	// A report written: its size and modification time, which tell it from a file written
+	// over it later.
+	written := filepath.Join(t.TempDir(), "written.csv")
+	must(t, os.WriteFile(written, []byte("row\n1\n"), 0o600))
+	must(t, AppendReport(path, written))
+	fi, err := os.Stat(written)
+	must(t, err)
+	if st, err = Load(path); err != nil || st.ReportSize != 6 || st.ReportModTime != fi.ModTime().UnixNano() {
+		t.Errorf("after writing: size %d, time %d (%v); want 6, %d", st.ReportSize, st.ReportModTime, err, fi.ModTime().UnixNano())
 	}
 	if err := AppendReport(filepath.Join(t.TempDir(), "none.journal"), "out.csv"); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("AppendReport without a journal = %v, want fs.ErrNotExist", err)
