@@ -216,18 +216,28 @@ func TestCampaignReport(t *testing.T) {
 			"the journal here/c.journal has moved from " + in("old/c.journal") + ", and its report /reports/a.csv was outside the journal's directory, so where it is now cannot be told; give --report FILE"},
 	}
 	for _, tt := range tests {
-		got, ok, err := campaignReport(tt.journal, &journal.State{ReportPath: tt.recorded, ReportJournal: tt.recordedJournal})
+		st := &journal.State{ReportPath: tt.recorded, ReportJournal: tt.recordedJournal}
+		if fi, err := os.Stat(tt.want); err == nil { // the file as the campaign wrote it
+			st.ReportSize, st.ReportModTime = fi.Size(), fi.ModTime().UnixNano()
+		}
+		got, ok, err := campaignReport(tt.journal, st)
 		if got != tt.want || ok != (tt.want != "") || (err == nil) != (tt.err == "") || err != nil && err.Error() != tt.err {
 			t.Errorf("%s: %q, %v, %v; want %q, error %q", tt.name, got, ok, err, tt.want, tt.err)
 		}
+	}
+	// The file at the report's place, not as the campaign wrote it: another campaign's now,
+	// or edited.
+	st := &journal.State{ReportPath: in("here/out.csv"), ReportJournal: in("here/out.csv.journal"), ReportSize: 1, ReportModTime: 1}
+	if _, _, err := campaignReport("here/out.csv.journal", st); err == nil || !strings.Contains(err.Error(), "is not the one this campaign wrote") {
+		t.Errorf("a changed report: %v, want an error saying it is not the one this campaign wrote", err)
 	}
 }
 
 func TestCheckReportOwner(t *testing.T) {
 	dir := t.TempDir()
 	t.Chdir(dir)
-	for _, name := range []string{"a.csv", "b.csv", "a.csv.journal"} {
-		if err := os.WriteFile(name, []byte("row\n"), 0o600); err != nil {
+	for name, content := range map[string]string{"a.csv": "row\n1\n", "b.csv": "row\n22\n", "a.csv.journal": "j"} {
+		if err := os.WriteFile(name, []byte(content), 0o600); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -238,9 +248,14 @@ func TestCheckReportOwner(t *testing.T) {
 		t.Fatal(err)
 	}
 	a := filepath.Join(dir, "a.csv")
-	recorded := &journal.State{ReportPath: a, ReportJournal: filepath.Join(dir, "a.csv.journal")}
+	fi, err := os.Stat(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	recorded := &journal.State{ReportPath: a, ReportJournal: filepath.Join(dir, "a.csv.journal"), ReportSize: fi.Size(), ReportModTime: fi.ModTime().UnixNano()}
 	// c.journal, moved here from old/, with its report kept elsewhere: its report cannot be told.
-	elsewhere := &journal.State{ReportPath: a, ReportJournal: filepath.Join(dir, "old", "..", "..", "elsewhere", "c.journal")}
+	elsewhere := &journal.State{ReportPath: a, ReportJournal: filepath.Join(dir, "old", "..", "..", "elsewhere", "c.journal"),
+		ReportSize: fi.Size(), ReportModTime: fi.ModTime().UnixNano()}
 	tests := []struct {
 		report, journal string
 		st              *journal.State
@@ -458,12 +473,12 @@ func TestReportOwner_oneReportNameTwoJournals(t *testing.T) {
 	receipts := func(extra ...string) (int, string) {
 		return runCmd(t, append([]string{"receipts", "--journal", c.journal, "--wait", "0", "--spool", c.spool, "--quiet"}, extra...)...)
 	}
-	if code, stderr := receipts(); code != exitUsage || !strings.Contains(stderr, "has changed since this campaign wrote it") {
+	if code, stderr := receipts(); code != exitUsage || !strings.Contains(stderr, "is not the one this campaign wrote") {
 		t.Errorf("receipts of January: exit %d, want 1 saying report.csv changed; stderr:\n%s", code, stderr)
 	}
 	code, stderr := runCmd(t, "send", "--smsc", srv.Addr(), "--recipients", c.recipients, "--templates", c.templates, "--from", "ACME",
 		"--resume", "--journal", c.journal, "--wait", "0", "--spool", c.spool, "--quiet")
-	if code != exitUsage || !strings.Contains(stderr, "has changed since this campaign wrote it") {
+	if code != exitUsage || !strings.Contains(stderr, "is not the one this campaign wrote") {
 		t.Errorf("send --resume of January by its journal: exit %d, want 1 saying report.csv changed; stderr:\n%s", code, stderr)
 	}
 	if code, stderr := receipts("--report", janReport); code != exitOK || !strings.Contains(stderr, "report written to "+janReport+"\n") {

@@ -496,9 +496,12 @@ func campaignReport(journalPath string, st *journal.State) (report string, ok bo
 	case claimedByOther(report, journalPath, st.ReportJournal):
 		return "", false, fmt.Errorf("the report of the journal %s would be %s, but another campaign's journal claims that file; give --report FILE",
 			journalPath, report)
-	case st.ReportModTime != 0 && !lastWritten(report, st):
-		return "", false, fmt.Errorf("the report of the journal %s would be %s, but that file has changed since this campaign wrote it (another campaign's now, or edited): give --report FILE, or remove it: the journal rebuilds it",
-			journalPath, report)
+	case !lastWritten(report, st):
+		// Not the file this campaign wrote last (or it never wrote one): the name may have
+		// been reused by another campaign since.
+		return "", false, fmt.Errorf("the report of the journal %s would be %s, but that file is not the one this campaign wrote (another campaign may have reused the name, or it was edited or copied without its times): "+
+			"give this campaign's report with --report FILE, or, if %s is this campaign's report, remove it: the journal rebuilds it",
+			journalPath, report, report)
 	}
 	return report, ok, err
 }
@@ -614,11 +617,10 @@ func checkReportOwner(report, journalPath string, st *journal.State) error {
 	case claimedByOther(report, journalPath, st.ReportJournal):
 		return fmt.Errorf("--report %q is another campaign's report (a journal of that campaign names it); %s, or a name no file has yet",
 			report, give)
-	case err == nil && !ok, err == nil && sameFile(report, want), err != nil && sameFile(report, st.ReportPath):
+	case err == nil && !ok, err == nil && sameFile(report, want):
 		return nil
 	case err != nil:
-		return fmt.Errorf("--report %q exists, and it cannot be told to be this campaign's report: %v. If it is, remove it first: the journal rebuilds it",
-			report, err)
+		return fmt.Errorf("--report %q exists, and it cannot be told to be this campaign's report: %w", report, err)
 	}
 	return fmt.Errorf("--report %q is not this campaign's report: its journal %q says the report is %q; %s, "+
 		"or, if %q is this campaign's report moved there, remove it first: the journal rebuilds it",
