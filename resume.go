@@ -251,23 +251,13 @@ func recordedIdentity(path string) *journal.Identity {
 	return id
 }
 
-// journalFacts is what the journal at path says about its report and its first run: a State
-// with the report fields (ReportPath, ReportJournal, ReportSize, ReportModTime) and the first
-// of RunStarts; empty when it records none or cannot be read (opening it then says why).
+// journalFacts is journal.LoadReport, empty when the journal cannot be read (opening it
+// then says why).
 func journalFacts(path string) *journal.State {
-	st := &journal.State{}
-	_, _ = journal.Replay(path, func(r journal.Record) error {
-		switch {
-		case r.Kind == journal.KindReport:
-			st.ReportPath, st.ReportJournal = r.Report, r.JournalAt
-			if r.ReportModTime != 0 {
-				st.ReportSize, st.ReportModTime = r.ReportSize, r.ReportModTime
-			}
-		case r.Kind == journal.KindStart && len(st.RunStarts) == 0:
-			st.RunStarts = []time.Time{r.At}
-		}
-		return nil
-	})
+	st, err := journal.LoadReport(path)
+	if err != nil {
+		return &journal.State{}
+	}
 	return st
 }
 

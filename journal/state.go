@@ -274,10 +274,7 @@ func (st *State) apply(rec *Record) {
 	case KindReceipt:
 		st.Receipts = append(st.Receipts, ReceiptRecord{Receipt: rec.Receipt, At: rec.At})
 	case KindReport:
-		st.ReportPath, st.ReportJournal = rec.Report, rec.JournalAt
-		if rec.ReportModTime != 0 {
-			st.ReportSize, st.ReportModTime = rec.ReportSize, rec.ReportModTime
-		}
+		st.applyReport(rec)
 	case KindEnd:
 		st.runClean = true
 	}
@@ -322,4 +319,31 @@ func (st *State) endCrashedRun() {
 			}
 		}
 	}
+}
+
+// applyReport folds a report record into the state: the last one says where the report is,
+// the last one with a size and time says what it was when written.
+func (st *State) applyReport(rec *Record) {
+	st.ReportPath, st.ReportJournal = rec.Report, rec.JournalAt
+	if rec.ReportModTime != 0 {
+		st.ReportSize, st.ReportModTime = rec.ReportSize, rec.ReportModTime
+	}
+}
+
+// LoadReport reads what the journal at path says about its report and its first run,
+// without building the rows: a State with ReportPath, ReportJournal, ReportSize,
+// ReportModTime and the first of RunStarts. For telling whose report a file is, where Load
+// would replay a whole campaign's rows.
+func LoadReport(path string) (*State, error) {
+	st := &State{}
+	_, err := Replay(path, func(r Record) error {
+		switch {
+		case r.Kind == KindReport:
+			st.applyReport(&r)
+		case r.Kind == KindStart && len(st.RunStarts) == 0:
+			st.RunStarts = []time.Time{r.At}
+		}
+		return nil
+	})
+	return st, err
 }
