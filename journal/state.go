@@ -53,10 +53,10 @@ type State struct {
 	// Horizon is the highest row that a run which crashed may have submitted: rows up to it
 	// without a record are MaybeSent. 0 when no run crashed.
 	Horizon  int
-	Rows     map[int]*Row // by data-row number; rows never attempted are absent
-	Receipts []ReceiptRecord
-	Size     int64     // bytes of intact records: where the next run appends
-	Torn     *TornTail // the torn tail that Open cuts, nil if the file ended cleanly
+	Rows     map[int]*Row     // by data-row number; rows never attempted are absent
+	Receipts []*ReceiptRecord // pointers: a million-receipt campaign would otherwise grow one slice of ~200 MB
+	Size     int64            // bytes of intact records: where the next run appends
+	Torn     *TornTail        // the torn tail that Open cuts, nil if the file ended cleanly
 
 	// ReportPath is where the campaign's report is, as the last run that recorded it said,
 	// and ReportJournal where the journal was then (both absolute, through directory links)
@@ -272,7 +272,7 @@ func (st *State) apply(rec *Record) {
 	case KindResubmitted:
 		st.row(rec.Row).Resubmitted = true
 	case KindReceipt:
-		st.Receipts = append(st.Receipts, ReceiptRecord{Receipt: rec.Receipt, At: rec.At})
+		st.Receipts = append(st.Receipts, &ReceiptRecord{Receipt: rec.Receipt, At: rec.At})
 	case KindReport:
 		st.applyReport(rec)
 	case KindEnd:

@@ -173,7 +173,7 @@ func TestLoad_RowDetails(t *testing.T) {
 	if r2 := st.Rows[2]; !r2.Rejected || r2.Err != "0x00000058 ESME_RTHROTTLED" || !r2.RejectedAt.Equal(late) {
 		t.Errorf("row 2 = %+v", r2)
 	}
-	if len(st.Receipts) != 1 || !reflect.DeepEqual(st.Receipts[0], ReceiptRecord{Receipt: testReceipt("A"), At: late}) {
+	if len(st.Receipts) != 1 || !reflect.DeepEqual(*st.Receipts[0], ReceiptRecord{Receipt: testReceipt("A"), At: late}) {
 		t.Errorf("Receipts = %+v", st.Receipts)
 	}
 	if id := testIdentity(); st.Identity.Sum() != id.Sum() || st.Runs != 1 {

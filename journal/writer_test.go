@@ -469,6 +469,28 @@ func TestReportPath_RecordedCheckedAppended(t *testing.T) {
 	if err := AppendReport(filepath.Join(t.TempDir(), "none.journal"), "out.csv"); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("AppendReport without a journal = %v, want fs.ErrNotExist", err)
 	}
+
+	// A torn tail (a crash while a record was written) is cut, so that the record follows
+	// the intact ones and the journal still loads.
+	intact, err := os.Stat(path)
+	must(t, err)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
+	must(t, err)
+	_, err = f.Write([]byte{0x40, 0, 0, 0, 1, 2})
+	must(t, err)
+	must(t, f.Close())
+	must(t, AppendReport(path, written))
+	st, err = Load(path)
+	if err != nil || st.Torn != nil || st.ReportPath != written || st.Size <= intact.Size() {
+		t.Errorf("after AppendReport on a torn journal: %v, torn %v, report %q, size %d (intact before: %d)",
+			err, st.Torn, st.ReportPath, st.Size, intact.Size())
+	}
+	// A file with the header and no run is no campaign's journal.
+	empty := filepath.Join(t.TempDir(), "empty.journal")
+	must(t, os.WriteFile(empty, appendHeader(nil), 0o600))
+	if err := AppendReport(empty, written); err == nil || !strings.Contains(err.Error(), "records no campaign") {
+		t.Errorf("AppendReport on a journal without a run = %v, want 'records no campaign'", err)
+	}
 }
 
 // TestWriter_CrashNeverHidesASubmittedRow is the guarantee --resume relies on. After each
