@@ -122,7 +122,8 @@ func receiptsSettingsOf(c *cli.Context, passwordOnArgs bool, warn func(string)) 
 	case path == "":
 		return s, errors.New("give the campaign's journal with --journal FILE (send writes it beside the report, as <report>.journal)")
 	}
-	st, err := journal.Load(path)
+	// The rows are read once, later, when the journal is opened for the run.
+	st, err := journal.LoadFacts(path)
 	if err != nil {
 		return s, err
 	}

@@ -251,10 +251,10 @@ func recordedIdentity(path string) *journal.Identity {
 	return id
 }
 
-// journalFacts is journal.LoadReport, empty when the journal cannot be read (opening it
+// journalFacts is journal.LoadFacts, empty when the journal cannot be read (opening it
 // then says why).
 func journalFacts(path string) *journal.State {
-	st, err := journal.LoadReport(path)
+	st, err := journal.LoadFacts(path)
 	if err != nil {
 		return &journal.State{}
 	}
@@ -759,7 +759,7 @@ func collectSpooled(dir string, st *journal.State, w *journal.Writer, book *repo
 	if dir == "" {
 		return 0, nil
 	}
-	keys := map[string]bool{}
+	keys := make(map[string]bool, len(st.Rows))
 	for _, r := range st.Rows {
 		for _, id := range r.MessageIDs() {
 			for _, k := range smpp.MessageIDKeys(id, format) {
@@ -775,7 +775,7 @@ func collectSpooled(dir string, st *journal.State, w *journal.Writer, book *repo
 		at       int64
 	}
 	keyOf := func(r smpp.Receipt, at time.Time) receiptKey { return receiptKey{r.ID, r.Stat, at.UnixNano()} }
-	seen := map[receiptKey]bool{}
+	seen := make(map[receiptKey]bool, len(st.Receipts))
 	for _, r := range st.Receipts {
 		seen[keyOf(r.Receipt, r.At)] = true
 	}

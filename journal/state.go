@@ -330,18 +330,21 @@ func (st *State) applyReport(rec *Record) {
 	}
 }
 
-// LoadReport reads what the journal at path says about its report and its first run,
-// without building the rows: a State with ReportPath, ReportJournal, ReportSize,
-// ReportModTime and the first of RunStarts. For telling whose report a file is, where Load
-// would replay a whole campaign's rows.
-func LoadReport(path string) (*State, error) {
-	st := &State{}
+// LoadFacts reads what the journal at path says about its campaign, without building the
+// rows: a State with Path, Identity, Runs, the first of RunStarts, and ReportPath,
+// ReportJournal, ReportSize and ReportModTime. For telling whose report a file is and which
+// settings a campaign had, where Load would replay a whole campaign's rows.
+func LoadFacts(path string) (*State, error) {
+	st := &State{Path: path}
 	_, err := Replay(path, func(r Record) error {
-		switch {
-		case r.Kind == KindReport:
+		switch r.Kind {
+		case KindReport:
 			st.applyReport(&r)
-		case r.Kind == KindStart && len(st.RunStarts) == 0:
-			st.RunStarts = []time.Time{r.At}
+		case KindStart:
+			if st.Runs == 0 {
+				st.Identity, st.RunStarts = *r.Identity, []time.Time{r.At}
+			}
+			st.Runs++
 		}
 		return nil
 	})

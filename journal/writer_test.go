@@ -461,10 +461,11 @@ func TestReportPath_RecordedCheckedAppended(t *testing.T) {
 	if st, err = Load(path); err != nil || st.ReportSize != 6 || st.ReportModTime != fi.ModTime().UnixNano() {
 		t.Errorf("after writing: size %d, time %d (%v); want 6, %d", st.ReportSize, st.ReportModTime, err, fi.ModTime().UnixNano())
 	}
-	// LoadReport reads the same without the rows.
-	if r, err := LoadReport(path); err != nil || r.ReportPath != st.ReportPath || r.ReportJournal != st.ReportJournal ||
+	// LoadFacts reads the same without the rows.
+	if r, err := LoadFacts(path); err != nil || r.ReportPath != st.ReportPath || r.ReportJournal != st.ReportJournal ||
+		r.Runs != st.Runs || !reflect.DeepEqual(r.Identity, st.Identity) ||
 		r.ReportSize != st.ReportSize || r.ReportModTime != st.ReportModTime || len(r.RunStarts) != 1 || !r.RunStarts[0].Equal(st.RunStarts[0]) {
-		t.Errorf("LoadReport = %+v, %v; want the report fields and first start of Load's %+v", r, err, st)
+		t.Errorf("LoadFacts = %+v, %v; want the identity, runs, report fields and first start of Load's %+v", r, err, st)
 	}
 	if err := AppendReport(filepath.Join(t.TempDir(), "none.journal"), "out.csv"); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("AppendReport without a journal = %v, want fs.ErrNotExist", err)

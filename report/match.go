@@ -169,7 +169,7 @@ type heldReceipt struct {
 
 // heldReceipts holds unmatched receipts in arrival order, indexed by key hash.
 type heldReceipts struct {
-	list  []heldReceipt
+	list  []*heldReceipt     // pointers: growing a slice of ~250-byte values by a resumed campaign's receipts cost seconds
 	byKey map[uint64][]int32 // hash → indexes in list (may include matched ones, skipped)
 	open  int                // receipts in list not matched yet
 }
@@ -196,7 +196,7 @@ func (b *Book) Receipt(r smpp.Receipt, at time.Time) bool {
 	if h.byKey == nil {
 		h.byKey = make(map[uint64][]int32)
 	}
-	h.list = append(h.list, heldReceipt{r: r, at: at, keys: keys, hashes: hashes, reason: reason})
+	h.list = append(h.list, &heldReceipt{r: r, at: at, keys: keys, hashes: hashes, reason: reason})
 	h.open++
 	for i, k := range hashes {
 		if !slices.Contains(hashes[:i], k) {
@@ -353,7 +353,7 @@ func (b *Book) retryHeld(hashes []uint64) {
 	slices.Sort(todo)
 	todo = slices.Compact(todo)
 	for _, i := range todo {
-		hr := &h.list[i]
+		hr := h.list[i]
 		if hr.matched {
 			continue
 		}

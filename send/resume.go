@@ -68,6 +68,7 @@ type Resumption struct {
 // NewResumption returns the resumption of the campaign recorded in st, feeding book. Call it
 // before Campaign.Run and pass its Row method as Config.Resume.
 func NewResumption(st *journal.State, book *report.Book, mode ResumeMode) *Resumption {
+	book.ReserveReceipts(len(st.Receipts))
 	for _, r := range st.Receipts {
 		book.Receipt(r.Receipt, r.At) // held until the row's ids are replayed by Row
 	}
