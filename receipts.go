@@ -122,8 +122,9 @@ func receiptsSettingsOf(c *cli.Context, passwordOnArgs bool, warn func(string)) 
 	case path == "":
 		return s, errors.New("give the campaign's journal with --journal FILE (send writes it beside the report, as <report>.journal)")
 	}
-	// The rows are read once, later, when the journal is opened for the run.
-	st, err := journal.LoadFacts(path)
+	// The rows are read once, later, when the journal is opened for the run. A run that has
+	// the journal may be writing the report: the facts would not vouch for it yet.
+	st, err := journal.LoadFactsIdle(path)
 	if err != nil {
 		return s, err
 	}

@@ -253,8 +253,13 @@ func recordedIdentity(path string) *journal.Identity {
 
 // journalFacts is journal.LoadFacts, empty when the journal cannot be read (opening it
 // then says why).
-func journalFacts(path string) *journal.State {
-	st, err := journal.LoadFacts(path)
+func journalFacts(path string) *journal.State { return orEmpty(journal.LoadFacts(path)) }
+
+// idleJournalFacts is journal.LoadFactsIdle, empty when the journal cannot be read or a run
+// has it (opening it then says why).
+func idleJournalFacts(path string) *journal.State { return orEmpty(journal.LoadFactsIdle(path)) }
+
+func orEmpty(st *journal.State, err error) *journal.State {
 	if err != nil {
 		return &journal.State{}
 	}
@@ -362,6 +367,8 @@ type campaignJournal struct {
 	resume   *send.Resumption // nil for a new campaign
 	state    *journal.State   // the journal before this run; nil for a new campaign
 	spooled  int              // receipts of the campaign found in the spool
+	closed   bool             // close has run
+	removed  bool             // finish removed the journal of a campaign that sent nothing
 
 	mu      sync.Mutex
 	bound   bool  // a session was bound at some point
@@ -427,10 +434,11 @@ func openCampaignJournal(s *sendSettings, book *report.Book, stderr io.Writer) (
 			mode = send.KeepUncertain
 		}
 	}
-	// receipts checked its --report when it read the journal for its flags, before anything
-	// was opened; a resume checks it here, with the journal locked.
+	// The report was decided on the journal's facts before it was opened (receipts, and a
+	// resume by --journal alone); it is checked here again with the journal locked: a run may
+	// have written and recorded the report in between.
 	var checkReport func(*journal.State) error
-	if js.resume {
+	if js.resume || js.collect {
 		checkReport = func(st *journal.State) error { return checkReportOwner(s.report, js.path, st) }
 	}
 	w, st, err := journal.OpenChecked(js.path, want, checkReport, journal.Options{})
@@ -674,7 +682,7 @@ func removeJournal(path string) error {
 // configure hands the journal, spool and resumption to the engine.
 func (cj *campaignJournal) configure(cfg *send.Config) {
 	if cj.w != nil {
-		cfg.Journal = cj.w
+		cfg.Journal = finishOnly{cj.w}
 	}
 	if cj.spool != nil {
 		cfg.Spool = cj.spool
@@ -702,8 +710,34 @@ func (cj *campaignJournal) watch(next func(send.Event)) func(send.Event) {
 	}
 }
 
-// close closes the journal (the engine has closed it already after a run) and the spool.
+// finishOnly is the journal as the engine sees it: its Close ends the run's records but keeps
+// the journal locked until the report is written and recorded (campaignJournal.reportWritten).
+type finishOnly struct{ *journal.Writer }
+
+func (f finishOnly) Close() error { return f.Finish() }
+
+// reportWritten records in the journal, still locked after the run, the report this run has
+// written (its path, size and modification time): later runs take that file as the
+// campaign's, wherever it goes, and refuse one another campaign wrote over it. It then
+// releases the journal. A first run that sent nothing has removed its journal, and
+// --journal off keeps none.
+func (cj *campaignJournal) reportWritten(report string) {
+	if cj.w == nil || cj.removed {
+		return
+	}
+	if err := cj.w.ReportWritten(report); err != nil {
+		fmt.Fprintf(cj.stderr, "smscast: the journal could not record the report written to %s: %v\n", report, err)
+	}
+	cj.close()
+}
+
+// close closes the journal (the engine has finished it already after a run) and the spool.
+// Calls after the first do nothing.
 func (cj *campaignJournal) close() {
+	if cj.closed {
+		return
+	}
+	cj.closed = true
 	if cj.w != nil {
 		if err := cj.w.Close(); err != nil {
 			fmt.Fprintf(cj.stderr, "smscast: journal %s: %v\n", cj.settings.path, err)
@@ -721,8 +755,9 @@ func (cj *campaignJournal) close() {
 // resuming and is removed, so that the same command can simply be run again. A resumed run
 // says what it made of the journal.
 func (cj *campaignJournal) finish(sent bool) {
-	cj.close()
 	if cj.w != nil && cj.resume == nil && !sent {
+		cj.close()
+		cj.removed = true
 		if err := os.Remove(cj.settings.path); err != nil {
 			fmt.Fprintf(cj.stderr, "smscast: journal %s: %v\n", cj.settings.path, err)
 		}

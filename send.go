@@ -319,7 +319,7 @@ func sendSettingsOf(c *cli.Context, passwordOnArgs bool, warn func(string)) (sen
 		// A campaign resumed by its journal alone rewrites the report its journal records,
 		// as smscast receipts does, rather than one under the default name.
 		named := s.report
-		if s.report, err = reportByJournal(s.journal.path, journalFacts(s.journal.path), func() (string, error) { return named, nil }); err != nil {
+		if s.report, err = reportByJournal(s.journal.path, idleJournalFacts(s.journal.path), func() (string, error) { return named, nil }); err != nil {
 			return s, err
 		}
 		if s.report != named {
@@ -506,26 +506,6 @@ func writeBeside(book *report.Book, path string, f report.Format) (string, error
 	return "", fmt.Errorf("no free name beside %s", path)
 }
 
-// recordReportWritten records in the campaign's journal, closed by now, the report this run
-// has written (its path, size and modification time): later runs take that file as the
-// campaign's, wherever it goes, and refuse one another campaign wrote over it. A first run
-// that sent nothing has removed its journal, and --journal off keeps none.
-func recordReportWritten(journalPath, report string, stderr io.Writer) {
-	if journalPath == "" {
-		return
-	}
-	err := journal.AppendReport(journalPath, report)
-	// A receipts run started from cron the moment this run closed its journal holds it:
-	// wait a little for it, as the record decides which file later runs rewrite.
-	for i := 0; errors.Is(err, journal.ErrLocked) && i < 50; i++ {
-		time.Sleep(100 * time.Millisecond)
-		err = journal.AppendReport(journalPath, report)
-	}
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		fmt.Fprintf(stderr, "smscast: the journal could not record the report written to %s: %v\n", report, err)
-	}
-}
-
 // checkSummaryPath refuses, before anything is sent, a --summary-json that could not be
 // written at the end (a missing directory, a directory in its place); "" is none. A script
 // reads the summary next: finding it missing after a run that said it succeeded is worse.
@@ -682,7 +662,7 @@ func runSend(ctx context.Context, s sendSettings, stderr io.Writer, signals <-ch
 		}
 	}
 	if reportErr == nil {
-		recordReportWritten(s.journal.path, s.report, stderr)
+		cj.reportWritten(s.report)
 		fmt.Fprintf(stderr, "report written to %s\n", s.report)
 	}
 	sum := <-sums

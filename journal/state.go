@@ -333,10 +333,40 @@ func (st *State) applyReport(rec *Record) {
 // LoadFacts reads what the journal at path says about its campaign, without building the
 // rows: a State with Path, Identity, Runs, the first of RunStarts, and ReportPath,
 // ReportJournal, ReportSize and ReportModTime. For telling whose report a file is and which
-// settings a campaign had, where Load would replay a whole campaign's rows.
+// settings a campaign had, where Load would replay a whole campaign's rows. It does not
+// wait for a run that has the journal: what it reads may be a moment old (see
+// LoadFactsIdle).
 func LoadFacts(path string) (*State, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("read journal: %w", err)
+	}
+	defer f.Close()
+	return loadFacts(path, f)
+}
+
+// LoadFactsIdle is LoadFacts for a journal no run has open, or ErrLocked. A run holds its
+// journal from its start until it has recorded the report it wrote, so the facts cannot
+// be those of a report written but not yet recorded: the report's place is decided on them.
+func LoadFactsIdle(path string) (*State, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("read journal: %w", err)
+	}
+	defer f.Close()
+	if err := inUseLock(f); err != nil {
+		return nil, fmt.Errorf("journal %s: %w", path, err)
+	}
+	return loadFacts(path, f)
+}
+
+func loadFacts(path string, f *os.File) (*State, error) {
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("read journal: %w", err)
+	}
 	st := &State{Path: path}
-	_, err := Replay(path, func(r Record) error {
+	_, err = replay(f, fi.Size(), path, func(r Record) error {
 		switch r.Kind {
 		case KindReport:
 			st.applyReport(&r)

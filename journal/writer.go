@@ -102,8 +102,11 @@ type Writer struct {
 	writing *batch     // the batch being written, nil when idle
 	err     error      // sticky write failure
 	closed  bool
-	closeCh chan struct{} // closed when Close has finished
+	closeCh chan struct{} // closed when Finish has finished
 	closeEr error
+	// The file is closed (and the lock released) once, by Close.
+	fileOnce sync.Once
+	fileErr  error
 
 	// Horizon: rows this run may submit without a record of their own surviving a crash.
 	durable      int    // highest row covered by a durable horizon record
@@ -287,56 +290,6 @@ func cutTorn(path string, f *os.File, st *State) error {
 	return nil
 }
 
-// AppendReport records in the journal at path, which no run has open, that the campaign's
-// report has been written at report, with the file's size and modification time, so that a
-// later run can tell that file from one another campaign wrote there since (see
-// State.ReportModTime). A run calls it after writing its report, its journal closed.
-func AppendReport(path, report string) error {
-	rec, err := reportRecord(report, path)
-	if err != nil {
-		return err
-	}
-	if fi, err := os.Stat(report); err == nil {
-		rec.ReportSize, rec.ReportModTime = fi.Size(), fi.ModTime().UnixNano()
-	}
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_APPEND, 0)
-	if err != nil {
-		return fmt.Errorf("open journal: %w", err)
-	}
-	defer f.Close()
-	if err := lockFile(f); err != nil {
-		return fmt.Errorf("open journal %s: %w", path, err)
-	}
-	fi, err := f.Stat()
-	if err != nil {
-		return fmt.Errorf("open journal: %w", err)
-	}
-	// Only the records' frames are checked, not folded into a State: a campaign of a
-	// million rows would spend seconds building what nobody reads here.
-	runs := 0
-	torn, err := replay(f, fi.Size(), path, func(r Record) error {
-		if r.Kind == KindStart {
-			runs++
-		}
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	if runs == 0 {
-		return fmt.Errorf("journal %s records no campaign", path)
-	}
-	if torn != nil {
-		if err := f.Truncate(torn.Offset); err != nil {
-			return fmt.Errorf("cut torn tail of journal %s: %w", path, err)
-		}
-	}
-	if err := writeSync(f, appendRecord(nil, rec)); err != nil {
-		return fmt.Errorf("append to journal %s: %w", path, err)
-	}
-	return nil
-}
-
 // reportRecord is the record that the campaign's report is at report, with the journal at
 // journal: both made absolute and resolved through directory links (a path through a link
 // that is later pointed elsewhere, "current" -> next month's directory, would name another
@@ -351,6 +304,19 @@ func reportRecord(report, journal string) (*Record, error) {
 		return nil, fmt.Errorf("journal: journal path: %w", err)
 	}
 	return &Record{Kind: KindReport, At: time.Now().UTC(), Report: r, JournalAt: j}, nil
+}
+
+// writtenRecord is reportRecord with the size and modification time of the file at report,
+// if there is one.
+func writtenRecord(report, journal string) (*Record, error) {
+	rec, err := reportRecord(report, journal)
+	if err != nil {
+		return nil, err
+	}
+	if fi, err := os.Stat(report); err == nil {
+		rec.ReportSize, rec.ReportModTime = fi.Size(), fi.ModTime().UnixNano()
+	}
+	return rec, nil
 }
 
 // resolvedPath is path made absolute, its directory resolved through links when it exists.
@@ -573,6 +539,23 @@ func (w *Writer) Sync() error {
 // and closes the file. It returns the first write error, if any. Calls after the first return
 // the same result.
 func (w *Writer) Close() error {
+	err := w.Finish()
+	w.fileOnce.Do(func() {
+		if cerr := w.f.Close(); cerr != nil {
+			w.fileErr = fmt.Errorf("close journal %s: %w", w.path, cerr)
+		}
+	})
+	if err == nil {
+		err = w.fileErr
+	}
+	return err
+}
+
+// Finish ends the run's records as Close does (the end record on disk), but keeps the
+// journal open and locked: the run can then record the report it writes (ReportWritten)
+// before Close lets another run (smscast receipts from cron) open the journal and find a
+// report that no record vouches for. Records after Finish fail; Close must still be called.
+func (w *Writer) Finish() error {
 	w.mu.Lock()
 	if w.closed {
 		w.mu.Unlock()
@@ -590,13 +573,26 @@ func (w *Writer) Close() error {
 
 	close(w.stop)
 	w.wg.Wait()
-	err := w.err
-	if cerr := w.f.Close(); err == nil && cerr != nil {
-		err = fmt.Errorf("close journal %s: %w", w.path, cerr)
-	}
-	w.closeEr = err
+	w.closeEr = w.err
 	close(w.closeCh)
-	return err
+	return w.closeEr
+}
+
+// ReportWritten records, between Finish and Close, that the run has written the campaign's
+// report at report, with its size and modification time: a later run can tell that file from
+// one another campaign wrote there since (see State.ReportModTime).
+func (w *Writer) ReportWritten(report string) error {
+	if err := w.Finish(); err != nil {
+		return err // the records before failed: the record could follow a hole
+	}
+	rec, err := writtenRecord(report, w.path)
+	if err != nil {
+		return err
+	}
+	if err := writeSync(w.f, appendRecord(nil, rec)); err != nil {
+		return fmt.Errorf("append to journal %s: %w", w.path, err)
+	}
+	return nil
 }
 
 // add buffers one record.

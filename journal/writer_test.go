@@ -398,8 +398,8 @@ func TestOpen_RefusesChangedCampaign(t *testing.T) {
 }
 
 // The report path is recorded absolute and durable; a check of the caller's refuses an Open
-// with the file untouched; a run whose report went elsewhere after its journal was closed
-// records that with AppendReport.
+// with the file untouched; a run records the report it has written, wherever it went, with
+// ReportWritten before it releases the journal.
 func TestReportPath_RecordedCheckedAppended(t *testing.T) {
 	w, path := createTemp(t, Options{})
 	t.Chdir(filepath.Dir(path))
@@ -422,28 +422,45 @@ func TestReportPath_RecordedCheckedAppended(t *testing.T) {
 		t.Errorf("a refused OpenChecked changed the journal, or the check saw no report path (%q)", seen)
 	}
 
-	must(t, AppendReport(path, "../elsewhere/out-2.csv"))
+	// A run records the report it wrote between Finish and Close, while it still holds the
+	// journal: no other run can open it and find a report that no record vouches for.
+	w2, _, err := Open(path, nil, Options{})
+	must(t, err)
+	must(t, w2.Finish())
+	if err := w2.Attempt(1, 0, time.Now()); err == nil {
+		t.Error("a record after Finish was accepted")
+	}
+	if _, _, err := Open(path, nil, Options{}); !errors.Is(err, ErrLocked) {
+		t.Errorf("Open between Finish and Close = %v, want ErrLocked", err)
+	}
+	if _, err := LoadFactsIdle(path); !errors.Is(err, ErrLocked) {
+		t.Errorf("LoadFactsIdle between Finish and Close = %v, want ErrLocked", err)
+	}
+	if st, err := LoadFacts(path); err != nil || st.Runs != 2 {
+		t.Errorf("LoadFacts between Finish and Close = %v, %v; want the facts of 2 runs", st, err)
+	}
+	must(t, w2.ReportWritten("../elsewhere/out-2.csv"))
+	must(t, w2.Close())
 	st, err := Load(path)
 	must(t, err)
 	if st.ReportModTime != 0 {
 		t.Errorf("a report not written: recorded with modification time %d", st.ReportModTime)
 	}
-	if want := filepath.Join(filepath.Dir(filepath.Dir(path)), "elsewhere", "out-2.csv"); st.ReportPath != want || !st.Clean || st.Runs != 1 {
-		t.Errorf("after AppendReport: ReportPath %q (want %q), clean %v, runs %d", st.ReportPath, want, st.Clean, st.Runs)
+	if want := filepath.Join(filepath.Dir(filepath.Dir(path)), "elsewhere", "out-2.csv"); st.ReportPath != want || !st.Clean || st.Runs != 2 {
+		t.Errorf("after ReportWritten: ReportPath %q (want %q), clean %v, runs %d", st.ReportPath, want, st.Clean, st.Runs)
 	}
-
-	w2, _, err := Open(path, nil, Options{})
-	must(t, err)
-	if err := AppendReport(path, "out.csv"); !errors.Is(err, ErrLocked) {
-		t.Errorf("AppendReport while a run has the journal = %v, want ErrLocked", err)
+	recordRun := func(report string) {
+		w, _, err := Open(path, nil, Options{})
+		must(t, err)
+		must(t, w.ReportWritten(report))
+		must(t, w.Close())
 	}
-	must(t, w2.Close())
 
 	// Through a directory link, the link's target: pointing the link elsewhere later (a
 	// "current" link moved on to next month's campaign) cannot change whose report it is.
 	target, link := t.TempDir(), filepath.Join(t.TempDir(), "current")
 	must(t, os.Symlink(target, link))
-	must(t, AppendReport(path, filepath.Join(link, "out.csv")))
+	recordRun(filepath.Join(link, "out.csv"))
 	st, err = Load(path)
 	must(t, err)
 	resolved, err := filepath.EvalSymlinks(target)
@@ -455,42 +472,22 @@ func TestReportPath_RecordedCheckedAppended(t *testing.T) {
 	// over it later.
 	written := filepath.Join(t.TempDir(), "written.csv")
 	must(t, os.WriteFile(written, []byte("row\n1\n"), 0o600))
-	must(t, AppendReport(path, written))
+	recordRun(written)
 	fi, err := os.Stat(written)
 	must(t, err)
-	if st, err = Load(path); err != nil || st.ReportSize != 6 || st.ReportModTime != fi.ModTime().UnixNano() {
-		t.Errorf("after writing: size %d, time %d (%v); want 6, %d", st.ReportSize, st.ReportModTime, err, fi.ModTime().UnixNano())
+	if st, err = Load(path); err != nil || st.ReportSize != 6 || st.ReportModTime != fi.ModTime().UnixNano() || !st.Clean {
+		t.Errorf("after writing: size %d, time %d, clean %v (%v); want 6, %d, clean", st.ReportSize, st.ReportModTime, st.Clean, err, fi.ModTime().UnixNano())
 	}
-	// LoadFacts reads the same without the rows.
+	// LoadFacts reads the same without the rows, and LoadFactsIdle too once no run has it.
+	facts, err := LoadFacts(path)
+	must(t, err)
+	if idle, err := LoadFactsIdle(path); err != nil || !reflect.DeepEqual(idle, facts) {
+		t.Errorf("LoadFactsIdle = %+v, %v; want LoadFacts's", idle, err)
+	}
 	if r, err := LoadFacts(path); err != nil || r.ReportPath != st.ReportPath || r.ReportJournal != st.ReportJournal ||
 		r.Runs != st.Runs || !reflect.DeepEqual(r.Identity, st.Identity) ||
 		r.ReportSize != st.ReportSize || r.ReportModTime != st.ReportModTime || len(r.RunStarts) != 1 || !r.RunStarts[0].Equal(st.RunStarts[0]) {
 		t.Errorf("LoadFacts = %+v, %v; want the identity, runs, report fields and first start of Load's %+v", r, err, st)
-	}
-	if err := AppendReport(filepath.Join(t.TempDir(), "none.journal"), "out.csv"); !errors.Is(err, fs.ErrNotExist) {
-		t.Errorf("AppendReport without a journal = %v, want fs.ErrNotExist", err)
-	}
-
-	// A torn tail (a crash while a record was written) is cut, so that the record follows
-	// the intact ones and the journal still loads.
-	intact, err := os.Stat(path)
-	must(t, err)
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
-	must(t, err)
-	_, err = f.Write([]byte{0x40, 0, 0, 0, 1, 2})
-	must(t, err)
-	must(t, f.Close())
-	must(t, AppendReport(path, written))
-	st, err = Load(path)
-	if err != nil || st.Torn != nil || st.ReportPath != written || st.Size <= intact.Size() {
-		t.Errorf("after AppendReport on a torn journal: %v, torn %v, report %q, size %d (intact before: %d)",
-			err, st.Torn, st.ReportPath, st.Size, intact.Size())
-	}
-	// A file with the header and no run is no campaign's journal.
-	empty := filepath.Join(t.TempDir(), "empty.journal")
-	must(t, os.WriteFile(empty, appendHeader(nil), 0o600))
-	if err := AppendReport(empty, written); err == nil || !strings.Contains(err.Error(), "records no campaign") {
-		t.Errorf("AppendReport on a journal without a run = %v, want 'records no campaign'", err)
 	}
 }
 
