@@ -944,6 +944,40 @@ func TestResume_keepsTheUnmatchedReceipts(t *testing.T) {
 	}
 }
 
+// TestReceipts_reportWrittenDuringWait: a file another run writes at the report's place
+// while smscast receipts waits is left alone; the report goes beside it, and the exit status
+// and the message say where.
+func TestReceipts_reportWrittenDuringWait(t *testing.T) {
+	srv := newTestSim(t, smsc.Config{ReceiptDelay: time.Hour}) // the wait runs its course
+	c := newCampaign(t, 3)
+	if code, stderr := c.send(t, srv.Addr()); code != exitOK {
+		t.Fatalf("send: exit %d\n%s", code, stderr)
+	}
+	written := make(chan error, 1)
+	go func() {
+		// Once the receipts run is bound (the send's session was the first), its report
+		// check is behind it.
+		for i := 0; srv.Stats().Sessions < 2 && i < 1000; i++ {
+			time.Sleep(10 * time.Millisecond)
+		}
+		written <- os.WriteFile(c.report, []byte("another campaign's report\n"), 0o600)
+	}()
+	code, stderr := runCmd(t, "receipts", "--smsc", srv.Addr(), "--journal", c.journal, "--wait", "1s", "--spool", c.spool, "--quiet")
+	if err := <-written; err != nil {
+		t.Fatal(err)
+	}
+	alt := filepath.Join(c.dir, "out-2.csv")
+	if code != exitIncomplete || !strings.Contains(stderr, "the report is "+alt+", not "+c.report+", which another run wrote") {
+		t.Errorf("exit %d, want 3 naming the report beside it; stderr:\n%s", code, stderr)
+	}
+	if got, _ := os.ReadFile(c.report); string(got) != "another campaign's report\n" {
+		t.Errorf("the other file was changed: %q", got)
+	}
+	if rows := reportByRow(t, alt); len(rows) != 3 || rows[1]["submit_status"] != "accepted" {
+		t.Errorf("the campaign's report beside it: %v", rows)
+	}
+}
+
 // A report that another run created while this one was sending (--journal off reserves
 // nothing; with a journal, the other run has another) is left alone, and this run's report,
 // the only record of its message ids, goes beside it: exit 3 naming both. The journal records

@@ -506,6 +506,19 @@ func writeBeside(book *report.Book, path string, f report.Format) (string, error
 	return "", fmt.Errorf("no free name beside %s", path)
 }
 
+// changedSince reports whether a file is at path now that is not the file start described
+// (nil: there was none): another file, or the same one written since.
+func changedSince(path string, start fs.FileInfo) bool {
+	now, err := os.Stat(path)
+	switch {
+	case err != nil:
+		return false // nothing there (or unreadable: writing says why)
+	case start == nil:
+		return true
+	}
+	return !os.SameFile(start, now) || now.Size() != start.Size() || !now.ModTime().Equal(start.ModTime())
+}
+
 // checkSummaryPath refuses, before anything is sent, a --summary-json that could not be
 // written at the end (a missing directory, a directory in its place); "" is none. A script
 // reads the summary next: finding it missing after a run that said it succeeded is worse.
@@ -622,6 +635,13 @@ func runSend(ctx context.Context, s sendSettings, stderr io.Writer, signals <-ch
 		}
 	}()
 
+	// A resumed or receipts run replaces the campaign's report, which it checked when it
+	// started; what is there at the end must still be that file (or nothing).
+	rewrites := s.journal.resume || s.journal.collect
+	var reportAtStart fs.FileInfo
+	if rewrites {
+		reportAtStart, _ = os.Stat(s.report)
+	}
 	prog.Start()
 	res, runErr := camp.Run(runCtx, rd)
 	prog.Close()
@@ -652,7 +672,10 @@ func runSend(ctx context.Context, s sendSettings, stderr io.Writer, signals <-ch
 	// before.)
 	sums := make(chan report.Summary, 1)
 	go func() { sums <- book.Summary(start, end) }()
-	reportErr := book.WriteReport(s.report, s.format, s.force)
+	// A file another run wrote there meanwhile (a long --wait) is left alone, as is one
+	// created there when nothing was to be replaced.
+	replace := s.force && !(rewrites && changedSince(s.report, reportAtStart))
+	reportErr := book.WriteReport(s.report, s.format, replace)
 	movedFrom, movedTo := "", "" // the --report another run took meanwhile, and where this one went
 	if errors.Is(reportErr, fs.ErrExist) {
 		// Another run created it after the check (--journal off, or another journal): the
@@ -678,7 +701,7 @@ func runSend(ctx context.Context, s sendSettings, stderr io.Writer, signals <-ch
 		if s.journal.path != "" {
 			give += " --journal " + shellQuote(s.journal.path) // it stayed where it was
 		}
-		outputErr = fmt.Errorf("the report is %s, not %s, which another run created while this campaign ran; "+
+		outputErr = fmt.Errorf("the report is %s, not %s, which another run wrote while this campaign ran; "+
 			"give %s to whatever finishes this campaign", s.report, movedFrom, give)
 	}
 	if s.summaryJSON != "" {
