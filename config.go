@@ -115,6 +115,12 @@ func applyConfigFile(c *cli.Context) error {
 	// --password and --password-file are two ways to give one setting: either one from the
 	// command line or the environment wins over both in the file.
 	passwordAbove := c.IsSet("password") || c.IsSet("password-file")
+	_, password := values["password"]
+	_, passwordFile := values["password-file"]
+	if password && passwordFile && !passwordAbove {
+		// As on the command line and in the environment: which one was meant cannot be told.
+		return fmt.Errorf("config %s: give the password once: password or password-file, not both", path)
+	}
 	for _, key := range keys {
 		flag := known[key]
 		if flag == nil || key == configFlag.Name {

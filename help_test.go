@@ -85,6 +85,13 @@ func TestResumeNote(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "stopped by SIGTERM; to send the 3 rows") || exitCode(err) != 143 {
 		t.Errorf("sendExit after a stop = %v (exit %d)", err, exitCode(err))
 	}
+	// Stopped in the --wait for receipts, every row sent: how to collect the rest.
+	pending := pendingNote(2, "out.csv.journal", "out.csv", false)
+	err = sendExit(syscall.SIGINT, nil, nil, report.Summary{}, pending, "")
+	if err == nil || !strings.Contains(err.Error(), "stopped by SIGINT; 2 accepted rows are still PENDING") ||
+		!strings.Contains(err.Error(), "smscast receipts --journal out.csv.journal") || exitCode(err) != 130 {
+		t.Errorf("sendExit after a stop in the wait = %v (exit %d), want the advice to collect the receipts", err, exitCode(err))
+	}
 }
 
 // An output that could not be written (the report, --summary-json) is said however the run

@@ -419,7 +419,24 @@ func connectSettings(c *cli.Context, passwordOnArgs bool, warn func(string), e *
 			return fmt.Errorf("--tls: %w", err)
 		}
 	}
+	if c.Bool("tls-insecure") && !loopback(e.Addr) {
+		// Left over from a rehearsal in a config file or the environment, it would send a
+		// real campaign, and its password, to whoever answers.
+		warn("warning: --tls-insecure: the SMSC's certificate is not verified, so anyone on the way can pose as it; give --tls-ca instead")
+	}
 	return nil
+}
+
+// loopback reports whether the host of addr (host:port) is this machine: a simulator.
+func loopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if ip := net.ParseIP(host); ip != nil {
+		return ip.IsLoopback()
+	}
+	return strings.EqualFold(host, "localhost")
 }
 
 // checkHostPort refuses an address that names no host or no port: "127.0.0.1:" would dial
@@ -689,6 +706,9 @@ func runSend(ctx context.Context, s sendSettings, stderr io.Writer, signals <-ch
 		fmt.Fprintf(stderr, "report written to %s\n", s.report)
 	}
 	sum := <-sums
+	if res.ReceiverDown != nil {
+		sum.ReceiverDown = receiverAdvice(res.ReceiverDown)
+	}
 	// stderr may be a pipe whose reader went away: the report and --summary-json stand.
 	_ = sum.WriteText(stderr)
 	// Said once, at the end, with the exit status.
@@ -748,6 +768,21 @@ func runSend(ctx context.Context, s sendSettings, stderr io.Writer, signals <-ch
 		fmt.Fprintf(stderr, "smscast: %s\n", pending)
 	}
 	return exitErr
+}
+
+// receiverAdvice is why the receiver session never bound (its last refusal) and what to do
+// about it, for the summary.
+func receiverAdvice(refusal error) string {
+	var st smpp.Status
+	switch {
+	case errors.As(refusal, &st) && st == smpp.StatusAlyBnd:
+		return refusal.Error() + "; the account may allow no more sessions than --binds: " +
+			"lower --binds to leave one for the receiver, or use --bind-mode trx, before collecting the receipts with smscast receipts"
+	case errors.As(refusal, &st) && st.Class() == smpp.ClassBind:
+		return refusal.Error() + "; the transmitters were let in: ask the carrier whether the account may bind as a receiver, " +
+			"before collecting the receipts with smscast receipts"
+	}
+	return refusal.Error()
 }
 
 // pendingNote says how to collect the receipts of the pending rows later ("" when none is
@@ -884,8 +919,12 @@ func sendExit(sig os.Signal, runErr, outputErr error, sum report.Summary, pendin
 		if outputErr != nil {
 			msg += "; " + outputErr.Error()
 		}
-		if resume != "" {
+		switch {
+		case resume != "":
 			msg += "; " + resume
+		case pending != "":
+			// Stopped in the --wait for receipts: the rest can still be collected.
+			msg += "; " + pending
 		}
 		return withExit(code, errors.New(msg))
 	}

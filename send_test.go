@@ -242,7 +242,7 @@ func TestSend_settingsCheckedBeforeConnecting(t *testing.T) {
 	t.Setenv("SMSCAST_PASSWORD", "s3cretTooLong")
 	code, stderr := runApp(t, "send", "--smsc", "127.0.0.1:1", "--system-id", "acme", "--recipients", recipients,
 		"--templates", templates, "--report", filepath.Join(dir, "out.csv"), "--give-up-after", "1m")
-	if code != exitUsage || !strings.Contains(stderr, "at most 8 characters") || strings.Contains(stderr, "s3cretTooLong") {
+	if code != exitUsage || !strings.Contains(stderr, "at most 8 octets") || strings.Contains(stderr, "s3cretTooLong") {
 		t.Errorf("a 13-character password: exit %d, want 1 naming the limit and not the password\n%s", code, stderr)
 	}
 }
@@ -426,6 +426,23 @@ func TestSend_configPrecedence(t *testing.T) {
 	}
 }
 
+// --tls-insecure warns, unless the SMSC is on this machine (a simulator): left over from a
+// rehearsal, it would send a real campaign to whoever poses as the SMSC.
+func TestSend_tlsInsecureWarns(t *testing.T) {
+	dir := t.TempDir()
+	recipients, templates := campaignFiles(t, dir, 1)
+	saved := sendAction
+	defer func() { sendAction = saved }()
+	sendAction = func(*cli.Context, sendSettings) error { return nil } // nothing is dialled
+	for addr, warns := range map[string]bool{"smsc.example.com:2775": true, "127.0.0.1:2775": false, "[::1]:2775": false, "localhost:2775": false} {
+		code, stderr := runApp(t, "send", "--smsc", addr, "--tls-insecure", "--recipients", recipients, "--templates", templates,
+			"--report", filepath.Join(dir, "out.csv"))
+		if code != exitOK || strings.Contains(stderr, "warning: --tls-insecure") != warns {
+			t.Errorf("--smsc %s: exit %d, stderr %q; want a warning: %v", addr, code, stderr, warns)
+		}
+	}
+}
+
 func TestSend_configFileErrors(t *testing.T) {
 	dir := t.TempDir()
 	recipients, templates := campaignFiles(t, dir, 1)
@@ -435,6 +452,7 @@ func TestSend_configFileErrors(t *testing.T) {
 		"not a map":                "- rate\n",
 		"a list for one value":     "from: [Acme, Shop]\n",
 		"a duration without units": "wait: 90\n",
+		"two passwords":            "password: a\npassword-file: /nonexistent\n",
 	} {
 		config := filepath.Join(dir, strings.ReplaceAll(name, " ", "_")+".yaml")
 		if err := os.WriteFile(config, []byte(body), 0o600); err != nil {
@@ -874,6 +892,32 @@ func TestSend_transmitterAndReceiver(t *testing.T) {
 	}
 	if code, stderr := runCmd(t, "receipts", "--config", config, "--journal", report+".journal", "--wait", "0", "--quiet"); code != exitOK {
 		t.Errorf("receipts with the campaign's config: exit %d; stderr:\n%s", code, stderr)
+	}
+}
+
+// A receiver refused for the whole run (an account allowed only --binds sessions) is said in
+// the summary and in --summary-json, with what to do: no receipt could arrive.
+func TestSend_receiverNeverBound(t *testing.T) {
+	srv := newTestSim(t, smsc.Config{MaxBinds: 1})
+	c := newCampaign(t, 3)
+	summary := filepath.Join(c.dir, "summary.json")
+	code, stderr := c.send(t, srv.Addr(), "--bind-mode", "tx+rx", "--wait", "1s", "--summary-json", summary)
+	if code != exitOK {
+		t.Fatalf("exit %d, want 0 (receipts do not change it); stderr:\n%s", code, stderr)
+	}
+	if !strings.Contains(stderr, "receiver          never bound, so no receipt could arrive on it: ") ||
+		!strings.Contains(stderr, "ESME_RALYBND") || !strings.Contains(stderr, "lower --binds") {
+		t.Errorf("the summary does not say the receiver never bound, and why:\n%s", stderr)
+	}
+	var sum struct {
+		Receiver string `json:"receiver_never_bound"`
+	}
+	data, err := os.ReadFile(summary)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(data, &sum); err != nil || !strings.Contains(sum.Receiver, "ESME_RALYBND") {
+		t.Errorf("--summary-json receiver_never_bound = %q (%v)", sum.Receiver, err)
 	}
 }
 

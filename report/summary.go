@@ -40,6 +40,10 @@ type Summary struct {
 	DeliveryLatency  Latency
 	LatencyStraddled int // samples left out of the latencies because they span a restart
 	Unmatched        int // receipts that matched no row (see UnmatchedPath)
+	// ReceiverDown says why the receiver session (--bind-mode tx+rx) was never bound during
+	// the run, so that no receipt could arrive on it, and what to do; "" when it was, or
+	// there is none. Set by the caller: the Book does not know the sessions.
+	ReceiverDown string
 }
 
 // averageRate is n acceptances spread over span, per second: n-1 intervals over span, or n
@@ -206,6 +210,9 @@ func (s Summary) WriteText(w io.Writer) error {
 	if s.Unmatched > 0 {
 		line("unmatched", "%s matched no row (see the report's .unmatched.jsonl)", plural(s.Unmatched, "receipt"))
 	}
+	if s.ReceiverDown != "" {
+		line("receiver", "never bound, so no receipt could arrive on it: %s", s.ReceiverDown)
+	}
 	_, err := io.WriteString(w, sb.String())
 	return err
 }
@@ -300,10 +307,11 @@ func (s Summary) MarshalJSON() ([]byte, error) {
 		DeliveryLatency jsonLatency    `json:"delivery_latency_ms"`
 		Straddled       int            `json:"latency_samples_left_out"`
 		Unmatched       int            `json:"unmatched_receipts"`
+		ReceiverDown    string         `json:"receiver_never_bound,omitempty"`
 	}{
 		formatTime(s.Start), formatTime(s.End), s.End.Sub(s.Start).Seconds(), s.Rows, submit,
 		s.Receipts, s.Parts, s.PartsAccepted, s.AverageRate, s.RateSpan.Seconds(), s.PeakRate,
-		s.SubmitLatency.json(), s.DeliveryLatency.json(), s.LatencyStraddled, s.Unmatched,
+		s.SubmitLatency.json(), s.DeliveryLatency.json(), s.LatencyStraddled, s.Unmatched, s.ReceiverDown,
 	})
 }
 

@@ -26,6 +26,17 @@ type bind struct {
 	// retired tells hold that the SMSC no longer holds the session's bind (see retire);
 	// capacity 1.
 	retired chan error
+
+	// For the receiver (receive): whether it was ever bound, and why its last bind failed.
+	everUp  atomic.Bool
+	refusal error // under mu
+}
+
+// lastRefusal is why the receiver's last bind failed; nil if none did.
+func (b *bind) lastRefusal() error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.refusal
 }
 
 func newBind(c *Campaign, n int) *bind {
@@ -353,6 +364,7 @@ func (b *bind) receive(ctx context.Context) {
 		opt.OnUnreadable = c.unreadableWarner(b.n)
 		s, err := smpp.Dial(ctx, c.cfg.Addr, opt)
 		if err == nil {
+			b.everUp.Store(true)
 			up := time.Now()
 			if err = b.hold(ctx, s, nil); err == nil {
 				return
@@ -362,6 +374,10 @@ func (b *bind) receive(ctx context.Context) {
 			}
 		} else if ctx.Err() != nil {
 			return
+		} else {
+			b.mu.Lock()
+			b.refusal = err
+			b.mu.Unlock()
 		}
 		d := c.cfg.Reconnect.Delay(failures, jitter())
 		if s == nil {

@@ -207,6 +207,9 @@ type Result struct {
 	Sent    bool // at least one submit_sm was written, so the report must be written
 	Stopped bool // Stop was called before the input ended
 	Aborted bool // ctx was cancelled
+	// ReceiverDown is the last refusal of Config.Receiver's session when it tried to bind
+	// and never was bound during the run: no receipt could arrive on it. nil otherwise.
+	ReceiverDown error
 }
 
 // Campaign is one run of the engine. Create it with New, then call Run once; Stop and
@@ -538,6 +541,9 @@ func (c *Campaign) Run(ctx context.Context, src Source) (Result, error) {
 	}
 
 	res := Result{Snapshot: c.Snapshot(), Sent: c.pdus.Load() > 0, Stopped: c.stopping(), Aborted: ctx.Err() != nil}
+	if r := c.receiver; r != nil && !r.everUp.Load() {
+		res.ReceiverDown = r.lastRefusal()
+	}
 	switch {
 	case c.fatal() != nil:
 		return res, c.fatal()

@@ -3,6 +3,7 @@ package smpp
 import (
 	"errors"
 	"fmt"
+	"unicode/utf8"
 )
 
 // Field sizes of SMPP 3.4 (SMPP.md §3), counting the NUL terminator as the spec's C(n) does.
@@ -23,6 +24,17 @@ const (
 // Mode out of range.
 func (p *Bind) CommandID() CommandID { return p.Mode.requestID() }
 
+// passwordError says why password cannot be sent, without echoing it. The limit is in
+// octets, which a user counting characters of a non-ASCII password would not see.
+func passwordError(password string) error {
+	n := fmt.Sprintf("%d octets", len(password))
+	if utf8.RuneCountInString(password) != len(password) {
+		n += fmt.Sprintf(" (%d characters: those beyond ASCII take 2 to 4 octets each)", utf8.RuneCountInString(password))
+	}
+	return &ProtocolError{Field: "password", Status: StatusInvPaswd,
+		Err: fmt.Errorf("%s or a NUL: a password is at most %d octets", n, maxPassword-1)}
+}
+
 // AppendBody appends the bind body. Too-long fields are a *ProtocolError naming the field.
 func (p *Bind) AppendBody(dst []byte) ([]byte, error) {
 	if p.Mode.requestID() == 0 {
@@ -34,9 +46,7 @@ func (p *Bind) AppendBody(dst []byte) ([]byte, error) {
 		return dst, err
 	}
 	if dst, err = appendCString(dst, "password", p.Password, maxPassword, StatusInvPaswd); err != nil {
-		// Never echo the password itself.
-		return dst, &ProtocolError{Field: "password", Status: StatusInvPaswd,
-			Err: fmt.Errorf("%d characters or a NUL: a password is at most %d characters", len(p.Password), maxPassword-1)}
+		return dst, passwordError(p.Password)
 	}
 	if dst, err = appendCString(dst, "system_type", p.SystemType, maxSystemType, StatusInvSysTyp); err != nil {
 		return dst, err
@@ -109,8 +119,7 @@ func (p *Outbind) AppendBody(dst []byte) ([]byte, error) {
 		return dst, err
 	}
 	if dst, err = appendCString(dst, "password", p.Password, maxPassword, StatusInvPaswd); err != nil {
-		return dst, &ProtocolError{Field: "password", Status: StatusInvPaswd,
-			Err: fmt.Errorf("%d characters or a NUL: a password is at most %d characters", len(p.Password), maxPassword-1)}
+		return dst, passwordError(p.Password)
 	}
 	return dst, nil
 }

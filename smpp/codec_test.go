@@ -261,8 +261,13 @@ func TestAppendPDU_Errors(t *testing.T) {
 
 func TestAppendPDU_PasswordNeverInError(t *testing.T) {
 	_, err := AppendPDU(nil, 1, 0, &Bind{Password: "sup3rSecretPW"})
-	if err == nil || strings.Contains(err.Error(), "sup3rSecretPW") {
-		t.Fatalf("err = %v: want an error that does not print the password", err)
+	if err == nil || strings.Contains(err.Error(), "sup3rSecretPW") || !strings.Contains(err.Error(), "13 octets or a NUL: a password is at most 8 octets") {
+		t.Fatalf("err = %v: want an error that counts the octets and does not print the password", err)
+	}
+	// Six characters, nine octets: the count a user makes is said too.
+	_, err = AppendPDU(nil, 1, 0, &Bind{Password: "Päss€1"})
+	if err == nil || strings.Contains(err.Error(), "Päss€1") || !strings.Contains(err.Error(), "9 octets (6 characters") {
+		t.Fatalf("err = %v: want the octets and the characters counted", err)
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"sync"
@@ -281,20 +282,50 @@ func Dial(ctx context.Context, addr string, opt Options) (*Session, error) {
 	opt = opt.withDefaults()
 	ctx, cancel := context.WithTimeout(ctx, opt.BindTimeout)
 	defer cancel()
-	var conn net.Conn
-	var err error
-	if opt.TLS != nil {
-		d := tls.Dialer{Config: opt.TLS}
-		conn, err = d.DialContext(ctx, "tcp", addr)
-	} else {
-		var d net.Dialer
-		conn, err = d.DialContext(ctx, "tcp", addr)
-	}
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("smpp: connect to %s: %w (check the address, the port and "+
 			"whether the SMSC expects TLS)", addr, err)
 	}
+	if opt.TLS != nil {
+		conn, err = handshake(ctx, conn, addr, opt)
+		if err != nil {
+			return nil, err
+		}
+	}
 	return NewSession(ctx, conn, opt)
+}
+
+// handshake runs the TLS handshake over conn, the TCP connection to addr; conn is closed if it
+// fails.
+func handshake(ctx context.Context, conn net.Conn, addr string, opt Options) (net.Conn, error) {
+	cfg := opt.TLS
+	if cfg.ServerName == "" && !cfg.InsecureSkipVerify {
+		// As tls.Dialer does: the certificate must name the host dialled.
+		host, _, err := net.SplitHostPort(addr)
+		if err != nil {
+			conn.Close()
+			return nil, fmt.Errorf("smpp: connect to %s: %w", addr, err)
+		}
+		cfg = cfg.Clone()
+		cfg.ServerName = host
+	}
+	tc := tls.Client(conn, cfg)
+	err := tc.HandshakeContext(ctx)
+	if err == nil {
+		return tc, nil
+	}
+	conn.Close()
+	var cert *tls.CertificateVerificationError
+	switch {
+	case errors.As(err, &cert):
+		return nil, fmt.Errorf("smpp: connect to %s: %w", addr, err) // the caller says what to give
+	case ctx.Err() != nil:
+		return nil, fmt.Errorf("smpp: connect to %s: no answer to the TLS handshake within %v (BindTimeout): %w "+
+			"(does the SMSC expect TLS on this port?)", addr, opt.BindTimeout, context.DeadlineExceeded)
+	}
+	return nil, fmt.Errorf("smpp: connect to %s: TLS handshake: %w (does the SMSC expect TLS on this port?)", addr, err)
 }
 
 // NewSession binds over conn and starts the session. The session owns conn from then on:
@@ -378,6 +409,12 @@ func (s *Session) bindExchange(b *Bind, op string) error {
 	// so a chatty peer cannot hold the bind open until the deadline.
 	for range 16 {
 		s.rbuf, err = ReadPDU(s.br, s.rbuf, s.opt.MaxPDULen)
+		if errors.Is(err, io.EOF) && s.opt.TLS == nil {
+			// What a TLS listener does with a bind in the clear, and an SMSC with an address
+			// it does not know.
+			return fmt.Errorf("smpp: read %s response: the SMSC closed the connection without an answer: %w "+
+				"(does it expect TLS, or allow only known IP addresses?)", op, err)
+		}
 		if err != nil {
 			return fmt.Errorf("smpp: read %s response: %w", op, err)
 		}
@@ -399,9 +436,15 @@ func (s *Session) bindExchange(b *Bind, op string) error {
 			return fmt.Errorf("smpp: %s as %q refused by the SMSC: %w (the account is bound "+
 				"already: an earlier session the SMSC still holds, or more binds than it allows)",
 				op, b.SystemID, h.Status)
-		case h.Status != StatusOK:
+		case h.Status == StatusInvCmdID:
+			return fmt.Errorf("smpp: %s as %q refused by the SMSC: %w (it does not know this bind)",
+				op, b.SystemID, h.Status)
+		case h.Status.Class() == ClassBind:
 			return fmt.Errorf("smpp: %s as %q refused by the SMSC: %w (check system_id, "+
 				"password, system_type and that your IP address is allowed)", op, b.SystemID, h.Status)
+		case h.Status != StatusOK:
+			// Not about the credentials (ESME_RSYSERR, a throttle): retrying later may work.
+			return fmt.Errorf("smpp: %s as %q refused by the SMSC: %w", op, b.SystemID, h.Status)
 		case h.ID == GenericNackID:
 			return fmt.Errorf("smpp: %s: the SMSC answered generic_nack without a status: %w",
 				op, StatusUnknownErr)

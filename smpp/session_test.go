@@ -1015,12 +1015,15 @@ func TestDial_Bind(t *testing.T) {
 		mode   BindMode
 		want   CommandID
 		status Status
+		hint   string // in the error: the credentials only for a refusal of them
 	}{
-		{"transceiver", BindTransceiver, BindTransceiverID, StatusOK},
-		{"transmitter", BindTransmitter, BindTransmitterID, StatusOK},
-		{"receiver", BindReceiver, BindReceiverID, StatusOK},
-		{"wrong password", BindTransceiver, BindTransceiverID, StatusInvPaswd},
-		{"bind failed", BindTransmitter, BindTransmitterID, StatusBindFail},
+		{"transceiver", BindTransceiver, BindTransceiverID, StatusOK, ""},
+		{"transmitter", BindTransmitter, BindTransmitterID, StatusOK, ""},
+		{"receiver", BindReceiver, BindReceiverID, StatusOK, ""},
+		{"wrong password", BindTransceiver, BindTransceiverID, StatusInvPaswd, "check system_id, password"},
+		{"bind failed", BindTransmitter, BindTransmitterID, StatusBindFail, "check system_id, password"},
+		{"system error", BindReceiver, BindReceiverID, StatusSysErr, ""},
+		{"unknown bind", BindReceiver, BindReceiverID, StatusInvCmdID, "it does not know this bind"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -1058,6 +1061,9 @@ func TestDial_Bind(t *testing.T) {
 			}
 			if msg := err.Error(); !strings.Contains(msg, tc.status.Name()) || strings.Contains(msg, "s3cret") {
 				t.Errorf("error %q must name %s and never show the password", msg, tc.status.Name())
+			}
+			if msg := err.Error(); !strings.Contains(msg, tc.hint) || tc.hint == "" && strings.Contains(msg, "check system_id") {
+				t.Errorf("error %q: want the hint %q, and the credentials named only for a refusal of them", msg, tc.hint)
 			}
 		})
 	}
@@ -1115,6 +1121,59 @@ func TestDial_TLS(t *testing.T) {
 			if !tc.ok && err == nil {
 				t.Error("Dial trusted a certificate from an unknown authority")
 			}
+		})
+	}
+}
+
+// TLS on one side only, or a handshake never answered: the error says to look at TLS.
+func TestDial_TLSMismatch(t *testing.T) {
+	cert, _ := selfSignedCert(t)
+	insecure, err := TLSConfig("", "", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name  string
+		opt   Options
+		serve func(net.Conn) // the server's side of the one connection
+		want  string
+	}{
+		{"bind in the clear to a TLS port", Options{}, func(c net.Conn) {
+			tls.Server(c, &tls.Config{Certificates: []tls.Certificate{cert}}).Handshake() // fails on the bind
+		}, "closed the connection without an answer: EOF (does it expect TLS"},
+		{"handshake never answered", Options{TLS: insecure, BindTimeout: 200 * time.Millisecond}, func(c net.Conn) {
+			io.Copy(io.Discard, c) // reads the ClientHello, answers nothing, until the client gives up
+		}, "no answer to the TLS handshake within 200ms"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			leakCheck(t)
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer ln.Close()
+			served := make(chan struct{})
+			go func() {
+				defer close(served)
+				c, err := ln.Accept()
+				if err != nil {
+					return
+				}
+				defer c.Close()
+				tc.serve(c)
+			}()
+			ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
+			defer cancel()
+			s, err := Dial(ctx, ln.Addr().String(), tc.opt)
+			if err == nil {
+				s.Close()
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("Dial = %v, want an error saying %q", err, tc.want)
+			}
+			ln.Close()
+			recv(t, served, "the server to end")
 		})
 	}
 }
