@@ -44,12 +44,12 @@ func TestSim_FlagsToConfig(t *testing.T) {
 	}{
 		{"defaults", nil, nil, smsc.Config{
 			Listen: "127.0.0.1:2775", IDFormat: smsc.IDHex, ReceiptRetry: smsc.DefaultReceiptRetry,
-			ReceiptAttempts: smsc.DefaultReceiptAttempts, SessionInitTimeout: 30 * time.Second, DiscardMessages: true,
-			ReplyText: "STOP"}},
+			ReceiptAttempts: smsc.DefaultReceiptAttempts, DeliverWindow: smsc.DefaultDeliverWindow, SessionInitTimeout: 30 * time.Second,
+			DiscardMessages: true, ReplyText: "STOP"}},
 		{"everything", []string{
 			"--listen", "127.0.0.1:0", "--tls-cert", "c.pem", "--tls-key", "k.pem", "--tls-self-signed",
 			"--system-id", "acme", "--password", "pw", "--id-format", "dec", "--receipt-id-format", "hex",
-			"--receipt-delay", "2s", "--receipt-jitter", "1s", "--receipt-retry", "3s", "--receipt-attempts", "7",
+			"--receipt-delay", "2s", "--receipt-jitter", "1s", "--receipt-retry", "3s", "--receipt-attempts", "7", "--deliver-window", "20",
 			"--undeliv-prefix", "4479,4478", "--undeliv-prefix", "4470", "--expire-prefix", "4477",
 			"--reject-prefix", "4476", "--undeliv-ratio", "0.25", "--seed", "42", "--throttle-tps", "100",
 			"--queue-full-after", "50", "--resp-delay", "10ms", "--drop-after", "300, 900",
@@ -59,15 +59,15 @@ func TestSim_FlagsToConfig(t *testing.T) {
 			Listen: "127.0.0.1:0", TLSCertFile: "c.pem", TLSKeyFile: "k.pem", TLSSelfSigned: true,
 			SystemID: "acme", Password: "pw", IDFormat: smsc.IDDec, ReceiptIDFormat: smsc.IDHex,
 			ReceiptDelay: 2 * time.Second, ReceiptJitter: time.Second, ReceiptRetry: 3 * time.Second,
-			ReceiptAttempts: 7, UndelivPrefixes: []string{"4479", "4478", "4470"},
+			ReceiptAttempts: 7, DeliverWindow: 20, UndelivPrefixes: []string{"4479", "4478", "4470"},
 			ExpirePrefixes: []string{"4477"}, RejectPrefixes: []string{"4476"}, UndelivRatio: 0.25,
 			Seed: 42, ThrottleTPS: 100, QueueFullAfter: 50, RespDelay: 10 * time.Millisecond,
 			DropAfter: []int{300, 900}, UnbindAfter: []int{5}, NoEnquireResp: true, GSM7Packed: true,
 			EnquireLinkInterval: 45 * time.Second, SessionInitTimeout: 5 * time.Second, DiscardMessages: true, ReplyPrefixes: []string{"4475"}, ReplyText: "Stop it"}},
 		{"password from the environment", nil, map[string]string{"SMSCAST_SIM_PASSWORD": "envpw"}, smsc.Config{
 			Listen: "127.0.0.1:2775", Password: "envpw", IDFormat: smsc.IDHex, ReceiptRetry: smsc.DefaultReceiptRetry,
-			ReceiptAttempts: smsc.DefaultReceiptAttempts, SessionInitTimeout: 30 * time.Second, DiscardMessages: true,
-			ReplyText: "STOP"}},
+			ReceiptAttempts: smsc.DefaultReceiptAttempts, DeliverWindow: smsc.DefaultDeliverWindow, SessionInitTimeout: 30 * time.Second,
+			DiscardMessages: true, ReplyText: "STOP"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

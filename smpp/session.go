@@ -76,8 +76,10 @@ const (
 	// maxIdleHandlers caps the handler goroutines kept waiting for the next deliver_sm, so
 	// that a burst of slow handler calls leaves no thousand idle goroutines behind.
 	maxIdleHandlers = 64
-	// maxControlQueue caps responses waiting for the writer. A peer that keeps sending
-	// requests while never reading our answers would otherwise grow it without bound.
+	// maxControlQueue caps responses waiting for the writer; beyond it the reader waits for
+	// the writer (see reply), so that a peer that sends faster than it reads our answers
+	// (a backlog of receipts pushed without a window) is slowed down as TCP would, rather
+	// than the queue growing without bound.
 	maxControlQueue = 4096
 	// maxBatch caps the PDUs the writer buffers before it flushes, so a steady stream still
 	// reaches the network and each batch's write deadline stays meaningful.
@@ -348,6 +350,7 @@ func NewSession(ctx context.Context, conn net.Conn, opt Options) (*Session, erro
 		seq:      opt.lastSeq,
 	}
 	s.ctl.signal = make(chan struct{}, 1)
+	s.ctl.space = make(chan struct{}, 1)
 	s.readerIdle = make(chan struct{}, 1)
 	s.idleWorkers = make(chan handlerCall)
 	if err := s.bind(ctx); err != nil {
@@ -890,6 +893,7 @@ type controlQueue struct {
 	items  []control
 	spare  []control
 	signal chan struct{} // capacity 1: there are items
+	space  chan struct{} // capacity 1: take made room
 }
 
 // control is one response (or generic_nack) to write; then, if set, ends the session once
@@ -924,5 +928,11 @@ func (q *controlQueue) take() []control {
 	q.items = q.spare[:0]
 	q.spare = items
 	q.mu.Unlock()
+	if len(items) > 0 {
+		select {
+		case q.space <- struct{}{}:
+		default:
+		}
+	}
 	return items
 }

@@ -428,12 +428,16 @@ func (s *Session) handlePDU(pdu []byte) {
 	}
 }
 
-// reply queues c for the writer; a peer that floods us with requests while it reads none of
-// our answers ends the session.
+// reply queues c for the writer. While the queue is full (the writer cannot keep up, or the
+// peer reads none of our answers) it waits for room: the reader then stops reading, which
+// slows the peer down; a peer that never reads ends the session by the writer's deadline.
 func (s *Session) reply(c control) {
-	if !s.ctl.push(c) {
-		s.end(connLost(fmt.Errorf("the SMSC sent %d requests without reading our responses",
-			maxControlQueue)))
+	for !s.ctl.push(c) {
+		select {
+		case <-s.ctl.space:
+		case <-s.quit:
+			return // nothing more is written
+		}
 	}
 }
 

@@ -1221,6 +1221,47 @@ func selfSignedCert(t *testing.T) (tls.Certificate, string) {
 	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, caFile
 }
 
+// A full queue of responses makes the reader wait for the writer instead of ending the
+// session (a backlog of receipts pushed faster than the answers go out); the wait ends with
+// the session.
+func TestSession_replyWaitsForRoom(t *testing.T) {
+	s := &Session{quit: make(chan struct{})}
+	s.ctl.signal, s.ctl.space = make(chan struct{}, 1), make(chan struct{}, 1)
+	for seq := range uint32(maxControlQueue) {
+		if !s.ctl.push(control{id: DeliverSMRespID, seq: seq + 1}) {
+			t.Fatalf("push %d refused below the cap", seq+1)
+		}
+	}
+	replied := make(chan struct{})
+	go func() {
+		s.reply(control{id: DeliverSMRespID, seq: maxControlQueue + 1})
+		close(replied)
+	}()
+	select {
+	case <-replied:
+		t.Fatal("reply returned with the queue full")
+	case <-time.After(50 * time.Millisecond): // it waits (a slow machine only makes this pass more surely)
+	}
+	if got := len(s.ctl.take()); got != maxControlQueue {
+		t.Fatalf("the writer took %d responses, want %d", got, maxControlQueue)
+	}
+	recv(t, replied, "reply to queue its response once the writer made room")
+	if got := s.ctl.take(); len(got) != 1 || got[0].seq != maxControlQueue+1 {
+		t.Errorf("after the wait the queue holds %v, want the waiting response", got)
+	}
+
+	for range maxControlQueue {
+		s.ctl.push(control{id: DeliverSMRespID})
+	}
+	ended := make(chan struct{})
+	go func() {
+		s.reply(control{id: DeliverSMRespID})
+		close(ended)
+	}()
+	close(s.quit)
+	recv(t, ended, "reply to give up once the session ended")
+}
+
 // The session's unbind never follows a response that must be the last PDU: the unbind_resp
 // to the SMSC's unbind, or the generic_nack to a PDU that could not be framed (after which
 // the reader has stopped, so an unbind would wait RespTimeout for an answer nobody reads).

@@ -66,6 +66,10 @@ type Config struct {
 	// ReceiptAttempts bounds how often one receipt is sent (0 = DefaultReceiptAttempts);
 	// then it is abandoned (Stats.ReceiptsAbandoned).
 	ReceiptAttempts int
+	// DeliverWindow is how many deliver_sm (receipts and replies) a session may have
+	// unanswered before the simulator waits for a deliver_sm_resp, as SMSCs do (0 =
+	// DefaultDeliverWindow). A backlog then reaches the client as fast as it answers.
+	DeliverWindow int
 
 	// Outcome rules, decided by destination_addr, so that tests are repeatable.
 	// RejectPrefixes: the submit is refused with ESME_RINVDSTADR. UndelivPrefixes: accepted,
@@ -153,6 +157,7 @@ type Config struct {
 const (
 	DefaultReceiptRetry    = 10 * time.Second
 	DefaultReceiptAttempts = 5
+	DefaultDeliverWindow   = 100
 )
 
 const (
@@ -209,6 +214,12 @@ func (c Config) normalize() (Config, error) {
 	}
 	if c.ReceiptAttempts == 0 {
 		c.ReceiptAttempts = DefaultReceiptAttempts
+	}
+	if c.DeliverWindow < 0 {
+		bad("deliver window must not be negative")
+	}
+	if c.DeliverWindow == 0 {
+		c.DeliverWindow = DefaultDeliverWindow
 	}
 	if !(c.UndelivRatio >= 0 && c.UndelivRatio <= 1) { // also catches NaN
 		bad("undeliverable ratio %v is not between 0 and 1", c.UndelivRatio)

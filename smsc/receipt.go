@@ -2,6 +2,7 @@ package smsc
 
 import (
 	"container/heap"
+	"slices"
 	"sync"
 	"time"
 
@@ -183,6 +184,9 @@ func (a *ackQueue) pop() ackWait {
 type route struct {
 	conns []*conn
 	next  int
+	// full holds receipts that fell due while every session had its window full, in
+	// order: each deliver_sm_resp (or a session that binds) lets the next one go.
+	full []*receipt
 }
 
 // receiptQueue schedules receipts, routes them to a session of the submitter's system_id,
@@ -192,6 +196,7 @@ type receiptQueue struct {
 	retry    time.Duration
 	attempts int
 	packed   bool
+	window   int // Config.DeliverWindow
 
 	mu      sync.Mutex
 	due     receiptHeap
@@ -215,7 +220,7 @@ type receiptQueue struct {
 const batchSize = 1024
 
 func (q *receiptQueue) init(cfg Config) {
-	q.retry, q.attempts, q.packed = cfg.ReceiptRetry, cfg.ReceiptAttempts, cfg.GSM7Packed
+	q.retry, q.attempts, q.packed, q.window = cfg.ReceiptRetry, cfg.ReceiptAttempts, cfg.GSM7Packed, cfg.DeliverWindow
 	q.waiting = make(map[string][]*receipt)
 	q.routes = make(map[string]*route)
 	q.wake = make(chan struct{}, 1)
@@ -286,6 +291,7 @@ func (q *receiptQueue) process(now time.Time) (next time.Time, more bool) {
 			// No deliver_sm_resp within ReceiptRetry: the client lost it or is stuck.
 			delete(w.c.inflight, w.seq)
 			q.retryLocked(w.r, now)
+			q.freedLocked(w.c, now)
 		}
 	}
 	for ; n < batchSize && len(q.due) > 0 && !q.due[0].due.After(now); n++ {
@@ -320,11 +326,18 @@ func (q *receiptQueue) dispatchLocked(r *receipt, now time.Time) {
 	if r.attempts == 0 {
 		r.done = now
 	}
+	if !slices.ContainsFunc(rt.conns, func(c *conn) bool { return len(c.inflight) < q.window }) {
+		rt.full = append(rt.full, r) // the next answer lets it go
+		return
+	}
 	// One PDU value for every receipt: request encodes it before returning.
 	q.buf = r.deliverSM(&q.pdu, q.buf, q.packed)
 	for range len(rt.conns) {
 		c := rt.conns[rt.next%len(rt.conns)]
 		rt.next = (rt.next + 1) % len(rt.conns)
+		if len(c.inflight) >= q.window {
+			continue
+		}
 		seq := c.nextSeq()
 		ok, err := c.request(seq, &q.pdu)
 		if err != nil {
@@ -360,6 +373,21 @@ func (q *receiptQueue) dispatchLocked(r *receipt, now time.Time) {
 	q.waiting[r.systemID] = append(q.waiting[r.systemID], r)
 }
 
+// freedLocked lets the next receipt held back by full windows of c's system_id go, now
+// that one of c's deliver_sm has left its window.
+func (q *receiptQueue) freedLocked(c *conn, now time.Time) {
+	rt := q.routes[c.systemID]
+	if rt == nil || len(rt.full) == 0 {
+		return
+	}
+	r := rt.full[0]
+	rt.full[0] = nil
+	rt.full = rt.full[1:]
+	r.due = now
+	q.pushLocked(r)
+	q.kick()
+}
+
 // retryLocked schedules r for at, unless it has had its attempts.
 func (q *receiptQueue) retryLocked(r *receipt, at time.Time) {
 	if r.attempts >= q.attempts {
@@ -391,6 +419,7 @@ func (q *receiptQueue) answered(c *conn, seq uint32, status smpp.Status, isResp 
 	for q.acks.len() > 0 && q.acks.front().settled() {
 		q.acks.pop()
 	}
+	q.freedLocked(c, time.Now())
 	if status == smpp.StatusOK {
 		q.pending--
 		q.acked++
@@ -412,6 +441,9 @@ func (q *receiptQueue) addReceiver(c *conn) {
 	waiting := q.waiting[c.systemID]
 	delete(q.waiting, c.systemID)
 	now := time.Now()
+	for range min(q.window, len(rt.full)) { // the new session's window
+		q.freedLocked(c, now)
+	}
 	for _, r := range waiting {
 		r.due = now
 		q.pushLocked(r)
@@ -440,6 +472,7 @@ func (q *receiptQueue) removeLocked(c *conn) {
 		}
 	}
 	if len(rt.conns) == 0 {
+		q.waiting[c.systemID] = append(q.waiting[c.systemID], rt.full...)
 		delete(q.routes, c.systemID)
 	}
 }

@@ -215,6 +215,49 @@ func TestServer_ReceiptUnansweredIsResentThenAbandoned(t *testing.T) {
 	}
 }
 
+// A session has at most DeliverWindow receipts unanswered; each answer lets the next go.
+func TestServer_ReceiptWindow(t *testing.T) {
+	srv := startServer(t, Config{DeliverWindow: 2})
+	r := dialRaw(t, srv)
+	r.bind(smpp.BindTransceiver)
+	for i := range 5 {
+		r.send(textSubmits(t, "B", fmt.Sprintf("44700%d", i), "windowed", coding.Options{}, 1)[0])
+	}
+	var unanswered []uint32
+	for resps := 0; resps < 5 || len(unanswered) < 2; {
+		h, p := r.read()
+		switch p.(type) {
+		case *smpp.SubmitSMResp:
+			resps++
+		case *smpp.DeliverSM:
+			unanswered = append(unanswered, h.Sequence)
+			if len(unanswered) > 2 {
+				t.Fatalf("%d receipts unanswered at once, want at most the window of 2", len(unanswered))
+			}
+		}
+	}
+	waitStats(t, srv, func(st Stats) bool { return st.ReceiptsSent == 2 && st.ReceiptsPending == 5 })
+	time.Sleep(50 * time.Millisecond) // time to send more, which it must not
+	if st := srv.Stats(); st.ReceiptsSent != 2 {
+		t.Fatalf("%d receipts sent with none answered, want the window of 2", st.ReceiptsSent)
+	}
+	for got := 2; len(unanswered) > 0; {
+		r.write(mustPDU(t, unanswered[0], smpp.StatusOK, &smpp.DeliverSMResp{}))
+		unanswered = unanswered[1:]
+		if got < 5 {
+			h, p := r.read()
+			if _, ok := p.(*smpp.DeliverSM); !ok {
+				t.Fatalf("after an answer: %v, want the next receipt", h.ID)
+			}
+			unanswered = append(unanswered, h.Sequence)
+			got++
+		}
+	}
+	if st := waitStats(t, srv, func(st Stats) bool { return st.ReceiptsAcked == 5 }); st.ReceiptsSent != 5 || st.ReceiptsPending != 0 {
+		t.Errorf("Stats %+v", st)
+	}
+}
+
 func TestServer_ReceiptRedeliveredAfterConnectionLoss(t *testing.T) {
 	srv := startServer(t, Config{})
 	r := dialRaw(t, srv)
