@@ -157,7 +157,7 @@ type Config struct {
 const (
 	DefaultReceiptRetry    = 10 * time.Second
 	DefaultReceiptAttempts = 5
-	DefaultDeliverWindow   = 100
+	DefaultDeliverWindow   = 1000
 )
 
 const (

@@ -298,11 +298,7 @@ func (q *receiptQueue) process(now time.Time) (next time.Time, more bool) {
 		q.dispatchLocked(heap.Pop(&q.due).(*receipt), now)
 	}
 	// The writers were not woken per receipt: a batch goes out in one write per session.
-	for _, c := range q.touched {
-		c.out.kick()
-	}
-	clear(q.touched)
-	q.touched = q.touched[:0]
+	q.kickTouchedLocked()
 	if n == batchSize {
 		return time.Time{}, true
 	}
@@ -373,8 +369,8 @@ func (q *receiptQueue) dispatchLocked(r *receipt, now time.Time) {
 	q.waiting[r.systemID] = append(q.waiting[r.systemID], r)
 }
 
-// freedLocked lets the next receipt held back by full windows of c's system_id go, now
-// that one of c's deliver_sm has left its window.
+// freedLocked sends the next receipt held back by full windows of c's system_id, now that
+// one of c's deliver_sm has left its window; the caller wakes the writer (kickTouchedLocked).
 func (q *receiptQueue) freedLocked(c *conn, now time.Time) {
 	rt := q.routes[c.systemID]
 	if rt == nil || len(rt.full) == 0 {
@@ -383,9 +379,16 @@ func (q *receiptQueue) freedLocked(c *conn, now time.Time) {
 	r := rt.full[0]
 	rt.full[0] = nil
 	rt.full = rt.full[1:]
-	r.due = now
-	q.pushLocked(r)
-	q.kick()
+	q.dispatchLocked(r, now)
+}
+
+// kickTouchedLocked wakes the writers of the sessions given receipts since the last call.
+func (q *receiptQueue) kickTouchedLocked() {
+	for _, c := range q.touched {
+		c.out.kick()
+	}
+	clear(q.touched)
+	q.touched = q.touched[:0]
 }
 
 // retryLocked schedules r for at, unless it has had its attempts.
@@ -420,6 +423,7 @@ func (q *receiptQueue) answered(c *conn, seq uint32, status smpp.Status, isResp 
 		q.acks.pop()
 	}
 	q.freedLocked(c, time.Now())
+	q.kickTouchedLocked()
 	if status == smpp.StatusOK {
 		q.pending--
 		q.acked++
@@ -444,6 +448,7 @@ func (q *receiptQueue) addReceiver(c *conn) {
 	for range min(q.window, len(rt.full)) { // the new session's window
 		q.freedLocked(c, now)
 	}
+	q.kickTouchedLocked()
 	for _, r := range waiting {
 		r.due = now
 		q.pushLocked(r)
