@@ -944,6 +944,27 @@ func TestResume_keepsTheUnmatchedReceipts(t *testing.T) {
 	}
 }
 
+// A campaign sent with an absolute --schedule resumes after that time has passed (the
+// instant is part of its identity; it was refused as "in the past"), and a new campaign is
+// still refused one.
+func TestResume_scheduleHasPassed(t *testing.T) {
+	srv := newTestSim(t, smsc.Config{})
+	c := newCampaign(t, 3)
+	at := time.Now().Add(1500 * time.Millisecond).UTC()
+	schedule := []string{"--schedule", at.Format(time.RFC3339), "--tz", "UTC"}
+	if code, stderr := c.send(t, srv.Addr(), schedule...); code != exitOK {
+		t.Fatalf("first run: exit %d\n%s", code, stderr)
+	}
+	time.Sleep(time.Until(at.Add(time.Second))) // RFC 3339 here has whole seconds
+	if code, stderr := c.send(t, srv.Addr(), append(schedule, "--resume")...); code != exitOK || !strings.Contains(stderr, "nothing was sent in this run") {
+		t.Errorf("--resume after the schedule: exit %d, want 0 with nothing to send again\n%s", code, stderr)
+	}
+	other := newCampaign(t, 1)
+	if code, stderr := other.send(t, srv.Addr(), schedule...); code != exitUsage || !strings.Contains(stderr, "is in the past") {
+		t.Errorf("a new campaign with a passed --schedule: exit %d, want 1\n%s", code, stderr)
+	}
+}
+
 // TestReceipts_reportWrittenDuringWait: a file another run writes at the report's place
 // while smscast receipts waits is left alone; the report goes beside it, and the exit status
 // and the message say where.

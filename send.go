@@ -271,11 +271,23 @@ func sendSettingsOf(c *cli.Context, passwordOnArgs bool, warn func(string)) (sen
 		}
 	}
 	now := time.Now()
-	if e.Schedule, err = send.ParseTimeSpec(c.String("schedule"), loc, now); err != nil {
+	notBefore := now
+	if c.Bool("resume") {
+		// A resumed campaign keeps the instants it was sent with, passed or not: they are part
+		// of its identity. The engine then sends without a schedule that has passed and
+		// leaves rows whose validity has ended not_sent.
+		notBefore = time.Time{}
+	}
+	if e.Schedule, err = send.ParseTimeSpec(c.String("schedule"), loc, notBefore); err != nil {
 		return s, fmt.Errorf("--schedule %w", err)
 	}
-	if e.Validity, err = send.ParseTimeSpec(c.String("validity"), loc, now); err != nil {
+	if e.Validity, err = send.ParseTimeSpec(c.String("validity"), loc, notBefore); err != nil {
 		return s, fmt.Errorf("--validity %w", err)
+	}
+	if !c.Bool("resume") {
+		if err := send.CheckValidity(e.Schedule, e.Validity, now); err != nil {
+			return s, err
+		}
 	}
 	e.ServiceType = c.String("service-type")
 	if err := send.CheckServiceType(e.ServiceType); err != nil {

@@ -360,7 +360,7 @@ func TestSend_configPrecedence(t *testing.T) {
 	_, templates := campaignFiles(t, dir, 1)
 	config := filepath.Join(dir, "smscast.yaml")
 	yaml := "smsc: 127.0.0.1:2775\nrate: 5\nwindow: '20'\nfrom: FILE\nsystem-id: fromfile\npassword: filepw\n" +
-		"schedule: 2099-03-14T09:30:00Z\nto: [+491711111111, +491712222222]\n"
+		"schedule: 2037-03-14T09:30:00Z\nto: [+491711111111, +491712222222]\n"
 	if err := os.WriteFile(config, []byte(yaml), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -385,7 +385,7 @@ func TestSend_configPrecedence(t *testing.T) {
 	}
 
 	s, warn := settings(nil)
-	if !s.engine.Schedule.At.Equal(time.Date(2099, 3, 14, 9, 30, 0, 0, time.UTC)) || len(s.input.To) != 2 {
+	if !s.engine.Schedule.At.Equal(time.Date(2037, 3, 14, 9, 30, 0, 0, time.UTC)) || len(s.input.To) != 2 {
 		t.Errorf("file only: schedule %v, to %v; want the timestamp and both numbers", s.engine.Schedule, s.input.To)
 	}
 	if s.engine.Rate != 5 || s.engine.Session.Window != 20 || s.input.From != "FILE" || s.engine.Session.Bind.SystemID != "fromfile" || s.engine.Session.Bind.Password != "filepw" {

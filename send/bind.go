@@ -236,7 +236,14 @@ func (b *bind) run(ctx context.Context) {
 				c.fail(terr)
 				return
 			}
-			c.everBound.Store(true) // before the attempt ends: see refusedBeforeAnyBind
+			if c.everBound.CompareAndSwap(false, true) { // before the attempt ends: see refusedBeforeAnyBind
+				// The schedule starts with the first bind, as after a pause: a wait for the
+				// SMSC at the start is not the rows' latency. (No row was planned before: a
+				// row takes its place once it has a session.)
+				c.planMu.Lock()
+				c.plan.restart(time.Now())
+				c.planMu.Unlock()
+			}
 		}
 		c.binding.update(func(st *bindState) { st.attempts-- })
 		if err != nil {

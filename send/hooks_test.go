@@ -296,6 +296,95 @@ func TestCampaign_sendingHoursPause(t *testing.T) {
 	}
 }
 
+// A row whose absolute validity has ended (a resume after it, the end of a pause) is not
+// sent: it would only expire at the SMSC. A pause that outlasts the validity warns.
+func TestCampaign_validityEnded(t *testing.T) {
+	srv := newSim(t, smsc.Config{})
+	cfg := testConfig(srv)
+	cfg.Validity = TimeSpec{At: time.Now().Add(-time.Minute)}
+	res, err := run(t, cfg, testRows(t, 3, "late %d"))
+	if err != nil || res.PDUs != 0 || srv.Stats().Submits != 0 {
+		t.Fatalf("Run = %v, %d PDUs sent; want none", err, res.PDUs)
+	}
+	for n, r := range bookRows(cfg.Book) {
+		if r.SubmitStatus != report.SubmitNotSent || !strings.Contains(r.SubmitError, "validity (--validity) ended") {
+			t.Errorf("row %d: %s %q, want not_sent for the validity", n, r.SubmitStatus, r.SubmitError)
+		}
+	}
+	if res.Failed != 3 {
+		t.Errorf("%d rows failed, want the 3 (exit status 3)", res.Failed)
+	}
+
+	// Hours closed now, validity before they open: a warning when the pause starts.
+	cfg = testConfig(srv)
+	from := time.Now().UTC().Add(2 * time.Hour)
+	if cfg.Hours, err = ParseHours(from.Format("15:04")+"-"+from.Add(time.Hour).Format("15:04"), time.UTC); err != nil {
+		t.Fatal(err)
+	}
+	cfg.Validity = TimeSpec{At: time.Now().Add(time.Hour)}
+	var log eventLog
+	cfg.OnEvent = log.add
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	c, done := startRun(t, ctx, cfg, testRows(t, 2, "night %d"))
+	warned := func(e Event) bool {
+		return e.Kind == EventWarning && strings.Contains(e.Err.Error(), "before the sending hours open again")
+	}
+	for i := 0; log.countOf(warned) == 0 && i < 1000; i++ {
+		time.Sleep(5 * time.Millisecond)
+	}
+	c.Stop()
+	<-done
+	if n := log.countOf(warned); n != 1 {
+		t.Errorf("%d warnings that the validity ends in the pause, want 1", n)
+	}
+}
+
+// The schedule starts with the first bind: a row is not planned before the SMSC took the
+// bind (a slow bind_resp here), so the wait for it is not in the rows' latency.
+func TestCampaign_plannedFromTheFirstBind(t *testing.T) {
+	srv := newSim(t, smsc.Config{RespDelay: 500 * time.Millisecond})
+	cfg := testConfig(srv)
+	cfg.Rate = 50
+	var log eventLog
+	cfg.OnEvent = log.add
+	if _, err := run(t, cfg, testRows(t, 3, "bind first %d")); err != nil {
+		t.Fatal(err)
+	}
+	var bound time.Time
+	log.countOf(func(e Event) bool {
+		if e.Kind == EventBound && bound.IsZero() {
+			bound = e.Time
+		}
+		return false
+	})
+	for n, r := range bookRows(cfg.Book) {
+		// The event is stamped just after the bind succeeded, the plan restarted just before.
+		if r.PlannedAt.IsZero() || r.PlannedAt.Before(bound.Add(-250*time.Millisecond)) {
+			t.Errorf("row %d planned at %v, before the bind at %v", n, r.PlannedAt, bound)
+		}
+	}
+}
+
+// An absolute schedule that has passed (a resumed campaign) is not sent: delivery at once is
+// what it asks for by now.
+func TestCampaign_scheduleNow(t *testing.T) {
+	future := TimeSpec{At: time.Now().Add(time.Hour)}
+	for _, tt := range []struct {
+		spec TimeSpec
+		want string
+	}{
+		{TimeSpec{At: time.Now().Add(-time.Minute)}, ""},
+		{future, future.SMPP()},
+		{TimeSpec{After: time.Hour}, "000000010000000R"},
+	} {
+		c := &Campaign{cfg: Config{Schedule: tt.spec}, schedule: tt.spec.SMPP()}
+		if got := c.scheduleNow(); got != tt.want {
+			t.Errorf("schedule %v: %q, want %q", tt.spec, got, tt.want)
+		}
+	}
+}
+
 // handleNow runs the campaign's handler on p and returns the status it answered with (at
 // once for receipts, with the fake journal and spools; from another goroutine for incoming
 // messages), checking that it answers exactly once.

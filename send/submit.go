@@ -237,6 +237,10 @@ func (c *Campaign) tryPart(ctx context.Context, b *bind, j *job, part int, late 
 			throttledSince, notSentSince, forgottenSince = time.Time{}, time.Time{}, time.Time{}
 			continue
 		}
+		if part == j.from && !j.written && c.validityEnded(time.Now()) {
+			// It would only expire at the SMSC (or be refused), after a pause or a stop.
+			return c.expired(unknown)
+		}
 		// A PDU the pacer lets out ahead of the plan (a burst) is planned when it leaves.
 		planned := minTime(j.planned, time.Now())
 		if !j.written {
@@ -525,6 +529,22 @@ func (c *Campaign) unsent(ctx context.Context, last error, unknown bool) partRes
 	return partResult{status: report.SubmitNotSent, reason: reason}
 }
 
+// validityEnded reports whether an absolute --validity has passed at now.
+func (c *Campaign) validityEnded(now time.Time) bool {
+	v := c.cfg.Validity.At
+	return !v.IsZero() && !now.Before(v)
+}
+
+// expired ends a row not begun when its absolute validity ended; unknown as for unsent.
+func (c *Campaign) expired(unknown bool) partResult {
+	reason := fmt.Sprintf("not sent: its validity (--validity) ended at %s before it could go out",
+		c.cfg.Validity.At.UTC().Format(time.RFC3339))
+	if unknown {
+		return partResult{status: report.SubmitUncertain, reason: reasonEarlierRun + reason}
+	}
+	return partResult{status: report.SubmitNotSent, reason: reason, gaveUp: true}
+}
+
 // uncertain ends a part of which some try had an unknown outcome (a timeout or a lost
 // connection) and none was accepted; last is the last try's error.
 func (c *Campaign) uncertain(attempts int, last error) partResult {
@@ -558,7 +578,7 @@ func (c *Campaign) submitSM(r *csvin.Row, part int, dst *smpp.SubmitSM) *smpp.Su
 		DestAddrTON:          destTON,
 		DestAddrNPI:          destNPI,
 		DestinationAddr:      r.MSISDN,
-		ScheduleDeliveryTime: c.schedule,
+		ScheduleDeliveryTime: c.scheduleNow(),
 		ValidityPeriod:       c.validity,
 		DataCoding:           r.Message.DataCoding,
 		TLVs:                 dst.TLVs[:0],
@@ -568,6 +588,16 @@ func (c *Campaign) submitSM(r *csvin.Row, part int, dst *smpp.SubmitSM) *smpp.Su
 	}
 	applyPart(dst, &r.Message.Parts[part])
 	return dst
+}
+
+// scheduleNow is the schedule_delivery_time to send: none once an absolute --schedule has
+// passed (a resumed campaign, a pause), as delivering at once is what it asked for by now,
+// and some SMSCs refuse a time in the past.
+func (c *Campaign) scheduleNow() string {
+	if at := c.cfg.Schedule.At; !at.IsZero() && !time.Now().Before(at) {
+		return ""
+	}
+	return c.schedule
 }
 
 // applyPart puts one part of a split message into a submit_sm: short_message, the UDHI bit,
@@ -628,6 +658,10 @@ func (c *Campaign) awaitHours(ctx context.Context) error {
 		}
 		if c.paused.CompareAndSwap(false, true) {
 			c.event(Event{Kind: EventPaused, Until: next})
+			if v := c.cfg.Validity.At; !v.IsZero() && !v.After(next) {
+				c.warn(fmt.Errorf("the validity (--validity) ends at %s, before the sending hours open again: rows not sent by then are not sent (not_sent)",
+					v.UTC().Format(time.RFC3339)))
+			}
 		}
 		// Wake at least every minute: a long timer does not follow changes of the wall clock.
 		if !sleep(ctx, min(time.Until(next), time.Minute), c.stopped) {

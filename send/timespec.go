@@ -26,8 +26,10 @@ var timestampLayouts = []string{
 }
 
 // ParseTimeSpec parses a duration ("90m", "2h30m", "1d12h": d means 24h) or a timestamp
-// (RFC 3339, or "2006-01-02 15:04[:05]" in loc). A timestamp must lie after now and a duration
-// must be positive, since the SMSC would refuse anything else (ESME_RINVSCHED/RINVEXPIRY).
+// (RFC 3339, or "2006-01-02 15:04[:05]" in loc). A timestamp must lie after now (a zero now
+// skips that check: a resumed campaign keeps its instants) and before 2038, and a duration
+// must be a positive number of seconds, since the SMSC would refuse anything else
+// (ESME_RINVSCHED/RINVEXPIRY) or read it wrong.
 func ParseTimeSpec(s string, loc *time.Location, now time.Time) (TimeSpec, error) {
 	s = strings.TrimSpace(s)
 	if s == "" {
@@ -36,6 +38,10 @@ func ParseTimeSpec(s string, loc *time.Location, now time.Time) (TimeSpec, error
 	if d, err := parseDays(s); err == nil {
 		if d <= 0 {
 			return TimeSpec{}, fmt.Errorf("%q: the duration must be positive", s)
+		}
+		if d%time.Second != 0 {
+			// SMPP's relative times count whole seconds: 500ms would go out as 0.
+			return TimeSpec{}, fmt.Errorf("%q: SMPP counts whole seconds; give a duration such as 90s or 2h", s)
 		}
 		return TimeSpec{After: d}, nil
 	}
@@ -51,9 +57,38 @@ func ParseTimeSpec(s string, loc *time.Location, now time.Time) (TimeSpec, error
 			return TimeSpec{}, fmt.Errorf("%q is in the past (now is %s); give a later time or a duration such as 2h",
 				s, now.In(loc).Format("2006-01-02 15:04:05 MST"))
 		}
+		if t.UTC().Year() > lastSMPPYear {
+			// Two-digit years: an SMSC reads 38–99 as 19xx, so 2040 would have expired long ago.
+			return TimeSpec{}, fmt.Errorf("%q: SMPP writes the year in two digits and can express only years up to %d; give an earlier time or a duration",
+				s, lastSMPPYear)
+		}
 		return TimeSpec{At: t}, nil
 	}
 	return TimeSpec{}, fmt.Errorf("%q is neither a duration (90m, 2h30m, 1d12h) nor a time (2006-01-02 15:04 or RFC 3339)", s)
+}
+
+// lastSMPPYear is the last year SMPP's two-digit years express (pivot 38, SMPP 3.4 App. C).
+const lastSMPPYear = 2037
+
+// CheckValidity refuses a validity that ends no later than the schedule is due (both as of
+// now; a relative time counts from the submit): every message would expire undelivered.
+func CheckValidity(schedule, validity TimeSpec, now time.Time) error {
+	if schedule.IsZero() || validity.IsZero() {
+		return nil
+	}
+	if due, ends := schedule.from(now), validity.from(now); !ends.After(due) {
+		return fmt.Errorf("--validity %s ends no later than --schedule %s is due: every message would expire undelivered; give a validity that ends after the schedule",
+			validity, schedule)
+	}
+	return nil
+}
+
+// from is the instant the spec names, a duration counted from now.
+func (t TimeSpec) from(now time.Time) time.Time {
+	if !t.At.IsZero() {
+		return t.At
+	}
+	return now.Add(t.After)
 }
 
 // parseDays is time.ParseDuration with a leading "<n>d" for days.

@@ -32,9 +32,42 @@ func TestParseTimeSpec(t *testing.T) {
 			t.Errorf("ParseTimeSpec(%q) = %+v, want %+v", tt.in, got, tt.want)
 		}
 	}
-	for _, in := range []string{"0s", "-5m", "tomorrow", "2025-03-14 15:59", "2025-03-14T14:00:00Z", "xd", "1dzz"} {
+	// In the past, not a time, a fraction of a second (SMPP counts seconds), after 2037 (read
+	// as 19xx by an SMSC).
+	for _, in := range []string{"0s", "-5m", "tomorrow", "2025-03-14 15:59", "2025-03-14T14:00:00Z", "xd", "1dzz",
+		"500ms", "1.5s", "2038-01-19 00:00", "2126-12-01 00:00"} {
 		if _, err := ParseTimeSpec(in, cet, now); err == nil {
 			t.Errorf("ParseTimeSpec(%q) accepted a bad value", in)
+		}
+	}
+	// A resumed campaign (zero now) keeps an instant that has passed.
+	if got, err := ParseTimeSpec("2025-03-14 15:59", cet, time.Time{}); err != nil || !got.At.Equal(time.Date(2025, 3, 14, 14, 59, 0, 0, time.UTC)) {
+		t.Errorf("ParseTimeSpec of a passed instant with a zero now = %+v, %v; want it kept", got, err)
+	}
+}
+
+func TestCheckValidity(t *testing.T) {
+	now := time.Date(2025, 3, 14, 15, 0, 0, 0, time.UTC)
+	at := func(h int) TimeSpec { return TimeSpec{At: time.Date(2025, 3, 14, h, 0, 0, 0, time.UTC)} }
+	after := func(h int) TimeSpec { return TimeSpec{After: time.Duration(h) * time.Hour} }
+	tests := []struct {
+		schedule, validity TimeSpec
+		ok                 bool
+	}{
+		{TimeSpec{}, after(1), true},
+		{after(1), TimeSpec{}, true},
+		{after(1), after(2), true},
+		{after(2), after(1), false},
+		{after(2), after(2), false},
+		{at(18), at(19), true},
+		{at(19), at(18), false},
+		{after(2), at(16), false}, // due at 17:00, ends at 16:00
+		{at(16), after(2), true},  // due at 16:00, ends at 17:00
+	}
+	for _, tt := range tests {
+		err := CheckValidity(tt.schedule, tt.validity, now)
+		if (err == nil) != tt.ok {
+			t.Errorf("CheckValidity(%v, %v) = %v, want ok %v", tt.schedule, tt.validity, err, tt.ok)
 		}
 	}
 }
