@@ -488,3 +488,25 @@ func TestReportOwner_oneReportNameTwoJournals(t *testing.T) {
 		t.Error("January's receipts runs rewrote February's report.csv")
 	}
 }
+
+// A report or summary directory where no file can be created is refused before anything is
+// sent, not found out after the whole campaign. /proc takes no files, not even root's (who
+// writes into a directory whatever its mode).
+func TestCheckReportPath_unwritableDirectory(t *testing.T) {
+	if fi, err := os.Stat("/proc/self"); err != nil || !fi.IsDir() {
+		t.Skip("no /proc here")
+	}
+	if err := checkReportPath("/proc/self/out.csv", false, csvin.Config{}); err == nil || !strings.Contains(err.Error(), "cannot create a file in /proc/self") {
+		t.Errorf("checkReportPath in /proc/self = %v, want a refusal", err)
+	}
+	if err := checkSummaryPath("/proc/self/summary.json"); err == nil || !strings.Contains(err.Error(), "cannot create a file in /proc/self") {
+		t.Errorf("checkSummaryPath in /proc/self = %v, want a refusal", err)
+	}
+	dir := t.TempDir()
+	if err := checkReportPath(filepath.Join(dir, "out.csv"), false, csvin.Config{}); err != nil {
+		t.Errorf("a writable directory: %v", err)
+	}
+	if left, _ := os.ReadDir(dir); len(left) != 0 {
+		t.Errorf("the check left %d files behind", len(left))
+	}
+}

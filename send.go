@@ -502,6 +502,9 @@ func checkReportPath(path string, force bool, in csvin.Config) error {
 	if st, err := os.Stat(filepath.Dir(path)); err != nil || !st.IsDir() {
 		return fmt.Errorf("--report %s: directory %s does not exist", path, filepath.Dir(path))
 	}
+	if err := writableDir(filepath.Dir(path)); err != nil {
+		return fmt.Errorf("--report %s: %w; give a directory where this user can write", path, err)
+	}
 	info, err := os.Stat(path)
 	if err != nil {
 		return nil // a new file
@@ -561,7 +564,27 @@ func checkSummaryPath(path string) error {
 	if st, err := os.Stat(path); err == nil && st.IsDir() {
 		return fmt.Errorf("--summary-json %s is a directory; give a file name", path)
 	}
+	if err := writableDir(filepath.Dir(path)); err != nil {
+		return fmt.Errorf("--summary-json %s: %w; give a directory where this user can write", path, err)
+	}
 	return nil
+}
+
+// writableDir reports why no file can be created in dir (read-only, no permission), by
+// creating one and removing it: the report is written there after the whole campaign, when
+// finding out would be too late. (Mode bits do not tell: root writes anyway, a read-only
+// mount refuses everyone.)
+func writableDir(dir string) error {
+	f, err := os.CreateTemp(dir, ".smscast-check-*")
+	if err != nil {
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return fmt.Errorf("cannot create a file in %s: %w", dir, err)
+	}
+	f.Close()
+	return os.Remove(f.Name())
 }
 
 // runSend runs the campaign s describes, with signals telling it to stop (first) or abort
