@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"runtime/debug"
@@ -106,6 +107,15 @@ func TestSendExit_saysOutputErrors(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "disk full") || strings.Contains(err.Error(), "\n") || exitCode(err) == exitOK {
 			t.Errorf("%s: %v (exit %d), want the output error on one line and a failing status", name, err, exitCode(err))
 		}
+	}
+	// Without a report, the rows not accepted are counted without pointing to it.
+	bad := report.Summary{Rows: 3, Submit: map[report.SubmitStatus]int{report.SubmitNotSent: 2}}
+	err := sendExit(nil, nil, fmt.Errorf("%w: disk full", errNoReport), bad, "", "")
+	if err == nil || strings.Contains(err.Error(), "the report says why") || !strings.Contains(err.Error(), "2 of 3 rows were not accepted") {
+		t.Errorf("no report written: %v", err)
+	}
+	if err := sendExit(nil, nil, nil, bad, "", ""); err == nil || !strings.Contains(err.Error(), "the report says why for each") {
+		t.Errorf("report written: %v", err)
 	}
 }
 

@@ -726,7 +726,9 @@ func (cj *campaignJournal) reportWritten(report string) {
 		return
 	}
 	if err := cj.w.ReportWritten(report); err != nil {
-		fmt.Fprintf(cj.stderr, "smscast: the journal could not record the report written to %s: %v\n", report, err)
+		// A later run cannot then tell this file from another campaign's and refuses it.
+		fmt.Fprintf(cj.stderr, "smscast: the journal could not record the report written to %s: %v; "+
+			"before --resume or smscast receipts, remove %s (the journal rebuilds it)\n", report, err, shellQuote(report))
 	}
 	cj.close()
 }

@@ -750,7 +750,12 @@ func runSend(ctx context.Context, s sendSettings, stderr io.Writer, signals <-ch
 	outputErr := error(nil)
 	switch {
 	case reportErr != nil:
-		outputErr = fmt.Errorf("the report could not be written: %w", reportErr)
+		outputErr = fmt.Errorf("%w: %w", errNoReport, reportErr)
+		if s.journal.path != "" && !s.journal.pipe && (res.Sent || s.journal.resume) {
+			// The journal holds every outcome: the report can be had without sending again.
+			outputErr = fmt.Errorf("%w; once that is fixed (free space, a writable directory), smscast receipts --journal %s --wait 0 writes it "+
+				"from the journal without sending anything (add --report FILE to write it elsewhere)", outputErr, shellQuote(s.journal.path))
+		}
 	case movedFrom != "":
 		give := "--report " + shellQuote(s.report)
 		if s.journal.path != "" {
@@ -804,6 +809,9 @@ func runSend(ctx context.Context, s sendSettings, stderr io.Writer, signals <-ch
 	}
 	return exitErr
 }
+
+// errNoReport marks the failure to write the report in the final message.
+var errNoReport = errors.New("the report could not be written")
 
 // receiverAdvice is why the receiver session never bound (its last refusal) and what to do
 // about it, for the summary.
@@ -979,7 +987,11 @@ func sendExit(sig os.Signal, runErr, outputErr error, sum report.Summary, pendin
 		msgs = append(msgs, outputErr.Error())
 	}
 	if bad > 0 {
-		msgs = append(msgs, fmt.Sprintf("%d of %d rows were not accepted (rejected, invalid, not sent or uncertain); the report says why for each", bad, sum.Rows))
+		why := "; the report says why for each"
+		if errors.Is(outputErr, errNoReport) {
+			why = ""
+		}
+		msgs = append(msgs, fmt.Sprintf("%d of %d rows were not accepted (rejected, invalid, not sent or uncertain)%s", bad, sum.Rows, why))
 		if resume != "" {
 			msgs = append(msgs, resume)
 		}

@@ -258,6 +258,8 @@ type Campaign struct {
 	paused    atomic.Bool
 	waiting   atomic.Bool // every row has an outcome; only receipts are awaited
 	everBound atomic.Bool // some bind succeeded: a refused bind no longer means bad credentials
+	// journalErrs counts the records the journal could not write (see journalFailed).
+	journalErrs atomic.Int64
 
 	failMu  sync.Mutex
 	failErr error // the first fatal error
@@ -531,6 +533,9 @@ func (c *Campaign) Run(ctx context.Context, src Source) (Result, error) {
 	// intervals, so this wait is short; it comes before the journal is closed, so that the
 	// early receipts that now match are journaled.
 	waitGroup(ctx, &c.receiptCalls)
+	if n := c.journalErrs.Load(); n > 1 {
+		c.warn(fmt.Errorf("journal: %d more records could not be written (the first failure is above)", n-1))
+	}
 	if j := c.cfg.Journal; j != nil {
 		if ctx.Err() == nil {
 			c.journalEarlyReceipts(j) // after an abort the spool keeps them

@@ -385,6 +385,35 @@ func TestCampaign_scheduleNow(t *testing.T) {
 	}
 }
 
+// fullJournal fails every acceptance record, as a full disk does.
+type fullJournal struct{ fakeJournal }
+
+func (j *fullJournal) Accepted(int, int, string, time.Time) error {
+	return errors.New("write: no space left on device")
+}
+
+// A journal that fails every record is said once, then counted at the end: a full disk
+// printed one line per record in flight, thousands, burying the one that matters.
+func TestCampaign_journalFailuresSaidOnce(t *testing.T) {
+	srv := newSim(t, smsc.Config{})
+	cfg := testConfig(srv)
+	cfg.Journal = &fullJournal{}
+	var log eventLog
+	cfg.OnEvent = log.add
+	if _, err := run(t, cfg, testRows(t, 5, "full %d")); err != nil {
+		t.Fatal(err)
+	}
+	first := log.countOf(func(e Event) bool {
+		return e.Kind == EventWarning && strings.Contains(e.Err.Error(), "no space left on device")
+	})
+	more := log.countOf(func(e Event) bool {
+		return e.Kind == EventWarning && strings.Contains(e.Err.Error(), "4 more records could not be written")
+	})
+	if first != 1 || more != 1 {
+		t.Errorf("%d warnings with the failure and %d with the count, want 1 and 1", first, more)
+	}
+}
+
 // handleNow runs the campaign's handler on p and returns the status it answered with (at
 // once for receipts, with the fake journal and spools; from another goroutine for incoming
 // messages), checking that it answers exactly once.

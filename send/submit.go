@@ -96,10 +96,19 @@ func (c *Campaign) recordUnaccepted(row int, res partResult) {
 	c.book.SetStatus(row, res.status, res.reason)
 }
 
+// journalFailed warns of a record the journal could not write: the first in full, the rest
+// only counted (a full disk fails every record of the rows in flight), for Run to say how
+// many at its end.
+func (c *Campaign) journalFailed(err error) {
+	if c.journalErrs.Add(1) == 1 {
+		c.warn(fmt.Errorf("journal: %w", err))
+	}
+}
+
 func (c *Campaign) journalRejected(row int, reason string, at time.Time) {
 	if jr := c.cfg.Journal; jr != nil {
 		if err := jr.Rejected(row, reason, at); err != nil {
-			c.warn(fmt.Errorf("journal: %w", err))
+			c.journalFailed(err)
 		}
 	}
 }
@@ -115,7 +124,7 @@ func (c *Campaign) journalNotAccepted(j *job, part int, unknown bool) {
 		return
 	}
 	if err := jr.NotAccepted(j.row.Num, part, time.Now()); err != nil {
-		c.warn(fmt.Errorf("journal: %w", err))
+		c.journalFailed(err)
 	}
 }
 
@@ -488,7 +497,7 @@ func (c *Campaign) accepted1(row, part int, id string, late bool) {
 	c.book.Accepted(row, part, id, now)
 	if jr := c.cfg.Journal; jr != nil {
 		if err := jr.Accepted(row, part, id, now); err != nil {
-			c.warn(fmt.Errorf("journal: %w", err))
+			c.journalFailed(err)
 		}
 	}
 	if late {
