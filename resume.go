@@ -441,6 +441,10 @@ func openCampaignJournal(s *sendSettings, book *report.Book, stderr io.Writer) (
 	if js.resume || js.collect {
 		checkReport = func(st *journal.State) error { return checkReportOwner(s.report, js.path, st) }
 	}
+	if fi, err := os.Stat(js.path); err == nil && fi.Size() >= bigJournal && !s.quiet {
+		// Replaying a large campaign takes a while before anything else is said: say why.
+		fmt.Fprintf(stderr, "reading the journal %s (%d MB): the campaign's rows and receipts so far\n", js.path, fi.Size()>>20)
+	}
 	w, st, err := journal.OpenChecked(js.path, want, checkReport, journal.Options{})
 	var mismatch *journal.MismatchError
 	if errors.As(err, &mismatch) && mismatch.Recorded.Options["recipients"] == "-" {
@@ -709,6 +713,10 @@ func (cj *campaignJournal) watch(next func(send.Event)) func(send.Event) {
 		next(e)
 	}
 }
+
+// bigJournal is the size from which reading a journal is said first: about 50,000 rows,
+// a second or more of replay. (A variable for tests.)
+var bigJournal int64 = 8 << 20
 
 // finishOnly is the journal as the engine sees it: its Close ends the run's records but keeps
 // the journal locked until the report is written and recorded (campaignJournal.reportWritten).

@@ -965,6 +965,26 @@ func TestResume_scheduleHasPassed(t *testing.T) {
 	}
 }
 
+// A large journal is announced before it is read (a million rows take many seconds, which
+// looked like a hang); --quiet keeps silent.
+func TestResume_bigJournalAnnounced(t *testing.T) {
+	srv := newTestSim(t, smsc.Config{})
+	c := newCampaign(t, 2)
+	if code, stderr := c.send(t, srv.Addr()); code != exitOK {
+		t.Fatalf("send: exit %d\n%s", code, stderr)
+	}
+	saved := bigJournal
+	defer func() { bigJournal = saved }()
+	bigJournal = 1 // every journal is big
+	code, stderr := runCmd(t, "receipts", "--journal", c.journal, "--wait", "0", "--spool", c.spool)
+	if code == exitUsage || !strings.Contains(stderr, "reading the journal "+c.journal) {
+		t.Errorf("receipts: exit %d, want the journal announced\n%s", code, stderr)
+	}
+	if _, stderr := runCmd(t, "receipts", "--journal", c.journal, "--wait", "0", "--spool", c.spool, "--quiet"); strings.Contains(stderr, "reading the journal") {
+		t.Errorf("--quiet announced the journal:\n%s", stderr)
+	}
+}
+
 // TestReceipts_reportWrittenDuringWait: a file another run writes at the report's place
 // while smscast receipts waits is left alone; the report goes beside it, and the exit status
 // and the message say where.
