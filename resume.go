@@ -466,6 +466,9 @@ func openCampaignJournal(s *sendSettings, book *report.Book, stderr io.Writer) (
 	if cj.spooled, err = collectSpooled(js.spool, st, w, book, s.book.IDFormat); err != nil {
 		fmt.Fprintf(stderr, "warning: receipts in the spool were not all read: %v\n", err)
 	}
+	// The Book and the resumption hold what they need of the receipts now: the state's list
+	// would only keep them all alive for the whole run.
+	st.Receipts = nil
 	return cj, nil
 }
 

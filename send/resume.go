@@ -52,6 +52,9 @@ type Resumption struct {
 	state *journal.State
 	book  *report.Book
 	mode  ResumeMode
+	// receipts holds the journal's receipts by message id until Row replays the row that
+	// has the id (see NewResumption).
+	receipts map[string][]*journal.ReceiptRecord
 
 	// What the journal said about the rows to be sent, counted as the engine reads them.
 	Accepted  int // accepted before: skipped
@@ -68,14 +71,34 @@ type Resumption struct {
 // NewResumption returns the resumption of the campaign recorded in st, feeding book. Call it
 // before Campaign.Run and pass its Row method as Config.Resume.
 func NewResumption(st *journal.State, book *report.Book, mode ResumeMode) *Resumption {
-	book.ReserveReceipts(len(st.Receipts))
-	for _, r := range st.Receipts {
-		book.Receipt(r.Receipt, r.At) // held until the row's ids are replayed by Row
+	// A receipt whose id is a message id of a row waits here for Row to replay that row, then
+	// matches it at once; given to the Book now, each would wait there, in a larger form, for
+	// the same moment (hundreds of bytes a receipt, on top of the journal's). The others (an
+	// id in another format, or of no row) go to the Book now, to match as well as they can.
+	byID := make(map[string][]*journal.ReceiptRecord, len(st.Receipts))
+	for _, rec := range st.Receipts {
+		byID[rec.Receipt.ID] = append(byID[rec.Receipt.ID], rec)
+	}
+	waiting := make(map[string][]*journal.ReceiptRecord, len(byID))
+	for _, row := range st.Rows {
+		for _, p := range row.Parts {
+			for _, id := range p.MessageIDs {
+				if recs, ok := byID[id]; ok {
+					waiting[id] = recs
+					delete(byID, id)
+				}
+			}
+		}
+	}
+	for _, rec := range st.Receipts {
+		if _, ok := byID[rec.Receipt.ID]; ok {
+			book.Receipt(rec.Receipt, rec.At)
+		}
 	}
 	for _, at := range st.RunStarts {
 		book.RunStarted(at)
 	}
-	return &Resumption{state: st, book: book, mode: mode}
+	return &Resumption{state: st, book: book, mode: mode, receipts: waiting}
 }
 
 // Row is the Resume hook; see Resumption.
@@ -209,6 +232,14 @@ func (r *Resumption) replay(jr *journal.Row) {
 	for part, p := range jr.Parts {
 		for _, id := range p.MessageIDs {
 			r.book.Accepted(jr.Num, part, id, p.AcceptedAt)
+		}
+	}
+	for _, p := range jr.Parts {
+		for _, id := range p.MessageIDs {
+			for _, rec := range r.receipts[id] {
+				r.book.Receipt(rec.Receipt, rec.At)
+			}
+			delete(r.receipts, id)
 		}
 	}
 }
