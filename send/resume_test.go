@@ -368,7 +368,7 @@ func TestResumption_receipts(t *testing.T) {
 	for _, r := range []smpp.Receipt{
 		{ID: "0000aa01", Stat: "DELIVRD", State: smpp.StateDelivered},
 		{ID: "AA02", Stat: "UNDELIV", State: smpp.StateUndeliverable}, // the hex value, written otherwise
-		{ID: "0000ff09", Stat: "DELIVRD", State: smpp.StateDelivered},  // of no row
+		{ID: "0000ff09", Stat: "DELIVRD", State: smpp.StateDelivered}, // of no row
 	} {
 		must(t, w.Receipt(r, at.Add(time.Minute)))
 	}
