@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -365,7 +366,6 @@ type campaignJournal struct {
 	w        *journal.Writer  // nil with --journal off
 	spool    *journal.Spool   // nil when no receipts can come
 	resume   *send.Resumption // nil for a new campaign
-	state    *journal.State   // the journal before this run; nil for a new campaign
 	spooled  int              // receipts of the campaign found in the spool
 	closed   bool             // close has run
 	removed  bool             // finish removed the journal of a campaign that sent nothing
@@ -461,7 +461,7 @@ func openCampaignJournal(s *sendSettings, book *report.Book, stderr io.Writer) (
 	if st.Torn != nil {
 		fmt.Fprintf(stderr, "warning: %s\n", st.Torn)
 	}
-	cj.w, cj.state = w, st
+	cj.w = w
 	cj.resume = send.NewResumption(st, book, mode)
 	if cj.spooled, err = collectSpooled(js.spool, st, w, book, s.book.IDFormat); err != nil {
 		fmt.Fprintf(stderr, "warning: receipts in the spool were not all read: %v\n", err)
@@ -823,25 +823,30 @@ func collectSpooled(dir string, st *journal.State, w *journal.Writer, book *repo
 		at       int64
 	}
 	keyOf := func(r smpp.Receipt, at time.Time) receiptKey { return receiptKey{r.ID, r.Stat, at.UnixNano()} }
-	seen := make(map[receiptKey]bool, len(st.Receipts))
-	for _, r := range st.Receipts {
-		seen[keyOf(r.Receipt, r.At)] = true
-	}
+	// The campaign's receipts in the spool first (few), then which of them the journal has
+	// already: a set of every journaled receipt would cost as much as the journal's receipts.
+	isNew := map[receiptKey]bool{}
 	var found []journal.SpooledReceipt
 	_, readErr := journal.ReadSpool(dir, func(sr journal.SpooledReceipt) error {
 		k := keyOf(sr.Receipt, sr.At)
-		if seen[k] {
+		if _, dup := isNew[k]; dup {
 			return nil
 		}
 		for _, key := range smpp.MessageIDKeys(sr.Receipt.ID, format) {
 			if keys[key] {
-				seen[k] = true
+				isNew[k] = true
 				found = append(found, sr)
 				break
 			}
 		}
 		return nil
 	})
+	for _, r := range st.Receipts {
+		if k := keyOf(r.Receipt, r.At); isNew[k] {
+			isNew[k] = false
+		}
+	}
+	found = slices.DeleteFunc(found, func(sr journal.SpooledReceipt) bool { return !isNew[keyOf(sr.Receipt, sr.At)] })
 	var wg sync.WaitGroup
 	var errMu sync.Mutex
 	var writeErr error

@@ -647,6 +647,13 @@ func TestReceipts_fromSpool(t *testing.T) {
 			t.Errorf("row %s: receipt %q, want DELIVRD from the spool", r["row"], r["receipt_status"])
 		}
 	}
+	// Collecting again adds nothing: the journal has them already.
+	if code, stderr := runCmd(t, "receipts", "--journal", a.journal, "--wait", "0", "--spool", a.spool); code != exitOK || strings.Contains(stderr, "taken from the spool") {
+		t.Errorf("receipts again: exit %d, want 0 and none taken from the spool\n%s", code, stderr)
+	}
+	if st, err := journal.Load(a.journal); err != nil || len(st.Receipts) != 4 {
+		t.Errorf("the journal holds %d receipts (%v), want the 4 once", len(st.Receipts), err)
+	}
 }
 
 // readUnmatched counts the lines of a report's unmatched-receipts file.

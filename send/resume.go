@@ -46,7 +46,8 @@ const (
 //   - not sent: sent, except with SendNothing.
 //
 // NewResumption also gives the Book the receipts the journal holds, so that the report covers
-// every row from every run and receipts of earlier runs match. A Resumption is used by one
+// every row from every run and receipts of earlier runs match. Row takes each row's record
+// out of the state once it has used it. A Resumption is used by one
 // campaign; its counters are complete once Campaign.Run has returned.
 type Resumption struct {
 	state *journal.State
@@ -104,6 +105,9 @@ func NewResumption(st *journal.State, book *report.Book, mode ResumeMode) *Resum
 // Row is the Resume hook; see Resumption.
 func (r *Resumption) Row(row *csvin.Row) (skip bool, from int, resend bool) {
 	jr := r.state.Rows[row.Num]
+	// Each row is asked for once: its record is in the Book after this, and need not stay in
+	// memory for the rest of the run (a million rows are hundreds of megabytes).
+	defer delete(r.state.Rows, row.Num)
 	// Only rows with a record of their own: an excluded row within a crashed run's horizon
 	// but without one is as likely to have been on the list from the start, never sent.
 	if jr != nil && row.Status == csvin.StatusExcluded && len(row.Message.Parts) > 0 {
