@@ -510,3 +510,19 @@ func TestCheckReportPath_unwritableDirectory(t *testing.T) {
 		t.Errorf("the check left %d files behind", len(left))
 	}
 }
+
+// The unmatched receipts of an earlier report of the same name are refused at the start,
+// like the report itself: at the end the new report went beside them, blaming "another run".
+func TestCheckReportPath_staleUnmatched(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "out.csv")
+	if err := os.WriteFile(report.UnmatchedPath(out), []byte("{}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := checkReportPath(out, false, csvin.Config{}); err == nil || !strings.Contains(err.Error(), "use --force") {
+		t.Errorf("a stale unmatched file: %v, want the --force advice", err)
+	}
+	if err := checkReportPath(out, true, csvin.Config{}); err != nil {
+		t.Errorf("with --force: %v", err)
+	}
+}

@@ -481,7 +481,7 @@ func defaultReportPath(in csvin.Config, f report.Format, now time.Time) string {
 	}
 	base := "smscast-report-" + now.Format("20060102-150405")
 	path := base + ext
-	for n := 2; n <= maxReportSuffix && (exists(path) || exists(path+".journal")); n++ {
+	for n := 2; n <= maxReportSuffix && (exists(path) || exists(path+".journal") || exists(report.UnmatchedPath(path))); n++ {
 		path = fmt.Sprintf("%s-%d%s", base, n, ext)
 	}
 	return path // after maxReportSuffix taken names, checkReportPath says it exists
@@ -497,13 +497,19 @@ func exists(path string) bool {
 }
 
 // checkReportPath refuses, before anything is sent, a report that could not be written at the
-// end: an existing one without --force, a missing directory, or an input file.
+// end: an existing one (or its unmatched receipts) without --force, a missing or read-only
+// directory, or an input file.
 func checkReportPath(path string, force bool, in csvin.Config) error {
 	if st, err := os.Stat(filepath.Dir(path)); err != nil || !st.IsDir() {
 		return fmt.Errorf("--report %s: directory %s does not exist", path, filepath.Dir(path))
 	}
 	if err := writableDir(filepath.Dir(path)); err != nil {
 		return fmt.Errorf("--report %s: %w; give a directory where this user can write", path, err)
+	}
+	if u := report.UnmatchedPath(path); !force && exists(u) {
+		// Left by an earlier report of that name: writing beside it at the end would look
+		// like another run's doing.
+		return fmt.Errorf("%s exists, the unmatched receipts of an earlier report %s; use --force to replace it, or choose another --report", u, path)
 	}
 	info, err := os.Stat(path)
 	if err != nil {
