@@ -189,3 +189,21 @@ func TestProgress_finalRate(t *testing.T) {
 		t.Errorf("final line %q: want msg/s 1.0 over the run", out.String())
 	}
 }
+
+// The ETA counts sending time only: none while paused (the pause says when it ends), and the
+// time of pauses is left out after one.
+func TestEtaOf_pauses(t *testing.T) {
+	start := time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC)
+	s := send.Snapshot{Started: start, Time: start.Add(70 * time.Second), Total: 100, Done: 10}
+	if eta, ok := etaOf(s); !ok || eta != 630*time.Second {
+		t.Errorf("no pause: %v %v, want 10m30s", eta, ok)
+	}
+	s.PausedFor = 60 * time.Second // 10 rows in 10 s of sending
+	if eta, ok := etaOf(s); !ok || eta != 90*time.Second {
+		t.Errorf("after a minute's pause: %v %v, want 1m30s", eta, ok)
+	}
+	s.Paused = true
+	if eta, ok := etaOf(s); ok {
+		t.Errorf("while paused: %v, want none", eta)
+	}
+}

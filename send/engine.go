@@ -256,8 +256,11 @@ type Campaign struct {
 	throttles atomic.Int64
 	inFlight  atomic.Int64
 	paused    atomic.Bool
-	waiting   atomic.Bool // every row has an outcome; only receipts are awaited
-	everBound atomic.Bool // some bind succeeded: a refused bind no longer means bad credentials
+	// pausedNs is the time of the pauses that ended, pauseStart (Unix ns) when the one
+	// under way began, 0 when none is.
+	pausedNs, pauseStart atomic.Int64
+	waiting              atomic.Bool // every row has an outcome; only receipts are awaited
+	everBound            atomic.Bool // some bind succeeded: a refused bind no longer means bad credentials
 	// journalErrs counts the records the journal could not write (see journalFailed).
 	journalErrs atomic.Int64
 
@@ -393,7 +396,17 @@ func (c *Campaign) Snapshot() Snapshot {
 		Bound:       bound,
 		Rate:        c.pacer.Rate(),
 		Paused:      c.paused.Load(),
+		PausedFor:   c.pausedFor(time.Now()),
 	}
+}
+
+// pausedFor is the time spent paused until now.
+func (c *Campaign) pausedFor(now time.Time) time.Duration {
+	d := c.pausedNs.Load()
+	if start := c.pauseStart.Load(); start != 0 {
+		d += now.UnixNano() - start
+	}
+	return time.Duration(d)
 }
 
 // startTime is when Run started; zero before.

@@ -137,4 +137,7 @@ type Snapshot struct {
 
 	Rate   float64 // pacing rate in force, PDUs per second; +Inf = unlimited
 	Paused bool    // outside --send-between
+	// PausedFor is the time spent outside --send-between so far, the pause under way
+	// included: not sending time, for a rate or an ETA.
+	PausedFor time.Duration
 }

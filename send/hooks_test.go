@@ -281,8 +281,8 @@ func TestCampaign_sendingHoursPause(t *testing.T) {
 	for i := 0; log.count(EventPaused) == 0 && i < 1000; i++ {
 		time.Sleep(5 * time.Millisecond)
 	}
-	if !c.Snapshot().Paused {
-		t.Error("snapshot does not say paused")
+	if s := c.Snapshot(); !s.Paused || s.PausedFor <= 0 {
+		t.Errorf("snapshot: paused %v for %v, want paused and counting", s.Paused, s.PausedFor)
 	}
 	c.Stop()
 	res := (<-done).Result

@@ -657,7 +657,9 @@ func (c *Campaign) awaitHours(ctx context.Context) error {
 			c.planMu.Lock()
 			resumed := c.paused.CompareAndSwap(true, false)
 			if resumed {
-				c.plan.restart(time.Now())
+				now := time.Now()
+				c.plan.restart(now)
+				c.pausedNs.Add(now.UnixNano() - c.pauseStart.Swap(0))
 			}
 			c.planMu.Unlock()
 			if resumed {
@@ -665,7 +667,13 @@ func (c *Campaign) awaitHours(ctx context.Context) error {
 			}
 			return nil
 		}
-		if c.paused.CompareAndSwap(false, true) {
+		c.planMu.Lock() // as for the resume above: the pause's start goes with the flag
+		paused := c.paused.CompareAndSwap(false, true)
+		if paused {
+			c.pauseStart.Store(time.Now().UnixNano())
+		}
+		c.planMu.Unlock()
+		if paused {
 			c.event(Event{Kind: EventPaused, Until: next})
 			if v := c.cfg.Validity.At; !v.IsZero() && !v.After(next) {
 				c.warn(fmt.Errorf("the validity (--validity) ends at %s, before the sending hours open again: rows not sent by then are not sent (not_sent)",
