@@ -210,3 +210,19 @@ func TestVersionString(t *testing.T) {
 		}
 	}
 }
+
+// A duration flag given without a unit, or in days, says what it takes: urfave/cli's own
+// answer is a bare "parse error".
+func TestUsageError_durationSaysWhatItTakes(t *testing.T) {
+	for _, args := range [][]string{{"send", "--wait", "1d"}, {"send", "--resp-timeout", "30"}, {"sim", "--receipt-delay", "2"}} {
+		var stdout, stderr strings.Builder
+		err := newApp(&stdout, &stderr).Run(append([]string{"smscast"}, args...))
+		if err == nil || !strings.Contains(err.Error(), "give a duration with its unit") || exitCode(err) != exitUsage {
+			t.Errorf("%v: %v, want the advice on durations", args, err)
+		}
+	}
+	var stdout, stderr strings.Builder
+	if err := newApp(&stdout, &stderr).Run([]string{"smscast", "send", "--window", "many"}); err == nil || strings.Contains(err.Error(), "duration") {
+		t.Errorf("--window many: %v, want no word of durations", err)
+	}
+}

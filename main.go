@@ -126,11 +126,35 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 // address) and cron mails stderr.
 func usageError(c *cli.Context, err error, _ bool) error {
 	msg := strings.NewReplacer("flag -", "flag --", "defined: -", "defined: --").Replace(err.Error())
+	if strings.Contains(msg, "invalid value") && strings.HasSuffix(msg, "parse error") && durationFlagIn(c, msg) {
+		// time.ParseDuration's bare "parse error" says nothing of what it takes.
+		msg += ": give a duration with its unit, such as 90s, 10m or 2h (h is the largest: 48h for two days)"
+	}
 	name := "smscast"
 	if c.Command != nil && c.Command.Name != "" {
 		name += " " + c.Command.Name
 	}
 	return fmt.Errorf("%s; see %s --help", msg, name)
+}
+
+// durationFlagIn reports whether msg, urfave/cli's error for a bad flag value, is about one
+// of c's duration flags.
+func durationFlagIn(c *cli.Context, msg string) bool {
+	flags := c.App.Flags
+	if c.Command != nil {
+		flags = c.Command.Flags
+	}
+	for _, f := range flags {
+		if _, ok := f.(*cli.DurationFlag); !ok {
+			continue
+		}
+		for _, n := range f.Names() {
+			if strings.Contains(msg, "for flag --"+n+":") {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // exitCode maps an error returned by a command to the process exit status.

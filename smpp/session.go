@@ -324,7 +324,7 @@ func handshake(ctx context.Context, conn net.Conn, addr string, opt Options) (ne
 	case errors.As(err, &cert):
 		return nil, fmt.Errorf("smpp: connect to %s: %w", addr, err) // the caller says what to give
 	case ctx.Err() != nil:
-		return nil, fmt.Errorf("smpp: connect to %s: no answer to the TLS handshake within %v (BindTimeout): %w "+
+		return nil, fmt.Errorf("smpp: connect to %s: no answer to the TLS handshake within %v (the bind timeout): %w "+
 			"(does the SMSC expect TLS on this port?)", addr, opt.BindTimeout, context.DeadlineExceeded)
 	}
 	return nil, fmt.Errorf("smpp: connect to %s: TLS handshake: %w (does the SMSC expect TLS on this port?)", addr, err)
@@ -385,7 +385,7 @@ func (s *Session) bind(ctx context.Context) error {
 		return fmt.Errorf("smpp: %s: %w", op, ctx.Err())
 	case ctx.Err() != nil || errors.Is(err, os.ErrDeadlineExceeded):
 		// Whichever of the two deadlines fired first, the SMSC did not answer in time.
-		return fmt.Errorf("smpp: %s: no response before the deadline (BindTimeout %v): %w "+
+		return fmt.Errorf("smpp: %s: no response within %v (the bind timeout): %w "+
 			"(is this an SMPP port, and does it expect TLS?)", op, s.opt.BindTimeout, context.DeadlineExceeded)
 	default:
 		return err
