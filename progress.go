@@ -195,6 +195,9 @@ func (p *progress) Event(e send.Event) {
 		if e.Kind == send.EventRate {
 			rec["rate"] = jsonRate(e.Rate)
 		}
+		if !e.Until.IsZero() {
+			rec["until"] = e.Until.UTC().Format(time.RFC3339) // a pause's end, a retry's
+		}
 		if e.Err != nil {
 			rec["error"] = e.Err.Error()
 		}

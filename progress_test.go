@@ -90,6 +90,13 @@ func TestProgress_events(t *testing.T) {
 	}
 
 	out.Reset()
+	p.Event(send.Event{Time: at, Kind: send.EventPaused, Until: at.Add(13 * time.Hour)})
+	m = nil
+	if err := json.Unmarshal(out.Bytes(), &m); err != nil || m["event"] != "paused" || m["until"] != "2025-03-14T22:00:00Z" {
+		t.Errorf("JSON pause %q: %v, want until for a program to read", out.String(), err)
+	}
+
+	out.Reset()
 	p = newProgress(&out, progressOptions{Mode: progressQuiet}, nil)
 	p.Event(lost)
 	p.Event(warn)
