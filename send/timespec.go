@@ -53,6 +53,11 @@ func ParseTimeSpec(s string, loc *time.Location, now time.Time) (TimeSpec, error
 		if err != nil {
 			continue
 		}
+		if layout != time.RFC3339 {
+			if err := checkWallClock(s, layout, t, loc); err != nil {
+				return TimeSpec{}, err
+			}
+		}
 		if !t.After(now) {
 			return TimeSpec{}, fmt.Errorf("%q is in the past (now is %s); give a later time or a duration such as 2h",
 				s, now.In(loc).Format("2006-01-02 15:04:05 MST"))
@@ -65,6 +70,29 @@ func ParseTimeSpec(s string, loc *time.Location, now time.Time) (TimeSpec, error
 		return TimeSpec{At: t}, nil
 	}
 	return TimeSpec{}, fmt.Errorf("%q is neither a duration (90m, 2h30m, 1d12h) nor a time (2006-01-02 15:04 or RFC 3339)", s)
+}
+
+// checkWallClock refuses a local time that a daylight-saving change skips or repeats in loc:
+// Go would move the first an hour and pick one of the second, silently.
+func checkWallClock(s, layout string, t time.Time, loc *time.Location) error {
+	wall, err := time.Parse(layout, s) // the clock reading itself, as UTC
+	if err != nil {
+		return nil
+	}
+	reads := func(u time.Time) bool {
+		l := u.In(loc)
+		return time.Date(l.Year(), l.Month(), l.Day(), l.Hour(), l.Minute(), l.Second(), l.Nanosecond(), time.UTC).Equal(wall)
+	}
+	if !reads(t) {
+		return fmt.Errorf("%q does not exist in %s (the clocks skip it); give another time, or one with its offset (RFC 3339)", s, loc)
+	}
+	for _, d := range []time.Duration{-time.Hour, time.Hour, -30 * time.Minute, 30 * time.Minute} {
+		if reads(t.Add(d)) {
+			return fmt.Errorf("%q happens twice in %s (the clocks go back); give it with its offset (RFC 3339), such as %s",
+				s, loc, t.In(loc).Format(time.RFC3339))
+		}
+	}
+	return nil
 }
 
 // lastSMPPYear is the last year SMPP's two-digit years express (pivot 38, SMPP 3.4 App. C).

@@ -1,6 +1,7 @@
 package send
 
 import (
+	"strings"
 	"testing"
 	"time"
 )
@@ -43,6 +44,30 @@ func TestParseTimeSpec(t *testing.T) {
 	// A resumed campaign (zero now) keeps an instant that has passed.
 	if got, err := ParseTimeSpec("2025-03-14 15:59", cet, time.Time{}); err != nil || !got.At.Equal(time.Date(2025, 3, 14, 14, 59, 0, 0, time.UTC)) {
 		t.Errorf("ParseTimeSpec of a passed instant with a zero now = %+v, %v; want it kept", got, err)
+	}
+}
+
+// A local time that a daylight-saving change skips or repeats is refused, not moved or
+// guessed.
+func TestParseTimeSpec_daylightSaving(t *testing.T) {
+	berlin, err := time.LoadLocation("Europe/Berlin")
+	if err != nil {
+		t.Skip("no time zone database:", err)
+	}
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	for in, want := range map[string]string{
+		"2026-03-29 02:30": "does not exist", // 02:00 → 03:00
+		"2026-10-25 02:30": "happens twice",  // 03:00 → 02:00
+	} {
+		if _, err := ParseTimeSpec(in, berlin, now); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("ParseTimeSpec(%q) = %v, want %q", in, err, want)
+		}
+	}
+	if got, err := ParseTimeSpec("2026-03-29 3:30", berlin, now); err != nil || !got.At.Equal(time.Date(2026, 3, 29, 1, 30, 0, 0, time.UTC)) {
+		t.Errorf("an ordinary time on the day of the change: %+v, %v", got, err)
+	}
+	if _, err := ParseTimeSpec("2026-10-25T02:30:00+01:00", berlin, now); err != nil {
+		t.Errorf("the repeated time with its offset: %v", err)
 	}
 }
 
