@@ -72,7 +72,7 @@ func (h Hours) State(t time.Time) (open bool, next time.Time) {
 	t = t.In(loc)
 	at := func(dayOffset int, c clock) time.Time {
 		y, m, d := t.Date()
-		return time.Date(y, m, d+dayOffset, 0, int(c), 0, 0, loc)
+		return wallTime(time.Date(y, m, d+dayOffset, 0, int(c), 0, 0, time.UTC), loc)
 	}
 	if h.From < h.To {
 		from, to := at(0, h.From), at(0, h.To)
@@ -95,6 +95,32 @@ func (h Hours) State(t time.Time) (open bool, next time.Time) {
 	default:
 		return true, at(1, h.To)
 	}
+}
+
+// wallTime is the first instant at which the clocks in loc read wall (given as UTC fields)
+// or later: the instant itself, or, for a time a daylight-saving change skips, the end of the
+// gap (02:30 on the spring-forward day is 03:00), where time.Date would move it an hour either
+// way by the zone.
+func wallTime(wall time.Time, loc *time.Location) time.Time {
+	u := time.Date(wall.Year(), wall.Month(), wall.Day(), wall.Hour(), wall.Minute(), 0, 0, loc)
+	reads := func(v time.Time) time.Time {
+		l := v.In(loc)
+		return time.Date(l.Year(), l.Month(), l.Day(), l.Hour(), l.Minute(), l.Second(), 0, time.UTC)
+	}
+	if reads(u).Equal(wall) {
+		return u
+	}
+	// In a gap: the clock reading rises with time around it; find where it passes wall.
+	lo, hi := u.Add(-3*time.Hour), u.Add(3*time.Hour)
+	for hi.Sub(lo) > time.Second {
+		mid := lo.Add(hi.Sub(lo) / 2)
+		if reads(mid).Before(wall) {
+			lo = mid
+		} else {
+			hi = mid
+		}
+	}
+	return hi.Truncate(time.Second)
 }
 
 // String is the --send-between form, "09:00-20:00".

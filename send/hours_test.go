@@ -64,6 +64,11 @@ func TestHours_State(t *testing.T) {
 		{"over midnight, early morning", night, in("2025-03-15 05:59"), true, in("2025-03-15 06:00")},
 		{"over midnight, daytime", night, in("2025-03-15 12:00"), false, in("2025-03-15 22:00")},
 		{"any time", Hours{}, in("2025-03-15 03:00"), true, time.Time{}},
+		// An edge the spring-forward change skips (02:00 → 03:00 on 2025-03-30) is the end of
+		// the gap, 03:00, in every zone: time.Date moved it an hour either way.
+		{"closing in the gap", must(ParseHours("01:00-02:30", berlin)), in("2025-03-30 01:30"), true, in("2025-03-30 03:00")},
+		{"opening in the gap", must(ParseHours("02:30-05:00", berlin)), in("2025-03-30 01:30"), false, in("2025-03-30 03:00")},
+		{"both edges in the gap: closed that day", must(ParseHours("02:15-02:45", berlin)), in("2025-03-30 03:00"), false, in("2025-03-31 02:15")},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
