@@ -366,6 +366,29 @@ func TestCampaign_plannedFromTheFirstBind(t *testing.T) {
 	}
 }
 
+// Rows whose validity has ended are ended before they wait for a session or a pacing token:
+// a resume of many such rows at a low --rate took a token each to send nothing, and failed
+// without a bind. Here no SMSC listens at all.
+func TestCampaign_validityEndedNeedsNoTokenNorBind(t *testing.T) {
+	srv := newSim(t, smsc.Config{})
+	cfg := testConfig(srv)
+	cfg.Addr = "127.0.0.1:1" // nothing listens there
+	cfg.Rate = 10
+	cfg.Validity = TimeSpec{At: time.Now().Add(-time.Minute)}
+	c, res, err := runCampaign(t, cfg, testRows(t, 30, "late %d"))
+	if err != nil || res.PDUs != 0 || res.Done != 30 {
+		t.Fatalf("Run = %v, %d PDUs, %d done; want every row ended, none sent", err, res.PDUs, res.Done)
+	}
+	if tokens := c.pacer.sent.Load(); tokens != 0 {
+		t.Errorf("%d pacing tokens taken for rows that cannot be sent", tokens)
+	}
+	for n, r := range bookRows(cfg.Book) {
+		if r.SubmitStatus != report.SubmitNotSent {
+			t.Errorf("row %d: %s", n, r.SubmitStatus)
+		}
+	}
+}
+
 // An absolute schedule that has passed (a resumed campaign) is not sent: delivery at once is
 // what it asks for by now.
 func TestCampaign_scheduleNow(t *testing.T) {

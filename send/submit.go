@@ -53,8 +53,16 @@ func (c *Campaign) sendRow(ctx context.Context, b *bind, j *job) {
 	// j.from were accepted by an earlier run: with the same concatenation reference (the row
 	// number), the handset joins the rest to them.
 	for part := j.from; part < parts; part++ {
-		// sendPart has recorded the outcome when the part ended unaccepted.
-		res := c.sendPart(ctx, b, j, part)
+		var res partResult
+		if part == j.from && c.validityEnded(time.Now()) {
+			// Before waiting for a session and a pacing token: a resume after the validity
+			// would otherwise take a token per row to send nothing (and fail without a bind).
+			res = c.expired(j.resend)
+			c.recordUnaccepted(row, res)
+		} else {
+			// sendPart has recorded the outcome when the part ended unaccepted.
+			res = c.sendPart(ctx, b, j, part)
+		}
 		if res.status == report.SubmitAccepted {
 			continue
 		}

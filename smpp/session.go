@@ -303,8 +303,9 @@ func Dial(ctx context.Context, addr string, opt Options) (*Session, error) {
 // fails.
 func handshake(ctx context.Context, conn net.Conn, addr string, opt Options) (net.Conn, error) {
 	cfg := opt.TLS
-	if cfg.ServerName == "" && !cfg.InsecureSkipVerify {
-		// As tls.Dialer does: the certificate must name the host dialled.
+	if cfg.ServerName == "" {
+		// As tls.Dialer does: the certificate must name the host dialled, and the hello names
+		// it (SNI) also when the certificate is not checked, for a TLS front that routes by it.
 		host, _, err := net.SplitHostPort(addr)
 		if err != nil {
 			conn.Close()

@@ -1304,3 +1304,39 @@ func TestSession_unbindNeverFollowsALastResponse(t *testing.T) {
 		})
 	}
 }
+
+// With --tls-insecure the ClientHello still names the host (SNI), as tls.Dialer did before the
+// TCP/handshake split: a TLS front that routes by SNI must be able to route the session.
+func TestDial_insecureTLSSendsSNI(t *testing.T) {
+	cert, _ := selfSignedCert(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	got := make(chan string, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		tls.Server(c, &tls.Config{GetCertificate: func(h *tls.ClientHelloInfo) (*tls.Certificate, error) {
+			got <- h.ServerName
+			return &cert, nil
+		}}).Handshake()
+	}()
+	_, port, _ := net.SplitHostPort(ln.Addr().String())
+	insecure, err := TLSConfig("", "", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
+	defer cancel()
+	if s, err := Dial(ctx, net.JoinHostPort("localhost", port), Options{TLS: insecure, BindTimeout: waitLimit}); err == nil {
+		s.Close()
+	}
+	if name := <-got; name != "localhost" {
+		t.Errorf("SNI server name %q, want %q (as tls.Dialer sends)", name, "localhost")
+	}
+}

@@ -366,7 +366,9 @@ func (q *receiptQueue) dispatchLocked(r *receipt, now time.Time) {
 		q.acks.push(ackWait{deadline: now.Add(q.retry), r: r, c: c, seq: seq})
 		return
 	}
-	q.waiting[r.systemID] = append(q.waiting[r.systemID], r)
+	// Every session with room is closing: an answer on another one lets it go, or, when the
+	// last one goes, removeLocked hands it to the next bind.
+	rt.full = append(rt.full, r)
 }
 
 // freedLocked sends the next receipt held back by full windows of c's system_id, now that

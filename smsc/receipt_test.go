@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -561,6 +562,46 @@ func TestServer_SubmitChecks(t *testing.T) {
 		r.write(b)
 		if h, _ := r.read(); h.ID != smpp.SubmitSMRespID || h.Status != tc.want {
 			t.Errorf("%s: %v %v, want submit_sm_resp %v", tc.name, h.ID, h.Status, tc.want)
+		}
+	}
+}
+
+// A receipt that falls due while the only session with room in its window is closing waits
+// for room on another session of its system_id, not for a new bind.
+func TestServer_ReceiptNotStrandedByAClosingSession(t *testing.T) {
+	srv := startServer(t, Config{DeliverWindow: 1, RespDelay: 600 * time.Millisecond, ReceiptDelay: 300 * time.Millisecond})
+	b := dialRaw(t, srv)
+	b.bind(smpp.BindTransceiver)
+	b.send(textSubmits(t, "B", "447001", "one", coding.Options{}, 1)[0])
+	var first uint32
+	for got := 0; got < 2; got++ { // submit_sm_resp and the receipt, in either order
+		h, p := b.read()
+		if _, ok := p.(*smpp.DeliverSM); ok {
+			first = h.Sequence // left unanswered: B's window of 1 is full
+		}
+	}
+	a := dialRaw(t, srv)
+	a.bind(smpp.BindReceiver)
+
+	b.send(textSubmits(t, "B", "447002", "two", coding.Options{}, 1)[0]) // its receipt falls due in 300 ms
+	a.send(&smpp.EnquireLink{})                                          // answered in 600 ms
+	a.nc.(*net.TCPConn).CloseWrite()                                     // A's reader ends; its writer waits for that answer
+	for {                                                                // A closes once the enquire_link_resp is out
+		if _, err := smpp.ReadPDU(a.nc, nil, 0); err != nil {
+			break
+		}
+	}
+	b.write(mustPDU(t, first, smpp.StatusOK, &smpp.DeliverSMResp{}))
+	b.nc.SetReadDeadline(time.Now().Add(3 * time.Second))
+	for {
+		pdu, err := smpp.ReadPDU(b.nc, nil, 0)
+		if err != nil {
+			t.Fatalf("B is bound with room in its window, but the second receipt never came (%v); stats %+v", err, srv.Stats())
+		}
+		h, p, _ := smpp.Decode(pdu)
+		if _, ok := p.(*smpp.DeliverSM); ok {
+			b.write(mustPDU(t, h.Sequence, smpp.StatusOK, &smpp.DeliverSMResp{}))
+			return
 		}
 	}
 }
