@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"os"
 	"sync"
@@ -907,9 +908,15 @@ type control struct {
 }
 
 // push queues c and reports false if the queue is full.
-func (q *controlQueue) push(c control) bool {
+func (q *controlQueue) push(c control) bool { return q.add(c, maxControlQueue) }
+
+// pushAlways queues c whatever the queue's length (see answer).
+func (q *controlQueue) pushAlways(c control) { q.add(c, math.MaxInt) }
+
+// add queues c unless limit items are queued, and reports whether it did.
+func (q *controlQueue) add(c control, limit int) bool {
 	q.mu.Lock()
-	if len(q.items) >= maxControlQueue {
+	if len(q.items) >= limit {
 		q.mu.Unlock()
 		return false
 	}

@@ -428,9 +428,10 @@ func (s *Session) handlePDU(pdu []byte) {
 	}
 }
 
-// reply queues c for the writer. While the queue is full (the writer cannot keep up, or the
-// peer reads none of our answers) it waits for room: the reader then stops reading, which
-// slows the peer down; a peer that never reads ends the session by the writer's deadline.
+// reply queues c for the writer; the reader calls it. While the queue is full (the writer
+// cannot keep up, or the peer reads none of our answers) it waits for room: the reader then
+// stops reading, which slows the peer down; a peer that never reads ends the session by the
+// writer's deadline.
 func (s *Session) reply(c control) {
 	for !s.ctl.push(c) {
 		select {
@@ -546,7 +547,10 @@ func (s *Session) dispatch(h Header, p PDU) {
 // its handler call.
 func (s *Session) answer(c control, st Status) {
 	c.status = st
-	s.reply(c) // before the count drops, so Close's unbind follows it
+	// Never waits: a handler's answer may come from a goroutine that serves others (the
+	// journal's disk goroutine), and handlers are bounded (maxHandlers), so the queue is
+	// too while the reader waits for room.
+	s.ctl.pushAlways(c) // before the count drops, so Close's unbind follows it
 	s.mu.Lock()
 	s.handlers--
 	s.checkDrainedLocked()

@@ -1253,6 +1253,16 @@ func TestSession_replyWaitsForRoom(t *testing.T) {
 	for range maxControlQueue {
 		s.ctl.push(control{id: DeliverSMRespID})
 	}
+	// A handler's answer never waits (it may come from the journal's goroutine, which serves
+	// every session): only the reader does.
+	s.handlers = 1
+	s.answer(control{id: DeliverSMRespID, seq: 7}, StatusOK)
+	if got := s.ctl.take(); len(got) != maxControlQueue+1 || got[maxControlQueue].seq != 7 {
+		t.Fatalf("an answer with the queue full: %d queued, want it queued beyond the cap", len(got))
+	}
+	for range maxControlQueue {
+		s.ctl.push(control{id: DeliverSMRespID})
+	}
 	ended := make(chan struct{})
 	go func() {
 		s.reply(control{id: DeliverSMRespID})
