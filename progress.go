@@ -196,7 +196,7 @@ func (p *progress) Event(e send.Event) {
 			rec["rate"] = jsonRate(e.Rate)
 		}
 		if !e.Until.IsZero() {
-			rec["until"] = e.Until.UTC().Format(time.RFC3339) // a pause's end, a retry's
+			rec["until"] = e.Until.UTC().Format(time.RFC3339Nano) // a pause's end, a retry's
 		}
 		if e.Err != nil {
 			rec["error"] = e.Err.Error()

@@ -65,7 +65,12 @@ func (e Event) String() string {
 	case EventBound:
 		return fmt.Sprintf("%s: bound to the SMSC %q", e.bindName(), e.Detail)
 	case EventBindFailed:
-		return fmt.Sprintf("%s: %v; retrying at %s", e.bindName(), e.Err, e.Until.Format("15:04:05"))
+		// The wait, not a clock reading: the log line's own time may be in another zone.
+		from := e.Time
+		if from.IsZero() {
+			from = time.Now()
+		}
+		return fmt.Sprintf("%s: %v; retrying in %v", e.bindName(), e.Err, max(e.Until.Sub(from), 0).Round(100*time.Millisecond))
 	case EventConnectionLost:
 		var forgotten *bindForgottenError
 		if errors.As(e.Err, &forgotten) {

@@ -415,25 +415,38 @@ func (j *fullJournal) Accepted(int, int, string, time.Time) error {
 	return errors.New("write: no space left on device")
 }
 
+// fullBeforeSend fails every attempt record: no submit may then go out.
+type fullBeforeSend struct{ fakeJournal }
+
+func (j *fullBeforeSend) Attempt(int, int, time.Time) error {
+	return errors.New("write: no space left on device")
+}
+
 // A journal that fails every record is said once, then counted at the end: a full disk
-// printed one line per record in flight, thousands, burying the one that matters.
+// printed one line per record in flight, thousands, burying the one that matters. Both the
+// records after a submit (acceptances) and those before it (attempts, which keep the submit
+// from going out).
 func TestCampaign_journalFailuresSaidOnce(t *testing.T) {
-	srv := newSim(t, smsc.Config{})
-	cfg := testConfig(srv)
-	cfg.Journal = &fullJournal{}
-	var log eventLog
-	cfg.OnEvent = log.add
-	if _, err := run(t, cfg, testRows(t, 5, "full %d")); err != nil {
-		t.Fatal(err)
-	}
-	first := log.countOf(func(e Event) bool {
-		return e.Kind == EventWarning && strings.Contains(e.Err.Error(), "no space left on device")
-	})
-	more := log.countOf(func(e Event) bool {
-		return e.Kind == EventWarning && strings.Contains(e.Err.Error(), "4 more records could not be written")
-	})
-	if first != 1 || more != 1 {
-		t.Errorf("%d warnings with the failure and %d with the count, want 1 and 1", first, more)
+	for name, j := range map[string]Journal{"acceptances": &fullJournal{}, "attempts": &fullBeforeSend{}} {
+		t.Run(name, func(t *testing.T) {
+			srv := newSim(t, smsc.Config{})
+			cfg := testConfig(srv)
+			cfg.Journal = j
+			var log eventLog
+			cfg.OnEvent = log.add
+			if _, err := run(t, cfg, testRows(t, 5, "full %d")); err != nil {
+				t.Fatal(err)
+			}
+			first := log.countOf(func(e Event) bool {
+				return e.Kind == EventWarning && strings.Contains(e.Err.Error(), "no space left on device")
+			})
+			more := log.countOf(func(e Event) bool {
+				return e.Kind == EventWarning && strings.Contains(e.Err.Error(), "4 more records could not be written")
+			})
+			if first != 1 || more != 1 {
+				t.Errorf("%d warnings with the failure and %d with the count, want 1 and 1", first, more)
+			}
+		})
 	}
 }
 

@@ -326,7 +326,7 @@ func (c *Campaign) tryPart(ctx context.Context, b *bind, j *job, part int, late 
 			var je *journalError
 			if errors.As(err, &je) {
 				// A send the journal cannot record would be invisible to the next resume.
-				c.warn(je.err)
+				c.journalFailed(errors.Unwrap(je.err))
 				return c.unsent(ctx, je.err, unknown)
 			}
 			c.journalNotAccepted(j, part, unknown)
