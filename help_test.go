@@ -82,6 +82,15 @@ func TestResumeNote(t *testing.T) {
 	if got := resumeNote(report.Summary{}, resumeFacts{journalPath: "out.csv.journal"}); got != "" {
 		t.Errorf("resumeNote with nothing left = %q, want none", got)
 	}
+	// Rows whose validity ended are not for a resume: it would only end them again.
+	expiredOnly := report.Summary{Submit: map[report.SubmitStatus]int{report.SubmitNotSent: 2}}
+	if got := resumeNote(expiredOnly, resumeFacts{journalPath: "out.csv.journal", expired: 2}); strings.Contains(got, "--resume") || !strings.Contains(got, "2 rows were not sent because their validity") {
+		t.Errorf("only expired rows left: %q, want no --resume, the validity named", got)
+	}
+	expiredOnly.Submit[report.SubmitNotSent] = 5
+	if got := resumeNote(expiredOnly, resumeFacts{journalPath: "out.csv.journal", expired: 2}); !strings.Contains(got, "to send the 3 rows") || !strings.Contains(got, "2 rows were not sent because their validity") {
+		t.Errorf("expired and other rows left: %q, want a resume for the 3 others", got)
+	}
 	err := sendExit(syscall.SIGTERM, nil, nil, left, "", resumeNote(left, resumeFacts{journalPath: "out.csv.journal"}))
 	if err == nil || !strings.Contains(err.Error(), "stopped by SIGTERM; to send the 3 rows") || exitCode(err) != 143 {
 		t.Errorf("sendExit after a stop = %v (exit %d)", err, exitCode(err))

@@ -809,7 +809,8 @@ func runSend(ctx context.Context, s sendSettings, stderr io.Writer, signals <-ch
 		unjournaled = resentAccepted(book, s.journal.path)
 	}
 	exitErr := sendExit(sig, runErr, outputErr, sum, pending, resumeNote(sum, resumeFacts{journalPath: s.journal.path, pipe: s.journal.pipe,
-		nothingSent: nothingSent, demo: s.demo, unjournaled: unjournaled, optedOut: optedOut, throttled: res.Throttled, movedTo: movedTo}))
+		nothingSent: nothingSent, demo: s.demo, unjournaled: unjournaled, optedOut: optedOut, throttled: res.Throttled, movedTo: movedTo,
+		expired: res.Expired}))
 	if exitErr == nil && pending != "" {
 		fmt.Fprintf(stderr, "smscast: %s\n", pending)
 	}
@@ -864,6 +865,8 @@ func pendingNote(pending int, journalPath, reportPath string, pipe bool) string 
 type resumeFacts struct {
 	journalPath             string // "" with --journal off
 	pipe, nothingSent, demo bool   // recipients from a pipe; a first run that sent nothing; smscast demo
+	// expired counts the not_sent rows whose validity had ended, which no resume sends.
+	expired int
 	// unjournaled counts the accepted rows whose acceptance the journal could not record,
 	// which the resume sends again; optedOut the uncertain rows it will not send, as their
 	// numbers opted out after an earlier run may have sent them.
@@ -877,11 +880,15 @@ type resumeFacts struct {
 // resumeNote says how to finish a campaign that left rows not sent or uncertain ("" when it
 // left none): run it again with --resume, never --force, which would send every row again.
 func resumeNote(sum report.Summary, f resumeFacts) string {
-	left := sum.Submit[report.SubmitNotSent] + sum.Submit[report.SubmitUncertain] - f.optedOut
+	left := sum.Submit[report.SubmitNotSent] + sum.Submit[report.SubmitUncertain] - f.optedOut - f.expired
 	journalPath, pipe, nothingSent, demo := f.journalPath, f.pipe, f.nothingSent, f.demo
+	expired := ""
+	if f.expired > 0 {
+		expired = fmt.Sprintf("%d rows were not sent because their validity (--validity) had ended: no run sends them", f.expired)
+	}
 	switch {
 	case left == 0:
-		return ""
+		return expired
 	case demo:
 		return fmt.Sprintf("the demo left %d rows not sent or uncertain; run smscast demo again for a new one", left)
 	case nothingSent && !pipe:
@@ -905,6 +912,9 @@ func resumeNote(sum report.Summary, f resumeFacts) string {
 	if f.unjournaled > 0 {
 		note += fmt.Sprintf("; it also sends again the %d accepted rows whose acceptance the journal could not record "+
 			"(the SMSC has them: they are marked resubmitted; --no-resend-uncertain leaves them uncertain instead)", f.unjournaled)
+	}
+	if expired != "" {
+		note += "; " + expired
 	}
 	if f.throttled > 0 && sum.Submit[report.SubmitNotSent] > 0 {
 		// Rows given up on for throttling fail the same way again at the same rate; --rate

@@ -207,6 +207,9 @@ type Result struct {
 	Sent    bool // at least one submit_sm was written, so the report must be written
 	Stopped bool // Stop was called before the input ended
 	Aborted bool // ctx was cancelled
+	// Expired counts the rows not sent because an absolute Config.Validity had ended: no
+	// run can send them (they are among the not_sent rows).
+	Expired int
 	// ReceiverDown is the last refusal of Config.Receiver's session when it tried to bind
 	// and never was bound during the run: no receipt could arrive on it. nil otherwise.
 	ReceiverDown error
@@ -263,6 +266,7 @@ type Campaign struct {
 	everBound            atomic.Bool // some bind succeeded: a refused bind no longer means bad credentials
 	// journalErrs counts the records the journal could not write (see journalFailed).
 	journalErrs atomic.Int64
+	expiredRows atomic.Int64 // rows not sent because the validity had ended (see expired)
 
 	failMu  sync.Mutex
 	failErr error // the first fatal error
@@ -559,6 +563,7 @@ func (c *Campaign) Run(ctx context.Context, src Source) (Result, error) {
 	}
 
 	res := Result{Snapshot: c.Snapshot(), Sent: c.pdus.Load() > 0, Stopped: c.stopping(), Aborted: ctx.Err() != nil}
+	res.Expired = int(c.expiredRows.Load())
 	if r := c.receiver; r != nil && !r.everUp.Load() {
 		res.ReceiverDown = r.lastRefusal()
 	}

@@ -311,8 +311,8 @@ func TestCampaign_validityEnded(t *testing.T) {
 			t.Errorf("row %d: %s %q, want not_sent for the validity", n, r.SubmitStatus, r.SubmitError)
 		}
 	}
-	if res.Failed != 3 {
-		t.Errorf("%d rows failed, want the 3 (exit status 3)", res.Failed)
+	if res.Failed != 3 || res.Expired != 3 {
+		t.Errorf("%d rows failed, %d expired, want the 3 (exit status 3, and no resume for them)", res.Failed, res.Expired)
 	}
 
 	// Hours closed now, validity before they open: a warning when the pause starts.

@@ -559,6 +559,7 @@ func (c *Campaign) expired(unknown bool) partResult {
 	if unknown {
 		return partResult{status: report.SubmitUncertain, reason: reasonEarlierRun + reason}
 	}
+	c.expiredRows.Add(1)
 	return partResult{status: report.SubmitNotSent, reason: reason, gaveUp: true}
 }
 
