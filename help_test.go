@@ -230,7 +230,12 @@ func TestUsageError_durationSaysWhatItTakes(t *testing.T) {
 			t.Errorf("%v: %v, want the advice on durations", args, err)
 		}
 	}
+	t.Setenv("SMSCAST_WAIT", "1d")
 	var stdout, stderr strings.Builder
+	if err := newApp(&stdout, &stderr).Run([]string{"smscast", "send"}); err == nil || !strings.Contains(err.Error(), "give a duration with its unit") {
+		t.Errorf("SMSCAST_WAIT=1d: %v, want the advice on durations", err)
+	}
+	os.Unsetenv("SMSCAST_WAIT")
 	if err := newApp(&stdout, &stderr).Run([]string{"smscast", "send", "--window", "many"}); err == nil || strings.Contains(err.Error(), "duration") {
 		t.Errorf("--window many: %v, want no word of durations", err)
 	}

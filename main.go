@@ -126,7 +126,8 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 // address) and cron mails stderr.
 func usageError(c *cli.Context, err error, _ bool) error {
 	msg := strings.NewReplacer("flag -", "flag --", "defined: -", "defined: --").Replace(err.Error())
-	if strings.Contains(msg, "invalid value") && strings.HasSuffix(msg, "parse error") && durationFlagIn(c, msg) {
+	if strings.Contains(msg, "invalid value") && strings.HasSuffix(msg, "parse error") && durationFlagIn(c, msg) ||
+		strings.Contains(msg, "as duration value from environment variable") {
 		// time.ParseDuration's bare "parse error" says nothing of what it takes.
 		msg += ": give a duration with its unit, such as 90s, 10m or 2h (h is the largest: 48h for two days)"
 	}

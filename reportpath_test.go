@@ -526,3 +526,21 @@ func TestCheckReportPath_staleUnmatched(t *testing.T) {
 		t.Errorf("with --force: %v", err)
 	}
 }
+
+// A spool where no file can be created (a read-only mount; /proc here, which takes no files,
+// not even root's) is refused before anything is sent: every receipt of another campaign
+// would be refused later, one warning each.
+func TestSend_unwritableSpoolRefused(t *testing.T) {
+	if fi, err := os.Stat("/proc/self"); err != nil || !fi.IsDir() {
+		t.Skip("no /proc here")
+	}
+	dir := t.TempDir()
+	recipients, templates := campaignFiles(t, dir, 1)
+	for _, spool := range []string{"/proc/self", "/proc/self/spool"} {
+		code, stderr := runApp(t, "send", "--smsc", "127.0.0.1:1", "--recipients", recipients, "--templates", templates,
+			"--report", filepath.Join(dir, "out.csv"), "--spool", spool)
+		if code != exitUsage || !strings.Contains(stderr, "--spool "+spool+": cannot create a file in /proc/self") {
+			t.Errorf("--spool %s: exit %d, want 1 refusing it\n%s", spool, code, stderr)
+		}
+	}
+}

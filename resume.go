@@ -107,15 +107,25 @@ func journalSettingsOf(c *cli.Context, reportPath string, in csvin.Config, recei
 // spoolDir is --spool, or the per-user default. Something there that is not a directory is
 // refused at once: every receipt of another campaign would be refused later, one by one.
 func spoolDir(c *cli.Context) (string, error) {
-	if dir := c.String("spool"); dir != "" {
+	dir := c.String("spool")
+	if dir != "" {
 		if st, err := os.Stat(dir); err == nil && !st.IsDir() {
 			return "", fmt.Errorf("--spool %s is not a directory; give a directory (it is created if missing)", dir)
 		}
-		return dir, nil
+	} else {
+		var err error
+		if dir, err = journal.DefaultSpoolDir(); err != nil {
+			return "", fmt.Errorf("no directory for the receipt spool: %w; give --spool DIR", err)
+		}
 	}
-	dir, err := journal.DefaultSpoolDir()
-	if err != nil {
-		return "", fmt.Errorf("no directory for the receipt spool: %w; give --spool DIR", err)
+	// Where the spool or the directory it would be made in cannot take a file, every
+	// receipt of another campaign would be refused, one warning each.
+	existing := dir
+	for !exists(existing) && filepath.Dir(existing) != existing {
+		existing = filepath.Dir(existing)
+	}
+	if err := writableDir(existing); err != nil {
+		return "", fmt.Errorf("--spool %s: %w; give a directory where this user can write", dir, err)
 	}
 	return dir, nil
 }
@@ -368,7 +378,10 @@ type campaignJournal struct {
 	resume   *send.Resumption // nil for a new campaign
 	spooled  int              // receipts of the campaign found in the spool
 	closed   bool             // close has run
-	removed  bool             // finish removed the journal of a campaign that sent nothing
+	// unrecorded is the report written that the journal could not record (a full disk):
+	// a later run refuses it until it is removed.
+	unrecorded string
+	removed    bool // finish removed the journal of a campaign that sent nothing
 
 	mu      sync.Mutex
 	bound   bool  // a session was bound at some point
@@ -737,6 +750,7 @@ func (cj *campaignJournal) reportWritten(report string) {
 		return
 	}
 	if err := cj.w.ReportWritten(report); err != nil {
+		cj.unrecorded = report
 		// A later run cannot then tell this file from another campaign's and refuses it.
 		fmt.Fprintf(cj.stderr, "smscast: the journal could not record the report written to %s: %v; "+
 			"before --resume or smscast receipts, remove %s (the journal rebuilds it)\n", report, err, shellQuote(report))

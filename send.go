@@ -78,7 +78,7 @@ func sendFlags() []cli.Flag {
 		// What is sent.
 		&cli.StringFlag{Name: "service-type", Usage: "submit_sm service_type `TYPE` (at most 5 printable ASCII characters, e.g. CMT), if the SMSC wants one to route or bill by"},
 		&cli.StringFlag{Name: "schedule", Usage: "deliver at this `TIME` (2006-01-02 15:04 in --tz, RFC 3339) or after this duration (90m, 1d)"},
-		&cli.StringFlag{Name: "validity", Usage: "give up delivering at this `TIME` or after this duration (e.g. 6h)"},
+		&cli.StringFlag{Name: "validity", Usage: "give up delivering at this `TIME` or after this duration (e.g. 6h; over 99 days SMPP counts months and years, which an SMSC may read as calendar ones)"},
 		&cli.StringFlag{Name: "send-between", Usage: "send only between these `HH:MM-HH:MM` each day in --tz, e.g. 09:00-20:00; sending pauses outside"},
 		&cli.StringFlag{Name: "tz", Usage: "time `ZONE` of --send-between and of times without a zone, e.g. Europe/Berlin (default: the machine's)"},
 		// Report and receipts.
@@ -808,9 +808,20 @@ func runSend(ctx context.Context, s sendSettings, stderr io.Writer, signals <-ch
 		// disk) go out again with the resume: the advice says how many.
 		unjournaled = resentAccepted(book, s.journal.path)
 	}
-	exitErr := sendExit(sig, runErr, outputErr, sum, pending, resumeNote(sum, resumeFacts{journalPath: s.journal.path, pipe: s.journal.pipe,
+	resume := resumeNote(sum, resumeFacts{journalPath: s.journal.path, pipe: s.journal.pipe,
 		nothingSent: nothingSent, demo: s.demo, unjournaled: unjournaled, optedOut: optedOut, throttled: res.Throttled, movedTo: movedTo,
-		expired: res.Expired}))
+		expired: res.Expired})
+	if cj.unrecorded != "" {
+		// The commands below would refuse that report as one the campaign cannot vouch for.
+		first := fmt.Sprintf("remove %s first (the journal could not record it; it rebuilds it), then ", shellQuote(cj.unrecorded))
+		if resume != "" {
+			resume = first + resume
+		}
+		if pending != "" {
+			pending = first + pending
+		}
+	}
+	exitErr := sendExit(sig, runErr, outputErr, sum, pending, resume)
 	if exitErr == nil && pending != "" {
 		fmt.Fprintf(stderr, "smscast: %s\n", pending)
 	}

@@ -276,6 +276,9 @@ func (c *Campaign) tryPart(ctx context.Context, b *bind, j *job, part int, late 
 		// window slot (the timed-out try holds one until that response comes).
 		sctx, stopWatch := (*late).watch(ctx)
 		j.acc.try = sctx
+		// The PDU was filled before the waits for a session and a token: a --schedule
+		// that has passed meanwhile goes out as none.
+		pdu.ScheduleDeliveryTime = c.scheduleNow()
 		_, err = s.SubmitNotify(sctx, pdu, &j.acc.hooks)
 		j.acc.try = nil
 		stopWatch()
