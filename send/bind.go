@@ -227,6 +227,7 @@ func (b *bind) run(ctx context.Context) {
 		opt.OnStray = c.strayWarner(b.n)
 		opt.OnUnreadable = c.unreadableWarner(b.n)
 		s, err := smpp.Dial(ctx, c.cfg.Addr, opt)
+		err = bindTimeoutHint(ctx, err, opt.BindTimeout)
 		if err == nil {
 			if terr := c.tlvSupport(s); terr != nil {
 				// Before the session is offered to any worker: nothing is sent.
@@ -370,6 +371,7 @@ func (b *bind) receive(ctx context.Context) {
 		opt.OnStray = c.strayWarner(b.n)
 		opt.OnUnreadable = c.unreadableWarner(b.n)
 		s, err := smpp.Dial(ctx, c.cfg.Addr, opt)
+		err = bindTimeoutHint(ctx, err, opt.BindTimeout)
 		if err == nil {
 			b.everUp.Store(true)
 			up := time.Now()
@@ -392,6 +394,15 @@ func (b *bind) receive(ctx context.Context) {
 		}
 		sleep(ctx, d, nil)
 	}
+}
+
+// bindTimeoutHint names the setting behind a bind that timed out (the campaign's ctx still
+// running): the session package knows it only as its bind timeout.
+func bindTimeoutHint(ctx context.Context, err error, timeout time.Duration) error {
+	if err == nil || ctx.Err() != nil || !errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	return fmt.Errorf("%w; the bind timeout is --resp-timeout (%v): raise it for an SMSC slow to answer binds", err, timeout)
 }
 
 // strayWarner returns the session's OnStray: it warns once per session of a response that

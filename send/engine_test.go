@@ -377,6 +377,46 @@ func TestCampaign_bindRefused(t *testing.T) {
 	}
 }
 
+// A bind that times out names the setting behind its timeout (--resp-timeout): the session
+// knows it only as its bind timeout.
+func TestCampaign_bindTimeoutNamesTheFlag(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	var held []net.Conn // an SMSC that takes the connection and never answers the bind
+	go func() {
+		defer close(done)
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			held = append(held, c)
+		}
+	}()
+	defer func() {
+		ln.Close()
+		<-done
+		for _, c := range held {
+			c.Close()
+		}
+	}()
+	cfg := Config{
+		Addr:        ln.Addr().String(),
+		Session:     smpp.Options{BindTimeout: 100 * time.Millisecond},
+		Reconnect:   Backoff{Initial: 10 * time.Millisecond, Max: 50 * time.Millisecond},
+		GiveUpAfter: 300 * time.Millisecond,
+		Book:        report.NewBook(report.Options{}),
+	}
+	_, err = run(t, cfg, testRows(t, 1, "silent"))
+	var ce *ConnectError
+	if !errors.As(err, &ce) || !strings.Contains(err.Error(), "the bind timeout is --resp-timeout (100ms)") {
+		t.Errorf("err = %v, want a ConnectError naming --resp-timeout", err)
+	}
+}
+
 func TestCampaign_unreachable(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
