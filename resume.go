@@ -524,15 +524,25 @@ func campaignReport(journalPath string, st *journal.State) (report string, ok bo
 	return report, ok, err
 }
 
-// lastWritten reports whether the file at path is the report as the campaign last wrote it:
-// the size and modification time the journal recorded (to the nanosecond; to the second for a
-// copy that kept only seconds).
+// lastWritten reports whether the file at path is the report as the campaign last wrote it,
+// or the time before: the size and modification time the journal recorded (to the
+// nanosecond; to the second for a copy that kept only seconds).
 func lastWritten(path string, st *journal.State) bool {
 	fi, err := os.Stat(path)
-	if err != nil || st.ReportModTime == 0 || !fi.Mode().IsRegular() || fi.Size() != st.ReportSize {
+	if err != nil || !fi.Mode().IsRegular() {
 		return false
 	}
-	mod, written := fi.ModTime(), time.Unix(0, st.ReportModTime)
+	// The write before counts too: a run records its report before putting it in place,
+	// and one that died in between left the report as that write made it.
+	return sameFacts(fi, st.ReportSize, st.ReportModTime) || sameFacts(fi, st.PrevReportSize, st.PrevReportModTime)
+}
+
+// sameFacts reports whether fi has the size and modification time (Unix ns) a record gave.
+func sameFacts(fi fs.FileInfo, size, modTime int64) bool {
+	if modTime == 0 || fi.Size() != size {
+		return false
+	}
+	mod, written := fi.ModTime(), time.Unix(0, modTime)
 	return mod.Equal(written) || mod.Nanosecond() == 0 && mod.Unix() == written.Unix()
 }
 
@@ -735,27 +745,30 @@ func (cj *campaignJournal) watch(next func(send.Event)) func(send.Event) {
 var bigJournal int64 = 8 << 20
 
 // finishOnly is the journal as the engine sees it: its Close ends the run's records but keeps
-// the journal locked until the report is written and recorded (campaignJournal.reportWritten).
+// the journal locked until the report is written and recorded (campaignJournal.recorder).
 type finishOnly struct{ *journal.Writer }
 
 func (f finishOnly) Close() error { return f.Finish() }
 
-// reportWritten records in the journal, still locked after the run, the report this run has
-// written (its path, size and modification time): later runs take that file as the
-// campaign's, wherever it goes, and refuse one another campaign wrote over it. It then
-// releases the journal. A first run that sent nothing has removed its journal, and
-// --journal off keeps none.
-func (cj *campaignJournal) reportWritten(report string) {
-	if cj.w == nil || cj.removed {
-		return
+// recorder returns what records in the journal, still locked after the run, the report this
+// run writes at report (its path, size and modification time), just before the file is put
+// in place: later runs take that file as the campaign's, wherever it goes, and refuse one
+// another campaign wrote over it. nil when there is no journal to record in: a first run
+// that sent nothing has removed its journal, and --journal off keeps none.
+func (cj *campaignJournal) recorder(report string) func(fs.FileInfo) {
+	if cj.w == nil || cj.removed || cj.closed {
+		return nil
 	}
-	if err := cj.w.ReportWritten(report); err != nil {
-		cj.unrecorded = report
-		// A later run cannot then tell this file from another campaign's and refuses it.
-		fmt.Fprintf(cj.stderr, "smscast: the journal could not record the report written to %s: %v; "+
-			"before --resume or smscast receipts, remove %s (the journal rebuilds it)\n", report, err, shellQuote(report))
+	return func(fi fs.FileInfo) {
+		if err := cj.w.ReportWritten(report, fi); err != nil {
+			cj.unrecorded = report
+			// A later run cannot then tell this file from another campaign's and refuses it.
+			fmt.Fprintf(cj.stderr, "smscast: the journal could not record the report written to %s: %v; "+
+				"before --resume or smscast receipts, remove %s (the journal rebuilds it)\n", report, err, shellQuote(report))
+			return
+		}
+		cj.unrecorded = ""
 	}
-	cj.close()
 }
 
 // close closes the journal (the engine has finished it already after a run) and the spool.

@@ -992,6 +992,38 @@ func TestResume_bigJournalAnnounced(t *testing.T) {
 	}
 }
 
+// A run that died between recording its new report and putting it in place (kill -9, power
+// loss) left the report as the write before made it: later runs take it as the campaign's,
+// where they refused it until it was removed by hand.
+func TestReceipts_reportRecordedButNotInPlace(t *testing.T) {
+	srv := newTestSim(t, smsc.Config{})
+	c := newCampaign(t, 3)
+	c.sendAll(t, srv.Addr())
+	// What the dead run recorded: a temporary file's facts, a file never renamed into place.
+	tmp := filepath.Join(c.dir, ".out.csv.tmp")
+	if err := os.WriteFile(tmp, []byte("row\n1\n2\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(tmp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, _, err := journal.Open(c.journal, nil, journal.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.ReportWritten(c.report, fi); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	code, stderr := runCmd(t, "receipts", "--journal", c.journal, "--wait", "0", "--spool", c.spool)
+	if code != exitOK || !strings.Contains(stderr, "report written to "+c.report) {
+		t.Errorf("receipts after a run died before its rename: exit %d, want 0 rewriting the report\n%s", code, stderr)
+	}
+}
+
 // TestReceipts_reportWrittenDuringWait: a file another run writes at the report's place
 // while smscast receipts waits is left alone; the report goes beside it, and the exit status
 // and the message say where.

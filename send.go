@@ -530,13 +530,13 @@ func checkReportPath(path string, force bool, in csvin.Config) error {
 }
 
 // writeBeside writes book's report to the first free name beside path ("out-2.csv",
-// "out-3.csv", ...) and returns it.
-func writeBeside(book *report.Book, path string, f report.Format) (string, error) {
+// "out-3.csv", ...), recorded by recorder (see campaignJournal.recorder), and returns it.
+func writeBeside(book *report.Book, path string, f report.Format, recorder func(string) func(fs.FileInfo)) (string, error) {
 	ext := filepath.Ext(path)
 	base := strings.TrimSuffix(path, ext)
 	for n := 2; n <= maxReportSuffix; n++ {
 		alt := fmt.Sprintf("%s-%d%s", base, n, ext)
-		err := book.WriteReport(alt, f, false)
+		err := book.WriteReportThen(alt, f, false, recorder(alt))
 		if !errors.Is(err, fs.ErrExist) {
 			return alt, err
 		}
@@ -733,17 +733,17 @@ func runSend(ctx context.Context, s sendSettings, stderr io.Writer, signals <-ch
 	// A file another run wrote there meanwhile (a long --wait) is left alone, as is one
 	// created there when nothing was to be replaced.
 	replace := s.force && !(rewrites && changedSince(s.report, reportAtStart))
-	reportErr := book.WriteReport(s.report, s.format, replace)
+	reportErr := book.WriteReportThen(s.report, s.format, replace, cj.recorder(s.report))
 	movedFrom, movedTo := "", "" // the --report another run took meanwhile, and where this one went
 	if errors.Is(reportErr, fs.ErrExist) {
 		// Another run created it after the check (--journal off, or another journal): the
 		// report goes beside it rather than nowhere, with the message ids it alone holds.
-		if alt, err := writeBeside(book, s.report, s.format); err == nil {
+		if alt, err := writeBeside(book, s.report, s.format, cj.recorder); err == nil {
 			reportErr, movedFrom, movedTo, s.report = nil, s.report, alt, alt
 		}
 	}
+	cj.close() // the report is recorded: another run may have the journal now
 	if reportErr == nil {
-		cj.reportWritten(s.report)
 		fmt.Fprintf(stderr, "report written to %s\n", s.report)
 	}
 	sum := <-sums

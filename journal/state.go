@@ -65,6 +65,9 @@ type State struct {
 	// ReportSize and ReportModTime (Unix ns) are those of the report as a run last wrote it
 	// (0 when no run recorded it): a file that still has them is that report, wherever it is.
 	ReportSize, ReportModTime int64
+	// PrevReportSize and PrevReportModTime are those of the write before: the report as it
+	// still is when a run recorded its new report and then died before putting it in place.
+	PrevReportSize, PrevReportModTime int64
 
 	runHorizon int  // highest horizon of the run being replayed
 	runClean   bool // the run being replayed has ended cleanly
@@ -326,13 +329,14 @@ func (st *State) endCrashedRun() {
 func (st *State) applyReport(rec *Record) {
 	st.ReportPath, st.ReportJournal = rec.Report, rec.JournalAt
 	if rec.ReportModTime != 0 {
+		st.PrevReportSize, st.PrevReportModTime = st.ReportSize, st.ReportModTime
 		st.ReportSize, st.ReportModTime = rec.ReportSize, rec.ReportModTime
 	}
 }
 
 // LoadFacts reads what the journal at path says about its campaign, without building the
-// rows: a State with Path, Identity, Runs, the first of RunStarts, and ReportPath,
-// ReportJournal, ReportSize and ReportModTime. For telling whose report a file is and which
+// rows: a State with Path, Identity, Runs, the first of RunStarts, and the report's fields
+// (ReportPath, ReportJournal, ReportSize, ReportModTime and the previous size and time). For telling whose report a file is and which
 // settings a campaign had, where Load would replay a whole campaign's rows. It does not
 // wait for a run that has the journal: what it reads may be a moment old (see
 // LoadFactsIdle).

@@ -306,19 +306,6 @@ func reportRecord(report, journal string) (*Record, error) {
 	return &Record{Kind: KindReport, At: time.Now().UTC(), Report: r, JournalAt: j}, nil
 }
 
-// writtenRecord is reportRecord with the size and modification time of the file at report,
-// if there is one.
-func writtenRecord(report, journal string) (*Record, error) {
-	rec, err := reportRecord(report, journal)
-	if err != nil {
-		return nil, err
-	}
-	if fi, err := os.Stat(report); err == nil {
-		rec.ReportSize, rec.ReportModTime = fi.Size(), fi.ModTime().UnixNano()
-	}
-	return rec, nil
-}
-
 // resolvedPath is path made absolute, its directory resolved through links when it exists.
 func ResolvedPath(path string) (string, error) {
 	abs, err := filepath.Abs(path)
@@ -578,17 +565,21 @@ func (w *Writer) Finish() error {
 	return w.closeEr
 }
 
-// ReportWritten records, between Finish and Close, that the run has written the campaign's
-// report at report, with its size and modification time: a later run can tell that file from
-// one another campaign wrote there since (see State.ReportModTime).
-func (w *Writer) ReportWritten(report string) error {
+// ReportWritten records, between Finish and Close, that the run writes the campaign's report
+// at report with the size and modification time of fi: a later run can tell that file from
+// one another campaign wrote there since (see State.ReportModTime). Called with the written
+// temporary file just before it is renamed to report (a rename keeps both), the record is
+// durable before the file is in place: a crash in between leaves the report as it was,
+// which the previous record vouches for (State.PrevReportModTime).
+func (w *Writer) ReportWritten(report string, fi fs.FileInfo) error {
 	if err := w.Finish(); err != nil {
 		return err // the records before failed: the record could follow a hole
 	}
-	rec, err := writtenRecord(report, w.path)
+	rec, err := reportRecord(report, w.path)
 	if err != nil {
 		return err
 	}
+	rec.ReportSize, rec.ReportModTime = fi.Size(), fi.ModTime().UnixNano()
 	if err := writeSync(w.f, appendRecord(nil, rec)); err != nil {
 		return fmt.Errorf("append to journal %s: %w", w.path, err)
 	}

@@ -439,20 +439,25 @@ func TestReportPath_RecordedCheckedAppended(t *testing.T) {
 	if st, err := LoadFacts(path); err != nil || st.Runs != 2 {
 		t.Errorf("LoadFacts between Finish and Close = %v, %v; want the facts of 2 runs", st, err)
 	}
-	must(t, w2.ReportWritten("../elsewhere/out-2.csv"))
+	// The record is written before the report is put in place, with the facts of the
+	// written file (a rename keeps them).
+	first := filepath.Join(t.TempDir(), "first.csv")
+	must(t, os.WriteFile(first, []byte("row\n"), 0o600))
+	firstFI, err := os.Stat(first)
+	must(t, err)
+	must(t, w2.ReportWritten("../elsewhere/out-2.csv", firstFI))
 	must(t, w2.Close())
 	st, err := Load(path)
 	must(t, err)
-	if st.ReportModTime != 0 {
-		t.Errorf("a report not written: recorded with modification time %d", st.ReportModTime)
+	if want := filepath.Join(filepath.Dir(filepath.Dir(path)), "elsewhere", "out-2.csv"); st.ReportPath != want || !st.Clean || st.Runs != 2 ||
+		st.ReportSize != 4 || st.ReportModTime != firstFI.ModTime().UnixNano() || st.PrevReportModTime != 0 {
+		t.Errorf("after ReportWritten: ReportPath %q (want %q), clean %v, runs %d, size %d, time %d, previous time %d",
+			st.ReportPath, want, st.Clean, st.Runs, st.ReportSize, st.ReportModTime, st.PrevReportModTime)
 	}
-	if want := filepath.Join(filepath.Dir(filepath.Dir(path)), "elsewhere", "out-2.csv"); st.ReportPath != want || !st.Clean || st.Runs != 2 {
-		t.Errorf("after ReportWritten: ReportPath %q (want %q), clean %v, runs %d", st.ReportPath, want, st.Clean, st.Runs)
-	}
-	recordRun := func(report string) {
+	recordRun := func(report string, fi os.FileInfo) {
 		w, _, err := Open(path, nil, Options{})
 		must(t, err)
-		must(t, w.ReportWritten(report))
+		must(t, w.ReportWritten(report, fi))
 		must(t, w.Close())
 	}
 
@@ -460,7 +465,7 @@ func TestReportPath_RecordedCheckedAppended(t *testing.T) {
 	// "current" link moved on to next month's campaign) cannot change whose report it is.
 	target, link := t.TempDir(), filepath.Join(t.TempDir(), "current")
 	must(t, os.Symlink(target, link))
-	recordRun(filepath.Join(link, "out.csv"))
+	recordRun(filepath.Join(link, "out.csv"), firstFI)
 	st, err = Load(path)
 	must(t, err)
 	resolved, err := filepath.EvalSymlinks(target)
@@ -468,15 +473,17 @@ func TestReportPath_RecordedCheckedAppended(t *testing.T) {
 	if want := filepath.Join(resolved, "out.csv"); st.ReportPath != want {
 		t.Errorf("through a link: ReportPath %q, want %q", st.ReportPath, want)
 	}
-	// A report written: its size and modification time, which tell it from a file written
-	// over it later.
+	// A later write: its size and modification time, and the write before as the previous
+	// ones (the report as it stays if the run dies between the record and the rename).
 	written := filepath.Join(t.TempDir(), "written.csv")
 	must(t, os.WriteFile(written, []byte("row\n1\n"), 0o600))
-	recordRun(written)
 	fi, err := os.Stat(written)
 	must(t, err)
-	if st, err = Load(path); err != nil || st.ReportSize != 6 || st.ReportModTime != fi.ModTime().UnixNano() || !st.Clean {
-		t.Errorf("after writing: size %d, time %d, clean %v (%v); want 6, %d, clean", st.ReportSize, st.ReportModTime, st.Clean, err, fi.ModTime().UnixNano())
+	recordRun(written, fi)
+	if st, err = Load(path); err != nil || st.ReportSize != 6 || st.ReportModTime != fi.ModTime().UnixNano() || !st.Clean ||
+		st.PrevReportSize != 4 || st.PrevReportModTime != firstFI.ModTime().UnixNano() {
+		t.Errorf("after writing: size %d, time %d, previous %d/%d, clean %v (%v); want 6, %d, previous 4/%d, clean",
+			st.ReportSize, st.ReportModTime, st.PrevReportSize, st.PrevReportModTime, st.Clean, err, fi.ModTime().UnixNano(), firstFI.ModTime().UnixNano())
 	}
 	// LoadFacts reads the same without the rows, and LoadFactsIdle too once no run has it.
 	facts, err := LoadFacts(path)
@@ -486,7 +493,8 @@ func TestReportPath_RecordedCheckedAppended(t *testing.T) {
 	}
 	if r, err := LoadFacts(path); err != nil || r.ReportPath != st.ReportPath || r.ReportJournal != st.ReportJournal ||
 		r.Runs != st.Runs || !reflect.DeepEqual(r.Identity, st.Identity) ||
-		r.ReportSize != st.ReportSize || r.ReportModTime != st.ReportModTime || len(r.RunStarts) != 1 || !r.RunStarts[0].Equal(st.RunStarts[0]) {
+		r.ReportSize != st.ReportSize || r.ReportModTime != st.ReportModTime || r.PrevReportModTime != st.PrevReportModTime ||
+		len(r.RunStarts) != 1 || !r.RunStarts[0].Equal(st.RunStarts[0]) {
 		t.Errorf("LoadFacts = %+v, %v; want the identity, runs, report fields and first start of Load's %+v", r, err, st)
 	}
 }

@@ -68,6 +68,13 @@ func UnmatchedPath(report string) string { return report + ".unmatched.jsonl" }
 // one is removed when there are none. Without force an existing report (or unmatched file) is
 // left untouched and the error says to use --force; it wraps fs.ErrExist.
 func (b *Book) WriteReport(path string, f Format, force bool) error {
+	return b.WriteReportThen(path, f, force, nil)
+}
+
+// WriteReportThen is WriteReport that gives record the facts of the report file (size and
+// modification time) once it is written, just before it is put in place: a journal that
+// records them then vouches for the file whether or not the rename happens.
+func (b *Book) WriteReportThen(path string, f Format, force bool, record func(fs.FileInfo)) error {
 	if f != FormatCSV && f != FormatJSONL {
 		return fmt.Errorf("write report %s: unknown format %v", path, f)
 	}
@@ -90,12 +97,12 @@ func (b *Book) WriteReport(path string, f Format, force bool) error {
 			return fmt.Errorf("remove stale %s: %w", upath, err)
 		}
 	}
-	err := WriteAtomic(path, force, func(w io.Writer) error {
+	err := writeAtomic(path, force, func(w io.Writer) error {
 		if f == FormatJSONL {
 			return b.writeJSONL(w)
 		}
 		return b.writeCSV(w)
-	})
+	}, record)
 	if err != nil && !force && len(unmatched) > 0 {
 		// Do not leave an unmatched file without its report: it would block the retry.
 		os.Remove(upath)
@@ -404,7 +411,13 @@ func allDigits(s string) bool {
 // is untouched. Without replace an existing path is an error (checked atomically with a hard
 // link where the file system allows). A new file gets the mode os.Create would give; a
 // replaced file keeps its mode.
-func WriteAtomic(path string, replace bool, fill func(io.Writer) error) (err error) {
+func WriteAtomic(path string, replace bool, fill func(io.Writer) error) error {
+	return writeAtomic(path, replace, fill, nil)
+}
+
+// writeAtomic is WriteAtomic; beforeCommit, if set, is given the written temporary file's
+// facts (size, modification time: the rename keeps them) before it is put in place.
+func writeAtomic(path string, replace bool, fill func(io.Writer) error, beforeCommit func(fs.FileInfo)) (err error) {
 	mode := fs.FileMode(0o666)
 	if fi, statErr := os.Stat(path); statErr == nil {
 		if !replace {
@@ -442,6 +455,13 @@ func WriteAtomic(path string, replace bool, fill func(io.Writer) error) (err err
 	}
 	if err := f.Close(); err != nil {
 		return err
+	}
+	if beforeCommit != nil {
+		fi, err := os.Stat(tmp)
+		if err != nil {
+			return err
+		}
+		beforeCommit(fi)
 	}
 	if err := commit(tmp, path, replace); err != nil {
 		return err
