@@ -84,11 +84,11 @@ func TestResumeNote(t *testing.T) {
 	}
 	// Rows whose validity ended are not for a resume: it would only end them again.
 	expiredOnly := report.Summary{Submit: map[report.SubmitStatus]int{report.SubmitNotSent: 2}}
-	if got := resumeNote(expiredOnly, resumeFacts{journalPath: "out.csv.journal", expired: 2}); strings.Contains(got, "--resume") || !strings.Contains(got, "2 rows were not sent because their validity") {
+	if got := resumeNote(expiredOnly, resumeFacts{journalPath: "out.csv.journal", expired: 2}); strings.Contains(got, "--resume") || !strings.Contains(got, "2 rows were not sent (or not sent again, or not finished) because their validity") {
 		t.Errorf("only expired rows left: %q, want no --resume, the validity named", got)
 	}
 	expiredOnly.Submit[report.SubmitNotSent] = 5
-	if got := resumeNote(expiredOnly, resumeFacts{journalPath: "out.csv.journal", expired: 2}); !strings.Contains(got, "to send the 3 rows") || !strings.Contains(got, "2 rows were not sent because their validity") {
+	if got := resumeNote(expiredOnly, resumeFacts{journalPath: "out.csv.journal", expired: 2}); !strings.Contains(got, "to send the 3 rows") || !strings.Contains(got, "2 rows were not sent (or not sent again, or not finished) because their validity") {
 		t.Errorf("expired and other rows left: %q, want a resume for the 3 others", got)
 	}
 	err := sendExit(syscall.SIGTERM, nil, nil, left, "", resumeNote(left, resumeFacts{journalPath: "out.csv.journal"}))

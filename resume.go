@@ -125,6 +125,9 @@ func spoolDir(c *cli.Context) (string, error) {
 		existing = filepath.Dir(existing)
 	}
 	if err := writableDir(existing); err != nil {
+		if c.String("spool") == "" {
+			return "", fmt.Errorf("the receipt spool %s (the default): %w; give --spool DIR where this user can write", dir, err)
+		}
 		return "", fmt.Errorf("--spool %s: %w; give a directory where this user can write", dir, err)
 	}
 	return dir, nil
@@ -514,7 +517,7 @@ func campaignReport(journalPath string, st *journal.State) (report string, ok bo
 	case claimedByOther(report, journalPath, st.ReportJournal):
 		return "", false, fmt.Errorf("the report of the journal %s would be %s, but another campaign's journal claims that file; give --report FILE",
 			journalPath, report)
-	case !lastWritten(report, st):
+	case !lastWritten(report, st, true):
 		// Not the file this campaign wrote last (or it never wrote one): the name may have
 		// been reused by another campaign since.
 		return "", false, fmt.Errorf("the report of the journal %s would be %s, but that file is not the one this campaign wrote (another campaign may have reused the name, or it was edited or copied without its times): "+
@@ -524,17 +527,18 @@ func campaignReport(journalPath string, st *journal.State) (report string, ok bo
 	return report, ok, err
 }
 
-// lastWritten reports whether the file at path is the report as the campaign last wrote it,
-// or the time before: the size and modification time the journal recorded (to the
-// nanosecond; to the second for a copy that kept only seconds).
-func lastWritten(path string, st *journal.State) bool {
+// lastWritten reports whether the file at path is the report as the campaign last wrote it:
+// the size and modification time the journal recorded (to the nanosecond; to the second for a
+// copy that kept only seconds); with before, also as the write before made it. That counts
+// only at the report's recorded place: a run records its report before putting it in place,
+// and one that died in between left the report there as it was (elsewhere, such a file may
+// be the original of a copied campaign, whose copy has written its own report since).
+func lastWritten(path string, st *journal.State, before bool) bool {
 	fi, err := os.Stat(path)
 	if err != nil || !fi.Mode().IsRegular() {
 		return false
 	}
-	// The write before counts too: a run records its report before putting it in place,
-	// and one that died in between left the report as that write made it.
-	return sameFacts(fi, st.ReportSize, st.ReportModTime) || sameFacts(fi, st.PrevReportSize, st.PrevReportModTime)
+	return sameFacts(fi, st.ReportSize, st.ReportModTime) || before && sameFacts(fi, st.PrevReportSize, st.PrevReportModTime)
 }
 
 // sameFacts reports whether fi has the size and modification time (Unix ns) a record gave.
@@ -636,7 +640,7 @@ func checkReportOwner(report, journalPath string, st *journal.State) error {
 	switch {
 	case !exists(report):
 		return nil // the report moves there; this run records its new place
-	case lastWritten(report, st):
+	case lastWritten(report, st, false):
 		return nil // the report as the campaign last wrote it, wherever it is now
 	case !isFile(report):
 		return fmt.Errorf("--report %q is not a file; give the report's file", report)

@@ -1111,3 +1111,46 @@ func TestSend_reportTakenMeanwhile(t *testing.T) {
 		})
 	}
 }
+
+// A rewrite whose rename fails (here an immutable report, as root; a bind-mounted report file
+// fails the same way with EBUSY) after its record was written records the report in place
+// again: two such runs made later ones refuse the campaign's own, untouched report.
+func TestReceipts_failedRenamesKeepTheReport(t *testing.T) {
+	srv := newTestSim(t, smsc.Config{})
+	c := newCampaign(t, 3)
+	c.sendAll(t, srv.Addr())
+	if err := exec.Command("chattr", "+i", c.report).Run(); err != nil {
+		t.Skipf("chattr: %v", err)
+	}
+	t.Cleanup(func() { exec.Command("chattr", "-i", c.report).Run() }) // or the directory stays
+	for i := 0; i < 2; i++ {
+		code, stderr := runCmd(t, "receipts", "--journal", c.journal, "--wait", "0", "--spool", c.spool)
+		t.Logf("receipts with the rename failing: exit %d\n%s", code, stderr)
+	}
+	exec.Command("chattr", "-i", c.report).Run()
+	code, stderr := runCmd(t, "receipts", "--journal", c.journal, "--wait", "0", "--spool", c.spool)
+	if code != exitOK || !strings.Contains(stderr, "report written to "+c.report) {
+		t.Errorf("the campaign's untouched report after two failed rewrites: exit %d, want 0\n%s", code, stderr)
+	}
+}
+
+// The write before counts only at the report's recorded place: a copy of a campaign (cp -a)
+// that has run once keeps the original's facts as its previous ones, and must not take over
+// the original's report through them ("a copy of a journal does not take over its original's
+// report").
+func TestReceipts_copyDoesNotTakeOverTheOriginalThroughTheWriteBefore(t *testing.T) {
+	srv := newTestSim(t, smsc.Config{})
+	c := newCampaign(t, 3)
+	c.sendAll(t, srv.Addr())
+	dir2 := t.TempDir() + "/copy"
+	if out, err := exec.Command("cp", "-a", c.dir, dir2).CombinedOutput(); err != nil {
+		t.Fatalf("cp: %v %s", err, out)
+	}
+	j2 := dir2 + "/out.csv.journal"
+	code, stderr := runCmd(t, "receipts", "--journal", j2, "--wait", "0", "--spool", c.spool)
+	t.Logf("copy's own run: exit %d\n%s", code, stderr)
+	code, stderr = runCmd(t, "receipts", "--journal", j2, "--report", c.report, "--wait", "0", "--spool", c.spool)
+	if code != exitUsage {
+		t.Errorf("the copy's journal with --report naming the original's report (claimed by the original's journal): exit %d, want 1 refusing it\n%s", code, stderr)
+	}
+}

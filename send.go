@@ -895,7 +895,7 @@ func resumeNote(sum report.Summary, f resumeFacts) string {
 	journalPath, pipe, nothingSent, demo := f.journalPath, f.pipe, f.nothingSent, f.demo
 	expired := ""
 	if f.expired > 0 {
-		expired = fmt.Sprintf("%d rows were not sent because their validity (--validity) had ended: no run sends them", f.expired)
+		expired = fmt.Sprintf("%d rows were not sent (or not sent again, or not finished) because their validity (--validity) had ended: no run sends them", f.expired)
 	}
 	switch {
 	case left == 0:

@@ -416,7 +416,8 @@ func WriteAtomic(path string, replace bool, fill func(io.Writer) error) error {
 }
 
 // writeAtomic is WriteAtomic; beforeCommit, if set, is given the written temporary file's
-// facts (size, modification time: the rename keeps them) before it is put in place.
+// facts (size, modification time: the rename keeps them) before it is put in place, and, if
+// that then fails while replacing, the facts of the file that stays.
 func writeAtomic(path string, replace bool, fill func(io.Writer) error, beforeCommit func(fs.FileInfo)) (err error) {
 	mode := fs.FileMode(0o666)
 	if fi, statErr := os.Stat(path); statErr == nil {
@@ -464,6 +465,13 @@ func writeAtomic(path string, replace bool, fill func(io.Writer) error, beforeCo
 		beforeCommit(fi)
 	}
 	if err := commit(tmp, path, replace); err != nil {
+		if beforeCommit != nil && replace {
+			// The file in place stays the report (replace: it was the one to replace):
+			// its facts are given again, so that a record of the new one is undone.
+			if fi, serr := os.Stat(path); serr == nil {
+				beforeCommit(fi)
+			}
+		}
 		return err
 	}
 	return syncDir(path)

@@ -207,8 +207,9 @@ type Result struct {
 	Sent    bool // at least one submit_sm was written, so the report must be written
 	Stopped bool // Stop was called before the input ended
 	Aborted bool // ctx was cancelled
-	// Expired counts the rows not sent because an absolute Config.Validity had ended: no
-	// run can send them (they are among the not_sent rows).
+	// Expired counts the rows not sent (or not sent again, or not finished) because an
+	// absolute Config.Validity had ended: no run can send them (they are among the not_sent
+	// and uncertain rows).
 	Expired int
 	// ReceiverDown is the last refusal of Config.Receiver's session when it tried to bind
 	// and never was bound during the run: no receipt could arrive on it. nil otherwise.

@@ -559,10 +559,10 @@ func (c *Campaign) validityEnded(now time.Time) bool {
 func (c *Campaign) expired(unknown bool) partResult {
 	reason := fmt.Sprintf("not sent: its validity (--validity) ended at %s before it could go out",
 		c.cfg.Validity.At.UTC().Format(time.RFC3339))
+	c.expiredRows.Add(1) // not_sent or uncertain: no run sends it
 	if unknown {
 		return partResult{status: report.SubmitUncertain, reason: reasonEarlierRun + reason}
 	}
-	c.expiredRows.Add(1)
 	return partResult{status: report.SubmitNotSent, reason: reason, gaveUp: true}
 }
 

@@ -907,6 +907,13 @@ type control struct {
 	then   error
 }
 
+// full reports whether push would refuse an item now.
+func (q *controlQueue) full() bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return len(q.items) >= maxControlQueue
+}
+
 // push queues c and reports false if the queue is full.
 func (q *controlQueue) push(c control) bool { return q.add(c, maxControlQueue) }
 

@@ -434,12 +434,22 @@ func (s *Session) handlePDU(pdu []byte) {
 // writer's deadline.
 func (s *Session) reply(c control) {
 	for !s.ctl.push(c) {
-		select {
-		case <-s.ctl.space:
-		case <-s.quit:
+		if !s.roomForReply() {
 			return // nothing more is written
 		}
 	}
+}
+
+// roomForReply waits while the response queue is full; false once the session has ended.
+func (s *Session) roomForReply() bool {
+	for s.ctl.full() {
+		select {
+		case <-s.ctl.space:
+		case <-s.quit:
+			return false
+		}
+	}
+	return true
 }
 
 // nackStatus is the command_status a generic_nack carries for a PDU that failed to decode:
@@ -519,6 +529,12 @@ type handlerCall struct {
 // start per receipt; each call still starts at once, whatever the other calls are doing.
 func (s *Session) dispatch(h Header, p PDU) {
 	call := handlerCall{p: p, c: control{id: h.ID.Response(), seq: h.Sequence, status: StatusXTAppn}}
+	// The handler's answer will be queued whatever the queue's length (see answer): the
+	// reader waits here instead, so that the queue stays within maxControlQueue plus the
+	// handlers running, and a peer that reads none of our answers is slowed down.
+	if !s.roomForReply() {
+		return // the session ended
+	}
 	s.mu.Lock()
 	run := (s.opt.Handler != nil || s.opt.AsyncHandler != nil) && !s.unbinding && !s.ended && s.handlers < maxHandlers
 	if run {

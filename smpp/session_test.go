@@ -1350,3 +1350,49 @@ func TestDial_insecureTLSSendsSNI(t *testing.T) {
 		t.Errorf("SNI server name %q, want %q (as tls.Dialer sends)", name, "localhost")
 	}
 }
+
+// A peer that floods deliver_sm and reads none of our answers: the reader waits for room
+// before it starts a handler, so the queue of answers stays within maxControlQueue plus the
+// handlers running, and the peer's writes stall (TCP back-pressure).
+func TestSession_floodNotReadingOurAnswersIsSlowedDown(t *testing.T) {
+	client, server := net.Pipe()
+	const flood = 40000
+	sent := make(chan int, 1)
+	release := make(chan struct{})
+	peerDone := runPeer(t, server, func(f *fakeSMSC) {
+		if !f.acceptBind() {
+			return
+		}
+		n := 0
+		for i := range flood {
+			b, _ := AppendPDU(nil, uint32(i+10), StatusOK, &DeliverSM{ShortMessage: []byte("x")})
+			f.conn.SetWriteDeadline(time.Now().Add(2 * time.Second))
+			if _, err := f.conn.Write(b); err != nil {
+				break // the reader stopped reading: back-pressure
+			}
+			n++
+		}
+		sent <- n
+		<-release
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
+	defer cancel()
+	s, err := NewSession(ctx, client, Options{RespTimeout: 20 * time.Second,
+		Handler: func(context.Context, PDU) Status { return StatusOK }})
+	if err != nil {
+		t.Fatalf("NewSession: %v", err)
+	}
+	n := <-sent
+	time.Sleep(200 * time.Millisecond)
+	s.ctl.mu.Lock()
+	queued := len(s.ctl.items)
+	s.ctl.mu.Unlock()
+	t.Logf("peer wrote %d deliver_sm without reading; %d responses queued (cap %d, + maxHandlers %d)", n, queued, maxControlQueue, maxHandlers)
+	if queued > maxControlQueue+maxHandlers {
+		t.Errorf("control queue holds %d responses: unbounded, and the reader never stopped reading", queued)
+	}
+	close(release)
+	client.Close()
+	s.Close()
+	<-peerDone
+}
