@@ -745,6 +745,8 @@ func runSend(ctx context.Context, s sendSettings, stderr io.Writer, signals <-ch
 	cj.close() // the report is recorded: another run may have the journal now
 	if reportErr == nil {
 		fmt.Fprintf(stderr, "report written to %s\n", s.report)
+	} else {
+		cj.unrecorded = "" // no new report went out: the journal's record still holds
 	}
 	sum := <-sums
 	if res.ReceiverDown != nil {
