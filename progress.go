@@ -307,10 +307,13 @@ func msgRate(s, prev send.Snapshot) float64 {
 // etaOf estimates the time left from the average row rate since the start.
 func etaOf(s send.Snapshot) (time.Duration, bool) {
 	elapsed := s.Time.Sub(s.Started) - s.PausedFor // the sending time
-	if s.Paused || s.Total <= 0 || s.Done <= 0 || s.Done >= s.Total || elapsed <= 0 {
+	// The pace is that of the rows this run sent: rows not to be sent (invalid, duplicate,
+	// excluded, or done by an earlier run when resuming) take no time.
+	sent := s.Done - s.Skipped
+	if s.Paused || s.Total <= 0 || sent <= 0 || s.Done >= s.Total || elapsed <= 0 {
 		return 0, false // while paused, when sending resumes is the pause's to say
 	}
-	perRow := elapsed / time.Duration(s.Done)
+	perRow := elapsed / time.Duration(sent)
 	return perRow * time.Duration(s.Total-s.Done), true
 }
 

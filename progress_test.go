@@ -213,4 +213,9 @@ func TestEtaOf_pauses(t *testing.T) {
 	if eta, ok := etaOf(s); ok {
 		t.Errorf("while paused: %v, want none", eta)
 	}
+	// A resumed campaign: 50 rows done by the earlier run take no time in this one.
+	s = send.Snapshot{Started: start, Time: start.Add(10 * time.Second), Total: 100, Done: 60, Skipped: 50}
+	if eta, ok := etaOf(s); !ok || eta != 40*time.Second {
+		t.Errorf("resumed: %v %v, want 40s (10 rows sent in 10 s, 40 left)", eta, ok)
+	}
 }

@@ -430,7 +430,7 @@ func openCampaignJournal(s *sendSettings, book *report.Book, stderr io.Writer) (
 			s.journal.path, cj.settings.path = js.path, js.path
 		}
 		if err != nil {
-			return nil, withExit(exitUsage, fmt.Errorf("--journal: %w", err))
+			return nil, withExit(exitUsage, fmt.Errorf("--journal: %w; give --journal FILE in a directory where this user can write (or --journal off, without which no crash can be resumed)", err))
 		}
 		if err := recordReport(cj.w, s.report, true); err != nil {
 			return nil, withExit(exitUsage, fmt.Errorf("--journal: %w", err))

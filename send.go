@@ -840,10 +840,10 @@ func receiverAdvice(refusal error) string {
 	switch {
 	case errors.As(refusal, &st) && st == smpp.StatusAlyBnd:
 		return refusal.Error() + "; the account may allow no more sessions than --binds: " +
-			"lower --binds to leave one for the receiver, or use --bind-mode trx, before collecting the receipts with smscast receipts"
+			"lower --binds to leave one for the receiver, or use --bind-mode trx; the receipts wait at the SMSC for smscast receipts"
 	case errors.As(refusal, &st) && st.Class() == smpp.ClassBind:
-		return refusal.Error() + "; the transmitters were let in: ask the carrier whether the account may bind as a receiver, " +
-			"before collecting the receipts with smscast receipts"
+		return refusal.Error() + "; the transmitters were let in: ask the carrier whether the account may bind as a receiver; " +
+			"the receipts wait at the SMSC for smscast receipts"
 	}
 	return refusal.Error()
 }

@@ -318,6 +318,15 @@ func ResolvedPath(path string) (string, error) {
 	return abs, nil
 }
 
+// bareErr is err without the path an *fs.PathError repeats (the message names the journal).
+func bareErr(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
 func writeSync(f *os.File, b []byte) error {
 	if _, err := f.Write(b); err != nil {
 		return err
@@ -728,9 +737,9 @@ func (w *Writer) flush(out *[]byte) {
 	err := failed
 	if err == nil {
 		if _, werr := w.f.Write(*out); werr != nil {
-			err = fmt.Errorf("journal %s: write: %w (the campaign must stop: outcomes can no longer be recorded)", w.path, werr)
+			err = fmt.Errorf("journal %s: write: %w (the campaign must stop: outcomes can no longer be recorded)", w.path, bareErr(werr))
 		} else if serr := w.f.Sync(); serr != nil {
-			err = fmt.Errorf("journal %s: fsync: %w (the campaign must stop: outcomes can no longer be recorded)", w.path, serr)
+			err = fmt.Errorf("journal %s: fsync: %w (the campaign must stop: outcomes can no longer be recorded)", w.path, bareErr(serr))
 		} else {
 			w.syncs.Add(1)
 		}

@@ -267,6 +267,7 @@ type Campaign struct {
 	everBound            atomic.Bool // some bind succeeded: a refused bind no longer means bad credentials
 	// journalErrs counts the records the journal could not write (see journalFailed).
 	journalErrs atomic.Int64
+	receiptErrs atomic.Int64 // receipts that could not be kept, so were refused (see keptReceipt.finish)
 	expiredRows atomic.Int64 // rows not sent because the validity had ended (see expired)
 
 	failMu  sync.Mutex
@@ -553,6 +554,9 @@ func (c *Campaign) Run(ctx context.Context, src Source) (Result, error) {
 	waitGroup(ctx, &c.receiptCalls)
 	if n := c.journalErrs.Load(); n > 1 {
 		c.warn(fmt.Errorf("journal: %d more records could not be written (the first failure is above)", n-1))
+	}
+	if n := c.receiptErrs.Load(); n > 1 {
+		c.warn(fmt.Errorf("%d more receipts could not be recorded (the first failure is above); the SMSC sends them again", n-1))
 	}
 	if j := c.cfg.Journal; j != nil {
 		if ctx.Err() == nil {

@@ -87,12 +87,12 @@ func (j *fakeJournal) index(call string) int {
 }
 
 func TestCampaign_journal(t *testing.T) {
-	// The first receipt cannot be made durable: the engine must refuse it (ESME_RX_T_APPN)
-	// so that the SMSC sends it again.
+	// The first receipts cannot be made durable: the engine must refuse them (ESME_RX_T_APPN)
+	// so that the SMSC sends them again, and say so once, counting the rest.
 	srv := newSim(t, smsc.Config{RejectPrefixes: []string{"4917100000002"}, ReceiptRetry: 50 * time.Millisecond})
 	cfg := testConfig(srv)
 	cfg.Wait = 10 * time.Second
-	j := &fakeJournal{failReceipts: 1}
+	j := &fakeJournal{failReceipts: 3}
 	cfg.Journal = j
 	var log eventLog
 	cfg.OnEvent = log.add
@@ -121,8 +121,12 @@ func TestCampaign_journal(t *testing.T) {
 	if j.closed != 1 {
 		t.Errorf("journal closed %d times, want once", j.closed)
 	}
-	if log.count(EventWarning) == 0 {
-		t.Error("the journal failure was not reported")
+	said := log.countOf(func(e Event) bool { return e.Kind == EventWarning && strings.Contains(e.Err.Error(), "not recorded") })
+	counted := log.countOf(func(e Event) bool {
+		return e.Kind == EventWarning && strings.Contains(e.Err.Error(), "2 more receipts could not be recorded")
+	})
+	if said != 1 || counted != 1 {
+		t.Errorf("%d warnings of a receipt not recorded and %d counting the rest, want 1 and 1 (a full disk fails them all)", said, counted)
 	}
 }
 
@@ -386,6 +390,23 @@ func TestCampaign_validityEndedNeedsNoTokenNorBind(t *testing.T) {
 		if r.SubmitStatus != report.SubmitNotSent {
 			t.Errorf("row %d: %s", n, r.SubmitStatus)
 		}
+	}
+}
+
+// Outside the sending hours with the validity ended, the rows end at once instead of waiting,
+// bound, for the hours to open (the next morning) only to be ended then.
+func TestCampaign_validityEndedDuringAPause(t *testing.T) {
+	srv := newSim(t, smsc.Config{})
+	cfg := testConfig(srv)
+	from := time.Now().UTC().Add(2 * time.Hour)
+	var err error
+	if cfg.Hours, err = ParseHours(from.Format("15:04")+"-"+from.Add(time.Hour).Format("15:04"), time.UTC); err != nil {
+		t.Fatal(err)
+	}
+	cfg.Validity = TimeSpec{At: time.Now().Add(-time.Second)}
+	res, err := run(t, cfg, testRows(t, 4, "closed %d")) // fails the test if it waits for the hours
+	if err != nil || res.PDUs != 0 || res.Expired != 4 {
+		t.Errorf("Run = %v, %d PDUs, %d expired; want the 4 rows ended, none sent", err, res.PDUs, res.Expired)
 	}
 }
 

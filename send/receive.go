@@ -135,7 +135,9 @@ func (k *keptReceipt) finish(err error) {
 	keptReceipts.Put(k)
 	defer c.receiptCalls.Done()
 	if err != nil {
-		c.warn(fmt.Errorf("receipt %q not recorded, the SMSC will send it again: %s: %w", r.ID, where, err))
+		if c.receiptErrs.Add(1) == 1 { // a full disk fails them all: said once, counted at the end
+			c.warn(fmt.Errorf("receipt %q not recorded, the SMSC will send it again: %s: %w", r.ID, where, err))
+		}
 		answer(smpp.StatusXTAppn)
 		return
 	}

@@ -663,6 +663,11 @@ func (c *Campaign) awaitHours(ctx context.Context) error {
 	}
 	for {
 		open, next := h.State(c.hoursClock())
+		if !open && c.validityEnded(time.Now()) {
+			// Nothing waiting can go out any more: the rows end at once (expired), rather
+			// than with the bind held until the hours open again.
+			return nil
+		}
 		if open {
 			// The schedule restarts under planMu with the flag's change, so that no row that
 			// sees the hours open plans from the schedule of before the pause.

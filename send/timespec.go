@@ -1,6 +1,7 @@
 package send
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -35,7 +36,14 @@ func ParseTimeSpec(s string, loc *time.Location, now time.Time) (TimeSpec, error
 	if s == "" {
 		return TimeSpec{}, nil
 	}
-	if d, err := parseDays(s); err == nil {
+	d, err := parseDays(s)
+	if errors.Is(err, errDays) {
+		return TimeSpec{}, fmt.Errorf("%q: %w", s, err)
+	}
+	if err == nil && d > maxDuration {
+		return TimeSpec{}, fmt.Errorf("%q: at most %d days; give an earlier time", s, maxDuration/(24*time.Hour))
+	}
+	if err == nil {
 		if d <= 0 {
 			return TimeSpec{}, fmt.Errorf("%q: the duration must be positive", s)
 		}
@@ -119,6 +127,12 @@ func (t TimeSpec) from(now time.Time) time.Time {
 	return now.Add(t.After)
 }
 
+// maxDuration bounds a relative --schedule or --validity: ten years, far beyond any SMSC's.
+const maxDuration = 3650 * 24 * time.Hour
+
+// errDays is a day count out of range.
+var errDays = errors.New("the days must be 0 to 3650 (ten years)")
+
 // parseDays is time.ParseDuration with a leading "<n>d" for days.
 func parseDays(s string) (time.Duration, error) {
 	days, rest, ok := strings.Cut(s, "d")
@@ -126,8 +140,11 @@ func parseDays(s string) (time.Duration, error) {
 		return time.ParseDuration(s)
 	}
 	n, err := strconv.Atoi(days)
-	if err != nil || n < 0 || n > 3650 {
+	if err != nil {
 		return 0, fmt.Errorf("bad day count %q", days)
+	}
+	if n < 0 || time.Duration(n)*24*time.Hour > maxDuration {
+		return 0, errDays
 	}
 	d := time.Duration(n) * 24 * time.Hour
 	if rest == "" {

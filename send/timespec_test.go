@@ -36,7 +36,7 @@ func TestParseTimeSpec(t *testing.T) {
 	// In the past, not a time, a fraction of a second (SMPP counts seconds), after 2037 (read
 	// as 19xx by an SMSC).
 	for _, in := range []string{"0s", "-5m", "tomorrow", "2025-03-14 15:59", "2025-03-14T14:00:00Z", "xd", "1dzz",
-		"500ms", "1.5s", "2038-01-19 00:00", "2126-12-01 00:00"} {
+		"500ms", "1.5s", "2038-01-19 00:00", "2126-12-01 00:00", "3651d", "87625h"} {
 		if _, err := ParseTimeSpec(in, cet, now); err == nil {
 			t.Errorf("ParseTimeSpec(%q) accepted a bad value", in)
 		}

@@ -327,9 +327,9 @@ func handshake(ctx context.Context, conn net.Conn, addr string, opt Options) (ne
 		return nil, fmt.Errorf("smpp: connect to %s: %w", addr, err) // the caller says what to give
 	case ctx.Err() != nil:
 		return nil, fmt.Errorf("smpp: connect to %s: no answer to the TLS handshake within %v (the bind timeout): %w "+
-			"(does the SMSC expect TLS on this port?)", addr, opt.BindTimeout, context.DeadlineExceeded)
+			"(is this a TLS port? a plain SMPP port does not answer the TLS hello)", addr, opt.BindTimeout, context.DeadlineExceeded)
 	}
-	return nil, fmt.Errorf("smpp: connect to %s: TLS handshake: %w (does the SMSC expect TLS on this port?)", addr, err)
+	return nil, fmt.Errorf("smpp: connect to %s: TLS handshake: %w (is this a TLS port? a plain SMPP port does not answer the TLS hello)", addr, err)
 }
 
 // NewSession binds over conn and starts the session. The session owns conn from then on:
