@@ -233,8 +233,8 @@ func (b *bind) run(ctx context.Context) {
 				// Before the session is offered to any worker: nothing is sent.
 				c.binding.update(func(st *bindState) { st.attempts-- })
 				s.Close()
+				c.fail(terr) // before the rows see the bind's error: see the give-up below
 				b.set(nil, nil, terr)
-				c.fail(terr)
 				return
 			}
 			if c.everBound.CompareAndSwap(false, true) { // before the attempt ends: see refusedBeforeAnyBind
@@ -256,14 +256,14 @@ func (b *bind) run(ctx context.Context) {
 			// bind per system_id and another bind of the campaign has it.
 			if certificateRefused(err) && c.refusedBeforeAnyBind(ctx) {
 				err := &CertificateError{Addr: c.cfg.Addr, Err: err}
-				b.set(nil, nil, err)
 				c.fail(err)
+				b.set(nil, nil, err)
 				return
 			}
 			if st, refused := bindRefused(err); refused && c.refusedBeforeAnyBind(ctx) {
 				err := &BindError{Addr: c.cfg.Addr, Status: st, Mode: c.cfg.Session.Bind.Mode, NoPassword: c.cfg.Session.Bind.Password == ""}
-				b.set(nil, nil, err)
 				c.fail(err)
+				b.set(nil, nil, err)
 				return
 			}
 		} else {
@@ -285,8 +285,11 @@ func (b *bind) run(ctx context.Context) {
 			giveUpAt := worked.Add(c.cfg.GiveUpAfter)
 			if !time.Now().Before(giveUpAt) {
 				err := &ConnectError{Addr: c.cfg.Addr, After: c.cfg.GiveUpAfter, Err: err}
-				b.set(nil, nil, err)
+				// The campaign's error first: the rows that the bind's error ends could
+				// otherwise end the run's sending before it, and a fail that comes once
+				// every row has an outcome is only a warning (the run exited 0 or 3).
 				c.fail(err)
+				b.set(nil, nil, err)
 				return
 			}
 			// Never sleep past the give-up time: the last attempt is made at it.
