@@ -380,37 +380,15 @@ func TestCampaign_bindRefused(t *testing.T) {
 // A bind that times out names the setting behind its timeout (--resp-timeout): the session
 // knows it only as its bind timeout.
 func TestCampaign_bindTimeoutNamesTheFlag(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	var held []net.Conn // an SMSC that takes the connection and never answers the bind
-	go func() {
-		defer close(done)
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			held = append(held, c)
-		}
-	}()
-	defer func() {
-		ln.Close()
-		<-done
-		for _, c := range held {
-			c.Close()
-		}
-	}()
+	addr := acceptEach(t, func(net.Conn) {}) // an SMSC that takes the connection and never answers the bind
 	cfg := Config{
-		Addr:        ln.Addr().String(),
+		Addr:        addr,
 		Session:     smpp.Options{BindTimeout: 100 * time.Millisecond},
 		Reconnect:   Backoff{Initial: 10 * time.Millisecond, Max: 50 * time.Millisecond},
 		GiveUpAfter: 300 * time.Millisecond,
 		Book:        report.NewBook(report.Options{}),
 	}
-	_, err = run(t, cfg, testRows(t, 1, "silent"))
+	_, err := run(t, cfg, testRows(t, 1, "silent"))
 	var ce *ConnectError
 	if !errors.As(err, &ce) || !strings.Contains(err.Error(), "the bind timeout is --resp-timeout (100ms)") {
 		t.Errorf("err = %v, want a ConnectError naming --resp-timeout", err)
@@ -418,26 +396,11 @@ func TestCampaign_bindTimeoutNamesTheFlag(t *testing.T) {
 }
 
 func TestCampaign_unreachable(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
 	// An SMSC that hangs up on every connection: closing the listener instead would free
 	// the port for any other test on the machine to take.
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			c.Close()
-		}
-	}()
-	defer func() { ln.Close(); <-done }()
+	addr := acceptEach(t, func(c net.Conn) { c.Close() })
 	cfg := Config{
-		Addr:        ln.Addr().String(),
+		Addr:        addr,
 		Session:     smpp.Options{BindTimeout: time.Second},
 		Reconnect:   Backoff{Initial: 10 * time.Millisecond, Max: 50 * time.Millisecond},
 		GiveUpAfter: 300 * time.Millisecond,
@@ -453,11 +416,7 @@ func TestCampaign_unreachable(t *testing.T) {
 	if res.Sent || log.count(EventBindFailed) == 0 {
 		t.Errorf("sent %v, %d bind failures reported: want retries and nothing sent", res.Sent, log.count(EventBindFailed))
 	}
-	for n, r := range bookRows(cfg.Book) {
-		if r.SubmitStatus != report.SubmitNotSent {
-			t.Errorf("row %d: %s, want not_sent", n, r.SubmitStatus)
-		}
-	}
+	wantNotSent(t, cfg.Book)
 	if res.Done != res.Rows {
 		t.Errorf("%d rows read, %d with an outcome", res.Rows, res.Done)
 	}
@@ -478,11 +437,7 @@ func TestCampaign_stopWhileBinding(t *testing.T) {
 	if n := srv.Stats().Submits; n != 0 {
 		t.Errorf("%d submit_sm reached the SMSC after Stop", n)
 	}
-	for n, r := range bookRows(cfg.Book) {
-		if r.SubmitStatus != report.SubmitNotSent {
-			t.Errorf("row %d: %s (%s), want not_sent", n, r.SubmitStatus, r.SubmitError)
-		}
-	}
+	wantNotSent(t, cfg.Book)
 	if !res.Stopped || res.Done != res.Rows {
 		t.Errorf("stopped %v, %d rows read, %d with an outcome", res.Stopped, res.Rows, res.Done)
 	}

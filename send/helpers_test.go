@@ -178,6 +178,48 @@ func bookRows(b *report.Book) map[int]report.Row {
 	return m
 }
 
+// acceptEach serves every connection to a new listener on 127.0.0.1 with serve, in the
+// accepting goroutine, and returns its address. The listener (kept, so that no other test
+// on the machine takes the port) and the connections are closed when the test ends.
+func acceptEach(t testing.TB, serve func(net.Conn)) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var conns []net.Conn
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			conns = append(conns, c)
+			serve(c)
+		}
+	}()
+	t.Cleanup(func() {
+		ln.Close()
+		<-done
+		for _, c := range conns {
+			c.Close()
+		}
+	})
+	return ln.Addr().String()
+}
+
+// wantNotSent fails the test for every row of book that is not not_sent.
+func wantNotSent(t testing.TB, book *report.Book) {
+	t.Helper()
+	for n, r := range bookRows(book) {
+		if r.SubmitStatus != report.SubmitNotSent {
+			t.Errorf("row %d: %s (%s), want not_sent", n, r.SubmitStatus, r.SubmitError)
+		}
+	}
+}
+
 // sentCount counts the messages the simulator accepted per destination.
 func sentCount(srv *smsc.Server) map[string]int {
 	m := map[string]int{}

@@ -293,11 +293,7 @@ func TestCampaign_sendingHoursPause(t *testing.T) {
 	if res.PDUs != 0 || srv.Stats().Submits != 0 {
 		t.Errorf("%d PDUs sent outside the sending hours", res.PDUs)
 	}
-	for n, r := range bookRows(cfg.Book) {
-		if r.SubmitStatus != report.SubmitNotSent {
-			t.Errorf("row %d: %s", n, r.SubmitStatus)
-		}
-	}
+	wantNotSent(t, cfg.Book)
 }
 
 // A row whose absolute validity has ended (a resume after it, the end of a pause) is not
@@ -386,11 +382,7 @@ func TestCampaign_validityEndedNeedsNoTokenNorBind(t *testing.T) {
 	if tokens := c.pacer.sent.Load(); tokens != 0 {
 		t.Errorf("%d pacing tokens taken for rows that cannot be sent", tokens)
 	}
-	for n, r := range bookRows(cfg.Book) {
-		if r.SubmitStatus != report.SubmitNotSent {
-			t.Errorf("row %d: %s", n, r.SubmitStatus)
-		}
-	}
+	wantNotSent(t, cfg.Book)
 }
 
 // Outside the sending hours with the validity ended, the rows end at once instead of waiting,

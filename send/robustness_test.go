@@ -170,33 +170,17 @@ func TestCampaign_bindThenDropGivesUp(t *testing.T) {
 // The wait before the next bind attempt never goes past the give-up time, so a campaign
 // gives up on time however long the backoff has grown.
 func TestCampaign_reconnectBackoffClampedToGiveUp(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() { // accepts and hangs up: reachable, never bound
-		defer wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			c.Close()
-		}
-	}()
-	defer func() { ln.Close(); wg.Wait() }()
+	addr := acceptEach(t, func(c net.Conn) { c.Close() }) // reachable, never bound
 	var log eventLog
 	cfg := Config{
-		Addr:        ln.Addr().String(),
+		Addr:        addr,
 		Session:     smpp.Options{BindTimeout: time.Second},
 		Reconnect:   Backoff{Initial: 20 * time.Second, Max: 20 * time.Second},
 		GiveUpAfter: 300 * time.Millisecond,
 		Book:        report.NewBook(report.Options{}),
 		OnEvent:     log.add,
 	}
-	_, err = run(t, cfg, testRows(t, 2, "x"))
+	_, err := run(t, cfg, testRows(t, 2, "x"))
 	var ce *ConnectError
 	if !errors.As(err, &ce) {
 		t.Fatalf("err = %v, want a ConnectError", err)
