@@ -10,7 +10,6 @@ package report
 import (
 	"fmt"
 	"hash/maphash"
-	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -237,21 +236,6 @@ func (b *Book) Reserve(ids int) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.index.reserve(ids)
-}
-
-// ReserveReceipts makes room for n receipts that arrive before the ids they match (a
-// resumed campaign's, which the journal replays before its rows).
-func (b *Book) ReserveReceipts(n int) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	h := &b.held
-	if n <= cap(h.list)-len(h.list) {
-		return
-	}
-	h.list = slices.Grow(h.list, n)
-	if h.byKey == nil {
-		h.byKey = make(map[uint64][]int32, n)
-	}
 }
 
 // Add records an input row. Call it for every row, skipped ones included, in input order
