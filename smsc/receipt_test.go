@@ -592,7 +592,7 @@ func TestServer_ReceiptNotStrandedByAClosingSession(t *testing.T) {
 		}
 	}
 	b.write(mustPDU(t, first, smpp.StatusOK, &smpp.DeliverSMResp{}))
-	b.nc.SetReadDeadline(time.Now().Add(3 * time.Second))
+	b.nc.SetReadDeadline(time.Now().Add(testTimeout)) // a bound on the wait, not on its speed
 	for {
 		pdu, err := smpp.ReadPDU(b.nc, nil, 0)
 		if err != nil {
