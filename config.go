@@ -144,11 +144,11 @@ func applyConfigFile(c *cli.Context) error {
 				v = yamlBool(v)
 			}
 			if err := c.Set(key, v); err != nil {
-				hint := ""
-				if _, isDuration := flag.(*cli.DurationFlag); isDuration {
-					hint = "; give a duration such as 90s, 10m or 1h"
+				if takes := valuesTaken(flag); takes != "" {
+					// The parser's own words ("parse error", strconv's) say nothing of what it takes.
+					return fmt.Errorf("config %s: %s: invalid value %q: %s", path, key, v, takes)
 				}
-				return fmt.Errorf("config %s: %s: %q: %w%s", path, key, v, err, hint)
+				return fmt.Errorf("config %s: %s: %q: %w", path, key, v, err)
 			}
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"runtime/debug"
 	"strings"
 	"syscall"
@@ -220,22 +221,50 @@ func TestVersionString(t *testing.T) {
 	}
 }
 
-// A duration flag given without a unit, or in days, says what it takes: urfave/cli's own
-// answer is a bare "parse error".
-func TestUsageError_durationSaysWhatItTakes(t *testing.T) {
-	for _, args := range [][]string{{"send", "--wait", "1d"}, {"send", "--resp-timeout", "30"}, {"sim", "--receipt-delay", "2"}} {
+// A bad flag value, on the command line, in the environment or in a config file, says what
+// the flag takes: urfave/cli's own answer is a bare "parse error", or Go's parser's words.
+func TestUsageError_badValueSaysWhatItTakes(t *testing.T) {
+	cases := []struct {
+		args  []string
+		env   [2]string // variable, value
+		yaml  string    // a config file's content
+		takes string
+	}{
+		{args: []string{"send", "--wait", "1d"}, takes: "give a duration with its unit"},
+		{args: []string{"send", "--resp-timeout", "30"}, takes: "give a duration with its unit"},
+		{args: []string{"sim", "--receipt-delay", "2"}, takes: "give a duration with its unit"},
+		{args: []string{"send", "--window", "many"}, takes: "give a whole number"},
+		{args: []string{"send", "--rate", "fast"}, takes: "give a number"},
+		{args: []string{"send"}, env: [2]string{"SMSCAST_WAIT", "1d"}, takes: "give a duration with its unit"},
+		{args: []string{"send"}, env: [2]string{"SMSCAST_WINDOW", "many"}, takes: "SMSCAST_WINDOW (for --window): give a whole number"},
+		{args: []string{"send"}, env: [2]string{"SMSCAST_TLS", "maybe"}, takes: "give true or false"},
+		{args: []string{"send"}, yaml: "rate: fast\n", takes: `rate: invalid value "fast": give a number`},
+		{args: []string{"send"}, yaml: "resp-timeout: 5x\n", takes: "give a duration with its unit"},
+	}
+	for _, tc := range cases {
+		args := append([]string{"smscast"}, tc.args...)
+		if tc.env[0] != "" {
+			t.Setenv(tc.env[0], tc.env[1])
+		}
+		if tc.yaml != "" {
+			cfg := filepath.Join(t.TempDir(), "smscast.yaml")
+			if err := os.WriteFile(cfg, []byte(tc.yaml), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			args = append(args, "--config", cfg)
+		}
 		var stdout, stderr strings.Builder
-		err := newApp(&stdout, &stderr).Run(append([]string{"smscast"}, args...))
-		if err == nil || !strings.Contains(err.Error(), "give a duration with its unit") || exitCode(err) != exitUsage {
-			t.Errorf("%v: %v, want the advice on durations", args, err)
+		err := newApp(&stdout, &stderr).Run(args)
+		if err == nil || !strings.Contains(err.Error(), tc.takes) || exitCode(err) != exitUsage {
+			t.Errorf("%v %v %q: %v, want %q and exit status %d", tc.args, tc.env, tc.yaml, err, tc.takes, exitUsage)
+		} else if msg := err.Error(); strings.Contains(msg, "parse error") || strings.Contains(msg, "strconv") || strings.Contains(msg, "time:") {
+			t.Errorf("%v %v %q: %q, want none of the parser's own words", tc.args, tc.env, tc.yaml, msg)
+		}
+		if tc.env[0] != "" {
+			os.Unsetenv(tc.env[0])
 		}
 	}
-	t.Setenv("SMSCAST_WAIT", "1d")
 	var stdout, stderr strings.Builder
-	if err := newApp(&stdout, &stderr).Run([]string{"smscast", "send"}); err == nil || !strings.Contains(err.Error(), "give a duration with its unit") {
-		t.Errorf("SMSCAST_WAIT=1d: %v, want the advice on durations", err)
-	}
-	os.Unsetenv("SMSCAST_WAIT")
 	if err := newApp(&stdout, &stderr).Run([]string{"smscast", "send", "--window", "many"}); err == nil || strings.Contains(err.Error(), "duration") {
 		t.Errorf("--window many: %v, want no word of durations", err)
 	}

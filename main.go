@@ -9,7 +9,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"regexp"
 	"runtime/debug"
+	"slices"
 	"sort"
 	"strings"
 
@@ -123,13 +125,18 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 
 // usageError is a bad flag's error, said in one line on stderr (by main), without the help
 // text urfave/cli would print on stdout: stdout may be a pipe (plan --out -, the simulator's
-// address) and cron mails stderr.
+// address) and cron mails stderr. A bad value says what the flag takes instead of Go's
+// parser's words ("parse error", "strconv.ParseInt: parsing ...").
 func usageError(c *cli.Context, err error, _ bool) error {
 	msg := strings.NewReplacer("flag -", "flag --", "defined: -", "defined: --").Replace(err.Error())
-	if strings.Contains(msg, "invalid value") && strings.HasSuffix(msg, "parse error") && durationFlagIn(c, msg) ||
-		strings.Contains(msg, "as duration value from environment variable") {
-		// time.ParseDuration's bare "parse error" says nothing of what it takes.
-		msg += ": give a duration with its unit, such as 90s, 10m or 2h (h is the largest: 48h for two days)"
+	if m := badFlagValue.FindStringSubmatch(msg); m != nil {
+		if takes := flagTakes(c, m[2]); takes != "" {
+			msg = fmt.Sprintf("invalid value %s for flag --%s: %s", m[1], m[2], takes)
+		}
+	} else if m := badEnvValue.FindStringSubmatch(msg); m != nil {
+		if takes := flagTakes(c, m[3]); takes != "" {
+			msg = fmt.Sprintf("invalid value %s in the environment variable %s (for --%s): %s", m[1], m[2], m[3], takes)
+		}
 	}
 	name := "smscast"
 	if c.Command != nil && c.Command.Name != "" {
@@ -138,24 +145,41 @@ func usageError(c *cli.Context, err error, _ bool) error {
 	return fmt.Errorf("%s; see %s --help", msg, name)
 }
 
-// durationFlagIn reports whether msg, urfave/cli's error for a bad flag value, is about one
-// of c's duration flags.
-func durationFlagIn(c *cli.Context, msg string) bool {
+// urfave/cli's errors for a value its parser refused, on the command line and from the
+// environment.
+var (
+	badFlagValue = regexp.MustCompile(`^invalid value ("[^"]*") for flag --([\w-]+): parse error$`)
+	badEnvValue  = regexp.MustCompile(`^could not parse ("[^"]*") as \w+ value from environment variable "(\w+)" for flag ([\w-]+): `)
+)
+
+// flagTakes says what values the flag called name (of c's command) takes; "" for a flag it
+// does not know.
+func flagTakes(c *cli.Context, name string) string {
 	flags := c.App.Flags
 	if c.Command != nil {
 		flags = c.Command.Flags
 	}
 	for _, f := range flags {
-		if _, ok := f.(*cli.DurationFlag); !ok {
-			continue
-		}
-		for _, n := range f.Names() {
-			if strings.Contains(msg, "for flag --"+n+":") {
-				return true
-			}
+		if slices.Contains(f.Names(), name) {
+			return valuesTaken(f)
 		}
 	}
-	return false
+	return ""
+}
+
+// valuesTaken says what values f takes, by its type; "" for a type whose own errors say it.
+func valuesTaken(f cli.Flag) string {
+	switch f.(type) {
+	case *cli.DurationFlag:
+		return "give a duration with its unit, such as 90s, 10m or 2h (h is the largest: 48h for two days)"
+	case *cli.IntFlag, *cli.Int64Flag, *cli.UintFlag, *cli.Uint64Flag:
+		return "give a whole number"
+	case *cli.Float64Flag:
+		return "give a number, such as 50 or 2.5"
+	case *cli.BoolFlag:
+		return "give true or false"
+	}
+	return ""
 }
 
 // exitCode maps an error returned by a command to the process exit status.

@@ -507,13 +507,24 @@ func (c *Campaign) Run(ctx context.Context, src Source) (Result, error) {
 	linkCtx, closeLinks := context.WithCancel(ctx)
 	defer closeLinks()
 	var links sync.WaitGroup
-	if !c.cfg.Offline {
+	linksUp := false
+	startLinks := func() {
+		if linksUp || c.cfg.Offline {
+			return
+		}
+		linksUp = true
 		for _, b := range c.binds {
 			links.Go(func() { b.run(linkCtx) })
 		}
 		if c.receiver != nil {
 			links.Go(func() { c.receiver.receive(linkCtx) })
 		}
+	}
+	// With an absolute validity ended already (a late --resume), no row can be sent: the
+	// SMSC is bound only to wait for the receipts of an earlier run, if any are pending.
+	expiredAtStart := c.validityEnded(start)
+	if !expiredAtStart {
+		startLinks()
 	}
 
 	jobs := make(chan job, c.cfg.Session.Window*c.cfg.Binds)
@@ -542,6 +553,9 @@ func (c *Campaign) Run(ctx context.Context, src Source) (Result, error) {
 	c.waiting.Store(true)
 	// Rows accepted by an earlier run (Resume) are waited for too, even if nothing was sent.
 	if workCtx.Err() == nil && !c.stopping() && c.cfg.Wait > 0 {
+		if c.book.Pending() > 0 {
+			startLinks()
+		}
 		c.awaitReceipts(workCtx)
 	}
 	closeLinks()
@@ -721,6 +735,11 @@ func (c *Campaign) notSent(row int, reason string) {
 // leftUnsent ends a row this run does not send: not_sent, or uncertain when an earlier run
 // sent it and recorded no response (resend), since the SMSC may have it.
 func (c *Campaign) leftUnsent(j *job, reason string) {
+	if c.validityEnded(time.Now()) {
+		// A stop (or an SMSC never reached) is not why: no run could send it any more, so no
+		// resume is advised for it.
+		reason = c.expiredReason()
+	}
 	switch {
 	case j.resend:
 		reason = reasonEarlierRun + reason

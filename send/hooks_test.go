@@ -311,8 +311,10 @@ func TestCampaign_validityEnded(t *testing.T) {
 			t.Errorf("row %d: %s %q, want not_sent for the validity", n, r.SubmitStatus, r.SubmitError)
 		}
 	}
-	if res.Failed != 3 || res.Expired != 3 {
-		t.Errorf("%d rows failed, %d expired, want the 3 (exit status 3, and no resume for them)", res.Failed, res.Expired)
+	// not_sent in the report (exit status 3, and no resume for them), and in the progress
+	// counts too: not failed, since nothing was tried.
+	if res.Failed != 0 || res.Done != 3 || res.Expired != 3 {
+		t.Errorf("%d rows failed, %d done, %d expired; want 0, 3, 3", res.Failed, res.Done, res.Expired)
 	}
 
 	// Hours closed now, validity before they open: a warning when the pause starts.
@@ -394,6 +396,57 @@ func TestCampaign_validityEndedDuringAPause(t *testing.T) {
 	res, err := run(t, cfg, testRows(t, 4, "closed %d")) // fails the test if it waits for the hours
 	if err != nil || res.PDUs != 0 || res.Expired != 4 {
 		t.Errorf("Run = %v, %d PDUs, %d expired; want the 4 rows ended, none sent", err, res.PDUs, res.Expired)
+	}
+}
+
+// Rows that wait for the sending hours end when the validity ends, not when the hours open
+// (at most a minute later before), and are said to have ended for the validity.
+func TestCampaign_validityEndsDuringAPause(t *testing.T) {
+	srv := newSim(t, smsc.Config{})
+	cfg := testConfig(srv)
+	from := time.Now().UTC().Add(2 * time.Hour)
+	var err error
+	if cfg.Hours, err = ParseHours(from.Format("15:04")+"-"+from.Add(time.Hour).Format("15:04"), time.UTC); err != nil {
+		t.Fatal(err)
+	}
+	cfg.Validity = TimeSpec{At: time.Now().Add(300 * time.Millisecond)}
+	res, err := run(t, cfg, testRows(t, 4, "closed %d")) // fails the test if it waits for the hours
+	if err != nil || res.PDUs != 0 || res.Expired != 4 || res.Failed != 0 {
+		t.Errorf("Run = %v, %d PDUs, %d expired, %d failed; want the 4 rows ended for the validity, none sent", err, res.PDUs, res.Expired, res.Failed)
+	}
+	wantValidityEnded(t, cfg.Book)
+}
+
+// A stop after the validity ended says the validity is why the rows were not sent, rather
+// than the stop (a resume could not send them): the rows waiting for a bind and those not
+// yet read.
+func TestCampaign_stopAfterTheValidityEnded(t *testing.T) {
+	srv := newSim(t, smsc.Config{})
+	cfg := testConfig(srv)
+	cfg.Addr = "127.0.0.1:1" // nothing listens there: the rows wait for a bind
+	cfg.GiveUpAfter = time.Minute
+	cfg.Session.Window = 2
+	validity := time.Now().Add(300 * time.Millisecond)
+	cfg.Validity = TimeSpec{At: validity}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	c, done := startRun(t, ctx, cfg, testRows(t, 20, "waiting %d"))
+	time.Sleep(time.Until(validity) + 50*time.Millisecond)
+	c.Stop()
+	res := (<-done).Result
+	if res.PDUs != 0 || res.Expired != 20 {
+		t.Errorf("%d PDUs, %d expired; want none sent, the 20 rows ended for the validity", res.PDUs, res.Expired)
+	}
+	wantValidityEnded(t, cfg.Book)
+}
+
+// wantValidityEnded fails t unless every row of book is not_sent for its validity.
+func wantValidityEnded(t *testing.T, book *report.Book) {
+	t.Helper()
+	for n, r := range bookRows(book) {
+		if r.SubmitStatus != report.SubmitNotSent || !strings.Contains(r.SubmitError, "validity (--validity) ended") {
+			t.Errorf("row %d: %s %q, want not_sent for the validity", n, r.SubmitStatus, r.SubmitError)
+		}
 	}
 }
 

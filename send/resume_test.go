@@ -3,10 +3,13 @@ package send
 import (
 	"bytes"
 	"context"
+	"errors"
+	"net"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -577,5 +580,86 @@ func TestResumption_excludedWithoutARecord(t *testing.T) {
 	}
 	if rs.Uncertain != 0 || rs.OptedOut != 0 {
 		t.Errorf("uncertain %d, opted out %d; want none", rs.Uncertain, rs.OptedOut)
+	}
+}
+
+// A resume after an absolute validity ended sends nothing, so it binds only to wait for the
+// receipts of rows an earlier run had accepted: with none pending, the SMSC is not called.
+func TestResumption_validityEndedBindsOnlyForReceipts(t *testing.T) {
+	for _, tt := range []struct {
+		name     string
+		accepted bool // the earlier run had row 1 accepted: its receipt is pending
+		binds    bool
+	}{
+		{"nothing pending", false, false},
+		{"a receipt pending", true, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "j")
+			w, err := journal.Create(path, journal.Identity{}, journal.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			at := time.Now().Add(-time.Hour)
+			if tt.accepted {
+				if err := errors.Join(w.Attempt(1, 0, at), w.Accepted(1, 0, "a1", at)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := w.Close(); err != nil {
+				t.Fatal(err)
+			}
+			cfg, srv, st := resumeFrom(t, path)
+			cfg.Validity = TimeSpec{At: time.Now().Add(-time.Minute)}
+			cfg.Wait = time.Minute // the simulator never heard of a1: the wait ends with Stop
+			var log eventLog
+			cfg.OnEvent = log.add
+			rs := NewResumption(st, cfg.Book, ResendUncertain)
+			cfg.Resume = rs.Row
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			var dials atomic.Int32
+			if !tt.binds {
+				// A listener that only counts connections: a dial that the end of the run
+				// cancels before its bind completes is counted too.
+				ln, err := net.Listen("tcp", "127.0.0.1:0")
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer ln.Close()
+				go func() {
+					for {
+						conn, err := ln.Accept()
+						if err != nil {
+							return
+						}
+						dials.Add(1)
+						conn.Close()
+					}
+				}()
+				cfg.Addr = ln.Addr().String()
+			}
+			c, done := startRun(t, ctx, cfg, testRows(t, 3, "late %d"))
+			if tt.binds {
+				for i := 0; log.count(EventBound) == 0 && i < 2000; i++ {
+					time.Sleep(5 * time.Millisecond)
+				}
+				c.Stop()
+			}
+			end := <-done
+			if end.Err != nil || end.PDUs != 0 {
+				t.Fatalf("Run = %v, %d PDUs; want none sent", end.Err, end.PDUs)
+			}
+			if bound := log.count(EventBound) > 0 || srv.Stats().Sessions > 0 || dials.Load() > 0; bound != tt.binds {
+				t.Errorf("bound %v, want %v", bound, tt.binds)
+			}
+			want := 3
+			if tt.accepted {
+				want = 2 // row 1 stays accepted
+			}
+			if end.Expired != want {
+				t.Errorf("%d rows expired, want %d", end.Expired, want)
+			}
+		})
 	}
 }

@@ -536,6 +536,9 @@ func (c *Campaign) throttleWait(ctx context.Context) {
 // outcome, uncertain if the SMSC may have it.
 func (c *Campaign) unsent(ctx context.Context, last error, unknown bool) partResult {
 	reason := notSentReason(ctx, c.stopped)
+	if c.validityEnded(time.Now()) {
+		reason = c.expiredReason() // as in leftUnsent
+	}
 	if last != nil {
 		reason += "; last error: " + last.Error()
 	}
@@ -557,13 +560,20 @@ func (c *Campaign) validityEnded(now time.Time) bool {
 
 // expired ends a row not begun when its absolute validity ended; unknown as for unsent.
 func (c *Campaign) expired(unknown bool) partResult {
-	reason := fmt.Sprintf("not sent: its validity (--validity) ended at %s before it could go out",
-		c.cfg.Validity.At.UTC().Format(time.RFC3339))
-	c.expiredRows.Add(1) // not_sent or uncertain: no run sends it
+	reason := c.expiredReason()
 	if unknown {
 		return partResult{status: report.SubmitUncertain, reason: reasonEarlierRun + reason}
 	}
-	return partResult{status: report.SubmitNotSent, reason: reason, gaveUp: true}
+	// Not a failure in the progress counts: the report has it as not_sent, and no try was made.
+	return partResult{status: report.SubmitNotSent, reason: reason}
+}
+
+// expiredReason is the reason of a row left unsent because its absolute validity ended, and
+// counts the row (not_sent or uncertain: no run sends it).
+func (c *Campaign) expiredReason() string {
+	c.expiredRows.Add(1)
+	return fmt.Sprintf("not sent: its validity (--validity) ended at %s before it could go out",
+		c.cfg.Validity.At.UTC().Format(time.RFC3339))
 }
 
 // uncertain ends a part of which some try had an unknown outcome (a timeout or a lost
@@ -697,8 +707,13 @@ func (c *Campaign) awaitHours(ctx context.Context) error {
 					v.UTC().Format(time.RFC3339)))
 			}
 		}
-		// Wake at least every minute: a long timer does not follow changes of the wall clock.
-		if !sleep(ctx, min(time.Until(next), time.Minute), c.stopped) {
+		// Wake at least every minute (a long timer does not follow changes of the wall clock),
+		// and when the validity ends: the rows end then.
+		wake := min(time.Until(next), time.Minute)
+		if v := c.cfg.Validity.At; !v.IsZero() {
+			wake = min(wake, time.Until(v))
+		}
+		if !sleep(ctx, wake, c.stopped) {
 			return errors.New("stopped while paused")
 		}
 	}
