@@ -239,3 +239,92 @@ func TestReportFormatOf_FIFO(t *testing.T) {
 		t.Fatal("reportFormatOf is still opening the FIFO after 10s")
 	}
 }
+
+// A --summary-json or plan --out that names a FIFO, or a link to one (as /dev/stdout is a
+// link to the process's standard output), is written into and stays what it was: renaming
+// the finished file over it, as for a regular file, turned /dev/null into a regular file when
+// run as root. A --report there is refused before anything is sent.
+func TestSend_outputsIntoSpecialFiles(t *testing.T) {
+	srv, err := smsc.NewServer(smsc.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	dir := t.TempDir()
+	recipients, templates := campaignFiles(t, dir, 3)
+	fifo := filepath.Join(dir, "out.fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Skipf("no FIFOs here: %v", err)
+	}
+	link := filepath.Join(dir, "stdout")
+	if err := os.Symlink(fifo, link); err != nil {
+		t.Fatal(err)
+	}
+	// readFIFO collects what one writer puts in the FIFO.
+	readFIFO := func() <-chan string {
+		got := make(chan string, 1)
+		go func() {
+			b, _ := os.ReadFile(fifo) // blocks until the writer opens it, ends when it closes
+			got <- string(b)
+		}()
+		return got
+	}
+	unblock := func() { // a reader left waiting for a writer that never came
+		if f, err := os.OpenFile(fifo, os.O_WRONLY|syscall.O_NONBLOCK, 0); err == nil {
+			f.Close()
+		}
+	}
+	// received is what the FIFO got; "" if nothing was written into it.
+	received := func(got <-chan string) string {
+		unblock() // once the writer is done: the reader ends now if it got nothing
+		select {
+		case s := <-got:
+			return s
+		case <-time.After(10 * time.Second):
+			t.Fatal("the FIFO's reader is still waiting after 10s")
+			return ""
+		}
+	}
+	stillSpecial := func(when string) {
+		t.Helper()
+		if fi, err := os.Lstat(link); err != nil || fi.Mode()&os.ModeSymlink == 0 {
+			t.Errorf("%s: %s is no longer a link (%v)", when, link, err)
+		}
+		if fi, err := os.Lstat(fifo); err != nil || fi.Mode()&os.ModeNamedPipe == 0 {
+			t.Errorf("%s: %s is no longer a FIFO (%v)", when, fifo, err)
+		}
+	}
+
+	got := readFIFO()
+	code, stderr := runWithin(t, 30*time.Second, unblock, "send", "--smsc", srv.Addr(), "--recipients", recipients,
+		"--templates", templates, "--rate", "0", "--wait", "0", "--report", filepath.Join(dir, "out.csv"),
+		"--summary-json", link, "--quiet")
+	if code != exitOK {
+		t.Fatalf("send: exit %d; stderr:\n%s", code, stderr)
+	}
+	if s := received(got); !strings.Contains(s, `"duration_seconds"`) {
+		t.Errorf("the FIFO got %q, want the summary", s)
+	}
+	stillSpecial("--summary-json")
+
+	got = readFIFO()
+	code, _, stderr = runPlanApp(t, "", "--recipients", recipients, "--templates", templates, "--out", link)
+	if code != exitOK {
+		unblock()
+		t.Fatalf("plan: exit %d; stderr:\n%s", code, stderr)
+	}
+	if s := received(got); !strings.HasPrefix(s, "row,msisdn,") {
+		t.Errorf("the FIFO got %q, want the plan", s)
+	}
+	stillSpecial("plan --out")
+
+	code, stderr = runApp(t, "send", "--smsc", srv.Addr(), "--recipients", recipients, "--templates", templates,
+		"--report", link, "--force")
+	if code != exitUsage || !strings.Contains(stderr, "not a regular file") {
+		t.Errorf("--report to a FIFO: exit %d, stderr %q; want 1 and why", code, stderr)
+	}
+	stillSpecial("--report")
+	if n := srv.Stats().Submits; n != 3 {
+		t.Errorf("%d submits, want the first campaign's 3 only", n)
+	}
+}

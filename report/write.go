@@ -410,7 +410,9 @@ func allDigits(s string) bool {
 // synced so the rename survives a crash. On any failure the temporary file is removed and path
 // is untouched. Without replace an existing path is an error (checked atomically with a hard
 // link where the file system allows). A new file gets the mode os.Create would give; a
-// replaced file keeps its mode.
+// replaced file keeps its mode. A path that is neither a file nor a directory (a device such
+// as /dev/null, a FIFO, a link to /dev/stdout) is written into instead, with or without
+// replace: renaming over it would put a regular file in its place.
 func WriteAtomic(path string, replace bool, fill func(io.Writer) error) error {
 	return writeAtomic(path, replace, fill, nil)
 }
@@ -421,6 +423,9 @@ func WriteAtomic(path string, replace bool, fill func(io.Writer) error) error {
 func writeAtomic(path string, replace bool, fill func(io.Writer) error, beforeCommit func(fs.FileInfo)) (err error) {
 	mode := fs.FileMode(0o666)
 	if fi, statErr := os.Stat(path); statErr == nil {
+		if special(fi) {
+			return writeInto(path, fill)
+		}
 		if !replace {
 			return existsError(path)
 		}
@@ -475,4 +480,31 @@ func writeAtomic(path string, replace bool, fill func(io.Writer) error, beforeCo
 		return err
 	}
 	return syncDir(path)
+}
+
+// special reports whether fi is neither a regular file nor a directory: a device, a FIFO, a
+// socket.
+func special(fi fs.FileInfo) bool {
+	return !fi.Mode().IsRegular() && !fi.IsDir()
+}
+
+// writeInto writes fill's output into the special file at path (see WriteAtomic). It is not
+// synced: a device or a pipe has nothing to sync.
+func writeInto(path string, fill func(io.Writer) error) error {
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	bw := bufio.NewWriterSize(f, 64<<10)
+	err = fill(bw)
+	if err == nil {
+		err = bw.Flush()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
 }
