@@ -215,7 +215,7 @@ func runPlan(ctx context.Context, cfg csvin.Config, out string, pricePerPart, ra
 	}
 	switch out {
 	case "":
-		fmt.Fprintln(stderr, "plan (no --out: the per-row plan was not written)")
+		fmt.Fprintln(stderr, "plan (no --out: the per-row plan was not written; smscast plan --out FILE writes it)")
 	case "-":
 		fmt.Fprintln(stderr, "plan (written to standard output)")
 	default:

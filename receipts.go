@@ -82,7 +82,8 @@ func receiptsCommand() *cli.Command {
 			"spool —, records them in the journal, and rewrites the campaign's report once every\n" +
 			"accepted row has a final receipt or --wait has passed. It sends nothing. The campaign's\n" +
 			"rows are read again from the input files the journal names (they must be unchanged).\n" +
-			"It accepts every flag of send, so the campaign's --config file serves both.\n\n" +
+			"It accepts every flag of send, so the campaign's --config file serves both (those it\n" +
+			"does not use are ignored; --resume and --force are implied; --dry-run is refused).\n\n" +
 			"Exit status: 0 every row has a final state; 1 usage error, or the journal or inputs do\n" +
 			"not fit; 2 could not bind while receipts were pending; 3 some accepted rows still have\n" +
 			"no final receipt (run it again later); 129/130/143 stopped by SIGHUP/SIGINT/SIGTERM.",
@@ -113,6 +114,11 @@ func receiptsCommand() *cli.Command {
 // sends nothing and only collects (journalSettings.collect).
 func receiptsSettingsOf(c *cli.Context, passwordOnArgs bool, warn func(string)) (sendSettings, error) {
 	var s sendSettings
+	if c.Bool("dry-run") {
+		// Accepted as send's flag (one --config serves both), but a dry run that binds and
+		// rewrites the report would be a trap.
+		return s, errors.New("receipts has no dry run: it sends nothing, but it binds to the SMSC and rewrites the report; drop --dry-run (or dry-run from the config file)")
+	}
 	path := c.String("journal")
 	switch {
 	case path == journalOff:
@@ -152,7 +158,7 @@ func receiptsSettingsOf(c *cli.Context, passwordOnArgs bool, warn func(string)) 
 	// --wait 0 only matches the spool and rewrites the report: no SMSC is needed.
 	e.Offline = e.Wait == 0
 	if !e.Offline {
-		if err := connectSettings(c, passwordOnArgs, warn, e); err != nil {
+		if err := connectSettings(c, passwordOnArgs, warn, e, false); err != nil {
 			return s, err
 		}
 	}

@@ -1154,3 +1154,23 @@ func TestReceipts_copyDoesNotTakeOverTheOriginalThroughTheWriteBefore(t *testing
 		t.Errorf("the copy's journal with --report naming the original's report (claimed by the original's journal): exit %d, want 1 refusing it\n%s", code, stderr)
 	}
 }
+
+// receipts has no dry run: a --dry-run (shared with send through one config file) that it
+// ignored would bind and rewrite the report the user meant to leave alone.
+func TestReceipts_dryRunRefused(t *testing.T) {
+	dir := t.TempDir()
+	report := filepath.Join(dir, "out.csv")
+	config := filepath.Join(dir, "smscast.yaml")
+	if err := os.WriteFile(config, []byte("dry-run: true\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{
+		{"receipts", "--report", report, "--wait", "0", "--dry-run"},
+		{"receipts", "--report", report, "--wait", "0", "--config", config},
+	} {
+		code, stderr := runCmd(t, args...)
+		if code != exitUsage || !strings.Contains(stderr, "receipts has no dry run") {
+			t.Errorf("%v: exit %d, stderr %q; want 1 and why", args, code, stderr)
+		}
+	}
+}

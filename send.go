@@ -149,6 +149,11 @@ func sendCommand() *cli.Command {
 var sendAction = func(c *cli.Context, s sendSettings) error {
 	if s.dryRun {
 		in := s.input
+		if len(s.optoutWords) > 0 {
+			if err := report.CheckOptOutFile(in.Exclude); err != nil {
+				return withExit(exitUsage, err)
+			}
+		}
 		if _, err := os.Stat(in.Exclude); len(s.optoutWords) > 0 && errors.Is(err, fs.ErrNotExist) {
 			// A real run would create it empty; a dry run changes nothing.
 			fmt.Fprintf(c.App.ErrWriter, "smscast: --exclude %s does not exist yet: a real run creates it, empty\n", in.Exclude)
@@ -214,13 +219,11 @@ func sendSettingsOf(c *cli.Context, passwordOnArgs bool, warn func(string)) (sen
 		return s, err
 	}
 
-	// --dry-run checks every setting (it is how a config file is checked) but connects to
-	// nothing and writes nothing, so it needs neither the SMSC's address nor the files.
+	// --dry-run checks every setting a real run would (it is how a config file is checked)
+	// but connects to nothing and writes nothing, so it needs no SMSC address.
 	e := &s.engine
-	if !s.dryRun {
-		if err := connectSettings(c, passwordOnArgs, warn, e); err != nil {
-			return s, err
-		}
+	if err := connectSettings(c, passwordOnArgs, warn, e, s.dryRun); err != nil {
+		return s, err
 	}
 	e.PackedGSM7 = s.input.Coding.Packed // an SMSC that wants packed septets delivers replies packed
 	e.UsesTLVs = s.input.Coding.Split == coding.SplitSAR || s.input.Coding.Split == coding.SplitPayload
@@ -308,9 +311,6 @@ func sendSettingsOf(c *cli.Context, passwordOnArgs bool, warn func(string)) (sen
 	e.PartReceipts = s.book.PartReceipts
 	if s.format, err = report.ParseFormat(c.String("report-format")); err != nil {
 		return s, err
-	}
-	if s.dryRun {
-		return s, outputSettings(c, &s)
 	}
 	s.force = c.Bool("force")
 	s.report = c.String("report")
@@ -407,14 +407,17 @@ func outputSettings(c *cli.Context, s *sendSettings) error {
 }
 
 // connectSettings reads the flags of connectFlags into e: the SMSC's address, the bind
-// credentials (the bind mode is left to the command) and TLS.
-func connectSettings(c *cli.Context, passwordOnArgs bool, warn func(string), e *send.Config) error {
+// credentials (the bind mode is left to the command) and TLS. A dry run needs no address, but
+// what is given is checked.
+func connectSettings(c *cli.Context, passwordOnArgs bool, warn func(string), e *send.Config, dryRun bool) error {
 	e.Addr = c.String("smsc")
-	if e.Addr == "" {
+	switch {
+	case e.Addr == "" && !dryRun:
 		return errors.New("no SMSC: give --smsc host:port (or SMSCAST_SMSC)")
-	}
-	if err := checkHostPort(e.Addr); err != nil {
-		return fmt.Errorf("--smsc %q: %w", e.Addr, err)
+	case e.Addr != "":
+		if err := checkHostPort(e.Addr); err != nil {
+			return fmt.Errorf("--smsc %q: %w", e.Addr, err)
+		}
 	}
 	password, err := readPassword(c, passwordOnArgs, warn)
 	if err != nil {

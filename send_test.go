@@ -353,6 +353,49 @@ func TestSend_dryRun(t *testing.T) {
 	}
 }
 
+// A dry run refuses what a real run would refuse before sending, so that a dry run that
+// passes means the cron job starts: only the SMSC's address may be missing.
+func TestSend_dryRunChecksWhatARunChecks(t *testing.T) {
+	dir := t.TempDir()
+	recipients, templates := campaignFiles(t, dir, 4)
+	taken := filepath.Join(dir, "taken.csv")
+	twoColumns := filepath.Join(dir, "exclude.csv")
+	for _, f := range []string{taken, taken + ".journal", twoColumns} {
+		if err := os.WriteFile(f, []byte("+4915112345678,x\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	base := []string{"send", "--dry-run", "--recipients", recipients, "--templates", templates}
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--report", taken}, "use --resume"},
+		{[]string{"--report", filepath.Join(dir, "none", "out.csv")}, "does not exist"},
+		{[]string{"--summary-json", filepath.Join(dir, "none", "s.json")}, "does not exist"},
+		{[]string{"--exclude", twoColumns, "--optout-keywords", "STOP"}, "has several columns"},
+		{[]string{"--password-file", filepath.Join(dir, "none.pw")}, "password file"},
+		{[]string{"--system-id", "waytoolongsystemid"}, "the bind cannot be sent"},
+		{[]string{"--smsc", "not a host"}, "--smsc"},
+	}
+	for _, tt := range tests {
+		code, stderr := runApp(t, append(base, tt.args...)...)
+		if code != exitUsage || !strings.Contains(stderr, tt.want) {
+			t.Errorf("%v: exit %d, stderr %q; want 1 mentioning %q", tt.args, code, stderr, tt.want)
+		}
+	}
+	// Without an SMSC, and with the checked files in order, it passes and writes nothing.
+	code, stderr := runApp(t, append(base, "--report", filepath.Join(dir, "new.csv"), "--summary-json", filepath.Join(dir, "s.json"))...)
+	if code != exitOK {
+		t.Fatalf("a dry run in order: exit %d; stderr:\n%s", code, stderr)
+	}
+	for _, f := range []string{"new.csv", "new.csv.journal", "s.json"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err == nil {
+			t.Errorf("the dry run wrote %s", f)
+		}
+	}
+}
+
 // TestSend_configPrecedence checks command line > environment > config file for a flag of
 // send and one of the shared input flags.
 func TestSend_configPrecedence(t *testing.T) {

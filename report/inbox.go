@@ -185,15 +185,15 @@ func OpenOptOut(path string, keywords []string) (*OptOut, error) {
 	if len(keywords) == 0 {
 		return nil, errors.New("opt-out: no keywords: give --optout-keywords, e.g. STOP")
 	}
-	if st, err := os.Stat(path); err == nil && !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("exclude file %s is not a regular file (a pipe?): opt-outs are appended to it, so give --exclude a file", path)
+	if err := optOutFileKind(path); err != nil {
+		return nil, err
 	}
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_APPEND, 0o666)
 	if err != nil {
 		return nil, fmt.Errorf("open exclude file for opt-outs: %w", err)
 	}
 	o := &OptOut{path: path, keywords: keywords, f: f, seen: make(map[string]bool), seenIntl: make(map[string]bool)}
-	if err := o.load(); err != nil {
+	if err := readOptOuts(io.NewSectionReader(f, 0, 1<<62), path, o.add); err != nil {
 		f.Close()
 		return nil, err
 	}
@@ -204,26 +204,60 @@ func OpenOptOut(path string, keywords []string) (*OptOut, error) {
 	return o, nil
 }
 
-// load reads the numbers already in the file.
-func (o *OptOut) load() error {
-	sc := bufio.NewScanner(io.NewSectionReader(o.f, 0, 1<<62))
+// CheckOptOutFile reports, without changing it, why OpenOptOut would refuse the exclude file
+// at path (nil if it would take it, or if it does not exist yet: it would be created): for a
+// dry run.
+func CheckOptOutFile(path string) error {
+	if err := optOutFileKind(path); err != nil {
+		return err
+	}
+	f, err := os.Open(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("open exclude file for opt-outs: %w", err)
+	}
+	defer f.Close()
+	return readOptOuts(f, path, nil)
+}
+
+// optOutFileKind refuses an exclude file that is not a regular file.
+func optOutFileKind(path string) error {
+	if st, err := os.Stat(path); err == nil && !st.Mode().IsRegular() {
+		return fmt.Errorf("exclude file %s is not a regular file (a pipe?): opt-outs are appended to it, so give --exclude a file", path)
+	}
+	return nil
+}
+
+// readOptOuts reads the exclude file at path from r and gives add (if not nil) the text of
+// each line with a number: a plain list, one number per line.
+func readOptOuts(r io.Reader, path string, add func(line string)) error {
+	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 4096), 1<<20)
 	for line := 1; sc.Scan(); line++ {
 		text := bytes.TrimPrefix(sc.Bytes(), []byte("\uFEFF"))
 		if bytes.ContainsAny(text, ",;\t") {
-			return fmt.Errorf("exclude file %s:%d has several columns: opt-outs are appended one number per line, so give --exclude a plain list of numbers (or drop --optout-keywords)", o.path, line)
+			return fmt.Errorf("exclude file %s:%d has several columns: opt-outs are appended one number per line, so give --exclude a plain list of numbers (or drop --optout-keywords)", path, line)
 		}
-		if d := digits(string(text)); d != "" {
-			o.seen[d] = true
-			if t := strings.TrimSpace(string(text)); strings.HasPrefix(t, "+") || strings.HasPrefix(t, "00") {
-				o.seenIntl[strings.TrimPrefix(d, "00")] = true
-			}
+		if add != nil {
+			add(string(text))
 		}
 	}
 	if err := sc.Err(); err != nil {
-		return fmt.Errorf("read exclude file %s: %w", o.path, err)
+		return fmt.Errorf("read exclude file %s: %w", path, err)
 	}
 	return nil
+}
+
+// add notes a number already in the file.
+func (o *OptOut) add(line string) {
+	if d := digits(line); d != "" {
+		o.seen[d] = true
+		if t := strings.TrimSpace(line); strings.HasPrefix(t, "+") || strings.HasPrefix(t, "00") {
+			o.seenIntl[strings.TrimPrefix(d, "00")] = true
+		}
+	}
 }
 
 // digits returns the digits of s: the form numbers are compared in, so that "+4917…" and
