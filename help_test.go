@@ -92,6 +92,14 @@ func TestResumeNote(t *testing.T) {
 	if got := resumeNote(expiredOnly, resumeFacts{journalPath: "out.csv.journal", expired: 2}); !strings.Contains(got, "to send the 3 rows") || !strings.Contains(got, "2 rows were not sent (or not sent again, or not finished) because their validity") {
 		t.Errorf("expired and other rows left: %q, want a resume for the 3 others", got)
 	}
+	// Every row invalid, nothing sent: the rerun after the fix needs --force for the report.
+	allInvalid := report.Summary{Submit: map[report.SubmitStatus]int{report.SubmitInvalid: 2}}
+	if got := resumeNote(allInvalid, resumeFacts{journalPath: "out.csv.journal", nothingSent: true}); !strings.Contains(got, "again with --force") {
+		t.Errorf("every row invalid: %q, want the rerun with --force", got)
+	}
+	if got := resumeNote(allInvalid, resumeFacts{journalPath: "out.csv.journal", nothingSent: true, demo: true}); got != "" {
+		t.Errorf("every row invalid in the demo: %q, want nothing", got)
+	}
 	err := sendExit(syscall.SIGTERM, nil, nil, left, "", resumeNote(left, resumeFacts{journalPath: "out.csv.journal"}))
 	if err == nil || !strings.Contains(err.Error(), "stopped by SIGTERM; to send the 3 rows") || exitCode(err) != 143 {
 		t.Errorf("sendExit after a stop = %v (exit %d)", err, exitCode(err))

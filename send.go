@@ -586,6 +586,32 @@ func checkSummaryPath(path string) error {
 	return nil
 }
 
+// invalidRowsSaid is the Source of a campaign that says, as plan does, why its first invalid
+// rows are not sent (file, line and column), so that a cron log shows it without the report;
+// the others are counted, and said once the input ends.
+type invalidRowsSaid struct {
+	src   send.Source
+	event func(send.Event)
+	shown int
+	more  int
+}
+
+func (v *invalidRowsSaid) Next() (csvin.Row, error) {
+	row, err := v.src.Next()
+	switch {
+	case err == nil && row.Err != nil && v.shown < planShownErrors:
+		v.shown++
+		v.event(send.Event{Kind: send.EventWarning, Time: time.Now(), Row: row.Num, Err: fmt.Errorf("not sent: %w", row.Err)})
+	case err == nil && row.Err != nil:
+		v.more++
+	case errors.Is(err, io.EOF) && v.more > 0:
+		v.event(send.Event{Kind: send.EventWarning, Time: time.Now(),
+			Err: fmt.Errorf("%d more invalid rows, not sent: the report lists each with its reason", v.more)})
+		v.more = 0
+	}
+	return row, err
+}
+
 // writableDir reports why no file can be created in dir (read-only, no permission), by
 // creating one and removing it: the report is written there after the whole campaign, when
 // finding out would be too late. (Mode bits do not tell: root writes anyway, a read-only
@@ -710,8 +736,12 @@ func runSend(ctx context.Context, s sendSettings, stderr io.Writer, signals <-ch
 	if rewrites {
 		reportAtStart, _ = os.Stat(s.report)
 	}
+	var src send.Source = rd
+	if !s.journal.resume && !s.journal.collect { // a rerun's rows were said by the first run
+		src = &invalidRowsSaid{src: rd, event: cfg.OnEvent}
+	}
 	prog.Start()
-	res, runErr := camp.Run(runCtx, rd)
+	res, runErr := camp.Run(runCtx, src)
 	prog.Close()
 	close(done)
 	watcher.Wait()
@@ -910,6 +940,9 @@ func resumeNote(sum report.Summary, f resumeFacts) string {
 		expired = fmt.Sprintf("%d rows were not sent (or not sent again, or not finished) because their validity (--validity) had ended: no run sends them", f.expired)
 	}
 	switch {
+	case left == 0 && nothingSent && !pipe && !demo && sum.Submit[report.SubmitInvalid] > 0:
+		// Every row to send was invalid: the rerun after the fix finds this run's report.
+		return "nothing was sent: fix the invalid rows, then run the same command again with --force (it replaces this run's report)"
 	case left == 0:
 		return expired
 	case demo:

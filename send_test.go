@@ -1010,3 +1010,36 @@ func TestReceipts_collectsReplies(t *testing.T) {
 		t.Errorf("exclude file %q, want the earlier number and the replying one", data)
 	}
 }
+
+// send says why its first invalid rows are not sent, with file, line and column, as plan
+// does, so that a cron log shows it without the report; the rest are counted.
+func TestSend_saysWhyRowsAreInvalid(t *testing.T) {
+	srv, err := smsc.NewServer(smsc.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	dir := t.TempDir()
+	var b strings.Builder
+	b.WriteString("msisdn\n+4917100000001\n")
+	for i := range 13 {
+		fmt.Fprintf(&b, "+49 171 x%d\n", i)
+	}
+	recipients := filepath.Join(dir, "r.csv")
+	if err := os.WriteFile(recipients, []byte(b.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, stderr := runApp(t, "send", "--smsc", srv.Addr(), "--recipients", recipients, "--text", "hi",
+		"--rate", "0", "--wait", "0", "--report", filepath.Join(dir, "out.csv"), "--quiet")
+	if code != exitIncomplete {
+		t.Fatalf("exit %d, want %d; stderr:\n%s", code, exitIncomplete, stderr)
+	}
+	if n := strings.Count(stderr, "warning: not sent: "+recipients+":"); n != planShownErrors {
+		t.Errorf("%d invalid rows said, want the first %d; stderr:\n%s", n, planShownErrors, stderr)
+	}
+	for _, want := range []string{recipients + ":3:1: ", "3 more invalid rows"} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, stderr)
+		}
+	}
+}
