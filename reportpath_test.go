@@ -252,16 +252,18 @@ func TestCheckReportOwner(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	recorded := &journal.State{ReportPath: a, ReportJournal: filepath.Join(dir, "a.csv.journal"), ReportSize: fi.Size(), ReportModTime: fi.ModTime().UnixNano()}
+	recorded := &journal.State{Runs: 1, ReportPath: a, ReportJournal: filepath.Join(dir, "a.csv.journal"), ReportSize: fi.Size(), ReportModTime: fi.ModTime().UnixNano()}
 	// c.journal, moved here from old/, with its report kept elsewhere: its report cannot be told.
-	elsewhere := &journal.State{ReportPath: a, ReportJournal: filepath.Join(dir, "old", "..", "..", "elsewhere", "c.journal"),
+	elsewhere := &journal.State{Runs: 1, ReportPath: a, ReportJournal: filepath.Join(dir, "old", "..", "..", "elsewhere", "c.journal"),
 		ReportSize: fi.Size(), ReportModTime: fi.ModTime().UnixNano()}
 	tests := []struct {
 		report, journal string
 		st              *journal.State
 		want            string // "" = accepted; else what the refusal says
 	}{
-		{"b.csv", "a.csv.journal", &journal.State{}, ""}, // a journal of an earlier smscast records none
+		{"b.csv", "a.csv.journal", &journal.State{Runs: 1}, ""},                                  // a journal of an earlier smscast records none
+		{"b.csv", "a.csv.journal", &journal.State{}, `the journal a.csv.journal records no run`}, // emptied or cut short
+		{"new.csv", "a.csv.journal", &journal.State{}, ""},                                       // crashed before its first record: nothing sent
 		{"a.csv", "a.csv.journal", recorded, ""},
 		{"./x/../a.csv", "a.csv.journal", recorded, ""},
 		{"link.csv", "a.csv.journal", recorded, ""}, // another name of the same file

@@ -521,11 +521,16 @@ func campaignReport(journalPath string, st *journal.State) (report string, ok bo
 		// Not the file this campaign wrote last (or it never wrote one): the name may have
 		// been reused by another campaign since.
 		return "", false, fmt.Errorf("the report of the journal %s would be %s, but that file is not the one this campaign wrote (another campaign may have reused the name, or it was edited or copied without its times): "+
-			"give this campaign's report with --report FILE, or, if %s is this campaign's report, remove it: the journal rebuilds it",
-			journalPath, report, report)
+			"give this campaign's report with --report FILE, or, if %s is this campaign's report, remove it: the journal rebuilds it%s",
+			journalPath, report, report, unlessJournalLost)
 	}
 	return report, ok, err
 }
+
+// unlessJournalLost ends the advice to remove a report the journal does not recognise: the
+// journal may be the one that changed.
+const unlessJournalLost = " (unless the journal was restored from a backup or cut short: then the report is newer than " +
+	"the journal, and the rows it shows sent that the journal lost would be sent again, unmarked)"
 
 // lastWritten reports whether the file at path is the report as the campaign last wrote it:
 // the size and modification time the journal recorded (to the nanosecond; to the second for a
@@ -631,32 +636,38 @@ func reportByJournal(journalPath string, st *journal.State, fallback func() (str
 // likely another campaign's (a --config file shared by two campaigns, a copied cron line),
 // which rewriting would replace. Where nothing is, the report moves on purpose, and this run
 // records its new place.
-func checkReportOwner(report, journalPath string, st *journal.State) error {
+func checkReportOwner(path, journalPath string, st *journal.State) error {
 	want, ok, err := campaignReport(journalPath, st)
 	give := "give this campaign's report with --report"
 	if err == nil && ok {
 		give = fmt.Sprintf("give --report %s --journal %s", shellQuote(want), shellQuote(journalPath))
 	}
 	switch {
-	case !exists(report):
+	case st.Runs == 0 && (exists(path) || exists(report.UnmatchedPath(path))):
+		// A crash before the first record sent nothing, and wrote no report: a journal
+		// emptied or cut short since would have every row sent again.
+		return fmt.Errorf("the journal %s records no run (it is empty, or cut short before its first record), but %q exists: "+
+			"the campaign has run, and resuming from this journal would send every row again, unmarked; restore the journal from a backup, "+
+			"or, to send every row again knowingly, run without --resume and with --force", journalPath, path)
+	case !exists(path):
 		return nil // the report moves there; this run records its new place
-	case lastWritten(report, st, false):
+	case lastWritten(path, st, false):
 		return nil // the report as the campaign last wrote it, wherever it is now
-	case !isFile(report):
-		return fmt.Errorf("--report %q is not a file; give the report's file", report)
-	case isJournalFile(report):
-		return fmt.Errorf("--report %q is a journal; give the report's file (the journal goes with --journal)", report)
-	case claimedByOther(report, journalPath, st.ReportJournal):
+	case !isFile(path):
+		return fmt.Errorf("--report %q is not a file; give the report's file", path)
+	case isJournalFile(path):
+		return fmt.Errorf("--report %q is a journal; give the report's file (the journal goes with --journal)", path)
+	case claimedByOther(path, journalPath, st.ReportJournal):
 		return fmt.Errorf("--report %q is another campaign's report (a journal of that campaign names it); %s, or a name no file has yet",
-			report, give)
-	case err == nil && !ok, err == nil && sameFile(report, want):
+			path, give)
+	case err == nil && !ok, err == nil && sameFile(path, want):
 		return nil
 	case err != nil:
-		return fmt.Errorf("--report %q exists, and it cannot be told to be this campaign's report: %w", report, err)
+		return fmt.Errorf("--report %q exists, and it cannot be told to be this campaign's report: %w", path, err)
 	}
 	return fmt.Errorf("--report %q is not this campaign's report: its journal %q says the report is %q; %s, "+
-		"or, if %q is this campaign's report moved there, remove it first: the journal rebuilds it",
-		report, journalPath, want, give, report)
+		"or, if %q is this campaign's report moved there, remove it first: the journal rebuilds it%s",
+		path, journalPath, want, give, path, unlessJournalLost)
 }
 
 // isJournalFile reports whether the file at path is a journal (by its first bytes).

@@ -275,6 +275,46 @@ func TestResume_tornTail(t *testing.T) {
 	}
 }
 
+// A journal emptied or cut before its first record (a mistaken `: > file`, a restore that
+// left it empty) records no run; with the campaign's report there, the campaign has run, and
+// resuming would send every row again, unmarked: --resume and receipts refuse.
+func TestResume_journalThatRecordsNoRun(t *testing.T) {
+	noLeaks(t)
+	srv := newTestSim(t, smsc.Config{})
+	c := newCampaign(t, 10)
+	if code, stderr := c.send(t, srv.Addr()); code != exitOK {
+		t.Fatalf("first run: exit %d\n%s", code, stderr)
+	}
+	var offsets []int64
+	if _, err := journal.Replay(c.journal, func(r journal.Record) error {
+		offsets = append(offsets, r.Offset)
+		return nil
+	}); err != nil || len(offsets) < 2 {
+		t.Fatalf("replay: %v, %d records", err, len(offsets))
+	}
+	whole, err := os.ReadFile(c.journal)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, size := range []int64{0, offsets[0], offsets[1] - 1} { // empty, the header only, inside the first record
+		if err := os.WriteFile(c.journal, whole[:size], 0o600); err != nil {
+			t.Fatal(err)
+		}
+		before := srv.Stats().Submits
+		code, stderr := c.send(t, srv.Addr(), "--resume")
+		if code != exitUsage || !strings.Contains(stderr, "records no run") {
+			t.Errorf("journal cut to %d bytes: --resume exit %d, want 1 and why; stderr:\n%s", size, code, stderr)
+		}
+		if n := srv.Stats().Submits - before; n != 0 {
+			t.Errorf("journal cut to %d bytes: %d messages sent again", size, n)
+		}
+		code, stderr = runCmd(t, "receipts", "--journal", c.journal, "--report", c.report, "--wait", "0")
+		if code != exitUsage || !strings.Contains(stderr, "records no run") && !strings.Contains(stderr, "records no campaign yet") {
+			t.Errorf("journal cut to %d bytes: receipts exit %d, want 1 and why; stderr:\n%s", size, code, stderr)
+		}
+	}
+}
+
 // TestResume_corruption: damage before the end of the journal is refused with the byte it is
 // at, and nothing is sent.
 func TestResume_corruption(t *testing.T) {

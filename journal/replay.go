@@ -41,7 +41,7 @@ type CorruptError struct {
 func (e *CorruptError) Error() string {
 	return fmt.Sprintf("journal %s is damaged at byte %d: %s. "+
 		"Restore the file from a backup, or keep only the records before the damage with `truncate -s %d %s` "+
-		"(rows recorded after that point may then be sent again)", e.Path, e.Offset, e.Reason, e.Offset, e.Path)
+		"(rows sent after that point are then sent again, and not marked resubmitted: their records are lost)", e.Path, e.Offset, e.Reason, e.Offset, e.Path)
 }
 
 // TornTail describes the end of a journal that does not form a complete record: what a crash
