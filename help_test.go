@@ -277,3 +277,19 @@ func TestUsageError_badValueSaysWhatItTakes(t *testing.T) {
 		t.Errorf("--window many: %v, want no word of durations", err)
 	}
 }
+
+// A stop signal that comes while the report is written (the run over) stopped nothing: said,
+// and the exit status stays the run's.
+func TestSayLateSignal(t *testing.T) {
+	signals := make(chan os.Signal, 1)
+	var stderr strings.Builder
+	sayLateSignal(signals, &stderr)
+	if stderr.Len() != 0 {
+		t.Errorf("no signal: %q, want nothing said", stderr.String())
+	}
+	signals <- syscall.SIGTERM
+	sayLateSignal(signals, &stderr)
+	if got := stderr.String(); !strings.Contains(got, "SIGTERM came after the run had ended") {
+		t.Errorf("a late SIGTERM: %q, want it said", got)
+	}
+}

@@ -786,6 +786,15 @@ func (cj *campaignJournal) recorder(report string) func(fs.FileInfo) {
 	}
 }
 
+// aboutFile is err, said to be about the file what at path unless it names path already (the
+// journal's own errors do).
+func aboutFile(what, path string, err error) error {
+	if strings.Contains(err.Error(), path) {
+		return err
+	}
+	return fmt.Errorf("%s %s: %w", what, path, err)
+}
+
 // close closes the journal (the engine has finished it already after a run) and the spool.
 // Calls after the first do nothing.
 func (cj *campaignJournal) close() {
@@ -795,12 +804,12 @@ func (cj *campaignJournal) close() {
 	cj.closed = true
 	if cj.w != nil {
 		if err := cj.w.Close(); err != nil {
-			fmt.Fprintf(cj.stderr, "smscast: journal %s: %v\n", cj.settings.path, err)
+			fmt.Fprintf(cj.stderr, "smscast: %v\n", aboutFile("journal", cj.settings.path, err))
 		}
 	}
 	if cj.spool != nil {
 		if err := cj.spool.Close(); err != nil {
-			fmt.Fprintf(cj.stderr, "smscast: spool %s: %v\n", cj.spool.Dir(), err)
+			fmt.Fprintf(cj.stderr, "smscast: %v\n", aboutFile("spool", cj.spool.Dir(), err))
 		}
 	}
 }
@@ -814,7 +823,7 @@ func (cj *campaignJournal) finish(sent bool) {
 		cj.close()
 		cj.removed = true
 		if err := os.Remove(cj.settings.path); err != nil {
-			fmt.Fprintf(cj.stderr, "smscast: journal %s: %v\n", cj.settings.path, err)
+			fmt.Fprintf(cj.stderr, "smscast: %v\n", aboutFile("journal", cj.settings.path, err))
 		}
 	}
 	if r := cj.resume; r != nil && cj.settings.resume {

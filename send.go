@@ -818,6 +818,7 @@ func runSend(ctx context.Context, s sendSettings, stderr io.Writer, signals <-ch
 		}
 	}
 
+	sayLateSignal(signals, stderr)
 	sigMu.Lock()
 	sig := stoppedBy
 	sigMu.Unlock()
@@ -1005,6 +1006,17 @@ func shellQuote(path string) string {
 		return path
 	}
 	return "'" + strings.ReplaceAll(path, "'", `'\''`) + "'"
+}
+
+// sayLateSignal says so if a stop signal came once the run had ended, while its report was
+// written: it stopped nothing, so the exit status stays the run's, but whoever sent it (a
+// timeout, a service manager) is told why the process did not stop at once.
+func sayLateSignal(signals <-chan os.Signal, stderr io.Writer) {
+	select {
+	case late := <-signals:
+		fmt.Fprintf(stderr, "smscast: %s came after the run had ended, while its report was written: nothing was stopped\n", signalName(late))
+	default:
+	}
 }
 
 // signalName is the name people know a stop signal by: SIGTERM, SIGINT ("terminated" and

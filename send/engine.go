@@ -269,6 +269,9 @@ type Campaign struct {
 	journalErrs atomic.Int64
 	receiptErrs atomic.Int64 // receipts that could not be kept, so were refused (see keptReceipt.finish)
 	expiredRows atomic.Int64 // rows not sent because the validity had ended (see expired)
+	// journalBroken is set once the journal failed a write: it takes no record after that,
+	// so no receipt can be kept and the wait for them ends.
+	journalBroken atomic.Bool
 
 	failMu  sync.Mutex
 	failErr error // the first fatal error
@@ -786,7 +789,7 @@ func (c *Campaign) awaitReceipts(ctx context.Context) {
 	defer deadline.Stop()
 	poll := time.NewTicker(receiptPoll)
 	defer poll.Stop()
-	for c.book.Pending() > 0 {
+	for c.book.Pending() > 0 && !c.journalBroken.Load() {
 		select {
 		case <-c.receiptPing:
 		case <-poll.C:

@@ -33,8 +33,9 @@ import (
 //
 // An error from Attempt stops the row before it is sent (it is reported not_sent); an error
 // given to ReceiptThen's done makes the engine answer the deliver_sm with ESME_RX_T_APPN so
-// the SMSC redelivers it later; other errors are reported as events. *journal.Writer
-// implements it.
+// the SMSC redelivers it later; other errors are reported as events. Any error is taken to
+// be for good, as *journal.Writer's are (it takes no record after a failed write): the wait
+// for receipts then ends, since none could be kept. *journal.Writer implements it.
 type Journal interface {
 	Attempt(row, part int, at time.Time) error
 	Accepted(row, part int, messageID string, at time.Time) error

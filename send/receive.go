@@ -135,6 +135,9 @@ func (k *keptReceipt) finish(err error) {
 	keptReceipts.Put(k)
 	defer c.receiptCalls.Done()
 	if err != nil {
+		if where == "journal" {
+			c.breakJournal()
+		}
 		if c.receiptErrs.Add(1) == 1 { // a full disk fails them all: said once, counted at the end
 			c.warn(fmt.Errorf("receipt %q not recorded, the SMSC will send it again: %s: %w", r.ID, where, err))
 		}

@@ -108,8 +108,20 @@ func (c *Campaign) recordUnaccepted(row int, res partResult) {
 // only counted (a full disk fails every record of the rows in flight), for Run to say how
 // many at its end.
 func (c *Campaign) journalFailed(err error) {
+	c.breakJournal()
 	if c.journalErrs.Add(1) == 1 {
 		c.warn(fmt.Errorf("journal: %w", err))
+	}
+}
+
+// breakJournal notes that the journal failed (its errors are for good: the writer takes no
+// record after the first failure) and wakes the wait for receipts, which then ends.
+func (c *Campaign) breakJournal() {
+	if c.journalBroken.CompareAndSwap(false, true) {
+		select {
+		case c.receiptPing <- struct{}{}:
+		default:
+		}
 	}
 }
 
