@@ -792,6 +792,10 @@ func runSend(ctx context.Context, s sendSettings, stderr io.Writer, signals <-ch
 	if res.ReceiverDown != nil {
 		sum.ReceiverDown = receiverAdvice(res.ReceiverDown)
 	}
+	for _, down := range res.BindsDown {
+		sum.BindsDown = append(sum.BindsDown, fmt.Sprintf("bind %d: %v", down.Bind, down.Err))
+	}
+	sum.Throttled = res.Throttled
 	// stderr may be a pipe whose reader went away: the report and --summary-json stand.
 	_ = sum.WriteText(stderr)
 	// Said once, at the end, with the exit status.

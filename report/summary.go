@@ -44,6 +44,12 @@ type Summary struct {
 	// the run, so that no receipt could arrive on it, and what to do; "" when it was, or
 	// there is none. Set by the caller: the Book does not know the sessions.
 	ReceiverDown string
+	// BindsDown says, one entry a bind, which sending binds were never bound during the run
+	// while others were, and why ("bind 3: ..."). Set by the caller, as ReceiverDown.
+	BindsDown []string
+	// Throttled counts the answers that asked to slow down (ESME_RTHROTTLED, ESME_RMSGQFUL)
+	// in this run. Set by the caller: the Book does not see them.
+	Throttled int64
 }
 
 // averageRate is n acceptances spread over span, per second: n-1 intervals over span, or n
@@ -210,6 +216,13 @@ func (s Summary) WriteText(w io.Writer) error {
 	if s.Unmatched > 0 {
 		line("unmatched", "%s matched no row (see the report's .unmatched.jsonl)", plural(s.Unmatched, "receipt"))
 	}
+	if s.Throttled > 0 {
+		line("throttled", "%s asked to slow down (ESME_RTHROTTLED, ESME_RMSGQFUL): the rate was lowered, and the PDUs sent again",
+			plural(int(s.Throttled), "answer"))
+	}
+	for _, down := range s.BindsDown {
+		line("binds", "never bound, so the campaign ran on fewer binds than --binds: %s", down)
+	}
 	if s.ReceiverDown != "" {
 		line("receiver", "never bound, so no receipt could arrive on it: %s", s.ReceiverDown)
 	}
@@ -308,10 +321,13 @@ func (s Summary) MarshalJSON() ([]byte, error) {
 		Straddled       int            `json:"latency_samples_left_out"`
 		Unmatched       int            `json:"unmatched_receipts"`
 		ReceiverDown    string         `json:"receiver_never_bound,omitempty"`
+		BindsDown       []string       `json:"binds_never_bound,omitempty"`
+		Throttled       int64          `json:"throttled"`
 	}{
 		formatTime(s.Start), formatTime(s.End), s.End.Sub(s.Start).Seconds(), s.Rows, submit,
 		s.Receipts, s.Parts, s.PartsAccepted, s.AverageRate, s.RateSpan.Seconds(), s.PeakRate,
 		s.SubmitLatency.json(), s.DeliveryLatency.json(), s.LatencyStraddled, s.Unmatched, s.ReceiverDown,
+		s.BindsDown, s.Throttled,
 	})
 }
 

@@ -169,6 +169,9 @@ func TestBook_CSVReportReadsBack(t *testing.T) {
 
 func TestSummary_Golden(t *testing.T) {
 	s := campaign().Summary(t0, at(3000))
+	// Set by the caller from the run's result.
+	s.Throttled = 12
+	s.BindsDown = []string{"bind 2: smpp: bind_transceiver refused by the SMSC: 0x00000005 ESME_RALYBND"}
 	var text bytes.Buffer
 	if err := s.WriteText(&text); err != nil {
 		t.Fatal(err)

@@ -27,16 +27,24 @@ type bind struct {
 	// capacity 1.
 	retired chan error
 
-	// For the receiver (receive): whether it was ever bound, and why its last bind failed.
+	// Whether it was ever bound, and why its last bind failed: the summary says why a bind
+	// never was (Result.ReceiverDown, Result.BindsDown).
 	everUp  atomic.Bool
 	refusal error // under mu
 }
 
-// lastRefusal is why the receiver's last bind failed; nil if none did.
+// lastRefusal is why the bind's last attempt failed; nil if none did.
 func (b *bind) lastRefusal() error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.refusal
+}
+
+// refused notes why an attempt to bind failed.
+func (b *bind) refused(err error) {
+	b.mu.Lock()
+	b.refusal = err
+	b.mu.Unlock()
 }
 
 func newBind(c *Campaign, n int) *bind {
@@ -251,6 +259,7 @@ func (b *bind) run(ctx context.Context) {
 			if ctx.Err() != nil {
 				break
 			}
+			b.refused(err)
 			// "At the start" is before any bind of the campaign succeeded: after that the
 			// same refusal usually means the SMSC still holds a dropped bind, or allows one
 			// bind per system_id and another bind of the campaign has it.
@@ -267,6 +276,7 @@ func (b *bind) run(ctx context.Context) {
 				return
 			}
 		} else {
+			b.everUp.Store(true)
 			up := time.Now()
 			err = b.hold(ctx, s, late)
 			if err == nil {
@@ -387,9 +397,7 @@ func (b *bind) receive(ctx context.Context) {
 		} else if ctx.Err() != nil {
 			return
 		} else {
-			b.mu.Lock()
-			b.refusal = err
-			b.mu.Unlock()
+			b.refused(err)
 		}
 		d := c.cfg.Reconnect.Delay(failures, jitter())
 		if s == nil {

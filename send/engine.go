@@ -214,6 +214,15 @@ type Result struct {
 	// ReceiverDown is the last refusal of Config.Receiver's session when it tried to bind
 	// and never was bound during the run: no receipt could arrive on it. nil otherwise.
 	ReceiverDown error
+	// BindsDown are the sending binds that were never bound during the run, with their last
+	// refusal, when another bind was (the campaign ran on fewer binds than Config.Binds).
+	BindsDown []BindDown
+}
+
+// BindDown is a bind that was never bound, and why its last attempt failed.
+type BindDown struct {
+	Bind int // 1-based, as in the events
+	Err  error
 }
 
 // Campaign is one run of the engine. Create it with New, then call Run once; Stop and
@@ -588,6 +597,13 @@ func (c *Campaign) Run(ctx context.Context, src Source) (Result, error) {
 	res.Expired = int(c.expiredRows.Load())
 	if r := c.receiver; r != nil && !r.everUp.Load() {
 		res.ReceiverDown = r.lastRefusal()
+	}
+	if c.everBound.Load() {
+		for _, b := range c.binds {
+			if err := b.lastRefusal(); err != nil && !b.everUp.Load() {
+				res.BindsDown = append(res.BindsDown, BindDown{Bind: b.n, Err: err})
+			}
+		}
 	}
 	switch {
 	case c.fatal() != nil:

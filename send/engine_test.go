@@ -276,7 +276,8 @@ func TestCampaign_moreBindsThanAllowed(t *testing.T) {
 	cfg := testConfig(srv)
 	cfg.Binds = 3
 	rows := testRows(t, 60, "capped binds %d")
-	if _, err := run(t, cfg, rows); err != nil {
+	res, err := run(t, cfg, rows)
+	if err != nil {
 		t.Fatal(err)
 	}
 	checkAllAccepted(t, cfg.Book, srv, rows)
@@ -284,6 +285,16 @@ func TestCampaign_moreBindsThanAllowed(t *testing.T) {
 	// A third bind can get in only as the campaign ends and the others unbind.
 	if st.Sessions < 2 || st.BindFailures == 0 {
 		t.Errorf("%d sessions, %d refused binds; want 2 and at least one refused", st.Sessions, st.BindFailures)
+	}
+	// The summary says which bind never was bound, and why.
+	wantDown := 3 - st.Sessions
+	if len(res.BindsDown) != wantDown {
+		t.Errorf("%d binds said never bound (%v), want %d of 3 (%d sessions)", len(res.BindsDown), res.BindsDown, wantDown, st.Sessions)
+	}
+	for _, down := range res.BindsDown {
+		if !strings.Contains(down.Err.Error(), "ESME_RALYBND") {
+			t.Errorf("bind %d never bound: %v, want the SMSC's refusal", down.Bind, down.Err)
+		}
 	}
 }
 
