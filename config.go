@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"reflect"
+	"runtime"
 	"sort"
 	"strings"
 	"time"
@@ -120,6 +121,9 @@ func applyConfigFile(c *cli.Context) error {
 	if password && passwordFile && !passwordAbove {
 		// As on the command line and in the environment: which one was meant cannot be told.
 		return fmt.Errorf("config %s: give the password once: password or password-file, not both", path)
+	}
+	if password {
+		warnIfReadableByOthers(c.App.ErrWriter, "config file", path)
 	}
 	for _, key := range keys {
 		flag := known[key]
@@ -240,7 +244,11 @@ func readPassword(c *cli.Context, onCommandLine bool, warn func(string)) (string
 			return "", fmt.Errorf("password file: %w", err)
 		}
 		line, _, _ := strings.Cut(string(b), "\n")
-		return strings.TrimRight(line, "\r"), nil
+		if line = strings.TrimRight(line, "\r"); line == "" {
+			return "", fmt.Errorf("password file %s: its first line is empty; write the password there", file)
+		}
+		warnIfReadableByOthers(c.App.ErrWriter, "password file", file)
+		return line, nil
 	}
 	if inline != "" && onCommandLine {
 		warn("warning: --password on the command line can be read by other users of this machine (ps); use SMSCAST_PASSWORD or --password-file")
@@ -252,4 +260,16 @@ func readPassword(c *cli.Context, onCommandLine bool, warn func(string)) (string
 // the environment; ask it before applyConfigFile, which would make the flag look set too.
 func passwordOnCommandLine(c *cli.Context) bool {
 	return c.IsSet("password") && c.String("password") != os.Getenv(envVar("password"))
+}
+
+// warnIfReadableByOthers warns, as ssh does for a key, when the file at path that holds a
+// password (what: "password file", "config file") can be read by other users of the machine.
+// Windows keeps no such mode bits.
+func warnIfReadableByOthers(stderr io.Writer, what, path string) {
+	fi, err := os.Stat(path)
+	if err != nil || runtime.GOOS == "windows" || fi.Mode().Perm()&0o044 == 0 {
+		return
+	}
+	fmt.Fprintf(stderr, "warning: %s %s holds the password and other users of this machine can read it (mode %04o); chmod 600 %s\n",
+		what, path, fi.Mode().Perm(), shellQuote(path))
 }

@@ -293,3 +293,28 @@ func TestSayLateSignal(t *testing.T) {
 		t.Errorf("a late SIGTERM: %q, want it said", got)
 	}
 }
+
+// An unknown flag within a typo of a known one names it; one far from every flag does not
+// guess.
+func TestUsageError_unknownFlagSuggestsTheNearest(t *testing.T) {
+	for _, tt := range []struct {
+		args []string
+		want string // "" = no suggestion
+	}{
+		{[]string{"send", "--rat", "5"}, "(did you mean --rate?)"},
+		{[]string{"send", "--sytem-id", "x"}, "(did you mean --system-id?)"},
+		{[]string{"sim", "--lisen", "127.0.0.1:0"}, "(did you mean --listen?)"},
+		{[]string{"send", "--x", "1"}, ""},
+		{[]string{"send", "--colour", "1"}, ""},
+	} {
+		var stdout, stderr strings.Builder
+		err := newApp(&stdout, &stderr).Run(append([]string{"smscast"}, tt.args...))
+		if err == nil || exitCode(err) != exitUsage {
+			t.Errorf("%v: %v, want a usage error", tt.args, err)
+			continue
+		}
+		if got := err.Error(); tt.want == "" && strings.Contains(got, "did you mean") || tt.want != "" && !strings.Contains(got, tt.want) {
+			t.Errorf("%v: %q, want %q", tt.args, got, tt.want)
+		}
+	}
+}

@@ -137,6 +137,10 @@ func usageError(c *cli.Context, err error, _ bool) error {
 		if takes := flagTakes(c, m[3]); takes != "" {
 			msg = fmt.Sprintf("invalid value %s in the environment variable %s (for --%s): %s", m[1], m[2], m[3], takes)
 		}
+	} else if m := unknownFlag.FindStringSubmatch(msg); m != nil {
+		if near := nearestFlag(c, m[1]); near != "" {
+			msg += fmt.Sprintf(" (did you mean --%s?)", near)
+		}
 	}
 	name := "smscast"
 	if c.Command != nil && c.Command.Name != "" {
@@ -150,7 +154,50 @@ func usageError(c *cli.Context, err error, _ bool) error {
 var (
 	badFlagValue = regexp.MustCompile(`^invalid value ("[^"]*") for flag --([\w-]+): parse error$`)
 	badEnvValue  = regexp.MustCompile(`^could not parse ("[^"]*") as \w+ value from environment variable "(\w+)" for flag ([\w-]+): `)
+	unknownFlag  = regexp.MustCompile(`^flag provided but not defined: --?([\w-]+)$`)
 )
+
+// nearestFlag is the visible flag of c's command whose name is within a typo of name (at
+// most two edits, one for short names), or "".
+func nearestFlag(c *cli.Context, name string) string {
+	flags := c.App.Flags
+	if c.Command != nil {
+		flags = c.Command.Flags
+	}
+	best, bestDist := "", min(2, len(name)/3)+1
+	for _, f := range flags {
+		if vf, ok := f.(cli.VisibleFlag); ok && !vf.IsVisible() {
+			continue
+		}
+		for _, n := range f.Names() {
+			if d := editDistance(name, n); d < bestDist {
+				best, bestDist = n, d
+			}
+		}
+	}
+	return best
+}
+
+// editDistance is the Levenshtein distance between a and b.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
 
 // flagTakes says what values the flag called name (of c's command) takes; "" for a flag it
 // does not know.

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -1040,6 +1041,44 @@ func TestSend_saysWhyRowsAreInvalid(t *testing.T) {
 	for _, want := range []string{recipients + ":3:1: ", "3 more invalid rows"} {
 		if !strings.Contains(stderr, want) {
 			t.Errorf("stderr lacks %q:\n%s", want, stderr)
+		}
+	}
+}
+
+// A password file that other users can read is warned of (as ssh does for a key), as is a
+// config file holding the password; an empty one is refused: no password was meant to be
+// empty there.
+func TestSend_passwordFileChecks(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("Windows keeps no mode bits for other users")
+	}
+	dir := t.TempDir()
+	recipients, templates := campaignFiles(t, dir, 1)
+	write := func(name, content string, mode os.FileMode) string {
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(path, mode); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	base := []string{"send", "--dry-run", "--recipients", recipients, "--templates", templates}
+	for _, tt := range []struct {
+		args []string
+		code int
+		want string // "" = no warning
+	}{
+		{[]string{"--password-file", write("open.pw", "secret\n", 0o644)}, exitOK, "password file " + filepath.Join(dir, "open.pw") + " holds the password and other users"},
+		{[]string{"--password-file", write("closed.pw", "secret\n", 0o600)}, exitOK, ""},
+		{[]string{"--config", write("open.yaml", "password: secret\n", 0o644)}, exitOK, "config file " + filepath.Join(dir, "open.yaml") + " holds the password"},
+		{[]string{"--config", write("nopw.yaml", "rate: 5\n", 0o644)}, exitOK, ""},
+		{[]string{"--password-file", write("empty.pw", "\n", 0o600)}, exitUsage, "its first line is empty"},
+	} {
+		code, stderr := runApp(t, append(base, tt.args...)...)
+		if code != tt.code || tt.want != "" && !strings.Contains(stderr, tt.want) || tt.want == "" && strings.Contains(stderr, "other users") {
+			t.Errorf("%v: exit %d, stderr %q; want %d and %q", tt.args, code, stderr, tt.code, tt.want)
 		}
 	}
 }
