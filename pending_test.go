@@ -45,22 +45,24 @@ func TestSend_pendingSaysHowToCollect(t *testing.T) {
 
 func TestPendingNote(t *testing.T) {
 	tests := []struct {
-		pending         int
-		journal, report string
-		pipe            bool
-		want            string
+		pending                int
+		journal, report, spool string
+		pipe                   bool
+		want                   string
 	}{
-		{0, "x.journal", "x", false, ""},
-		{1, "x.journal", "x", false, "1 accepted row is still PENDING (no final receipt yet); collect their receipts later with: smscast receipts --journal x.journal (with the same --smsc, --system-id and password; add --inbox and --optout-keywords to keep replies and opt-outs)"},
-		{2, "my campaign/it's.journal", "my campaign/it's", false, `--journal 'my campaign/it'\''s.journal' (with`},
-		{3, "", "x", false, "no journal was kept (--journal off)"},
-		{4, "smscast-report-1.csv.journal", "smscast-report-1.csv", true, "cannot collect them later: give such a campaign a longer --wait"},
+		{0, "x.journal", "x", "", false, ""},
+		{1, "x.journal", "x", "", false, "1 accepted row is still PENDING (no final receipt yet); collect their receipts later with: smscast receipts --journal x.journal (with the same --smsc, --system-id and password; add --inbox and --optout-keywords to keep replies and opt-outs)"},
+		{2, "my campaign/it's.journal", "my campaign/it's", "", false, `--journal 'my campaign/it'\''s.journal' (with`},
+		{3, "", "x", "", false, "no journal was kept (--journal off)"},
+		{4, "smscast-report-1.csv.journal", "smscast-report-1.csv", "", true, "cannot collect them later: give such a campaign a longer --wait"},
 		// A journal elsewhere (--journal): receipts must be told where the report is.
-		{5, "state/c.journal", "reports/c.csv", false, "smscast receipts --journal state/c.journal --report reports/c.csv (with"},
-		{6, "c.state", "c.csv", false, "smscast receipts --journal c.state --report c.csv (with"},
+		{5, "state/c.journal", "reports/c.csv", "", false, "smscast receipts --journal state/c.journal --report reports/c.csv (with"},
+		{6, "c.state", "c.csv", "", false, "smscast receipts --journal c.state --report c.csv (with"},
+		// A --spool of its own: every command of the campaign takes it.
+		{7, "x.journal", "x", "./sp3", false, "smscast receipts --journal x.journal --spool ./sp3 (with"},
 	}
 	for _, tt := range tests {
-		got := pendingNote(tt.pending, tt.journal, tt.report, tt.pipe)
+		got := pendingNote(tt.pending, tt.journal, tt.report, tt.spool, tt.pipe)
 		if tt.want == "" && got != "" || !strings.Contains(got, tt.want) {
 			t.Errorf("pendingNote(%d, %q, %q) = %q, want it to contain %q", tt.pending, tt.journal, tt.report, got, tt.want)
 		}

@@ -280,7 +280,11 @@ func receiptsExit(sig os.Signal, runErr, outputErr error, book *report.Book, cj 
 		return withExit(exitIncomplete, outputErr)
 	}
 	if pending > 0 {
-		return withExit(exitIncomplete, fmt.Errorf("%d accepted rows have no final receipt yet; run smscast receipts again later", pending))
+		rows := fmt.Sprintf("%d accepted rows have", pending)
+		if pending == 1 {
+			rows = "1 accepted row has"
+		}
+		return withExit(exitIncomplete, fmt.Errorf("%s no final receipt yet; run smscast receipts again later", rows))
 	}
 	return nil
 }

@@ -45,6 +45,7 @@ type journalSettings struct {
 	keepUncertain bool   // --no-resend-uncertain
 	replace       bool   // --force: an existing journal at path is deleted first
 	spool         string // the spool directory; "" when no receipts can come (--bind-mode tx)
+	spoolFlag     string // --spool as given ("" = the default): the advice to collect receipts repeats it
 	// pipe says the recipients come from standard input or a pipe: read once, so the
 	// campaign cannot be resumed.
 	pipe bool
@@ -55,7 +56,7 @@ type journalSettings struct {
 // --force: it records a campaign that --resume could still finish.
 func journalSettingsOf(c *cli.Context, reportPath string, in csvin.Config, receipts bool) (journalSettings, error) {
 	js := journalSettings{path: c.String("journal"), resume: c.Bool("resume"), keepUncertain: c.Bool("no-resend-uncertain"),
-		pipe: len(in.To) == 0 && readOnce(in.Recipients)}
+		pipe: len(in.To) == 0 && readOnce(in.Recipients), spoolFlag: c.String("spool")}
 	switch js.path {
 	case "":
 		js.path = reportPath + ".journal"

@@ -846,7 +846,7 @@ func runSend(ctx context.Context, s sendSettings, stderr io.Writer, signals <-ch
 		}
 		return withExit(exitConnect, joinErrs(fmt.Errorf("%w; %s", runErr, note), outputErr))
 	}
-	pending := pendingNote(sum.Receipts[report.ReceiptPending], s.journal.path, s.report, s.journal.pipe)
+	pending := pendingNote(sum.Receipts[report.ReceiptPending], s.journal.path, s.report, s.journal.spoolFlag, s.journal.pipe)
 	// A first run that sent nothing removed its journal (cj.finish): nothing to resume.
 	nothingSent := !res.Sent && !s.journal.resume
 	unjournaled := 0
@@ -895,7 +895,7 @@ func receiverAdvice(refusal error) string {
 
 // pendingNote says how to collect the receipts of the pending rows later ("" when none is
 // pending): with the campaign's journal, `smscast receipts` finishes the report.
-func pendingNote(pending int, journalPath, reportPath string, pipe bool) string {
+func pendingNote(pending int, journalPath, reportPath, spool string, pipe bool) string {
 	if pending == 0 {
 		return ""
 	}
@@ -914,6 +914,9 @@ func pendingNote(pending int, journalPath, reportPath string, pipe bool) string 
 	if reportPath != strings.TrimSuffix(journalPath, ".journal") || !strings.HasSuffix(journalPath, ".journal") {
 		// receipts puts the report beside the journal unless told: this one is elsewhere.
 		command += " --report " + shellQuote(reportPath)
+	}
+	if spool != "" {
+		command += " --spool " + shellQuote(spool) // every command of a campaign takes the same
 	}
 	return note + "; collect their receipts later with: " + command +
 		" (with the same --smsc, --system-id and password; add --inbox and --optout-keywords to keep replies and opt-outs)"
