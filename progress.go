@@ -75,7 +75,10 @@ func (p *progress) Start() {
 			progressbar.OptionShowCount(),
 			progressbar.OptionSetPredictTime(true),
 			progressbar.OptionSetElapsedTime(true),
-			progressbar.OptionThrottle(barRefresh),
+			// No throttle of its own: loop redraws it every barRefresh, and a throttled
+			// redraw after Describe kept Set's new count off the screen until the next tick,
+			// so that the count lagged the description's accepted figure.
+			progressbar.OptionThrottle(0),
 			progressbar.OptionShowDescriptionAtLineEnd(),
 			progressbar.OptionSetRenderBlankState(true),
 			// Without this, a bar of unknown length redraws itself from a goroutine of its
@@ -158,7 +161,7 @@ func (p *progress) tick(s send.Snapshot) {
 		} else {
 			p.bar.Describe(describe(s, p.last))
 		}
-		_ = p.bar.Set(s.Done)
+		_ = p.bar.Set(s.Done) // after Describe: this redraw shows both
 		p.last = s
 		return
 	}

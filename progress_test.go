@@ -219,3 +219,26 @@ func TestEtaOf_pauses(t *testing.T) {
 		t.Errorf("resumed: %v %v, want 40s (10 rows sent in 10 s, 40 left)", eta, ok)
 	}
 }
+
+// On a terminal, a tick shows the count and the description of the same snapshot: the bar's
+// own throttle once kept the new count off the screen until the next tick ("(6/40) …
+// accepted 10").
+func TestProgress_barCountKeepsUpWithTheDescription(t *testing.T) {
+	t0 := time.Now()
+	first := send.Snapshot{Time: t0, Started: t0, Total: 40, Done: 6, Accepted: 6, PDUs: 6, Bound: 1, Rate: 20}
+	next := send.Snapshot{Time: t0.Add(barRefresh), Started: t0, Total: 40, Done: 10, Accepted: 10, PDUs: 10, Bound: 1, Rate: 20}
+	var out bytes.Buffer
+	p := newProgress(&out, progressOptions{Mode: progressBar, Interval: time.Hour}, func() send.Snapshot { return first })
+	p.Start()
+	p.tick(first)
+	p.tick(next)
+	frames := strings.Split(out.String(), "\r")
+	last := frames[len(frames)-1]
+	for i := len(frames) - 1; i >= 0 && strings.TrimSpace(last) == ""; i-- {
+		last = frames[i]
+	}
+	p.Close()
+	if !strings.Contains(last, "(10/40") || !strings.Contains(last, "accepted 10") {
+		t.Errorf("the bar after the second tick: %q, want the count 10/40 with accepted 10", last)
+	}
+}
