@@ -76,7 +76,8 @@ func receiptsCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "receipts",
 		Usage:     "collect late delivery receipts of a campaign into its journal and rewrite its report",
-		UsageText: "smscast receipts --journal FILE --smsc HOST:PORT --system-id ID [--wait 1h] [options]",
+		UsageText: "smscast receipts --journal FILE --smsc HOST:PORT --system-id ID [--wait 1h] [options]\n" +
+			"smscast receipts --report FILE --wait 0   (the journal beside the report; no SMSC: only the spool's receipts)",
 		Description: "Binds (as a receiver, or a transceiver with --bind-mode trx), collects the delivery\n" +
 			"receipts of the campaign recorded in the journal — also those another run kept in the\n" +
 			"spool —, records them in the journal, and rewrites the campaign's report once every\n" +

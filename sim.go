@@ -166,7 +166,7 @@ func runSim(ctx context.Context, cfg smsc.Config, logPath string, stdout, stderr
 	if logPath != "" {
 		f, err := os.OpenFile(logPath, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
 		if err != nil {
-			return fmt.Errorf("open the message log: %w", err)
+			return fmt.Errorf("--log: open the message log: %w", err)
 		}
 		logFile, cfg.Log = f, f
 	}

@@ -77,7 +77,7 @@ func ParseTimeSpec(s string, loc *time.Location, now time.Time) (TimeSpec, error
 		}
 		return TimeSpec{At: t}, nil
 	}
-	return TimeSpec{}, fmt.Errorf("%q is neither a duration (90m, 2h30m, 1d12h) nor a time (2006-01-02 15:04 or RFC 3339)", s)
+	return TimeSpec{}, fmt.Errorf("%q is neither a duration (90m, 2h30m, 1d12h) nor a time (YYYY-MM-DD HH:MM[:SS], or RFC 3339 such as 2025-03-14T09:30:00+01:00)", s)
 }
 
 // checkWallClock refuses a local time that a daylight-saving change skips or repeats in loc:

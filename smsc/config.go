@@ -184,10 +184,10 @@ func (c Config) normalize() (Config, error) {
 		bad("choose either a certificate file (--tls-cert/--tls-key) or --tls-self-signed, not both")
 	}
 	if len(c.SystemID) > 15 {
-		bad("system id %q is longer than the 15 characters SMPP allows", c.SystemID)
+		bad("system id (--system-id) %q is longer than the 15 characters SMPP allows", c.SystemID)
 	}
 	if len(c.Password) > 8 {
-		bad("password is longer than the 8 characters SMPP allows")
+		bad("password (--password) is longer than the 8 characters SMPP allows")
 	}
 	if c.IDFormat == "" {
 		c.IDFormat = IDHex
@@ -204,36 +204,36 @@ func (c Config) normalize() (Config, error) {
 		bad("the enquire_link interval (--enquire-link) %v is below %v: every session would be probed without pause (and dropped before it could answer)", c.EnquireLinkInterval, minEnquireLinkInterval)
 	}
 	if c.ReceiptDelay < 0 || c.ReceiptJitter < 0 || c.ReceiptRetry < 0 || c.RespDelay < 0 {
-		bad("delays must not be negative")
+		bad("delays (--receipt-delay, --receipt-jitter, --receipt-retry, --resp-delay) must not be negative")
 	}
 	if c.ReceiptRetry == 0 {
 		c.ReceiptRetry = DefaultReceiptRetry
 	}
 	if c.ReceiptAttempts < 0 {
-		bad("receipt attempts must not be negative")
+		bad("receipt attempts (--receipt-attempts) must not be negative")
 	}
 	if c.ReceiptAttempts == 0 {
 		c.ReceiptAttempts = DefaultReceiptAttempts
 	}
 	if c.DeliverWindow < 0 {
-		bad("deliver window must not be negative")
+		bad("deliver window (--deliver-window) must not be negative")
 	}
 	if c.DeliverWindow == 0 {
 		c.DeliverWindow = DefaultDeliverWindow
 	}
 	if !(c.UndelivRatio >= 0 && c.UndelivRatio <= 1) { // also catches NaN
-		bad("undeliverable ratio %v is not between 0 and 1", c.UndelivRatio)
+		bad("undeliverable ratio (--undeliv-ratio) %v is not between 0 and 1", c.UndelivRatio)
 	}
 	if slices.ContainsFunc(c.ReplyPrefixes, func(p string) bool { return p != "" }) && c.ReplyText == "" {
-		bad("reply prefixes need a reply text")
+		bad("reply prefixes (--reply-prefix) need a reply text (--reply-text)")
 	}
 	if c.ThrottleTPS < 0 || c.QueueFullAfter < 0 || c.MaxBinds < 0 {
-		bad("throttle, queue-full and bind limits must not be negative")
+		bad("throttle, queue-full and bind limits (--throttle-tps, --queue-full-after, --max-binds) must not be negative")
 	}
 	for _, list := range [][]int{c.DropAfter, c.UnbindAfter, c.ForgetBindAfter} {
 		for _, n := range list {
 			if n < 1 {
-				bad("drop-after, unbind-after and forget-bind-after positions start at 1, got %d", n)
+				bad("--drop-after, --unbind-after and --forget-bind-after positions start at 1, got %d", n)
 			}
 		}
 	}
