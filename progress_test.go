@@ -242,3 +242,16 @@ func TestProgress_barCountKeepsUpWithTheDescription(t *testing.T) {
 		t.Errorf("the bar after the second tick: %q, want the count 10/40 with accepted 10", last)
 	}
 }
+
+// A run shorter than a second counts as one second in the last line's msg/s: a single PDU
+// sent within milliseconds read "msg/s 156.2" beside "rate 10/s".
+func TestProgress_finalRateOfAShortRun(t *testing.T) {
+	t0 := time.Date(2025, 3, 14, 9, 0, 0, 0, time.UTC)
+	final := send.Snapshot{Time: t0.Add(6 * time.Millisecond), Started: t0, Total: 1, Done: 1, Accepted: 1, PDUs: 1, Rate: 10}
+	var out bytes.Buffer
+	p := newProgress(&out, progressOptions{Mode: progressLines}, nil)
+	p.writeFinal(final)
+	if !strings.Contains(out.String(), "msg/s 1.0 ") {
+		t.Errorf("final line %q: want msg/s 1.0", out.String())
+	}
+}
