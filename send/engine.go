@@ -278,6 +278,9 @@ type Campaign struct {
 	journalErrs atomic.Int64
 	receiptErrs atomic.Int64 // receipts that could not be kept, so were refused (see keptReceipt.finish)
 	expiredRows atomic.Int64 // rows not sent because the validity had ended (see expired)
+	// inputRead is set once the source has given its last row: the rows read are then the
+	// total, which Config.Total only estimated (a quoted line break, a blank line).
+	inputRead atomic.Bool
 	// journalBroken is set once the journal failed a write: it takes no record after that,
 	// so no receipt can be kept and the wait for them ends.
 	journalBroken atomic.Bool
@@ -396,11 +399,15 @@ func (c *Campaign) Snapshot() Snapshot {
 		}
 	}
 	counts := c.cfg.Book.Counts()
+	total, rows := c.cfg.Total, int(c.rows.Load())
+	if c.inputRead.Load() {
+		total = rows
+	}
 	return Snapshot{
 		Time:        time.Now(),
 		Started:     c.startTime(),
-		Total:       c.cfg.Total,
-		Rows:        int(c.rows.Load()),
+		Total:       total,
+		Rows:        rows,
 		Done:        int(c.done.Load()),
 		Accepted:    int(c.accepted.Load()),
 		Failed:      int(c.failed.Load()),
@@ -686,6 +693,7 @@ func (c *Campaign) produce(ctx context.Context, src Source, jobs chan<- job) err
 	for {
 		row, err := src.Next()
 		if err == io.EOF {
+			c.inputRead.Store(true)
 			return nil
 		}
 		if err != nil {

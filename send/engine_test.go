@@ -830,3 +830,19 @@ func TestCheckServiceType(t *testing.T) {
 		}
 	}
 }
+
+// Config.Total is an estimate (a line count: a quoted line break or a blank line throws it
+// off); once the input has ended, the snapshot's total is the rows read, so the last
+// progress line does not end at "43/45 (96%)".
+func TestCampaign_totalBecomesTheRowsRead(t *testing.T) {
+	srv := newSim(t, smsc.Config{})
+	cfg := testConfig(srv)
+	cfg.Total = 5 // the estimate
+	c, res, err := runCampaign(t, cfg, testRows(t, 3, "estimated %d"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Total != 3 || c.Snapshot().Total != 3 {
+		t.Errorf("total %d (snapshot after the run %d), want the 3 rows read", res.Total, c.Snapshot().Total)
+	}
+}

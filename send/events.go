@@ -125,7 +125,7 @@ type Snapshot struct {
 	Time    time.Time // when the snapshot was taken
 	Started time.Time // when Run started
 
-	Total       int // rows expected in all (Config.Total); 0 = unknown
+	Total       int // rows expected in all (Config.Total; the rows read once the input ended); 0 = unknown
 	Rows        int // rows read from the input so far
 	Done        int // rows with an outcome: accepted, rejected, skipped or not sent
 	Accepted    int // rows whose every part the SMSC accepted (resubmitted ones included)
