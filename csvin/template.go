@@ -30,6 +30,7 @@ type piece struct {
 	text        string // literal text, or the fallback
 	name        string // placeholder column name as written
 	hasFallback bool
+	at          int // a placeholder's first character in the text, from 1, for errors
 	field       int // column index, set by bind
 }
 
@@ -65,7 +66,7 @@ func parseTemplate(text string) ([]piece, error) {
 		case strings.HasPrefix(after, "}"):
 			return nil, fmt.Errorf("the placeholder at character %d, %q, is followed by a third }; remove it, or put a space before a } that belongs to the text", at, "{{"+inner+"}}")
 		}
-		pieces = append(pieces, piece{name: name, text: strings.TrimSpace(fallback), hasFallback: hasFallback})
+		pieces = append(pieces, piece{name: name, text: strings.TrimSpace(fallback), hasFallback: hasFallback, at: at})
 		rest = after
 	}
 	if rest != "" {
@@ -95,8 +96,8 @@ func (tp *template) bind(t *table) error {
 		p.field = t.column(p.name)
 		if p.field < 0 {
 			errs = append(errs, &RowError{File: tp.file, Line: tp.line, Column: tp.column,
-				Err: fmt.Errorf("template %q uses {{%s}}, but %s has no column %q (it has: %s); fix the placeholder or add the column",
-					tp.id, shown(p.name), t.file, p.name, t.columnList())})
+				Err: fmt.Errorf("template %q uses {{%s}} (at character %d of its text), but %s has no column %q (it has: %s); fix the placeholder or add the column",
+					tp.id, shown(p.name), p.at, t.file, p.name, t.columnList())})
 		}
 	}
 	return errors.Join(errs...)
