@@ -3,6 +3,7 @@
 package main
 
 import (
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -240,10 +241,12 @@ func TestReportFormatOf_FIFO(t *testing.T) {
 	}
 }
 
-// A --summary-json or plan --out that names a FIFO, or a link to one (as /dev/stdout is a
-// link to the process's standard output), is written into and stays what it was: renaming
-// the finished file over it, as for a regular file, turned /dev/null into a regular file when
-// run as root. A --report there is refused before anything is sent.
+// A --summary-json or plan --out that names a FIFO, a link to one, or a path under /dev (as
+// /dev/stdout is a link to the process's standard output, which may be a regular file) is
+// written into and stays what it was: renaming the finished file over it, as for a regular
+// file, turned /dev/null into a regular file when run as root. A FIFO that no process reads is
+// an error at once, not a wait after the campaign. A --report there is refused before
+// anything is sent.
 func TestSend_outputsIntoSpecialFiles(t *testing.T) {
 	srv, err := smsc.NewServer(smsc.Config{})
 	if err != nil {
@@ -260,31 +263,6 @@ func TestSend_outputsIntoSpecialFiles(t *testing.T) {
 	if err := os.Symlink(fifo, link); err != nil {
 		t.Fatal(err)
 	}
-	// readFIFO collects what one writer puts in the FIFO.
-	readFIFO := func() <-chan string {
-		got := make(chan string, 1)
-		go func() {
-			b, _ := os.ReadFile(fifo) // blocks until the writer opens it, ends when it closes
-			got <- string(b)
-		}()
-		return got
-	}
-	unblock := func() { // a reader left waiting for a writer that never came
-		if f, err := os.OpenFile(fifo, os.O_WRONLY|syscall.O_NONBLOCK, 0); err == nil {
-			f.Close()
-		}
-	}
-	// received is what the FIFO got; "" if nothing was written into it.
-	received := func(got <-chan string) string {
-		unblock() // once the writer is done: the reader ends now if it got nothing
-		select {
-		case s := <-got:
-			return s
-		case <-time.After(10 * time.Second):
-			t.Fatal("the FIFO's reader is still waiting after 10s")
-			return ""
-		}
-	}
 	stillSpecial := func(when string) {
 		t.Helper()
 		if fi, err := os.Lstat(link); err != nil || fi.Mode()&os.ModeSymlink == 0 {
@@ -294,37 +272,83 @@ func TestSend_outputsIntoSpecialFiles(t *testing.T) {
 			t.Errorf("%s: %s is no longer a FIFO (%v)", when, fifo, err)
 		}
 	}
+	send := func(report string, extra ...string) (int, string) {
+		return runWithin(t, 30*time.Second, func() {}, append([]string{"send", "--smsc", srv.Addr(), "--recipients", recipients,
+			"--templates", templates, "--rate", "0", "--wait", "0", "--report", filepath.Join(dir, report), "--quiet"}, extra...)...)
+	}
 
-	got := readFIFO()
-	code, stderr := runWithin(t, 30*time.Second, unblock, "send", "--smsc", srv.Addr(), "--recipients", recipients,
-		"--templates", templates, "--rate", "0", "--wait", "0", "--report", filepath.Join(dir, "out.csv"),
-		"--summary-json", link, "--quiet")
+	// No process reads the FIFO: said at once, exit 3 (the report stands).
+	code, stderr := send("none.csv", "--summary-json", link)
+	if code != exitIncomplete || !strings.Contains(stderr, "no process reads this FIFO") {
+		t.Errorf("--summary-json to a FIFO nobody reads: exit %d, stderr %q; want 3 and why", code, stderr)
+	}
+	stillSpecial("--summary-json, no reader")
+
+	// A reader, open before smscast writes (O_RDWR: opening does not wait for a writer). The
+	// output fits the pipe's buffer, so it is there once the command has returned.
+	r, err := os.OpenFile(fifo, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	fd := int(r.Fd()) // once: Fd puts the file back in blocking mode
+	if err := syscall.SetNonblock(fd, true); err != nil {
+		t.Fatal(err)
+	}
+	buffered := func() string {
+		var b []byte
+		buf := make([]byte, 64<<10)
+		for range 100 {
+			n, err := syscall.Read(fd, buf)
+			if n <= 0 || err != nil {
+				break
+			}
+			b = append(b, buf[:n]...)
+		}
+		return string(b)
+	}
+	code, stderr = send("out.csv", "--summary-json", link)
 	if code != exitOK {
 		t.Fatalf("send: exit %d; stderr:\n%s", code, stderr)
 	}
-	if s := received(got); !strings.Contains(s, `"duration_seconds"`) {
+	if s := buffered(); !strings.Contains(s, `"duration_seconds"`) {
 		t.Errorf("the FIFO got %q, want the summary", s)
 	}
 	stillSpecial("--summary-json")
 
-	got = readFIFO()
 	code, _, stderr = runPlanApp(t, "", "--recipients", recipients, "--templates", templates, "--out", link)
 	if code != exitOK {
-		unblock()
 		t.Fatalf("plan: exit %d; stderr:\n%s", code, stderr)
 	}
-	if s := received(got); !strings.HasPrefix(s, "row,msisdn,") {
+	if s := buffered(); !strings.HasPrefix(s, "row,msisdn,") {
 		t.Errorf("the FIFO got %q, want the plan", s)
 	}
 	stillSpecial("plan --out")
 
-	code, stderr = runApp(t, "send", "--smsc", srv.Addr(), "--recipients", recipients, "--templates", templates,
-		"--report", link, "--force")
-	if code != exitUsage || !strings.Contains(stderr, "not a regular file") {
-		t.Errorf("--report to a FIFO: exit %d, stderr %q; want 1 and why", code, stderr)
+	// /dev/fd/N, here a regular file the process has open, as /dev/stdout is after "> file":
+	// written into (appended to), never replaced.
+	f, err := os.OpenFile(filepath.Join(dir, "redirected.json"), os.O_RDWR|os.O_CREATE|os.O_APPEND, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	code, stderr = send("fd.csv", "--summary-json", fmt.Sprintf("/dev/fd/%d", f.Fd()))
+	if code != exitOK {
+		t.Fatalf("send to /dev/fd: exit %d; stderr:\n%s", code, stderr)
+	}
+	if b, err := os.ReadFile(f.Name()); err != nil || !strings.Contains(string(b), `"duration_seconds"`) {
+		t.Errorf("the file behind /dev/fd/%d holds %q (%v), want the summary", f.Fd(), b, err)
+	}
+
+	for _, report := range []string{link, "/dev/stdout"} {
+		code, stderr = runApp(t, "send", "--smsc", srv.Addr(), "--recipients", recipients, "--templates", templates,
+			"--report", report, "--force")
+		if code != exitUsage || !strings.Contains(stderr, "not a regular file") {
+			t.Errorf("--report %s: exit %d, stderr %q; want 1 and why", report, code, stderr)
+		}
 	}
 	stillSpecial("--report")
-	if n := srv.Stats().Submits; n != 3 {
-		t.Errorf("%d submits, want the first campaign's 3 only", n)
+	if n := srv.Stats().Submits; n != 9 {
+		t.Errorf("%d submits, want the three campaigns' 9 only", n)
 	}
 }

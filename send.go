@@ -503,7 +503,7 @@ func exists(path string) bool {
 // end: an existing one (or its unmatched receipts) without --force, a missing or read-only
 // directory, or an input file.
 func checkReportPath(path string, force bool, in csvin.Config) error {
-	if st, err := os.Stat(path); err == nil && !st.Mode().IsRegular() && !st.IsDir() {
+	if report.Special(path) {
 		// /dev/null, /dev/stdout: the journal and the unmatched receipts would go beside it,
 		// and a resume could find no report there.
 		return fmt.Errorf("--report %s is not a regular file: the report is the campaign's record, kept with its journal beside it; give a file name", path)
@@ -572,13 +572,14 @@ func checkSummaryPath(path string) error {
 	if path == "" {
 		return nil
 	}
+	if report.Special(path) {
+		return nil // /dev/stdout, a FIFO: written into, not replaced (report.WriteAtomic)
+	}
 	if st, err := os.Stat(filepath.Dir(path)); err != nil || !st.IsDir() {
 		return fmt.Errorf("--summary-json %s: directory %s does not exist", path, filepath.Dir(path))
 	}
 	if st, err := os.Stat(path); err == nil && st.IsDir() {
 		return fmt.Errorf("--summary-json %s is a directory; give a file name", path)
-	} else if err == nil && !st.Mode().IsRegular() {
-		return nil // /dev/stdout, a FIFO: written into, not replaced (report.WriteAtomic)
 	}
 	if err := writableDir(filepath.Dir(path)); err != nil {
 		return fmt.Errorf("--summary-json %s: %w; give a directory where this user can write", path, err)

@@ -9,8 +9,10 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -410,9 +412,9 @@ func allDigits(s string) bool {
 // synced so the rename survives a crash. On any failure the temporary file is removed and path
 // is untouched. Without replace an existing path is an error (checked atomically with a hard
 // link where the file system allows). A new file gets the mode os.Create would give; a
-// replaced file keeps its mode. A path that is neither a file nor a directory (a device such
-// as /dev/null, a FIFO, a link to /dev/stdout) is written into instead, with or without
-// replace: renaming over it would put a regular file in its place.
+// replaced file keeps its mode. A special path (see Special: /dev/null, /dev/stdout, a FIFO)
+// is written into instead, with or without replace: renaming over it would put a regular
+// file in its place.
 func WriteAtomic(path string, replace bool, fill func(io.Writer) error) error {
 	return writeAtomic(path, replace, fill, nil)
 }
@@ -421,11 +423,11 @@ func WriteAtomic(path string, replace bool, fill func(io.Writer) error) error {
 // facts (size, modification time: the rename keeps them) before it is put in place, and, if
 // that then fails while replacing, the facts of the file that stays.
 func writeAtomic(path string, replace bool, fill func(io.Writer) error, beforeCommit func(fs.FileInfo)) (err error) {
+	if Special(path) {
+		return writeInto(path, fill)
+	}
 	mode := fs.FileMode(0o666)
 	if fi, statErr := os.Stat(path); statErr == nil {
-		if special(fi) {
-			return writeInto(path, fill)
-		}
 		if !replace {
 			return existsError(path)
 		}
@@ -482,16 +484,31 @@ func writeAtomic(path string, replace bool, fill func(io.Writer) error, beforeCo
 	return syncDir(path)
 }
 
-// special reports whether fi is neither a regular file nor a directory: a device, a FIFO, a
-// socket.
-func special(fi fs.FileInfo) bool {
-	return !fi.Mode().IsRegular() && !fi.IsDir()
+// Special reports whether path is to be written into rather than replaced: a path under
+// /dev or /proc (/dev/stdout, /dev/fd/3, /dev/null: links to whatever the process's output
+// is, even a regular file), or something that is neither a regular file nor a directory (a
+// FIFO, a device elsewhere).
+func Special(path string) bool {
+	if abs, err := filepath.Abs(path); err == nil && (strings.HasPrefix(abs, "/dev/") || strings.HasPrefix(abs, "/proc/")) {
+		return true
+	}
+	fi, err := os.Stat(path)
+	return err == nil && !fi.Mode().IsRegular() && !fi.IsDir()
 }
 
-// writeInto writes fill's output into the special file at path (see WriteAtomic). It is not
-// synced: a device or a pipe has nothing to sync.
+// writeInto writes fill's output into the special file at path (see WriteAtomic), after what
+// it holds already: /dev/stdout may be a file the shell opened for appending. It is not
+// synced: a device or a pipe has nothing to sync. A FIFO that no process reads is an error
+// at once, not a wait that would hold the process after its campaign.
 func writeInto(path string, fill func(io.Writer) error) error {
-	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	flags := os.O_WRONLY | os.O_APPEND
+	if fi, err := os.Stat(path); err == nil && fi.Mode()&fs.ModeNamedPipe != 0 {
+		flags |= syscall.O_NONBLOCK // ENXIO when no process has it open for reading
+	}
+	f, err := os.OpenFile(path, flags, 0)
+	if errors.Is(err, syscall.ENXIO) {
+		return fmt.Errorf("write %s: no process reads this FIFO", path)
+	}
 	if err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
