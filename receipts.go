@@ -74,8 +74,8 @@ func hide(f cli.Flag) {
 func receiptsCommand() *cli.Command {
 	var passwordOnArgs bool
 	return &cli.Command{
-		Name:      "receipts",
-		Usage:     "collect late delivery receipts of a campaign into its journal and rewrite its report",
+		Name:  "receipts",
+		Usage: "collect late delivery receipts of a campaign into its journal and rewrite its report",
 		UsageText: "smscast receipts --journal FILE --smsc HOST:PORT --system-id ID [--wait 1h] [options]\n" +
 			"smscast receipts --report FILE --wait 0   (the journal beside the report; no SMSC: only the spool's receipts)",
 		Description: "Binds (as a receiver, or a transceiver with --bind-mode trx), collects the delivery\n" +

@@ -492,15 +492,19 @@ func TestReportOwner_oneReportNameTwoJournals(t *testing.T) {
 }
 
 // A report or summary directory where no file can be created is refused before anything is
-// sent, not found out after the whole campaign. /proc takes no files, not even root's (who
-// writes into a directory whatever its mode).
+// sent, not found out after the whole campaign. /sys/kernel takes no files, not even root's
+// (who writes into a directory whatever its mode).
 func TestCheckReportPath_unwritableDirectory(t *testing.T) {
-	if fi, err := os.Stat("/proc/self"); err != nil || !fi.IsDir() {
-		t.Skip("no /proc here")
+	if fi, err := os.Stat("/sys/kernel"); err != nil || !fi.IsDir() {
+		t.Skip("no /sys/kernel here")
 	}
-	if err := checkReportPath("/proc/self/out.csv", false, csvin.Config{}); err == nil || !strings.Contains(err.Error(), "cannot create a file in /proc/self") {
-		t.Errorf("checkReportPath in /proc/self = %v, want a refusal", err)
+	if err := checkReportPath("/sys/kernel/out.csv", false, csvin.Config{}); err == nil || !strings.Contains(err.Error(), "cannot create a file in /sys/kernel") {
+		t.Errorf("checkReportPath in /sys/kernel = %v, want a refusal", err)
 	}
+	if err := checkSummaryPath("/sys/kernel/summary.json"); err == nil || !strings.Contains(err.Error(), "cannot create a file in /sys/kernel") {
+		t.Errorf("checkSummaryPath in /sys/kernel = %v, want a refusal", err)
+	}
+	// A new file under /proc is no special file to write into: refused for its directory too.
 	if err := checkSummaryPath("/proc/self/summary.json"); err == nil || !strings.Contains(err.Error(), "cannot create a file in /proc/self") {
 		t.Errorf("checkSummaryPath in /proc/self = %v, want a refusal", err)
 	}

@@ -484,16 +484,17 @@ func writeAtomic(path string, replace bool, fill func(io.Writer) error, beforeCo
 	return syncDir(path)
 }
 
-// Special reports whether path is to be written into rather than replaced: a path under
-// /dev or /proc (/dev/stdout, /dev/fd/3, /dev/null: links to whatever the process's output
-// is, even a regular file), or something that is neither a regular file nor a directory (a
-// FIFO, a device elsewhere).
+// Special reports whether path is to be written into rather than replaced: something that
+// exists under /dev or /proc (/dev/stdout, /dev/fd/3, /dev/null: links to whatever the
+// process's output is, even a regular file), or anything that is neither a regular file nor
+// a directory (a FIFO, a device elsewhere).
 func Special(path string) bool {
-	if abs, err := filepath.Abs(path); err == nil && (strings.HasPrefix(abs, "/dev/") || strings.HasPrefix(abs, "/proc/")) {
-		return true
-	}
 	fi, err := os.Stat(path)
-	return err == nil && !fi.Mode().IsRegular() && !fi.IsDir()
+	if err != nil || fi.IsDir() {
+		return false
+	}
+	abs, err := filepath.Abs(path)
+	return !fi.Mode().IsRegular() || err == nil && (strings.HasPrefix(abs, "/dev/") || strings.HasPrefix(abs, "/proc/"))
 }
 
 // writeInto writes fill's output into the special file at path (see WriteAtomic), after what
