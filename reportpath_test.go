@@ -261,7 +261,11 @@ func TestCheckReportOwner(t *testing.T) {
 		st              *journal.State
 		want            string // "" = accepted; else what the refusal says
 	}{
-		{"b.csv", "a.csv.journal", &journal.State{Runs: 1}, ""},                                  // a journal of an earlier smscast records none
+		{"b.csv", "a.csv.journal", &journal.State{Runs: 1}, ""}, // a journal of an earlier smscast records none
+		// No report recorded, but one written since the campaign began: the journal lost records.
+		{"b.csv", "a.csv.journal", &journal.State{Runs: 1, RunStarts: []time.Time{fi.ModTime().Add(-time.Minute)}}, "the journal has lost records"},
+		// ... or one from before it began: what a --force start left, to be replaced.
+		{"b.csv", "a.csv.journal", &journal.State{Runs: 1, RunStarts: []time.Time{fi.ModTime().Add(time.Minute)}}, ""},
 		{"b.csv", "a.csv.journal", &journal.State{}, `the journal a.csv.journal records no run`}, // emptied or cut short
 		{"new.csv", "a.csv.journal", &journal.State{}, ""},                                       // crashed before its first record: nothing sent
 		{"a.csv", "a.csv.journal", recorded, ""},

@@ -528,6 +528,14 @@ func campaignReport(journalPath string, st *journal.State) (report string, ok bo
 	return report, ok, err
 }
 
+// writtenSinceStart reports whether the file at path was last written after the campaign of
+// st began (its first run's start): by one of its runs, so that the journal should know it. A
+// report older than that is one a --force start replaced the campaign of.
+func writtenSinceStart(path string, st *journal.State) bool {
+	fi, err := os.Stat(path)
+	return err == nil && len(st.RunStarts) > 0 && !fi.ModTime().Before(st.RunStarts[0])
+}
+
 // unlessJournalLost ends the advice to remove a report the journal does not recognise: the
 // journal may be the one that changed.
 const unlessJournalLost = " (unless the journal was restored from a backup or cut short: then the report is newer than " +
@@ -661,6 +669,13 @@ func checkReportOwner(path, journalPath string, st *journal.State) error {
 	case claimedByOther(path, journalPath, st.ReportJournal):
 		return fmt.Errorf("--report %q is another campaign's report (a journal of that campaign names it); %s, or a name no file has yet",
 			path, give)
+	case err == nil && !ok && writtenSinceStart(path, st):
+		// Every run records its report: a report written since the campaign began, which the
+		// journal does not know, means the journal lost its last records.
+		return fmt.Errorf("the journal %s records no report, but %q was written after the campaign began (%s): "+
+			"the journal has lost records (cut short, or restored from an older backup), and resuming from it would send again, "+
+			"unmarked, the rows it lost; restore the whole journal, or, if %q is another campaign's report, give another --report",
+			journalPath, path, st.RunStarts[0].Format(time.RFC3339), path)
 	case err == nil && !ok, err == nil && sameFile(path, want):
 		return nil
 	case err != nil:
