@@ -243,6 +243,7 @@ func TestUsageError_badValueSaysWhatItTakes(t *testing.T) {
 		{args: []string{"sim", "--receipt-delay", "2"}, takes: "give a duration with its unit"},
 		{args: []string{"send", "--window", "many"}, takes: "give a whole number"},
 		{args: []string{"send", "--rate", "fast"}, takes: "give a number"},
+		{args: []string{"send", "--force=maybe"}, takes: `invalid value "maybe" for flag --force: give true or false`},
 		{args: []string{"send"}, env: [2]string{"SMSCAST_WAIT", "1d"}, takes: "give a duration with its unit"},
 		{args: []string{"send"}, env: [2]string{"SMSCAST_WINDOW", "many"}, takes: "SMSCAST_WINDOW (for --window): give a whole number"},
 		{args: []string{"send"}, env: [2]string{"SMSCAST_TLS", "maybe"}, takes: "give true or false"},
@@ -303,6 +304,7 @@ func TestUsageError_unknownFlagSuggestsTheNearest(t *testing.T) {
 	}{
 		{[]string{"send", "--rat", "5"}, "(did you mean --rate?)"},
 		{[]string{"send", "--sytem-id", "x"}, "(did you mean --system-id?)"},
+		{[]string{"send", "--wiat", "1s"}, "(did you mean --wait?)"}, // two letters swapped
 		{[]string{"sim", "--lisen", "127.0.0.1:0"}, "(did you mean --listen?)"},
 		{[]string{"send", "--x", "1"}, ""},
 		{[]string{"send", "--colour", "1"}, ""},

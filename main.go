@@ -152,7 +152,7 @@ func usageError(c *cli.Context, err error, _ bool) error {
 // urfave/cli's errors for a value its parser refused, on the command line and from the
 // environment.
 var (
-	badFlagValue = regexp.MustCompile(`^invalid value ("[^"]*") for flag --([\w-]+): parse error$`)
+	badFlagValue = regexp.MustCompile(`^invalid (?:boolean )?value ("[^"]*") for (?:flag )?--?([\w-]+): parse error$`)
 	badEnvValue  = regexp.MustCompile(`^could not parse ("[^"]*") as \w+ value from environment variable "(\w+)" for flag ([\w-]+): `)
 	unknownFlag  = regexp.MustCompile(`^flag provided but not defined: --?([\w-]+)$`)
 )
@@ -178,25 +178,30 @@ func nearestFlag(c *cli.Context, name string) string {
 	return best
 }
 
-// editDistance is the Levenshtein distance between a and b.
+// editDistance is the number of single-character edits (insertions, deletions,
+// substitutions, and swaps of two neighbours: "wiat" for "wait") between a and b.
 func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
+	d := make([][]int, len(a)+1)
+	for i := range d {
+		d[i] = make([]int, len(b)+1)
+		d[i][0] = i
+	}
+	for j := range d[0] {
+		d[0][j] = j
 	}
 	for i := 1; i <= len(a); i++ {
-		cur[0] = i
 		for j := 1; j <= len(b); j++ {
 			cost := 1
 			if a[i-1] == b[j-1] {
 				cost = 0
 			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+cost)
+			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
+				d[i][j] = min(d[i][j], d[i-2][j-2]+1)
+			}
 		}
-		prev, cur = cur, prev
 	}
-	return prev[len(b)]
+	return d[len(a)][len(b)]
 }
 
 // flagTakes says what values the flag called name (of c's command) takes; "" for a flag it

@@ -532,6 +532,10 @@ func (c *Campaign) Run(ctx context.Context, src Source) (Result, error) {
 			return
 		}
 		linksUp = true
+		// --give-up-after counts from here: links started late (see expiredAtStart) were not
+		// trying while the rows were read.
+		now := time.Now()
+		c.binding.update(func(st *bindState) { st.worked = now })
 		for _, b := range c.binds {
 			links.Go(func() { b.run(linkCtx) })
 		}
@@ -766,6 +770,7 @@ func (c *Campaign) leftUnsent(j *job, reason string) {
 		// A stop (or an SMSC never reached) is not why: no run could send it any more, so no
 		// resume is advised for it.
 		reason = c.expiredReason()
+		c.expiredRows.Add(1)
 	}
 	switch {
 	case j.resend:

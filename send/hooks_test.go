@@ -426,6 +426,9 @@ func TestCampaign_validityEndsDuringAPause(t *testing.T) {
 	if err != nil || res.PDUs != 0 || res.Expired != 4 || res.Failed != 0 {
 		t.Errorf("Run = %v, %d PDUs, %d expired, %d failed; want the 4 rows ended for the validity, none sent", err, res.PDUs, res.Expired, res.Failed)
 	}
+	if res.Paused || res.PausedFor <= 0 {
+		t.Errorf("paused %v for %v at the end; want the pause over, and counted", res.Paused, res.PausedFor)
+	}
 	wantValidityEnded(t, cfg.Book)
 }
 
@@ -741,5 +744,36 @@ func TestCampaign_strayWarning(t *testing.T) {
 	log.mu.Unlock()
 	if !strings.Contains(msg, "bind 3") || !strings.Contains(msg, "deliver_sm") || !strings.Contains(msg, "source_addr") || !strings.Contains(msg, "receipt") {
 		t.Errorf("warning %q: want the bind, the command, the problem and what it may cost", msg)
+	}
+}
+
+// Rows the SMSC keeps throttling past the validity end then, as not_sent for the validity:
+// they are not retried after it (each would only expire at the SMSC), nor given up on with
+// "--resume sends it again" (a resume would only end them again).
+func TestCampaign_throttledPastTheValidity(t *testing.T) {
+	srv := newSim(t, smsc.Config{ThrottleTPS: 2})
+	cfg := testConfig(srv)
+	cfg.Validity = TimeSpec{At: time.Now().Add(500 * time.Millisecond)}
+	res, err := run(t, cfg, testRows(t, 10, "throttled %d"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	accepted := 0
+	for n, r := range bookRows(cfg.Book) {
+		switch {
+		case r.SubmitStatus == report.SubmitAccepted:
+			accepted++
+		case r.SubmitStatus != report.SubmitNotSent || !strings.Contains(r.SubmitError, "validity (--validity) ended") || strings.Contains(r.SubmitError, "--resume"):
+			t.Errorf("row %d: %s %q, want accepted, or not_sent for the validity", n, r.SubmitStatus, r.SubmitError)
+		}
+	}
+	// The simulator takes 2 a second: within the validity's half second (two of its seconds
+	// at most) and from the tries in flight when it ended, 6 at most. Retried past the
+	// validity, all 10 got through within --give-up-after.
+	if accepted > 6 || res.Expired != 10-accepted || res.Failed != 0 {
+		t.Errorf("%d accepted, %d expired, %d failed; want at most 6 accepted, the others expired and none failed", accepted, res.Expired, res.Failed)
+	}
+	if got := srv.Stats().Accepted; got != accepted {
+		t.Errorf("the simulator accepted %d, the report has %d", got, accepted)
 	}
 }

@@ -26,6 +26,9 @@ type partResult struct {
 	// gaveUp marks a part not sent because its tries ran out on transient refusals: a
 	// failure, where other unsent parts are the stop's.
 	gaveUp bool
+	// expired marks a part not sent (again) because the absolute validity had ended: no run
+	// sends it, so the row is counted apart (Result.Expired) once it ends unaccepted.
+	expired bool
 }
 
 // gaveUp ends a part whose tries all met transient refusals (throttling, ESME_RSYSERR and
@@ -69,11 +72,14 @@ func (c *Campaign) sendRow(ctx context.Context, b *bind, j *job) {
 		if res.status == report.SubmitNotSent && part > 0 {
 			// The first parts are with the SMSC, so the recipient may get the start of the
 			// message: not "not sent". A resume sends the rest.
-			res = partResult{status: report.SubmitUncertain, reason: partlySent(part, parts, res.reason)}
+			res = partResult{status: report.SubmitUncertain, reason: partlySent(part, parts, res.reason), expired: res.expired}
 			c.book.SetStatus(row, res.status, res.reason)
 		}
 		if res.status != report.SubmitNotSent || res.gaveUp {
 			c.failed.Add(1)
+		}
+		if res.expired {
+			c.expiredRows.Add(1) // counted once it ended unaccepted: a late acceptance comes before
 		}
 		c.done.Add(1)
 		if !j.planned.IsZero() {
@@ -179,6 +185,10 @@ func (c *Campaign) sendPart(ctx context.Context, b *bind, j *job, part int) part
 			// A try that had timed out was accepted after all.
 			res = partResult{status: report.SubmitAccepted}
 		}
+		if res.gaveUp && part == j.from && c.validityEnded(time.Now()) {
+			// Given up on refusals that outlasted the validity: a resume would not send it.
+			res = c.expired(false)
+		}
 		if res.status != report.SubmitAccepted {
 			c.recordUnaccepted(j.row.Num, res)
 		}
@@ -266,8 +276,9 @@ func (c *Campaign) tryPart(ctx context.Context, b *bind, j *job, part int, late 
 			throttledSince, notSentSince, forgottenSince = time.Time{}, time.Time{}, time.Time{}
 			continue
 		}
-		if part == j.from && !j.written && c.validityEnded(time.Now()) {
-			// It would only expire at the SMSC (or be refused), after a pause or a stop.
+		if part == j.from && (!j.written || !unknown) && c.validityEnded(time.Now()) {
+			// It would only expire at the SMSC (or be refused), after a pause or a stop, or
+			// after tries the SMSC refused (throttled): none of them can be at the SMSC.
 			return c.expired(unknown)
 		}
 		// A PDU the pacer lets out ahead of the plan (a burst) is planned when it leaves.
@@ -548,7 +559,8 @@ func (c *Campaign) throttleWait(ctx context.Context) {
 // outcome, uncertain if the SMSC may have it.
 func (c *Campaign) unsent(ctx context.Context, last error, unknown bool) partResult {
 	reason := notSentReason(ctx, c.stopped)
-	if c.validityEnded(time.Now()) {
+	expired := c.validityEnded(time.Now())
+	if expired {
 		reason = c.expiredReason() // as in leftUnsent
 	}
 	if last != nil {
@@ -556,12 +568,12 @@ func (c *Campaign) unsent(ctx context.Context, last error, unknown bool) partRes
 	}
 	if unknown {
 		if last == nil {
-			return partResult{status: report.SubmitUncertain, reason: reasonEarlierRun + reason}
+			return partResult{status: report.SubmitUncertain, reason: reasonEarlierRun + reason, expired: expired}
 		}
 		// "not sent" here means not sent again.
-		return partResult{status: report.SubmitUncertain, reason: "outcome unknown: a try timed out or lost its connection, and the SMSC may have accepted it; " + reason}
+		return partResult{status: report.SubmitUncertain, reason: "outcome unknown: a try timed out or lost its connection, and the SMSC may have accepted it; " + reason, expired: expired}
 	}
-	return partResult{status: report.SubmitNotSent, reason: reason}
+	return partResult{status: report.SubmitNotSent, reason: reason, expired: expired}
 }
 
 // validityEnded reports whether an absolute --validity has passed at now.
@@ -574,16 +586,15 @@ func (c *Campaign) validityEnded(now time.Time) bool {
 func (c *Campaign) expired(unknown bool) partResult {
 	reason := c.expiredReason()
 	if unknown {
-		return partResult{status: report.SubmitUncertain, reason: reasonEarlierRun + reason}
+		return partResult{status: report.SubmitUncertain, reason: reasonEarlierRun + reason, expired: true}
 	}
-	// Not a failure in the progress counts: the report has it as not_sent, and no try was made.
-	return partResult{status: report.SubmitNotSent, reason: reason}
+	// Not a failure in the progress counts: the report has it as not_sent, and none of its
+	// tries can be at the SMSC.
+	return partResult{status: report.SubmitNotSent, reason: reason, expired: true}
 }
 
-// expiredReason is the reason of a row left unsent because its absolute validity ended, and
-// counts the row (not_sent or uncertain: no run sends it).
+// expiredReason is the reason of a row left unsent because its absolute validity ended.
 func (c *Campaign) expiredReason() string {
-	c.expiredRows.Add(1)
 	return fmt.Sprintf("not sent: its validity (--validity) ended at %s before it could go out",
 		c.cfg.Validity.At.UTC().Format(time.RFC3339))
 }
@@ -676,6 +687,21 @@ func (c *Campaign) hoursClock() time.Time {
 	return time.Now()
 }
 
+// unpause ends the pause, if one is on, and reports whether it did: the time paused is
+// counted, and the schedule restarts under planMu with the flag's change, so that no row that
+// sees the pause over plans from the schedule of before it.
+func (c *Campaign) unpause() bool {
+	c.planMu.Lock()
+	defer c.planMu.Unlock()
+	if !c.paused.CompareAndSwap(true, false) {
+		return false
+	}
+	now := time.Now()
+	c.plan.restart(now)
+	c.pausedNs.Add(now.UnixNano() - c.pauseStart.Swap(0))
+	return true
+}
+
 // awaitHours returns at once inside the sending hours; outside them it pauses (sessions stay
 // bound, enquire_link keeps them alive) until they open, Stop, or ctx ends.
 func (c *Campaign) awaitHours(ctx context.Context) error {
@@ -687,21 +713,13 @@ func (c *Campaign) awaitHours(ctx context.Context) error {
 		open, next := h.State(c.hoursClock())
 		if !open && c.validityEnded(time.Now()) {
 			// Nothing waiting can go out any more: the rows end at once (expired), rather
-			// than with the bind held until the hours open again.
+			// than with the bind held until the hours open again. The pause is over too
+			// (without a "resumed": nothing is sent).
+			c.unpause()
 			return nil
 		}
 		if open {
-			// The schedule restarts under planMu with the flag's change, so that no row that
-			// sees the hours open plans from the schedule of before the pause.
-			c.planMu.Lock()
-			resumed := c.paused.CompareAndSwap(true, false)
-			if resumed {
-				now := time.Now()
-				c.plan.restart(now)
-				c.pausedNs.Add(now.UnixNano() - c.pauseStart.Swap(0))
-			}
-			c.planMu.Unlock()
-			if resumed {
+			if c.unpause() {
 				c.event(Event{Kind: EventResumed})
 			}
 			return nil
