@@ -279,7 +279,7 @@ func TestSend_outputsIntoSpecialFiles(t *testing.T) {
 
 	// No process reads the FIFO: said at once, exit 3 (the report stands).
 	code, stderr := send("none.csv", "--summary-json", link)
-	if code != exitIncomplete || !strings.Contains(stderr, "no process reads this FIFO") {
+	if code != exitIncomplete || !strings.Contains(stderr, "nothing reads it") {
 		t.Errorf("--summary-json to a FIFO nobody reads: exit %d, stderr %q; want 3 and why", code, stderr)
 	}
 	stillSpecial("--summary-json, no reader")

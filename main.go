@@ -131,7 +131,7 @@ func usageError(c *cli.Context, err error, _ bool) error {
 	msg := strings.NewReplacer("flag -", "flag --", "defined: -", "defined: --").Replace(err.Error())
 	if m := badFlagValue.FindStringSubmatch(msg); m != nil {
 		if takes := flagTakes(c, m[2]); takes != "" {
-			msg = fmt.Sprintf("invalid value %s for flag --%s: %s", m[1], m[2], takes)
+			msg = fmt.Sprintf("invalid value %s for flag %s: %s", m[1], dashed(m[2]), takes)
 		}
 	} else if m := badEnvValue.FindStringSubmatch(msg); m != nil {
 		if takes := flagTakes(c, m[3]); takes != "" {
@@ -143,7 +143,7 @@ func usageError(c *cli.Context, err error, _ bool) error {
 		}
 	}
 	name := "smscast"
-	if c.Command != nil && c.Command.Name != "" {
+	if c.Command != nil && c.Command.Name != "" && c.Command.Name != c.App.Name {
 		name += " " + c.Command.Name
 	}
 	return fmt.Errorf("%s; see %s --help", msg, name)
@@ -202,6 +202,14 @@ func editDistance(a, b string) int {
 		}
 	}
 	return d[len(a)][len(b)]
+}
+
+// dashed is a flag's name as it is written: -h, --rate.
+func dashed(name string) string {
+	if len(name) == 1 {
+		return "-" + name
+	}
+	return "--" + name
 }
 
 // flagTakes says what values the flag called name (of c's command) takes; "" for a flag it

@@ -264,6 +264,8 @@ func TestCheckReportOwner(t *testing.T) {
 		{"b.csv", "a.csv.journal", &journal.State{Runs: 1}, ""}, // a journal of an earlier smscast records none
 		// No report recorded, but one written since the campaign began: the journal lost records.
 		{"b.csv", "a.csv.journal", &journal.State{Runs: 1, RunStarts: []time.Time{fi.ModTime().Add(-time.Minute)}}, "the journal has lost records"},
+		// A journal of an earlier smscast, which recorded no report, has its rows: accepted.
+		{"b.csv", "a.csv.journal", &journal.State{Runs: 1, RunStarts: []time.Time{fi.ModTime().Add(-time.Minute)}, Rows: map[int]*journal.Row{1: {Num: 1}}}, ""},
 		// ... or one from before it began: what a --force start left, to be replaced.
 		{"b.csv", "a.csv.journal", &journal.State{Runs: 1, RunStarts: []time.Time{fi.ModTime().Add(time.Minute)}}, ""},
 		{"b.csv", "a.csv.journal", &journal.State{}, `the journal a.csv.journal records no run`}, // emptied or cut short

@@ -669,9 +669,11 @@ func checkReportOwner(path, journalPath string, st *journal.State) error {
 	case claimedByOther(path, journalPath, st.ReportJournal):
 		return fmt.Errorf("--report %q is another campaign's report (a journal of that campaign names it); %s, or a name no file has yet",
 			path, give)
-	case err == nil && !ok && writtenSinceStart(path, st):
-		// Every run records its report: a report written since the campaign began, which the
-		// journal does not know, means the journal lost its last records.
+	case err == nil && !ok && len(st.Rows) == 0 && writtenSinceStart(path, st):
+		// A run records its report's place right after its start record: a journal with
+		// neither that nor any row, while a report written since the campaign began is
+		// there, lost its records after the first. (A journal of an earlier smscast, which
+		// recorded no report, has its rows.)
 		return fmt.Errorf("the journal %s records no report, but %q was written after the campaign began (%s): "+
 			"the journal has lost records (cut short, or restored from an older backup), and resuming from it would send again, "+
 			"unmarked, the rows it lost; restore the whole journal, or, if %q is another campaign's report, give another --report",

@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -484,18 +485,24 @@ func writeAtomic(path string, replace bool, fill func(io.Writer) error, beforeCo
 	return syncDir(path)
 }
 
-// Special reports whether path is to be written into rather than replaced: something that
-// exists under /dev or /proc (/dev/stdout, /dev/fd/3, /dev/null: links to whatever the
-// process's output is, even a regular file), or anything that is neither a regular file nor
-// a directory (a FIFO, a device elsewhere).
+// Special reports whether path is to be written into rather than replaced: one of the
+// process's own descriptors (/dev/stdout, /dev/stderr, /dev/fd/N, /proc/self/fd/N: links to
+// whatever its output is, a regular file after "> file" included), or something that exists
+// and is neither a regular file nor a directory (a FIFO, a device such as /dev/null).
 func Special(path string) bool {
 	fi, err := os.Stat(path)
 	if err != nil || fi.IsDir() {
 		return false
 	}
+	if !fi.Mode().IsRegular() {
+		return true
+	}
 	abs, err := filepath.Abs(path)
-	return !fi.Mode().IsRegular() || err == nil && (strings.HasPrefix(abs, "/dev/") || strings.HasPrefix(abs, "/proc/"))
+	return err == nil && processDescriptor.MatchString(abs)
 }
+
+// processDescriptor matches the paths that name a descriptor of the process.
+var processDescriptor = regexp.MustCompile(`^(/dev/(stdout|stderr|fd/\d+)|/proc/(self|\d+)/fd/\d+)$`)
 
 // writeInto writes fill's output into the special file at path (see WriteAtomic), after what
 // it holds already: /dev/stdout may be a file the shell opened for appending. It is not
@@ -508,11 +515,14 @@ func writeInto(path string, fill func(io.Writer) error) error {
 	}
 	f, err := os.OpenFile(path, flags, 0)
 	if errors.Is(err, syscall.ENXIO) {
-		return fmt.Errorf("write %s: no process reads this FIFO", path)
+		return fmt.Errorf("write %s: nothing reads it (a FIFO no process has open, or a socket)", path)
 	}
 	if err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
+	// Blocking again (Fd does that): where Go does not poll FIFOs (macOS), a reader one pipe
+	// buffer behind would otherwise fail the write with EAGAIN.
+	_ = f.Fd()
 	bw := bufio.NewWriterSize(f, 64<<10)
 	err = fill(bw)
 	if err == nil {
@@ -521,7 +531,11 @@ func writeInto(path string, fill func(io.Writer) error) error {
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
-	if err != nil {
+	var pe *fs.PathError
+	switch {
+	case errors.As(err, &pe):
+		return err // names the file already
+	case err != nil:
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	return nil

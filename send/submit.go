@@ -185,9 +185,14 @@ func (c *Campaign) sendPart(ctx context.Context, b *bind, j *job, part int) part
 			// A try that had timed out was accepted after all.
 			res = partResult{status: report.SubmitAccepted}
 		}
-		if res.gaveUp && part == j.from && c.validityEnded(time.Now()) {
+		switch {
+		case res.gaveUp && part == j.from && c.validityEnded(time.Now()):
 			// Given up on refusals that outlasted the validity: a resume would not send it.
 			res = c.expired(false)
+		case (res.status == report.SubmitNotSent || res.status == report.SubmitUncertain) && c.validityEnded(time.Now()):
+			// Uncertain, or the rest of a message given up on: a resume would only end it
+			// again, so it is not among the rows left for one.
+			res.expired = true
 		}
 		if res.status != report.SubmitAccepted {
 			c.recordUnaccepted(j.row.Num, res)
