@@ -275,6 +275,20 @@ func TestResume_tornTail(t *testing.T) {
 	}
 }
 
+// recordOffsets returns where each record of the journal at path begins; it fails t unless
+// there are two at least.
+func recordOffsets(t *testing.T, path string) []int64 {
+	t.Helper()
+	var offsets []int64
+	if _, err := journal.Replay(path, func(r journal.Record) error {
+		offsets = append(offsets, r.Offset)
+		return nil
+	}); err != nil || len(offsets) < 2 {
+		t.Fatalf("replay %s: %v, %d records", path, err, len(offsets))
+	}
+	return offsets
+}
+
 // A journal emptied or cut before its first record (a mistaken `: > file`, a restore that
 // left it empty) records no run; with the campaign's report there, the campaign has run, and
 // resuming would send every row again, unmarked: --resume and receipts refuse.
@@ -285,13 +299,7 @@ func TestResume_journalThatRecordsNoRun(t *testing.T) {
 	if code, stderr := c.send(t, srv.Addr()); code != exitOK {
 		t.Fatalf("first run: exit %d\n%s", code, stderr)
 	}
-	var offsets []int64
-	if _, err := journal.Replay(c.journal, func(r journal.Record) error {
-		offsets = append(offsets, r.Offset)
-		return nil
-	}); err != nil || len(offsets) < 2 {
-		t.Fatalf("replay: %v, %d records", err, len(offsets))
-	}
+	offsets := recordOffsets(t, c.journal)
 	whole, err := os.ReadFile(c.journal)
 	if err != nil {
 		t.Fatal(err)
@@ -325,13 +333,7 @@ func TestResume_corruption(t *testing.T) {
 	if code, stderr := c.send(t, srv.Addr()); code != exitOK {
 		t.Fatalf("first run: exit %d\n%s", code, stderr)
 	}
-	var offsets []int64
-	if _, err := journal.Replay(c.journal, func(r journal.Record) error {
-		offsets = append(offsets, r.Offset)
-		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
+	offsets := recordOffsets(t, c.journal)
 	if len(offsets) < 5 {
 		t.Fatalf("only %d records in the journal", len(offsets))
 	}

@@ -331,10 +331,7 @@ func TestCampaign_validityEnded(t *testing.T) {
 
 	// Hours closed now, validity before they open: a warning when the pause starts.
 	cfg = testConfig(srv)
-	from := time.Now().UTC().Add(2 * time.Hour)
-	if cfg.Hours, err = ParseHours(from.Format("15:04")+"-"+from.Add(time.Hour).Format("15:04"), time.UTC); err != nil {
-		t.Fatal(err)
-	}
+	cfg.Hours = closedHours(t)
 	cfg.Validity = TimeSpec{At: time.Now().Add(time.Hour)}
 	var log eventLog
 	cfg.OnEvent = log.add
@@ -394,42 +391,26 @@ func TestCampaign_validityEndedNeedsNoTokenNorBind(t *testing.T) {
 	wantNotSent(t, cfg.Book)
 }
 
-// Outside the sending hours with the validity ended, the rows end at once instead of waiting,
-// bound, for the hours to open (the next morning) only to be ended then.
-func TestCampaign_validityEndedDuringAPause(t *testing.T) {
-	srv := newSim(t, smsc.Config{})
-	cfg := testConfig(srv)
-	from := time.Now().UTC().Add(2 * time.Hour)
-	var err error
-	if cfg.Hours, err = ParseHours(from.Format("15:04")+"-"+from.Add(time.Hour).Format("15:04"), time.UTC); err != nil {
-		t.Fatal(err)
-	}
-	cfg.Validity = TimeSpec{At: time.Now().Add(-time.Second)}
-	res, err := run(t, cfg, testRows(t, 4, "closed %d")) // fails the test if it waits for the hours
-	if err != nil || res.PDUs != 0 || res.Expired != 4 {
-		t.Errorf("Run = %v, %d PDUs, %d expired; want the 4 rows ended, none sent", err, res.PDUs, res.Expired)
-	}
-}
-
-// Rows that wait for the sending hours end when the validity ends, not when the hours open
-// (at most a minute later before), and are said to have ended for the validity.
+// Outside the sending hours with the validity ended (before the run, or during its pause),
+// the rows end at once (or when it ends) instead of waiting, bound, for the hours to open (the
+// next morning) only to be ended then: not_sent for the validity, and the pause is over.
 func TestCampaign_validityEndsDuringAPause(t *testing.T) {
-	srv := newSim(t, smsc.Config{})
-	cfg := testConfig(srv)
-	from := time.Now().UTC().Add(2 * time.Hour)
-	var err error
-	if cfg.Hours, err = ParseHours(from.Format("15:04")+"-"+from.Add(time.Hour).Format("15:04"), time.UTC); err != nil {
-		t.Fatal(err)
+	for name, validity := range map[string]time.Duration{"ended before": -time.Second, "ends during": 300 * time.Millisecond} {
+		t.Run(name, func(t *testing.T) {
+			srv := newSim(t, smsc.Config{})
+			cfg := testConfig(srv)
+			cfg.Hours = closedHours(t)
+			cfg.Validity = TimeSpec{At: time.Now().Add(validity)}
+			res, err := run(t, cfg, testRows(t, 4, "closed %d")) // fails the test if it waits for the hours
+			if err != nil || res.PDUs != 0 || res.Expired != 4 || res.Failed != 0 {
+				t.Errorf("Run = %v, %d PDUs, %d expired, %d failed; want the 4 rows ended for the validity, none sent", err, res.PDUs, res.Expired, res.Failed)
+			}
+			if res.Paused {
+				t.Error("paused at the end; want the pause over")
+			}
+			wantValidityEnded(t, cfg.Book)
+		})
 	}
-	cfg.Validity = TimeSpec{At: time.Now().Add(300 * time.Millisecond)}
-	res, err := run(t, cfg, testRows(t, 4, "closed %d")) // fails the test if it waits for the hours
-	if err != nil || res.PDUs != 0 || res.Expired != 4 || res.Failed != 0 {
-		t.Errorf("Run = %v, %d PDUs, %d expired, %d failed; want the 4 rows ended for the validity, none sent", err, res.PDUs, res.Expired, res.Failed)
-	}
-	if res.Paused || res.PausedFor <= 0 {
-		t.Errorf("paused %v for %v at the end; want the pause over, and counted", res.Paused, res.PausedFor)
-	}
-	wantValidityEnded(t, cfg.Book)
 }
 
 // A stop after the validity ended says the validity is why the rows were not sent, rather
