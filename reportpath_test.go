@@ -261,11 +261,18 @@ func TestCheckReportOwner(t *testing.T) {
 		st              *journal.State
 		want            string // "" = accepted; else what the refusal says
 	}{
-		{"b.csv", "a.csv.journal", &journal.State{Runs: 1}, ""}, // a journal of an earlier smscast records none
+		{"b.csv", "a.csv.journal", &journal.State{Runs: 1, Rows: map[int]*journal.Row{1: {Num: 1}}}, ""}, // a journal of an earlier smscast records none
 		// No report recorded, but one written since the campaign began: the journal lost records.
 		{"b.csv", "a.csv.journal", &journal.State{Runs: 1, RunStarts: []time.Time{fi.ModTime().Add(-time.Minute)}}, "the journal has lost records"},
 		// A journal of an earlier smscast, which recorded no report, has its rows: accepted.
 		{"b.csv", "a.csv.journal", &journal.State{Runs: 1, RunStarts: []time.Time{fi.ModTime().Add(-time.Minute)}, Rows: map[int]*journal.Row{1: {Num: 1}}}, ""},
+		// A report the journal's record does not describe, older than the campaign: what a
+		// --force start left there (killed before it wrote its own), to be replaced.
+		{"a.csv", "a.csv.journal", &journal.State{Runs: 1, RunStarts: []time.Time{fi.ModTime().Add(time.Minute)}, ReportPath: a,
+			ReportJournal: filepath.Join(dir, "a.csv.journal"), ReportSize: fi.Size() + 1, ReportModTime: 1}, ""},
+		// ... and the same written since the campaign began: another's, or edited.
+		{"a.csv", "a.csv.journal", &journal.State{Runs: 1, RunStarts: []time.Time{fi.ModTime().Add(-time.Minute)}, ReportPath: a,
+			ReportJournal: filepath.Join(dir, "a.csv.journal"), ReportSize: fi.Size() + 1, ReportModTime: 1}, "is not the one this campaign wrote"},
 		// ... or one from before it began: what a --force start left, to be replaced.
 		{"b.csv", "a.csv.journal", &journal.State{Runs: 1, RunStarts: []time.Time{fi.ModTime().Add(time.Minute)}}, ""},
 		{"b.csv", "a.csv.journal", &journal.State{}, `the journal a.csv.journal records no run`}, // emptied or cut short

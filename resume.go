@@ -518,9 +518,10 @@ func campaignReport(journalPath string, st *journal.State) (report string, ok bo
 	case claimedByOther(report, journalPath, st.ReportJournal):
 		return "", false, fmt.Errorf("the report of the journal %s would be %s, but another campaign's journal claims that file; give --report FILE",
 			journalPath, report)
-	case !lastWritten(report, st, true):
-		// Not the file this campaign wrote last (or it never wrote one): the name may have
-		// been reused by another campaign since.
+	case !lastWritten(report, st, true) && writtenSinceStart(report, st):
+		// Not the file this campaign wrote last (or it never wrote one), and written since it
+		// began: the name may have been reused by another campaign since. (One older than the
+		// campaign is what a --force start left there, to be replaced.)
 		return "", false, fmt.Errorf("the report of the journal %s would be %s, but that file is not the one this campaign wrote (another campaign may have reused the name, or it was edited or copied without its times): "+
 			"give this campaign's report with --report FILE, or, if %s is this campaign's report, remove it: the journal rebuilds it%s",
 			journalPath, report, report, unlessJournalLost)
@@ -529,11 +530,12 @@ func campaignReport(journalPath string, st *journal.State) (report string, ok bo
 }
 
 // writtenSinceStart reports whether the file at path was last written after the campaign of
-// st began (its first run's start): by one of its runs, so that the journal should know it. A
-// report older than that is one a --force start replaced the campaign of.
+// st began (its first run's start), or when that cannot be told: by one of its runs, so that
+// the journal should know it. A report older than that is one a --force start replaced the
+// campaign of.
 func writtenSinceStart(path string, st *journal.State) bool {
 	fi, err := os.Stat(path)
-	return err == nil && len(st.RunStarts) > 0 && !fi.ModTime().Before(st.RunStarts[0])
+	return err == nil && (len(st.RunStarts) == 0 || !fi.ModTime().Before(st.RunStarts[0]))
 }
 
 // unlessJournalLost ends the advice to remove a report the journal does not recognise: the
