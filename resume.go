@@ -1,6 +1,9 @@
 package main
 
 import (
+	"bufio"
+	"encoding/csv"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -522,11 +525,75 @@ func campaignReport(journalPath string, st *journal.State) (report string, ok bo
 		// Not the file this campaign wrote last (or it never wrote one), and written since it
 		// began: the name may have been reused by another campaign since. (One older than the
 		// campaign is what a --force start left there, to be replaced.)
+		if n := acceptedUnknownToJournal(report, st); n > 0 {
+			return "", false, fmt.Errorf("the report of the journal %s would be %s, which shows %d rows accepted that the journal does not: "+
+				"the journal has lost records (cut short, or restored from an older backup), and resuming from it would send those rows again, unmarked; "+
+				"restore the whole journal, and keep the report (it lists them), or, if %s is another campaign's report, give this campaign's with --report FILE",
+				journalPath, report, n, report)
+		}
 		return "", false, fmt.Errorf("the report of the journal %s would be %s, but that file is not the one this campaign wrote (another campaign may have reused the name, or it was edited or copied without its times): "+
 			"give this campaign's report with --report FILE, or, if %s is this campaign's report, remove it: the journal rebuilds it%s",
 			journalPath, report, report, unlessJournalLost)
 	}
 	return report, ok, err
+}
+
+// acceptedUnknownToJournal counts the rows the report at path (CSV or JSON Lines) shows
+// accepted or resubmitted that st does not have accepted: rows whose records the journal no
+// longer holds, since a report is written from what the journal recorded. A file that is no
+// report counts none.
+func acceptedUnknownToJournal(path string, st *journal.State) int {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	n := 0
+	count := func(row, parts int, status string) {
+		if (status == string(report.SubmitAccepted) || status == string(report.SubmitResubmitted)) && st.Status(row, parts) != journal.Accepted {
+			n++
+		}
+	}
+	if reportFormatOf(path) == report.FormatJSONL {
+		sc := bufio.NewScanner(f)
+		sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
+		for sc.Scan() {
+			var r struct {
+				Row    int    `json:"row"`
+				Parts  int    `json:"parts"`
+				Status string `json:"submit_status"`
+			}
+			if json.Unmarshal(sc.Bytes(), &r) == nil {
+				count(r.Row, r.Parts, r.Status)
+			}
+		}
+		return n
+	}
+	rd := csv.NewReader(bufio.NewReader(f))
+	rd.FieldsPerRecord = -1
+	header, err := rd.Read()
+	if err != nil {
+		return 0
+	}
+	col := func(name string) int { return slices.Index(header, name) }
+	rowCol, partsCol, statusCol := col("row"), col("parts"), col("submit_status")
+	if rowCol < 0 || partsCol < 0 || statusCol < 0 {
+		return 0
+	}
+	for {
+		rec, err := rd.Read()
+		if err != nil {
+			return n
+		}
+		if max(rowCol, partsCol, statusCol) >= len(rec) {
+			continue
+		}
+		row, rerr := strconv.Atoi(rec[rowCol])
+		parts, perr := strconv.Atoi(rec[partsCol])
+		if rerr == nil && perr == nil {
+			count(row, parts, rec[statusCol])
+		}
+	}
 }
 
 // writtenSinceStart reports whether the file at path was last written after the campaign of

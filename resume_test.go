@@ -324,6 +324,38 @@ func TestResume_journalThatRecordsNoRun(t *testing.T) {
 	}
 }
 
+// A journal cut short (or restored from an older backup) lost the records of rows its report
+// shows accepted: the refusal says so, and that removing the report would have them sent
+// again, rather than only that the report is not the campaign's.
+func TestResume_journalBehindItsReport(t *testing.T) {
+	noLeaks(t)
+	srv := newTestSim(t, smsc.Config{})
+	c := newCampaign(t, 10)
+	if code, stderr := c.send(t, srv.Addr()); code != exitOK {
+		t.Fatalf("first run: exit %d\n%s", code, stderr)
+	}
+	var attempt int64 = -1
+	if _, err := journal.Replay(c.journal, func(r journal.Record) error {
+		if r.Kind == journal.KindAttempt && attempt < 0 {
+			attempt = r.Offset
+		}
+		return nil
+	}); err != nil || attempt < 0 {
+		t.Fatalf("replay: %v, first attempt at %d", err, attempt)
+	}
+	if err := os.Truncate(c.journal, attempt); err != nil { // every row's records lost
+		t.Fatal(err)
+	}
+	before := srv.Stats().Submits
+	code, stderr := c.send(t, srv.Addr(), "--resume")
+	if code != exitUsage || !strings.Contains(stderr, "shows 10 rows accepted that the journal does not") {
+		t.Errorf("--resume: exit %d, want 1 saying the journal lost the 10 rows; stderr:\n%s", code, stderr)
+	}
+	if n := srv.Stats().Submits - before; n != 0 {
+		t.Errorf("%d messages sent again", n)
+	}
+}
+
 // TestResume_corruption: damage before the end of the journal is refused with the byte it is
 // at, and nothing is sent.
 func TestResume_corruption(t *testing.T) {
