@@ -565,18 +565,24 @@ func TestSend_unwritableSpoolRefused(t *testing.T) {
 }
 
 // The rows a report shows accepted that its journal does not have accepted, in either report
-// format: the sign of a journal that lost records. A file that is no report counts none.
+// format: the sign of a journal that lost records, when the rows both have accepted carry the
+// same message ids. Another campaign's report (other ids), a file that is no report, or a
+// journal with no accepted row in common count none.
 func TestAcceptedUnknownToJournal(t *testing.T) {
 	dir := t.TempDir()
-	st := &journal.State{Rows: map[int]*journal.Row{1: {Num: 1, Parts: []journal.Part{{Attempts: 1, MessageIDs: []string{"a1"}}}}}}
+	st := &journal.State{Rows: map[int]*journal.Row{1: {Num: 1, Parts: []journal.Part{{Attempts: 1, MessageIDs: []string{"a 1"}}}}}}
 	files := map[string]string{
 		"r.csv": "row,msisdn,template,encoding,parts,message_ids,submit_status\n" +
-			"1,491711,t,gsm7,1,a1,accepted\n2,491712,t,gsm7,1,a2,accepted\n3,491713,t,gsm7,1,,rejected\n4,491714,t,gsm7,1,a4,resubmitted\n",
-		"r.jsonl": `{"row":1,"parts":1,"submit_status":"accepted"}` + "\n" + `{"row":2,"parts":1,"submit_status":"accepted"}` + "\n" +
-			`{"row":4,"parts":1,"submit_status":"resubmitted"}` + "\n",
-		"other.txt": "not a report\n",
+			"1,491711,t,gsm7,1,a\\x201,accepted\n2,491712,t,gsm7,1,a2,accepted\n3,491713,t,gsm7,1,,rejected\n4,491714,t,gsm7,1,a4,resubmitted\n",
+		"r.jsonl": `{"row":1,"parts":1,"message_ids":["a 1"],"submit_status":"accepted"}` + "\n" +
+			`{"row":2,"parts":1,"message_ids":["a2"],"submit_status":"accepted"}` + "\n" +
+			`{"row":4,"parts":1,"message_ids":["a4"],"submit_status":"resubmitted"}` + "\n",
+		"other.csv": "row,msisdn,template,encoding,parts,message_ids,submit_status\n" +
+			"1,491711,t,gsm7,1,b1,accepted\n2,491712,t,gsm7,1,b2,accepted\n",
+		"none-in-common.csv": "row,msisdn,template,encoding,parts,message_ids,submit_status\n2,491712,t,gsm7,1,a2,accepted\n",
+		"other.txt":          "not a report\n",
 	}
-	want := map[string]int{"r.csv": 2, "r.jsonl": 2, "other.txt": 0}
+	want := map[string]int{"r.csv": 2, "r.jsonl": 2, "other.csv": 0, "none-in-common.csv": 0, "other.txt": 0}
 	for name, content := range files {
 		path := filepath.Join(dir, name)
 		if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
@@ -585,5 +591,8 @@ func TestAcceptedUnknownToJournal(t *testing.T) {
 		if got := acceptedUnknownToJournal(path, st); got != want[name] {
 			t.Errorf("%s: %d rows unknown to the journal, want %d", name, got, want[name])
 		}
+	}
+	if got := acceptedUnknownToJournal(filepath.Join(dir, "r.csv"), &journal.State{}); got != 0 {
+		t.Errorf("a journal's facts alone, without its rows: %d, want 0", got)
 	}
 }

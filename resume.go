@@ -540,18 +540,29 @@ func campaignReport(journalPath string, st *journal.State) (report string, ok bo
 
 // acceptedUnknownToJournal counts the rows the report at path (CSV or JSON Lines) shows
 // accepted or resubmitted that st does not have accepted: rows whose records the journal no
-// longer holds, since a report is written from what the journal recorded. A file that is no
-// report counts none.
+// longer holds, since a report is written from what the journal recorded. It counts them only
+// when the report is this campaign's by its message ids (at least one row both have accepted,
+// and every such row with an id in common); otherwise, for a file that is no report, or for
+// st without its rows (the facts alone), 0: the report cannot be told to be this campaign's.
 func acceptedUnknownToJournal(path string, st *journal.State) int {
 	f, err := os.Open(path)
-	if err != nil {
+	if err != nil || len(st.Rows) == 0 {
 		return 0
 	}
 	defer f.Close()
-	n := 0
-	count := func(row, parts int, status string) {
-		if (status == string(report.SubmitAccepted) || status == string(report.SubmitResubmitted)) && st.Status(row, parts) != journal.Accepted {
-			n++
+	unknown, common := 0, 0
+	foreign := false
+	count := func(row, parts int, status string, ids []string) {
+		if status != string(report.SubmitAccepted) && status != string(report.SubmitResubmitted) {
+			return
+		}
+		if st.Status(row, parts) != journal.Accepted {
+			unknown++
+			return
+		}
+		common++
+		if !shareID(st.Rows[row], ids) {
+			foreign = true
 		}
 	}
 	if reportFormatOf(path) == report.FormatJSONL {
@@ -559,41 +570,59 @@ func acceptedUnknownToJournal(path string, st *journal.State) int {
 		sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
 		for sc.Scan() {
 			var r struct {
-				Row    int    `json:"row"`
-				Parts  int    `json:"parts"`
-				Status string `json:"submit_status"`
+				Row    int      `json:"row"`
+				Parts  int      `json:"parts"`
+				IDs    []string `json:"message_ids"`
+				Status string   `json:"submit_status"`
 			}
 			if json.Unmarshal(sc.Bytes(), &r) == nil {
-				count(r.Row, r.Parts, r.Status)
+				count(r.Row, r.Parts, r.Status, r.IDs)
 			}
 		}
-		return n
-	}
-	rd := csv.NewReader(bufio.NewReader(f))
-	rd.FieldsPerRecord = -1
-	header, err := rd.Read()
-	if err != nil {
-		return 0
-	}
-	col := func(name string) int { return slices.Index(header, name) }
-	rowCol, partsCol, statusCol := col("row"), col("parts"), col("submit_status")
-	if rowCol < 0 || partsCol < 0 || statusCol < 0 {
-		return 0
-	}
-	for {
-		rec, err := rd.Read()
+	} else {
+		rd := csv.NewReader(bufio.NewReader(f))
+		rd.FieldsPerRecord = -1
+		header, err := rd.Read()
 		if err != nil {
-			return n
+			return 0
 		}
-		if max(rowCol, partsCol, statusCol) >= len(rec) {
-			continue
+		col := func(name string) int { return slices.Index(header, name) }
+		rowCol, partsCol, idsCol, statusCol := col("row"), col("parts"), col("message_ids"), col("submit_status")
+		if min(rowCol, partsCol, idsCol, statusCol) < 0 {
+			return 0
 		}
-		row, rerr := strconv.Atoi(rec[rowCol])
-		parts, perr := strconv.Atoi(rec[partsCol])
-		if rerr == nil && perr == nil {
-			count(row, parts, rec[statusCol])
+		for {
+			rec, err := rd.Read()
+			if err != nil {
+				break
+			}
+			if max(rowCol, partsCol, idsCol, statusCol) >= len(rec) {
+				continue
+			}
+			row, rerr := strconv.Atoi(rec[rowCol])
+			parts, perr := strconv.Atoi(rec[partsCol])
+			if rerr == nil && perr == nil {
+				// CSV ids are separated by spaces, a space inside one written \x20 (see shareID).
+				count(row, parts, rec[statusCol], strings.Fields(rec[idsCol]))
+			}
 		}
 	}
+	if foreign || common == 0 {
+		return 0
+	}
+	return unknown
+}
+
+// shareID reports whether r holds one of ids among its parts' message ids.
+func shareID(r *journal.Row, ids []string) bool {
+	for _, p := range r.Parts {
+		for _, id := range p.MessageIDs {
+			if slices.Contains(ids, id) || slices.Contains(ids, strings.ReplaceAll(id, " ", `\x20`)) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // writtenSinceStart reports whether the file at path was last written after the campaign of
