@@ -758,3 +758,30 @@ func TestCampaign_throttledPastTheValidity(t *testing.T) {
 		t.Errorf("the simulator accepted %d, the report has %d", got, accepted)
 	}
 }
+
+// The validity ends while the rows wait out a pause of the sending hours, the hours still
+// closed: every row waiting ends then, and the run with it. Rows waiting for a token when the
+// hours ended went round taking tokens and coming back to the closed hours without end.
+func TestCampaign_validityEndsWhileRowsWaitForClosedHours(t *testing.T) {
+	srv := newSim(t, smsc.Config{})
+	cfg := testConfig(srv)
+	cfg.Rate, cfg.Session.Window = 10, 5
+	cfg.Validity = TimeSpec{At: time.Now().Add(1500 * time.Millisecond)}
+	_, end, done := hoursRun(t, cfg, testRows(t, 40, "late evening %d"))
+	for i := 0; srv.Stats().Accepted < 3 && i < 1000; i++ {
+		time.Sleep(5 * time.Millisecond)
+	}
+	end() // the hours close, with the rows behind these waiting for tokens
+	select {
+	case res := <-done:
+		if res.Err != nil {
+			t.Fatal(res.Err)
+		}
+		accepted := srv.Stats().Accepted
+		if res.Expired != 40-accepted || res.Accepted != accepted {
+			t.Errorf("%d accepted, %d expired; want the other %d expired", res.Accepted, res.Expired, 40-accepted)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("the run goes on 20 s after the validity ended with the hours closed")
+	}
+}

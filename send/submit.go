@@ -270,6 +270,13 @@ func (c *Campaign) tryPart(ctx context.Context, b *bind, j *job, part int, late 
 				}
 			}
 		}
+		// Both checks apply to the same rows (!(unknown && j.written)): a first part none of
+		// whose tries can be at the SMSC.
+		if part == j.from && (!j.written || !unknown) && c.validityEnded(time.Now()) {
+			// It would only expire at the SMSC (or be refused), after a pause or a stop, or
+			// after tries the SMSC refused (throttled): none of them can be at the SMSC.
+			return c.expired(unknown)
+		}
 		if part == j.from && !(unknown && j.written) && c.closedHours() {
 			// The sending hours ended while the row waited for its token: it waits for them
 			// to open again and takes a new place in the schedule then. (A message already
@@ -277,14 +284,14 @@ func (c *Campaign) tryPart(ctx context.Context, b *bind, j *job, part int, late 
 			if err := c.awaitHours(ctx); err != nil {
 				return c.unsent(ctx, last, unknown)
 			}
+			if c.validityEnded(time.Now()) {
+				// The pause ended because the validity did (the hours are still closed):
+				// going round again would take a token only to come back here.
+				return c.expired(unknown)
+			}
 			j.planned = time.Time{} // planned again after the pause
 			throttledSince, notSentSince, forgottenSince = time.Time{}, time.Time{}, time.Time{}
 			continue
-		}
-		if part == j.from && (!j.written || !unknown) && c.validityEnded(time.Now()) {
-			// It would only expire at the SMSC (or be refused), after a pause or a stop, or
-			// after tries the SMSC refused (throttled): none of them can be at the SMSC.
-			return c.expired(unknown)
 		}
 		// A PDU the pacer lets out ahead of the plan (a burst) is planned when it leaves.
 		planned := minTime(j.planned, time.Now())
