@@ -10,6 +10,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/urfave/cli/v2"
 
@@ -318,5 +319,16 @@ func TestUsageError_unknownFlagSuggestsTheNearest(t *testing.T) {
 		if got := err.Error(); tt.want == "" && strings.Contains(got, "did you mean") || tt.want != "" && !strings.Contains(got, tt.want) {
 			t.Errorf("%v: %q, want %q", tt.args, got, tt.want)
 		}
+	}
+}
+
+// receipts stopped by a signal says how to collect the rest, as its other endings do.
+func TestReceiptsExit_stoppedWithRowsPending(t *testing.T) {
+	book := report.NewBook(report.Options{})
+	book.Add(report.Entry{Row: 1, MSISDN: "491711", Parts: 1, Encoding: "gsm7"})
+	book.Accepted(1, 0, "id1", time.Now())
+	err := receiptsExit(syscall.SIGTERM, nil, nil, book, nil)
+	if err == nil || exitCode(err) != 143 || !strings.Contains(err.Error(), "stopped by SIGTERM; 1 accepted row has no final receipt yet; run smscast receipts again") {
+		t.Errorf("receipts stopped with a row pending: %v (exit %d), want 143 and how to collect the rest", err, exitCode(err))
 	}
 }

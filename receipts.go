@@ -266,10 +266,14 @@ func formatOfName(path string) report.Format {
 // state, 3 when some accepted rows still wait for a receipt, 2 when they do and no session
 // could be bound.
 func receiptsExit(sig os.Signal, runErr, outputErr error, book *report.Book, cj *campaignJournal) error {
-	if sig != nil {
-		return sendExit(sig, nil, outputErr, report.Summary{}, "", "")
-	}
 	pending := book.Pending()
+	if sig != nil {
+		again := ""
+		if pending > 0 {
+			again = pendingRows(pending) + " no final receipt yet; run smscast receipts again to collect them"
+		}
+		return sendExit(sig, nil, outputErr, report.Summary{}, again, "")
+	}
 	bound, bindErr := cj.bindState()
 	if pending > 0 && !bound && (runErr != nil || bindErr != nil) {
 		return withExit(exitConnect, joinErrs(fmt.Errorf("could not bind to collect the %d pending receipts: %w", pending, errors.Join(runErr, bindErr)), outputErr))
@@ -281,11 +285,15 @@ func receiptsExit(sig os.Signal, runErr, outputErr error, book *report.Book, cj 
 		return withExit(exitIncomplete, outputErr)
 	}
 	if pending > 0 {
-		rows := fmt.Sprintf("%d accepted rows have", pending)
-		if pending == 1 {
-			rows = "1 accepted row has"
-		}
-		return withExit(exitIncomplete, fmt.Errorf("%s no final receipt yet; run smscast receipts again later", rows))
+		return withExit(exitIncomplete, fmt.Errorf("%s no final receipt yet; run smscast receipts again later", pendingRows(pending)))
 	}
 	return nil
+}
+
+// pendingRows begins the sentence about the accepted rows still without a final receipt.
+func pendingRows(n int) string {
+	if n == 1 {
+		return "1 accepted row has"
+	}
+	return fmt.Sprintf("%d accepted rows have", n)
 }
