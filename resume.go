@@ -934,7 +934,7 @@ func (cj *campaignJournal) close() {
 // (the bind was refused, every row was invalid, stopped at once) records nothing worth
 // resuming and is removed, so that the same command can simply be run again. A resumed run
 // says what it made of the journal.
-func (cj *campaignJournal) finish(sent bool) {
+func (cj *campaignJournal) finish(sent bool, expired int) {
 	if cj.w != nil && cj.resume == nil && !sent {
 		cj.close()
 		cj.removed = true
@@ -948,6 +948,9 @@ func (cj *campaignJournal) finish(sent bool) {
 			cj.settings.path, r.Accepted, r.Rejected, r.Resent, r.Uncertain, r.Unsent)
 		if !sent {
 			fmt.Fprint(cj.stderr, "; nothing was sent in this run")
+		}
+		if expired > 0 {
+			fmt.Fprintf(cj.stderr, "; %d of those to send were not, their validity (--validity) having ended", expired)
 		}
 		if r.Completed > 0 {
 			fmt.Fprintf(cj.stderr, "; %d partly sent before, of which only the parts not yet accepted are to send", r.Completed)

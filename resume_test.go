@@ -1252,3 +1252,23 @@ func TestReceipts_dryRunRefused(t *testing.T) {
 		}
 	}
 }
+
+// A resume after the validity ended sends nothing, and its "resumed from" line says why
+// rather than only "to send for the first time".
+func TestResume_afterTheValidity(t *testing.T) {
+	noLeaks(t)
+	srv := newTestSim(t, smsc.Config{})
+	c := newCampaign(t, 10)
+	validity := time.Now().Add(2 * time.Second).UTC().Format(time.RFC3339)
+	if code, stderr := c.send(t, srv.Addr(), "--rate", "2", "--validity", validity); code != exitIncomplete {
+		t.Fatalf("first run: exit %d, want 3 (rows left unsent by the validity)\n%s", code, stderr)
+	}
+	before := srv.Stats().Submits
+	code, stderr := c.send(t, srv.Addr(), "--rate", "2", "--validity", validity, "--resume")
+	if code != exitIncomplete || !strings.Contains(stderr, "of those to send were not, their validity (--validity) having ended") {
+		t.Errorf("--resume after the validity: exit %d, want 3 and why nothing was sent; stderr:\n%s", code, stderr)
+	}
+	if n := srv.Stats().Submits - before; n != 0 {
+		t.Errorf("the resume sent %d messages after the validity", n)
+	}
+}

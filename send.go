@@ -751,7 +751,7 @@ func runSend(ctx context.Context, s sendSettings, stderr io.Writer, signals <-ch
 	close(done)
 	watcher.Wait()
 	end := time.Now()
-	cj.finish(res.Sent)
+	cj.finish(res.Sent, res.Expired)
 
 	var bindErr *send.BindError
 	var connErr *send.ConnectError
