@@ -225,6 +225,19 @@ func (c campaign) send(t *testing.T, addr string, extra ...string) (int, string)
 	return runCmd(t, append(args, extra...)...)
 }
 
+// sentCampaign is a campaign of 10 rows sent once, exit 0 (receipts not waited for), and its
+// simulator; the test checks for leaked goroutines at its end.
+func sentCampaign(t *testing.T) (campaign, *smsc.Server) {
+	t.Helper()
+	noLeaks(t)
+	srv := newTestSim(t, smsc.Config{})
+	c := newCampaign(t, 10)
+	if code, stderr := c.send(t, srv.Addr()); code != exitOK {
+		t.Fatalf("first run: exit %d\n%s", code, stderr)
+	}
+	return c, srv
+}
+
 // sendAll runs send for the campaign with extra flags and waits for every receipt (so that a
 // later receipts run finds nothing pending); anything but exit 0 fails the test.
 func (c campaign) sendAll(t *testing.T, addr string, extra ...string) {
@@ -237,12 +250,7 @@ func (c campaign) sendAll(t *testing.T, addr string, extra ...string) {
 // TestResume_tornTail: a journal whose last record was cut short by a crash is resumed with a
 // warning that names the cut, and the records before it count.
 func TestResume_tornTail(t *testing.T) {
-	noLeaks(t)
-	srv := newTestSim(t, smsc.Config{})
-	c := newCampaign(t, 10)
-	if code, stderr := c.send(t, srv.Addr()); code != exitOK {
-		t.Fatalf("first run: exit %d\n%s", code, stderr)
-	}
+	c, srv := sentCampaign(t)
 	fi, err := os.Stat(c.journal)
 	if err != nil {
 		t.Fatal(err)
@@ -293,12 +301,7 @@ func recordOffsets(t *testing.T, path string) []int64 {
 // left it empty) records no run; with the campaign's report there, the campaign has run, and
 // resuming would send every row again, unmarked: --resume and receipts refuse.
 func TestResume_journalThatRecordsNoRun(t *testing.T) {
-	noLeaks(t)
-	srv := newTestSim(t, smsc.Config{})
-	c := newCampaign(t, 10)
-	if code, stderr := c.send(t, srv.Addr()); code != exitOK {
-		t.Fatalf("first run: exit %d\n%s", code, stderr)
-	}
+	c, srv := sentCampaign(t)
 	offsets := recordOffsets(t, c.journal)
 	whole, err := os.ReadFile(c.journal)
 	if err != nil {
@@ -328,12 +331,7 @@ func TestResume_journalThatRecordsNoRun(t *testing.T) {
 // shows accepted: the refusal says so, and that removing the report would have them sent
 // again, rather than only that the report is not the campaign's.
 func TestResume_journalBehindItsReport(t *testing.T) {
-	noLeaks(t)
-	srv := newTestSim(t, smsc.Config{})
-	c := newCampaign(t, 10)
-	if code, stderr := c.send(t, srv.Addr()); code != exitOK {
-		t.Fatalf("first run: exit %d\n%s", code, stderr)
-	}
+	c, srv := sentCampaign(t)
 	// Cut right after the first row's acceptance: the other rows' records are lost.
 	var cut int64 = -1
 	accepted := false
@@ -362,12 +360,7 @@ func TestResume_journalBehindItsReport(t *testing.T) {
 // TestResume_corruption: damage before the end of the journal is refused with the byte it is
 // at, and nothing is sent.
 func TestResume_corruption(t *testing.T) {
-	noLeaks(t)
-	srv := newTestSim(t, smsc.Config{})
-	c := newCampaign(t, 10)
-	if code, stderr := c.send(t, srv.Addr()); code != exitOK {
-		t.Fatalf("first run: exit %d\n%s", code, stderr)
-	}
+	c, srv := sentCampaign(t)
 	offsets := recordOffsets(t, c.journal)
 	if len(offsets) < 5 {
 		t.Fatalf("only %d records in the journal", len(offsets))
