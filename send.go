@@ -95,7 +95,7 @@ func sendFlags() []cli.Flag {
 		&cli.DurationFlag{Name: "progress-interval", Value: 10 * time.Second, Usage: "when stderr is not a terminal, print a progress line every `DURATION`"},
 		&cli.StringFlag{Name: "log-format", Value: "text", Usage: "progress lines and events (`FORMAT`): text or json"},
 		&cli.BoolFlag{Name: "quiet", Usage: "print only errors, warnings and the final summary"},
-		&cli.BoolFlag{Name: "dry-run", Usage: "connect to nothing and write nothing: read, render and check everything like plan, with these flags, and refuse what a real run would refuse before sending (--smsc may be left out)"},
+		&cli.BoolFlag{Name: "dry-run", Usage: "connect to nothing and leave no file behind: read, render and check everything like plan, with these flags, and refuse what a real run would refuse before sending (--smsc may be left out)"},
 	}...)
 	return append(flags, journalFlags()...)
 }
