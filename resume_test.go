@@ -225,13 +225,12 @@ func (c campaign) send(t *testing.T, addr string, extra ...string) (int, string)
 	return runCmd(t, append(args, extra...)...)
 }
 
-// sentCampaign is a campaign of 10 rows sent once, exit 0 (receipts not waited for), and its
-// simulator; the test checks for leaked goroutines at its end.
-func sentCampaign(t *testing.T) (campaign, *smsc.Server) {
+// sentCampaign is a campaign of n rows sent once, exit 0 (receipts not waited for), and its
+// simulator.
+func sentCampaign(t *testing.T, n int) (campaign, *smsc.Server) {
 	t.Helper()
-	noLeaks(t)
 	srv := newTestSim(t, smsc.Config{})
-	c := newCampaign(t, 10)
+	c := newCampaign(t, n)
 	if code, stderr := c.send(t, srv.Addr()); code != exitOK {
 		t.Fatalf("first run: exit %d\n%s", code, stderr)
 	}
@@ -250,7 +249,8 @@ func (c campaign) sendAll(t *testing.T, addr string, extra ...string) {
 // TestResume_tornTail: a journal whose last record was cut short by a crash is resumed with a
 // warning that names the cut, and the records before it count.
 func TestResume_tornTail(t *testing.T) {
-	c, srv := sentCampaign(t)
+	noLeaks(t)
+	c, srv := sentCampaign(t, 10)
 	fi, err := os.Stat(c.journal)
 	if err != nil {
 		t.Fatal(err)
@@ -301,7 +301,8 @@ func recordOffsets(t *testing.T, path string) []int64 {
 // left it empty) records no run; with the campaign's report there, the campaign has run, and
 // resuming would send every row again, unmarked: --resume and receipts refuse.
 func TestResume_journalThatRecordsNoRun(t *testing.T) {
-	c, srv := sentCampaign(t)
+	noLeaks(t)
+	c, srv := sentCampaign(t, 10)
 	offsets := recordOffsets(t, c.journal)
 	whole, err := os.ReadFile(c.journal)
 	if err != nil {
@@ -331,7 +332,8 @@ func TestResume_journalThatRecordsNoRun(t *testing.T) {
 // shows accepted: the refusal says so, and that removing the report would have them sent
 // again, rather than only that the report is not the campaign's.
 func TestResume_journalBehindItsReport(t *testing.T) {
-	c, srv := sentCampaign(t)
+	noLeaks(t)
+	c, srv := sentCampaign(t, 10)
 	// Cut right after the first row's acceptance: the other rows' records are lost.
 	var cut int64 = -1
 	accepted := false
@@ -360,7 +362,8 @@ func TestResume_journalBehindItsReport(t *testing.T) {
 // TestResume_corruption: damage before the end of the journal is refused with the byte it is
 // at, and nothing is sent.
 func TestResume_corruption(t *testing.T) {
-	c, srv := sentCampaign(t)
+	noLeaks(t)
+	c, srv := sentCampaign(t, 10)
 	offsets := recordOffsets(t, c.journal)
 	if len(offsets) < 5 {
 		t.Fatalf("only %d records in the journal", len(offsets))
@@ -945,11 +948,7 @@ func TestResume_optedOutSinceNeedsNoResume(t *testing.T) {
 // the resume). A journal of a version without offsets resumes with none: references are the
 // row numbers, as that version sent them.
 func TestResume_keepsTheConcatenationReference(t *testing.T) {
-	srv := newTestSim(t, smsc.Config{})
-	c := newCampaign(t, 3)
-	if code, stderr := c.send(t, srv.Addr()); code != exitOK {
-		t.Fatalf("first run: exit %d\n%s", code, stderr)
-	}
+	c, srv := sentCampaign(t, 3)
 	id := recordedIdentity(c.journal)
 	if id == nil {
 		t.Fatal("no identity in the journal")
@@ -987,11 +986,7 @@ func TestResume_keepsTheConcatenationReference(t *testing.T) {
 // once deleted the file, the only sign that a recipient got a message twice); a damaged file
 // stops them before anything happens instead of being replaced.
 func TestResume_keepsTheUnmatchedReceipts(t *testing.T) {
-	srv := newTestSim(t, smsc.Config{})
-	c := newCampaign(t, 3)
-	if code, stderr := c.send(t, srv.Addr()); code != exitOK {
-		t.Fatalf("first run: exit %d\n%s", code, stderr)
-	}
+	c, srv := sentCampaign(t, 3)
 	upath := report.UnmatchedPath(c.report)
 	line := `{"received_at":"2026-11-30T15:04:27.806Z","id":"cdd7753e8d","stat":"DELIVRD","err":"000","network_error":"030000","sub":"001","dlvrd":"001","submit_date":"2026-11-30T15:04:00.000Z","done_date":"2026-11-30T15:04:00.000Z","text":"Hi","reason":"no message of this campaign has this id"}` + "\n"
 	if err := os.WriteFile(upath, []byte(line), 0o600); err != nil {
@@ -1046,11 +1041,7 @@ func TestResume_scheduleHasPassed(t *testing.T) {
 // A large journal is announced before it is read (a million rows take many seconds, which
 // looked like a hang); --quiet keeps silent.
 func TestResume_bigJournalAnnounced(t *testing.T) {
-	srv := newTestSim(t, smsc.Config{})
-	c := newCampaign(t, 2)
-	if code, stderr := c.send(t, srv.Addr()); code != exitOK {
-		t.Fatalf("send: exit %d\n%s", code, stderr)
-	}
+	c, _ := sentCampaign(t, 2)
 	saved := bigJournal
 	defer func() { bigJournal = saved }()
 	bigJournal = 1 // every journal is big
