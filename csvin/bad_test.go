@@ -159,14 +159,18 @@ func lineDiff(want, got string) string {
 }
 
 // TestEveryUnknownPlaceholder: every placeholder that names no column is reported at once, one
-// line each with its file, line and column, so one run shows everything to fix.
+// line each with its file, line and column, so one run shows everything to fix. With a
+// template column every template of the file may be named by a row, so every one is checked.
 func TestEveryUnknownPlaceholder(t *testing.T) {
 	dir := t.TempDir()
-	templates := dir + "/templates.csv"
+	templates, recipients := dir+"/templates.csv", dir+"/recipients.csv"
 	if err := os.WriteFile(templates, []byte("id,text\ngreet,\"Hello {{nmae}}, from {{cty}}\"\nbye,Bye {{naem}}\nok,Hi {{city}}\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	_, err := csvin.Open(csvin.Config{Recipients: "testdata/bad/recipients.csv", Templates: templates, Template: "ok",
+	if err := os.WriteFile(recipients, []byte("msisdn,name,city,template\n+49 171 1234567,Anna,Berlin,ok\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := csvin.Open(csvin.Config{Recipients: recipients, Templates: templates, Template: "ok",
 		Coding: coding.Options{MaxParts: 10}})
 	if err == nil {
 		t.Fatal("no error")
@@ -183,6 +187,32 @@ func TestEveryUnknownPlaceholder(t *testing.T) {
 	var re *csvin.RowError
 	if !errors.As(err, &re) {
 		t.Errorf("%T is not a *RowError", err)
+	}
+}
+
+// Without a template column every row uses --template's template, so the file's other
+// templates (a shared file of many campaigns' texts) may name columns this file lacks, and
+// still do not stop the campaign; the chosen template is checked as ever.
+func TestOnlyTheChosenTemplateNeedsItsColumns(t *testing.T) {
+	dir := t.TempDir()
+	templates := dir + "/templates.csv"
+	if err := os.WriteFile(templates, []byte("id,text\nrenewal,Your {{plan}} renews on {{date}}\nok,Hi {{city}}\nbad,Hi {{town}}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	open := func(template string) error {
+		r, err := csvin.Open(csvin.Config{Recipients: "testdata/bad/recipients.csv", Templates: templates, Template: template,
+			Coding: coding.Options{MaxParts: 10}})
+		if err == nil {
+			r.Close()
+		}
+		return err
+	}
+	if err := open("ok"); err != nil {
+		t.Errorf("--template ok: %v, want no error: the other templates are not used", err)
+	}
+	err := open("bad")
+	if err == nil || !strings.Contains(err.Error(), "{{town}}") || strings.Contains(err.Error(), "{{plan}}") {
+		t.Errorf("--template bad: %v, want an error about {{town}} only", err)
 	}
 }
 

@@ -95,16 +95,21 @@ func (r *Reader) open() error {
 	if err := r.openRecipients(enc); err != nil {
 		return err
 	}
+	usable := r.templates.order // the templates a row may name
+	if r.templateCol < 0 {
+		if r.defaultTp == nil {
+			return &RowError{File: r.file, Line: 1, Err: fmt.Errorf("no template column, and %s has %d templates (%s); choose one with --template ID or add a template column",
+				r.templates.file, len(r.templates.order), r.templates.idList())}
+		}
+		// A file of many campaigns' templates may name columns this campaign's file lacks.
+		usable = []string{r.defaultTp.id}
+	}
 	var bindErrs []error
-	for _, id := range r.templates.order {
+	for _, id := range usable {
 		bindErrs = append(bindErrs, r.templates.byID[id].bind(r.table))
 	}
 	if err := errors.Join(bindErrs...); err != nil {
 		return err
-	}
-	if r.defaultTp == nil && r.templateCol < 0 {
-		return &RowError{File: r.file, Line: 1, Err: fmt.Errorf("no template column, and %s has %d templates (%s); choose one with --template ID or add a template column",
-			r.templates.file, len(r.templates.order), r.templates.idList())}
 	}
 	if err := r.newEvaluators(); err != nil {
 		return err
