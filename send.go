@@ -757,7 +757,8 @@ func runSend(ctx context.Context, s sendSettings, stderr io.Writer, signals <-ch
 	var connErr *send.ConnectError
 	var tlvErr *send.TLVSupportError
 	var certErr *send.CertificateError
-	connectFailed := errors.As(runErr, &bindErr) || errors.As(runErr, &certErr) ||
+	var tlsErr *send.TLSMismatchError
+	connectFailed := errors.As(runErr, &bindErr) || errors.As(runErr, &certErr) || errors.As(runErr, &tlsErr) ||
 		(errors.As(runErr, &tlvErr) || errors.As(runErr, &connErr)) && !res.Sent
 	// A resume that could not connect still writes the report, from the journal: after a
 	// crash there is none, and the campaign should not be left without one.

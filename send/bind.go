@@ -263,14 +263,7 @@ func (b *bind) run(ctx context.Context) {
 			// "At the start" is before any bind of the campaign succeeded: after that the
 			// same refusal usually means the SMSC still holds a dropped bind, or allows one
 			// bind per system_id and another bind of the campaign has it.
-			if certificateRefused(err) && c.refusedBeforeAnyBind(ctx) {
-				err := &CertificateError{Addr: c.cfg.Addr, Err: err}
-				c.fail(err)
-				b.set(nil, nil, err)
-				return
-			}
-			if st, refused := bindRefused(err); refused && c.refusedBeforeAnyBind(ctx) {
-				err := &BindError{Addr: c.cfg.Addr, Status: st, Mode: c.cfg.Session.Bind.Mode, NoPassword: c.cfg.Session.Bind.Password == ""}
+			if err := c.settingRefused(err); err != nil && c.refusedBeforeAnyBind(ctx) {
 				c.fail(err)
 				b.set(nil, nil, err)
 				return

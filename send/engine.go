@@ -182,6 +182,40 @@ func certificateRefused(err error) bool {
 	return errors.As(err, &verify) || errors.As(err, &authority) || errors.As(err, &host) || errors.As(err, &invalid)
 }
 
+// TLSMismatchError means one side spoke TLS and the other did not, before any bind of the
+// campaign succeeded: --tls is on for a plain port, or off for a TLS port.
+type TLSMismatchError struct {
+	Addr string
+	TLS  bool // whether the campaign spoke TLS
+	Err  error
+}
+
+func (e *TLSMismatchError) Error() string {
+	if e.TLS {
+		return fmt.Sprintf("SMSC %s does not speak TLS on this port: %v; drop --tls, or give the SMSC's TLS port in --smsc", e.Addr, e.Err)
+	}
+	return fmt.Sprintf("SMSC %s expects TLS on this port: %v; add --tls (and --tls-ca if its certificate is not signed by a public CA), or give its plain port in --smsc",
+		e.Addr, e.Err)
+}
+
+func (e *TLSMismatchError) Unwrap() error { return e.Err }
+
+// settingRefused returns the campaign's error for a bind attempt that failed for a setting
+// rather than an outage (the TLS certificate, TLS on one side only, the credentials); nil for
+// anything else.
+func (c *Campaign) settingRefused(err error) error {
+	if certificateRefused(err) {
+		return &CertificateError{Addr: c.cfg.Addr, Err: err}
+	}
+	if errors.Is(err, smpp.ErrTLSMismatch) {
+		return &TLSMismatchError{Addr: c.cfg.Addr, TLS: c.cfg.Session.TLS != nil, Err: err}
+	}
+	if st, refused := bindRefused(err); refused {
+		return &BindError{Addr: c.cfg.Addr, Status: st, Mode: c.cfg.Session.Bind.Mode, NoPassword: c.cfg.Session.Bind.Password == ""}
+	}
+	return nil
+}
+
 // ConnectError means the SMSC could not be reached or bound, or dropped every session before
 // it worked, for Config.GiveUpAfter.
 type ConnectError struct {

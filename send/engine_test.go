@@ -371,6 +371,20 @@ func TestCampaign_certificateRefused(t *testing.T) {
 	}
 }
 
+// --tls against a plain SMPP port stops at once with what to change, as a refused
+// certificate does, instead of being retried as an outage until --give-up-after.
+func TestCampaign_TLSToPlainPort(t *testing.T) {
+	srv := newSim(t, smsc.Config{})
+	cfg := testConfig(srv)
+	cfg.GiveUpAfter = time.Minute
+	cfg.Session.TLS = &tls.Config{InsecureSkipVerify: true}
+	res, err := run(t, cfg, testRows(t, 3, "never sent"))
+	var te *TLSMismatchError
+	if !errors.As(err, &te) || !strings.Contains(err.Error(), "drop --tls") || res.Sent {
+		t.Fatalf("err = %v (sent: %v), want a TLSMismatchError saying to drop --tls and nothing sent", err, res.Sent)
+	}
+}
+
 func TestCampaign_bindRefused(t *testing.T) {
 	srv := newSim(t, smsc.Config{SystemID: "test", Password: "right"})
 	cfg := testConfig(srv)

@@ -41,6 +41,11 @@ var (
 	// (an enquire_link_resp carrying a submit_sm's sequence_number). Whether it acted on the
 	// request is unknown.
 	ErrUnexpectedResponse = errors.New("smpp: the SMSC answered with another command's response")
+
+	// ErrTLSMismatch: one side speaks TLS and the other does not. The SMSC answered the TLS
+	// hello in plain text, or a bind in the clear with a TLS record: a setting to change,
+	// not an outage to wait out.
+	ErrTLSMismatch = errors.New("TLS on one side only")
 )
 
 // errClosed is the reason a request is refused once Close has been called.
@@ -322,14 +327,26 @@ func handshake(ctx context.Context, conn net.Conn, addr string, opt Options) (ne
 	}
 	conn.Close()
 	var cert *tls.CertificateVerificationError
+	var plain tls.RecordHeaderError
 	switch {
 	case errors.As(err, &cert):
 		return nil, fmt.Errorf("smpp: connect to %s: %w", addr, err) // the caller says what to give
+	case errors.As(err, &plain):
+		return nil, fmt.Errorf("smpp: connect to %s: TLS handshake: the SMSC answered in plain text (%w: %w)",
+			addr, ErrTLSMismatch, err)
 	case ctx.Err() != nil:
 		return nil, fmt.Errorf("smpp: connect to %s: no answer to the TLS handshake within %v (the bind timeout): %w "+
 			"(is this a TLS port? a plain SMPP port does not answer the TLS hello)", addr, opt.BindTimeout, context.DeadlineExceeded)
 	}
 	return nil, fmt.Errorf("smpp: connect to %s: TLS handshake: %w (is this a TLS port? a plain SMPP port does not answer the TLS hello)", addr, err)
+}
+
+// tlsRecordNext reports whether br starts with the header of a TLS alert or handshake record
+// (what a TLS listener may answer a bind in the clear with). As a command_length it would be
+// over 350 MB, which no SMPP peer sends.
+func tlsRecordNext(br *bufio.Reader) bool {
+	b, err := br.Peek(3)
+	return err == nil && (b[0] == 0x15 || b[0] == 0x16) && b[1] == 0x03 && b[2] <= 0x04
 }
 
 // NewSession binds over conn and starts the session. The session owns conn from then on:
@@ -413,6 +430,9 @@ func (s *Session) bindExchange(b *Bind, op string) error {
 	// A conforming SMSC sends nothing but the response (or an enquire_link); bound the loop
 	// so a chatty peer cannot hold the bind open until the deadline.
 	for range 16 {
+		if s.opt.TLS == nil && tlsRecordNext(s.br) {
+			return fmt.Errorf("smpp: read %s response: %w: the SMSC answered with a TLS record, so it expects TLS on this port", op, ErrTLSMismatch)
+		}
 		s.rbuf, err = ReadPDU(s.br, s.rbuf, s.opt.MaxPDULen)
 		if errors.Is(err, io.EOF) && s.opt.TLS == nil {
 			// What a TLS listener does with a bind in the clear, and an SMSC with an address

@@ -1137,13 +1137,24 @@ func TestDial_TLSMismatch(t *testing.T) {
 		opt   Options
 		serve func(net.Conn) // the server's side of the one connection
 		want  string
+		sure  bool // the error is ErrTLSMismatch: the peer's answer proves it
 	}{
 		{"bind in the clear to a TLS port", Options{}, func(c net.Conn) {
 			tls.Server(c, &tls.Config{Certificates: []tls.Certificate{cert}}).Handshake() // fails on the bind
-		}, "closed the connection without an answer: EOF (does it expect TLS"},
+		}, "closed the connection without an answer: EOF (does it expect TLS", false},
+		{"bind in the clear answered with a TLS alert", Options{}, func(c net.Conn) {
+			// What OpenSSL-based fronts may answer: a fatal protocol_version alert.
+			c.Read(make([]byte, 64))
+			c.Write([]byte{0x15, 0x03, 0x01, 0x00, 0x02, 0x02, 0x46})
+		}, "the SMSC answered with a TLS record, so it expects TLS on this port", true},
+		{"TLS hello answered in plain SMPP", Options{TLS: insecure}, func(c net.Conn) {
+			c.Read(make([]byte, 512))
+			nack, _ := AppendPDU(nil, 0, StatusInvCmdLen, &GenericNack{})
+			c.Write(nack)
+		}, "the SMSC answered in plain text", true},
 		{"handshake never answered", Options{TLS: insecure, BindTimeout: 200 * time.Millisecond}, func(c net.Conn) {
 			io.Copy(io.Discard, c) // reads the ClientHello, answers nothing, until the client gives up
-		}, "no answer to the TLS handshake within 200ms"},
+		}, "no answer to the TLS handshake within 200ms", false},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -1171,6 +1182,9 @@ func TestDial_TLSMismatch(t *testing.T) {
 			}
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("Dial = %v, want an error saying %q", err, tc.want)
+			}
+			if errors.Is(err, ErrTLSMismatch) != tc.sure {
+				t.Errorf("errors.Is(%v, ErrTLSMismatch) = %v, want %v", err, !tc.sure, tc.sure)
 			}
 			ln.Close()
 			recv(t, served, "the server to end")
