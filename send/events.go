@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strconv"
 	"time"
 )
 
@@ -114,8 +115,8 @@ func FormatRate(perSecond float64) string {
 	if math.IsInf(perSecond, 1) || perSecond <= 0 {
 		return "unlimited"
 	}
-	if perSecond < 10 {
-		return fmt.Sprintf("%.1f/s", perSecond)
+	if perSecond < 10 { // one decimal where it matters: "2.5/s", but "5/s" as given
+		return strconv.FormatFloat(math.Round(perSecond*10)/10, 'f', -1, 64) + "/s"
 	}
 	return fmt.Sprintf("%.0f/s", perSecond)
 }
