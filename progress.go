@@ -45,6 +45,8 @@ type progress struct {
 	// everBound is set once a session was bound: until then (and while nothing was sent) a
 	// progress line would only say "rows 0/7", misleading before a bind refusal.
 	everBound bool
+	// final is set for the last line, written once every session has closed.
+	final bool
 
 	stop chan struct{}
 	done chan struct{}
@@ -141,6 +143,7 @@ func (p *progress) writeFinal(s send.Snapshot) {
 		// beside a --rate of 10.
 		rate = float64(s.PDUs) / max(d, 1)
 	}
+	p.final = true
 	p.writeLine(s, rate)
 }
 
@@ -222,7 +225,11 @@ func (p *progress) writeLine(s send.Snapshot, rate float64) {
 				"receipts": s.Receipts, "pending": s.Pending, "binds": s.Bound})
 			return
 		}
-		fmt.Fprintf(p.out, "%s progress %s\n", s.Time.Format(time.RFC3339), collectLine(s))
+		line := collectLine(s)
+		if p.final { // the sessions have closed: "binds 0" would read as a failure
+			line = collectCounts(s)
+		}
+		fmt.Fprintf(p.out, "%s progress %s\n", s.Time.Format(time.RFC3339), line)
 		return
 	}
 	if p.opt.JSON {
@@ -284,7 +291,12 @@ func summaryLine(s send.Snapshot, rate float64) string {
 
 // collectLine is the progress of smscast receipts, which sends nothing.
 func collectLine(s send.Snapshot) string {
-	return fmt.Sprintf("receipts %d pending %d binds %d", s.Receipts, s.Pending, s.Bound)
+	return fmt.Sprintf("%s binds %d", collectCounts(s), s.Bound)
+}
+
+// collectCounts is collectLine without the sessions.
+func collectCounts(s send.Snapshot) string {
+	return fmt.Sprintf("receipts %d pending %d", s.Receipts, s.Pending)
 }
 
 // describe is the text after the bar.

@@ -68,6 +68,23 @@ func TestProgress_collect(t *testing.T) {
 	}
 }
 
+// The last line of smscast receipts comes once its sessions have closed: it leaves out the
+// binds, which would read "binds 0" after a run that worked.
+func TestProgress_collectFinalLine(t *testing.T) {
+	t0 := time.Date(2025, 3, 14, 9, 0, 0, 0, time.UTC)
+	cur := send.Snapshot{Time: t0.Add(time.Minute), Started: t0, Receipts: 3, Pending: 1, Bound: 1}
+	var out bytes.Buffer
+	p := newProgress(&out, progressOptions{Mode: progressLines, Collect: true, Interval: time.Hour}, func() send.Snapshot { return cur })
+	p.Start()
+	p.Event(send.Event{Time: t0, Kind: send.EventBound, Bind: 1})
+	cur.Bound = 0
+	p.Close()
+	lines := strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")
+	if last := lines[len(lines)-1]; last != "2025-03-14T09:01:00Z progress receipts 3 pending 1" {
+		t.Errorf("last line %q, want the receipts and pending rows only", last)
+	}
+}
+
 func TestProgress_events(t *testing.T) {
 	at := time.Date(2025, 3, 14, 9, 0, 0, 0, time.UTC)
 	lost := send.Event{Time: at, Kind: send.EventConnectionLost, Bind: 2, Err: errors.New("smpp: connection lost")}
