@@ -78,7 +78,7 @@ func sendFlags() []cli.Flag {
 		// What is sent.
 		&cli.StringFlag{Name: "service-type", Usage: "submit_sm service_type `TYPE` (at most 5 printable ASCII characters, e.g. CMT), if the SMSC wants one to route or bill by"},
 		&cli.StringFlag{Name: "schedule", Usage: "deliver at this `TIME` (YYYY-MM-DD HH:MM in --tz, or RFC 3339) or after this duration (90m, 1d)"},
-		&cli.StringFlag{Name: "validity", Usage: "give up delivering at this `TIME` or after this duration (e.g. 6h; over 99 days SMPP counts months and years, which an SMSC may read as calendar ones)"},
+		&cli.StringFlag{Name: "validity", Usage: "give up delivering at this `TIME` or after this duration (e.g. 6h; from 32 days on, a duration goes out as the time it ends, counted from each submit)"},
 		&cli.StringFlag{Name: "send-between", Usage: "send only between these `HH:MM-HH:MM` each day in --tz, e.g. 09:00-20:00; sending pauses outside"},
 		&cli.StringFlag{Name: "tz", Usage: "time `ZONE` of --send-between and of times without a zone, e.g. Europe/Berlin (default: the machine's)"},
 		// Report and receipts.

@@ -290,7 +290,7 @@ type Campaign struct {
 	planMu sync.Mutex
 	plan   schedule
 
-	schedule, validity string // Config.Schedule and Validity in SMPP form, "" when not set
+	schedule, validity *wireTime // Config.Schedule and Validity as submit_sm carries them
 
 	started   atomic.Pointer[time.Time] // set by Run
 	rows      atomic.Int64
@@ -369,8 +369,8 @@ func New(cfg Config) (*Campaign, error) {
 		stopped:     make(chan struct{}),
 		receiptPing: make(chan struct{}, 1),
 		plan:        schedule{rate: cfg.Rate},
-		schedule:    cfg.Schedule.SMPP(),
-		validity:    cfg.Validity.SMPP(),
+		schedule:    newWireTime(cfg.Schedule),
+		validity:    newWireTime(cfg.Validity),
 		binding:     bindState{changed: make(chan struct{}), attempts: cfg.Binds},
 	}
 	for i := range cfg.Binds {

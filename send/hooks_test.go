@@ -446,21 +446,37 @@ func wantValidityEnded(t *testing.T, book *report.Book) {
 	}
 }
 
+// A --validity of 45 days reaches an SMSC that checks the fields of relative times (the
+// simulator does, as strict SMSCs do): it goes out as the instant it ends, and is accepted.
+func TestCampaign_longValidityAccepted(t *testing.T) {
+	srv := newSim(t, smsc.Config{})
+	cfg := testConfig(srv)
+	cfg.Validity = TimeSpec{After: 45 * 24 * time.Hour}
+	cfg.Schedule = TimeSpec{After: 40 * 24 * time.Hour}
+	res, err := run(t, cfg, testRows(t, 3, "for weeks %d"))
+	if err != nil || res.Accepted != 3 {
+		t.Fatalf("%v, %d accepted; want 3", err, res.Accepted)
+	}
+}
+
 // An absolute schedule that has passed (a resumed campaign) is not sent: delivery at once is
-// what it asks for by now.
-func TestCampaign_scheduleNow(t *testing.T) {
-	future := TimeSpec{At: time.Now().Add(time.Hour)}
+// what it asks for by now. A duration over 31 days counts from the submit.
+func TestCampaign_scheduleAt(t *testing.T) {
+	now := time.Date(2030, 1, 2, 3, 4, 5, 600e6, time.UTC)
 	for _, tt := range []struct {
 		spec TimeSpec
 		want string
 	}{
-		{TimeSpec{At: time.Now().Add(-time.Minute)}, ""},
-		{future, future.SMPP()},
+		{TimeSpec{At: now.Add(-time.Minute)}, ""},
+		{TimeSpec{At: now.Add(time.Hour)}, "300102040405600+"},
 		{TimeSpec{After: time.Hour}, "000000010000000R"},
+		{TimeSpec{After: 45 * 24 * time.Hour}, "300216030405000+"},
 	} {
-		c := &Campaign{cfg: Config{Schedule: tt.spec}, schedule: tt.spec.SMPP()}
-		if got := c.scheduleNow(); got != tt.want {
-			t.Errorf("schedule %v: %q, want %q", tt.spec, got, tt.want)
+		c := &Campaign{cfg: Config{Schedule: tt.spec}, schedule: newWireTime(tt.spec)}
+		for range 2 { // the second from the cache
+			if got := c.scheduleAt(now); got != tt.want {
+				t.Errorf("schedule %v: %q, want %q", tt.spec, got, tt.want)
+			}
 		}
 	}
 }

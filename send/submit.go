@@ -312,8 +312,9 @@ func (c *Campaign) tryPart(ctx context.Context, b *bind, j *job, part int, late 
 		sctx, stopWatch := (*late).watch(ctx)
 		j.acc.try = sctx
 		// The PDU was filled before the waits for a session and a token: a --schedule
-		// that has passed meanwhile goes out as none.
-		pdu.ScheduleDeliveryTime = c.scheduleNow()
+		// that has passed meanwhile goes out as none, and a long duration counts from now.
+		now := time.Now()
+		pdu.ScheduleDeliveryTime, pdu.ValidityPeriod = c.scheduleAt(now), c.validity.at(now)
 		_, err = s.SubmitNotify(sctx, pdu, &j.acc.hooks)
 		j.acc.try = nil
 		stopWatch()
@@ -644,8 +645,8 @@ func (c *Campaign) submitSM(r *csvin.Row, part int, dst *smpp.SubmitSM) *smpp.Su
 		DestAddrTON:          destTON,
 		DestAddrNPI:          destNPI,
 		DestinationAddr:      r.MSISDN,
-		ScheduleDeliveryTime: c.scheduleNow(),
-		ValidityPeriod:       c.validity,
+		ScheduleDeliveryTime: c.scheduleAt(time.Now()),
+		ValidityPeriod:       c.validity.at(time.Now()),
 		DataCoding:           r.Message.DataCoding,
 		TLVs:                 dst.TLVs[:0],
 	}
@@ -656,14 +657,14 @@ func (c *Campaign) submitSM(r *csvin.Row, part int, dst *smpp.SubmitSM) *smpp.Su
 	return dst
 }
 
-// scheduleNow is the schedule_delivery_time to send: none once an absolute --schedule has
-// passed (a resumed campaign, a pause), as delivering at once is what it asked for by now,
-// and some SMSCs refuse a time in the past.
-func (c *Campaign) scheduleNow() string {
-	if at := c.cfg.Schedule.At; !at.IsZero() && !time.Now().Before(at) {
+// scheduleAt is the schedule_delivery_time of a submit_sm that leaves at now: none once an
+// absolute --schedule has passed (a resumed campaign, a pause), as delivering at once is what
+// it asked for by now, and some SMSCs refuse a time in the past.
+func (c *Campaign) scheduleAt(now time.Time) string {
+	if at := c.cfg.Schedule.At; !at.IsZero() && !now.Before(at) {
 		return ""
 	}
-	return c.schedule
+	return c.schedule.at(now)
 }
 
 // applyPart puts one part of a split message into a submit_sm: short_message, the UDHI bit,

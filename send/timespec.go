@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"smscast/smpp"
@@ -170,6 +171,64 @@ func (t TimeSpec) SMPP() string {
 		return smpp.FormatRelativeTime(t.After)
 	}
 	return ""
+}
+
+// maxRelativeDays is the longest duration, in whole days, that a relative SMPP time writes
+// exactly within its fields' ranges: the day field holds 01–31, and months and years vary in
+// length.
+const maxRelativeDays = 31
+
+// SMPPAt is the SMPP time for a submit_sm that leaves at now: SMPP, except that a duration of
+// 32 days or more goes out as the absolute time (UTC) it ends at, since the relative form
+// cannot write it exactly (a strict SMSC refuses a day field over 31, and months vary). An
+// instant past SMPP's last year is capped at its last second.
+func (t TimeSpec) SMPPAt(now time.Time) string {
+	if !t.long() {
+		return t.SMPP()
+	}
+	return smpp.FormatAbsoluteTime(minTime(now.Add(t.After), lastSMPPInstant))
+}
+
+// long reports whether t is a duration too long for SMPP's relative form.
+func (t TimeSpec) long() bool {
+	return t.At.IsZero() && t.After >= (maxRelativeDays+1)*24*time.Hour
+}
+
+// lastSMPPInstant is the last second SMPP's two-digit years express.
+var lastSMPPInstant = time.Date(lastSMPPYear, 12, 31, 23, 59, 59, 0, time.UTC)
+
+// wireTime is a --schedule or --validity as each submit_sm carries it.
+type wireTime struct {
+	long  TimeSpec // a duration sent as the instant it ends at; zero otherwise
+	fixed string   // otherwise, the SMPP time of every submit
+	last  atomic.Pointer[secondText]
+}
+
+// secondText is the SMPP time worked out for submits within one second.
+type secondText struct {
+	sec  int64
+	text string
+}
+
+func newWireTime(t TimeSpec) *wireTime {
+	if t.long() {
+		return &wireTime{long: t}
+	}
+	return &wireTime{fixed: t.SMPP()}
+}
+
+// at is the SMPP time for a submit_sm that leaves at now, worked out once per second.
+func (w *wireTime) at(now time.Time) string {
+	if w.long.IsZero() {
+		return w.fixed
+	}
+	sec := now.Unix()
+	if l := w.last.Load(); l != nil && l.sec == sec {
+		return l.text
+	}
+	text := w.long.SMPPAt(time.Unix(sec, 0))
+	w.last.Store(&secondText{sec: sec, text: text})
+	return text
 }
 
 // String is the spec as a person would write it.

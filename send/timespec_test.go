@@ -114,3 +114,27 @@ func TestTimeSpec_SMPP(t *testing.T) {
 		}
 	}
 }
+
+// What a submit_sm carries: the relative form up to 31 days (its day field's range), the
+// instant the duration ends at from 32 days on, never past SMPP's last year.
+func TestTimeSpec_SMPPAt(t *testing.T) {
+	now := time.Date(2030, 1, 2, 3, 4, 5, 0, time.FixedZone("CET", 3600))
+	day := 24 * time.Hour
+	tests := []struct {
+		spec TimeSpec
+		want string
+	}{
+		{TimeSpec{}, ""},
+		{TimeSpec{After: 6 * time.Hour}, "000000060000000R"},
+		{TimeSpec{After: 31*day + 23*time.Hour + 59*time.Minute + 59*time.Second}, "000031235959000R"},
+		{TimeSpec{After: 32 * day}, "300203020405000+"},
+		{TimeSpec{After: 45*day + 90*time.Minute}, "300216033405000+"},
+		{TimeSpec{After: 3650 * day}, "371231235959000+"},
+		{TimeSpec{At: time.Date(2031, 5, 6, 7, 8, 9, 0, time.UTC)}, "310506070809000+"},
+	}
+	for _, tt := range tests {
+		if got := tt.spec.SMPPAt(now); got != tt.want {
+			t.Errorf("%+v.SMPPAt(%v) = %q, want %q", tt.spec, now, got, tt.want)
+		}
+	}
+}

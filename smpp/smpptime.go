@@ -26,8 +26,9 @@ func FormatAbsoluteTime(t time.Time) string {
 
 // FormatRelativeTime returns d as a 16-character relative SMPP time, e.g. one hour is
 // "000000010000000R". Fractions of a second are dropped; d <= 0 returns "" (not set).
-// Up to 99 days the string is exact; longer durations are written with 365-day years and
-// 30-day months (capped at 99 years), which an SMSC adds as calendar years and months.
+// Up to 31 days and 23:59:59 the string is exact; longer durations are written with 365-day
+// years and 30-day months (capped at 99 years), which an SMSC adds as calendar years and
+// months, since the day field holds at most 31.
 func FormatRelativeTime(d time.Duration) string {
 	if d <= 0 {
 		return ""
@@ -36,7 +37,7 @@ func FormatRelativeTime(d time.Duration) string {
 	s, m, h := secs%60, secs/60%60, secs/3600%24
 	days := secs / 86400
 	var years, months int64
-	if days > 99 {
+	if days > 31 {
 		years, days = days/365, days%365
 		months, days = days/30, days%30
 		years = min(years, 99)
@@ -66,6 +67,12 @@ func ParseTime(s string, now time.Time) (time.Time, error) {
 	switch s[15] {
 	case 'R':
 		f := digitPairs(s)
+		// The fields keep their ranges, as a strict SMSC checks them: 45 days is 01 month
+		// and 15 days, or an absolute time.
+		if f[1] > 12 || f[2] > 31 || f[3] > 23 || f[4] > 59 || f[5] > 59 {
+			return time.Time{}, fmt.Errorf("smpp time %q: relative months %02d, days %02d or %02d:%02d:%02d out of range (12, 31, 23:59:59)",
+				s, f[1], f[2], f[3], f[4], f[5])
+		}
 		return now.AddDate(f[0], f[1], f[2]).Add(time.Duration(f[3])*time.Hour +
 			time.Duration(f[4])*time.Minute + time.Duration(f[5])*time.Second), nil
 	case '+', '-':

@@ -86,6 +86,20 @@ func TestFormatAbsoluteTime(t *testing.T) {
 	}
 }
 
+// A relative time keeps each field in its range (a strict SMSC refuses a day field of 45), so
+// durations past 31 days are written in 365-day years and 30-day months.
+func TestParseTime_relativeFieldsInRange(t *testing.T) {
+	now := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	for _, s := range []string{"000045000000000R", "001300000000000R", "000000240000000R", "000000006000000R", "000000000060000R"} {
+		if got, err := ParseTime(s, now); err == nil {
+			t.Errorf("ParseTime(%q) = %v, want an error: a field out of range", s, got)
+		}
+	}
+	if got, err := ParseTime("991231235959000R", now); err != nil || got.Year() != 2125 {
+		t.Errorf("ParseTime of the largest relative time = %v, %v", got, err)
+	}
+}
+
 func TestFormatRelativeTime(t *testing.T) {
 	tests := []struct {
 		in   time.Duration
@@ -93,7 +107,8 @@ func TestFormatRelativeTime(t *testing.T) {
 	}{
 		{time.Hour, "000000010000000R"},
 		{54 * time.Hour, "000002060000000R"},
-		{99*24*time.Hour + 23*time.Hour + 59*time.Minute + 59*time.Second + 999*time.Millisecond, "000099235959000R"},
+		{31*24*time.Hour + 23*time.Hour + 59*time.Minute + 59*time.Second + 999*time.Millisecond, "000031235959000R"},
+		{45 * 24 * time.Hour, "000115000000000R"},
 		{100 * 24 * time.Hour, "000310000000000R"},
 		{400*24*time.Hour + time.Second, "010105000001000R"},
 		{200 * 365 * 24 * time.Hour, "990000000000000R"},
@@ -106,7 +121,7 @@ func TestFormatRelativeTime(t *testing.T) {
 		if got != tt.want {
 			t.Errorf("FormatRelativeTime(%v) = %q, want %q", tt.in, got, tt.want)
 		}
-		if got == "" || tt.in > 99*24*time.Hour+24*time.Hour {
+		if got == "" || tt.in >= 32*24*time.Hour {
 			continue
 		}
 		back, err := ParseTime(got, now)
