@@ -240,8 +240,8 @@ func campaignIdentity(s sendSettings, excludeGrows bool) (journal.Identity, erro
 	if err != nil {
 		return id, err
 	}
-	id.SetOption("schedule", s.engine.Schedule.SMPP())
-	id.SetOption("validity", s.engine.Validity.SMPP())
+	id.SetOption("schedule", s.engine.Schedule.JournalText())
+	id.SetOption("validity", s.engine.Validity.JournalText())
 	id.SetOption("part-receipts", s.book.PartReceipts.String())
 	if s.refOffsetRecorded {
 		id.SetOption(refOffsetOption, strconv.Itoa(int(s.input.RefOffset)))

@@ -173,6 +173,17 @@ func (t TimeSpec) SMPP() string {
 	return ""
 }
 
+// JournalText is the spec as the journal records it in the campaign's identity: SMPP, except
+// that durations of 32 to 99 days keep the form versions before SMPPAt wrote (the days in one
+// field), so that their journals still resume.
+func (t TimeSpec) JournalText() string {
+	if t.long() && t.After < 100*24*time.Hour {
+		secs := int64(t.After / time.Second)
+		return fmt.Sprintf("0000%02d%02d%02d%02d000R", secs/86400, secs/3600%24, secs/60%60, secs%60)
+	}
+	return t.SMPP()
+}
+
 // maxRelativeDays is the longest duration, in whole days, that a relative SMPP time writes
 // exactly within its fields' ranges: the day field holds 01–31, and months and years vary in
 // length.

@@ -138,3 +138,21 @@ func TestTimeSpec_SMPPAt(t *testing.T) {
 		}
 	}
 }
+
+// The journal records long durations as earlier versions did, so that their journals resume.
+func TestTimeSpec_JournalText(t *testing.T) {
+	day := 24 * time.Hour
+	for _, tt := range []struct {
+		spec TimeSpec
+		want string
+	}{
+		{TimeSpec{After: 6 * time.Hour}, "000000060000000R"},
+		{TimeSpec{After: 45*day + 90*time.Minute + time.Second}, "000045013001000R"},
+		{TimeSpec{After: 100 * day}, "000310000000000R"},
+		{TimeSpec{At: time.Date(2031, 5, 6, 7, 8, 9, 0, time.UTC)}, "310506070809000+"},
+	} {
+		if got := tt.spec.JournalText(); got != tt.want {
+			t.Errorf("%+v.JournalText() = %q, want %q", tt.spec, got, tt.want)
+		}
+	}
+}
