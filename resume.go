@@ -857,13 +857,12 @@ func (cj *campaignJournal) configure(cfg *send.Config) {
 // decides the exit status of smscast receipts.
 func (cj *campaignJournal) watch(next func(send.Event)) func(send.Event) {
 	return func(e send.Event) {
-		var bindErr *send.BindError
 		var connErr *send.ConnectError
 		cj.mu.Lock()
 		switch {
 		case e.Kind == send.EventBound:
 			cj.bound = true
-		case e.Kind == send.EventBindFailed, errors.As(e.Err, &bindErr), errors.As(e.Err, &connErr):
+		case e.Kind == send.EventBindFailed, send.SettingRefused(e.Err), errors.As(e.Err, &connErr):
 			cj.bindErr = e.Err
 		}
 		cj.mu.Unlock()

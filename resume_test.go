@@ -687,6 +687,12 @@ func TestReceipts_pendingAndUnreachable(t *testing.T) {
 	if code != exitConnect {
 		t.Errorf("unreachable SMSC: exit %d, want 2\n%s", code, stderr)
 	}
+	// A setting the SMSC refuses (here TLS to a plain port) is "could not bind" too.
+	code, stderr = runCmd(t, "receipts", "--journal", c.journal, "--smsc", srv.Addr(), "--tls-insecure", "--wait", "30s",
+		"--give-up-after", "30s", "--spool", c.spool, "--quiet")
+	if code != exitConnect || !strings.Contains(stderr, "does not speak TLS") {
+		t.Errorf("TLS to a plain port: exit %d, want 2 and why\n%s", code, stderr)
+	}
 	code, stderr = runCmd(t, "receipts", "--journal", filepath.Join(c.dir, "nothing.journal"), "--smsc", srv.Addr())
 	if code != exitUsage {
 		t.Errorf("missing journal: exit %d, want 1\n%s", code, stderr)

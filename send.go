@@ -753,13 +753,9 @@ func runSend(ctx context.Context, s sendSettings, stderr io.Writer, signals <-ch
 	end := time.Now()
 	cj.finish(res.Sent, res.Expired)
 
-	var bindErr *send.BindError
 	var connErr *send.ConnectError
 	var tlvErr *send.TLVSupportError
-	var certErr *send.CertificateError
-	var tlsErr *send.TLSMismatchError
-	connectFailed := errors.As(runErr, &bindErr) || errors.As(runErr, &certErr) || errors.As(runErr, &tlsErr) ||
-		(errors.As(runErr, &tlvErr) || errors.As(runErr, &connErr)) && !res.Sent
+	connectFailed := send.SettingRefused(runErr) || (errors.As(runErr, &tlvErr) || errors.As(runErr, &connErr)) && !res.Sent
 	// A resume that could not connect still writes the report, from the journal: after a
 	// crash there is none, and the campaign should not be left without one.
 	resumeOnly := s.journal.resume && !s.journal.collect
@@ -847,6 +843,9 @@ func runSend(ctx context.Context, s sendSettings, stderr io.Writer, signals <-ch
 	}
 	if connectFailed {
 		note := "run the same command again with --resume once the SMSC can be reached and takes the bind"
+		if send.SettingRefused(runErr) {
+			note = "fix that setting, then run the command again with --resume"
+		}
 		if outputErr == nil {
 			note = "the report shows the campaign as its journal has it: " + note
 		}

@@ -192,9 +192,10 @@ type TLSMismatchError struct {
 
 func (e *TLSMismatchError) Error() string {
 	if e.TLS {
-		return fmt.Sprintf("SMSC %s does not speak TLS on this port: %v; drop --tls, or give the SMSC's TLS port in --smsc", e.Addr, e.Err)
+		return fmt.Sprintf("SMSC %s does not speak TLS on this port: %v; turn TLS off (--tls, and --tls-ca, --tls-server-name and --tls-insecure, which imply it, also in the environment or --config), or give the SMSC's TLS port in --smsc",
+			e.Addr, e.Err)
 	}
-	return fmt.Sprintf("SMSC %s expects TLS on this port: %v; add --tls (and --tls-ca if its certificate is not signed by a public CA), or give its plain port in --smsc",
+	return fmt.Sprintf("SMSC %s wants TLS on this port: %v; add --tls (and --tls-ca if its certificate is not signed by a public CA), or give its plain port in --smsc",
 		e.Addr, e.Err)
 }
 
@@ -214,6 +215,15 @@ func (c *Campaign) settingRefused(err error) error {
 		return &BindError{Addr: c.cfg.Addr, Status: st, Mode: c.cfg.Session.Bind.Mode, NoPassword: c.cfg.Session.Bind.Password == ""}
 	}
 	return nil
+}
+
+// SettingRefused reports whether err stopped the campaign for a setting to fix before any
+// bind succeeded: the credentials (BindError), the TLS certificate or TLS on one side only.
+func SettingRefused(err error) bool {
+	var bindErr *BindError
+	var certErr *CertificateError
+	var tlsErr *TLSMismatchError
+	return errors.As(err, &bindErr) || errors.As(err, &certErr) || errors.As(err, &tlsErr)
 }
 
 // ConnectError means the SMSC could not be reached or bound, or dropped every session before

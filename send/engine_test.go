@@ -380,8 +380,8 @@ func TestCampaign_TLSToPlainPort(t *testing.T) {
 	cfg.Session.TLS = &tls.Config{InsecureSkipVerify: true}
 	res, err := run(t, cfg, testRows(t, 3, "never sent"))
 	var te *TLSMismatchError
-	if !errors.As(err, &te) || !strings.Contains(err.Error(), "drop --tls") || res.Sent {
-		t.Fatalf("err = %v (sent: %v), want a TLSMismatchError saying to drop --tls and nothing sent", err, res.Sent)
+	if !errors.As(err, &te) || !strings.Contains(err.Error(), "turn TLS off") || res.Sent {
+		t.Fatalf("err = %v (sent: %v), want a TLSMismatchError saying to turn TLS off and nothing sent", err, res.Sent)
 	}
 }
 

@@ -115,7 +115,10 @@ func FormatRate(perSecond float64) string {
 	if math.IsInf(perSecond, 1) || perSecond <= 0 {
 		return "unlimited"
 	}
-	if perSecond < 10 { // one decimal where it matters: "2.5/s", but "5/s" as given
+	switch {
+	case perSecond < 1: // two significant digits: 0.04/s is not 0/s, which reads as none
+		return strconv.FormatFloat(perSecond, 'g', 2, 64) + "/s"
+	case perSecond < 10: // one decimal where it matters: "2.5/s", but "5/s" as given
 		return strconv.FormatFloat(math.Round(perSecond*10)/10, 'f', -1, 64) + "/s"
 	}
 	return fmt.Sprintf("%.0f/s", perSecond)

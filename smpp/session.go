@@ -331,7 +331,9 @@ func handshake(ctx context.Context, conn net.Conn, addr string, opt Options) (ne
 	switch {
 	case errors.As(err, &cert):
 		return nil, fmt.Errorf("smpp: connect to %s: %w", addr, err) // the caller says what to give
-	case errors.As(err, &plain):
+	case errors.As(err, &plain) && plain.Conn != nil:
+		// Conn is set only when the first record does not look like TLS at all; a malformed
+		// record from a TLS peer (too long, an old version) is not plain text.
 		return nil, fmt.Errorf("smpp: connect to %s: TLS handshake: the SMSC answered in plain text (%w: %w)",
 			addr, ErrTLSMismatch, err)
 	case ctx.Err() != nil:
@@ -431,7 +433,7 @@ func (s *Session) bindExchange(b *Bind, op string) error {
 	// so a chatty peer cannot hold the bind open until the deadline.
 	for range 16 {
 		if s.opt.TLS == nil && tlsRecordNext(s.br) {
-			return fmt.Errorf("smpp: read %s response: %w: the SMSC answered with a TLS record, so it expects TLS on this port", op, ErrTLSMismatch)
+			return fmt.Errorf("smpp: read %s response: the SMSC answered with a TLS record (%w)", op, ErrTLSMismatch)
 		}
 		s.rbuf, err = ReadPDU(s.br, s.rbuf, s.opt.MaxPDULen)
 		if errors.Is(err, io.EOF) && s.opt.TLS == nil {

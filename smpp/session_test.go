@@ -1146,12 +1146,16 @@ func TestDial_TLSMismatch(t *testing.T) {
 			// What OpenSSL-based fronts may answer: a fatal protocol_version alert.
 			c.Read(make([]byte, 64))
 			c.Write([]byte{0x15, 0x03, 0x01, 0x00, 0x02, 0x02, 0x46})
-		}, "the SMSC answered with a TLS record, so it expects TLS on this port", true},
+		}, "the SMSC answered with a TLS record", true},
 		{"TLS hello answered in plain SMPP", Options{TLS: insecure}, func(c net.Conn) {
 			c.Read(make([]byte, 512))
 			nack, _ := AppendPDU(nil, 0, StatusInvCmdLen, &GenericNack{})
 			c.Write(nack)
 		}, "the SMSC answered in plain text", true},
+		{"a malformed record from a TLS peer", Options{TLS: insecure}, func(c net.Conn) {
+			c.Read(make([]byte, 512))
+			c.Write([]byte{0x16, 0x03, 0x03, 0xff, 0xff}) // a handshake record too long for TLS: not plain text
+		}, "TLS handshake: tls: oversized record", false},
 		{"handshake never answered", Options{TLS: insecure, BindTimeout: 200 * time.Millisecond}, func(c net.Conn) {
 			io.Copy(io.Discard, c) // reads the ClientHello, answers nothing, until the client gives up
 		}, "no answer to the TLS handshake within 200ms", false},
