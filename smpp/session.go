@@ -293,8 +293,9 @@ func Dial(ctx context.Context, addr string, opt Options) (*Session, error) {
 	var d net.Dialer
 	conn, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
-		return nil, fmt.Errorf("smpp: connect to %s: %w (check the address, the port and "+
-			"whether the SMSC expects TLS)", addr, err)
+		// TCP itself failed: TLS, the credentials or the bind are not the question yet.
+		return nil, fmt.Errorf("smpp: connect to %s: %w (check the address and the port, and "+
+			"that a firewall lets this machine reach it)", addr, err)
 	}
 	if opt.TLS != nil {
 		conn, err = handshake(ctx, conn, addr, opt)
