@@ -77,7 +77,7 @@ func sendFlags() []cli.Flag {
 		&cli.DurationFlag{Name: "give-up-after", Value: 2 * time.Minute, Usage: "stop when the SMSC stays unreachable for this `DURATION`; a PDU throttled (or refused for a bind the SMSC forgot) that long ends its row not_sent"},
 		// What is sent.
 		&cli.StringFlag{Name: "service-type", Usage: "submit_sm service_type `TYPE` (at most 5 printable ASCII characters, e.g. CMT), if the SMSC wants one to route or bill by"},
-		&cli.StringFlag{Name: "schedule", Usage: "deliver at this `TIME` (YYYY-MM-DD HH:MM in --tz, or RFC 3339) or after this duration (90m, 1d)"},
+		&cli.StringFlag{Name: "schedule", Usage: "deliver at this `TIME` (YYYY-MM-DD HH:MM in --tz, or RFC 3339) or after this duration (90m, 1d; from 32 days on, a duration goes out as the time it ends, counted from each submit)"},
 		&cli.StringFlag{Name: "validity", Usage: "give up delivering at this `TIME` or after this duration (e.g. 6h; from 32 days on, a duration goes out as the time it ends, counted from each submit)"},
 		&cli.StringFlag{Name: "send-between", Usage: "send only between these `HH:MM-HH:MM` each day in --tz, e.g. 09:00-20:00; sending pauses outside"},
 		&cli.StringFlag{Name: "tz", Usage: "time `ZONE` of --send-between and of times without a zone, e.g. Europe/Berlin (default: the machine's)"},

@@ -300,7 +300,7 @@ type Campaign struct {
 	planMu sync.Mutex
 	plan   schedule
 
-	schedule, validity *wireTime // Config.Schedule and Validity as submit_sm carries them
+	times *wireTimes // Config.Schedule and Validity as submit_sm carries them
 
 	started   atomic.Pointer[time.Time] // set by Run
 	rows      atomic.Int64
@@ -379,8 +379,7 @@ func New(cfg Config) (*Campaign, error) {
 		stopped:     make(chan struct{}),
 		receiptPing: make(chan struct{}, 1),
 		plan:        schedule{rate: cfg.Rate},
-		schedule:    newWireTime(cfg.Schedule),
-		validity:    newWireTime(cfg.Validity),
+		times:       newWireTimes(cfg.Schedule, cfg.Validity),
 		binding:     bindState{changed: make(chan struct{}), attempts: cfg.Binds},
 	}
 	for i := range cfg.Binds {

@@ -117,7 +117,8 @@ func FormatRate(perSecond float64) string {
 	}
 	switch {
 	case perSecond < 1: // two significant digits: 0.04/s is not 0/s, which reads as none
-		return strconv.FormatFloat(perSecond, 'g', 2, 64) + "/s"
+		two, _ := strconv.ParseFloat(strconv.FormatFloat(perSecond, 'g', 2, 64), 64)
+		return strconv.FormatFloat(two, 'f', -1, 64) + "/s" // no exponent: 0.00001/s
 	case perSecond < 10: // one decimal where it matters: "2.5/s", but "5/s" as given
 		return strconv.FormatFloat(math.Round(perSecond*10)/10, 'f', -1, 64) + "/s"
 	}

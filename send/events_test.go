@@ -28,7 +28,7 @@ func TestFormatRate(t *testing.T) {
 		want string
 	}{
 		{0, "unlimited"}, {math.Inf(1), "unlimited"}, {5, "5/s"}, {2.5, "2.5/s"},
-		{4.37, "4.4/s"}, {9.96, "10/s"}, {0.25, "0.25/s"}, {0.04, "0.04/s"}, {0.999, "1/s"}, {50, "50/s"}, {2000.4, "2000/s"},
+		{4.37, "4.4/s"}, {9.96, "10/s"}, {0.25, "0.25/s"}, {0.04, "0.04/s"}, {0.0000123, "0.000012/s"}, {0.999, "1/s"}, {50, "50/s"}, {2000.4, "2000/s"},
 	} {
 		if got := FormatRate(tc.rate); got != tc.want {
 			t.Errorf("FormatRate(%v) = %q, want %q", tc.rate, got, tc.want)

@@ -308,6 +308,38 @@ func TestCampaign_sendingHoursPause(t *testing.T) {
 	wantNotSent(t, cfg.Book)
 }
 
+// A --schedule duration moves the last moment a row can go out within an absolute validity
+// earlier by as much: a message the SMSC would deliver after its validity ended (a resume, or
+// a pause, that came too late) is not sent; one that still fits is.
+func TestCampaign_scheduleDurationAgainstValidity(t *testing.T) {
+	for name, validity := range map[string]time.Duration{"too late": time.Hour, "in time": 3 * time.Hour} {
+		t.Run(name, func(t *testing.T) {
+			srv := newSim(t, smsc.Config{})
+			cfg := testConfig(srv)
+			cfg.Schedule = TimeSpec{After: 2 * time.Hour}
+			cfg.Validity = TimeSpec{At: time.Now().Add(validity)}
+			res, err := run(t, cfg, testRows(t, 3, "scheduled %d"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if validity > 2*time.Hour {
+				if res.Accepted != 3 {
+					t.Errorf("%d accepted, want 3", res.Accepted)
+				}
+				return
+			}
+			if res.PDUs != 0 || res.Expired != 3 {
+				t.Errorf("%d PDUs, %d expired; want none sent, 3 ended for the validity", res.PDUs, res.Expired)
+			}
+			for n, r := range bookRows(cfg.Book) {
+				if r.SubmitStatus != report.SubmitNotSent || !strings.Contains(r.SubmitError, "before the delivery --schedule 2h0m0s asks for") {
+					t.Errorf("row %d: %s %q, want not_sent for the validity and the schedule", n, r.SubmitStatus, r.SubmitError)
+				}
+			}
+		})
+	}
+}
+
 // A row whose absolute validity has ended (a resume after it, the end of a pause) is not
 // sent: it would only expire at the SMSC. A pause that outlasts the validity warns.
 func TestCampaign_validityEnded(t *testing.T) {
@@ -460,22 +492,28 @@ func TestCampaign_longValidityAccepted(t *testing.T) {
 }
 
 // An absolute schedule that has passed (a resumed campaign) is not sent: delivery at once is
-// what it asks for by now. A duration over 31 days counts from the submit.
-func TestCampaign_scheduleAt(t *testing.T) {
+// what it asks for by now. A duration over 31 days counts from the submit, and then the other
+// field does too: both go out as instants from the same second, keeping their gap.
+func TestCampaign_timesAt(t *testing.T) {
 	now := time.Date(2030, 1, 2, 3, 4, 5, 600e6, time.UTC)
+	day := 24 * time.Hour
 	for _, tt := range []struct {
-		spec TimeSpec
-		want string
+		schedule, validity   TimeSpec
+		wantSched, wantValid string
 	}{
-		{TimeSpec{At: now.Add(-time.Minute)}, ""},
-		{TimeSpec{At: now.Add(time.Hour)}, "300102040405600+"},
-		{TimeSpec{After: time.Hour}, "000000010000000R"},
-		{TimeSpec{After: 45 * 24 * time.Hour}, "300216030405000+"},
+		{TimeSpec{At: now.Add(-time.Minute)}, TimeSpec{}, "", ""},
+		{TimeSpec{At: now.Add(time.Hour)}, TimeSpec{After: 6 * time.Hour}, "300102040405600+", "000000060000000R"},
+		{TimeSpec{After: time.Hour}, TimeSpec{}, "000000010000000R", ""},
+		{TimeSpec{After: 45 * day}, TimeSpec{}, "300216030405000+", ""},
+		{TimeSpec{After: 31*day + 23*time.Hour + 59*time.Minute + 59*time.Second}, TimeSpec{After: 32 * day},
+			"300203030404000+", "300203030405000+"},
+		{TimeSpec{}, TimeSpec{After: 40 * day}, "", "300211030405000+"},
+		{TimeSpec{At: now.Add(-time.Minute)}, TimeSpec{After: 40 * day}, "", "300211030405000+"},
 	} {
-		c := &Campaign{cfg: Config{Schedule: tt.spec}, schedule: newWireTime(tt.spec)}
+		c := &Campaign{cfg: Config{Schedule: tt.schedule, Validity: tt.validity}, times: newWireTimes(tt.schedule, tt.validity)}
 		for range 2 { // the second from the cache
-			if got := c.scheduleAt(now); got != tt.want {
-				t.Errorf("schedule %v: %q, want %q", tt.spec, got, tt.want)
+			if s, v := c.timesAt(now); s != tt.wantSched || v != tt.wantValid {
+				t.Errorf("schedule %v, validity %v: %q, %q; want %q, %q", tt.schedule, tt.validity, s, v, tt.wantSched, tt.wantValid)
 			}
 		}
 	}

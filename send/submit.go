@@ -313,8 +313,7 @@ func (c *Campaign) tryPart(ctx context.Context, b *bind, j *job, part int, late 
 		j.acc.try = sctx
 		// The PDU was filled before the waits for a session and a token: a --schedule
 		// that has passed meanwhile goes out as none, and a long duration counts from now.
-		now := time.Now()
-		pdu.ScheduleDeliveryTime, pdu.ValidityPeriod = c.scheduleAt(now), c.validity.at(now)
+		pdu.ScheduleDeliveryTime, pdu.ValidityPeriod = c.timesAt(time.Now())
 		_, err = s.SubmitNotify(sctx, pdu, &j.acc.hooks)
 		j.acc.try = nil
 		stopWatch()
@@ -589,10 +588,22 @@ func (c *Campaign) unsent(ctx context.Context, last error, unknown bool) partRes
 	return partResult{status: report.SubmitNotSent, reason: reason, expired: expired}
 }
 
-// validityEnded reports whether an absolute --validity has passed at now.
+// validityEnded reports whether a row can no longer go out at now within an absolute
+// --validity (see sendBy).
 func (c *Campaign) validityEnded(now time.Time) bool {
+	by := c.sendBy()
+	return !by.IsZero() && !now.Before(by)
+}
+
+// sendBy is when rows stop going out under an absolute --validity: its end, less a --schedule
+// duration, since the SMSC delivers that long after the submit (a message sent later would
+// only expire there). Zero when the validity is not absolute.
+func (c *Campaign) sendBy() time.Time {
 	v := c.cfg.Validity.At
-	return !v.IsZero() && !now.Before(v)
+	if v.IsZero() {
+		return v
+	}
+	return v.Add(-c.cfg.Schedule.After)
 }
 
 // expired ends a row not begun when its absolute validity ended; unknown as for unsent.
@@ -608,6 +619,10 @@ func (c *Campaign) expired(unknown bool) partResult {
 
 // expiredReason is the reason of a row left unsent because its absolute validity ended.
 func (c *Campaign) expiredReason() string {
+	if d := c.cfg.Schedule.After; d > 0 {
+		return fmt.Sprintf("not sent: its validity (--validity) ends at %s, before the delivery --schedule %s asks for after the submit",
+			c.cfg.Validity.At.UTC().Format(time.RFC3339), c.cfg.Schedule)
+	}
 	return fmt.Sprintf("not sent: its validity (--validity) ended at %s before it could go out",
 		c.cfg.Validity.At.UTC().Format(time.RFC3339))
 }
@@ -638,18 +653,17 @@ func (c *Campaign) submitSM(r *csvin.Row, part int, dst *smpp.SubmitSM) *smpp.Su
 		dst = new(smpp.SubmitSM)
 	}
 	*dst = smpp.SubmitSM{
-		ServiceType:          c.cfg.ServiceType,
-		SourceAddrTON:        r.SourceTON,
-		SourceAddrNPI:        r.SourceNPI,
-		SourceAddr:           r.From,
-		DestAddrTON:          destTON,
-		DestAddrNPI:          destNPI,
-		DestinationAddr:      r.MSISDN,
-		ScheduleDeliveryTime: c.scheduleAt(time.Now()),
-		ValidityPeriod:       c.validity.at(time.Now()),
-		DataCoding:           r.Message.DataCoding,
-		TLVs:                 dst.TLVs[:0],
+		ServiceType:     c.cfg.ServiceType,
+		SourceAddrTON:   r.SourceTON,
+		SourceAddrNPI:   r.SourceNPI,
+		SourceAddr:      r.From,
+		DestAddrTON:     destTON,
+		DestAddrNPI:     destNPI,
+		DestinationAddr: r.MSISDN,
+		DataCoding:      r.Message.DataCoding,
+		TLVs:            dst.TLVs[:0],
 	}
+	dst.ScheduleDeliveryTime, dst.ValidityPeriod = c.timesAt(time.Now())
 	if c.cfg.PartReceipts.WantsReceipt(part, len(r.Message.Parts)) {
 		dst.RegisteredDelivery = 1
 	}
@@ -657,14 +671,16 @@ func (c *Campaign) submitSM(r *csvin.Row, part int, dst *smpp.SubmitSM) *smpp.Su
 	return dst
 }
 
-// scheduleAt is the schedule_delivery_time of a submit_sm that leaves at now: none once an
-// absolute --schedule has passed (a resumed campaign, a pause), as delivering at once is what
-// it asked for by now, and some SMSCs refuse a time in the past.
-func (c *Campaign) scheduleAt(now time.Time) string {
+// timesAt is the schedule_delivery_time and validity_period of a submit_sm that leaves at
+// now. The schedule is none once an absolute --schedule has passed (a resumed campaign, a
+// pause), as delivering at once is what it asked for by now, and some SMSCs refuse a time in
+// the past.
+func (c *Campaign) timesAt(now time.Time) (schedule, validity string) {
+	schedule, validity = c.times.at(now)
 	if at := c.cfg.Schedule.At; !at.IsZero() && !now.Before(at) {
-		return ""
+		schedule = ""
 	}
-	return c.schedule.at(now)
+	return schedule, validity
 }
 
 // applyPart puts one part of a split message into a submit_sm: short_message, the UDHI bit,
@@ -745,16 +761,20 @@ func (c *Campaign) awaitHours(ctx context.Context) error {
 		c.planMu.Unlock()
 		if paused {
 			c.event(Event{Kind: EventPaused, Until: next})
-			if v := c.cfg.Validity.At; !v.IsZero() && !v.After(next) {
-				c.warn(fmt.Errorf("the validity (--validity) ends at %s, before the sending hours open again: rows not sent by then are not sent (not_sent)",
-					v.UTC().Format(time.RFC3339)))
+			if by := c.sendBy(); !by.IsZero() && !by.After(next) {
+				last := "rows not sent by then"
+				if d := c.cfg.Schedule.After; d > 0 { // --schedule needs them sent earlier
+					last = fmt.Sprintf("rows not sent by %s (--schedule %s before it)", by.UTC().Format(time.RFC3339), c.cfg.Schedule)
+				}
+				c.warn(fmt.Errorf("the validity (--validity) ends at %s, before the sending hours open again: %s are not sent (not_sent)",
+					c.cfg.Validity.At.UTC().Format(time.RFC3339), last))
 			}
 		}
 		// Wake at least every minute (a long timer does not follow changes of the wall clock),
-		// and when the validity ends: the rows end then.
+		// and when rows stop going out for the validity: the rows end then.
 		wake := min(time.Until(next), time.Minute)
-		if v := c.cfg.Validity.At; !v.IsZero() {
-			wake = min(wake, time.Until(v))
+		if by := c.sendBy(); !by.IsZero() {
+			wake = min(wake, time.Until(by))
 		}
 		if !sleep(ctx, wake, c.stopped) {
 			return errors.New("stopped while paused")

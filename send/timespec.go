@@ -52,7 +52,12 @@ func ParseTimeSpec(s string, loc *time.Location, now time.Time) (TimeSpec, error
 			// SMPP's relative times count whole seconds: 500ms would go out as 0.
 			return TimeSpec{}, fmt.Errorf("%q: SMPP counts whole seconds; give a duration such as 90s or 2h", s)
 		}
-		return TimeSpec{After: d}, nil
+		t := TimeSpec{After: d}
+		if t.long() && !now.IsZero() && now.Add(d).UTC().Year() > lastSMPPYear {
+			// It goes out as the instant it ends at (see SMPPAt), in two-digit years.
+			return TimeSpec{}, fmt.Errorf("%q ends after %d, which SMPP's two-digit years cannot express; give a shorter duration", s, lastSMPPYear)
+		}
+		return t, nil
 	}
 	if loc == nil {
 		loc = time.Local
@@ -191,13 +196,21 @@ const maxRelativeDays = 31
 
 // SMPPAt is the SMPP time for a submit_sm that leaves at now: SMPP, except that a duration of
 // 32 days or more goes out as the absolute time (UTC) it ends at, since the relative form
-// cannot write it exactly (a strict SMSC refuses a day field over 31, and months vary). An
-// instant past SMPP's last year is capped at its last second.
+// cannot write it exactly (a strict SMSC refuses a day field over 31, and months vary).
 func (t TimeSpec) SMPPAt(now time.Time) string {
 	if !t.long() {
 		return t.SMPP()
 	}
-	return smpp.FormatAbsoluteTime(minTime(now.Add(t.After), lastSMPPInstant))
+	return t.instantText(now)
+}
+
+// instantText is the absolute SMPP time t names for a submit at now (a duration counted from
+// now), capped at SMPP's last second (ParseTimeSpec refuses a later one at the start).
+func (t TimeSpec) instantText(now time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return smpp.FormatAbsoluteTime(minTime(t.from(now), lastSMPPInstant))
 }
 
 // long reports whether t is a duration too long for SMPP's relative form.
@@ -208,38 +221,43 @@ func (t TimeSpec) long() bool {
 // lastSMPPInstant is the last second SMPP's two-digit years express.
 var lastSMPPInstant = time.Date(lastSMPPYear, 12, 31, 23, 59, 59, 0, time.UTC)
 
-// wireTime is a --schedule or --validity as each submit_sm carries it.
-type wireTime struct {
-	long  TimeSpec // a duration sent as the instant it ends at; zero otherwise
-	fixed string   // otherwise, the SMPP time of every submit
-	last  atomic.Pointer[secondText]
+// wireTimes are --schedule and --validity as each submit_sm carries them. When either is a
+// duration too long for the relative form, both go out as instants counted from the same
+// second: a relative schedule beside an absolute validity would be counted from the PDU's
+// arrival at the SMSC and by its clock, and could pass the validity's end.
+type wireTimes struct {
+	schedule, validity TimeSpec // set when they go out as instants
+	fixed              [2]string
+	last               atomic.Pointer[secondTimes]
 }
 
-// secondText is the SMPP time worked out for submits within one second.
-type secondText struct {
+// secondTimes are the SMPP times worked out for submits within one second.
+type secondTimes struct {
 	sec  int64
-	text string
+	text [2]string
 }
 
-func newWireTime(t TimeSpec) *wireTime {
-	if t.long() {
-		return &wireTime{long: t}
+func newWireTimes(schedule, validity TimeSpec) *wireTimes {
+	if schedule.long() || validity.long() {
+		return &wireTimes{schedule: schedule, validity: validity}
 	}
-	return &wireTime{fixed: t.SMPP()}
+	return &wireTimes{fixed: [2]string{schedule.SMPP(), validity.SMPP()}}
 }
 
-// at is the SMPP time for a submit_sm that leaves at now, worked out once per second.
-func (w *wireTime) at(now time.Time) string {
-	if w.long.IsZero() {
-		return w.fixed
+// at is schedule_delivery_time and validity_period for a submit_sm that leaves at now,
+// worked out once per second.
+func (w *wireTimes) at(now time.Time) (schedule, validity string) {
+	if w.schedule.IsZero() && w.validity.IsZero() {
+		return w.fixed[0], w.fixed[1]
 	}
 	sec := now.Unix()
-	if l := w.last.Load(); l != nil && l.sec == sec {
-		return l.text
+	l := w.last.Load()
+	if l == nil || l.sec != sec {
+		base := time.Unix(sec, 0)
+		l = &secondTimes{sec: sec, text: [2]string{w.schedule.instantText(base), w.validity.instantText(base)}}
+		w.last.Store(l)
 	}
-	text := w.long.SMPPAt(time.Unix(sec, 0))
-	w.last.Store(&secondText{sec: sec, text: text})
-	return text
+	return l.text[0], l.text[1]
 }
 
 // String is the spec as a person would write it.

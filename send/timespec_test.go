@@ -41,6 +41,14 @@ func TestParseTimeSpec(t *testing.T) {
 			t.Errorf("ParseTimeSpec(%q) accepted a bad value", in)
 		}
 	}
+	// A long duration goes out as the instant it ends at: not past 2037 (here from 2029).
+	late := time.Date(2029, 6, 1, 0, 0, 0, 0, time.UTC)
+	if _, err := ParseTimeSpec("3200d", cet, late); err == nil || !strings.Contains(err.Error(), "two-digit years") {
+		t.Errorf("ParseTimeSpec(3200d) in 2029 = %v, want an error about SMPP's years", err)
+	}
+	if _, err := ParseTimeSpec("3000d", cet, late); err != nil {
+		t.Errorf("ParseTimeSpec(3000d) in 2029: %v, want it to end in 2037", err)
+	}
 	// A resumed campaign (zero now) keeps an instant that has passed.
 	if got, err := ParseTimeSpec("2025-03-14 15:59", cet, time.Time{}); err != nil || !got.At.Equal(time.Date(2025, 3, 14, 14, 59, 0, 0, time.UTC)) {
 		t.Errorf("ParseTimeSpec of a passed instant with a zero now = %+v, %v; want it kept", got, err)
