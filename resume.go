@@ -35,7 +35,7 @@ func journalFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.StringFlag{Name: "journal", Usage: "record the campaign in this journal `FILE`, so that --resume and smscast receipts can continue it (default: beside the report, <report>.journal; off = none)"},
 		&cli.BoolFlag{Name: "resume", Usage: "continue the campaign recorded in the journal: send only what was not accepted before, and rewrite its report"},
-		&cli.BoolFlag{Name: "no-resend-uncertain", Usage: "with --resume: rows an earlier run sent without a recorded response are marked uncertain and not sent again (default: sent again and marked resubmitted)"},
+		&cli.BoolFlag{Name: "no-resend-uncertain", Usage: "with --resume: rows an earlier run sent without a recorded response are marked uncertain and not sent again (without it: sent again and marked resubmitted)"},
 		&cli.StringFlag{Name: "spool", Usage: "keep receipts that belong to no running campaign in this `DIR` (default: $XDG_STATE_HOME/smscast/spool or ~/.local/state/smscast/spool)"},
 	}
 }

@@ -88,7 +88,7 @@ func sendFlags() []cli.Flag {
 		&cli.StringFlag{Name: "summary-json", Usage: "also write the summary as JSON to `FILE`"},
 		&cli.StringFlag{Name: "receipt-id-format", Value: "auto", Usage: "how receipt ids match submit_sm_resp ids (`FORMAT`): auto, hex, dec or exact"},
 		&cli.StringFlag{Name: "part-receipts", Value: "all", Usage: "receipts of multipart messages (`MODE`): all (one per part), any (one per message, on any part) or last (ask for one on the last part only)"},
-		&cli.DurationFlag{Name: "wait", Value: defaultWait, Usage: "after the last submit, stay bound this `DURATION` for receipts (0 = do not wait)"},
+		&cli.DurationFlag{Name: "wait", Value: defaultWait, Usage: "after the last submit, stay bound up to this `DURATION` for receipts, less once every one is in (0 = do not wait)"},
 		&cli.StringFlag{Name: "inbox", Usage: "append incoming messages (MO) to this CSV `FILE` (time,from,to,text; a long reply joined into one line, its parts waiting in FILE.parts)"},
 		&cli.StringFlag{Name: "optout-keywords", Usage: "`WORDS` (comma-separated, e.g. STOP,UNSUBSCRIBE) that add an incoming message's sender to the --exclude file (a new campaign creates the file if missing)"},
 		// Output.

@@ -30,7 +30,7 @@ func simCommand() *cli.Command {
 		Description: "Accepts binds, answers submit_sm and data_sm with message ids and sends delivery receipts,\n" +
 			"with deterministic outcomes per destination prefix and the faults of real carriers.\n" +
 			"The first line on stdout is the address it listens on (useful with --listen 127.0.0.1:0).\n" +
-			"SIGINT or SIGTERM stops it: it prints a one-line JSON summary on stdout and exits 0.\n\n" +
+			"SIGINT, SIGTERM or SIGHUP stops it: it prints a one-line JSON summary on stdout and exits 0.\n\n" +
 			"Exit status: 0 stopped by a signal; 1 usage error or the --log file failed;\n" +
 			"2 could not listen on --listen.",
 		Flags: []cli.Flag{
@@ -54,8 +54,8 @@ func simCommand() *cli.Command {
 			&cli.StringFlag{Name: "reply-text", Value: "STOP", Usage: "what the --reply-prefix handsets answer: `TEXT` (a long one goes in several parts)"},
 			&cli.Float64Flag{Name: "undeliv-ratio", Usage: "receipts say UNDELIV for this `FRACTION` (0-1) of the other destinations, chosen by --seed"},
 			&cli.Int64Flag{Name: "seed", Usage: "`N` that chooses the --undeliv-ratio destinations: the same seed, the same choice"},
-			&cli.IntFlag{Name: "throttle-tps", Usage: "answer ESME_RTHROTTLED to submits past the first `N` of each second"},
-			&cli.IntFlag{Name: "queue-full-after", Usage: "answer ESME_RMSGQFUL once `N` messages were accepted in the current second"},
+			&cli.IntFlag{Name: "throttle-tps", Usage: "answer ESME_RTHROTTLED to submits past the first `N` of each second (0 = never)"},
+			&cli.IntFlag{Name: "queue-full-after", Usage: "answer ESME_RMSGQFUL once `N` messages were accepted in the current second (0 = never)"},
 			&cli.DurationFlag{Name: "resp-delay", Usage: "delay every response by `DURATION`, which makes the client's window visible"},
 			&cli.StringFlag{Name: "drop-after", Usage: "close the connection, without unbind or response, right after the `N[,M...]`th accepted message (counted across all sessions)"},
 			&cli.StringFlag{Name: "unbind-after", Usage: "unbind the session right after answering the `N[,M...]`th accepted message (counted across all sessions)"},
@@ -76,7 +76,8 @@ func simCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
+			// SIGHUP too: a terminal that closes ends it as documented, with its summary.
+			ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 			defer stop()
 			return runSim(ctx, cfg, c.String("log"), c.App.Writer, c.App.ErrWriter)
 		},

@@ -180,6 +180,34 @@ func TestSim_InProcess(t *testing.T) {
 	}
 }
 
+// A closed terminal (SIGHUP) stops the simulator as SIGINT and SIGTERM do: summary, exit 0.
+func TestSim_SubprocessHangup(t *testing.T) {
+	cmd := exec.Command(os.Args[0], "sim", "--listen", "127.0.0.1:0")
+	cmd.Env = append(os.Environ(), simExecEnv+"=1")
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr lockedBuffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	out := bufio.NewReader(stdout)
+	simReadLine(t, out) // the address: it listens, and its signal handling is in place
+	if err := cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	sum := simReadSummary(t, out)
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("sim exited with %v after SIGHUP, want status 0; stderr:\n%s", err, stderr.String())
+	}
+	if sum.Sessions != 0 {
+		t.Errorf("summary %+v, want no sessions", sum)
+	}
+}
+
 func TestSim_Subprocess(t *testing.T) {
 	dir := t.TempDir()
 	logFile := filepath.Join(dir, "messages.jsonl")
