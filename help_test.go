@@ -98,6 +98,17 @@ func TestResumeNote(t *testing.T) {
 	if got := resumeNote(allInvalid, resumeFacts{journalPath: "out.csv.journal", nothingSent: true}); !strings.Contains(got, "again with --force") {
 		t.Errorf("every row invalid: %q, want the rerun with --force", got)
 	}
+	// The validity ended (in a pause) before anything went out: a new --validity, and --force.
+	invalidAndExpired := report.Summary{Submit: map[report.SubmitStatus]int{report.SubmitInvalid: 2, report.SubmitNotSent: 23}}
+	if got := resumeNote(invalidAndExpired, resumeFacts{journalPath: "out.csv.journal", nothingSent: true, expired: 23}); !strings.Contains(got, "fix the invalid rows and give a --validity that ends later (23 rows not sent") ||
+		!strings.Contains(got, "again with --force") {
+		t.Errorf("invalid rows, the others expired: %q, want both causes and the rerun with --force", got)
+	}
+	// --no-resend-uncertain left a row uncertain: the same command would leave it again.
+	if got := resumeNote(uncertainOnly, resumeFacts{journalPath: "out.csv.journal", keptUncertain: 1}); !strings.Contains(got, "to send the 1 row not sent") ||
+		!strings.Contains(got, "without --no-resend-uncertain for the 1 row it left uncertain") {
+		t.Errorf("a row --no-resend-uncertain left: %q, want the resume without that flag", got)
+	}
 	if got := resumeNote(allInvalid, resumeFacts{journalPath: "out.csv.journal", nothingSent: true, demo: true}); got != "" {
 		t.Errorf("every row invalid in the demo: %q, want nothing", got)
 	}

@@ -828,9 +828,12 @@ func runSend(ctx context.Context, s sendSettings, stderr io.Writer, signals <-ch
 	sigMu.Lock()
 	sig := stoppedBy
 	sigMu.Unlock()
-	optedOut := 0 // uncertain rows no resume sends: their numbers opted out since
+	optedOut, keptUncertain := 0, 0 // uncertain rows no resume sends: their numbers opted out since
 	if cj.resume != nil {
 		optedOut = cj.resume.OptedOut
+		if s.journal.keepUncertain {
+			keptUncertain = cj.resume.Uncertain - cj.resume.OptedOut
+		}
 	}
 	if s.journal.collect {
 		if left := sum.Submit[report.SubmitNotSent] + sum.Submit[report.SubmitUncertain] - optedOut; left > 0 && sig == nil {
@@ -861,8 +864,8 @@ func runSend(ctx context.Context, s sendSettings, stderr io.Writer, signals <-ch
 		unjournaled = resentAccepted(book, s.journal.path)
 	}
 	resume := resumeNote(sum, resumeFacts{journalPath: s.journal.path, pipe: s.journal.pipe,
-		nothingSent: nothingSent, demo: s.demo, unjournaled: unjournaled, optedOut: optedOut, throttled: res.Throttled, movedTo: movedTo,
-		expired: res.Expired})
+		nothingSent: nothingSent, demo: s.demo, unjournaled: unjournaled, optedOut: optedOut, keptUncertain: keptUncertain,
+		throttled: res.Throttled, movedTo: movedTo, expired: res.Expired})
 	if cj.unrecorded != "" {
 		// The commands below would refuse that report as one the campaign cannot vouch for.
 		first := fmt.Sprintf("remove %s first (the journal could not record it; it rebuilds it), then ", shellQuote(cj.unrecorded))
@@ -937,7 +940,10 @@ type resumeFacts struct {
 	// which the resume sends again; optedOut the uncertain rows it will not send, as their
 	// numbers opted out after an earlier run may have sent them.
 	unjournaled, optedOut int
-	throttled             int64 // ESME_RTHROTTLED and ESME_RMSGQFUL answers in this run
+	// keptUncertain counts the rows --no-resend-uncertain left uncertain (its other rows
+	// opted out are in optedOut): the same command leaves them again.
+	keptUncertain int
+	throttled     int64 // ESME_RTHROTTLED and ESME_RMSGQFUL answers in this run
 	// movedTo is the report's path when another run took the --report given: the resume
 	// must name it.
 	movedTo string
@@ -953,9 +959,17 @@ func resumeNote(sum report.Summary, f resumeFacts) string {
 		expired = fmt.Sprintf("%d rows were not sent (or not sent again, or not finished) because their validity (--validity) had ended: no run sends them", f.expired)
 	}
 	switch {
-	case left == 0 && nothingSent && !pipe && !demo && sum.Submit[report.SubmitInvalid] > 0:
-		// Every row to send was invalid: the rerun after the fix finds this run's report.
-		return "nothing was sent: fix the invalid rows, then run the same command again with --force (it replaces this run's report)"
+	case left == 0 && nothingSent && !pipe && !demo && (sum.Submit[report.SubmitInvalid] > 0 || f.expired > 0):
+		// Every row to send was invalid, or its validity ended (in a pause): the rerun after
+		// the fix finds this run's report.
+		var fix []string
+		if sum.Submit[report.SubmitInvalid] > 0 {
+			fix = append(fix, "fix the invalid rows")
+		}
+		if f.expired > 0 {
+			fix = append(fix, fmt.Sprintf("give a --validity that ends later (%s not sent because it had ended)", report.Plural(f.expired, "row")))
+		}
+		return "nothing was sent: " + strings.Join(fix, " and ") + ", then run the same command again with --force (it replaces this run's report)"
 	case left == 0:
 		return expired
 	case demo:
@@ -976,8 +990,13 @@ func resumeNote(sum report.Summary, f resumeFacts) string {
 		// replace that run's report. The journal stays where it was.
 		with += " --report " + shellQuote(f.movedTo) + " --journal " + shellQuote(journalPath)
 	}
-	note := fmt.Sprintf("to send the %d rows not sent or uncertain, run the same command again with %s "+
-		"(not --force, which starts over and sends every row again)", left, with)
+	note := fmt.Sprintf("to send the %s not sent or uncertain, run the same command again with %s "+
+		"(not --force, which starts over and sends every row again)", report.Plural(left, "row"), with)
+	if f.keptUncertain > 0 {
+		// The same command would leave them uncertain again, for ever.
+		note += fmt.Sprintf(", without --no-resend-uncertain for the %s it left uncertain (sent again, they are marked resubmitted: the SMSC may have them)",
+			report.Plural(f.keptUncertain, "row"))
+	}
 	if f.unjournaled > 0 {
 		note += fmt.Sprintf("; it also sends again the %d accepted rows whose acceptance the journal could not record "+
 			"(the SMSC has them: they are marked resubmitted; --no-resend-uncertain leaves them uncertain instead)", f.unjournaled)

@@ -211,14 +211,14 @@ func (s Summary) WriteText(w io.Writer) error {
 	line("delivery latency", "%s", s.DeliveryLatency)
 	if s.LatencyStraddled > 0 {
 		line("", "(latencies leave out %s begun in an earlier run: they would count the time between runs)",
-			plural(s.LatencyStraddled, "sample"))
+			Plural(s.LatencyStraddled, "sample"))
 	}
 	if s.Unmatched > 0 {
-		line("unmatched", "%s matched no row (see the report's .unmatched.jsonl)", plural(s.Unmatched, "receipt"))
+		line("unmatched", "%s matched no row (see the report's .unmatched.jsonl)", Plural(s.Unmatched, "receipt"))
 	}
 	if s.Throttled > 0 {
 		line("throttled", "%s asked to slow down (ESME_RTHROTTLED, ESME_RMSGQFUL): the rate was lowered, and the PDUs sent again",
-			plural(int(s.Throttled), "answer"))
+			Plural(int(s.Throttled), "answer"))
 	}
 	for _, down := range s.BindsDown {
 		line("binds", "never bound, so the campaign ran on fewer binds than --binds: %s", down)
@@ -230,8 +230,8 @@ func (s Summary) WriteText(w io.Writer) error {
 	return err
 }
 
-// plural formats n and noun, adding an "s" unless n is 1.
-func plural(n int, noun string) string {
+// Plural formats n and noun, adding an "s" unless n is 1.
+func Plural(n int, noun string) string {
 	if n == 1 {
 		return "1 " + noun
 	}
@@ -266,7 +266,7 @@ func (l Latency) String() string {
 		return "-"
 	}
 	return fmt.Sprintf("p50 %s, p95 %s, p99 %s, max %s (%s)", roundDuration(l.P50),
-		roundDuration(l.P95), roundDuration(l.P99), roundDuration(l.Max), plural(l.Count, "row"))
+		roundDuration(l.P95), roundDuration(l.P99), roundDuration(l.Max), Plural(l.Count, "row"))
 }
 
 // roundDuration keeps three significant figures or so: 1.234ms, 12.3ms, 1.23s, 2m3s.
