@@ -117,7 +117,7 @@ func TestResumeNote(t *testing.T) {
 		t.Errorf("sendExit after a stop = %v (exit %d)", err, exitCode(err))
 	}
 	// Stopped in the --wait for receipts, every row sent: how to collect the rest.
-	pending := pendingNote(2, "out.csv.journal", "out.csv", "", false)
+	pending := pendingNote(2, "out.csv.journal", "out.csv", "", "", false)
 	err = sendExit(syscall.SIGINT, nil, nil, report.Summary{}, pending, "")
 	if err == nil || !strings.Contains(err.Error(), "stopped by SIGINT; 2 accepted rows are still PENDING") ||
 		!strings.Contains(err.Error(), "smscast receipts --journal out.csv.journal") || exitCode(err) != 130 {

@@ -61,8 +61,12 @@ func TestPendingNote(t *testing.T) {
 		// A --spool of its own: every command of the campaign takes it.
 		{7, "x.journal", "x", "./sp3", false, "smscast receipts --journal x.journal --spool ./sp3 (with"},
 	}
+	// The campaign's --summary-json: receipts rewrites it too, or it keeps saying PENDING.
+	if got := pendingNote(2, "x.journal", "x", "", "out/sum.json", false); !strings.Contains(got, "--journal x.journal --summary-json out/sum.json (with") {
+		t.Errorf("pendingNote with --summary-json = %q, want it in the command", got)
+	}
 	for _, tt := range tests {
-		got := pendingNote(tt.pending, tt.journal, tt.report, tt.spool, tt.pipe)
+		got := pendingNote(tt.pending, tt.journal, tt.report, tt.spool, "", tt.pipe)
 		if tt.want == "" && got != "" || !strings.Contains(got, tt.want) {
 			t.Errorf("pendingNote(%d, %q, %q) = %q, want it to contain %q", tt.pending, tt.journal, tt.report, got, tt.want)
 		}

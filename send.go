@@ -854,7 +854,7 @@ func runSend(ctx context.Context, s sendSettings, stderr io.Writer, signals <-ch
 		}
 		return withExit(exitConnect, joinErrs(fmt.Errorf("%w; %s", runErr, note), outputErr))
 	}
-	pending := pendingNote(sum.Receipts[report.ReceiptPending], s.journal.path, s.report, s.journal.spoolFlag, s.journal.pipe)
+	pending := pendingNote(sum.Receipts[report.ReceiptPending], s.journal.path, s.report, s.journal.spoolFlag, s.summaryJSON, s.journal.pipe)
 	// A first run that sent nothing removed its journal (cj.finish): nothing to resume.
 	nothingSent := !res.Sent && !s.journal.resume
 	unjournaled := 0
@@ -903,7 +903,7 @@ func receiverAdvice(refusal error) string {
 
 // pendingNote says how to collect the receipts of the pending rows later ("" when none is
 // pending): with the campaign's journal, `smscast receipts` finishes the report.
-func pendingNote(pending int, journalPath, reportPath, spool string, pipe bool) string {
+func pendingNote(pending int, journalPath, reportPath, spool, summaryJSON string, pipe bool) string {
 	if pending == 0 {
 		return ""
 	}
@@ -925,6 +925,9 @@ func pendingNote(pending int, journalPath, reportPath, spool string, pipe bool) 
 	}
 	if spool != "" {
 		command += " --spool " + shellQuote(spool) // every command of a campaign takes the same
+	}
+	if summaryJSON != "" {
+		command += " --summary-json " + shellQuote(summaryJSON) // else it keeps saying PENDING
 	}
 	return note + "; collect their receipts later with: " + command +
 		" (with the same --smsc, --system-id and password; add --inbox and --optout-keywords to keep replies and opt-outs)"
