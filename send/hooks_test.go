@@ -332,7 +332,7 @@ func TestCampaign_scheduleDurationAgainstValidity(t *testing.T) {
 				t.Errorf("%d PDUs, %d expired; want none sent, 3 ended for the validity", res.PDUs, res.Expired)
 			}
 			for n, r := range bookRows(cfg.Book) {
-				if r.SubmitStatus != report.SubmitNotSent || !strings.Contains(r.SubmitError, "before the delivery --schedule 2h0m0s asks for") {
+				if r.SubmitStatus != report.SubmitNotSent || !strings.Contains(r.SubmitError, "before the delivery --schedule 2h asks for") {
 					t.Errorf("row %d: %s %q, want not_sent for the validity and the schedule", n, r.SubmitStatus, r.SubmitError)
 				}
 			}

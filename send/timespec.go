@@ -266,7 +266,28 @@ func (t TimeSpec) String() string {
 	case !t.At.IsZero():
 		return t.At.Format(time.RFC3339)
 	case t.After > 0:
-		return t.After.String()
+		return writtenDuration(t.After)
 	}
 	return ""
+}
+
+// writtenDuration is d as ParseTimeSpec reads it and a person writes it: "45d", "1d12h",
+// "2h", "1h30m", "90s" (not Go's "1080h0m0s").
+func writtenDuration(d time.Duration) string {
+	days, rest := d/(24*time.Hour), d%(24*time.Hour)
+	s := ""
+	if days > 0 {
+		s = strconv.FormatInt(int64(days), 10) + "d"
+	}
+	if rest > 0 || s == "" {
+		r := rest.String() // "12h0m0s", "1h30m0s", "1m30s"
+		if strings.HasSuffix(r, "m0s") {
+			r = strings.TrimSuffix(r, "0s")
+		}
+		if strings.HasSuffix(r, "h0m") {
+			r = strings.TrimSuffix(r, "0m")
+		}
+		s += r
+	}
+	return s
 }

@@ -164,3 +164,18 @@ func TestTimeSpec_JournalText(t *testing.T) {
 		}
 	}
 }
+
+// Durations in messages read as the user writes them.
+func TestTimeSpec_String(t *testing.T) {
+	for d, want := range map[time.Duration]string{
+		45 * 24 * time.Hour: "45d", 36 * time.Hour: "1d12h", 2 * time.Hour: "2h", 90 * time.Minute: "1h30m",
+		90 * time.Second: "1m30s", 24*time.Hour + time.Second: "1d1s", 5 * time.Second: "5s",
+	} {
+		if got := (TimeSpec{After: d}).String(); got != want {
+			t.Errorf("TimeSpec{After: %v}.String() = %q, want %q", d, got, want)
+		}
+		if back, err := ParseTimeSpec(want, nil, time.Now()); err != nil || back.After != d {
+			t.Errorf("ParseTimeSpec(%q) = %v, %v; want %v back", want, back.After, err, d)
+		}
+	}
+}
