@@ -128,8 +128,12 @@ func applyConfigFile(c *cli.Context) error {
 	for _, key := range keys {
 		flag := known[key]
 		if flag == nil || key == configFlag.Name {
-			return fmt.Errorf("config %s: %q is not a flag of %q; keys are flag names without the dashes (see --help)",
-				path, key, c.Command.Name)
+			near := ""
+			if n := nearestFlag(c, key); n != "" && n != configFlag.Name {
+				near = fmt.Sprintf(" (did you mean %s?)", n)
+			}
+			return fmt.Errorf("config %s: %q is not a flag of %q%s; keys are flag names without the dashes (see --help)",
+				path, key, c.Command.Name, near)
 		}
 		if c.IsSet(key) || passwordAbove && (key == "password" || key == "password-file") {
 			continue // the command line or the environment wins

@@ -240,6 +240,15 @@ func TestSend_settingsCheckedBeforeConnecting(t *testing.T) {
 			t.Errorf("--dry-run with %q: exit %d, want 1\n%s", bad, code, stderr)
 		}
 	}
+	// A typo in a key is named with the flag it is near, as on the command line.
+	config := filepath.Join(dir, "c.yaml")
+	if err := os.WriteFile(config, []byte("windwo: 10\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if code, stderr := runApp(t, "send", "--recipients", recipients, "--templates", templates, "--dry-run", "--config", config); code != exitUsage ||
+		!strings.Contains(stderr, `"windwo" is not a flag of "send" (did you mean window?)`) {
+		t.Errorf("a misspelt key: exit %d, want 1 and the flag it is near\n%s", code, stderr)
+	}
 	t.Setenv("SMSCAST_PASSWORD", "s3cretTooLong")
 	code, stderr := runApp(t, "send", "--smsc", "127.0.0.1:1", "--system-id", "acme", "--recipients", recipients,
 		"--templates", templates, "--report", filepath.Join(dir, "out.csv"), "--give-up-after", "1m")
