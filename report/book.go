@@ -191,13 +191,16 @@ type Book struct {
 	opt  Options
 	seed maphash.Seed
 
-	mu      sync.Mutex
-	rows    blocks[rowRec]
-	ids     blocks[idRec]
-	strs    arena
-	names   interner
-	index   idIndex
-	held    heldReceipts
+	mu    sync.Mutex
+	rows  blocks[rowRec]
+	ids   blocks[idRec]
+	strs  arena
+	names interner
+	index idIndex
+	held  heldReceipts
+	// earlier holds the unmatched receipts that earlier runs wrote (KeepUnmatched), kept
+	// ahead of this run's.
+	earlier []Unmatched
 	scratch []int32 // per-part work space for settle
 
 	// Counters kept up to date by update, so that Pending and Counts are O(1).

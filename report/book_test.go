@@ -426,29 +426,6 @@ func TestBook_UnmatchedReceipts(t *testing.T) {
 	}
 }
 
-// A receipt an earlier run could not match (its --receipt-id-format was exact) matches once a
-// later run, matching hex ids to decimal receipts, has the rows back: the row gets its state,
-// and the receipt leaves the unmatched file and the summary's count. One that still matches
-// nothing stays.
-func TestBook_KeepUnmatchedMatchesLater(t *testing.T) {
-	b := NewBook(Options{IDFormat: smpp.IDHex})
-	b.KeepUnmatched([]Unmatched{
-		{Receipt: rcpt("26", smpp.StateDelivered), ReceivedAt: at(2), Reason: reasonUnknown},
-		{Receipt: rcpt("999999", smpp.StateDelivered), ReceivedAt: at(3), Reason: reasonUnknown},
-	})
-	addSent(b, 1)
-	b.Accepted(1, 0, "1A", at(1)) // the journal's replay, after KeepUnmatched
-	if r := mustRow(t, b, 1); r.ReceiptStatus != "DELIVRD" {
-		t.Errorf("row 1: receipt %q, want DELIVRD from the earlier run's receipt", r.ReceiptStatus)
-	}
-	if u := b.Unmatched(); len(u) != 1 || u[0].Receipt.ID != "999999" {
-		t.Errorf("unmatched %+v, want only the receipt that matches nothing", u)
-	}
-	if s := b.Summary(t0, at(10)); s.Unmatched != 1 {
-		t.Errorf("summary counts %d unmatched, want 1", s.Unmatched)
-	}
-}
-
 // The unmatched receipts an earlier run wrote survive a rewrite of the report by a later run
 // (a resume, smscast receipts): read back, they come out byte for byte as they were, ahead of
 // the new run's, and the summary counts them all.

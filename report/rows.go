@@ -142,12 +142,13 @@ type Unmatched struct {
 }
 
 // Unmatched returns the receipts that have matched no message so far, in arrival order,
-// those of earlier runs (KeepUnmatched) first. A receipt still counts as matched later if its
-// id is accepted afterwards.
+// after those of earlier runs (KeepUnmatched). A receipt of this run still counts as matched
+// later if its id is accepted afterwards.
 func (b *Book) Unmatched() []Unmatched {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	out := make([]Unmatched, 0, b.held.open)
+	out := make([]Unmatched, 0, len(b.earlier)+b.held.open)
+	out = append(out, b.earlier...)
 	for _, h := range b.held.list {
 		if !h.matched {
 			out = append(out, Unmatched{Receipt: h.r, ReceivedAt: h.at, Reason: h.reason})
@@ -156,16 +157,13 @@ func (b *Book) Unmatched() []Unmatched {
 	return out
 }
 
-// KeepUnmatched takes the unmatched receipts that earlier runs of the campaign wrote (see
-// ReadUnmatched) as receipts that arrived now, ahead of this run's: one that matches a
-// message once the rows are back (a run with another --receipt-id-format, say) gives it its
-// state and is no longer unmatched; the others stay in the unmatched file and count in the
-// summary, since such a receipt can be the only sign that a recipient got a message twice.
-// (A final state already recorded for a message stays: the first final receipt wins.)
+// KeepUnmatched adds the unmatched receipts that earlier runs of the campaign wrote (see
+// ReadUnmatched), so that a rewritten report keeps them in its unmatched file and counts them
+// in the summary: such a receipt can be the only sign that a recipient got a message twice.
 func (b *Book) KeepUnmatched(list []Unmatched) {
-	for _, u := range list {
-		b.Receipt(u.Receipt, u.ReceivedAt)
-	}
+	b.mu.Lock()
+	b.earlier = append(b.earlier, list...)
+	b.mu.Unlock()
 }
 
 // Counts is a snapshot of the book's counters, cheap enough for every tick of a progress
