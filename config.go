@@ -129,7 +129,7 @@ func applyConfigFile(c *cli.Context) error {
 		flag := known[key]
 		if flag == nil || key == configFlag.Name {
 			near := ""
-			if n := nearestFlag(c, key); n != "" && n != configFlag.Name {
+			if n := nearestFlag(c, key, true); n != "" && n != configFlag.Name {
 				near = fmt.Sprintf(" (did you mean %s?)", n)
 			}
 			return fmt.Errorf("config %s: %q is not a flag of %q%s; keys are flag names without the dashes (see --help)",

@@ -100,7 +100,7 @@ func TestResumeNote(t *testing.T) {
 	}
 	// The validity ended (in a pause) before anything went out: a new --validity, and --force.
 	invalidAndExpired := report.Summary{Submit: map[report.SubmitStatus]int{report.SubmitInvalid: 2, report.SubmitNotSent: 23}}
-	if got := resumeNote(invalidAndExpired, resumeFacts{journalPath: "out.csv.journal", nothingSent: true, expired: 23}); !strings.Contains(got, "fix the invalid rows and give a --validity that ends later (23 rows not sent") ||
+	if got := resumeNote(invalidAndExpired, resumeFacts{journalPath: "out.csv.journal", nothingSent: true, expired: 23}); !strings.Contains(got, "fix the invalid rows and give a --validity that ends later (23 rows not sent for it)") ||
 		!strings.Contains(got, "again with --force") {
 		t.Errorf("invalid rows, the others expired: %q, want both causes and the rerun with --force", got)
 	}

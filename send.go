@@ -959,7 +959,7 @@ func resumeNote(sum report.Summary, f resumeFacts) string {
 	journalPath, pipe, nothingSent, demo := f.journalPath, f.pipe, f.nothingSent, f.demo
 	expired := ""
 	if f.expired > 0 {
-		expired = fmt.Sprintf("%d rows were not sent (or not sent again, or not finished) because their validity (--validity) had ended: no run sends them", f.expired)
+		expired = fmt.Sprintf("%d rows were not sent (or not sent again, or not finished) because their validity (--validity) had ended, or would have before their --schedule delivery: no run sends them", f.expired)
 	}
 	switch {
 	case left == 0 && nothingSent && !pipe && !demo && (sum.Submit[report.SubmitInvalid] > 0 || f.expired > 0):
@@ -970,7 +970,7 @@ func resumeNote(sum report.Summary, f resumeFacts) string {
 			fix = append(fix, "fix the invalid rows")
 		}
 		if f.expired > 0 {
-			fix = append(fix, fmt.Sprintf("give a --validity that ends later (%s not sent because it had ended)", report.Plural(f.expired, "row")))
+			fix = append(fix, fmt.Sprintf("give a --validity that ends later (%s not sent for it)", report.Plural(f.expired, "row")))
 		}
 		return "nothing was sent: " + strings.Join(fix, " and ") + ", then run the same command again with --force (it replaces this run's report)"
 	case left == 0:

@@ -249,6 +249,14 @@ func TestSend_settingsCheckedBeforeConnecting(t *testing.T) {
 		!strings.Contains(stderr, `"windwo" is not a flag of "send" (did you mean window?)`) {
 		t.Errorf("a misspelt key: exit %d, want 1 and the flag it is near\n%s", code, stderr)
 	}
+	// receipts takes send's keys too (hidden in its help): a typo of one is named as well.
+	if err := os.WriteFile(config, []byte("rat: 10\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if code, stderr := runCmd(t, "receipts", "--config", config, "--journal", filepath.Join(dir, "none.journal")); code != exitUsage ||
+		!strings.Contains(stderr, "(did you mean rate?)") {
+		t.Errorf("receipts, a misspelt send key: exit %d, want 1 and the flag it is near\n%s", code, stderr)
+	}
 	t.Setenv("SMSCAST_PASSWORD", "s3cretTooLong")
 	code, stderr := runApp(t, "send", "--smsc", "127.0.0.1:1", "--system-id", "acme", "--recipients", recipients,
 		"--templates", templates, "--report", filepath.Join(dir, "out.csv"), "--give-up-after", "1m")

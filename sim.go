@@ -183,7 +183,7 @@ func runSim(ctx context.Context, cfg smsc.Config, logPath string, stdout, stderr
 		return err
 	}
 	fmt.Fprintln(stdout, srv.Addr())
-	fmt.Fprintf(stderr, "smscast sim: SMSC simulator on %s (%s), %s. Stop it with Ctrl-C or SIGTERM for a summary.\n",
+	fmt.Fprintf(stderr, "smscast sim: SMSC simulator on %s (%s), %s. Stop it with Ctrl-C, SIGTERM or SIGHUP for a summary.\n",
 		srv.Addr(), transportNote(srv), credentialsNote(cfg))
 
 	<-ctx.Done()

@@ -214,7 +214,7 @@ func (s Summary) WriteText(w io.Writer) error {
 			Plural(s.LatencyStraddled, "sample"))
 	}
 	if s.Unmatched > 0 {
-		line("unmatched", "%s matched no row: another campaign's on the same account, or a copy the SMSC got twice (see the report's .unmatched.jsonl)", Plural(s.Unmatched, "receipt"))
+		line("unmatched", "%s matched no row: another campaign's on the same account, ids in another format (--receipt-id-format), or a copy the SMSC got twice (see the report's .unmatched.jsonl)", Plural(s.Unmatched, "receipt"))
 	}
 	if s.Throttled > 0 {
 		line("throttled", "%s asked to slow down (ESME_RTHROTTLED, ESME_RMSGQFUL): the rate was lowered, and the PDUs sent again",

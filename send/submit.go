@@ -762,12 +762,13 @@ func (c *Campaign) awaitHours(ctx context.Context) error {
 		if paused {
 			c.event(Event{Kind: EventPaused, Until: next})
 			if by := c.sendBy(); !by.IsZero() && !by.After(next) {
-				last := "rows not sent by then"
-				if d := c.cfg.Schedule.After; d > 0 { // --schedule needs them sent earlier
-					last = fmt.Sprintf("rows not sent by %s (--schedule %s before it)", by.UTC().Format(time.RFC3339), c.cfg.Schedule)
+				if c.cfg.Schedule.After > 0 { // --schedule needs them sent earlier
+					c.warn(fmt.Errorf("rows must go out by %s for --schedule %s to deliver them before the validity (--validity) ends at %s, and the sending hours open again only after that: rows not sent by then are not sent (not_sent)",
+						by.UTC().Format(time.RFC3339), c.cfg.Schedule, c.cfg.Validity.At.UTC().Format(time.RFC3339)))
+				} else {
+					c.warn(fmt.Errorf("the validity (--validity) ends at %s, before the sending hours open again: rows not sent by then are not sent (not_sent)",
+						c.cfg.Validity.At.UTC().Format(time.RFC3339)))
 				}
-				c.warn(fmt.Errorf("the validity (--validity) ends at %s, before the sending hours open again: %s are not sent (not_sent)",
-					c.cfg.Validity.At.UTC().Format(time.RFC3339), last))
 			}
 		}
 		// Wake at least every minute (a long timer does not follow changes of the wall clock),
