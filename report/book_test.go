@@ -426,6 +426,24 @@ func TestBook_UnmatchedReceipts(t *testing.T) {
 	}
 }
 
+// A receipt the earlier run's file lists and the journal replays again is listed and counted
+// once: each rebuild of the report (smscast receipts run after run) added it anew.
+func TestBook_KeepUnmatchedListsAReplayedReceiptOnce(t *testing.T) {
+	b := NewBook(Options{})
+	addSent(b, 1)
+	received := at(2).Add(400 * time.Microsecond) // the file keeps milliseconds
+	r := rcpt("lost-1", smpp.StateDelivered)
+	b.KeepUnmatched([]Unmatched{{Receipt: r, ReceivedAt: at(2), Reason: reasonUnknown}})
+	b.Receipt(r, received)                                // the journal's copy of the same receipt
+	b.Receipt(rcpt("lost-2", smpp.StateDelivered), at(3)) // a new one
+	if u := b.Unmatched(); len(u) != 2 || u[0].Receipt.ID != "lost-1" || u[1].Receipt.ID != "lost-2" {
+		t.Errorf("unmatched %+v, want lost-1 once, then lost-2", u)
+	}
+	if s := b.Summary(t0, at(10)); s.Unmatched != 2 {
+		t.Errorf("summary counts %d unmatched, want 2", s.Unmatched)
+	}
+}
+
 // The unmatched receipts an earlier run wrote survive a rewrite of the report by a later run
 // (a resume, smscast receipts): read back, they come out byte for byte as they were, ahead of
 // the new run's, and the summary counts them all.

@@ -147,14 +147,39 @@ type Unmatched struct {
 func (b *Book) Unmatched() []Unmatched {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	return b.unmatchedLocked()
+}
+
+// unmatchedLocked is Unmatched, with b.mu held. A receipt of this run that an earlier run's
+// file lists already (the journal replays the receipts it recorded, which the file has too)
+// is listed once, or every rebuild of the report would add it again.
+func (b *Book) unmatchedLocked() []Unmatched {
 	out := make([]Unmatched, 0, len(b.earlier)+b.held.open)
 	out = append(out, b.earlier...)
+	var listed map[unmatchedKey]bool
+	if len(b.earlier) > 0 {
+		listed = make(map[unmatchedKey]bool, len(b.earlier))
+		for _, u := range b.earlier {
+			listed[keyOfUnmatched(u.Receipt, u.ReceivedAt)] = true
+		}
+	}
 	for _, h := range b.held.list {
-		if !h.matched {
+		if !h.matched && !listed[keyOfUnmatched(h.r, h.at)] {
 			out = append(out, Unmatched{Receipt: h.r, ReceivedAt: h.at, Reason: h.reason})
 		}
 	}
 	return out
+}
+
+// unmatchedKey tells one receipt from another as the unmatched file keeps it (its times to
+// the millisecond).
+type unmatchedKey struct {
+	id, stat string
+	at       int64 // Unix milliseconds
+}
+
+func keyOfUnmatched(r smpp.Receipt, at time.Time) unmatchedKey {
+	return unmatchedKey{id: r.ID, stat: r.Stat, at: at.UnixMilli()}
 }
 
 // KeepUnmatched adds the unmatched receipts that earlier runs of the campaign wrote (see

@@ -83,7 +83,7 @@ func (b *Book) Summary(start, end time.Time) Summary {
 	s := Summary{
 		Start: start, End: end, Rows: b.rows.len(),
 		Submit: make(map[SubmitStatus]int), Receipts: make(map[string]int),
-		Parts: b.parts, PartsAccepted: b.acceptedN, Unmatched: len(b.earlier) + b.held.open,
+		Parts: b.parts, PartsAccepted: b.acceptedN, Unmatched: len(b.unmatchedLocked()),
 	}
 	for _, st := range summaryOrder {
 		s.Submit[st] = 0
