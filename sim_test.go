@@ -180,21 +180,28 @@ func TestSim_InProcess(t *testing.T) {
 	}
 }
 
-// A closed terminal (SIGHUP) stops the simulator as SIGINT and SIGTERM do: summary, exit 0.
-func TestSim_SubprocessHangup(t *testing.T) {
-	cmd := exec.Command(os.Args[0], "sim", "--listen", "127.0.0.1:0")
-	cmd.Env = append(os.Environ(), simExecEnv+"=1")
+// startSimProcess starts `smscast sim --listen 127.0.0.1:0 args...` as a process of its own
+// (this test binary), with env added to its environment; it is killed when the test ends.
+func startSimProcess(t *testing.T, env []string, args ...string) (*exec.Cmd, *bufio.Reader, *lockedBuffer) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], append([]string{"sim", "--listen", "127.0.0.1:0"}, args...)...)
+	cmd.Env = append(append(os.Environ(), simExecEnv+"=1"), env...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
 	}
-	var stderr lockedBuffer
-	cmd.Stderr = &stderr
+	stderr := new(lockedBuffer)
+	cmd.Stderr = stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	defer cmd.Process.Kill()
-	out := bufio.NewReader(stdout)
+	t.Cleanup(func() { cmd.Process.Kill() })
+	return cmd, bufio.NewReader(stdout), stderr
+}
+
+// A closed terminal (SIGHUP) stops the simulator as SIGINT and SIGTERM do: summary, exit 0.
+func TestSim_SubprocessHangup(t *testing.T) {
+	cmd, out, stderr := startSimProcess(t, nil)
 	simReadLine(t, out) // the address: it listens, and its signal handling is in place
 	if err := cmd.Process.Signal(syscall.SIGHUP); err != nil {
 		t.Fatal(err)
@@ -211,19 +218,7 @@ func TestSim_SubprocessHangup(t *testing.T) {
 func TestSim_Subprocess(t *testing.T) {
 	dir := t.TempDir()
 	logFile := filepath.Join(dir, "messages.jsonl")
-	cmd := exec.Command(os.Args[0], "sim", "--listen", "127.0.0.1:0", "--system-id", "acme", "--log", logFile)
-	cmd.Env = append(os.Environ(), simExecEnv+"=1", "SMSCAST_SIM_PASSWORD=pw12")
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr lockedBuffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer cmd.Process.Kill()
-	out := bufio.NewReader(stdout)
+	cmd, out, stderr := startSimProcess(t, []string{"SMSCAST_SIM_PASSWORD=pw12"}, "--system-id", "acme", "--log", logFile)
 	addr := simReadLine(t, out)
 
 	if _, err := smpp.Dial(context.Background(), addr, smpp.Options{
