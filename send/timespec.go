@@ -54,7 +54,7 @@ func ParseTimeSpec(s string, loc *time.Location, now time.Time) (TimeSpec, error
 		}
 		t := TimeSpec{After: d}
 		if t.long() && !now.IsZero() && now.Add(d).UTC().Year() > lastSMPPYear {
-			// It goes out as the instant it ends at (see SMPPAt), in two-digit years.
+			// It goes out as the instant it ends at (see wireTimes), in two-digit years.
 			return TimeSpec{}, fmt.Errorf("%q ends after %d, which SMPP's two-digit years cannot express; give a shorter duration", s, lastSMPPYear)
 		}
 		return t, nil
@@ -179,7 +179,7 @@ func (t TimeSpec) SMPP() string {
 }
 
 // JournalText is the spec as the journal records it in the campaign's identity: SMPP, except
-// that durations of 32 to 99 days keep the form versions before SMPPAt wrote (the days in one
+// that durations of 32 to 99 days keep the form earlier versions wrote (the days in one
 // field), so that their journals still resume.
 func (t TimeSpec) JournalText() string {
 	if t.long() && t.After < 100*24*time.Hour {
@@ -194,16 +194,6 @@ func (t TimeSpec) JournalText() string {
 // length.
 const maxRelativeDays = 31
 
-// SMPPAt is the SMPP time for a submit_sm that leaves at now: SMPP, except that a duration of
-// 32 days or more goes out as the absolute time (UTC) it ends at, since the relative form
-// cannot write it exactly (a strict SMSC refuses a day field over 31, and months vary).
-func (t TimeSpec) SMPPAt(now time.Time) string {
-	if !t.long() {
-		return t.SMPP()
-	}
-	return t.instantText(now)
-}
-
 // instantText is the absolute SMPP time t names for a submit at now (a duration counted from
 // now), capped at SMPP's last second (ParseTimeSpec refuses a later one at the start).
 func (t TimeSpec) instantText(now time.Time) string {
@@ -213,7 +203,9 @@ func (t TimeSpec) instantText(now time.Time) string {
 	return smpp.FormatAbsoluteTime(minTime(t.from(now), lastSMPPInstant))
 }
 
-// long reports whether t is a duration too long for SMPP's relative form.
+// long reports whether t is a duration too long for SMPP's relative form, which goes out as
+// the absolute time (UTC) it ends at (see wireTimes): the relative form cannot write it
+// exactly (a strict SMSC refuses a day field over 31, and months vary).
 func (t TimeSpec) long() bool {
 	return t.At.IsZero() && t.After >= (maxRelativeDays+1)*24*time.Hour
 }

@@ -125,7 +125,7 @@ func TestTimeSpec_SMPP(t *testing.T) {
 
 // What a submit_sm carries: the relative form up to 31 days (its day field's range), the
 // instant the duration ends at from 32 days on, never past SMPP's last year.
-func TestTimeSpec_SMPPAt(t *testing.T) {
+func TestWireTimes_validity(t *testing.T) {
 	now := time.Date(2030, 1, 2, 3, 4, 5, 0, time.FixedZone("CET", 3600))
 	day := 24 * time.Hour
 	tests := []struct {
@@ -141,8 +141,8 @@ func TestTimeSpec_SMPPAt(t *testing.T) {
 		{TimeSpec{At: time.Date(2031, 5, 6, 7, 8, 9, 0, time.UTC)}, "310506070809000+"},
 	}
 	for _, tt := range tests {
-		if got := tt.spec.SMPPAt(now); got != tt.want {
-			t.Errorf("%+v.SMPPAt(%v) = %q, want %q", tt.spec, now, got, tt.want)
+		if _, got := newWireTimes(TimeSpec{}, tt.spec).at(now); got != tt.want {
+			t.Errorf("validity %+v at %v: %q, want %q", tt.spec, now, got, tt.want)
 		}
 	}
 }
