@@ -865,7 +865,7 @@ func runSend(ctx context.Context, s sendSettings, stderr io.Writer, signals <-ch
 	}
 	resume := resumeNote(sum, resumeFacts{journalPath: s.journal.path, pipe: s.journal.pipe,
 		nothingSent: nothingSent, demo: s.demo, unjournaled: unjournaled, optedOut: optedOut, keptUncertain: keptUncertain,
-		throttled: res.Throttled, movedTo: movedTo, expired: res.Expired})
+		throttled: res.Throttled, movedTo: movedTo, expired: res.Expired, scheduled: s.engine.Schedule.After > 0})
 	if cj.unrecorded != "" {
 		// The commands below would refuse that report as one the campaign cannot vouch for.
 		first := fmt.Sprintf("remove %s first (the journal could not record it; it rebuilds it), then ", shellQuote(cj.unrecorded))
@@ -937,8 +937,10 @@ func pendingNote(pending int, journalPath, reportPath, spool, summaryJSON string
 type resumeFacts struct {
 	journalPath             string // "" with --journal off
 	pipe, nothingSent, demo bool   // recipients from a pipe; a first run that sent nothing; smscast demo
-	// expired counts the not_sent rows whose validity had ended, which no resume sends.
-	expired int
+	// expired counts the not_sent rows whose validity had ended (or, with scheduled, a
+	// --schedule duration, would have before their delivery), which no resume sends.
+	expired   int
+	scheduled bool
 	// unjournaled counts the accepted rows whose acceptance the journal could not record,
 	// which the resume sends again; optedOut the uncertain rows it will not send, as their
 	// numbers opted out after an earlier run may have sent them.
@@ -959,7 +961,11 @@ func resumeNote(sum report.Summary, f resumeFacts) string {
 	journalPath, pipe, nothingSent, demo := f.journalPath, f.pipe, f.nothingSent, f.demo
 	expired := ""
 	if f.expired > 0 {
-		expired = fmt.Sprintf("%d rows were not sent (or not sent again, or not finished) because their validity (--validity) had ended, or would have before their --schedule delivery: no run sends them", f.expired)
+		why := "had ended"
+		if f.scheduled {
+			why += ", or would have before their --schedule delivery"
+		}
+		expired = fmt.Sprintf("%d rows were not sent (or not sent again, or not finished) because their validity (--validity) %s: no run sends them", f.expired, why)
 	}
 	switch {
 	case left == 0 && nothingSent && !pipe && !demo && (sum.Submit[report.SubmitInvalid] > 0 || f.expired > 0):
