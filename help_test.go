@@ -100,9 +100,17 @@ func TestResumeNote(t *testing.T) {
 	}
 	// The validity ended (in a pause) before anything went out: a new --validity, and --force.
 	invalidAndExpired := report.Summary{Submit: map[report.SubmitStatus]int{report.SubmitInvalid: 2, report.SubmitNotSent: 23}}
-	if got := resumeNote(invalidAndExpired, resumeFacts{journalPath: "out.csv.journal", nothingSent: true, expired: 23}); !strings.Contains(got, "fix the invalid rows and give a --validity that ends later (23 rows not sent for it)") ||
+	if got := resumeNote(invalidAndExpired, resumeFacts{journalPath: "out.csv.journal", nothingSent: true, expired: 23}); !strings.Contains(got, "fix the invalid rows and give a --validity that ends later (23 rows were not sent: it ended before they could go out)") ||
 		!strings.Contains(got, "again with --force") {
 		t.Errorf("invalid rows, the others expired: %q, want both causes and the rerun with --force", got)
+	}
+	// With a --schedule duration the limit came from both: either may change.
+	if got := resumeNote(invalidAndExpired, resumeFacts{journalPath: "out.csv.journal", nothingSent: true, expired: 23, scheduled: true}); !strings.Contains(got, "a --validity that ends later or a shorter --schedule (23 rows were not sent: it would have ended before their delivery)") {
+		t.Errorf("expired under a --schedule duration: %q, want the schedule named", got)
+	}
+	oneExpired := report.Summary{Submit: map[report.SubmitStatus]int{report.SubmitNotSent: 1}}
+	if got := resumeNote(oneExpired, resumeFacts{journalPath: "out.csv.journal", expired: 1, scheduled: true}); !strings.Contains(got, "1 row was not sent (or not sent again, or not finished) because their validity (--validity) had ended, or would have before their --schedule delivery") {
+		t.Errorf("one expired row under a --schedule duration: %q", got)
 	}
 	// --no-resend-uncertain left a row uncertain: the same command would leave it again.
 	if got := resumeNote(uncertainOnly, resumeFacts{journalPath: "out.csv.journal", keptUncertain: 1}); !strings.Contains(got, "to send the 1 row not sent") ||

@@ -965,7 +965,8 @@ func resumeNote(sum report.Summary, f resumeFacts) string {
 		if f.scheduled {
 			why += ", or would have before their --schedule delivery"
 		}
-		expired = fmt.Sprintf("%d rows were not sent (or not sent again, or not finished) because their validity (--validity) %s: no run sends them", f.expired, why)
+		expired = fmt.Sprintf("%s not sent (or not sent again, or not finished) because their validity (--validity) %s: no run sends them",
+			rowsWere(f.expired), why)
 	}
 	switch {
 	case left == 0 && nothingSent && !pipe && !demo && (sum.Submit[report.SubmitInvalid] > 0 || f.expired > 0):
@@ -976,7 +977,11 @@ func resumeNote(sum report.Summary, f resumeFacts) string {
 			fix = append(fix, "fix the invalid rows")
 		}
 		if f.expired > 0 {
-			fix = append(fix, fmt.Sprintf("give a --validity that ends later (%s not sent for it)", report.Plural(f.expired, "row")))
+			later, why := "give a --validity that ends later", "it ended before they could go out"
+			if f.scheduled {
+				later, why = later+" or a shorter --schedule", "it would have ended before their delivery"
+			}
+			fix = append(fix, fmt.Sprintf("%s (%s not sent: %s)", later, rowsWere(f.expired), why))
 		}
 		return "nothing was sent: " + strings.Join(fix, " and ") + ", then run the same command again with --force (it replaces this run's report)"
 	case left == 0:
@@ -1019,6 +1024,14 @@ func resumeNote(sum report.Summary, f resumeFacts) string {
 		note += fmt.Sprintf("; the SMSC throttled %d submits of this run: give the resume a lower --rate", f.throttled)
 	}
 	return note
+}
+
+// rowsWere is "1 row was" or "N rows were".
+func rowsWere(n int) string {
+	if n == 1 {
+		return "1 row was"
+	}
+	return report.Plural(n, "row") + " were"
 }
 
 // resentAccepted counts the rows book has accepted whose acceptance the journal at path does

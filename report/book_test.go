@@ -444,6 +444,41 @@ func TestBook_KeepUnmatchedListsAReplayedReceiptOnce(t *testing.T) {
 	}
 }
 
+// An earlier run's unmatched line whose receipt a message now holds (a later run, reading ids
+// as hex, matched the journal's copy) is left out; a line whose id matches a message that
+// holds another receipt stays, and so do copies beyond those the file lists.
+func TestBook_KeepUnmatchedLeavesOutWhatAMessageHolds(t *testing.T) {
+	b := NewBook(Options{IDFormat: smpp.IDHex})
+	addSent(b, 2)
+	b.Accepted(1, 0, "1A", at(1))
+	b.Accepted(2, 0, "1B", at(1))
+	held := rcpt("26", smpp.StateDelivered)      // row 1's receipt, in decimal
+	other := rcpt("27", smpp.StateUndeliverable) // row 2's id, but not the receipt row 2 holds
+	twice := rcpt("lost", smpp.StateDelivered)
+	b.KeepUnmatched([]Unmatched{
+		{Receipt: held, ReceivedAt: at(2), Reason: reasonUnknown},
+		{Receipt: other, ReceivedAt: at(3), Reason: reasonUnknown},
+		{Receipt: twice, ReceivedAt: at(4), Reason: reasonUnknown},
+	})
+	b.Receipt(held, at(2).Add(300*time.Microsecond))  // the journal's copy: matches row 1
+	b.Receipt(rcpt("27", smpp.StateDelivered), at(5)) // row 2's own receipt, another one
+	b.Receipt(twice, at(4))                           // replayed: the file has it
+	b.Receipt(twice, at(4))                           // a second copy the file does not
+	if r := mustRow(t, b, 1); r.ReceiptStatus != "DELIVRD" {
+		t.Fatalf("row 1: %q, want DELIVRD", r.ReceiptStatus)
+	}
+	var ids []string
+	for _, u := range b.Unmatched() {
+		ids = append(ids, u.Receipt.ID)
+	}
+	if want := []string{"27", "lost", "lost"}; !slices.Equal(ids, want) {
+		t.Errorf("unmatched %v, want %v", ids, want)
+	}
+	if s := b.Summary(t0, at(10)); s.Unmatched != 3 {
+		t.Errorf("summary counts %d unmatched, want 3", s.Unmatched)
+	}
+}
+
 // The unmatched receipts an earlier run wrote survive a rewrite of the report by a later run
 // (a resume, smscast receipts): read back, they come out byte for byte as they were, ahead of
 // the new run's, and the summary counts them all.

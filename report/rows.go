@@ -152,23 +152,47 @@ func (b *Book) Unmatched() []Unmatched {
 
 // unmatchedLocked is Unmatched, with b.mu held. A receipt of this run that an earlier run's
 // file lists already (the journal replays the receipts it recorded, which the file has too)
-// is listed once, or every rebuild of the report would add it again.
+// is listed once, or every rebuild of the report would add it again; and an earlier line
+// whose receipt a message now holds (matched in this run, from the journal or the spool,
+// where it stays) is left out: it would say "no message has this id" beside that message.
 func (b *Book) unmatchedLocked() []Unmatched {
 	out := make([]Unmatched, 0, len(b.earlier)+b.held.open)
-	out = append(out, b.earlier...)
-	var listed map[unmatchedKey]bool
-	if len(b.earlier) > 0 {
-		listed = make(map[unmatchedKey]bool, len(b.earlier))
-		for _, u := range b.earlier {
-			listed[keyOfUnmatched(u.Receipt, u.ReceivedAt)] = true
+	listed := make(map[unmatchedKey]int) // how often, to leave out no more copies than listed
+	for _, u := range b.earlier {
+		if b.holdsLocked(u) {
+			continue
 		}
+		out = append(out, u)
+		listed[keyOfUnmatched(u.Receipt, u.ReceivedAt)]++
 	}
 	for _, h := range b.held.list {
-		if !h.matched && !listed[keyOfUnmatched(h.r, h.at)] {
-			out = append(out, Unmatched{Receipt: h.r, ReceivedAt: h.at, Reason: h.reason})
+		if h.matched {
+			continue
 		}
+		if k := keyOfUnmatched(h.r, h.at); listed[k] > 0 {
+			listed[k]--
+			continue
+		}
+		out = append(out, Unmatched{Receipt: h.r, ReceivedAt: h.at, Reason: h.reason})
 	}
 	return out
+}
+
+// holdsLocked reports whether a message of the book holds u, an earlier run's unmatched
+// receipt: its id matches (as this run reads ids), and the message's final state is u's,
+// set at u's time to the millisecond (the file's precision). b.mu must be held.
+func (b *Book) holdsLocked(u Unmatched) bool {
+	if u.Receipt.ID == "" {
+		return false
+	}
+	keys := smpp.MessageIDKeys(u.Receipt.ID, b.opt.IDFormat)
+	id, _ := b.match(u.Receipt.ID, keys, b.appendKeyHashes(nil, keys))
+	if id < 0 {
+		return false
+	}
+	rec := b.ids.at(id)
+	return rec.final() && rec.at/int64(time.Millisecond) == u.ReceivedAt.UnixMilli() &&
+		smpp.MessageState(rec.state-1).Stat() == u.Receipt.Stat
 }
 
 // unmatchedKey tells one receipt from another as the unmatched file keeps it (its times to

@@ -361,25 +361,36 @@ func TestCampaign_validityEnded(t *testing.T) {
 		t.Errorf("%d rows failed, %d done, %d expired; want 0, 3, 3", res.Failed, res.Done, res.Expired)
 	}
 
-	// Hours closed now, validity before they open: a warning when the pause starts.
-	cfg = testConfig(srv)
-	cfg.Hours = closedHours(t)
-	cfg.Validity = TimeSpec{At: time.Now().Add(time.Hour)}
-	var log eventLog
-	cfg.OnEvent = log.add
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	c, done := startRun(t, ctx, cfg, testRows(t, 2, "night %d"))
-	warned := func(e Event) bool {
-		return e.Kind == EventWarning && strings.Contains(e.Err.Error(), "before the sending hours open again")
-	}
-	for i := 0; log.countOf(warned) == 0 && i < 1000; i++ {
-		time.Sleep(5 * time.Millisecond)
-	}
-	c.Stop()
-	<-done
-	if n := log.countOf(warned); n != 1 {
-		t.Errorf("%d warnings that the validity ends in the pause, want 1", n)
+	// Hours closed now (they open in about 2 h), validity before they open, or a --schedule
+	// duration that makes rows go out before then: a warning when the pause starts.
+	for _, tt := range []struct {
+		validity, schedule time.Duration
+		want               string
+	}{
+		{time.Hour, 0, "ends at %s, before the sending hours open again"},
+		{3 * time.Hour, 90 * time.Minute, "for --schedule 1h30m to deliver them before the validity (--validity) ends at %s, and the sending hours open again only after that"},
+	} {
+		cfg = testConfig(srv)
+		cfg.Hours = closedHours(t)
+		validity := time.Now().Add(tt.validity)
+		cfg.Validity, cfg.Schedule = TimeSpec{At: validity}, TimeSpec{After: tt.schedule}
+		var log eventLog
+		cfg.OnEvent = log.add
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		c, done := startRun(t, ctx, cfg, testRows(t, 2, "night %d"))
+		want := fmt.Sprintf(tt.want, validity.UTC().Format(time.RFC3339))
+		warned := func(e Event) bool {
+			return e.Kind == EventWarning && strings.Contains(e.Err.Error(), want)
+		}
+		for i := 0; log.countOf(warned) == 0 && i < 1000; i++ {
+			time.Sleep(5 * time.Millisecond)
+		}
+		c.Stop()
+		<-done
+		cancel()
+		if n := log.countOf(warned); n != 1 {
+			t.Errorf("validity in %v, schedule %v: %d warnings saying %q, want 1", tt.validity, tt.schedule, n, want)
+		}
 	}
 }
 
