@@ -1102,6 +1102,9 @@ func sendExit(sig os.Signal, runErr, outputErr error, sum report.Summary, pendin
 		switch {
 		case resume != "":
 			msg += "; " + resume
+			if n := sum.Receipts[report.ReceiptPending]; n > 0 && pending != "" {
+				msg += fmt.Sprintf(" (it also waits up to its --wait for the receipts of the %s still PENDING)", report.Plural(n, "accepted row"))
+			}
 		case pending != "":
 			// Stopped in the --wait for receipts: the rest can still be collected.
 			msg += "; " + pending
