@@ -53,7 +53,7 @@ const maxConfigSize = 1 << 20
 // short and secrets stay off the command line.
 var configFlag = &cli.StringFlag{
 	Name:    "config",
-	Usage:   "read flag values from this YAML `FILE` (keys are flag names, e.g. \"rate: 50\"); the command line wins over the environment, which wins over the file",
+	Usage:   "read flag values from this YAML `FILE` (keys are flag names, e.g. \"rate: 50\"; one file serves plan, send and receipts, each ignoring the others' keys); the command line wins over the environment, which wins over the file",
 	EnvVars: []string{envVar("config")},
 }
 
@@ -88,11 +88,21 @@ func orEnv(have []string, env string) []string {
 	return []string{env}
 }
 
+// campaignFlags are the flags of the commands that read a campaign's --config file.
+func campaignFlags() []cli.Flag {
+	var flags []cli.Flag
+	for _, cmd := range []*cli.Command{planCommand(), sendCommand(), receiptsCommand()} {
+		flags = append(flags, cmd.Flags...)
+	}
+	return flags
+}
+
 // applyConfigFile fills every flag that neither the command line nor the environment set from
 // the YAML file named by --config (no file: nothing to do). Values go through the flag's own
 // parser, so "rate: 50", "rate: '50'" and "--rate 50" mean the same; a list (for repeatable
-// flags) sets the flag once per item. A key that names no flag is an error, because a typo
-// would otherwise silently send with the default.
+// flags) sets the flag once per item. One file serves every command of a campaign: a key of
+// another campaign command's flag is ignored (send's smsc in plan), and a key that names no
+// flag of any is an error, because a typo would otherwise silently send with the default.
 func applyConfigFile(c *cli.Context) error {
 	path := c.String(configFlag.Name)
 	if path == "" {
@@ -101,6 +111,14 @@ func applyConfigFile(c *cli.Context) error {
 	values, err := readConfigFile(path)
 	if err != nil {
 		return err
+	}
+	// One file serves every command of a campaign: a command ignores the others' keys.
+	all := campaignFlags()
+	campaign := map[string]bool{}
+	for _, f := range all {
+		for _, n := range f.Names() {
+			campaign[n] = true
+		}
 	}
 	known := map[string]cli.Flag{}
 	for _, f := range c.Command.Flags {
@@ -127,13 +145,16 @@ func applyConfigFile(c *cli.Context) error {
 	}
 	for _, key := range keys {
 		flag := known[key]
+		if flag == nil && campaign[key] && key != configFlag.Name {
+			continue // another command's setting, such as plan's out or send's smsc
+		}
 		if flag == nil || key == configFlag.Name {
 			near := ""
-			if n := nearestFlag(c, key, true); n != "" && n != configFlag.Name {
+			if n := nearestName(all, key, true); n != "" && n != configFlag.Name {
 				near = fmt.Sprintf(" (did you mean %s?)", n)
 			}
-			return fmt.Errorf("config %s: %q is not a flag of %q%s; keys are flag names without the dashes (see --help)",
-				path, key, c.Command.Name, near)
+			return fmt.Errorf("config %s: %q is not a flag of smscast plan, send or receipts%s; keys are flag names without the dashes (see --help)",
+				path, key, near)
 		}
 		if c.IsSet(key) || passwordAbove && (key == "password" || key == "password-file") {
 			continue // the command line or the environment wins

@@ -138,7 +138,7 @@ func usageError(c *cli.Context, err error, _ bool) error {
 			msg = fmt.Sprintf("invalid value %s in the environment variable %s (for --%s): %s", m[1], m[2], m[3], takes)
 		}
 	} else if m := unknownFlag.FindStringSubmatch(msg); m != nil {
-		if near := nearestFlag(c, m[1], false); near != "" {
+		if near := nearestFlag(c, m[1]); near != "" {
 			msg += fmt.Sprintf(" (did you mean --%s?)", near)
 		}
 	}
@@ -157,14 +157,18 @@ var (
 	unknownFlag  = regexp.MustCompile(`^flag provided but not defined: --?([\w-]+)$`)
 )
 
-// nearestFlag is the flag of c's command whose name is within a typo of name (at most two
-// edits, one for short names), or "": a visible one, or with hidden any (a config file may
-// give receipts the send-only keys it hides).
-func nearestFlag(c *cli.Context, name string, hidden bool) string {
+// nearestFlag is the visible flag of c's command whose name is within a typo of name, or "".
+func nearestFlag(c *cli.Context, name string) string {
 	flags := c.App.Flags
 	if c.Command != nil {
 		flags = c.Command.Flags
 	}
+	return nearestName(flags, name, false)
+}
+
+// nearestName is the name among flags within a typo of name (at most two edits, one for
+// short names), or "": of a visible flag, or with hidden of any.
+func nearestName(flags []cli.Flag, name string, hidden bool) string {
 	best, bestDist := "", min(2, len(name)/3)+1
 	for _, f := range flags {
 		if vf, ok := f.(cli.VisibleFlag); ok && !vf.IsVisible() && !hidden {

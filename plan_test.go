@@ -189,6 +189,37 @@ func TestPlan_existingPlanSurvivesFileError(t *testing.T) {
 	}
 }
 
+// One config file serves a whole campaign: plan takes its own keys from a file written for
+// send (and ignores send's), send ignores plan's, and a key of none is still an error.
+func TestPlan_campaignConfigFile(t *testing.T) {
+	dir := t.TempDir()
+	recipients, templates := campaignFiles(t, dir, 3)
+	out := filepath.Join(dir, "plan.csv")
+	config := filepath.Join(dir, "campaign.yaml")
+	body := fmt.Sprintf("smsc: 127.0.0.1:1\nsystem-id: acme\nwindow: 20\nrate: 50\nwait: 1h\n"+
+		"recipients: %s\ntemplates: %s\nout: %s\nprice-per-part: 0.05\n", recipients, templates, out)
+	if err := os.WriteFile(config, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr := runPlanApp(t, "", "--config", config)
+	if code != exitOK || !strings.Contains(stderr, "at 50 parts/s (--rate)") || !strings.Contains(stderr, "0.15") {
+		t.Fatalf("plan with a send config: exit %d, want 0 with the file's rate and price\n%s", code, stderr)
+	}
+	if recs := readCSV(t, out); len(recs) != 4 {
+		t.Errorf("plan written to the file's out: %d lines, want a header and 3 rows", len(recs))
+	}
+	if code, stderr := runApp(t, "send", "--config", config, "--dry-run"); code != exitOK {
+		t.Errorf("send --dry-run with plan's keys in the file: exit %d, want 0\n%s", code, stderr)
+	}
+	if err := os.WriteFile(config, []byte(body+"windwo: 10\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr = runPlanApp(t, "", "--config", config)
+	if code != exitUsage || !strings.Contains(stderr, `"windwo" is not a flag of smscast plan, send or receipts (did you mean window?)`) {
+		t.Errorf("plan, a misspelt send key: exit %d, want 1 and the flag it is near\n%s", code, stderr)
+	}
+}
+
 func TestPlan_stdinToStdout(t *testing.T) {
 	code, stdout, stderr := runPlanApp(t, "phone;first name\n0171 1234567;Anna\n", "--recipients", "-", "--default-region", "DE",
 		"--text", "Hi {{first name}}", "--from", "Shop", "--out", "-")

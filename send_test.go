@@ -246,7 +246,7 @@ func TestSend_settingsCheckedBeforeConnecting(t *testing.T) {
 		t.Fatal(err)
 	}
 	if code, stderr := runApp(t, "send", "--recipients", recipients, "--templates", templates, "--dry-run", "--config", config); code != exitUsage ||
-		!strings.Contains(stderr, `"windwo" is not a flag of "send" (did you mean window?)`) {
+		!strings.Contains(stderr, `"windwo" is not a flag of smscast plan, send or receipts (did you mean window?)`) {
 		t.Errorf("a misspelt key: exit %d, want 1 and the flag it is near\n%s", code, stderr)
 	}
 	// receipts takes send's keys too (hidden in its help): a typo of one is named as well.
