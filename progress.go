@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -42,6 +43,8 @@ type progress struct {
 	mu   sync.Mutex // serialises writes to out and the bar
 	bar  *progressbar.ProgressBar
 	last send.Snapshot // previous snapshot, for the message rate
+	// recent are the bar's snapshots of the last barRateSpan, oldest first, for its msg/s.
+	recent []send.Snapshot
 	// everBound is set once a session was bound: until then (and while nothing was sent) a
 	// progress line would only say "rows 0/7", misleading before a bind refusal.
 	everBound bool
@@ -54,6 +57,10 @@ type progress struct {
 
 // barRefresh is how often the bar is redrawn.
 const barRefresh = 200 * time.Millisecond
+
+// barRateSpan is how far back the bar's msg/s looks. Over one redraw a paced run showed
+// above its --rate (PDUs leave in batches, and a tick comes a little late or early).
+const barRateSpan = 2 * time.Second
 
 // newProgress returns a reporter writing to out that polls snap; call Start, then Close.
 func newProgress(out io.Writer, opt progressOptions, snap func() send.Snapshot) *progress {
@@ -164,7 +171,7 @@ func (p *progress) tick(s send.Snapshot) {
 		if p.opt.Collect {
 			p.bar.Describe(collectLine(s))
 		} else {
-			p.bar.Describe(describe(s, p.last))
+			p.bar.Describe(describe(s, p.barRate(s)))
 		}
 		_ = p.bar.Set(s.Done) // after Describe: this redraw shows both
 		p.last = s
@@ -299,10 +306,25 @@ func collectCounts(s send.Snapshot) string {
 	return fmt.Sprintf("receipts %d pending %d", s.Receipts, s.Pending)
 }
 
-// describe is the text after the bar.
-func describe(s send.Snapshot, prev send.Snapshot) string {
+// barRate records s among the recent snapshots and returns the msg/s since the oldest of
+// them that is at most barRateSpan older. Called with p.mu held.
+func (p *progress) barRate(s send.Snapshot) float64 {
+	if len(p.recent) == 0 {
+		p.recent = append(p.recent, p.last)
+	}
+	p.recent = append(p.recent, s)
+	old := 0
+	for old < len(p.recent)-2 && s.Time.Sub(p.recent[old+1].Time) >= barRateSpan {
+		old++
+	}
+	p.recent = slices.Delete(p.recent, 0, old)
+	return msgRate(s, p.recent[0])
+}
+
+// describe is the text after the bar, with msg/s PDUs per second.
+func describe(s send.Snapshot, msgs float64) string {
 	d := fmt.Sprintf("%.0f msg/s · accepted %d · failed %d · receipts %d · rate %s",
-		msgRate(s, prev), s.Accepted, s.Failed, s.Receipts, send.FormatRate(s.Rate))
+		msgs, s.Accepted, s.Failed, s.Receipts, send.FormatRate(s.Rate))
 	if _, notSent := rowOutcomes(s); notSent > 0 {
 		d += fmt.Sprintf(" · not sent %d", notSent)
 	}

@@ -272,3 +272,32 @@ func TestProgress_finalRateOfAShortRun(t *testing.T) {
 		t.Errorf("final line %q: want msg/s 1.0", out.String())
 	}
 }
+
+// The bar's msg/s is over the last couple of seconds: over one redraw, PDUs that leave in
+// batches showed a run paced at --rate 100 at 125 msg/s.
+func TestProgress_barRateOverSeconds(t *testing.T) {
+	t0 := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
+	s := send.Snapshot{Time: t0, Started: t0, Total: 1000, Bound: 1, Rate: 100}
+	var out bytes.Buffer
+	p := newProgress(&out, progressOptions{Mode: progressBar, Interval: time.Hour}, func() send.Snapshot { return s })
+	p.Start()
+	defer p.Close()
+	var shown []string
+	for i := 1; i <= 30; i++ {
+		s.Time = s.Time.Add(barRefresh)
+		s.PDUs += int64(15 + 10*(i%2)) // 25 and 15 by turns: 100 a second
+		s.Done, s.Accepted = int(s.PDUs), int(s.PDUs)
+		p.mu.Lock()
+		shown = append(shown, strings.SplitN(describe(s, p.barRate(s)), " ", 2)[0])
+		if n := len(p.recent); n > int(barRateSpan/barRefresh)+2 {
+			t.Fatalf("tick %d: %d snapshots kept, want at most %d", i, n, barRateSpan/barRefresh+2)
+		}
+		p.mu.Unlock()
+	}
+	for i, msgs := range shown[int(barRateSpan/barRefresh):] {
+		if msgs != "100" {
+			t.Errorf("tick %d: %s msg/s, want 100: %v", i+int(barRateSpan/barRefresh)+1, msgs, shown)
+			break
+		}
+	}
+}
