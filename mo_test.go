@@ -51,7 +51,7 @@ func TestOpenMO_joinsLongReplies(t *testing.T) {
 		}
 	}
 	closeMO()
-	for _, want := range []string{"1 incoming message(s) written to " + inbox, "1 number(s) that replied STOP added to " + exclude} {
+	for _, want := range []string{"1 incoming message written to " + inbox, "1 number that replied STOP added to " + exclude} {
 		if !strings.Contains(stderr.String(), want) {
 			t.Errorf("stderr %q, want %q", stderr.String(), want)
 		}
@@ -62,7 +62,7 @@ func TestOpenMO_joinsLongReplies(t *testing.T) {
 	if data, _ := os.ReadFile(exclude); string(data) != "+4917112345678\n" {
 		t.Errorf("exclude file %q, want the sender of the STOP reply", data)
 	}
-	if !strings.Contains(stderr.String(), "1 long incoming message(s) still incomplete") || !strings.Contains(stderr.String(), inbox+".parts") {
+	if !strings.Contains(stderr.String(), "1 long incoming message still incomplete") || !strings.Contains(stderr.String(), inbox+".parts") {
 		t.Errorf("stderr %q, want a note on the incomplete reply and where its part waits", stderr.String())
 	}
 

@@ -1198,10 +1198,10 @@ func openMO(inboxPath, exclude, region string, keywords []string, stderr io.Writ
 				warn(err)
 			}
 			if incomplete > 0 {
-				fmt.Fprintf(stderr, "smscast: %d long incoming message(s) still incomplete: their parts wait in %s for the rest, which the SMSC delivers to a later run (after 24 hours the inbox gets what came)\n", incomplete, partsPath)
+				fmt.Fprintf(stderr, "smscast: %s still incomplete: the parts that came wait in %s for the rest, which the SMSC delivers to a later run (after 24 hours the inbox gets what came)\n", report.Plural(incomplete, "long incoming message"), partsPath)
 			}
 			if undelivered > 0 {
-				fmt.Fprintf(stderr, "smscast: %d long incoming message(s) could not be written to the inbox: they wait in %s, and the next run with this --inbox writes them\n", undelivered, partsPath)
+				fmt.Fprintf(stderr, "smscast: %s could not be written to the inbox; the next run with this --inbox writes what waits in %s\n", report.Plural(undelivered, "long incoming message"), partsPath)
 			}
 			joiner.Close()
 		}
@@ -1212,10 +1212,10 @@ func openMO(inboxPath, exclude, region string, keywords []string, stderr io.Writ
 			optout.Close()
 		}
 		if n := written.Load(); n > 0 {
-			fmt.Fprintf(stderr, "smscast: %d incoming message(s) written to %s\n", n, inboxPath)
+			fmt.Fprintf(stderr, "smscast: %s written to %s\n", report.Plural(int(n), "incoming message"), inboxPath)
 		}
 		if n := added.Load(); n > 0 {
-			fmt.Fprintf(stderr, "smscast: %d number(s) that replied %s added to %s\n", n, strings.Join(keywords, " or "), exclude)
+			fmt.Fprintf(stderr, "smscast: %s that replied %s added to %s\n", report.Plural(int(n), "number"), strings.Join(keywords, " or "), exclude)
 		}
 	}
 	var err error
