@@ -172,8 +172,7 @@ func Create(path string, id Identity, opt Options) (*Writer, error) {
 	}
 	// The new file's name must survive a crash too.
 	if err := syncDir(filepath.Dir(path)); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("create journal %s: %w", path, err)
+		return fail(err)
 	}
 	return newWriter(path, f, int64(len(start)), 0, opt), nil
 }
@@ -306,7 +305,7 @@ func reportRecord(report, journal string) (*Record, error) {
 	return &Record{Kind: KindReport, At: time.Now().UTC(), Report: r, JournalAt: j}, nil
 }
 
-// resolvedPath is path made absolute, its directory resolved through links when it exists.
+// ResolvedPath is path made absolute, its directory resolved through links when it exists.
 func ResolvedPath(path string) (string, error) {
 	abs, err := filepath.Abs(path)
 	if err != nil {
@@ -334,7 +333,8 @@ func writeSync(f *os.File, b []byte) error {
 	return f.Sync()
 }
 
-func syncDir(dir string) error {
+// syncDir makes the names in dir durable. A variable, so that a test can make it fail.
+var syncDir = func(dir string) error {
 	d, err := os.Open(dir)
 	if err != nil {
 		return err

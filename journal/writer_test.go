@@ -333,6 +333,28 @@ func TestCreate_RefusesExistingFile(t *testing.T) {
 	}
 }
 
+// A journal whose creation failed is removed, also when only its directory could not be
+// synced: nothing was sent, and the file would make the next run's Create refuse ("already
+// exists: resume that campaign").
+func TestCreate_FailureLeavesNoFile(t *testing.T) {
+	orig := syncDir
+	t.Cleanup(func() { syncDir = orig })
+	syncDir = func(string) error { return errors.New("injected: directory not synced") }
+	path := filepath.Join(t.TempDir(), "c.journal")
+	if _, err := Create(path, testIdentity(), Options{}); err == nil || !strings.Contains(err.Error(), "injected") {
+		t.Fatalf("Create with the directory sync failing = %v, want that error", err)
+	}
+	if _, err := os.Stat(path); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("after the failed Create the journal is still there (%v)", err)
+	}
+	syncDir = orig
+	w, err := Create(path, testIdentity(), Options{})
+	if err != nil {
+		t.Fatalf("the next Create = %v, want a new journal", err)
+	}
+	must(t, w.Close())
+}
+
 func TestOpen_LockedWhileWriterOpen(t *testing.T) {
 	w, path := createTemp(t, Options{})
 	defer w.Close()

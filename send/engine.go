@@ -34,8 +34,9 @@ type Config struct {
 	Addr string // host:port of the SMSC
 	// Session is the template of every session: Bind, TLS, Window (default 10; the campaign
 	// works on Window × Binds messages at once, on the binds that are up), RespTimeout (default 30s), BindTimeout,
-	// EnquireLinkInterval, MaxPDULen. AsyncHandler and OnLateResponse are the engine's own
-	// and are overwritten.
+	// EnquireLinkInterval, MaxPDULen. AsyncHandler, OnLateResponse, OnStray and OnUnreadable
+	// are the engine's own and are overwritten (the Receiver session also binds as a receiver
+	// whatever Bind.Mode says).
 	Session smpp.Options
 	Binds   int // sessions sharing the campaign; 0 means 1
 	// Receiver adds one receiver session (bind_receiver) for the receipts and replies beside

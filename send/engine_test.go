@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"smscast/internal/stacks"
 	"smscast/report"
 	"smscast/smpp"
 	"smscast/smsc"
@@ -796,7 +797,7 @@ func TestCampaign_noTokenSpentWaitingForTheBind(t *testing.T) {
 	defer cancel()
 	c, done := startRun(t, ctx, cfg, testRows(t, 3, "n %d"))
 	held(ctx)
-	time.Sleep(100 * time.Millisecond) // the workers are waiting for the bind
+	stacks.Await(t, "smscast/send.(*Campaign).session", cfg.Session.Window, 30*time.Second) // every worker waits for the bind
 	release()
 	res := <-done
 	if res.Err != nil || res.Accepted != 3 {

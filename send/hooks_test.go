@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"smscast/csvin"
+	"smscast/internal/stacks"
 	"smscast/report"
 	"smscast/smpp"
 	"smscast/smsc"
@@ -657,10 +658,15 @@ func TestCampaign_sendingHoursEndWhileRowsWait(t *testing.T) {
 	}
 	end()
 	atEnd := srv.Stats().Submits
-	time.Sleep(1500 * time.Millisecond) // at 5/s, long enough for the waiting rows to have gone
+	// Until every worker waits for the next opening, rows could still go out.
+	stacks.Await(t, awaitHoursFn, cfg.Session.Window, 20*time.Second)
 	// One may have been on its way to the connection when the clock moved.
 	stopCountingLate(t, c, done, srv.Stats().Submits-atEnd, 1)
 }
+
+// awaitHoursFn is where a worker waits for the sending hours to open: once every worker is
+// there, nothing more is sent until they do.
+const awaitHoursFn = "smscast/send.(*Campaign).awaitHours"
 
 // stopCountingLate stops the run of hoursRun and fails if more than allowed of the late
 // submit_sm (those the SMSC received after the hours ended) came.
@@ -671,7 +677,7 @@ func stopCountingLate(t *testing.T, c *Campaign, done <-chan runResult, late, al
 		t.Fatal(res.Err)
 	}
 	if late > allowed {
-		t.Errorf("%d submit_sm after the sending hours ended, want none", late)
+		t.Errorf("%d submit_sm after the sending hours ended, want at most %d", late, allowed)
 	}
 }
 
@@ -715,7 +721,7 @@ func TestCampaign_sendingHoursEndForThrottledRows(t *testing.T) {
 	end()
 	time.Sleep(300 * time.Millisecond) // PDUs already on their way
 	atEnd := srv.Stats().Submits
-	time.Sleep(2 * time.Second) // at 10/s, time for many retries
+	stacks.Await(t, awaitHoursFn, cfg.Session.Window, 20*time.Second) // no retry can go after this
 	stopCountingLate(t, c, done, srv.Stats().Submits-atEnd, 0)
 }
 
@@ -750,7 +756,7 @@ func TestCampaign_sendingHoursEndWhileRebinding(t *testing.T) {
 	end()                               // the hours end while no bind is up
 	atEnd := srv.Stats().Submits
 	release.Do(func() { close(proxy.releaseBind) }) // the bind comes back after the end
-	time.Sleep(6 * time.Second)                     // the rebind, with backoff, then 1/s: time for the waiting rows to go
+	stacks.Await(t, awaitHoursFn, cfg.Session.Window, 20*time.Second)
 	stopCountingLate(t, c, done, srv.Stats().Submits-atEnd, 0)
 }
 

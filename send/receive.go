@@ -21,45 +21,42 @@ import (
 // inbox may wait for the disk and the reader must not.
 func (c *Campaign) handle(_ context.Context, p smpp.PDU, answer func(smpp.Status)) {
 	now := time.Now()
+	var (
+		esm           uint8
+		receiptOf     func() (smpp.Receipt, error)
+		from, to, sm  = "", "", []byte(nil)
+		fromTON, code uint8
+		tlvs          smpp.TLVs
+	)
 	switch p := p.(type) {
 	case *smpp.DeliverSM:
-		if smpp.IsReceipt(p.ESMClass) {
-			r, err := smpp.ReceiptFromDeliverSM(p)
-			c.receipt(r, err, now, answer)
-			return
-		}
-		if smeAck(p.ESMClass) {
-			if r, err := smpp.ReceiptFromDeliverSM(p); err == nil {
-				c.receipt(r, nil, now, answer)
-				return
-			}
-		}
-		sm := p.ShortMessage
+		esm, receiptOf = p.ESMClass, func() (smpp.Receipt, error) { return smpp.ReceiptFromDeliverSM(p) }
+		from, to, fromTON, code, tlvs, sm = p.SourceAddr, p.DestinationAddr, p.SourceAddrTON, p.DataCoding, p.TLVs, p.ShortMessage
 		if len(sm) == 0 {
 			sm, _ = p.TLVs.Get(smpp.TagMessagePayload)
 		}
-		m := incoming(now, p.SourceAddr, p.DestinationAddr, sm, p.ESMClass, p.DataCoding, p.TLVs, c.cfg.PackedGSM7)
-		m.FromTON = p.SourceAddrTON
-		c.moAsync(m, answer)
 	case *smpp.DataSM:
-		if smpp.IsReceipt(p.ESMClass) {
-			r, err := smpp.ReceiptFromDataSM(p)
-			c.receipt(r, err, now, answer)
-			return
-		}
-		if smeAck(p.ESMClass) {
-			if r, err := smpp.ReceiptFromDataSM(p); err == nil {
-				c.receipt(r, nil, now, answer)
-				return
-			}
-		}
-		payload, _ := p.TLVs.Get(smpp.TagMessagePayload)
-		m := incoming(now, p.SourceAddr, p.DestinationAddr, payload, p.ESMClass, p.DataCoding, p.TLVs, c.cfg.PackedGSM7)
-		m.FromTON = p.SourceAddrTON
-		c.moAsync(m, answer)
+		esm, receiptOf = p.ESMClass, func() (smpp.Receipt, error) { return smpp.ReceiptFromDataSM(p) }
+		from, to, fromTON, code, tlvs = p.SourceAddr, p.DestinationAddr, p.SourceAddrTON, p.DataCoding, p.TLVs
+		sm, _ = p.TLVs.Get(smpp.TagMessagePayload)
 	default:
 		answer(smpp.StatusOK)
+		return
 	}
+	if smpp.IsReceipt(esm) {
+		r, err := receiptOf()
+		c.receipt(r, err, now, answer)
+		return
+	}
+	if smeAck(esm) {
+		if r, err := receiptOf(); err == nil {
+			c.receipt(r, nil, now, answer)
+			return
+		}
+	}
+	m := incoming(now, from, to, sm, esm, code, tlvs, c.cfg.PackedGSM7)
+	m.FromTON = fromTON
+	c.moAsync(m, answer)
 }
 
 // shorten cuts s to at most n runes, marking the cut with "…": a line of a log need not

@@ -9,7 +9,6 @@ import (
 	"smscast/csvin"
 	"smscast/report"
 	"smscast/smpp"
-	"smscast/smpp/coding"
 )
 
 // Destination type of number and numbering plan: csvin normalises every destination to
@@ -235,11 +234,8 @@ func (c *Campaign) tryPart(ctx context.Context, b *bind, j *job, part int, late 
 		// a long pacing wait refuses the submit unsent, and the loop fetches the next one.
 		// Stop also ends the wait for a bind: a row that waited for one was never sent.
 		s, lt, _, err := c.session(ctx, b, j, stop)
-		if errors.Is(err, errStopped) {
-			return c.unsent(ctx, last, unknown)
-		}
 		if err != nil {
-			return c.unsent(ctx, firstErr(last, err), unknown)
+			return c.unsent(ctx, noSession(last, err), unknown)
 		}
 		if j.planned.IsZero() {
 			// The row's place in the schedule, taken next to its first token: rows that
@@ -258,11 +254,8 @@ func (c *Campaign) tryPart(ctx context.Context, b *bind, j *job, part int, late 
 			// at a low rate): take the next one, and a fresh token if none was up.
 			var waited bool
 			s, lt, waited, err = c.session(ctx, b, j, stop)
-			if errors.Is(err, errStopped) {
-				return c.unsent(ctx, last, unknown)
-			}
 			if err != nil {
-				return c.unsent(ctx, firstErr(last, err), unknown)
+				return c.unsent(ctx, noSession(last, err), unknown)
 			}
 			if waited {
 				if slot, err = c.pacer.wait(ctx, stop); err != nil || (stop != nil && c.stopping()) {
@@ -640,6 +633,15 @@ func minTime(a, b time.Time) time.Time {
 	return b
 }
 
+// noSession is the error a part ends with when no session came for it: last, the error
+// of its last try, unless it had none; a stop (errStopped) is not an error of the part.
+func noSession(last, err error) error {
+	if errors.Is(err, errStopped) {
+		return last
+	}
+	return firstErr(last, err)
+}
+
 func firstErr(a, b error) error {
 	if a != nil {
 		return a
@@ -667,7 +669,7 @@ func (c *Campaign) submitSM(r *csvin.Row, part int, dst *smpp.SubmitSM) *smpp.Su
 	if c.cfg.PartReceipts.WantsReceipt(part, len(r.Message.Parts)) {
 		dst.RegisteredDelivery = 1
 	}
-	applyPart(dst, &r.Message.Parts[part])
+	r.Message.Parts[part].Apply(dst)
 	return dst
 }
 
@@ -681,22 +683,6 @@ func (c *Campaign) timesAt(now time.Time) (schedule, validity string) {
 		schedule = ""
 	}
 	return schedule, validity
-}
-
-// applyPart puts one part of a split message into a submit_sm: short_message, the UDHI bit,
-// and the message_payload or sar_* TLVs. (The contract's coding.Part.Apply does the same; it
-// is not in package coding yet.)
-func applyPart(p *smpp.SubmitSM, part *coding.Part) {
-	p.ShortMessage = part.ShortMessage
-	p.ESMClass |= part.ESMClass
-	if part.Payload != nil {
-		p.TLVs.Set(smpp.TagMessagePayload, part.Payload)
-	}
-	if part.SARTotal > 0 {
-		p.TLVs.SetUint16(smpp.TagSarMsgRefNum, part.SARRef)
-		p.TLVs.SetUint8(smpp.TagSarTotalSegments, part.SARTotal)
-		p.TLVs.SetUint8(smpp.TagSarSegmentSeqnum, part.SARSeq)
-	}
 }
 
 // closedHours reports whether --send-between hours are set and closed now.

@@ -446,7 +446,7 @@ func (d *decoder) tlvs() TLVs {
 	}
 	data := d.b
 	if !d.owned {
-		data = nil // decodeTLVs copies
+		data = nil // decodeTLVsIn copies
 	}
 	ts, err := decodeTLVsIn(d.b, data)
 	if err != nil {

@@ -572,7 +572,7 @@ func (s *Session) Request(ctx context.Context, p PDU) (Header, PDU, error) {
 	return s.request(ctx, p, nil)
 }
 
-// request is Request, with SubmitNotify's onAccepted.
+// request is Request with SubmitNotify's hooks (nil = none).
 func (s *Session) request(ctx context.Context, p PDU, hooks *SubmitHooks) (Header, PDU, error) {
 	if p == nil {
 		return Header{}, nil, errors.New("smpp: Request needs a PDU, got nil")
@@ -911,8 +911,9 @@ func getRequest() *request {
 func putRequest(r *request) { requestPool.Put(r) }
 
 // controlQueue carries the responses the reader and the handlers produce to the writer.
-// It never blocks its producers: a reader that waited for a writer stuck on a full socket
-// could deadlock against a peer that does the same.
+// push and pushAlways never block. The reader waits for room itself before it reads on
+// (see maxControlQueue), so that a peer that does not read our answers is slowed down;
+// handlers' answers (pushAlways) never wait, as a handler may serve others.
 type controlQueue struct {
 	mu     sync.Mutex
 	items  []control

@@ -25,6 +25,8 @@ import (
 	"time"
 
 	"go.uber.org/goleak"
+
+	"smscast/internal/stacks"
 )
 
 // waitLimit bounds every wait in these tests. Reaching it fails the test; it is never a
@@ -1401,7 +1403,7 @@ func TestSession_floodNotReadingOurAnswersIsSlowedDown(t *testing.T) {
 		t.Fatalf("NewSession: %v", err)
 	}
 	n := <-sent
-	time.Sleep(200 * time.Millisecond)
+	stacks.Await(t, "smscast/smpp.(*Session).roomForReply", 1, waitLimit) // the reader has stopped reading
 	s.ctl.mu.Lock()
 	queued := len(s.ctl.items)
 	s.ctl.mu.Unlock()

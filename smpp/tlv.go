@@ -220,12 +220,9 @@ func appendTLVs(dst []byte, ts TLVs) ([]byte, error) {
 	return dst, nil
 }
 
-// decodeTLVs decodes the whole of b as a TLV area. The values share one copy of b, so the
-// caller's buffer may be reused and a PDU costs at most two allocations for its TLVs.
-func decodeTLVs(b []byte) (TLVs, error) { return decodeTLVsIn(b, nil) }
-
-// decodeTLVsIn is decodeTLVs with the values sharing data, which is b and owned by the
-// caller, instead of a copy of b; nil data copies.
+// decodeTLVsIn decodes the whole of b as a TLV area. The values share data, which is b and
+// owned by the caller; nil data makes them share one copy of b, so that the caller's buffer
+// may be reused and a PDU costs at most two allocations for its TLVs.
 func decodeTLVsIn(b, data []byte) (TLVs, error) {
 	if len(b) == 0 {
 		return nil, nil

@@ -83,7 +83,7 @@ func TestTLVs_UnknownKeptInOrder(t *testing.T) {
 		0x7F, 0xFF, 0, 0, // unknown, empty
 		0x14, 0x01, 0, 1, 'z', // vendor tag again
 	}
-	ts, err := decodeTLVs(area)
+	ts, err := decodeTLVsIn(area, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
