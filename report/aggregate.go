@@ -74,7 +74,7 @@ func (b *Book) settle(r *rowRec) {
 		return
 	}
 	// Parts without an id leave the row incomplete, unless no more parts will be sent.
-	excused := r.status != stToSend && r.status != stAccepted && r.status != stResubmitted
+	excused := r.status != stToSend && !r.accepted()
 	parts := int(max(r.parts, 1))
 	// best[p] is the index+1 of the id that speaks for part p (see better).
 	for next := r.firstID; next != 0; next = b.ids.at(int(next) - 1).next {

@@ -382,7 +382,9 @@ func (b *Book) Planned(row int, at time.Time) {
 // The row becomes accepted (or resubmitted) when every part has an id. Another id for the
 // same part (a late response after a resend) is kept as well; the same id again changes
 // nothing. Receipts that arrived before this response and match the id are applied now.
-func (b *Book) Accepted(row, part int, messageID string, at time.Time) {
+// It reports whether this call made the row accepted (or resubmitted), as a late response
+// does for a row that had ended uncertain.
+func (b *Book) Accepted(row, part int, messageID string, at time.Time) (nowAccepted bool) {
 	if part < 0 || part >= 1<<16 {
 		panic(fmt.Sprintf("report: Accepted row %d part %d: parts are numbered from 0", row, part))
 	}
@@ -395,9 +397,11 @@ func (b *Book) Accepted(row, part int, messageID string, at time.Time) {
 		hashes = b.idKeyHashes(buf[:0], messageID, true)
 	}
 	ri := b.mustFind("Accepted", row)
+	wasAccepted := b.rows.at(ri).accepted()
 	if !b.addID(ri, uint16(part), messageID, unixNano(at), hashes) {
-		return
+		return false
 	}
+	nowAccepted = !wasAccepted && b.rows.at(ri).accepted()
 	if messageID == "" {
 		// No receipt can name this part (the SMSC broke SMPP by giving no id): its fate is
 		// unknown for good, rather than pending for ever.
@@ -415,7 +419,11 @@ func (b *Book) Accepted(row, part int, messageID string, at time.Time) {
 		b.retryAllHeld()
 	}
 	b.retryHeld(hashes)
+	return nowAccepted
 }
+
+// accepted reports whether every part of the row was accepted.
+func (r *rowRec) accepted() bool { return r.status == stAccepted || r.status == stResubmitted }
 
 // NoMessageID is the receipt error of a part the SMSC accepted without a message id.
 const NoMessageID = "no message id from the SMSC: no receipt can be matched"
@@ -458,19 +466,24 @@ func (b *Book) addID(ri int, part uint16, id string, at int64, hashes []uint64) 
 		rec.next = b.ids.at(int(prev) - 1).next
 	}
 	x := int32(b.ids.add(rec)) + 1
-	if prev == 0 {
-		r.firstID = x
-	} else {
-		b.ids.at(int(prev) - 1).next = x
-	}
 	b.index.add(hashes, uint32(x-1))
 
+	// The id is linked within update: a row's first id can make it pending (an uncertain
+	// row that a late response accepts), and the counters must see it before and after.
 	b.update(ri, func(r *rowRec) {
+		if prev == 0 {
+			r.firstID = x
+		} else {
+			b.ids.at(int(prev) - 1).next = x
+		}
 		if r.status == stRejected || !b.allPartsHaveIDs(r) {
 			return
 		}
-		if r.status != stAccepted && r.status != stResubmitted {
+		if !r.accepted() {
 			r.submitted = at
+			// A late response can accept a row already ended uncertain or not_sent: why
+			// it was is no longer so.
+			r.reason = span{}
 		}
 		r.status = stAccepted
 		if r.flags&flagResubmitted != 0 {

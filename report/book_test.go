@@ -411,6 +411,32 @@ func TestBook_SubmitStatuses(t *testing.T) {
 	}
 }
 
+// A response that comes after its row ended uncertain (its try timed out and was not sent
+// again) accepts the row, which then waits for its receipt: Pending counted it once too few
+// (it went negative with the receipt), which ended --wait early.
+func TestBook_LateAcceptanceOfAnUncertainRow(t *testing.T) {
+	b := NewBook(Options{})
+	for row := 1; row <= 2; row++ {
+		b.Add(Entry{Row: row, MSISDN: fmt.Sprint(row), Parts: 1})
+	}
+	b.Accepted(1, 0, "a1", at(10))
+	b.SetStatus(2, SubmitUncertain, "outcome unknown after 1 tries: the response timed out")
+	if got := b.Pending(); got != 1 {
+		t.Fatalf("Pending() = %d before the late response, want 1 (row 1)", got)
+	}
+	b.Accepted(2, 0, "a2", at(20))
+	if r := mustRow(t, b, 2); r.SubmitStatus != SubmitAccepted || r.SubmitError != "" || r.ReceiptStatus != ReceiptPending {
+		t.Errorf("row 2 after its late response = %s %q %q, want accepted, no error, PENDING", r.SubmitStatus, r.SubmitError, r.ReceiptStatus)
+	}
+	if got := b.Pending(); got != 2 {
+		t.Errorf("Pending() = %d after the late response, want 2", got)
+	}
+	b.Receipt(rcpt("a2", smpp.StateDelivered), at(30))
+	if got, sum := b.Pending(), b.Summary(t0, at(40)).Receipts[ReceiptPending]; got != 1 || sum != 1 {
+		t.Errorf("Pending() = %d, summary %d after row 2's receipt, want 1 (row 1)", got, sum)
+	}
+}
+
 func TestBook_UnmatchedReceipts(t *testing.T) {
 	b := NewBook(Options{})
 	addSent(b, 1)

@@ -139,7 +139,7 @@ func (b *Book) Summary(start, end time.Time) Summary {
 			if r.planned == 0 {
 				continue
 			}
-			if (r.status == stAccepted || r.status == stResubmitted) && r.submitted != 0 {
+			if r.accepted() && r.submitted != 0 {
 				submit = sample(submit, r.planned, r.submitted)
 			}
 			if r.flags&flagFinal != 0 && r.done != 0 {

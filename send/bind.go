@@ -536,7 +536,11 @@ func (w *lateWait) deliver(id string) {
 		}
 	}
 	w.mu.Unlock()
-	w.c.accepted1(w.row, w.part, id, true)
+	if w.c.accepted1(w.row, w.part, id, true) {
+		// The row had ended uncertain (counted failed); the SMSC has it after all.
+		w.c.failed.Add(-1)
+		w.c.accepted.Add(1)
+	}
 }
 
 // watch returns the context for a resend of the part (ctx itself when w is nil): it ends

@@ -604,6 +604,34 @@ func TestCampaign_lateResponseSettlesTheRow(t *testing.T) {
 	}
 }
 
+// Rows whose only try timed out end uncertain, but the session waits for their answers
+// before it unbinds: an answer that comes then accepts the row (uncertain rows are what a
+// --resume sends again), counted as accepted in the progress and awaiting its receipt.
+func TestCampaign_lateResponseAfterTheRowEnded(t *testing.T) {
+	// Answers 100 ms after the timeout; Close waits up to a timeout more for them.
+	srv := newSim(t, smsc.Config{RespDelay: 600 * time.Millisecond})
+	cfg := testConfig(srv)
+	cfg.Session.RespTimeout = 500 * time.Millisecond
+	cfg.MaxAttempts = 1
+	rows := testRows(t, 3, "late %d")
+	res, err := run(t, cfg, rows)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkAllAccepted(t, cfg.Book, srv, rows)
+	if res.Accepted != len(rows) || res.Failed != 0 {
+		t.Errorf("progress: %d accepted, %d failed; want %d accepted, none failed", res.Accepted, res.Failed, len(rows))
+	}
+	if sum := cfg.Book.Summary(time.Now(), time.Now()); sum.Receipts[report.ReceiptPending]+sum.Receipts["DELIVRD"] != len(rows) {
+		t.Errorf("receipts %v, want each of the %d rows PENDING or DELIVRD", sum.Receipts, len(rows))
+	}
+	for n, r := range bookRows(cfg.Book) {
+		if r.SubmitError != "" || len(r.IDs) != 1 {
+			t.Errorf("row %d: ids %v, submit_error %q; want one id and no error", n, r.IDs, r.SubmitError)
+		}
+	}
+}
+
 func TestCampaign_lateResponseAfterResend(t *testing.T) {
 	// The first answer is held back until the resend has gone out: the row keeps both ids
 	// and is resubmitted.

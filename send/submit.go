@@ -530,10 +530,11 @@ func (a *acceptance) accepted(resp *smpp.SubmitSMResp) {
 }
 
 // accepted1 records one message id for part of row, in the Book and the journal; late says
-// it came after its timeout and after the part was settled otherwise.
-func (c *Campaign) accepted1(row, part int, id string, late bool) {
+// it came after its timeout and after the part was settled otherwise. It reports whether the
+// id made the row accepted.
+func (c *Campaign) accepted1(row, part int, id string, late bool) (nowAccepted bool) {
 	now := time.Now()
-	c.book.Accepted(row, part, id, now)
+	nowAccepted = c.book.Accepted(row, part, id, now)
 	if jr := c.cfg.Journal; jr != nil {
 		if err := jr.Accepted(row, part, id, now); err != nil {
 			c.journalFailed(err)
@@ -548,6 +549,7 @@ func (c *Campaign) accepted1(row, part int, id string, late bool) {
 				"so it and any other such row get receipt status UNKNOWN (%s); ask the carrier", row, report.NoMessageID))
 		})
 	}
+	return nowAccepted
 }
 
 // throttleWait is the pause before retrying a throttled PDU: about one PDU interval at the

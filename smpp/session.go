@@ -230,13 +230,13 @@ type Session struct {
 	reqs   chan *request // requests handed to the writer
 
 	mu          sync.Mutex
-	pending     map[uint32]*request // written, awaiting a response, by sequence_number
-	timedOut    map[uint32]struct{} // callers' requests that timed out, each holding a window slot
-	outstanding int                 // pending requests of callers (not probes or unbind)
-	handlers    int                 // Handler calls running or AsyncHandler answers awaited
-	idle        int                 // handler workers waiting on idleWorkers
-	closing     bool                // Close was called: write no new requests
-	unbinding   bool                // our unbind is under way: call no new handlers
+	pending     map[uint32]*request  // written, awaiting a response, by sequence_number
+	timedOut    map[uint32]time.Time // callers' requests that timed out, each holding a window slot, with their deadlines
+	outstanding int                  // pending requests of callers (not probes or unbind)
+	handlers    int                  // Handler calls running or AsyncHandler answers awaited
+	idle        int                  // handler workers waiting on idleWorkers
+	closing     bool                 // Close was called: write no new requests
+	unbinding   bool                 // our unbind is under way: call no new handlers
 	// peerUnbound is set when the SMSC sent unbind: the connection ending after that
 	// (the SMSC closing it once it read our unbind_resp, perhaps before the writer got to
 	// end the session itself) is the unbind, not a lost connection.
@@ -364,7 +364,7 @@ func NewSession(ctx context.Context, conn net.Conn, opt Options) (*Session, erro
 		window:   make(chan struct{}, opt.Window),
 		reqs:     make(chan *request, opt.Window+1), // +1: Close's unbind
 		pending:  make(map[uint32]*request, opt.Window+2),
-		timedOut: make(map[uint32]struct{}),
+		timedOut: make(map[uint32]time.Time),
 		stopping: make(chan struct{}),
 		quit:     make(chan struct{}),
 		bw:       bufio.NewWriterSize(conn, opt.MaxPDULen),
@@ -723,16 +723,37 @@ func (s *Session) requestDoneLocked(r *request) {
 	}
 }
 
+// awaitedLocked is what Close waits for: the requests awaiting their response, those that
+// timed out but may still be answered (the SMSC may have accepted them: an answer now tells
+// which), and the running handlers. s.mu must be held.
+func (s *Session) awaitedLocked() int { return s.outstanding + len(s.timedOut) + s.handlers }
+
+// closeWaitLocked is how long Close waits for what awaitedLocked counts: RespTimeout for a
+// request awaiting its response or a handler; for requests that timed out, until RespTimeout
+// after the last one's deadline, as an answer later than that is not expected (a window held
+// so long ends the session). s.mu must be held.
+func (s *Session) closeWaitLocked(now time.Time) time.Duration {
+	if s.outstanding+s.handlers > 0 {
+		return s.opt.RespTimeout
+	}
+	var wait time.Duration
+	for _, deadline := range s.timedOut {
+		wait = max(wait, deadline.Add(s.opt.RespTimeout).Sub(now))
+	}
+	return min(wait, s.opt.RespTimeout)
+}
+
 // checkDrainedLocked wakes Close once no request and no handler is left. s.mu must be held.
 func (s *Session) checkDrainedLocked() {
-	if s.drained != nil && s.outstanding+s.handlers == 0 {
+	if s.drained != nil && s.awaitedLocked() == 0 {
 		close(s.drained)
 		s.drained = nil
 	}
 }
 
 // Close ends the session gracefully: it refuses new requests, waits up to
-// Options.RespTimeout for the outstanding responses and running handlers, sends unbind and
+// Options.RespTimeout for the outstanding responses (also those of requests that timed out,
+// which go to OnLateResponse) and running handlers, sends unbind and
 // waits up to Options.RespTimeout for unbind_resp, closes the connection and waits for every
 // goroutine of the session (including handlers, which it cannot interrupt). Requests still
 // unanswered fail with ErrConnectionLost. The error reports an unbind that was not answered;
@@ -764,7 +785,8 @@ func (s *Session) shutdown() error {
 		return nil
 	}
 	var drained chan struct{}
-	if s.outstanding+s.handlers > 0 {
+	wait := s.closeWaitLocked(time.Now())
+	if wait > 0 {
 		drained = make(chan struct{})
 		s.drained = drained
 	}
@@ -772,7 +794,7 @@ func (s *Session) shutdown() error {
 	s.stopOnce.Do(func() { close(s.stopping) })
 
 	if drained != nil {
-		t := time.NewTimer(s.opt.RespTimeout)
+		t := time.NewTimer(wait)
 		select {
 		case <-drained:
 		case <-t.C:

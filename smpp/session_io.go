@@ -159,7 +159,7 @@ func (s *Session) expire(now time.Time) error {
 	for seq, r := range s.pending {
 		if !r.internal && now.After(r.deadline) {
 			delete(s.pending, seq)
-			s.timedOut[seq] = struct{}{}
+			s.timedOut[seq] = r.deadline
 			r.state = stateDone
 			s.requestDoneLocked(r)
 			s.expired = append(s.expired, r)
@@ -491,6 +491,9 @@ func (s *Session) route(h Header, p PDU, decodeErr error) {
 		// first and go out although the original was accepted.
 		if late {
 			<-s.window
+			s.mu.Lock()
+			s.checkDrainedLocked() // Close waits for late responses too
+			s.mu.Unlock()
 		}
 		return
 	}

@@ -344,6 +344,52 @@ func TestSession_ResponseTimeoutThenLateResponse(t *testing.T) {
 	}
 }
 
+// Close waits for the answer to a request that timed out before it unbinds: the SMSC may
+// have accepted it, and its answer says so, where an unbind at once would leave it unknown.
+func TestSession_CloseWaitsForATimedOutRequest(t *testing.T) {
+	leakCheck(t)
+	late := make(chan string, 1)
+	closing := make(chan struct{})
+	opt := Options{
+		RespTimeout: 200 * time.Millisecond,
+		OnLateResponse: func(_ uint32, _ Header, p PDU) {
+			if r, ok := p.(*SubmitSMResp); ok {
+				late <- r.MessageID
+			}
+		},
+	}
+	s := startSession(t, opt, func(f *fakeSMSC) {
+		h, _, ok := f.expect(SubmitSMID)
+		if !ok {
+			return
+		}
+		if _, ok := tryRecv(t, closing, "Close to wait"); !ok {
+			return
+		}
+		if f.send(h.Sequence, StatusOK, &SubmitSMResp{MessageID: "late"}) {
+			f.finish()
+		}
+	})
+	if _, err := s.Submit(context.Background(), testSubmit("447700900001")); !errors.Is(err, ErrResponseTimeout) {
+		t.Fatalf("Submit = %v, want a timeout", err)
+	}
+	closed := make(chan error, 1)
+	go func() { closed <- s.Close() }()
+	// Parked in Close: waiting for the answer, or (had it not waited) for unbind_resp.
+	for _, g := range stacks.Await(t, "smscast/smpp.(*Session).shutdown", 1, waitLimit) {
+		if strings.Contains(g, "smscast/smpp.(*Session).unbind(") {
+			t.Errorf("Close sent unbind while a timed-out request could still be answered")
+		}
+	}
+	close(closing)
+	if id := recv(t, late, "the late answer"); id != "late" {
+		t.Errorf("late answer with message_id %q, want late", id)
+	}
+	if err := recv(t, closed, "Close"); err != nil {
+		t.Errorf("Close = %v", err)
+	}
+}
+
 // A response that matches no request — the SMSC repeating one, or a generic_nack with
 // sequence_number 0 — is dropped, not passed on as late: nobody could ever claim it, and a
 // caller keeping such responses for a timeout that never comes would grow without bound.
@@ -1305,7 +1351,7 @@ func TestSession_unbindNeverFollowsALastResponse(t *testing.T) {
 	}{{"the SMSC's unbind", UnbindRespID, StatusOK}, {"an unframeable PDU", GenericNackID, StatusInvCmdLen}} {
 		t.Run(last.name, func(t *testing.T) {
 			var out bytes.Buffer
-			s := &Session{bw: bufio.NewWriterSize(&out, 4096), pending: map[uint32]*request{}, timedOut: map[uint32]struct{}{}}
+			s := &Session{bw: bufio.NewWriterSize(&out, 4096), pending: map[uint32]*request{}, timedOut: map[uint32]time.Time{}}
 			s.ctl.signal = make(chan struct{}, 1)
 			cause := errors.New("the SMSC ended the session")
 			s.ctl.push(control{id: last.id, status: last.status, seq: 7, then: cause})

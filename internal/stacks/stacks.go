@@ -1,4 +1,4 @@
-// Package stacks lets tests wait until goroutines have reached a function, such as the
+// Package stacks lets tests wait until goroutines are parked in a function, such as the
 // select where workers wait for a bind, instead of sleeping for a time that a slow machine
 // may need more of (a test that then asserts nothing happened would pass untested).
 package stacks
@@ -10,9 +10,10 @@ import (
 	"time"
 )
 
-// Count is how many goroutines have fn in their stack; fn is a function as a stack trace
-// names it, such as "smscast/send.(*Campaign).session".
-func Count(fn string) int {
+// Parked returns the stacks of the goroutines that are parked (blocked, not running or
+// runnable) with fn in their stack; fn is a function as a stack trace names it, such as
+// "smscast/send.(*Campaign).session".
+func Parked(fn string) []string {
 	buf := make([]byte, 1<<20)
 	for {
 		n := runtime.Stack(buf, true)
@@ -22,23 +23,27 @@ func Count(fn string) int {
 		}
 		buf = make([]byte, 2*len(buf))
 	}
-	count := 0
+	var parked []string
 	for _, g := range strings.Split(string(buf), "\n\n") {
-		if strings.Contains(g, "\n"+fn+"(") {
-			count++
+		header, _, _ := strings.Cut(g, "\n")
+		running := strings.Contains(header, "[running") || strings.Contains(header, "[runnable")
+		if !running && strings.Contains(g, "\n"+fn+"(") {
+			parked = append(parked, g)
 		}
 	}
-	return count
+	return parked
 }
 
-// Await waits until at least n goroutines have fn in their stack, for limit at most, and
-// fails the test if they never do.
-func Await(t testing.TB, fn string, n int, limit time.Duration) {
+// Await waits until at least n goroutines are parked with fn in their stack, for limit at
+// most, and returns their stacks; it fails the test if they never are.
+func Await(t testing.TB, fn string, n int, limit time.Duration) []string {
 	t.Helper()
 	deadline := time.Now().Add(limit)
-	for got := Count(fn); got < n; got = Count(fn) {
-		if time.Now().After(deadline) {
-			t.Fatalf("%d goroutines in %s after %v, want %d", got, fn, limit, n)
+	for {
+		if parked := Parked(fn); len(parked) >= n {
+			return parked
+		} else if time.Now().After(deadline) {
+			t.Fatalf("%d goroutines parked in %s after %v, want %d", len(parked), fn, limit, n)
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
