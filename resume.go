@@ -969,18 +969,28 @@ func (cj *campaignJournal) bindState() (bool, error) {
 }
 
 // collectSpooled moves the receipts in the spool directory dir that belong to the campaign
-// of st (their id matches one of its message ids) into its journal w and into book, and
-// returns how many it found. Receipts the journal already holds are skipped, so that
-// collecting twice adds nothing. Spool files are never changed.
+// of st (their id matches one of its message ids, and they came after that message was sent)
+// into its journal w and into book, and returns how many it found. Receipts the journal
+// already holds are skipped, so that collecting twice adds nothing. Spool files are never
+// changed.
 func collectSpooled(dir string, st *journal.State, w *journal.Writer, book *report.Book, format smpp.IDFormat) (int, error) {
 	if dir == "" {
 		return 0, nil
 	}
-	keys := make(map[string]bool, len(st.Rows))
+	// By key, the earliest time a message with it was sent (0: not recorded, any time): a
+	// receipt from before cannot be about it (an SMSC gives the same ids again after a
+	// restart, and the spool is shared by every campaign).
+	keys := make(map[string]int64, len(st.Rows))
 	for _, r := range st.Rows {
+		sent := int64(0)
+		if first := r.FirstAttempt(); !first.IsZero() {
+			sent = first.UnixNano()
+		}
 		for _, id := range r.MessageIDs() {
 			for _, k := range smpp.MessageIDKeys(id, format) {
-				keys[k] = true
+				if was, ok := keys[k]; !ok || sent < was {
+					keys[k] = sent
+				}
 			}
 		}
 	}
@@ -1002,7 +1012,7 @@ func collectSpooled(dir string, st *journal.State, w *journal.Writer, book *repo
 			return nil
 		}
 		for _, key := range smpp.MessageIDKeys(sr.Receipt.ID, format) {
-			if keys[key] {
+			if sent, ok := keys[key]; ok && sr.At.UnixNano() >= sent {
 				isNew[k] = true
 				found = append(found, sr)
 				break

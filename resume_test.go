@@ -21,6 +21,7 @@ import (
 	"smscast/csvin"
 	"smscast/journal"
 	"smscast/report"
+	"smscast/smpp"
 	"smscast/smsc"
 )
 
@@ -733,6 +734,46 @@ func TestReceipts_fromSpool(t *testing.T) {
 	}
 	if st, err := journal.Load(a.journal); err != nil || len(st.Receipts) != 4 {
 		t.Errorf("the journal holds %d receipts (%v), want the 4 once", len(st.Receipts), err)
+	}
+}
+
+// A spooled receipt that came before a message was sent is not taken for it, however well
+// its id fits: the spool is shared by every campaign, and an SMSC gives the same ids again
+// after a restart. One that came after it is.
+func TestReceipts_spoolReceiptFromBeforeTheSend(t *testing.T) {
+	noLeaks(t)
+	srv := newTestSim(t, smsc.Config{})
+	c := newCampaign(t, 2)
+	before := time.Now().Add(-time.Minute)
+	if code, stderr := c.send(t, srv.Addr(), "--bind-mode", "tx"); code != exitOK {
+		t.Fatalf("send: exit %d\n%s", code, stderr)
+	}
+	ids := map[string]string{}
+	for _, r := range readReport(t, c.report) {
+		ids[r["row"]] = r["message_ids"]
+	}
+	spool := journal.NewSpool(c.spool, journal.Options{})
+	for row, at := range map[string]time.Time{"1": before, "2": time.Now()} {
+		r := smpp.Receipt{ID: ids[row], Stat: "DELIVRD", State: smpp.StateDelivered}
+		if err := spool.Receipt(r, at); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := spool.Close(); err != nil {
+		t.Fatal(err)
+	}
+	code, stderr := runCmd(t, "receipts", "--journal", c.journal, "--wait", "0", "--spool", c.spool)
+	if code != exitIncomplete {
+		t.Errorf("receipts: exit %d, want 3 (row 1 still pending)\n%s", code, stderr)
+	}
+	want := map[string]string{"1": "PENDING", "2": "DELIVRD"}
+	for _, r := range readReport(t, c.report) {
+		if r["receipt_status"] != want[r["row"]] {
+			t.Errorf("row %s: receipt %q, want %q", r["row"], r["receipt_status"], want[r["row"]])
+		}
+	}
+	if st, err := journal.Load(c.journal); err != nil || len(st.Receipts) != 1 {
+		t.Errorf("the journal took %d receipts from the spool (%v), want row 2's only", len(st.Receipts), err)
 	}
 }
 

@@ -147,6 +147,17 @@ func (r *Row) MayHaveFrom(part int) bool {
 	return false
 }
 
+// FirstAttempt is the earliest attempt recorded for any part of the row; zero if none.
+func (r *Row) FirstAttempt() time.Time {
+	var first time.Time
+	for _, p := range r.Parts {
+		if !p.FirstAttempt.IsZero() && (first.IsZero() || p.FirstAttempt.Before(first)) {
+			first = p.FirstAttempt
+		}
+	}
+	return first
+}
+
 // MessageIDs lists every accepted message id of the row, in part order.
 func (r *Row) MessageIDs() []string {
 	var ids []string

@@ -25,6 +25,15 @@ func rcpt(id string, s smpp.MessageState) smpp.Receipt {
 }
 
 // mustRow returns row n of b or fails the test.
+// onePartBook is a Book of rows 1..n, one-part messages to be sent.
+func onePartBook(n int) *Book {
+	b := NewBook(Options{})
+	for row := 1; row <= n; row++ {
+		b.Add(Entry{Row: row, MSISDN: fmt.Sprint(row), Parts: 1})
+	}
+	return b
+}
+
 func mustRow(t *testing.T, b *Book, n int) Row {
 	t.Helper()
 	r, ok := b.Row(n)
@@ -415,10 +424,7 @@ func TestBook_SubmitStatuses(t *testing.T) {
 // again) accepts the row, which then waits for its receipt: Pending counted it once too few
 // (it went negative with the receipt), which ended --wait early.
 func TestBook_LateAcceptanceOfAnUncertainRow(t *testing.T) {
-	b := NewBook(Options{})
-	for row := 1; row <= 2; row++ {
-		b.Add(Entry{Row: row, MSISDN: fmt.Sprint(row), Parts: 1})
-	}
+	b := onePartBook(2)
 	b.Accepted(1, 0, "a1", at(10))
 	b.SetStatus(2, SubmitUncertain, "outcome unknown after 1 tries: the response timed out")
 	if got := b.Pending(); got != 1 {
@@ -434,6 +440,48 @@ func TestBook_LateAcceptanceOfAnUncertainRow(t *testing.T) {
 	b.Receipt(rcpt("a2", smpp.StateDelivered), at(30))
 	if got, sum := b.Pending(), b.Summary(t0, at(40)).Receipts[ReceiptPending]; got != 1 || sum != 1 {
 		t.Errorf("Pending() = %d, summary %d after row 2's receipt, want 1 (row 1)", got, sum)
+	}
+}
+
+// A receipt that came before a message was sent cannot be about it, whatever its id: an SMSC
+// that restarts or wraps its counter gives the same ids again, and a stale receipt (or one of
+// another campaign, from the spool) once marked new messages DELIVRD or UNDELIV.
+func TestBook_ReceiptBeforeTheMessageWasSent(t *testing.T) {
+	b := onePartBook(3)
+	// Row 1 is sent at 100 ms; a receipt with its id came at 50 ms, another at 120 ms.
+	b.Planned(1, at(100))
+	b.Accepted(1, 0, "7", at(110))
+	if b.Matches(rcpt("7", smpp.StateUndeliverable), at(50)) {
+		t.Error("Matches: a receipt from before the message was sent matches it")
+	}
+	if b.Receipt(rcpt("7", smpp.StateUndeliverable), at(50)) {
+		t.Error("a receipt from before the message was sent was applied to it")
+	}
+	if !b.Receipt(rcpt("7", smpp.StateDelivered), at(120)) {
+		t.Error("the message's own receipt did not match")
+	}
+	// Row 2's id comes after a stale receipt with that id was held; row 3's receipt overtakes
+	// its submit_sm_resp (it comes after the submit, before the response).
+	b.Receipt(rcpt("9", smpp.StateUndeliverable), at(10))
+	b.Planned(2, at(20))
+	b.Accepted(2, 0, "9", at(30))
+	b.Planned(3, at(40))
+	b.Receipt(rcpt("11", smpp.StateDelivered), at(45))
+	b.Accepted(3, 0, "11", at(50))
+	want := map[int]string{1: "DELIVRD", 2: ReceiptPending, 3: "DELIVRD"}
+	for row, status := range want {
+		if r := mustRow(t, b, row); r.ReceiptStatus != status {
+			t.Errorf("row %d: receipt status %q, want %q", row, r.ReceiptStatus, status)
+		}
+	}
+	um := b.Unmatched()
+	if len(um) != 2 {
+		t.Fatalf("%d unmatched receipts, want the two stale ones: %+v", len(um), um)
+	}
+	for _, u := range um {
+		if u.Reason != reasonBefore {
+			t.Errorf("unmatched %q: reason %q, want %q", u.Receipt.ID, u.Reason, reasonBefore)
+		}
 	}
 }
 
@@ -739,10 +787,7 @@ func TestBook_Counts(t *testing.T) {
 // the restart is left out instead of counting the time between runs — also by a later rebuild,
 // which knows the restart from the journal (RunStarted).
 func TestSummary_RateAndLatencyAfterResume(t *testing.T) {
-	b := NewBook(Options{})
-	for row := 1; row <= 4; row++ {
-		b.Add(Entry{Row: row, MSISDN: fmt.Sprint(row), Parts: 1})
-	}
+	b := onePartBook(4)
 	// First run: rows 1 and 2 accepted within second 0; row 3 attempted, outcome lost.
 	b.Planned(1, at(0))
 	b.Accepted(1, 0, "a1", at(100))

@@ -187,7 +187,7 @@ func (b *Book) Receipt(r smpp.Receipt, at time.Time) bool {
 	hashes := b.appendKeyHashes(nil, keys)
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	id, reason := b.match(r.ID, keys, hashes)
+	id, reason := b.match(r.ID, keys, hashes, unixNano(at))
 	if id >= 0 {
 		b.applyReceipt(id, r, at)
 		return true
@@ -213,7 +213,7 @@ func (b *Book) receiptExact(r smpp.Receipt, at time.Time) bool {
 	h := maphash.String(b.seed, r.ID)
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	found := b.exactMatch(r.ID, h)
+	found := b.exactMatch(r.ID, h, unixNano(at))
 	if found < 0 {
 		return false
 	}
@@ -222,14 +222,14 @@ func (b *Book) receiptExact(r smpp.Receipt, at time.Time) bool {
 }
 
 // exactMatch returns the index of the id byte-identical to rid (h is its hash) when all such
-// ids belong to one row part, which is then what match would find; -1 when there is none or
-// the match is ambiguous. Called with b.mu held.
-func (b *Book) exactMatch(rid string, h uint64) int {
+// ids belong to one row part, which is then what match would find for a receipt that arrived
+// at at; -1 when there is none or the match is ambiguous. Called with b.mu held.
+func (b *Book) exactMatch(rid string, h uint64, at int64) int {
 	var cands [8]uint32
 	found := -1
 	for _, c := range b.index.appendIDs(cands[:0], h) {
 		rec := b.ids.at(int(c))
-		if string(b.strs.bytes(rec.id)) != rid {
+		if string(b.strs.bytes(rec.id)) != rid || b.sentAfter(rec, at) {
 			continue
 		}
 		if found >= 0 && !samePart(rec, b.ids.at(found)) {
@@ -246,19 +246,31 @@ func (b *Book) exactMatch(rid string, h uint64) int {
 const (
 	reasonNoID    = "receipt has no message id"
 	reasonUnknown = "no message of this campaign has this id"
+	reasonBefore  = "it came before every message of this campaign with this id was sent: the SMSC used the id before (an earlier message, another campaign)"
 )
+
+// sentAfter reports whether the row of rec was first sent after at, the time a receipt
+// arrived: the receipt cannot be about it, however well its id fits (an SMSC that restarts or
+// wraps its counter gives out the same ids again). A row with no recorded send time is never
+// sent after. Called with b.mu held.
+func (b *Book) sentAfter(rec *idRec, at int64) bool {
+	planned := b.rows.at(int(rec.row)).planned
+	return planned != 0 && at != 0 && at < planned
+}
 
 // match finds the id that receipt id rid refers to. Keys are tried from the most specific
 // (the exact id) to the loosest; the first key that finds anything decides. If that key finds
 // ids of more than one row part, the receipt is ambiguous and matches nothing: guessing could
-// mark the wrong customer's message delivered. It returns the id index, or -1 and the reason.
-// Called with b.mu held.
-func (b *Book) match(rid string, keys []string, hashes []uint64) (int, string) {
+// mark the wrong customer's message delivered. Messages sent after at, when the receipt
+// arrived, are not candidates. It returns the id index, or -1 and the reason. Called with
+// b.mu held.
+func (b *Book) match(rid string, keys []string, hashes []uint64, at int64) (int, string) {
 	if rid == "" {
 		return -1, reasonNoID
 	}
 	b.indexLooseKeys()
 	var cands [8]uint32
+	reason := reasonUnknown
 	for i, key := range keys {
 		if !b.hexSeen && smpp.IsCrossBaseKey(key) {
 			continue // see Book.hexSeen
@@ -269,6 +281,10 @@ func (b *Book) match(rid string, keys []string, hashes []uint64) (int, string) {
 			rec := b.ids.at(int(c))
 			if !b.hasKey(rec, rid, key) {
 				continue // a hash collision
+			}
+			if b.sentAfter(rec, at) {
+				reason = reasonBefore
+				continue
 			}
 			switch {
 			case found < 0:
@@ -285,7 +301,7 @@ func (b *Book) match(rid string, keys []string, hashes []uint64) (int, string) {
 		}
 		return found, ""
 	}
-	return -1, reasonUnknown
+	return -1, reason
 }
 
 // hasKey reports whether the stored id of rec has key among its lookup keys. An id equal to
@@ -357,7 +373,7 @@ func (b *Book) retryHeld(hashes []uint64) {
 		if hr.matched {
 			continue
 		}
-		id, reason := b.match(hr.r.ID, hr.keys, hr.hashes)
+		id, reason := b.match(hr.r.ID, hr.keys, hr.hashes, unixNano(hr.at))
 		if id < 0 {
 			hr.reason = reason
 			continue

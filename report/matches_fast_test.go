@@ -29,9 +29,9 @@ func TestBook_MatchesExactPath(t *testing.T) {
 			keys := smpp.MessageIDKeys(id, f)
 			hashes := b.appendKeyHashes(nil, keys)
 			b.mu.Lock()
-			full, _ := b.match(id, keys, hashes)
+			full, _ := b.match(id, keys, hashes, unixNano(now))
 			b.mu.Unlock()
-			if got := b.Matches(smpp.Receipt{ID: id}); got != (full >= 0) {
+			if got := b.Matches(smpp.Receipt{ID: id}, now); got != (full >= 0) {
 				t.Errorf("%v: Matches(%q) = %v, the full match says %v", f, id, got, full >= 0)
 			}
 		}

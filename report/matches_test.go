@@ -12,7 +12,7 @@ func TestBook_Matches(t *testing.T) {
 	b.Add(Entry{Row: 1, MSISDN: "491711", Parts: 1})
 	now := time.Now()
 	r := smpp.Receipt{ID: "1f", Stat: "DELIVRD", State: smpp.StateDelivered}
-	if b.Matches(r) {
+	if b.Matches(r, now) {
 		t.Fatal("a receipt matches before its id was accepted")
 	}
 	b.Accepted(1, 0, "1f", now)
@@ -26,7 +26,7 @@ func TestBook_Matches(t *testing.T) {
 		{"", false},
 	}
 	for _, tt := range tests {
-		if got := b.Matches(smpp.Receipt{ID: tt.id}); got != tt.want {
+		if got := b.Matches(smpp.Receipt{ID: tt.id}, now); got != tt.want {
 			t.Errorf("Matches(%q) = %v, want %v", tt.id, got, tt.want)
 		}
 	}

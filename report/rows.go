@@ -186,7 +186,7 @@ func (b *Book) holdsLocked(u Unmatched) bool {
 		return false
 	}
 	keys := smpp.MessageIDKeys(u.Receipt.ID, b.opt.IDFormat)
-	id, _ := b.match(u.Receipt.ID, keys, b.appendKeyHashes(nil, keys))
+	id, _ := b.match(u.Receipt.ID, keys, b.appendKeyHashes(nil, keys), unixNano(u.ReceivedAt))
 	if id < 0 {
 		return false
 	}

@@ -90,7 +90,7 @@ func (c *Campaign) receipt(r smpp.Receipt, parseErr error, now time.Time, answer
 	k := keptReceipts.Get().(*keptReceipt)
 	k.c, k.r, k.at, k.answer = c, r, now, answer
 	switch {
-	case c.cfg.Spool != nil && !c.book.Matches(r):
+	case c.cfg.Spool != nil && !c.book.Matches(r, now):
 		k.where = "spool"
 		c.cfg.Spool.ReceiptThen(r, now, k.done)
 	case c.cfg.Journal != nil:
@@ -178,7 +178,7 @@ func (c *Campaign) journalEarlyReceipts(j Journal) {
 	c.earlyMu.Unlock()
 	var written sync.WaitGroup
 	for _, e := range early {
-		if !c.book.Matches(e.r) {
+		if !c.book.Matches(e.r, e.at) {
 			continue // another campaign's: the spool keeps it
 		}
 		written.Add(1)

@@ -1,8 +1,6 @@
 package send
 
 import (
-	"time"
-
 	"smscast/csvin"
 	"smscast/journal"
 	"smscast/report"
@@ -221,13 +219,7 @@ func (r *Resumption) unsentSince(row *csvin.Row) {
 }
 
 func (r *Resumption) replay(jr *journal.Row) {
-	var first time.Time
-	for _, p := range jr.Parts {
-		if !p.FirstAttempt.IsZero() && (first.IsZero() || p.FirstAttempt.Before(first)) {
-			first = p.FirstAttempt
-		}
-	}
-	if !first.IsZero() {
+	if first := jr.FirstAttempt(); !first.IsZero() {
 		r.book.Planned(jr.Num, first)
 	}
 	if jr.Resubmitted {
