@@ -278,8 +278,10 @@ type Campaign struct {
 	book  *report.Book
 
 	stopOnce    sync.Once
-	noMessageID sync.Once     // warns of the first acceptance without a message id
-	stopped     chan struct{} // closed by Stop: take no new rows
+	noMessageID sync.Once // warns of the first acceptance without a message id
+	// wrongResponse warns of the first request answered with another command's response.
+	wrongResponse sync.Once
+	stopped       chan struct{} // closed by Stop: take no new rows
 	// halt cancels the work context: at Stop + RespTimeout, on a fatal error, or on abort.
 	halt context.CancelCauseFunc
 

@@ -276,6 +276,9 @@ type windowProxy struct {
 	// blankIDs, when set, empties the message_id of every submit_sm_resp (its first octet
 	// becomes the NUL; the rest is junk the client drops), like an SMSC that gives none.
 	blankIDs bool
+	// wrongResponses, when set, turns that many submit_sm_resp into deliver_sm_resp, like an
+	// SMSC that answers with the wrong command.
+	wrongResponses int
 	// bindSeen, when set, is closed when bind number holdBind (1 = the first; 0 counts as
 	// 1) reaches the proxy, which holds it back until releaseBind is closed: the client
 	// waits for its bind meanwhile.
@@ -344,7 +347,7 @@ func (p *windowProxy) accept() {
 		if refuse {
 			p.refuseRebinds--
 		}
-		refuseReceivers, refuseSubmits, blankIDs := p.refuseReceivers, p.refuseSubmits, p.blankIDs
+		refuseReceivers, refuseSubmits, blankIDs, wrong := p.refuseReceivers, p.refuseSubmits, p.blankIDs, p.wrongResponses
 		p.mu.Unlock()
 		if refuse {
 			refuseBind(client, smpp.StatusBindFail)
@@ -420,6 +423,10 @@ func (p *windowProxy) accept() {
 			}
 			if h.ID == smpp.SubmitSMRespID && blankIDs && len(pdu) > smpp.HeaderLen {
 				pdu[smpp.HeaderLen] = 0
+			}
+			if h.ID == smpp.SubmitSMRespID && wrong > 0 {
+				wrong--
+				binary.BigEndian.PutUint32(pdu[4:8], uint32(smpp.DeliverSMRespID))
 			}
 			if h.ID == smpp.SubmitSMRespID || h.ID == smpp.GenericNackID {
 				outstanding.Add(-1)

@@ -887,6 +887,37 @@ func TestCampaign_bindForgottenAgainAndAgain(t *testing.T) {
 	}
 }
 
+// A submit answered with another command's response may have been accepted: it is sent
+// again, marked resubmitted, and the campaign warns once, since only the carrier can say why.
+func TestCampaign_answeredWithAnotherCommand(t *testing.T) {
+	srv := newSim(t, smsc.Config{})
+	cfg, proxy := proxiedConfig(t, srv)
+	proxy.mu.Lock()
+	proxy.wrongResponses = 2
+	proxy.mu.Unlock()
+	var log eventLog
+	cfg.OnEvent = log.add
+	rows := testRows(t, 4, "wrong %d")
+	if _, err := run(t, cfg, rows); err != nil {
+		t.Fatal(err)
+	}
+	checkAllAccepted(t, cfg.Book, srv, rows)
+	resubmitted := 0
+	for _, r := range bookRows(cfg.Book) {
+		if r.Resubmitted {
+			resubmitted++
+		}
+	}
+	if resubmitted != 2 {
+		t.Errorf("%d rows resubmitted, want the 2 answered with deliver_sm_resp", resubmitted)
+	}
+	if n := log.countOf(func(e Event) bool {
+		return e.Kind == EventWarning && errors.Is(e.Err, smpp.ErrUnexpectedResponse)
+	}); n != 1 {
+		t.Errorf("%d warnings about the wrong responses, want 1", n)
+	}
+}
+
 // An SMSC that accepts submits without a message id breaks SMPP 3.4: the rows are accepted,
 // but no receipt can ever be matched to them, so they get receipt status UNKNOWN with the
 // reason instead of staying PENDING for ever (and smscast receipts with them), and the

@@ -374,6 +374,11 @@ func (c *Campaign) tryPart(ctx context.Context, b *bind, j *job, part int, late 
 			}
 			waitDone(ctx, s, notSentPause)
 		case vLost:
+			if errors.Is(err, smpp.ErrUnexpectedResponse) {
+				c.wrongResponse.Do(func() {
+					c.warn(fmt.Errorf("%w: the SMSC may have accepted the message, so it is sent again and marked resubmitted; tell the carrier (further ones are not reported)", err))
+				})
+			}
 			// A backoff of its own besides the bind's: a session that dies at once must not
 			// burn the tries of every row in it within milliseconds.
 			attempts++
