@@ -241,7 +241,10 @@ type Session struct {
 	handlers    int                  // Handler calls running or AsyncHandler answers awaited
 	idle        int                  // handler workers waiting on idleWorkers
 	closing     bool                 // Close was called: write no new requests
-	unbinding   bool                 // our unbind is under way: call no new handlers
+	// strayProbeAnswers counts enquire_link_resp that matched no request, for the error of
+	// a session that ends for want of one.
+	strayProbeAnswers int
+	unbinding         bool // our unbind is under way: call no new handlers
 	// peerUnbound is set when the SMSC sent unbind: the connection ending after that
 	// (the SMSC closing it once it read our unbind_resp, perhaps before the writer got to
 	// end the session itself) is the unbind, not a lost connection.

@@ -64,7 +64,13 @@ func (s *Session) writeLoop() {
 			}
 			continue
 		case <-probeExpiry:
-			s.end(fmt.Errorf("%w: no enquire_link_resp within %v", ErrDeadPeer, s.opt.RespTimeout))
+			why := ""
+			s.mu.Lock()
+			if s.strayProbeAnswers > 0 {
+				why = "; an enquire_link_resp came with a sequence_number that matches no request: the SMSC numbers its answers wrongly"
+			}
+			s.mu.Unlock()
+			s.end(fmt.Errorf("%w: no enquire_link_resp within %v%s", ErrDeadPeer, s.opt.RespTimeout, why))
 			return
 		case <-idle.C:
 			if probeDone != nil { // one probe at a time; probeExpiry watches it
@@ -516,6 +522,9 @@ func (s *Session) route(h Header, p PDU, decodeErr error) {
 	late := r == nil && s.isTimedOut(h.Sequence)
 	if late {
 		delete(s.timedOut, h.Sequence)
+	}
+	if r == nil && h.ID == EnquireLinkRespID {
+		s.strayProbeAnswers++
 	}
 	s.mu.Unlock()
 	if r == nil {

@@ -532,6 +532,22 @@ func TestSession_DeadPeer(t *testing.T) {
 	}
 }
 
+// An SMSC that answers enquire_link with another sequence_number is as good as silent, but
+// the error says what it did, rather than that it stopped answering.
+func TestSession_ProbeAnsweredWithAnotherSequence(t *testing.T) {
+	leakCheck(t)
+	opt := Options{EnquireLinkInterval: 20 * time.Millisecond, RespTimeout: 100 * time.Millisecond}
+	s := startSession(t, opt, func(f *fakeSMSC) {
+		if h, _, ok := f.expect(EnquireLinkID); ok && f.send(h.Sequence+1000, StatusOK, &EnquireLinkResp{}) {
+			f.expectEOF()
+		}
+	})
+	recv(t, s.Done(), "the session to give up on the SMSC")
+	if err := s.Err(); !errors.Is(err, ErrDeadPeer) || !strings.Contains(err.Error(), "numbers its answers wrongly") {
+		t.Errorf("Err() = %v, want ErrDeadPeer saying the answer had another sequence_number", err)
+	}
+}
+
 func TestSession_PeerUnbinds(t *testing.T) {
 	leakCheck(t)
 	s := startSession(t, Options{RespTimeout: time.Hour}, func(f *fakeSMSC) {
