@@ -93,11 +93,6 @@ const (
 	// readerWaitMax bounds how long the writer holds a batch back while the reader is still
 	// handling PDUs it has read (see writeLoop).
 	readerWaitMax = 500 * time.Microsecond
-	// unbindGrace bounds how long a session the SMSC unbound waits for the answers to its
-	// requests before it closes the connection (see awaitAnswersAfterUnbind): SMPP wants it
-	// closed, and a new bind waits for it. unbindPoll is how often it looks.
-	unbindGrace = time.Second
-	unbindPoll  = 5 * time.Millisecond
 )
 
 // Options configure a Session. The zero value of each field selects the default noted on it.

@@ -142,50 +142,8 @@ func (s *Session) writeLoop() {
 			return
 		}
 		if then != nil {
-			if errors.Is(then, ErrUnboundByPeer) {
-				s.awaitAnswersAfterUnbind()
-			}
 			s.end(then)
 			return
-		}
-	}
-}
-
-// awaitAnswersAfterUnbind keeps reading, once unbind_resp is written, until the requests the
-// SMSC still had are answered, the SMSC closes the connection, or unbindGrace (or their
-// response timeouts, if sooner) passes: some SMSCs send their last answers right after their
-// unbind, and each answer spares a resend of a message the SMSC accepted. Nothing more is
-// written.
-func (s *Session) awaitAnswersAfterUnbind() {
-	s.stopOnce.Do(func() { close(s.stopping) })
-	s.mu.Lock()
-	var last time.Time
-	for _, r := range s.pending {
-		if !r.internal && r.deadline.After(last) {
-			last = r.deadline
-		}
-	}
-	s.mu.Unlock()
-	if last.IsZero() {
-		return
-	}
-	deadline := time.NewTimer(min(time.Until(last), unbindGrace))
-	defer deadline.Stop()
-	poll := time.NewTicker(unbindPoll)
-	defer poll.Stop()
-	for {
-		select {
-		case <-s.quit:
-			return
-		case <-deadline.C:
-			return
-		case <-poll.C:
-			s.mu.Lock()
-			answered := s.outstanding == 0
-			s.mu.Unlock()
-			if answered {
-				return
-			}
 		}
 	}
 }

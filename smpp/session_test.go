@@ -572,30 +572,6 @@ func TestSession_PeerUnbinds(t *testing.T) {
 	}
 }
 
-// An SMSC that unbinds and then answers the requests it still had (some flush their last
-// answers so): the answers are taken, rather than the connection closed under them, which
-// left the messages unknown and made the campaign send them again.
-func TestSession_PeerUnbindsThenAnswers(t *testing.T) {
-	leakCheck(t)
-	s := startSession(t, Options{RespTimeout: time.Hour}, func(f *fakeSMSC) {
-		h, _, ok := f.expect(SubmitSMID)
-		if !ok || !f.send(9, StatusOK, &Unbind{}) {
-			return
-		}
-		if _, _, ok := f.expect(UnbindRespID); ok && f.send(h.Sequence, StatusOK, &SubmitSMResp{MessageID: "after-unbind"}) {
-			f.expectEOF()
-		}
-	})
-	r := recv(t, submitAsync(s, context.Background(), testSubmit("447700900001")), "the submit")
-	if r.err != nil || r.resp.MessageID != "after-unbind" {
-		t.Errorf("Submit in flight at the unbind = %+v, %v; want the answer sent after the unbind", r.resp, r.err)
-	}
-	recv(t, s.Done(), "the session to end")
-	if err := s.Err(); !errors.Is(err, ErrUnboundByPeer) {
-		t.Errorf("Err() = %v, want ErrUnboundByPeer", err)
-	}
-}
-
 // An SMSC that closes the connection as soon as it has sent unbind (or once it read the
 // unbind_resp, before the writer ended the session itself) unbound the session: the end of
 // the connection must not turn that into a lost connection.
