@@ -24,7 +24,6 @@ func rcpt(id string, s smpp.MessageState) smpp.Receipt {
 	return smpp.Receipt{ID: id, Stat: s.Stat(), State: s}
 }
 
-// mustRow returns row n of b or fails the test.
 // onePartBook is a Book of rows 1..n, one-part messages to be sent.
 func onePartBook(n int) *Book {
 	b := NewBook(Options{})
@@ -34,6 +33,7 @@ func onePartBook(n int) *Book {
 	return b
 }
 
+// mustRow returns row n of b or fails the test.
 func mustRow(t *testing.T, b *Book, n int) Row {
 	t.Helper()
 	r, ok := b.Row(n)

@@ -186,7 +186,10 @@ func (b *Book) holdsLocked(u Unmatched) bool {
 		return false
 	}
 	keys := smpp.MessageIDKeys(u.Receipt.ID, b.opt.IDFormat)
-	id, _ := b.match(u.Receipt.ID, keys, b.appendKeyHashes(nil, keys), unixNano(u.ReceivedAt))
+	// The file keeps the time to the millisecond: the receipt came within it, which may be
+	// after a row sent in the same millisecond.
+	came := unixNano(u.ReceivedAt.Truncate(time.Millisecond).Add(time.Millisecond - 1))
+	id, _ := b.match(u.Receipt.ID, keys, b.appendKeyHashes(nil, keys), came)
 	if id < 0 {
 		return false
 	}

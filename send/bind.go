@@ -536,10 +536,12 @@ func (w *lateWait) deliver(id string) {
 		}
 	}
 	w.mu.Unlock()
-	if w.c.accepted1(w.row, w.part, id, true) {
-		// The row had ended uncertain (counted failed); the SMSC has it after all.
-		w.c.failed.Add(-1)
-		w.c.accepted.Add(1)
+	if c := w.c; c.accepted1(w.row, w.part, id, true) {
+		// The row had ended uncertain (counted failed, and expired if its validity had
+		// ended); the SMSC has it after all.
+		c.failed.Add(-1)
+		c.accepted.Add(1)
+		c.uncountExpired(w.row)
 	}
 }
 

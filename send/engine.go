@@ -325,6 +325,11 @@ type Campaign struct {
 	journalErrs atomic.Int64
 	receiptErrs atomic.Int64 // receipts that could not be kept, so were refused (see keptReceipt.finish)
 	expiredRows atomic.Int64 // rows not sent because the validity had ended (see expired)
+	// expiredSent are the rows among expiredRows that a try may have reached the SMSC with,
+	// whose late acceptance takes them out again (see lateWait.deliver); lateAccepted the
+	// rows a late acceptance came for, once the validity had ended, before they were counted.
+	expiredMu                 sync.Mutex
+	expiredSent, lateAccepted map[int]bool
 	// inputRead is set once the source has given its last row: the rows read are then the
 	// total, which Config.Total only estimated (a quoted line break, a blank line).
 	inputRead atomic.Bool

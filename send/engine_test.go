@@ -632,6 +632,33 @@ func TestCampaign_lateResponseAfterTheRowEnded(t *testing.T) {
 	}
 }
 
+// A row that ended uncertain once the validity had ended is counted expired (no run can send
+// it); a late acceptance takes it out again: Result.Expired counted accepted rows, and the
+// advice to resume the rest was off by them.
+func TestCampaign_lateAcceptanceOfAnExpiredRow(t *testing.T) {
+	srv := newSim(t, smsc.Config{RespDelay: 1200 * time.Millisecond})
+	cfg := testConfig(srv)
+	cfg.Session.RespTimeout, cfg.Session.BindTimeout = time.Second, 5*time.Second
+	cfg.MaxAttempts = 1
+	// The bind is answered after 1.2 s, the submits too. The validity (whole seconds, as SMPP
+	// writes it) ends half a second after the submits, before their timeout.
+	end := time.Now().Truncate(time.Second).Add(3 * time.Second)
+	time.Sleep(time.Until(end.Add(-1700 * time.Millisecond)))
+	cfg.Validity = TimeSpec{At: end}
+	rows := testRows(t, 2, "late %d")
+	res, err := run(t, cfg, rows)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := cfg.Book.Summary(time.Now(), time.Now())
+	if unsent := sum.Submit[report.SubmitNotSent] + sum.Submit[report.SubmitUncertain]; res.Expired > unsent {
+		t.Errorf("Result.Expired = %d, but %d rows are not_sent or uncertain", res.Expired, unsent)
+	}
+	if res.Accepted+res.Failed != len(rows) || res.Failed < 0 {
+		t.Errorf("progress: %d accepted, %d failed, want %d rows in all", res.Accepted, res.Failed, len(rows))
+	}
+}
+
 func TestCampaign_lateResponseAfterResend(t *testing.T) {
 	// The first answer is held back until the resend has gone out: the row keeps both ids
 	// and is resubmitted.

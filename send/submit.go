@@ -78,7 +78,7 @@ func (c *Campaign) sendRow(ctx context.Context, b *bind, j *job) {
 			c.failed.Add(1)
 		}
 		if res.expired {
-			c.expiredRows.Add(1) // counted once it ended unaccepted: a late acceptance comes before
+			c.countExpired(row, res.status == report.SubmitUncertain)
 		}
 		c.done.Add(1)
 		if !j.planned.IsZero() {
@@ -93,6 +93,41 @@ func (c *Campaign) sendRow(ctx context.Context, b *bind, j *job) {
 	}
 	c.accepted.Add(1)
 	c.done.Add(1)
+}
+
+// countExpired counts row among the rows the ended validity kept from being sent; sent says
+// a try may have reached the SMSC, whose late acceptance would take it out again.
+func (c *Campaign) countExpired(row int, sent bool) {
+	c.expiredMu.Lock()
+	defer c.expiredMu.Unlock()
+	if c.lateAccepted[row] { // the acceptance came first
+		delete(c.lateAccepted, row)
+		return
+	}
+	c.expiredRows.Add(1)
+	if sent {
+		if c.expiredSent == nil {
+			c.expiredSent = map[int]bool{}
+		}
+		c.expiredSent[row] = true
+	}
+}
+
+// uncountExpired takes row, which a late acceptance has made accepted, out of the expired
+// rows, or notes that it must not be counted, if its validity has ended.
+func (c *Campaign) uncountExpired(row int) {
+	c.expiredMu.Lock()
+	defer c.expiredMu.Unlock()
+	switch {
+	case c.expiredSent[row]:
+		delete(c.expiredSent, row)
+		c.expiredRows.Add(-1)
+	case c.validityEnded(time.Now()):
+		if c.lateAccepted == nil {
+			c.lateAccepted = map[int]bool{}
+		}
+		c.lateAccepted[row] = true
+	}
 }
 
 // recordUnaccepted records how a part that was not accepted ended the row.

@@ -236,6 +236,7 @@ type Session struct {
 	handlers    int                  // Handler calls running or AsyncHandler answers awaited
 	idle        int                  // handler workers waiting on idleWorkers
 	closing     bool                 // Close was called: write no new requests
+	closeStart  time.Time            // when Close began (see awaitedLocked)
 	// strayProbeAnswers counts enquire_link_resp that matched no request, for the error of
 	// a session that ends for want of one.
 	strayProbeAnswers int
@@ -726,22 +727,34 @@ func (s *Session) requestDoneLocked(r *request) {
 	}
 }
 
-// awaitedLocked is what Close waits for: the requests awaiting their response, those that
-// timed out but may still be answered (the SMSC may have accepted them: an answer now tells
-// which), and the running handlers. s.mu must be held.
-func (s *Session) awaitedLocked() int { return s.outstanding + len(s.timedOut) + s.handlers }
+// awaitedLocked is what Close, which began at s.closeStart, waits for: the requests awaiting
+// their response, those that timed out but may still be answered (the SMSC may have accepted
+// them: an answer now tells which), and the running handlers. An answer is not expected more
+// than RespTimeout after a request's deadline (a window held so long ends the session): older
+// timed-out requests are not waited for. s.mu must be held.
+func (s *Session) awaitedLocked() int {
+	n := s.outstanding + s.handlers
+	for _, deadline := range s.timedOut {
+		if deadline.Add(s.opt.RespTimeout).After(s.closeStart) {
+			n++
+		}
+	}
+	return n
+}
 
 // closeWaitLocked is how long Close waits for what awaitedLocked counts: RespTimeout for a
-// request awaiting its response or a handler; for requests that timed out, until RespTimeout
-// after the last one's deadline, as an answer later than that is not expected (a window held
-// so long ends the session). s.mu must be held.
-func (s *Session) closeWaitLocked(now time.Time) time.Duration {
+// request awaiting its response or a handler; else until RespTimeout after the deadline of
+// the last request that timed out. s.mu must be held.
+func (s *Session) closeWaitLocked() time.Duration {
+	if s.awaitedLocked() == 0 {
+		return 0
+	}
 	if s.outstanding+s.handlers > 0 {
 		return s.opt.RespTimeout
 	}
 	var wait time.Duration
 	for _, deadline := range s.timedOut {
-		wait = max(wait, deadline.Add(s.opt.RespTimeout).Sub(now))
+		wait = max(wait, deadline.Add(s.opt.RespTimeout).Sub(s.closeStart))
 	}
 	return min(wait, s.opt.RespTimeout)
 }
@@ -788,7 +801,8 @@ func (s *Session) shutdown() error {
 		return nil
 	}
 	var drained chan struct{}
-	wait := s.closeWaitLocked(time.Now())
+	s.closeStart = time.Now()
+	wait := s.closeWaitLocked()
 	if wait > 0 {
 		drained = make(chan struct{})
 		s.drained = drained

@@ -390,6 +390,40 @@ func TestSession_CloseWaitsForATimedOutRequest(t *testing.T) {
 	}
 }
 
+// What Close waits for: requests awaiting their answers and handlers for RespTimeout;
+// requests that timed out only until RespTimeout after their deadlines, so that one the SMSC
+// never answered long ago does not hold Close for RespTimeout once the others are answered.
+func TestSession_CloseWaitsForFreshTimeoutsOnly(t *testing.T) {
+	const rt = 10 * time.Second
+	now := time.Now()
+	tests := []struct {
+		name        string
+		outstanding int
+		timedOut    []time.Duration // deadlines, relative to the start of Close
+		awaited     int
+		wait        time.Duration
+	}{
+		{"nothing", 0, nil, 0, 0},
+		{"outstanding", 2, nil, 2, rt},
+		{"a timeout long ago", 0, []time.Duration{-2 * rt}, 0, 0},
+		{"a fresh timeout", 0, []time.Duration{-rt / 4}, 1, 3 * rt / 4},
+		{"both", 0, []time.Duration{-2 * rt, -rt / 2}, 1, rt / 2},
+		{"outstanding and a timeout long ago", 1, []time.Duration{-3 * rt}, 1, rt},
+	}
+	for _, tt := range tests {
+		s := &Session{opt: Options{RespTimeout: rt}, timedOut: map[uint32]time.Time{}, outstanding: tt.outstanding, closeStart: now}
+		for i, d := range tt.timedOut {
+			s.timedOut[uint32(i+1)] = now.Add(d)
+		}
+		if got := s.awaitedLocked(); got != tt.awaited {
+			t.Errorf("%s: awaited %d, want %d", tt.name, got, tt.awaited)
+		}
+		if got := s.closeWaitLocked(); got != tt.wait {
+			t.Errorf("%s: Close waits %v, want %v", tt.name, got, tt.wait)
+		}
+	}
+}
+
 // A response that matches no request — the SMSC repeating one, or a generic_nack with
 // sequence_number 0 — is dropped, not passed on as late: nobody could ever claim it, and a
 // caller keeping such responses for a timeout that never comes would grow without bound.
