@@ -93,6 +93,11 @@ const (
 	// readerWaitMax bounds how long the writer holds a batch back while the reader is still
 	// handling PDUs it has read (see writeLoop).
 	readerWaitMax = 500 * time.Microsecond
+	// unbindGrace bounds how long a session the SMSC unbound reads on for the answers to its
+	// requests before it closes the connection (see awaitAnswersAfterUnbind): SMPP wants it
+	// closed. unbindPoll is how often it looks whether they have come.
+	unbindGrace = time.Second
+	unbindPoll  = 5 * time.Millisecond
 )
 
 // Options configure a Session. The zero value of each field selects the default noted on it.
@@ -246,12 +251,16 @@ type Session struct {
 	// end the session itself) is the unbind, not a lost connection.
 	peerUnbound bool
 	ended       bool          // the connection is closed or closing
-	err         error         // why the session ended; nil if by Close
+	err         error         // why the session ended (or the SMSC unbound it); nil if by Close
 	drained     chan struct{} // closed when outstanding+handlers reaches 0 during Close
 
-	stopping     chan struct{} // closed by Close or when the session ends: no new slots
-	stopOnce     sync.Once
-	quit         chan struct{} // closed when the session ends
+	stopping chan struct{} // closed by Close or when the session ends: no new slots
+	stopOnce sync.Once
+	quit     chan struct{} // closed when the session ends
+	// done is Done's: closed when the session ends, or already when the SMSC unbinds it
+	// (it then reads on a moment for the last answers; see awaitAnswersAfterUnbind).
+	done         chan struct{}
+	doneOnce     sync.Once
 	stopHandlers context.CancelFunc
 	handlerCtx   context.Context
 	wg           sync.WaitGroup // reader, writer and handler goroutines
@@ -371,6 +380,7 @@ func NewSession(ctx context.Context, conn net.Conn, opt Options) (*Session, erro
 		timedOut: make(map[uint32]time.Time),
 		stopping: make(chan struct{}),
 		quit:     make(chan struct{}),
+		done:     make(chan struct{}),
 		bw:       bufio.NewWriterSize(conn, opt.MaxPDULen),
 		br:       bufio.NewReaderSize(conn, 64<<10),
 		seq:      opt.lastSeq,
@@ -503,9 +513,11 @@ func (s *Session) InterfaceVersion() (version uint8, announced bool) {
 	return s.scVersion, s.scVersionKnown
 }
 
-// Done is closed when the session has ended (Close, connection loss, the SMSC's unbind, or a
-// dead link). Call Close afterwards to wait for running handlers.
-func (s *Session) Done() <-chan struct{} { return s.quit }
+// Done is closed when the session takes no more requests: it has ended (Close, connection
+// loss, a dead link), or the SMSC has unbound it (the session may then read on for up to a
+// second for the answers to the requests in flight). Err says why. Call Close afterwards to
+// wait for running handlers and the requests in flight.
+func (s *Session) Done() <-chan struct{} { return s.done }
 
 // Err says why the session ended: an error wrapping ErrConnectionLost, ErrUnboundByPeer or
 // ErrDeadPeer; nil while it runs and when it was ended by Close.
@@ -621,6 +633,12 @@ func (s *Session) roundTrip(ctx context.Context, r *request) result {
 		putRequest(r)
 		return result{err: notSent(err)}
 	}
+	if isClosed(s.stopping) {
+		// Close was called or the SMSC unbound: the caller must not record it as going out.
+		<-s.window
+		putRequest(r)
+		return result{err: notSent(s.stopReason())}
+	}
 	if r.beforeWrite != nil {
 		if err := r.beforeWrite(); err != nil {
 			<-s.window
@@ -648,6 +666,16 @@ func (s *Session) roundTrip(ctx context.Context, r *request) result {
 		putRequest(r)
 	}
 	return res
+}
+
+// isClosed reports whether ch is closed (or has a value ready).
+func isClosed(ch <-chan struct{}) bool {
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
+	}
 }
 
 // sendOrStop sends v on ch, or returns why not once ctx ends or s stops taking requests. A
@@ -711,7 +739,7 @@ func (s *Session) stopReason() error {
 }
 
 func (s *Session) stopReasonLocked() error {
-	if s.ended && s.err != nil {
+	if (s.ended || s.peerUnbound) && s.err != nil {
 		return s.err
 	}
 	return errClosed
@@ -727,15 +755,19 @@ func (s *Session) requestDoneLocked(r *request) {
 	}
 }
 
-// awaitedLocked is what Close, which began at s.closeStart, waits for: the requests awaiting
-// their response, those that timed out but may still be answered (the SMSC may have accepted
-// them: an answer now tells which), and the running handlers. An answer is not expected more
-// than RespTimeout after a request's deadline (a window held so long ends the session): older
-// timed-out requests are not waited for. s.mu must be held.
-func (s *Session) awaitedLocked() int {
-	n := s.outstanding + s.handlers
+// awaitedLocked is what Close, which began at s.closeStart, waits for: the answers awaited
+// (see answersAwaitedLocked) and the running handlers. s.mu must be held.
+func (s *Session) awaitedLocked() int { return s.answersAwaitedLocked(s.closeStart) + s.handlers }
+
+// answersAwaitedLocked counts the requests whose answers may still come at since: those
+// awaiting their response, and those that timed out but may still be answered (the SMSC may
+// have accepted them: an answer now tells which). An answer is not expected more than
+// RespTimeout after a request's deadline (a window held so long ends the session): older
+// timed-out requests are not counted. s.mu must be held.
+func (s *Session) answersAwaitedLocked(since time.Time) int {
+	n := s.outstanding
 	for _, deadline := range s.timedOut {
-		if deadline.Add(s.opt.RespTimeout).After(s.closeStart) {
+		if deadline.Add(s.opt.RespTimeout).After(since) {
 			n++
 		}
 	}
@@ -869,7 +901,7 @@ func (s *Session) end(cause error) {
 	if s.peerUnbound && errors.Is(cause, ErrConnectionLost) {
 		cause = ErrUnboundByPeer
 	}
-	if !s.closing {
+	if !s.closing && s.err == nil {
 		s.err = cause
 	}
 	pending := s.pending
@@ -882,6 +914,7 @@ func (s *Session) end(cause error) {
 	s.mu.Unlock()
 
 	s.stopOnce.Do(func() { close(s.stopping) })
+	s.doneOnce.Do(func() { close(s.done) })
 	close(s.quit)
 	s.stopHandlers()
 	s.conn.Close()

@@ -142,10 +142,79 @@ func (s *Session) writeLoop() {
 			return
 		}
 		if then != nil {
+			if errors.Is(then, ErrUnboundByPeer) {
+				s.awaitAnswersAfterUnbind()
+			}
 			s.end(then)
 			return
 		}
 	}
+}
+
+// awaitAnswersAfterUnbind keeps reading, once unbind_resp is written, until the requests
+// whose answers may still come are answered, the SMSC closes the connection, or unbindGrace
+// passes (less if their answers are not expected so long): some SMSCs send their last
+// answers right after their unbind, and each one spares a resend of a message the SMSC
+// accepted. Nothing more is written: requests handed over meanwhile are refused unsent.
+func (s *Session) awaitAnswersAfterUnbind() {
+	start := time.Now()
+	s.mu.Lock()
+	var last time.Time
+	for _, r := range s.pending {
+		if !r.internal && r.deadline.After(last) {
+			last = r.deadline
+		}
+	}
+	for _, deadline := range s.timedOut {
+		last = later(last, deadline.Add(s.opt.RespTimeout))
+	}
+	awaited := s.answersAwaitedLocked(start)
+	s.mu.Unlock()
+	if awaited == 0 || !last.After(start) {
+		return
+	}
+	grace := time.NewTimer(min(last.Sub(start), unbindGrace))
+	defer grace.Stop()
+	poll := time.NewTicker(unbindPoll)
+	defer poll.Stop()
+	for {
+		select {
+		case <-s.quit:
+			return
+		case <-grace.C:
+			return
+		case r := <-s.reqs:
+			s.refuse(r)
+		case <-poll.C:
+			s.mu.Lock()
+			awaited = s.answersAwaitedLocked(start)
+			s.mu.Unlock()
+			if awaited == 0 {
+				return
+			}
+		}
+	}
+}
+
+// later returns the later of two times.
+func later(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
+}
+
+// refuse hands r back unsent, unless its caller has withdrawn it.
+func (s *Session) refuse(r *request) {
+	s.mu.Lock()
+	if r.state == stateWithdrawn {
+		s.mu.Unlock()
+		return
+	}
+	reason := s.stopReasonLocked()
+	r.state = stateDone
+	s.mu.Unlock()
+	r.done <- result{err: notSent(reason), reuse: !r.internal}
 }
 
 // beginBatch bounds the writes of one batch: a peer that stops reading cannot block the
@@ -413,7 +482,14 @@ func (s *Session) handlePDU(pdu []byte) {
 	case UnbindID:
 		s.mu.Lock()
 		s.unbinding, s.peerUnbound = true, true
+		if !s.closing && s.err == nil {
+			s.err = ErrUnboundByPeer
+		}
 		s.mu.Unlock()
+		// No new request may be written after unbind_resp: callers learn it at once (Done),
+		// not once the session has read the last answers.
+		s.stopOnce.Do(func() { close(s.stopping) })
+		s.doneOnce.Do(func() { close(s.done) })
 		s.reply(control{id: UnbindRespID, seq: h.Sequence, then: ErrUnboundByPeer})
 	case DeliverSMID, DataSMID:
 		_, p, err := DecodeTolerant(pdu)

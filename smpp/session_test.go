@@ -606,6 +606,96 @@ func TestSession_PeerUnbinds(t *testing.T) {
 	}
 }
 
+// An SMSC that unbinds and then answers the requests it still had (some flush their last
+// answers so): the answers are taken, rather than the connection closed under them, which
+// left the messages unknown and made the campaign send them again. The late answer of a
+// request that had timed out is taken too.
+func TestSession_PeerUnbindsThenAnswers(t *testing.T) {
+	leakCheck(t)
+	late := make(chan string, 1)
+	timedOut := make(chan struct{})
+	opt := Options{RespTimeout: 300 * time.Millisecond, OnLateResponse: func(_ uint32, _ Header, p PDU) {
+		if r, ok := p.(*SubmitSMResp); ok {
+			late <- r.MessageID
+		}
+	}}
+	s := startSession(t, opt, func(f *fakeSMSC) {
+		first, _, ok := f.expect(SubmitSMID)
+		if !ok {
+			return
+		}
+		if _, ok := tryRecv(t, timedOut, "the first submit to time out"); !ok {
+			return
+		}
+		second, _, ok := f.expect(SubmitSMID)
+		if !ok || !f.send(9, StatusOK, &Unbind{}) {
+			return
+		}
+		if _, _, ok := f.expect(UnbindRespID); ok &&
+			f.send(second.Sequence, StatusOK, &SubmitSMResp{MessageID: "after-unbind"}) &&
+			f.send(first.Sequence, StatusOK, &SubmitSMResp{MessageID: "late"}) {
+			f.expectEOF()
+		}
+	})
+	if _, err := s.Submit(context.Background(), testSubmit("447700900001")); !errors.Is(err, ErrResponseTimeout) {
+		t.Fatalf("first Submit = %v, want a timeout", err)
+	}
+	second := submitAsync(s, context.Background(), testSubmit("447700900002"))
+	close(timedOut)
+	r := recv(t, second, "the submit in flight at the unbind")
+	if r.err != nil || r.resp.MessageID != "after-unbind" {
+		t.Errorf("Submit in flight at the unbind = %+v, %v; want the answer sent after the unbind", r.resp, r.err)
+	}
+	if id := recv(t, late, "the late answer"); id != "late" {
+		t.Errorf("late answer %q, want late", id)
+	}
+	if err := s.Close(); err != nil {
+		t.Errorf("Close = %v", err)
+	}
+	if err := s.Err(); !errors.Is(err, ErrUnboundByPeer) {
+		t.Errorf("Err() = %v, want ErrUnboundByPeer", err)
+	}
+}
+
+// Once the SMSC has unbound, the session takes no request, while it may still read the
+// answers to those in flight: Done is closed at once, with Err saying why, and a submit is
+// refused unsent before its BeforeWrite hook runs (which would record it as going out). An
+// Abort then keeps that Err.
+func TestSession_NoRequestAfterThePeerUnbinds(t *testing.T) {
+	leakCheck(t)
+	unbound := make(chan struct{})
+	s := startSession(t, Options{RespTimeout: time.Hour}, func(f *fakeSMSC) {
+		if _, _, ok := f.expect(SubmitSMID); !ok || !f.send(9, StatusOK, &Unbind{}) {
+			return
+		}
+		if _, _, ok := f.expect(UnbindRespID); ok {
+			close(unbound)
+			f.expectEOF() // the submit stays unanswered
+		}
+	})
+	first := submitAsync(s, context.Background(), testSubmit("447700900001"))
+	recv(t, unbound, "the unbind_resp")
+	recv(t, s.Done(), "Done after the SMSC's unbind")
+	if err := s.Err(); !errors.Is(err, ErrUnboundByPeer) {
+		t.Errorf("Err() once Done = %v, want ErrUnboundByPeer", err)
+	}
+	var before atomic.Int32
+	hooks := &SubmitHooks{BeforeWrite: func() error { before.Add(1); return nil }}
+	if _, err := s.SubmitNotify(context.Background(), testSubmit("447700900002"), hooks); !errors.Is(err, ErrNotSent) || !errors.Is(err, ErrUnboundByPeer) {
+		t.Errorf("Submit after the unbind = %v, want ErrNotSent and ErrUnboundByPeer", err)
+	}
+	if n := before.Load(); n != 0 {
+		t.Errorf("BeforeWrite ran %d times for a request refused unsent", n)
+	}
+	s.Abort()
+	if r := recv(t, first, "the submit in flight"); !errors.Is(r.err, ErrConnectionLost) {
+		t.Errorf("Submit in flight = %v, want ErrConnectionLost", r.err)
+	}
+	if err := s.Err(); !errors.Is(err, ErrUnboundByPeer) {
+		t.Errorf("Err() after an Abort = %v, want ErrUnboundByPeer", err)
+	}
+}
+
 // An SMSC that closes the connection as soon as it has sent unbind (or once it read the
 // unbind_resp, before the writer ended the session itself) unbound the session: the end of
 // the connection must not turn that into a lost connection.
