@@ -327,8 +327,9 @@ func (b *bind) hold(ctx context.Context, s *smpp.Session, late *lateTable) error
 	case <-s.Done():
 		b.set(nil, nil, nil)
 		// Close waits for its reader, which may still be handing late acceptances to the
-		// Book and journal: none may outlive Run.
-		_ = s.Close()
+		// Book and journal (for up to a second after the SMSC's unbind): none may outlive
+		// Run, which an abort cuts short.
+		b.close(s, false)
 		err := sessionErr(s)
 		c.event(Event{Kind: EventConnectionLost, Bind: b.n, Receiver: b.receiver, Err: err})
 		return err

@@ -254,7 +254,7 @@ type Session struct {
 	err         error         // why the session ended (or the SMSC unbound it); nil if by Close
 	drained     chan struct{} // closed when outstanding+handlers reaches 0 during Close
 
-	stopping chan struct{} // closed by Close or when the session ends: no new slots
+	stopping chan struct{} // closed by Close, the SMSC's unbind or the session's end: no new slots
 	stopOnce sync.Once
 	quit     chan struct{} // closed when the session ends
 	// done is Done's: closed when the session ends, or already when the SMSC unbinds it
@@ -519,8 +519,8 @@ func (s *Session) InterfaceVersion() (version uint8, announced bool) {
 // wait for running handlers and the requests in flight.
 func (s *Session) Done() <-chan struct{} { return s.done }
 
-// Err says why the session ended: an error wrapping ErrConnectionLost, ErrUnboundByPeer or
-// ErrDeadPeer; nil while it runs and when it was ended by Close.
+// Err says why Done closed: an error wrapping ErrConnectionLost, ErrUnboundByPeer or
+// ErrDeadPeer; nil while it runs, and when Close or Abort ended it before anything else did.
 func (s *Session) Err() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -815,7 +815,8 @@ func (s *Session) Close() error {
 
 // Abort ends the session at once, without unbind: it closes the connection, so that requests
 // in flight fail with ErrConnectionLost and a Close under way returns without waiting for
-// responses or unbind_resp. Err stays nil, as after Close. For a second interrupt, when
+// responses or unbind_resp. Err stays as it was (nil, unless the session had ended or the SMSC
+// had unbound it), as after Close. For a second interrupt, when
 // waiting is no longer wanted; Close still waits for the session's goroutines.
 func (s *Session) Abort() {
 	s.mu.Lock()

@@ -185,6 +185,10 @@ func (s *Session) awaitAnswersAfterUnbind() {
 			return
 		case r := <-s.reqs:
 			s.refuse(r)
+		case <-s.ctl.signal:
+			// Nothing more is written: the replies go, so that the reader, which waits for
+			// room in their queue, reads on.
+			s.ctl.take()
 		case <-poll.C:
 			s.mu.Lock()
 			awaited = s.answersAwaitedLocked(start)
@@ -310,7 +314,10 @@ func (s *Session) register(r *request) (bool, error) {
 	case r.state == stateWithdrawn:
 		s.mu.Unlock()
 		return false, nil
-	case s.ended || (s.closing && !r.internal):
+	case s.ended || ((s.closing || s.peerUnbound) && !r.internal) || (s.peerUnbound && r.id == UnbindID):
+		// After the SMSC's unbind nothing but our unbind_resp may go out: a request handed
+		// over before Done closed is refused unsent, as one after it is. (The enquire_link
+		// probe may still go: its refusal would fill its result channel for good.)
 		reason := s.stopReasonLocked()
 		r.state = stateDone
 		s.mu.Unlock()
@@ -486,11 +493,13 @@ func (s *Session) handlePDU(pdu []byte) {
 			s.err = ErrUnboundByPeer
 		}
 		s.mu.Unlock()
-		// No new request may be written after unbind_resp: callers learn it at once (Done),
-		// not once the session has read the last answers.
+		// The unbind_resp is queued before Done closes: a Close called on Done then finds it
+		// queued, and its own unbind ends with it instead of following the SMSC's.
+		s.reply(control{id: UnbindRespID, seq: h.Sequence, then: ErrUnboundByPeer})
+		// No request may be written after it: callers learn it at once (Done), not once the
+		// session has read the last answers.
 		s.stopOnce.Do(func() { close(s.stopping) })
 		s.doneOnce.Do(func() { close(s.done) })
-		s.reply(control{id: UnbindRespID, seq: h.Sequence, then: ErrUnboundByPeer})
 	case DeliverSMID, DataSMID:
 		_, p, err := DecodeTolerant(pdu)
 		if err != nil {
