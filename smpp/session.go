@@ -252,7 +252,7 @@ type Session struct {
 	peerUnbound bool
 	ended       bool          // the connection is closed or closing
 	err         error         // why the session ended (or the SMSC unbound it); nil if by Close
-	drained     chan struct{} // closed when outstanding+handlers reaches 0 during Close
+	drained     chan struct{} // closed when nothing Close waits for is left (see awaitedLocked)
 
 	stopping chan struct{} // closed by Close, the SMSC's unbind or the session's end: no new slots
 	stopOnce sync.Once
