@@ -22,11 +22,11 @@ import (
 func (c *Campaign) handle(_ context.Context, p smpp.PDU, answer func(smpp.Status)) {
 	now := time.Now()
 	var (
-		esm           uint8
-		receiptOf     func() (smpp.Receipt, error)
-		from, to, sm  = "", "", []byte(nil)
-		fromTON, code uint8
-		tlvs          smpp.TLVs
+		esm, fromTON, code uint8
+		from, to           string
+		sm                 []byte
+		tlvs               smpp.TLVs
+		receiptOf          func() (smpp.Receipt, error)
 	)
 	switch p := p.(type) {
 	case *smpp.DeliverSM:
