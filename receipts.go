@@ -85,8 +85,9 @@ func receiptsCommand() *cli.Command {
 			"spool —, records them in the journal, and rewrites the campaign's report once every\n" +
 			"accepted row has a final receipt or --wait has passed. It sends nothing. The campaign's\n" +
 			"rows are read again from the input files the journal names (they must be unchanged).\n" +
-			"It accepts every flag of send, so the campaign's --config file serves both (those it\n" +
-			"does not use are ignored; --resume and --force are implied; --dry-run is refused).\n\n" +
+			"It accepts every flag of send, and the campaign's --config file serves it as it serves\n" +
+			"send and plan (keys it does not use are ignored; --resume and --force are implied;\n" +
+			"--dry-run is refused).\n\n" +
 			"Exit status: 0 every row has a final state; 1 usage error, or the journal or inputs do\n" +
 			"not fit; 2 could not bind while receipts were pending; 3 some accepted rows still have\n" +
 			"no final receipt (run it again later); 129/130/143 stopped by SIGHUP/SIGINT/SIGTERM.",
