@@ -983,7 +983,7 @@ func collectSpooled(dir string, st *journal.State, w *journal.Writer, book *repo
 	keys := make(map[string]int64, len(st.Rows))
 	for _, r := range st.Rows {
 		sent := int64(0)
-		if first := r.FirstAttempt(); !first.IsZero() {
+		if first := r.FirstSent(); !first.IsZero() {
 			sent = first.UnixNano()
 		}
 		for _, id := range r.MessageIDs() {

@@ -113,9 +113,12 @@ func (k Kind) String() string {
 // Record is one decoded journal record. Which fields are set depends on Kind; the others are
 // zero.
 type Record struct {
-	Offset    int64 // byte offset of the record in the file
-	Kind      Kind
-	At        time.Time // when it happened, as the caller said (UTC after decoding)
+	Offset int64 // byte offset of the record in the file
+	Kind   Kind
+	At     time.Time // when it happened, as the caller said (UTC after decoding)
+	// Sent is when an attempt was recorded, right before the submit_sm went out; At is when
+	// the schedule planned it (the latency base). Zero in journals of earlier builds.
+	Sent      time.Time
 	Identity  *Identity // KindStart: the campaign identity
 	Row       int       // data-row number: Attempt, Accepted, Rejected, Resubmitted; Horizon: the highest row covered
 	Part      int       // 0-based part index: Attempt, Accepted, Resubmitted
@@ -172,6 +175,10 @@ func appendBody(dst []byte, r *Record) []byte {
 	case KindAttempt, KindResubmitted, KindNotAccepted:
 		dst = binary.AppendUvarint(dst, uint64(r.Row))
 		dst = binary.AppendUvarint(dst, uint64(r.Part))
+		if r.Kind == KindAttempt && !r.Sent.IsZero() {
+			// After the fields of earlier builds: nanoseconds from At.
+			dst = binary.AppendUvarint(dst, uint64(max(r.Sent.Sub(r.At), 0)))
+		}
 	case KindAccepted:
 		dst = binary.AppendUvarint(dst, uint64(r.Row))
 		dst = binary.AppendUvarint(dst, uint64(r.Part))
@@ -227,6 +234,9 @@ func decodeBody(body []byte, r *Record) error {
 	case KindAttempt, KindResubmitted, KindNotAccepted:
 		r.Row = d.row()
 		r.Part = d.part()
+		if r.Kind == KindAttempt && len(d.b) > 0 { // absent in the first builds
+			r.Sent = r.At.Add(time.Duration(d.bounded(math.MaxInt64, "sent")))
+		}
 	case KindAccepted:
 		r.Row = d.row()
 		r.Part = d.part()

@@ -95,7 +95,9 @@ type Row struct {
 // Part is the record of one part of a row.
 type Part struct {
 	Attempts     int       // submit attempts recorded
-	FirstAttempt time.Time // zero if never attempted
+	FirstAttempt time.Time // when the first was planned (the latency base); zero if never attempted
+	// FirstSent is when the first went out (its planned time in journals of earlier builds).
+	FirstSent time.Time
 	// MessageIDs are the ids of the accepted responses, as the SMSC sent them, in the order
 	// they arrived. More than one means a resend was accepted too.
 	MessageIDs []string
@@ -147,12 +149,23 @@ func (r *Row) MayHaveFrom(part int) bool {
 	return false
 }
 
-// FirstAttempt is the earliest attempt recorded for any part of the row; zero if none.
+// FirstAttempt is the planned time of the earliest attempt recorded for any part of the row;
+// zero if none.
 func (r *Row) FirstAttempt() time.Time {
+	return r.earliest(func(p *Part) time.Time { return p.FirstAttempt })
+}
+
+// FirstSent is when the row first went out (the earliest FirstSent of its parts); zero if
+// never.
+func (r *Row) FirstSent() time.Time {
+	return r.earliest(func(p *Part) time.Time { return p.FirstSent })
+}
+
+func (r *Row) earliest(of func(*Part) time.Time) time.Time {
 	var first time.Time
-	for _, p := range r.Parts {
-		if !p.FirstAttempt.IsZero() && (first.IsZero() || p.FirstAttempt.Before(first)) {
-			first = p.FirstAttempt
+	for i := range r.Parts {
+		if t := of(&r.Parts[i]); !t.IsZero() && (first.IsZero() || t.Before(first)) {
+			first = t
 		}
 	}
 	return first
@@ -266,7 +279,10 @@ func (st *State) apply(rec *Record) {
 		r.Rejected = false
 		p := r.part(rec.Part)
 		if p.Attempts == 0 {
-			p.FirstAttempt = rec.At
+			p.FirstAttempt, p.FirstSent = rec.At, rec.Sent
+			if p.FirstSent.IsZero() {
+				p.FirstSent = rec.At
+			}
 		}
 		p.Attempts++
 		p.NotAccepted = false

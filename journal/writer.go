@@ -373,8 +373,9 @@ func newWriter(path string, f *os.File, size int64, horizon int, opt Options) *W
 // Path is the journal's file name.
 func (w *Writer) Path() string { return w.path }
 
-// Attempt records that part (0-based) of row is about to be submitted. Call it before writing
-// the submit_sm, and do not write it if Attempt fails.
+// Attempt records that part (0-based) of row, planned at at, is about to be submitted (the
+// record keeps the time too). Call it right before writing the submit_sm, and do not write it
+// if Attempt fails.
 //
 // Attempt does not wait for the disk, so a crash can lose the record of a submit that went
 // out. To keep that from hiding the row, the journal also records a horizon: a durable promise
@@ -417,7 +418,9 @@ func (w *Writer) Attempt(row, part int, at time.Time) error {
 		w.mu.Lock()
 	}
 	w.attemptsSeen++
-	w.appendLocked(&Record{Kind: KindAttempt, At: at, Row: row, Part: part})
+	// Sent is now, past any wait for the horizon, right before the caller writes the submit:
+	// a receipt that came earlier cannot be about it (see report's matching).
+	w.appendLocked(&Record{Kind: KindAttempt, At: at, Sent: time.Now(), Row: row, Part: part})
 	return nil
 }
 

@@ -158,6 +158,7 @@ const (
 // nanoseconds, 0 = unknown.
 type rowRec struct {
 	planned   int64 // first Planned time: the latency base
+	sent      int64 // first Sent time: no receipt from before is about the row (see sentAfter)
 	submitted int64 // when the row's outcome (all parts accepted, or rejected) was known
 	done      int64 // when the row's receipt state became final
 	msisdn    span
@@ -375,6 +376,18 @@ func (b *Book) Planned(row int, at time.Time) {
 	ri := b.mustFind("Planned", row)
 	if r := b.rows.at(ri); r.planned == 0 {
 		r.planned = unixNano(at)
+	}
+}
+
+// Sent records when the row first went out, right before its first submit_sm was written
+// (Planned may be seconds earlier, while the window is full): a receipt that came before
+// cannot be about it. Only the first call counts.
+func (b *Book) Sent(row int, at time.Time) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	ri := b.mustFind("Sent", row)
+	if r := b.rows.at(ri); r.sent == 0 {
+		r.sent = unixNano(at)
 	}
 }
 

@@ -447,7 +447,7 @@ func TestBook_LateAcceptanceOfAnUncertainRow(t *testing.T) {
 // that restarts or wraps its counter gives the same ids again, and a stale receipt (or one of
 // another campaign, from the spool) once marked new messages DELIVRD or UNDELIV.
 func TestBook_ReceiptBeforeTheMessageWasSent(t *testing.T) {
-	b := onePartBook(3)
+	b := onePartBook(4)
 	// Row 1 is sent at 100 ms; a receipt with its id came at 50 ms, another at 120 ms.
 	b.Planned(1, at(100))
 	b.Accepted(1, 0, "7", at(110))
@@ -468,15 +468,21 @@ func TestBook_ReceiptBeforeTheMessageWasSent(t *testing.T) {
 	b.Planned(3, at(40))
 	b.Receipt(rcpt("11", smpp.StateDelivered), at(45))
 	b.Accepted(3, 0, "11", at(50))
-	want := map[int]string{1: "DELIVRD", 2: ReceiptPending, 3: "DELIVRD"}
+	// Row 4 was planned at 60 ms but went out at 90 ms (the window was full): a receipt with
+	// its id that came at 70 ms is not about it.
+	b.Planned(4, at(60))
+	b.Sent(4, at(90))
+	b.Receipt(rcpt("13", smpp.StateUndeliverable), at(70))
+	b.Accepted(4, 0, "13", at(95))
+	want := map[int]string{1: "DELIVRD", 2: ReceiptPending, 3: "DELIVRD", 4: ReceiptPending}
 	for row, status := range want {
 		if r := mustRow(t, b, row); r.ReceiptStatus != status {
 			t.Errorf("row %d: receipt status %q, want %q", row, r.ReceiptStatus, status)
 		}
 	}
 	um := b.Unmatched()
-	if len(um) != 2 {
-		t.Fatalf("%d unmatched receipts, want the two stale ones: %+v", len(um), um)
+	if len(um) != 3 {
+		t.Fatalf("%d unmatched receipts, want the three stale ones: %+v", len(um), um)
 	}
 	for _, u := range um {
 		if u.Reason != reasonBefore {

@@ -251,11 +251,16 @@ const (
 
 // sentAfter reports whether the row of rec was first sent after at, the time a receipt
 // arrived: the receipt cannot be about it, however well its id fits (an SMSC that restarts or
-// wraps its counter gives out the same ids again). A row with no recorded send time is never
-// sent after. Called with b.mu held.
+// wraps its counter gives out the same ids again). Without a recorded send time (Sent), the
+// planned time, which comes before it, stands in; a row with neither is never sent after.
+// Called with b.mu held.
 func (b *Book) sentAfter(rec *idRec, at int64) bool {
-	planned := b.rows.at(int(rec.row)).planned
-	return planned != 0 && at != 0 && at < planned
+	r := b.rows.at(int(rec.row))
+	sent := r.sent
+	if sent == 0 {
+		sent = r.planned
+	}
+	return sent != 0 && at != 0 && at < sent
 }
 
 // match finds the id that receipt id rid refers to. Keys are tried from the most specific

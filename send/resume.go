@@ -222,6 +222,9 @@ func (r *Resumption) replay(jr *journal.Row) {
 	if first := jr.FirstAttempt(); !first.IsZero() {
 		r.book.Planned(jr.Num, first)
 	}
+	if sent := jr.FirstSent(); !sent.IsZero() {
+		r.book.Sent(jr.Num, sent)
+	}
 	if jr.Resubmitted {
 		r.book.Resubmitted(jr.Num)
 	}

@@ -331,6 +331,7 @@ func (c *Campaign) tryPart(ctx context.Context, b *bind, j *job, part int, late 
 		wasWritten := j.written
 		j.written = true
 		j.acc.row, j.acc.part, j.acc.resend, j.acc.planned, j.acc.recorded = row, part, nil, planned, false
+		j.acc.first = !wasWritten
 		j.acc.slot = slot
 		if unknown {
 			j.acc.resend = j
@@ -506,6 +507,7 @@ type acceptance struct {
 	try       context.Context // the submit's context: a late acceptance of an earlier try cancels it
 	planned   time.Time       // the row's planned send time, which the attempt record carries
 	recorded  bool            // beforeWrite journaled this try's attempt
+	first     bool            // this try is the row's first write: beforeWrite records when it went
 	slot      int             // the pacer's number for this try's departure (-1: none)
 	// hooks holds a.beforeWrite and a.accepted, bound once: a submit allocates nothing.
 	hooks smpp.SubmitHooks
@@ -533,6 +535,11 @@ func (e *journalError) Unwrap() error { return e.err }
 func (a *acceptance) beforeWrite() error {
 	if a.try != nil && a.try.Err() != nil {
 		return context.Cause(a.try)
+	}
+	if a.first {
+		// Here, with its window slot, the submit leaves at once (planned may be long before).
+		a.c.book.Sent(a.row, time.Now())
+		a.first = false
 	}
 	jr := a.c.cfg.Journal
 	if jr == nil {
