@@ -371,23 +371,23 @@ func unixNano(t time.Time) int64 {
 // this time, not from when the PDU left, so a stalled window shows in the figures (coordinated
 // omission). Only the first call counts: a resend keeps the original plan.
 func (b *Book) Planned(row int, at time.Time) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	ri := b.mustFind("Planned", row)
-	if r := b.rows.at(ri); r.planned == 0 {
-		r.planned = unixNano(at)
-	}
+	b.setFirst("Planned", row, at, func(r *rowRec) *int64 { return &r.planned })
 }
 
 // Sent records when the row first went out, right before its first submit_sm was written
 // (Planned may be seconds earlier, while the window is full): a receipt that came before
 // cannot be about it. Only the first call counts.
 func (b *Book) Sent(row int, at time.Time) {
+	b.setFirst("Sent", row, at, func(r *rowRec) *int64 { return &r.sent })
+}
+
+// setFirst sets the time that field picks of row to at, unless a call did before; method
+// names the caller in the panic of an unknown row.
+func (b *Book) setFirst(method string, row int, at time.Time, field func(*rowRec) *int64) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	ri := b.mustFind("Sent", row)
-	if r := b.rows.at(ri); r.sent == 0 {
-		r.sent = unixNano(at)
+	if t := field(b.rows.at(b.mustFind(method, row))); *t == 0 {
+		*t = unixNano(at)
 	}
 }
 
