@@ -65,8 +65,9 @@ func TestCampaign_receiverRefusedDoesNotEndTheCampaign(t *testing.T) {
 	refused := proxy.receiversRefused
 	proxy.mu.Unlock()
 	failed := events.countOf(func(e Event) bool { return e.Kind == EventBindFailed && e.Receiver })
-	if refused < 2 || failed != refused {
-		t.Errorf("the receiver was refused %d times with %d events, want it retried (at least twice), each told", refused, failed)
+	// The last refusal may cross the campaign's end: a bind cut short by the end is not told.
+	if failed < 2 || refused-failed > 1 || failed > refused {
+		t.Errorf("the receiver was refused %d times with %d events, want it retried (at least twice), each told but perhaps the last", refused, failed)
 	}
 }
 
