@@ -482,10 +482,10 @@ func openCampaignJournal(s *sendSettings, book *report.Book, stderr io.Writer) (
 		fmt.Fprintf(stderr, "warning: %s\n", st.Torn)
 	}
 	cj.w = w
-	cj.resume = send.NewResumption(st, book, mode)
-	if cj.spooled, err = collectSpooled(js.spool, st, w, book, s.book.IDFormat); err != nil {
+	if cj.spooled, err = collectSpooled(js.spool, st, w, s.book.IDFormat); err != nil {
 		fmt.Fprintf(stderr, "warning: receipts in the spool were not all read: %v\n", err)
 	}
+	cj.resume = send.NewResumption(st, book, mode)
 	// The Book and the resumption hold what they need of the receipts now: the state's list
 	// would only keep them all alive for the whole run.
 	st.Receipts = nil
@@ -970,10 +970,10 @@ func (cj *campaignJournal) bindState() (bool, error) {
 
 // collectSpooled moves the receipts in the spool directory dir that belong to the campaign
 // of st (their id matches one of its message ids, and they came after that message was sent)
-// into its journal w and into book, and returns how many it found. Receipts the journal
-// already holds are skipped, so that collecting twice adds nothing. Spool files are never
-// changed.
-func collectSpooled(dir string, st *journal.State, w *journal.Writer, book *report.Book, format smpp.IDFormat) (int, error) {
+// into its journal w and into st's receipts, for the resumption to match with the journal's
+// own, and returns how many it found. Receipts the journal already holds are skipped, so that
+// collecting twice adds nothing. Spool files are never changed.
+func collectSpooled(dir string, st *journal.State, w *journal.Writer, format smpp.IDFormat) (int, error) {
 	if dir == "" {
 		return 0, nil
 	}
@@ -1044,7 +1044,7 @@ func collectSpooled(dir string, st *journal.State, w *journal.Writer, book *repo
 	}
 	wg.Wait()
 	for _, sr := range found {
-		book.Receipt(sr.Receipt, sr.At)
+		st.Receipts = append(st.Receipts, &journal.ReceiptRecord{Receipt: sr.Receipt, At: sr.At})
 	}
 	if writeErr != nil {
 		return len(found), fmt.Errorf("journal: %w", writeErr)

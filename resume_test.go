@@ -777,6 +777,53 @@ func TestReceipts_spoolReceiptFromBeforeTheSend(t *testing.T) {
 	}
 }
 
+// An SMSC that restarted (a new simulator) gives a resent row the id an earlier run's row
+// got. smscast receipts must then match as the live run would have: the receipt journaled
+// before the resend is row 1's; one from the spool, after both sends, fits both rows and is
+// ambiguous (a rebuild that matched receipts before every row's id was in gave it to row 1).
+func TestReceipts_reusedIDAfterAResume(t *testing.T) {
+	noLeaks(t)
+	c := newCampaign(t, 3)
+	// Row 2's response is lost with its connection: uncertain, resent by the resume.
+	first := newTestSim(t, smsc.Config{DropAfter: []int{2}, FirstID: 1})
+	code, stderr := c.send(t, first.Addr(), "--window", "1", "--max-attempts", "1", "--wait", "20s")
+	if code != exitIncomplete {
+		t.Fatalf("first run: exit %d, want 3 (row 2 uncertain)\n%s", code, stderr)
+	}
+	restarted := newTestSim(t, smsc.Config{ReceiptDelay: time.Hour, FirstID: 1})
+	if code, stderr := c.send(t, restarted.Addr(), "--resume"); code != exitOK {
+		t.Fatalf("resume: exit %d\n%s", code, stderr)
+	}
+	rows := reportByRow(t, c.report)
+	id := rows[1]["message_ids"]
+	if rows[1]["receipt_status"] != "DELIVRD" || rows[2]["submit_status"] != "resubmitted" || rows[2]["message_ids"] != id {
+		t.Fatalf("after the resume: row 1 %v, row 2 %v; want row 1 DELIVRD and row 2 resubmitted with its id", rows[1], rows[2])
+	}
+	spool := journal.NewSpool(c.spool, journal.Options{})
+	if err := spool.Receipt(smpp.Receipt{ID: id, Stat: "UNDELIV", State: smpp.StateUndeliverable}, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if err := spool.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for run := 1; run <= 2; run++ { // the second finds the spool's receipt in the journal
+		code, stderr := runCmd(t, "receipts", "--journal", c.journal, "--wait", "0", "--spool", c.spool, "--quiet")
+		if code != exitIncomplete {
+			t.Errorf("receipts run %d: exit %d, want 3 (row 2 pending)\n%s", run, code, stderr)
+		}
+		rows := reportByRow(t, c.report)
+		for row, want := range map[int]string{1: "DELIVRD", 2: "PENDING", 3: "DELIVRD"} {
+			if rows[row]["receipt_status"] != want {
+				t.Errorf("receipts run %d, row %d: receipt %q, want %s", run, row, rows[row]["receipt_status"], want)
+			}
+		}
+		un, err := os.ReadFile(report.UnmatchedPath(c.report))
+		if err != nil || !strings.Contains(string(un), `"stat":"UNDELIV"`) || !strings.Contains(string(un), "ambiguous: the id fits messages of rows 1, 2") {
+			t.Errorf("receipts run %d: unmatched file %q (%v), want the spool's receipt, ambiguous", run, un, err)
+		}
+	}
+}
+
 // readUnmatched counts the lines of a report's unmatched-receipts file.
 func readUnmatched(t *testing.T, reportPath string) int {
 	t.Helper()

@@ -48,7 +48,7 @@ func TestSim_FlagsToConfig(t *testing.T) {
 			DiscardMessages: true, ReplyText: "STOP"}},
 		{"everything", []string{
 			"--listen", "127.0.0.1:0", "--tls-cert", "c.pem", "--tls-key", "k.pem", "--tls-self-signed",
-			"--system-id", "acme", "--password", "pw", "--id-format", "dec", "--receipt-id-format", "hex",
+			"--system-id", "acme", "--password", "pw", "--id-format", "dec", "--receipt-id-format", "hex", "--first-id", "1000",
 			"--receipt-delay", "2s", "--receipt-jitter", "1s", "--receipt-retry", "3s", "--receipt-attempts", "7", "--deliver-window", "20",
 			"--undeliv-prefix", "4479,4478", "--undeliv-prefix", "4470", "--expire-prefix", "4477",
 			"--reject-prefix", "4476", "--undeliv-ratio", "0.25", "--seed", "42", "--throttle-tps", "100",
@@ -57,7 +57,7 @@ func TestSim_FlagsToConfig(t *testing.T) {
 			"--reply-prefix", "4475", "--reply-text", "Stop it",
 		}, nil, smsc.Config{
 			Listen: "127.0.0.1:0", TLSCertFile: "c.pem", TLSKeyFile: "k.pem", TLSSelfSigned: true,
-			SystemID: "acme", Password: "pw", IDFormat: smsc.IDDec, ReceiptIDFormat: smsc.IDHex,
+			SystemID: "acme", Password: "pw", IDFormat: smsc.IDDec, ReceiptIDFormat: smsc.IDHex, FirstID: 1000,
 			ReceiptDelay: 2 * time.Second, ReceiptJitter: time.Second, ReceiptRetry: 3 * time.Second,
 			ReceiptAttempts: 7, DeliverWindow: 20, UndelivPrefixes: []string{"4479", "4478", "4470"},
 			ExpirePrefixes: []string{"4477"}, RejectPrefixes: []string{"4476"}, UndelivRatio: 0.25,

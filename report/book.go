@@ -10,6 +10,8 @@ package report
 import (
 	"fmt"
 	"hash/maphash"
+	"math"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -176,12 +178,15 @@ type rowRec struct {
 
 // idRec is one message id returned by a submit_sm_resp, with the receipt state for that id.
 type idRec struct {
-	at    int64 // when state was last set (Unix ns)
-	id    span  // exactly as the SMSC sent it
-	err   span  // receipt error text of the receipt that set state
-	row   int32 // index of the row in Book.rows
-	next  int32 // index+1 of the row's next id; 0 = last
-	part  uint16
+	at   int64 // when state was last set (Unix ns)
+	id   span  // exactly as the SMSC sent it
+	err  span  // receipt error text of the receipt that set state
+	row  int32 // index of the row in Book.rows
+	next int32 // index+1 of the row's next id; 0 = last
+	part uint16
+	// run is 1 + the index in Book.runStarts of the last earlier run that started before
+	// the id was accepted, in which it was sent (a session lives in one run); 0 = none.
+	run   uint16
 	state uint8 // smpp.MessageState+1; 0 = no receipt yet
 }
 
@@ -213,7 +218,7 @@ type Book struct {
 	acceptedN int              // accepted PDUs (a resent part counts again)
 	// firstAccepted and lastAccepted bound the acceptances, Unix nanoseconds (average rate).
 	firstAccepted, lastAccepted int64
-	runStarts                   []int64 // earlier runs' starts, Unix nanoseconds (RunStarted)
+	runStarts                   []int64 // earlier runs' starts, Unix nanoseconds, in order (RunStarted)
 
 	// looseIndexed is set (under mu) once the index holds every key of every id; until then
 	// it holds only the ids themselves (see indexLooseKeys). Read without mu by Accepted.
@@ -472,7 +477,7 @@ func (b *Book) addID(ri int, part uint16, id string, at int64, hashes []uint64) 
 		}
 		prev = next
 	}
-	rec := idRec{id: b.strs.add(id), row: int32(ri), part: part}
+	rec := idRec{id: b.strs.add(id), row: int32(ri), part: part, run: b.runOf(at)}
 	if prev == 0 {
 		rec.next = r.firstID
 	} else {
@@ -568,10 +573,22 @@ func (b *Book) SetStatus(row int, s SubmitStatus, reason string) {
 // at. Summary leaves out of the latencies the samples that span it, as those that span the
 // current run's start: they would count the time between the runs. So every rebuild of the
 // report shows the same latencies.
+//
+// An id accepted after a run's start was sent in that run, however early its row was first
+// sent: a receipt that came before cannot be about it. Call RunStarted before Accepted for the
+// ids of that run.
 func (b *Book) RunStarted(at time.Time) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	b.runStarts = append(b.runStarts, unixNano(at))
+	ns := unixNano(at)
+	i, _ := slices.BinarySearch(b.runStarts, ns)
+	b.runStarts = slices.Insert(b.runStarts, i, ns)
+}
+
+// runOf returns what idRec.run says of an id accepted at at. Called with b.mu held.
+func (b *Book) runOf(at int64) uint16 {
+	i, _ := slices.BinarySearch(b.runStarts, at+1) // runs that started at or before at
+	return uint16(min(i, math.MaxUint16))
 }
 
 // Pending returns the number of accepted rows that have no final receipt state yet; --wait

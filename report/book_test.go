@@ -491,6 +491,30 @@ func TestBook_ReceiptBeforeTheMessageWasSent(t *testing.T) {
 	}
 }
 
+// A resend in a later run goes out after that run started, however early its row was first
+// sent: a receipt that came between the runs is not about it. Row 2 went out at 20 ms with
+// no answer, and was sent again in the run of 100 ms, where it got the id row 1 had.
+func TestBook_ReceiptBeforeTheRunThatSentTheID(t *testing.T) {
+	b := onePartBook(2)
+	b.RunStarted(at(0))
+	b.RunStarted(at(100))
+	b.Sent(1, at(10))
+	b.Accepted(1, 0, "7", at(15))
+	b.Sent(2, at(20))
+	b.Accepted(2, 0, "7", at(110))
+	b.Receipt(rcpt("7", smpp.StateDelivered), at(50))      // between the runs: row 1's
+	b.Receipt(rcpt("7", smpp.StateUndeliverable), at(120)) // after both sends: either
+	if r := mustRow(t, b, 1); r.ReceiptStatus != "DELIVRD" {
+		t.Errorf("row 1: receipt status %q, want DELIVRD", r.ReceiptStatus)
+	}
+	if r := mustRow(t, b, 2); r.ReceiptStatus != ReceiptPending {
+		t.Errorf("row 2: receipt status %q, want %s", r.ReceiptStatus, ReceiptPending)
+	}
+	if um := b.Unmatched(); len(um) != 1 || !strings.HasPrefix(um[0].Reason, "ambiguous") {
+		t.Errorf("unmatched %+v, want the later receipt, ambiguous", um)
+	}
+}
+
 func TestBook_UnmatchedReceipts(t *testing.T) {
 	b := NewBook(Options{})
 	addSent(b, 1)

@@ -249,16 +249,20 @@ const (
 	reasonBefore  = "it came before every message of this campaign with this id was sent: the SMSC used the id before (an earlier message, another campaign)"
 )
 
-// sentAfter reports whether the row of rec was first sent after at, the time a receipt
-// arrived: the receipt cannot be about it, however well its id fits (an SMSC that restarts or
-// wraps its counter gives out the same ids again). Without a recorded send time (Sent), the
-// planned time, which comes before it, stands in; a row with neither is never sent after.
-// Called with b.mu held.
+// sentAfter reports whether the message of rec was sent after at, the time a receipt arrived:
+// the receipt cannot be about it, however well its id fits (an SMSC that restarts or wraps its
+// counter gives out the same ids again). It was sent after its row was first sent and after
+// the run that got its id started (a resend of an earlier run's row). Without a recorded send
+// time (Sent), the planned time, which comes before it, stands in; with neither, and no run
+// recorded, it is never sent after. Called with b.mu held.
 func (b *Book) sentAfter(rec *idRec, at int64) bool {
 	r := b.rows.at(int(rec.row))
 	sent := r.sent
 	if sent == 0 {
 		sent = r.planned
+	}
+	if rec.run > 0 {
+		sent = max(sent, b.runStarts[rec.run-1])
 	}
 	return sent != 0 && at != 0 && at < sent
 }

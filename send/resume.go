@@ -1,6 +1,8 @@
 package send
 
 import (
+	"slices"
+
 	"smscast/csvin"
 	"smscast/journal"
 	"smscast/report"
@@ -51,9 +53,9 @@ type Resumption struct {
 	state *journal.State
 	book  *report.Book
 	mode  ResumeMode
-	// receipts holds the journal's receipts by message id until Row replays the row that
-	// has the id (see NewResumption).
-	receipts map[string][]*journal.ReceiptRecord
+	// receipts holds the journal's receipts by message id until Row has replayed the rows
+	// that have the id (see NewResumption).
+	receipts map[string]*waitingReceipts
 
 	// What the journal said about the rows to be sent, counted as the engine reads them.
 	Accepted  int // accepted before: skipped
@@ -70,27 +72,30 @@ type Resumption struct {
 // NewResumption returns the resumption of the campaign recorded in st, feeding book. Call it
 // before Campaign.Run and pass its Row method as Config.Resume.
 func NewResumption(st *journal.State, book *report.Book, mode ResumeMode) *Resumption {
-	// A receipt whose id is a message id of a row waits here for Row to replay that row, then
-	// matches it at once; given to the Book now, each would wait there, in a larger form, for
-	// the same moment (hundreds of bytes a receipt, on top of the journal's). The others (an
-	// id in another format, or of no row) go to the Book now, to match as well as they can.
+	// A receipt whose id is a message id of a row waits here until Row has replayed every row
+	// that has the id, then matches as it did when it arrived: given to the Book at once, it
+	// would match the first such row before the others were in the Book (an SMSC gives ids
+	// again), and it would wait there in a larger form (hundreds of bytes a receipt, on top of
+	// the journal's). The others (an id in another format, or of no row) go to the Book now,
+	// to match as well as they can.
 	byID := make(map[string][]*journal.ReceiptRecord, len(st.Receipts))
 	for _, rec := range st.Receipts {
 		byID[rec.Receipt.ID] = append(byID[rec.Receipt.ID], rec)
 	}
-	waiting := make(map[string][]*journal.ReceiptRecord, len(byID))
+	waiting := make(map[string]*waitingReceipts, len(byID))
 	for _, row := range st.Rows {
 		for _, p := range row.Parts {
 			for _, id := range p.MessageIDs {
-				if recs, ok := byID[id]; ok {
-					waiting[id] = recs
-					delete(byID, id)
+				if w := waiting[id]; w != nil {
+					w.holders++
+				} else if recs, ok := byID[id]; ok {
+					waiting[id] = &waitingReceipts{recs: recs, holders: 1}
 				}
 			}
 		}
 	}
 	for _, rec := range st.Receipts {
-		if _, ok := byID[rec.Receipt.ID]; ok {
+		if waiting[rec.Receipt.ID] == nil {
 			book.Receipt(rec.Receipt, rec.At)
 		}
 	}
@@ -98,6 +103,13 @@ func NewResumption(st *journal.State, book *report.Book, mode ResumeMode) *Resum
 		book.RunStarted(at)
 	}
 	return &Resumption{state: st, book: book, mode: mode, receipts: waiting}
+}
+
+// waitingReceipts are the journal's receipts with one id, held until the rows that have the
+// id (holders of them not replayed yet) are in the Book.
+type waitingReceipts struct {
+	recs    []*journal.ReceiptRecord
+	holders int
 }
 
 // Row is the Resume hook; see Resumption.
@@ -235,7 +247,16 @@ func (r *Resumption) replay(jr *journal.Row) {
 	}
 	for _, p := range jr.Parts {
 		for _, id := range p.MessageIDs {
-			for _, rec := range r.receipts[id] {
+			w := r.receipts[id]
+			if w == nil {
+				continue
+			}
+			if w.holders--; w.holders > 0 {
+				continue
+			}
+			// In the order they arrived: the journal has the spool's receipts after its own.
+			slices.SortStableFunc(w.recs, func(a, b *journal.ReceiptRecord) int { return a.At.Compare(b.At) })
+			for _, rec := range w.recs {
 				r.book.Receipt(rec.Receipt, rec.At)
 			}
 			delete(r.receipts, id)

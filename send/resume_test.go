@@ -401,6 +401,40 @@ func TestResumption_receipts(t *testing.T) {
 	}
 }
 
+// An SMSC that restarted gave row 2 the id it had given row 1. The receipt that came between
+// the two sends is row 1's; the one after both fits either and is ambiguous, as it was when
+// it arrived. A rebuild matches each receipt with every row that has its id in the Book, in
+// the order the receipts came, whatever the journal's order (the spool's are appended).
+func TestResumption_receiptsOfAReusedID(t *testing.T) {
+	t0 := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
+	sentAt := func(n int, sent time.Time) *journal.Row {
+		return &journal.Row{Num: n, Parts: []journal.Part{{Attempts: 1, FirstAttempt: sent, FirstSent: sent,
+			MessageIDs: []string{"7"}, AcceptedAt: sent}}}
+	}
+	st := &journal.State{
+		Rows: map[int]*journal.Row{1: sentAt(1, t0), 2: sentAt(2, t0.Add(10*time.Second))},
+		Receipts: []*journal.ReceiptRecord{
+			{Receipt: smpp.Receipt{ID: "7", Stat: "UNDELIV", State: smpp.StateUndeliverable}, At: t0.Add(20 * time.Second)},
+			{Receipt: smpp.Receipt{ID: "7", Stat: "DELIVRD", State: smpp.StateDelivered}, At: t0.Add(5 * time.Second)},
+		},
+	}
+	book := report.NewBook(report.Options{})
+	rs := NewResumption(st, book, SendNothing)
+	for _, row := range testRows(t, 2, "reused %d") {
+		book.Add(entryOf(row))
+		rs.Row(&row)
+	}
+	got := bookRows(book)
+	for row, want := range map[int]string{1: "DELIVRD", 2: report.ReceiptPending} {
+		if got[row].ReceiptStatus != want {
+			t.Errorf("row %d: receipt %q, want %s", row, got[row].ReceiptStatus, want)
+		}
+	}
+	if un := book.Unmatched(); len(un) != 1 || un[0].Receipt.Stat != "UNDELIV" || !strings.HasPrefix(un[0].Reason, "ambiguous") {
+		t.Errorf("unmatched %+v, want the later receipt, ambiguous", un)
+	}
+}
+
 func TestResumption_partlySent(t *testing.T) {
 	long := strings.Repeat("Dear customer, your order has shipped. ", 10) // three parts
 	for _, tt := range []struct {

@@ -54,6 +54,10 @@ type Config struct {
 	// decimal ids in receipt texts (the receipted_message_id TLV keeps the response's id, as
 	// the specification has it; NoInterfaceVersion leaves the text alone to match).
 	IDFormat, ReceiptIDFormat IDFormat
+	// FirstID > 0 numbers the messages FirstID, FirstID+1, … instead of from a random start,
+	// as an SMSC whose counter restarted gives out the ids of earlier messages again (a
+	// receipt may then fit messages of several runs); 0 = a random start, new each run.
+	FirstID uint64
 
 	// ReceiptDelay is how long after acceptance a receipt is sent (0 = at once), plus a
 	// uniformly random extra in [0, ReceiptJitter).

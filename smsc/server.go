@@ -86,7 +86,7 @@ func NewServer(cfg Config) (*Server, error) {
 		cfg:      cfg,
 		ln:       ln,
 		cert:     cert,
-		ids:      newIDGenerator(),
+		ids:      newIDGenerator(cfg.FirstID),
 		adm:      admission{throttleTPS: cfg.ThrottleTPS, queueFullAfter: cfg.QueueFullAfter},
 		dropAt:   positions(cfg.DropAfter),
 		unbindAt: positions(cfg.UnbindAfter),

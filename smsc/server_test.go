@@ -152,6 +152,25 @@ func TestServer_MessageIDFormats(t *testing.T) {
 	}
 }
 
+// FirstID numbers messages from it, in the id format: two simulators with the same FirstID
+// give the same ids, as an SMSC whose counter restarted.
+func TestServer_FirstID(t *testing.T) {
+	for _, tt := range []struct {
+		format IDFormat
+		want   []string
+	}{{IDDec, []string{"9", "10", "11"}}, {IDHex, []string{"9", "a", "b"}}} {
+		for restart := range 2 {
+			srv := startServer(t, Config{IDFormat: tt.format, FirstID: 9})
+			s := dial(t, srv, smpp.Options{})
+			for i, want := range tt.want {
+				if id := submitText(t, s, "4470003", "id test")[0]; id != want {
+					t.Errorf("%s, simulator %d, message %d: id %q, want %q", tt.format, restart+1, i+1, id, want)
+				}
+			}
+		}
+	}
+}
+
 // The id quirk (hex in responses, decimal in receipts) is the receipt text's: the
 // receipted_message_id TLV keeps the response's id, as the specification has it. Without
 // TLVs (NoInterfaceVersion) the decimal text is all a client gets.

@@ -22,7 +22,11 @@ type idGenerator struct {
 	n    atomic.Uint64
 }
 
-func newIDGenerator() idGenerator {
+// newIDGenerator starts at first (Config.FirstID), or at random when it is 0.
+func newIDGenerator(first uint64) idGenerator {
+	if first > 0 {
+		return idGenerator{base: first - 1}
+	}
 	// Between 2^36 and 2^40: ten hex digits, twelve or thirteen decimal ones.
 	return idGenerator{base: 1<<36 + rand.Uint64N(1<<40-1<<36-1<<32)}
 }
