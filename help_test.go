@@ -129,12 +129,12 @@ func TestResumeNote(t *testing.T) {
 	leftPending := report.Summary{Submit: left.Submit, Receipts: map[string]int{report.ReceiptPending: 2}}
 	err = sendExit(syscall.SIGTERM, nil, nil, leftPending, pending, resumeNote(leftPending, resumeFacts{journalPath: "out.csv.journal"}))
 	if err == nil || !strings.Contains(err.Error(), "--resume (not --force") ||
-		!strings.Contains(err.Error(), "(it also waits up to its --wait for the receipts of the 2 accepted rows still PENDING)") {
+		!strings.Contains(err.Error(), "(it also waits up to its --wait for the receipts of the 2 sent rows still PENDING)") {
 		t.Errorf("sendExit after a stop with receipts pending = %v, want the resume and the receipts it waits for", err)
 	}
 	// Stopped in the --wait for receipts, every row sent: how to collect the rest.
 	err = sendExit(syscall.SIGINT, nil, nil, report.Summary{}, pending, "")
-	if err == nil || !strings.Contains(err.Error(), "stopped by SIGINT; 2 accepted rows are still PENDING") ||
+	if err == nil || !strings.Contains(err.Error(), "stopped by SIGINT; 2 sent rows are still PENDING") ||
 		!strings.Contains(err.Error(), "smscast receipts --journal out.csv.journal") || exitCode(err) != 130 {
 		t.Errorf("sendExit after a stop in the wait = %v (exit %d), want the advice to collect the receipts", err, exitCode(err))
 	}

@@ -25,7 +25,7 @@ func TestSend_pendingSaysHowToCollect(t *testing.T) {
 		"--from", "ACME", "--rate", "0", "--wait", "0", "--quiet", "--spool", t.TempDir()}
 
 	code, stderr := runApp(t, args...)
-	want := "smscast: 4 accepted rows are still PENDING (no final receipt yet); collect their receipts later with: smscast receipts --journal " + journal
+	want := "smscast: 4 sent rows are still PENDING (no final receipt yet); collect their receipts later with: smscast receipts --journal " + journal
 	if code != exitIncomplete || !strings.Contains(stderr, "1 of 5 rows were not accepted") || !strings.Contains(stderr, "; "+strings.TrimPrefix(want, "smscast: ")) {
 		t.Errorf("with a rejected row: exit %d, stderr:\n%s\nwant exit %d and %q", code, stderr, exitIncomplete, want)
 	}
@@ -37,7 +37,7 @@ func TestSend_pendingSaysHowToCollect(t *testing.T) {
 	defer srv2.Close()
 	args[2] = srv2.Addr()
 	code, stderr = runApp(t, append(args, "--force")...)
-	want = strings.Replace(want, "4 accepted", "5 accepted", 1)
+	want = strings.Replace(want, "4 sent", "5 sent", 1)
 	if code != exitOK || !strings.Contains(stderr, want) {
 		t.Errorf("all accepted: exit %d, stderr:\n%s\nwant exit 0 and %q", code, stderr, want)
 	}
@@ -51,7 +51,7 @@ func TestPendingNote(t *testing.T) {
 		want                   string
 	}{
 		{0, "x.journal", "x", "", false, ""},
-		{1, "x.journal", "x", "", false, "1 accepted row is still PENDING (no final receipt yet); collect their receipts later with: smscast receipts --journal x.journal (with the same --smsc, --system-id and password; add --inbox and --optout-keywords to keep replies and opt-outs)"},
+		{1, "x.journal", "x", "", false, "1 sent row is still PENDING (no final receipt yet); collect their receipts later with: smscast receipts --journal x.journal (with the same --smsc, --system-id and password; add --inbox and --optout-keywords to keep replies and opt-outs)"},
 		{2, "my campaign/it's.journal", "my campaign/it's", "", false, `--journal 'my campaign/it'\''s.journal' (with`},
 		{3, "", "x", "", false, "no journal was kept (--journal off)"},
 		{4, "smscast-report-1.csv.journal", "smscast-report-1.csv", "", true, "cannot collect them later: give such a campaign a longer --wait"},

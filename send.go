@@ -907,9 +907,9 @@ func pendingNote(pending int, journalPath, reportPath, spool, summaryJSON string
 	if pending == 0 {
 		return ""
 	}
-	note := fmt.Sprintf("%d accepted rows are still PENDING (no final receipt yet)", pending)
+	note := fmt.Sprintf("%d sent rows are still PENDING (no final receipt yet)", pending)
 	if pending == 1 {
-		note = "1 accepted row is still PENDING (no final receipt yet)"
+		note = "1 sent row is still PENDING (no final receipt yet)"
 	}
 	switch {
 	case journalPath == "":
@@ -1103,7 +1103,7 @@ func sendExit(sig os.Signal, runErr, outputErr error, sum report.Summary, pendin
 		case resume != "":
 			msg += "; " + resume
 			if n := sum.Receipts[report.ReceiptPending]; n > 0 && pending != "" {
-				msg += fmt.Sprintf(" (it also waits up to its --wait for the receipts of the %s still PENDING)", report.Plural(n, "accepted row"))
+				msg += fmt.Sprintf(" (it also waits up to its --wait for the receipts of the %s still PENDING)", report.Plural(n, "sent row"))
 			}
 		case pending != "":
 			// Stopped in the --wait for receipts: the rest can still be collected.

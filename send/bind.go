@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"smscast/report"
 	"smscast/smpp"
 )
 
@@ -507,11 +508,14 @@ func (t *lateTable) arrive(seq uint32, h smpp.Header, p smpp.PDU) {
 // acceptances go to the worker while it is still sending the part (it stops resending), and
 // straight to the Book and journal once it has finished (the row keeps both ids).
 type lateWait struct {
-	c         *Campaign
-	row, part int
-	mu        sync.Mutex
-	ids       chan string // late message ids for the worker; capacity MaxAttempts, one per try
-	done      bool        // the worker finished the part
+	c                *Campaign
+	row, part, parts int
+	mu               sync.Mutex
+	ids              chan string // late message ids for the worker; capacity MaxAttempts, one per try
+	done             bool        // the worker finished the part
+	// endedRow: the part ended the row uncertain (see sendPart), the parts after it never
+	// sent; a late acceptance leaves it partly sent.
+	endedRow bool
 	// cancel ends the context of a resend under way (see watch); nil when there is none.
 	cancel context.CancelCauseFunc
 }
@@ -519,8 +523,8 @@ type lateWait struct {
 // errLateAccepted cancels a resend that a late acceptance of an earlier try made needless.
 var errLateAccepted = errors.New("an earlier try was accepted late")
 
-func newLateWait(c *Campaign, row, part int) *lateWait {
-	return &lateWait{c: c, row: row, part: part, ids: make(chan string, c.cfg.MaxAttempts)}
+func newLateWait(c *Campaign, row, part, parts int) *lateWait {
+	return &lateWait{c: c, row: row, part: part, parts: parts, ids: make(chan string, c.cfg.MaxAttempts)}
 }
 
 func (w *lateWait) deliver(id string) {
@@ -536,13 +540,20 @@ func (w *lateWait) deliver(id string) {
 		default: // cannot happen (one slot per try); record it rather than block
 		}
 	}
+	endedRow := w.endedRow
 	w.mu.Unlock()
-	if c := w.c; c.accepted1(w.row, w.part, id, true) {
+	c := w.c
+	switch {
+	case c.accepted1(w.row, w.part, id, true):
 		// The row had ended uncertain (counted failed, and expired if its validity had
 		// ended); the SMSC has it after all.
 		c.failed.Add(-1)
 		c.accepted.Add(1)
 		c.uncountExpired(w.row)
+	case endedRow:
+		// Still uncertain, but no longer of unknown outcome: the start is with the SMSC,
+		// the rest was never sent. A resume sends the rest, as a rebuilt report says.
+		c.book.SetStatus(w.row, report.SubmitUncertain, partlySent(w.part+1, w.parts, reasonRestNotSentYet))
 	}
 }
 

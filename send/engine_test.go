@@ -632,6 +632,32 @@ func TestCampaign_lateResponseAfterTheRowEnded(t *testing.T) {
 	}
 }
 
+// A two-part row whose first part's only try timed out ends uncertain, its second part never
+// sent. The late answer to the first puts the start with the SMSC: the row stays uncertain, but
+// its reason says so, as a report rebuilt from the journal does, and that a resume sends the rest.
+func TestCampaign_lateResponseToTheFirstPartOfAnEndedRow(t *testing.T) {
+	srv := newSim(t, smsc.Config{RespDelay: 600 * time.Millisecond})
+	cfg := testConfig(srv)
+	cfg.Session.RespTimeout = 500 * time.Millisecond
+	cfg.MaxAttempts = 1
+	rows := testRows(t, 1, strings.Repeat("Two parts. ", 18)+"%d")
+	if len(rows[0].Message.Parts) != 2 {
+		t.Fatalf("the row has %d parts, want 2", len(rows[0].Message.Parts))
+	}
+	res, err := run(t, cfg, rows)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := bookRows(cfg.Book)[1]
+	want := partlySent(1, 2, reasonRestNotSentYet)
+	if r.SubmitStatus != report.SubmitUncertain || len(r.IDs) != 1 || r.SubmitError != want {
+		t.Errorf("row 1: %s, ids %v, submit_error %q; want uncertain with part 1's id and %q", r.SubmitStatus, r.IDs, r.SubmitError, want)
+	}
+	if res.Failed != 1 || srv.Stats().Submits != 1 {
+		t.Errorf("%d rows failed, %d submits; want the row failed after its one submit", res.Failed, srv.Stats().Submits)
+	}
+}
+
 // A row that ended uncertain once the validity had ended is counted expired (no run can send
 // it); a late acceptance takes it out again: Result.Expired counted accepted rows, and the
 // advice to resume the rest was off by them.

@@ -29,6 +29,8 @@ const (
 		"not sent again (--no-resend-uncertain)"
 	reasonCollectUncertain = "outcome unknown: sent, but no response was recorded; smscast send --resume sends it again"
 	reasonCollectNotSent   = "not sent yet; smscast send --resume sends it"
+	// reasonRestNotSentYet ends the reason of a row partly sent (see partlySent).
+	reasonRestNotSentYet = "not sent yet; smscast send --resume sends them"
 )
 
 // Resumption continues a campaign from what its journal recorded. Its Row method is the
@@ -157,7 +159,7 @@ func (r *Resumption) Row(row *csvin.Row) (skip bool, from int, resend bool) {
 			if r.mode == SendNothing {
 				r.Uncertain++
 				r.book.SetStatus(row.Num, report.SubmitUncertain,
-					partlySent(from, len(row.Message.Parts), "not sent yet; smscast send --resume sends them"))
+					partlySent(from, len(row.Message.Parts), reasonRestNotSentYet))
 				return true, 0, false
 			}
 			r.Completed++

@@ -231,6 +231,9 @@ func (c *Campaign) sendPart(ctx context.Context, b *bind, j *job, part int) part
 		if res.status != report.SubmitAccepted {
 			c.recordUnaccepted(j.row.Num, res)
 		}
+		if late != nil { // under its lock: see lateWait.deliver
+			late.endedRow = res.status == report.SubmitUncertain && !res.expired && part+1 < len(j.row.Message.Parts)
+		}
 	})
 	return res
 }
@@ -432,7 +435,7 @@ func (c *Campaign) tryPart(ctx context.Context, b *bind, j *job, part int, late 
 				sleep(ctx, d, c.stopped)
 			} else {
 				if *late == nil {
-					*late = newLateWait(c, row, part)
+					*late = newLateWait(c, row, part, len(j.row.Message.Parts))
 				}
 				lt.expect(te.Seq, *late)
 				// Wait out the backoff, unless the late response settles the part first.
