@@ -849,7 +849,7 @@ func (cj *campaignJournal) configure(cfg *send.Config) {
 		cfg.Spool = cj.spool
 	}
 	if cj.resume != nil {
-		cfg.Resume = cj.resume.Row
+		cfg.Resume, cfg.ResumeRead = cj.resume.Row, cj.resume.AllRead
 	}
 }
 
@@ -979,17 +979,30 @@ func collectSpooled(dir string, st *journal.State, w *journal.Writer, format smp
 	}
 	// By key, the earliest time a message with it was sent (0: not recorded, any time): a
 	// receipt from before cannot be about it (an SMSC gives the same ids again after a
-	// restart, and the spool is shared by every campaign).
+	// restart, and the spool is shared by every campaign). A message went out after its row
+	// was first sent, and after the start of the run that got its id (as the report's
+	// matching has it).
+	starts := make([]int64, len(st.RunStarts))
+	for i, at := range st.RunStarts {
+		starts[i] = at.UnixNano()
+	}
+	slices.Sort(starts)
 	keys := make(map[string]int64, len(st.Rows))
 	for _, r := range st.Rows {
-		sent := int64(0)
-		if first := r.FirstSent(); !first.IsZero() {
-			sent = first.UnixNano()
+		first := int64(0)
+		if at := r.FirstSent(); !at.IsZero() {
+			first = at.UnixNano()
 		}
-		for _, id := range r.MessageIDs() {
-			for _, k := range smpp.MessageIDKeys(id, format) {
-				if was, ok := keys[k]; !ok || sent < was {
-					keys[k] = sent
+		for _, p := range r.Parts {
+			sent := first
+			if i, _ := slices.BinarySearch(starts, p.AcceptedAt.UnixNano()+1); i > 0 && !p.AcceptedAt.IsZero() {
+				sent = max(sent, starts[i-1])
+			}
+			for _, id := range p.MessageIDs {
+				for _, k := range smpp.MessageIDKeys(id, format) {
+					if was, ok := keys[k]; !ok || sent < was {
+						keys[k] = sent
+					}
 				}
 			}
 		}

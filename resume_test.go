@@ -824,6 +824,37 @@ func TestReceipts_reusedIDAfterAResume(t *testing.T) {
 	}
 }
 
+// The spool's receipts taken for a campaign came after the message with their id was sent: a
+// resend gets its id in its own run, so a receipt from between the runs is not its, although
+// its row was first sent before it (the first copy's id came from an SMSC that restarted).
+func TestCollectSpooled_afterTheRunThatGotTheID(t *testing.T) {
+	dir := t.TempDir()
+	t0 := time.Now().Add(-time.Hour).Truncate(time.Millisecond)
+	st := &journal.State{
+		RunStarts: []time.Time{t0, t0.Add(20 * time.Minute)},
+		Rows: map[int]*journal.Row{2: {Num: 2, Parts: []journal.Part{{Attempts: 2, FirstAttempt: t0.Add(time.Second),
+			FirstSent: t0.Add(time.Second), MessageIDs: []string{"5"}, AcceptedAt: t0.Add(21 * time.Minute)}}}},
+	}
+	spool := journal.NewSpool(filepath.Join(dir, "spool"), journal.Options{})
+	for _, at := range []time.Time{t0.Add(10 * time.Minute), t0.Add(30 * time.Minute)} {
+		if err := spool.Receipt(smpp.Receipt{ID: "5", Stat: "DELIVRD", State: smpp.StateDelivered}, at); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := spool.Close(); err != nil {
+		t.Fatal(err)
+	}
+	w, err := journal.Create(filepath.Join(dir, "c.journal"), journal.Identity{}, journal.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	n, err := collectSpooled(filepath.Join(dir, "spool"), st, w, smpp.IDAuto)
+	if err != nil || n != 1 || len(st.Receipts) != 1 || !st.Receipts[0].At.Equal(t0.Add(30*time.Minute)) {
+		t.Errorf("collected %d (%v), receipts %+v; want the one after the resend's run started", n, err, st.Receipts)
+	}
+}
+
 // readUnmatched counts the lines of a report's unmatched-receipts file.
 func readUnmatched(t *testing.T, reportPath string) int {
 	t.Helper()

@@ -171,15 +171,6 @@ func (r *Row) earliest(of func(*Part) time.Time) time.Time {
 	return first
 }
 
-// MessageIDs lists every accepted message id of the row, in part order.
-func (r *Row) MessageIDs() []string {
-	var ids []string
-	for _, p := range r.Parts {
-		ids = append(ids, p.MessageIDs...)
-	}
-	return ids
-}
-
 // ReceiptRecord is a receipt as the journal recorded it.
 type ReceiptRecord struct {
 	Receipt smpp.Receipt

@@ -164,8 +164,8 @@ func TestLoad_RowDetails(t *testing.T) {
 		Record{Kind: KindReceipt, At: late, Receipt: testReceipt("A")},
 		end())
 	r := st.Rows[1]
-	if got, want := r.MessageIDs(), []string{"A", "A2", "B"}; !reflect.DeepEqual(got, want) {
-		t.Errorf("MessageIDs = %v, want %v", got, want)
+	if got, want := [][]string{r.Parts[0].MessageIDs, r.Parts[1].MessageIDs}, [][]string{{"A", "A2"}, {"B"}}; !reflect.DeepEqual(got, want) {
+		t.Errorf("message ids by part = %v, want %v", got, want)
 	}
 	if p := r.Parts[0]; p.Attempts != 1 || !p.FirstAttempt.Equal(t0) || !p.AcceptedAt.Equal(t0.Add(time.Second)) {
 		t.Errorf("part 0 = %+v", p)

@@ -14,11 +14,13 @@ import (
 // same report. Intermediate states (ENROUTE, ACCEPTD, ...) are those smpp.MessageState.Final
 // says are not final.
 
-// applyReceipt sets the receipt state of id. Once an id has a final state, later receipts
-// for it (duplicates, or a late intermediate one) change nothing. Called with b.mu held.
+// applyReceipt sets the receipt state of id. Once an id has a final state, receipts that came
+// later (duplicates, or a late intermediate one) change nothing; a final one that came earlier
+// takes its place, so that the state is the same in whatever order the receipts are applied
+// (a rebuild applies the journal's once every row is read). Called with b.mu held.
 func (b *Book) applyReceipt(id int, r smpp.Receipt, at time.Time) {
 	rec := b.ids.at(id)
-	if rec.final() {
+	if rec.final() && (!r.State.Final() || unixNano(at) >= rec.at) {
 		return
 	}
 	rec.state = uint8(r.State) + 1

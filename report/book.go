@@ -184,8 +184,8 @@ type idRec struct {
 	row  int32 // index of the row in Book.rows
 	next int32 // index+1 of the row's next id; 0 = last
 	part uint16
-	// run is 1 + the index in Book.runStarts of the last earlier run that started before
-	// the id was accepted, in which it was sent (a session lives in one run); 0 = none.
+	// run is 1 + the index in Book.runStarts of the last run that started before the id
+	// was accepted, in which it was sent (a session lives in one run); 0 = none.
 	run   uint16
 	state uint8 // smpp.MessageState+1; 0 = no receipt yet
 }
@@ -218,7 +218,7 @@ type Book struct {
 	acceptedN int              // accepted PDUs (a resent part counts again)
 	// firstAccepted and lastAccepted bound the acceptances, Unix nanoseconds (average rate).
 	firstAccepted, lastAccepted int64
-	runStarts                   []int64 // earlier runs' starts, Unix nanoseconds, in order (RunStarted)
+	runStarts                   []int64 // runs' starts, Unix nanoseconds, in order (RunStarted)
 
 	// looseIndexed is set (under mu) once the index holds every key of every id; until then
 	// it holds only the ids themselves (see indexLooseKeys). Read without mu by Accepted.
@@ -569,10 +569,10 @@ func (b *Book) SetStatus(row int, s SubmitStatus, reason string) {
 	})
 }
 
-// RunStarted records that an earlier run of the campaign (replayed from its journal) began at
-// at. Summary leaves out of the latencies the samples that span it, as those that span the
-// current run's start: they would count the time between the runs. So every rebuild of the
-// report shows the same latencies.
+// RunStarted records that a run of the campaign (an earlier one replayed from its journal, or
+// this one) began at at. Summary leaves out of the latencies the samples that span it, as
+// those that span the current run's start: they would count the time between the runs. So
+// every rebuild of the report shows the same latencies.
 //
 // An id accepted after a run's start was sent in that run, however early its row was first
 // sent: a receipt that came before cannot be about it. Call RunStarted before Accepted for the

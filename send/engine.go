@@ -76,6 +76,9 @@ type Config struct {
 	// (or, without a journal, they are only in the Book's unmatched list).
 	Spool  Spool
 	Resume Resume // rows already done by an earlier run; nil = send every row
+	// ResumeRead is called once the input has been read, or failed, after the last call of
+	// Resume (Resumption.AllRead). nil = nothing to do then.
+	ResumeRead func()
 	// PackedGSM7 reads incoming GSM 7-bit messages as packed septets: an SMSC that wants
 	// packed data_coding 0 (--gsm7-packed) delivers replies packed too.
 	PackedGSM7 bool
@@ -547,6 +550,9 @@ func (c *Campaign) Run(ctx context.Context, src Source) (Result, error) {
 	c.planMu.Unlock()
 	c.pacer.start(start)
 	c.binding.update(func(st *bindState) { st.worked = start })
+	// What this run sends goes out after this: a receipt from before is not about it, however
+	// early an earlier run first sent its row.
+	c.book.RunStarted(start)
 
 	workCtx, halt := context.WithCancelCause(ctx)
 	defer halt(nil)
@@ -744,6 +750,9 @@ type job struct {
 // It closes jobs and returns the input's error, if any.
 func (c *Campaign) produce(ctx context.Context, src Source, jobs chan<- job) error {
 	defer close(jobs)
+	if c.cfg.ResumeRead != nil {
+		defer c.cfg.ResumeRead()
+	}
 	sending := true
 	for {
 		row, err := src.Next()

@@ -47,17 +47,17 @@ const (
 //     accepted;
 //   - not sent: sent, except with SendNothing.
 //
-// NewResumption also gives the Book the receipts the journal holds, so that the report covers
-// every row from every run and receipts of earlier runs match. Row takes each row's record
-// out of the state once it has used it. A Resumption is used by one
-// campaign; its counters are complete once Campaign.Run has returned.
+// Once the engine has read every row, AllRead (Config.ResumeRead) gives the Book the receipts
+// the journal holds, so that the report covers every row from every run and receipts of
+// earlier runs match. Row takes each row's record out of the state once it has used it. A
+// Resumption is used by one campaign; its counters are complete once Campaign.Run has
+// returned.
 type Resumption struct {
 	state *journal.State
 	book  *report.Book
 	mode  ResumeMode
-	// receipts holds the journal's receipts by message id until Row has replayed the rows
-	// that have the id (see NewResumption).
-	receipts map[string]*waitingReceipts
+	// receipts are the journal's, in the order they came, until AllRead matches them.
+	receipts []*journal.ReceiptRecord
 
 	// What the journal said about the rows to be sent, counted as the engine reads them.
 	Accepted  int // accepted before: skipped
@@ -72,46 +72,26 @@ type Resumption struct {
 }
 
 // NewResumption returns the resumption of the campaign recorded in st, feeding book. Call it
-// before Campaign.Run and pass its Row method as Config.Resume.
+// before Campaign.Run and pass its Row method as Config.Resume, its AllRead method as
+// Config.ResumeRead.
 func NewResumption(st *journal.State, book *report.Book, mode ResumeMode) *Resumption {
-	// A receipt whose id is a message id of a row waits here until Row has replayed every row
-	// that has the id, then matches as it did when it arrived: given to the Book at once, it
-	// would match the first such row before the others were in the Book (an SMSC gives ids
-	// again), and it would wait there in a larger form (hundreds of bytes a receipt, on top of
-	// the journal's). The others (an id in another format, or of no row) go to the Book now,
-	// to match as well as they can.
-	byID := make(map[string][]*journal.ReceiptRecord, len(st.Receipts))
-	for _, rec := range st.Receipts {
-		byID[rec.Receipt.ID] = append(byID[rec.Receipt.ID], rec)
-	}
-	waiting := make(map[string]*waitingReceipts, len(byID))
-	for _, row := range st.Rows {
-		for _, p := range row.Parts {
-			for _, id := range p.MessageIDs {
-				if w := waiting[id]; w != nil {
-					w.holders++
-				} else if recs, ok := byID[id]; ok {
-					waiting[id] = &waitingReceipts{recs: recs, holders: 1}
-				}
-			}
-		}
-	}
-	for _, rec := range st.Receipts {
-		if waiting[rec.Receipt.ID] == nil {
-			book.Receipt(rec.Receipt, rec.At)
-		}
-	}
 	for _, at := range st.RunStarts {
 		book.RunStarted(at)
 	}
-	return &Resumption{state: st, book: book, mode: mode, receipts: waiting}
+	// In the order they came (the spool's are appended to the journal's).
+	slices.SortStableFunc(st.Receipts, func(a, b *journal.ReceiptRecord) int { return a.At.Compare(b.At) })
+	return &Resumption{state: st, book: book, mode: mode, receipts: st.Receipts}
 }
 
-// waitingReceipts are the journal's receipts with one id, held until the rows that have the
-// id (holders of them not replayed yet) are in the Book.
-type waitingReceipts struct {
-	recs    []*journal.ReceiptRecord
-	holders int
+// AllRead is the engine's ResumeRead hook: every row has been read (and replayed), so the
+// journal's receipts, matched now, find every message of the campaign with their id, as they
+// did when they came. Matched earlier, a receipt would take the first row replayed with its id
+// where the live run had found two (an SMSC gives ids again), or a later row's receipt.
+func (r *Resumption) AllRead() {
+	for _, rec := range r.receipts {
+		r.book.Receipt(rec.Receipt, rec.At)
+	}
+	r.receipts = nil
 }
 
 // Row is the Resume hook; see Resumption.
@@ -245,23 +225,6 @@ func (r *Resumption) replay(jr *journal.Row) {
 	for part, p := range jr.Parts {
 		for _, id := range p.MessageIDs {
 			r.book.Accepted(jr.Num, part, id, p.AcceptedAt)
-		}
-	}
-	for _, p := range jr.Parts {
-		for _, id := range p.MessageIDs {
-			w := r.receipts[id]
-			if w == nil {
-				continue
-			}
-			if w.holders--; w.holders > 0 {
-				continue
-			}
-			// In the order they arrived: the journal has the spool's receipts after its own.
-			slices.SortStableFunc(w.recs, func(a, b *journal.ReceiptRecord) int { return a.At.Compare(b.At) })
-			for _, rec := range w.recs {
-				r.book.Receipt(rec.Receipt, rec.At)
-			}
-			delete(r.receipts, id)
 		}
 	}
 }

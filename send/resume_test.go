@@ -115,7 +115,7 @@ func TestResumption(t *testing.T) {
 			// Row 6 was sent, then its recipient opted out: excluded now, accepted in the report.
 			rows[5].Status, rows[5].Message = csvin.StatusExcluded, coding.Message{}
 			rs := NewResumption(st, cfg.Book, tt.mode)
-			cfg.Resume = rs.Row
+			cfg.Resume, cfg.ResumeRead = rs.Row, rs.AllRead
 			if _, err := run(t, cfg, rows); err != nil {
 				t.Fatal(err)
 			}
@@ -253,7 +253,7 @@ func TestResume_refusedBeforeStopIsNotResubmitted(t *testing.T) {
 	}
 	cfg2.Journal = w2
 	rs := NewResumption(st2, cfg2.Book, ResendUncertain)
-	cfg2.Resume = rs.Row
+	cfg2.Resume, cfg2.ResumeRead = rs.Row, rs.AllRead
 	if _, err := run(t, cfg2, rows); err != nil {
 		t.Fatal(err)
 	}
@@ -351,13 +351,9 @@ func throttledThenStopped(t *testing.T, rows []csvin.Row, ready func(Snapshot) b
 	return cfg, path
 }
 
-// A three-part message whose first two parts an earlier run had accepted: the rerun sends
-// only the third, with the same concatenation reference, so the handset joins it to the
-// others and nobody gets the start twice. It is resubmitted only when the third part may
-// have reached the SMSC before (written, no response); refused, it is new to the SMSC.
-// The journal's receipts reach their rows on resume whichever way they match: by the exact
-// message id (kept until the row is replayed), by a looser form of it (given to the Book at
-// once, to wait there), and one of no row stays unmatched.
+// The journal's receipts reach their rows on resume, once every row is read, whichever way
+// they match: by the exact message id or by a looser form of it; one of no row stays
+// unmatched.
 func TestResumption_receipts(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "j")
 	w, err := journal.Create(path, journal.Identity{}, journal.Options{})
@@ -387,6 +383,7 @@ func TestResumption_receipts(t *testing.T) {
 		book.Add(entryOf(row))
 		rs.Row(&row)
 	}
+	rs.AllRead()
 	got := bookRows(book)
 	for row, want := range map[int]string{1: "DELIVRD", 2: "UNDELIV", 3: report.ReceiptPending} {
 		if got[row].ReceiptStatus != want {
@@ -395,9 +392,6 @@ func TestResumption_receipts(t *testing.T) {
 	}
 	if un := book.Unmatched(); len(un) != 1 || un[0].Receipt.ID != "0000ff09" {
 		t.Errorf("unmatched %v, want the receipt of no row", un)
-	}
-	if len(rs.receipts) != 0 {
-		t.Errorf("%d receipts still waiting for their rows, all rows replayed", len(rs.receipts))
 	}
 }
 
@@ -424,6 +418,7 @@ func TestResumption_receiptsOfAReusedID(t *testing.T) {
 		book.Add(entryOf(row))
 		rs.Row(&row)
 	}
+	rs.AllRead()
 	got := bookRows(book)
 	for row, want := range map[int]string{1: "DELIVRD", 2: report.ReceiptPending} {
 		if got[row].ReceiptStatus != want {
@@ -435,6 +430,47 @@ func TestResumption_receiptsOfAReusedID(t *testing.T) {
 	}
 }
 
+// A resumed run resends row 1 to an SMSC that restarted its ids: it gets id 1, which row 5 got
+// from the earlier run. The journal's receipt for id 1 came before this run started, so it is
+// row 5's, although it is matched (once every row is read) after row 1 has the id, and row 1
+// was first sent before it came.
+func TestCampaign_resumedIDIsSentInThisRun(t *testing.T) {
+	t0 := time.Now().Add(-time.Hour)
+	attempt := journal.Part{Attempts: 1, FirstAttempt: t0, FirstSent: t0}
+	accepted := attempt
+	accepted.MessageIDs, accepted.AcceptedAt = []string{"1"}, t0
+	st := &journal.State{
+		RunStarts: []time.Time{t0.Add(-time.Second)},
+		Rows:      map[int]*journal.Row{1: {Num: 1, Parts: []journal.Part{attempt}}, 5: {Num: 5, Parts: []journal.Part{accepted}}},
+		Receipts: []*journal.ReceiptRecord{
+			{Receipt: smpp.Receipt{ID: "1", Stat: "DELIVRD", State: smpp.StateDelivered}, At: t0.Add(30 * time.Minute)},
+		},
+	}
+	srv := newSim(t, smsc.Config{FirstID: 1, ReceiptDelay: time.Hour})
+	cfg := testConfig(srv)
+	// One row at a time, so that row 1 is accepted before the input's end is read.
+	cfg.Session.Window = 1
+	rs := NewResumption(st, cfg.Book, ResendUncertain)
+	cfg.Resume, cfg.ResumeRead = rs.Row, rs.AllRead
+	if _, err := run(t, cfg, testRows(t, 5, "restarted %d")); err != nil {
+		t.Fatal(err)
+	}
+	got := bookRows(cfg.Book)
+	if r := got[1]; r.SubmitStatus != report.SubmitResubmitted || len(r.IDs) != 1 || r.IDs[0].ID != "1" || r.ReceiptStatus != report.ReceiptPending {
+		t.Fatalf("row 1: %s, ids %v, receipt %s; want resubmitted with id 1, its receipt pending", r.SubmitStatus, r.IDs, r.ReceiptStatus)
+	}
+	if r := got[5]; r.ReceiptStatus != "DELIVRD" {
+		t.Errorf("row 5: receipt %q, want DELIVRD (the receipt came before row 1 was sent again)", r.ReceiptStatus)
+	}
+	if un := cfg.Book.Unmatched(); len(un) != 0 {
+		t.Errorf("unmatched %+v, want none", un)
+	}
+}
+
+// A three-part message whose first two parts an earlier run had accepted: the rerun sends
+// only the third, with the same concatenation reference, so the handset joins it to the
+// others and nobody gets the start twice. It is resubmitted only when the third part may
+// have reached the SMSC before (written, no response); refused, it is new to the SMSC.
 func TestResumption_partlySent(t *testing.T) {
 	long := strings.Repeat("Dear customer, your order has shipped. ", 10) // three parts
 	for _, tt := range []struct {
@@ -498,7 +534,7 @@ func TestResumption_partlySent(t *testing.T) {
 				t.Fatalf("%d parts, want 3", n)
 			}
 			rs := NewResumption(st, cfg.Book, ResendUncertain)
-			cfg.Resume = rs.Row
+			cfg.Resume, cfg.ResumeRead = rs.Row, rs.AllRead
 			if _, err := run(t, cfg, rows); err != nil {
 				t.Fatal(err)
 			}
@@ -553,7 +589,7 @@ func TestResumption_excludedSinceSent(t *testing.T) {
 		rows[i].Status, rows[i].Reason = csvin.StatusExcluded, "on the opt-out list optouts.txt"
 	}
 	rs := NewResumption(st, cfg.Book, ResendUncertain)
-	cfg.Resume = rs.Row
+	cfg.Resume, cfg.ResumeRead = rs.Row, rs.AllRead
 	if _, err := run(t, cfg, rows); err != nil {
 		t.Fatal(err)
 	}
@@ -650,7 +686,7 @@ func TestResumption_validityEndedBindsOnlyForReceipts(t *testing.T) {
 			var log eventLog
 			cfg.OnEvent = log.add
 			rs := NewResumption(st, cfg.Book, ResendUncertain)
-			cfg.Resume = rs.Row
+			cfg.Resume, cfg.ResumeRead = rs.Row, rs.AllRead
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
 			var dials atomic.Int32
