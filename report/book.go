@@ -219,6 +219,9 @@ type Book struct {
 	// firstAccepted and lastAccepted bound the acceptances, Unix nanoseconds (average rate).
 	firstAccepted, lastAccepted int64
 	runStarts                   []int64 // runs' starts, Unix nanoseconds, in order (RunStarted)
+	// expected counts, by key hash, the ids of rows an earlier run sent that are not in the
+	// book yet (Expect); nil once ExpectNoMore was called, or when there never were any.
+	expected map[uint64]int32
 
 	// looseIndexed is set (under mu) once the index holds every key of every id; until then
 	// it holds only the ids themselves (see indexLooseKeys). Read without mu by Accepted.
@@ -589,6 +592,72 @@ func (b *Book) RunStarted(at time.Time) {
 func (b *Book) runOf(at int64) uint16 {
 	i, _ := slices.BinarySearch(b.runStarts, at+1) // runs that started at or before at
 	return uint16(min(i, math.MaxUint16))
+}
+
+// Expect says that a row not in the book yet has message id id, from an earlier run (a
+// resumption adds it later): a receipt that may be about it waits until Arrived or
+// ExpectNoMore, rather than match another message with the same id alone (an SMSC gives ids
+// again). Call it once for each time the id will be Accepted, before any receipt.
+func (b *Book) Expect(id string) {
+	hashes := b.appendKeyHashes(nil, smpp.MessageIDKeys(id, b.opt.IDFormat))
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.expected == nil {
+		b.expected = make(map[uint64]int32)
+	}
+	for i, h := range hashes {
+		if !slices.Contains(hashes[:i], h) {
+			b.expected[h]++
+		}
+	}
+}
+
+// Arrived says that an id given to Expect has been Accepted: the receipts waiting for it are
+// matched once no other expected id shares their keys.
+func (b *Book) Arrived(id string) {
+	hashes := b.appendKeyHashes(nil, smpp.MessageIDKeys(id, b.opt.IDFormat))
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.expected == nil {
+		return
+	}
+	for i, h := range hashes {
+		if slices.Contains(hashes[:i], h) {
+			continue
+		}
+		if n := b.expected[h]; n > 1 {
+			b.expected[h] = n - 1
+		} else {
+			delete(b.expected, h)
+		}
+	}
+	b.retryHeld(hashes)
+}
+
+// ExpectNoMore says that no expected id will arrive any more (the input was read, or could not
+// be): the receipts still waiting for one are matched with what the book has.
+func (b *Book) ExpectNoMore() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.expected == nil {
+		return
+	}
+	b.expected = nil
+	b.retryAllHeld()
+}
+
+// waitsForExpected reports whether a receipt with these key hashes may be about an expected
+// id. Called with b.mu held.
+func (b *Book) waitsForExpected(hashes []uint64) bool {
+	if len(b.expected) == 0 {
+		return false
+	}
+	for _, h := range hashes {
+		if b.expected[h] > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // Pending returns the number of accepted rows that have no final receipt state yet; --wait

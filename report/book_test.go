@@ -541,6 +541,56 @@ func TestBook_ReceiptBeforeTheRunThatSentTheID(t *testing.T) {
 	}
 }
 
+// A receipt that may be about an id a resumption has yet to replay (Expect) waits for it, so
+// that it meets every message with its id; one that fits no expected id matches at once, and
+// ExpectNoMore releases the rest (the expected rows never came).
+func TestBook_ReceiptWaitsForExpectedIDs(t *testing.T) {
+	b := NewBook(Options{})
+	b.Expect("a") // row 4's, hex: a receipt may give it as 10
+	b.Expect("a")
+	b.Expect("9") // a row the input never has
+	b.Add(Entry{Row: 1, MSISDN: "1", Parts: 1})
+	b.Sent(1, at(10))
+	b.Accepted(1, 0, "a", at(11)) // the SMSC gave row 4's id again
+	b.Add(Entry{Row: 2, MSISDN: "2", Parts: 1})
+	b.Sent(2, at(12))
+	b.Accepted(2, 0, "b", at(13))
+	b.Add(Entry{Row: 3, MSISDN: "3", Parts: 1})
+	b.Sent(3, at(14))
+	b.Accepted(3, 0, "9", at(15))
+
+	if b.Receipt(rcpt("10", smpp.StateUndeliverable), at(20)) || !b.Matches(rcpt("a", smpp.StateUndeliverable), at(20)) {
+		t.Fatal("a receipt for an expected id matched at once, or does not count as the campaign's")
+	}
+	if !b.Receipt(rcpt("b", smpp.StateDelivered), at(21)) {
+		t.Error("a receipt that fits no expected id waited")
+	}
+	if b.Receipt(rcpt("9", smpp.StateDelivered), at(22)) {
+		t.Error("a receipt for an id expected of a row not read yet matched")
+	}
+	b.Add(Entry{Row: 4, MSISDN: "4", Parts: 1})
+	b.Sent(4, at(5))
+	b.Accepted(4, 0, "a", at(6))
+	b.Arrived("a")
+	if r := mustRow(t, b, 1); r.ReceiptStatus != ReceiptPending {
+		t.Errorf("row 1: receipt %q with one of two expected copies in, want PENDING", r.ReceiptStatus)
+	}
+	b.Arrived("a") // the second copy (a part accepted twice, say) was expected too
+	for row, want := range map[int]string{1: ReceiptPending, 2: "DELIVRD", 3: ReceiptPending, 4: ReceiptPending} {
+		if r := mustRow(t, b, row); r.ReceiptStatus != want {
+			t.Errorf("row %d: receipt %q, want %s", row, r.ReceiptStatus, want)
+		}
+	}
+	b.ExpectNoMore()
+	if r := mustRow(t, b, 3); r.ReceiptStatus != "DELIVRD" {
+		t.Errorf("row 3 after ExpectNoMore: receipt %q, want DELIVRD", r.ReceiptStatus)
+	}
+	um := b.Unmatched()
+	if len(um) != 1 || um[0].Receipt.ID != "10" || !strings.HasPrefix(um[0].Reason, "ambiguous: the id fits messages of rows 1, 4") {
+		t.Errorf("unmatched %+v, want the receipt 10, ambiguous between rows 1 and 4", um)
+	}
+}
+
 func TestBook_UnmatchedReceipts(t *testing.T) {
 	b := NewBook(Options{})
 	addSent(b, 1)

@@ -213,6 +213,9 @@ func (b *Book) receiptExact(r smpp.Receipt, at time.Time) bool {
 	h := maphash.String(b.seed, r.ID)
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if len(b.expected) > 0 {
+		return false // match checks every key against the expected ids
+	}
 	found := b.exactMatch(r.ID, h, unixNano(at))
 	if found < 0 {
 		return false
@@ -247,6 +250,8 @@ const (
 	reasonNoID    = "receipt has no message id"
 	reasonUnknown = "no message of this campaign has this id"
 	reasonBefore  = "it came before every message of this campaign with this id was sent: the SMSC used the id before (an earlier message, another campaign)"
+	// reasonExpected is never final: ExpectNoMore matches such receipts again.
+	reasonExpected = "waiting for the rows of an earlier run with this id"
 )
 
 // sentAfter reports whether the message of rec was sent after at, the time a receipt arrived:
@@ -276,6 +281,9 @@ func (b *Book) sentAfter(rec *idRec, at int64) bool {
 func (b *Book) match(rid string, keys []string, hashes []uint64, at int64) (int, string) {
 	if rid == "" {
 		return -1, reasonNoID
+	}
+	if b.waitsForExpected(hashes) {
+		return -1, reasonExpected
 	}
 	b.indexLooseKeys()
 	var cands [8]uint32

@@ -9,7 +9,7 @@ import (
 )
 
 // Matches reports whether Receipt would match r, received at at, to a message of the book
-// now, without recording anything. The send engine asks it before a receipt is made durable, to decide
+// now, or keep it for an expected one (Expect), without recording anything. The send engine asks it before a receipt is made durable, to decide
 // whether the receipt belongs in the campaign's journal or in the spool of receipts of other
 // campaigns; only then does it call Receipt and acknowledge the receipt.
 func (b *Book) Matches(r smpp.Receipt, at time.Time) bool {
@@ -20,8 +20,8 @@ func (b *Book) Matches(r smpp.Receipt, at time.Time) bool {
 	hashes := b.appendKeyHashes(nil, keys)
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	id, _ := b.match(r.ID, keys, hashes, unixNano(at))
-	return id >= 0
+	id, reason := b.match(r.ID, keys, hashes, unixNano(at))
+	return id >= 0 || reason == reasonExpected
 }
 
 // matchesExact is the fast path of Matches, as receiptExact is Receipt's: the usual receipt's

@@ -78,6 +78,15 @@ func NewResumption(st *journal.State, book *report.Book, mode ResumeMode) *Resum
 	for _, at := range st.RunStarts {
 		book.RunStarted(at)
 	}
+	// A receipt that comes while rows of earlier runs are still to be read waits for those
+	// with its id, as the journal's do (see AllRead).
+	for _, row := range st.Rows {
+		for _, p := range row.Parts {
+			for _, id := range p.MessageIDs {
+				book.Expect(id)
+			}
+		}
+	}
 	// In the order they came (the spool's are appended to the journal's).
 	slices.SortStableFunc(st.Receipts, func(a, b *journal.ReceiptRecord) int { return a.At.Compare(b.At) })
 	return &Resumption{state: st, book: book, mode: mode, receipts: st.Receipts}
@@ -88,6 +97,7 @@ func NewResumption(st *journal.State, book *report.Book, mode ResumeMode) *Resum
 // did when they came. Matched earlier, a receipt would take the first row replayed with its id
 // where the live run had found two (an SMSC gives ids again), or a later row's receipt.
 func (r *Resumption) AllRead() {
+	r.book.ExpectNoMore() // rows of the journal not in the input (an input error) never come
 	for _, rec := range r.receipts {
 		r.book.Receipt(rec.Receipt, rec.At)
 	}
@@ -225,6 +235,7 @@ func (r *Resumption) replay(jr *journal.Row) {
 	for part, p := range jr.Parts {
 		for _, id := range p.MessageIDs {
 			r.book.Accepted(jr.Num, part, id, p.AcceptedAt)
+			r.book.Arrived(id)
 		}
 	}
 }

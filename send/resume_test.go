@@ -467,6 +467,37 @@ func TestCampaign_resumedIDIsSentInThisRun(t *testing.T) {
 	}
 }
 
+// A receipt that comes while rows of earlier runs are still to be read waits for the ones with
+// its id: row 1, sent again to an SMSC that restarted its ids, gets id 1, which row 21 got
+// from the earlier run, and row 1's receipt comes long before row 21 is read. Both were sent
+// before it came: it is ambiguous, as a report rebuilt from the journal finds, not row 1's.
+func TestCampaign_receiptWaitsForTheEarlierRunsRows(t *testing.T) {
+	t0 := time.Now().Add(-time.Hour)
+	st := &journal.State{
+		RunStarts: []time.Time{t0.Add(-time.Second)},
+		Rows: map[int]*journal.Row{21: {Num: 21, Parts: []journal.Part{{Attempts: 1, FirstAttempt: t0, FirstSent: t0,
+			MessageIDs: []string{"1"}, AcceptedAt: t0}}}},
+	}
+	srv := newSim(t, smsc.Config{FirstID: 1})
+	cfg := testConfig(srv)
+	cfg.Session.Window = 1 // the input's end is read long after row 1's receipt came
+	rs := NewResumption(st, cfg.Book, ResendUncertain)
+	cfg.Resume, cfg.ResumeRead = rs.Row, rs.AllRead
+	if _, err := run(t, cfg, testRows(t, 21, "restarted %d")); err != nil {
+		t.Fatal(err)
+	}
+	got := bookRows(cfg.Book)
+	if r := got[1]; len(r.IDs) != 1 || r.IDs[0].ID != "1" || r.ReceiptStatus != report.ReceiptPending {
+		t.Fatalf("row 1: ids %v, receipt %s; want id 1, its receipt pending", r.IDs, r.ReceiptStatus)
+	}
+	if r := got[21]; r.ReceiptStatus != report.ReceiptPending {
+		t.Errorf("row 21: receipt %q, want PENDING", r.ReceiptStatus)
+	}
+	if un := cfg.Book.Unmatched(); len(un) != 1 || un[0].Reason != "ambiguous: the id fits messages of rows 1, 21" {
+		t.Errorf("unmatched %+v, want row 1's receipt, ambiguous", un)
+	}
+}
+
 // A three-part message whose first two parts an earlier run had accepted: the rerun sends
 // only the third, with the same concatenation reference, so the handset joins it to the
 // others and nobody gets the start twice. It is resubmitted only when the third part may
