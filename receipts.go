@@ -232,6 +232,9 @@ func receiptsSettingsOf(c *cli.Context, passwordOnArgs bool, warn func(string)) 
 		return s, err
 	}
 	s.journal = journalSettings{path: path, collect: true, spool: spool}
+	if err := checkOutputFiles(c, &s); err != nil {
+		return s, err
+	}
 	return s, outputSettings(c, &s)
 }
 

@@ -86,6 +86,10 @@ func journalSettingsOf(c *cli.Context, reportPath string, in csvin.Config, recei
 		}
 	} else if js.path != "" {
 		if _, err := os.Stat(js.path); err == nil {
+			if _, err := journal.LoadFacts(js.path); errors.Is(err, journal.ErrNotJournal) {
+				// Neither --resume nor --force would take it: say so, not what they do.
+				return js, fmt.Errorf("--journal %s exists and is not an smscast journal, which smscast never replaces: choose another --journal (by default it is the report's name + .journal)", js.path)
+			}
 			if !c.Bool("force") && js.pipe {
 				return js, fmt.Errorf("journal %s exists: it records an earlier run; a campaign read from standard input "+
 					"or a pipe cannot be resumed, so choose another --report (or --journal), or use --force to start over "+

@@ -855,6 +855,27 @@ func TestCollectSpooled_afterTheRunThatGotTheID(t *testing.T) {
 	}
 }
 
+// smscast receipts refuses, as send does, to write its summary or inbox over the campaign's
+// own files: the journal it reads would be lost.
+func TestReceipts_outputsAreNotTheCampaignsFiles(t *testing.T) {
+	c, _ := sentCampaign(t, 2)
+	for _, tt := range []struct{ flag, path, want string }{
+		{"--summary-json", c.templates, "is the --templates file"},
+		{"--summary-json", c.journal, "is also --journal"},
+		{"--inbox", c.report, "is also --report"},
+	} {
+		before, err := os.ReadFile(tt.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		code, stderr := runCmd(t, "receipts", "--journal", c.journal, "--wait", "0", "--spool", c.spool, "--quiet", tt.flag, tt.path)
+		after, _ := os.ReadFile(tt.path)
+		if code != exitUsage || !strings.Contains(stderr, tt.want) || !bytes.Equal(before, after) {
+			t.Errorf("%s %s: exit %d, stderr %q, file changed %v; want 1 saying %q, the file untouched", tt.flag, tt.path, code, stderr, !bytes.Equal(before, after), tt.want)
+		}
+	}
+}
+
 // readUnmatched counts the lines of a report's unmatched-receipts file.
 func readUnmatched(t *testing.T, reportPath string) int {
 	t.Helper()

@@ -350,6 +350,9 @@ func sendSettingsOf(c *cli.Context, passwordOnArgs bool, warn func(string)) (sen
 	if err := checkSummaryPath(s.summaryJSON); err != nil {
 		return s, err
 	}
+	if err := checkOutputFiles(c, &s); err != nil {
+		return s, err
+	}
 	return s, outputSettings(c, &s)
 }
 
@@ -583,6 +586,72 @@ func checkSummaryPath(path string) error {
 	}
 	if err := writableDir(filepath.Dir(path)); err != nil {
 		return fmt.Errorf("--summary-json %s: %w; give a directory where this user can write", path, err)
+	}
+	return nil
+}
+
+// checkOutputFiles refuses, before anything is read or sent, a file smscast would write (the
+// report and its unmatched receipts, the journal, --summary-json, --inbox, and --exclude with
+// --optout-keywords) in a directory that does not exist or this user cannot write, or that is
+// one of the campaign's inputs or another of those outputs: a summary written over the
+// templates or the journal, or replies appended to the recipients, would destroy the
+// campaign's own files.
+func checkOutputFiles(c *cli.Context, s *sendSettings) error {
+	for _, f := range []struct{ flag, path string }{{"--inbox", s.inbox}, {"--journal", s.journal.path}} {
+		if err := checkOutputDir(f.flag, f.path); err != nil {
+			return err
+		}
+	}
+	if len(s.optoutWords) > 0 {
+		if err := checkOutputDir("--exclude", s.input.Exclude); err != nil {
+			return fmt.Errorf("%w (--optout-keywords appends to it)", err)
+		}
+	}
+	type file struct{ what, path string }
+	var outputs []file
+	add := func(what, path string) {
+		if path != "" && path != "-" && !report.Special(path) {
+			outputs = append(outputs, file{what, path})
+		}
+	}
+	add("--report", s.report)
+	if s.report != "" {
+		add("the report's unmatched receipts", report.UnmatchedPath(s.report))
+	}
+	add("--journal", s.journal.path)
+	add("--summary-json", s.summaryJSON)
+	add("--inbox", s.inbox)
+	inputs := []file{
+		{"--recipients", s.input.Recipients}, {"--templates", s.input.Templates}, {"--exclude", s.input.Exclude},
+		{"--config", c.String("config")}, {"--password-file", c.String("password-file")},
+	}
+	for i, out := range outputs {
+		for _, in := range inputs {
+			if in.path != "" && in.path != "-" && sameFile(out.path, in.path) {
+				return fmt.Errorf("%s %s is the %s file, which smscast only reads: give %s another file", out.what, out.path, in.what, out.what)
+			}
+		}
+		for _, other := range outputs[:i] {
+			if sameFile(out.path, other.path) {
+				return fmt.Errorf("%s %s is also %s: give each its own file", out.what, out.path, other.what)
+			}
+		}
+	}
+	return nil
+}
+
+// checkOutputDir refuses a file named by flag that cannot be created in its directory: a
+// missing or read-only one. "" and special files (/dev/stdout) pass.
+func checkOutputDir(flag, path string) error {
+	if path == "" || path == "-" || report.Special(path) {
+		return nil
+	}
+	dir := filepath.Dir(path)
+	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+		return fmt.Errorf("%s %s: directory %s does not exist", flag, path, dir)
+	}
+	if err := writableDir(dir); err != nil {
+		return fmt.Errorf("%s %s: %w; give a directory where this user can write", flag, path, err)
 	}
 	return nil
 }

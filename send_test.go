@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/urfave/cli/v2"
+	"smscast/journal"
 	"smscast/smpp"
 	"smscast/smsc"
 )
@@ -378,10 +379,17 @@ func TestSend_dryRunChecksWhatARunChecks(t *testing.T) {
 	recipients, templates := campaignFiles(t, dir, 4)
 	taken := filepath.Join(dir, "taken.csv")
 	twoColumns := filepath.Join(dir, "exclude.csv")
-	for _, f := range []string{taken, taken + ".journal", twoColumns} {
+	for _, f := range []string{taken, twoColumns} {
 		if err := os.WriteFile(f, []byte("+4915112345678,x\n"), 0o600); err != nil {
 			t.Fatal(err)
 		}
+	}
+	w, err := journal.Create(taken+".journal", journal.Identity{}, journal.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
 	}
 	base := []string{"send", "--dry-run", "--recipients", recipients, "--templates", templates}
 	tests := []struct {
@@ -395,6 +403,16 @@ func TestSend_dryRunChecksWhatARunChecks(t *testing.T) {
 		{[]string{"--password-file", filepath.Join(dir, "none.pw")}, "password file"},
 		{[]string{"--system-id", "waytoolongsystemid"}, "the bind cannot be sent"},
 		{[]string{"--smsc", "not a host"}, "--smsc"},
+		// Outputs that would land in a missing directory, or on the campaign's own files.
+		{[]string{"--inbox", filepath.Join(dir, "none", "in.csv")}, "directory " + filepath.Join(dir, "none") + " does not exist"},
+		{[]string{"--journal", filepath.Join(dir, "none", "j")}, "does not exist"},
+		{[]string{"--exclude", filepath.Join(dir, "none", "opt.txt"), "--optout-keywords", "STOP"}, "does not exist"},
+		{[]string{"--summary-json", templates}, "is the --templates file, which smscast only reads"},
+		{[]string{"--inbox", recipients}, "is the --recipients file"},
+		{[]string{"--exclude", twoColumns, "--summary-json", twoColumns}, "is the --exclude file"},
+		{[]string{"--report", filepath.Join(dir, "r.csv"), "--summary-json", filepath.Join(dir, "r.csv")}, "--summary-json " + filepath.Join(dir, "r.csv") + " is also --report"},
+		{[]string{"--report", filepath.Join(dir, "r.csv"), "--inbox", filepath.Join(dir, "r.csv.journal")}, "is also --journal"},
+		{[]string{"--journal", templates}, "is not an smscast journal"},
 	}
 	for _, tt := range tests {
 		code, stderr := runApp(t, append(base, tt.args...)...)
