@@ -62,7 +62,7 @@ func TestResumeNote(t *testing.T) {
 	if got := resumeNote(left, resumeFacts{journalPath: "out.csv.journal", nothingSent: true}); !strings.Contains(got, "nothing was sent") || !strings.Contains(got, "--force") {
 		t.Errorf("a first run that sent nothing: %q, want --force (its journal is gone)", got)
 	}
-	if got := resumeNote(left, resumeFacts{journalPath: "demo/report.csv.journal", demo: true}); !strings.Contains(got, "smscast demo again") || strings.Contains(got, "--resume") {
+	if got := resumeNote(left, resumeFacts{journalPath: "demo/report.csv.journal", demo: true}); !strings.Contains(got, "smscast demo again for a new one (with --force if you gave --dir)") || strings.Contains(got, "--resume") {
 		t.Errorf("demo note = %q, want advice to run the demo again, not --resume (demo has no such flag)", got)
 	}
 	if got := resumeNote(left, resumeFacts{journalPath: "out.csv.journal", unjournaled: 16}); !strings.Contains(got, "16 accepted rows whose acceptance the journal could not record") {

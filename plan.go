@@ -247,10 +247,14 @@ func planRecord(record []string, row csvin.Row) {
 	record[8] = report.SafeCell(row.From)
 }
 
-// checkPlanOut refuses an --out that is one of the input files, which the plan would replace.
+// checkPlanOut refuses, before the input is read, an --out that is one of the input files,
+// which the plan would replace, or in a directory where it cannot be written.
 func checkPlanOut(out string, cfg csvin.Config) error {
 	if out == "" || out == "-" {
 		return nil
+	}
+	if err := checkOutputDir("--out", out); err != nil {
+		return err
 	}
 	outInfo, err := os.Stat(out)
 	if err != nil {

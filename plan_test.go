@@ -141,6 +141,7 @@ func TestPlan_exitStatus(t *testing.T) {
 		{"negative price", []string{"--recipients", good, "--text", "Hi", "--price-per-part", "-1"}, exitUsage, "cannot be negative", false},
 		{"argument", []string{"--recipients", good, "--text", "Hi", "extra"}, exitUsage, "plan takes no arguments", false},
 		{"--out is an input", []string{"--recipients", good, "--text", "Hi", "--out", good}, exitUsage, "is an input file", false},
+		{"--out in no directory", []string{"--recipients", good, "--text", "Hi", "--out", filepath.Join(good, "none", "p.csv")}, exitUsage, "none does not exist", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

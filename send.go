@@ -923,7 +923,10 @@ func runSend(ctx context.Context, s sendSettings, stderr io.Writer, signals <-ch
 		}
 		return withExit(exitConnect, joinErrs(fmt.Errorf("%w; %s", runErr, note), outputErr))
 	}
-	pending := pendingNote(sum.Receipts[report.ReceiptPending], s.journal.path, s.report, s.journal.spoolFlag, s.summaryJSON, s.journal.pipe)
+	pending := ""
+	if !s.demo { // a demo is run again, not collected
+		pending = pendingNote(sum.Receipts[report.ReceiptPending], s.journal.path, s.report, s.journal.spoolFlag, s.summaryJSON, s.journal.pipe)
+	}
 	// A first run that sent nothing removed its journal (cj.finish): nothing to resume.
 	nothingSent := !res.Sent && !s.journal.resume
 	unjournaled := 0
@@ -1056,7 +1059,7 @@ func resumeNote(sum report.Summary, f resumeFacts) string {
 	case left == 0:
 		return expired
 	case demo:
-		return fmt.Sprintf("the demo left %d rows not sent or uncertain; run smscast demo again for a new one", left)
+		return fmt.Sprintf("the demo left %d rows not sent or uncertain; run smscast demo again for a new one (with --force if you gave --dir)", left)
 	case nothingSent && !pipe:
 		return fmt.Sprintf("nothing was sent, so nothing is to resume: to send the %d rows, run the same command again with --force (it replaces this run's report)", left)
 	case pipe:

@@ -290,8 +290,15 @@ func TestSend_bindRefused(t *testing.T) {
 	t.Setenv("SMSCAST_PASSWORD", "")
 	code, stderr = runApp(t, "send", "--smsc", srv.Addr(), "--system-id", "acme",
 		"--recipients", recipients, "--templates", templates, "--from", "ACME", "--report", reportPath)
-	if code != exitConnect || !strings.Contains(stderr, "no password was given") {
+	if code != exitConnect || !strings.Contains(stderr, "no password was given") || strings.Contains(stderr, "no --system-id") {
 		t.Errorf("no password: exit %d, want 2 saying no password was given\n%s", code, stderr)
+	}
+	// Nor is a --system-id: the error names what is missing.
+	t.Setenv("SMSCAST_PASSWORD", "right")
+	code, stderr = runApp(t, "send", "--smsc", srv.Addr(),
+		"--recipients", recipients, "--templates", templates, "--from", "ACME", "--report", reportPath)
+	if code != exitConnect || !strings.Contains(stderr, "no --system-id was given") || strings.Contains(stderr, "no password") {
+		t.Errorf("no --system-id: exit %d, want 2 saying no --system-id was given\n%s", code, stderr)
 	}
 }
 

@@ -42,7 +42,7 @@ func simCommand() *cli.Command {
 			&cli.StringFlag{Name: "password", EnvVars: []string{"SMSCAST_SIM_PASSWORD"}, Usage: "accept only binds with this `PASSWORD` (default: any); prefer the environment variable, the command line is visible to other users"},
 			&cli.StringFlag{Name: "id-format", Value: "hex", Usage: "message ids in responses: `FORMAT` hex or dec"},
 			&cli.StringFlag{Name: "receipt-id-format", Usage: "message ids in the receipt text: `FORMAT` hex or dec (default: as --id-format); the other one rehearses a common carrier quirk (the receipted_message_id TLV keeps the response's id)"},
-			&cli.Uint64Flag{Name: "first-id", Usage: "number the messages from `N` on (written in --id-format) instead of from a random start, as an SMSC whose counter restarted gives out earlier ids again"},
+			&cli.Uint64Flag{Name: "first-id", DefaultText: "random", Usage: "number the messages from `N` on (written in --id-format) instead of from a random start, as an SMSC whose counter restarted gives out earlier ids again"},
 			&cli.DurationFlag{Name: "receipt-delay", Usage: "send each receipt this `DURATION` after acceptance (e.g. 2s)"},
 			&cli.DurationFlag{Name: "receipt-jitter", Usage: "add a random delay up to `DURATION` to each receipt"},
 			&cli.DurationFlag{Name: "receipt-retry", Value: smsc.DefaultReceiptRetry, Usage: "send a receipt again when its deliver_sm_resp has not come after `DURATION`, or came with an error"},

@@ -177,6 +177,31 @@ func TestReader_shards(t *testing.T) {
 	}
 }
 
+// A character the encoding cannot take is named where it is: a cell of the row (the row's
+// line and the cell's column), the text of a template (its file and line), or --text; with
+// --to, the number the row is for.
+func TestReader_notEncodableSaysWhere(t *testing.T) {
+	recipients := writeFile(t, "r.csv", []byte("msisdn,name,template\n+49 171 1234567,\u0141ukasz,plain\n+49 171 1234568,Ann,party\n"))
+	templates := writeFile(t, "t.csv", []byte("id,text\nplain,Hi {{name}}\nparty,Hi {{name}} \U0001F389\n"))
+	got := rows(t, csvin.Config{Recipients: recipients, Templates: templates, Coding: coding.Options{Encoding: coding.GSM7}})
+	want := []string{
+		recipients + `:2:17: character 'Ł' (U+0141) at position 4 cannot be encoded in gsm7: use --encoding auto or ucs2, or --transliterate if it is a look-alike of a GSM character (it is in column "name")`,
+		recipients + `:3: character '🎉' (U+1F389) at position 8 cannot be encoded in gsm7: use --encoding auto or ucs2, or --transliterate if it is a look-alike of a GSM character (it is in the text of template "party", ` + templates + `:3:7)`,
+	}
+	if len(got) != 2 {
+		t.Fatalf("%d rows, want 2", len(got))
+	}
+	for i, row := range got {
+		if row.Err == nil || row.Err.Error() != want[i] {
+			t.Errorf("row %d: %v\nwant %s", row.Num, row.Err, want[i])
+		}
+	}
+	got = rows(t, csvin.Config{To: []string{"+49 171 1234567"}, Text: "Hi \U0001F389", Coding: coding.Options{Encoding: coding.GSM7}})
+	if len(got) != 1 || got[0].Err == nil || !strings.HasPrefix(got[0].Err.Error(), "--to +49 171 1234567: character '🎉'") || !strings.HasSuffix(got[0].Err.Error(), "(it is in --text)") {
+		t.Errorf("--to: %+v, want the number and --text named", got)
+	}
+}
+
 func TestReader_toAndStdin(t *testing.T) {
 	got := rows(t, csvin.Config{To: []string{"+49 171 1234567", "0171 123"}, Text: "Hi {{msisdn}}"})
 	if len(got) != 2 || got[0].Status != csvin.StatusOK || got[0].Text != "Hi +49 171 1234567" || got[0].Line != 0 {

@@ -120,7 +120,21 @@ func (e *evaluator) compose(row Row, rec []string, pos []fieldPos) Row {
 			"the message contains U+FFFD (�), the mark of text damaged by a wrong character set (a byte --charset does not define, a broken UTF-16 character, or a file converted badly before); fix the file or --charset"))
 	}
 	if err := e.encode(&row); err != nil {
-		return e.invalid(row, rec, pos, -1, err)
+		field := -1
+		if ee := (*coding.EncodeError)(nil); errors.As(err, &ee) {
+			// Say where the character is: a cell of the row, or the template's own text (the
+			// row's line alone sends the user looking in the wrong file).
+			field = slices.IndexFunc(rec, func(cell string) bool { return strings.ContainsRune(cell, ee.Char) })
+			switch {
+			case field >= 0:
+				err = fmt.Errorf("%w (it is in column %q)", err, e.header[field])
+			case e.inline:
+				err = fmt.Errorf("%w (it is in --text)", err)
+			default:
+				err = fmt.Errorf("%w (it is in the text of template %q, %s:%d:%d)", err, tp.id, tp.file, tp.line, tp.column)
+			}
+		}
+		return e.invalid(row, rec, pos, field, err)
 	}
 	return row
 }
@@ -194,6 +208,8 @@ func (e *evaluator) invalid(row Row, rec []string, pos []fieldPos, field int, er
 	row.Err = &RowError{File: e.file, Err: err}
 	if !e.lineless {
 		row.Err.Line, row.Err.Column = fieldAt(rec, pos, field)
+	} else if field != e.phoneCol && e.phoneCol < len(rec) {
+		row.Err.File += " " + strings.TrimSpace(rec[e.phoneCol]) // which of the numbers
 	}
 	return row
 }

@@ -184,7 +184,7 @@ func TestReader_formats(t *testing.T) {
 		}, []string{"1 2 491711234567 text ok [a...b]"}},
 		{"--transliterate with --encoding gsm7, a character it cannot replace", "msisdn\n+49 171 1234567\n", func(c *csvin.Config) {
 			c.Text, c.Transliterate, c.Coding.Encoding = "a\u00e1b", true, coding.GSM7
-		}, []string{"1 2 491711234567 text invalid [character '\u00e1' (U+00E1) at position 2 cannot be encoded in gsm7: use --encoding auto or ucs2]"}},
+		}, []string{"1 2 491711234567 text invalid [character '\u00e1' (U+00E1) at position 2 cannot be encoded in gsm7: use --encoding auto or ucs2 (it is in --text)]"}},
 		// A cell of invisible characters is as empty as one of spaces: it takes the fallback,
 		// and without one it is an empty cell.
 		{"a cell of invisible characters is empty", "msisdn,name\n+49 171 1234567,\u200b\n+49 171 1234568,\u00ad\u200e\n+49 171 1234569,\u00adAnn\n",

@@ -113,6 +113,7 @@ type BindError struct {
 	Status     smpp.Status
 	Mode       smpp.BindMode
 	NoPassword bool // the bind carried an empty password
+	NoSystemID bool // the bind carried an empty system_id
 }
 
 func (e *BindError) Error() string {
@@ -123,9 +124,16 @@ func (e *BindError) Error() string {
 		}
 		return fmt.Sprintf("SMSC %s refused the bind: %v: it does not know %s", e.Addr, e.Status, hint)
 	}
+	var missing []string
+	if e.NoSystemID {
+		missing = append(missing, "no --system-id was given (SMSCAST_SYSTEM_ID, or system-id in --config)")
+	}
 	if e.NoPassword {
 		// Cron does not have the login shell's environment: SMSCAST_PASSWORD is easily missing.
-		return fmt.Sprintf("SMSC %s refused the bind: %v; no password was given (SMSCAST_PASSWORD, --password-file or password in --config), and check --system-id and --system-type", e.Addr, e.Status)
+		missing = append(missing, "no password was given (SMSCAST_PASSWORD, --password-file or password in --config)")
+	}
+	if missing != nil {
+		return fmt.Sprintf("SMSC %s refused the bind: %v; %s; check the rest of the credentials and --system-type too", e.Addr, e.Status, strings.Join(missing, "; "))
 	}
 	return fmt.Sprintf("SMSC %s refused the bind: %v; check --system-id, the password and --system-type", e.Addr, e.Status)
 }
@@ -216,7 +224,7 @@ func (c *Campaign) settingRefused(err error) error {
 		return &TLSMismatchError{Addr: c.cfg.Addr, TLS: c.cfg.Session.TLS != nil, Err: err}
 	}
 	if st, refused := bindRefused(err); refused {
-		return &BindError{Addr: c.cfg.Addr, Status: st, Mode: c.cfg.Session.Bind.Mode, NoPassword: c.cfg.Session.Bind.Password == ""}
+		return &BindError{Addr: c.cfg.Addr, Status: st, Mode: c.cfg.Session.Bind.Mode, NoPassword: c.cfg.Session.Bind.Password == "", NoSystemID: c.cfg.Session.Bind.SystemID == ""}
 	}
 	return nil
 }
