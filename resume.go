@@ -86,7 +86,7 @@ func journalSettingsOf(c *cli.Context, reportPath string, in csvin.Config, recei
 		}
 	} else if js.path != "" {
 		if _, err := os.Stat(js.path); err == nil {
-			if _, err := journal.LoadFacts(js.path); errors.Is(err, journal.ErrNotJournal) {
+			if err := journal.CheckHeader(js.path); errors.Is(err, journal.ErrNotJournal) {
 				// Neither --resume nor --force would take it: say so, not what they do.
 				return js, fmt.Errorf("--journal %s exists and is not an smscast journal, which smscast never replaces: choose another --journal (by default it is the report's name + .journal)", js.path)
 			}
@@ -490,6 +490,9 @@ func openCampaignJournal(s *sendSettings, book *report.Book, stderr io.Writer) (
 		fmt.Fprintf(stderr, "warning: receipts in the spool were not all read: %v\n", err)
 	}
 	cj.resume = send.NewResumption(st, book, mode)
+	// This run's start as its journal records it, as a rebuild will read it: what this run
+	// sends goes out after it (a resend's id, given again by the SMSC, is not an earlier one's).
+	book.RunStarted(w.Started())
 	// The Book and the resumption hold what they need of the receipts now: the state's list
 	// would only keep them all alive for the whole run.
 	st.Receipts = nil

@@ -628,7 +628,7 @@ func checkOutputFiles(c *cli.Context, s *sendSettings) error {
 	for i, out := range outputs {
 		for _, in := range inputs {
 			if in.path != "" && in.path != "-" && sameFile(out.path, in.path) {
-				return fmt.Errorf("%s %s is the %s file, which smscast only reads: give %s another file", out.what, out.path, in.what, out.what)
+				return fmt.Errorf("%s %s is the %s file: give %s a file of its own", out.what, out.path, in.what, out.what)
 			}
 		}
 		for _, other := range outputs[:i] {
@@ -647,8 +647,10 @@ func checkOutputDir(flag, path string) error {
 		return nil
 	}
 	dir := filepath.Dir(path)
-	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+	if st, err := os.Stat(dir); err != nil {
 		return fmt.Errorf("%s %s: directory %s does not exist", flag, path, dir)
+	} else if !st.IsDir() {
+		return fmt.Errorf("%s %s: %s is not a directory", flag, path, dir)
 	}
 	if err := writableDir(dir); err != nil {
 		return fmt.Errorf("%s %s: %w; give a directory where this user can write", flag, path, err)

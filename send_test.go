@@ -414,7 +414,7 @@ func TestSend_dryRunChecksWhatARunChecks(t *testing.T) {
 		{[]string{"--inbox", filepath.Join(dir, "none", "in.csv")}, "directory " + filepath.Join(dir, "none") + " does not exist"},
 		{[]string{"--journal", filepath.Join(dir, "none", "j")}, "does not exist"},
 		{[]string{"--exclude", filepath.Join(dir, "none", "opt.txt"), "--optout-keywords", "STOP"}, "does not exist"},
-		{[]string{"--summary-json", templates}, "is the --templates file, which smscast only reads"},
+		{[]string{"--summary-json", templates}, "is the --templates file: give --summary-json a file of its own"},
 		{[]string{"--inbox", recipients}, "is the --recipients file"},
 		{[]string{"--exclude", twoColumns, "--summary-json", twoColumns}, "is the --exclude file"},
 		{[]string{"--report", filepath.Join(dir, "r.csv"), "--summary-json", filepath.Join(dir, "r.csv")}, "--summary-json " + filepath.Join(dir, "r.csv") + " is also --report"},

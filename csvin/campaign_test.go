@@ -186,7 +186,7 @@ func TestReader_notEncodableSaysWhere(t *testing.T) {
 	got := rows(t, csvin.Config{Recipients: recipients, Templates: templates, Coding: coding.Options{Encoding: coding.GSM7}})
 	want := []string{
 		recipients + `:2:17: character 'Ł' (U+0141) at position 4 cannot be encoded in gsm7: use --encoding auto or ucs2, or --transliterate if it is a look-alike of a GSM character (it is in column "name")`,
-		recipients + `:3: character '🎉' (U+1F389) at position 8 cannot be encoded in gsm7: use --encoding auto or ucs2, or --transliterate if it is a look-alike of a GSM character (it is in the text of template "party", ` + templates + `:3:7)`,
+		recipients + `:3: character '🎉' (U+1F389) at position 8 cannot be encoded in gsm7: use --encoding auto or ucs2, or --transliterate if it is a look-alike of a GSM character (it is in the text of template "party", which begins at ` + templates + `:3:7)`,
 	}
 	if len(got) != 2 {
 		t.Fatalf("%d rows, want 2", len(got))

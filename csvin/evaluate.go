@@ -124,14 +124,14 @@ func (e *evaluator) compose(row Row, rec []string, pos []fieldPos) Row {
 		if ee := (*coding.EncodeError)(nil); errors.As(err, &ee) {
 			// Say where the character is: a cell of the row, or the template's own text (the
 			// row's line alone sends the user looking in the wrong file).
-			field = slices.IndexFunc(rec, func(cell string) bool { return strings.ContainsRune(cell, ee.Char) })
+			field = tp.fieldWith(rec, ee.Char)
 			switch {
 			case field >= 0:
 				err = fmt.Errorf("%w (it is in column %q)", err, e.header[field])
 			case e.inline:
 				err = fmt.Errorf("%w (it is in --text)", err)
 			default:
-				err = fmt.Errorf("%w (it is in the text of template %q, %s:%d:%d)", err, tp.id, tp.file, tp.line, tp.column)
+				err = fmt.Errorf("%w (it is in the text of template %q, which begins at %s:%d:%d)", err, tp.id, tp.file, tp.line, tp.column)
 			}
 		}
 		return e.invalid(row, rec, pos, field, err)

@@ -165,6 +165,17 @@ func (tp *template) render(buf []byte, rec []string, allowEmpty bool) ([]byte, e
 	return buf, nil
 }
 
+// fieldWith returns the column of rec that the template inserts and that holds r, or -1 when
+// r comes from the template's own text (or a fallback).
+func (tp *template) fieldWith(rec []string, r rune) int {
+	for _, p := range tp.pieces {
+		if p.name != "" && p.field < len(rec) && strings.ContainsRune(trimCell(rec[p.field]), r) {
+			return p.field
+		}
+	}
+	return -1
+}
+
 // trimCell is a cell as it is inserted: without spaces at either end, nor the invisible
 // characters pasted text brings along there (a zero-width space, a byte order mark, a word
 // joiner), which would switch the message to UCS-2, doubling its cost, for nothing.

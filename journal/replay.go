@@ -76,12 +76,31 @@ func Replay(path string, fn func(Record) error) (*TornTail, error) {
 	return replay(f, fi.Size(), path, fn)
 }
 
-// replay is Replay over any random-access source of the given size.
-func replay(ra io.ReaderAt, size int64, path string, fn func(Record) error) (*TornTail, error) {
+// CheckHeader reads only the header of the file at path: ErrNotJournal (wrapped) for a file
+// that is not a journal, *VersionError for another format version, nil for a journal (one
+// torn before its header was complete included). For telling a journal from another file
+// without replaying a whole campaign.
+func CheckHeader(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("read journal: %w", err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return fmt.Errorf("read journal: %w", err)
+	}
+	_, _, err = header(f, fi.Size(), path)
+	return err
+}
+
+// header reads and checks the file header of a journal of the given size. A file torn before
+// its header was complete gives a *TornTail and full false: nothing follows.
+func header(ra io.ReaderAt, size int64, path string) (torn *TornTail, full bool, err error) {
 	hdr := make([]byte, headerLen)
 	n, err := ra.ReadAt(hdr, 0)
 	if n < headerLen && !errors.Is(err, io.EOF) {
-		return nil, fmt.Errorf("read journal %s: %w", path, err)
+		return nil, false, fmt.Errorf("read journal %s: %w", path, err)
 	}
 	hdr = hdr[:min(int64(n), size)]
 	if len(hdr) < headerLen {
@@ -90,17 +109,25 @@ func replay(ra io.ReaderAt, size int64, path string, fn func(Record) error) (*To
 		if len(hdr) <= len(Magic) && string(hdr) == Magic[:len(hdr)] ||
 			len(hdr) > len(Magic) && string(hdr[:len(Magic)]) == Magic {
 			if size == 0 {
-				return &TornTail{Path: path, Reason: "empty file"}, nil
+				return &TornTail{Path: path, Reason: "empty file"}, false, nil
 			}
-			return &TornTail{Path: path, Size: size, Reason: "incomplete file header"}, nil
+			return &TornTail{Path: path, Size: size, Reason: "incomplete file header"}, false, nil
 		}
-		return nil, fmt.Errorf("%s: %w", path, ErrNotJournal)
+		return nil, false, fmt.Errorf("%s: %w", path, ErrNotJournal)
 	}
 	if string(hdr[:len(Magic)]) != Magic {
-		return nil, fmt.Errorf("%s: %w", path, ErrNotJournal)
+		return nil, false, fmt.Errorf("%s: %w", path, ErrNotJournal)
 	}
 	if v := binary.LittleEndian.Uint32(hdr[len(Magic):]); v != Version {
-		return nil, &VersionError{Path: path, Version: v}
+		return nil, false, &VersionError{Path: path, Version: v}
+	}
+	return nil, true, nil
+}
+
+// replay is Replay over any random-access source of the given size.
+func replay(ra io.ReaderAt, size int64, path string, fn func(Record) error) (*TornTail, error) {
+	if torn, full, err := header(ra, size, path); !full {
+		return torn, err
 	}
 
 	br := bufio.NewReaderSize(io.NewSectionReader(ra, headerLen, size-headerLen), 64<<10)

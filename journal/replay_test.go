@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -213,5 +214,29 @@ func TestReplay_CraftedTailIsBounded(t *testing.T) {
 	var ce *CorruptError
 	if !errors.As(err, &ce) || ce.Offset != headerLen || !strings.Contains(err.Error(), "too costly to check") {
 		t.Errorf("Replay = %v, want a *CorruptError at byte %d that gave up checking", err, headerLen)
+	}
+}
+
+// CheckHeader tells a journal from another file by its first bytes alone.
+func TestCheckHeader(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "j")
+	w, err := Create(path, Identity{}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for name, content := range map[string]string{"empty": "", "torn header": Magic[:3], "csv": "msisdn\n+4917112345678\n"} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for name, notJournal := range map[string]bool{"j": false, "empty": false, "torn header": false, "csv": true} {
+		err := CheckHeader(filepath.Join(dir, name))
+		if got := errors.Is(err, ErrNotJournal); got != notJournal || !notJournal && err != nil {
+			t.Errorf("%s: CheckHeader = %v, want not a journal: %v", name, err, notJournal)
+		}
 	}
 }

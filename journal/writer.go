@@ -83,9 +83,10 @@ const (
 // If a write or fsync fails, every later call returns that error: after a failed fsync the
 // kernel may have dropped the data, so continuing would record outcomes that are not there.
 type Writer struct {
-	path string
-	f    *os.File
-	opt  Options
+	path    string
+	f       *os.File
+	opt     Options
+	started time.Time // the time of this run's start record
 
 	kick chan struct{} // buffer went from empty to non-empty
 	// receipts: the batch being filled got its first ReceiptThen record, so gather looks
@@ -165,8 +166,9 @@ func Create(path string, id Identity, opt Options) (*Writer, error) {
 		os.Remove(path)
 		return nil, fmt.Errorf("create journal %s: %w", path, err)
 	}
+	started := time.Now().UTC()
 	start := appendHeader(nil)
-	start = appendRecord(start, &Record{Kind: KindStart, At: time.Now().UTC(), Identity: &id})
+	start = appendRecord(start, &Record{Kind: KindStart, At: started, Identity: &id})
 	if err := writeSync(f, start); err != nil {
 		return fail(err)
 	}
@@ -174,7 +176,9 @@ func Create(path string, id Identity, opt Options) (*Writer, error) {
 	if err := syncDir(filepath.Dir(path)); err != nil {
 		return fail(err)
 	}
-	return newWriter(path, f, int64(len(start)), 0, opt), nil
+	w := newWriter(path, f, int64(len(start)), 0, opt)
+	w.started = started
+	return w, nil
 }
 
 // inUse reports whether another process holds the journal at path open for writing.
@@ -258,11 +262,14 @@ func openFile(path string, f *os.File, id *Identity, check func(*State) error, o
 	if err := cutTorn(path, f, st); err != nil {
 		return nil, nil, err
 	}
-	start = appendRecord(start, &Record{Kind: KindStart, At: time.Now().UTC(), Identity: &runID})
+	started := time.Now().UTC()
+	start = appendRecord(start, &Record{Kind: KindStart, At: started, Identity: &runID})
 	if err := writeSync(f, start); err != nil {
 		return nil, nil, fmt.Errorf("append to journal %s: %w", path, err)
 	}
-	return newWriter(path, f, st.Size+int64(len(start)), st.Horizon, opt), st, nil
+	w := newWriter(path, f, st.Size+int64(len(start)), st.Horizon, opt)
+	w.started = started
+	return w, st, nil
 }
 
 // lockAndLoad locks the journal f, opened at path, for this process and reads its state.
@@ -372,6 +379,10 @@ func newWriter(path string, f *os.File, size int64, horizon int, opt Options) *W
 
 // Path is the journal's file name.
 func (w *Writer) Path() string { return w.path }
+
+// Started is the time this run's start record gives: what a report rebuilt later takes for
+// the run's start.
+func (w *Writer) Started() time.Time { return w.started }
 
 // Attempt records that part (0-based) of row, planned at at, is about to be submitted (the
 // record keeps the time too). Call it right before writing the submit_sm, and do not write it

@@ -167,6 +167,9 @@ type heldReceipt struct {
 	matched bool
 }
 
+// matchedHeld stands in the list of held receipts for one that has matched since.
+var matchedHeld = &heldReceipt{matched: true}
+
 // heldReceipts holds unmatched receipts in arrival order, indexed by key hash.
 type heldReceipts struct {
 	list  []*heldReceipt     // pointers: growing a slice of ~250-byte values by a resumed campaign's receipts cost seconds
@@ -213,8 +216,8 @@ func (b *Book) receiptExact(r smpp.Receipt, at time.Time) bool {
 	h := maphash.String(b.seed, r.ID)
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if len(b.expected) > 0 {
-		return false // match checks every key against the expected ids
+	if b.expected.has(h) {
+		return false // match holds it for the expected id
 	}
 	found := b.exactMatch(r.ID, h, unixNano(at))
 	if found < 0 {
@@ -282,15 +285,18 @@ func (b *Book) match(rid string, keys []string, hashes []uint64, at int64) (int,
 	if rid == "" {
 		return -1, reasonNoID
 	}
-	if b.waitsForExpected(hashes) {
-		return -1, reasonExpected
-	}
 	b.indexLooseKeys()
 	var cands [8]uint32
 	reason := reasonUnknown
 	for i, key := range keys {
 		if !b.hexSeen && smpp.IsCrossBaseKey(key) {
 			continue // see Book.hexSeen
+		}
+		if b.expected.has(hashes[i]) {
+			// A row an earlier run sent with an id of this key is still to be read: it
+			// may be the one (or one of two). Keys after one that finds a message do not
+			// count: the closer reading decides.
+			return -1, reasonExpected
 		}
 		found := -1
 		var clash []int // row numbers of the other candidates, for the reason
@@ -396,7 +402,7 @@ func (b *Book) retryHeld(hashes []uint64) {
 			continue
 		}
 		b.applyReceipt(id, hr.r, hr.at)
-		hr.matched = true
+		h.list[i] = matchedHeld // the receipt need not stay in memory (a resume holds many)
 		h.open--
 	}
 	for _, k := range hashes {

@@ -558,9 +558,6 @@ func (c *Campaign) Run(ctx context.Context, src Source) (Result, error) {
 	c.planMu.Unlock()
 	c.pacer.start(start)
 	c.binding.update(func(st *bindState) { st.worked = start })
-	// What this run sends goes out after this: a receipt from before is not about it, however
-	// early an earlier run first sent its row.
-	c.book.RunStarted(start)
 
 	workCtx, halt := context.WithCancelCause(ctx)
 	defer halt(nil)

@@ -79,9 +79,10 @@ func smeAck(esmClass uint8) bool { return esmClass&0x3C == 0x08 }
 // answers ESME_ROK. A receipt that cannot be parsed still goes to the Book, which keeps what
 // it cannot match in the unmatched file, so nothing the SMSC sent is dropped.
 //
-// A receipt that overtook its submit_sm_resp counts as unmatched here and goes to the spool;
-// the Book still matches it once the response arrives, and a later --resume or smscast
-// receipts finds it in the spool.
+// A receipt that overtook its submit_sm_resp counts as unmatched here and goes to the spool
+// (unless a row of an earlier run still to be read has its id: report.Book.Expect); the Book
+// still matches it once the response arrives, and a later --resume or smscast receipts finds
+// it in the spool.
 func (c *Campaign) receipt(r smpp.Receipt, parseErr error, now time.Time, answer func(smpp.Status)) {
 	if parseErr != nil {
 		c.warn(fmt.Errorf("delivery receipt %q: %w", shorten(r.Text, 200), parseErr))

@@ -47,17 +47,21 @@ const (
 //     accepted;
 //   - not sent: sent, except with SendNothing.
 //
-// Once the engine has read every row, AllRead (Config.ResumeRead) gives the Book the receipts
-// the journal holds, so that the report covers every row from every run and receipts of
-// earlier runs match. Row takes each row's record out of the state once it has used it. A
-// Resumption is used by one campaign; its counters are complete once Campaign.Run has
-// returned.
+// The Book gets the receipts the journal holds as the rows they are about are replayed, so
+// that the report covers every row from every run and receipts of earlier runs match; the
+// Book holds each until every row with its id is in (Book.Expect: an SMSC gives ids again).
+// AllRead (Config.ResumeRead) gives it the rest once the engine has read every row: receipts
+// whose id is written otherwise than the message's (hex for decimal), and those of no row.
+// Row takes each row's record out of the state once it has used it. A Resumption is used by
+// one campaign; its counters are complete once Campaign.Run has returned.
 type Resumption struct {
 	state *journal.State
 	book  *report.Book
 	mode  ResumeMode
-	// receipts are the journal's, in the order they came, until AllRead matches them.
-	receipts []*journal.ReceiptRecord
+	// receipts holds the journal's receipts by message id until Row replays a row with the
+	// id, later those whose id is written otherwise until AllRead (see NewResumption).
+	receipts map[string][]*journal.ReceiptRecord
+	later    []*journal.ReceiptRecord
 
 	// What the journal said about the rows to be sent, counted as the engine reads them.
 	Accepted  int // accepted before: skipped
@@ -78,8 +82,9 @@ func NewResumption(st *journal.State, book *report.Book, mode ResumeMode) *Resum
 	for _, at := range st.RunStarts {
 		book.RunStarted(at)
 	}
-	// A receipt that comes while rows of earlier runs are still to be read waits for those
-	// with its id, as the journal's do (see AllRead).
+	// Every id of the journal is expected before any receipt is matched: a receipt, the
+	// journal's or one that comes during the run, with the id of a row still to be read waits
+	// for it, and then finds every message with its id (see Book.Expect).
 	for _, row := range st.Rows {
 		for _, p := range row.Parts {
 			for _, id := range p.MessageIDs {
@@ -89,19 +94,54 @@ func NewResumption(st *journal.State, book *report.Book, mode ResumeMode) *Resum
 	}
 	// In the order they came (the spool's are appended to the journal's).
 	slices.SortStableFunc(st.Receipts, func(a, b *journal.ReceiptRecord) int { return a.At.Compare(b.At) })
-	return &Resumption{state: st, book: book, mode: mode, receipts: st.Receipts}
+	// A receipt whose id is a message id of a row waits here for Row to replay that row, then
+	// goes to the Book (which holds it while another row with the id is still to be read);
+	// given to the Book now, each would wait there, in a larger form (hundreds of bytes a
+	// receipt, on top of the journal's). The others (an id written otherwise, hex for
+	// decimal, or of no row) wait for AllRead: the Book expects ids only as written, so
+	// matched earlier, such a receipt would take the first row read with its id where the
+	// live run had found two.
+	byID := make(map[string][]*journal.ReceiptRecord, len(st.Receipts))
+	for _, rec := range st.Receipts {
+		byID[rec.Receipt.ID] = append(byID[rec.Receipt.ID], rec)
+	}
+	waiting := make(map[string][]*journal.ReceiptRecord, len(byID))
+	for _, row := range st.Rows {
+		for _, p := range row.Parts {
+			for _, id := range p.MessageIDs {
+				if recs, ok := byID[id]; ok {
+					waiting[id] = recs
+				}
+			}
+		}
+	}
+	var later []*journal.ReceiptRecord
+	for _, rec := range st.Receipts {
+		if _, ok := waiting[rec.Receipt.ID]; !ok {
+			later = append(later, rec)
+		}
+	}
+	return &Resumption{state: st, book: book, mode: mode, receipts: waiting, later: later}
 }
 
-// AllRead is the engine's ResumeRead hook: every row has been read (and replayed), so the
-// journal's receipts, matched now, find every message of the campaign with their id, as they
-// did when they came. Matched earlier, a receipt would take the first row replayed with its id
-// where the live run had found two (an SMSC gives ids again), or a later row's receipt.
+// AllRead is the engine's ResumeRead hook: every row has been read (and replayed). The
+// receipts whose id is written otherwise go to the Book now, in the order they came, and so
+// do those still held for a row of the journal the input did not have (it failed).
 func (r *Resumption) AllRead() {
-	r.book.ExpectNoMore() // rows of the journal not in the input (an input error) never come
-	for _, rec := range r.receipts {
+	r.book.ExpectNoMore()
+	r.giveReceipts(r.later)
+	r.later = nil
+	for id, recs := range r.receipts {
+		r.giveReceipts(recs)
+		delete(r.receipts, id)
+	}
+}
+
+// giveReceipts gives the Book one id's receipts from the journal, in the order they came.
+func (r *Resumption) giveReceipts(recs []*journal.ReceiptRecord) {
+	for _, rec := range recs {
 		r.book.Receipt(rec.Receipt, rec.At)
 	}
-	r.receipts = nil
 }
 
 // Row is the Resume hook; see Resumption.
@@ -236,6 +276,14 @@ func (r *Resumption) replay(jr *journal.Row) {
 		for _, id := range p.MessageIDs {
 			r.book.Accepted(jr.Num, part, id, p.AcceptedAt)
 			r.book.Arrived(id)
+		}
+	}
+	for _, p := range jr.Parts {
+		for _, id := range p.MessageIDs {
+			if recs, ok := r.receipts[id]; ok {
+				r.giveReceipts(recs)
+				delete(r.receipts, id)
+			}
 		}
 	}
 }

@@ -451,6 +451,7 @@ func TestCampaign_resumedIDIsSentInThisRun(t *testing.T) {
 	// One row at a time, so that row 1 is accepted before the input's end is read.
 	cfg.Session.Window = 1
 	rs := NewResumption(st, cfg.Book, ResendUncertain)
+	cfg.Book.RunStarted(time.Now()) // this run's start, from its journal (as smscast does)
 	cfg.Resume, cfg.ResumeRead = rs.Row, rs.AllRead
 	if _, err := run(t, cfg, testRows(t, 5, "restarted %d")); err != nil {
 		t.Fatal(err)
@@ -481,10 +482,21 @@ func TestCampaign_receiptWaitsForTheEarlierRunsRows(t *testing.T) {
 	srv := newSim(t, smsc.Config{FirstID: 1})
 	cfg := testConfig(srv)
 	cfg.Session.Window = 1 // the input's end is read long after row 1's receipt came
+	cfg.Wait = time.Minute // ended by Stop once every receipt is in (rows 1 and 21 stay pending)
 	rs := NewResumption(st, cfg.Book, ResendUncertain)
 	cfg.Resume, cfg.ResumeRead = rs.Row, rs.AllRead
-	if _, err := run(t, cfg, testRows(t, 21, "restarted %d")); err != nil {
-		t.Fatal(err)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	c, done := startRun(t, ctx, cfg, testRows(t, 21, "restarted %d"))
+	for i := 0; srv.Stats().ReceiptsAcked < 20; i++ {
+		if i == 2000 {
+			t.Fatalf("the simulator's receipts were not all acknowledged: %+v", srv.Stats())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	c.Stop()
+	if res := <-done; res.Err != nil {
+		t.Fatal(res.Err)
 	}
 	got := bookRows(cfg.Book)
 	if r := got[1]; len(r.IDs) != 1 || r.IDs[0].ID != "1" || r.ReceiptStatus != report.ReceiptPending {
