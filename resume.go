@@ -986,26 +986,16 @@ func collectSpooled(dir string, st *journal.State, w *journal.Writer, format smp
 	}
 	// By key, the earliest time a message with it was sent (0: not recorded, any time): a
 	// receipt from before cannot be about it (an SMSC gives the same ids again after a
-	// restart, and the spool is shared by every campaign). A message went out after its row
-	// was first sent, and after the start of the run that got its id (as the report's
-	// matching has it).
-	starts := make([]int64, len(st.RunStarts))
-	for i, at := range st.RunStarts {
-		starts[i] = at.UnixNano()
-	}
-	slices.Sort(starts)
+	// restart, and the spool is shared by every campaign; see journal.Row.EarliestSend).
+	starts := st.SortedRunStarts()
 	keys := make(map[string]int64, len(st.Rows))
 	for _, r := range st.Rows {
-		first := int64(0)
-		if at := r.FirstSent(); !at.IsZero() {
-			first = at.UnixNano()
-		}
-		for _, p := range r.Parts {
-			sent := first
-			if i, _ := slices.BinarySearch(starts, p.AcceptedAt.UnixNano()+1); i > 0 && !p.AcceptedAt.IsZero() {
-				sent = max(sent, starts[i-1])
+		for i := range r.Parts {
+			sent := int64(0)
+			if at := r.EarliestSend(&r.Parts[i], starts); !at.IsZero() {
+				sent = at.UnixNano()
 			}
-			for _, id := range p.MessageIDs {
+			for _, id := range r.Parts[i].MessageIDs {
 				for _, k := range smpp.MessageIDKeys(id, format) {
 					if was, ok := keys[k]; !ok || sent < was {
 						keys[k] = sent

@@ -171,6 +171,39 @@ func (r *Row) earliest(of func(*Part) time.Time) time.Time {
 	return first
 }
 
+// EarliestSend is the earliest time a message with an id of part p of r can have gone out: not
+// before the row was first sent (planned, when the send was not recorded), nor before the
+// start of the run that got the part's ids (a session lives in one run; the SMSC may give an
+// earlier run's ids again). starts are the campaign's run starts, sorted. Zero when nothing
+// was recorded: any time. A receipt that came before cannot be about that message, as the
+// report's matching has it.
+func (r *Row) EarliestSend(p *Part, starts []time.Time) time.Time {
+	first := r.FirstSent()
+	if first.IsZero() {
+		first = r.FirstAttempt()
+	}
+	if p.AcceptedAt.IsZero() {
+		return first
+	}
+	i, _ := slices.BinarySearchFunc(starts, p.AcceptedAt, func(s, t time.Time) int {
+		if s.After(t) {
+			return 1
+		}
+		return -1 // s at or before t: look further on
+	})
+	if i > 0 && starts[i-1].After(first) {
+		return starts[i-1]
+	}
+	return first
+}
+
+// SortedRunStarts returns the run starts of st in order.
+func (st *State) SortedRunStarts() []time.Time {
+	starts := slices.Clone(st.RunStarts)
+	slices.SortFunc(starts, time.Time.Compare)
+	return starts
+}
+
 // ReceiptRecord is a receipt as the journal recorded it.
 type ReceiptRecord struct {
 	Receipt smpp.Receipt

@@ -233,3 +233,26 @@ func TestRowStatus_String(t *testing.T) {
 		}
 	}
 }
+
+// A message went out after its row was first sent (planned, when the send is not recorded)
+// and after the start of the run that got its id.
+func TestRow_EarliestSend(t *testing.T) {
+	t0 := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
+	starts := []time.Time{t0, t0.Add(time.Hour)}
+	for _, tt := range []struct {
+		name string
+		part Part
+		want time.Time
+	}{
+		{"accepted in its first run", Part{FirstSent: t0.Add(time.Minute), AcceptedAt: t0.Add(2 * time.Minute)}, t0.Add(time.Minute)},
+		{"resent in the second run", Part{FirstSent: t0.Add(time.Minute), AcceptedAt: t0.Add(61 * time.Minute)}, t0.Add(time.Hour)},
+		{"no send recorded: planned", Part{FirstAttempt: t0.Add(3 * time.Minute), AcceptedAt: t0.Add(4 * time.Minute)}, t0.Add(3 * time.Minute)},
+		{"never accepted", Part{FirstSent: t0.Add(5 * time.Minute)}, t0.Add(5 * time.Minute)},
+		{"nothing recorded", Part{}, time.Time{}},
+	} {
+		r := &Row{Parts: []Part{tt.part}}
+		if got := r.EarliestSend(&r.Parts[0], starts); !got.Equal(tt.want) {
+			t.Errorf("%s: %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}

@@ -17,7 +17,8 @@ import (
 // applyReceipt sets the receipt state of id. Once an id has a final state, receipts that came
 // later (duplicates, or a late intermediate one) change nothing; a final one that came earlier
 // takes its place, so that the state is the same in whatever order the receipts are applied
-// (a rebuild applies the journal's once every row is read). Called with b.mu held.
+// (a rebuild applies the journal's as their rows are read, some once every row is read, while
+// new ones come). Called with b.mu held.
 func (b *Book) applyReceipt(id int, r smpp.Receipt, at time.Time) {
 	rec := b.ids.at(id)
 	if rec.final() && (!r.State.Final() || unixNano(at) >= rec.at) {

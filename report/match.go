@@ -253,7 +253,8 @@ const (
 	reasonNoID    = "receipt has no message id"
 	reasonUnknown = "no message of this campaign has this id"
 	reasonBefore  = "it came before every message of this campaign with this id was sent: the SMSC used the id before (an earlier message, another campaign)"
-	// reasonExpected is never final: ExpectNoMore matches such receipts again.
+	// reasonExpected is never final: Arrived, or at the latest ExpectNoMore, matches such
+	// receipts again.
 	reasonExpected = "waiting for the rows of an earlier run with this id"
 )
 
@@ -292,10 +293,10 @@ func (b *Book) match(rid string, keys []string, hashes []uint64, at int64) (int,
 		if !b.hexSeen && smpp.IsCrossBaseKey(key) {
 			continue // see Book.hexSeen
 		}
-		if b.expected.has(hashes[i]) {
-			// A row an earlier run sent with an id of this key is still to be read: it
-			// may be the one (or one of two). Keys after one that finds a message do not
-			// count: the closer reading decides.
+		if i == 0 && b.expected.has(hashes[0]) {
+			// A row an earlier run sent with this very id is still to be read: it may be
+			// the one (or one of two). Only the id as written is expected (the looser keys
+			// are never an id: see Book.Expect).
 			return -1, reasonExpected
 		}
 		found := -1

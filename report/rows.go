@@ -2,6 +2,7 @@ package report
 
 import (
 	"iter"
+	"slices"
 	"time"
 
 	"smscast/smpp"
@@ -165,6 +166,7 @@ func (b *Book) unmatchedLocked() []Unmatched {
 		out = append(out, u)
 		listed[keyOfUnmatched(u.Receipt, u.ReceivedAt)]++
 	}
+	ours := len(out)
 	for _, h := range b.held.list {
 		if h.matched {
 			continue
@@ -175,6 +177,9 @@ func (b *Book) unmatchedLocked() []Unmatched {
 		}
 		out = append(out, Unmatched{Receipt: h.r, ReceivedAt: h.at, Reason: h.reason})
 	}
+	// A rebuild gives the Book the journal's receipts as their rows are read, not as they
+	// came: the list is in the order they came all the same, every rebuild alike.
+	slices.SortStableFunc(out[ours:], func(a, b Unmatched) int { return a.ReceivedAt.Compare(b.ReceivedAt) })
 	return out
 }
 

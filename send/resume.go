@@ -2,6 +2,7 @@ package send
 
 import (
 	"slices"
+	"time"
 
 	"smscast/csvin"
 	"smscast/journal"
@@ -77,7 +78,9 @@ type Resumption struct {
 
 // NewResumption returns the resumption of the campaign recorded in st, feeding book. Call it
 // before Campaign.Run and pass its Row method as Config.Resume, its AllRead method as
-// Config.ResumeRead.
+// Config.ResumeRead; then give book this run's start as its journal records it
+// (book.RunStarted(journal.Writer.Started())): what this run sends goes out after it, however
+// early an earlier run first sent the row.
 func NewResumption(st *journal.State, book *report.Book, mode ResumeMode) *Resumption {
 	for _, at := range st.RunStarts {
 		book.RunStarted(at)
@@ -92,32 +95,42 @@ func NewResumption(st *journal.State, book *report.Book, mode ResumeMode) *Resum
 			}
 		}
 	}
-	// In the order they came (the spool's are appended to the journal's).
+	// In the order they came (the spool's are appended to the journal's): each id's list, and
+	// the rest, keep it.
 	slices.SortStableFunc(st.Receipts, func(a, b *journal.ReceiptRecord) int { return a.At.Compare(b.At) })
-	// A receipt whose id is a message id of a row waits here for Row to replay that row, then
-	// goes to the Book (which holds it while another row with the id is still to be read);
-	// given to the Book now, each would wait there, in a larger form (hundreds of bytes a
-	// receipt, on top of the journal's). The others (an id written otherwise, hex for
-	// decimal, or of no row) wait for AllRead: the Book expects ids only as written, so
-	// matched earlier, such a receipt would take the first row read with its id where the
-	// live run had found two.
+	// A receipt whose id is a message id of a row, as written, and that came after such a
+	// message went out, waits here for Row to replay that row, then goes to the Book (which
+	// holds it while another row with the id is still to be read): the id decides it. Given
+	// to the Book now, each would wait there, in a larger form (hundreds of bytes a receipt,
+	// on top of the journal's). The others wait for AllRead: an id written otherwise (hex for
+	// decimal), of no row, or only of messages sent after the receipt came is matched by a
+	// looser reading of the id, which the Book does not expect, so matched earlier such a
+	// receipt would take the first row read where the live run had found two.
 	byID := make(map[string][]*journal.ReceiptRecord, len(st.Receipts))
 	for _, rec := range st.Receipts {
 		byID[rec.Receipt.ID] = append(byID[rec.Receipt.ID], rec)
 	}
-	waiting := make(map[string][]*journal.ReceiptRecord, len(byID))
+	starts := st.SortedRunStarts()
+	firstSend := make(map[string]time.Time, len(byID)) // by id with receipts: its earliest send
 	for _, row := range st.Rows {
-		for _, p := range row.Parts {
-			for _, id := range p.MessageIDs {
-				if recs, ok := byID[id]; ok {
-					waiting[id] = recs
+		for i := range row.Parts {
+			for _, id := range row.Parts[i].MessageIDs {
+				if _, ok := byID[id]; !ok {
+					continue
+				}
+				at := row.EarliestSend(&row.Parts[i], starts)
+				if was, ok := firstSend[id]; !ok || at.Before(was) {
+					firstSend[id] = at
 				}
 			}
 		}
 	}
+	waiting := make(map[string][]*journal.ReceiptRecord, len(firstSend))
 	var later []*journal.ReceiptRecord
 	for _, rec := range st.Receipts {
-		if _, ok := waiting[rec.Receipt.ID]; !ok {
+		if first, ok := firstSend[rec.Receipt.ID]; ok && !rec.At.Before(first) {
+			waiting[rec.Receipt.ID] = append(waiting[rec.Receipt.ID], rec)
+		} else {
 			later = append(later, rec)
 		}
 	}
@@ -125,19 +138,20 @@ func NewResumption(st *journal.State, book *report.Book, mode ResumeMode) *Resum
 }
 
 // AllRead is the engine's ResumeRead hook: every row has been read (and replayed). The
-// receipts whose id is written otherwise go to the Book now, in the order they came, and so
-// do those still held for a row of the journal the input did not have (it failed).
+// receipts kept for it (see NewResumption) go to the Book now, with those still kept for a
+// row of the journal the input did not have (it failed), in the order they came.
 func (r *Resumption) AllRead() {
 	r.book.ExpectNoMore()
-	r.giveReceipts(r.later)
-	r.later = nil
-	for id, recs := range r.receipts {
-		r.giveReceipts(recs)
-		delete(r.receipts, id)
+	rest := r.later
+	for _, recs := range r.receipts {
+		rest = append(rest, recs...)
 	}
+	slices.SortStableFunc(rest, func(a, b *journal.ReceiptRecord) int { return a.At.Compare(b.At) })
+	r.giveReceipts(rest)
+	r.later, r.receipts = nil, nil
 }
 
-// giveReceipts gives the Book one id's receipts from the journal, in the order they came.
+// giveReceipts gives the Book receipts from the journal, in the order given.
 func (r *Resumption) giveReceipts(recs []*journal.ReceiptRecord) {
 	for _, rec := range recs {
 		r.book.Receipt(rec.Receipt, rec.At)

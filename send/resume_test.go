@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -507,6 +508,56 @@ func TestCampaign_receiptWaitsForTheEarlierRunsRows(t *testing.T) {
 	}
 	if un := cfg.Book.Unmatched(); len(un) != 1 || un[0].Reason != "ambiguous: the id fits messages of rows 1, 21" {
 		t.Errorf("unmatched %+v, want row 1's receipt, ambiguous", un)
+	}
+}
+
+// A journal receipt whose id is, as written, only the id of a message sent after it came
+// ("10", which a later run got again) is about others by a looser reading (10 = 0xa: rows 5
+// and 8, decimal receipts for hex responses), and a rebuild finds it ambiguous between them,
+// as the live run did: it waits for every row, not only for row 2, whose id it has. Stale
+// receipts of no row are listed unmatched in the order they came, every rebuild alike.
+func TestResumption_receiptMatchedByALooserReading(t *testing.T) {
+	t0 := time.Now().Add(-2 * time.Hour).UTC()
+	part := func(sent, accepted time.Time, id string) journal.Part {
+		return journal.Part{Attempts: 1, FirstAttempt: sent, FirstSent: sent, MessageIDs: []string{id}, AcceptedAt: accepted}
+	}
+	receipt := func(id string, at time.Time) *journal.ReceiptRecord {
+		return &journal.ReceiptRecord{Receipt: smpp.Receipt{ID: id, Stat: "DELIVRD", State: smpp.StateDelivered}, At: at}
+	}
+	for range 5 { // map order must not show
+		st := &journal.State{
+			RunStarts: []time.Time{t0, t0.Add(10 * time.Minute), t0.Add(40 * time.Minute)},
+			Rows: map[int]*journal.Row{
+				// sent in run 1 without a response, sent again in run 3: "10"
+				2: {Num: 2, Resubmitted: true, Parts: []journal.Part{part(t0.Add(time.Second), t0.Add(41*time.Minute), "10")}},
+				5: {Num: 5, Parts: []journal.Part{part(t0.Add(2*time.Second), t0.Add(3*time.Second), "a")}},
+				8: {Num: 8, Parts: []journal.Part{part(t0.Add(11*time.Minute), t0.Add(11*time.Minute), "a")}}, // run 2
+				9: {Num: 9, Parts: []journal.Part{part(t0.Add(50*time.Minute), t0.Add(50*time.Minute), "z9")}},
+				6: {Num: 6, Parts: []journal.Part{part(t0.Add(50*time.Minute), t0.Add(50*time.Minute), "z6")}},
+			},
+			Receipts: []*journal.ReceiptRecord{
+				receipt("z9", t0.Add(5*time.Minute)), receipt("z6", t0.Add(6*time.Minute)), // before their messages
+				receipt("10", t0.Add(20*time.Minute)),
+			},
+		}
+		book := report.NewBook(report.Options{})
+		rs := NewResumption(st, book, SendNothing)
+		for _, row := range testRows(t, 10, "row %d") {
+			book.Add(entryOf(row))
+			rs.Row(&row)
+		}
+		rs.AllRead()
+		got := bookRows(book)
+		if got[5].ReceiptStatus != report.ReceiptPending || got[8].ReceiptStatus != report.ReceiptPending {
+			t.Fatalf("row 5 %q, row 8 %q: want both PENDING (the receipt fits both)", got[5].ReceiptStatus, got[8].ReceiptStatus)
+		}
+		var order []string
+		for _, u := range book.Unmatched() {
+			order = append(order, u.Receipt.ID)
+		}
+		if want := []string{"z9", "z6", "10"}; !slices.Equal(order, want) {
+			t.Fatalf("unmatched %v, want %v: the order they came", order, want)
+		}
 	}
 }
 
