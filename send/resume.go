@@ -97,7 +97,10 @@ func NewResumption(st *journal.State, book *report.Book, mode ResumeMode) *Resum
 	}
 	// In the order they came (the spool's are appended to the journal's): each id's list, and
 	// the rest, keep it.
-	slices.SortStableFunc(st.Receipts, func(a, b *journal.ReceiptRecord) int { return a.At.Compare(b.At) })
+	byArrival := func(a, b *journal.ReceiptRecord) int { return a.At.Compare(b.At) }
+	if !slices.IsSortedFunc(st.Receipts, byArrival) { // the journal's own are, as a rule
+		slices.SortStableFunc(st.Receipts, byArrival)
+	}
 	// A receipt whose id is a message id of a row, as written, and that came after such a
 	// message went out, waits here for Row to replay that row, then goes to the Book (which
 	// holds it while another row with the id is still to be read): the id decides it. Given
@@ -126,12 +129,20 @@ func NewResumption(st *journal.State, book *report.Book, mode ResumeMode) *Resum
 		}
 	}
 	waiting := make(map[string][]*journal.ReceiptRecord, len(firstSend))
-	var later []*journal.ReceiptRecord
-	for _, rec := range st.Receipts {
-		if first, ok := firstSend[rec.Receipt.ID]; ok && !rec.At.Before(first) {
-			waiting[rec.Receipt.ID] = append(waiting[rec.Receipt.ID], rec)
-		} else {
-			later = append(later, rec)
+	var later []*journal.ReceiptRecord // in the order they came once AllRead sorts them
+	for id, recs := range byID {
+		first, ok := firstSend[id]
+		if !ok {
+			later = append(later, recs...)
+			continue
+		}
+		i := 0 // recs are in the order they came: those from before the first send first
+		for i < len(recs) && recs[i].At.Before(first) {
+			i++
+		}
+		later = append(later, recs[:i]...)
+		if i < len(recs) {
+			waiting[id] = recs[i:]
 		}
 	}
 	return &Resumption{state: st, book: book, mode: mode, receipts: waiting, later: later}
