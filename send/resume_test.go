@@ -379,13 +379,7 @@ func TestResumption_receipts(t *testing.T) {
 		t.Fatal(err)
 	}
 	book := report.NewBook(report.Options{})
-	rs := NewResumption(st, book, SendNothing)
-	for _, row := range testRows(t, 3, "receipt %d") {
-		book.Add(entryOf(row))
-		rs.Row(&row)
-	}
-	rs.AllRead()
-	got := bookRows(book)
+	got := collectOnly(t, st, book, testRows(t, 3, "receipt %d"))
 	for row, want := range map[int]string{1: "DELIVRD", 2: "UNDELIV", 3: report.ReceiptPending} {
 		if got[row].ReceiptStatus != want {
 			t.Errorf("row %d: receipt %q, want %s", row, got[row].ReceiptStatus, want)
@@ -414,13 +408,7 @@ func TestResumption_receiptsOfAReusedID(t *testing.T) {
 		},
 	}
 	book := report.NewBook(report.Options{})
-	rs := NewResumption(st, book, SendNothing)
-	for _, row := range testRows(t, 2, "reused %d") {
-		book.Add(entryOf(row))
-		rs.Row(&row)
-	}
-	rs.AllRead()
-	got := bookRows(book)
+	got := collectOnly(t, st, book, testRows(t, 2, "reused %d"))
 	for row, want := range map[int]string{1: "DELIVRD", 2: report.ReceiptPending} {
 		if got[row].ReceiptStatus != want {
 			t.Errorf("row %d: receipt %q, want %s", row, got[row].ReceiptStatus, want)
@@ -541,13 +529,7 @@ func TestResumption_receiptMatchedByALooserReading(t *testing.T) {
 			},
 		}
 		book := report.NewBook(report.Options{})
-		rs := NewResumption(st, book, SendNothing)
-		for _, row := range testRows(t, 10, "row %d") {
-			book.Add(entryOf(row))
-			rs.Row(&row)
-		}
-		rs.AllRead()
-		got := bookRows(book)
+		got := collectOnly(t, st, book, testRows(t, 10, "row %d"))
 		if got[5].ReceiptStatus != report.ReceiptPending || got[8].ReceiptStatus != report.ReceiptPending {
 			t.Fatalf("row 5 %q, row 8 %q: want both PENDING (the receipt fits both)", got[5].ReceiptStatus, got[8].ReceiptStatus)
 		}
@@ -559,6 +541,19 @@ func TestResumption_receiptMatchedByALooserReading(t *testing.T) {
 			t.Fatalf("unmatched %v, want %v: the order they came", order, want)
 		}
 	}
+}
+
+// collectOnly replays rows from st into book as smscast receipts does (SendNothing), the engine
+// reading them in order, and returns the book's rows.
+func collectOnly(t *testing.T, st *journal.State, book *report.Book, rows []csvin.Row) map[int]report.Row {
+	t.Helper()
+	rs := NewResumption(st, book, SendNothing)
+	for _, row := range rows {
+		book.Add(entryOf(row))
+		rs.Row(&row)
+	}
+	rs.AllRead()
+	return bookRows(book)
 }
 
 // A three-part message whose first two parts an earlier run had accepted: the rerun sends
