@@ -253,9 +253,9 @@ const (
 	reasonNoID    = "receipt has no message id"
 	reasonUnknown = "no message of this campaign has this id"
 	reasonBefore  = "it came before every message of this campaign with this id was sent: the SMSC used the id before (an earlier message, another campaign)"
-	// reasonExpected is never final: Arrived, or at the latest ExpectNoMore, matches such
-	// receipts again.
-	reasonExpected = "waiting for the rows of an earlier run with this id"
+	// reasonExpected is final only when the input ended early (no ExpectNoMore): Arrived,
+	// or ExpectNoMore, matches such receipts again.
+	reasonExpected = "a row of an earlier run with this id was not read (the input ended early), so which message it is about is not known"
 )
 
 // sentAfter reports whether the message of rec was sent after at, the time a receipt arrived:

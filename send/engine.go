@@ -76,9 +76,9 @@ type Config struct {
 	// (or, without a journal, they are only in the Book's unmatched list).
 	Spool  Spool
 	Resume Resume // rows already done by an earlier run; nil = send every row
-	// ResumeRead is called once the input has been read, or failed, after the last call of
-	// Resume (Resumption.AllRead). nil = nothing to do then.
-	ResumeRead func()
+	// ResumeRead is called once the input has been read (all true), or failed, after the last
+	// call of Resume (Resumption.AllRead). nil = nothing to do then.
+	ResumeRead func(all bool)
 	// PackedGSM7 reads incoming GSM 7-bit messages as packed septets: an SMSC that wants
 	// packed data_coding 0 (--gsm7-packed) delivers replies packed too.
 	PackedGSM7 bool
@@ -756,7 +756,7 @@ type job struct {
 func (c *Campaign) produce(ctx context.Context, src Source, jobs chan<- job) error {
 	defer close(jobs)
 	if c.cfg.ResumeRead != nil {
-		defer c.cfg.ResumeRead()
+		defer func() { c.cfg.ResumeRead(c.inputRead.Load()) }()
 	}
 	sending := true
 	for {

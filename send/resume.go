@@ -148,11 +148,15 @@ func NewResumption(st *journal.State, book *report.Book, mode ResumeMode) *Resum
 	return &Resumption{state: st, book: book, mode: mode, receipts: waiting, later: later}
 }
 
-// AllRead is the engine's ResumeRead hook: every row has been read (and replayed). The
-// receipts kept for it (see NewResumption) go to the Book now, with those still kept for a
-// row of the journal the input did not have (it failed), in the order they came.
-func (r *Resumption) AllRead() {
-	r.book.ExpectNoMore()
+// AllRead is the engine's ResumeRead hook: the engine has read the input, every row (all),
+// or up to an error. The receipts kept for it (see NewResumption) go to the Book now, with
+// those still kept for a row of the journal that was not read, in the order they came. After
+// an error, a receipt with the id of a row not read stays unmatched, with that reason: matched
+// with the rows read, it would be guessed where the live run found a tie.
+func (r *Resumption) AllRead(all bool) {
+	if all {
+		r.book.ExpectNoMore()
+	}
 	rest := r.later
 	for _, recs := range r.receipts {
 		rest = append(rest, recs...)

@@ -552,8 +552,54 @@ func collectOnly(t *testing.T, st *journal.State, book *report.Book, rows []csvi
 		book.Add(entryOf(row))
 		rs.Row(&row)
 	}
-	rs.AllRead()
+	rs.AllRead(true)
 	return bookRows(book)
+}
+
+// failingSource gives the rows of rowSource up to after, then an input error.
+type failingSource struct {
+	rowSource
+	after int
+}
+
+func (s *failingSource) Next() (csvin.Row, error) {
+	if s.next >= s.after {
+		return csvin.Row{}, errors.New("line 12: bad quote")
+	}
+	return s.rowSource.Next()
+}
+
+// An input that fails before row 30 leaves the receipt that fitted rows 1 and 30 (both sent
+// before it came: ambiguous when it came) unmatched, saying why: matched with the rows read,
+// it would go to row 1 alone.
+func TestCampaign_inputErrorLeavesATieUnmatched(t *testing.T) {
+	t0 := time.Now().Add(-time.Hour)
+	sentAt := func(n int, sent time.Time) *journal.Row {
+		return &journal.Row{Num: n, Parts: []journal.Part{{Attempts: 1, FirstAttempt: sent, FirstSent: sent,
+			MessageIDs: []string{"7"}, AcceptedAt: sent}}}
+	}
+	st := &journal.State{
+		RunStarts: []time.Time{t0, t0.Add(time.Minute)},
+		Rows:      map[int]*journal.Row{1: sentAt(1, t0.Add(time.Second)), 30: sentAt(30, t0.Add(61*time.Second))},
+		Receipts: []*journal.ReceiptRecord{{Receipt: smpp.Receipt{ID: "7", Stat: "DELIVRD", State: smpp.StateDelivered},
+			At: t0.Add(90 * time.Second)}},
+	}
+	cfg := Config{Offline: true, Book: report.NewBook(report.Options{})}
+	rs := NewResumption(st, cfg.Book, SendNothing)
+	cfg.Resume, cfg.ResumeRead = rs.Row, rs.AllRead
+	c, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Run(t.Context(), &failingSource{rowSource: rowSource{rows: testRows(t, 40, "row %d")}, after: 10}); !errors.Is(err, ErrInput) {
+		t.Fatalf("Run = %v, want the input error", err)
+	}
+	if r := bookRows(cfg.Book)[1]; r.ReceiptStatus != report.ReceiptPending {
+		t.Errorf("row 1: receipt %q, want PENDING", r.ReceiptStatus)
+	}
+	if un := cfg.Book.Unmatched(); len(un) != 1 || !strings.Contains(un[0].Reason, "was not read (the input ended early)") {
+		t.Errorf("unmatched %+v, want the receipt, its row of an earlier run not read", un)
+	}
 }
 
 // A three-part message whose first two parts an earlier run had accepted: the rerun sends
