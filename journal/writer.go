@@ -396,14 +396,21 @@ func (w *Writer) Started() time.Time { return w.started }
 // rows up to the horizon with no record are MaybeSent. This assumes rows are attempted in
 // roughly ascending order, as a campaign sends them; otherwise it is only slower.
 func (w *Writer) Attempt(row, part int, at time.Time) error {
+	_, err := w.AttemptSent(row, part, at)
+	return err
+}
+
+// AttemptSent is Attempt, and returns the send time the record gives (see Row.EarliestSend),
+// for the caller's own ledger to take the same.
+func (w *Writer) AttemptSent(row, part int, at time.Time) (sent time.Time, err error) {
 	if err := checkRowPart(row, part); err != nil {
-		return fmt.Errorf("journal attempt: %w", err)
+		return time.Time{}, fmt.Errorf("journal attempt: %w", err)
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	for {
 		if err := w.waitSpace(); err != nil {
-			return err
+			return time.Time{}, err
 		}
 		if row > w.asked-w.lead/2 {
 			w.asked = min(row+w.lead, maxRow)
@@ -431,8 +438,9 @@ func (w *Writer) Attempt(row, part int, at time.Time) error {
 	w.attemptsSeen++
 	// Sent is now, past any wait for the horizon, right before the caller writes the submit:
 	// a receipt that came earlier cannot be about it (see report's matching).
-	w.appendLocked(&Record{Kind: KindAttempt, At: at, Sent: time.Now(), Row: row, Part: part})
-	return nil
+	sent = time.Now()
+	w.appendLocked(&Record{Kind: KindAttempt, At: at, Sent: sent, Row: row, Part: part})
+	return sent, nil
 }
 
 // Accepted records a submit_sm_resp with status 0 for part of row, with its message id as the

@@ -786,13 +786,13 @@ type stallingJournal struct {
 	stall    time.Duration
 }
 
-func (j *stallingJournal) Attempt(row, part int, at time.Time) error {
+func (j *stallingJournal) AttemptSent(row, part int, at time.Time) (time.Time, error) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	if row == j.stallRow {
 		time.Sleep(j.stall)
 	}
-	return j.fakeJournal.Attempt(row, part, at)
+	return j.fakeJournal.AttemptSent(row, part, at)
 }
 
 // The pacer counts a PDU where the SMSC does, when it reaches the connection: the PDUs that

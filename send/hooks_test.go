@@ -32,9 +32,9 @@ func (j *fakeJournal) add(format string, a ...any) {
 	j.mu.Unlock()
 }
 
-func (j *fakeJournal) Attempt(row, part int, _ time.Time) error {
+func (j *fakeJournal) AttemptSent(row, part int, _ time.Time) (time.Time, error) {
 	j.add("attempt %d/%d", row, part)
-	return nil
+	return time.Now(), nil
 }
 
 func (j *fakeJournal) Accepted(row, part int, id string, _ time.Time) error {
@@ -541,8 +541,8 @@ func (j *fullJournal) Accepted(int, int, string, time.Time) error {
 // fullBeforeSend fails every attempt record: no submit may then go out.
 type fullBeforeSend struct{ fakeJournal }
 
-func (j *fullBeforeSend) Attempt(int, int, time.Time) error {
-	return errors.New("write: no space left on device")
+func (j *fullBeforeSend) AttemptSent(int, int, time.Time) (time.Time, error) {
+	return time.Time{}, errors.New("write: no space left on device")
 }
 
 // A journal that fails every record is said once, then counted at the end: a full disk
@@ -854,5 +854,42 @@ func TestCampaign_validityEndsWhileRowsWaitForClosedHours(t *testing.T) {
 		}
 	case <-time.After(20 * time.Second):
 		t.Fatal("the run goes on 20 s after the validity ended with the hours closed")
+	}
+}
+
+// laterSentJournal says every attempt went out at sent.
+type laterSentJournal struct {
+	fakeJournal
+	sent time.Time
+}
+
+func (j *laterSentJournal) AttemptSent(row, part int, at time.Time) (time.Time, error) {
+	if _, err := j.fakeJournal.AttemptSent(row, part, at); err != nil {
+		return time.Time{}, err
+	}
+	return j.sent, nil
+}
+
+// The Book takes a row's send time from the journal's attempt record, as a rebuilt report will
+// read it: a receipt from before that instant is not about the row, live or rebuilt. (The
+// Book took its own time, before the journal's, which may wait for the disk.)
+func TestCampaign_sendTimeIsTheJournals(t *testing.T) {
+	srv := newSim(t, smsc.Config{ReceiptDelay: time.Hour})
+	cfg := testConfig(srv)
+	sent := time.Now().Add(time.Hour)
+	cfg.Journal = &laterSentJournal{sent: sent}
+	if _, err := run(t, cfg, testRows(t, 1, "sent")); err != nil {
+		t.Fatal(err)
+	}
+	r := bookRows(cfg.Book)[1]
+	if len(r.IDs) != 1 {
+		t.Fatalf("row 1: ids %v, want one", r.IDs)
+	}
+	stale := smpp.Receipt{ID: r.IDs[0].ID, Stat: "DELIVRD", State: smpp.StateDelivered}
+	if cfg.Book.Receipt(stale, sent.Add(-time.Minute)) {
+		t.Error("a receipt from before the journal's send time matched the row")
+	}
+	if !cfg.Book.Receipt(stale, sent.Add(time.Minute)) {
+		t.Error("a receipt from after the journal's send time did not match the row")
 	}
 }

@@ -31,13 +31,15 @@ import (
 //     (Config.Spool takes the others). done may run on any goroutine;
 //   - Close once, after the last call.
 //
-// An error from Attempt stops the row before it is sent (it is reported not_sent); an error
+// An error from AttemptSent stops the row before it is sent (it is reported not_sent); an error
 // given to ReceiptThen's done makes the engine answer the deliver_sm with ESME_RX_T_APPN so
 // the SMSC redelivers it later; other errors are reported as events. Any error is taken to
 // be for good, as *journal.Writer's are (it takes no record after a failed write): the wait
 // for receipts then ends, since none could be kept. *journal.Writer implements it.
 type Journal interface {
-	Attempt(row, part int, at time.Time) error
+	// AttemptSent records an attempt and returns the send time it records, which the Book
+	// takes too, so that a rebuilt report judges receipts against the same instant.
+	AttemptSent(row, part int, at time.Time) (sent time.Time, err error)
 	Accepted(row, part int, messageID string, at time.Time) error
 	Rejected(row int, err string, at time.Time) error
 	Resubmitted(row, part int, at time.Time) error

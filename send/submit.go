@@ -539,13 +539,9 @@ func (a *acceptance) beforeWrite() error {
 	if a.try != nil && a.try.Err() != nil {
 		return context.Cause(a.try)
 	}
-	if a.first {
-		// Here, with its window slot, the submit leaves at once (planned may be long before).
-		a.c.book.Sent(a.row, time.Now())
-		a.first = false
-	}
 	jr := a.c.cfg.Journal
 	if jr == nil {
+		a.sent(time.Now())
 		return nil
 	}
 	if a.resend != nil {
@@ -555,11 +551,22 @@ func (a *acceptance) beforeWrite() error {
 	}
 	// The planned time, not now: it is the latency base a resumed run's report starts from,
 	// as this run's does.
-	if err := jr.Attempt(a.row, a.part, a.planned); err != nil {
+	sent, err := jr.AttemptSent(a.row, a.part, a.planned)
+	if err != nil {
 		return &journalError{fmt.Errorf("journal: %w", err)}
 	}
 	a.recorded = true
+	a.sent(sent) // the journal's time: a rebuilt report judges receipts against the same
 	return nil
+}
+
+// sent gives the Book the time of the row's first send (planned may be long before): the
+// submit leaves at once, with its window slot.
+func (a *acceptance) sent(at time.Time) {
+	if a.first {
+		a.c.book.Sent(a.row, at)
+		a.first = false
+	}
 }
 
 // written tells the pacer when the submit reached the connection (if it paces: time.Now per
