@@ -172,13 +172,16 @@ func (r *Row) earliest(of func(*Part) time.Time) time.Time {
 }
 
 // EarliestSend is the earliest time a message with an id of part p of r can have gone out: not
-// before the row was first sent (planned, when the send was not recorded), nor before the
-// start of the run that got the part's ids (a session lives in one run; the SMSC may give an
-// earlier run's ids again). starts are the campaign's run starts, sorted. Zero when nothing
-// was recorded: any time. A receipt that came before cannot be about that message, as the
-// report's matching has it.
+// before the part first went out (the row's first send or plan, when that was not recorded),
+// nor before the start of the run that got the part's ids (a session lives in one run; the
+// SMSC may give an earlier run's ids again). starts are the campaign's run starts, sorted.
+// Zero when nothing was recorded: any time. A receipt that came before cannot be about that
+// message, as the report's matching has it.
 func (r *Row) EarliestSend(p *Part, starts []time.Time) time.Time {
-	first := r.FirstSent()
+	first := p.FirstSent
+	if first.IsZero() {
+		first = r.FirstSent()
+	}
 	if first.IsZero() {
 		first = r.FirstAttempt()
 	}

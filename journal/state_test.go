@@ -245,13 +245,20 @@ func TestRow_EarliestSend(t *testing.T) {
 		want time.Time
 	}{
 		{"accepted in its first run", Part{FirstSent: t0.Add(time.Minute), AcceptedAt: t0.Add(2 * time.Minute)}, t0.Add(time.Minute)},
+		{"a later part: its own send", Part{FirstSent: t0.Add(3 * time.Minute), AcceptedAt: t0.Add(4 * time.Minute)}, t0.Add(3 * time.Minute)},
 		{"resent in the second run", Part{FirstSent: t0.Add(time.Minute), AcceptedAt: t0.Add(61 * time.Minute)}, t0.Add(time.Hour)},
 		{"no send recorded: planned", Part{FirstAttempt: t0.Add(3 * time.Minute), AcceptedAt: t0.Add(4 * time.Minute)}, t0.Add(3 * time.Minute)},
 		{"never accepted", Part{FirstSent: t0.Add(5 * time.Minute)}, t0.Add(5 * time.Minute)},
 		{"nothing recorded", Part{}, time.Time{}},
 	} {
-		r := &Row{Parts: []Part{tt.part}}
-		if got := r.EarliestSend(&r.Parts[0], starts); !got.Equal(tt.want) {
+		first := Part{FirstSent: t0.Add(time.Minute), AcceptedAt: t0.Add(2 * time.Minute)} // the row's part 1
+		if tt.part.FirstSent.IsZero() && tt.part.FirstAttempt.IsZero() && tt.part.AcceptedAt.IsZero() {
+			first = Part{}
+		} else if tt.part.FirstSent.IsZero() {
+			first = Part{FirstAttempt: tt.part.FirstAttempt}
+		}
+		r := &Row{Parts: []Part{first, tt.part}}
+		if got := r.EarliestSend(&r.Parts[1], starts); !got.Equal(tt.want) {
 			t.Errorf("%s: %v, want %v", tt.name, got, tt.want)
 		}
 	}

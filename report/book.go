@@ -186,8 +186,12 @@ type idRec struct {
 	part uint16
 	// run is 1 + the index in Book.runStarts of the last run that started before the id
 	// was accepted, in which it was sent (a session lives in one run); 0 = none.
-	run   uint16
+	run   uint8
 	state uint8 // smpp.MessageState+1; 0 = no receipt yet
+	// partSent is how long after its row's first send (or plan) the part first went out, in
+	// that run, in milliseconds (rounded down, capped): a later part, or a part sent again,
+	// went out after the row's first message. 0 = not known, or with the first.
+	partSent uint32
 }
 
 // Book is the ledger of one campaign. Create it with NewBook; it is safe for concurrent use.
@@ -406,6 +410,14 @@ func (b *Book) setFirst(method string, row int, at time.Time, field func(*rowRec
 // It reports whether this call made the row accepted (or resubmitted), as a late response
 // does for a row that had ended uncertain.
 func (b *Book) Accepted(row, part int, messageID string, at time.Time) (nowAccepted bool) {
+	return b.AcceptedSent(row, part, messageID, at, time.Time{})
+}
+
+// AcceptedSent is Accepted for a part that first went out at sent in the run that got the id
+// (the first try, should a late answer to it come after a resend): a receipt that came before
+// cannot be about it, although its row went out earlier. A zero sent says no more than
+// Accepted.
+func (b *Book) AcceptedSent(row, part int, messageID string, at, sent time.Time) (nowAccepted bool) {
 	if part < 0 || part >= 1<<16 {
 		panic(fmt.Sprintf("report: Accepted row %d part %d: parts are numbered from 0", row, part))
 	}
@@ -419,7 +431,7 @@ func (b *Book) Accepted(row, part int, messageID string, at time.Time) (nowAccep
 	}
 	ri := b.mustFind("Accepted", row)
 	wasAccepted := b.rows.at(ri).accepted()
-	if !b.addID(ri, uint16(part), messageID, unixNano(at), hashes) {
+	if !b.addID(ri, uint16(part), messageID, unixNano(at), unixNano(sent), hashes) {
 		return false
 	}
 	nowAccepted = !wasAccepted && b.rows.at(ri).accepted()
@@ -466,7 +478,7 @@ func hasHexLetter(id string) bool {
 
 // addID links a new id to row ri, keeping the row's ids ordered by part, indexes it and
 // updates the row's status. It returns false if the part already had this exact id.
-func (b *Book) addID(ri int, part uint16, id string, at int64, hashes []uint64) bool {
+func (b *Book) addID(ri int, part uint16, id string, at, sent int64, hashes []uint64) bool {
 	r := b.rows.at(ri)
 	// Find the insertion point (after the last id of a part <= part) and check for a repeat.
 	prev := int32(0)
@@ -480,7 +492,7 @@ func (b *Book) addID(ri int, part uint16, id string, at int64, hashes []uint64) 
 		}
 		prev = next
 	}
-	rec := idRec{id: b.strs.add(id), row: int32(ri), part: part, run: b.runOf(at)}
+	rec := idRec{id: b.strs.add(id), row: int32(ri), part: part, run: b.runOf(at), partSent: partSentOf(r, sent)}
 	if prev == 0 {
 		rec.next = r.firstID
 	} else {
@@ -588,10 +600,30 @@ func (b *Book) RunStarted(at time.Time) {
 	b.runStarts = slices.Insert(b.runStarts, i, ns)
 }
 
-// runOf returns what idRec.run says of an id accepted at at. Called with b.mu held.
-func (b *Book) runOf(at int64) uint16 {
+// runOf returns what idRec.run says of an id accepted at at (capped: an earlier run's start
+// only weakens the bound). Called with b.mu held.
+func (b *Book) runOf(at int64) uint8 {
 	i, _ := slices.BinarySearch(b.runStarts, at+1) // runs that started at or before at
-	return uint16(min(i, math.MaxUint16))
+	return uint8(min(i, math.MaxUint8))
+}
+
+// partSentOf returns what idRec.partSent says of a part of r that first went out at sent
+// (Unix ns; 0 = not known). Called with b.mu held.
+func partSentOf(r *rowRec, sent int64) uint32 {
+	base := r.firstSend()
+	if sent == 0 || base == 0 || sent <= base {
+		return 0
+	}
+	return uint32(min((sent-base)/int64(time.Millisecond), math.MaxUint32))
+}
+
+// firstSend is when the row first went out: Sent, or Planned, which comes before it, when the
+// send was not recorded; 0 when neither was.
+func (r *rowRec) firstSend() int64 {
+	if r.sent != 0 {
+		return r.sent
+	}
+	return r.planned
 }
 
 // Expect says that a row not in the book yet has message id id, from an earlier run (a

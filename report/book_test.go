@@ -591,6 +591,28 @@ func TestBook_ReceiptWaitsForExpectedIDs(t *testing.T) {
 	}
 }
 
+// A part that went out after its row's first part (a long message, or a part sent again)
+// was not sent before its own first send: a receipt from before is not about its id, which
+// the SMSC gave again after a restart.
+func TestBook_ReceiptBeforeALaterPartWasSent(t *testing.T) {
+	b := onePartBook(1)
+	b.Add(Entry{Row: 2, MSISDN: "2", Parts: 2})
+	b.Sent(1, at(10))
+	b.Accepted(1, 0, "5", at(11))
+	b.Sent(2, at(20))
+	b.AcceptedSent(2, 0, "6", at(21), at(20))
+	b.AcceptedSent(2, 1, "5", at(41), at(40)) // the id again, for part 2
+	// Applied now, as a rebuild does: row 1's, since row 2's part 2 was not out yet.
+	b.Receipt(rcpt("5", smpp.StateDelivered), at(30))
+	b.Receipt(rcpt("5", smpp.StateUndeliverable), at(50))
+	if r := mustRow(t, b, 1); r.ReceiptStatus != "DELIVRD" {
+		t.Errorf("row 1: receipt %q, want DELIVRD (the receipt came before row 2's part 2 went out)", r.ReceiptStatus)
+	}
+	if um := b.Unmatched(); len(um) != 1 || um[0].Receipt.Stat != "UNDELIV" || !strings.HasPrefix(um[0].Reason, "ambiguous") {
+		t.Errorf("unmatched %+v, want the later receipt, ambiguous", um)
+	}
+}
+
 func TestBook_UnmatchedReceipts(t *testing.T) {
 	b := NewBook(Options{})
 	addSent(b, 1)

@@ -260,15 +260,16 @@ const (
 
 // sentAfter reports whether the message of rec was sent after at, the time a receipt arrived:
 // the receipt cannot be about it, however well its id fits (an SMSC that restarts or wraps its
-// counter gives out the same ids again). It was sent after its row was first sent and after
-// the run that got its id started (a resend of an earlier run's row). Without a recorded send
-// time (Sent), the planned time, which comes before it, stands in; with neither, and no run
-// recorded, it is never sent after. Called with b.mu held.
+// counter gives out the same ids again). It was sent when its part first went out in the run
+// that got its id (partSent), after its row was first sent, and after that run started (a
+// resend of an earlier run's row). Without a recorded send time (Sent), the planned time,
+// which comes before it, stands in; with neither, and no run recorded, it is never sent after.
+// Called with b.mu held.
 func (b *Book) sentAfter(rec *idRec, at int64) bool {
 	r := b.rows.at(int(rec.row))
-	sent := r.sent
-	if sent == 0 {
-		sent = r.planned
+	sent := r.firstSend()
+	if sent != 0 {
+		sent += int64(rec.partSent) * int64(time.Millisecond)
 	}
 	if rec.run > 0 {
 		sent = max(sent, b.runStarts[rec.run-1])

@@ -510,6 +510,7 @@ func (t *lateTable) arrive(seq uint32, h smpp.Header, p smpp.PDU) {
 type lateWait struct {
 	c                *Campaign
 	row, part, parts int
+	sent             time.Time // when the part first went out in this run (acceptance.partSent)
 	mu               sync.Mutex
 	ids              chan string // late message ids for the worker; capacity MaxAttempts, one per try
 	done             bool        // the worker finished the part
@@ -523,8 +524,8 @@ type lateWait struct {
 // errLateAccepted cancels a resend that a late acceptance of an earlier try made needless.
 var errLateAccepted = errors.New("an earlier try was accepted late")
 
-func newLateWait(c *Campaign, row, part, parts int) *lateWait {
-	return &lateWait{c: c, row: row, part: part, parts: parts, ids: make(chan string, c.cfg.MaxAttempts)}
+func newLateWait(c *Campaign, row, part, parts int, sent time.Time) *lateWait {
+	return &lateWait{c: c, row: row, part: part, parts: parts, sent: sent, ids: make(chan string, c.cfg.MaxAttempts)}
 }
 
 func (w *lateWait) deliver(id string) {
@@ -544,7 +545,7 @@ func (w *lateWait) deliver(id string) {
 	w.mu.Unlock()
 	c := w.c
 	switch {
-	case c.accepted1(w.row, w.part, id, true):
+	case c.accepted1(w.row, w.part, id, true, w.sent):
 		// The row had ended uncertain (counted failed, and expired if its validity had
 		// ended); the SMSC has it after all.
 		c.failed.Add(-1)

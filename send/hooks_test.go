@@ -893,3 +893,40 @@ func TestCampaign_sendTimeIsTheJournals(t *testing.T) {
 		t.Error("a receipt from after the journal's send time did not match the row")
 	}
 }
+
+// partSentJournal says part p of every row went out at base + p hours.
+type partSentJournal struct {
+	fakeJournal
+	base time.Time
+}
+
+func (j *partSentJournal) AttemptSent(row, part int, at time.Time) (time.Time, error) {
+	if _, err := j.fakeJournal.AttemptSent(row, part, at); err != nil {
+		return time.Time{}, err
+	}
+	return j.base.Add(time.Duration(part) * time.Hour), nil
+}
+
+// An id is judged against when its own part went out, not the row's first part: a receipt
+// from between the two sends is not about part 2's id (which the SMSC may have given before).
+func TestCampaign_partSendTimeJudgesItsID(t *testing.T) {
+	srv := newSim(t, smsc.Config{ReceiptDelay: time.Hour})
+	cfg := testConfig(srv)
+	base := time.Now().Add(time.Hour)
+	cfg.Journal = &partSentJournal{base: base}
+	rows := testRows(t, 1, strings.Repeat("Two parts. ", 18)+"%d")
+	if _, err := run(t, cfg, rows); err != nil {
+		t.Fatal(err)
+	}
+	r := bookRows(cfg.Book)[1]
+	if len(r.IDs) != 2 || r.IDs[1].Part != 1 {
+		t.Fatalf("row 1: ids %v, want one for each of its two parts", r.IDs)
+	}
+	second := smpp.Receipt{ID: r.IDs[1].ID, Stat: "DELIVRD", State: smpp.StateDelivered}
+	if cfg.Book.Receipt(second, base.Add(30*time.Minute)) {
+		t.Error("a receipt from before part 2 went out matched part 2's id")
+	}
+	if !cfg.Book.Receipt(second, base.Add(2*time.Hour)) {
+		t.Error("a receipt from after part 2 went out did not match its id")
+	}
+}

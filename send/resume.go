@@ -303,7 +303,7 @@ func (r *Resumption) replay(jr *journal.Row) {
 	}
 	for part, p := range jr.Parts {
 		for _, id := range p.MessageIDs {
-			r.book.Accepted(jr.Num, part, id, p.AcceptedAt)
+			r.book.AcceptedSent(jr.Num, part, id, p.AcceptedAt, p.FirstSent)
 			r.book.Arrived(id)
 		}
 	}

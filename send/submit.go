@@ -210,10 +210,11 @@ func (c *Campaign) markResubmitted(j *job) {
 // reach the Book: the acceptance then overrides it, never the other way round.
 func (c *Campaign) sendPart(ctx context.Context, b *bind, j *job, part int) partResult {
 	var late *lateWait // set at the first timeout
+	j.acc.partSent = time.Time{}
 	res := c.tryPart(ctx, b, j, part, &late)
 	late.finish(func(ids []string) {
 		for _, id := range ids {
-			c.accepted1(j.row.Num, part, id, true)
+			c.accepted1(j.row.Num, part, id, true, j.acc.partSent)
 		}
 		if len(ids) > 0 {
 			// A try that had timed out was accepted after all.
@@ -253,7 +254,7 @@ func (c *Campaign) tryPart(ctx context.Context, b *bind, j *job, part int, late 
 	unknown := j.resend // an earlier run sent it and recorded no response
 	for {
 		if id, ok := (*late).take(); ok {
-			c.accepted1(row, part, id, false)
+			c.accepted1(row, part, id, false, j.acc.partSent)
 			return partResult{status: report.SubmitAccepted}
 		}
 		// While stopping, a message already under way is finished; nothing new starts and
@@ -435,12 +436,12 @@ func (c *Campaign) tryPart(ctx context.Context, b *bind, j *job, part int, late 
 				sleep(ctx, d, c.stopped)
 			} else {
 				if *late == nil {
-					*late = newLateWait(c, row, part, len(j.row.Message.Parts))
+					*late = newLateWait(c, row, part, len(j.row.Message.Parts), j.acc.partSent)
 				}
 				lt.expect(te.Seq, *late)
 				// Wait out the backoff, unless the late response settles the part first.
 				if id, ok := (*late).await(ctx, d, c.stopped); ok {
-					c.accepted1(row, part, id, false)
+					c.accepted1(row, part, id, false, j.acc.partSent)
 					return partResult{status: report.SubmitAccepted}
 				}
 			}
@@ -512,6 +513,9 @@ type acceptance struct {
 	recorded  bool            // beforeWrite journaled this try's attempt
 	first     bool            // this try is the row's first write: beforeWrite records when it went
 	slot      int             // the pacer's number for this try's departure (-1: none)
+	// partSent is when the part first went out in this run (reset for each part): an id an
+	// answer gives, to any of its tries, was sent no earlier.
+	partSent time.Time
 	// hooks holds a.beforeWrite and a.accepted, bound once: a submit allocates nothing.
 	hooks smpp.SubmitHooks
 }
@@ -561,8 +565,11 @@ func (a *acceptance) beforeWrite() error {
 }
 
 // sent gives the Book the time of the row's first send (planned may be long before): the
-// submit leaves at once, with its window slot.
+// submit leaves at once, with its window slot. It also keeps the part's first.
 func (a *acceptance) sent(at time.Time) {
+	if a.partSent.IsZero() {
+		a.partSent = at
+	}
 	if a.first {
 		a.c.book.Sent(a.row, at)
 		a.first = false
@@ -583,15 +590,15 @@ func (a *acceptance) accepted(resp *smpp.SubmitSMResp) {
 		// blocked in SubmitNotify until this returns, so j is not touched concurrently.
 		a.c.markResubmitted(a.resend)
 	}
-	a.c.accepted1(a.row, a.part, resp.MessageID, false)
+	a.c.accepted1(a.row, a.part, resp.MessageID, false, a.partSent)
 }
 
 // accepted1 records one message id for part of row, in the Book and the journal; late says
 // it came after its timeout and after the part was settled otherwise. It reports whether the
 // id made the row accepted.
-func (c *Campaign) accepted1(row, part int, id string, late bool) (nowAccepted bool) {
+func (c *Campaign) accepted1(row, part int, id string, late bool, sent time.Time) (nowAccepted bool) {
 	now := time.Now()
-	nowAccepted = c.book.Accepted(row, part, id, now)
+	nowAccepted = c.book.AcceptedSent(row, part, id, now, sent)
 	if jr := c.cfg.Journal; jr != nil {
 		if err := jr.Accepted(row, part, id, now); err != nil {
 			c.journalFailed(err)
