@@ -857,76 +857,56 @@ func TestCampaign_validityEndsWhileRowsWaitForClosedHours(t *testing.T) {
 	}
 }
 
-// laterSentJournal says every attempt went out at sent.
-type laterSentJournal struct {
+// sentJournal says part p of every row went out at sentAt(p).
+type sentJournal struct {
 	fakeJournal
-	sent time.Time
+	sentAt func(part int) time.Time
 }
 
-func (j *laterSentJournal) AttemptSent(row, part int, at time.Time) (time.Time, error) {
+func (j *sentJournal) AttemptSent(row, part int, at time.Time) (time.Time, error) {
 	if _, err := j.fakeJournal.AttemptSent(row, part, at); err != nil {
 		return time.Time{}, err
 	}
-	return j.sent, nil
+	return j.sentAt(part), nil
+}
+
+// judgedAgainst sends one row with text through a journal that says part p went out at
+// sentAt(p), and checks that a receipt for the id of the row's part last came before sent
+// matches nothing and one after it matches.
+func judgedAgainst(t *testing.T, text string, sentAt func(part int) time.Time, sent time.Time) {
+	t.Helper()
+	srv := newSim(t, smsc.Config{ReceiptDelay: time.Hour})
+	cfg := testConfig(srv)
+	cfg.Journal = &sentJournal{sentAt: sentAt}
+	rows := testRows(t, 1, text)
+	if _, err := run(t, cfg, rows); err != nil {
+		t.Fatal(err)
+	}
+	r := bookRows(cfg.Book)[1]
+	if len(r.IDs) != len(rows[0].Message.Parts) {
+		t.Fatalf("row 1: ids %v, want one for each of its %d parts", r.IDs, len(rows[0].Message.Parts))
+	}
+	receipt := smpp.Receipt{ID: r.IDs[len(r.IDs)-1].ID, Stat: "DELIVRD", State: smpp.StateDelivered}
+	if cfg.Book.Receipt(receipt, sent.Add(-30*time.Minute)) {
+		t.Error("a receipt from before the part went out matched its id")
+	}
+	if !cfg.Book.Receipt(receipt, sent.Add(30*time.Minute)) {
+		t.Error("a receipt from after the part went out did not match its id")
+	}
 }
 
 // The Book takes a row's send time from the journal's attempt record, as a rebuilt report will
 // read it: a receipt from before that instant is not about the row, live or rebuilt. (The
 // Book took its own time, before the journal's, which may wait for the disk.)
 func TestCampaign_sendTimeIsTheJournals(t *testing.T) {
-	srv := newSim(t, smsc.Config{ReceiptDelay: time.Hour})
-	cfg := testConfig(srv)
 	sent := time.Now().Add(time.Hour)
-	cfg.Journal = &laterSentJournal{sent: sent}
-	if _, err := run(t, cfg, testRows(t, 1, "sent")); err != nil {
-		t.Fatal(err)
-	}
-	r := bookRows(cfg.Book)[1]
-	if len(r.IDs) != 1 {
-		t.Fatalf("row 1: ids %v, want one", r.IDs)
-	}
-	stale := smpp.Receipt{ID: r.IDs[0].ID, Stat: "DELIVRD", State: smpp.StateDelivered}
-	if cfg.Book.Receipt(stale, sent.Add(-time.Minute)) {
-		t.Error("a receipt from before the journal's send time matched the row")
-	}
-	if !cfg.Book.Receipt(stale, sent.Add(time.Minute)) {
-		t.Error("a receipt from after the journal's send time did not match the row")
-	}
-}
-
-// partSentJournal says part p of every row went out at base + p hours.
-type partSentJournal struct {
-	fakeJournal
-	base time.Time
-}
-
-func (j *partSentJournal) AttemptSent(row, part int, at time.Time) (time.Time, error) {
-	if _, err := j.fakeJournal.AttemptSent(row, part, at); err != nil {
-		return time.Time{}, err
-	}
-	return j.base.Add(time.Duration(part) * time.Hour), nil
+	judgedAgainst(t, "sent", func(int) time.Time { return sent }, sent)
 }
 
 // An id is judged against when its own part went out, not the row's first part: a receipt
 // from between the two sends is not about part 2's id (which the SMSC may have given before).
 func TestCampaign_partSendTimeJudgesItsID(t *testing.T) {
-	srv := newSim(t, smsc.Config{ReceiptDelay: time.Hour})
-	cfg := testConfig(srv)
 	base := time.Now().Add(time.Hour)
-	cfg.Journal = &partSentJournal{base: base}
-	rows := testRows(t, 1, strings.Repeat("Two parts. ", 18)+"%d")
-	if _, err := run(t, cfg, rows); err != nil {
-		t.Fatal(err)
-	}
-	r := bookRows(cfg.Book)[1]
-	if len(r.IDs) != 2 || r.IDs[1].Part != 1 {
-		t.Fatalf("row 1: ids %v, want one for each of its two parts", r.IDs)
-	}
-	second := smpp.Receipt{ID: r.IDs[1].ID, Stat: "DELIVRD", State: smpp.StateDelivered}
-	if cfg.Book.Receipt(second, base.Add(30*time.Minute)) {
-		t.Error("a receipt from before part 2 went out matched part 2's id")
-	}
-	if !cfg.Book.Receipt(second, base.Add(2*time.Hour)) {
-		t.Error("a receipt from after part 2 went out did not match its id")
-	}
+	judgedAgainst(t, strings.Repeat("Two parts. ", 18)+"%d",
+		func(part int) time.Time { return base.Add(time.Duration(part) * time.Hour) }, base.Add(time.Hour))
 }
