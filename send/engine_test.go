@@ -604,15 +604,23 @@ func TestCampaign_lateResponseSettlesTheRow(t *testing.T) {
 	}
 }
 
-// Rows whose only try timed out end uncertain, but the session waits for their answers
-// before it unbinds: an answer that comes then accepts the row (uncertain rows are what a
-// --resume sends again), counted as accepted in the progress and awaiting its receipt.
-func TestCampaign_lateResponseAfterTheRowEnded(t *testing.T) {
-	// Answers 100 ms after the timeout; Close waits up to a timeout more for them.
+// lateAnswers is a campaign whose one try per part times out, against a simulator that
+// answers 100 ms after the timeout: while the session still waits for it (Close waits up to a
+// timeout more).
+func lateAnswers(t *testing.T) (*smsc.Server, Config) {
+	t.Helper()
 	srv := newSim(t, smsc.Config{RespDelay: 600 * time.Millisecond})
 	cfg := testConfig(srv)
 	cfg.Session.RespTimeout = 500 * time.Millisecond
 	cfg.MaxAttempts = 1
+	return srv, cfg
+}
+
+// Rows whose only try timed out end uncertain, but the session waits for their answers
+// before it unbinds: an answer that comes then accepts the row (uncertain rows are what a
+// --resume sends again), counted as accepted in the progress and awaiting its receipt.
+func TestCampaign_lateResponseAfterTheRowEnded(t *testing.T) {
+	srv, cfg := lateAnswers(t)
 	rows := testRows(t, 3, "late %d")
 	res, err := run(t, cfg, rows)
 	if err != nil {
@@ -636,10 +644,7 @@ func TestCampaign_lateResponseAfterTheRowEnded(t *testing.T) {
 // sent. The late answer to the first puts the start with the SMSC: the row stays uncertain, but
 // its reason says so, as a report rebuilt from the journal does, and that a resume sends the rest.
 func TestCampaign_lateResponseToTheFirstPartOfAnEndedRow(t *testing.T) {
-	srv := newSim(t, smsc.Config{RespDelay: 600 * time.Millisecond})
-	cfg := testConfig(srv)
-	cfg.Session.RespTimeout = 500 * time.Millisecond
-	cfg.MaxAttempts = 1
+	srv, cfg := lateAnswers(t)
 	rows := testRows(t, 1, strings.Repeat("Two parts. ", 18)+"%d")
 	if len(rows[0].Message.Parts) != 2 {
 		t.Fatalf("the row has %d parts, want 2", len(rows[0].Message.Parts))
