@@ -10,7 +10,7 @@
 # Throughput: a generated recipients file (csvin/gen) with the templates of
 # testdata/templates.csv (one row in eight takes a three-part message), a CSV report and a
 # summary (the receipt spool in the work directory, so runs neither read nor grow the user's);
-# prints submit_sm per second and the CPU time (user + system, from /usr/bin/time) per
+# prints submit_sm (and rows) per second and the CPU time (user + system, from /usr/bin/time) per
 # submit_sm. Target: at least 100,000 submit_sm per second.
 # Pacing: 20,000 PDUs at --rate 2000; the achieved rate is measured from the simulator's
 # --log (times of the first and the last accepted message) and the busiest one-second bucket
@@ -85,14 +85,16 @@ throughput() {
 	if [[ $status -ne 0 && $status -ne 3 ]]; then cat "$work/send.err" >&2; exit 1; fi
 	read -r wall user sys maxrss < <(tail -n 1 "$work/time")
 	pdus=$(json_number parts_accepted "$work/summary.json")
+	accepted_rows=$(grep -o '"accepted": *[0-9]*' "$work/summary.json" | head -n 1 | sed 's/.*: *//')
 	duration=$(json_number duration_seconds "$work/summary.json")
 	sim_cpu=$(awk -v tck="$(getconf CLK_TCK)" '{ print ($14 + $15) / tck }' "/proc/$sim_pid/stat") # utime + stime
 	stop_sim >"$work/sim.summary"
 	echo "load average before:    $load_before"
-	awk -v p="$pdus" -v w="$wall" -v d="$duration" -v u="$user" -v s="$sys" -v m="$maxrss" -v sc="$sim_cpu" 'BEGIN {
-		printf "submit_sm accepted      %d\n", p
+	awk -v p="$pdus" -v w="$wall" -v d="$duration" -v u="$user" -v s="$sys" -v m="$maxrss" -v sc="$sim_cpu" -v r="$accepted_rows" 'BEGIN {
+		printf "submit_sm accepted      %d (rows accepted: %d)\n", p, r
 		printf "process wall time       %.2f s (the run itself: %.2f s)\n", w, d
 		printf "submit_sm per second    %.0f (whole process), %.0f (the run)\n", p / w, p / d
+		printf "rows per second         %.0f (whole process), %.0f (the run)\n", r / w, r / d
 		printf "CPU per submit_sm       %.2f us (user %.2f s + system %.2f s)\n", (u + s) * 1e6 / p, u, s
 		printf "peak resident memory    %.0f MB\n", m / 1024
 		printf "simulator CPU           %.2f us per submit_sm (%.2f s)\n", sc * 1e6 / p, sc
