@@ -188,8 +188,12 @@ type utf8Checker struct {
 	col    int    // bytes of the current line before the next byte
 	offset int64  // bytes of the file before the next byte
 	carry  []byte // the start of a character split across reads
-	err    error  // returned once the bytes before it are consumed
-	start  []byte // the first bytes of the file (nil until read), to recognise UTF-16
+	// small holds a character checked for a read of fewer bytes than one can take, and
+	// pending the part of it not yet read.
+	small   [utf8.UTFMax]byte
+	pending []byte
+	err     error  // returned once the bytes before it are consumed
+	start   []byte // the first bytes of the file (nil until read), to recognise UTF-16
 	// crRun counts the CRs just read that ended lines before any LF was seen; crOnly: a
 	// line ended in a CR alone (an old Mac file); sawLF: an LF was seen.
 	crRun         int
@@ -198,12 +202,30 @@ type utf8Checker struct {
 }
 
 func (c *utf8Checker) Read(p []byte) (int, error) {
+	if len(c.pending) > 0 {
+		n := copy(p, c.pending)
+		c.pending = c.pending[n:]
+		return n, nil
+	}
+	if len(p) >= utf8.UTFMax {
+		return c.check(p)
+	}
+	// bufio asks for less when its buffer is nearly full inside a long line: a whole
+	// character is checked in small and handed out over as many reads as it takes.
+	n, err := c.check(c.small[:])
+	m := copy(p, c.small[:n])
+	if c.pending = c.small[m:n]; len(c.pending) > 0 && err != nil && c.err == nil {
+		c.err = err // after the pending bytes
+		err = nil
+	}
+	return m, err
+}
+
+// check reads into p, which holds at least one whole character, and returns the valid
+// UTF-8 it read, keeping back a character cut off by the end of the read.
+func (c *utf8Checker) check(p []byte) (int, error) {
 	if c.err != nil {
 		return 0, c.err
-	}
-	if len(p) < utf8.UTFMax {
-		// bufio and encoding/csv never ask for less; refusing keeps the carry logic simple.
-		return 0, io.ErrShortBuffer
 	}
 	if c.start == nil {
 		// The first three bytes decide about the byte order mark, however the reads fall.

@@ -235,3 +235,33 @@ func TestReader_invisibleFromIsEmpty(t *testing.T) {
 		}
 	}
 }
+
+// A character that straddles the end of the reading buffer (64 KiB into a file, inside a
+// line longer than what is left of the buffer) is read whole: before, the file was refused
+// with "short buffer" and no position.
+func TestReader_characterAcrossTheReadBuffer(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("msisdn,name\n")
+	n := 0
+	for ; b.Len() < 65000; n++ {
+		fmt.Fprintf(&b, "+4917112%05d,Anna\n", n)
+	}
+	prefix := fmt.Sprintf("+4917112%05d,", n)
+	b.WriteString(prefix + strings.Repeat("a", 65535-b.Len()-len(prefix)) + "é\n")
+	n++
+	last := fmt.Sprintf("+4917112%05d", n)
+	b.WriteString(last + ",Bob\n")
+	n++
+	recipients := writeFile(t, "r.csv", []byte(b.String()))
+	templates := writeFile(t, "t.csv", []byte("id,text\nt,\"Hi {{name}}\"\n"))
+	rows := readAll(t, csvin.Config{Recipients: recipients, Templates: templates, Template: "t"})
+	if len(rows) != n {
+		t.Fatalf("%d rows, want %d", len(rows), n)
+	}
+	if want := fmt.Sprintf("%d %d %s t ok [Hi Bob]", n, n+1, last[1:]); rows[n-1] != want {
+		t.Errorf("last row %q, want %q", rows[n-1], want)
+	}
+	if long := rows[n-2]; !strings.HasSuffix(long, "aé]") {
+		t.Errorf("the row with the straddling character: %.40q…%q", long, long[len(long)-10:])
+	}
+}

@@ -201,6 +201,60 @@ func TestUTF8Checker_splitReads(t *testing.T) {
 	}
 }
 
+// TestUTF8Checker_smallReads: a reader may be handed fewer bytes than a character takes
+// (bufio does so when its buffer is nearly full and a long line has not ended); the text
+// still passes whole, and an invalid byte keeps its position.
+func TestUTF8Checker_smallReads(t *testing.T) {
+	in := "\ufeffa,Zoë\n€,😀x\n"
+	for size := 1; size <= 5; size++ {
+		for _, split := range []bool{false, true} {
+			var src io.Reader = strings.NewReader(in + "\xe9\n")
+			if split {
+				src = iotest.OneByteReader(src)
+			}
+			r := decodeInput(src, "f.csv", nil)
+			var got []byte
+			var err error
+			p := make([]byte, size)
+			for i := 0; i < 1000 && err == nil; i++ {
+				var n int
+				n, err = r.Read(p)
+				got = append(got, p[:n]...)
+			}
+			var re *RowError
+			if string(got) != in[3:] || !errors.As(err, &re) || re.Line != 3 || re.Column != 1 {
+				t.Errorf("reads of %d bytes (one byte at a time from the file: %v): %q, %v; want %q and an error at 3:1", size, split, got, err, in[3:])
+			}
+		}
+	}
+}
+
+// FuzzUTF8Checker_readSizes: however small the reads, the checker passes the same bytes and
+// stops with the same error as with reads of a whole buffer.
+func FuzzUTF8Checker_readSizes(f *testing.F) {
+	f.Add([]byte("\ufeffa,Zoë\n€,😀x\n\xe9"), uint8(1))
+	f.Add([]byte("ab\xe2\x82"), uint8(3))
+	f.Add([]byte("a\rb\r\xf0\x9f\x98"), uint8(2))
+	f.Fuzz(func(t *testing.T, data []byte, size uint8) {
+		want, wantErr := io.ReadAll(decodeInput(bytes.NewReader(data), "f.csv", nil))
+		r := decodeInput(iotest.HalfReader(bytes.NewReader(data)), "f.csv", nil)
+		p := make([]byte, 1+int(size)%8)
+		var got []byte
+		var err error
+		for i := 0; i <= 2*len(data)+10 && err == nil; i++ {
+			var n int
+			n, err = r.Read(p)
+			got = append(got, p[:n]...)
+		}
+		if errors.Is(err, io.EOF) {
+			err = nil
+		}
+		if !bytes.Equal(got, want) || fmt.Sprint(err) != fmt.Sprint(wantErr) {
+			t.Errorf("reads of %d bytes: %q, %v; whole reads: %q, %v", len(p), got, err, want, wantErr)
+		}
+	})
+}
+
 // TestUTF8Checker_lineEnds: an invalid byte's line counts line ends as the table reads them,
 // whole or one byte at a time, and a Mac file (CR alone) is pointed to --charset macintosh.
 func TestUTF8Checker_lineEnds(t *testing.T) {
