@@ -82,6 +82,8 @@ func TestBadInputs(t *testing.T) {
 		{"templates-fallback-brace", templatesFile},
 		{"templates-utf8-with-charset", func(c *csvin.Config) { templatesFile(c); c.Charset = "windows-1252" }},
 		{"swallowed-rows-phone-last", nil},
+		{"swallowed-rows-field-count", nil},
+		{"ragged-multiline", nil},
 		{"lone-cr", nil},
 		{"templates-control-character", templatesFile},
 		{"exclude-no-phone-column", func(c *csvin.Config) {

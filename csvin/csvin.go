@@ -137,6 +137,7 @@ type Row struct {
 // Kinds of invalid rows; RowError.Err wraps one of them, and Summary counts rows by them.
 var (
 	ErrFieldCount      = errors.New("wrong number of fields")
+	ErrRowBounds       = errors.New("unclosed quote or stray CR") // rows may have run together
 	ErrInvalidNumber   = errors.New("invalid number")
 	ErrUnknownTemplate = errors.New("unknown template")
 	ErrEmptyValue      = errors.New("empty value")
@@ -146,7 +147,7 @@ var (
 )
 
 // invalidKinds lists the kinds in the order the summary shows them.
-var invalidKinds = []error{ErrFieldCount, ErrInvalidNumber, ErrUnknownTemplate, ErrEmptyValue, ErrBadSender, ErrNotEncodable, ErrTooManyParts}
+var invalidKinds = []error{ErrFieldCount, ErrRowBounds, ErrInvalidNumber, ErrUnknownTemplate, ErrEmptyValue, ErrBadSender, ErrNotEncodable, ErrTooManyParts}
 
 // Kind returns the kind of an invalid row's problem (one of the Err variables above), or nil.
 func Kind(err error) error {

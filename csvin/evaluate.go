@@ -35,7 +35,12 @@ func fieldAt(rec []string, pos []fieldPos, i int) (line, col int) {
 		return int(pos[i].line), int(pos[i].col)
 	}
 	last := len(pos) - 1
-	return int(pos[last].line), int(pos[last].col) + len(rec[last])
+	cell := rec[last]
+	if nl := strings.LastIndexByte(cell, '\n'); nl >= 0 {
+		// A quoted cell over several lines ends on its last line.
+		return int(pos[last].line) + strings.Count(cell, "\n"), len(cell) - nl
+	}
+	return int(pos[last].line), int(pos[last].col) + len(cell)
 }
 
 // evaluate turns one record into a row with its status.
@@ -51,18 +56,20 @@ func (e *evaluator) evaluate(num int, rec []string, pos []fieldPos) Row {
 		// Line ends are LF or CRLF here (a file of CR alone was read as LF), so this CR stands
 		// alone in the middle of a line: the file mixes line ends, and two lines may have
 		// been read as one.
-		return e.invalid(row, rec, pos, field, problem(ErrFieldCount,
+		return e.invalid(row, rec, pos, field, problem(ErrRowBounds,
 			"the cell holds a carriage return (CR) on its own, as lines end in old Mac files: the file mixes line ends, so this may be two lines read as one; make them all LF or CRLF (for example with dos2unix), or check the file"))
+	}
+	// Before the field count: rows swallowed by a quote left open leave their row with any
+	// number of fields, and the count's advice (quote the delimiter) would mislead.
+	if field, line := e.swallowedRow(rec); field >= 0 {
+		return e.invalid(row, rec, pos, field, problem(ErrRowBounds,
+			"a quoted cell runs over lines that look like rows of their own (%q): a closing quote is probably missing, and those rows would be lost; close the quote, or check the file",
+			line))
 	}
 	if len(rec) != len(e.header) {
 		field := min(len(rec), len(e.header))
 		return e.invalid(row, rec, pos, field, problem(ErrFieldCount,
 			"the row has %s, but the header has %d; quote fields that contain the delimiter (%q)", plural(len(rec), "field"), len(e.header), e.comma))
-	}
-	if field, line := e.swallowedRow(rec); field >= 0 {
-		return e.invalid(row, rec, pos, field, problem(ErrFieldCount,
-			"a quoted cell runs over lines that look like rows of their own (%q): a closing quote is probably missing, and those rows would be lost; close the quote, or check the file",
-			line))
 	}
 	msisdn, err := e.numbers.normalize(rec[e.phoneCol])
 	if err != nil {
