@@ -230,8 +230,10 @@ func loadTemplates(t *table) (*templates, error) {
 			return nil, &RowError{File: t.file, Line: idLine, Column: idColumn,
 				Err: fmt.Errorf("template id %q is already used on line %d; ids must be unique", tp.id, prev.line)}
 		}
-		text := rec[textCol]
-		if strings.TrimSpace(text) == "" {
+		// Spaces at the ends of a text, quoted or not, would cost characters, and a no-break
+		// space pasted there switches the message to UCS-2: trimmed, as inserted cells are.
+		text := trimCell(rec[textCol])
+		if text == "" {
 			return nil, &RowError{File: t.file, Line: line, Column: col, Err: fmt.Errorf("template %q: %w", tp.id, errNoTemplateText)}
 		}
 		if tp.pieces, err = parseTemplate(text); err != nil {
