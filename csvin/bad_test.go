@@ -84,6 +84,7 @@ func TestBadInputs(t *testing.T) {
 		{"swallowed-rows-phone-last", nil},
 		{"swallowed-rows-field-count", nil},
 		{"ragged-multiline", nil},
+		{"utf16-no-bom", nil},
 		{"lone-cr", nil},
 		{"templates-control-character", templatesFile},
 		{"exclude-no-phone-column", func(c *csvin.Config) {

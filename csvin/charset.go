@@ -198,7 +198,8 @@ type utf8Checker struct {
 	// line ended in a CR alone (an old Mac file); sawLF: an LF was seen.
 	crRun         int
 	crOnly, sawLF bool
-	bom           bool // the file starts with the UTF-8 byte order mark
+	nuls          int64 // NUL bytes read: in UTF-16, about every other byte of Latin text
+	bom           bool  // the file starts with the UTF-8 byte order mark
 }
 
 func (c *utf8Checker) Read(p []byte) (int, error) {
@@ -280,6 +281,7 @@ func (c *utf8Checker) advance(b []byte) {
 	if len(b) == 0 {
 		return
 	}
+	c.nuls += int64(bytes.Count(b, []byte{0}))
 	if bytes.IndexByte(b, '\r') < 0 { // most reads: bytes.Count rather than a loop
 		nl := bytes.Count(b, []byte{'\n'})
 		if c.crRun > 0 {
@@ -340,6 +342,11 @@ func (c *utf8Checker) invalidByte(b byte) error {
 		hint = "the file starts with a UTF-16 byte order mark; use --charset utf-16"
 	case c.bom:
 		hint = "the file starts with a UTF-8 byte order mark, but it is not UTF-8 after it: it was saved or converted wrongly; save it again as \"CSV UTF-8\""
+	case c.nuls > 0 && c.nuls*4 >= c.offset:
+		// UTF-16 without a byte order mark: its lines cannot be counted byte by byte, and
+		// line 1 already shows the NULs.
+		return &RowError{File: c.file, Line: 1, Err: fmt.Errorf(
+			"byte 0x%02X (file offset %d) is not valid UTF-8, and the file has many NUL bytes before it, as UTF-16 files have: use --charset utf-16, or save it as \"CSV UTF-8\"", b, c.offset)}
 	case c.crOnly && !c.sawLF:
 		hint = "the file is in another character set, and its lines end in CR alone, as Excel for Mac's \"CSV (Macintosh)\" writes them in the Mac Roman character set: use --charset macintosh, or save it as \"CSV UTF-8\""
 	default:
