@@ -96,9 +96,7 @@ func journalSettingsOf(c *cli.Context, reportPath string, in csvin.Config, recei
 					"(the journal is replaced and every row is sent again)", js.path)
 			}
 			if !c.Bool("force") {
-				return js, fmt.Errorf("journal %s exists: it records an earlier run of this campaign; use --resume to finish it "+
-					"(rows already accepted are not sent again), --force to start over (the journal is replaced and every row "+
-					"is sent again), or choose another --journal", js.path)
+				return js, &journalExistsError{path: js.path}
 			}
 			js.replace = true
 		}
@@ -110,6 +108,45 @@ func journalSettingsOf(c *cli.Context, reportPath string, in csvin.Config, recei
 		}
 	}
 	return js, nil
+}
+
+// journalExistsError refuses a run whose journal exists, without --resume or --force. Its
+// advice depends on whose campaign the journal records (explain).
+type journalExistsError struct {
+	path  string
+	other *journal.MismatchError // the journal records another campaign
+}
+
+func (e *journalExistsError) Error() string {
+	if e.other != nil {
+		changes := e.other.Changes
+		if len(changes) > 3 {
+			changes = append(changes[:3:3], fmt.Sprintf("%d more differences", len(changes)-3))
+		}
+		return fmt.Sprintf("journal %s exists and records another campaign (%s): give this one another --report "+
+			"(or --journal), or use --force to replace it (the other campaign could then not be resumed, nor its "+
+			"receipts collected)", e.path, strings.Join(changes, "; "))
+	}
+	return fmt.Sprintf("journal %s exists: it records an earlier run of this campaign; use --resume to finish it "+
+		"(rows already accepted are not sent again), --force to start over (the journal is replaced and every row "+
+		"is sent again), or choose another --journal", e.path)
+}
+
+// explain finds out whether the journal records the campaign s would send, as --resume
+// would check it: following the advice to resume another campaign's journal is refused.
+func (e *journalExistsError) explain(s sendSettings) error {
+	recorded := recordedIdentity(e.path)
+	if recorded == nil {
+		return e
+	}
+	s.journal.path, s.journal.resume = e.path, true
+	s.input.RefOffset, s.refOffsetRecorded = concatRefOffset(s.journal)
+	id, err := campaignIdentity(s, recordedExcludeGrows(e.path))
+	if err != nil {
+		return e
+	}
+	errors.As(recorded.Compare(id), &e.other)
+	return e
 }
 
 // spoolDir is --spool, or the per-user default. Something there that is not a directory is

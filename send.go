@@ -325,6 +325,9 @@ func sendSettingsOf(c *cli.Context, passwordOnArgs bool, warn func(string)) (sen
 	// The journal first: a rerun after a stop finds both files, and the journal's error says
 	// to --resume; the report's would only offer --force, which sends every row again.
 	if s.journal, err = journalSettingsOf(c, s.report, s.input, !s.transmitOnly); err != nil {
+		if exists := (*journalExistsError)(nil); errors.As(err, &exists) {
+			err = exists.explain(s)
+		}
 		return s, err
 	}
 	if s.journal.resume && c.String("report") == "" && c.String("journal") != "" {

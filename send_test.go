@@ -403,7 +403,8 @@ func TestSend_dryRunChecksWhatARunChecks(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"--report", taken}, "use --resume"},
+		// Another campaign's journal (advice to --resume it would be refused).
+		{[]string{"--report", taken}, "records another campaign (option allow-duplicates was not set"},
 		{[]string{"--report", filepath.Join(dir, "none", "out.csv")}, "does not exist"},
 		{[]string{"--summary-json", filepath.Join(dir, "none", "s.json")}, "does not exist"},
 		{[]string{"--exclude", twoColumns, "--optout-keywords", "STOP"}, "has several columns"},
