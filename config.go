@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"reflect"
 	"runtime"
@@ -49,12 +50,19 @@ func envVar(name string) string {
 // maxConfigSize caps a --config file; a config file is a handful of lines.
 const maxConfigSize = 1 << 20
 
-// configFlag is --config FILE: YAML whose keys are flag names, so that a cron entry stays
-// short and secrets stay off the command line.
-var configFlag = &cli.StringFlag{
-	Name:    "config",
-	Usage:   "read flag values from this YAML `FILE` (keys are flag names, e.g. \"rate: 50\"; one file serves plan, send and receipts, each ignoring the others' keys); the command line wins over the environment, which wins over the file",
-	EnvVars: []string{envVar("config")},
+// configFlag is the name of --config FILE: YAML whose keys are flag names, so that a cron
+// entry stays short and secrets stay off the command line.
+const configFlag = "config"
+
+// newConfigFlag makes --config for one command. A flag value is not shared between commands:
+// urfave/cli stores what it reads from the environment in the flag itself, which would
+// outlive the run (in tests, where apps run one after another in one process).
+func newConfigFlag() *cli.StringFlag {
+	return &cli.StringFlag{
+		Name:    configFlag,
+		Usage:   "read flag values from this YAML `FILE` (keys are flag names, e.g. \"rate: 50\"; one file serves plan, send and receipts, each ignoring the others' keys); the command line wins over the environment, which wins over the file",
+		EnvVars: []string{envVar(configFlag)},
+	}
 }
 
 // withEnv gives every flag that has none its SMSCAST_ environment variable, which --help
@@ -104,12 +112,16 @@ func campaignFlags() []cli.Flag {
 // another campaign command's flag is ignored (send's smsc in plan), and a key that names no
 // flag of any is an error, because a typo would otherwise silently send with the default.
 func applyConfigFile(c *cli.Context) error {
-	path := c.String(configFlag.Name)
+	path := c.String(configFlag)
 	if path == "" {
 		return nil
 	}
 	values, err := readConfigFile(path)
 	if err != nil {
+		if env := envVar(configFlag); os.Getenv(env) == path {
+			// A cron entry's environment is not on its command line: say where the path came from.
+			return fmt.Errorf("%w (the path is from the environment variable %s)", err, env)
+		}
 		return err
 	}
 	// One file serves every command of a campaign: a command ignores the others' keys.
@@ -145,12 +157,12 @@ func applyConfigFile(c *cli.Context) error {
 	}
 	for _, key := range keys {
 		flag := known[key]
-		if flag == nil && campaign[key] && key != configFlag.Name {
+		if flag == nil && campaign[key] && key != configFlag {
 			continue // another command's setting, such as plan's out or send's smsc
 		}
-		if flag == nil || key == configFlag.Name {
+		if flag == nil || key == configFlag {
 			near := ""
-			if n := nearestName(all, key, true); n != "" && n != configFlag.Name {
+			if n := nearestName(all, key, true); n != "" && n != configFlag {
 				near = fmt.Sprintf(" (did you mean %s?)", n)
 			}
 			return fmt.Errorf("config %s: %q is not a flag of smscast plan, send or receipts%s; keys are flag names without the dashes (see --help)",
@@ -200,7 +212,11 @@ func yamlBool(v string) string {
 func readConfigFile(path string) (map[string]any, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("config: %w", err)
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err // the path is said once
+		}
+		return nil, fmt.Errorf("--config %s: %w", path, err)
 	}
 	defer f.Close()
 	b, err := io.ReadAll(io.LimitReader(f, maxConfigSize+1))
@@ -261,8 +277,10 @@ func readPassword(c *cli.Context, onCommandLine bool, warn func(string)) (string
 		}
 	}
 	switch {
+	case file != "" && inline != "" && onCommandLine:
+		return "", errors.New("give the password once: --password-file or --password, not both")
 	case file != "" && inline != "":
-		return "", errors.New("give the password once: --password-file or SMSCAST_PASSWORD (or --password), not both")
+		return "", fmt.Errorf("give the password once: the environment has both %s and %s; unset one", envVar("password-file"), envVar("password"))
 	case file != "":
 		b, err := os.ReadFile(file)
 		if err != nil {

@@ -242,7 +242,7 @@ func valuesTaken(f cli.Flag) string {
 	case *cli.Float64Flag:
 		return "give a number, such as 50 or 2.5"
 	case *cli.BoolFlag:
-		return "give true or false"
+		return "give true or false (in a config file or the environment, yes/no and on/off too)"
 	}
 	return ""
 }
@@ -279,10 +279,13 @@ func unknownCommand(err error) error {
 	return err
 }
 
-// printError says a command's error on stderr, unless it has been said (an empty message:
+// printError says a command's error on stderr, one line per line, unless it has been said (an empty message:
 // --log-format json wrote it as an event).
 func printError(w io.Writer, err error) {
 	if err != nil && err.Error() != "" {
-		fmt.Fprintln(w, "smscast:", err)
+		// Every line prefixed: a log grep for "smscast:" finds each problem of a list.
+		for line := range strings.SplitSeq(err.Error(), "\n") {
+			fmt.Fprintln(w, "smscast:", line)
+		}
 	}
 }

@@ -29,7 +29,7 @@ var planColumns = []string{"row", "msisdn", "template", "encoding", "parts", "st
 const planShownErrors = 10
 
 func planCommand() *cli.Command {
-	flags := append([]cli.Flag{configFlag}, inputFlags()...)
+	flags := append([]cli.Flag{newConfigFlag()}, inputFlags()...)
 	flags = append(flags,
 		&cli.StringFlag{Name: "out", Usage: "write the per-row plan as CSV to `FILE` (- for standard output); without it, only the summary is printed"},
 		&cli.Float64Flag{Name: "price-per-part", DefaultText: "no cost estimate", Usage: "estimate the cost at this `PRICE` per part (submit_sm), in any currency"},
@@ -211,7 +211,11 @@ func runPlan(ctx context.Context, cfg csvin.Config, out string, pricePerPart, ra
 	}
 
 	if more := sum.Invalid - shown; more > 0 {
-		fmt.Fprintf(stderr, "… and %d more invalid rows; the plan lists each with its reason\n", more)
+		where := "the plan"
+		if out == "" {
+			where = "smscast plan --out FILE"
+		}
+		fmt.Fprintf(stderr, "… and %d more invalid rows; %s lists each with its reason\n", more, where)
 	}
 	switch out {
 	case "":

@@ -131,7 +131,7 @@ func TestPlan_exitStatus(t *testing.T) {
 		{"all valid, a duplicate and an opt-out", []string{"--recipients", good, "--text", "Hi {{name}}", "--exclude", stop}, exitOK, "  duplicate                     1", true},
 		{"invalid rows", []string{"--recipients", good, "--encoding", "gsm7", "--max-parts", "1", "--text", strings.Repeat("long ", 40)}, exitIncomplete, "too many parts", true},
 		{"file error", []string{"--recipients", broken, "--text", "Hi {{name}}"}, exitUsage, "broken.csv:3:22: a quoted field is not closed", false},
-		{"missing file", []string{"--recipients", filepath.Join(dir, "nope.csv"), "--text", "Hi"}, exitUsage, "open --recipients file", false},
+		{"missing file", []string{"--recipients", filepath.Join(dir, "nope.csv"), "--text", "Hi"}, exitUsage, "nope.csv: no such file or directory; check the path", false},
 		{"--to and --recipients", []string{"--recipients", good, "--to", "+49 171 1234567", "--text", "Hi"}, exitUsage, "either --recipients or --to", false},
 		{"bad --max-parts", []string{"--recipients", good, "--text", "Hi", "--max-parts", "0"}, exitUsage, "--max-parts 0", false},
 		{"bad --charset", []string{"--recipients", good, "--text", "Hi", "--charset", "koi8"}, exitUsage, "unknown --charset", false},
@@ -166,6 +166,57 @@ func TestPlan_exitStatus(t *testing.T) {
 	}
 	if b, err := os.ReadFile(good); err != nil || !strings.HasPrefix(string(b), "msisdn,name\n") {
 		t.Errorf("an input file was changed: %q %v", b, err)
+	}
+}
+
+// Invalid rows beyond the ones shown are pointed to where they are listed: the plan when
+// one is written, else plan --out (it said "the plan lists each" when none was written).
+func TestPlan_moreInvalidRows(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("msisdn\n")
+	for i := range 13 {
+		fmt.Fprintf(&b, "+49 171 x%d\n", i)
+	}
+	recipients := filepath.Join(t.TempDir(), "r.csv")
+	if err := os.WriteFile(recipients, []byte(b.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		out, want string
+	}{
+		{"", "… and 3 more invalid rows; smscast plan --out FILE lists each with its reason"},
+		{filepath.Join(t.TempDir(), "p.csv"), "… and 3 more invalid rows; the plan lists each with its reason"},
+	} {
+		args := []string{"--recipients", recipients, "--text", "hi"}
+		if tt.out != "" {
+			args = append(args, "--out", tt.out)
+		}
+		if code, _, stderr := runPlanApp(t, "", args...); code != exitIncomplete || !strings.Contains(stderr, tt.want) {
+			t.Errorf("--out %q: exit %d, want %d and %q:\n%s", tt.out, code, exitIncomplete, tt.want, stderr)
+		}
+	}
+}
+
+// A missing input names the flag and the path once and says what to check; a missing
+// --config from SMSCAST_CONFIG (a cron entry's environment) says so.
+func TestPlan_missingFiles(t *testing.T) {
+	dir := t.TempDir()
+	missing := filepath.Join(dir, "nope")
+	for _, tt := range []struct {
+		env  string
+		args []string
+		want string
+	}{
+		{"", []string{"--recipients", missing, "--text", "hi"}, "--recipients " + missing + ": no such file or directory; check the path"},
+		{"", []string{"--to", "+491711234567", "--templates", missing}, "--templates " + missing + ": no such file or directory; check the path"},
+		{"", []string{"--to", "+491711234567", "--text", "hi", "--exclude", missing}, "--exclude " + missing + ": no such file or directory; check the path"},
+		{"", []string{"--to", "+491711234567", "--text", "hi", "--config", missing}, "--config " + missing + ": no such file or directory\n"},
+		{missing, []string{"--to", "+491711234567", "--text", "hi"}, "--config " + missing + ": no such file or directory (the path is from the environment variable SMSCAST_CONFIG)"},
+	} {
+		t.Setenv("SMSCAST_CONFIG", tt.env)
+		if code, _, stderr := runPlanApp(t, "", tt.args...); code != exitUsage || !strings.Contains(stderr, tt.want) {
+			t.Errorf("%v (SMSCAST_CONFIG=%q): exit %d, stderr %q; want %d and %q", tt.args, tt.env, code, stderr, exitUsage, tt.want)
+		}
 	}
 }
 

@@ -42,7 +42,7 @@ func receiptsFlags() []cli.Flag {
 		"give-up-after":   &cli.DurationFlag{Name: "give-up-after", Value: 2 * time.Minute, Usage: "stop when the SMSC stays unreachable for this `DURATION`"},
 		"wait":            &cli.DurationFlag{Name: "wait", Value: defaultWait, Usage: "stay bound at most this `DURATION` for the receipts still pending (0 = only match the spool and rewrite the report)"},
 	}
-	flags := append([]cli.Flag{configFlag}, inputFlags()...)
+	flags := append([]cli.Flag{newConfigFlag()}, inputFlags()...)
 	flags = append(flags, sendFlags()...)
 	for i, f := range flags {
 		name := f.Names()[0]

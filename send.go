@@ -102,7 +102,7 @@ func sendFlags() []cli.Flag {
 
 func sendCommand() *cli.Command {
 	var passwordOnArgs bool
-	flags := append([]cli.Flag{configFlag}, inputFlags()...)
+	flags := append([]cli.Flag{newConfigFlag()}, inputFlags()...)
 	flags = append(flags, sendFlags()...)
 	return &cli.Command{
 		Name:      "send",

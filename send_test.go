@@ -1118,7 +1118,15 @@ func TestSend_passwordFileChecks(t *testing.T) {
 		{[]string{"--config", write("open.yaml", "password: secret\n", 0o644)}, exitOK, "config file " + filepath.Join(dir, "open.yaml") + " holds the password"},
 		{[]string{"--config", write("nopw.yaml", "rate: 5\n", 0o644)}, exitOK, ""},
 		{[]string{"--password-file", write("empty.pw", "\n", 0o600)}, exitUsage, "its first line is empty"},
+		// Both in one layer: the message names them as the user gave them.
+		{[]string{"--password-file", write("both.pw", "secret\n", 0o600), "--password", "x"}, exitUsage, "give the password once: --password-file or --password, not both"},
+		{[]string{"env"}, exitUsage, "give the password once: the environment has both SMSCAST_PASSWORD_FILE and SMSCAST_PASSWORD; unset one"},
 	} {
+		if tt.args[0] == "env" {
+			t.Setenv("SMSCAST_PASSWORD_FILE", write("env.pw", "secret\n", 0o600))
+			t.Setenv("SMSCAST_PASSWORD", "x")
+			tt.args = nil
+		}
 		code, stderr := runApp(t, append(base, tt.args...)...)
 		if code != tt.code || tt.want != "" && !strings.Contains(stderr, tt.want) || tt.want == "" && strings.Contains(stderr, "other users") {
 			t.Errorf("%v: exit %d, stderr %q; want %d and %q", tt.args, code, stderr, tt.code, tt.want)

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 
 	"golang.org/x/text/encoding"
@@ -56,9 +55,9 @@ type optOuts map[uint64]struct{}
 // Every entry must be a valid number: an entry that cannot be read could be someone who
 // asked not to be contacted, so it is an error rather than skipped.
 func loadExclude(path string, enc encoding.Encoding, n *numbers) (optOuts, error) {
-	f, err := os.Open(path)
+	f, err := openInput("exclude", path)
 	if err != nil {
-		return nil, fmt.Errorf("open --exclude list: %w", err)
+		return nil, err
 	}
 	defer f.Close()
 	t, err := openTable(f, path, enc, 0)

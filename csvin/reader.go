@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"slices"
 
 	"golang.org/x/text/encoding"
@@ -140,9 +142,9 @@ func (r *Reader) loadTemplates(enc encoding.Encoding) error {
 		r.defaultTp, r.inline = tp, true
 		return nil
 	}
-	f, err := os.Open(cfg.Templates)
+	f, err := openInput("templates", cfg.Templates)
 	if err != nil {
-		return fmt.Errorf("open --templates file: %w", err)
+		return err
 	}
 	defer f.Close()
 	t, err := openTable(f, cfg.Templates, enc, 0)
@@ -190,9 +192,9 @@ func (r *Reader) openRecipients(enc encoding.Encoding) error {
 			in = os.Stdin
 		}
 	default:
-		f, err := os.Open(file)
+		f, err := openInput("recipients", file)
 		if err != nil {
-			return fmt.Errorf("open --recipients file: %w", err)
+			return err
 		}
 		in, r.closer = f, f
 	}
@@ -218,4 +220,30 @@ func (r *Reader) Close() error {
 	err := r.closer.Close()
 	r.closer = nil
 	return err
+}
+
+// openInput opens the input file that --flag names, or says what to check.
+func openInput(flag, path string) (*os.File, error) {
+	f, err := os.Open(path)
+	if err == nil {
+		return f, nil
+	}
+	cause := err
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		cause = pe.Err // the path is said once, below
+	}
+	advice := "check the file"
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		advice = "check the path"
+		if !filepath.IsAbs(path) {
+			if wd, err := os.Getwd(); err == nil {
+				advice += " (relative to " + wd + ", where smscast runs)"
+			}
+		}
+	case errors.Is(err, fs.ErrPermission):
+		advice = "this user may not read it: check its permissions"
+	}
+	return nil, fmt.Errorf("--%s %s: %w; %s", flag, path, cause, advice)
 }

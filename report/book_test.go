@@ -452,7 +452,7 @@ func TestBook_SubmitStatuses(t *testing.T) {
 func TestBook_LateAcceptanceOfAnUncertainRow(t *testing.T) {
 	b := onePartBook(2)
 	b.Accepted(1, 0, "a1", at(10))
-	b.SetStatus(2, SubmitUncertain, "outcome unknown after 1 tries: the response timed out")
+	b.SetStatus(2, SubmitUncertain, "outcome unknown after 1 try: the response timed out")
 	if got := b.Pending(); got != 1 {
 		t.Fatalf("Pending() = %d before the late response, want 1 (row 1)", got)
 	}
@@ -943,7 +943,7 @@ func TestSummary_RateAndLatencyAfterResume(t *testing.T) {
 	if err := s.WriteText(&text); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"over the 10m0s from first to last acceptance, 2 parts/s peak", "leave out 1 sample begun in an earlier run"} {
+	for _, want := range []string{"over the 10m0s from first to last acceptance; busiest second 2 parts", "leave out 1 sample begun in an earlier run"} {
 		if !strings.Contains(text.String(), want) {
 			t.Errorf("summary lacks %q:\n%s", want, text.String())
 		}
@@ -975,7 +975,7 @@ func TestSummary_AverageRate(t *testing.T) {
 		want     string
 	}{
 		{"paced at 10/s", []int{500, 600, 700, 800, 900, 1000, 1100, 1200, 1300, 1400, 1500, 1600, 1700, 1800, 1900, 2000, 2100, 2200, 2300, 2400},
-			"rate              10.0 parts/s average over the 1.9s from first to last acceptance, 10 parts/s peak"},
+			"rate              10.0 parts/s average over the 1.9s from first to last acceptance; busiest second 10 parts"},
 		{"within a second", []int{100, 350}, "rate              2 parts accepted within 250ms"},
 		{"one part", []int{100}, "rate              - (1 part accepted)"},
 		{"none", nil, "rate              - (no part accepted)"},

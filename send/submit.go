@@ -479,7 +479,7 @@ func (c *Campaign) tryPart(ctx context.Context, b *bind, j *job, part int, late 
 				if unknown {
 					return c.uncertain(attempts, last)
 				}
-				return gaveUp("%v (after %d tries)", last, attempts)
+				return gaveUp("%v (after %s)", last, tries(attempts))
 			}
 			sleep(ctx, c.cfg.Retry.Delay(attempts, jitter()), c.stopped)
 		}
@@ -689,7 +689,15 @@ func (c *Campaign) expiredReason() string {
 // uncertain ends a part of which some try had an unknown outcome (a timeout or a lost
 // connection) and none was accepted; last is the last try's error.
 func (c *Campaign) uncertain(attempts int, last error) partResult {
-	return partResult{status: report.SubmitUncertain, reason: fmt.Sprintf("outcome unknown after %d tries (the last: %v); a try timed out or lost its connection, and the SMSC may have accepted it", attempts, last)}
+	return partResult{status: report.SubmitUncertain, reason: fmt.Sprintf("outcome unknown after %s (the last: %v); a try timed out or lost its connection, and the SMSC may have accepted it", tries(attempts), last)}
+}
+
+// tries is "1 try" or "n tries".
+func tries(n int) string {
+	if n == 1 {
+		return "1 try"
+	}
+	return fmt.Sprintf("%d tries", n)
 }
 
 func minTime(a, b time.Time) time.Time {

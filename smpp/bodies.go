@@ -3,6 +3,7 @@ package smpp
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -27,12 +28,16 @@ func (p *Bind) CommandID() CommandID { return p.Mode.requestID() }
 // passwordError says why password cannot be sent, without echoing it. The limit is in
 // octets, which a user counting characters of a non-ASCII password would not see.
 func passwordError(password string) error {
+	if strings.IndexByte(password, 0) >= 0 {
+		return &ProtocolError{Field: "password", Status: StatusInvPaswd,
+			Err: errors.New("the password contains a NUL byte, which ends it on the wire; check the password file or variable")}
+	}
 	n := fmt.Sprintf("%d octets", len(password))
 	if utf8.RuneCountInString(password) != len(password) {
 		n += fmt.Sprintf(" (%d characters: those beyond ASCII take 2 to 4 octets each)", utf8.RuneCountInString(password))
 	}
 	return &ProtocolError{Field: "password", Status: StatusInvPaswd,
-		Err: fmt.Errorf("%s or a NUL: a password is at most %d octets", n, maxPassword-1)}
+		Err: fmt.Errorf("%s: a password is at most %d octets", n, maxPassword-1)}
 }
 
 // AppendBody appends the bind body. Too-long fields are a *ProtocolError naming the field.

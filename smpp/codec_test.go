@@ -261,8 +261,13 @@ func TestAppendPDU_Errors(t *testing.T) {
 
 func TestAppendPDU_PasswordNeverInError(t *testing.T) {
 	_, err := AppendPDU(nil, 1, 0, &Bind{Password: "sup3rSecretPW"})
-	if err == nil || strings.Contains(err.Error(), "sup3rSecretPW") || !strings.Contains(err.Error(), "13 octets or a NUL: a password is at most 8 octets") {
+	if err == nil || strings.Contains(err.Error(), "sup3rSecretPW") || !strings.Contains(err.Error(), "13 octets: a password is at most 8 octets") {
 		t.Fatalf("err = %v: want an error that counts the octets and does not print the password", err)
+	}
+	// A short password with a NUL is refused for the NUL, not for its length.
+	_, err = AppendPDU(nil, 1, 0, &Bind{Password: "ab\x00cd"})
+	if err == nil || strings.Contains(err.Error(), "cd") || !strings.Contains(err.Error(), "contains a NUL byte") {
+		t.Fatalf("err = %v: want the NUL named, and no part of the password", err)
 	}
 	// Six characters, nine octets: the count a user makes is said too.
 	_, err = AppendPDU(nil, 1, 0, &Bind{Password: "Päss€1"})
