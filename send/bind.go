@@ -453,24 +453,33 @@ func sessionErr(s *smpp.Session) error {
 
 // lateTable maps, for one session, the sequence numbers of submits whose response timed out
 // to the part they carried, so that a response arriving later (Options.OnLateResponse) is not
-// thrown away. Only acceptances matter: a late refusal is about a try already counted as
-// failed, and the resend decides.
+// thrown away. An acceptance settles the part; a refusal shows that try is not at the SMSC,
+// so that a resend after only refused tries is no resubmission (see lateWait.allRefused).
 type lateTable struct {
 	// proven is set once a submit was accepted on the session, in time or late: it works.
 	proven atomic.Bool
 	mu     sync.Mutex
 	m      map[uint32]*lateWait
-	early  map[uint32]string // acceptances that beat the worker's expect (it had just timed out)
+	early  map[uint32]lateAnswer // answers that beat the worker's expect (it had just timed out)
+}
+
+// lateAnswer is a late response: an acceptance with its message id, or a refusal.
+type lateAnswer struct {
+	id      string
+	refused bool
 }
 
 func newLateTable() *lateTable {
-	return &lateTable{m: make(map[uint32]*lateWait), early: make(map[uint32]string)}
+	return &lateTable{m: make(map[uint32]*lateWait), early: make(map[uint32]lateAnswer)}
 }
 
 // expect registers the timed-out submit seq as a try of w.
 func (t *lateTable) expect(seq uint32, w *lateWait) {
+	w.mu.Lock()
+	w.timedOut++
+	w.mu.Unlock()
 	t.mu.Lock()
-	id, early := t.early[seq]
+	a, early := t.early[seq]
 	if early {
 		delete(t.early, seq)
 	} else {
@@ -478,17 +487,19 @@ func (t *lateTable) expect(seq uint32, w *lateWait) {
 	}
 	t.mu.Unlock()
 	if early {
-		w.deliver(id)
+		w.answer(a)
 	}
 }
 
 // arrive is the session's OnLateResponse.
 func (t *lateTable) arrive(seq uint32, h smpp.Header, p smpp.PDU) {
-	r, ok := p.(*smpp.SubmitSMResp)
-	if h.Status != smpp.StatusOK || !ok {
-		return
+	var a lateAnswer
+	if r, ok := p.(*smpp.SubmitSMResp); ok && h.Status == smpp.StatusOK {
+		a.id = r.MessageID
+		t.proven.Store(true)
+	} else {
+		a.refused = true // an error status, or a generic_nack
 	}
-	t.proven.Store(true)
 	t.mu.Lock()
 	w, ok := t.m[seq]
 	if ok {
@@ -496,11 +507,11 @@ func (t *lateTable) arrive(seq uint32, h smpp.Header, p smpp.PDU) {
 	} else {
 		// The worker has not registered the timeout yet. The session passes on only
 		// responses to timed-out requests, so this holds at most a window's worth.
-		t.early[seq] = r.MessageID
+		t.early[seq] = a
 	}
 	t.mu.Unlock()
 	if ok {
-		w.deliver(r.MessageID)
+		w.answer(a)
 	}
 }
 
@@ -519,6 +530,9 @@ type lateWait struct {
 	endedRow bool
 	// cancel ends the context of a resend under way (see watch); nil when there is none.
 	cancel context.CancelCauseFunc
+	// timedOut counts the tries registered with a lateTable, refused those of them the SMSC
+	// has since refused.
+	timedOut, refused int
 }
 
 // errLateAccepted cancels a resend that a late acceptance of an earlier try made needless.
@@ -526,6 +540,28 @@ var errLateAccepted = errors.New("an earlier try was accepted late")
 
 func newLateWait(c *Campaign, row, part, parts int, sent time.Time) *lateWait {
 	return &lateWait{c: c, row: row, part: part, parts: parts, sent: sent, ids: make(chan string, c.cfg.MaxAttempts)}
+}
+
+// answer takes a late response to one of the part's tries.
+func (w *lateWait) answer(a lateAnswer) {
+	if !a.refused {
+		w.deliver(a.id)
+		return
+	}
+	w.mu.Lock()
+	w.refused++
+	w.mu.Unlock()
+}
+
+// allRefused reports whether the SMSC has refused, late, every try of the part that timed
+// out: none of them is at the SMSC (false when w is nil).
+func (w *lateWait) allRefused() bool {
+	if w == nil {
+		return false
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.timedOut > 0 && w.refused == w.timedOut
 }
 
 func (w *lateWait) deliver(id string) {

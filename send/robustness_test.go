@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -245,6 +246,8 @@ type scriptedAnswer struct {
 	// receiptFirst writes the accepted message's DELIVRD receipt before its submit_sm_resp,
 	// as some SMSCs do under load.
 	receiptFirst bool
+	// after > 0 writes the answer (status) that much later, from another goroutine.
+	after time.Duration
 }
 
 // scriptedSMSC answers binds, enquire_link and unbind, and each submit_sm (numbered from 1
@@ -277,6 +280,13 @@ func scriptedSMSC(t *testing.T, script func(i int) scriptedAnswer) string {
 				defer c.Close()
 				var held []uint32
 				var buf []byte
+				var wmu sync.Mutex // the reader and delayed answers write
+				write := func(b []byte) error {
+					wmu.Lock()
+					defer wmu.Unlock()
+					_, err := c.Write(b)
+					return err
+				}
 				for {
 					pdu, err := smpp.ReadPDU(c, buf, 0)
 					if err != nil {
@@ -315,13 +325,20 @@ func scriptedSMSC(t *testing.T, script func(i int) scriptedAnswer) string {
 						switch {
 						case a.hold:
 							held = append(held, h.Sequence)
+						case a.after > 0:
+							late, _ := smpp.AppendPDU(nil, h.Sequence, a.status, nil)
+							wg.Add(1)
+							time.AfterFunc(a.after, func() {
+								defer wg.Done()
+								_ = write(late)
+							})
 						case a.status == smpp.StatusOK:
 							out, _ = smpp.AppendPDU(out, h.Sequence, smpp.StatusOK, &smpp.SubmitSMResp{MessageID: fmt.Sprintf("id%d", i)})
 						default:
 							out, _ = smpp.AppendPDU(out, h.Sequence, a.status, nil)
 						}
 					}
-					if _, err := c.Write(out); err != nil {
+					if err := write(out); err != nil {
 						return
 					}
 				}
@@ -388,6 +405,61 @@ func TestCampaign_unknownOutcomeIsSticky(t *testing.T) {
 				if strings.HasPrefix(call, "rejected") {
 					t.Errorf("journal recorded a rejection: %v", jr.calls)
 				}
+			}
+		})
+	}
+}
+
+// A try that timed out and was then refused late is not at the SMSC: when the refusal comes
+// before the resend, the resend is a first copy, not a resubmission (the row was marked
+// resubmitted, and a resume would have resent it). A refusal that comes after the resend was
+// written cannot take the mark back: the journal has it already.
+func TestCampaign_lateRefusalBeforeTheResend(t *testing.T) {
+	tests := []struct {
+		name        string
+		refusal     time.Duration // after the submit; the response timeout is 100ms
+		backoff     time.Duration // before the resend
+		want        report.SubmitStatus
+		resubmitted bool // the journal's record
+	}{
+		// The backoff waits half to all of it: the resend goes at 1.1-2.1s in the first
+		// case, at 125-150ms in the second (wide margins for a loaded machine).
+		{"refused before the resend", 150 * time.Millisecond, 2 * time.Second, report.SubmitAccepted, false},
+		{"refused after the resend", 1500 * time.Millisecond, 50 * time.Millisecond, report.SubmitResubmitted, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			addr := scriptedSMSC(t, func(i int) scriptedAnswer {
+				if i == 1 {
+					return scriptedAnswer{status: smpp.StatusSysErr, after: tt.refusal}
+				}
+				return scriptedAnswer{}
+			})
+			var jr fakeJournal
+			cfg := Config{
+				Addr:        addr,
+				Session:     smpp.Options{Window: 2, RespTimeout: 100 * time.Millisecond},
+				Retry:       Backoff{Initial: tt.backoff, Max: tt.backoff},
+				MaxAttempts: 3,
+				Book:        report.NewBook(report.Options{}),
+				Journal:     &jr,
+			}
+			if _, err := run(t, cfg, testRows(t, 1, "one")); err != nil {
+				t.Fatal(err)
+			}
+			r, _ := cfg.Book.Row(1)
+			if r.SubmitStatus != tt.want || len(r.IDs) != 1 || r.IDs[0].ID != "id2" {
+				t.Errorf("row: %s %q ids %v, want %s with the second try's id2", r.SubmitStatus, r.SubmitError, r.IDs, tt.want)
+			}
+			jr.mu.Lock()
+			defer jr.mu.Unlock()
+			if got := slices.ContainsFunc(jr.calls, func(c string) bool { return strings.HasPrefix(c, "resubmitted") }); got != tt.resubmitted {
+				t.Errorf("journal %v: resubmitted record %v, want %v", jr.calls, got, tt.resubmitted)
+			}
+			// Refused before the resend: a crash then leaves a row a resume sends as new.
+			second := slices.Index(jr.calls[slices.Index(jr.calls, "attempt 1/0")+1:], "attempt 1/0")
+			if notAccepted := slices.Index(jr.calls, "not accepted 1/0"); !tt.resubmitted && (notAccepted < 0 || second < 0 || notAccepted > second+1) {
+				t.Errorf("journal %v: want not accepted recorded before the second attempt", jr.calls)
 			}
 		})
 	}

@@ -252,10 +252,19 @@ func (c *Campaign) tryPart(ctx context.Context, b *bind, j *job, part int, late 
 	// rejected or not sent, only accepted or uncertain; and sending again marks the row
 	// resubmitted.
 	unknown := j.resend // an earlier run sent it and recorded no response
+	// lost is set when a try's outcome can never be learnt (an earlier run's, a dropped
+	// connection's); a timed-out try's can, from its late response.
+	lost := j.resend
 	for {
 		if id, ok := (*late).take(); ok {
 			c.accepted1(row, part, id, false, j.acc.partSent)
 			return partResult{status: report.SubmitAccepted}
+		}
+		if unknown && !lost && (*late).allRefused() {
+			// Every try that timed out was refused late: none is at the SMSC, so the
+			// next is a first copy, not a resubmission (and a resume need not resend it).
+			unknown = false
+			c.journalNotAccepted(j, part, false)
 		}
 		// While stopping, a message already under way is finished; nothing new starts and
 		// nothing is retried: Stop also ends the wait for a token, and is checked again
@@ -422,7 +431,7 @@ func (c *Campaign) tryPart(ctx context.Context, b *bind, j *job, part int, late 
 			// A backoff of its own besides the bind's: a session that dies at once must not
 			// burn the tries of every row in it within milliseconds.
 			attempts++
-			last, unknown = err, true
+			last, unknown, lost = err, true, true
 			if attempts >= c.cfg.MaxAttempts {
 				return c.uncertain(attempts, last)
 			}
@@ -433,6 +442,7 @@ func (c *Campaign) tryPart(ctx context.Context, b *bind, j *job, part int, late 
 			var te *smpp.TimeoutError
 			d := c.cfg.Retry.Delay(attempts, jitter())
 			if !errors.As(err, &te) {
+				lost = true
 				sleep(ctx, d, c.stopped)
 			} else {
 				if *late == nil {
