@@ -465,6 +465,32 @@ func TestCampaign_lateRefusalBeforeTheResend(t *testing.T) {
 	}
 }
 
+// A long message whose first part was accepted and whose second never got an answer says
+// it is partly sent, as one whose second part was refused does: the recipient may have the
+// start of the message.
+func TestCampaign_partlySentWhenALaterPartIsUncertain(t *testing.T) {
+	addr := scriptedSMSC(t, func(i int) scriptedAnswer { return scriptedAnswer{hold: i > 1} })
+	cfg := Config{
+		Addr:        addr,
+		Session:     smpp.Options{Window: 4, RespTimeout: 100 * time.Millisecond},
+		Retry:       Backoff{Initial: 10 * time.Millisecond, Max: 10 * time.Millisecond},
+		MaxAttempts: 2,
+		Book:        report.NewBook(report.Options{}),
+	}
+	rows := testRows(t, 1, strings.Repeat("Two parts. ", 18)+"%d")
+	if len(rows[0].Message.Parts) != 2 {
+		t.Fatalf("the row has %d parts, want 2", len(rows[0].Message.Parts))
+	}
+	if _, err := run(t, cfg, rows); err != nil {
+		t.Fatal(err)
+	}
+	r, _ := cfg.Book.Row(1)
+	want := "partly sent: 1 of 2 parts accepted, the rest unconfirmed: part 2: outcome unknown after 2 tries"
+	if r.SubmitStatus != report.SubmitUncertain || !strings.HasPrefix(r.SubmitError, want) || len(r.IDs) != 1 {
+		t.Errorf("row: %s %q ids %v; want uncertain, part 1's id, and %q", r.SubmitStatus, r.SubmitError, r.IDs, want)
+	}
+}
+
 // Rows handed to workers that wait for a pacing token when Stop comes are not sent: Stop
 // ends the wait (it used to last until the work was halted, RespTimeout later, with a
 // submit_sm going out at every token meanwhile).

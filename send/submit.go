@@ -229,6 +229,10 @@ func (c *Campaign) sendPart(ctx context.Context, b *bind, j *job, part int) part
 			// again, so it is not among the rows left for one.
 			res.expired = true
 		}
+		if res.status == report.SubmitUncertain && part > 0 {
+			// The parts before it are with the SMSC: the recipient may have the start.
+			res.reason = partlySent(part, len(j.row.Message.Parts), fmt.Sprintf("unconfirmed: part %d: %s", part+1, res.reason))
+		}
 		if res.status != report.SubmitAccepted {
 			c.recordUnaccepted(j.row.Num, res)
 		}
