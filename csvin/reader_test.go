@@ -268,16 +268,18 @@ func TestReader_characterAcrossTheReadBuffer(t *testing.T) {
 }
 
 // Template texts lose spaces and invisible characters at their ends, quoted or not (an
-// unquoted text lost only its leading spaces, and a trailing no-break space made it UCS-2).
+// unquoted text lost only its leading spaces, and a trailing no-break space made it UCS-2),
+// and every line break in them is one LF.
 func TestReader_templateTextTrimmed(t *testing.T) {
-	recipients := writeFile(t, "r.csv", []byte("msisdn,template\n+491711234567,a\n+491711234568,b\n+491711234569,c\n+491711234570,d\n"))
-	templates := writeFile(t, "t.csv", []byte("id,text\na,  hi  \nb,\u00a0hi\u00a0\nc,\"  hi \n\"\nd,\u200bhi  there\u200b\n"))
+	templates := writeFile(t, "t.csv", []byte("id,text\na,  hi  \nb,\u00a0hi\u00a0\nc,\"  hi \n\"\nd,\u200bhi  there\u200b\ne,\"one\rtwo\r\nthree\"\n"))
+	recipients := writeFile(t, "r.csv", []byte("msisdn,template\n+491711234567,a\n+491711234568,b\n+491711234569,c\n+491711234570,d\n+491711234571,e\n"))
 	got := readAll(t, csvin.Config{Recipients: recipients, Templates: templates})
 	want := []string{
 		"1 2 491711234567 a ok [hi]",
 		"2 3 491711234568 b ok [hi]",
 		"3 4 491711234569 c ok [hi]",
 		"4 5 491711234570 d ok [hi  there]",
+		"5 6 491711234571 e ok [one\ntwo\nthree]", // a CR alone is a line break too
 	}
 	if !slices.Equal(got, want) {
 		t.Errorf("rows\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))

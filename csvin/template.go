@@ -232,7 +232,9 @@ func loadTemplates(t *table) (*templates, error) {
 		}
 		// Spaces at the ends of a text, quoted or not, would cost characters, and a no-break
 		// space pasted there switches the message to UCS-2: trimmed, as inserted cells are.
-		text := trimCell(rec[textCol])
+		// A line break goes out as one LF however the file writes it; encoding/csv has made
+		// CR LF one already, a CR alone (a line pasted from an old Mac file) is made one here.
+		text := trimCell(strings.ReplaceAll(rec[textCol], "\r", "\n"))
 		if text == "" {
 			return nil, &RowError{File: t.file, Line: line, Column: col, Err: fmt.Errorf("template %q: %w", tp.id, errNoTemplateText)}
 		}
