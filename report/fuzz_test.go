@@ -3,6 +3,7 @@ package report
 import (
 	"bytes"
 	"encoding/csv"
+	"strconv"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -103,10 +104,41 @@ func FuzzSafeCell(f *testing.F) {
 		}
 		plain := s == "" || !strings.ContainsRune("=+-@\t\r", rune(s[0]))
 		for _, r := range s {
-			plain = plain && r >= 0x20 && r != 0x7F && !(r >= 0x80 && r <= 0x9F) && r != utf8.RuneError
+			plain = plain && r >= 0x20 && r != 0x7F && !(r >= 0x80 && r <= 0x9F) && r != utf8.RuneError && r != '\\'
 		}
 		if plain && got != s {
 			t.Fatalf("SafeCell(%q) = %q changed a plain cell", s, got)
 		}
+		// Every escape reads back one way: the cell, less the apostrophe a formula gets.
+		if back := unescapeCell(got); back != s && unescapeCell(strings.TrimPrefix(got, "'")) != s {
+			t.Fatalf("SafeCell(%q) = %q reads back as %q", s, got, back)
+		}
 	})
+}
+
+// unescapeCell undoes escapeControls: \\, \xNN (a byte) and \uNNNN.
+func unescapeCell(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] != '\\' || i+1 == len(s) {
+			b.WriteByte(s[i])
+			continue
+		}
+		switch {
+		case s[i+1] == '\\':
+			b.WriteByte('\\')
+			i++
+		case s[i+1] == 'x' && i+3 < len(s):
+			n, _ := strconv.ParseUint(s[i+2:i+4], 16, 8)
+			b.WriteByte(byte(n))
+			i += 3
+		case s[i+1] == 'u' && i+5 < len(s):
+			n, _ := strconv.ParseUint(s[i+2:i+6], 16, 32)
+			b.WriteRune(rune(n))
+			i += 5
+		default:
+			b.WriteByte(s[i])
+		}
+	}
+	return b.String()
 }

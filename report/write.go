@@ -134,15 +134,15 @@ func (b *Book) writeCSV(w io.Writer) error {
 		line = strconv.AppendInt(line, int64(r.Parts), 10)
 		ids := ""
 		if len(r.IDs) == 1 {
-			ids = idWithoutSpaces(r.IDs[0].ID) // the usual case, without the join's copy
+			ids = escapeID(r.IDs[0].ID) // the usual case, without the join's copy
 		} else if len(r.IDs) > 1 {
 			list := r.MessageIDs()
 			for i := range list {
-				list[i] = idWithoutSpaces(list[i])
+				list[i] = escapeID(list[i])
 			}
 			ids = strings.Join(list, " ")
 		}
-		line = appendCSVField(line, SafeCell(ids), false)
+		line = appendCSVField(line, notFormula(ids), false)
 		line = appendCSVField(line, string(r.SubmitStatus), false)
 		line = appendCSVField(line, SafeCell(r.SubmitError), false)
 		line = appendTime(append(line, ','), r.SubmittedAt)
@@ -235,10 +235,11 @@ func (b *Book) writeJSONL(w io.Writer) error {
 	return nil
 }
 
-// idWithoutSpaces writes the spaces of a message id as \x20, as the CSV report escapes
-// control characters: the ids of a row are separated by spaces there, and an SMSC's id with a
-// space would read as two.
-func idWithoutSpaces(id string) string {
+// escapeID escapes a message id as every CSV cell is (escapeControls), and its spaces as
+// \x20: the ids of a row are separated by spaces there, and an SMSC's id with a space would
+// read as two.
+func escapeID(id string) string {
+	id = escapeControls(id)
 	if strings.IndexByte(id, ' ') < 0 {
 		return id
 	}
@@ -335,10 +336,14 @@ func (j jsonUnmatched) unmatched() (Unmatched, error) {
 // reads it as a number and nothing runs; so phone numbers in international form keep their
 // "+". Only the CSV report (and the inbox) is neutralised; JSON Lines keeps exact values.
 func SafeCell(s string) string {
+	return notFormula(escapeControls(s))
+}
+
+// notFormula is SafeCell for a cell whose characters are escaped already.
+func notFormula(s string) string {
 	if s == "" {
 		return s
 	}
-	s = escapeControls(s)
 	switch s[0] {
 	case '=', '+', '-', '@', '\t', '\r':
 		if !plainNumber(s) {
@@ -351,12 +356,13 @@ func SafeCell(s string) string {
 // escapeControls writes the control characters of s (C0 but line feed and tab, a carriage
 // return not before a line feed, DEL, C1) and the octets that are not UTF-8 as \xNN (C1 as
 // \u0080 …), so that a cell from the SMSC or an input file cannot run terminal escape
-// sequences when the file is shown with cat, nor make a UTF-8 file invalid. Most cells have
-// none and come back unchanged without a copy.
+// sequences when the file is shown with cat, nor make a UTF-8 file invalid; and a backslash
+// as \\, so that every escape reads back one way (an id "a\x20b" is not "a b"). Most cells
+// have none and come back unchanged without a copy.
 func escapeControls(s string) string {
 	i := 0
 	for ; i < len(s); i++ {
-		if c := s[i]; (c < 0x20 || c >= 0x7F) && c != '\n' && c != '\t' {
+		if c := s[i]; (c < 0x20 || c >= 0x7F || c == '\\') && c != '\n' && c != '\t' {
 			break
 		}
 	}
@@ -373,6 +379,8 @@ func escapeControls(s string) string {
 			fmt.Fprintf(&b, `\x%02x`, s[i])
 		case r == '\r' && strings.HasPrefix(s[i+1:], "\n"), r == '\n', r == '\t':
 			b.WriteByte(byte(r))
+		case r == '\\':
+			b.WriteString(`\\`)
 		case r < 0x20 || r == 0x7F:
 			fmt.Fprintf(&b, `\x%02x`, r)
 		case r >= 0x80 && r <= 0x9F:

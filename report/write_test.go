@@ -230,6 +230,9 @@ func TestSafeCell(t *testing.T) {
 		{"5f1e0b7a", "5f1e0b7a"},
 		{"a=b", "a=b"},
 		{"0x0000000B ESME_RINVDSTADR", "0x0000000B ESME_RINVDSTADR"},
+		// A backslash is doubled, so that an escape reads back one way.
+		{`a\x1bb`, `a\\x1bb`},
+		{"C:\\tmp\x1b", `C:\\tmp\x1b`},
 	}
 	for _, tt := range tests {
 		if got := SafeCell(tt.in); got != tt.want {
@@ -344,7 +347,7 @@ func TestWriteCSV_idWithASpace(t *testing.T) {
 	b := NewBook(Options{})
 	b.Add(Entry{Row: 1, MSISDN: "491710000001", Template: "t", Encoding: "gsm7", Parts: 2})
 	b.Accepted(1, 0, "A B1", t0)
-	b.Accepted(1, 1, "C", t0)
+	b.Accepted(1, 1, `C\x20`, t0) // written as such: an escape reads back one way
 	var out bytes.Buffer
 	if err := b.writeCSV(&out); err != nil {
 		t.Fatal(err)
@@ -353,7 +356,7 @@ func TestWriteCSV_idWithASpace(t *testing.T) {
 	if err != nil || len(recs) != 2 {
 		t.Fatalf("report %q: %v", out.String(), err)
 	}
-	if got := recs[1][slices.Index(Columns, "message_ids")]; got != `A\x20B1 C` || len(strings.Fields(got)) != 2 {
+	if got := recs[1][slices.Index(Columns, "message_ids")]; got != `A\x20B1 C\\x20` || len(strings.Fields(got)) != 2 {
 		t.Errorf("message_ids %q, want two ids, the space inside the first escaped", got)
 	}
 }
