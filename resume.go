@@ -141,6 +141,7 @@ func (e *journalExistsError) explain(s sendSettings) error {
 	}
 	s.journal.path, s.journal.resume = e.path, true
 	s.input.RefOffset, s.refOffsetRecorded = concatRefOffset(s.journal)
+	s.input.TemplateTextAsRead, s.templateTextRecorded = templateTextAsRead(s.journal)
 	id, err := campaignIdentity(s, recordedExcludeGrows(e.path))
 	if err != nil {
 		return e
@@ -287,6 +288,9 @@ func campaignIdentity(s sendSettings, excludeGrows bool) (journal.Identity, erro
 	if s.refOffsetRecorded {
 		id.SetOption(refOffsetOption, strconv.Itoa(int(s.input.RefOffset)))
 	}
+	if s.templateTextRecorded {
+		id.SetOption(templateTextOption, "trimmed")
+	}
 	if st := s.engine.ServiceType; st != "" {
 		// Only when set: the journals of versions without --service-type stay the same
 		// campaign.
@@ -364,6 +368,26 @@ func concatRefOffset(js journalSettings) (uint16, bool) {
 		return 0, true
 	}
 	return uint16(n), true
+}
+
+// templateTextOption names the identity option that says the campaign renders template
+// texts trimmed, with every line break an LF (csvin.Config.TemplateTextAsRead false).
+const templateTextOption = "template-text"
+
+// templateTextAsRead says how the campaign js runs renders template texts, and whether its
+// identity records it: a new campaign trims them (and records so); a resumed one (and smscast
+// receipts) renders them as its first run did: a journal of a version that did not trim has
+// no record, and its texts are kept as read, so that the parts sent again are cut as before.
+func templateTextAsRead(js journalSettings) (asRead, recorded bool) {
+	if !js.resume && !js.collect {
+		return false, true
+	}
+	id := recordedIdentity(js.path)
+	if id == nil {
+		return false, false
+	}
+	_, recorded = id.Options[templateTextOption]
+	return !recorded, recorded
 }
 
 // restoreFlags gives every restorable flag that the command line, the environment and
@@ -657,11 +681,13 @@ func acceptedUnknownToJournal(path string, st *journal.State) int {
 	return unknown
 }
 
-// shareID reports whether r holds one of ids among its parts' message ids.
+// shareID reports whether r holds one of ids among its parts' message ids: as written (JSON
+// Lines), as the CSV report writes them, or as versions that did not double a backslash did.
 func shareID(r *journal.Row, ids []string) bool {
 	for _, p := range r.Parts {
 		for _, id := range p.MessageIDs {
-			if slices.Contains(ids, id) || slices.Contains(ids, strings.ReplaceAll(id, " ", `\x20`)) {
+			if slices.Contains(ids, id) || slices.Contains(ids, report.CSVMessageID(id)) ||
+				slices.Contains(ids, strings.ReplaceAll(id, " ", `\x20`)) {
 				return true
 			}
 		}

@@ -1128,6 +1128,36 @@ func TestResume_keepsTheConcatenationReference(t *testing.T) {
 	}
 }
 
+// A campaign renders template texts as its first run did: one begun by a version that kept
+// them as read (before texts were trimmed) is resumed keeping them so, or the parts it sends
+// again would be cut differently from those the handset has.
+func TestResume_keepsHowTemplateTextsRender(t *testing.T) {
+	c, srv := sentCampaign(t, 3)
+	id := recordedIdentity(c.journal)
+	if id == nil || id.Options[templateTextOption] != "trimmed" {
+		t.Fatalf("identity %v: want option %s recorded", id, templateTextOption)
+	}
+	if asRead, recorded := templateTextAsRead(journalSettings{path: c.journal, resume: true}); asRead || !recorded {
+		t.Errorf("a resume would render texts as read: %v (recorded %v); want trimmed, as recorded", asRead, recorded)
+	}
+	// The journal as a version that kept texts as read wrote it.
+	delete(id.Options, templateTextOption)
+	if err := os.Remove(c.journal); err != nil {
+		t.Fatal(err)
+	}
+	w, err := journal.Create(c.journal, *id, journal.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	if asRead, recorded := templateTextAsRead(journalSettings{path: c.journal, resume: true}); !asRead || recorded {
+		t.Errorf("an earlier version's journal: texts as read %v (recorded %v), want as read and none recorded", asRead, recorded)
+	}
+	if code, stderr := c.send(t, srv.Addr(), "--resume"); code != exitOK {
+		t.Errorf("--resume of an earlier version's journal: exit %d, want 0\n%s", code, stderr)
+	}
+}
+
 // The report's unmatched receipts survive the rewrites by --resume and smscast receipts (both
 // once deleted the file, the only sign that a recipient got a message twice); a damaged file
 // stops them before anything happens instead of being replaced.
@@ -1400,5 +1430,21 @@ func TestResume_afterTheValidity(t *testing.T) {
 	}
 	if n := srv.Stats().Submits - before; n != 0 {
 		t.Errorf("the resume sent %d messages after the validity", n)
+	}
+}
+
+// A report's ids are recognised however the report wrote them: as sent (JSON Lines), as the
+// CSV report escapes them (a backslash doubled, a space \x20), or as versions that did not
+// double a backslash did. (A restored journal behind its report got the advice for a foreign
+// report, to remove it, when an id held a backslash.)
+func TestShareID_everyWayTheReportWritesIt(t *testing.T) {
+	r := &journal.Row{Num: 1, Parts: []journal.Part{{MessageIDs: []string{`a\b c`}}}}
+	for _, written := range []string{`a\b c`, `a\\b\x20c`, `a\b\x20c`} {
+		if !shareID(r, []string{"x", written}) {
+			t.Errorf("the id %q in the report is not recognised as %q", written, `a\b c`)
+		}
+	}
+	if shareID(r, []string{`a\\b`, "c"}) {
+		t.Error("two other ids taken for the row's")
 	}
 }

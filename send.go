@@ -201,6 +201,9 @@ type sendSettings struct {
 	// refOffsetRecorded says the campaign's identity records s.input.RefOffset (see
 	// concatRefOffset).
 	refOffsetRecorded bool
+	// templateTextRecorded says the identity records how template texts render (see
+	// templateTextAsRead).
+	templateTextRecorded bool
 }
 
 // sendSettingsOf reads and checks the flags; every error is a usage error.
@@ -721,6 +724,7 @@ func runSend(ctx context.Context, s sendSettings, stderr io.Writer, signals <-ch
 		}
 	}
 	s.input.RefOffset, s.refOffsetRecorded = concatRefOffset(s.journal)
+	s.input.TemplateTextAsRead, s.templateTextRecorded = templateTextAsRead(s.journal)
 	rd, err := csvin.Open(s.input)
 	if err != nil {
 		return withExit(exitUsage, err)

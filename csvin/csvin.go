@@ -70,6 +70,10 @@ type Config struct {
 	// concatenation reference (see Row.Message and RefOffset). MaxParts 0 means 255; the flag
 	// defaults to 10.
 	Coding coding.Options
+	// TemplateTextAsRead renders template texts as versions before 2026-12-01 did: a CR alone
+	// kept, spaces at the ends kept but for the leading ones of an unquoted text. A campaign
+	// begun by such a version is resumed with it, so that its parts are cut as before.
+	TemplateTextAsRead bool
 	// RefOffset is added to the row number to make the row's concatenation reference (8-bit
 	// UDH references keep its low byte). A campaign draws it once and keeps it across
 	// resumes, so that a resent part is byte-identical and joins the parts the handset has,

@@ -151,7 +151,7 @@ func (r *Reader) loadTemplates(enc encoding.Encoding) error {
 	if err != nil {
 		return err
 	}
-	if r.templates, err = loadTemplates(t); err != nil {
+	if r.templates, err = loadTemplates(t, r.cfg.TemplateTextAsRead); err != nil {
 		return err
 	}
 	for _, id := range r.templates.order {

@@ -284,4 +284,41 @@ func TestReader_templateTextTrimmed(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Errorf("rows\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
+	// As versions before the trimming read them, for campaigns they began.
+	got = readAll(t, csvin.Config{Recipients: recipients, Templates: templates, TemplateTextAsRead: true})
+	want = []string{
+		"1 2 491711234567 a ok [hi  ]",
+		"2 3 491711234568 b ok [hi\u00a0]",
+		"3 4 491711234569 c ok [  hi \n]",
+		"4 5 491711234570 d ok [\u200bhi  there\u200b]",
+		"5 6 491711234571 e ok [one\rtwo\nthree]",
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("texts as read: rows\n%q\nwant\n%q", got, want)
+	}
+}
+
+// Positions in a template's errors count from its cell's start, spaces trimmed away included:
+// the line and column point at the cell.
+func TestReader_templateErrorPositionsCountTheTrimmedSpaces(t *testing.T) {
+	recipients := writeFile(t, "r.csv", []byte("msisdn,name\n+491711234567,Anna\n"))
+	for _, tt := range []struct{ templates, want string }{
+		{"id,text\nt,\"   Hi {{nme}}\"\n", "(at character 7 of its text)"},
+		{"id,text\nt,\"   Hi {{name\"\n", "the {{ at character 7 is not closed"},
+		{"id,text\nt,\"  a\x01\"\n", "U+0001 at character 4"},
+	} {
+		templates := writeFile(t, "t.csv", []byte(tt.templates))
+		r, err := csvin.Open(csvin.Config{Recipients: recipients, Templates: templates, Template: "t"})
+		if err == nil {
+			var row csvin.Row
+			row, err = r.Next()
+			if err == nil && row.Err != nil {
+				err = row.Err
+			}
+			r.Close()
+		}
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%q: %v; want %q", tt.templates, err, tt.want)
+		}
+	}
 }

@@ -37,7 +37,11 @@ type piece struct {
 // parseTemplate splits text into literal pieces and placeholders. Names and fallbacks are
 // trimmed; a fallback may be empty ({{name|}}) and extends to the closing braces. Text
 // outside {{ }} is kept as written, single braces included.
-func parseTemplate(text string) ([]piece, error) {
+func parseTemplate(text string) ([]piece, error) { return parseTemplateAt(text, 0) }
+
+// parseTemplateAt is parseTemplate for a text that begins after lead characters of its cell
+// (trimmed away): positions in errors count from the cell's start, as a user counts.
+func parseTemplateAt(text string, lead int) ([]piece, error) {
 	var pieces []piece
 	rest := text
 	for {
@@ -48,7 +52,7 @@ func parseTemplate(text string) ([]piece, error) {
 		if open > 0 {
 			pieces = append(pieces, piece{text: rest[:open]})
 		}
-		at := utf8.RuneCountInString(text[:len(text)-len(rest)+open]) + 1
+		at := lead + utf8.RuneCountInString(text[:len(text)-len(rest)+open]) + 1
 		inner, after, ok := strings.Cut(rest[open+2:], "}}")
 		if !ok {
 			return nil, fmt.Errorf("the {{ at character %d is not closed; close it with }}", at)
@@ -121,14 +125,17 @@ func singleBraced(text string, t *table) string {
 
 // controlIn says which control character a template's text holds, if any: one a handset
 // shows as garbage or not at all (see controlAt).
-func controlIn(text string) error {
+func controlIn(text string) error { return controlInAt(text, 0) }
+
+// controlInAt is controlIn for a text that begins after lead characters of its cell.
+func controlInAt(text string, lead int) error {
 	i := controlAt(text)
 	if i < 0 {
 		return nil
 	}
 	r, _ := utf8.DecodeRuneInString(text[i:])
 	return fmt.Errorf("the text contains the control character U+%04X at character %d, which a handset shows as garbage or not at all; remove it",
-		r, utf8.RuneCountInString(text[:i])+1)
+		r, lead+utf8.RuneCountInString(text[:i])+1)
 }
 
 // errEmptyCell is what render returns for an empty cell without a fallback.
@@ -199,8 +206,9 @@ type templates struct {
 // errNoTemplateText is the problem of a template without text.
 var errNoTemplateText = errors.New("the template text is empty; write the message in the text column")
 
-// loadTemplates reads a templates CSV: columns id and text, optional from.
-func loadTemplates(t *table) (*templates, error) {
+// loadTemplates reads a templates CSV: columns id and text, optional from; asRead keeps the
+// texts as encoding/csv gives them (Config.TemplateTextAsRead).
+func loadTemplates(t *table, asRead bool) (*templates, error) {
 	idCol, textCol, fromCol := t.column("id"), t.column("text"), t.column("from")
 	if idCol < 0 || textCol < 0 {
 		return nil, &RowError{File: t.file, Line: 1,
@@ -234,14 +242,19 @@ func loadTemplates(t *table) (*templates, error) {
 		// space pasted there switches the message to UCS-2: trimmed, as inserted cells are.
 		// A line break goes out as one LF however the file writes it; encoding/csv has made
 		// CR LF one already, a CR alone (a line pasted from an old Mac file) is made one here.
-		text := trimCell(strings.ReplaceAll(rec[textCol], "\r", "\n"))
-		if text == "" {
+		cell := strings.ReplaceAll(rec[textCol], "\r", "\n")
+		text := trimCell(cell)
+		lead := utf8.RuneCountInString(cell[:strings.Index(cell, text)]) // characters trimmed before it
+		if asRead {
+			text, lead = rec[textCol], 0
+		}
+		if strings.TrimSpace(text) == "" {
 			return nil, &RowError{File: t.file, Line: line, Column: col, Err: fmt.Errorf("template %q: %w", tp.id, errNoTemplateText)}
 		}
-		if tp.pieces, err = parseTemplate(text); err != nil {
+		if tp.pieces, err = parseTemplateAt(text, lead); err != nil {
 			return nil, &RowError{File: t.file, Line: line, Column: col, Err: fmt.Errorf("template %q: %w", tp.id, err)}
 		}
-		if err := controlIn(text); err != nil {
+		if err := controlInAt(text, lead); err != nil {
 			tp.broken = fmt.Errorf("template %q (%s:%d:%d): %w", tp.id, t.file, line, col, err)
 		}
 		if fromCol >= 0 {

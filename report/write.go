@@ -134,11 +134,11 @@ func (b *Book) writeCSV(w io.Writer) error {
 		line = strconv.AppendInt(line, int64(r.Parts), 10)
 		ids := ""
 		if len(r.IDs) == 1 {
-			ids = escapeID(r.IDs[0].ID) // the usual case, without the join's copy
+			ids = CSVMessageID(r.IDs[0].ID) // the usual case, without the join's copy
 		} else if len(r.IDs) > 1 {
 			list := r.MessageIDs()
 			for i := range list {
-				list[i] = escapeID(list[i])
+				list[i] = CSVMessageID(list[i])
 			}
 			ids = strings.Join(list, " ")
 		}
@@ -235,10 +235,10 @@ func (b *Book) writeJSONL(w io.Writer) error {
 	return nil
 }
 
-// escapeID escapes a message id as every CSV cell is (escapeControls), and its spaces as
-// \x20: the ids of a row are separated by spaces there, and an SMSC's id with a space would
-// read as two.
-func escapeID(id string) string {
+// CSVMessageID is a message id as the CSV report writes it: escaped as every cell is
+// (escapeControls), and its spaces as \x20: the ids of a row are separated by spaces there,
+// and an SMSC's id with a space would read as two.
+func CSVMessageID(id string) string {
 	id = escapeControls(id)
 	if strings.IndexByte(id, ' ') < 0 {
 		return id

@@ -494,11 +494,17 @@ func (t *lateTable) expect(seq uint32, w *lateWait) {
 // arrive is the session's OnLateResponse.
 func (t *lateTable) arrive(seq uint32, h smpp.Header, p smpp.PDU) {
 	var a lateAnswer
-	if r, ok := p.(*smpp.SubmitSMResp); ok && h.Status == smpp.StatusOK {
+	r, ok := p.(*smpp.SubmitSMResp)
+	switch {
+	case ok && h.Status == smpp.StatusOK:
 		a.id = r.MessageID
 		t.proven.Store(true)
-	} else {
-		a.refused = true // an error status, or a generic_nack
+	case h.Status != smpp.StatusOK:
+		a.refused = true // an error status, in a submit_sm_resp or a generic_nack
+	default:
+		// A response of the wrong command with status 0: in time it leaves the outcome
+		// unknown (the message is sent again and marked resubmitted), and so it does late.
+		return
 	}
 	t.mu.Lock()
 	w, ok := t.m[seq]

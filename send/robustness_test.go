@@ -246,8 +246,10 @@ type scriptedAnswer struct {
 	// receiptFirst writes the accepted message's DELIVRD receipt before its submit_sm_resp,
 	// as some SMSCs do under load.
 	receiptFirst bool
-	// after > 0 writes the answer (status) that much later, from another goroutine.
-	after time.Duration
+	// after > 0 writes the answer that much later, from another goroutine: a submit_sm_resp
+	// with status (and id, when it is ok), or afterAs with status.
+	after   time.Duration
+	afterAs smpp.PDU
 }
 
 // scriptedSMSC answers binds, enquire_link and unbind, and each submit_sm (numbered from 1
@@ -326,7 +328,11 @@ func scriptedSMSC(t *testing.T, script func(i int) scriptedAnswer) string {
 						case a.hold:
 							held = append(held, h.Sequence)
 						case a.after > 0:
-							late, _ := smpp.AppendPDU(nil, h.Sequence, a.status, nil)
+							resp := a.afterAs
+							if resp == nil {
+								resp = &smpp.SubmitSMResp{MessageID: fmt.Sprintf("id%d", i)}
+							}
+							late, _ := smpp.AppendPDU(nil, h.Sequence, a.status, resp)
 							wg.Add(1)
 							time.AfterFunc(a.after, func() {
 								defer wg.Done()
@@ -417,28 +423,39 @@ func TestCampaign_unknownOutcomeIsSticky(t *testing.T) {
 func TestCampaign_lateRefusalBeforeTheResend(t *testing.T) {
 	tests := []struct {
 		name        string
-		refusal     time.Duration // after the submit; the response timeout is 100ms
+		late        scriptedAnswer // the first try's
+		window      int
+		timeout     time.Duration // the response timeout
 		backoff     time.Duration // before the resend
 		want        report.SubmitStatus
 		resubmitted bool // the journal's record
 	}{
 		// The backoff waits half to all of it: the resend goes at 1.1-2.1s in the first
 		// case, at 125-150ms in the second (wide margins for a loaded machine).
-		{"refused before the resend", 150 * time.Millisecond, 2 * time.Second, report.SubmitAccepted, false},
-		{"refused after the resend", 1500 * time.Millisecond, 50 * time.Millisecond, report.SubmitResubmitted, true},
+		{"refused before the resend", scriptedAnswer{status: smpp.StatusSysErr, after: 150 * time.Millisecond}, 2, 100 * time.Millisecond, 2 * time.Second, report.SubmitAccepted, false},
+		{"refused after the resend", scriptedAnswer{status: smpp.StatusSysErr, after: 1500 * time.Millisecond}, 2, 100 * time.Millisecond, 50 * time.Millisecond, report.SubmitResubmitted, true},
+		// The timed-out try holds the only window slot, so the resend waits for it: the
+		// refusal frees it, always before the resend is written (which checked too early).
+		// It comes 1.3s after the submit: after the timeout, before the session gives up
+		// on a window that only timed-out requests hold (a timeout later).
+		{"refused while the resend waits for the window", scriptedAnswer{status: smpp.StatusSysErr, after: 1300 * time.Millisecond}, 1, time.Second, 20 * time.Millisecond, report.SubmitAccepted, false},
+		{"a generic_nack", scriptedAnswer{status: smpp.StatusSysErr, after: 1300 * time.Millisecond, afterAs: &smpp.EnquireLinkResp{}}, 1, time.Second, 20 * time.Millisecond, report.SubmitAccepted, false},
+		// Status 0 in another command's response says nothing of the submit: in time the
+		// message is sent again as a resubmission, and late too.
+		{"another command's response, status 0", scriptedAnswer{after: 1300 * time.Millisecond, afterAs: &smpp.DataSMResp{MessageID: "x"}}, 1, time.Second, 20 * time.Millisecond, report.SubmitResubmitted, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			addr := scriptedSMSC(t, func(i int) scriptedAnswer {
 				if i == 1 {
-					return scriptedAnswer{status: smpp.StatusSysErr, after: tt.refusal}
+					return tt.late
 				}
 				return scriptedAnswer{}
 			})
 			var jr fakeJournal
 			cfg := Config{
 				Addr:        addr,
-				Session:     smpp.Options{Window: 2, RespTimeout: 100 * time.Millisecond},
+				Session:     smpp.Options{Window: tt.window, RespTimeout: tt.timeout},
 				Retry:       Backoff{Initial: tt.backoff, Max: tt.backoff},
 				MaxAttempts: 3,
 				Book:        report.NewBook(report.Options{}),
@@ -456,9 +473,9 @@ func TestCampaign_lateRefusalBeforeTheResend(t *testing.T) {
 			if got := slices.ContainsFunc(jr.calls, func(c string) bool { return strings.HasPrefix(c, "resubmitted") }); got != tt.resubmitted {
 				t.Errorf("journal %v: resubmitted record %v, want %v", jr.calls, got, tt.resubmitted)
 			}
-			// Refused before the resend: a crash then leaves a row a resume sends as new.
+			// Refused during the backoff: a crash then leaves a row a resume sends as new.
 			second := slices.Index(jr.calls[slices.Index(jr.calls, "attempt 1/0")+1:], "attempt 1/0")
-			if notAccepted := slices.Index(jr.calls, "not accepted 1/0"); !tt.resubmitted && (notAccepted < 0 || second < 0 || notAccepted > second+1) {
+			if notAccepted := slices.Index(jr.calls, "not accepted 1/0"); tt.window > 1 && !tt.resubmitted && (notAccepted < 0 || second < 0 || notAccepted > second+1) {
 				t.Errorf("journal %v: want not accepted recorded before the second attempt", jr.calls)
 			}
 		})

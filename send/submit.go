@@ -353,6 +353,7 @@ func (c *Campaign) tryPart(ctx context.Context, b *bind, j *job, part int, late 
 		if unknown {
 			j.acc.resend = j
 		}
+		j.acc.late, j.acc.lost = *late, lost
 		// A late acceptance of an earlier try cancels this one while it still waits for a
 		// window slot (the timed-out try holds one until that response comes).
 		sctx, stopWatch := (*late).watch(ctx)
@@ -365,6 +366,10 @@ func (c *Campaign) tryPart(ctx context.Context, b *bind, j *job, part int, late 
 		stopWatch()
 		c.inFlight.Add(-1)
 		v := judge(err)
+		if unknown && j.acc.resend == nil && v != vNotSent {
+			unknown = false // beforeWrite found every earlier try refused: a first copy
+		}
+		j.acc.late = nil
 		if unknown && v != vNotSent {
 			// Written again (an acceptance has marked it already).
 			c.markResubmitted(j)
@@ -527,6 +532,10 @@ type acceptance struct {
 	recorded  bool            // beforeWrite journaled this try's attempt
 	first     bool            // this try is the row's first write: beforeWrite records when it went
 	slot      int             // the pacer's number for this try's departure (-1: none)
+	// late and lost are the part's late answers and whether a try's outcome can never be
+	// learnt (see tryPart): beforeWrite takes back resend when every earlier try was refused.
+	late *lateWait
+	lost bool
 	// partSent is when the part first went out in this run (reset for each part): an id an
 	// answer gives, to any of its tries, was sent no earlier.
 	partSent time.Time
@@ -556,6 +565,11 @@ func (e *journalError) Unwrap() error { return e.err }
 func (a *acceptance) beforeWrite() error {
 	if a.try != nil && a.try.Err() != nil {
 		return context.Cause(a.try)
+	}
+	if a.resend != nil && !a.lost && a.late.allRefused() {
+		// The earlier tries' refusals came while this one waited (for its window slot,
+		// say): none is at the SMSC, so this is a first copy, not a resubmission.
+		a.resend = nil
 	}
 	jr := a.c.cfg.Journal
 	if jr == nil {
