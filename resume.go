@@ -670,8 +670,7 @@ func acceptedUnknownToJournal(path string, st *journal.State) int {
 			row, rerr := strconv.Atoi(rec[rowCol])
 			parts, perr := strconv.Atoi(rec[partsCol])
 			if rerr == nil && perr == nil {
-				// CSV ids are separated by spaces, a space inside one written \x20 (see shareID).
-				count(row, parts, rec[statusCol], strings.Fields(rec[idsCol]))
+				count(row, parts, rec[statusCol], report.CSVMessageIDs(rec[idsCol]))
 			}
 		}
 	}

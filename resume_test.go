@@ -1132,7 +1132,15 @@ func TestResume_keepsTheConcatenationReference(t *testing.T) {
 // them as read (before texts were trimmed) is resumed keeping them so, or the parts it sends
 // again would be cut differently from those the handset has.
 func TestResume_keepsHowTemplateTextsRender(t *testing.T) {
-	c, srv := sentCampaign(t, 3)
+	srv := newTestSim(t, smsc.Config{})
+	c := newCampaign(t, 3)
+	// A no-break space at the end: trimmed, the text is GSM 7-bit; as read, UCS-2.
+	if err := os.WriteFile(c.templates, []byte("id,text\nhello,\"Hallo {{name}}, Ihr Paket ist da.\u00a0\"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if code, stderr := c.send(t, srv.Addr()); code != exitOK {
+		t.Fatalf("first run: exit %d\n%s", code, stderr)
+	}
 	id := recordedIdentity(c.journal)
 	if id == nil || id.Options[templateTextOption] != "trimmed" {
 		t.Fatalf("identity %v: want option %s recorded", id, templateTextOption)
@@ -1152,6 +1160,10 @@ func TestResume_keepsHowTemplateTextsRender(t *testing.T) {
 	w.Close()
 	if asRead, recorded := templateTextAsRead(journalSettings{path: c.journal, resume: true}); !asRead || recorded {
 		t.Errorf("an earlier version's journal: texts as read %v (recorded %v), want as read and none recorded", asRead, recorded)
+	}
+	// A dry run of the resume shows what it would send: the texts as read.
+	if code, out := c.send(t, srv.Addr(), "--resume", "--dry-run"); code != exitOK || !strings.Contains(out, "ucs2") || strings.Contains(out, "gsm7") {
+		t.Errorf("--resume --dry-run of an earlier version's journal: exit %d, want 0 and the texts as read (UCS-2):\n%s", code, out)
 	}
 	if code, stderr := c.send(t, srv.Addr(), "--resume"); code != exitOK {
 		t.Errorf("--resume of an earlier version's journal: exit %d, want 0\n%s", code, stderr)

@@ -159,6 +159,8 @@ var sendAction = func(c *cli.Context, s sendSettings) error {
 			fmt.Fprintf(c.App.ErrWriter, "smscast: --exclude %s does not exist yet: a real run creates it, empty\n", in.Exclude)
 			in.Exclude = ""
 		}
+		// As the run would render them: a resumed campaign of an older build keeps its texts.
+		in.TemplateTextAsRead, _ = templateTextAsRead(s.journal)
 		return runPlan(c.Context, in, "", 0, s.engine.Rate, c.App.Writer, c.App.ErrWriter)
 	}
 	signals, stop := stopSignals()

@@ -235,6 +235,19 @@ func (b *Book) writeJSONL(w io.Writer) error {
 	return nil
 }
 
+// CSVMessageIDs splits a CSV report's message_ids cell into its ids, each as CSVMessageID
+// writes it: without the apostrophe that keeps a spreadsheet from taking the cell for a
+// formula, separated by single spaces (a tab or a no-break space belongs to an id).
+func CSVMessageIDs(cell string) []string {
+	if len(cell) > 1 && cell[0] == '\'' && strings.IndexByte("=+-@\t\r", cell[1]) >= 0 {
+		cell = cell[1:]
+	}
+	if cell == "" {
+		return nil
+	}
+	return strings.Split(cell, " ")
+}
+
 // CSVMessageID is a message id as the CSV report writes it: escaped as every cell is
 // (escapeControls), and its spaces as \x20: the ids of a row are separated by spaces there,
 // and an SMSC's id with a space would read as two.
