@@ -499,8 +499,10 @@ func (t *lateTable) arrive(seq uint32, h smpp.Header, p smpp.PDU) {
 	case ok && h.Status == smpp.StatusOK:
 		a.id = r.MessageID
 		t.proven.Store(true)
-	case h.Status != smpp.StatusOK:
-		a.refused = true // an error status, in a submit_sm_resp or a generic_nack
+	case h.Status != smpp.StatusOK || h.ID == smpp.GenericNackID:
+		// An error status, or a generic_nack (which in time fails the submit too, status 0
+		// or not): the SMSC did not take it.
+		a.refused = true
 	default:
 		// A response of the wrong command with status 0: in time it leaves the outcome
 		// unknown (the message is sent again and marked resubmitted), and so it does late.

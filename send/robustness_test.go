@@ -439,7 +439,9 @@ func TestCampaign_lateRefusalBeforeTheResend(t *testing.T) {
 		// It comes 1.3s after the submit: after the timeout, before the session gives up
 		// on a window that only timed-out requests hold (a timeout later).
 		{"refused while the resend waits for the window", scriptedAnswer{status: smpp.StatusSysErr, after: 1300 * time.Millisecond}, 1, time.Second, 20 * time.Millisecond, report.SubmitAccepted, false},
-		{"a generic_nack", scriptedAnswer{status: smpp.StatusSysErr, after: 1300 * time.Millisecond, afterAs: &smpp.EnquireLinkResp{}}, 1, time.Second, 20 * time.Millisecond, report.SubmitAccepted, false},
+		{"a generic_nack", scriptedAnswer{status: smpp.StatusSysErr, after: 1300 * time.Millisecond, afterAs: &smpp.GenericNack{}}, 1, time.Second, 20 * time.Millisecond, report.SubmitAccepted, false},
+		{"a generic_nack with status 0", scriptedAnswer{after: 1300 * time.Millisecond, afterAs: &smpp.GenericNack{}}, 1, time.Second, 20 * time.Millisecond, report.SubmitAccepted, false},
+		{"another response with an error status", scriptedAnswer{status: smpp.StatusSysErr, after: 1300 * time.Millisecond, afterAs: &smpp.EnquireLinkResp{}}, 1, time.Second, 20 * time.Millisecond, report.SubmitAccepted, false},
 		// Status 0 in another command's response says nothing of the submit: in time the
 		// message is sent again as a resubmission, and late too.
 		{"another command's response, status 0", scriptedAnswer{after: 1300 * time.Millisecond, afterAs: &smpp.DataSMResp{MessageID: "x"}}, 1, time.Second, 20 * time.Millisecond, report.SubmitResubmitted, true},
