@@ -1111,21 +1111,28 @@ func TestResume_keepsTheConcatenationReference(t *testing.T) {
 	}
 
 	// The journal as a version without offsets wrote it.
-	delete(id.Options, refOffsetOption)
-	if err := os.Remove(c.journal); err != nil {
-		t.Fatal(err)
-	}
-	w, err := journal.Create(c.journal, *id, journal.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	w.Close()
+	journalWithout(t, c.journal, *id, refOffsetOption)
 	if off, ok := concatRefOffset(journalSettings{path: c.journal, resume: true}); ok || off != 0 {
 		t.Errorf("an earlier version's journal: offset %d (recorded %v), want 0 and none recorded", off, ok)
 	}
 	if code, stderr := c.send(t, srv.Addr(), "--resume"); code != exitOK {
 		t.Errorf("--resume of an earlier version's journal: exit %d, want 0\n%s", code, stderr)
 	}
+}
+
+// journalWithout replaces the journal at path with one that records nothing but the identity
+// id less option: a journal as a version without that option began it.
+func journalWithout(t *testing.T, path string, id journal.Identity, option string) {
+	t.Helper()
+	delete(id.Options, option)
+	if err := os.Remove(path); err != nil {
+		t.Fatal(err)
+	}
+	w, err := journal.Create(path, id, journal.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
 }
 
 // A campaign renders template texts as its first run did: one begun by a version that kept
@@ -1149,15 +1156,7 @@ func TestResume_keepsHowTemplateTextsRender(t *testing.T) {
 		t.Errorf("a resume would render texts as read: %v (recorded %v); want trimmed, as recorded", asRead, recorded)
 	}
 	// The journal as a version that kept texts as read wrote it.
-	delete(id.Options, templateTextOption)
-	if err := os.Remove(c.journal); err != nil {
-		t.Fatal(err)
-	}
-	w, err := journal.Create(c.journal, *id, journal.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	w.Close()
+	journalWithout(t, c.journal, *id, templateTextOption)
 	if asRead, recorded := templateTextAsRead(journalSettings{path: c.journal, resume: true}); !asRead || recorded {
 		t.Errorf("an earlier version's journal: texts as read %v (recorded %v), want as read and none recorded", asRead, recorded)
 	}

@@ -346,6 +346,29 @@ func TestWriteAtomic_NoDirectory(t *testing.T) {
 // inside ids (a check of the report against a restored journal missed such ids).
 func TestCSVMessageIDs_readsTheReport(t *testing.T) {
 	ids := []string{"=x y", "a\tb", "c\u00a0d", `e\f`, "+4917"}
+	got := CSVMessageIDs(messageIDsCell(t, ids...))
+	want := make([]string, len(ids))
+	for i, id := range ids {
+		want[i] = CSVMessageID(id)
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("read back %q, want %q", got, want)
+	}
+}
+
+// The CSV report separates a row's message ids with spaces, so a space inside an SMSC's id is
+// written \x20: "A B1" and "C" must not read as three ids.
+func TestWriteCSV_idWithASpace(t *testing.T) {
+	// The second id is written as such: an escape reads back one way.
+	if got := messageIDsCell(t, "A B1", `C\x20`); got != `A\x20B1 C\\x20` || len(strings.Fields(got)) != 2 {
+		t.Errorf("message_ids %q, want two ids, the space inside the first escaped", got)
+	}
+}
+
+// messageIDsCell is the message_ids cell the CSV report writes for a row whose parts the SMSC
+// accepted with ids, one each.
+func messageIDsCell(t *testing.T, ids ...string) string {
+	t.Helper()
 	b := NewBook(Options{})
 	b.Add(Entry{Row: 1, MSISDN: "491710000001", Template: "t", Encoding: "gsm7", Parts: len(ids)})
 	for i, id := range ids {
@@ -359,32 +382,5 @@ func TestCSVMessageIDs_readsTheReport(t *testing.T) {
 	if err != nil || len(recs) != 2 {
 		t.Fatalf("report %q: %v", out.String(), err)
 	}
-	got := CSVMessageIDs(recs[1][slices.Index(Columns, "message_ids")])
-	want := make([]string, len(ids))
-	for i, id := range ids {
-		want[i] = CSVMessageID(id)
-	}
-	if !slices.Equal(got, want) {
-		t.Errorf("read back %q, want %q", got, want)
-	}
-}
-
-// The CSV report separates a row's message ids with spaces, so a space inside an SMSC's id is
-// written \x20: "A B1" and "C" must not read as three ids.
-func TestWriteCSV_idWithASpace(t *testing.T) {
-	b := NewBook(Options{})
-	b.Add(Entry{Row: 1, MSISDN: "491710000001", Template: "t", Encoding: "gsm7", Parts: 2})
-	b.Accepted(1, 0, "A B1", t0)
-	b.Accepted(1, 1, `C\x20`, t0) // written as such: an escape reads back one way
-	var out bytes.Buffer
-	if err := b.writeCSV(&out); err != nil {
-		t.Fatal(err)
-	}
-	recs, err := csv.NewReader(&out).ReadAll()
-	if err != nil || len(recs) != 2 {
-		t.Fatalf("report %q: %v", out.String(), err)
-	}
-	if got := recs[1][slices.Index(Columns, "message_ids")]; got != `A\x20B1 C\\x20` || len(strings.Fields(got)) != 2 {
-		t.Errorf("message_ids %q, want two ids, the space inside the first escaped", got)
-	}
+	return recs[1][slices.Index(Columns, "message_ids")]
 }

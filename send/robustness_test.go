@@ -363,6 +363,25 @@ func scriptedSMSC(t *testing.T, script func(i int) scriptedAnswer) string {
 	return ln.Addr().String()
 }
 
+// runOneScripted sends one one-part row to the scripted SMSC at addr, with up to three tries
+// and a fixed backoff, recording in jr, and returns the row as the Book ends it.
+func runOneScripted(t *testing.T, addr string, window int, timeout, backoff time.Duration, jr *fakeJournal) report.Row {
+	t.Helper()
+	cfg := Config{
+		Addr:        addr,
+		Session:     smpp.Options{Window: window, RespTimeout: timeout},
+		Retry:       Backoff{Initial: backoff, Max: backoff},
+		MaxAttempts: 3,
+		Book:        report.NewBook(report.Options{}),
+		Journal:     jr,
+	}
+	if _, err := run(t, cfg, testRows(t, 1, "one")); err != nil {
+		t.Fatal(err)
+	}
+	r, _ := cfg.Book.Row(1)
+	return r
+}
+
 // A try whose outcome is unknown (its response timed out) is remembered: later tries that
 // are refused, transiently or for good, cannot make the row rejected (and journaled so, so
 // that --resume never looks at it again); it ends uncertain, and an acceptance of the
@@ -389,19 +408,8 @@ func TestCampaign_unknownOutcomeIsSticky(t *testing.T) {
 				return sysErr
 			})
 			var jr fakeJournal
-			cfg := Config{
-				Addr: addr,
-				// Window 2: the timed-out try keeps its slot until the late response.
-				Session:     smpp.Options{Window: 2, RespTimeout: 100 * time.Millisecond},
-				Retry:       Backoff{Initial: 10 * time.Millisecond, Max: 10 * time.Millisecond},
-				MaxAttempts: 3,
-				Book:        report.NewBook(report.Options{}),
-				Journal:     &jr,
-			}
-			if _, err := run(t, cfg, testRows(t, 1, "one")); err != nil {
-				t.Fatal(err)
-			}
-			r, _ := cfg.Book.Row(1)
+			// Window 2: the timed-out try keeps its slot until the late response.
+			r := runOneScripted(t, addr, 2, 100*time.Millisecond, 10*time.Millisecond, &jr)
 			if r.SubmitStatus != tt.want {
 				t.Errorf("row: %s %q ids %v, want %s", r.SubmitStatus, r.SubmitError, r.IDs, tt.want)
 			}
@@ -455,18 +463,7 @@ func TestCampaign_lateRefusalBeforeTheResend(t *testing.T) {
 				return scriptedAnswer{}
 			})
 			var jr fakeJournal
-			cfg := Config{
-				Addr:        addr,
-				Session:     smpp.Options{Window: tt.window, RespTimeout: tt.timeout},
-				Retry:       Backoff{Initial: tt.backoff, Max: tt.backoff},
-				MaxAttempts: 3,
-				Book:        report.NewBook(report.Options{}),
-				Journal:     &jr,
-			}
-			if _, err := run(t, cfg, testRows(t, 1, "one")); err != nil {
-				t.Fatal(err)
-			}
-			r, _ := cfg.Book.Row(1)
+			r := runOneScripted(t, addr, tt.window, tt.timeout, tt.backoff, &jr)
 			if r.SubmitStatus != tt.want || len(r.IDs) != 1 || r.IDs[0].ID != "id2" {
 				t.Errorf("row: %s %q ids %v, want %s with the second try's id2", r.SubmitStatus, r.SubmitError, r.IDs, tt.want)
 			}
