@@ -798,7 +798,7 @@ func runSend(ctx context.Context, s sendSettings, stderr io.Writer, signals <-ch
 				}
 				sigMu.Unlock()
 				if first {
-					if s.journal.collect { // receipts sends nothing: no response is awaited
+					if s.journal.collect || !camp.Sending() { // no response is awaited
 						fmt.Fprintf(stderr, "%s: stopping; the report is written with the receipts collected so far (a second signal aborts)\n", sig)
 					} else {
 						fmt.Fprintf(stderr, "%s: stopping; waiting for responses in flight (a second signal aborts)\n", sig)

@@ -438,10 +438,21 @@ func (c *Campaign) Stop() bool {
 	c.stopOnce.Do(func() {
 		first = true
 		close(c.stopped)
-		c.event(Event{Kind: EventStopping})
+		e := Event{Kind: EventStopping}
+		if !c.Sending() {
+			e.Detail = stoppingTheWait
+		}
+		c.event(e)
 	})
 	return first
 }
+
+// Sending reports whether the campaign may still send: false once every row has its
+// outcome and only receipts are waited for (Config.Wait).
+func (c *Campaign) Sending() bool { return !c.waiting.Load() }
+
+// stoppingTheWait is the Detail of an EventStopping that ended the wait for receipts.
+const stoppingTheWait = "receipts"
 
 func (c *Campaign) stopping() bool {
 	select {

@@ -947,3 +947,36 @@ func TestCampaign_totalBecomesTheRowsRead(t *testing.T) {
 		t.Errorf("total %d (snapshot after the run %d), want the 3 rows read", res.Total, c.Snapshot().Total)
 	}
 }
+
+// Stop while only receipts are awaited says so: "waiting for responses in flight" read as if
+// something were still being sent.
+func TestCampaign_stopDuringTheWaitForReceipts(t *testing.T) {
+	srv := newSim(t, smsc.Config{ReceiptDelay: time.Minute})
+	cfg := testConfig(srv)
+	cfg.Wait = time.Minute
+	var mu sync.Mutex
+	var stopping []string
+	cfg.OnEvent = func(e Event) {
+		if e.Kind == EventStopping {
+			mu.Lock()
+			stopping = append(stopping, e.String())
+			mu.Unlock()
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	c, done := startRun(t, ctx, cfg, testRows(t, 5, "wait %d"))
+	waitFor(t, ctx, func() bool { return !c.Sending() })
+	if c.Snapshot().Accepted != 5 {
+		t.Fatalf("not sending any more with %d of 5 rows accepted", c.Snapshot().Accepted)
+	}
+	c.Stop()
+	if res := <-done; res.Err != nil {
+		t.Fatal(res.Err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if want := "stopping: no longer waiting for receipts; the report has those collected so far"; len(stopping) != 1 || stopping[0] != want {
+		t.Errorf("stopping events %q, want one: %q", stopping, want)
+	}
+}

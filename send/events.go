@@ -20,7 +20,7 @@ const (
 	EventRate                                // the pacing rate changed (Rate; Err = the throttling status on a cut)
 	EventPaused                              // outside --send-between: sending pauses until Until
 	EventResumed                             // inside --send-between again
-	EventStopping                            // Stop was called: no new rows are taken
+	EventStopping                            // Stop was called: no new rows are taken (Detail "receipts": it ended the wait for receipts)
 	EventLateResponse                        // a submit_sm_resp arrived after its timeout (Row, Detail = message id)
 	EventWarning                             // something failed that does not stop the campaign (Err)
 )
@@ -93,6 +93,9 @@ func (e Event) String() string {
 	case EventResumed:
 		return "inside the sending hours: resumed"
 	case EventStopping:
+		if e.Detail == stoppingTheWait {
+			return "stopping: no longer waiting for receipts; the report has those collected so far"
+		}
 		return "stopping: no new rows; waiting for responses in flight"
 	case EventLateResponse:
 		return fmt.Sprintf("row %d: submit_sm_resp arrived after its timeout (message id %q)", e.Row, e.Detail)
