@@ -279,8 +279,8 @@ func unknownCommand(err error) error {
 	return err
 }
 
-// printError says a command's error on stderr, one line per line, unless it has been said (an empty message:
-// --log-format json wrote it as an event).
+// printError says a command's error on stderr, each of its lines prefixed, unless it has been
+// said (an empty message: --log-format json wrote it as an event).
 func printError(w io.Writer, err error) {
 	if err != nil && err.Error() != "" {
 		// Every line prefixed: a log grep for "smscast:" finds each problem of a list.
